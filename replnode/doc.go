@@ -1,0 +1,15 @@
+// Package replnode is the root of the replnode server: a Redis 7.0 compatible
+// node with RESP2/RESP3, RDB persistence and master–replica replication.
+//
+// It owns nothing itself; the work is split into subpackages:
+//
+//   - resp:        the wire protocol. A parser with no I/O and a reply writer.
+//   - config:      redis.conf directives: parsing, CONFIG GET/SET/REWRITE.
+//   - store:       the keyspace and in-memory value types, with injected time.
+//   - rdb:         the RDB file format codec over io.Reader/io.Writer.
+//   - replication: the pure replication state machine and backlog.
+//   - server:      sockets, goroutines, timers, the command table and handlers.
+//
+// Only server does I/O or starts goroutines. The others are pure and tested
+// with tables, without a network.
+package replnode

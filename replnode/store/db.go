@@ -1,0 +1,195 @@
+package store
+
+// DB is one numbered database: a dictionary of keys to values, plus the
+// absolute expiry time (unix ms) of the keys that have one.
+//
+// A DB is used by one goroutine at a time (the server's executor). Snapshots
+// taken with Snapshot may be read from another goroutine while the executor
+// keeps mutating the DB: Mutable clones shared values first.
+type DB struct {
+	dict    map[string]*entry
+	expires map[string]int64
+
+	// gen counts snapshots taken. An entry whose gen is older than
+	// frozenGen may be shared with a live snapshot and is cloned on its
+	// first mutation.
+	gen       uint64
+	frozenGen uint64
+	liveSnaps int
+}
+
+type entry struct {
+	v   Value
+	gen uint64
+}
+
+// NewDB returns an empty database.
+func NewDB() *DB {
+	return &DB{dict: make(map[string]*entry), expires: make(map[string]int64)}
+}
+
+// Len is the number of keys, including keys that are logically expired but
+// not yet removed (as DBSIZE counts them in Redis).
+func (db *DB) Len() int { return len(db.dict) }
+
+// ExpiresLen is the number of keys with an expiry time.
+func (db *DB) ExpiresLen() int { return len(db.expires) }
+
+// Peek returns the value under key without looking at its expiry time.
+// The value must not be mutated; use Mutable for that.
+func (db *DB) Peek(key string) (Value, bool) {
+	e, ok := db.dict[key]
+	if !ok {
+		return nil, false
+	}
+	return e.v, true
+}
+
+// ExpireAt returns the key's absolute expiry time in unix ms, and whether it
+// has one.
+func (db *DB) ExpireAt(key string) (int64, bool) {
+	t, ok := db.expires[key]
+	return t, ok
+}
+
+// IsExpired reports whether key exists and its expiry time is at or before
+// nowMs. The caller decides what to do: a master deletes the key and
+// propagates a DEL; a replica hides it from reads but keeps it.
+func (db *DB) IsExpired(key string, nowMs int64) bool {
+	t, ok := db.expires[key]
+	return ok && t <= nowMs
+}
+
+// Mutable returns the value under key in a form the caller may modify in
+// place. If a live snapshot may still share the value, it is cloned first
+// and the clone replaces it in the dictionary.
+func (db *DB) Mutable(key string) (Value, bool) {
+	e, ok := db.dict[key]
+	if !ok {
+		return nil, false
+	}
+	if db.liveSnaps > 0 && e.gen < db.frozenGen {
+		e = &entry{v: e.v.Clone(), gen: db.gen}
+		db.dict[key] = e
+	}
+	return e.v, true
+}
+
+// Set stores v under key. It keeps the key's expiry time only if keepTTL is
+// true, as SET ... KEEPTTL does; otherwise any expiry is removed, as a plain
+// SET does in Redis.
+func (db *DB) Set(key string, v Value, keepTTL bool) {
+	db.dict[key] = &entry{v: v, gen: db.gen}
+	if !keepTTL {
+		delete(db.expires, key)
+	}
+}
+
+// Delete removes key and its expiry. It reports whether the key existed.
+func (db *DB) Delete(key string) bool {
+	if _, ok := db.dict[key]; !ok {
+		return false
+	}
+	delete(db.dict, key)
+	delete(db.expires, key)
+	return true
+}
+
+// SetExpireAt sets the absolute expiry time of an existing key. It reports
+// false, and does nothing, if the key does not exist.
+func (db *DB) SetExpireAt(key string, unixMs int64) bool {
+	if _, ok := db.dict[key]; !ok {
+		return false
+	}
+	db.expires[key] = unixMs
+	return true
+}
+
+// Persist removes the key's expiry time and reports whether it had one.
+func (db *DB) Persist(key string) bool {
+	if _, ok := db.expires[key]; !ok {
+		return false
+	}
+	delete(db.expires, key)
+	return true
+}
+
+// Flush removes every key. Live snapshots keep their own view.
+func (db *DB) Flush() {
+	db.dict = make(map[string]*entry)
+	db.expires = make(map[string]int64)
+}
+
+// ForEach calls fn for every key in unspecified order until fn returns
+// false. It must not be used to mutate the DB.
+func (db *DB) ForEach(fn func(key string, v Value, expireAt int64, hasExpire bool) bool) {
+	for k, e := range db.dict {
+		t, ok := db.expires[k]
+		if !fn(k, e.v, t, ok) {
+			return
+		}
+	}
+}
+
+// Snapshot is a frozen, read-only view of a DB, taken at one instant, that
+// stays valid while the DB keeps changing. It may be read from another
+// goroutine. Release must be called when the reader is done, so the DB can
+// stop cloning values on write.
+type Snapshot struct {
+	db      *DB
+	keys    []string
+	values  []Value
+	expires map[string]int64
+	done    bool
+}
+
+// Snapshot freezes the DB's current content. It costs one pass over the key
+// dictionary (copying pointers, not values); values are then shared
+// copy-on-write.
+func (db *DB) Snapshot() *Snapshot {
+	s := &Snapshot{
+		db:      db,
+		keys:    make([]string, 0, len(db.dict)),
+		values:  make([]Value, 0, len(db.dict)),
+		expires: make(map[string]int64, len(db.expires)),
+	}
+	for k, e := range db.dict {
+		s.keys = append(s.keys, k)
+		s.values = append(s.values, e.v)
+	}
+	for k, t := range db.expires {
+		s.expires[k] = t
+	}
+	db.gen++
+	db.frozenGen = db.gen
+	db.liveSnaps++
+	return s
+}
+
+// Len is the number of keys in the snapshot.
+func (s *Snapshot) Len() int { return len(s.keys) }
+
+// ExpiresLen is the number of keys with an expiry time in the snapshot.
+func (s *Snapshot) ExpiresLen() int { return len(s.expires) }
+
+// ForEach calls fn for every key of the snapshot, stopping at the first error,
+// which it returns.
+func (s *Snapshot) ForEach(fn func(key string, v Value, expireAt int64, hasExpire bool) error) error {
+	for i, k := range s.keys {
+		t, ok := s.expires[k]
+		if err := fn(k, s.values[i], t, ok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release ends the snapshot. It must be called on the DB's goroutine (the
+// executor), because it changes DB state; calling it twice is harmless.
+func (s *Snapshot) Release() {
+	if s.done {
+		return
+	}
+	s.done = true
+	s.db.liveSnaps--
+}

@@ -1,0 +1,10 @@
+// Package store owns the keyspace: numbered databases mapping keys to typed
+// values (string, list, hash, set, sorted set), their expiry times, and the
+// copy-on-write snapshots that let BGSAVE and full sync read a frozen view
+// while clients keep writing.
+//
+// It must not do I/O, start goroutines, read the wall clock or know about the
+// wire protocol: time comes in as unix milliseconds from the caller, and
+// decisions that need propagation (an expired key becomes a DEL in the
+// replication stream) are reported to the caller, never acted on here.
+package store
