@@ -1,14 +1,46 @@
 package store
 
 import (
-	"sort"
+	"math/rand/v2"
 	"strconv"
 )
 
-// This file holds the in-memory value types and the small API that package
-// rdb and the command handlers use to build and walk them. Their internals
-// (deques, ordered small hashes, intsets, skiplists) may change freely as long
-// as this API and its ordering guarantees hold.
+// This file holds the string value type and the pieces the aggregate types
+// (list.go, hash.go, set.go, zset.go) share: the encoding limits, the
+// scannable table behind hashes, sets and sorted sets, and the random pickers
+// behind HRANDFIELD, SRANDMEMBER, SPOP and ZRANDMEMBER.
+//
+// The internals of the value types (deques, ordered small tables, intsets,
+// skiplists) may change freely as long as their exported API and its
+// ordering guarantees hold: package rdb and the command handlers build on
+// them.
+
+// ---------------------------------------------------------------- limits
+
+// EncodingLimits are the redis.conf thresholds that decide when a small,
+// compact encoding is converted to the general one. Conversion is one way, as
+// in Redis: a value never goes back to the compact form by shrinking.
+type EncodingLimits struct {
+	HashMaxListpackEntries int // hash-max-listpack-entries
+	HashMaxListpackValue   int // hash-max-listpack-value
+	SetMaxIntsetEntries    int // set-max-intset-entries
+	ZSetMaxListpackEntries int // zset-max-listpack-entries
+	ZSetMaxListpackValue   int // zset-max-listpack-value
+}
+
+// DefaultLimits are Redis 7.0's defaults.
+var DefaultLimits = EncodingLimits{
+	HashMaxListpackEntries: 128,
+	HashMaxListpackValue:   64,
+	SetMaxIntsetEntries:    512,
+	ZSetMaxListpackEntries: 128,
+	ZSetMaxListpackValue:   64,
+}
+
+// Limits are the thresholds in force. Like every other part of a DB they
+// belong to the executor goroutine: only it may change them (CONFIG SET, or
+// startup), and the change applies to conversions decided afterwards.
+var Limits = DefaultLimits
 
 // ---------------------------------------------------------------- strings
 
@@ -18,15 +50,14 @@ type String struct{ B []byte }
 // NewString returns a string value holding b (not copied).
 func NewString(b []byte) *String { return &String{B: b} }
 
+// Kind reports KindString.
 func (*String) Kind() Kind { return KindString }
 
 // Encoding follows Redis 7.0: "int" for a value that is a 64-bit integer in
 // canonical form, "embstr" up to 44 bytes, "raw" beyond.
 func (s *String) Encoding() string {
-	if len(s.B) <= 20 && len(s.B) > 0 {
-		if n, err := strconv.ParseInt(string(s.B), 10, 64); err == nil && strconv.FormatInt(n, 10) == string(s.B) {
-			return "int"
-		}
+	if _, ok := ParseCanonicalInt(s.B); ok {
+		return "int"
 	}
 	if len(s.B) <= 44 {
 		return "embstr"
@@ -34,249 +65,238 @@ func (s *String) Encoding() string {
 	return "raw"
 }
 
+// Clone returns a deep copy.
 func (s *String) Clone() Value { return &String{B: append([]byte(nil), s.B...)} }
 
-// ---------------------------------------------------------------- lists
-
-// List is a Redis list. Elements keep their order; pushes and pops at both
-// ends are O(1).
-type List struct{ elems [][]byte }
-
-// NewList returns an empty list.
-func NewList() *List { return &List{} }
-
-func (*List) Kind() Kind { return KindList }
-
-// Encoding is always "quicklist" in Redis 7.0.
-func (*List) Encoding() string { return "quicklist" }
-
-func (l *List) Clone() Value {
-	c := &List{elems: make([][]byte, len(l.elems))}
-	for i, e := range l.elems {
-		c.elems[i] = append([]byte(nil), e...)
+// ParseCanonicalInt reports whether b is a signed 64-bit integer written the
+// way Redis's string2ll accepts it (no sign other than a leading '-', no
+// leading zeros, no "-0", no spaces, at most 20 bytes) and returns its value.
+// Such strings are the ones Redis stores as integers (intset members, "int"
+// encoded strings).
+func ParseCanonicalInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
 	}
-	return c
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	// Reject "+1", "007", "-0": only the canonical spelling round-trips.
+	if len(b) != canonicalLen(n) {
+		return 0, false
+	}
+	return n, true
 }
 
-// Len is the number of elements.
-func (l *List) Len() int { return len(l.elems) }
+// canonicalLen is the length of strconv.FormatInt(n, 10) without allocating.
+func canonicalLen(n int64) int {
+	l := 1
+	u := uint64(n)
+	if n < 0 {
+		l++
+		u = uint64(-n)
+	}
+	for u >= 10 {
+		u /= 10
+		l++
+	}
+	return l
+}
 
-// PushBack appends elem at the tail.
-func (l *List) PushBack(elem []byte) { l.elems = append(l.elems, elem) }
+// ---------------------------------------------------------------- table
 
-// Range calls fn for each element from head to tail until fn returns false.
-func (l *List) Range(fn func(elem []byte) bool) {
-	for _, e := range l.elems {
-		if !fn(e) {
-			return
+// table is the dictionary behind hashes, sets and sorted sets: entries in a
+// slice, plus (once indexed) a map from key to slice position.
+//
+// Unindexed, it behaves like Redis's listpack: lookups are linear, entries
+// keep insertion order and removal closes the gap, so iteration order is the
+// order Redis replies in. Indexed, lookups are O(1) and removal moves the last
+// entry into the hole, which keeps it O(1) and is what makes scan correct
+// (see scan).
+type table[V any] struct {
+	entries []tableEntry[V]
+	index   map[string]int
+}
+
+type tableEntry[V any] struct {
+	key string
+	val V
+}
+
+// len is the number of entries.
+func (t *table[V]) len() int { return len(t.entries) }
+
+// indexed reports whether the table has switched to hashed lookups.
+func (t *table[V]) indexed() bool { return t.index != nil }
+
+// buildIndex switches the table to hashed lookups for good.
+func (t *table[V]) buildIndex() {
+	if t.index != nil {
+		return
+	}
+	t.index = make(map[string]int, len(t.entries))
+	for i, e := range t.entries {
+		t.index[e.key] = i
+	}
+}
+
+// find returns the position of key, or -1.
+func (t *table[V]) find(key string) int {
+	if t.index != nil {
+		if i, ok := t.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range t.entries {
+		if t.entries[i].key == key {
+			return i
 		}
 	}
+	return -1
 }
 
-// ---------------------------------------------------------------- hashes
-
-// Hash is a Redis hash. While small (see the listpack thresholds) it keeps
-// fields in insertion order, as Redis's listpack encoding does, so HGETALL
-// answers in the same order as Redis.
-type Hash struct {
-	fields map[string][]byte
-	order  []string
-}
-
-// NewHash returns an empty hash.
-func NewHash() *Hash { return &Hash{fields: make(map[string][]byte)} }
-
-func (*Hash) Kind() Kind { return KindHash }
-
-// Encoding is "listpack" while the hash is within hash-max-listpack-entries
-// (128) and hash-max-listpack-value (64), "hashtable" otherwise.
-func (h *Hash) Encoding() string {
-	if len(h.order) > 128 {
-		return "hashtable"
+// get returns the value under key.
+func (t *table[V]) get(key string) (V, bool) {
+	if i := t.find(key); i >= 0 {
+		return t.entries[i].val, true
 	}
-	for _, f := range h.order {
-		if len(f) > 64 || len(h.fields[f]) > 64 {
-			return "hashtable"
-		}
-	}
-	return "listpack"
+	var zero V
+	return zero, false
 }
 
-func (h *Hash) Clone() Value {
-	c := NewHash()
-	h.Range(func(f, v []byte) bool { c.Set(f, append([]byte(nil), v...)); return true })
-	return c
-}
-
-// Len is the number of fields.
-func (h *Hash) Len() int { return len(h.order) }
-
-// Set sets field to value and reports whether the field is new.
-func (h *Hash) Set(field, value []byte) bool {
-	f := string(field)
-	_, exists := h.fields[f]
-	h.fields[f] = value
-	if !exists {
-		h.order = append(h.order, f)
-	}
-	return !exists
-}
-
-// Get returns the value of field.
-func (h *Hash) Get(field []byte) ([]byte, bool) {
-	v, ok := h.fields[string(field)]
-	return v, ok
-}
-
-// Range calls fn for each field and value until fn returns false.
-func (h *Hash) Range(fn func(field, value []byte) bool) {
-	for _, f := range h.order {
-		if !fn([]byte(f), h.fields[f]) {
-			return
-		}
-	}
-}
-
-// ---------------------------------------------------------------- sets
-
-// Set is a Redis set.
-type Set struct{ members map[string]struct{} }
-
-// NewSet returns an empty set.
-func NewSet() *Set { return &Set{members: make(map[string]struct{})} }
-
-func (*Set) Kind() Kind { return KindSet }
-
-// Encoding is "intset" while every member is an integer and the set is within
-// set-max-intset-entries (512), "hashtable" otherwise.
-func (s *Set) Encoding() string {
-	if s.IsIntset() {
-		return "intset"
-	}
-	return "hashtable"
-}
-
-// IsIntset reports whether Redis would keep this set as an intset.
-func (s *Set) IsIntset() bool {
-	if len(s.members) > 512 {
+// set stores val under key, in place if the key exists (keeping its
+// position) or appended otherwise. It reports whether the key is new.
+func (t *table[V]) set(key string, val V) bool {
+	if i := t.find(key); i >= 0 {
+		t.entries[i].val = val
 		return false
 	}
-	for m := range s.members {
-		if n, err := strconv.ParseInt(m, 10, 64); err != nil || strconv.FormatInt(n, 10) != m {
-			return false
-		}
+	t.entries = append(t.entries, tableEntry[V]{key: key, val: val})
+	if t.index != nil {
+		t.index[key] = len(t.entries) - 1
 	}
 	return true
 }
 
-func (s *Set) Clone() Value {
-	c := NewSet()
-	for m := range s.members {
-		c.members[m] = struct{}{}
-	}
-	return c
-}
-
-// Len is the number of members.
-func (s *Set) Len() int { return len(s.members) }
-
-// Add adds member and reports whether it was new.
-func (s *Set) Add(member []byte) bool {
-	m := string(member)
-	if _, ok := s.members[m]; ok {
+// remove deletes key and reports whether it existed.
+func (t *table[V]) remove(key string) bool {
+	i := t.find(key)
+	if i < 0 {
 		return false
 	}
-	s.members[m] = struct{}{}
+	t.removeAt(i)
 	return true
 }
 
-// Range calls fn for each member until fn returns false. An intset is walked
-// in ascending numeric order, as Redis does.
-func (s *Set) Range(fn func(member []byte) bool) {
-	keys := make([]string, 0, len(s.members))
-	for m := range s.members {
-		keys = append(keys, m)
-	}
-	if s.IsIntset() {
-		sort.Slice(keys, func(i, j int) bool {
-			a, _ := strconv.ParseInt(keys[i], 10, 64)
-			b, _ := strconv.ParseInt(keys[j], 10, 64)
-			return a < b
-		})
-	}
-	for _, m := range keys {
-		if !fn([]byte(m)) {
-			return
+// removeAt deletes the entry at position i: closing the gap while
+// unindexed, moving the last entry into it once indexed.
+func (t *table[V]) removeAt(i int) {
+	last := len(t.entries) - 1
+	if t.index == nil {
+		copy(t.entries[i:], t.entries[i+1:])
+	} else {
+		delete(t.index, t.entries[i].key)
+		if i != last {
+			t.entries[i] = t.entries[last]
+			t.index[t.entries[i].key] = i
 		}
+	}
+	var zero tableEntry[V]
+	t.entries[last] = zero // drop references for the GC
+	t.entries = t.entries[:last]
+	if cap(t.entries) > 64 && len(t.entries) < cap(t.entries)/4 {
+		t.entries = append(make([]tableEntry[V], 0, cap(t.entries)/2), t.entries...)
 	}
 }
 
-// ---------------------------------------------------------------- sorted sets
-
-// ZSet is a Redis sorted set: members ordered by (score, member).
-type ZSet struct{ scores map[string]float64 }
-
-// NewZSet returns an empty sorted set.
-func NewZSet() *ZSet { return &ZSet{scores: make(map[string]float64)} }
-
-func (*ZSet) Kind() Kind { return KindZSet }
-
-// Encoding is "listpack" while within zset-max-listpack-entries (128) and
-// zset-max-listpack-value (64), "skiplist" otherwise.
-func (z *ZSet) Encoding() string {
-	if len(z.scores) > 128 {
-		return "skiplist"
+// clone returns a copy whose values are copied with cp.
+func (t *table[V]) clone(cp func(V) V) table[V] {
+	c := table[V]{entries: make([]tableEntry[V], len(t.entries))}
+	for i, e := range t.entries {
+		c.entries[i] = tableEntry[V]{key: e.key, val: cp(e.val)}
 	}
-	for m := range z.scores {
-		if len(m) > 64 {
-			return "skiplist"
-		}
-	}
-	return "listpack"
-}
-
-func (z *ZSet) Clone() Value {
-	c := NewZSet()
-	for m, s := range z.scores {
-		c.scores[m] = s
+	if t.index != nil {
+		c.buildIndex()
 	}
 	return c
 }
 
-// Len is the number of members.
-func (z *ZSet) Len() int { return len(z.scores) }
-
-// Add sets member's score and reports whether the member was new.
-func (z *ZSet) Add(member []byte, score float64) bool {
-	m := string(member)
-	_, exists := z.scores[m]
-	z.scores[m] = score
-	return !exists
+// scan visits about count entries starting at cursor and returns the cursor
+// of the next call, 0 when the walk is complete. Cursor 0 starts a walk.
+//
+// The walk goes from the last position down to the first: the cursor is the
+// number of positions not yet visited. Appends land above the cursor (new
+// entries, which SCAN may skip), and removal moves the last entry, which is
+// either already visited or still below the cursor, into the hole. So every
+// entry present for the whole walk is returned at least once, which is the
+// guarantee Redis's SCAN gives.
+func (t *table[V]) scan(cursor uint64, count int, fn func(key string, val V)) uint64 {
+	if count < 1 {
+		count = 1
+	}
+	n := uint64(len(t.entries))
+	if cursor == 0 || cursor > n {
+		cursor = n
+	}
+	for visited := 0; cursor > 0 && visited < count; visited++ {
+		cursor--
+		e := t.entries[cursor]
+		fn(e.key, e.val)
+	}
+	return cursor
 }
 
-// Score returns member's score.
-func (z *ZSet) Score(member []byte) (float64, bool) {
-	s, ok := z.scores[string(member)]
-	return s, ok
-}
+// ---------------------------------------------------------------- random picks
 
-// Range calls fn for each member in ascending (score, member) order until fn
-// returns false.
-func (z *ZSet) Range(fn func(member []byte, score float64) bool) {
-	keys := make([]string, 0, len(z.scores))
-	for m := range z.scores {
-		keys = append(keys, m)
+// RandomPositions returns count positions in [0, n) picked at random, as
+// HRANDFIELD, SRANDMEMBER and ZRANDMEMBER need them.
+//
+// A negative count asks for -count independent picks (repetitions allowed).
+// A positive count asks for distinct positions: all of them, in order, when
+// count >= n (Redis then replies with the whole value in its own order);
+// otherwise a random subset, choosing between a partial shuffle and
+// rejection sampling the way Redis chooses between its "copy and remove" and
+// "pick until enough" cases.
+func RandomPositions(r *rand.Rand, n int, count int64) []int {
+	if n <= 0 || count == 0 {
+		return nil
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		si, sj := z.scores[keys[i]], z.scores[keys[j]]
-		if si != sj {
-			return si < sj
+	if count < 0 {
+		picks := make([]int, -count)
+		for i := range picks {
+			picks[i] = r.IntN(n)
 		}
-		return keys[i] < keys[j]
-	})
-	for _, m := range keys {
-		if !fn([]byte(m), z.scores[m]) {
-			return
-		}
+		return picks
 	}
+	if count >= int64(n) {
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	k := int(count)
+	if k*3 > n {
+		perm := make([]int, n)
+		for i := range perm {
+			perm[i] = i
+		}
+		for i := 0; i < k; i++ {
+			j := i + r.IntN(n-i)
+			perm[i], perm[j] = perm[j], perm[i]
+		}
+		return perm[:k]
+	}
+	seen := make(map[int]struct{}, k)
+	picks := make([]int, 0, k)
+	for len(picks) < k {
+		p := r.IntN(n)
+		if _, dup := seen[p]; dup {
+			continue
+		}
+		seen[p] = struct{}{}
+		picks = append(picks, p)
+	}
+	return picks
 }
