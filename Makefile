@@ -1,0 +1,133 @@
+# replnode — build, generate, lint and test.
+#
+# `make help` lists the targets. Every tool is built from the Go module proxy at
+# a pinned version into bin/, so a fresh clone needs only Go, git, make and (for
+# `make test`) Debian's apt for the real redis-server the compatibility tests
+# compare against.
+
+# Recipes run in bash with -e and pipefail, so a failing command in a pipe
+# (go test | tee) fails the target.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# ------ LOCATIONS AND PINS ------
+
+# Absolute repository root, so exported paths work from any test's directory.
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BIN := $(ROOT)/bin
+
+# Kubernetes version of the source-built control plane (pinned in hack/k8s/go.mod).
+K8S_VERSION := $(shell hack/k8s/build.sh --print-version)
+K8S_BIN_DIR := $(BIN)/k8s/$(K8S_VERSION)
+
+# Tool pins: controller-gen and golangci-lint are pinned in hack/tools/go.mod
+# (Go `tool` directives); helm is pinned here because its own module graph is
+# installed as-is with `go install`.
+TOOLS_MOD := $(ROOT)/hack/tools/go.mod
+CONTROLLER_GEN := $(BIN)/controller-gen
+GOLANGCI_LINT := $(BIN)/golangci-lint
+HELM_VERSION := v3.22.0
+HELM := $(BIN)/helm
+
+# go test settings for `make test`: every package, no cached results, and a
+# timeout generous enough for envtest and replication suites on a loaded
+# 2-core machine.
+TEST_TIMEOUT ?= 40m
+TEST_FLAGS ?=
+TEST_LOG := $(BIN)/test.log
+
+# ------ HELP ------
+
+.PHONY: help
+help: ## Show the targets and what they do.
+	@echo "Usage: make <target>"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ------ BUILD ------
+
+.PHONY: build
+build: ## Build bin/manager (the operator) and bin/replnode (the Redis-compatible server).
+	go build -o $(BIN)/manager ./cmd/manager
+	go build -o $(BIN)/replnode ./cmd/replnode
+
+.PHONY: fmt
+fmt: ## Format all Go code in place with gofmt.
+	gofmt -l -w $$(git ls-files -co --exclude-standard '*.go')
+
+.PHONY: vet
+vet: ## Run go vet on every package of the main module.
+	go vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned, built into bin/) with hack/tools/golangci.yml.
+	$(GOLANGCI_LINT) run --config $(ROOT)/hack/tools/golangci.yml ./...
+
+# ------ CODE GENERATION ------
+
+# Only directories that hold Go files are handed to controller-gen, so the
+# targets do nothing (instead of failing) while api/ or controllers/ are empty.
+API_PKGS = $(shell hack/tools/gopkgs.sh ./api)
+RBAC_PKGS = $(shell hack/tools/gopkgs.sh ./api ./controllers)
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Write CRDs to config/crd/bases and RBAC to config/rbac from api/ and controllers/ markers.
+	@if [ -z "$(API_PKGS)" ]; then echo "manifests: api/ has no Go files yet, nothing to generate"; exit 0; fi; \
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="$(RBAC_PKGS)" \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Write DeepCopy methods (zz_generated.deepcopy.go) for the api/ types.
+	@if [ -z "$(API_PKGS)" ]; then echo "generate: api/ has no Go files yet, nothing to generate"; exit 0; fi; \
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="$(API_PKGS)"
+
+# ------ TOOLS ------
+
+# Tool binaries are rebuilt when their pins in hack/tools/go.mod change.
+$(CONTROLLER_GEN): $(TOOLS_MOD) $(ROOT)/hack/tools/go.sum
+	cd hack/tools && go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
+
+$(GOLANGCI_LINT): $(TOOLS_MOD) $(ROOT)/hack/tools/go.sum
+	cd hack/tools && go build -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+.PHONY: tools
+tools: $(CONTROLLER_GEN) $(GOLANGCI_LINT) ## Build the pinned controller-gen and golangci-lint into bin/.
+
+.PHONY: helm
+helm: ## Build helm at the pinned HELM_VERSION from the module proxy into bin/ (skipped if already at that version).
+	@if [ -x $(HELM) ] && go version -m $(HELM) | awk '$$1=="mod" && $$2=="helm.sh/helm/v3" {print $$3}' | grep -qx '$(HELM_VERSION)'; then \
+		echo "helm: $(HELM) is $(HELM_VERSION)"; \
+	else \
+		GOBIN=$(BIN) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
+	fi
+
+.PHONY: k8s-bins
+k8s-bins: ## Build kube-apiserver, controller-manager, scheduler and etcd from source into bin/k8s/<version>/ (once).
+	hack/k8s/build.sh
+
+# ------ TEST ------
+
+.PHONY: test-deps
+test-deps: ## Install Debian's redis-server and redis-tools if missing (root only; otherwise prints the command).
+	@if command -v redis-server >/dev/null 2>&1 && command -v redis-check-rdb >/dev/null 2>&1; then \
+		echo "test-deps: $$(redis-server --version | cut -d' ' -f1-3)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update && apt-get install -y --no-install-recommends redis-server redis-tools; \
+	else \
+		echo "test-deps: redis-server/redis-check-rdb are missing; as root run:" >&2; \
+		echo "  apt-get update && apt-get install -y redis-server redis-tools" >&2; \
+		exit 1; \
+	fi
+
+.PHONY: test
+test: test-deps k8s-bins build ## Run every test in the repository (go test ./..., envtest on the source-built control plane).
+	@echo "test: KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) REPLNODE_BIN=$(BIN)/replnode"
+	@export KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) REPLNODE_BIN=$(BIN)/replnode; \
+	status=0; \
+	go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./... 2>&1 | tee $(TEST_LOG) || status=$$?; \
+	echo "test: summary: $$(grep -cE '^ok[[:space:]]' $(TEST_LOG) || true) packages ok," \
+		"$$(grep -cE '^FAIL[[:space:]]+[^[:space:]]' $(TEST_LOG) || true) packages FAIL," \
+		"$$(grep -c '\[no test files\]' $(TEST_LOG) || true) without tests (full log: $(TEST_LOG))"; \
+	exit $$status
