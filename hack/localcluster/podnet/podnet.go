@@ -1,0 +1,318 @@
+// Package podnet owns the local cluster's pod network: one Linux bridge on
+// the host with the gateway address, and one network namespace per pod joined
+// to it by a veth pair, plus the firewall rules that fault injection puts in a
+// pod's namespace.
+//
+// It must not touch interfaces or namespaces it did not create: every name it
+// makes starts with the bridge name or "lc-"/"lcv", and cleanup removes only
+// those. All work is done by the iproute2 and iptables tools, run as root.
+package podnet
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Network describes the bridge and the pod address range behind it.
+type Network struct {
+	Bridge  string     // bridge interface name, e.g. lcbr0
+	Subnet  *net.IPNet // pod range, e.g. 10.244.0.0/24
+	Gateway net.IP     // the bridge's own address: first host of Subnet
+}
+
+// NewNetwork parses cidr and returns the network with the bridge named
+// bridge and the gateway at the subnet's first host address.
+func NewNetwork(bridge, cidr string) (*Network, error) {
+	_, subnet, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return nil, fmt.Errorf("podnet: pod CIDR %q: %w", cidr, err)
+	}
+	if subnet.IP.To4() == nil {
+		return nil, fmt.Errorf("podnet: pod CIDR %q must be IPv4", cidr)
+	}
+	if ones, _ := subnet.Mask.Size(); ones > 28 {
+		return nil, fmt.Errorf("podnet: pod CIDR %q is too small", cidr)
+	}
+	if len(bridge) == 0 || len(bridge) > 15 {
+		return nil, fmt.Errorf("podnet: bridge name %q must be 1..15 characters", bridge)
+	}
+	return &Network{Bridge: bridge, Subnet: subnet, Gateway: nthHost(subnet, 1)}, nil
+}
+
+// nthHost returns the n-th address of subnet (0 is the network address).
+func nthHost(subnet *net.IPNet, n int) net.IP {
+	base := subnet.IP.To4()
+	v := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	v += uint32(n)
+	return net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v)).To4()
+}
+
+// size returns the number of addresses in the subnet.
+func (n *Network) size() int {
+	ones, bits := n.Subnet.Mask.Size()
+	return 1 << (bits - ones)
+}
+
+// prefixLen returns the subnet's prefix length.
+func (n *Network) prefixLen() int {
+	ones, _ := n.Subnet.Mask.Size()
+	return ones
+}
+
+// ------ COMMANDS ------
+
+// run executes a command and returns a clear error with its output on failure.
+func run(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// ------ BRIDGE ------
+
+// EnsureBridge creates the bridge with the gateway address and brings it up;
+// an existing bridge with that name is reused.
+func (n *Network) EnsureBridge() error {
+	if _, err := net.InterfaceByName(n.Bridge); err != nil {
+		if err := run("ip", "link", "add", n.Bridge, "type", "bridge"); err != nil {
+			return err
+		}
+	}
+	addr := fmt.Sprintf("%s/%d", n.Gateway, n.prefixLen())
+	if out, _ := exec.Command("ip", "-o", "addr", "show", "dev", n.Bridge).Output(); !strings.Contains(string(out), " "+addr+" ") {
+		if err := run("ip", "addr", "add", addr, "dev", n.Bridge); err != nil {
+			return err
+		}
+	}
+	// Bridged traffic must not go through the host's iptables (br_netfilter);
+	// the pods' own namespaces hold the fault rules.
+	_ = os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-iptables", []byte("0"), 0o644)
+	return run("ip", "link", "set", n.Bridge, "up")
+}
+
+// DeleteBridge removes the bridge if it exists.
+func (n *Network) DeleteBridge() error {
+	if _, err := net.InterfaceByName(n.Bridge); err != nil {
+		return nil
+	}
+	return run("ip", "link", "del", n.Bridge)
+}
+
+// ------ POD NAMESPACES ------
+
+// NamespaceName returns the netns name used for a pod UID ("lc-" + 12 hex).
+func NamespaceName(podUID string) string {
+	sum := sha256.Sum256([]byte(podUID))
+	return "lc-" + hex.EncodeToString(sum[:6])
+}
+
+// NamespacePath returns the bind-mounted path of a named netns.
+func NamespacePath(name string) string { return "/run/netns/" + name }
+
+// hostVeth returns the host-side veth name for a netns ("lcv" + 12 hex).
+func hostVeth(nsName string) string { return "lcv" + strings.TrimPrefix(nsName, "lc-") }
+
+// Allocator hands out pod addresses from the subnet, skipping the network,
+// gateway and broadcast addresses. It is safe for concurrent use.
+type Allocator struct {
+	mu    sync.Mutex
+	net   *Network
+	inUse map[string]string // ip -> owner
+	next  int
+}
+
+// NewAllocator returns an allocator for n with nothing in use.
+func NewAllocator(n *Network) *Allocator {
+	return &Allocator{net: n, inUse: map[string]string{}, next: 2}
+}
+
+// Allocate returns a free address for owner, reusing owner's address if it
+// already has one; it fails when the subnet is exhausted.
+func (a *Allocator) Allocate(owner string) (net.IP, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for ip, o := range a.inUse {
+		if o == owner {
+			return net.ParseIP(ip).To4(), nil
+		}
+	}
+	size := a.net.size()
+	for i := 0; i < size-3; i++ {
+		idx := 2 + (a.next-2+i)%(size-3)
+		ip := nthHost(a.net.Subnet, idx)
+		if _, taken := a.inUse[ip.String()]; !taken {
+			a.inUse[ip.String()] = owner
+			a.next = idx + 1
+			return ip, nil
+		}
+	}
+	return nil, fmt.Errorf("podnet: no free address left in %s", a.net.Subnet)
+}
+
+// Release frees the address held by owner, if any.
+func (a *Allocator) Release(owner string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for ip, o := range a.inUse {
+		if o == owner {
+			delete(a.inUse, ip)
+		}
+	}
+}
+
+// CreatePodNamespace creates the named netns with loopback up and an eth0
+// holding ip on the bridge, default route via the gateway. A leftover netns
+// of the same name is removed first.
+func (n *Network) CreatePodNamespace(nsName string, ip net.IP) error {
+	_ = n.DeletePodNamespace(nsName)
+	veth := hostVeth(nsName)
+	peer := "lcp" + strings.TrimPrefix(nsName, "lc-")
+	steps := [][]string{
+		{"netns", "add", nsName},
+		{"link", "add", veth, "type", "veth", "peer", "name", peer},
+		{"link", "set", peer, "netns", nsName},
+		{"link", "set", veth, "master", n.Bridge},
+		{"link", "set", veth, "up"},
+		{"-n", nsName, "link", "set", "lo", "up"},
+		{"-n", nsName, "link", "set", peer, "name", "eth0"},
+		{"-n", nsName, "addr", "add", fmt.Sprintf("%s/%d", ip, n.prefixLen()), "dev", "eth0"},
+		{"-n", nsName, "link", "set", "eth0", "up"},
+		{"-n", nsName, "route", "add", "default", "via", n.Gateway.String()},
+	}
+	for _, s := range steps {
+		if err := run("ip", s...); err != nil {
+			_ = n.DeletePodNamespace(nsName)
+			return err
+		}
+	}
+	return nil
+}
+
+// DeletePodNamespace removes the netns and its host veth; missing ones are fine.
+func (n *Network) DeletePodNamespace(nsName string) error {
+	var errs []error
+	if _, err := net.InterfaceByName(hostVeth(nsName)); err == nil {
+		if err := run("ip", "link", "del", hostVeth(nsName)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := os.Stat(NamespacePath(nsName)); err == nil {
+		if err := run("ip", "netns", "del", nsName); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CleanupAll removes every lc-* netns and lcv* veth left on the host, then
+// the bridge: what a dead run leaves behind.
+func (n *Network) CleanupAll() error {
+	var errs []error
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "lc-") {
+			if err := n.DeletePodNamespace(e.Name()); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	ifaces, _ := net.Interfaces()
+	for _, ifc := range ifaces {
+		if strings.HasPrefix(ifc.Name, "lcv") {
+			if err := run("ip", "link", "del", ifc.Name); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := n.DeleteBridge(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ------ FAULTS: FIREWALL RULES IN A POD'S NAMESPACE ------
+
+// faultChain is the iptables chain in a pod's netns that holds fault rules.
+const faultChain = "LC-FAULT"
+
+// PartitionRules returns the iptables rule specs (without the -A CHAIN
+// prefix) that cut a pod off from the other pods (fromPods) and/or from the
+// API server at the gateway's apiPort (fromAPI). Traffic from the gateway
+// itself (the host: probes, kubectl port checks) keeps flowing unless it is
+// the API server's port.
+func (n *Network) PartitionRules(fromPods, fromAPI bool, apiPort int) [][]string {
+	var rules [][]string
+	if fromAPI {
+		p := strconv.Itoa(apiPort)
+		rules = append(rules,
+			[]string{"-d", n.Gateway.String(), "-p", "tcp", "--dport", p, "-j", "DROP"},
+			[]string{"-s", n.Gateway.String(), "-p", "tcp", "--sport", p, "-j", "DROP"})
+	}
+	if fromPods {
+		sub := n.Subnet.String()
+		gw := n.Gateway.String()
+		rules = append(rules,
+			[]string{"-s", gw, "-j", "RETURN"},
+			[]string{"-d", gw, "-j", "RETURN"},
+			[]string{"-s", sub, "-d", sub, "-j", "DROP"})
+	}
+	return rules
+}
+
+// iptablesIn runs iptables inside the named netns.
+func iptablesIn(nsName string, args ...string) error {
+	return run("ip", append([]string{"netns", "exec", nsName, "iptables", "-w"}, args...)...)
+}
+
+// ensureFaultChain creates LC-FAULT and hooks it into INPUT and OUTPUT once.
+func ensureFaultChain(nsName string) error {
+	if err := iptablesIn(nsName, "-L", faultChain, "-n"); err == nil {
+		return nil
+	}
+	if err := iptablesIn(nsName, "-N", faultChain); err != nil {
+		return err
+	}
+	if err := iptablesIn(nsName, "-I", "INPUT", "-j", faultChain); err != nil {
+		return err
+	}
+	return iptablesIn(nsName, "-I", "OUTPUT", "-j", faultChain)
+}
+
+// Partition installs the partition rules in the pod's netns, replacing any
+// earlier fault rules there.
+func (n *Network) Partition(nsName string, fromPods, fromAPI bool, apiPort int) error {
+	if !fromPods && !fromAPI {
+		return errors.New("podnet: a partition must cut the pod off from the pods, the API server or both")
+	}
+	if err := ensureFaultChain(nsName); err != nil {
+		return err
+	}
+	if err := iptablesIn(nsName, "-F", faultChain); err != nil {
+		return err
+	}
+	for _, r := range n.PartitionRules(fromPods, fromAPI, apiPort) {
+		if err := iptablesIn(nsName, append([]string{"-A", faultChain}, r...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Heal removes every fault rule from the pod's netns.
+func (n *Network) Heal(nsName string) error {
+	if err := iptablesIn(nsName, "-L", faultChain, "-n"); err != nil {
+		return nil // never partitioned
+	}
+	return iptablesIn(nsName, "-F", faultChain)
+}
