@@ -1,0 +1,172 @@
+package failover
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ------ REFERENCE HISTORY ------
+
+// Reference is the history candidates are measured against.
+type Reference struct {
+	// ReplID names the history; "" when none could be established.
+	ReplID string
+	// Source says where it came from: "master", "status" or "replicas".
+	Source string
+}
+
+// ReferenceHistory picks the history the master's data follows: the master's
+// own replid when it answers, else the replid recorded in status when the
+// master was last seen, else the replid most reachable replicas report (ties
+// go to the history holding the most bytes, then the smaller replid so the
+// answer never depends on member order).
+func ReferenceHistory(obs Observation) Reference {
+	if m := obs.member(obs.Status.CurrentMaster); m != nil && m.Reachable &&
+		m.Repl.Role == RoleMaster && hasReplID(m.Repl.ReplID) {
+		return Reference{ReplID: m.Repl.ReplID, Source: "master"}
+	}
+	if hasReplID(obs.Status.LastMasterReplID) {
+		return Reference{ReplID: obs.Status.LastMasterReplID, Source: "status"}
+	}
+	type tally struct {
+		count int
+		best  int64
+	}
+	tallies := map[string]*tally{}
+	for _, m := range obs.Members {
+		if m.Name == obs.Status.CurrentMaster || !m.Reachable || m.Repl.Role != RoleReplica ||
+			m.Repl.SyncInProgress || !hasReplID(m.Repl.ReplID) {
+			continue
+		}
+		t := tallies[m.Repl.ReplID]
+		if t == nil {
+			t = &tally{}
+			tallies[m.Repl.ReplID] = t
+		}
+		t.count++
+		t.best = max(t.best, m.Repl.Offset)
+	}
+	ref := Reference{}
+	var bestTally *tally
+	for id, t := range tallies {
+		if bestTally == nil || t.count > bestTally.count ||
+			(t.count == bestTally.count && (t.best > bestTally.best ||
+				(t.best == bestTally.best && id < ref.ReplID))) {
+			ref, bestTally = Reference{ReplID: id, Source: "replicas"}, t
+		}
+	}
+	return ref
+}
+
+// ------ CANDIDATE CHOICE ------
+
+// Candidate is a replica that may be promoted.
+type Candidate struct {
+	// Name and Ordinal identify the member.
+	Name    string
+	Ordinal int
+	// Position is how many bytes of the reference history it holds.
+	Position int64
+}
+
+// Rejection says why a member cannot be promoted.
+type Rejection struct {
+	Name   string
+	Reason string
+}
+
+// Choice is the result of ChooseCandidate.
+type Choice struct {
+	// Reference is the history candidates were measured against.
+	Reference Reference
+	// Best is the chosen candidate; nil when no member is eligible.
+	Best *Candidate
+	// Ranked are all eligible candidates, best first.
+	Ranked []Candidate
+	// Rejected are the other members with the reason each was skipped, by ordinal.
+	Rejected []Rejection
+}
+
+// ChooseCandidate ranks the members that may become master in place of
+// exclude (the failed or departing master): reachable, pod running and ready,
+// not being deleted, not fenced, reporting ROLE slave, not loading a full
+// sync, and holding part of the reference history. The most advanced one
+// (largest position in the reference history) wins; ties go to the lowest
+// ordinal. Offsets on other histories are never compared.
+func ChooseCandidate(obs Observation, exclude string) Choice {
+	ch := Choice{Reference: ReferenceHistory(obs)}
+	members := sortedMembers(obs.Members)
+	for _, m := range members {
+		if m.Name == exclude {
+			continue
+		}
+		reason := ""
+		switch {
+		case m.Phase == PodMissing:
+			reason = "has no pod"
+		case m.Deleted:
+			reason = "pod is being deleted"
+		case m.Phase != PodRunning:
+			reason = fmt.Sprintf("pod is %s", m.Phase)
+		case !m.Ready:
+			reason = "pod is not ready"
+		case m.Fenced:
+			reason = "is fenced"
+		case !m.Reachable:
+			reason = "is unreachable"
+		case m.Repl.Role != RoleReplica:
+			reason = fmt.Sprintf("reports role %q, not slave", string(m.Repl.Role))
+		case m.Repl.SyncInProgress:
+			reason = "is loading a full sync"
+		case !hasReplID(ch.Reference.ReplID):
+			reason = "no reference history is known to compare it with"
+		}
+		if reason == "" {
+			pos, ok := m.Repl.PositionIn(ch.Reference.ReplID)
+			if !ok {
+				reason = fmt.Sprintf("history %s does not contain the master's history %s",
+					shortID(m.Repl.ReplID), shortID(ch.Reference.ReplID))
+			} else {
+				ch.Ranked = append(ch.Ranked, Candidate{Name: m.Name, Ordinal: m.Ordinal, Position: pos})
+				continue
+			}
+		}
+		ch.Rejected = append(ch.Rejected, Rejection{Name: m.Name, Reason: reason})
+	}
+	sort.SliceStable(ch.Ranked, func(i, j int) bool {
+		if ch.Ranked[i].Position != ch.Ranked[j].Position {
+			return ch.Ranked[i].Position > ch.Ranked[j].Position
+		}
+		return ch.Ranked[i].Ordinal < ch.Ranked[j].Ordinal
+	})
+	if len(ch.Ranked) > 0 {
+		ch.Best = &ch.Ranked[0]
+	}
+	return ch
+}
+
+// RejectionSummary renders the rejections as "a: reason; b: reason" for messages.
+func (c Choice) RejectionSummary() string {
+	if len(c.Rejected) == 0 {
+		return "no other members"
+	}
+	parts := make([]string, 0, len(c.Rejected))
+	for _, r := range c.Rejected {
+		parts = append(parts, r.Name+": "+r.Reason)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// sortedMembers returns a copy of members ordered by ordinal then name, so
+// every decision is independent of the order the caller listed them in.
+func sortedMembers(members []Member) []Member {
+	out := append([]Member(nil), members...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Ordinal != out[j].Ordinal {
+			return out[i].Ordinal < out[j].Ordinal
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}

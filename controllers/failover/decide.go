@@ -1,0 +1,418 @@
+package failover
+
+import (
+	"fmt"
+	"time"
+)
+
+// ------ DECISIONS ------
+
+// DecisionKind says what kind of answer Decide gave.
+type DecisionKind string
+
+const (
+	// KindNone: the master is healthy and nothing needs doing.
+	KindNone DecisionKind = "None"
+	// KindWait: the master is not answering yet not for long enough; requeue.
+	KindWait DecisionKind = "Wait"
+	// KindHold: the master looks down to the operator only; do not fail over.
+	KindHold DecisionKind = "Hold"
+	// KindRefuse: the master is failed but failing over is not allowed or not possible.
+	KindRefuse DecisionKind = "Refuse"
+	// KindFailover: promote Decision.To in place of Decision.From.
+	KindFailover DecisionKind = "Failover"
+	// KindResume: finish an interrupted failover to status.targetMaster.
+	KindResume DecisionKind = "ResumeFailover"
+	// KindAbandon: give up an interrupted failover whose target is no longer usable.
+	KindAbandon DecisionKind = "AbandonFailover"
+	// KindRepairTwoMasters: more than one member claims master; demote all but one.
+	KindRepairTwoMasters DecisionKind = "RepairTwoMasters"
+	// KindRejoin: a fenced member is back; make it a replica of the master.
+	KindRejoin DecisionKind = "Rejoin"
+	// KindAdopt: status names no master and exactly one member is master; record it.
+	KindAdopt DecisionKind = "AdoptMaster"
+	// KindNoMaster: status names no master and no single member claims it;
+	// bootstrap belongs to the operator's topology.
+	KindNoMaster DecisionKind = "NoMaster"
+	// KindDeferToSwitchover: a manual switchover is in progress; step it with StepSwitchover.
+	KindDeferToSwitchover DecisionKind = "DeferToSwitchover"
+)
+
+// ConditionMasterAvailable is the condition type Decision.Condition fills.
+const ConditionMasterAvailable = "MasterAvailable"
+
+// Condition is a status condition ready for meta.SetStatusCondition.
+type Condition struct {
+	Type, Status, Reason, Message string
+}
+
+// Decision is the result of Decide.
+type Decision struct {
+	Kind DecisionKind
+	// Reason is UpperCamelCase, fit for a condition or event reason.
+	Reason string
+	// Message explains the decision with the facts behind it.
+	Message string
+	// Detection is the master health verdict the decision rests on.
+	Detection Detection
+	// Choice is the candidate ranking, when one was made.
+	Choice *Choice
+	// From is the master being replaced or kept; To is the master after the plan.
+	From, To string
+	// Actions are to be executed in order; stop at the first error or failed
+	// VerifyRole and requeue: the next Decide resumes from status.
+	Actions []Action
+	// Resyncs predicts, for each member the plan points at To, how it will resync.
+	Resyncs map[string]ResyncPrediction
+	// RequeueAfter asks for the next look after this long (0: the normal resync period).
+	RequeueAfter time.Duration
+}
+
+// Condition renders the decision as the MasterAvailable condition.
+func (d Decision) Condition() Condition {
+	status := "True"
+	switch d.Kind {
+	case KindWait, KindHold, KindFailover, KindResume, KindAbandon, KindRepairTwoMasters, KindDeferToSwitchover:
+		status = "Unknown"
+	case KindRefuse, KindNoMaster:
+		status = "False"
+	}
+	return Condition{Type: ConditionMasterAvailable, Status: status, Reason: d.Reason, Message: d.Message}
+}
+
+// Decide is the failover policy: from one observation of the group it
+// decides what, if anything, must happen to its master. In order:
+// a manual switchover in progress owns the group; no recorded master is
+// adopted or left to bootstrap; two masters are repaired; an interrupted
+// failover is resumed or abandoned; otherwise the master's health is judged
+// (Detect) and a failed master is replaced by the best candidate
+// (ChooseCandidate) with the old one fenced; a healthy group takes back
+// fenced members as replicas.
+func Decide(obs Observation, switchover SwitchoverState) Decision {
+	if switchover.Active() {
+		return Decision{Kind: KindDeferToSwitchover, Reason: "SwitchoverInProgress",
+			Message: fmt.Sprintf("switchover from %s to %s is %s", switchover.From, switchover.To, switchover.Phase),
+			From:    switchover.From, To: switchover.To}
+	}
+	if obs.Status.CurrentMaster == "" {
+		return decideNoMaster(obs)
+	}
+	if d, ok := decideTwoMasters(obs); ok {
+		return d
+	}
+	if t := obs.Status.TargetMaster; t != "" && t != obs.Status.CurrentMaster {
+		return decideInFlight(obs)
+	}
+
+	det := Detect(obs)
+	d := Decision{Detection: det, Reason: det.Reason, Message: det.Message, From: obs.Status.CurrentMaster}
+	switch det.Health {
+	case HealthHealthy:
+		d.To = obs.Status.CurrentMaster
+		return decideRejoin(obs, d)
+	case HealthSuspect:
+		d.Kind, d.RequeueAfter = KindWait, det.RequeueAfter
+		return d
+	case HealthIsolated:
+		d.Kind = KindHold
+		return d
+	}
+
+	// The master is failed.
+	if !obs.Settings.Enabled {
+		d.Kind, d.Reason = KindRefuse, "FailoverDisabled"
+		d.Message = det.Message + "; automatic failover is disabled"
+		return d
+	}
+	choice := ChooseCandidate(obs, obs.Status.CurrentMaster)
+	d.Choice = &choice
+	if choice.Best == nil {
+		d.Kind, d.Reason = KindRefuse, "NoEligibleReplica"
+		d.Message = fmt.Sprintf("%s; no replica can be promoted (%s)", det.Message, choice.RejectionSummary())
+		return d
+	}
+	d.Kind, d.To = KindFailover, choice.Best.Name
+	d.Reason = "FailingOver"
+	d.Message = fmt.Sprintf("%s; promoting %s, the most advanced replica at offset %d of history %s",
+		det.Message, choice.Best.Name, choice.Best.Position, shortID(choice.Reference.ReplID))
+	d.Actions, d.Resyncs = failoverPlan(obs, d.From, d.To, false, det.Reason)
+	return d
+}
+
+// ------ NO RECORDED MASTER ------
+
+// decideNoMaster handles a status without currentMaster: exactly one member
+// answering as master is adopted; anything else is left to the operator's
+// bootstrap, which knows which members are new.
+func decideNoMaster(obs Observation) Decision {
+	masters := reachableMasters(obs)
+	if len(masters) == 1 {
+		name := masters[0].Name
+		return Decision{Kind: KindAdopt, Reason: "MasterAdopted", To: name,
+			Message: fmt.Sprintf("%s is the only member answering as master; recording it", name),
+			Actions: []Action{setTarget(name), verifyMaster(name),
+				{Kind: ActMoveMasterLabel, Target: name}, {Kind: ActSetCurrentMaster, Target: name}}}
+	}
+	return Decision{Kind: KindNoMaster, Reason: "NoCurrentMaster",
+		Message: fmt.Sprintf("status names no master and %d members answer as master; bootstrap decides", len(masters))}
+}
+
+// ------ TWO MASTERS ------
+
+// decideTwoMasters repairs a group where several reachable members answer as
+// master. The member in status wins: targetMaster when it is one of them (a
+// failover got as far as promoting it, and the old master was fenced first),
+// else currentMaster; when status names neither, the one holding most of the
+// reference history wins, ties to the lowest ordinal. Every other master is
+// paused, made a replica of the winner and unpaused, with a Warning that says
+// how many of its bytes will be lost.
+func decideTwoMasters(obs Observation) (Decision, bool) {
+	masters := reachableMasters(obs)
+	if len(masters) < 2 {
+		return Decision{}, false
+	}
+	var winner *Member
+	for _, name := range []string{obs.Status.TargetMaster, obs.Status.CurrentMaster} {
+		for i := range masters {
+			if name != "" && masters[i].Name == name && winner == nil {
+				winner = &masters[i]
+			}
+		}
+	}
+	how := "named in status"
+	if winner == nil {
+		ref := ReferenceHistory(obs)
+		var bestPos int64 = -1
+		for i := range masters {
+			if pos, ok := masters[i].Repl.PositionIn(ref.ReplID); ok && pos > bestPos {
+				winner, bestPos = &masters[i], pos
+			}
+		}
+		how = fmt.Sprintf("most advanced on history %s", shortID(ref.ReplID))
+		if winner == nil {
+			names := make([]string, 0, len(masters))
+			for _, m := range masters {
+				names = append(names, m.Name)
+			}
+			return Decision{Kind: KindRefuse, Reason: "AmbiguousMasters",
+				Message: fmt.Sprintf("members %v all answer as master, none is named in status and none holds the master's history; refusing to pick", names)}, true
+		}
+	}
+
+	d := Decision{Kind: KindRepairTwoMasters, Reason: "TwoMastersRepaired", From: obs.Status.CurrentMaster,
+		To: winner.Name, Resyncs: map[string]ResyncPrediction{}}
+	if winner.Name != obs.Status.CurrentMaster && winner.Name != obs.Status.TargetMaster {
+		d.Actions = append(d.Actions, setTarget(winner.Name))
+	}
+	losers := ""
+	for _, m := range masters {
+		if m.Name == winner.Name {
+			continue
+		}
+		p := PredictResync(m.Repl, winner.Repl)
+		d.Resyncs[m.Name] = p
+		d.Actions = append(d.Actions,
+			pauseWrites(m.Name, obs.Settings.PauseTimeout),
+			replicaOf(m.Name, winner.Name),
+			unpause(m.Name),
+			event(EventWarning, "TwoMastersRepaired", fmt.Sprintf(
+				"%s also answered as master; made it a replica of %s (%s). %s resync: %s; %s",
+				m.Name, winner.Name, how, p.Mode, p.Reason, divergenceText(p))))
+		losers += " " + m.Name
+	}
+	if winner.Name != obs.Status.CurrentMaster {
+		d.Actions = append(d.Actions, verifyMaster(winner.Name),
+			Action{Kind: ActMoveMasterLabel, Target: winner.Name},
+			Action{Kind: ActSetCurrentMaster, Target: winner.Name})
+	}
+	d.Message = fmt.Sprintf("%d members answer as master; keeping %s (%s), demoting%s", len(masters), winner.Name, how, losers)
+	return d, true
+}
+
+// divergenceText renders a prediction's lost bytes for a message.
+func divergenceText(p ResyncPrediction) string {
+	if !p.DivergenceKnown {
+		return "diverged bytes unknown (no shared history)"
+	}
+	return fmt.Sprintf("%d diverged bytes will be discarded", p.DivergedBytes)
+}
+
+// reachableMasters lists the reachable members answering ROLE master, by ordinal.
+func reachableMasters(obs Observation) []Member {
+	var out []Member
+	for _, m := range sortedMembers(obs.Members) {
+		if m.Reachable && m.Repl.Role == RoleMaster {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ------ INTERRUPTED FAILOVER ------
+
+// decideInFlight handles status.targetMaster != currentMaster: a failover was
+// decided and possibly partly carried out. If the old master answers as
+// master again while the target was never promoted, the attempt is abandoned
+// (and the old master unpaused). If the target is already master or still a
+// usable candidate, the same plan is recomputed and run again: every action
+// is idempotent. Otherwise the attempt is abandoned so the next pass can
+// choose again.
+func decideInFlight(obs Observation) Decision {
+	from, to := obs.Status.CurrentMaster, obs.Status.TargetMaster
+	d := Decision{From: from, To: to}
+	target := obs.member(to)
+	targetIsMaster := target != nil && target.Reachable && target.Repl.Role == RoleMaster && target.podRunning()
+
+	old := obs.member(from)
+	if !targetIsMaster && old != nil && old.Reachable && old.Repl.Role == RoleMaster && !old.Fenced {
+		d.Kind, d.Reason = KindAbandon, "MasterRecovered"
+		d.Message = fmt.Sprintf("master %s answers again before %s was promoted; abandoning the failover", from, to)
+		d.Actions = []Action{unpause(from), {Kind: ActClearTargetMaster},
+			event(EventNormal, "FailoverAbandoned", d.Message)}
+		return d
+	}
+	usable := targetIsMaster
+	if !usable {
+		choice := ChooseCandidate(obs, from)
+		d.Choice = &choice
+		for _, c := range choice.Ranked {
+			usable = usable || c.Name == to
+		}
+	}
+	if !usable {
+		d.Kind, d.Reason = KindAbandon, "FailoverTargetLost"
+		d.Message = fmt.Sprintf("failover target %s can no longer be promoted; choosing again", to)
+		d.Actions = []Action{{Kind: ActClearTargetMaster}, event(EventWarning, "FailoverTargetLost", d.Message)}
+		return d
+	}
+	d.Kind, d.Reason = KindResume, "ResumingFailover"
+	d.Message = fmt.Sprintf("resuming the failover from %s to %s", from, to)
+	d.Actions, d.Resyncs = failoverPlan(obs, from, to, true, "Resumed")
+	return d
+}
+
+// ------ FAILOVER PLAN ------
+
+// failoverPlan is the ordered promotion of to in place of from: record the
+// target, fence the old master (pause its writes when it answers, else delete
+// its pod and mark it fenced so it can only return as a replica), promote,
+// verify ROLE, point every reachable member at the new master (the old one
+// last, then unpause it), move the master label, record the new master.
+// resume skips what an earlier pass already made true.
+func failoverPlan(obs Observation, from, to string, resume bool, reason string) ([]Action, map[string]ResyncPrediction) {
+	var acts []Action
+	if !resume {
+		acts = append(acts, setTarget(to))
+	}
+	acts = append(acts, fenceActions(obs, from, to)...)
+
+	target := obs.member(to)
+	after := target.Repl
+	if target.Repl.Role != RoleMaster {
+		acts = append(acts, promote(to))
+		after = AfterPromotion(target.Repl)
+	}
+	acts = append(acts, verifyMaster(to))
+
+	resyncs := map[string]ResyncPrediction{}
+	var oldMaster *Member
+	for _, m := range sortedMembers(obs.Members) {
+		if m.Name == to || !m.Reachable {
+			continue
+		}
+		if m.Name == from {
+			mm := m
+			oldMaster = &mm
+			continue
+		}
+		resyncs[m.Name] = PredictResync(m.Repl, after)
+		acts = append(acts, replicaOf(m.Name, to))
+	}
+	if oldMaster != nil {
+		resyncs[from] = PredictResync(oldMaster.Repl, after)
+		acts = append(acts, replicaOf(from, to), unpause(from))
+	}
+	acts = append(acts,
+		Action{Kind: ActMoveMasterLabel, Target: to},
+		Action{Kind: ActSetCurrentMaster, Target: to},
+		event(EventWarning, "FailedOver", fmt.Sprintf("master moved from %s to %s (%s)", from, to, reason)))
+	return acts, resyncs
+}
+
+// fenceActions makes sure the old master cannot take writes any more: a
+// reachable one is paused for writes (it becomes a replica later in the
+// plan); an unreachable one has its pod deleted and is marked fenced, so the
+// operator recreates it only as a replica. Already fenced: nothing to do.
+func fenceActions(obs Observation, from, to string) []Action {
+	old := obs.member(from)
+	switch {
+	case old == nil:
+		return []Action{{Kind: ActMarkFenced, Member: from, Target: to}}
+	case old.Reachable:
+		return []Action{pauseWrites(from, obs.Settings.PauseTimeout)}
+	case old.Fenced:
+		return nil
+	case old.Phase == PodMissing || old.Deleted:
+		return []Action{{Kind: ActMarkFenced, Member: from, Target: to}}
+	default:
+		return []Action{{Kind: ActDeletePod, Member: from}, {Kind: ActMarkFenced, Member: from, Target: to}}
+	}
+}
+
+// promotedReplID stands for the fresh replid a promoted node will pick; it
+// matches no real replid (those are 40 hex digits).
+const promotedReplID = "(new history)"
+
+// AfterPromotion predicts a replica's replication state right after REPLICAOF
+// NO ONE: Redis starts a new history and keeps the old one as replid2 up to
+// offset+1, with the backlog unchanged.
+func AfterPromotion(r Replication) Replication {
+	r.Role = RoleMaster
+	r.ReplID2 = r.ReplID
+	r.ReplID = promotedReplID
+	r.SecondReplOffset = r.Offset + 1
+	r.LinkStatus, r.MasterHost, r.MasterPort, r.SyncInProgress = LinkUnknown, "", 0, false
+	return r
+}
+
+// ------ REJOIN ------
+
+// decideRejoin takes back fenced members once the master is healthy: one that
+// already follows the master's history with its link up is unfenced; one that
+// answers otherwise (still master, or on another history) is pointed at the
+// master, with a Warning predicting partial or full resync and the bytes it
+// will lose.
+func decideRejoin(obs Observation, d Decision) Decision {
+	master := obs.member(obs.Status.CurrentMaster)
+	d.Kind = KindNone
+	for _, m := range sortedMembers(obs.Members) {
+		if !m.Fenced || !m.Reachable || m.Name == master.Name {
+			continue
+		}
+		if m.Repl.Role == RoleReplica && m.Repl.LinkStatus == LinkUp && m.Repl.ReplID == master.Repl.ReplID {
+			d.Actions = append(d.Actions, Action{Kind: ActClearFenced, Member: m.Name},
+				event(EventNormal, "FencedMemberRejoined", fmt.Sprintf("%s follows master %s again", m.Name, master.Name)))
+			continue
+		}
+		p := PredictResync(m.Repl, master.Repl)
+		if d.Resyncs == nil {
+			d.Resyncs = map[string]ResyncPrediction{}
+		}
+		d.Resyncs[m.Name] = p
+		if m.Repl.Role == RoleMaster {
+			d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
+		}
+		d.Actions = append(d.Actions, replicaOf(m.Name, master.Name))
+		if m.Repl.Role == RoleMaster {
+			d.Actions = append(d.Actions, unpause(m.Name))
+		}
+		d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
+			"%s returns as a replica of %s: %s resync expected (%s); %s",
+			m.Name, master.Name, p.Mode, p.Reason, divergenceText(p))))
+	}
+	if len(d.Actions) > 0 {
+		d.Kind, d.Reason = KindRejoin, "FencedMemberReturned"
+		d.Message = fmt.Sprintf("%s; taking back fenced members as replicas", d.Message)
+	}
+	return d
+}

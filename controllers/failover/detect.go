@@ -1,0 +1,119 @@
+package failover
+
+import (
+	"fmt"
+	"time"
+)
+
+// ------ DETECTION ------
+
+// Health is the verdict on the current master.
+type Health string
+
+const (
+	// HealthNoMaster means status names no current master.
+	HealthNoMaster Health = "NoMaster"
+	// HealthHealthy means the operator reached the master and it reports ROLE master.
+	HealthHealthy Health = "Healthy"
+	// HealthSuspect means the master is not answering as master, but not yet for masterDownAfter.
+	HealthSuspect Health = "Suspect"
+	// HealthIsolated means the operator cannot reach the master but the
+	// replicas do not agree it is gone: the operator may be the one cut off.
+	HealthIsolated Health = "Isolated"
+	// HealthFailed means the master is failed: down for masterDownAfter and
+	// confirmed by the replicas or by its pod being gone.
+	HealthFailed Health = "Failed"
+)
+
+// Detection is the result of Detect.
+type Detection struct {
+	// Health is the verdict.
+	Health Health
+	// Reason is an UpperCamelCase reason for a condition or event.
+	Reason string
+	// Message explains the verdict with the numbers behind it.
+	Message string
+	// DownFor is how long the master has not answered as master.
+	DownFor time.Duration
+	// RequeueAfter is when the verdict can next change (Suspect only).
+	RequeueAfter time.Duration
+	// ReachableReplicas and ReplicasLinkDown are the agreement counts.
+	ReachableReplicas, ReplicasLinkDown int
+}
+
+// Detect decides whether the current master has failed. The master is failed
+// only when the operator has not seen it answer as master for
+// MasterDownAfter AND the replicas agree: its pod is gone or not running, or
+// it answers but reports itself a replica, or a strict majority of the
+// reachable replicas report master_link_status:down. An operator cut off from
+// a healthy master sees it unreachable while the replicas still report the
+// link up; that is Isolated, never Failed.
+func Detect(obs Observation) Detection {
+	name := obs.Status.CurrentMaster
+	if name == "" {
+		return Detection{Health: HealthNoMaster, Reason: "NoCurrentMaster",
+			Message: "status names no current master"}
+	}
+	master := obs.member(name)
+	if master != nil && master.Reachable && master.Repl.Role == RoleMaster {
+		return Detection{Health: HealthHealthy, Reason: "MasterHealthy",
+			Message: fmt.Sprintf("master %s answers as master at offset %d", name, master.Repl.Offset)}
+	}
+
+	d := Detection{}
+	for i := range obs.Members {
+		m := &obs.Members[i]
+		if m.Name == name || !m.Reachable || m.Repl.Role != RoleReplica {
+			continue
+		}
+		d.ReachableReplicas++
+		if m.Repl.LinkStatus == LinkDown {
+			d.ReplicasLinkDown++
+		}
+	}
+
+	if obs.MasterLastSeen.IsZero() {
+		d.Health, d.Reason = HealthSuspect, "MasterNotYetSeen"
+		d.Message = fmt.Sprintf("master %s has not answered since the operator started; waiting %s before deciding",
+			name, obs.Settings.MasterDownAfter)
+		d.RequeueAfter = obs.Settings.MasterDownAfter
+		return d
+	}
+	d.DownFor = obs.Now.Sub(obs.MasterLastSeen)
+	if d.DownFor < obs.Settings.MasterDownAfter {
+		d.Health, d.Reason = HealthSuspect, "MasterNotAnswering"
+		d.Message = fmt.Sprintf("master %s has not answered as master for %s (failover after %s)",
+			name, d.DownFor, obs.Settings.MasterDownAfter)
+		d.RequeueAfter = obs.Settings.MasterDownAfter - d.DownFor
+		return d
+	}
+
+	d.Health = HealthFailed
+	switch {
+	case master == nil || master.Phase == PodMissing:
+		d.Reason = "MasterPodGone"
+		d.Message = fmt.Sprintf("master %s has no pod and has been down for %s", name, d.DownFor)
+	case master.Deleted:
+		d.Reason = "MasterPodDeleted"
+		d.Message = fmt.Sprintf("master %s's pod is being deleted and has been down for %s", name, d.DownFor)
+	case master.Phase != PodRunning:
+		d.Reason = "MasterPodNotRunning"
+		d.Message = fmt.Sprintf("master %s's pod is %s and has been down for %s", name, master.Phase, d.DownFor)
+	case master.Reachable && master.Repl.Role == RoleReplica:
+		d.Reason = "MasterDemoted"
+		d.Message = fmt.Sprintf("master %s reports itself a replica and has been for %s", name, d.DownFor)
+	case d.ReachableReplicas > 0 && 2*d.ReplicasLinkDown > d.ReachableReplicas:
+		d.Reason = "ReplicasLostMaster"
+		d.Message = fmt.Sprintf("master %s unreachable for %s and %d of %d reachable replicas report master_link_status:down",
+			name, d.DownFor, d.ReplicasLinkDown, d.ReachableReplicas)
+	case d.ReachableReplicas == 0:
+		d.Health, d.Reason = HealthIsolated, "NoReplicaAgreement"
+		d.Message = fmt.Sprintf("master %s unreachable for %s but no replica is reachable to confirm; its pod is still running",
+			name, d.DownFor)
+	default:
+		d.Health, d.Reason = HealthIsolated, "OperatorPartitioned"
+		d.Message = fmt.Sprintf("master %s unreachable for %s but only %d of %d reachable replicas report master_link_status:down; not failing over",
+			name, d.DownFor, d.ReplicasLinkDown, d.ReachableReplicas)
+	}
+	return d
+}

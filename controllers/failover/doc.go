@@ -1,0 +1,18 @@
+// Package failover owns the failover decisions of the replnode operator: when
+// the master of a ReplicationGroup is failed, which replica to promote, how to
+// fence the old master, the ordered promotion plan, the repair of two masters,
+// the prediction of how a returning old master resynchronises, the resumable
+// manual switchover state machine and the failover record.
+//
+// It is pure, in the manner of cert-manager's policies and etcd raft: callers
+// pass what they observed (members, their replication state as reported by
+// ROLE and INFO replication, the group's status, the settings) together with
+// the current time, and get back a Decision carrying a reason, a message ready
+// for a status condition, and an ordered list of Actions for the caller to
+// perform. It also parses INFO replication text into an observation, so the
+// node client can stay a thin transport.
+//
+// It must not import the operator's API types, call client-go, open sockets,
+// start goroutines or read the clock. Everything it knows comes in as
+// arguments; everything it wants done goes out as Actions.
+package failover

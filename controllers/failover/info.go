@@ -1,0 +1,91 @@
+package failover
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ------ INFO REPLICATION PARSING ------
+
+// ParseInfoReplication turns the text of INFO replication (as replnode and
+// redis-server 7.0 print it, "\r\n" or "\n" separated) into a Replication.
+// role, master_replid and master_repl_offset are required; a malformed
+// number is an error naming the field. Unknown fields are ignored, so newer
+// servers parse too.
+func ParseInfoReplication(text string) (Replication, error) {
+	r := Replication{SecondReplOffset: NoSecondOffset}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return Replication{}, fmt.Errorf("INFO replication: line %q has no ':'", line)
+		}
+		seen[key] = true
+		var err error
+		switch key {
+		case "role":
+			switch value {
+			case "master":
+				r.Role = RoleMaster
+			case "slave":
+				r.Role = RoleReplica
+			default:
+				return Replication{}, fmt.Errorf("INFO replication: unknown role %q", value)
+			}
+		case "master_replid":
+			r.ReplID = value
+		case "master_replid2":
+			r.ReplID2 = value
+		case "master_repl_offset":
+			r.Offset, err = parseInt64(key, value)
+		case "second_repl_offset":
+			r.SecondReplOffset, err = parseInt64(key, value)
+		case "master_link_status":
+			switch value {
+			case "up":
+				r.LinkStatus = LinkUp
+			case "down":
+				r.LinkStatus = LinkDown
+			default:
+				return Replication{}, fmt.Errorf("INFO replication: unknown master_link_status %q", value)
+			}
+		case "master_host":
+			r.MasterHost = value
+		case "master_port":
+			var port int64
+			port, err = parseInt64(key, value)
+			r.MasterPort = int(port)
+		case "master_sync_in_progress":
+			r.SyncInProgress = value == "1"
+		case "repl_backlog_active":
+			r.BacklogActive = value == "1"
+		case "repl_backlog_first_byte_offset":
+			r.BacklogFirstByte, err = parseInt64(key, value)
+		case "repl_backlog_histlen":
+			r.BacklogHistLen, err = parseInt64(key, value)
+		}
+		if err != nil {
+			return Replication{}, err
+		}
+	}
+	for _, required := range []string{"role", "master_replid", "master_repl_offset"} {
+		if !seen[required] {
+			return Replication{}, fmt.Errorf("INFO replication: missing field %s", required)
+		}
+	}
+	return r, nil
+}
+
+// parseInt64 parses one numeric INFO field, naming it in the error.
+func parseInt64(key, value string) (int64, error) {
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("INFO replication: field %s: %q is not an integer", key, value)
+	}
+	return n, nil
+}

@@ -1,0 +1,75 @@
+package failover
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// mustParseInfo parses an INFO replication capture from testdata.
+func mustParseInfo(t *testing.T, path string) Replication {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseInfoReplication(string(raw))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r
+}
+
+func TestParseInfoReplicationRealCaptures(t *testing.T) {
+	m := mustParseInfo(t, "testdata/info_master.txt")
+	want := Replication{Role: RoleMaster, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
+		ReplID2: zeros, SecondReplOffset: -1, Offset: 100,
+		BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: 100}
+	if m != want {
+		t.Fatalf("master:\n got %+v\nwant %+v", m, want)
+	}
+	r := mustParseInfo(t, "testdata/info_replica.txt")
+	want = Replication{Role: RoleReplica, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
+		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkStatus: LinkUp,
+		MasterHost: "127.0.0.1", MasterPort: 27411,
+		BacklogActive: true, BacklogFirstByte: 51, BacklogHistLen: 50}
+	if r != want {
+		t.Fatalf("replica:\n got %+v\nwant %+v", r, want)
+	}
+	p := mustParseInfo(t, "testdata/info_promoted.txt")
+	if p.Role != RoleMaster || p.ReplID2 != r.ReplID || p.SecondReplOffset != 101 {
+		t.Fatalf("promoted: %+v", p)
+	}
+}
+
+func TestParseInfoReplicationCRLF(t *testing.T) {
+	text := "# Replication\r\nrole:slave\r\nmaster_link_status:down\r\nmaster_sync_in_progress:1\r\n" +
+		"master_replid:" + histA + "\r\nmaster_repl_offset:42\r\n"
+	r, err := ParseInfoReplication(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Role != RoleReplica || r.LinkStatus != LinkDown || !r.SyncInProgress || r.Offset != 42 ||
+		r.SecondReplOffset != NoSecondOffset {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestParseInfoReplicationErrors(t *testing.T) {
+	cases := []struct{ name, text, wantErr string }{
+		{"missing role", "master_replid:" + histA + "\nmaster_repl_offset:1\n", "missing field role"},
+		{"missing offset", "role:master\nmaster_replid:" + histA + "\n", "missing field master_repl_offset"},
+		{"bad offset", "role:master\nmaster_replid:x\nmaster_repl_offset:12a\n", "master_repl_offset"},
+		{"bad role", "role:sentinel\nmaster_replid:x\nmaster_repl_offset:1\n", "unknown role"},
+		{"bad link", "role:slave\nmaster_link_status:sideways\nmaster_replid:x\nmaster_repl_offset:1\n", "master_link_status"},
+		{"no colon", "role:master\ngarbage\n", "no ':'"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseInfoReplication(c.text)
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("err = %v, want one containing %q", err, c.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,268 @@
+package failover
+
+import (
+	"fmt"
+	"time"
+)
+
+// ------ MANUAL SWITCHOVER ------
+//
+// A switchover moves the master role to a named replica without losing a
+// write: pause writes on the master, wait until the target holds every byte
+// the master has, promote the target, make the old master its replica,
+// unpause. A reconcile can be interrupted anywhere, so this is a state
+// machine: the state lives in the group's status, and StepSwitchover is
+// called with it and a fresh observation on every pass. The caller runs the
+// returned actions in order and persists Next only if all of them succeeded
+// (a failed VerifyRole counts as failure); otherwise it keeps the old state
+// and the same step is computed again on the next pass. Every action is
+// idempotent, so running a step twice is harmless.
+
+// SwitchoverPhase is where a switchover stands.
+type SwitchoverPhase string
+
+const (
+	// SwitchoverIdle: no switchover under way.
+	SwitchoverIdle SwitchoverPhase = ""
+	// SwitchoverWaitingForSync: targetMaster is set and the master's writes
+	// are paused; waiting until the target's offset equals the master's.
+	SwitchoverWaitingForSync SwitchoverPhase = "WaitingForSync"
+	// SwitchoverPromoted: REPLICAOF NO ONE was sent to the target and it
+	// answered ROLE master; the old master is still paused.
+	SwitchoverPromoted SwitchoverPhase = "Promoted"
+)
+
+// SwitchoverState is the persisted state of a switchover.
+type SwitchoverState struct {
+	Phase SwitchoverPhase
+	// From is the master being replaced, To the member being promoted.
+	From, To string
+	// StartedAt is when the switchover began; PausedAt when writes were last paused.
+	StartedAt, PausedAt time.Time
+}
+
+// Active reports whether a switchover is under way.
+func (s SwitchoverState) Active() bool { return s.Phase != SwitchoverIdle }
+
+// SwitchoverResult summarises what a step did.
+type SwitchoverResult string
+
+const (
+	// SwitchoverNothing: no switchover requested, or the requested member is already master.
+	SwitchoverNothing SwitchoverResult = "Nothing"
+	// SwitchoverRejected: the request cannot be honoured now; Reason says why.
+	SwitchoverRejected SwitchoverResult = "Rejected"
+	// SwitchoverStarted: writes are being paused and the target recorded.
+	SwitchoverStarted SwitchoverResult = "Started"
+	// SwitchoverWaiting: waiting for the target to catch up or to answer.
+	SwitchoverWaiting SwitchoverResult = "Waiting"
+	// SwitchoverPromoting: the target is being promoted.
+	SwitchoverPromoting SwitchoverResult = "Promoting"
+	// SwitchoverCompleted: the target is master and recorded as such.
+	SwitchoverCompleted SwitchoverResult = "Completed"
+	// SwitchoverAborted: the switchover was given up and the master unpaused.
+	SwitchoverAborted SwitchoverResult = "Aborted"
+)
+
+// SwitchoverStep is the result of StepSwitchover.
+type SwitchoverStep struct {
+	// Next is the state to persist once Actions all succeeded.
+	Next SwitchoverState
+	// Actions are to be run in order.
+	Actions []Action
+	// Result, Reason and Message describe the step for conditions and events.
+	Result          SwitchoverResult
+	Reason, Message string
+	// RequeueAfter asks for the next step after this long (0: immediately).
+	RequeueAfter time.Duration
+}
+
+// switchoverPollInterval is the longest a waiting switchover sleeps between
+// looks at the target's offset.
+const switchoverPollInterval = time.Second
+
+// StepSwitchover advances a switchover by one step. requested is the member
+// the user asked to be master (spec.master or the annotation; "" for none).
+func StepSwitchover(state SwitchoverState, requested string, obs Observation) SwitchoverStep {
+	switch state.Phase {
+	case SwitchoverWaitingForSync:
+		return stepWaitingForSync(state, requested, obs)
+	case SwitchoverPromoted:
+		return stepPromoted(state, obs)
+	default:
+		return stepIdle(requested, obs)
+	}
+}
+
+// pauseFor is how long a switchover pauses the master's writes: the time
+// allowed to catch up plus the pause timeout as a budget for promotion and
+// repointing. The pause expires on its own if the operator dies.
+func pauseFor(s Settings) time.Duration { return s.SwitchoverTimeout + s.PauseTimeout }
+
+// stepIdle validates a new request and starts the switchover.
+func stepIdle(requested string, obs Observation) SwitchoverStep {
+	cur := obs.Status.CurrentMaster
+	if requested == "" || requested == cur {
+		return SwitchoverStep{Result: SwitchoverNothing, Reason: "NoSwitchoverRequested",
+			Message: "no switchover requested"}
+	}
+	reject := func(reason, format string, args ...any) SwitchoverStep {
+		return SwitchoverStep{Result: SwitchoverRejected, Reason: reason,
+			Message: fmt.Sprintf("switchover to %s refused: ", requested) + fmt.Sprintf(format, args...)}
+	}
+	if cur == "" {
+		return reject("NoCurrentMaster", "the group has no recorded master")
+	}
+	if t := obs.Status.TargetMaster; t != "" && t != cur {
+		return reject("FailoverInProgress", "a failover to %s is in progress", t)
+	}
+	from := obs.member(cur)
+	if from == nil || !from.Reachable || from.Repl.Role != RoleMaster {
+		return reject("MasterNotAvailable", "master %s does not answer as master; automatic failover handles a failed master", cur)
+	}
+	to := obs.member(requested)
+	if to == nil {
+		return reject("UnknownMember", "no member is named %s", requested)
+	}
+	if why := switchoverTargetProblem(to, from); why != "" {
+		return reject("TargetNotEligible", "%s", why)
+	}
+	msg := fmt.Sprintf("switching master from %s to %s: pausing writes on %s for up to %s", cur, requested, cur, pauseFor(obs.Settings))
+	return SwitchoverStep{
+		Next: SwitchoverState{Phase: SwitchoverWaitingForSync, From: cur, To: requested,
+			StartedAt: obs.Now, PausedAt: obs.Now},
+		Actions: []Action{setTarget(requested), pauseWrites(cur, pauseFor(obs.Settings)),
+			event(EventNormal, "SwitchoverStarted", msg)},
+		Result: SwitchoverStarted, Reason: "SwitchoverStarted", Message: msg,
+	}
+}
+
+// switchoverTargetProblem says why to cannot take over from from, or "".
+func switchoverTargetProblem(to, from *Member) string {
+	switch {
+	case !to.podRunning():
+		return fmt.Sprintf("%s's pod is not running", to.Name)
+	case !to.Ready:
+		return fmt.Sprintf("%s is not ready", to.Name)
+	case !to.Reachable:
+		return fmt.Sprintf("%s is unreachable", to.Name)
+	case to.Fenced:
+		return fmt.Sprintf("%s is fenced", to.Name)
+	case to.Repl.Role != RoleReplica:
+		return fmt.Sprintf("%s reports role %q, not slave", to.Name, string(to.Repl.Role))
+	case to.Repl.SyncInProgress || to.Repl.LinkStatus != LinkUp:
+		return fmt.Sprintf("%s is not linked to its master (master_link_status:%s)", to.Name, to.Repl.LinkStatus)
+	}
+	if _, ok := to.Repl.PositionIn(from.Repl.ReplID); !ok {
+		return fmt.Sprintf("%s's history %s does not contain master %s's history %s",
+			to.Name, shortID(to.Repl.ReplID), from.Name, shortID(from.Repl.ReplID))
+	}
+	return ""
+}
+
+// stepWaitingForSync waits, with the master paused, until the target holds
+// all of the master's bytes, then promotes it. It aborts when the request is
+// withdrawn, either side is lost, or the wait exceeds SwitchoverTimeout.
+func stepWaitingForSync(state SwitchoverState, requested string, obs Observation) SwitchoverStep {
+	if requested != state.To {
+		return abortSwitchover(state, obs, "SwitchoverCancelled",
+			fmt.Sprintf("the requested master changed from %s to %q before promotion", state.To, requested))
+	}
+	from, to := obs.member(state.From), obs.member(state.To)
+	if from == nil || !from.Reachable || from.Repl.Role != RoleMaster {
+		return abortSwitchover(state, obs, "MasterLost", fmt.Sprintf("master %s stopped answering as master", state.From))
+	}
+	if to == nil || !to.Reachable || !to.podRunning() {
+		return abortSwitchover(state, obs, "TargetLost", fmt.Sprintf("target %s is unreachable", state.To))
+	}
+	pos, ok := to.Repl.PositionIn(from.Repl.ReplID)
+	if !ok {
+		return abortSwitchover(state, obs, "TargetHistoryChanged",
+			fmt.Sprintf("target %s's history %s no longer contains master %s's history %s",
+				state.To, shortID(to.Repl.ReplID), state.From, shortID(from.Repl.ReplID)))
+	}
+	if to.Repl.Role == RoleMaster && pos == from.Repl.Offset {
+		// Promoted on an earlier pass whose state was not saved.
+		state.Phase = SwitchoverPromoted
+		return stepPromoted(state, obs)
+	}
+	waited := obs.Now.Sub(state.PausedAt)
+	if to.Repl.Role == RoleReplica && pos == from.Repl.Offset {
+		msg := fmt.Sprintf("target %s caught up with %s at offset %d after %s; promoting", state.To, state.From, pos, waited)
+		next := state
+		next.Phase, next.PausedAt = SwitchoverPromoted, obs.Now
+		return SwitchoverStep{Next: next,
+			Actions: []Action{pauseWrites(state.From, pauseFor(obs.Settings)), promote(state.To), verifyMaster(state.To)},
+			Result:  SwitchoverPromoting, Reason: "SwitchoverPromoting", Message: msg}
+	}
+	if waited >= obs.Settings.SwitchoverTimeout {
+		return abortSwitchover(state, obs, "SwitchoverTimedOut",
+			fmt.Sprintf("target %s reached offset %d of %d (%d bytes behind) within %s",
+				state.To, pos, from.Repl.Offset, from.Repl.Offset-pos, obs.Settings.SwitchoverTimeout))
+	}
+	return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverWaitingForSync",
+		Message:      fmt.Sprintf("target %s at offset %d, master %s at %d", state.To, pos, state.From, from.Repl.Offset),
+		RequeueAfter: min(switchoverPollInterval, obs.Settings.SwitchoverTimeout-waited)}
+}
+
+// stepPromoted finishes a switchover once the target answers as master: the
+// old master and every other reachable member follow it, the old master is
+// unpaused, the label and status move. A target that is still a replica is
+// promoted again; a target that vanished aborts the switchover, which is safe
+// because no client could write to it before the label moved.
+func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
+	from, to := obs.member(state.From), obs.member(state.To)
+	if to == nil || !to.Reachable || !to.podRunning() {
+		return abortSwitchover(state, obs, "TargetLostAfterPromotion",
+			fmt.Sprintf("target %s became unreachable after promotion, before taking any write", state.To))
+	}
+	if to.Repl.Role != RoleMaster {
+		if from != nil && from.Reachable && from.Repl.Role == RoleMaster {
+			if pos, ok := to.Repl.PositionIn(from.Repl.ReplID); !ok || pos != from.Repl.Offset {
+				return abortSwitchover(state, obs, "MasterMovedDuringPromotion",
+					fmt.Sprintf("master %s took writes (offset %d) while %s was being promoted", state.From, from.Repl.Offset, state.To))
+			}
+		}
+		return SwitchoverStep{Next: state,
+			Actions: []Action{pauseWrites(state.From, pauseFor(obs.Settings)), promote(state.To), verifyMaster(state.To)},
+			Result:  SwitchoverPromoting, Reason: "SwitchoverPromoting",
+			Message: fmt.Sprintf("target %s still reports a replica; promoting again", state.To)}
+	}
+
+	var acts []Action
+	for _, m := range sortedMembers(obs.Members) {
+		if m.Name != state.To && m.Name != state.From && m.Reachable {
+			acts = append(acts, replicaOf(m.Name, state.To))
+		}
+	}
+	if from != nil && from.Reachable {
+		acts = append(acts, replicaOf(state.From, state.To), unpause(state.From))
+	} else {
+		acts = append(acts, fenceActions(obs, state.From, state.To)...)
+	}
+	msg := fmt.Sprintf("master moved from %s to %s at offset %d in %s", state.From, state.To, to.Repl.Offset,
+		obs.Now.Sub(state.StartedAt))
+	acts = append(acts,
+		Action{Kind: ActMoveMasterLabel, Target: state.To},
+		Action{Kind: ActSetCurrentMaster, Target: state.To},
+		event(EventNormal, "SwitchoverCompleted", msg))
+	return SwitchoverStep{Next: SwitchoverState{}, Actions: acts, Result: SwitchoverCompleted,
+		Reason: "SwitchoverCompleted", Message: msg}
+}
+
+// abortSwitchover gives a switchover up: the target is made a replica of the
+// old master again if it was promoted, the old master is unpaused if it
+// answers (else its pause simply expires), targetMaster is cleared.
+func abortSwitchover(state SwitchoverState, obs Observation, reason, why string) SwitchoverStep {
+	var acts []Action
+	from, to := obs.member(state.From), obs.member(state.To)
+	if to != nil && to.Reachable && to.Repl.Role == RoleMaster && from != nil && from.Reachable {
+		acts = append(acts, replicaOf(state.To, state.From))
+	}
+	if from != nil && from.Reachable {
+		acts = append(acts, unpause(state.From))
+	}
+	msg := fmt.Sprintf("switchover from %s to %s aborted: %s", state.From, state.To, why)
+	acts = append(acts, Action{Kind: ActClearTargetMaster}, event(EventWarning, reason, msg))
+	return SwitchoverStep{Next: SwitchoverState{}, Actions: acts, Result: SwitchoverAborted, Reason: reason, Message: msg}
+}

@@ -1,0 +1,169 @@
+package failover
+
+import "time"
+
+// ------ ROLES AND LINK STATES ------
+
+// Role is the replication role a node reports in ROLE / INFO replication.
+type Role string
+
+const (
+	// RoleUnknown means the node could not be asked (unreachable) or did not say.
+	RoleUnknown Role = ""
+	// RoleMaster is ROLE "master" / INFO "role:master".
+	RoleMaster Role = "master"
+	// RoleReplica is ROLE "slave" / INFO "role:slave".
+	RoleReplica Role = "slave"
+)
+
+// LinkStatus is a replica's master_link_status.
+type LinkStatus string
+
+const (
+	// LinkUnknown means the replica was not asked or is not a replica.
+	LinkUnknown LinkStatus = ""
+	// LinkUp is master_link_status:up.
+	LinkUp LinkStatus = "up"
+	// LinkDown is master_link_status:down.
+	LinkDown LinkStatus = "down"
+)
+
+// PodPhase mirrors the Kubernetes pod phases the decisions care about, kept as
+// a string so this package does not depend on k8s.io/api.
+type PodPhase string
+
+const (
+	// PodMissing means no pod exists for the member.
+	PodMissing PodPhase = ""
+	// PodPending is a pod not yet running.
+	PodPending PodPhase = "Pending"
+	// PodRunning is a running pod.
+	PodRunning PodPhase = "Running"
+	// PodSucceeded is a pod whose containers exited zero.
+	PodSucceeded PodPhase = "Succeeded"
+	// PodFailed is a pod whose containers failed.
+	PodFailed PodPhase = "Failed"
+	// PodUnknown is a pod whose node stopped reporting.
+	PodUnknown PodPhase = "Unknown"
+)
+
+// ------ OBSERVATIONS ------
+
+// NoSecondOffset is the second_repl_offset a node reports when it has no
+// previous replication history (INFO shows -1).
+const NoSecondOffset int64 = -1
+
+// Replication is one node's replication state as reported by INFO replication
+// (and ROLE). Offsets are absolute replication offsets in bytes.
+type Replication struct {
+	// Role is role: from INFO replication.
+	Role Role
+	// ReplID is master_replid: the history the node's data currently follows.
+	ReplID string
+	// ReplID2 is master_replid2: the history it followed before the last switch
+	// ("0000..." or empty when none).
+	ReplID2 string
+	// SecondReplOffset is second_repl_offset: the first offset NOT shared with
+	// ReplID2's history (the node's offset + 1 at the switch), -1 when none.
+	SecondReplOffset int64
+	// Offset is master_repl_offset: how many bytes of history the node holds.
+	Offset int64
+	// LinkStatus is master_link_status (replicas only).
+	LinkStatus LinkStatus
+	// MasterHost and MasterPort are the master a replica follows (replicas only).
+	MasterHost string
+	MasterPort int
+	// SyncInProgress is master_sync_in_progress:1, a replica loading a full sync.
+	SyncInProgress bool
+	// BacklogActive, BacklogFirstByte and BacklogHistLen describe the node's
+	// replication backlog: it can serve partial resyncs for offsets in
+	// [BacklogFirstByte, BacklogFirstByte+BacklogHistLen].
+	BacklogActive    bool
+	BacklogFirstByte int64
+	BacklogHistLen   int64
+}
+
+// Member is everything the operator observed about one member of the group.
+type Member struct {
+	// Name is the pod name, <group>-<ordinal>.
+	Name string
+	// Ordinal is the member's stable ordinal; ties between candidates go to the lowest.
+	Ordinal int
+	// Phase is the pod phase, PodMissing when there is no pod.
+	Phase PodPhase
+	// Ready is the pod's Ready condition.
+	Ready bool
+	// Deleted is true when the pod has a deletion timestamp.
+	Deleted bool
+	// Fenced is true when the operator already fenced this member (it must not
+	// come back as master until it has rejoined as a replica).
+	Fenced bool
+	// Reachable is true when the operator got answers to ROLE and INFO this pass.
+	Reachable bool
+	// Repl is the replication state; meaningful only when Reachable.
+	Repl Replication
+}
+
+// Settings are the group's failover settings (spec.failover).
+type Settings struct {
+	// Enabled allows automatic failover; when false a failed master is only reported.
+	Enabled bool
+	// MasterDownAfter is how long the operator must be unable to reach the
+	// master before it may declare it failed.
+	MasterDownAfter time.Duration
+	// PauseTimeout bounds CLIENT PAUSE WRITE on a master being fenced or
+	// switched over; the pause expires on its own if the operator dies.
+	PauseTimeout time.Duration
+	// SwitchoverTimeout bounds how long a switchover waits for the target to
+	// catch up before aborting and unpausing the master.
+	SwitchoverTimeout time.Duration
+}
+
+// Status is the part of the group's status the decisions read.
+type Status struct {
+	// CurrentMaster is status.currentMaster: the member confirmed as master.
+	CurrentMaster string
+	// TargetMaster is status.targetMaster: the member being made master, set
+	// before acting and equal to CurrentMaster once done.
+	TargetMaster string
+	// LastMasterReplID and LastMasterOffset are the master's replid and
+	// offset the last time it was reachable; used as the reference history
+	// when the master is gone ("" / 0 when never seen).
+	LastMasterReplID string
+	LastMasterOffset int64
+}
+
+// Observation is one reconcile pass's view of the group.
+type Observation struct {
+	// Members are all members, master included, in any order.
+	Members []Member
+	// Status is the group's recorded status.
+	Status Status
+	// Settings are the failover settings.
+	Settings Settings
+	// Now is the injected current time.
+	Now time.Time
+	// MasterLastSeen is the last time the operator reached CurrentMaster. The
+	// zero time means "not since the operator started"; the caller should
+	// then set it to the time it first found the master unreachable.
+	MasterLastSeen time.Time
+}
+
+// member returns the member with the given name, or nil.
+func (o *Observation) member(name string) *Member {
+	if name == "" {
+		return nil
+	}
+	for i := range o.Members {
+		if o.Members[i].Name == name {
+			return &o.Members[i]
+		}
+	}
+	return nil
+}
+
+// podRunning reports whether the member's pod exists, is not being deleted
+// and is in phase Running: the only state in which it can serve as master.
+func (m *Member) podRunning() bool {
+	return m != nil && m.Phase == PodRunning && !m.Deleted
+}
