@@ -109,12 +109,12 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 			reason = "pod is being deleted"
 		case m.Phase != PodRunning:
 			reason = fmt.Sprintf("pod is %s", m.Phase)
+		case !m.Reachable:
+			reason = "is unreachable"
 		case !m.Ready:
 			reason = "pod is not ready"
 		case m.Fenced:
 			reason = "is fenced"
-		case !m.Reachable:
-			reason = "is unreachable"
 		case m.Repl.Role != RoleReplica:
 			reason = fmt.Sprintf("reports role %q, not slave", string(m.Repl.Role))
 		case m.Repl.SyncInProgress:

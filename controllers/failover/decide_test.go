@@ -1,0 +1,316 @@
+package failover
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
+	obs := observe("g-0", time.Minute,
+		unreachable(master("g-0", 0, histA, 1000)),
+		replica("g-1", 1, histA, 900, LinkDown),
+		replica("g-2", 2, histA, 950, LinkDown),
+		unreachable(replica("g-3", 3, histA, 999, LinkDown)))
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindFailover || d.From != "g-0" || d.To != "g-2" || d.Reason != "FailingOver" {
+		t.Fatalf("decision %s %s→%s %s: %s", d.Kind, d.From, d.To, d.Reason, d.Message)
+	}
+	wantActions(t, d.Actions,
+		"SetTargetMaster g-2",
+		"DeletePod g-0",
+		"MarkFenced g-0 g-2",
+		"Promote g-2",
+		"VerifyRole g-2 master",
+		"ReplicaOf g-1 g-2",
+		"MoveMasterLabel g-2",
+		"SetCurrentMaster g-2",
+		"Event Warning FailedOver")
+	if p := d.Resyncs["g-1"]; p.Mode != ResyncPartial {
+		t.Fatalf("g-1 is behind g-2 on the same history and should resync partially: %+v", p)
+	}
+	if c := d.Condition(); c.Type != ConditionMasterAvailable || c.Status != "Unknown" || c.Reason != "FailingOver" {
+		t.Fatalf("condition %+v", c)
+	}
+	if !strings.Contains(d.Message, "2 of 2 reachable replicas report master_link_status:down") {
+		t.Fatalf("message should carry the detection facts: %q", d.Message)
+	}
+}
+
+func TestDecideFencing(t *testing.T) {
+	demoted := master("g-0", 0, histA, 1000)
+	demoted.Repl.Role, demoted.Repl.LinkStatus = RoleReplica, LinkDown
+	deleting := unreachable(master("g-0", 0, histA, 1000))
+	deleting.Deleted = true
+	fenced := gone(master("g-0", 0, histA, 1000))
+	fenced.Fenced = true
+
+	cases := []struct {
+		name string
+		old  Member
+		want []string
+	}{
+		{"reachable old master is paused, then follows and is unpaused", demoted, []string{
+			"SetTargetMaster g-1", "PauseWrites g-0 10s", "Promote g-1", "VerifyRole g-1 master",
+			"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+		{"pod gone: marked fenced so it comes back a replica", gone(master("g-0", 0, histA, 1000)), []string{
+			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
+			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+		{"pod being deleted: marked fenced, not deleted twice", deleting, []string{
+			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
+			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+		{"already fenced: nothing more", fenced, []string{
+			"SetTargetMaster g-1", "Promote g-1", "VerifyRole g-1 master",
+			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, c.old, replica("g-1", 1, histA, 1000, LinkDown))
+			obs.Status.LastMasterReplID = histA
+			d := Decide(obs, SwitchoverState{})
+			if d.Kind != KindFailover {
+				t.Fatalf("decision %s %s: %s", d.Kind, d.Reason, d.Message)
+			}
+			wantActions(t, d.Actions, c.want...)
+		})
+	}
+}
+
+func TestDecideNoFailover(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	cases := []struct {
+		name       string
+		obs        Observation
+		enabled    bool
+		wantKind   DecisionKind
+		wantReason string
+		wantCond   string
+		wantIn     string
+	}{
+		{"healthy", observe("g-0", 0, m0, replica("g-1", 1, histA, 1000, LinkUp)), true, KindNone, "MasterHealthy", "True", ""},
+		{"suspect waits", observe("g-0", 5*time.Second, unreachable(m0), replica("g-1", 1, histA, 1000, LinkDown)), true, KindWait, "MasterNotAnswering", "Unknown", ""},
+		{"operator cut off from a healthy master", observe("g-0", time.Hour, unreachable(m0), replica("g-1", 1, histA, 1000, LinkUp), replica("g-2", 2, histA, 1000, LinkUp)), true, KindHold, "OperatorPartitioned", "Unknown", "not failing over"},
+		{"disabled", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histA, 1000, LinkDown)), false, KindRefuse, "FailoverDisabled", "False", "disabled"},
+		{"no eligible replica", observe("g-0", time.Hour, gone(m0), unreachable(replica("g-1", 1, histA, 1000, LinkDown))), true, KindRefuse, "NoEligibleReplica", "False", "g-1: is unreachable"},
+		{"only replica on a foreign history", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histC, 1000, LinkDown), replica("g-2", 2, histA, 1, LinkDown)), true, KindFailover, "FailingOver", "Unknown", "g-2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.obs.Settings.Enabled = c.enabled
+			c.obs.Status.LastMasterReplID = histA
+			d := Decide(c.obs, SwitchoverState{})
+			if d.Kind != c.wantKind || d.Reason != c.wantReason {
+				t.Fatalf("decision %s/%s (%s), want %s/%s", d.Kind, d.Reason, d.Message, c.wantKind, c.wantReason)
+			}
+			if d.Kind != KindFailover && len(d.Actions) != 0 {
+				t.Fatalf("a %s decision must not act: %v", d.Kind, d.Actions)
+			}
+			if cond := d.Condition(); cond.Status != c.wantCond || !strings.Contains(cond.Message, c.wantIn) {
+				t.Fatalf("condition %+v, want status %s mentioning %q", cond, c.wantCond, c.wantIn)
+			}
+		})
+	}
+}
+
+func TestDecideNeverLeavesTheGroupWithoutAMasterWhenOneReplicaIsHealthy(t *testing.T) {
+	// Whatever else is broken, one healthy replica on the master's history is promoted.
+	broken := []Member{
+		gone(master("g-0", 0, histA, 1000)),
+		unreachable(replica("g-1", 1, histA, 1000, LinkDown)),
+		replica("g-2", 2, histC, 7000, LinkDown), // foreign history
+		replica("g-3", 3, histA, 10, LinkDown),   // far behind but healthy
+	}
+	obs := observe("g-0", time.Hour, broken...)
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindFailover || d.To != "g-3" {
+		t.Fatalf("decision %s to %q: %s", d.Kind, d.To, d.Message)
+	}
+}
+
+func TestDecideTwoMasters(t *testing.T) {
+	cases := []struct {
+		name       string
+		members    []Member
+		target     string
+		current    string
+		wantKind   DecisionKind
+		want       []string
+		wantLoser  string
+		wantLost   int64
+		wantReason string
+	}{
+		{"the current master wins over a returning old master",
+			[]Member{master("g-0", 0, histA, 1500), func() Member {
+				m := master("g-1", 1, histB, 2000)
+				m.Repl.ReplID2, m.Repl.SecondReplOffset = histA, 1201
+				return m
+			}(), replica("g-2", 2, histB, 2000, LinkUp)},
+			"g-1", "g-1", KindRepairTwoMasters,
+			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "Unpause g-0", "Event Warning TwoMastersRepaired"},
+			"g-0", 300, "TwoMastersRepaired"},
+		{"the target wins during an interrupted failover",
+			[]Member{master("g-0", 0, histA, 1000), func() Member {
+				m := master("g-1", 1, histB, 1000)
+				m.Repl.ReplID2, m.Repl.SecondReplOffset = histA, 1001
+				return m
+			}()},
+			"g-1", "g-0", KindRepairTwoMasters,
+			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "Unpause g-0", "Event Warning TwoMastersRepaired",
+				"VerifyRole g-1 master", "MoveMasterLabel g-1", "SetCurrentMaster g-1"},
+			"g-0", 0, "TwoMastersRepaired"},
+		{"status names neither: most advanced on the reference history",
+			[]Member{unreachable(master("g-0", 0, histA, 1000)), master("g-1", 1, histA, 900), master("g-2", 2, histA, 950)},
+			"g-0", "g-0", KindRepairTwoMasters,
+			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "ReplicaOf g-1 g-2", "Unpause g-1", "Event Warning TwoMastersRepaired",
+				"VerifyRole g-2 master", "MoveMasterLabel g-2", "SetCurrentMaster g-2"},
+			"g-1", 0, "TwoMastersRepaired"},
+		{"status names neither and no history matches: refuse",
+			[]Member{unreachable(master("g-0", 0, histA, 1000)), master("g-1", 1, histB, 900), master("g-2", 2, histC, 950)},
+			"g-0", "g-0", KindRefuse, nil, "", 0, "AmbiguousMasters"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe(c.current, time.Minute, c.members...)
+			obs.Status.TargetMaster = c.target
+			obs.Status.LastMasterReplID = histA
+			d := Decide(obs, SwitchoverState{})
+			if d.Kind != c.wantKind || d.Reason != c.wantReason {
+				t.Fatalf("decision %s/%s: %s", d.Kind, d.Reason, d.Message)
+			}
+			wantActions(t, d.Actions, c.want...)
+			if c.wantLoser != "" {
+				p, ok := d.Resyncs[c.wantLoser]
+				if !ok || !p.DivergenceKnown || p.DivergedBytes != c.wantLost {
+					t.Fatalf("loser %s prediction %+v, want %d diverged bytes", c.wantLoser, p, c.wantLost)
+				}
+				for _, a := range d.Actions {
+					if a.Kind == ActEvent && !strings.Contains(a.Message, "diverged bytes") {
+						t.Fatalf("warning should state the diverged bytes: %q", a.Message)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDecideInterruptedFailover(t *testing.T) {
+	promotedG1 := master("g-1", 1, histB, 1000)
+	promotedG1.Repl.ReplID2, promotedG1.Repl.SecondReplOffset = histA, 1001
+	fencedGone := gone(master("g-0", 0, histA, 1000))
+	fencedGone.Fenced = true
+
+	cases := []struct {
+		name       string
+		members    []Member
+		wantKind   DecisionKind
+		wantReason string
+		want       []string
+	}{
+		{"target promoted, old master fenced: finish",
+			[]Member{fencedGone, promotedG1, replica("g-2", 2, histA, 1000, LinkDown)},
+			KindResume, "ResumingFailover",
+			[]string{"VerifyRole g-1 master", "ReplicaOf g-2 g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+		{"target not promoted yet, old master not fenced yet: redo from fencing",
+			[]Member{unreachable(master("g-0", 0, histA, 1000)), replica("g-1", 1, histA, 1000, LinkDown)},
+			KindResume, "ResumingFailover",
+			[]string{"DeletePod g-0", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+		{"old master answers again before promotion: abandon and unpause",
+			[]Member{master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 1000, LinkUp)},
+			KindAbandon, "MasterRecovered",
+			[]string{"Unpause g-0", "ClearTargetMaster", "Event Normal FailoverAbandoned"}},
+		{"target lost before promotion: abandon and choose again",
+			[]Member{fencedGone, unreachable(replica("g-1", 1, histA, 1000, LinkDown)), replica("g-2", 2, histA, 900, LinkDown)},
+			KindAbandon, "FailoverTargetLost",
+			[]string{"ClearTargetMaster", "Event Warning FailoverTargetLost"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, c.members...)
+			obs.Status.TargetMaster = "g-1"
+			obs.Status.LastMasterReplID = histA
+			d := Decide(obs, SwitchoverState{})
+			if d.Kind != c.wantKind || d.Reason != c.wantReason {
+				t.Fatalf("decision %s/%s: %s", d.Kind, d.Reason, d.Message)
+			}
+			wantActions(t, d.Actions, c.want...)
+		})
+	}
+}
+
+func TestDecideOldMasterReturns(t *testing.T) {
+	// g-1 was promoted at offset 1200 of history A and has since written to 2000 on history B.
+	newMaster := master("g-1", 1, histB, 2000)
+	newMaster.Repl.ReplID2, newMaster.Repl.SecondReplOffset = histA, 1201
+
+	cases := []struct {
+		name         string
+		old          Member
+		wantKind     DecisionKind
+		want         []string
+		wantMode     ResyncMode
+		wantDiverged int64
+		wantKnown    bool
+	}{
+		{"returns as a replica before syncing, nothing lost: partial",
+			func() Member { m := replica("g-0", 0, histA, 1200, LinkDown); m.Fenced = true; return m }(),
+			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncPartial, 0, true},
+		{"returns with writes the new master never got: full, bytes reported",
+			func() Member { m := replica("g-0", 0, histA, 1500, LinkDown); m.Fenced = true; return m }(),
+			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
+		{"returns still claiming master is handled as two masters", func() Member {
+			m := master("g-0", 0, histA, 1500)
+			m.Fenced = true
+			return m
+		}(), KindRepairTwoMasters, []string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "Unpause g-0", "Event Warning TwoMastersRepaired"}, ResyncFull, 300, true},
+		{"returns empty (lost its disk): full, divergence unknown",
+			func() Member { m := replica("g-0", 0, histC, 0, LinkDown); m.Fenced = true; return m }(),
+			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
+		{"already following again: unfence",
+			func() Member { m := replica("g-0", 0, histB, 2000, LinkUp); m.Fenced = true; return m }(),
+			KindRejoin, []string{"ClearFenced g-0", "Event Normal FencedMemberRejoined"}, "", 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-1", 0, c.old, newMaster, replica("g-2", 2, histB, 2000, LinkUp))
+			d := Decide(obs, SwitchoverState{})
+			if d.Kind != c.wantKind {
+				t.Fatalf("decision %s/%s: %s", d.Kind, d.Reason, d.Message)
+			}
+			wantActions(t, d.Actions, c.want...)
+			if c.wantMode == "" {
+				return
+			}
+			p := d.Resyncs["g-0"]
+			if p.Mode != c.wantMode || p.DivergedBytes != c.wantDiverged || p.DivergenceKnown != c.wantKnown {
+				t.Fatalf("prediction %+v, want %s %d known=%v", p, c.wantMode, c.wantDiverged, c.wantKnown)
+			}
+		})
+	}
+}
+
+func TestDecideNoRecordedMaster(t *testing.T) {
+	obs := observe("", 0, master("g-0", 0, histA, 10), replica("g-1", 1, histA, 10, LinkUp))
+	obs.Status.TargetMaster = ""
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindAdopt {
+		t.Fatalf("decision %s: %s", d.Kind, d.Message)
+	}
+	wantActions(t, d.Actions, "SetTargetMaster g-0", "VerifyRole g-0 master", "MoveMasterLabel g-0", "SetCurrentMaster g-0")
+
+	// Fresh members all answer as master: bootstrap is the topology's call.
+	obs = observe("", 0, master("g-0", 0, histA, 0), master("g-1", 1, histB, 0))
+	obs.Status.TargetMaster = ""
+	if d := Decide(obs, SwitchoverState{}); d.Kind != KindNoMaster || len(d.Actions) != 0 {
+		t.Fatalf("decision %s with %v", d.Kind, d.Actions)
+	}
+}
+
+func TestDecideDefersToSwitchover(t *testing.T) {
+	obs := observe("g-0", time.Hour, gone(master("g-0", 0, histA, 10)), replica("g-1", 1, histA, 10, LinkDown))
+	d := Decide(obs, SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1"})
+	if d.Kind != KindDeferToSwitchover || len(d.Actions) != 0 {
+		t.Fatalf("decision %s with %v", d.Kind, d.Actions)
+	}
+}

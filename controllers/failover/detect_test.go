@@ -1,0 +1,67 @@
+package failover
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDetect(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	up1, up2 := replica("g-1", 1, histA, 990, LinkUp), replica("g-2", 2, histA, 980, LinkUp)
+	down1, down2 := replica("g-1", 1, histA, 990, LinkDown), replica("g-2", 2, histA, 980, LinkDown)
+	notRunning := unreachable(m0)
+	notRunning.Phase = PodFailed
+	deleting := unreachable(m0)
+	deleting.Deleted = true
+	demoted := m0
+	demoted.Repl.Role, demoted.Repl.LinkStatus = RoleReplica, LinkDown
+
+	cases := []struct {
+		name       string
+		obs        Observation
+		wantHealth Health
+		wantReason string
+		wantIn     string
+	}{
+		{"healthy master", observe("g-0", 0, m0, up1, up2), HealthHealthy, "MasterHealthy", "offset 1000"},
+		{"no master in status", observe("", 0, m0, up1), HealthNoMaster, "NoCurrentMaster", ""},
+		{"unreachable briefly", observe("g-0", 10*time.Second, unreachable(m0), down1, down2), HealthSuspect, "MasterNotAnswering", "10s"},
+		{"pod gone briefly is still only suspect", observe("g-0", 29*time.Second, gone(m0), down1, down2), HealthSuspect, "MasterNotAnswering", ""},
+		{"unreachable long, replicas agree", observe("g-0", 31*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", "2 of 2"},
+		{"exactly at masterDownAfter counts", observe("g-0", 30*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", ""},
+		{"operator partitioned: replicas linked up", observe("g-0", time.Minute, unreachable(m0), up1, up2), HealthIsolated, "OperatorPartitioned", "0 of 2"},
+		{"half the replicas is not a majority", observe("g-0", time.Minute, unreachable(m0), down1, up2), HealthIsolated, "OperatorPartitioned", "1 of 2"},
+		{"two of three is a majority", observe("g-0", time.Minute, unreachable(m0), down1, down2, replica("g-3", 3, histA, 1, LinkUp)), HealthFailed, "ReplicasLostMaster", "2 of 3"},
+		{"unreachable replicas do not vote", observe("g-0", time.Minute, unreachable(m0), down1, unreachable(up2)), HealthFailed, "ReplicasLostMaster", "1 of 1"},
+		{"no replica reachable, pod running", observe("g-0", time.Minute, unreachable(m0), unreachable(up1)), HealthIsolated, "NoReplicaAgreement", ""},
+		{"pod gone needs no replica vote", observe("g-0", time.Minute, gone(m0), up1, up2), HealthFailed, "MasterPodGone", ""},
+		{"master missing from the member list", observe("g-0", time.Minute, up1, up2), HealthFailed, "MasterPodGone", ""},
+		{"pod failed", observe("g-0", time.Minute, notRunning, up1), HealthFailed, "MasterPodNotRunning", "Failed"},
+		{"pod being deleted", observe("g-0", time.Minute, deleting, up1), HealthFailed, "MasterPodDeleted", ""},
+		{"master reports replica", observe("g-0", time.Minute, demoted, up1), HealthFailed, "MasterDemoted", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Detect(c.obs)
+			if d.Health != c.wantHealth || d.Reason != c.wantReason {
+				t.Fatalf("Detect = %s/%s (%s), want %s/%s", d.Health, d.Reason, d.Message, c.wantHealth, c.wantReason)
+			}
+			if !strings.Contains(d.Message, c.wantIn) {
+				t.Fatalf("message %q does not mention %q", d.Message, c.wantIn)
+			}
+		})
+	}
+}
+
+func TestDetectRequeueAndFirstSighting(t *testing.T) {
+	obs := observe("g-0", 12*time.Second, unreachable(master("g-0", 0, histA, 1)))
+	if d := Detect(obs); d.RequeueAfter != 18*time.Second {
+		t.Fatalf("RequeueAfter = %s, want the 18s left of masterDownAfter", d.RequeueAfter)
+	}
+	obs.MasterLastSeen = time.Time{}
+	d := Detect(obs)
+	if d.Health != HealthSuspect || d.Reason != "MasterNotYetSeen" || d.RequeueAfter != settings.MasterDownAfter {
+		t.Fatalf("never-seen master: %+v", d)
+	}
+}
