@@ -21,10 +21,14 @@ BIN := $(ROOT)/bin
 K8S_VERSION := $(shell hack/k8s/build.sh --print-version)
 K8S_BIN_DIR := $(BIN)/k8s/$(K8S_VERSION)
 
-# Tool pins: controller-gen and golangci-lint are pinned in hack/tools/go.mod
-# (Go `tool` directives); helm is pinned here because its own module graph is
+# Tool pins live in separate modules, so the main go.mod stays clean:
+# controller-gen in hack/tools/go.mod, golangci-lint in
+# hack/tools/golangci-lint/go.mod (its dependency graph clashes with
+# controller-tools' k8s graph when both share one module). Both use Go `tool`
+# directives and are checksum-verified by their go.sum. helm is pinned here and
 # installed as-is with `go install`.
-TOOLS_MOD := $(ROOT)/hack/tools/go.mod
+TOOLS_DIR := $(ROOT)/hack/tools
+LINT_TOOLS_DIR := $(TOOLS_DIR)/golangci-lint
 CONTROLLER_GEN := $(BIN)/controller-gen
 GOLANGCI_LINT := $(BIN)/golangci-lint
 HELM_VERSION := v3.22.0
@@ -62,34 +66,40 @@ vet: ## Run go vet on every package of the main module.
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned, built into bin/) with hack/tools/golangci.yml.
-	$(GOLANGCI_LINT) run --config $(ROOT)/hack/tools/golangci.yml ./...
+	$(GOLANGCI_LINT) run --config $(TOOLS_DIR)/golangci.yml ./...
 
 # ------ CODE GENERATION ------
 
 # Only directories that hold Go files are handed to controller-gen, so the
 # targets do nothing (instead of failing) while api/ or controllers/ are empty.
-API_PKGS = $(shell hack/tools/gopkgs.sh ./api)
-RBAC_PKGS = $(shell hack/tools/gopkgs.sh ./api ./controllers)
+API_PKGS := $(shell hack/tools/gopkgs.sh ./api)
+MANIFEST_PKGS := $(shell hack/tools/gopkgs.sh ./api ./controllers)
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Write CRDs to config/crd/bases and RBAC to config/rbac from api/ and controllers/ markers.
-	@if [ -z "$(API_PKGS)" ]; then echo "manifests: api/ has no Go files yet, nothing to generate"; exit 0; fi; \
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="$(RBAC_PKGS)" \
+ifeq ($(MANIFEST_PKGS),)
+	@echo "manifests: api/ and controllers/ hold no Go files yet, nothing to generate"
+else
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="$(MANIFEST_PKGS)" \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+endif
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Write DeepCopy methods (zz_generated.deepcopy.go) for the api/ types.
-	@if [ -z "$(API_PKGS)" ]; then echo "generate: api/ has no Go files yet, nothing to generate"; exit 0; fi; \
+ifeq ($(API_PKGS),)
+	@echo "generate: api/ holds no Go files yet, nothing to generate"
+else
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths="$(API_PKGS)"
+endif
 
 # ------ TOOLS ------
 
-# Tool binaries are rebuilt when their pins in hack/tools/go.mod change.
-$(CONTROLLER_GEN): $(TOOLS_MOD) $(ROOT)/hack/tools/go.sum
-	cd hack/tools && go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
+# Tool binaries are rebuilt when their pinning go.mod/go.sum change.
+$(CONTROLLER_GEN): $(TOOLS_DIR)/go.mod $(TOOLS_DIR)/go.sum
+	cd $(TOOLS_DIR) && go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
 
-$(GOLANGCI_LINT): $(TOOLS_MOD) $(ROOT)/hack/tools/go.sum
-	cd hack/tools && go build -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+$(GOLANGCI_LINT): $(LINT_TOOLS_DIR)/go.mod $(LINT_TOOLS_DIR)/go.sum
+	cd $(LINT_TOOLS_DIR) && go build -o $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 .PHONY: tools
 tools: $(CONTROLLER_GEN) $(GOLANGCI_LINT) ## Build the pinned controller-gen and golangci-lint into bin/.
