@@ -1,0 +1,552 @@
+package replication
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ------ REPLICA LINK STATES ------
+
+// LinkState is the replica's link to its master, with Redis's repl_state
+// values in Redis's order (the handshake states are contiguous).
+type LinkState int
+
+// Link states, as Redis's REPL_STATE_*.
+const (
+	StateNone LinkState = iota
+	StateConnect
+	StateConnecting
+	StateReceivePingReply
+	StateSendHandshake
+	StateReceiveAuthReply
+	StateReceivePortReply
+	StateReceiveIPReply
+	StateReceiveCapaReply
+	StateSendPSync
+	StateReceivePSyncReply
+	StateTransfer
+	StateConnected
+)
+
+var linkStateNames = [...]string{"none", "connect", "connecting", "receive_ping_reply", "send_handshake",
+	"receive_auth_reply", "receive_port_reply", "receive_ip_reply", "receive_capa_reply", "send_psync",
+	"receive_psync_reply", "transfer", "connected"}
+
+// String returns the state's name in lower case, as in Redis's source.
+func (s LinkState) String() string {
+	if s < 0 || int(s) >= len(linkStateNames) {
+		return "unknown"
+	}
+	return linkStateNames[s]
+}
+
+// InHandshake reports whether s is one of the handshake states.
+func (s LinkState) InHandshake() bool {
+	return s >= StateReceivePingReply && s <= StateReceivePSyncReply
+}
+
+// RoleState is the state ROLE reports for a replica: none, connect,
+// connecting, handshake, sync or connected.
+func (s LinkState) RoleState() string {
+	switch {
+	case s.InHandshake():
+		return "handshake"
+	case s == StateTransfer:
+		return "sync"
+	}
+	return s.String()
+}
+
+// ------ ACTIONS ------
+
+// ActionKind says what the caller must do for an Action.
+type ActionKind int
+
+// Actions the link asks its caller to perform.
+const (
+	// ActConnect: open a TCP connection to Host:Port, then report
+	// Connected or ConnectFailed.
+	ActConnect ActionKind = iota
+	// ActSend: write Argv to the master as a RESP command.
+	ActSend
+	// ActClose: close the connection to the master (if any).
+	ActClose
+	// ActFullSync: the master sent +FULLRESYNC (or we sent SYNC): read the
+	// RDB payload next, then report TransferDone or TransferFailed. Before
+	// loading, drop the backlog and disconnect sub-replicas.
+	ActFullSync
+	// ActPartialSync: the master accepted PSYNC; the stream continues from
+	// Identity.Offset+1. When ReplIDChanged the sub-replicas must be
+	// disconnected so that they learn the new ID.
+	ActPartialSync
+)
+
+// Action is one instruction from the link to its caller.
+type Action struct {
+	Kind          ActionKind
+	Host          string
+	Port          int
+	Argv          []string
+	ReplID        string // ActFullSync: the master's replid ("" after SYNC)
+	Offset        int64  // ActFullSync: the offset the RDB corresponds to (-1 after SYNC)
+	ReplIDChanged bool   // ActPartialSync
+}
+
+// String renders the action for transcripts.
+func (a Action) String() string {
+	switch a.Kind {
+	case ActConnect:
+		return fmt.Sprintf("connect %s:%d", a.Host, a.Port)
+	case ActSend:
+		return "send " + strings.Join(a.Argv, " ")
+	case ActClose:
+		return "close"
+	case ActFullSync:
+		id := a.ReplID
+		if id == "" {
+			id = "?"
+		}
+		return fmt.Sprintf("fullsync %s %d", id, a.Offset)
+	case ActPartialSync:
+		return fmt.Sprintf("partialsync changed=%v", a.ReplIDChanged)
+	}
+	return "unknown"
+}
+
+// Output is what one event produced: actions to perform in order, and log
+// lines to write.
+type Output struct {
+	Actions []Action
+	Logs    []LogLine
+}
+
+func (o *Output) act(a Action) { o.Actions = append(o.Actions, a) }
+func (o *Output) log(l Level, f string, a ...any) {
+	o.Logs = append(o.Logs, LogLine{l, fmt.Sprintf(f, a...)})
+}
+
+// ------ LINK ------
+
+// LinkConfig is the replica-side configuration the handshake needs.
+type LinkConfig struct {
+	MasterUser    string // masteruser
+	MasterAuth    string // masterauth
+	ListeningPort int    // replica-announce-port, or port
+	AnnounceIP    string // replica-announce-ip
+	TimeoutMs     int64  // repl-timeout in milliseconds
+	RetryMs       int64  // delay before reconnecting; Redis's cron period (1000)
+	AckPeriodMs   int64  // REPLCONF ACK period; Redis sends one every second (1000)
+}
+
+// Link is the replica side of replication: the link to the master and the
+// PSYNC2 cached-master state. It holds a pointer to the node's Identity,
+// which it updates on +CONTINUE with a new ID and after a full sync; the
+// caller updates Identity.Offset as it applies the stream.
+type Link struct {
+	cfg   LinkConfig
+	id    *Identity
+	state LinkState
+
+	host string
+	port int
+
+	cachedValid  bool // a cached master exists: PSYNC cachedReplID cachedOffset+1
+	cachedReplID string
+	cachedOffset int64
+
+	fullReplID    string // from +FULLRESYNC, applied when the transfer ends
+	fullOffset    int64
+	pendingSends  []LinkState // reply states still expected in the pipelined handshake
+	lastIOMs      int64
+	lastAckMs     int64
+	nextConnectMs int64
+	downSinceMs   int64 // when the link last went down, for master_link_down_since_seconds
+}
+
+// NewLink returns a link in state none for a node with identity id.
+func NewLink(cfg LinkConfig, id *Identity) *Link {
+	if cfg.RetryMs <= 0 {
+		cfg.RetryMs = 1000
+	}
+	if cfg.AckPeriodMs <= 0 {
+		cfg.AckPeriodMs = 1000
+	}
+	if cfg.TimeoutMs <= 0 {
+		cfg.TimeoutMs = 60000
+	}
+	return &Link{cfg: cfg, id: id}
+}
+
+// SetConfig replaces the configuration (CONFIG SET masterauth, repl-timeout);
+// it applies from the next event.
+func (l *Link) SetConfig(cfg LinkConfig) {
+	n := NewLink(cfg, l.id)
+	l.cfg = n.cfg
+}
+
+// State returns the current link state.
+func (l *Link) State() LinkState { return l.state }
+
+// Master returns the configured master; ok is false when the node is a master.
+func (l *Link) Master() (host string, port int, ok bool) {
+	return l.host, l.port, l.state != StateNone
+}
+
+// LastIOMs returns the time of the last data from the master (or of the
+// connection attempt), for master_last_io_seconds_ago.
+func (l *Link) LastIOMs() int64 { return l.lastIOMs }
+
+// DownSinceMs returns when the link went down (for
+// master_link_down_since_seconds); meaningful when State != StateConnected.
+func (l *Link) DownSinceMs() int64 { return l.downSinceMs }
+
+// Cached returns the cached master's replid and offset, if any.
+func (l *Link) Cached() (replID string, offset int64, ok bool) {
+	return l.cachedReplID, l.cachedOffset, l.cachedValid
+}
+
+// CacheFromIdentity sets the cached master to the node's own identity, as
+// Redis's replicationCacheMasterUsingMyself: used when a master becomes a
+// replica and when a restarted node found repl-id/repl-offset in its RDB, so
+// its first PSYNC can continue partially.
+func (l *Link) CacheFromIdentity() {
+	l.cachedValid = true
+	l.cachedReplID = l.id.ReplID
+	l.cachedOffset = l.id.Offset
+}
+
+// SetMaster is REPLICAOF host port: the node becomes (or switches to being)
+// a replica of host:port and starts connecting at once. A master's own
+// history is cached so that the new master can continue it partially.
+func (l *Link) SetMaster(host string, port int, nowMs int64) Output {
+	var o Output
+	wasMaster := l.state == StateNone
+	if !wasMaster && l.state != StateConnect {
+		o.act(Action{Kind: ActClose})
+	}
+	if wasMaster || l.state == StateConnected {
+		l.CacheFromIdentity()
+	}
+	l.host, l.port = host, port
+	l.downSinceMs = nowMs
+	l.startConnect(nowMs, &o)
+	return o
+}
+
+// SetNoOne is REPLICAOF NO ONE: the node becomes a master. Its replid moves
+// to replid2 (valid up to Offset+1) and newReplID becomes current, so the
+// other replicas of the old master can continue partially from it. The
+// caller must disconnect its own sub-replicas (they learn the new ID on
+// reconnect) and force a SELECT before the next propagated command.
+func (l *Link) SetNoOne(newReplID string) Output {
+	var o Output
+	if l.state == StateNone {
+		return o
+	}
+	if l.state != StateConnect {
+		o.act(Action{Kind: ActClose})
+	}
+	l.cachedValid = false
+	l.state = StateNone
+	l.host, l.port = "", 0
+	l.pendingSends = nil
+	o.Logs = append(o.Logs, LogLine{LevelNotice, l.id.ShiftReplicationID(newReplID)})
+	return o
+}
+
+func (l *Link) startConnect(nowMs int64, o *Output) {
+	o.log(LevelNotice, "Connecting to MASTER %s:%d", l.host, l.port)
+	o.log(LevelNotice, "MASTER <-> REPLICA sync started")
+	o.act(Action{Kind: ActConnect, Host: l.host, Port: l.port})
+	l.state = StateConnecting
+	l.lastIOMs = nowMs
+	l.pendingSends = nil
+}
+
+// fail drops the current attempt: close, go back to connect, retry later.
+func (l *Link) fail(nowMs int64, o *Output) {
+	o.act(Action{Kind: ActClose})
+	l.state = StateConnect
+	l.pendingSends = nil
+	l.nextConnectMs = nowMs + l.cfg.RetryMs
+}
+
+// Connected reports that the TCP connection to the master is up: the
+// handshake starts with PING.
+func (l *Link) Connected(nowMs int64) Output {
+	var o Output
+	if l.state != StateConnecting {
+		return o
+	}
+	o.log(LevelNotice, "Non blocking connect for SYNC fired the event.")
+	o.act(Action{Kind: ActSend, Argv: []string{"PING"}})
+	l.state = StateReceivePingReply
+	l.lastIOMs = nowMs
+	return o
+}
+
+// ConnectFailed reports that the connection attempt failed.
+func (l *Link) ConnectFailed(nowMs int64, reason string) Output {
+	var o Output
+	if l.state != StateConnecting {
+		return o
+	}
+	o.log(LevelWarning, "Error condition on socket for SYNC: %s", reason)
+	l.fail(nowMs, &o)
+	return o
+}
+
+// Reply feeds one reply line from the master during the handshake (simple
+// string or error, without CRLF; an empty line is a keepalive newline).
+func (l *Link) Reply(nowMs int64, line string) Output {
+	var o Output
+	l.lastIOMs = nowMs
+	isErr := strings.HasPrefix(line, "-")
+	switch l.state {
+	case StateReceivePingReply:
+		if line == "" {
+			return o
+		}
+		if isErr && !strings.HasPrefix(line, "-NOAUTH") && !strings.HasPrefix(line, "-NOPERM") &&
+			!strings.HasPrefix(line, "-ERR operation not permitted") {
+			o.log(LevelWarning, "Error reply to PING from master: '%s'", line)
+			l.fail(nowMs, &o)
+			return o
+		}
+		o.log(LevelNotice, "Master replied to PING, replication can continue...")
+		l.sendHandshake(&o)
+	case StateReceiveAuthReply, StateReceivePortReply, StateReceiveIPReply, StateReceiveCapaReply:
+		if line == "" {
+			return o
+		}
+		switch l.state {
+		case StateReceiveAuthReply:
+			if isErr {
+				o.log(LevelWarning, "Unable to AUTH to MASTER: %s", line)
+				l.fail(nowMs, &o)
+				return o
+			}
+		case StateReceivePortReply:
+			if isErr {
+				o.log(LevelNotice, "(Non critical) Master does not understand REPLCONF listening-port: %s", line)
+			}
+		case StateReceiveIPReply:
+			if isErr {
+				o.log(LevelNotice, "(Non critical) Master does not understand REPLCONF ip-address: %s", line)
+			}
+		case StateReceiveCapaReply:
+			if isErr {
+				o.log(LevelNotice, "(Non critical) Master does not understand REPLCONF capa: %s", line)
+			}
+		}
+		l.pendingSends = l.pendingSends[1:]
+		if len(l.pendingSends) > 0 {
+			l.state = l.pendingSends[0]
+			return o
+		}
+		l.sendPSync(&o)
+	case StateReceivePSyncReply:
+		l.psyncReply(nowMs, line, &o)
+	}
+	return o
+}
+
+// sendHandshake pipelines AUTH, REPLCONF listening-port, ip-address and capa
+// as Redis 7.0 does, then waits for their replies in order.
+func (l *Link) sendHandshake(o *Output) {
+	l.pendingSends = l.pendingSends[:0]
+	if l.cfg.MasterAuth != "" {
+		argv := []string{"AUTH", l.cfg.MasterAuth}
+		if l.cfg.MasterUser != "" {
+			argv = []string{"AUTH", l.cfg.MasterUser, l.cfg.MasterAuth}
+		}
+		o.act(Action{Kind: ActSend, Argv: argv})
+		l.pendingSends = append(l.pendingSends, StateReceiveAuthReply)
+	}
+	o.act(Action{Kind: ActSend, Argv: []string{"REPLCONF", "listening-port", strconv.Itoa(l.cfg.ListeningPort)}})
+	l.pendingSends = append(l.pendingSends, StateReceivePortReply)
+	if l.cfg.AnnounceIP != "" {
+		o.act(Action{Kind: ActSend, Argv: []string{"REPLCONF", "ip-address", l.cfg.AnnounceIP}})
+		l.pendingSends = append(l.pendingSends, StateReceiveIPReply)
+	}
+	o.act(Action{Kind: ActSend, Argv: []string{"REPLCONF", "capa", "eof", "capa", "psync2"}})
+	l.pendingSends = append(l.pendingSends, StateReceiveCapaReply)
+	l.state = l.pendingSends[0]
+}
+
+func (l *Link) sendPSync(o *Output) {
+	replID, offset := "?", "-1"
+	if l.cachedValid {
+		replID, offset = l.cachedReplID, strconv.FormatInt(l.cachedOffset+1, 10)
+		o.log(LevelNotice, "Trying a partial resynchronization (request %s:%s).", replID, offset)
+	} else {
+		o.log(LevelNotice, "Partial resynchronization not possible (no cached master)")
+	}
+	o.act(Action{Kind: ActSend, Argv: []string{"PSYNC", replID, offset}})
+	l.state = StateReceivePSyncReply
+}
+
+// psyncReply is the reading half of Redis's slaveTryPartialResynchronization.
+func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
+	switch {
+	case line == "":
+		// The master sends newlines while it prepares the reply.
+	case strings.HasPrefix(line, "+FULLRESYNC"):
+		fields := strings.Fields(line)
+		l.fullReplID, l.fullOffset = "", -1
+		if len(fields) == 3 && ValidReplID(fields[1]) {
+			if off, err := strconv.ParseInt(fields[2], 10, 64); err == nil {
+				l.fullReplID, l.fullOffset = fields[1], off
+			}
+		}
+		if l.fullReplID == "" {
+			o.log(LevelWarning, "Master replied with wrong +FULLRESYNC syntax.")
+		} else {
+			o.log(LevelNotice, "Full resync from master: %s:%d", l.fullReplID, l.fullOffset)
+		}
+		if l.cachedValid {
+			o.log(LevelNotice, "Discarding previously cached master state.")
+			l.cachedValid = false
+		}
+		l.state = StateTransfer
+		o.act(Action{Kind: ActFullSync, ReplID: l.fullReplID, Offset: l.fullOffset})
+	case strings.HasPrefix(line, "+CONTINUE"):
+		o.log(LevelNotice, "Successful partial resynchronization with master.")
+		newID := strings.TrimSpace(strings.TrimPrefix(line, "+CONTINUE"))
+		changed := false
+		if ValidReplID(newID) && newID != l.cachedReplID {
+			// The master changed ID (it was promoted): our current ID becomes
+			// replid2, valid up to the offset we have, so our own
+			// sub-replicas can continue with us.
+			l.id.ReplID2 = l.id.ReplID
+			l.id.SecondOffset = l.id.Offset + 1
+			l.id.ReplID = newID
+			changed = true
+			o.log(LevelWarning, "Master replication ID changed to %s", newID)
+		}
+		l.cachedValid = false
+		l.state = StateConnected
+		l.lastAckMs = nowMs
+		o.log(LevelNotice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
+		o.act(Action{Kind: ActPartialSync, ReplIDChanged: changed})
+	case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING"):
+		o.log(LevelNotice, "Master is currently unable to PSYNC but should be in the future: %s", line)
+		l.fail(nowMs, o)
+	default:
+		if strings.HasPrefix(line, "-ERR") {
+			o.log(LevelNotice, "Master does not support PSYNC or is in error state (reply: %s)", line)
+		} else {
+			o.log(LevelWarning, "Unexpected reply to PSYNC from master: %s", line)
+		}
+		o.log(LevelNotice, "Retrying with SYNC...")
+		o.act(Action{Kind: ActSend, Argv: []string{"SYNC"}})
+		l.cachedValid = false
+		l.fullReplID, l.fullOffset = "", -1
+		l.state = StateTransfer
+		o.act(Action{Kind: ActFullSync, ReplID: "", Offset: -1})
+	}
+}
+
+// DataReceived notes that bytes arrived from the master (RDB payload or
+// stream), which keeps the link from timing out.
+func (l *Link) DataReceived(nowMs int64) { l.lastIOMs = nowMs }
+
+// TransferDone reports that the RDB was loaded: the node takes the master's
+// replid and offset, forgets replid2, and the link is connected. The caller
+// creates a fresh backlog at Identity.Offset.
+func (l *Link) TransferDone(nowMs int64) Output {
+	var o Output
+	if l.state != StateTransfer {
+		return o
+	}
+	if l.fullReplID != "" {
+		l.id.ReplID = l.fullReplID
+		l.id.Offset = l.fullOffset
+	} else {
+		l.id.Offset = 0
+	}
+	l.id.ClearReplID2()
+	l.state = StateConnected
+	l.lastIOMs = nowMs
+	l.lastAckMs = nowMs
+	o.log(LevelNotice, "MASTER <-> REPLICA sync: Finished with success")
+	return o
+}
+
+// TransferFailed reports that the payload could not be read or loaded.
+func (l *Link) TransferFailed(nowMs int64, reason string) Output {
+	var o Output
+	if l.state != StateTransfer {
+		return o
+	}
+	o.log(LevelWarning, "Failed trying to load the MASTER synchronization DB from socket: %s", reason)
+	l.fail(nowMs, &o)
+	return o
+}
+
+// Disconnected reports that the connection to the master dropped. A
+// connected link caches the master (replid and our offset) so the next
+// attempt can PSYNC partially.
+func (l *Link) Disconnected(nowMs int64) Output {
+	var o Output
+	switch {
+	case l.state == StateConnected:
+		o.log(LevelWarning, "Connection with master lost.")
+		o.log(LevelNotice, "Caching the disconnected master state.")
+		l.CacheFromIdentity()
+		l.downSinceMs = nowMs
+	case l.state == StateTransfer || l.state.InHandshake() || l.state == StateConnecting:
+		o.log(LevelWarning, "Connection with master lost during the handshake or transfer.")
+	default:
+		return o
+	}
+	l.state = StateConnect
+	l.pendingSends = nil
+	l.nextConnectMs = nowMs + l.cfg.RetryMs
+	return o
+}
+
+// GetAck answers REPLCONF GETACK from the master with our offset.
+func (l *Link) GetAck(nowMs int64) Output {
+	var o Output
+	if l.state != StateConnected {
+		return o
+	}
+	l.lastAckMs = nowMs
+	o.act(l.ackAction())
+	return o
+}
+
+func (l *Link) ackAction() Action {
+	return Action{Kind: ActSend, Argv: []string{"REPLCONF", "ACK", strconv.FormatInt(l.id.Offset, 10)}}
+}
+
+// Tick is the replica's cron: it times out stalled handshakes, transfers
+// and silent masters (repl-timeout), reconnects after RetryMs, and sends
+// REPLCONF ACK every AckPeriodMs while connected.
+func (l *Link) Tick(nowMs int64) Output {
+	var o Output
+	idle := nowMs - l.lastIOMs
+	switch {
+	case l.state == StateConnect:
+		if nowMs >= l.nextConnectMs {
+			l.startConnect(nowMs, &o)
+		}
+	case (l.state == StateConnecting || l.state.InHandshake()) && idle > l.cfg.TimeoutMs:
+		o.log(LevelWarning, "Timeout connecting to the MASTER...")
+		l.fail(nowMs, &o)
+	case l.state == StateTransfer && idle > l.cfg.TimeoutMs:
+		o.log(LevelWarning, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.")
+		l.fail(nowMs, &o)
+	case l.state == StateConnected && idle > l.cfg.TimeoutMs:
+		o.log(LevelWarning, "MASTER timeout: no data nor PING received...")
+		o.act(Action{Kind: ActClose})
+		d := l.Disconnected(nowMs)
+		o.Logs = append(o.Logs, d.Logs...)
+	case l.state == StateConnected && nowMs-l.lastAckMs >= l.cfg.AckPeriodMs:
+		l.lastAckMs = nowMs
+		o.act(l.ackAction())
+	}
+	return o
+}
