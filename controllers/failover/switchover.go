@@ -39,6 +39,10 @@ type SwitchoverState struct {
 	From, To string
 	// StartedAt is when the switchover began; PausedAt when writes were last paused.
 	StartedAt, PausedAt time.Time
+	// RetryAfter, set by an abort on an otherwise idle state, holds off the
+	// next attempt so a target that cannot catch up does not keep the master
+	// paused most of the time.
+	RetryAfter time.Time
 }
 
 // Active reports whether a switchover is under way.
@@ -90,7 +94,7 @@ func StepSwitchover(state SwitchoverState, requested string, obs Observation) Sw
 	case SwitchoverPromoted:
 		return stepPromoted(state, obs)
 	default:
-		return stepIdle(requested, obs)
+		return stepIdle(requested, state.RetryAfter, obs)
 	}
 }
 
@@ -99,8 +103,15 @@ func StepSwitchover(state SwitchoverState, requested string, obs Observation) Sw
 // repointing. The pause expires on its own if the operator dies.
 func pauseFor(s Settings) time.Duration { return s.SwitchoverTimeout + s.PauseTimeout }
 
-// stepIdle validates a new request and starts the switchover.
-func stepIdle(requested string, obs Observation) SwitchoverStep {
+// switchoverRetryBackoff is how long an aborted switchover waits before the
+// next attempt: twice the catch-up timeout, at least a minute.
+func switchoverRetryBackoff(s Settings) time.Duration {
+	return max(time.Minute, 2*s.SwitchoverTimeout)
+}
+
+// stepIdle validates a new request and starts the switchover, unless an
+// aborted attempt's backoff (retryAfter) has not passed.
+func stepIdle(requested string, retryAfter time.Time, obs Observation) SwitchoverStep {
 	cur := obs.Status.CurrentMaster
 	if requested == "" || requested == cur {
 		return SwitchoverStep{Result: SwitchoverNothing, Reason: "NoSwitchoverRequested",
@@ -108,12 +119,21 @@ func stepIdle(requested string, obs Observation) SwitchoverStep {
 	}
 	reject := func(reason, format string, args ...any) SwitchoverStep {
 		return SwitchoverStep{Result: SwitchoverRejected, Reason: reason,
+			Next:    SwitchoverState{RetryAfter: retryAfter},
 			Message: fmt.Sprintf("switchover to %s refused: ", requested) + fmt.Sprintf(format, args...)}
 	}
 	if cur == "" {
 		return reject("NoCurrentMaster", "the group has no recorded master")
 	}
-	if t := obs.Status.TargetMaster; t != "" && t != cur {
+	if obs.Now.Before(retryAfter) {
+		step := reject("SwitchoverBackoff", "the last attempt was aborted; next attempt at %s",
+			retryAfter.UTC().Format(time.RFC3339))
+		step.RequeueAfter = retryAfter.Sub(obs.Now)
+		return step
+	}
+	// A targetMaster equal to the request is this switchover's own start,
+	// interrupted before its state was saved: starting again is idempotent.
+	if t := obs.Status.TargetMaster; t != "" && t != cur && t != requested {
 		return reject("FailoverInProgress", "a failover to %s is in progress", t)
 	}
 	from := obs.member(cur)
@@ -252,7 +272,8 @@ func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 
 // abortSwitchover gives a switchover up: the target is made a replica of the
 // old master again if it was promoted, the old master is unpaused if it
-// answers (else its pause simply expires), targetMaster is cleared.
+// answers (else its pause simply expires), targetMaster is cleared, and the
+// next attempt is held off by switchoverRetryBackoff.
 func abortSwitchover(state SwitchoverState, obs Observation, reason, why string) SwitchoverStep {
 	var acts []Action
 	from, to := obs.member(state.From), obs.member(state.To)
@@ -264,5 +285,6 @@ func abortSwitchover(state SwitchoverState, obs Observation, reason, why string)
 	}
 	msg := fmt.Sprintf("switchover from %s to %s aborted: %s", state.From, state.To, why)
 	acts = append(acts, Action{Kind: ActClearTargetMaster}, event(EventWarning, reason, msg))
-	return SwitchoverStep{Next: SwitchoverState{}, Actions: acts, Result: SwitchoverAborted, Reason: reason, Message: msg}
+	next := SwitchoverState{RetryAfter: obs.Now.Add(switchoverRetryBackoff(obs.Settings))}
+	return SwitchoverStep{Next: next, Actions: acts, Result: SwitchoverAborted, Reason: reason, Message: msg}
 }

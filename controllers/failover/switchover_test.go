@@ -1,0 +1,259 @@
+package failover
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// ------ TRANSCRIPTS ------
+
+// turn is one reconcile pass of a switchover transcript: the observation the
+// operator makes, then what StepSwitchover must answer.
+type turn struct {
+	at         time.Duration // since the transcript's start
+	requested  string
+	members    []Member
+	target     string // status.targetMaster ("" = currentMaster)
+	persist    bool   // whether the caller saves Next (false: interrupted)
+	wantResult SwitchoverResult
+	wantPhase  SwitchoverPhase
+	wantReason string
+	want       []string
+}
+
+// runTranscript plays turns against StepSwitchover, carrying the state the
+// way the reconciler does: Next is saved only when the pass completed.
+func runTranscript(t *testing.T, current string, turns []turn) SwitchoverState {
+	t.Helper()
+	var state SwitchoverState
+	for i, tr := range turns {
+		obs := observe(current, 0, tr.members...)
+		obs.Now = t0.Add(tr.at)
+		if tr.target != "" {
+			obs.Status.TargetMaster = tr.target
+		}
+		step := StepSwitchover(state, tr.requested, obs)
+		if step.Result != tr.wantResult || step.Next.Phase != tr.wantPhase || (tr.wantReason != "" && step.Reason != tr.wantReason) {
+			t.Fatalf("turn %d: result %s phase %q reason %s (%s), want %s %q %s",
+				i, step.Result, step.Next.Phase, step.Reason, step.Message, tr.wantResult, tr.wantPhase, tr.wantReason)
+		}
+		if got, w := actionLines(step.Actions), strings.Join(tr.want, "\n"); got != w {
+			t.Fatalf("turn %d: actions differ\n--- got\n%s\n--- want\n%s", i, got, w)
+		}
+		if step.Message == "" {
+			t.Fatalf("turn %d: step has no message", i)
+		}
+		if tr.persist {
+			state = step.Next
+		}
+	}
+	return state
+}
+
+// promotedFrom returns the member m after REPLICAOF NO ONE at its offset, on history histB.
+func promotedFrom(m Member) Member {
+	m.Repl = AfterPromotion(m.Repl)
+	m.Repl.ReplID = histB
+	return m
+}
+
+// at returns m with its offset moved to off.
+func at(m Member, off int64) Member {
+	m.Repl.Offset = off
+	return m
+}
+
+func TestSwitchoverHappyPath(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	r1 := replica("g-1", 1, histA, 900, LinkUp)
+	r2 := replica("g-2", 2, histA, 950, LinkUp)
+	caughtUp := at(r1, 1000)
+	final := runTranscript(t, "g-0", []turn{
+		{at: 0, requested: "", members: []Member{m0, r1, r2}, persist: true,
+			wantResult: SwitchoverNothing},
+		{at: time.Second, requested: "g-1", members: []Member{m0, r1, r2}, persist: true,
+			wantResult: SwitchoverStarted, wantPhase: SwitchoverWaitingForSync,
+			want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}},
+		{at: 2 * time.Second, requested: "g-1", members: []Member{m0, at(r1, 980), r2}, target: "g-1", persist: true,
+			wantResult: SwitchoverWaiting, wantPhase: SwitchoverWaitingForSync},
+		{at: 3 * time.Second, requested: "g-1", members: []Member{m0, caughtUp, r2}, target: "g-1", persist: true,
+			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
+			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
+		{at: 4 * time.Second, requested: "g-1", members: []Member{m0, promotedFrom(caughtUp), r2}, target: "g-1", persist: true,
+			wantResult: SwitchoverCompleted, wantPhase: SwitchoverIdle,
+			want: []string{"ReplicaOf g-2 g-1", "ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
+	})
+	if final.Active() {
+		t.Fatalf("switchover still active: %+v", final)
+	}
+}
+
+func TestSwitchoverInterruptedAfterPromotion(t *testing.T) {
+	// The pass that promoted g-1 died before saving Promoted: the next pass,
+	// still in WaitingForSync, sees g-1 already master at the master's offset
+	// and finishes instead of waiting or aborting.
+	m0 := master("g-0", 0, histA, 1000)
+	r1 := replica("g-1", 1, histA, 1000, LinkUp)
+	runTranscript(t, "g-0", []turn{
+		{at: 0, requested: "g-1", members: []Member{m0, r1}, persist: true,
+			wantResult: SwitchoverStarted, wantPhase: SwitchoverWaitingForSync,
+			want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}},
+		{at: time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: false,
+			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
+			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
+		{at: 2 * time.Second, requested: "g-1", members: []Member{m0, promotedFrom(r1)}, target: "g-1", persist: true,
+			wantResult: SwitchoverCompleted, wantPhase: SwitchoverIdle,
+			want: []string{"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
+	})
+}
+
+func TestSwitchoverPromotionNotTakenEffect(t *testing.T) {
+	// VerifyRole failed, so the caller did not save Promoted; and a pass saved
+	// Promoted but the target still reports a replica: both promote again.
+	m0 := master("g-0", 0, histA, 1000)
+	r1 := replica("g-1", 1, histA, 1000, LinkUp)
+	runTranscript(t, "g-0", []turn{
+		{at: 0, requested: "g-1", members: []Member{m0, r1}, persist: true,
+			wantResult: SwitchoverStarted, wantPhase: SwitchoverWaitingForSync,
+			want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}},
+		{at: time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: true,
+			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
+			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
+		{at: 2 * time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: true,
+			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
+			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
+		// The master moved on while the target was being promoted (the pause
+		// expired): abort rather than lose those writes.
+		{at: 3 * time.Second, requested: "g-1", members: []Member{at(m0, 1100), r1}, target: "g-1", persist: true,
+			wantResult: SwitchoverAborted, wantPhase: SwitchoverIdle, wantReason: "MasterMovedDuringPromotion",
+			want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning MasterMovedDuringPromotion"}},
+	})
+}
+
+func TestSwitchoverTimesOutAndUnpauses(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	stuck := replica("g-1", 1, histA, 400, LinkUp)
+	runTranscript(t, "g-0", []turn{
+		{at: 0, requested: "g-1", members: []Member{m0, stuck}, persist: true,
+			wantResult: SwitchoverStarted, wantPhase: SwitchoverWaitingForSync,
+			want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}},
+		{at: 19 * time.Second, requested: "g-1", members: []Member{m0, at(stuck, 500)}, target: "g-1", persist: true,
+			wantResult: SwitchoverWaiting, wantPhase: SwitchoverWaitingForSync},
+		{at: 20 * time.Second, requested: "g-1", members: []Member{m0, at(stuck, 500)}, target: "g-1", persist: true,
+			wantResult: SwitchoverAborted, wantPhase: SwitchoverIdle, wantReason: "SwitchoverTimedOut",
+			want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning SwitchoverTimedOut"}},
+		// Still requested: held off for the backoff so the master is not kept
+		// paused, then started over.
+		{at: 21 * time.Second, requested: "g-1", members: []Member{m0, at(stuck, 600)}, persist: true,
+			wantResult: SwitchoverRejected, wantReason: "SwitchoverBackoff"},
+		{at: 20*time.Second + time.Minute - time.Millisecond, requested: "g-1", members: []Member{m0, at(stuck, 600)}, persist: true,
+			wantResult: SwitchoverRejected, wantReason: "SwitchoverBackoff"},
+		{at: 20*time.Second + time.Minute, requested: "g-1", members: []Member{m0, at(stuck, 600)}, persist: true,
+			wantResult: SwitchoverStarted, wantPhase: SwitchoverWaitingForSync,
+			want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}},
+	})
+}
+
+func TestSwitchoverAborts(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	r1 := replica("g-1", 1, histA, 900, LinkUp)
+	started := turn{at: 0, requested: "g-1", members: []Member{m0, r1}, persist: true,
+		wantResult: SwitchoverStarted, wantPhase: SwitchoverWaitingForSync,
+		want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}}
+	promoting := turn{at: time.Second, requested: "g-1", members: []Member{m0, at(r1, 1000)}, target: "g-1", persist: true,
+		wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
+		want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}}
+	foreign := replica("g-1", 1, histC, 5000, LinkUp)
+
+	cases := []struct {
+		name  string
+		turns []turn
+	}{
+		{"request withdrawn while waiting", []turn{started,
+			{at: time.Second, requested: "", members: []Member{m0, r1}, target: "g-1", persist: true,
+				wantResult: SwitchoverAborted, wantReason: "SwitchoverCancelled",
+				want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning SwitchoverCancelled"}}}},
+		{"master lost while waiting: no unpause, failover takes over", []turn{started,
+			{at: time.Second, requested: "g-1", members: []Member{unreachable(m0), r1}, target: "g-1", persist: true,
+				wantResult: SwitchoverAborted, wantReason: "MasterLost",
+				want: []string{"ClearTargetMaster", "Event Warning MasterLost"}}}},
+		{"target lost while waiting", []turn{started,
+			{at: time.Second, requested: "g-1", members: []Member{m0, unreachable(r1)}, target: "g-1", persist: true,
+				wantResult: SwitchoverAborted, wantReason: "TargetLost",
+				want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning TargetLost"}}}},
+		{"target resynced onto another history while waiting", []turn{started,
+			{at: time.Second, requested: "g-1", members: []Member{m0, foreign}, target: "g-1", persist: true,
+				wantResult: SwitchoverAborted, wantReason: "TargetHistoryChanged",
+				want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning TargetHistoryChanged"}}}},
+		{"target lost after promotion: roll back, it never took a write", []turn{started, promoting,
+			{at: 2 * time.Second, requested: "g-1", members: []Member{m0, unreachable(r1)}, target: "g-1", persist: true,
+				wantResult: SwitchoverAborted, wantReason: "TargetLostAfterPromotion",
+				want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning TargetLostAfterPromotion"}}}},
+		{"a request change after promotion does not stop the switchover", []turn{started, promoting,
+			{at: 2 * time.Second, requested: "g-0", members: []Member{m0, promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
+				wantResult: SwitchoverCompleted,
+				want: []string{"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
+		{"old master lost after promotion: finish and fence it", []turn{started, promoting,
+			{at: 2 * time.Second, requested: "g-1", members: []Member{unreachable(m0), promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
+				wantResult: SwitchoverCompleted,
+				want: []string{"DeletePod g-0", "MarkFenced g-0 g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runTranscript(t, "g-0", c.turns) })
+	}
+}
+
+func TestSwitchoverRejections(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	r1 := replica("g-1", 1, histA, 900, LinkUp)
+	notReady := r1
+	notReady.Ready = false
+	linkDown := replica("g-1", 1, histA, 900, LinkDown)
+	foreign := replica("g-1", 1, histC, 900, LinkUp)
+	fenced := r1
+	fenced.Fenced = true
+	cases := []struct {
+		name       string
+		members    []Member
+		current    string
+		target     string
+		requested  string
+		wantReason string
+	}{
+		{"unknown member", []Member{m0, r1}, "g-0", "", "g-9", "UnknownMember"},
+		{"target not ready", []Member{m0, notReady}, "g-0", "", "g-1", "TargetNotEligible"},
+		{"target link down", []Member{m0, linkDown}, "g-0", "", "g-1", "TargetNotEligible"},
+		{"target on another history", []Member{m0, foreign}, "g-0", "", "g-1", "TargetNotEligible"},
+		{"target fenced", []Member{m0, fenced}, "g-0", "", "g-1", "TargetNotEligible"},
+		{"target is another master", []Member{m0, master("g-1", 1, histA, 1000)}, "g-0", "", "g-1", "TargetNotEligible"},
+		{"master unreachable", []Member{unreachable(m0), r1}, "g-0", "", "g-1", "MasterNotAvailable"},
+		{"failover in progress", []Member{m0, r1, replica("g-2", 2, histA, 1, LinkUp)}, "g-0", "g-2", "g-1", "FailoverInProgress"},
+		{"no recorded master", []Member{m0, r1}, "", "", "g-1", "NoCurrentMaster"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe(c.current, 0, c.members...)
+			if c.target != "" {
+				obs.Status.TargetMaster = c.target
+			}
+			step := StepSwitchover(SwitchoverState{}, c.requested, obs)
+			if step.Result != SwitchoverRejected || step.Reason != c.wantReason || len(step.Actions) != 0 || step.Next.Active() {
+				t.Fatalf("step %+v, want a rejection %s without actions", step, c.wantReason)
+			}
+		})
+	}
+}
+
+func TestSwitchoverWaitRequeue(t *testing.T) {
+	obs := observe("g-0", 0, master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 10, LinkUp))
+	state := SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}
+	obs.Now = t0.Add(5 * time.Second)
+	if s := StepSwitchover(state, "g-1", obs); s.RequeueAfter != switchoverPollInterval {
+		t.Fatalf("RequeueAfter = %s, want the poll interval", s.RequeueAfter)
+	}
+	obs.Now = t0.Add(settings.SwitchoverTimeout - 300*time.Millisecond)
+	if s := StepSwitchover(state, "g-1", obs); s.RequeueAfter != 300*time.Millisecond {
+		t.Fatalf("RequeueAfter = %s, want the 300ms left before the timeout", s.RequeueAfter)
+	}
+}
