@@ -193,11 +193,11 @@ func TestSwitchoverAborts(t *testing.T) {
 		{"a request change after promotion does not stop the switchover", []turn{started, promoting,
 			{at: 2 * time.Second, requested: "g-0", members: []Member{m0, promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
 				wantResult: SwitchoverCompleted,
-				want: []string{"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
+				want:       []string{"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
 		{"old master lost after promotion: finish and fence it", []turn{started, promoting,
 			{at: 2 * time.Second, requested: "g-1", members: []Member{unreachable(m0), promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
 				wantResult: SwitchoverCompleted,
-				want: []string{"DeletePod g-0", "MarkFenced g-0 g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
+				want:       []string{"DeletePod g-0", "MarkFenced g-0 g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runTranscript(t, "g-0", c.turns) })
