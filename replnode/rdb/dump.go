@@ -1,0 +1,113 @@
+package rdb
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// ErrBadDumpPayload is RESTORE's "DUMP payload version or checksum are
+// wrong".
+var ErrBadDumpPayload = errors.New("DUMP payload version or checksum are wrong")
+
+// dumpFooterSize is the RDB version (2 bytes) plus the CRC64 (8 bytes).
+const dumpFooterSize = 10
+
+// ParseDumpPayload verifies a DUMP payload (version not newer than ours,
+// CRC64 matching) and decodes its value. A failed verification returns
+// ErrBadDumpPayload; a payload that verifies but does not decode returns a
+// *FormatError.
+func ParseDumpPayload(p []byte) (store.Value, error) {
+	if len(p) < dumpFooterSize+1 {
+		return nil, ErrBadDumpPayload
+	}
+	body, footer := p[:len(p)-dumpFooterSize], p[len(p)-dumpFooterSize:]
+	if binary.LittleEndian.Uint16(footer) > Version {
+		return nil, ErrBadDumpPayload
+	}
+	if CRC64(0, p[:len(p)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
+		return nil, ErrBadDumpPayload
+	}
+	d := &decoder{r: bufio.NewReader(bytes.NewReader(body)), h: &Handler{}, version: Version}
+	t, err := d.byte()
+	if err != nil {
+		return nil, err
+	}
+	if !isValueType(t) {
+		return nil, d.fail(0, "unknown value type %d", t)
+	}
+	v, err := d.value(0, t)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, d.fail(0, "empty value")
+	}
+	if d.off != int64(len(body)) {
+		return nil, d.fail(d.off, "%d bytes of garbage after the value", int64(len(body))-d.off)
+	}
+	return v, nil
+}
+
+// ---------------------------------------------------------------- keyspace loading
+
+// LoadOptions tune LoadKeyspace.
+type LoadOptions struct {
+	// DropExpiredAt, when non-zero, drops keys whose expiry time is at or
+	// before it (unix ms): a master loading its own file does this, a
+	// replica loading its master's payload does not.
+	DropExpiredAt int64
+	// Notice receives lines about skipped content, for the log.
+	Notice func(msg string)
+}
+
+// KeyspaceResult is what LoadKeyspace learned besides the keys.
+type KeyspaceResult struct {
+	Result
+	Aux     map[string]string
+	Expired int64 // keys dropped by DropExpiredAt
+}
+
+// LoadKeyspace decodes a complete RDB stream into ks, whose databases must
+// be empty (the caller loads into a fresh keyspace and swaps it in only on
+// success, so a failed load loses nothing). A database number beyond ks or a
+// key present twice is an error.
+func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceResult, error) {
+	out := KeyspaceResult{Aux: map[string]string{}}
+	h := Handler{
+		Aux: func(k, v string) error { out.Aux[k] = v; return nil },
+		SelectDB: func(db int) error {
+			if db >= len(ks.DBs) {
+				return fmt.Errorf("rdb: the file selects database %d but this server has %d databases (raise 'databases')", db, len(ks.DBs))
+			}
+			return nil
+		},
+		Entry: func(e *Entry) error {
+			if e.DB >= len(ks.DBs) {
+				return fmt.Errorf("rdb: key %q is in database %d but this server has %d databases", e.Key, e.DB, len(ks.DBs))
+			}
+			if e.HasExpire && opt.DropExpiredAt != 0 && e.ExpireAt <= opt.DropExpiredAt {
+				out.Expired++
+				return nil
+			}
+			db := ks.DBs[e.DB]
+			if _, dup := db.Peek(e.Key); dup {
+				return fmt.Errorf("rdb: duplicate key %q found in database %d", e.Key, e.DB)
+			}
+			db.Set(e.Key, e.Value, false)
+			if e.HasExpire {
+				db.SetExpireAt(e.Key, e.ExpireAt)
+			}
+			return nil
+		},
+		Notice: opt.Notice,
+	}
+	res, err := Load(r, h)
+	out.Result = res
+	return out, err
+}

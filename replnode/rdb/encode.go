@@ -1,0 +1,523 @@
+package rdb
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// ---------------------------------------------------------------- options
+
+// Options are the redis.conf settings that change what the encoder writes.
+type Options struct {
+	// Compress is `rdbcompression`: LZF for strings longer than 20 bytes
+	// when that saves space.
+	Compress bool
+	// Checksum is `rdbchecksum`: without it the trailer is 8 zero bytes,
+	// which loaders take as "not checksummed".
+	Checksum bool
+}
+
+// DefaultOptions are Redis 7.0's defaults.
+var DefaultOptions = Options{Compress: true, Checksum: true}
+
+// quicklistNodeBytes is the listpack size a quicklist node is filled to
+// before a new one starts: Redis's default list-max-listpack-size -2 (8 kB).
+const quicklistNodeBytes = 8192
+
+// ---------------------------------------------------------------- encoder
+
+// Encoder writes an RDB stream. Calls must come in the order of the format:
+// Header, Aux fields, Function libraries, then per database SelectDB,
+// ResizeDB and its entries, and finally Finish. The first write error is
+// kept: later calls do nothing and Finish (or Err) returns it.
+type Encoder struct {
+	w   *bufio.Writer
+	opt Options
+	crc uint64
+	n   int64
+	err error
+}
+
+// NewEncoder returns an encoder writing to w with the given options.
+func NewEncoder(w io.Writer, opt Options) *Encoder {
+	return &Encoder{w: bufio.NewWriterSize(w, 64<<10), opt: opt}
+}
+
+// Err returns the first error met, if any.
+func (e *Encoder) Err() error { return e.err }
+
+// Written is the number of bytes produced so far (buffered or not).
+func (e *Encoder) Written() int64 { return e.n }
+
+// write appends p to the stream and to the running checksum.
+func (e *Encoder) write(p []byte) {
+	if e.err != nil {
+		return
+	}
+	if e.opt.Checksum {
+		e.crc = CRC64(e.crc, p)
+	}
+	_, e.err = e.w.Write(p)
+	e.n += int64(len(p))
+}
+
+// writeByte appends one byte.
+func (e *Encoder) writeByte(b byte) { e.write([]byte{b}) }
+
+// Header writes the magic string and the RDB version.
+func (e *Encoder) Header() {
+	e.write(fmt.Appendf(nil, "%s%04d", magic, Version))
+}
+
+// Aux writes one AUX field.
+func (e *Encoder) Aux(key, value string) {
+	e.writeByte(opAux)
+	e.writeString([]byte(key))
+	e.writeString([]byte(value))
+}
+
+// Function writes one function library (FUNCTION2 opcode) with its code.
+func (e *Encoder) Function(code []byte) {
+	e.writeByte(opFunction2)
+	e.writeString(code)
+}
+
+// SelectDB starts database n.
+func (e *Encoder) SelectDB(n int) {
+	e.writeByte(opSelectDB)
+	e.writeLen(uint64(n))
+}
+
+// ResizeDB writes the size hints of the current database.
+func (e *Encoder) ResizeDB(keys, expires int) {
+	e.writeByte(opResizeDB)
+	e.writeLen(uint64(keys))
+	e.writeLen(uint64(expires))
+}
+
+// Entry writes one key with its value and, if hasExpire, its absolute
+// expiry time in unix ms.
+func (e *Encoder) Entry(key string, v store.Value, expireAt int64, hasExpire bool) {
+	if hasExpire {
+		e.writeByte(opExpireTimeMs)
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(expireAt))
+		e.write(b[:])
+	}
+	e.writeByte(valueType(v))
+	e.writeString([]byte(key))
+	e.writeValue(v)
+}
+
+// Finish writes the EOF opcode and the checksum trailer and flushes.
+func (e *Encoder) Finish() error {
+	e.writeByte(opEOF)
+	var b [8]byte
+	if e.opt.Checksum {
+		binary.LittleEndian.PutUint64(b[:], e.crc)
+	}
+	e.write(b[:])
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	return e.err
+}
+
+// ---------------------------------------------------------------- whole snapshots
+
+// AuxInfo is the content of the AUX fields Redis 7.0 writes at the top of
+// a snapshot.
+type AuxInfo struct {
+	RedisVer string // redis-ver
+	CTime    int64  // ctime, unix seconds
+	UsedMem  int64  // used-mem
+	// Replication info, written only when HasRepl is set (as Redis does
+	// when it has a replication ID to hand to replicas).
+	HasRepl      bool
+	ReplStreamDB int    // repl-stream-db
+	ReplID       string // repl-id
+	ReplOffset   int64  // repl-offset
+}
+
+// WriteAuxFields writes the AUX fields of info in Redis 7.0's order.
+func (e *Encoder) WriteAuxFields(info AuxInfo) {
+	e.Aux("redis-ver", info.RedisVer)
+	e.Aux("redis-bits", "64")
+	e.Aux("ctime", strconv.FormatInt(info.CTime, 10))
+	e.Aux("used-mem", strconv.FormatInt(info.UsedMem, 10))
+	if info.HasRepl {
+		e.Aux("repl-stream-db", strconv.Itoa(info.ReplStreamDB))
+		e.Aux("repl-id", info.ReplID)
+		e.Aux("repl-offset", strconv.FormatInt(info.ReplOffset, 10))
+	}
+	e.Aux("aof-base", "0")
+}
+
+// WriteSnapshot writes a complete RDB stream: header, the AUX fields of
+// info, every non-empty database of dbs (index = database number; nil
+// entries are skipped), EOF and checksum.
+func WriteSnapshot(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options) error {
+	e := NewEncoder(w, opt)
+	e.Header()
+	e.WriteAuxFields(info)
+	for i, s := range dbs {
+		if s == nil || s.Len() == 0 {
+			continue
+		}
+		e.SelectDB(i)
+		e.ResizeDB(s.Len(), s.ExpiresLen())
+		err := s.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
+			e.Entry(key, v, expireAt, hasExpire)
+			return e.err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return e.Finish()
+}
+
+// ---------------------------------------------------------------- DUMP payloads
+
+// DumpPayload serialises v as DUMP does: the value's type byte and body,
+// then the RDB version (2 bytes, little endian), then the CRC64 of all that
+// (8 bytes, little endian).
+func DumpPayload(v store.Value, opt Options) []byte {
+	var buf sliceWriter
+	e := NewEncoder(&buf, Options{Compress: opt.Compress})
+	e.writeByte(valueType(v))
+	e.writeValue(v)
+	_ = e.w.Flush() // a sliceWriter never fails
+	out := binary.LittleEndian.AppendUint16(buf.b, Version)
+	return binary.LittleEndian.AppendUint64(out, CRC64(0, out))
+}
+
+// sliceWriter is an io.Writer appending to a slice.
+type sliceWriter struct{ b []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+// ---------------------------------------------------------------- lengths and strings
+
+// writeLen writes n in the RDB length encoding.
+func (e *Encoder) writeLen(n uint64) {
+	switch {
+	case n < 1<<6:
+		e.writeByte(byte(n))
+	case n < 1<<14:
+		e.write([]byte{byte(len14Bit<<6 | n>>8), byte(n)})
+	case n <= math.MaxUint32:
+		var b [5]byte
+		b[0] = len32Bit
+		binary.BigEndian.PutUint32(b[1:], uint32(n))
+		e.write(b[:])
+	default:
+		var b [9]byte
+		b[0] = len64Bit
+		binary.BigEndian.PutUint64(b[1:], n)
+		e.write(b[:])
+	}
+}
+
+// writeString writes s as Redis's rdbSaveRawString does: short canonical
+// integers in the integer encodings, long strings LZF-compressed when that
+// is enabled and saves space, everything else length-prefixed.
+func (e *Encoder) writeString(s []byte) {
+	if len(s) <= intEncodeMaxLength {
+		if n, ok := store.ParseCanonicalInt(s); ok && e.writeIntEncoded(n) {
+			return
+		}
+	}
+	if e.opt.Compress && len(s) > lzfMinLength {
+		if c := lzfCompress(s, len(s)-4); c != nil {
+			e.writeByte(lenEncVal<<6 | encLZF)
+			e.writeLen(uint64(len(c)))
+			e.writeLen(uint64(len(s)))
+			e.write(c)
+			return
+		}
+	}
+	e.writeLen(uint64(len(s)))
+	e.write(s)
+}
+
+// writeIntEncoded writes n in the smallest integer string encoding, or
+// reports false if it does not fit 32 bits.
+func (e *Encoder) writeIntEncoded(n int64) bool {
+	switch {
+	case n >= math.MinInt8 && n <= math.MaxInt8:
+		e.write([]byte{lenEncVal<<6 | encInt8, byte(n)})
+	case n >= math.MinInt16 && n <= math.MaxInt16:
+		e.write([]byte{lenEncVal<<6 | encInt16, byte(n), byte(n >> 8)})
+	case n >= math.MinInt32 && n <= math.MaxInt32:
+		e.write([]byte{lenEncVal<<6 | encInt32, byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})
+	default:
+		return false
+	}
+	return true
+}
+
+// ---------------------------------------------------------------- values
+
+// valueType is the RDB type code the encoder uses for v: the one Redis 7.0
+// writes for the same encoding.
+func valueType(v store.Value) byte {
+	switch v := v.(type) {
+	case *store.String:
+		return typeString
+	case *store.List:
+		return typeListQuicklist2
+	case *store.Set:
+		if v.IsIntset() {
+			return typeSetIntset
+		}
+		return typeSet
+	case *store.ZSet:
+		if v.Encoding() == "listpack" {
+			return typeZSetListpack
+		}
+		return typeZSet2
+	case *store.Hash:
+		if v.Encoding() == "listpack" {
+			return typeHashListpack
+		}
+		return typeHash
+	}
+	panic(fmt.Sprintf("rdb: no RDB type for %T", v))
+}
+
+// writeValue writes the body of v in the format valueType chose.
+func (e *Encoder) writeValue(v store.Value) {
+	switch v := v.(type) {
+	case *store.String:
+		e.writeString(v.B)
+	case *store.List:
+		e.writeQuicklist(v)
+	case *store.Set:
+		if v.IsIntset() {
+			ints := make([]int64, 0, v.Len())
+			v.Range(func(m []byte) bool {
+				n, _ := store.ParseCanonicalInt(m)
+				ints = append(ints, n)
+				return true
+			})
+			e.writeString(encodeIntset(ints))
+			return
+		}
+		e.writeLen(uint64(v.Len()))
+		v.Range(func(m []byte) bool { e.writeString(m); return e.err == nil })
+	case *store.ZSet:
+		if v.Encoding() == "listpack" {
+			var lp listpackBuilder
+			v.Range(func(m []byte, score float64) bool {
+				lp.append(m)
+				lp.append(formatScore(score))
+				return true
+			})
+			e.writeString(lp.finish())
+			return
+		}
+		e.writeLen(uint64(v.Len()))
+		var b [8]byte
+		v.Range(func(m []byte, score float64) bool {
+			e.writeString(m)
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(score))
+			e.write(b[:])
+			return e.err == nil
+		})
+	case *store.Hash:
+		if v.Encoding() == "listpack" {
+			var lp listpackBuilder
+			v.Range(func(f, val []byte) bool {
+				lp.append(f)
+				lp.append(val)
+				return true
+			})
+			e.writeString(lp.finish())
+			return
+		}
+		e.writeLen(uint64(v.Len()))
+		v.Range(func(f, val []byte) bool {
+			e.writeString(f)
+			e.writeString(val)
+			return e.err == nil
+		})
+	}
+}
+
+// writeQuicklist writes a list as a quicklist v2: packed listpack nodes of
+// up to quicklistNodeBytes each. An element that alone exceeds the node
+// size gets a node of its own.
+func (e *Encoder) writeQuicklist(l *store.List) {
+	var nodes [][]byte
+	var lp listpackBuilder
+	l.Range(func(elem []byte) bool {
+		if lp.count > 0 && lp.size()+listpackEntrySize(elem) > quicklistNodeBytes {
+			nodes = append(nodes, lp.finish())
+			lp = listpackBuilder{}
+		}
+		lp.append(elem)
+		return true
+	})
+	if lp.count > 0 {
+		nodes = append(nodes, lp.finish())
+	}
+	e.writeLen(uint64(len(nodes)))
+	for _, n := range nodes {
+		e.writeLen(quicklistNodePacked)
+		e.writeString(n)
+	}
+}
+
+// formatScore spells a sorted-set score the way it is stored in a listpack:
+// integral values as integers (which the listpack then stores as numbers),
+// others in the shortest form that reads back exactly.
+func formatScore(f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return []byte("inf")
+	case math.IsInf(f, -1):
+		return []byte("-inf")
+	case f == math.Trunc(f) && math.Abs(f) < 1<<53 && !(f == 0 && math.Signbit(f)):
+		return strconv.AppendInt(nil, int64(f), 10)
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64)
+}
+
+// ---------------------------------------------------------------- intset and listpack builders
+
+// encodeIntset returns the intset blob for the ascending integers ints,
+// using the narrowest width that holds them all.
+func encodeIntset(ints []int64) []byte {
+	width := intsetEnc16
+	for _, n := range ints {
+		if n < math.MinInt32 || n > math.MaxInt32 {
+			width = intsetEnc64
+			break
+		}
+		if n < math.MinInt16 || n > math.MaxInt16 {
+			width = intsetEnc32
+		}
+	}
+	b := make([]byte, 8, 8+width*len(ints))
+	binary.LittleEndian.PutUint32(b[0:], uint32(width))
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(ints)))
+	for _, n := range ints {
+		switch width {
+		case intsetEnc16:
+			b = binary.LittleEndian.AppendUint16(b, uint16(n))
+		case intsetEnc32:
+			b = binary.LittleEndian.AppendUint32(b, uint32(n))
+		default:
+			b = binary.LittleEndian.AppendUint64(b, uint64(n))
+		}
+	}
+	return b
+}
+
+// listpackBuilder accumulates listpack entries.
+type listpackBuilder struct {
+	body  []byte
+	count int
+}
+
+// size is the listpack's size if finished now.
+func (lp *listpackBuilder) size() int { return lpHdrSize + len(lp.body) + 1 }
+
+// append adds one entry: canonical integers as numbers, as lpAppend does.
+func (lp *listpackBuilder) append(s []byte) {
+	lp.body = appendListpackEntry(lp.body, s)
+	lp.count++
+}
+
+// finish returns the complete listpack.
+func (lp *listpackBuilder) finish() []byte {
+	total := lp.size()
+	b := make([]byte, lpHdrSize, total)
+	binary.LittleEndian.PutUint32(b[0:], uint32(total))
+	n := lp.count
+	if n > lpNumElemsUnknown {
+		n = lpNumElemsUnknown
+	}
+	binary.LittleEndian.PutUint16(b[4:], uint16(n))
+	b = append(b, lp.body...)
+	return append(b, lpEOF)
+}
+
+// listpackEntrySize is the number of bytes s takes as a listpack entry.
+func listpackEntrySize(s []byte) int { return len(appendListpackEntry(nil, s)) }
+
+// appendListpackEntry appends the encoding of s and its back length.
+func appendListpackEntry(b []byte, s []byte) []byte {
+	start := len(b)
+	if n, ok := store.ParseCanonicalInt(s); ok {
+		switch {
+		case n >= 0 && n <= 127:
+			b = append(b, byte(n))
+		case n >= -4096 && n <= 4095:
+			u := uint16(n) & 0x1fff
+			b = append(b, lpEnc13BitInt|byte(u>>8), byte(u))
+		case n >= math.MinInt16 && n <= math.MaxInt16:
+			b = append(b, lpEnc16BitInt, byte(n), byte(n>>8))
+		case n >= -(1<<23) && n < 1<<23:
+			b = append(b, lpEnc24BitInt, byte(n), byte(n>>8), byte(n>>16))
+		case n >= math.MinInt32 && n <= math.MaxInt32:
+			b = append(b, lpEnc32BitInt, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+		default:
+			b = append(b, lpEnc64BitInt)
+			b = binary.LittleEndian.AppendUint64(b, uint64(n))
+		}
+	} else {
+		switch l := len(s); {
+		case l < 64:
+			b = append(b, lpEnc6BitStr|byte(l))
+		case l < 4096:
+			b = append(b, lpEnc12BitStr|byte(l>>8), byte(l))
+		default:
+			b = append(b, lpEnc32BitStr)
+			b = binary.LittleEndian.AppendUint32(b, uint32(l))
+		}
+		b = append(b, s...)
+	}
+	return appendBacklen(b, len(b)-start)
+}
+
+// appendBacklen appends the reverse-readable length l of the entry just
+// written (lpEncodeBacklen).
+func appendBacklen(b []byte, l int) []byte {
+	switch {
+	case l <= 127:
+		return append(b, byte(l))
+	case l < 16383:
+		return append(b, byte(l>>7), byte(l&127)|128)
+	case l < 2097151:
+		return append(b, byte(l>>14), byte((l>>7)&127)|128, byte(l&127)|128)
+	case l < 268435455:
+		return append(b, byte(l>>21), byte((l>>14)&127)|128, byte((l>>7)&127)|128, byte(l&127)|128)
+	}
+	return append(b, byte(l>>28), byte((l>>21)&127)|128, byte((l>>14)&127)|128, byte((l>>7)&127)|128, byte(l&127)|128)
+}
+
+// backlenSize is the number of bytes appendBacklen uses for l.
+func backlenSize(l int) int {
+	switch {
+	case l <= 127:
+		return 1
+	case l < 16383:
+		return 2
+	case l < 2097151:
+		return 3
+	case l < 268435455:
+		return 4
+	}
+	return 5
+}

@@ -1,0 +1,394 @@
+package rdb
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// This file turns the value bodies of every RDB type code into store values.
+// Aggregates are rebuilt through the store API, so the loaded value takes
+// the encoding the current limits give it, as Redis converts on load.
+
+// value reads the body of a value of type t. It returns nil for an empty
+// aggregate.
+func (d *decoder) value(start int64, t byte) (store.Value, error) {
+	switch t {
+	case typeString:
+		b, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		return store.NewString(b), nil
+	case typeList:
+		return d.plainList()
+	case typeListZiplist:
+		blob, err := d.blob(start, "ziplist", parseZiplist)
+		if err != nil {
+			return nil, err
+		}
+		return listOf(blob), nil
+	case typeListQuicklist, typeListQuicklist2:
+		return d.quicklist(start, t == typeListQuicklist2)
+	case typeSet:
+		return d.plainSet(start)
+	case typeSetIntset:
+		return d.intsetSet(start)
+	case typeSetListpack:
+		members, err := d.blob(start, "listpack", parseListpack)
+		if err != nil {
+			return nil, err
+		}
+		return d.setOf(start, members)
+	case typeZSet, typeZSet2:
+		return d.plainZSet(start, t == typeZSet2)
+	case typeZSetZiplist:
+		pairs, err := d.blob(start, "ziplist", parseZiplist)
+		if err != nil {
+			return nil, err
+		}
+		return d.zsetOf(start, pairs)
+	case typeZSetListpack:
+		pairs, err := d.blob(start, "listpack", parseListpack)
+		if err != nil {
+			return nil, err
+		}
+		return d.zsetOf(start, pairs)
+	case typeHash:
+		return d.plainHash(start)
+	case typeHashZipmap:
+		pairs, err := d.blob(start, "zipmap", parseZipmap)
+		if err != nil {
+			return nil, err
+		}
+		return d.hashOf(start, pairs)
+	case typeHashZiplist:
+		pairs, err := d.blob(start, "ziplist", parseZiplist)
+		if err != nil {
+			return nil, err
+		}
+		return d.hashOf(start, pairs)
+	case typeHashListpack:
+		pairs, err := d.blob(start, "listpack", parseListpack)
+		if err != nil {
+			return nil, err
+		}
+		return d.hashOf(start, pairs)
+	case typeModule, typeModule2:
+		return nil, d.fail(start, "module values are not supported (value type %d needs a Redis module)", t)
+	case typeStreamListpacks, typeStreamListpacks2, typeStreamListpacks3:
+		return nil, d.fail(start, "stream values are not supported (value type %d)", t)
+	}
+	return nil, d.fail(start, "unknown value type %d", t)
+}
+
+// blob reads a string holding a packed encoding and parses it.
+func (d *decoder) blob(start int64, what string, parse func([]byte) ([][]byte, error)) ([][]byte, error) {
+	off := d.off
+	b, err := d.string()
+	if err != nil {
+		return nil, err
+	}
+	out, err := parse(b)
+	if err != nil {
+		return nil, d.fail(off, "corrupt %s: %v", what, err)
+	}
+	return out, nil
+}
+
+// ---------------------------------------------------------------- lists
+
+// listOf builds a list from elements; nil if there are none.
+func listOf(elems [][]byte) store.Value {
+	if len(elems) == 0 {
+		return nil
+	}
+	l := store.NewList()
+	for _, e := range elems {
+		l.PushBack(e)
+	}
+	return l
+}
+
+// plainList reads the old linked-list encoding: a count and strings.
+func (d *decoder) plainList() (store.Value, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	l := store.NewList()
+	for i := 0; i < n; i++ {
+		b, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		l.PushBack(b)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return l, nil
+}
+
+// quicklist reads a quicklist: v1 nodes are ziplists, v2 nodes carry a
+// container kind (a packed listpack or one plain element).
+func (d *decoder) quicklist(start int64, v2 bool) (store.Value, error) {
+	nodes, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	l := store.NewList()
+	for i := 0; i < nodes; i++ {
+		container := uint64(quicklistNodePacked)
+		if v2 {
+			off := d.off
+			if container, err = d.plainLength(); err != nil {
+				return nil, err
+			}
+			if container != quicklistNodePacked && container != quicklistNodePlain {
+				return nil, d.fail(off, "quicklist node %d has unknown container %d", i, container)
+			}
+		}
+		if container == quicklistNodePlain {
+			b, err := d.string()
+			if err != nil {
+				return nil, err
+			}
+			l.PushBack(b)
+			continue
+		}
+		var elems [][]byte
+		if v2 {
+			elems, err = d.blob(start, "listpack", parseListpack)
+		} else {
+			elems, err = d.blob(start, "ziplist", parseZiplist)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(elems) == 0 {
+			return nil, d.fail(d.off, "quicklist node %d is empty", i)
+		}
+		for _, e := range elems {
+			l.PushBack(e)
+		}
+	}
+	if l.Len() == 0 {
+		return nil, nil
+	}
+	return l, nil
+}
+
+// ---------------------------------------------------------------- sets
+
+// plainSet reads a count and member strings.
+func (d *decoder) plainSet(start int64) (store.Value, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	s := store.NewSet()
+	for i := 0; i < n; i++ {
+		off := d.off
+		m, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		if !s.Add(m) {
+			return nil, d.fail(off, "duplicate set member %q", m)
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return s, nil
+}
+
+// intsetSet reads an intset blob.
+func (d *decoder) intsetSet(start int64) (store.Value, error) {
+	off := d.off
+	b, err := d.string()
+	if err != nil {
+		return nil, err
+	}
+	ints, err := parseIntset(b)
+	if err != nil {
+		return nil, d.fail(off, "corrupt intset: %v", err)
+	}
+	if len(ints) == 0 {
+		return nil, nil
+	}
+	s := store.NewSet()
+	for _, n := range ints {
+		s.Add(strconv.AppendInt(nil, n, 10))
+	}
+	return s, nil
+}
+
+// setOf builds a set from members, refusing duplicates.
+func (d *decoder) setOf(start int64, members [][]byte) (store.Value, error) {
+	if len(members) == 0 {
+		return nil, nil
+	}
+	s := store.NewSet()
+	for _, m := range members {
+		if !s.Add(m) {
+			return nil, d.fail(start, "duplicate set member %q", m)
+		}
+	}
+	return s, nil
+}
+
+// ---------------------------------------------------------------- sorted sets
+
+// plainZSet reads a count and member/score pairs; zset2 scores are binary
+// doubles, older ones are strings.
+func (d *decoder) plainZSet(start int64, binaryScores bool) (store.Value, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	z := store.NewZSetSized(n, 0)
+	for i := 0; i < n; i++ {
+		off := d.off
+		m, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		var score float64
+		if binaryScores {
+			var b [8]byte
+			if err := d.read(b[:]); err != nil {
+				return nil, err
+			}
+			score = math.Float64frombits(binary.LittleEndian.Uint64(b[:]))
+		} else if score, err = d.stringDouble(); err != nil {
+			return nil, err
+		}
+		if math.IsNaN(score) {
+			return nil, d.fail(off, "sorted set member %q has a NaN score", m)
+		}
+		if !z.Add(m, score) {
+			return nil, d.fail(off, "duplicate sorted set member %q", m)
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	z.ShrinkIfSmall()
+	return z, nil
+}
+
+// stringDouble reads a double in the old string form: one length byte
+// (253 NaN, 254 +inf, 255 -inf) then ASCII.
+func (d *decoder) stringDouble() (float64, error) {
+	off := d.off
+	l, err := d.byte()
+	if err != nil {
+		return 0, err
+	}
+	switch l {
+	case doubleNaN:
+		return math.NaN(), nil
+	case doublePosInf:
+		return math.Inf(1), nil
+	case doubleNegInf:
+		return math.Inf(-1), nil
+	}
+	b := make([]byte, l)
+	if err := d.read(b); err != nil {
+		return 0, err
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return 0, d.fail(off, "bad double value %q", b)
+	}
+	return f, nil
+}
+
+// zsetOf builds a sorted set from alternating member and score entries.
+func (d *decoder) zsetOf(start int64, pairs [][]byte) (store.Value, error) {
+	if len(pairs)%2 != 0 {
+		return nil, d.fail(start, "sorted set blob has an odd number of entries (%d)", len(pairs))
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	z := store.NewZSet()
+	for i := 0; i < len(pairs); i += 2 {
+		score, err := parseScore(pairs[i+1])
+		if err != nil {
+			return nil, d.fail(start, "member %q: %v", pairs[i], err)
+		}
+		if !z.Add(pairs[i], score) {
+			return nil, d.fail(start, "duplicate sorted set member %q", pairs[i])
+		}
+	}
+	return z, nil
+}
+
+// parseScore reads a score as stored in a listpack or ziplist (strtod
+// syntax, including inf and -inf).
+func parseScore(b []byte) (float64, error) {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil && !isRangeErr(err) || math.IsNaN(f) {
+		return 0, fmt.Errorf("bad score %q", b)
+	}
+	return f, nil
+}
+
+// isRangeErr reports a ParseFloat overflow, which strtod turns into ±inf
+// just as ParseFloat does.
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// ---------------------------------------------------------------- hashes
+
+// plainHash reads a count and field/value pairs.
+func (d *decoder) plainHash(start int64) (store.Value, error) {
+	n, err := d.count()
+	if err != nil {
+		return nil, err
+	}
+	h := store.NewHash()
+	for i := 0; i < n; i++ {
+		off := d.off
+		f, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		if !h.Set(f, v) {
+			return nil, d.fail(off, "duplicate hash field %q", f)
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return h, nil
+}
+
+// hashOf builds a hash from alternating field and value entries.
+func (d *decoder) hashOf(start int64, pairs [][]byte) (store.Value, error) {
+	if len(pairs)%2 != 0 {
+		return nil, d.fail(start, "hash blob has an odd number of entries (%d)", len(pairs))
+	}
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	h := store.NewHash()
+	for i := 0; i < len(pairs); i += 2 {
+		if !h.Set(pairs[i], pairs[i+1]) {
+			return nil, d.fail(start, "duplicate hash field %q", pairs[i])
+		}
+	}
+	return h, nil
+}
