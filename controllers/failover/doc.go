@@ -12,6 +12,11 @@
 // perform. It also parses INFO replication text into an observation, so the
 // node client can stay a thin transport.
 //
+// Execute runs a plan through two interfaces the reconciler implements (the
+// node client's failover operations and the group's API writes), stopping at
+// the first failure and collecting the milestones for the failover record;
+// it does no I/O of its own.
+//
 // It must not import the operator's API types, call client-go, open sockets,
 // start goroutines or read the clock. Everything it knows comes in as
 // arguments; everything it wants done goes out as Actions.
