@@ -94,3 +94,16 @@ func TestAfterPromotionMatchesRedis(t *testing.T) {
 		t.Fatalf("old master at the same offset should resync partially, got %+v", p)
 	}
 }
+
+func TestPredictResyncDivergedOldMasterMatchesRedis(t *testing.T) {
+	// Captured from redis-server 7.0: a replica was promoted at offset 118
+	// while its master kept taking writes up to 176; the old master was then
+	// pointed at the new one and redis answered PSYNC with a full resync
+	// (sync_partial_err +1, sync_full +1), discarding its 58 extra bytes.
+	old := mustParseInfo(t, "testdata/info_diverged_old_master.txt")
+	promoted := mustParseInfo(t, "testdata/info_diverged_new_master.txt")
+	p := PredictResync(old, promoted)
+	if p.Mode != ResyncFull || !p.DivergenceKnown || p.DivergedBytes != 58 {
+		t.Fatalf("prediction %+v, want full with 58 diverged bytes", p)
+	}
+}
