@@ -20,7 +20,11 @@ type FormatError struct {
 	Offset int64
 	Key    string // the key being loaded, if any
 	Msg    string
+	Err    error // the Handler's error, when a callback refused the item
 }
+
+// Unwrap returns the Handler's error, if any.
+func (e *FormatError) Unwrap() error { return e.Err }
 
 func (e *FormatError) Error() string {
 	if e.Key != "" {
@@ -57,7 +61,8 @@ type Entry struct {
 }
 
 // Handler receives what a stream holds, in order. Nil callbacks ignore
-// their items. A callback error stops loading and is returned as is.
+// their items. A callback error stops loading; it is returned wrapped in a
+// *FormatError that gives the offset of the refused item.
 type Handler struct {
 	Aux      func(key, value string) error
 	SelectDB func(db int) error
@@ -139,6 +144,15 @@ func ReadAux(r io.Reader) (map[string]string, error) {
 // fail builds a FormatError at offset off.
 func (d *decoder) fail(off int64, format string, args ...any) error {
 	return &FormatError{Offset: off, Key: d.key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// handlerErr places a Handler callback's refusal at offset off. ErrStop
+// passes through unchanged.
+func (d *decoder) handlerErr(off int64, err error) error {
+	if errors.Is(err, ErrStop) {
+		return err
+	}
+	return &FormatError{Offset: off, Msg: err.Error(), Err: err}
 }
 
 // notice reports a skipped item.
@@ -340,7 +354,7 @@ func (d *decoder) load() (Result, error) {
 			db = int(n)
 			if d.h.SelectDB != nil {
 				if err := d.h.SelectDB(db); err != nil {
-					return res, err
+					return res, d.handlerErr(start, err)
 				}
 			}
 		case opResizeDB:
@@ -354,7 +368,7 @@ func (d *decoder) load() (Result, error) {
 			}
 			if d.h.ResizeDB != nil {
 				if err := d.h.ResizeDB(db, keys, exp); err != nil {
-					return res, err
+					return res, d.handlerErr(start, err)
 				}
 			}
 		case opAux:
@@ -368,7 +382,7 @@ func (d *decoder) load() (Result, error) {
 			}
 			if d.h.Aux != nil {
 				if err := d.h.Aux(string(k), string(v)); err != nil {
-					return res, err
+					return res, d.handlerErr(start, err)
 				}
 			}
 		case opModuleAux:
@@ -382,7 +396,7 @@ func (d *decoder) load() (Result, error) {
 			}
 			if d.h.Function != nil {
 				if err := d.h.Function(code); err != nil {
-					return res, err
+					return res, d.handlerErr(start, err)
 				}
 			} else {
 				d.notice("skipped a function library at offset %d (%d bytes): functions are not supported", start, len(code))
@@ -421,7 +435,7 @@ func (d *decoder) load() (Result, error) {
 				res.Keys++
 				if d.h.Entry != nil {
 					if err := d.h.Entry(&e); err != nil {
-						return res, err
+						return res, d.handlerErr(start, err)
 					}
 				}
 			}

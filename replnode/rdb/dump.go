@@ -83,13 +83,13 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 		Aux: func(k, v string) error { out.Aux[k] = v; return nil },
 		SelectDB: func(db int) error {
 			if db >= len(ks.DBs) {
-				return fmt.Errorf("rdb: the file selects database %d but this server has %d databases (raise 'databases')", db, len(ks.DBs))
+				return fmt.Errorf("the file selects database %d but this server has %d databases (raise 'databases')", db, len(ks.DBs))
 			}
 			return nil
 		},
 		Entry: func(e *Entry) error {
 			if e.DB >= len(ks.DBs) {
-				return fmt.Errorf("rdb: key %q is in database %d but this server has %d databases", e.Key, e.DB, len(ks.DBs))
+				return fmt.Errorf("key %q is in database %d but this server has %d databases", e.Key, e.DB, len(ks.DBs))
 			}
 			if e.HasExpire && opt.DropExpiredAt != 0 && e.ExpireAt <= opt.DropExpiredAt {
 				out.Expired++
@@ -97,7 +97,7 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 			}
 			db := ks.DBs[e.DB]
 			if _, dup := db.Peek(e.Key); dup {
-				return fmt.Errorf("rdb: duplicate key %q found in database %d", e.Key, e.DB)
+				return fmt.Errorf("duplicate key %q found in database %d", e.Key, e.DB)
 			}
 			db.Set(e.Key, e.Value, false)
 			if e.HasExpire {
