@@ -378,7 +378,8 @@ func AfterPromotion(r Replication) Replication {
 // ------ REJOIN ------
 
 // decideRejoin takes back fenced members once the master is healthy: one that
-// already follows the master's history with its link up is unfenced; one that
+// already follows the master's history with its link up is unfenced; one
+// already pointed at the master's host is left to finish its sync; one that
 // answers otherwise (still master, or on another history) is pointed at the
 // master, with a Warning predicting partial or full resync and the bytes it
 // will lose.
@@ -392,6 +393,11 @@ func decideRejoin(obs Observation, d Decision) Decision {
 		if m.Repl.Role == RoleReplica && m.Repl.LinkStatus == LinkUp && m.Repl.ReplID == master.Repl.ReplID {
 			d.Actions = append(d.Actions, Action{Kind: ActClearFenced, Member: m.Name},
 				event(EventNormal, "FencedMemberRejoined", fmt.Sprintf("%s follows master %s again", m.Name, master.Name)))
+			continue
+		}
+		if m.Repl.Role == RoleReplica && master.Host != "" && m.Repl.MasterHost == master.Host {
+			// Already pointed at the master and still syncing: the warning
+			// was given when it was pointed; wait for the link.
 			continue
 		}
 		p := PredictResync(m.Repl, master.Repl)

@@ -267,13 +267,22 @@ func TestDecideOldMasterReturns(t *testing.T) {
 		{"returns empty (lost its disk): full, divergence unknown",
 			func() Member { m := replica("g-0", 0, histC, 0, LinkDown); m.Fenced = true; return m }(),
 			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
+		{"already pointed at the master and syncing: wait quietly",
+			func() Member {
+				m := replica("g-0", 0, histC, 0, LinkDown)
+				m.Fenced, m.Repl.MasterHost, m.Repl.SyncInProgress = true, "10.0.0.11", true
+				return m
+			}(),
+			KindNone, nil, "", 0, false},
 		{"already following again: unfence",
 			func() Member { m := replica("g-0", 0, histB, 2000, LinkUp); m.Fenced = true; return m }(),
 			KindRejoin, []string{"ClearFenced g-0", "Event Normal FencedMemberRejoined"}, "", 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			obs := observe("g-1", 0, c.old, newMaster, replica("g-2", 2, histB, 2000, LinkUp))
+			nm := newMaster
+			nm.Host = "10.0.0.11"
+			obs := observe("g-1", 0, c.old, nm, replica("g-2", 2, histB, 2000, LinkUp))
 			d := Decide(obs, SwitchoverState{})
 			if d.Kind != c.wantKind {
 				t.Fatalf("decision %s/%s: %s", d.Kind, d.Reason, d.Message)

@@ -89,6 +89,9 @@ type Member struct {
 	Name string
 	// Ordinal is the member's stable ordinal; ties between candidates go to the lowest.
 	Ordinal int
+	// Host is the address other members give REPLICAOF to reach this one
+	// (pod IP or DNS name); compared with replicas' master_host. May be "".
+	Host string
 	// Phase is the pod phase, PodMissing when there is no pod.
 	Phase PodPhase
 	// Ready is the pod's Ready condition.
