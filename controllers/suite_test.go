@@ -5,14 +5,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
+	goruntime "runtime"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -30,6 +35,8 @@ var (
 	testConfig *rest.Config
 	suiteCtx   context.Context
 	suiteStop  context.CancelFunc
+	testScheme = runtime.NewScheme()
+	k8sClient  client.Client
 )
 
 // TestControllers runs the Ginkgo specs of the controllers package.
@@ -40,7 +47,7 @@ func TestControllers(t *testing.T) {
 
 // repoRoot returns the repository root, two directories above this file.
 func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
+	_, file, _, _ := goruntime.Caller(0)
 	return filepath.Dir(filepath.Dir(file))
 }
 
@@ -72,7 +79,8 @@ var _ = BeforeSuite(func() {
 
 	testEnv = &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		ErrorIfCRDPathMissing: false,
+		CRDDirectoryPaths:     []string{filepath.Join(repoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
 		// A loaded 2-core machine shared by several developers starts
 		// kube-apiserver slowly.
 		ControlPlaneStartTimeout: 3 * time.Minute,
@@ -81,6 +89,11 @@ var _ = BeforeSuite(func() {
 	testConfig, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), "starting envtest from %s", assets)
 	Expect(testConfig).NotTo(BeNil())
+
+	Expect(clientgoscheme.AddToScheme(testScheme)).To(Succeed())
+	Expect(replnodev1alpha1.AddToScheme(testScheme)).To(Succeed())
+	k8sClient, err = client.New(testConfig, client.Options{Scheme: testScheme})
+	Expect(err).NotTo(HaveOccurred())
 })
 
 var _ = AfterSuite(func() {

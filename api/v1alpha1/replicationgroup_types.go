@@ -1,0 +1,427 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// ------ SPEC ------
+
+// ReplicationGroupSpec is the desired state of a ReplicationGroup: one master
+// and Replicas replicas of the replnode server, each a Pod (and PVC) named
+// <group>-<ordinal>.
+//
+// +kubebuilder:validation:XValidation:rule="self.minReplicasToWrite <= self.replicas",message="minReplicasToWrite cannot exceed replicas: the master would refuse every write"
+type ReplicationGroupSpec struct {
+	// Replicas is the number of replicas besides the master (0 runs a lone master).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=15
+	// +kubebuilder:default=2
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Image is the container image of the replnode server.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:default=replnode
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// ImagePullPolicy is the pull policy of the server container.
+	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
+	// +kubebuilder:default=IfNotPresent
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
+	// Resources are the compute resources of the server container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Storage requests a PersistentVolumeClaim per member for the data
+	// directory. When omitted the data lives in an emptyDir and is lost with
+	// the pod.
+	// +optional
+	Storage *StorageSpec `json:"storage,omitempty"`
+
+	// Auth names the Secret whose key holds the password, used as both
+	// requirepass and masterauth. When omitted the group runs without a password.
+	// +optional
+	Auth *AuthSpec `json:"auth,omitempty"`
+
+	// Config holds redis.conf directives (name → value) written into every
+	// member's configuration. Directives the operator owns are rejected.
+	// +kubebuilder:validation:MaxProperties=128
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9-]*$'))",message="config keys must be lower-case redis.conf directive names (letters, digits and dashes)"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['replicaof', 'slaveof', 'port', 'bind', 'dir', 'dbfilename', 'requirepass', 'masterauth', 'masteruser', 'daemonize', 'pidfile', 'logfile', 'include', 'unixsocket', 'supervised', 'rename-command', 'replica-announce-ip', 'slave-announce-ip', 'replica-announce-port', 'slave-announce-port', 'min-replicas-to-write', 'min-slaves-to-write', 'min-replicas-max-lag', 'min-slaves-max-lag']))",message="config must not set operator-owned directives (replicaof, slaveof, port, bind, dir, dbfilename, requirepass, masterauth, masteruser, daemonize, pidfile, logfile, include, unixsocket, supervised, rename-command, replica-announce-*, min-replicas-*): use the dedicated spec fields"
+	// +optional
+	Config map[string]ConfigValue `json:"config,omitempty"`
+
+	// Affinity of the member pods. When omitted the operator prefers to place
+	// members of the same group on different nodes.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// Tolerations of the member pods.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// NodeSelector of the member pods.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// PriorityClassName of the member pods.
+	// +optional
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// PodAnnotations are added to every member pod.
+	// +optional
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+
+	// PodLabels are added to every member pod. Keys under replnode.io/ belong
+	// to the operator.
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('replnode.io/'))",message="podLabels must not use the operator's replnode.io/ prefix"
+	// +optional
+	PodLabels map[string]string `json:"podLabels,omitempty"`
+
+	// PodDisruptionBudget limits voluntary evictions of members.
+	// +kubebuilder:default={}
+	// +optional
+	PodDisruptionBudget PodDisruptionBudgetSpec `json:"podDisruptionBudget,omitempty"`
+
+	// Failover controls automatic failover of a failed master.
+	// +kubebuilder:default={}
+	// +optional
+	Failover FailoverSpec `json:"failover,omitempty"`
+
+	// MinReplicasToWrite is min-replicas-to-write on the master: it refuses
+	// writes unless this many replicas are connected with a lag of at most
+	// MinReplicasMaxLag seconds. 0 disables the check.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=0
+	// +optional
+	MinReplicasToWrite int32 `json:"minReplicasToWrite"`
+
+	// MinReplicasMaxLag is min-replicas-max-lag, in seconds.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600
+	// +kubebuilder:default=10
+	// +optional
+	MinReplicasMaxLag int32 `json:"minReplicasMaxLag,omitempty"`
+
+	// Master requests a switchover: the named member (<group>-<ordinal>)
+	// becomes master without losing acknowledged writes. Empty leaves the
+	// choice to the operator.
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?-[0-9]+$`
+	// +optional
+	Master string `json:"master,omitempty"`
+}
+
+// ConfigValue is the value of one redis.conf directive: a single line, since
+// a line break would smuggle in a second directive.
+// +kubebuilder:validation:MaxLength=4096
+// +kubebuilder:validation:XValidation:rule="!self.contains('\\n') && !self.contains('\\r')",message="config values must be a single line"
+type ConfigValue string
+
+// StorageSpec describes the PersistentVolumeClaim of each member.
+type StorageSpec struct {
+	// Size is the requested capacity of each member's volume.
+	// +kubebuilder:validation:XValidation:rule="quantity(self).isGreaterThan(quantity('0'))",message="storage.size must be greater than zero"
+	Size resource.Quantity `json:"size"`
+
+	// StorageClassName of the claims; empty uses the cluster default.
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+}
+
+// AuthSpec names the Secret holding the group's password.
+type AuthSpec struct {
+	// SecretName is the Secret, in the group's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	SecretName string `json:"secretName"`
+
+	// Key within the Secret's data holding the password.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:default=password
+	// +optional
+	Key string `json:"key,omitempty"`
+}
+
+// PodDisruptionBudgetSpec describes the PodDisruptionBudget of the group.
+type PodDisruptionBudgetSpec struct {
+	// Enabled creates a PodDisruptionBudget covering all members.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// MaxUnavailable is how many members may be evicted at once.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:XIntOrString
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+}
+
+// FailoverSpec controls automatic failover.
+type FailoverSpec struct {
+	// Enabled allows the operator to promote a replica when the master fails.
+	// When false a failed master is only reported.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// MasterDownAfter is how long the master must be unreachable before it is
+	// declared failed.
+	// +kubebuilder:default="10s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="failover.masterDownAfter must be at least 1s"
+	// +optional
+	MasterDownAfter *metav1.Duration `json:"masterDownAfter,omitempty"`
+
+	// PauseTimeout bounds CLIENT PAUSE WRITE on a master being fenced or
+	// switched over; the pause expires on its own if the operator dies.
+	// +kubebuilder:default="5s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms')",message="failover.pauseTimeout must be at least 100ms"
+	// +optional
+	PauseTimeout *metav1.Duration `json:"pauseTimeout,omitempty"`
+
+	// SwitchoverTimeout bounds how long a switchover waits for its target to
+	// catch up before it is aborted and the master unpaused.
+	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="failover.switchoverTimeout must be at least 1s"
+	// +optional
+	SwitchoverTimeout *metav1.Duration `json:"switchoverTimeout,omitempty"`
+}
+
+// DesiredReplicas returns spec.replicas, or its default 2 when unset (an
+// object built in Go that never went through the API server's defaulting).
+func (s *ReplicationGroupSpec) DesiredReplicas() int32 {
+	if s.Replicas == nil {
+		return 2
+	}
+	return *s.Replicas
+}
+
+// FailoverEnabled returns spec.failover.enabled, true when unset.
+func (s *ReplicationGroupSpec) FailoverEnabled() bool {
+	return s.Failover.Enabled == nil || *s.Failover.Enabled
+}
+
+// PDBEnabled returns spec.podDisruptionBudget.enabled, true when unset.
+func (s *ReplicationGroupSpec) PDBEnabled() bool {
+	return s.PodDisruptionBudget.Enabled == nil || *s.PodDisruptionBudget.Enabled
+}
+
+// ------ STATUS ------
+
+// Phase summarises the state of a group in one word.
+// +kubebuilder:validation:Enum=Pending;Creating;Running;Scaling;Updating;FailingOver;Degraded;Failed
+type Phase string
+
+// The phases a group moves through.
+const (
+	PhasePending     Phase = "Pending"
+	PhaseCreating    Phase = "Creating"
+	PhaseRunning     Phase = "Running"
+	PhaseScaling     Phase = "Scaling"
+	PhaseUpdating    Phase = "Updating"
+	PhaseFailingOver Phase = "FailingOver"
+	PhaseDegraded    Phase = "Degraded"
+	PhaseFailed      Phase = "Failed"
+)
+
+// Condition types set on a group.
+const (
+	// ConditionReady: every member runs, is ready and replicates from the master.
+	ConditionReady = "Ready"
+	// ConditionAvailable: the master answers and the master Service points at it.
+	ConditionAvailable = "Available"
+	// ConditionProgressing: the operator is creating, scaling, rolling or failing over.
+	ConditionProgressing = "Progressing"
+	// ConditionDegraded: some member is missing, unready or not replicating.
+	ConditionDegraded = "Degraded"
+	// ConditionReplicasInSync: every replica's link is up and its lag small.
+	ConditionReplicasInSync = "ReplicasInSync"
+	// ConditionSecretMissing: the auth Secret or its key is missing.
+	ConditionSecretMissing = "SecretMissing"
+)
+
+// MemberStatus is what the operator last observed about one member.
+type MemberStatus struct {
+	// Name is the pod name, <group>-<ordinal>.
+	Name string `json:"name"`
+	// PodIP is the pod's IP address.
+	// +optional
+	PodIP string `json:"podIP,omitempty"`
+	// Role is the replication role the node reported ("master", "replica"),
+	// empty when it could not be asked.
+	// +optional
+	Role string `json:"role,omitempty"`
+	// LinkStatus is a replica's master_link_status ("up", "down").
+	// +optional
+	LinkStatus string `json:"linkStatus,omitempty"`
+	// Offset is the node's replication offset in bytes.
+	// +optional
+	Offset int64 `json:"offset,omitempty"`
+	// LagBytes is how far behind the master's offset a replica is.
+	// +optional
+	LagBytes int64 `json:"lagBytes,omitempty"`
+	// Ready is the pod's Ready condition.
+	Ready bool `json:"ready"`
+}
+
+// FailoverRecord describes the last failover or switchover.
+type FailoverRecord struct {
+	// From is the master that was replaced.
+	From string `json:"from"`
+	// To is the member promoted in its place.
+	To string `json:"to"`
+	// Reason is why (UpperCamelCase).
+	Reason string `json:"reason"`
+	// DetectedAt is when the master was declared failed or the switchover began.
+	// +optional
+	DetectedAt *metav1.Time `json:"detectedAt,omitempty"`
+	// FencedAt is when the old master was paused or its pod deleted.
+	// +optional
+	FencedAt *metav1.Time `json:"fencedAt,omitempty"`
+	// PromotedAt is when the new master first answered ROLE master.
+	// +optional
+	PromotedAt *metav1.Time `json:"promotedAt,omitempty"`
+	// EndpointSwitchedAt is when the master Service moved to the new master.
+	// +optional
+	EndpointSwitchedAt *metav1.Time `json:"endpointSwitchedAt,omitempty"`
+	// DurationMs runs from detection to the endpoint switch.
+	// +optional
+	DurationMs int64 `json:"durationMs,omitempty"`
+	// OffsetGapBytes is how far the old master was ahead of the promoted replica.
+	// +optional
+	OffsetGapBytes int64 `json:"offsetGapBytes,omitempty"`
+	// FullResyncs counts members that needed a full resync afterwards.
+	// +optional
+	FullResyncs int32 `json:"fullResyncs,omitempty"`
+}
+
+// SwitchoverStatus is the persisted state of a manual switchover in progress.
+type SwitchoverStatus struct {
+	// Phase is where the switchover stands (WaitingForSync, Promoted); empty when idle.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+	// From is the master being replaced.
+	// +optional
+	From string `json:"from,omitempty"`
+	// To is the member being promoted.
+	// +optional
+	To string `json:"to,omitempty"`
+	// StartedAt is when the switchover began.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// PausedAt is when the master's writes were last paused.
+	// +optional
+	PausedAt *metav1.Time `json:"pausedAt,omitempty"`
+	// RetryAfter holds off the next attempt after an abort.
+	// +optional
+	RetryAfter *metav1.Time `json:"retryAfter,omitempty"`
+}
+
+// ReplicationGroupStatus is the observed state of a ReplicationGroup.
+type ReplicationGroupStatus struct {
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Phase summarises the group's state.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+	// CurrentMaster is the member confirmed (by ROLE) as master.
+	// +optional
+	CurrentMaster string `json:"currentMaster,omitempty"`
+	// TargetMaster is the member being made master; set before acting and
+	// equal to CurrentMaster once done.
+	// +optional
+	TargetMaster string `json:"targetMaster,omitempty"`
+	// ReadyReplicas counts ready members besides the master.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Replicas is "ready/desired" replicas, for kubectl get.
+	// +optional
+	Replicas string `json:"replicas,omitempty"`
+	// Members are the observed members, ordered by ordinal.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Members []MemberStatus `json:"members,omitempty"`
+	// MasterService is the Service that always points at the master.
+	// +optional
+	MasterService string `json:"masterService,omitempty"`
+	// ReplicaService is the Service over the ready replicas.
+	// +optional
+	ReplicaService string `json:"replicaService,omitempty"`
+	// FencedMembers were fenced during a failover and may come back only as
+	// replicas of the current master.
+	// +listType=set
+	// +optional
+	FencedMembers []string `json:"fencedMembers,omitempty"`
+	// MasterReplID and MasterOffset are the master's replication ID and offset
+	// the last time it answered; the reference history when it is gone.
+	// +optional
+	MasterReplID string `json:"masterReplID,omitempty"`
+	// +optional
+	MasterOffset int64 `json:"masterOffset,omitempty"`
+	// MasterLastSeen is the last time the master answered.
+	// +optional
+	MasterLastSeen *metav1.Time `json:"masterLastSeen,omitempty"`
+	// Switchover is the state of a manual switchover in progress.
+	// +optional
+	Switchover *SwitchoverStatus `json:"switchover,omitempty"`
+	// ConfigHash identifies the generated configuration the members run.
+	// +optional
+	ConfigHash string `json:"configHash,omitempty"`
+	// AuthSecretResourceVersion is the resourceVersion of the auth Secret the
+	// members were configured from; a change rolls the password out.
+	// +optional
+	AuthSecretResourceVersion string `json:"authSecretResourceVersion,omitempty"`
+	// LastFailover describes the last failover or switchover.
+	// +optional
+	LastFailover *FailoverRecord `json:"lastFailover,omitempty"`
+	// Conditions: Ready, Available, Progressing, Degraded, ReplicasInSync,
+	// SecretMissing, MasterAvailable, SwitchoverReady.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ------ KIND ------
+
+// ReplicationGroup runs one replnode master and N replicas, keeps them
+// replicating, and fails over to the most advanced replica when the master dies.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rg,categories=replnode
+// +kubebuilder:printcolumn:name="Master",type=string,JSONPath=`.status.currentMaster`
+// +kubebuilder:printcolumn:name="Replicas",type=string,JSONPath=`.status.replicas`,description="ready/desired replicas"
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50",message="metadata.name must be at most 50 characters so member and Service names stay valid"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.master) || self.spec.master == '' || (self.spec.master.startsWith(self.metadata.name + '-') && self.spec.master.substring(size(self.metadata.name) + 1).matches('^[0-9]+$') && int(self.spec.master.substring(size(self.metadata.name) + 1)) <= self.spec.replicas)",message="spec.master must name a member of this group: <name>-<ordinal> with ordinal between 0 and spec.replicas"
+type ReplicationGroup struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ReplicationGroupSpec   `json:"spec,omitempty"`
+	Status ReplicationGroupStatus `json:"status,omitempty"`
+}
+
+// ReplicationGroupList is a list of ReplicationGroups.
+//
+// +kubebuilder:object:root=true
+type ReplicationGroupList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ReplicationGroup `json:"items"`
+}
+
+// init registers the kinds with the package's SchemeBuilder.
+func init() {
+	SchemeBuilder.Register(&ReplicationGroup{}, &ReplicationGroupList{})
+}
