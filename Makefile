@@ -18,7 +18,7 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BIN := $(ROOT)/bin
 
 # Kubernetes version of the source-built control plane (pinned in hack/k8s/go.mod).
-K8S_VERSION := $(shell hack/k8s/build.sh --print-version)
+K8S_VERSION := $(shell $(ROOT)/hack/k8s/build.sh --print-version)
 K8S_BIN_DIR := $(BIN)/k8s/$(K8S_VERSION)
 
 # Tool pins live in separate modules, so the main go.mod stays clean:
@@ -58,7 +58,7 @@ build: ## Build bin/manager (the operator) and bin/replnode (the Redis-compatibl
 
 .PHONY: fmt
 fmt: ## Format all Go code in place with gofmt.
-	gofmt -l -w $$(git ls-files -co --exclude-standard '*.go')
+	git ls-files -z -co --exclude-standard '*.go' | xargs -0 -r gofmt -l -w
 
 .PHONY: vet
 vet: ## Run go vet on every package of the main module.
@@ -72,8 +72,8 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (pinned, built into bin/) with hack/
 
 # Only directories that hold Go files are handed to controller-gen, so the
 # targets do nothing (instead of failing) while api/ or controllers/ are empty.
-API_PKGS := $(shell hack/tools/gopkgs.sh ./api)
-MANIFEST_PKGS := $(shell hack/tools/gopkgs.sh ./api ./controllers)
+API_PKGS := $(shell cd $(ROOT) && hack/tools/gopkgs.sh ./api)
+MANIFEST_PKGS := $(shell cd $(ROOT) && hack/tools/gopkgs.sh ./api ./controllers)
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Write CRDs to config/crd/bases and RBAC to config/rbac from api/ and controllers/ markers.
@@ -114,7 +114,7 @@ helm: ## Build helm at the pinned HELM_VERSION from the module proxy into bin/ (
 
 .PHONY: k8s-bins
 k8s-bins: ## Build kube-apiserver, controller-manager, scheduler and etcd from source into bin/k8s/<version>/ (once).
-	hack/k8s/build.sh
+	$(ROOT)/hack/k8s/build.sh
 
 # ------ TEST ------
 
