@@ -52,8 +52,9 @@ func (g *simGroup) get(name string) *Member {
 }
 
 // tick advances time by one second: the labelled master takes 100 bytes of
-// writes unless paused; each replica copies up to copyRate bytes from the
-// member it follows.
+// writes unless paused; every third second each master sends its replicas a
+// 14-byte PING, paused or not, as redis does every repl-ping-replica-period;
+// each replica copies up to copyRate bytes from the member it follows.
 func (g *simGroup) tick(copyRate int64) {
 	g.now = g.now.Add(time.Second)
 	if m := g.get(g.label); m.Reachable && m.Repl.Role == RoleMaster && !g.paused[m.Name] {
@@ -61,6 +62,14 @@ func (g *simGroup) tick(copyRate int64) {
 		m.Repl.BacklogHistLen += 100
 		if m.Repl.ReplID == histA {
 			g.acked = m.Repl.Offset
+		}
+	}
+	if g.now.Unix()%3 == 0 {
+		for i := range g.members {
+			if m := &g.members[i]; m.Reachable && m.Repl.Role == RoleMaster {
+				m.Repl.Offset += 14
+				m.Repl.BacklogHistLen += 14
+			}
 		}
 	}
 	for i := range g.members {
@@ -140,14 +149,27 @@ func TestSimulatedSwitchoverLosesNoAcknowledgedWrite(t *testing.T) {
 	// Crash every pass after `crashAfter` actions once, for every position, to
 	// show the state machine finishes from any interruption without losing a
 	// write the old master acknowledged.
-	for crashAfter := 0; crashAfter <= 8; crashAfter++ {
-		t.Run(fmt.Sprintf("crash after %d actions", crashAfter), func(t *testing.T) {
+	for _, copyRate := range []int64{15, 40, 1000} {
+		for crashAfter := 0; crashAfter <= 8; crashAfter++ {
+			t.Run(fmt.Sprintf("copy %d/s, crash after %d actions", copyRate, crashAfter), func(t *testing.T) {
+				simulateSwitchover(t, copyRate, crashAfter)
+			})
+		}
+	}
+}
+
+// simulateSwitchover runs one switchover of the simulated group to g-1,
+// replicas copying copyRate bytes a second, the caller crashing once after
+// crashAfter actions of a pass; it checks no acknowledged write was lost.
+func simulateSwitchover(t *testing.T, copyRate int64, crashAfter int) {
+	{
+		{
 			g := newSimGroup(t)
 			var state SwitchoverState
 			crashed := false
 			done := false
 			for pass := 0; pass < 60 && !done; pass++ {
-				g.tick(40)
+				g.tick(copyRate)
 				step := StepSwitchover(state, "g-1", g.observation())
 				limit := -1
 				if !crashed && len(step.Actions) > crashAfter {
@@ -177,10 +199,13 @@ func TestSimulatedSwitchoverLosesNoAcknowledgedWrite(t *testing.T) {
 			if old.Repl.Role != RoleReplica || g.follows["g-0"] != "g-1" || g.paused["g-0"] {
 				t.Fatalf("old master: role %s follows %q paused %v", old.Repl.Role, g.follows["g-0"], g.paused["g-0"])
 			}
+			for i := 0; i < 10 && old.Repl.Offset != newMaster.Repl.Offset; i++ {
+				g.tick(copyRate)
+			}
 			if old.Repl.Offset != newMaster.Repl.Offset || old.Repl.ReplID != newMaster.Repl.ReplID {
 				t.Fatalf("old master did not catch up: %+v vs %+v", old.Repl, newMaster.Repl)
 			}
-		})
+		}
 	}
 }
 
@@ -233,5 +258,36 @@ func TestSimulatedFailoverFromAnyInterruption(t *testing.T) {
 				t.Fatalf("healthy group still acts: %s %v", d.Kind, d.Actions)
 			}
 		})
+	}
+}
+
+func TestSimulatedSwitchoverAbortsCleanlyWhenTheTargetCannotCatchUp(t *testing.T) {
+	g := newSimGroup(t)
+	var state SwitchoverState
+	var aborted *SwitchoverStep
+	for pass := 0; pass < 60 && aborted == nil; pass++ {
+		g.tick(0) // the target's link is stalled
+		step := StepSwitchover(state, "g-1", g.observation())
+		if !g.run(step.Actions, -1) {
+			t.Fatalf("pass %d: actions failed: %v", pass, step.Actions)
+		}
+		state = step.Next
+		if step.Result == SwitchoverAborted {
+			aborted = &step
+		}
+	}
+	if aborted == nil || aborted.Reason != "SwitchoverTimedOut" {
+		t.Fatalf("no timeout abort: %+v", aborted)
+	}
+	if g.paused["g-0"] || g.status.CurrentMaster != "g-0" || g.status.TargetMaster != "g-0" || g.label != "g-0" {
+		t.Fatalf("after abort: paused %v status %+v label %s", g.paused["g-0"], g.status, g.label)
+	}
+	before := g.get("g-0").Repl.Offset
+	g.tick(0)
+	if g.get("g-0").Repl.Offset <= before || g.get("g-1").Repl.Role != RoleReplica {
+		t.Fatal("the master does not take writes again after the abort")
+	}
+	if step := StepSwitchover(state, "g-1", g.observation()); step.Reason != "SwitchoverBackoff" {
+		t.Fatalf("retried at once: %+v", step)
 	}
 }

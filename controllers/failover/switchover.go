@@ -181,7 +181,10 @@ func switchoverTargetProblem(to, from *Member) string {
 }
 
 // stepWaitingForSync waits, with the master paused, until the target holds
-// all of the master's bytes, then promotes it. It aborts when the request is
+// all of the master's bytes, then promotes it. "All" is >=: while writes are
+// paused the master still sends a replication PING every
+// repl-ping-replica-period, so the target, read after the master, may be
+// one PING ahead. It aborts when the request is
 // withdrawn, either side is lost, or the wait exceeds SwitchoverTimeout.
 func stepWaitingForSync(state SwitchoverState, requested string, obs Observation) SwitchoverStep {
 	if requested != state.To {
@@ -201,13 +204,13 @@ func stepWaitingForSync(state SwitchoverState, requested string, obs Observation
 			fmt.Sprintf("target %s's history %s no longer contains master %s's history %s",
 				state.To, shortID(to.Repl.ReplID), state.From, shortID(from.Repl.ReplID)))
 	}
-	if to.Repl.Role == RoleMaster && pos == from.Repl.Offset {
+	if to.Repl.Role == RoleMaster && pos >= from.Repl.Offset {
 		// Promoted on an earlier pass whose state was not saved.
 		state.Phase = SwitchoverPromoted
 		return stepPromoted(state, obs)
 	}
 	waited := obs.Now.Sub(state.PausedAt)
-	if to.Repl.Role == RoleReplica && pos == from.Repl.Offset {
+	if to.Repl.Role == RoleReplica && pos >= from.Repl.Offset {
 		msg := fmt.Sprintf("target %s caught up with %s at offset %d after %s; promoting", state.To, state.From, pos, waited)
 		next := state
 		next.Phase, next.PausedAt = SwitchoverPromoted, obs.Now
@@ -228,8 +231,10 @@ func stepWaitingForSync(state SwitchoverState, requested string, obs Observation
 // stepPromoted finishes a switchover once the target answers as master: the
 // old master and every other reachable member follow it, the old master is
 // unpaused, the label and status move. A target that is still a replica is
-// promoted again; a target that vanished aborts the switchover, which is safe
-// because no client could write to it before the label moved.
+// promoted again once it holds all the master has (the paused master's
+// offset still moves by replication PINGs), within the switchover timeout; a
+// target that vanished aborts the switchover, which is safe because no
+// client could write to it before the label moved.
 func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 	from, to := obs.member(state.From), obs.member(state.To)
 	if to == nil || !to.Reachable || !to.podRunning() {
@@ -238,9 +243,22 @@ func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 	}
 	if to.Repl.Role != RoleMaster {
 		if from != nil && from.Reachable && from.Repl.Role == RoleMaster {
-			if pos, ok := to.Repl.PositionIn(from.Repl.ReplID); !ok || pos != from.Repl.Offset {
-				return abortSwitchover(state, obs, "MasterMovedDuringPromotion",
-					fmt.Sprintf("master %s took writes (offset %d) while %s was being promoted", state.From, from.Repl.Offset, state.To))
+			pos, ok := to.Repl.PositionIn(from.Repl.ReplID)
+			waited := obs.Now.Sub(state.PausedAt)
+			switch {
+			case !ok:
+				return abortSwitchover(state, obs, "TargetHistoryChanged",
+					fmt.Sprintf("target %s's history %s no longer contains master %s's history %s",
+						state.To, shortID(to.Repl.ReplID), state.From, shortID(from.Repl.ReplID)))
+			case pos < from.Repl.Offset && waited >= obs.Settings.SwitchoverTimeout:
+				return abortSwitchover(state, obs, "SwitchoverTimedOut",
+					fmt.Sprintf("master %s moved to offset %d while %s, at %d, was being promoted", state.From, from.Repl.Offset, state.To, pos))
+			case pos < from.Repl.Offset:
+				// Writes are paused, so the master only moved by a
+				// replication PING; the target will receive it.
+				return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverWaitingForSync",
+					Message:      fmt.Sprintf("target %s at offset %d, master %s at %d; promoting once caught up", state.To, pos, state.From, from.Repl.Offset),
+					RequeueAfter: min(switchoverPollInterval, obs.Settings.SwitchoverTimeout-waited)}
 			}
 		}
 		return SwitchoverStep{Next: state,

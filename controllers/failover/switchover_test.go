@@ -123,11 +123,18 @@ func TestSwitchoverPromotionNotTakenEffect(t *testing.T) {
 		{at: 2 * time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: true,
 			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
 			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
-		// The master moved on while the target was being promoted (the pause
-		// expired): abort rather than lose those writes.
-		{at: 3 * time.Second, requested: "g-1", members: []Member{at(m0, 1100), r1}, target: "g-1", persist: true,
-			wantResult: SwitchoverAborted, wantPhase: SwitchoverIdle, wantReason: "MasterMovedDuringPromotion",
-			want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning MasterMovedDuringPromotion"}},
+		// The paused master sent a replication PING the target has not
+		// applied yet: wait for it, then promote.
+		{at: 3 * time.Second, requested: "g-1", members: []Member{at(m0, 1014), r1}, target: "g-1", persist: true,
+			wantResult: SwitchoverWaiting, wantPhase: SwitchoverPromoted},
+		{at: 4 * time.Second, requested: "g-1", members: []Member{at(m0, 1014), at(r1, 1014)}, target: "g-1", persist: true,
+			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
+			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
+		// The master moved on and the target never caught up within the
+		// timeout: abort rather than promote a replica missing bytes.
+		{at: 22 * time.Second, requested: "g-1", members: []Member{at(m0, 1100), at(r1, 1014)}, target: "g-1", persist: true,
+			wantResult: SwitchoverAborted, wantPhase: SwitchoverIdle, wantReason: "SwitchoverTimedOut",
+			want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning SwitchoverTimedOut"}},
 	})
 }
 
