@@ -47,7 +47,10 @@ type Detection struct {
 // it answers but reports itself a replica, or a strict majority of the
 // reachable replicas report master_link_status:down. An operator cut off from
 // a healthy master sees it unreachable while the replicas still report the
-// link up; that is Isolated, never Failed.
+// link up; that is Isolated, never Failed. Replicas known to follow another
+// host do not vote. A replica notices a vanished master at once when the
+// connection is reset, but only after repl-timeout when packets are dropped,
+// so detection takes at least that long for partitions.
 func Detect(obs Observation) Detection {
 	name := obs.Status.CurrentMaster
 	if name == "" {
@@ -64,6 +67,10 @@ func Detect(obs Observation) Detection {
 	for i := range obs.Members {
 		m := &obs.Members[i]
 		if m.Name == name || !m.Reachable || m.Repl.Role != RoleReplica {
+			continue
+		}
+		if master != nil && master.Host != "" && m.Repl.MasterHost != "" && m.Repl.MasterHost != master.Host {
+			// It follows someone else: its link says nothing about the master.
 			continue
 		}
 		d.ReachableReplicas++

@@ -54,6 +54,24 @@ func TestDetect(t *testing.T) {
 	}
 }
 
+func TestDetectOnlyCountsReplicasOfTheMaster(t *testing.T) {
+	m0 := unreachable(master("g-0", 0, histA, 1000))
+	m0.Host = "10.0.0.10"
+	follows := func(m Member, host string) Member { m.Repl.MasterHost = host; return m }
+	obs := observe("g-0", time.Minute, m0,
+		follows(replica("g-1", 1, histA, 990, LinkUp), "10.0.0.10"),
+		follows(replica("g-2", 2, histA, 990, LinkDown), "10.0.0.99"), // follows a stale address
+		follows(replica("g-3", 3, histA, 990, LinkDown), "10.0.0.98"))
+	if d := Detect(obs); d.Health != HealthIsolated || d.ReachableReplicas != 1 {
+		t.Fatalf("only g-1 follows the master and it is linked up: %+v", d)
+	}
+	// Without a known master_host every replica votes.
+	obs.Members[2].Repl.MasterHost, obs.Members[3].Repl.MasterHost = "", ""
+	if d := Detect(obs); d.Health != HealthFailed || d.ReachableReplicas != 3 || d.ReplicasLinkDown != 2 {
+		t.Fatalf("%+v", d)
+	}
+}
+
 func TestDetectRequeueAndFirstSighting(t *testing.T) {
 	obs := observe("g-0", 12*time.Second, unreachable(master("g-0", 0, histA, 1)))
 	if d := Detect(obs); d.RequeueAfter != 18*time.Second {
