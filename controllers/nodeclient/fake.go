@@ -1,0 +1,267 @@
+package nodeclient
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ------ FAKE ------
+
+// Fake is an in-memory Client for tests (envtest has no pods that run). It
+// keeps one FakeNode per address, created on first contact as a master with
+// an empty history, and models replication just enough for the operator: a
+// replica of a known, reachable master has its link up and the master's
+// history and offset. Tests drive it with SetReachable, AddWrites and Node.
+type Fake struct {
+	mu    sync.Mutex
+	nodes map[string]*FakeNode
+	calls []string
+}
+
+// FakeNode is the state of one fake server.
+type FakeNode struct {
+	Addr       string
+	Role       string // "master" or "slave"
+	ReplID     string
+	Offset     int64
+	MasterHost string
+	MasterPort int
+	Reachable  bool
+	Password   string
+	PausedFor  time.Duration
+	Config     map[string]string
+}
+
+var _ Client = (*Fake)(nil)
+
+// NewFake returns an empty Fake.
+func NewFake() *Fake { return &Fake{nodes: map[string]*FakeNode{}} }
+
+// node returns (creating if needed) the node at addr; the caller holds mu.
+func (f *Fake) node(addr string) *FakeNode {
+	n, ok := f.nodes[addr]
+	if !ok {
+		n = &FakeNode{Addr: addr, Role: "master", ReplID: fakeReplID(len(f.nodes) + 1), Reachable: true, Config: map[string]string{}}
+		f.nodes[addr] = n
+	}
+	return n
+}
+
+// fakeReplID returns a 40-character replication ID derived from i.
+func fakeReplID(i int) string {
+	s := fmt.Sprintf("%040x", i)
+	return s[len(s)-40:]
+}
+
+// enter records a call and returns the node if it can be reached with the
+// given password; the caller holds mu.
+func (f *Fake) enter(n Node, cmd string) (*FakeNode, error) {
+	f.calls = append(f.calls, cmd+" "+n.Addr)
+	fn := f.node(n.Addr)
+	if !fn.Reachable {
+		return nil, fmt.Errorf("connect %s: connection refused", n.Addr)
+	}
+	if fn.Password != "" && fn.Password != n.Password {
+		return nil, &ServerError{Message: "WRONGPASS invalid username-password pair or user is disabled."}
+	}
+	return fn, nil
+}
+
+// master returns the reachable master a replica follows, or nil; the caller holds mu.
+func (f *Fake) master(fn *FakeNode) *FakeNode {
+	if fn.Role != "slave" {
+		return nil
+	}
+	m, ok := f.nodes[net.JoinHostPort(fn.MasterHost, strconv.Itoa(fn.MasterPort))]
+	if !ok || !m.Reachable || m.Role != "master" {
+		return nil
+	}
+	return m
+}
+
+// sync brings a replica of a reachable master up to the master's history; the caller holds mu.
+func (f *Fake) sync(fn *FakeNode) {
+	if m := f.master(fn); m != nil {
+		fn.ReplID, fn.Offset = m.ReplID, m.Offset
+	}
+}
+
+// Ping implements Client.
+func (f *Fake) Ping(_ context.Context, n Node) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, err := f.enter(n, "PING")
+	return err
+}
+
+// Role implements Client.
+func (f *Fake) Role(_ context.Context, n Node) (RoleReply, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "ROLE")
+	if err != nil {
+		return RoleReply{}, err
+	}
+	f.sync(fn)
+	r := RoleReply{Role: fn.Role, Offset: fn.Offset}
+	if fn.Role == "slave" {
+		r.MasterHost, r.MasterPort, r.LinkState = fn.MasterHost, fn.MasterPort, "connect"
+		if f.master(fn) != nil {
+			r.LinkState = "connected"
+		}
+		return r, nil
+	}
+	for _, other := range f.sortedNodes() {
+		if other.Role == "slave" && f.master(other) == fn {
+			host, port, _ := net.SplitHostPort(other.Addr)
+			p, _ := strconv.Atoi(port)
+			r.Replicas = append(r.Replicas, RoleReplica{Host: host, Port: p, Offset: fn.Offset})
+		}
+	}
+	return r, nil
+}
+
+// sortedNodes returns the nodes ordered by address; the caller holds mu.
+func (f *Fake) sortedNodes() []*FakeNode {
+	out := make([]*FakeNode, 0, len(f.nodes))
+	for _, n := range f.nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out
+}
+
+// InfoReplication implements Client, in redis-server 7.0's layout.
+func (f *Fake) InfoReplication(_ context.Context, n Node) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "INFO")
+	if err != nil {
+		return "", err
+	}
+	f.sync(fn)
+	var b strings.Builder
+	b.WriteString("# Replication\r\n")
+	if fn.Role == "slave" {
+		link := "down"
+		if f.master(fn) != nil {
+			link = "up"
+		}
+		fmt.Fprintf(&b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n", fn.MasterHost, fn.MasterPort, link)
+		fmt.Fprintf(&b, "master_sync_in_progress:0\r\nslave_repl_offset:%d\r\n", fn.Offset)
+	} else {
+		b.WriteString("role:master\r\n")
+	}
+	fmt.Fprintf(&b, "master_replid:%s\r\nmaster_replid2:%s\r\nmaster_repl_offset:%d\r\nsecond_repl_offset:-1\r\n",
+		fn.ReplID, strings.Repeat("0", 40), fn.Offset)
+	fmt.Fprintf(&b, "repl_backlog_active:1\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:1\r\nrepl_backlog_histlen:%d\r\n", fn.Offset)
+	return b.String(), nil
+}
+
+// ReplicaOf implements Client.
+func (f *Fake) ReplicaOf(_ context.Context, n Node, host string, port int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, fmt.Sprintf("REPLICAOF %s %d", host, port))
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		if fn.Role == "slave" {
+			fn.Role, fn.MasterHost, fn.MasterPort = "master", "", 0
+			fn.ReplID = fakeReplID(1000 + len(f.calls))
+		}
+		return nil
+	}
+	fn.Role, fn.MasterHost, fn.MasterPort = "slave", host, port
+	f.sync(fn)
+	return nil
+}
+
+// ConfigSet implements Client.
+func (f *Fake) ConfigSet(_ context.Context, n Node, parameter, value string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "CONFIG SET "+parameter)
+	if err != nil {
+		return err
+	}
+	fn.Config[parameter] = value
+	return nil
+}
+
+// ClientPause implements Client.
+func (f *Fake) ClientPause(_ context.Context, n Node, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "CLIENT PAUSE")
+	if err != nil {
+		return err
+	}
+	fn.PausedFor = d
+	return nil
+}
+
+// ClientUnpause implements Client.
+func (f *Fake) ClientUnpause(_ context.Context, n Node) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "CLIENT UNPAUSE")
+	if err != nil {
+		return err
+	}
+	fn.PausedFor = 0
+	return nil
+}
+
+// ------ FAKE CONTROLS (tests only) ------
+
+// SetReachable makes the node at addr answer (true) or refuse connections (false).
+func (f *Fake) SetReachable(addr string, reachable bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).Reachable = reachable
+}
+
+// SetPassword sets the password the node at addr requires ("" for none).
+func (f *Fake) SetPassword(addr, password string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).Password = password
+}
+
+// AddWrites advances the offset of the master at addr by bytes.
+func (f *Fake) AddWrites(addr string, bytes int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).Offset += bytes
+}
+
+// Node returns a copy of the node at addr, and whether it was ever contacted.
+func (f *Fake) Node(addr string) (FakeNode, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.nodes[addr]
+	if !ok {
+		return FakeNode{}, false
+	}
+	c := *n
+	c.Config = map[string]string{}
+	for k, v := range n.Config {
+		c.Config[k] = v
+	}
+	return c, true
+}
+
+// Calls returns the commands sent so far, "<COMMAND> <addr>" each.
+func (f *Fake) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}

@@ -1,0 +1,227 @@
+package nodeclient
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ------ RESP CLIENT ------
+
+// maxBulkLen bounds a bulk string the client accepts (INFO replies are small).
+const maxBulkLen = 16 << 20
+
+// maxArrayLen bounds an array reply the client accepts.
+const maxArrayLen = 1 << 16
+
+// RESP is the real Client: one short TCP connection per call, RESP2, AUTH
+// first when the node has a password.
+type RESP struct {
+	// Timeout bounds dialing and the whole exchange when the context has no
+	// earlier deadline; 0 means 5 seconds.
+	Timeout time.Duration
+}
+
+var _ Client = (*RESP)(nil)
+
+// Ping implements Client.
+func (c *RESP) Ping(ctx context.Context, n Node) error {
+	v, err := c.do(ctx, n, "PING")
+	if err != nil {
+		return err
+	}
+	if v != "PONG" {
+		return fmt.Errorf("PING %s: unexpected reply %v", n, v)
+	}
+	return nil
+}
+
+// Role implements Client.
+func (c *RESP) Role(ctx context.Context, n Node) (RoleReply, error) {
+	v, err := c.do(ctx, n, "ROLE")
+	if err != nil {
+		return RoleReply{}, err
+	}
+	r, err := parseRole(v)
+	if err != nil {
+		return RoleReply{}, fmt.Errorf("%s: %w", n, err)
+	}
+	return r, nil
+}
+
+// InfoReplication implements Client.
+func (c *RESP) InfoReplication(ctx context.Context, n Node) (string, error) {
+	v, err := c.do(ctx, n, "INFO", "replication")
+	if err != nil {
+		return "", err
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("INFO replication %s: reply is %T, not a bulk string", n, v)
+	}
+	return s, nil
+}
+
+// ReplicaOf implements Client.
+func (c *RESP) ReplicaOf(ctx context.Context, n Node, host string, port int) error {
+	args := []string{"REPLICAOF", "NO", "ONE"}
+	if host != "" {
+		args = []string{"REPLICAOF", host, strconv.Itoa(port)}
+	}
+	_, err := c.do(ctx, n, args...)
+	return err
+}
+
+// ConfigSet implements Client.
+func (c *RESP) ConfigSet(ctx context.Context, n Node, parameter, value string) error {
+	_, err := c.do(ctx, n, "CONFIG", "SET", parameter, value)
+	return err
+}
+
+// ClientPause implements Client.
+func (c *RESP) ClientPause(ctx context.Context, n Node, d time.Duration) error {
+	ms := max(d.Milliseconds(), 1)
+	_, err := c.do(ctx, n, "CLIENT", "PAUSE", strconv.FormatInt(ms, 10), "WRITE")
+	return err
+}
+
+// ClientUnpause implements Client.
+func (c *RESP) ClientUnpause(ctx context.Context, n Node) error {
+	_, err := c.do(ctx, n, "CLIENT", "UNPAUSE")
+	return err
+}
+
+// do dials n, authenticates when it has a password, sends one command and
+// returns its decoded reply. An error reply becomes a *ServerError; the
+// password never appears in an error.
+func (c *RESP) do(ctx context.Context, n Node, args ...string) (any, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", n.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", n, err)
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	w := bufio.NewWriter(conn)
+	r := bufio.NewReader(conn)
+	if n.Password != "" {
+		writeCommand(w, "AUTH", n.Password)
+		if err := w.Flush(); err != nil {
+			return nil, fmt.Errorf("AUTH %s: %w", n, err)
+		}
+		if _, err := readReply(r); err != nil {
+			return nil, fmt.Errorf("AUTH %s: %w", n, err)
+		}
+	}
+	writeCommand(w, args...)
+	if err := w.Flush(); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", args[0], n, err)
+	}
+	v, err := readReply(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", strings.Join(commandName(args), " "), n, err)
+	}
+	return v, nil
+}
+
+// commandName returns the words of args that name the command (for errors),
+// leaving out values such as CONFIG SET's.
+func commandName(args []string) []string {
+	if len(args) >= 2 && (args[0] == "CONFIG" || args[0] == "CLIENT") {
+		return args[:2]
+	}
+	return args[:1]
+}
+
+// writeCommand encodes args as a RESP array of bulk strings.
+func writeCommand(w *bufio.Writer, args ...string) {
+	fmt.Fprintf(w, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(w, "$%d\r\n%s\r\n", len(a), a)
+	}
+}
+
+// readReply decodes one RESP2 reply: simple strings and bulk strings become
+// string, integers int64, arrays []any, nil bulk/array nil, errors *ServerError.
+func readReply(r *bufio.Reader) (any, error) {
+	line, err := readLine(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(line) == 0 {
+		return nil, errors.New("protocol error: empty reply line")
+	}
+	body := line[1:]
+	switch line[0] {
+	case '+':
+		return body, nil
+	case '-':
+		return nil, &ServerError{Message: body}
+	case ':':
+		n, err := strconv.ParseInt(body, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("protocol error: bad integer %q", body)
+		}
+		return n, nil
+	case '$':
+		n, err := strconv.Atoi(body)
+		if err != nil || n < -1 || n > maxBulkLen {
+			return nil, fmt.Errorf("protocol error: bad bulk length %q", body)
+		}
+		if n == -1 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
+		}
+		if buf[n] != '\r' || buf[n+1] != '\n' {
+			return nil, errors.New("protocol error: bulk string not terminated by CRLF")
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(body)
+		if err != nil || n < -1 || n > maxArrayLen {
+			return nil, fmt.Errorf("protocol error: bad array length %q", body)
+		}
+		if n == -1 {
+			return nil, nil
+		}
+		out := make([]any, 0, n)
+		for range n {
+			v, err := readReply(r)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("protocol error: unexpected reply type %q", line[0])
+}
+
+// readLine reads one CRLF-terminated line without its terminator.
+func readLine(r *bufio.Reader) (string, error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasSuffix(line, "\r\n") {
+		return "", errors.New("protocol error: line not terminated by CRLF")
+	}
+	return line[:len(line)-2], nil
+}
