@@ -20,9 +20,9 @@ import (
 // replEOFMarkLen is the length of the diskless transfer delimiter.
 const replEOFMarkLen = 40
 
-// appendCommand appends argv as a RESP multibulk request, the form every
+// replAppendCommand appends argv as a RESP multibulk request, the form every
 // command takes in the replication stream and in the backlog.
-func appendCommand(dst []byte, argv ...[]byte) []byte {
+func replAppendCommand(dst []byte, argv ...[]byte) []byte {
 	dst = append(dst, '*')
 	dst = strconv.AppendInt(dst, int64(len(argv)), 10)
 	dst = append(dst, '\r', '\n')
@@ -36,13 +36,13 @@ func appendCommand(dst []byte, argv ...[]byte) []byte {
 	return dst
 }
 
-// appendCommandStrings is appendCommand for string arguments.
-func appendCommandStrings(dst []byte, argv ...string) []byte {
+// replAppendCommandStrings is replAppendCommand for string arguments.
+func replAppendCommandStrings(dst []byte, argv ...string) []byte {
 	bs := make([][]byte, len(argv))
 	for i, a := range argv {
 		bs[i] = []byte(a)
 	}
-	return appendCommand(dst, bs...)
+	return replAppendCommand(dst, bs...)
 }
 
 // readReplLine reads one CRLF (or LF) terminated line and returns it without

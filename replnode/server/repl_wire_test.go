@@ -10,9 +10,9 @@ import (
 )
 
 func TestAppendCommand(t *testing.T) {
-	got := string(appendCommandStrings(nil, "SET", "k", ""))
+	got := string(replAppendCommandStrings(nil, "SET", "k", ""))
 	if got != "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n" {
-		t.Fatalf("appendCommand = %q", got)
+		t.Fatalf("replAppendCommand = %q", got)
 	}
 }
 
