@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// TestChooseCandidate checks eligibility, ranking by position in the reference history, ties and rejection reasons.
 func TestChooseCandidate(t *testing.T) {
 	m0 := unreachable(master("g-0", 0, histA, 1000))
 	notReady := replica("g-3", 3, histA, 5000, LinkDown)
@@ -66,6 +67,7 @@ func TestChooseCandidate(t *testing.T) {
 	}
 }
 
+// TestChooseCandidateIgnoresMemberOrder checks the choice does not depend on the order members are listed in.
 func TestChooseCandidateIgnoresMemberOrder(t *testing.T) {
 	a := []Member{replica("g-3", 3, histA, 700, LinkDown), replica("g-1", 1, histA, 700, LinkDown), replica("g-2", 2, histA, 700, LinkDown)}
 	for i := range a {
@@ -78,6 +80,7 @@ func TestChooseCandidateIgnoresMemberOrder(t *testing.T) {
 	}
 }
 
+// TestReferenceHistory checks where the reference history comes from, in order of trust.
 func TestReferenceHistory(t *testing.T) {
 	cases := []struct {
 		name       string

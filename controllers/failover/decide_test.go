@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// TestDecideFailoverPlanUnreachableMaster checks the full ordered plan for a master that vanished behind a partition.
 func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
 	obs := observe("g-0", time.Minute,
 		unreachable(master("g-0", 0, histA, 1000)),
@@ -38,6 +39,7 @@ func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
 	}
 }
 
+// TestDecideFencing checks how the old master is fenced in each state it can be in.
 func TestDecideFencing(t *testing.T) {
 	demoted := master("g-0", 0, histA, 1000)
 	demoted.Repl.Role, demoted.Repl.LinkStatus = RoleReplica, LinkDown
@@ -77,6 +79,7 @@ func TestDecideFencing(t *testing.T) {
 	}
 }
 
+// TestDecideNoFailover checks the decisions that must not act: healthy, suspect, isolated, disabled, no candidate.
 func TestDecideNoFailover(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)
 	cases := []struct {
@@ -113,6 +116,7 @@ func TestDecideNoFailover(t *testing.T) {
 	}
 }
 
+// TestDecideNeverLeavesTheGroupWithoutAMasterWhenOneReplicaIsHealthy checks a single healthy replica on the master's history is always promoted.
 func TestDecideNeverLeavesTheGroupWithoutAMasterWhenOneReplicaIsHealthy(t *testing.T) {
 	// Whatever else is broken, one healthy replica on the master's history is promoted.
 	broken := []Member{
@@ -129,6 +133,7 @@ func TestDecideNeverLeavesTheGroupWithoutAMasterWhenOneReplicaIsHealthy(t *testi
 	}
 }
 
+// TestDecideTwoMasters checks which of several masters wins and how the others are demoted.
 func TestDecideTwoMasters(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -195,6 +200,7 @@ func TestDecideTwoMasters(t *testing.T) {
 	}
 }
 
+// TestDecideInterruptedFailover checks a failover cut short is resumed or abandoned according to what is true now.
 func TestDecideInterruptedFailover(t *testing.T) {
 	promotedG1 := master("g-1", 1, histB, 1000)
 	promotedG1.Repl.ReplID2, promotedG1.Repl.SecondReplOffset = histA, 1001
@@ -239,6 +245,7 @@ func TestDecideInterruptedFailover(t *testing.T) {
 	}
 }
 
+// TestDecideOldMasterReturns checks a fenced old master is taken back as a replica with the right resync prediction.
 func TestDecideOldMasterReturns(t *testing.T) {
 	// g-1 was promoted at offset 1200 of history A and has since written to 2000 on history B.
 	newMaster := master("g-1", 1, histB, 2000)
@@ -299,6 +306,7 @@ func TestDecideOldMasterReturns(t *testing.T) {
 	}
 }
 
+// TestDecideNoRecordedMaster checks adoption of a sole master and deferral of bootstrap.
 func TestDecideNoRecordedMaster(t *testing.T) {
 	obs := observe("", 0, master("g-0", 0, histA, 10), replica("g-1", 1, histA, 10, LinkUp))
 	obs.Status.TargetMaster = ""
@@ -316,6 +324,7 @@ func TestDecideNoRecordedMaster(t *testing.T) {
 	}
 }
 
+// TestDecideDefersToSwitchover checks an active switchover owns the group.
 func TestDecideDefersToSwitchover(t *testing.T) {
 	obs := observe("g-0", time.Hour, gone(master("g-0", 0, histA, 10)), replica("g-1", 1, histA, 10, LinkDown))
 	d := Decide(obs, SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1"})

@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// TestDetect checks every detection verdict and its reason.
 func TestDetect(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)
 	up1, up2 := replica("g-1", 1, histA, 990, LinkUp), replica("g-2", 2, histA, 980, LinkUp)
@@ -54,6 +55,7 @@ func TestDetect(t *testing.T) {
 	}
 }
 
+// TestDetectOnlyCountsReplicasOfTheMaster checks replicas following another host do not vote.
 func TestDetectOnlyCountsReplicasOfTheMaster(t *testing.T) {
 	m0 := unreachable(master("g-0", 0, histA, 1000))
 	m0.Host = "10.0.0.10"
@@ -72,6 +74,7 @@ func TestDetectOnlyCountsReplicasOfTheMaster(t *testing.T) {
 	}
 }
 
+// TestDetectRequeueAndFirstSighting checks the requeue delay and the never-seen master.
 func TestDetectRequeueAndFirstSighting(t *testing.T) {
 	obs := observe("g-0", 12*time.Second, unreachable(master("g-0", 0, histA, 1)))
 	if d := Detect(obs); d.RequeueAfter != 18*time.Second {

@@ -17,6 +17,7 @@ type fakeGroup struct {
 	failOn string
 }
 
+// call records the call and fails it when it is the one named in failOn.
 func (f *fakeGroup) call(format string, args ...any) error {
 	c := fmt.Sprintf(format, args...)
 	f.calls = append(f.calls, c)
@@ -26,36 +27,57 @@ func (f *fakeGroup) call(format string, args ...any) error {
 	return nil
 }
 
+// PauseWrites records CLIENT PAUSE WRITE.
 func (f *fakeGroup) PauseWrites(_ context.Context, m string, d time.Duration) error {
 	return f.call("CLIENT PAUSE %d WRITE @%s", d.Milliseconds(), m)
 }
+
+// Unpause records CLIENT UNPAUSE.
 func (f *fakeGroup) Unpause(_ context.Context, m string) error {
 	return f.call("CLIENT UNPAUSE @%s", m)
 }
+
+// ReplicaOfNoOne records REPLICAOF NO ONE and makes the member a master.
 func (f *fakeGroup) ReplicaOfNoOne(_ context.Context, m string) error {
 	f.roles[m] = RoleMaster
 	return f.call("REPLICAOF NO ONE @%s", m)
 }
+
+// ReplicaOf records REPLICAOF and makes the member a replica.
 func (f *fakeGroup) ReplicaOf(_ context.Context, m, master string) error {
 	f.roles[m] = RoleReplica
 	return f.call("REPLICAOF %s @%s", master, m)
 }
+
+// Role records ROLE and answers the member's role at offset 1234.
 func (f *fakeGroup) Role(_ context.Context, m string) (Role, int64, error) {
 	return f.roles[m], 1234, f.call("ROLE @%s", m)
 }
+
+// SetTargetMaster records the targetMaster write.
 func (f *fakeGroup) SetTargetMaster(_ context.Context, n string) error {
 	return f.call("status.targetMaster=%q", n)
 }
+
+// SetCurrentMaster records the currentMaster write.
 func (f *fakeGroup) SetCurrentMaster(_ context.Context, n string) error {
 	return f.call("status.currentMaster=%s", n)
 }
+
+// MoveMasterLabel records the label move.
 func (f *fakeGroup) MoveMasterLabel(_ context.Context, n string) error {
 	return f.call("label role=master %s", n)
 }
+
+// DeletePod records the pod deletion.
 func (f *fakeGroup) DeletePod(_ context.Context, m string) error { return f.call("delete pod %s", m) }
+
+// SetFenced records the fenced mark.
 func (f *fakeGroup) SetFenced(_ context.Context, m, target string, fenced bool) error {
 	return f.call("fenced %s=%v (%s)", m, fenced, target)
 }
+
+// Event records the event.
 func (f *fakeGroup) Event(t, r, _ string) { _ = f.call("event %s %s", t, r) }
 
 // clock returns a now() that advances one second per call from t0.
@@ -64,6 +86,7 @@ func clock() func() time.Time {
 	return func() time.Time { n++; return t0.Add(time.Duration(n) * time.Second) }
 }
 
+// TestExecuteFailoverPlan checks a decided plan becomes the right node and API calls, in order, and a complete record.
 func TestExecuteFailoverPlan(t *testing.T) {
 	obs := observe("g-0", time.Minute, unreachable(master("g-0", 0, histA, 1500)),
 		replica("g-1", 1, histA, 1200, LinkDown), replica("g-2", 2, histA, 1000, LinkDown))
@@ -87,6 +110,7 @@ func TestExecuteFailoverPlan(t *testing.T) {
 	}
 }
 
+// TestExecuteStops checks execution stops at errors, role mismatches, cancellation and unknown actions.
 func TestExecuteStops(t *testing.T) {
 	acts := []Action{setTarget("g-1"), promote("g-1"), verifyMaster("g-1"), {Kind: ActSetCurrentMaster, Target: "g-1"}}
 
@@ -131,6 +155,7 @@ func TestExecuteStops(t *testing.T) {
 // ignoringPromote is a node whose REPLICAOF NO ONE succeeds without effect.
 type ignoringPromote struct{ *fakeGroup }
 
+// ReplicaOfNoOne records REPLICAOF NO ONE but leaves the member a replica.
 func (n *ignoringPromote) ReplicaOfNoOne(_ context.Context, m string) error {
 	return n.call("REPLICAOF NO ONE @%s (ignored)", m)
 }

@@ -2,6 +2,7 @@ package failover
 
 import "testing"
 
+// TestPositionIn checks how many bytes of a history a node holds, including through replid2.
 func TestPositionIn(t *testing.T) {
 	onA := Replication{ReplID: histA, ReplID2: zeros, SecondReplOffset: -1, Offset: 500}
 	movedOn := Replication{ReplID: histB, ReplID2: histA, SecondReplOffset: 301, Offset: 900}
@@ -30,6 +31,7 @@ func TestPositionIn(t *testing.T) {
 	}
 }
 
+// TestPredictResync checks the partial/full prediction and divergence against Redis's PSYNC rules.
 func TestPredictResync(t *testing.T) {
 	// A master on history A at offset 1000 with the whole history in its backlog.
 	masterA := Replication{Role: RoleMaster, ReplID: histA, ReplID2: zeros, SecondReplOffset: -1, Offset: 1000,
@@ -75,6 +77,7 @@ func TestPredictResync(t *testing.T) {
 	}
 }
 
+// TestAfterPromotionMatchesRedis checks AfterPromotion against a real redis-server 7.0 promotion.
 func TestAfterPromotionMatchesRedis(t *testing.T) {
 	// testdata/info_replica.txt and info_promoted.txt are INFO replication from
 	// a real redis-server 7.0 replica before and after REPLICAOF NO ONE.
@@ -95,6 +98,7 @@ func TestAfterPromotionMatchesRedis(t *testing.T) {
 	}
 }
 
+// TestPredictResyncDivergedOldMasterMatchesRedis checks the prediction for a diverged old master against real redis-server 7.0.
 func TestPredictResyncDivergedOldMasterMatchesRedis(t *testing.T) {
 	// Captured from redis-server 7.0: a replica was promoted at offset 118
 	// while its master kept taking writes up to 176; the old master was then

@@ -20,6 +20,7 @@ func mustParseInfo(t *testing.T, path string) Replication {
 	return r
 }
 
+// TestParseInfoReplicationRealCaptures checks parsing of INFO replication captured from redis-server 7.0.
 func TestParseInfoReplicationRealCaptures(t *testing.T) {
 	m := mustParseInfo(t, "testdata/info_master.txt")
 	want := Replication{Role: RoleMaster, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
@@ -42,6 +43,7 @@ func TestParseInfoReplicationRealCaptures(t *testing.T) {
 	}
 }
 
+// TestParseInfoReplicationCRLF checks CRLF line endings and replica-only fields.
 func TestParseInfoReplicationCRLF(t *testing.T) {
 	text := "# Replication\r\nrole:slave\r\nmaster_link_status:down\r\nmaster_sync_in_progress:1\r\n" +
 		"master_replid:" + histA + "\r\nmaster_repl_offset:42\r\n"
@@ -55,6 +57,7 @@ func TestParseInfoReplicationCRLF(t *testing.T) {
 	}
 }
 
+// TestParseInfoReplicationErrors checks malformed INFO text gives an error naming the problem.
 func TestParseInfoReplicationErrors(t *testing.T) {
 	cases := []struct{ name, text, wantErr string }{
 		{"missing role", "master_replid:" + histA + "\nmaster_repl_offset:1\n", "missing field role"},

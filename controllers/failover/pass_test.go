@@ -5,6 +5,7 @@ import (
 	"time"
 )
 
+// TestPlanPass checks how one pass combines the switchover machine and the failover policy.
 func TestPlanPass(t *testing.T) {
 	healthy := []Member{master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 1000, LinkUp)}
 	failed := []Member{gone(master("g-0", 0, histA, 1000)), replica("g-1", 1, histA, 1000, LinkDown), replica("g-2", 2, histA, 900, LinkDown)}

@@ -5,6 +5,7 @@ import (
 	"time"
 )
 
+// TestStepFor checks which executed actions are record milestones.
 func TestStepFor(t *testing.T) {
 	cases := []struct {
 		action Action
@@ -28,6 +29,7 @@ func TestStepFor(t *testing.T) {
 	}
 }
 
+// TestBuildRecord checks the record fields computed from milestones, including repeated ones.
 func TestBuildRecord(t *testing.T) {
 	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 	cases := []struct {

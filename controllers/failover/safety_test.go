@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// TestSafetyWarnings checks each unsafe setting is reported and sound ones are not.
 func TestSafetyWarnings(t *testing.T) {
 	disabled := settings
 	disabled.Enabled = false

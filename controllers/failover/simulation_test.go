@@ -145,6 +145,7 @@ func (g *simGroup) observation() Observation {
 	return Observation{Members: append([]Member(nil), g.members...), Status: g.status, Settings: settings, Now: g.now}
 }
 
+// TestSimulatedSwitchoverLosesNoAcknowledgedWrite checks a switchover completes from any interruption without losing an acknowledged write.
 func TestSimulatedSwitchoverLosesNoAcknowledgedWrite(t *testing.T) {
 	// Crash every pass after `crashAfter` actions once, for every position, to
 	// show the state machine finishes from any interruption without losing a
@@ -209,6 +210,7 @@ func simulateSwitchover(t *testing.T, copyRate int64, crashAfter int) {
 	}
 }
 
+// TestSimulatedFailoverFromAnyInterruption checks a failover converges to one master, the most advanced replica, from any interruption.
 func TestSimulatedFailoverFromAnyInterruption(t *testing.T) {
 	// The master dies; the operator fails over, crashing once after
 	// `crashAfter` actions of some pass; the group must end with exactly one
@@ -261,6 +263,7 @@ func TestSimulatedFailoverFromAnyInterruption(t *testing.T) {
 	}
 }
 
+// TestSimulatedSwitchoverAbortsCleanlyWhenTheTargetCannotCatchUp checks a timed-out switchover leaves the master writable and backs off.
 func TestSimulatedSwitchoverAbortsCleanlyWhenTheTargetCannotCatchUp(t *testing.T) {
 	g := newSimGroup(t)
 	var state SwitchoverState

@@ -64,6 +64,7 @@ func at(m Member, off int64) Member {
 	return m
 }
 
+// TestSwitchoverHappyPath checks the transcript of an uneventful switchover.
 func TestSwitchoverHappyPath(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)
 	r1 := replica("g-1", 1, histA, 900, LinkUp)
@@ -89,6 +90,7 @@ func TestSwitchoverHappyPath(t *testing.T) {
 	}
 }
 
+// TestSwitchoverInterruptedAfterPromotion checks a pass that promoted but did not save its state is finished.
 func TestSwitchoverInterruptedAfterPromotion(t *testing.T) {
 	// The pass that promoted g-1 died before saving Promoted: the next pass,
 	// still in WaitingForSync, sees g-1 already master at the master's offset
@@ -108,6 +110,7 @@ func TestSwitchoverInterruptedAfterPromotion(t *testing.T) {
 	})
 }
 
+// TestSwitchoverPromotionNotTakenEffect checks re-promotion, waiting for a PING, and the timeout after promotion.
 func TestSwitchoverPromotionNotTakenEffect(t *testing.T) {
 	// VerifyRole failed, so the caller did not save Promoted; and a pass saved
 	// Promoted but the target still reports a replica: both promote again.
@@ -138,6 +141,7 @@ func TestSwitchoverPromotionNotTakenEffect(t *testing.T) {
 	})
 }
 
+// TestSwitchoverTimesOutAndUnpauses checks the catch-up timeout, the unpause and the retry backoff.
 func TestSwitchoverTimesOutAndUnpauses(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)
 	stuck := replica("g-1", 1, histA, 400, LinkUp)
@@ -162,6 +166,7 @@ func TestSwitchoverTimesOutAndUnpauses(t *testing.T) {
 	})
 }
 
+// TestSwitchoverAborts checks each reason to abort and what is undone.
 func TestSwitchoverAborts(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)
 	r1 := replica("g-1", 1, histA, 900, LinkUp)
@@ -211,6 +216,7 @@ func TestSwitchoverAborts(t *testing.T) {
 	}
 }
 
+// TestSwitchoverRejections checks requests that cannot start are refused without acting.
 func TestSwitchoverRejections(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)
 	r1 := replica("g-1", 1, histA, 900, LinkUp)
@@ -252,6 +258,7 @@ func TestSwitchoverRejections(t *testing.T) {
 	}
 }
 
+// TestSwitchoverWaitRequeue checks the poll interval and the requeue before the timeout.
 func TestSwitchoverWaitRequeue(t *testing.T) {
 	obs := observe("g-0", 0, master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 10, LinkUp))
 	state := SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}
