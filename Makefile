@@ -124,7 +124,7 @@ test-deps: ## Install Debian's redis-server and redis-tools if missing (root onl
 		echo "test-deps: $$(redis-server --version | cut -d' ' -f1-3)"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update && apt-get install -y --no-install-recommends redis-server redis-tools; \
+		apt-get -o Acquire::Retries=3 update && apt-get -o Acquire::Retries=3 install -y --no-install-recommends redis-server redis-tools; \
 	else \
 		echo "test-deps: redis-server/redis-check-rdb are missing; as root run:" >&2; \
 		echo "  apt-get update && apt-get install -y redis-server redis-tools" >&2; \
