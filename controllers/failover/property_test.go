@@ -1,0 +1,133 @@
+package failover
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// ------ PROPERTIES OVER RANDOM GROUPS ------
+
+// randomObservation builds a group of 2-5 members with random pod states,
+// reachability, roles, link states, histories and offsets, and a random
+// status; the generator is seeded so failures reproduce.
+func randomObservation(r *rand.Rand) Observation {
+	histories := []string{histA, histB, histC}
+	n := 2 + r.Intn(4)
+	phases := []PodPhase{PodRunning, PodRunning, PodRunning, PodPending, PodFailed, PodMissing}
+	roles := []Role{RoleReplica, RoleReplica, RoleReplica, RoleMaster}
+	links := []LinkStatus{LinkUp, LinkDown}
+	obs := Observation{Settings: settings, Now: t0.Add(time.Hour)}
+	obs.Settings.Enabled = r.Intn(5) != 0
+	for i := 0; i < n; i++ {
+		m := Member{Name: fmt.Sprintf("g-%d", i), Ordinal: i, Phase: phases[r.Intn(len(phases))],
+			Ready: r.Intn(4) != 0, Deleted: r.Intn(8) == 0, Fenced: r.Intn(8) == 0, Host: fmt.Sprintf("10.0.0.%d", i)}
+		m.Reachable = m.Phase == PodRunning && r.Intn(4) != 0
+		if m.Reachable {
+			m.Repl = Replication{Role: roles[r.Intn(len(roles))], ReplID: histories[r.Intn(3)], ReplID2: zeros,
+				SecondReplOffset: -1, Offset: int64(r.Intn(5)) * 100, BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: 500}
+			if r.Intn(4) == 0 {
+				m.Repl.ReplID2, m.Repl.SecondReplOffset = histories[r.Intn(3)], int64(r.Intn(5))*100+1
+			}
+			if m.Repl.Role == RoleReplica {
+				m.Repl.LinkStatus = links[r.Intn(2)]
+				m.Repl.SyncInProgress = r.Intn(8) == 0
+			}
+		}
+		obs.Members = append(obs.Members, m)
+	}
+	cur := fmt.Sprintf("g-%d", r.Intn(n))
+	obs.Status = Status{CurrentMaster: cur, TargetMaster: cur, LastMasterReplID: histories[r.Intn(3)]}
+	if r.Intn(5) == 0 {
+		obs.Status.TargetMaster = fmt.Sprintf("g-%d", r.Intn(n))
+	}
+	obs.MasterLastSeen = obs.Now.Add(-time.Duration(r.Intn(90)) * time.Second)
+	return obs
+}
+
+// TestDecideProperties checks invariants of Decide over many random groups:
+// quiet decisions do not act; the current master is recorded only after its
+// role was verified in the same plan; a failover promotes the best eligible
+// replica (checked by brute force) and fences the old master first; nobody
+// is told to replicate from itself; member order does not matter.
+func TestDecideProperties(t *testing.T) {
+	r := rand.New(rand.NewSource(20261122))
+	kinds := map[DecisionKind]int{}
+	for i := 0; i < 20000; i++ {
+		obs := randomObservation(r)
+		d := Decide(obs, SwitchoverState{})
+		kinds[d.Kind]++
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Fatalf("case %d: %s\nobservation %+v\ndecision %s %s: %s\n%s", i, fmt.Sprintf(format, args...),
+				obs, d.Kind, d.Reason, d.Message, actionLines(d.Actions))
+		}
+		switch d.Kind {
+		case KindNone, KindWait, KindHold, KindRefuse, KindNoMaster, KindDeferToSwitchover:
+			if len(d.Actions) != 0 {
+				fail("a %s decision acts", d.Kind)
+			}
+		}
+		if d.Reason == "" || d.Message == "" {
+			fail("decision without reason or message")
+		}
+		verified := map[string]bool{}
+		fenced := map[string]bool{}
+		for _, a := range d.Actions {
+			switch a.Kind {
+			case ActVerifyRole:
+				verified[a.Member] = a.Role == RoleMaster
+			case ActSetCurrentMaster:
+				if !verified[a.Target] {
+					fail("SetCurrentMaster %s without a prior VerifyRole", a.Target)
+				}
+			case ActReplicaOf:
+				if a.Member == a.Target {
+					fail("%s told to replicate from itself", a.Member)
+				}
+			case ActPauseWrites, ActMarkFenced:
+				fenced[a.Member] = true
+			case ActPromote:
+				if d.Kind == KindFailover {
+					if old := obs.member(d.From); old != nil && !old.Fenced && !fenced[d.From] {
+						fail("promoted %s before fencing %s", a.Member, d.From)
+					}
+					if !fenced[d.From] && obs.member(d.From) == nil {
+						fail("promoted %s without marking the vanished %s fenced", a.Member, d.From)
+					}
+				}
+			}
+		}
+		if d.Kind == KindFailover {
+			ref := ReferenceHistory(obs)
+			best, bestPos := "", int64(-1)
+			for _, m := range sortedMembers(obs.Members) {
+				if m.Name == d.From || !m.podRunning() || !m.Ready || !m.Reachable || m.Fenced ||
+					m.Repl.Role != RoleReplica || m.Repl.SyncInProgress {
+					continue
+				}
+				if pos, ok := m.Repl.PositionIn(ref.ReplID); ok && pos > bestPos {
+					best, bestPos = m.Name, pos
+				}
+			}
+			if d.To != best {
+				fail("promoted %s, brute force says %s", d.To, best)
+			}
+		}
+		// Member order must not matter.
+		shuffled := obs
+		shuffled.Members = append([]Member(nil), obs.Members...)
+		r.Shuffle(len(shuffled.Members), func(i, j int) {
+			shuffled.Members[i], shuffled.Members[j] = shuffled.Members[j], shuffled.Members[i]
+		})
+		if d2 := Decide(shuffled, SwitchoverState{}); d2.Kind != d.Kind || actionLines(d2.Actions) != actionLines(d.Actions) {
+			fail("shuffling members changed the decision to %s:\n%s", d2.Kind, actionLines(d2.Actions))
+		}
+	}
+	for _, k := range []DecisionKind{KindNone, KindWait, KindHold, KindRefuse, KindFailover, KindResume, KindAbandon, KindRepairTwoMasters, KindRejoin} {
+		if kinds[k] == 0 {
+			t.Errorf("the generator never produced a %s decision: %v", k, kinds)
+		}
+	}
+}
