@@ -131,3 +131,81 @@ func TestDecideProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestStepSwitchoverProperties checks invariants of the switchover machine
+// over many random states and groups: a promotion is always preceded, in the
+// same step, by pausing the old master's writes, and only happens when the
+// target holds at least all the master has (or the master is gone); the
+// current master is only recorded by a completed step; an abort always clears
+// the target; an active next state always names both sides.
+func TestStepSwitchoverProperties(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	phases := []SwitchoverPhase{SwitchoverIdle, SwitchoverWaitingForSync, SwitchoverPromoted}
+	results := map[SwitchoverResult]int{}
+	for i := 0; i < 20000; i++ {
+		obs := randomObservation(r)
+		n := len(obs.Members)
+		state := SwitchoverState{Phase: phases[r.Intn(3)]}
+		if state.Active() {
+			state.From, state.To = obs.Status.CurrentMaster, fmt.Sprintf("g-%d", r.Intn(n))
+			state.StartedAt = obs.Now.Add(-time.Duration(r.Intn(40)) * time.Second)
+			state.PausedAt = state.StartedAt
+		}
+		requested := ""
+		if r.Intn(5) != 0 {
+			requested = fmt.Sprintf("g-%d", r.Intn(n))
+			if state.Active() && r.Intn(4) != 0 {
+				requested = state.To
+			}
+		}
+		step := StepSwitchover(state, requested, obs)
+		results[step.Result]++
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Fatalf("case %d: %s\nstate %+v requested %q\nobservation %+v\nstep %s %s: %s\n%s", i, fmt.Sprintf(format, args...),
+				state, requested, obs, step.Result, step.Reason, step.Message, actionLines(step.Actions))
+		}
+		if step.Message == "" || step.Reason == "" {
+			fail("step without reason or message")
+		}
+		if step.Next.Active() && (step.Next.From == "" || step.Next.To == "" || step.Next.From == step.Next.To) {
+			fail("active next state %+v does not name two members", step.Next)
+		}
+		paused := map[string]bool{}
+		cleared := false
+		for _, a := range step.Actions {
+			switch a.Kind {
+			case ActPauseWrites:
+				paused[a.Member] = true
+			case ActClearTargetMaster:
+				cleared = true
+			case ActPromote:
+				if !paused[state.From] {
+					fail("promoted %s without pausing %s first", a.Member, state.From)
+				}
+				from, to := obs.member(state.From), obs.member(a.Member)
+				if from != nil && from.Reachable && from.Repl.Role == RoleMaster {
+					if pos, ok := to.Repl.PositionIn(from.Repl.ReplID); !ok || pos < from.Repl.Offset {
+						fail("promoted %s at %d/%v behind master at %d", a.Member, pos, ok, from.Repl.Offset)
+					}
+				}
+			case ActSetCurrentMaster:
+				if step.Result != SwitchoverCompleted {
+					fail("recorded a master in a %s step", step.Result)
+				}
+			}
+		}
+		if step.Result == SwitchoverAborted && !cleared {
+			fail("abort without clearing the target")
+		}
+		if (step.Result == SwitchoverRejected || step.Result == SwitchoverNothing || step.Result == SwitchoverWaiting) && len(step.Actions) != 0 {
+			fail("a %s step acts", step.Result)
+		}
+	}
+	for _, res := range []SwitchoverResult{SwitchoverNothing, SwitchoverRejected, SwitchoverStarted, SwitchoverWaiting,
+		SwitchoverPromoting, SwitchoverCompleted, SwitchoverAborted} {
+		if results[res] == 0 {
+			t.Errorf("the generator never produced a %s step: %v", res, results)
+		}
+	}
+}

@@ -88,6 +88,10 @@ const switchoverPollInterval = time.Second
 // StepSwitchover advances a switchover by one step. requested is the member
 // the user asked to be master (spec.master or the annotation; "" for none).
 func StepSwitchover(state SwitchoverState, requested string, obs Observation) SwitchoverStep {
+	if state.Active() && (state.From == "" || state.To == "" || state.From == state.To ||
+		(state.Phase != SwitchoverWaitingForSync && state.Phase != SwitchoverPromoted)) {
+		return dropInvalidSwitchover(state, obs)
+	}
 	switch state.Phase {
 	case SwitchoverWaitingForSync:
 		return stepWaitingForSync(state, requested, obs)
@@ -305,4 +309,23 @@ func abortSwitchover(state SwitchoverState, obs Observation, reason, why string)
 	acts = append(acts, Action{Kind: ActClearTargetMaster}, event(EventWarning, reason, msg))
 	next := SwitchoverState{RetryAfter: obs.Now.Add(switchoverRetryBackoff(obs.Settings))}
 	return SwitchoverStep{Next: next, Actions: acts, Result: SwitchoverAborted, Reason: reason, Message: msg}
+}
+
+// dropInvalidSwitchover discards a persisted switchover state that this
+// machine could not have produced (an unknown phase, a missing side, or the
+// same member on both sides, as a hand-edited status might hold): any named
+// member answering as master is unpaused, the target is cleared, and a
+// Warning says what was dropped.
+func dropInvalidSwitchover(state SwitchoverState, obs Observation) SwitchoverStep {
+	var acts []Action
+	for _, name := range []string{state.From, state.To} {
+		if m := obs.member(name); m != nil && m.Reachable && m.Repl.Role == RoleMaster &&
+			(len(acts) == 0 || acts[0].Member != name) {
+			acts = append(acts, unpause(name))
+		}
+	}
+	msg := fmt.Sprintf("dropped an invalid switchover state (phase %q, from %q, to %q)", state.Phase, state.From, state.To)
+	acts = append(acts, Action{Kind: ActClearTargetMaster}, event(EventWarning, "InvalidSwitchoverState", msg))
+	return SwitchoverStep{Next: SwitchoverState{}, Actions: acts, Result: SwitchoverAborted,
+		Reason: "InvalidSwitchoverState", Message: msg}
 }

@@ -271,3 +271,20 @@ func TestSwitchoverWaitRequeue(t *testing.T) {
 		t.Fatalf("RequeueAfter = %s, want the 300ms left before the timeout", s.RequeueAfter)
 	}
 }
+
+// TestSwitchoverDropsInvalidState checks a persisted state the machine could
+// not have produced is dropped, unpausing the master, rather than acted on.
+func TestSwitchoverDropsInvalidState(t *testing.T) {
+	obs := observe("g-0", 0, master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 1000, LinkUp))
+	for _, state := range []SwitchoverState{
+		{Phase: SwitchoverPromoted, From: "g-0", To: "g-0"},
+		{Phase: SwitchoverWaitingForSync, From: "g-0"},
+		{Phase: "Teleporting", From: "g-0", To: "g-1"},
+	} {
+		step := StepSwitchover(state, "g-1", obs)
+		if step.Result != SwitchoverAborted || step.Reason != "InvalidSwitchoverState" || step.Next.Active() {
+			t.Fatalf("state %+v: step %+v", state, step)
+		}
+		wantActions(t, step.Actions, "Unpause g-0", "ClearTargetMaster", "Event Warning InvalidSwitchoverState")
+	}
+}
