@@ -216,6 +216,11 @@ func (l *Link) CacheFromIdentity() {
 	l.cachedOffset = l.id.Offset
 }
 
+// DiscardCached forgets the cached master, so the next PSYNC asks for a
+// full resync ("PSYNC ? -1"): a node started with replicaof and no RDB
+// history has nothing to continue.
+func (l *Link) DiscardCached() { l.cachedValid = false }
+
 // SetMaster is REPLICAOF host port: the node becomes (or switches to being)
 // a replica of host:port and starts connecting at once. A master's own
 // history is cached so that the new master can continue it partially.

@@ -78,6 +78,8 @@ func (h *linkHarness) run(t *testing.T, cmd string) string {
 	case "set-master":
 		port, _ := strconv.Atoi(pos[1])
 		out = h.link.SetMaster(pos[0], port, num("t"))
+	case "discard-cached":
+		h.link.DiscardCached()
 	case "no-one":
 		out = h.link.SetNoOne(pos[0])
 	case "connected":
