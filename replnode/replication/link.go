@@ -239,6 +239,20 @@ func (l *Link) SetMaster(host string, port int, nowMs int64) Output {
 	return o
 }
 
+// SetMasterAtStartup is replicaof from the configuration: the node is a
+// replica of host:port but connects from its first Tick, as Redis does from
+// replicationCron, so that the history restored from the RDB
+// (CacheFromIdentity) is in place before the first PSYNC. It starts with
+// no cached master.
+func (l *Link) SetMasterAtStartup(host string, port int, nowMs int64) {
+	l.host, l.port = host, port
+	l.cachedValid = false
+	l.state = StateConnect
+	l.nextConnectMs = nowMs
+	l.downSinceMs = nowMs
+	l.lastIOMs = nowMs
+}
+
 // SetNoOne is REPLICAOF NO ONE: the node becomes a master. Its replid moves
 // to replid2 (valid up to Offset+1) and newReplID becomes current, so the
 // other replicas of the old master can continue partially from it. The

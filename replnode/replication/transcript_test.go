@@ -78,6 +78,11 @@ func (h *linkHarness) run(t *testing.T, cmd string) string {
 	case "set-master":
 		port, _ := strconv.Atoi(pos[1])
 		out = h.link.SetMaster(pos[0], port, num("t"))
+	case "startup-master":
+		port, _ := strconv.Atoi(pos[1])
+		h.link.SetMasterAtStartup(pos[0], port, num("t"))
+	case "cache-self":
+		h.link.CacheFromIdentity()
 	case "discard-cached":
 		h.link.DiscardCached()
 	case "no-one":
