@@ -173,15 +173,12 @@ func (a *Agent) faultPartition(_ context.Context, req cluster.FaultRequest) (str
 // faultHeal removes every partition and resumes every stopped node.
 func (a *Agent) faultHeal(ctx context.Context, _ cluster.FaultRequest) (string, error) {
 	var errs []error
-	entries, _ := os.ReadDir("/run/netns")
 	healed := 0
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "lc-") {
-			if err := a.net.Heal(e.Name()); err != nil {
-				errs = append(errs, err)
-			} else {
-				healed++
-			}
+	for _, name := range a.net.PodNamespaces() {
+		if err := a.net.Heal(name); err != nil {
+			errs = append(errs, err)
+		} else {
+			healed++
 		}
 	}
 	a.mu.Lock()

@@ -17,8 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-
-	"github.com/replnode/replnode/hack/localcluster/podnet"
 )
 
 // tick is how often a pod worker re-evaluates its pod without an event.
@@ -92,7 +90,7 @@ func newPodWorker(a *Agent, pod *corev1.Pod) *podWorker {
 		a: a, uid: pod.UID, namespace: pod.Namespace, name: pod.Name, node: pod.Spec.NodeName,
 		pod: pod, wake: make(chan struct{}, 1), exits: make(chan exitEvent, 64), probes: make(chan probeEvent, 64),
 		cmds: make(chan func(), 16),
-		dir:  a.podDir(pod), nsName: podnet.NamespaceName(string(pod.UID)),
+		dir:  a.podDir(pod), nsName: a.net.NamespaceName(string(pod.UID)),
 	}
 	newCtr := func(spec corev1.Container, init bool) *ctr {
 		c := &ctr{spec: spec, init: init, nextProbe: map[string]time.Time{}, probing: map[string]bool{},
@@ -299,7 +297,7 @@ func (w *podWorker) handleExit(ev exitEvent) {
 	term := &corev1.ContainerStateTerminated{ExitCode: ev.exitCode, Reason: reason, StartedAt: metav1.NewTime(c.started),
 		FinishedAt: metav1.NewTime(ev.at), ContainerID: c.status.ContainerID}
 	if ev.signal != "" {
-		term.Message = "killed by " + ev.signal
+		term.Message = "terminated by signal: " + ev.signal
 	}
 	c.status.Ready = false
 	c.status.Started = ptr.To(false)

@@ -63,9 +63,10 @@ type Config struct {
 
 // DefaultConfig returns the configuration for the repository at repoRoot:
 // state in <repo>/.localcluster, three nodes, bridge lcbr0 on 10.244.0.0/24,
-// and the default image mapping. LOCALCLUSTER_STATE_DIR, LOCALCLUSTER_NODES
-// and LOCALCLUSTER_IMAGES (comma-separated pattern=binary, tried before the
-// defaults) override those from the environment.
+// and the default image mapping. LOCALCLUSTER_STATE_DIR, LOCALCLUSTER_NODES,
+// LOCALCLUSTER_BRIDGE, LOCALCLUSTER_POD_CIDR and LOCALCLUSTER_IMAGES
+// (comma-separated pattern=binary, tried before the defaults) override those
+// from the environment.
 func DefaultConfig(repoRoot string) (*Config, error) {
 	c := &Config{
 		RepoRoot:                  repoRoot,
@@ -91,6 +92,12 @@ func DefaultConfig(repoRoot string) (*Config, error) {
 			return nil, fmt.Errorf("LOCALCLUSTER_NODES=%q: want a number from 1 to 20", v)
 		}
 		c.Nodes = n
+	}
+	if v := os.Getenv("LOCALCLUSTER_BRIDGE"); v != "" {
+		c.Bridge = v
+	}
+	if v := os.Getenv("LOCALCLUSTER_POD_CIDR"); v != "" {
+		c.PodCIDR = v
 	}
 	if v := os.Getenv("LOCALCLUSTER_IMAGES"); v != "" {
 		rules, err := ParseImageRules(v)

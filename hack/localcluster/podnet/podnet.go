@@ -3,9 +3,11 @@
 // to it by a veth pair, plus the firewall rules that fault injection puts in a
 // pod's namespace.
 //
-// It must not touch interfaces or namespaces it did not create: every name it
-// makes starts with the bridge name or "lc-"/"lcv", and cleanup removes only
-// those. All work is done by the iproute2 and iptables tools, run as root.
+// It must not touch interfaces or namespaces it did not create: pod
+// namespaces are named "lc-<bridge>-<hash>", so two clusters with different
+// bridges never clean up each other's, and cleanup removes only the
+// namespaces with its own prefix, the veths attached to its own bridge, and
+// the bridge. All work is done by the iproute2 and iptables tools, run as root.
 package podnet
 
 import (
@@ -17,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,17 +114,30 @@ func (n *Network) DeleteBridge() error {
 
 // ------ POD NAMESPACES ------
 
-// NamespaceName returns the netns name used for a pod UID ("lc-" + 12 hex).
-func NamespaceName(podUID string) string {
+// NamespacePrefix is the name prefix of every pod netns of this network.
+func (n *Network) NamespacePrefix() string { return "lc-" + n.Bridge + "-" }
+
+// NamespaceName returns the netns name used for a pod UID
+// ("lc-<bridge>-" + 12 hex).
+func (n *Network) NamespaceName(podUID string) string {
 	sum := sha256.Sum256([]byte(podUID))
-	return "lc-" + hex.EncodeToString(sum[:6])
+	return n.NamespacePrefix() + hex.EncodeToString(sum[:6])
 }
 
 // NamespacePath returns the bind-mounted path of a named netns.
 func NamespacePath(name string) string { return "/run/netns/" + name }
 
 // hostVeth returns the host-side veth name for a netns ("lcv" + 12 hex).
-func hostVeth(nsName string) string { return "lcv" + strings.TrimPrefix(nsName, "lc-") }
+func hostVeth(nsName string) string { return "lcv" + shortHash(nsName) }
+
+// peerVeth returns the pod-side veth name before it is renamed to eth0.
+func peerVeth(nsName string) string { return "lcp" + shortHash(nsName) }
+
+// shortHash returns 12 hex digits of the SHA-256 of s.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}
 
 // Allocator hands out pod addresses from the subnet, skipping the network,
 // gateway and broadcast addresses. It is safe for concurrent use.
@@ -177,7 +193,7 @@ func (a *Allocator) Release(owner string) {
 func (n *Network) CreatePodNamespace(nsName string, ip net.IP) error {
 	_ = n.DeletePodNamespace(nsName)
 	veth := hostVeth(nsName)
-	peer := "lcp" + strings.TrimPrefix(nsName, "lc-")
+	peer := peerVeth(nsName)
 	steps := [][]string{
 		{"netns", "add", nsName},
 		{"link", "add", veth, "type", "veth", "peer", "name", peer},
@@ -215,21 +231,31 @@ func (n *Network) DeletePodNamespace(nsName string) error {
 	return errors.Join(errs...)
 }
 
-// CleanupAll removes every lc-* netns and lcv* veth left on the host, then
-// the bridge: what a dead run leaves behind.
-func (n *Network) CleanupAll() error {
-	var errs []error
+// PodNamespaces lists the existing pod netns names of this network.
+func (n *Network) PodNamespaces() []string {
+	var names []string
 	entries, _ := os.ReadDir("/run/netns")
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "lc-") {
-			if err := n.DeletePodNamespace(e.Name()); err != nil {
-				errs = append(errs, err)
-			}
+		if strings.HasPrefix(e.Name(), n.NamespacePrefix()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// CleanupAll removes this network's pod namespaces, any veth still attached
+// to its bridge, then the bridge: what a dead run leaves behind.
+func (n *Network) CleanupAll() error {
+	var errs []error
+	for _, name := range n.PodNamespaces() {
+		if err := n.DeletePodNamespace(name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	ifaces, _ := net.Interfaces()
 	for _, ifc := range ifaces {
-		if strings.HasPrefix(ifc.Name, "lcv") {
+		master, err := os.Readlink("/sys/class/net/" + ifc.Name + "/master")
+		if err == nil && strings.HasPrefix(ifc.Name, "lcv") && filepath.Base(master) == n.Bridge {
 			if err := run("ip", "link", "del", ifc.Name); err != nil {
 				errs = append(errs, err)
 			}

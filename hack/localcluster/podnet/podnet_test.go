@@ -75,9 +75,18 @@ func TestPartitionRules(t *testing.T) {
 
 // TestNamesFitInterfaceLimits checks generated names are stable and short enough.
 func TestNamesFitInterfaceLimits(t *testing.T) {
-	ns := NamespaceName("0b8f1c2e-1111-2222-3333-444455556666")
-	if ns != NamespaceName("0b8f1c2e-1111-2222-3333-444455556666") || !strings.HasPrefix(ns, "lc-") {
-		t.Errorf("namespace name %q not stable", ns)
+	n, _ := NewNetwork("lcbr0", "10.244.0.0/24")
+	other, _ := NewNetwork("lctest0", "10.245.0.0/24")
+	uid := "0b8f1c2e-1111-2222-3333-444455556666"
+	ns := n.NamespaceName(uid)
+	if ns != n.NamespaceName(uid) || !strings.HasPrefix(ns, "lc-lcbr0-") {
+		t.Errorf("namespace name %q not stable or not prefixed by its bridge", ns)
+	}
+	if strings.HasPrefix(other.NamespaceName(uid), n.NamespacePrefix()) {
+		t.Errorf("another bridge's namespace %q falls under prefix %q", other.NamespaceName(uid), n.NamespacePrefix())
+	}
+	if p := peerVeth(ns); len(p) > 15 {
+		t.Errorf("peer name %q too long", p)
 	}
 	if v := hostVeth(ns); len(v) > 15 || !strings.HasPrefix(v, "lcv") {
 		t.Errorf("veth name %q too long", v)
