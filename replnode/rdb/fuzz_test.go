@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/replnode/replnode/replnode/store"
@@ -14,18 +16,47 @@ import (
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
 
 // FuzzLoad feeds arbitrary bytes to the decoder and to the DUMP parser:
-// they may fail, never panic or hang. The seeds are the golden files;
-// crashers found by `go test -fuzz FuzzLoad` land in testdata/fuzz and then
-// run as regression tests.
+// they may fail, never panic or hang. Seeds are small (the fuzzer's
+// instrumented executions get slow on the multi-kilobyte golden files): the
+// smallest golden file, a compact dump with one key of every type and
+// encoding, and DUMP payloads. Crashers found by `go test -fuzz FuzzLoad`
+// land in testdata/fuzz and then run as regression tests.
 func FuzzLoad(f *testing.F) {
-	for _, name := range goldenSets {
-		data, err := os.ReadFile(filepath.Join("testdata", name+".rdb"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
+	data, err := os.ReadFile(filepath.Join("testdata", "bigenc.rdb"))
+	if err != nil {
+		f.Fatal(err)
 	}
-	f.Add(DumpPayload(store.NewString([]byte("seed")), DefaultOptions))
+	f.Add(data)
+	ks := store.NewKeyspace(2)
+	db := ks.DBs[0]
+	l := store.NewList()
+	set, zs, h := store.NewSet(), store.NewZSet(), store.NewHash()
+	for i := 0; i < 4; i++ {
+		n := []byte(strconv.Itoa(i * 1000))
+		l.PushBack(n)
+		set.Add(n)
+		zs.Add(n, float64(i)/3)
+		h.Set(n, []byte("value"))
+	}
+	db.Set("list", l, false)
+	db.Set("intset", set, false)
+	db.Set("zset", zs, false)
+	db.Set("hash", h, false)
+	db.Set("str", store.NewString([]byte(strings.Repeat("compressible ", 4))), false)
+	db.SetExpireAt("str", 4102444800000)
+	ht := store.NewSet()
+	ht.Add([]byte("a"))
+	ht.Add([]byte("b"))
+	ks.DBs[1].Set("htset", ht, false)
+	var buf bytes.Buffer
+	if err := WriteSnapshot(&buf, snapshots(ks), AuxInfo{RedisVer: "7.0.15", HasRepl: true, ReplID: "x", ReplOffset: 1}, DefaultOptions); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	db.ForEach(func(_ string, v store.Value, _ int64, _ bool) bool {
+		f.Add(DumpPayload(v, DefaultOptions))
+		return true
+	})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ks := store.NewKeyspace(16)
 		if _, err := LoadKeyspace(bytes.NewReader(data), ks, LoadOptions{}); err == nil {
