@@ -9,6 +9,7 @@ func BenchmarkBacklogAppend(b *testing.B) {
 	cmd := []byte("*3\r\n$3\r\nSET\r\n$8\r\nkey:1234\r\n$8\r\nval:5678\r\n")
 	b.SetBytes(int64(len(cmd)))
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		bl.Append(cmd)
 	}
@@ -25,6 +26,7 @@ func BenchmarkBacklogReadFrom(b *testing.B) {
 	from := bl.EndOffset() - 64<<10 + 1
 	b.SetBytes(64 << 10)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := bl.ReadFrom(from); err != nil {
 			b.Fatal(err)
