@@ -43,15 +43,21 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startRedis starts redis-server on a free loopback port without persistence
-// and with immediate disk-less full syncs; the process is killed at cleanup.
+// startRedis starts redis-server on a free loopback port without persistence,
+// with immediate disk-less full syncs and no replication PING for the first
+// minute; the process is killed at cleanup.
 func startRedis(t *testing.T, name string) *redisNode {
 	t.Helper()
 	n := &redisNode{name: name, port: freePort(t)}
 	dir := t.TempDir()
 	n.cmd = exec.Command("redis-server", "--port", strconv.Itoa(n.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--repl-diskless-sync", "yes",
-		"--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1", "--logfile", dir+"/redis.log")
+		"--repl-diskless-sync-delay", "0", "--logfile", dir+"/redis.log",
+		// No replication PING during a test (they start after 60s): a PING
+		// from a paused master racing the promotion would make a rejoin a
+		// full resync at random (docs/failover.md), and the tests assert
+		// partial resyncs.
+		"--repl-ping-replica-period", "60")
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
