@@ -1,6 +1,9 @@
 package failover
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // ------ FAILOVER RECORD ------
 
@@ -111,4 +114,20 @@ func BuildRecord(from, to, reason string, steps []Step) Record {
 	}
 	r.FullResyncs = int32(len(full))
 	return r
+}
+
+// PredictedResyncSteps turns a plan's resync predictions into StepResynced
+// milestones stamped at, sorted by member, so a caller that cannot observe
+// each member's actual resync can still fill fullResyncs.
+func PredictedResyncSteps(resyncs map[string]ResyncPrediction, at time.Time) []Step {
+	names := make([]string, 0, len(resyncs))
+	for name := range resyncs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	steps := make([]Step, 0, len(names))
+	for _, name := range names {
+		steps = append(steps, Step{Kind: StepResynced, At: at, Member: name, Full: resyncs[name].Mode == ResyncFull})
+	}
+	return steps
 }

@@ -74,3 +74,22 @@ func TestBuildRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestPredictedResyncSteps checks predictions become sorted resync milestones.
+func TestPredictedResyncSteps(t *testing.T) {
+	steps := PredictedResyncSteps(map[string]ResyncPrediction{
+		"g-2": {Mode: ResyncPartial}, "g-0": {Mode: ResyncFull}, "g-1": {Mode: ResyncFull}}, t0)
+	want := []Step{{Kind: StepResynced, At: t0, Member: "g-0", Full: true},
+		{Kind: StepResynced, At: t0, Member: "g-1", Full: true}, {Kind: StepResynced, At: t0, Member: "g-2"}}
+	if len(steps) != len(want) {
+		t.Fatalf("steps %+v", steps)
+	}
+	for i := range want {
+		if steps[i] != want[i] {
+			t.Fatalf("step %d = %+v, want %+v", i, steps[i], want[i])
+		}
+	}
+	if r := BuildRecord("g-0", "g-1", "x", steps); r.FullResyncs != 2 {
+		t.Fatalf("record counts %d full resyncs", r.FullResyncs)
+	}
+}
