@@ -403,7 +403,7 @@ type ReplicationGroupStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50",message="metadata.name must be at most 50 characters so member and Service names stay valid"
-// +kubebuilder:validation:XValidation:rule="!has(self.spec.master) || self.spec.master == ” || (self.spec.master.startsWith(self.metadata.name + '-') && self.spec.master.substring(size(self.metadata.name) + 1).matches('^[0-9]+$') && int(self.spec.master.substring(size(self.metadata.name) + 1)) <= self.spec.replicas)",message="spec.master must name a member of this group: <name>-<ordinal> with ordinal between 0 and spec.replicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.master) || size(self.spec.master) == 0 || (self.spec.master.startsWith(self.metadata.name + '-') && self.spec.master.substring(size(self.metadata.name) + 1).matches('^[0-9]+$'))",message="spec.master must name a member of this group: <name>-<ordinal>"
 type ReplicationGroup struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

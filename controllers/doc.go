@@ -1,0 +1,15 @@
+// Package controllers owns the ReplicationGroup reconciler: it turns a
+// ReplicationGroup into a master and replicas run as Pods (with PVCs), a
+// ConfigMap holding the generated redis.conf, three Services and a
+// PodDisruptionBudget, keeps the replicas following the master through the
+// node client, hands master failure to the pure failover package, and
+// reports what it sees in the group's status, conditions and events.
+//
+// Reconcile is thin: it fetches the group and runs a flat sequence of small
+// idempotent steps. Everything that decides (object builders, the topology
+// decision, status conditions) is pure and unit-tested; the steps only read
+// the cluster, call the decisions and apply their results.
+//
+// It must not use StatefulSets, exec into pods, write Secrets or log secret
+// values; the failover policy itself lives in controllers/failover.
+package controllers

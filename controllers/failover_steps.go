@@ -1,0 +1,281 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
+)
+
+// ------ FAILOVER AND SWITCHOVER ------
+
+// failoverSettings converts spec.failover into the policy's settings.
+func failoverSettings(rg *replnodev1alpha1.ReplicationGroup) failover.Settings {
+	d := func(v *metav1.Duration, def time.Duration) time.Duration {
+		if v == nil || v.Duration <= 0 {
+			return def
+		}
+		return v.Duration
+	}
+	return failover.Settings{
+		Enabled:           rg.Spec.FailoverEnabled(),
+		MasterDownAfter:   d(rg.Spec.Failover.MasterDownAfter, 10*time.Second),
+		PauseTimeout:      d(rg.Spec.Failover.PauseTimeout, 5*time.Second),
+		SwitchoverTimeout: d(rg.Spec.Failover.SwitchoverTimeout, 30*time.Second),
+	}
+}
+
+// switchoverState reads the persisted switchover state from status.
+func switchoverState(s *replnodev1alpha1.SwitchoverStatus) failover.SwitchoverState {
+	if s == nil {
+		return failover.SwitchoverState{}
+	}
+	t := func(v *metav1.Time) time.Time {
+		if v == nil {
+			return time.Time{}
+		}
+		return v.Time
+	}
+	return failover.SwitchoverState{Phase: failover.SwitchoverPhase(s.Phase), From: s.From, To: s.To,
+		StartedAt: t(s.StartedAt), PausedAt: t(s.PausedAt), RetryAfter: t(s.RetryAfter)}
+}
+
+// switchoverStatus converts a switchover state for status (nil when idle and
+// no retry is pending).
+func switchoverStatus(s failover.SwitchoverState) *replnodev1alpha1.SwitchoverStatus {
+	if !s.Active() && s.RetryAfter.IsZero() {
+		return nil
+	}
+	t := func(v time.Time) *metav1.Time {
+		if v.IsZero() {
+			return nil
+		}
+		mt := metav1.NewTime(v)
+		return &mt
+	}
+	return &replnodev1alpha1.SwitchoverStatus{Phase: string(s.Phase), From: s.From, To: s.To,
+		StartedAt: t(s.StartedAt), PausedAt: t(s.PausedAt), RetryAfter: t(s.RetryAfter)}
+}
+
+// observation builds the failover policy's view of the group.
+func (r *ReplicationGroupReconciler) observation(p *pass) failover.Observation {
+	obs := failover.Observation{
+		Status: failover.Status{
+			CurrentMaster: p.rg.Status.CurrentMaster, TargetMaster: p.rg.Status.TargetMaster,
+			LastMasterReplID: p.rg.Status.MasterReplID, LastMasterOffset: p.rg.Status.MasterOffset,
+		},
+		Settings: failoverSettings(p.rg),
+		Now:      r.now(),
+	}
+	if p.rg.Status.MasterLastSeen != nil {
+		obs.MasterLastSeen = p.rg.Status.MasterLastSeen.Time
+	}
+	for _, v := range p.views {
+		obs.Members = append(obs.Members, v.failover)
+	}
+	return obs
+}
+
+// reconcileFailover runs the failover policy once a master is recorded:
+// a requested switchover (spec.master) or a failed master is handled by
+// executing the plan's actions in order.
+func (r *ReplicationGroupReconciler) reconcileFailover(ctx context.Context, p *pass) (ctrl.Result, error) {
+	if p.rg.Status.CurrentMaster == "" {
+		return ctrl.Result{}, nil
+	}
+	return r.runFailoverPass(ctx, p, p.rg.Spec.Master)
+}
+
+// runFailoverPass plans one failover pass with the given switchover request
+// and executes it.
+func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pass, requested string) (ctrl.Result, error) {
+	obs := r.observation(p)
+	plan := failover.PlanPass(obs, switchoverState(p.rg.Status.Switchover), requested)
+	setPolicyCondition(p.rg, plan.Condition)
+	if plan.SwitchoverCondition != nil {
+		setPolicyCondition(p.rg, *plan.SwitchoverCondition)
+	}
+	res := ctrl.Result{RequeueAfter: plan.RequeueAfter}
+	if len(plan.Actions) == 0 {
+		p.rg.Status.Switchover = switchoverStatus(plan.Switchover)
+		if plan.Switchover.Active() {
+			p.failoverBusy = true
+		}
+		return res, nil
+	}
+	p.failoverBusy = true
+	reason := plan.Condition.Reason
+	if plan.Decision != nil && plan.Decision.Reason != "" {
+		reason = plan.Decision.Reason
+	}
+	p.progress(replnodev1alpha1.PhaseFailingOver, reason, plan.Condition.Message)
+	completed, err := r.executeFailoverActions(ctx, p, plan.Actions, reason)
+	if err != nil {
+		return res, err
+	}
+	if !completed {
+		// A VerifyRole did not hold: keep the old switchover state and look again soon.
+		return ctrl.Result{RequeueAfter: time.Second}, errStop
+	}
+	p.rg.Status.Switchover = switchoverStatus(plan.Switchover)
+	if res.RequeueAfter == 0 {
+		res.RequeueAfter = time.Second
+	}
+	// The members changed under us; the topology step works from the next observation.
+	return res, errStop
+}
+
+// setPolicyCondition records a condition the failover package produced.
+func setPolicyCondition(rg *replnodev1alpha1.ReplicationGroup, c failover.Condition) {
+	meta.SetStatusCondition(&rg.Status.Conditions, metav1.Condition{
+		Type: c.Type, Status: metav1.ConditionStatus(c.Status), Reason: c.Reason, Message: c.Message,
+		ObservedGeneration: rg.Generation,
+	})
+}
+
+// executeFailoverActions performs actions in order. It returns false (and no
+// error) when a VerifyRole does not hold, and an error when an action fails;
+// either way the rest is skipped, and the next pass recomputes the plan.
+func (r *ReplicationGroupReconciler) executeFailoverActions(ctx context.Context, p *pass, actions []failover.Action, reason string) (bool, error) {
+	log := logf.FromContext(ctx)
+	for _, a := range actions {
+		log.Info("failover action", "action", a.String())
+		if err := r.executeFailoverAction(ctx, p, a, reason); err != nil {
+			if err == errVerifyFailed {
+				return false, nil
+			}
+			return false, fmt.Errorf("failover action %s: %w", a, err)
+		}
+		if step, ok := failover.StepFor(a, r.now()); ok {
+			recordStep(p, step)
+		}
+	}
+	return true, nil
+}
+
+// errVerifyFailed means a VerifyRole found another role than expected.
+var errVerifyFailed = fmt.Errorf("member did not report the expected role")
+
+// executeFailoverAction performs one action.
+func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, p *pass, a failover.Action, reason string) error {
+	switch a.Kind {
+	case failover.ActSetTargetMaster:
+		return r.setTargetMaster(ctx, p, a.Target, reason)
+	case failover.ActClearTargetMaster:
+		p.rg.Status.TargetMaster = p.rg.Status.CurrentMaster
+		return nil
+	case failover.ActPauseWrites, failover.ActUnpause, failover.ActPromote, failover.ActVerifyRole, failover.ActReplicaOf:
+		return r.nodeAction(ctx, p, a)
+	case failover.ActDeletePod:
+		return r.deletePod(ctx, p, a.Member)
+	case failover.ActMarkFenced:
+		if !containsString(p.rg.Status.FencedMembers, a.Member) {
+			p.rg.Status.FencedMembers = append(p.rg.Status.FencedMembers, a.Member)
+		}
+		return nil
+	case failover.ActClearFenced:
+		var kept []string
+		for _, m := range p.rg.Status.FencedMembers {
+			if m != a.Member {
+				kept = append(kept, m)
+			}
+		}
+		p.rg.Status.FencedMembers = kept
+		return nil
+	case failover.ActMoveMasterLabel:
+		for name := range p.pods {
+			role := roleReplica
+			if name == a.Target {
+				role = roleMaster
+			}
+			if err := r.setRoleLabel(ctx, p, name, role); err != nil {
+				return err
+			}
+		}
+		return nil
+	case failover.ActSetCurrentMaster:
+		p.rg.Status.CurrentMaster = a.Target
+		p.rg.Status.TargetMaster = a.Target
+		return nil
+	case failover.ActEvent:
+		eventType := corev1.EventTypeNormal
+		if a.EventType == failover.EventWarning {
+			eventType = corev1.EventTypeWarning
+		}
+		r.event(p.rg, eventType, a.Reason, a.Message)
+		return nil
+	}
+	return fmt.Errorf("unknown action kind %q", a.Kind)
+}
+
+// nodeAction sends the node command an action stands for.
+func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a failover.Action) error {
+	n, ok := p.nodeOf(a.Member)
+	if !ok {
+		if a.Kind == failover.ActVerifyRole {
+			return errVerifyFailed
+		}
+		return fmt.Errorf("%s has no pod IP", a.Member)
+	}
+	switch a.Kind {
+	case failover.ActPauseWrites:
+		return r.Nodes.ClientPause(ctx, n, a.Timeout)
+	case failover.ActUnpause:
+		return r.Nodes.ClientUnpause(ctx, n)
+	case failover.ActPromote:
+		return r.Nodes.ReplicaOf(ctx, n, "", 0)
+	case failover.ActReplicaOf:
+		target := p.pods[a.Target]
+		if target == nil || target.Status.PodIP == "" {
+			return fmt.Errorf("target %s has no pod IP", a.Target)
+		}
+		return r.Nodes.ReplicaOf(ctx, n, target.Status.PodIP, serverPort)
+	case failover.ActVerifyRole:
+		role, err := r.Nodes.Role(ctx, n)
+		if err != nil || role.Role != string(a.Role) {
+			return errVerifyFailed
+		}
+		if a.Role == failover.RoleMaster {
+			p.promotedOffset = role.Offset
+		}
+		return nil
+	}
+	return nil
+}
+
+// ------ FAILOVER RECORD ------
+
+// recordStep fills status.lastFailover with a milestone (first time wins).
+func recordStep(p *pass, s failover.Step) {
+	rec := p.rg.Status.LastFailover
+	if rec == nil {
+		return
+	}
+	at := metav1.NewTime(s.At)
+	switch s.Kind {
+	case failover.StepFenced:
+		if rec.FencedAt == nil {
+			rec.FencedAt = &at
+		}
+	case failover.StepPromoted:
+		if rec.PromotedAt == nil && s.Member == rec.To {
+			rec.PromotedAt = &at
+			rec.OffsetGapBytes = max(0, p.rg.Status.MasterOffset-p.promotedOffset)
+		}
+	case failover.StepEndpointSwitched:
+		if rec.EndpointSwitchedAt == nil && s.Member == rec.To {
+			rec.EndpointSwitchedAt = &at
+			if rec.DetectedAt != nil {
+				rec.DurationMs = max(0, at.Sub(rec.DetectedAt.Time).Milliseconds())
+			}
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/replnode/replnode/controllers/failover"
+	"github.com/replnode/replnode/controllers/nodeclient"
+)
+
+// ------ OBSERVING MEMBERS ------
+
+// memberView is one member as the failover policy and the topology decision
+// see it; built from the pod and the node's answers.
+type memberView struct {
+	observed observedMember
+	failover failover.Member
+	// staleAuth is true when the node accepted only the previous password.
+	staleAuth bool
+}
+
+// observeMembers lists the group's pods and asks every running one for ROLE
+// and INFO replication. Unreachable nodes are recorded as such, not errors.
+func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass) (ctrl.Result, error) {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(p.rg.Namespace), client.MatchingLabels(selectorLabels(p.rg))); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing pods: %w", err)
+	}
+	p.views = nil
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		if !metav1.IsControlledBy(pod, p.rg) {
+			continue
+		}
+		ord, ok := memberOrdinal(p.rg, pod.Name)
+		if !ok {
+			continue
+		}
+		p.pods[pod.Name] = pod
+		p.views = append(p.views, r.observePod(ctx, p, pod, ord))
+	}
+	sort.Slice(p.views, func(i, j int) bool { return p.views[i].observed.Ordinal < p.views[j].observed.Ordinal })
+	p.members = nil
+	for _, v := range p.views {
+		p.members = append(p.members, v.observed)
+	}
+	if m := p.view(p.rg.Status.CurrentMaster); m != nil && m.failover.Reachable && m.failover.Repl.Role == failover.RoleMaster {
+		now := metav1.NewTime(r.now())
+		p.rg.Status.MasterLastSeen = &now
+		p.rg.Status.MasterReplID = m.failover.Repl.ReplID
+		p.rg.Status.MasterOffset = m.failover.Repl.Offset
+	}
+	return ctrl.Result{}, nil
+}
+
+// observePod builds the view of one member pod, asking its node when it runs.
+func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, pod *corev1.Pod, ord int) memberView {
+	o := observedMember{
+		Name:         pod.Name,
+		Ordinal:      ord,
+		PodExists:    true,
+		Deleting:     !pod.DeletionTimestamp.IsZero(),
+		Failed:       pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded,
+		Ready:        podReady(pod),
+		PodIP:        pod.Status.PodIP,
+		RoleLabel:    pod.Labels[labelRole],
+		TemplateHash: pod.Annotations[annotationTemplateHash],
+	}
+	fm := failover.Member{
+		Name: pod.Name, Ordinal: ord, Host: pod.Status.PodIP,
+		Phase: failover.PodPhase(pod.Status.Phase), Ready: o.Ready, Deleted: o.Deleting,
+		Fenced: containsString(p.rg.Status.FencedMembers, pod.Name),
+	}
+	v := memberView{observed: o, failover: fm}
+	if o.PodIP == "" || o.Deleting || pod.Status.Phase != corev1.PodRunning {
+		return v
+	}
+	node := p.node(pod.Name, o.PodIP)
+	info, err := r.Nodes.InfoReplication(ctx, node)
+	if err != nil && isWrongPass(err) {
+		if old, ok := r.knownPassword(p.key()); ok && old != node.Password {
+			node.Password = old
+			if info, err = r.Nodes.InfoReplication(ctx, node); err == nil {
+				v.staleAuth = true
+			}
+		}
+	}
+	if err != nil {
+		logf.FromContext(ctx).V(1).Info("member does not answer", "member", pod.Name, "error", err.Error())
+		return v
+	}
+	repl, err := failover.ParseInfoReplication(info)
+	if err != nil {
+		logf.FromContext(ctx).Info("member sent unreadable INFO replication", "member", pod.Name, "error", err.Error())
+		return v
+	}
+	v.failover.Reachable, v.failover.Repl = true, repl
+	v.observed.Reachable = true
+	v.observed.Role = string(repl.Role)
+	v.observed.MasterHost = repl.MasterHost
+	v.observed.Offset = repl.Offset
+	return v
+}
+
+// isWrongPass reports whether err is the node refusing our password.
+func isWrongPass(err error) bool {
+	return nodeclient.IsServerError(err) && (strings.Contains(err.Error(), "WRONGPASS") || strings.Contains(err.Error(), "NOAUTH") || strings.Contains(err.Error(), "invalid password"))
+}
+
+// podReady reports the pod's Ready condition.
+func podReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// containsString reports whether list holds s.
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// view returns the view of the named member, or nil.
+func (p *pass) view(name string) *memberView {
+	if name == "" {
+		return nil
+	}
+	for i := range p.views {
+		if p.views[i].observed.Name == name {
+			return &p.views[i]
+		}
+	}
+	return nil
+}
+
+// node returns the address and password to reach a member at ip.
+func (p *pass) node(_ string, ip string) nodeclient.Node {
+	return nodeclient.Node{Addr: net.JoinHostPort(ip, strconv.Itoa(serverPort)), Password: p.password}
+}
+
+// nodeOf returns how to reach the named member, or false when it has no IP.
+func (p *pass) nodeOf(name string) (nodeclient.Node, bool) {
+	pod := p.pods[name]
+	if pod == nil || pod.Status.PodIP == "" {
+		return nodeclient.Node{}, false
+	}
+	n := p.node(name, pod.Status.PodIP)
+	if v := p.view(name); v != nil && v.staleAuth {
+		// Until the rotation step has run the node still wants the old password.
+		n.Password = p.stalePassword
+	}
+	return n, true
+}
+
+// ------ PASSWORD ROTATION ------
+
+// reconcilePasswordRotation applies a changed auth password to members that
+// still accept only the previous one: CONFIG SET masterauth (so replication
+// keeps working) then requirepass, replicas before the master. Pods need no
+// restart: the password reaches new containers through the Secret reference.
+func (r *ReplicationGroupReconciler) reconcilePasswordRotation(ctx context.Context, p *pass) (ctrl.Result, error) {
+	if p.rg.Spec.Auth == nil {
+		p.rg.Status.AuthSecretResourceVersion = ""
+		return ctrl.Result{}, nil
+	}
+	old, _ := r.knownPassword(p.key())
+	p.stalePassword = old
+	var stale []*memberView
+	for i := range p.views {
+		if p.views[i].staleAuth {
+			stale = append(stale, &p.views[i])
+		}
+	}
+	sort.SliceStable(stale, func(i, j int) bool {
+		return stale[j].observed.Name == p.rg.Status.CurrentMaster && stale[i].observed.Name != p.rg.Status.CurrentMaster
+	})
+	for _, v := range stale {
+		n, ok := p.nodeOf(v.observed.Name)
+		if !ok {
+			continue
+		}
+		for _, param := range []string{"masterauth", "requirepass"} {
+			if err := r.Nodes.ConfigSet(ctx, n, param, p.password); err != nil {
+				r.event(p.rg, corev1.EventTypeWarning, "PasswordRotationFailed",
+					fmt.Sprintf("could not set %s on %s: %v", param, v.observed.Name, err))
+				return ctrl.Result{}, fmt.Errorf("CONFIG SET %s on %s: %w", param, v.observed.Name, err)
+			}
+		}
+		v.staleAuth = false
+		r.event(p.rg, corev1.EventTypeNormal, "PasswordRotated", fmt.Sprintf("%s now uses the password from the auth Secret", v.observed.Name))
+	}
+	allAnswer := true
+	for _, v := range p.views {
+		if v.observed.PodIP != "" && !v.observed.Deleting && !v.failover.Reachable {
+			allAnswer = false
+		}
+	}
+	if allAnswer {
+		r.rememberPassword(p.key(), p.password)
+		p.rg.Status.AuthSecretResourceVersion = p.secretVersion
+	}
+	return ctrl.Result{}, nil
+}

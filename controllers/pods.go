@@ -1,0 +1,228 @@
+package controllers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+)
+
+// ------ MEMBER PODS ------
+
+// runAsID is the non-root user and group the server runs as.
+const runAsID = 1000
+
+// podParams are the per-member inputs of buildPod.
+type podParams struct {
+	// Ordinal is the member's ordinal; the pod is <group>-<ordinal>.
+	Ordinal int
+	// Role is roleMaster or roleReplica; it sets the role label.
+	Role string
+	// MasterHost is the address the replica follows (--replicaof); "" for the master.
+	MasterHost string
+	// ConfigHash is the digest of the generated redis.conf.
+	ConfigHash string
+}
+
+// buildPod returns the pod of one member: the replnode container started
+// with the generated redis.conf, --replicaof only for replicas, the password
+// (when spec.auth is set) passed through an environment variable from the
+// Secret, probes, and a restricted-PSS security context. The template-hash
+// annotation covers everything but the role, so a role change never restarts
+// a member while a spec change rolls it.
+func buildPod(rg *replnodev1alpha1.ReplicationGroup, p podParams) *corev1.Pod {
+	name := memberName(rg, p.Ordinal)
+	labels := map[string]string{}
+	maps.Copy(labels, rg.Spec.PodLabels)
+	maps.Copy(labels, commonLabels(rg))
+	labels[labelMember] = name
+	labels[labelRole] = p.Role
+	annotations := map[string]string{}
+	maps.Copy(annotations, rg.Spec.PodAnnotations)
+
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Namespace:   rg.Namespace,
+			Labels:      labels,
+			Annotations: annotations,
+		},
+		Spec: corev1.PodSpec{
+			Hostname:                     name,
+			Subdomain:                    headlessServiceName(rg),
+			RestartPolicy:                corev1.RestartPolicyAlways,
+			AutomountServiceAccountToken: ptr.To(false),
+			EnableServiceLinks:           ptr.To(false),
+			NodeSelector:                 rg.Spec.NodeSelector,
+			Tolerations:                  rg.Spec.Tolerations,
+			PriorityClassName:            rg.Spec.PriorityClassName,
+			Affinity:                     podAffinity(rg),
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   ptr.To(true),
+				RunAsUser:      ptr.To[int64](runAsID),
+				RunAsGroup:     ptr.To[int64](runAsID),
+				FSGroup:        ptr.To[int64](runAsID),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{serverContainer(rg, p)},
+			Volumes:    podVolumes(rg, name),
+		},
+	}
+	pod.Annotations[annotationTemplateHash] = templateHash(rg, pod, p.ConfigHash)
+	return pod
+}
+
+// serverContainer returns the replnode container of a member.
+func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.Container {
+	args := []string{configDir + "/" + configFile, "--replica-announce-ip", "$(" + podIPEnv + ")"}
+	env := []corev1.EnvVar{{
+		Name:      podIPEnv,
+		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}},
+	}}
+	if rg.Spec.Auth != nil {
+		key := rg.Spec.Auth.Key
+		if key == "" {
+			key = "password"
+		}
+		env = append(env, corev1.EnvVar{
+			Name: passwordEnv,
+			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: rg.Spec.Auth.SecretName},
+				Key:                  key,
+			}},
+		})
+		args = append(args, "--requirepass", "$("+passwordEnv+")", "--masterauth", "$("+passwordEnv+")")
+	}
+	if p.MasterHost != "" {
+		args = append(args, "--replicaof", p.MasterHost, strconv.Itoa(serverPort))
+	}
+	pullPolicy := rg.Spec.ImagePullPolicy
+	if pullPolicy == "" {
+		pullPolicy = corev1.PullIfNotPresent
+	}
+	image := rg.Spec.Image
+	if image == "" {
+		image = "replnode"
+	}
+	probe := func(initialDelay, period, failures int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(serverPort)}},
+			InitialDelaySeconds: initialDelay,
+			PeriodSeconds:       period,
+			TimeoutSeconds:      2,
+			FailureThreshold:    failures,
+		}
+	}
+	return corev1.Container{
+		Name:            containerName,
+		Image:           image,
+		ImagePullPolicy: pullPolicy,
+		Command:         []string{"replnode"},
+		Args:            args,
+		Env:             env,
+		Ports:           []corev1.ContainerPort{{Name: "redis", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}},
+		Resources:       rg.Spec.Resources,
+		StartupProbe:    probe(0, 2, 60),
+		ReadinessProbe:  probe(0, 5, 3),
+		LivenessProbe:   probe(0, 10, 6),
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "config", MountPath: configDir, ReadOnly: true},
+			{Name: "data", MountPath: dataDir},
+			{Name: "tmp", MountPath: "/tmp"},
+		},
+		SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
+			RunAsNonRoot:             ptr.To(true),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+	}
+}
+
+// podVolumes returns the config, data (PVC or emptyDir) and tmp volumes.
+func podVolumes(rg *replnodev1alpha1.ReplicationGroup, member string) []corev1.Volume {
+	data := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+	if rg.Spec.Storage != nil {
+		data = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvcName(member)}}
+	}
+	return []corev1.Volume{
+		{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: configMapName(rg)},
+		}}},
+		{Name: "data", VolumeSource: data},
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+}
+
+// podAffinity returns spec.affinity, or by default a preferred anti-affinity
+// spreading the group's members over nodes.
+func podAffinity(rg *replnodev1alpha1.ReplicationGroup) *corev1.Affinity {
+	if rg.Spec.Affinity != nil {
+		return rg.Spec.Affinity
+	}
+	return &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
+			Weight: 100,
+			PodAffinityTerm: corev1.PodAffinityTerm{
+				TopologyKey:   corev1.LabelHostname,
+				LabelSelector: &metav1.LabelSelector{MatchLabels: selectorLabels(rg)},
+			},
+		}},
+	}}
+}
+
+// templateHash digests what a member's pod is made of, leaving out the role
+// label and the --replicaof arguments (which differ per member and change on
+// failover without needing a restart), plus the redis.conf digest.
+func templateHash(rg *replnodev1alpha1.ReplicationGroup, pod *corev1.Pod, confHash string) string {
+	spec := pod.Spec.DeepCopy()
+	for i := range spec.Containers {
+		args := spec.Containers[i].Args
+		for j := range args {
+			if args[j] == "--replicaof" {
+				args = args[:j]
+				break
+			}
+		}
+		spec.Containers[i].Args = args
+	}
+	labels := map[string]string{}
+	maps.Copy(labels, rg.Spec.PodLabels)
+	input := struct {
+		Spec        *corev1.PodSpec
+		Labels      map[string]string
+		Annotations map[string]string
+		Config      string
+	}{spec, labels, rg.Spec.PodAnnotations, confHash}
+	data, _ := json.Marshal(input)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// buildPVC returns the data claim of a member, or nil without spec.storage.
+func buildPVC(rg *replnodev1alpha1.ReplicationGroup, member string) *corev1.PersistentVolumeClaim {
+	if rg.Spec.Storage == nil {
+		return nil
+	}
+	labels := commonLabels(rg)
+	labels[labelMember] = member
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: pvcName(member), Namespace: rg.Namespace, Labels: labels},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: rg.Spec.Storage.StorageClassName,
+			Resources: corev1.VolumeResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceStorage: rg.Spec.Storage.Size},
+			},
+		},
+	}
+}

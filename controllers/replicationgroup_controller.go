@@ -1,0 +1,255 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/nodeclient"
+)
+
+// ------ RECONCILER ------
+
+// errStop is the sentinel a step returns to end the pass early without
+// failing it: the status is still patched and the step's Result (usually a
+// RequeueAfter) is honoured.
+var errStop = errors.New("stop this pass and requeue")
+
+// defaultResyncPeriod is how often a settled group is looked at again: node
+// roles and offsets change without any Kubernetes event.
+const defaultResyncPeriod = 10 * time.Second
+
+// ReplicationGroupReconciler reconciles ReplicationGroup objects.
+type ReplicationGroupReconciler struct {
+	client.Client
+	Scheme *runtime.Scheme
+	// Recorder emits events on the group (events.k8s.io/v1).
+	Recorder events.EventRecorder
+	// Nodes talks to the members' servers.
+	Nodes nodeclient.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// ResyncPeriod overrides defaultResyncPeriod when positive.
+	ResyncPeriod time.Duration
+
+	// passwords remembers, per group, the last password the members were
+	// known to accept, so a changed Secret can be rolled out with CONFIG SET
+	// using the old one. It lives in memory only: secrets never go to status.
+	mu        sync.Mutex
+	passwords map[types.NamespacedName]string
+}
+
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=replnode.io,resources=replicationgroups,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=replnode.io,resources=replicationgroups/finalizers,verbs=update
+// +kubebuilder:rbac:groups=replnode.io,resources=replicationgroups/status,verbs=get;update;patch
+
+// Reconcile fetches the group and, unless it is being deleted (owner
+// references let the garbage collector remove its objects), runs the steps of
+// one pass in order, then patches the status once.
+func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	rg := &replnodev1alpha1.ReplicationGroup{}
+	if err := r.Get(ctx, req.NamespacedName, rg); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forgetPassword(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if !rg.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	p := newPass(rg)
+	res, err := r.runSteps(ctx, p)
+	r.finishStatus(p)
+	if perr := r.patchStatus(ctx, p); perr != nil && err == nil {
+		err = perr
+	}
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "reconcile failed")
+		return ctrl.Result{}, err
+	}
+	if res.RequeueAfter == 0 || res.RequeueAfter > r.resyncPeriod() {
+		res.RequeueAfter = r.resyncPeriod()
+	}
+	return res, nil
+}
+
+// runSteps runs the steps of one pass, stopping at the first that returns an
+// error or a requeue.
+func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctrl.Result, error) {
+	steps := []func(context.Context, *pass) (ctrl.Result, error){
+		r.reconcileAuth,
+		r.reconcileConfigMap,
+		r.reconcileServices,
+		r.reconcilePDB,
+		r.observeMembers,
+		r.reconcilePasswordRotation,
+		r.reconcileFailover,
+		r.reconcileTopology,
+	}
+	var result ctrl.Result
+	for _, step := range steps {
+		res, err := step(ctx, p)
+		if res.RequeueAfter > 0 && (result.RequeueAfter == 0 || res.RequeueAfter < result.RequeueAfter) {
+			result.RequeueAfter = res.RequeueAfter
+		}
+		if err != nil {
+			return result, err
+		}
+	}
+	return result, nil
+}
+
+// now returns the reconciler's current time.
+func (r *ReplicationGroupReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// resyncPeriod returns how often a settled group is looked at again.
+func (r *ReplicationGroupReconciler) resyncPeriod() time.Duration {
+	if r.ResyncPeriod > 0 {
+		return r.ResyncPeriod
+	}
+	return defaultResyncPeriod
+}
+
+// event emits an event on the group; reason is UpperCamelCase.
+func (r *ReplicationGroupReconciler) event(rg *replnodev1alpha1.ReplicationGroup, eventType, reason, message string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(rg, nil, eventType, reason, reason, "%s", message)
+	}
+}
+
+// knownPassword returns the password the group's members last accepted.
+func (r *ReplicationGroupReconciler) knownPassword(key types.NamespacedName) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pw, ok := r.passwords[key]
+	return pw, ok
+}
+
+// rememberPassword records the password the group's members accept.
+func (r *ReplicationGroupReconciler) rememberPassword(key types.NamespacedName, pw string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.passwords == nil {
+		r.passwords = map[types.NamespacedName]string{}
+	}
+	r.passwords[key] = pw
+}
+
+// forgetPassword drops a deleted group's password.
+func (r *ReplicationGroupReconciler) forgetPassword(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.passwords, key)
+}
+
+// SetupWithManager registers the reconciler: it owns the objects it creates
+// and watches Secrets named by spec.auth.
+func (r *ReplicationGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&replnodev1alpha1.ReplicationGroup{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Pod{}).
+		Owns(&corev1.PersistentVolumeClaim{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.Service{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.secretToGroups)).
+		Named("replicationgroup").
+		Complete(r)
+}
+
+// ------ ONE PASS ------
+
+// pass carries what the steps of one reconcile learn and decide.
+type pass struct {
+	rg *replnodev1alpha1.ReplicationGroup
+	// original is the object as fetched, the base of the status merge patch.
+	original *replnodev1alpha1.ReplicationGroup
+	// password and secretVersion come from the auth Secret.
+	password      string
+	secretVersion string
+	// confHash and templateHash describe what members should run.
+	confHash     string
+	templateHash string
+	// pods are the group's pods by name; members what was observed of them.
+	pods    map[string]*corev1.Pod
+	views   []memberView
+	members []observedMember
+	// promotedOffset is the offset a new master reported when verified.
+	promotedOffset int64
+	// stalePassword is the previous password, for members not yet rotated.
+	stalePassword string
+	// progressing is set by steps that changed something this pass.
+	progressing *progressNote
+	// failoverBusy is true when the failover policy acted or waits this pass.
+	failoverBusy bool
+}
+
+// progressNote is a step's account of what it is doing.
+type progressNote struct {
+	Phase   replnodev1alpha1.Phase
+	Reason  string
+	Message string
+}
+
+// newPass starts a pass over rg.
+func newPass(rg *replnodev1alpha1.ReplicationGroup) *pass {
+	return &pass{rg: rg, original: rg.DeepCopy(), pods: map[string]*corev1.Pod{}}
+}
+
+// progress records the first thing the pass is busy with (it names the phase).
+func (p *pass) progress(phase replnodev1alpha1.Phase, reason, message string) {
+	if p.progressing == nil {
+		p.progressing = &progressNote{Phase: phase, Reason: reason, Message: message}
+	}
+}
+
+// key returns the group's namespaced name.
+func (p *pass) key() types.NamespacedName {
+	return types.NamespacedName{Namespace: p.rg.Namespace, Name: p.rg.Name}
+}
+
+// patchStatus writes the status with one merge patch against the fetched object.
+func (r *ReplicationGroupReconciler) patchStatus(ctx context.Context, p *pass) error {
+	if err := r.Status().Patch(ctx, p.rg, client.MergeFrom(p.original)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patching status: %w", err)
+	}
+	p.original = p.rg.DeepCopy()
+	return nil
+}
