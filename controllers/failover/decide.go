@@ -379,7 +379,8 @@ func AfterPromotion(r Replication) Replication {
 
 // decideRejoin takes back fenced members once the master is healthy: one that
 // already follows the master's history with its link up is unfenced; one
-// already pointed at the master's host is left to finish its sync; one that
+// already pointed at the master's host but still on the history it came back
+// with gets the Warning only, and is otherwise left to finish its sync; one that
 // answers otherwise (still master, or on another history) is pointed at the
 // master, with a Warning predicting partial or full resync and the bytes it
 // will lose.
@@ -395,14 +396,23 @@ func decideRejoin(obs Observation, d Decision) Decision {
 				event(EventNormal, "FencedMemberRejoined", fmt.Sprintf("%s follows master %s again", m.Name, master.Name)))
 			continue
 		}
-		if m.Repl.Role == RoleReplica && master.Host != "" && m.Repl.MasterHost == master.Host {
-			// Already pointed at the master and still syncing: the warning
-			// was given when it was pointed; wait for the link.
-			continue
-		}
 		p := PredictResync(m.Repl, master.Repl)
 		if d.Resyncs == nil {
 			d.Resyncs = map[string]ResyncPrediction{}
+		}
+		if m.Repl.Role == RoleReplica && master.Host != "" && m.Repl.MasterHost == master.Host {
+			// Already pointed at the master (its pod was recreated with
+			// --replicaof) and not yet synced. Once it holds the master's
+			// history there is nothing to say; before, it still shows the
+			// history it came back with, so warn what the sync will cost.
+			// The message holds only stable numbers, so the repeats while a
+			// full sync runs aggregate into one event.
+			if m.Repl.ReplID != master.Repl.ReplID {
+				d.Resyncs[m.Name] = p
+				d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
+					"%s returned as a replica of %s: %s resync; %s", m.Name, master.Name, p.Mode, divergenceText(p))))
+			}
+			continue
 		}
 		d.Resyncs[m.Name] = p
 		if m.Repl.Role == RoleMaster {

@@ -274,10 +274,17 @@ func TestDecideOldMasterReturns(t *testing.T) {
 		{"returns empty (lost its disk): full, divergence unknown",
 			func() Member { m := replica("g-0", 0, histC, 0, LinkDown); m.Fenced = true; return m }(),
 			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
-		{"already pointed at the master and syncing: wait quietly",
+		{"recreated pointed at the master, still on its old history: warn only",
 			func() Member {
-				m := replica("g-0", 0, histC, 0, LinkDown)
+				m := replica("g-0", 0, histA, 1500, LinkDown)
 				m.Fenced, m.Repl.MasterHost, m.Repl.SyncInProgress = true, "10.0.0.11", true
+				return m
+			}(),
+			KindRejoin, []string{"Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
+		{"recreated pointed at the master, already on its history: wait quietly",
+			func() Member {
+				m := replica("g-0", 0, histB, 1900, LinkDown)
+				m.Fenced, m.Repl.MasterHost = true, "10.0.0.11"
 				return m
 			}(),
 			KindNone, nil, "", 0, false},
