@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -50,7 +51,9 @@ type Detection struct {
 // link up; that is Isolated, never Failed. Replicas known to follow another
 // host do not vote. A replica notices a vanished master at once when the
 // connection is reset, but only after repl-timeout when packets are dropped,
-// so detection takes at least that long for partitions.
+// so detection takes at least that long for partitions. When the operator
+// never saw the master (MasterLastSeen zero), the replicas'
+// master_link_down_since_seconds stand in for its own clock.
 func Detect(obs Observation) Detection {
 	name := obs.Status.CurrentMaster
 	if name == "" {
@@ -64,6 +67,7 @@ func Detect(obs Observation) Detection {
 	}
 
 	d := Detection{}
+	var downSeconds []int64 // link-down durations the voting replicas report
 	for i := range obs.Members {
 		m := &obs.Members[i]
 		if m.Name == name || !m.Reachable || m.Repl.Role != RoleReplica {
@@ -76,17 +80,28 @@ func Detect(obs Observation) Detection {
 		d.ReachableReplicas++
 		if m.Repl.LinkStatus == LinkDown {
 			d.ReplicasLinkDown++
+			downSeconds = append(downSeconds, m.Repl.LinkDownSeconds)
 		}
 	}
 
 	if obs.MasterLastSeen.IsZero() {
-		d.Health, d.Reason = HealthSuspect, "MasterNotYetSeen"
-		d.Message = fmt.Sprintf("master %s has not answered since the operator started; waiting %s before deciding",
-			name, obs.Settings.MasterDownAfter)
-		d.RequeueAfter = obs.Settings.MasterDownAfter
-		return d
+		// No time of our own: use the replicas' clocks, if a strict
+		// majority of them has been without the master long enough.
+		down, ok := majorityDownFor(downSeconds, d.ReachableReplicas)
+		if !ok || down < obs.Settings.MasterDownAfter {
+			d.Health, d.Reason = HealthSuspect, "MasterNotYetSeen"
+			d.Message = fmt.Sprintf("master %s has not answered since the operator started; waiting %s before deciding",
+				name, obs.Settings.MasterDownAfter)
+			d.RequeueAfter = obs.Settings.MasterDownAfter
+			if ok {
+				d.RequeueAfter -= down
+			}
+			return d
+		}
+		d.DownFor = down
+	} else {
+		d.DownFor = obs.Now.Sub(obs.MasterLastSeen)
 	}
-	d.DownFor = obs.Now.Sub(obs.MasterLastSeen)
 	if d.DownFor < obs.Settings.MasterDownAfter {
 		d.Health, d.Reason = HealthSuspect, "MasterNotAnswering"
 		d.Message = fmt.Sprintf("master %s has not answered as master for %s (failover after %s)",
@@ -123,4 +138,22 @@ func Detect(obs Observation) Detection {
 			name, d.DownFor, d.ReplicasLinkDown, d.ReachableReplicas)
 	}
 	return d
+}
+
+// majorityDownFor returns the longest duration for which a strict majority of
+// the voting replicas (voters of them) report their link down, and whether
+// such a majority with known durations exists.
+func majorityDownFor(downSeconds []int64, voters int) (time.Duration, bool) {
+	var known []int64
+	for _, s := range downSeconds {
+		if s >= 0 {
+			known = append(known, s)
+		}
+	}
+	need := voters/2 + 1
+	if voters == 0 || len(known) < need {
+		return 0, false
+	}
+	sort.Slice(known, func(i, j int) bool { return known[i] > known[j] })
+	return time.Duration(known[need-1]) * time.Second, true
 }

@@ -74,6 +74,36 @@ func TestDetectOnlyCountsReplicasOfTheMaster(t *testing.T) {
 	}
 }
 
+// TestDetectNeverSeenUsesTheReplicasClocks checks that without
+// MasterLastSeen the replicas' master_link_down_since_seconds decide, and
+// only when a strict majority has been down long enough.
+func TestDetectNeverSeenUsesTheReplicasClocks(t *testing.T) {
+	downFor := func(m Member, s int64) Member { m.Repl.LinkDownSeconds = s; return m }
+	m0 := gone(master("g-0", 0, histA, 1000))
+	cases := []struct {
+		name        string
+		replicas    []Member
+		wantHealth  Health
+		wantRequeue time.Duration
+	}{
+		{"majority down long enough", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 45), downFor(replica("g-2", 2, histA, 1, LinkDown), 31), downFor(replica("g-3", 3, histA, 1, LinkUp), -1)}, HealthFailed, 0},
+		{"majority down, not long enough", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 45), downFor(replica("g-2", 2, histA, 1, LinkDown), 10), downFor(replica("g-3", 3, histA, 1, LinkUp), -1)}, HealthSuspect, 20 * time.Second},
+		{"durations unknown", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), -1), downFor(replica("g-2", 2, histA, 1, LinkDown), -1)}, HealthSuspect, 30 * time.Second},
+		{"no majority", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 99), downFor(replica("g-2", 2, histA, 1, LinkUp), -1)}, HealthSuspect, 30 * time.Second},
+		{"no replica", nil, HealthSuspect, 30 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", 0, append([]Member{m0}, c.replicas...)...)
+			obs.MasterLastSeen = time.Time{}
+			d := Detect(obs)
+			if d.Health != c.wantHealth || d.RequeueAfter != c.wantRequeue {
+				t.Fatalf("Detect = %s requeue %s (%s), want %s requeue %s", d.Health, d.RequeueAfter, d.Message, c.wantHealth, c.wantRequeue)
+			}
+		})
+	}
+}
+
 // TestDetectRequeueAndFirstSighting checks the requeue delay and the never-seen master.
 func TestDetectRequeueAndFirstSighting(t *testing.T) {
 	obs := observe("g-0", 12*time.Second, unreachable(master("g-0", 0, histA, 1)))

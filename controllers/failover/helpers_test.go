@@ -19,14 +19,14 @@ var t0 = time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
 // master returns a healthy, reachable master member on history h at offset off.
 func master(name string, ordinal int, h string, off int64) Member {
 	return Member{Name: name, Ordinal: ordinal, Phase: PodRunning, Ready: true, Reachable: true,
-		Repl: Replication{Role: RoleMaster, ReplID: h, ReplID2: zeros, SecondReplOffset: -1, Offset: off,
+		Repl: Replication{Role: RoleMaster, ReplID: h, ReplID2: zeros, SecondReplOffset: -1, Offset: off, LinkDownSeconds: -1,
 			BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: off}}
 }
 
 // replica returns a healthy replica member on history h at offset off with the given link.
 func replica(name string, ordinal int, h string, off int64, link LinkStatus) Member {
 	return Member{Name: name, Ordinal: ordinal, Phase: PodRunning, Ready: true, Reachable: true,
-		Repl: Replication{Role: RoleReplica, ReplID: h, ReplID2: zeros, SecondReplOffset: -1, Offset: off,
+		Repl: Replication{Role: RoleReplica, ReplID: h, ReplID2: zeros, SecondReplOffset: -1, Offset: off, LinkDownSeconds: -1,
 			LinkStatus: link, BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: off}}
 }
 

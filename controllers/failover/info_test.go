@@ -24,14 +24,14 @@ func mustParseInfo(t *testing.T, path string) Replication {
 func TestParseInfoReplicationRealCaptures(t *testing.T) {
 	m := mustParseInfo(t, "testdata/info_master.txt")
 	want := Replication{Role: RoleMaster, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
-		ReplID2: zeros, SecondReplOffset: -1, Offset: 100,
+		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkDownSeconds: -1,
 		BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: 100}
 	if m != want {
 		t.Fatalf("master:\n got %+v\nwant %+v", m, want)
 	}
 	r := mustParseInfo(t, "testdata/info_replica.txt")
 	want = Replication{Role: RoleReplica, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
-		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkStatus: LinkUp,
+		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkStatus: LinkUp, LinkDownSeconds: -1,
 		MasterHost: "127.0.0.1", MasterPort: 27411,
 		BacklogActive: true, BacklogFirstByte: 51, BacklogHistLen: 50}
 	if r != want {
@@ -45,13 +45,13 @@ func TestParseInfoReplicationRealCaptures(t *testing.T) {
 
 // TestParseInfoReplicationCRLF checks CRLF line endings and replica-only fields.
 func TestParseInfoReplicationCRLF(t *testing.T) {
-	text := "# Replication\r\nrole:slave\r\nmaster_link_status:down\r\nmaster_sync_in_progress:1\r\n" +
+	text := "# Replication\r\nrole:slave\r\nmaster_link_status:down\r\nmaster_sync_in_progress:1\r\nmaster_link_down_since_seconds:42\r\n" +
 		"master_replid:" + histA + "\r\nmaster_repl_offset:42\r\n"
 	r, err := ParseInfoReplication(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Role != RoleReplica || r.LinkStatus != LinkDown || !r.SyncInProgress || r.Offset != 42 ||
+	if r.Role != RoleReplica || r.LinkStatus != LinkDown || !r.SyncInProgress || r.Offset != 42 || r.LinkDownSeconds != 42 ||
 		r.SecondReplOffset != NoSecondOffset {
 		t.Fatalf("got %+v", r)
 	}

@@ -75,6 +75,9 @@ type Replication struct {
 	MasterPort int
 	// SyncInProgress is master_sync_in_progress:1, a replica loading a full sync.
 	SyncInProgress bool
+	// LinkDownSeconds is master_link_down_since_seconds: how long a replica's
+	// link has been down by its own clock; -1 when unknown or never up.
+	LinkDownSeconds int64
 	// BacklogActive, BacklogFirstByte and BacklogHistLen describe the node's
 	// replication backlog: it can serve partial resyncs for offsets in
 	// [BacklogFirstByte, BacklogFirstByte+BacklogHistLen].
