@@ -7,4 +7,66 @@
 // in the manner of Redis's src/. The checks every command shares (arity,
 // authentication, read-only replica, min-replicas, OOM) live once in
 // dispatch, never in handlers.
+//
+// # Execution model
+//
+// Each connection has a reader goroutine that reads from the socket and
+// parses every complete request in what it read (package resp), then takes
+// the executor lock (Server.mu) once for the whole batch, runs the commands
+// one after another (Server.processCommand → Server.call → Handler), moves
+// the encoded replies to the client's pending buffer, releases the lock and
+// writes them with one syscall. Everything reachable from the Server — the
+// keyspace, every Client's transaction/subscription state, statistics,
+// configuration — is touched only while holding the executor lock, so
+// handlers are plain sequential code, as in Redis. Out-of-band output
+// (pub/sub messages, replies to unblocked clients) is written to the target
+// client's Writer on the executor and sent by calling Client.Flush.
+//
+// # How to add a command
+//
+//  1. Pick the group file (t_string.go, t_keys.go, ...) or create one named
+//     after the Redis source file (t_list.go for t_list.c).
+//  2. Add the command to the file's single init() register(...) block:
+//
+//     &Command{Name: "strlen", Arity: 2, Flags: FlagReadOnly | FlagFast,
+//     Group: "string", FirstKey: 1, LastKey: 1, Step: 1, Handler: strlenCommand},
+//
+//     Arity, flags and key positions are Redis's (COMMAND INFO strlen on a
+//     real redis-server shows them). FlagWrite makes dispatch refuse the
+//     command on a read-only replica, under min-replicas and MISCONF, and
+//     propagate it; FlagDenyOOM refuses it over maxmemory. A container
+//     command (CONFIG, OBJECT) lists Subcommands, each with its own arity
+//     counting the container name, and has no Handler.
+//  3. Write the handler, func(ctx *Ctx). It does only the command's own
+//     work; dispatch has checked arity, auth, role, memory and MULTI.
+//     - Read arguments from ctx.Args; parse numbers with ctx.Int / ctx.Float
+//     (they reply Redis's error and return ok=false). ctx.Args alias the
+//     read buffer: bytes.Clone anything stored in the keyspace.
+//     - Read keys with ctx.Lookup / ctx.LookupKind (lazy expiry, hit/miss
+//     stats, WRONGTYPE reply); modify with ctx.LookupWriteKind (it clones a
+//     value shared with a snapshot) or ctx.SetKey / ctx.DeleteKey.
+//     - After a change call ctx.Touched(key) (WATCH + dirty), or
+//     ctx.S.signalModifiedKey + ctx.Modified(n); fire ctx.Notify(class,
+//     event, key) for keyspace notifications.
+//     - Reply through ctx.W (resp.Writer): ctx.W.Bulk, ctx.W.Int,
+//     ctx.W.ArrayLen(n) then n elements, ctx.W.MapLen, ctx.W.Null...
+//     Errors go through ctx.Error("ERR ...") so INFO errorstats count them.
+//     - A write command that changed something (Modified > 0) is propagated
+//     as received. Call ctx.Rewrite(args...) to propagate a deterministic
+//     form instead (relative TTL → absolute, float result → SET), or
+//     ctx.Propagate(args...) to emit an extra command first.
+//  4. Test it with a transcript (see t_string_test.go: newCoreNode + run)
+//     and, for anything subtle, in the differential suite against a real
+//     redis-server (package redistest).
+//
+// # Seams for other parts
+//
+// Files of other areas hook in without editing the core: onNewServer(fn)
+// from an init() runs fn for every new Server, where it can call
+// OnAfterCommand (serve blocked clients), OnCron (timeouts, save points,
+// replication timers) and OnClientClose, and set Server.Propagator (the
+// replication stream), GoodReplicas, WriteError, ShutdownHook, Loading,
+// MasterHost/MasterLinkUp. Client.Block/Unblock park a client's reader
+// while a blocking command waits. NewInternalClient plus Call replay
+// commands without a socket (the link from our master).
 package server

@@ -1,12 +1,25 @@
 package server
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/replnode/replnode/replnode/config"
 )
 
 // Version is the Redis version replnode reports and is compatible with.
 const Version = "7.0.15"
+
+// daemonEnv marks the re-executed child of a daemonize yes start.
+const daemonEnv = "REPLNODE_DAEMONIZED"
 
 // Main runs the replnode command line: replnode [config-file] [--directive
 // value ...], plus --version and --help. It returns the process exit code.
@@ -19,9 +32,173 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	usage(stderr)
-	return 1
+	cfg, err := config.FromArgs(args, func() (string, error) {
+		b, err := io.ReadAll(bufio.NewReader(os.Stdin))
+		return string(b), err
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, err.Error())
+		return 1
+	}
+	if cfg.Bool("daemonize") && os.Getenv(daemonEnv) == "" {
+		return daemonize(stderr)
+	}
+	return run(cfg, stdout)
 }
+
+// daemonize re-executes the binary detached from the terminal (Go cannot
+// fork) and returns in the parent, as redis-server's daemonize does.
+func daemonize(stderr io.Writer) int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	cmd := exec.Command(self, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	_ = cmd.Process.Release()
+	return 0
+}
+
+// run starts a server from cfg and blocks until it shuts down.
+func run(cfg *config.Config, stdout io.Writer) int {
+	logOut := stdout
+	if path := cfg.String("logfile"); path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "Can't open the log file: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logOut = f
+	} else if cfg.Bool("daemonize") {
+		logOut = io.Discard
+	}
+	boot := NewLogger(logOut, cfg.String("loglevel"))
+	boot.Role = func() byte { return 'C' }
+	boot.Warningf("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+	boot.Warningf("Redis version=%s, bits=64, commit=00000000, modified=0, pid=%d, just started", Version, os.Getpid())
+	if cfg.File == "" {
+		boot.Warningf("Warning: no config file specified, using the default config. In order to specify a config file use %s /path/to/redis.conf", filepath.Base(os.Args[0]))
+	} else {
+		boot.Warningf("Configuration loaded")
+	}
+	for _, w := range cfg.Warnings {
+		boot.Warningf("%s", w)
+	}
+	if dir := cfg.String("dir"); dir != "" {
+		if err := os.Chdir(dir); err != nil {
+			boot.Warningf("Can't chdir to '%s': %v", dir, err)
+			return 1
+		}
+	}
+
+	s := New(cfg)
+	s.Log.SetOutput(logOut)
+	s.Log.Role = func() byte {
+		if s.IsReplica() {
+			return 'S'
+		}
+		return 'M'
+	}
+	if err := s.Listen(); err != nil {
+		s.Log.Warningf("Warning: Could not create server TCP listening socket *:%d: %v", cfg.Int("port"), err)
+		s.Log.Warningf("Failed listening on port %d (tcp), aborting.", cfg.Int("port"))
+		return 1
+	}
+	if pidfile := cfg.String("pidfile"); pidfile != "" || cfg.Bool("daemonize") {
+		if pidfile == "" {
+			pidfile = "/var/run/redis.pid"
+		}
+		if err := os.WriteFile(pidfile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			s.Log.Warningf("Failed to write PID file: %v", err)
+		} else {
+			defer os.Remove(pidfile)
+		}
+	}
+	s.Log.Noticef("Running mode=standalone, port=%d.", cfg.Int("port"))
+	s.Log.Warningf("Server initialized")
+	s.Exec(func() { s.startup() })
+	s.Log.Noticef("Ready to accept connections tcp")
+	if cfg.String("unixsocket") != "" {
+		s.Log.Noticef("Ready to accept connections unix")
+	}
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for sig := range sigs {
+			name := "SIGTERM"
+			if sig == syscall.SIGINT {
+				name = "SIGINT"
+			}
+			s.Log.Warningf("Received %s scheduling shutdown...", name)
+			go s.ShutdownFromSignal(sig == syscall.SIGINT)
+		}
+	}()
+	_ = s.Serve()
+	signal.Stop(sigs)
+	s.Log.Warningf("Redis is now ready to exit, bye bye...")
+	if s.exitCode != 0 {
+		return s.exitCode
+	}
+	return 0
+}
+
+// startup runs the hooks other areas registered for the moment before the
+// server accepts clients (loading the dataset, connecting to a master).
+func (s *Server) startup() {
+	for _, fn := range s.startupHooks {
+		fn()
+	}
+}
+
+// OnStartup registers fn to run on the executor when the binary starts,
+// after listening and before "Ready to accept connections".
+func (s *Server) OnStartup(fn func()) { s.startupHooks = append(s.startupHooks, fn) }
+
+// ShutdownFromSignal runs the shutdown sequence for SIGTERM/SIGINT,
+// honouring shutdown-on-sigterm / shutdown-on-sigint.
+func (s *Server) ShutdownFromSignal(sigint bool) {
+	opt := s.Config.String("shutdown-on-sigterm")
+	if sigint {
+		opt = s.Config.String("shutdown-on-sigint")
+	}
+	flags := shutdownFlags{}
+	for _, w := range splitFields(opt) {
+		switch w {
+		case "save":
+			flags.save, flags.explicit = true, true
+		case "nosave":
+			flags.nosave, flags.explicit = true, true
+		case "now":
+			flags.now = true
+		case "force":
+			flags.force = true
+		}
+	}
+	s.mu.Lock()
+	err := s.prepareShutdown(flags)
+	s.mu.Unlock()
+	if err != nil {
+		s.Log.Warningf("%v", err)
+		return
+	}
+	s.Close()
+}
+
+var errShutdownAborted = errors.New("Errors trying to SHUTDOWN. Check logs.")
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: ./replnode [/path/to/redis.conf] [options] [-]

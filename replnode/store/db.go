@@ -193,3 +193,22 @@ func (s *Snapshot) Release() {
 	s.done = true
 	s.db.liveSnaps--
 }
+
+// ---------------------------------------------------------------- sampling for active expiry
+
+// SampleExpires calls fn for up to n keys that have an expiry time, starting
+// at a random point of the expires table (Go randomises map iteration), the
+// way Redis's activeExpireCycle samples its expires dictionary. fn may
+// delete the key it is given.
+func (db *DB) SampleExpires(n int, fn func(key string, expireAt int64)) {
+	if n <= 0 {
+		return
+	}
+	for k, t := range db.expires {
+		fn(k, t)
+		n--
+		if n == 0 {
+			return
+		}
+	}
+}

@@ -1,0 +1,417 @@
+package server
+
+import (
+	"net"
+	"sync"
+
+	"github.com/replnode/replnode/replnode/resp"
+)
+
+// ---------------------------------------------------------------- clients
+
+// ClientFlags mark special clients.
+type ClientFlags uint32
+
+const (
+	// ClientMaster is the link from our master: its commands bypass the
+	// read-only check and get no replies.
+	ClientMaster ClientFlags = 1 << iota
+	// ClientReplica is a replica attached to us.
+	ClientReplica
+	// ClientMonitor receives MONITOR output.
+	ClientMonitor
+	// ClientNoReply discards replies (CLIENT REPLY OFF, the master link).
+	ClientNoReply
+	// ClientSkipReply discards the reply of the next command only.
+	ClientSkipReply
+	// ClientCloseAfterReply closes the connection once replies are sent.
+	ClientCloseAfterReply
+	// ClientNoEvict is CLIENT NO-EVICT on.
+	ClientNoEvict
+	// ClientInternal has no connection (AOF-like replay, the master link
+	// replaying a stream through Call).
+	ClientInternal
+	// ClientPubSub is set while the client has subscriptions.
+	ClientPubSub
+)
+
+// Client is one connection. Its fields belong to the executor except conn,
+// the parser and the read buffer, which belong to its reader goroutine.
+type Client struct {
+	ID    uint64
+	s     *Server
+	conn  net.Conn
+	Name  string
+	DBNum int
+	flags ClientFlags
+
+	authenticated bool
+
+	// w collects replies on the executor; flushOut moves them to pending.
+	w *resp.Writer
+	// pending is what the socket still has to receive, guarded by outMu.
+	outMu   sync.Mutex
+	pending []byte
+	spare   []byte
+	// writeMu serialises socket writes so pending is sent in order.
+	writeMu sync.Mutex
+	kick    chan struct{}
+	closed  bool
+
+	ctx Ctx
+
+	addr, laddr     string
+	createdMs       int64
+	lastInteraction int64
+	lastCmd         string
+	queryBufLen     int
+	argvLen         int
+	multiBulkLen    int
+
+	// ------ transactions (t_multi.go)
+	multi multiState
+	// ------ pub/sub (pubsub.go)
+	channels map[string]struct{}
+	patterns map[string]struct{}
+
+	// ------ blocking: the reader does not execute further commands
+	// while blocked; Unblock resumes it.
+	blocked   bool
+	unblockCh chan struct{}
+	// BlockState is free for the blocking code to attach its data.
+	BlockState any
+}
+
+// newClient registers a client for conn. Runs on the executor.
+func (s *Server) newClient(conn net.Conn) *Client {
+	now := s.clock()
+	c := &Client{
+		ID:              s.nextID.Add(1),
+		s:               s,
+		conn:            conn,
+		w:               resp.NewWriter(2),
+		kick:            make(chan struct{}, 1),
+		createdMs:       now,
+		lastInteraction: now,
+	}
+	c.authenticated = s.Config.String("requirepass") == ""
+	if conn != nil {
+		c.addr = conn.RemoteAddr().String()
+		c.laddr = conn.LocalAddr().String()
+		if conn.RemoteAddr().Network() == "unix" {
+			c.addr = conn.LocalAddr().String() + ":0"
+		}
+	}
+	c.ctx.init(s, c)
+	s.clients[c.ID] = c
+	return c
+}
+
+// NewInternalClient returns a client without a connection, for replaying
+// commands through Call (the replication stream from our master, tests).
+// Its replies accumulate in Replies unless it has ClientNoReply. Runs on
+// the executor.
+func (s *Server) NewInternalClient(flags ClientFlags) *Client {
+	c := s.newClient(nil)
+	c.flags |= flags | ClientInternal
+	c.authenticated = true
+	return c
+}
+
+// Flags returns the client's flags.
+func (c *Client) Flags() ClientFlags { return c.flags }
+
+// SetFlags sets (on) or clears flags. Runs on the executor.
+func (c *Client) SetFlags(f ClientFlags, on bool) {
+	if on {
+		c.flags |= f
+	} else {
+		c.flags &^= f
+	}
+}
+
+// Writer is the client's reply writer (executor-owned). Code that sends
+// out-of-band data (pub/sub messages, blocked-client replies) writes here
+// and then calls Flush.
+func (c *Client) Writer() *resp.Writer { return c.w }
+
+// Replies takes the replies an internal client accumulated.
+func (c *Client) Replies() []byte {
+	out := append([]byte(nil), c.w.Bytes()...)
+	c.w.Reset()
+	return out
+}
+
+// Server is the server the client belongs to.
+func (c *Client) Server() *Server { return c.s }
+
+// Proto is 2 or 3 (HELLO).
+func (c *Client) Proto() int { return c.w.Proto() }
+
+// Addr is the peer address as CLIENT LIST shows it.
+func (c *Client) Addr() string { return c.addr }
+
+// serve is the reader goroutine: read, parse a batch, execute it under the
+// executor lock, flush the replies, repeat.
+func (c *Client) serve() {
+	defer c.s.wg.Done()
+	go c.flusher()
+	var parser resp.Parser
+	buf := make([]byte, 0, 16*1024)
+	// Parsed arguments of a batch, flattened to avoid an allocation per
+	// command: command i is flat[bounds[i-1]:bounds[i]].
+	flat := make([][]byte, 0, 256)
+	bounds := make([]int, 0, 64)
+	for {
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), 2*cap(buf))
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := c.conn.Read(buf[len(buf):cap(buf)])
+		if n > 0 {
+			c.s.stats.NetInputBytes.Add(int64(n))
+			buf = buf[:len(buf)+n]
+		}
+		if err != nil {
+			c.s.mu.Lock()
+			c.s.freeClient(c)
+			c.s.mu.Unlock()
+			return
+		}
+		// Parse every complete command in the buffer, outside the
+		// executor. Unauthenticated clients are parsed one command at a
+		// time since AUTH changes the limits.
+		off := 0
+		s := c.s
+		s.mu.Lock()
+		lim := s.protoLimits(c)
+		s.mu.Unlock()
+		var protoErr error
+		flat, bounds = flat[:0], bounds[:0]
+		for off < len(buf) {
+			args, used, err := parser.ReadCommand(buf[off:], lim)
+			if err != nil {
+				protoErr = err
+				break
+			}
+			if used == 0 {
+				break
+			}
+			off += used
+			if len(args) == 0 {
+				continue
+			}
+			// The parser reuses its slice: keep a copy of the headers.
+			flat = append(flat, args...)
+			bounds = append(bounds, len(flat))
+			if lim.Unauthenticated {
+				break
+			}
+		}
+		s.mu.Lock()
+		c.queryBufLen = len(buf) - off
+		start := 0
+		for _, end := range bounds {
+			if c.closed || c.flags&ClientCloseAfterReply != 0 {
+				break
+			}
+			s.processCommand(c, flat[start:end:end])
+			start = end
+			if c.blocked {
+				c.waitUnblocked()
+			}
+		}
+		if protoErr != nil && !c.closed {
+			c.w.Error("ERR " + protoErr.Error())
+			c.flags |= ClientCloseAfterReply
+			s.Log.Verbosef("Protocol error (%s) from client: id=%d addr=%s", protoErr.Error(), c.ID, c.addr)
+		}
+		c.flushOutLocked()
+		closing := c.closed || c.flags&ClientCloseAfterReply != 0
+		s.mu.Unlock()
+		c.writePending()
+		if closing {
+			c.s.mu.Lock()
+			c.s.freeClient(c)
+			c.s.mu.Unlock()
+			return
+		}
+		// Keep the unparsed tail at the front of the buffer.
+		rest := copy(buf, buf[off:])
+		buf = buf[:rest]
+		if cap(buf) > 1<<20 && rest < 16*1024 {
+			buf = append(make([]byte, 0, 16*1024), buf...)
+		}
+	}
+}
+
+// waitUnblocked parks the reader while the client is blocked, releasing
+// the executor; replies produced so far are flushed first. Called and
+// returns with the executor held.
+func (c *Client) waitUnblocked() {
+	if c.unblockCh == nil {
+		c.unblockCh = make(chan struct{})
+	}
+	ch := c.unblockCh
+	c.flushOutLocked()
+	c.s.mu.Unlock()
+	c.writePending()
+	<-ch
+	c.s.mu.Lock()
+}
+
+// Block marks the client blocked after the current command: its reader
+// executes nothing more until Unblock. Runs on the executor.
+func (c *Client) Block() {
+	c.blocked = true
+	if c.unblockCh == nil {
+		c.unblockCh = make(chan struct{})
+	}
+}
+
+// IsBlocked reports whether the client is blocked.
+func (c *Client) IsBlocked() bool { return c.blocked }
+
+// Unblock resumes a blocked client; its reply must already be in Writer.
+// Runs on the executor.
+func (c *Client) Unblock() {
+	if !c.blocked {
+		return
+	}
+	c.blocked = false
+	close(c.unblockCh)
+	c.unblockCh = nil
+	c.Flush()
+}
+
+// flushOutLocked moves the executor-side replies to the pending buffer.
+// Runs on the executor.
+func (c *Client) flushOutLocked() {
+	if c.w.Len() == 0 {
+		return
+	}
+	if c.flags&ClientInternal != 0 {
+		return
+	}
+	c.outMu.Lock()
+	c.pending = append(c.pending, c.w.Bytes()...)
+	c.outMu.Unlock()
+	c.w.Reset()
+}
+
+// Flush schedules sending whatever was written to the client's Writer from
+// outside its own command (pub/sub, blocked replies). Runs on the executor.
+func (c *Client) Flush() {
+	if c.flags&ClientInternal != 0 {
+		return
+	}
+	c.flushOutLocked()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// PendingBytes is the size of the output not yet written to the socket.
+func (c *Client) PendingBytes() int {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return len(c.pending)
+}
+
+// writePending sends the pending output in order. Called without the
+// executor held.
+func (c *Client) writePending() {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	for {
+		c.outMu.Lock()
+		if len(c.pending) == 0 {
+			c.outMu.Unlock()
+			return
+		}
+		out := c.pending
+		c.pending, c.spare = c.spare[:0], nil
+		c.outMu.Unlock()
+		n, err := c.conn.Write(out)
+		c.s.stats.NetOutputBytes.Add(int64(n))
+		c.outMu.Lock()
+		if cap(out) <= 1<<20 {
+			c.spare = out[:0]
+		}
+		c.outMu.Unlock()
+		if err != nil {
+			c.closeConn()
+			return
+		}
+	}
+}
+
+// flusher sends output produced on behalf of the client by others.
+func (c *Client) flusher() {
+	for range c.kick {
+		c.writePending()
+	}
+}
+
+// closeConn closes the socket; the reader then frees the client.
+func (c *Client) closeConn() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+}
+
+// Kill closes the client as CLIENT KILL does: pending replies are dropped.
+// Runs on the executor.
+func (c *Client) Kill() {
+	c.closed = true
+	c.closeConn()
+	if c.blocked {
+		c.blocked = false
+		close(c.unblockCh)
+		c.unblockCh = nil
+	}
+}
+
+// freeClient releases a client's server-side state. Runs on the executor;
+// safe to call twice.
+func (s *Server) freeClient(c *Client) {
+	if _, ok := s.clients[c.ID]; !ok {
+		return
+	}
+	for _, fn := range s.closeHooks {
+		fn(c)
+	}
+	delete(s.clients, c.ID)
+	c.closed = true
+	s.unwatchAll(c)
+	s.pubsubUnsubscribeAll(c, false)
+	s.removeMonitor(c)
+	if c.blocked {
+		c.blocked = false
+		close(c.unblockCh)
+		c.unblockCh = nil
+	}
+	if c.conn != nil {
+		_ = c.conn.Close()
+		close(c.kick)
+	}
+}
+
+// clientsCron closes idle clients (timeout) and trims buffers.
+func (s *Server) clientsCron(now int64) {
+	timeout := s.Config.Int("timeout")
+	if timeout <= 0 {
+		return
+	}
+	for _, c := range s.clients {
+		if c.flags&(ClientMaster|ClientReplica|ClientInternal) != 0 || c.blocked || c.flags&ClientPubSub != 0 {
+			continue
+		}
+		if now-c.lastInteraction > timeout*1000 {
+			s.Log.Verbosef("Closing idle client")
+			c.Kill()
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"sort"
+	"strings"
+)
+
+// ---------------------------------------------------------------- command table
+
+// Flags are a command's properties, named as Redis's COMMAND INFO prints
+// them. Dispatch reads them to decide the shared checks.
+type Flags uint32
+
+const (
+	FlagWrite        Flags = 1 << iota // modifies the keyspace: refused on a read-only replica, propagated
+	FlagReadOnly                       // reads the keyspace
+	FlagDenyOOM                        // may grow memory: refused over maxmemory
+	FlagAdmin                          // administrative
+	FlagPubSub                         // pub/sub related
+	FlagNoScript                       // not allowed from scripts
+	FlagBlocking                       // may block the client
+	FlagLoading                        // allowed while loading the dataset
+	FlagStale                          // allowed on a replica with a stale dataset
+	FlagSkipMonitor                    // not shown by MONITOR
+	FlagSkipSlowlog                    // not logged in the slow log
+	FlagFast                           // O(1) or O(log N)
+	FlagNoAuth                         // allowed before AUTH
+	FlagMayReplicate                   // may propagate without being a write
+	FlagNoMulti                        // refused inside MULTI
+	FlagAllowBusy                      // allowed while a script is busy
+	FlagNoMandatoryKeys                // key arguments may be absent
+	FlagProtected                      // behind enable-debug-command
+	FlagMovableKeys                    // key positions depend on arguments (GetKeys)
+)
+
+var flagNames = []struct {
+	f    Flags
+	name string
+}{
+	{FlagWrite, "write"}, {FlagReadOnly, "readonly"}, {FlagDenyOOM, "denyoom"}, {FlagAdmin, "admin"},
+	{FlagPubSub, "pubsub"}, {FlagNoScript, "noscript"}, {FlagBlocking, "blocking"}, {FlagLoading, "loading"},
+	{FlagStale, "stale"}, {FlagSkipMonitor, "skip_monitor"}, {FlagSkipSlowlog, "skip_slowlog"},
+	{FlagFast, "fast"}, {FlagNoAuth, "no_auth"}, {FlagMayReplicate, "may_replicate"},
+	{FlagNoMulti, "no_multi"}, {FlagAllowBusy, "allow_busy"}, {FlagNoMandatoryKeys, "no_mandatory_keys"},
+	{FlagProtected, "protected"}, {FlagMovableKeys, "movablekeys"},
+}
+
+// Names lists the flags as COMMAND INFO prints them.
+func (f Flags) Names() []string {
+	var out []string
+	for _, n := range flagNames {
+		if f&n.f != 0 && n.f != FlagProtected {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// Command describes one command (or one subcommand of a container command
+// such as CONFIG). It is data: dispatch does the shared checks from it, the
+// Handler does only the command's own work.
+type Command struct {
+	// Name is lower case. A subcommand has its own name ("get"), and its
+	// full name is "container|name".
+	Name string
+	// Arity is Redis's: N means exactly N arguments including the name,
+	// -N means at least N. A subcommand's arity counts the container name.
+	Arity int
+	Flags Flags
+	// Group is the documentation group (string, keyspace, list, hash, set,
+	// sorted-set, pubsub, transactions, connection, server, generic) and
+	// gives the main ACL category.
+	Group string
+	// FirstKey, LastKey and Step locate the keys among the arguments
+	// (LastKey -1 means the last argument, -2 the one before...). Zero
+	// FirstKey: no keys.
+	FirstKey, LastKey, Step int
+	// GetKeys returns key positions when they depend on the arguments
+	// (FlagMovableKeys): used by COMMAND GETKEYS.
+	GetKeys func(args [][]byte) []int
+	// Handler executes the command on the executor. It is nil for a
+	// container whose work is in its subcommands.
+	Handler     func(ctx *Ctx)
+	Subcommands []*Command
+
+	parent  *Command
+	subs    map[string]*Command
+	stats   cmdStats
+	id      int
+	fullLow string
+}
+
+// cmdStats are the per-command counters of INFO commandstats.
+type cmdStats struct {
+	calls, usec, rejected, failed int64
+}
+
+// FullName is "name" or "container|name".
+func (c *Command) FullName() string { return c.fullLow }
+
+// commandTable maps lower-case names to commands. It is filled by
+// register calls from init functions, one block per command-group file,
+// and never changes afterwards.
+var commandTable = map[string]*Command{}
+
+// register adds commands to the table. It panics on a duplicate name, so a
+// clash between two groups fails every test at once.
+func register(cmds ...*Command) {
+	for _, c := range cmds {
+		c.Name = strings.ToLower(c.Name)
+		if _, dup := commandTable[c.Name]; dup {
+			panic("server: command registered twice: " + c.Name)
+		}
+		c.fullLow = c.Name
+		c.id = len(commandTable)
+		if len(c.Subcommands) > 0 {
+			c.subs = map[string]*Command{}
+			for _, s := range c.Subcommands {
+				s.Name = strings.ToLower(s.Name)
+				s.parent = c
+				s.fullLow = c.Name + "|" + s.Name
+				if s.Group == "" {
+					s.Group = c.Group
+				}
+				c.subs[s.Name] = s
+			}
+		}
+		commandTable[c.Name] = c
+	}
+}
+
+// lookupCommandName finds a command by name without allocating for names
+// up to 64 bytes.
+func lookupCommandName(name []byte) *Command {
+	if c, ok := commandTable[string(name)]; ok {
+		return c
+	}
+	var tmp [64]byte
+	if len(name) > len(tmp) {
+		return commandTable[strings.ToLower(string(name))]
+	}
+	for i, ch := range name {
+		if ch >= 'A' && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		tmp[i] = ch
+	}
+	return commandTable[string(tmp[:len(name)])]
+}
+
+// subcommand finds a container's subcommand by name.
+func (c *Command) subcommand(name []byte) *Command {
+	return c.subs[strings.ToLower(string(name))]
+}
+
+// sortedCommands returns the table in name order, for COMMAND and INFO.
+func sortedCommands() []*Command {
+	out := make([]*Command, 0, len(commandTable))
+	for _, c := range commandTable {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// keyPositions returns the indexes of the key arguments of args.
+func (c *Command) keyPositions(args [][]byte) []int {
+	if c.GetKeys != nil {
+		return c.GetKeys(args)
+	}
+	if c.FirstKey <= 0 {
+		return nil
+	}
+	last := c.LastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	step := c.Step
+	if step <= 0 {
+		step = 1
+	}
+	var out []int
+	for i := c.FirstKey; i <= last && i < len(args); i += step {
+		out = append(out, i)
+	}
+	return out
+}

@@ -1,0 +1,418 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/replnode/replnode/replnode/resp"
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// ---------------------------------------------------------------- handler context
+
+// Ctx is what a handler works with. It is reused between commands of a
+// client: handlers must not keep it, nor keep Args (they alias the
+// client's read buffer): copy bytes that go into the keyspace
+// (bytes.Clone).
+type Ctx struct {
+	S     *Server
+	C     *Client
+	DB    *store.DB
+	DBNum int
+	Args  [][]byte
+	W     *resp.Writer
+	// NowMs is the command's time in unix ms; expiry decisions use it.
+	NowMs int64
+	Cmd   *Command
+
+	// propagation of this command (see Propagate/Rewrite/NoPropagate)
+	changes     int64
+	rewritten   [][]byte
+	noPropagate bool
+	forceReply  bool
+	errors      int
+}
+
+// init binds a context to its client.
+func (ctx *Ctx) init(s *Server, c *Client) {
+	ctx.S, ctx.C, ctx.W = s, c, c.w
+}
+
+// reset prepares the context for one command.
+func (ctx *Ctx) reset(cmd *Command, args [][]byte, now int64) {
+	ctx.Cmd, ctx.Args, ctx.NowMs = cmd, args, now
+	ctx.DBNum = ctx.C.DBNum
+	ctx.DB = ctx.S.Keyspace.DBs[ctx.DBNum]
+	ctx.W = ctx.C.w
+	ctx.changes, ctx.rewritten, ctx.noPropagate, ctx.forceReply, ctx.errors = 0, nil, false, false, 0
+}
+
+// SelectDB switches the client (and the context) to database n; the caller
+// checked the range.
+func (ctx *Ctx) SelectDB(n int) {
+	ctx.C.DBNum = n
+	ctx.DBNum = n
+	ctx.DB = ctx.S.Keyspace.DBs[n]
+}
+
+// ---------------------------------------------------------------- replies and errors
+
+// Shared error texts, as Redis's shared.* objects.
+const (
+	ErrSyntax       = "ERR syntax error"
+	ErrWrongType    = "WRONGTYPE Operation against a key holding the wrong kind of value"
+	ErrNotInteger   = "ERR value is not an integer or out of range"
+	ErrNotFloat     = "ERR value is not a valid float"
+	ErrNoSuchKey    = "ERR no such key"
+	ErrOutOfRange   = "ERR index out of range"
+	ErrDBIndex      = "ERR DB index is out of range"
+	ErrOverflow     = "ERR increment or decrement would overflow"
+	ErrStringTooBig = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+	ErrNoAuth       = "NOAUTH Authentication required."
+	ErrReadOnly     = "READONLY You can't write against a read only replica."
+	ErrNoReplicas   = "NOREPLICAS Not enough good replicas to write."
+	ErrOOM          = "OOM command not allowed when used memory > 'maxmemory'."
+	ErrLoading      = "LOADING Redis is loading the dataset in memory"
+	ErrMasterDown   = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+	ErrSameObject   = "ERR source and destination objects are the same"
+	ErrPositive     = "ERR value is out of range, must be positive"
+)
+
+// Error replies with an error; msg starts with its code ("ERR ...").
+// Errors are counted for INFO errorstats and failed_calls.
+func (ctx *Ctx) Error(msg string) {
+	ctx.errors++
+	ctx.S.countError(msg)
+	ctx.W.Error(msg)
+}
+
+// Errorf formats an "ERR ..." style message.
+func (ctx *Ctx) Errorf(format string, args ...any) { ctx.Error(sprintf(format, args...)) }
+
+// ArityError replies with Redis's wrong-number-of-arguments error for the
+// current command (for commands whose arity depends on options).
+func (ctx *Ctx) ArityError() {
+	ctx.Error("ERR wrong number of arguments for '" + ctx.Cmd.FullName() + "' command")
+}
+
+// countError updates the error statistics with msg's code.
+func (s *Server) countError(msg string) {
+	s.stats.ErrorReplies++
+	code := msg
+	if i := strings.IndexByte(msg, ' '); i >= 0 {
+		code = msg[:i]
+	}
+	if len(s.stats.ErrorCodes) < 128 || s.stats.ErrorCodes[code] > 0 {
+		s.stats.ErrorCodes[code]++
+	}
+}
+
+// ---------------------------------------------------------------- argument parsing
+
+// Arg returns argument i as a string (allocates; for options, not hot paths).
+func (ctx *Ctx) Arg(i int) string { return string(ctx.Args[i]) }
+
+// ArgIs reports whether argument i equals word, ignoring case.
+func (ctx *Ctx) ArgIs(i int, word string) bool {
+	return i < len(ctx.Args) && equalFold(ctx.Args[i], word)
+}
+
+// equalFold compares ASCII case-insensitively without allocating.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		x, y := b[i], s[i]
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// Int parses argument i as Redis's string2ll; on failure it replies
+// "value is not an integer or out of range" and returns ok false.
+func (ctx *Ctx) Int(i int) (int64, bool) {
+	n, ok := resp.ParseInt(ctx.Args[i])
+	if !ok {
+		ctx.Error(ErrNotInteger)
+	}
+	return n, ok
+}
+
+// IntMsg is Int with a custom error text.
+func (ctx *Ctx) IntMsg(i int, msg string) (int64, bool) {
+	n, ok := resp.ParseInt(ctx.Args[i])
+	if !ok {
+		ctx.Error(msg)
+	}
+	return n, ok
+}
+
+// Float parses argument i as Redis's getDoubleFromObject (strtod, no
+// spaces, no NaN); on failure it replies "value is not a valid float".
+func (ctx *Ctx) Float(i int) (float64, bool) {
+	f, ok := ParseFloat(ctx.Args[i])
+	if !ok {
+		ctx.Error(ErrNotFloat)
+	}
+	return f, ok
+}
+
+// ParseFloat parses b as strtod does for Redis: decimal or hex floats,
+// "inf"/"-inf"/"+inf" in any case, no surrounding spaces, no NaN.
+func ParseFloat(b []byte) (float64, bool) {
+	if len(b) == 0 || isSpaceByte(b[0]) || isSpaceByte(b[len(b)-1]) {
+		return 0, false
+	}
+	s := string(b)
+	switch strings.ToLower(s) {
+	case "inf", "+inf", "infinity", "+infinity":
+		return posInf, true
+	case "-inf", "-infinity":
+		return negInf, true
+	}
+	if strings.ContainsAny(s, "_") || strings.EqualFold(s, "nan") {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return 0, false
+		}
+		return 0, false
+	}
+	if f != f {
+		return 0, false
+	}
+	return f, true
+}
+
+func isSpaceByte(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// ---------------------------------------------------------------- key access
+
+// lookup returns the value under key after lazy expiry: on a master an
+// expired key is deleted (and a DEL propagated); on a replica it is hidden
+// but kept, except from the master link, which sees every key.
+func (ctx *Ctx) lookup(key []byte) (store.Value, bool) {
+	db := ctx.DB
+	if db.IsExpired(string(key), ctx.NowMs) {
+		if ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
+			return nil, false
+		}
+	}
+	return db.Peek(string(key))
+}
+
+// expireIfNeeded acts on a key known to be logically expired and reports
+// whether it must be treated as missing.
+func (s *Server) expireIfNeeded(ctx *Ctx, dbNum int, key []byte) bool {
+	if s.IsReplica() {
+		if ctx != nil && ctx.C.flags&ClientMaster != 0 {
+			return false
+		}
+		return true
+	}
+	if s.pauseWrites && s.pausedUntilMs > s.clock() {
+		return true
+	}
+	s.deleteExpiredKey(dbNum, key)
+	return true
+}
+
+// deleteExpiredKey removes an expired key and propagates a DEL.
+func (s *Server) deleteExpiredKey(dbNum int, key []byte) {
+	db := s.Keyspace.DBs[dbNum]
+	db.Delete(string(key))
+	s.stats.ExpiredKeys++
+	s.notifyKeyspaceEvent(notifyExpired, "expired", key, dbNum)
+	s.signalModifiedKey(dbNum, key)
+	s.propagate(dbNum, [][]byte{[]byte("DEL"), key})
+	s.Dirty++
+}
+
+// Lookup returns the live value under key for reading (nil if missing), and
+// counts a keyspace hit or miss.
+func (ctx *Ctx) Lookup(key []byte) store.Value {
+	v, ok := ctx.lookup(key)
+	if !ok {
+		ctx.S.stats.KeyspaceMisses++
+		ctx.S.notifyKeyspaceEvent(notifyKeyMiss, "keymiss", key, ctx.DBNum)
+		return nil
+	}
+	ctx.S.stats.KeyspaceHits++
+	return v
+}
+
+// LookupKind is Lookup with a type check: a value of another kind gets a
+// WRONGTYPE reply and ok false. A missing key is (nil, true).
+func (ctx *Ctx) LookupKind(key []byte, kind store.Kind) (v store.Value, ok bool) {
+	v = ctx.Lookup(key)
+	if v != nil && v.Kind() != kind {
+		ctx.Error(ErrWrongType)
+		return nil, false
+	}
+	return v, true
+}
+
+// LookupWrite returns the live value under key in a form that may be
+// modified in place (copy-on-write against snapshots), nil if missing.
+func (ctx *Ctx) LookupWrite(key []byte) store.Value {
+	if _, ok := ctx.lookup(key); !ok {
+		return nil
+	}
+	v, _ := ctx.DB.Mutable(string(key))
+	return v
+}
+
+// LookupWriteKind is LookupWrite with a type check (WRONGTYPE, ok false).
+func (ctx *Ctx) LookupWriteKind(key []byte, kind store.Kind) (v store.Value, ok bool) {
+	if cur, found := ctx.lookup(key); found && cur.Kind() != kind {
+		ctx.Error(ErrWrongType)
+		return nil, false
+	}
+	return ctx.LookupWrite(key), true
+}
+
+// Exists reports whether key is live (no hit/miss accounting).
+func (ctx *Ctx) Exists(key []byte) bool {
+	_, ok := ctx.lookup(key)
+	return ok
+}
+
+// SetKey stores v under key (v must not alias Args), as Redis's setKey:
+// the expiry is dropped unless keepTTL, WATCH is signalled.
+func (ctx *Ctx) SetKey(key []byte, v store.Value, keepTTL bool) {
+	ctx.DB.Set(string(key), v, keepTTL)
+	ctx.S.signalModifiedKey(ctx.DBNum, key)
+}
+
+// DeleteKey removes key and signals WATCH; it reports whether it existed
+// (after lazy expiry).
+func (ctx *Ctx) DeleteKey(key []byte) bool {
+	if !ctx.Exists(key) {
+		return false
+	}
+	ctx.DB.Delete(string(key))
+	ctx.S.signalModifiedKey(ctx.DBNum, key)
+	return true
+}
+
+// Modified records that the command changed the dataset n times: it
+// bumps the dirty counter for persistence and makes the command propagate.
+func (ctx *Ctx) Modified(n int64) {
+	ctx.changes += n
+	ctx.S.Dirty += n
+}
+
+// Touched signals WATCH for key and counts one change, the usual pair
+// after an in-place modification.
+func (ctx *Ctx) Touched(key []byte) {
+	ctx.S.signalModifiedKey(ctx.DBNum, key)
+	ctx.Modified(1)
+}
+
+// Notify fires a keyspace notification for key in the current database.
+func (ctx *Ctx) Notify(class int, event string, key []byte) {
+	ctx.S.notifyKeyspaceEvent(class, event, key, ctx.DBNum)
+}
+
+// ---------------------------------------------------------------- propagation
+
+// Rewrite replaces what this command propagates (when it changed
+// something), as Redis's rewriteClientCommandVector: SET EX becomes SET
+// PXAT, INCRBYFLOAT becomes SET KEEPTTL. The args are copied.
+func (ctx *Ctx) Rewrite(args ...[]byte) { ctx.rewritten = cloneArgs(args) }
+
+// RewriteStrings is Rewrite with string arguments.
+func (ctx *Ctx) RewriteStrings(args ...string) {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = []byte(a)
+	}
+	ctx.rewritten = out
+}
+
+// Propagate sends an extra command to the replication stream now, before
+// the command's own propagation (as alsoPropagate). The args are copied.
+func (ctx *Ctx) Propagate(args ...[]byte) {
+	ctx.S.propagate(ctx.DBNum, cloneArgs(args))
+}
+
+// NoPropagate stops the command itself from being propagated even though
+// it changed the dataset (its effects were propagated with Propagate).
+func (ctx *Ctx) NoPropagate() { ctx.noPropagate = true }
+
+// ForceReply makes a reply reach a client whose replies are suppressed
+// (the master link answering REPLCONF GETACK).
+func (ctx *Ctx) ForceReply() { ctx.forceReply = true }
+
+func cloneArgs(args [][]byte) [][]byte {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	arena := make([]byte, 0, n)
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		arena = append(arena, a...)
+		out[i] = arena[len(arena)-len(a) : len(arena) : len(arena)]
+	}
+	return out
+}
+
+// propOp is one pending propagation.
+type propOp struct {
+	db   int
+	args [][]byte
+}
+
+// propagate queues a command for the replication stream; the queue is
+// flushed after the top-level command (wrapped in MULTI/EXEC when it holds
+// more than one command, as Redis 7.0 does).
+func (s *Server) propagate(db int, args [][]byte) {
+	if s.Propagator == nil {
+		return
+	}
+	s.pendingProp = append(s.pendingProp, propOp{db, cloneArgs(args)})
+	if !s.inCall {
+		s.flushPropagation()
+	}
+}
+
+var (
+	multiArgs = [][]byte{[]byte("MULTI")}
+	execArgs  = [][]byte{[]byte("EXEC")}
+)
+
+// flushPropagation hands the queued commands to the Propagator.
+func (s *Server) flushPropagation() {
+	ops := s.pendingProp
+	if len(ops) == 0 {
+		return
+	}
+	s.pendingProp = s.pendingProp[:0]
+	if s.Propagator == nil {
+		return
+	}
+	wrap := len(ops) > 1
+	if wrap {
+		s.Propagator(ops[0].db, multiArgs)
+	}
+	for _, op := range ops {
+		s.Propagator(op.db, op.args)
+	}
+	if wrap {
+		s.Propagator(ops[len(ops)-1].db, execArgs)
+	}
+}

@@ -1,0 +1,240 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// ---------------------------------------------------------------- dispatch
+
+var (
+	posInf = math.Inf(1)
+	negInf = math.Inf(-1)
+)
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// processCommand runs the checks every command shares, once, in Redis
+// 7.0's order (processCommand in server.c), then queues the command (MULTI)
+// or calls it. Runs on the executor.
+func (s *Server) processCommand(c *Client, args [][]byte) {
+	now := s.clock()
+	c.lastInteraction = now
+	ctx := &c.ctx
+
+	if equalFold(args[0], "quit") {
+		c.w.OK()
+		c.flags |= ClientCloseAfterReply
+		return
+	}
+	cmd := lookupCommandName(args[0])
+	ctx.reset(cmd, args, now)
+	if cmd == nil {
+		var b strings.Builder
+		for i := 1; i < len(args) && b.Len() < 128; i++ {
+			room := 128 - b.Len()
+			a := args[i]
+			if len(a) > room {
+				a = a[:room]
+			}
+			b.WriteByte('\'')
+			b.Write(a)
+			b.WriteString("' ")
+		}
+		s.reject(ctx, sprintf("ERR unknown command '%s', with args beginning with: %s", truncate(args[0], 128), b.String()))
+		return
+	}
+	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		sub := cmd.subcommand(args[1])
+		if sub == nil {
+			s.reject(ctx, sprintf("ERR unknown subcommand '%s'. Try %s HELP.", truncate(args[1], 128), strings.ToUpper(string(args[0]))))
+			return
+		}
+		cmd = sub
+		ctx.Cmd = sub
+	}
+	if (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity || cmd.Handler == nil {
+		s.reject(ctx, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
+		return
+	}
+	if cmd.Flags&FlagProtected != 0 && !s.debugAllowed(c) {
+		s.reject(ctx, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
+		return
+	}
+	if !c.authenticated && cmd.Flags&FlagNoAuth == 0 {
+		s.reject(ctx, ErrNoAuth)
+		return
+	}
+	isExec := cmd.Name == "exec" && cmd.parent == nil
+	isWrite := cmd.Flags&FlagWrite != 0 || (isExec && c.multi.active && c.multi.flags&FlagWrite != 0)
+	denyOOM := cmd.Flags&FlagDenyOOM != 0 || (isExec && c.multi.active && c.multi.flags&FlagDenyOOM != 0)
+	isMaster := c.flags&ClientMaster != 0
+
+	if maxmem := s.Config.Int("maxmemory"); maxmem > 0 && !isMaster && !(s.IsReplica() && s.Config.Bool("replica-ignore-maxmemory") && isMaster) {
+		inMultiQueue := c.multi.active && !isExec && cmd.Name != "discard" && cmd.Name != "quit" && cmd.Name != "reset"
+		if (denyOOM || inMultiQueue) && s.usedMemory.Load() > maxmem {
+			s.reject(ctx, ErrOOM)
+			return
+		}
+	}
+	if isWrite && !isMaster && s.WriteError != nil && !s.IsReplica() {
+		if msg := s.WriteError(); msg != "" {
+			s.reject(ctx, msg)
+			return
+		}
+	}
+	if isWrite && !isMaster && !s.IsReplica() {
+		if need := s.Config.Int("min-replicas-to-write"); need > 0 && s.goodReplicas() < int(need) {
+			s.reject(ctx, ErrNoReplicas)
+			return
+		}
+	}
+	if s.IsReplica() && s.Config.Bool("replica-read-only") && !isMaster && isWrite {
+		s.reject(ctx, ErrReadOnly)
+		return
+	}
+	if c.flags&ClientPubSub != 0 && c.Proto() == 2 {
+		switch cmd.FullName() {
+		case "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset":
+		default:
+			s.reject(ctx, sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName()))
+			return
+		}
+	}
+	if s.IsReplica() && !s.MasterLinkUp && !s.Config.Bool("replica-serve-stale-data") && cmd.Flags&FlagStale == 0 {
+		s.reject(ctx, ErrMasterDown)
+		return
+	}
+	if s.Loading && cmd.Flags&FlagLoading == 0 {
+		s.reject(ctx, ErrLoading)
+		return
+	}
+	if c.multi.active && cmd.Flags&FlagNoMulti != 0 {
+		s.reject(ctx, "ERR Command not allowed inside a transaction")
+		return
+	}
+	if c.multi.active {
+		switch cmd.Name {
+		case "exec", "discard", "multi", "watch", "quit", "reset":
+			if cmd.parent == nil {
+				break
+			}
+			fallthrough
+		default:
+			c.multi.queue(cmd, args)
+			c.w.SimpleString("QUEUED")
+			return
+		}
+	}
+	if s.pausedFor(c, cmd, isWrite) {
+		// CLIENT PAUSE: hold the command until the pause ends.
+		s.waitPause(c)
+		ctx.reset(cmd, args, s.clock())
+	}
+	s.call(ctx, cmd)
+	s.flushPropagation()
+	s.runAfterCommand()
+}
+
+// truncate returns at most n bytes of b as a string.
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}
+
+// reject replies with a dispatch error. Inside MULTI it also marks the
+// transaction so EXEC aborts; an EXEC refused here discards it with
+// -EXECABORT, as Redis's rejectCommand.
+func (s *Server) reject(ctx *Ctx, msg string) {
+	c := ctx.C
+	if ctx.Cmd != nil {
+		ctx.Cmd.stats.rejected++
+	}
+	if c.multi.active {
+		if ctx.Cmd != nil && ctx.Cmd.Name == "exec" && ctx.Cmd.parent == nil {
+			s.countError(msg)
+			c.w.Error("EXECABORT Transaction discarded because of: " + msg)
+			s.discardTransaction(c)
+			return
+		}
+		c.multi.dirty = true
+	}
+	s.countError(msg)
+	c.w.Error(msg)
+}
+
+// call executes a command that passed the checks: the handler runs,
+// replies are kept or suppressed, statistics, slow log, MONITOR and
+// propagation are updated. It is also how EXEC runs queued commands.
+func (s *Server) call(ctx *Ctx, cmd *Command) {
+	c := ctx.C
+	replyStart := c.w.Len()
+	wasInCall := s.inCall
+	s.inCall = true
+	start := time.Now()
+	cmd.Handler(ctx)
+	dur := time.Since(start)
+	s.inCall = wasInCall
+	s.stats.CommandsProcessed++
+	cmd.stats.calls++
+	cmd.stats.usec += dur.Microseconds()
+	if ctx.errors > 0 {
+		cmd.stats.failed++
+	}
+	c.lastCmd = cmd.fullLow
+
+	// Suppressed replies: CLIENT REPLY OFF|SKIP and the master link.
+	if c.flags&(ClientNoReply|ClientSkipReply|ClientMaster) != 0 && !ctx.forceReply {
+		keep := cmd.FullName() == "client|reply" && c.flags&(ClientNoReply|ClientSkipReply) == 0
+		if !keep {
+			c.w.Truncate(replyStart)
+		}
+		if c.flags&ClientSkipReply != 0 && cmd.FullName() != "client|reply" {
+			c.flags &^= ClientSkipReply
+		}
+	}
+
+	if cmd.Flags&FlagSkipSlowlog == 0 {
+		s.slowlog.record(s, ctx, dur)
+	}
+	if len(s.monitors) > 0 && cmd.Flags&(FlagSkipMonitor|FlagAdmin) == 0 {
+		s.feedMonitors(c, ctx.DBNum, ctx.Args)
+	}
+	if ctx.changes > 0 {
+		if !ctx.noPropagate && cmd.Flags&FlagWrite != 0 {
+			if ctx.rewritten != nil {
+				s.propagate(ctx.DBNum, ctx.rewritten)
+			} else {
+				s.propagate(ctx.DBNum, ctx.Args)
+			}
+		}
+	}
+}
+
+// goodReplicas asks the replication code how many replicas are in time.
+func (s *Server) goodReplicas() int {
+	if s.GoodReplicas == nil {
+		return 0
+	}
+	return s.GoodReplicas()
+}
+
+// debugAllowed applies enable-debug-command to a client.
+func (s *Server) debugAllowed(c *Client) bool {
+	switch s.Config.String("enable-debug-command") {
+	case "yes":
+		return true
+	case "local":
+		return c.conn == nil || isLocalAddr(c.conn.RemoteAddr())
+	}
+	return false
+}
+
+// Call runs one command for c as if it had arrived on c's connection, with
+// every dispatch check. The caller holds the executor (inside Exec or a
+// hook); replies accumulate in c's Writer.
+func (s *Server) Call(c *Client, args [][]byte) { s.processCommand(c, args) }

@@ -1,0 +1,443 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/replnode/replnode/replnode/config"
+	"github.com/replnode/replnode/replnode/resp"
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// ---------------------------------------------------------------- server
+
+// Server is one replnode node: its keyspace, clients and listeners.
+//
+// All state reachable from a Server (keyspace, clients' transaction and
+// subscription state, stats, configuration) belongs to the executor: it is
+// touched only while holding the executor lock, which serialises command
+// execution as Redis's single thread does. Connection goroutines parse
+// requests and write replies to sockets outside the lock. Use Exec to run
+// code on the executor from another goroutine.
+type Server struct {
+	Config   *config.Config
+	Keyspace *store.Keyspace
+	Log      *Logger
+
+	mu sync.Mutex // the executor
+
+	clients   map[uint64]*Client
+	nextID    atomic.Uint64
+	listeners []net.Listener
+	wg        sync.WaitGroup
+
+	// Dirty counts keyspace changes since the last successful save; the
+	// persistence code resets it. DirtyBeforeCommand is for INFO.
+	Dirty int64
+	// LastSaveUnix is the time of the last successful save (LASTSAVE).
+	LastSaveUnix int64
+
+	startTime time.Time
+	stats     Stats
+	clock     func() int64
+
+	// ------ replication seams: the replication developer sets these.
+
+	// MasterHost/MasterPort are set while this node is a replica
+	// ("" when master). MasterLinkUp reports the link's state.
+	MasterHost   string
+	MasterPort   int
+	MasterLinkUp bool
+	// Propagator receives every change to the dataset, in execution
+	// order, with the database it applies to: the command as rewritten
+	// for determinism (SET EX -> SET PXAT, expired keys -> DEL, EXEC
+	// blocks wrapped in MULTI/EXEC). Nil: nothing is propagated.
+	Propagator func(dbID int, args [][]byte)
+	// GoodReplicas returns how many replicas acknowledged within
+	// min-replicas-max-lag; nil counts as zero.
+	GoodReplicas func() int
+	// Loading is true while a dataset is being loaded: commands without
+	// FlagLoading get -LOADING.
+	Loading bool
+	// WriteError, when it returns a non-empty error text, refuses write
+	// commands with it (the persistence developer's MISCONF check).
+	WriteError func() string
+
+	// ------ hooks for other command groups (see doc.go)
+
+	afterCommand []func()
+	cronHooks    []func(nowMs int64)
+	closeHooks   []func(c *Client)
+
+	// ------ state owned by the command groups in this area
+	watched       map[watchKey][]*Client
+	pubsub        pubsubState
+	monitors      []*Client
+	slowlog       slowlog
+	pausedUntilMs int64
+	pauseWrites   bool
+	activeExpire  bool
+	expireCursor  []uint64
+	usedMemory    atomic.Int64
+	shuttingDown  atomic.Bool
+	shutdownCh    chan struct{}
+	shutdownOnce  sync.Once
+	// ShutdownHook runs on the executor before exit (SHUTDOWN, signals),
+	// with save telling whether to save; it returns an error to abort.
+	ShutdownHook func(save bool) error
+	runID        string
+	hz           int
+	pendingProp  []propOp
+	inCall       bool
+	startupHooks []func()
+	exitCode     int
+	notifyMask   int
+}
+
+// Stats are the counters INFO stats reports.
+type Stats struct {
+	ConnectionsReceived int64
+	CommandsProcessed   int64
+	RejectedConns       int64
+	ExpiredKeys         int64
+	ExpiredStalePerc    float64
+	KeyspaceHits        int64
+	KeyspaceMisses      int64
+	NetInputBytes       atomic.Int64
+	NetOutputBytes      atomic.Int64
+	ErrorReplies        int64
+	ErrorCodes          map[string]int64
+	PubsubChannelsSent  int64
+	EvictedKeys         int64
+}
+
+// serverInits are run by New for every server: the command-group files
+// of other developers register here (from init) to install their hooks and
+// state without editing New.
+var serverInits []func(s *Server)
+
+// onNewServer registers fn to run for each new Server, on the executor
+// before it accepts connections.
+func onNewServer(fn func(s *Server)) { serverInits = append(serverInits, fn) }
+
+// New returns a server for cfg that is not yet listening.
+func New(cfg *config.Config) *Server {
+	s := &Server{
+		Config:       cfg,
+		Keyspace:     store.NewKeyspace(int(cfg.Int("databases"))),
+		clients:      make(map[uint64]*Client),
+		watched:      make(map[watchKey][]*Client),
+		startTime:    time.Now(),
+		clock:        func() int64 { return time.Now().UnixMilli() },
+		activeExpire: true,
+		shutdownCh:   make(chan struct{}),
+		runID:        randomHex(40),
+	}
+	s.stats.ErrorCodes = map[string]int64{}
+	s.Log = NewLogger(os.Stdout, cfg.String("loglevel"))
+	s.pubsub.init()
+	s.slowlog.init()
+	s.expireCursor = make([]uint64, len(s.Keyspace.DBs))
+	s.applyAllConfig()
+	for _, fn := range serverInits {
+		fn(s)
+	}
+	return s
+}
+
+// SetClock replaces the wall clock (unix ms) used for expiry and stats; for
+// tests.
+func (s *Server) SetClock(now func() int64) { s.clock = now }
+
+// NowMs is the executor's current time in unix ms.
+func (s *Server) NowMs() int64 { return s.clock() }
+
+// RunID is the 40 hex character run id INFO reports.
+func (s *Server) RunID() string { return s.runID }
+
+// Exec runs fn on the executor and waits for it.
+func (s *Server) Exec(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn()
+}
+
+// OnAfterCommand registers fn to run on the executor after every top-level
+// command or transaction (blocked clients are served from here).
+func (s *Server) OnAfterCommand(fn func()) { s.afterCommand = append(s.afterCommand, fn) }
+
+// OnCron registers fn to run on the executor hz times a second.
+func (s *Server) OnCron(fn func(nowMs int64)) { s.cronHooks = append(s.cronHooks, fn) }
+
+// OnClientClose registers fn to run on the executor when a client goes away.
+func (s *Server) OnClientClose(fn func(c *Client)) { s.closeHooks = append(s.closeHooks, fn) }
+
+// IsReplica reports whether the node replicates from a master.
+func (s *Server) IsReplica() bool { return s.MasterHost != "" }
+
+// runAfterCommand runs the after-command hooks.
+func (s *Server) runAfterCommand() {
+	for _, fn := range s.afterCommand {
+		fn()
+	}
+}
+
+// ---------------------------------------------------------------- configuration
+
+// applyAllConfig copies configuration into the places that read it on the
+// hot path.
+func (s *Server) applyAllConfig() {
+	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
+		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events"} {
+		s.applyConfig(name)
+	}
+}
+
+// applyConfig reacts to a changed directive (startup or CONFIG SET).
+func (s *Server) applyConfig(name string) {
+	c := s.Config
+	switch name {
+	case "hz":
+		hz := int(c.Int("hz"))
+		if hz < 1 {
+			hz = 1
+		}
+		if hz > 500 {
+			hz = 500
+		}
+		s.hz = hz
+	case "hash-max-listpack-entries":
+		store.Limits.HashMaxListpackEntries = int(c.Int(name))
+	case "hash-max-listpack-value":
+		store.Limits.HashMaxListpackValue = int(c.Int(name))
+	case "set-max-intset-entries":
+		store.Limits.SetMaxIntsetEntries = int(c.Int(name))
+	case "zset-max-listpack-entries":
+		store.Limits.ZSetMaxListpackEntries = int(c.Int(name))
+	case "zset-max-listpack-value":
+		store.Limits.ZSetMaxListpackValue = int(c.Int(name))
+	case "loglevel":
+		if s.Log != nil {
+			s.Log.SetLevel(c.String("loglevel"))
+		}
+	case "slowlog-max-len":
+		s.slowlog.trim(int(c.Int(name)))
+	case "notify-keyspace-events":
+		s.notifyMask, _ = config.ParseKeyspaceEvents(c.String(name))
+	}
+}
+
+// protoLimits returns the parser limits for a client.
+func (s *Server) protoLimits(c *Client) resp.Limits {
+	return resp.Limits{
+		MaxBulkLen:      s.Config.Int("proto-max-bulk-len"),
+		Unauthenticated: !c.authenticated && s.Config.String("requirepass") != "",
+		Master:          c.flags&ClientMaster != 0,
+	}
+}
+
+// ---------------------------------------------------------------- listening
+
+// Listen opens the TCP listeners (bind, port) and the unix socket.
+func (s *Server) Listen() error {
+	port := s.Config.Int("port")
+	if port != 0 {
+		for _, addr := range s.Config.Fields("bind") {
+			optional := false
+			if len(addr) > 0 && addr[0] == '-' {
+				optional, addr = true, addr[1:]
+			}
+			host := addr
+			switch addr {
+			case "*":
+				host = "0.0.0.0"
+			case "::*":
+				host = "::"
+			}
+			l, err := net.Listen("tcp", net.JoinHostPort(host, itoa(port)))
+			if err != nil {
+				if optional {
+					continue
+				}
+				return err
+			}
+			s.listeners = append(s.listeners, l)
+		}
+	}
+	if path := s.Config.String("unixsocket"); path != "" {
+		_ = os.Remove(path)
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			return err
+		}
+		if perm := s.Config.String("unixsocketperm"); perm != "0" {
+			if p, err := parseOctal(perm); err == nil {
+				_ = os.Chmod(path, os.FileMode(p))
+			}
+		}
+		s.listeners = append(s.listeners, l)
+	}
+	if len(s.listeners) == 0 {
+		return errors.New("no listening sockets")
+	}
+	return nil
+}
+
+// ListenOn uses an already open listener (tests, in-process harness).
+func (s *Server) ListenOn(l net.Listener) { s.listeners = append(s.listeners, l) }
+
+// Addrs are the listening addresses.
+func (s *Server) Addrs() []net.Addr {
+	var out []net.Addr
+	for _, l := range s.listeners {
+		out = append(out, l.Addr())
+	}
+	return out
+}
+
+// Serve accepts connections on every listener and runs the cron until
+// Shutdown. It returns when the server has stopped.
+func (s *Server) Serve() error {
+	for _, l := range s.listeners {
+		s.wg.Add(1)
+		go s.acceptLoop(l)
+	}
+	s.wg.Add(1)
+	go s.cronLoop()
+	<-s.shutdownCh
+	s.wg.Wait()
+	return nil
+}
+
+// Close stops the server without the shutdown sequence (no save): it
+// closes listeners and clients. Safe to call more than once.
+func (s *Server) Close() {
+	s.shutdownOnce.Do(func() {
+		s.shuttingDown.Store(true)
+		for _, l := range s.listeners {
+			_ = l.Close()
+		}
+		s.mu.Lock()
+		for _, c := range s.clients {
+			c.closeConn()
+		}
+		s.mu.Unlock()
+		close(s.shutdownCh)
+	})
+}
+
+// Done is closed when the server stops.
+func (s *Server) Done() <-chan struct{} { return s.shutdownCh }
+
+// acceptLoop accepts clients until the listener closes.
+func (s *Server) acceptLoop(l net.Listener) {
+	defer s.wg.Done()
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if s.shuttingDown.Load() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		s.accept(conn)
+	}
+}
+
+// accept admits a connection, applying maxclients and protected mode.
+func (s *Server) accept(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+		if ka := s.Config.Int("tcp-keepalive"); ka > 0 {
+			_ = tc.SetKeepAlivePeriod(time.Duration(ka) * time.Second)
+			_ = tc.SetKeepAlive(true)
+		}
+	}
+	s.mu.Lock()
+	s.stats.ConnectionsReceived++
+	if int64(len(s.clients)) >= s.Config.Int("maxclients") {
+		s.stats.RejectedConns++
+		s.mu.Unlock()
+		_, _ = conn.Write([]byte("-ERR max number of clients reached\r\n"))
+		_ = conn.Close()
+		return
+	}
+	if msg := s.protectedModeRefusal(conn); msg != "" {
+		s.mu.Unlock()
+		_, _ = conn.Write([]byte(msg))
+		_ = conn.Close()
+		return
+	}
+	c := s.newClient(conn)
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go c.serve()
+}
+
+// protectedModeRefusal returns Redis's DENIED error when protected mode
+// refuses a non-loopback client because no password is set and the server
+// is bound to every interface by default.
+func (s *Server) protectedModeRefusal(conn net.Conn) string {
+	if !s.Config.Bool("protected-mode") || s.Config.String("requirepass") != "" {
+		return ""
+	}
+	if s.Config.String("bind") != "* -::*" {
+		return ""
+	}
+	ta, ok := conn.RemoteAddr().(*net.TCPAddr)
+	if !ok || ta.IP.IsLoopback() {
+		return ""
+	}
+	return "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. " +
+		"In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: " +
+		"1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
+		"2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
+		"3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
+		"4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"
+}
+
+// ---------------------------------------------------------------- cron
+
+// cronLoop runs serverCron hz times a second.
+func (s *Server) cronLoop() {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		hz := s.hz
+		s.mu.Unlock()
+		select {
+		case <-s.shutdownCh:
+			return
+		case <-time.After(time.Second / time.Duration(hz)):
+		}
+		s.mu.Lock()
+		s.cron()
+		s.mu.Unlock()
+	}
+}
+
+// cron is Redis's serverCron: client timeouts, active expiry, memory
+// sampling, and the registered hooks. It runs on the executor.
+func (s *Server) cron() {
+	now := s.clock()
+	s.sampleMemory()
+	s.clientsCron(now)
+	if s.activeExpire && !s.IsReplica() {
+		s.activeExpireCycle(now)
+	}
+	for _, fn := range s.cronHooks {
+		fn(now)
+	}
+}
