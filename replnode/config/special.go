@@ -193,7 +193,7 @@ const (
 	NotifyKeyMiss              // m
 	NotifyModule               // d
 	NotifyNew                  // n
-	NotifyAll                  = NotifyGeneric | NotifyString | NotifyList | NotifySet | NotifyHash | NotifyZSet | NotifyExpired | NotifyEvicted | NotifyStream | NotifyModule
+	NotifyAll      = NotifyGeneric | NotifyString | NotifyList | NotifySet | NotifyHash | NotifyZSet | NotifyExpired | NotifyEvicted | NotifyStream | NotifyModule
 )
 
 // ParseKeyspaceEvents parses notify-keyspace-events's class letters.

@@ -12,25 +12,25 @@ import (
 type Flags uint32
 
 const (
-	FlagWrite        Flags = 1 << iota // modifies the keyspace: refused on a read-only replica, propagated
-	FlagReadOnly                       // reads the keyspace
-	FlagDenyOOM                        // may grow memory: refused over maxmemory
-	FlagAdmin                          // administrative
-	FlagPubSub                         // pub/sub related
-	FlagNoScript                       // not allowed from scripts
-	FlagBlocking                       // may block the client
-	FlagLoading                        // allowed while loading the dataset
-	FlagStale                          // allowed on a replica with a stale dataset
-	FlagSkipMonitor                    // not shown by MONITOR
-	FlagSkipSlowlog                    // not logged in the slow log
-	FlagFast                           // O(1) or O(log N)
-	FlagNoAuth                         // allowed before AUTH
-	FlagMayReplicate                   // may propagate without being a write
-	FlagNoMulti                        // refused inside MULTI
-	FlagAllowBusy                      // allowed while a script is busy
-	FlagNoMandatoryKeys                // key arguments may be absent
-	FlagProtected                      // behind enable-debug-command
-	FlagMovableKeys                    // key positions depend on arguments (GetKeys)
+	FlagWrite           Flags = 1 << iota // modifies the keyspace: refused on a read-only replica, propagated
+	FlagReadOnly                          // reads the keyspace
+	FlagDenyOOM                           // may grow memory: refused over maxmemory
+	FlagAdmin                             // administrative
+	FlagPubSub                            // pub/sub related
+	FlagNoScript                          // not allowed from scripts
+	FlagBlocking                          // may block the client
+	FlagLoading                           // allowed while loading the dataset
+	FlagStale                             // allowed on a replica with a stale dataset
+	FlagSkipMonitor                       // not shown by MONITOR
+	FlagSkipSlowlog                       // not logged in the slow log
+	FlagFast                              // O(1) or O(log N)
+	FlagNoAuth                            // allowed before AUTH
+	FlagMayReplicate                      // may propagate without being a write
+	FlagNoMulti                           // refused inside MULTI
+	FlagAllowBusy                         // allowed while a script is busy
+	FlagNoMandatoryKeys                   // key arguments may be absent
+	FlagProtected                         // behind enable-debug-command
+	FlagMovableKeys                       // key positions depend on arguments (GetKeys)
 )
 
 var flagNames = []struct {

@@ -26,6 +26,7 @@
 //
 //  1. Pick the group file (t_string.go, t_keys.go, ...) or create one named
 //     after the Redis source file (t_list.go for t_list.c).
+//
 //  2. Add the command to the file's single init() register(...) block:
 //
 //     &Command{Name: "strlen", Arity: 2, Flags: FlagReadOnly | FlagFast,
@@ -37,6 +38,7 @@
 //     propagate it; FlagDenyOOM refuses it over maxmemory. A container
 //     command (CONFIG, OBJECT) lists Subcommands, each with its own arity
 //     counting the container name, and has no Handler.
+//
 //  3. Write the handler, func(ctx *Ctx). It does only the command's own
 //     work; dispatch has checked arity, auth, role, memory and MULTI.
 //     - Read arguments from ctx.Args; parse numbers with ctx.Int / ctx.Float
@@ -55,6 +57,7 @@
 //     as received. Call ctx.Rewrite(args...) to propagate a deterministic
 //     form instead (relative TTL → absolute, float result → SET), or
 //     ctx.Propagate(args...) to emit an extra command first.
+//
 //  4. Test it with a transcript (see t_string_test.go: newCoreNode + run)
 //     and, for anything subtle, in the differential suite against a real
 //     redis-server (package redistest).
