@@ -233,7 +233,7 @@ func (e *Encoder) writeLen(n uint64) {
 // is enabled and saves space, everything else length-prefixed.
 func (e *Encoder) writeString(s []byte) {
 	if len(s) <= intEncodeMaxLength {
-		if n, ok := store.ParseCanonicalInt(s); ok && e.writeIntEncoded(n) {
+		if n, ok := canonicalInt(s); ok && e.writeIntEncoded(n) {
 			return
 		}
 	}
@@ -264,6 +264,20 @@ func (e *Encoder) writeIntEncoded(n int64) bool {
 		return false
 	}
 	return true
+}
+
+// canonicalInt is store.ParseCanonicalInt behind a cheap byte check, so
+// the common non-numeric string costs no parse attempt.
+func canonicalInt(s []byte) (int64, bool) {
+	if len(s) == 0 || len(s) > 20 {
+		return 0, false
+	}
+	for i, c := range s {
+		if (c < '0' || c > '9') && !(i == 0 && c == '-') {
+			return 0, false
+		}
+	}
+	return store.ParseCanonicalInt(s)
 }
 
 // ---------------------------------------------------------------- values
@@ -459,7 +473,7 @@ func listpackEntrySize(s []byte) int { return len(appendListpackEntry(nil, s)) }
 // appendListpackEntry appends the encoding of s and its back length.
 func appendListpackEntry(b []byte, s []byte) []byte {
 	start := len(b)
-	if n, ok := store.ParseCanonicalInt(s); ok {
+	if n, ok := canonicalInt(s); ok {
 		switch {
 		case n >= 0 && n <= 127:
 			b = append(b, byte(n))

@@ -1,0 +1,84 @@
+package rdb
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"testing"
+
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// benchKeyspace is 100k string keys plus a few thousand aggregates, a
+// typical cache-like mix.
+func benchKeyspace() *store.Keyspace {
+	ks := store.NewKeyspace(1)
+	db := ks.DBs[0]
+	for i := 0; i < 100000; i++ {
+		db.Set("key:"+strconv.Itoa(i), store.NewString([]byte("value-"+strconv.Itoa(i*31))), false)
+	}
+	for i := 0; i < 1000; i++ {
+		h := store.NewHash()
+		z := store.NewZSet()
+		l := store.NewList()
+		for j := 0; j < 20; j++ {
+			f := []byte("field" + strconv.Itoa(j))
+			h.Set(f, []byte(strconv.Itoa(i*j)))
+			z.Add(f, float64(j)*1.5)
+			l.PushBack(f)
+		}
+		db.Set("hash:"+strconv.Itoa(i), h, false)
+		db.Set("zset:"+strconv.Itoa(i), z, false)
+		db.Set("list:"+strconv.Itoa(i), l, false)
+	}
+	return ks
+}
+
+// BenchmarkWriteSnapshot measures encoding throughput (bytes/s of RDB).
+func BenchmarkWriteSnapshot(b *testing.B) {
+	ks := benchKeyspace()
+	var size int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		snap := ks.DBs[0].Snapshot()
+		cw := &countingWriter{}
+		if err := WriteSnapshot(cw, []*store.Snapshot{snap}, AuxInfo{RedisVer: "7.0.15"}, DefaultOptions); err != nil {
+			b.Fatal(err)
+		}
+		snap.Release()
+		size = cw.n
+	}
+	b.SetBytes(size)
+}
+
+// BenchmarkLoadKeyspace measures decoding throughput.
+func BenchmarkLoadKeyspace(b *testing.B) {
+	ks := benchKeyspace()
+	var buf bytes.Buffer
+	if err := WriteSnapshot(&buf, []*store.Snapshot{ks.DBs[0].Snapshot()}, AuxInfo{}, DefaultOptions); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := LoadKeyspace(bytes.NewReader(buf.Bytes()), store.NewKeyspace(1), LoadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLZF measures compression of a typical compressible value.
+func BenchmarkLZF(b *testing.B) {
+	in := bytes.Repeat([]byte("some json-ish {\"field\": 12345, \"name\": \"value\"} "), 40)
+	b.SetBytes(int64(len(in)))
+	for i := 0; i < b.N; i++ {
+		lzfCompress(in, len(in)-4)
+	}
+}
+
+// countingWriter discards and counts.
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+var _ io.Writer = (*countingWriter)(nil)
