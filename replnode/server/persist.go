@@ -1,0 +1,519 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/replnode/replnode/replnode/rdb"
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// ------ RDB PERSISTENCE ------
+//
+// SAVE writes the dump on the executor, like Redis's foreground save.
+// BGSAVE takes copy-on-write snapshots of every database on the executor
+// (cheap: pointers only), encodes them from a goroutine while clients keep
+// writing, and the cron collects the result on the executor, where the
+// snapshots are released: the same shape as Redis's fork + checkChildrenDone.
+// The dump file is replaced atomically (see writeDumpFile).
+
+// persistState is the persistence layer of one Server. All fields belong to
+// the executor except inside a bgsaveJob, as noted there.
+type persistState struct {
+	s *Server
+
+	job *bgsaveJob // running background save, nil when none
+
+	lastBgsaveOK    bool
+	lastTryMs       int64 // last background save attempt (unix ms)
+	lastBgsaveSecs  int64 // duration of the last background save, -1 before any
+	saves           int64 // successful saves (rdb_saves)
+	lastLoadLoaded  int64
+	lastLoadExpired int64
+}
+
+// bgsaveJob is one background save. The goroutine writes err and closes
+// done; everything else is set on the executor before it starts.
+type bgsaveJob struct {
+	startMs     int64
+	dirtyBefore int64
+	snaps       []*store.Snapshot
+	keysTotal   int64
+	keysDone    atomic.Int64 // written by the goroutine, read by INFO
+	cancel      atomic.Bool  // set by the executor to abandon the save
+	done        chan struct{}
+	err         error
+}
+
+var (
+	persistStatesMu sync.Mutex
+	persistStates   = map[*Server]*persistState{}
+)
+
+// persist returns the persistence layer of s.
+func (s *Server) persist() *persistState {
+	persistStatesMu.Lock()
+	defer persistStatesMu.Unlock()
+	return persistStates[s]
+}
+
+func init() { onNewServer(initPersistence) }
+
+// initPersistence installs the persistence layer on a new server: startup
+// load, save points in the cron, save on shutdown and the MISCONF check.
+func initPersistence(s *Server) {
+	p := &persistState{s: s, lastBgsaveOK: true, lastBgsaveSecs: -1}
+	persistStatesMu.Lock()
+	persistStates[s] = p
+	persistStatesMu.Unlock()
+	s.LastSaveUnix = s.clock() / 1000
+	s.OnStartup(p.loadAtStartup)
+	s.OnCron(p.cron)
+	s.ShutdownHook = p.shutdownHook
+	s.WriteError = p.writeError
+}
+
+// The replication layer (repl_rdbinfo.go) supplies these methods on
+// Server; the persistence code reaches them through interfaces so that it
+// does not depend on that file being present.
+type (
+	// replAuxFiller fills the repl-id, repl-offset and repl-stream-db
+	// AUX fields of a save made now (rdbPopulateSaveInfo).
+	replAuxFiller interface {
+		ReplicationAuxInfo(info *rdb.AuxInfo)
+	}
+	// replInfoRestorer takes back the replication position stored in the
+	// dump loaded at startup.
+	replInfoRestorer interface {
+		RestoreReplicationInfo(replID string, offset int64, streamDB int)
+	}
+)
+
+var errSaveCanceled = errors.New("background save canceled")
+
+// ---------------------------------------------------------------- paths and options
+
+// dumpPath is dir/dbfilename. The process has chdir'd into dir at startup
+// (as redis-server does), so a relative dir means the current directory.
+func (p *persistState) dumpPath() string {
+	name := p.s.Config.String("dbfilename")
+	if dir := p.s.Config.String("dir"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, name)
+	}
+	return name
+}
+
+// encodeOptions are rdbcompression and rdbchecksum.
+func (p *persistState) encodeOptions() rdb.Options {
+	return rdb.Options{Compress: p.s.Config.Bool("rdbcompression"), Checksum: p.s.Config.Bool("rdbchecksum")}
+}
+
+// auxInfo is the AUX content of a save made now, replication info included.
+func (p *persistState) auxInfo() rdb.AuxInfo {
+	info := rdb.AuxInfo{RedisVer: Version, CTime: p.s.clock() / 1000, UsedMem: p.s.usedMemory.Load()}
+	if r, ok := any(p.s).(replAuxFiller); ok {
+		r.ReplicationAuxInfo(&info)
+	}
+	return info
+}
+
+// snapshotAll freezes every database.
+func (p *persistState) snapshotAll() []*store.Snapshot {
+	snaps := make([]*store.Snapshot, len(p.s.Keyspace.DBs))
+	for i, db := range p.s.Keyspace.DBs {
+		snaps[i] = db.Snapshot()
+	}
+	return snaps
+}
+
+// keySaveDelay is rdb-key-save-delay (microseconds slept per key written),
+// Redis's testing knob for slow saves; 0 when the directive is unknown.
+func (p *persistState) keySaveDelay() time.Duration {
+	v, ok := p.s.Config.Get("rdb-key-save-delay")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return time.Duration(n) * time.Microsecond
+}
+
+// writeSnapshots encodes snaps to w, honouring cancel and the per-key delay.
+func writeSnapshots(w io.Writer, snaps []*store.Snapshot, info rdb.AuxInfo, opt rdb.Options, delay time.Duration, job *bgsaveJob) error {
+	e := rdb.NewEncoder(w, opt)
+	e.Header()
+	e.WriteAuxFields(info)
+	for i, s := range snaps {
+		if s == nil || s.Len() == 0 {
+			continue
+		}
+		e.SelectDB(i)
+		e.ResizeDB(s.Len(), s.ExpiresLen())
+		err := s.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
+			if job != nil {
+				if job.cancel.Load() {
+					return errSaveCanceled
+				}
+				job.keysDone.Add(1)
+			}
+			if delay > 0 {
+				time.Sleep(delay)
+			}
+			e.Entry(key, v, expireAt, hasExpire)
+			return e.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return e.Finish()
+}
+
+// ---------------------------------------------------------------- foreground save
+
+// saveNow writes the dump on the executor (SAVE, shutdown, DEBUG RELOAD).
+// On success the dirty counter and LASTSAVE are reset, as rdbSave does.
+func (p *persistState) saveNow() error {
+	s := p.s
+	snaps := p.snapshotAll()
+	defer func() {
+		for _, sn := range snaps {
+			sn.Release()
+		}
+	}()
+	info, opt := p.auxInfo(), p.encodeOptions()
+	err := writeDumpFile(p.dumpPath(), func(w io.Writer) error {
+		return writeSnapshots(w, snaps, info, opt, 0, nil)
+	})
+	if err != nil {
+		s.Log.Warningf("%v", err)
+		return err
+	}
+	s.Log.Noticef("DB saved on disk")
+	s.Dirty = 0
+	s.LastSaveUnix = s.clock() / 1000
+	p.lastBgsaveOK = true
+	p.saves++
+	return nil
+}
+
+// ---------------------------------------------------------------- background save
+
+// startBgsave starts a background save. The caller checked that none runs.
+func (p *persistState) startBgsave() {
+	s := p.s
+	now := s.clock()
+	job := &bgsaveJob{startMs: now, dirtyBefore: s.Dirty, snaps: p.snapshotAll(), done: make(chan struct{})}
+	for _, sn := range job.snaps {
+		job.keysTotal += int64(sn.Len())
+	}
+	p.job, p.lastTryMs = job, now
+	info, opt, delay, path := p.auxInfo(), p.encodeOptions(), p.keySaveDelay(), p.dumpPath()
+	s.Log.Noticef("Background saving started")
+	go func() {
+		job.err = writeDumpFile(path, func(w io.Writer) error {
+			return writeSnapshots(w, job.snaps, info, opt, delay, job)
+		})
+		close(job.done)
+	}()
+}
+
+// collectBgsave finishes a completed background save on the executor:
+// releases the snapshots and records the outcome. It reports whether a job
+// was collected.
+func (p *persistState) collectBgsave(wait bool) bool {
+	job := p.job
+	if job == nil {
+		return false
+	}
+	if wait {
+		<-job.done
+	} else {
+		select {
+		case <-job.done:
+		default:
+			return false
+		}
+	}
+	s := p.s
+	for _, sn := range job.snaps {
+		sn.Release()
+	}
+	p.job = nil
+	now := s.clock()
+	p.lastBgsaveSecs = (now - job.startMs) / 1000
+	switch {
+	case errors.Is(job.err, errSaveCanceled):
+		s.Log.Warningf("Background saving terminated by signal 9")
+		p.lastBgsaveOK = false
+	case job.err != nil:
+		s.Log.Warningf("%v", job.err)
+		s.Log.Warningf("Background saving error")
+		p.lastBgsaveOK = false
+	default:
+		s.Log.Noticef("Background saving terminated with success")
+		s.Dirty -= job.dirtyBefore
+		s.LastSaveUnix = now / 1000
+		p.lastBgsaveOK = true
+		p.saves++
+	}
+	return true
+}
+
+// killBgsave abandons a running background save and waits for its
+// goroutine, which removes its temporary file.
+func (p *persistState) killBgsave() {
+	if p.job == nil {
+		return
+	}
+	p.job.cancel.Store(true)
+	p.collectBgsave(true)
+}
+
+// ---------------------------------------------------------------- cron, shutdown, MISCONF
+
+// cron collects a finished background save and starts one when a save
+// point is due or one was scheduled (serverCron).
+func (p *persistState) cron(nowMs int64) {
+	s := p.s
+	p.collectBgsave(false)
+	if p.job != nil {
+		return
+	}
+	var points []savePoint
+	for _, sp := range s.Config.SaveParams() {
+		points = append(points, savePoint{Seconds: sp[0], Changes: sp[1]})
+	}
+	st := saveClock{Dirty: s.Dirty, LastSaveMs: s.LastSaveUnix * 1000, LastTryMs: p.lastTryMs, LastBgsaveOK: p.lastBgsaveOK}
+	if sp, due := dueSavePoint(points, st, nowMs); due {
+		s.Log.Noticef("%d changes in %d seconds. Saving...", sp.Changes, sp.Seconds)
+		p.startBgsave()
+	}
+}
+
+// shutdownHook is the persistence part of SHUTDOWN: stop a running
+// background save, then save in the foreground when asked.
+func (p *persistState) shutdownHook(save bool) error {
+	if p.job != nil {
+		p.s.Log.Warningf("There is a child saving an .rdb. Killing it!")
+		p.killBgsave()
+	}
+	if !save {
+		return nil
+	}
+	p.s.Log.Noticef("Saving the final RDB snapshot before exiting.")
+	return p.saveNow()
+}
+
+// misconfError is Redis's shared.bgsaveerr.
+const misconfError = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+	"Commands that may modify the data set are disabled, because this instance is configured to report errors during writes " +
+	"if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."
+
+// writeError refuses writes after a failed background save when
+// stop-writes-on-bgsave-error is set and save points are configured.
+func (p *persistState) writeError() string {
+	s := p.s
+	if s.Config.Bool("stop-writes-on-bgsave-error") && len(s.Config.SaveParams()) > 0 && !p.lastBgsaveOK {
+		return misconfError
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------- loading
+
+// loadAtStartup loads dir/dbfilename before the server accepts clients. A
+// file that does not load stops the server (exit code 1) and is left as it
+// is, so nothing is lost.
+func (p *persistState) loadAtStartup() {
+	s := p.s
+	start := time.Now()
+	res, found, err := p.loadInto(p.dumpPath())
+	if err != nil {
+		s.Log.Warningf("Fatal error loading the DB: %v. Exiting.", err)
+		s.exitCode = 1
+		go s.Close()
+		return
+	}
+	if !found {
+		return
+	}
+	s.Log.Noticef("DB loaded from disk: %.3f seconds", time.Since(start).Seconds())
+	if id, off, ok, _ := replInfoFromAux(res.Aux); ok {
+		streamDB, _ := strconv.Atoi(res.Aux["repl-stream-db"])
+		if r, ok := any(s).(replInfoRestorer); ok {
+			r.RestoreReplicationInfo(id, off, streamDB)
+		}
+	}
+}
+
+// loadInto loads path into a fresh keyspace and, only if that succeeds,
+// replaces the server's databases with it. Expired keys are dropped on a
+// master and kept on a replica, as rdbLoad does.
+func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
+	s := p.s
+	s.Loading = true
+	defer func() { s.Loading = false }()
+	opt := rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }}
+	if !s.IsReplica() {
+		opt.DropExpiredAt = s.clock() - 1 // keys expiring strictly before now
+	}
+	ks, res, found, err := loadDumpFile(path, len(s.Keyspace.DBs), opt)
+	if err != nil || !found {
+		return res, found, err
+	}
+	for i := range s.Keyspace.DBs {
+		s.Keyspace.DBs[i] = ks.DBs[i]
+	}
+	p.lastLoadLoaded, p.lastLoadExpired = res.Keys-res.Expired, res.Expired
+	s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", p.lastLoadLoaded, p.lastLoadExpired)
+	return res, true, nil
+}
+
+// mergeFrom loads path and adds its keys to the current data set. A key
+// present on both sides is replaced when allowDup is set and is an error
+// otherwise, detected before anything changes.
+func (p *persistState) mergeFrom(path string, allowDup bool) error {
+	s := p.s
+	s.Loading = true
+	defer func() { s.Loading = false }()
+	ks, _, found, err := loadDumpFile(path, len(s.Keyspace.DBs), rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("no RDB file at %s", path)
+	}
+	for i, db := range ks.DBs {
+		var dup string
+		db.ForEach(func(k string, _ store.Value, _ int64, _ bool) bool {
+			if _, ok := s.Keyspace.DBs[i].Peek(k); ok && !allowDup {
+				dup = k
+				return false
+			}
+			return true
+		})
+		if dup != "" {
+			return fmt.Errorf("RDB has duplicated key '%s' in DB %d", dup, i)
+		}
+	}
+	for i, db := range ks.DBs {
+		target := s.Keyspace.DBs[i]
+		db.ForEach(func(k string, v store.Value, exp int64, has bool) bool {
+			target.Set(k, v, false)
+			if has {
+				target.SetExpireAt(k, exp)
+			}
+			return true
+		})
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------- INFO
+
+// PersistenceInfo returns the body of INFO's "# Persistence" section, with
+// Redis 7.0's fields in its order. Runs on the executor.
+func (s *Server) PersistenceInfo() string {
+	p := s.persist()
+	now := s.clock()
+	var b strings.Builder
+	line := func(k string, v any) { fmt.Fprintf(&b, "%s:%v\r\n", k, v) }
+	inProgress, current, processed, total := 0, int64(-1), int64(0), int64(0)
+	if p.job != nil {
+		inProgress, current = 1, (now-p.job.startMs)/1000
+		processed, total = p.job.keysDone.Load(), p.job.keysTotal
+	}
+	status := "ok"
+	if !p.lastBgsaveOK {
+		status = "err"
+	}
+	loading := 0
+	if s.Loading {
+		loading = 1
+	}
+	line("loading", loading)
+	line("async_loading", 0)
+	line("current_cow_peak", 0)
+	line("current_cow_size", 0)
+	line("current_cow_size_age", 0)
+	line("current_fork_perc", "0.00")
+	line("current_save_keys_processed", processed)
+	line("current_save_keys_total", total)
+	line("rdb_changes_since_last_save", s.Dirty)
+	line("rdb_bgsave_in_progress", inProgress)
+	line("rdb_last_save_time", s.LastSaveUnix)
+	line("rdb_last_bgsave_status", status)
+	line("rdb_last_bgsave_time_sec", p.lastBgsaveSecs)
+	line("rdb_current_bgsave_time_sec", current)
+	line("rdb_saves", p.saves)
+	line("rdb_last_cow_size", 0)
+	line("rdb_last_load_keys_expired", p.lastLoadExpired)
+	line("rdb_last_load_keys_loaded", p.lastLoadLoaded)
+	line("aof_enabled", 0)
+	line("aof_rewrite_in_progress", 0)
+	line("aof_rewrite_scheduled", 0)
+	line("aof_last_rewrite_time_sec", -1)
+	line("aof_current_rewrite_time_sec", -1)
+	line("aof_last_bgrewrite_status", "ok")
+	line("aof_rewrites", 0)
+	line("aof_rewrites_consecutive_failures", 0)
+	line("aof_last_write_status", "ok")
+	line("aof_last_cow_size", 0)
+	line("module_fork_in_progress", 0)
+	line("module_fork_last_cow_size", 0)
+	return b.String()
+}
+
+// ---------------------------------------------------------------- SAVE BGSAVE LASTSAVE
+
+func init() {
+	register(
+		&Command{Name: "save", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "server", Handler: saveCommand},
+		&Command{Name: "bgsave", Arity: -1, Flags: FlagAdmin | FlagNoScript, Group: "server", Handler: bgsaveCommand},
+		&Command{Name: "lastsave", Arity: 1, Flags: FlagLoading | FlagStale | FlagFast, Group: "server", Handler: lastsaveCommand},
+	)
+}
+
+// saveCommand is SAVE: a foreground save, refused while a background save
+// runs.
+func saveCommand(ctx *Ctx) {
+	p := ctx.S.persist()
+	p.collectBgsave(false)
+	if p.job != nil {
+		ctx.Error("ERR Background save already in progress")
+		return
+	}
+	if err := p.saveNow(); err != nil {
+		ctx.Error("ERR")
+		return
+	}
+	ctx.W.OK()
+}
+
+// bgsaveCommand is BGSAVE [SCHEDULE]. SCHEDULE only matters in Redis when
+// an AOF rewrite child blocks the save; here nothing does, so it starts at
+// once either way.
+func bgsaveCommand(ctx *Ctx) {
+	if len(ctx.Args) > 2 || len(ctx.Args) == 2 && !ctx.ArgIs(1, "schedule") {
+		ctx.Error(ErrSyntax)
+		return
+	}
+	p := ctx.S.persist()
+	p.collectBgsave(false)
+	if p.job != nil {
+		ctx.Error("ERR Background save already in progress")
+		return
+	}
+	p.startBgsave()
+	ctx.W.SimpleString("Background saving started")
+}
+
+// lastsaveCommand is LASTSAVE: the unix time of the last successful save.
+func lastsaveCommand(ctx *Ctx) { ctx.W.Int(ctx.S.LastSaveUnix) }
