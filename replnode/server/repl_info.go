@@ -1,0 +1,114 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/replnode/replnode/replnode/replication"
+)
+
+// ------ INFO REPLICATION, INFO STATS (sync counters) ------
+
+// ReplicationInfo returns the body of INFO's "# Replication" section (lines
+// ending in CRLF, without the header), exactly in Redis 7.0's order. The
+// core's INFO calls it. Runs on the executor.
+func (s *Server) ReplicationInfo() string {
+	r := s.repl()
+	if r == nil {
+		return ""
+	}
+	return r.info(s.clock())
+}
+
+// ReplicationSyncStats returns INFO stats' sync_full, sync_partial_ok and
+// sync_partial_err. Runs on the executor.
+func (s *Server) ReplicationSyncStats() (full, partialOK, partialErr int64) {
+	r := s.repl()
+	if r == nil {
+		return 0, 0, 0
+	}
+	return r.syncFull, r.syncPartialOK, r.syncPartialErr
+}
+
+func (r *replState) info(now int64) string {
+	var b strings.Builder
+	line := func(f string, a ...any) {
+		fmt.Fprintf(&b, f, a...)
+		b.WriteString("\r\n")
+	}
+	cfg := r.s.Config
+	if !r.s.IsReplica() {
+		line("role:master")
+	} else {
+		line("role:slave")
+		line("master_host:%s", r.s.MasterHost)
+		line("master_port:%d", r.s.MasterPort)
+		st := r.link.State()
+		up := st == replication.StateConnected && r.s.MasterLinkUp
+		if up {
+			line("master_link_status:up")
+		} else {
+			line("master_link_status:down")
+		}
+		lastIO := int64(-1)
+		if r.masterCli != nil {
+			lastIO = (now - r.link.LastIOMs()) / 1000
+		}
+		line("master_last_io_seconds_ago:%d", lastIO)
+		syncing := 0
+		if st == replication.StateTransfer {
+			syncing = 1
+		}
+		line("master_sync_in_progress:%d", syncing)
+		line("slave_read_repl_offset:%d", r.id.Offset)
+		line("slave_repl_offset:%d", r.id.Offset)
+		if syncing == 1 {
+			line("master_sync_total_bytes:-1")
+			line("master_sync_read_bytes:0")
+			line("master_sync_left_bytes:-1")
+			line("master_sync_perc:0.00")
+			line("master_sync_last_io_seconds_ago:%d", (now-r.link.LastIOMs())/1000)
+		}
+		if !up {
+			down := int64(-1)
+			if r.link.DownSinceMs() > 0 {
+				down = (now - r.link.DownSinceMs()) / 1000
+			}
+			line("master_link_down_since_seconds:%d", down)
+		}
+		line("slave_priority:%d", cfg.Int("replica-priority"))
+		line("slave_read_only:%d", boolInt(cfg.Bool("replica-read-only")))
+		line("replica_announced:%d", boolInt(cfg.Bool("replica-announced")))
+	}
+	line("connected_slaves:%d", r.replicas.Len())
+	if cfg.Int("min-replicas-to-write") > 0 && cfg.Int("min-replicas-max-lag") > 0 {
+		line("min_slaves_good_slaves:%d", r.goodReplicas())
+	}
+	for _, l := range r.replicas.InfoLines(now) {
+		line("%s", l)
+	}
+	line("master_failover_state:no-failover")
+	line("master_replid:%s", r.id.ReplID)
+	line("master_replid2:%s", r.id.ReplID2)
+	line("master_repl_offset:%d", r.id.Offset)
+	line("second_repl_offset:%d", r.id.SecondOffset)
+	if r.backlog != nil {
+		line("repl_backlog_active:1")
+		line("repl_backlog_size:%d", cfg.Int("repl-backlog-size"))
+		line("repl_backlog_first_byte_offset:%d", r.backlog.FirstByteOffset())
+		line("repl_backlog_histlen:%d", r.backlog.HistLen())
+	} else {
+		line("repl_backlog_active:0")
+		line("repl_backlog_size:%d", cfg.Int("repl-backlog-size"))
+		line("repl_backlog_first_byte_offset:0")
+		line("repl_backlog_histlen:0")
+	}
+	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
