@@ -39,7 +39,7 @@ func init() {
 func debugCommand(ctx *Ctx) {
 	fn, ok := debugHandlers[strings.ToLower(ctx.Arg(1))]
 	if !ok {
-		ctx.Errorf("ERR unknown subcommand '%s'. Try DEBUG HELP.", ctx.Arg(1))
+		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try DEBUG HELP.", ctx.Arg(1))
 		return
 	}
 	fn(ctx)

@@ -85,7 +85,8 @@ func TestSaveAndReload(t *testing.T) {
 		{cmd("DEBUG", "RELOAD", "NOFLUSH"), "(error) ERR Error trying to load the RDB dump, check server logs."},
 		{cmd("DEBUG", "RELOAD", "NOFLUSH", "MERGE"), "OK"},
 		{cmd("DEBUG", "RELOAD", "BOGUS"), "(error) ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."},
-		{cmd("DEBUG", "NOSUCH"), "(error) ERR unknown subcommand 'NOSUCH'. Try DEBUG HELP."},
+		{cmd("DEBUG", "NOSUCH"), "(error) ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. Try DEBUG HELP."},
+		{cmd("DEBUG", "DIGEST", "x"), "(error) ERR unknown subcommand or wrong number of arguments for 'DIGEST'. Try DEBUG HELP."},
 	})
 }
 
