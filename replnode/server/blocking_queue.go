@@ -33,9 +33,12 @@ type blockedWaiter struct {
 	// not served by a sorted set and stays blocked, as in Redis 7.0.
 	kind blockKind
 	// serve performs the command on the ready key (pop, reply,
-	// propagation) and reports whether it could. Set by the handler that
-	// blocked.
+	// propagation) and reports whether it could; a waiter that could not
+	// stays blocked. Set by the handler that blocked.
 	serve func(key string) bool
+	// timeout writes the reply for a wait that ran out and resumes the
+	// client. Set by the handler that blocked.
+	timeout func()
 	// seq orders waiters by the time they blocked.
 	seq uint64
 }
@@ -141,10 +144,10 @@ func (q *blockQueues) signal(db int, key string) {
 func (q *blockQueues) hasReady() bool { return len(q.ready) > 0 }
 
 // serveReady serves waiters on the keys that became ready, in signal order,
-// each key's waiters first come first served, until a waiter's serve
-// reports the key can give no more. kindOf reports the type of the value
-// now under a key (0 if none); waiters needing another type are skipped and
-// stay blocked. Serving may signal more keys (BLMOVE pushes to its
+// each key's waiters first come first served, until the key is gone
+// (emptied lists and sorted sets are deleted). kindOf reports the type of
+// the value now under a key (0 if none); waiters needing another type are
+// skipped and stay blocked. Serving may signal more keys (BLMOVE pushes to its
 // destination); they are served in the same call, as Redis loops until no
 // key is ready.
 func (q *blockQueues) serveReady(kindOf func(db int, key string) blockKind) {
@@ -172,8 +175,10 @@ func (q *blockQueues) serveKey(ref blockedKeyRef, kindOf func(db int, key string
 		if w.kind != kind || !q.waiting(w.owner) || q.byOwner[w.owner] != w {
 			continue
 		}
+		// A waiter that cannot take the value (BLMOVE whose destination
+		// has the wrong type) stays blocked and the next one is tried.
 		if !w.serve(ref.key) {
-			return
+			continue
 		}
 		q.remove(w.owner)
 	}

@@ -1,0 +1,204 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// This file connects the blocking-command registry (blocking_queue.go) to
+// the executor: it parks clients, serves them after the command or
+// transaction that gave their keys data, times them out from the cron, and
+// forgets them when they disconnect.
+//
+// A served client's command runs on a fresh context bound to that client,
+// writes its reply to the client's Writer, and propagates the non-blocking
+// form (BLPOP → LPOP, BLMOVE → LMOVE, BZPOPMIN → ZPOPMIN...), as Redis does.
+
+// blockingState is one server's blocked clients.
+type blockingState struct {
+	s *Server
+	q *blockQueues
+}
+
+// blockingStates maps each Server to its blockingState. (A field on Server
+// would do; this keeps the core files untouched.)
+var blockingStates sync.Map
+
+func init() { onNewServer(initBlocking) }
+
+// initBlocking installs the hooks for a new server.
+func initBlocking(s *Server) {
+	b := &blockingState{s: s, q: newBlockQueues()}
+	blockingStates.Store(s, b)
+	s.OnAfterCommand(b.serveReady)
+	s.OnCron(b.expire)
+	s.OnClientClose(func(c *Client) { b.q.remove(c) })
+}
+
+// blockingOf returns the server's blocking state.
+func blockingOf(s *Server) *blockingState {
+	v, _ := blockingStates.Load(s)
+	return v.(*blockingState)
+}
+
+// SignalKeyAsReady tells clients blocked on key (a list or sorted set that
+// was just created or grew) that it may serve them after the current
+// command, as Redis's signalKeyAsReady. Code that creates keys by other
+// paths (RENAME, MOVE, RESTORE, SWAPDB, COPY, SORT STORE) calls it.
+func (s *Server) SignalKeyAsReady(db int, key []byte) {
+	blockingOf(s).q.signal(db, string(key))
+}
+
+// BlockedClients is the number of clients blocked on keys (INFO
+// blocked_clients).
+func (s *Server) BlockedClients() int { return blockingOf(s).q.count() }
+
+// BlockingKeys is the number of keys clients are blocked on.
+func (s *Server) BlockingKeys() int { return blockingOf(s).q.keyCount() }
+
+// UnblockKeyWaiter ends the wait of a client blocked on keys, as CLIENT
+// UNBLOCK does: with withError it replies -UNBLOCKED, otherwise as if the
+// timeout had expired. It reports whether c was blocked on keys.
+func (s *Server) UnblockKeyWaiter(c *Client, withError bool) bool {
+	b := blockingOf(s)
+	w, ok := b.q.byOwner[c]
+	if !ok {
+		return false
+	}
+	b.q.remove(c)
+	if withError {
+		s.countError("UNBLOCKED")
+		c.w.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+		c.BlockState = nil
+		c.Unblock()
+		return true
+	}
+	w.timeout()
+	return true
+}
+
+// signalListReady signals a list key that received elements.
+func signalListReady(ctx *Ctx, key []byte) { ctx.S.SignalKeyAsReady(ctx.DBNum, key) }
+
+// kindOf reports which waiters the live value under key can serve.
+func (b *blockingState) kindOf(db int, key string) blockKind {
+	d := b.s.Keyspace.DBs[db]
+	if d.IsExpired(key, b.s.clock()) {
+		return 0
+	}
+	v, ok := d.Peek(key)
+	if !ok {
+		return 0
+	}
+	switch v.Kind() {
+	case store.KindList:
+		return blockOnList
+	case store.KindZSet:
+		return blockOnZSet
+	}
+	return 0
+}
+
+// serveReady is the after-command hook.
+func (b *blockingState) serveReady() {
+	if !b.q.hasReady() {
+		return
+	}
+	b.q.serveReady(b.kindOf)
+}
+
+// expire is the cron hook: waits past their deadline get their timeout
+// reply.
+func (b *blockingState) expire(nowMs int64) {
+	if b.q.count() == 0 {
+		return
+	}
+	for _, w := range b.q.expired(nowMs) {
+		w.timeout()
+	}
+}
+
+// canBlock reports whether the command may park its client: not inside
+// EXEC (which runs queued commands on their own contexts) and not for the
+// master link, where Redis answers as if the timeout expired at once.
+func canBlock(ctx *Ctx) bool {
+	if ctx != &ctx.C.ctx {
+		return false
+	}
+	return ctx.C.flags&ClientMaster == 0
+}
+
+// parseBlockTimeout parses the timeout argument at i (float seconds) into
+// an absolute deadline in ms, 0 for forever, replying Redis's errors.
+func parseBlockTimeout(ctx *Ctx, i int) (int64, bool) {
+	sec, ok := ParseFloat(ctx.Args[i])
+	if !ok {
+		ctx.Error("ERR timeout is not a float or out of range")
+		return 0, false
+	}
+	deadline, msg := blockTimeoutMs(sec, ctx.NowMs)
+	if msg != "" {
+		ctx.Error("ERR " + msg)
+		return 0, false
+	}
+	return deadline, true
+}
+
+// blockedCall is what a served or timed-out client needs to run its command
+// later: a private copy of its arguments.
+type blockedCall struct {
+	cmd  *Command
+	args [][]byte
+}
+
+// block parks the client of ctx on keys until deadline. serve runs the
+// command on a ready key with a fresh context and reports whether it could;
+// nullReply writes the timeout reply.
+func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
+	serve func(sctx *Ctx, key []byte) bool, nullReply func(w *Ctx)) {
+	s, c := ctx.S, ctx.C
+	call := blockedCall{cmd: ctx.Cmd, args: cloneArgs(ctx.Args)}
+	w := &blockedWaiter{owner: c, db: ctx.DBNum, deadlineMs: deadline, kind: kind}
+	for _, k := range keys {
+		w.keys = append(w.keys, string(k))
+	}
+	w.serve = func(key string) bool {
+		sctx := servingCtx(s, c, call)
+		if !serve(sctx, []byte(key)) {
+			return false
+		}
+		finishServed(sctx)
+		return true
+	}
+	w.timeout = func() {
+		sctx := servingCtx(s, c, call)
+		nullReply(sctx)
+		c.BlockState = nil
+		c.Unblock()
+	}
+	blockingOf(s).q.add(w)
+	c.BlockState = w
+	c.Block()
+}
+
+// servingCtx binds a fresh context to a blocked client for running its
+// command later.
+func servingCtx(s *Server, c *Client, call blockedCall) *Ctx {
+	ctx := &Ctx{}
+	ctx.init(s, c)
+	ctx.reset(call.cmd, call.args, s.clock())
+	return ctx
+}
+
+// finishServed propagates what a served command changed (its rewritten,
+// non-blocking form) and resumes the client.
+func finishServed(sctx *Ctx) {
+	s := sctx.S
+	if sctx.changes > 0 && !sctx.noPropagate && sctx.rewritten != nil {
+		s.propagate(sctx.DBNum, sctx.rewritten)
+	}
+	sctx.Cmd.stats.calls++
+	sctx.C.BlockState = nil
+	sctx.C.Unblock()
+}
