@@ -128,6 +128,11 @@ func ourMasterRealReplica(t *testing.T, diskless string) {
 	if ttl := r.do("TTL", "post:0").Int; ttl < 900 || ttl > 1000 {
 		t.Fatalf("expiry not replicated as absolute time: ttl %d", ttl)
 	}
+	if commandTable["debug"] != nil {
+		if dm, dr := mc.do("DEBUG", "DIGEST").Str, r.do("DEBUG", "DIGEST").Str; dm != dr {
+			t.Fatalf("DEBUG DIGEST: ours %s, real replica %s", dm, dr)
+		}
+	}
 	// WAIT counts the real replica's ACK.
 	mc.do("SET", "w", "1")
 	if n := mc.do("WAIT", "1", "10000"); n.Int != 1 {
@@ -326,4 +331,27 @@ func TestInteropMasterRestartContinuesPartially(t *testing.T) {
 	a2c := dialNode(t, a2.port)
 	a2c.do("SET", "after-restart", "1")
 	waitFor(t, 30*time.Second, "stream after restart", func() bool { return r.do("GET", "after-restart").Str == "1" })
+}
+
+func TestInteropClientKillMasterOnOurReplica(t *testing.T) {
+	requireLoadCommands(t)
+	if commandTable["client"] == nil {
+		t.Skip("CLIENT not registered in this build yet")
+	}
+	mport := startRealRedis(t)
+	m := dialNode(t, mport)
+	writeLoad(m, "a", 30)
+	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
+	rc := dialNode(t, rep.port)
+	if r := rc.do("CLIENT", "KILL", "TYPE", "master"); r.IsError() {
+		t.Fatalf("CLIENT KILL TYPE master: %v", r)
+	}
+	writeLoad(m, "b", 30)
+	waitFor(t, 60*time.Second, "partial resync after kill", func() bool {
+		return m.info("stats")["sync_partial_ok"] == "1" && rep.info()["master_repl_offset"] == replInfo(m)["master_repl_offset"]
+	})
+	if st := m.info("stats"); st["sync_full"] != "1" {
+		t.Fatalf("sync_full = %s after CLIENT KILL TYPE master", st["sync_full"])
+	}
 }
