@@ -3,9 +3,13 @@ package server
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/replnode/replnode/replnode/rdb"
+	"github.com/replnode/replnode/replnode/store"
 )
 
 // newPersistNode is a core node whose dump lives in a fresh temp dir.
@@ -234,4 +238,43 @@ func dumpBytes(t *testing.T, n *coreNode, key string) string {
 		t.Fatalf("no key %s", key)
 	}
 	return string(dumpPayloadFor(n.s, v))
+}
+
+// TestBgsaveDoesNotBlockAndIsIsolated runs commands while a background
+// save of a large data set is in progress: they are served (the executor
+// is free) and their changes, including in-place ones, stay out of the
+// dump, which holds exactly the data set as of BGSAVE.
+func TestBgsaveDoesNotBlockAndIsIsolated(t *testing.T) {
+	n, dir := newPersistNode(t)
+	val := make([]byte, 512<<10)
+	for i := 0; i < 40; i++ {
+		for j := range val {
+			val[j] = byte((i*7919 + j*104729) >> 3)
+		}
+		n.run(transcript{{cmd("SET", "big:"+strconv.Itoa(i), string(val)), "OK"}})
+	}
+	before := n.do("DEBUG", "DIGEST")
+	n.run(transcript{{cmd("BGSAVE"), "Background saving started"}})
+	served := 0
+	for i := 0; i < 40 && n.infoField("rdb_bgsave_in_progress") == "1"; i++ {
+		k := "big:" + strconv.Itoa(i)
+		n.do("APPEND", k, "appended during the save")
+		n.do("SETRANGE", k, "0", "overwritten")
+		n.do("SET", "new:"+strconv.Itoa(i), "x")
+		served++
+	}
+	if served == 0 {
+		t.Fatal("no command was served while the background save ran")
+	}
+	n.waitBgsave()
+	ks, _, found, err := loadDumpFile(filepath.Join(dir, "dump.rdb"), 16, rdb.LoadOptions{})
+	if err != nil || !found {
+		t.Fatalf("loading the dump: %v", err)
+	}
+	if got := store.DatasetDigest(ks).String(); got != before {
+		t.Fatalf("dump digest %s, want the data set as of BGSAVE %s (%d commands ran during the save)", got, before, served)
+	}
+	if n.do("DEBUG", "DIGEST") == before {
+		t.Fatal("the commands during the save changed nothing")
+	}
 }
