@@ -211,6 +211,17 @@ func (ctx *Ctx) lookup(key []byte) (store.Value, bool) {
 			return nil, false
 		}
 	}
+	return db.PeekTouch(string(key), ctx.NowMs)
+}
+
+// lookupNoTouch is lookup without updating the access time (OBJECT).
+func (ctx *Ctx) lookupNoTouch(key []byte) (store.Value, bool) {
+	db := ctx.DB
+	if db.IsExpired(string(key), ctx.NowMs) {
+		if ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
+			return nil, false
+		}
+	}
 	return db.Peek(string(key))
 }
 
@@ -294,6 +305,7 @@ func (ctx *Ctx) Exists(key []byte) bool {
 // the expiry is dropped unless keepTTL, WATCH is signalled.
 func (ctx *Ctx) SetKey(key []byte, v store.Value, keepTTL bool) {
 	ctx.DB.Set(string(key), v, keepTTL)
+	ctx.DB.SetAccessTime(string(key), ctx.NowMs)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 }
 

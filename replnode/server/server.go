@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -88,14 +89,17 @@ type Server struct {
 	shutdownOnce  sync.Once
 	// ShutdownHook runs on the executor before exit (SHUTDOWN, signals),
 	// with save telling whether to save; it returns an error to abort.
-	ShutdownHook func(save bool) error
-	runID        string
-	hz           int
-	pendingProp  []propOp
-	inCall       bool
-	startupHooks []func()
-	exitCode     int
-	notifyMask   int
+	ShutdownHook  func(save bool) error
+	runID         string
+	hz            int
+	pendingProp   []propOp
+	inCall        bool
+	startupHooks  []func()
+	swapHooks     []func(a, b int)
+	flushAllHooks []func()
+	rand          *rand.Rand
+	exitCode      int
+	notifyMask    int
 }
 
 // Stats are the counters INFO stats reports.
@@ -136,6 +140,7 @@ func New(cfg *config.Config) *Server {
 		activeExpire: true,
 		shutdownCh:   make(chan struct{}),
 		runID:        randomHex(40),
+		rand:         rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}
 	s.stats.ErrorCodes = map[string]int64{}
 	s.Log = NewLogger(os.Stdout, cfg.String("loglevel"))
@@ -441,3 +446,6 @@ func (s *Server) cron() {
 		fn(now)
 	}
 }
+
+// Rand is the executor's random source (RANDOMKEY, SPOP, SRANDMEMBER...).
+func (s *Server) Rand() *rand.Rand { return s.rand }

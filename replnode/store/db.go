@@ -9,6 +9,9 @@ package store
 type DB struct {
 	dict    map[string]*entry
 	expires map[string]int64
+	// order lists the keys; entry.pos is a key's index in it. It backs
+	// SCAN's cursor and RANDOMKEY (see Scan).
+	order []string
 
 	// gen counts snapshots taken. An entry whose gen is older than
 	// frozenGen may be shared with a live snapshot and is cloned on its
@@ -21,6 +24,9 @@ type DB struct {
 type entry struct {
 	v   Value
 	gen uint64
+	pos int
+	// atime is the unix ms of the last access (OBJECT IDLETIME).
+	atime int64
 }
 
 // NewDB returns an empty database.
@@ -69,7 +75,7 @@ func (db *DB) Mutable(key string) (Value, bool) {
 		return nil, false
 	}
 	if db.liveSnaps > 0 && e.gen < db.frozenGen {
-		e = &entry{v: e.v.Clone(), gen: db.gen}
+		e = &entry{v: e.v.Clone(), gen: db.gen, pos: e.pos, atime: e.atime}
 		db.dict[key] = e
 	}
 	return e.v, true
@@ -79,7 +85,12 @@ func (db *DB) Mutable(key string) (Value, bool) {
 // true, as SET ... KEEPTTL does; otherwise any expiry is removed, as a plain
 // SET does in Redis.
 func (db *DB) Set(key string, v Value, keepTTL bool) {
-	db.dict[key] = &entry{v: v, gen: db.gen}
+	if old, ok := db.dict[key]; ok {
+		db.dict[key] = &entry{v: v, gen: db.gen, pos: old.pos}
+	} else {
+		db.dict[key] = &entry{v: v, gen: db.gen, pos: len(db.order)}
+		db.order = append(db.order, key)
+	}
 	if !keepTTL {
 		delete(db.expires, key)
 	}
@@ -87,8 +98,21 @@ func (db *DB) Set(key string, v Value, keepTTL bool) {
 
 // Delete removes key and its expiry. It reports whether the key existed.
 func (db *DB) Delete(key string) bool {
-	if _, ok := db.dict[key]; !ok {
+	e, ok := db.dict[key]
+	if !ok {
 		return false
+	}
+	// Move the last key into the hole (see Scan for why).
+	last := len(db.order) - 1
+	if e.pos != last {
+		moved := db.order[last]
+		db.order[e.pos] = moved
+		db.dict[moved].pos = e.pos
+	}
+	db.order[last] = ""
+	db.order = db.order[:last]
+	if cap(db.order) > 1024 && len(db.order) < cap(db.order)/4 {
+		db.order = append(make([]string, 0, cap(db.order)/2), db.order...)
 	}
 	delete(db.dict, key)
 	delete(db.expires, key)
@@ -118,6 +142,7 @@ func (db *DB) Persist(key string) bool {
 func (db *DB) Flush() {
 	db.dict = make(map[string]*entry)
 	db.expires = make(map[string]int64)
+	db.order = nil
 }
 
 // ForEach calls fn for every key in unspecified order until fn returns
@@ -210,5 +235,64 @@ func (db *DB) SampleExpires(n int, fn func(key string, expireAt int64)) {
 		if n == 0 {
 			return
 		}
+	}
+}
+
+// ---------------------------------------------------------------- scan, random keys, access times
+
+// Scan visits about count keys starting at cursor and returns the cursor
+// for the next call, 0 when the walk is complete; cursor 0 starts a walk.
+//
+// Keys sit in a slice; the walk goes from the last position down to the
+// first and the cursor is the number of positions not yet visited. New keys
+// are appended above the cursor (SCAN may miss keys added during the
+// walk), and Delete moves the last key, which is either visited already or
+// still below the cursor, into the hole. So a key present for the whole walk
+// is returned at least once, which is Redis's SCAN guarantee; a key may be
+// returned twice.
+func (db *DB) Scan(cursor uint64, count int, fn func(key string)) uint64 {
+	if count < 1 {
+		count = 1
+	}
+	n := uint64(len(db.order))
+	if cursor == 0 || cursor > n {
+		cursor = n
+	}
+	for visited := 0; cursor > 0 && visited < count; visited++ {
+		cursor--
+		fn(db.order[cursor])
+	}
+	return cursor
+}
+
+// KeyAt returns the key at position i (0 <= i < Len) of the scan order;
+// with a random i it picks a random key (RANDOMKEY).
+func (db *DB) KeyAt(i int) string { return db.order[i] }
+
+// PeekTouch is Peek that also records nowMs as the key's access time, as
+// Redis's lookupKey updates the LRU clock.
+func (db *DB) PeekTouch(key string, nowMs int64) (Value, bool) {
+	e, ok := db.dict[key]
+	if !ok {
+		return nil, false
+	}
+	e.atime = nowMs
+	return e.v, true
+}
+
+// AccessTime returns the unix ms of the key's last access through
+// PeekTouch (0 if never), for OBJECT IDLETIME.
+func (db *DB) AccessTime(key string) (int64, bool) {
+	e, ok := db.dict[key]
+	if !ok {
+		return 0, false
+	}
+	return e.atime, true
+}
+
+// SetAccessTime sets the access time (a new key, or RESTORE IDLETIME).
+func (db *DB) SetAccessTime(key string, unixMs int64) {
+	if e, ok := db.dict[key]; ok {
+		e.atime = unixMs
 	}
 }
