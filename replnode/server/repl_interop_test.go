@@ -68,7 +68,7 @@ func TestInteropChainRealOursReal(t *testing.T) {
 		mo := replInfo(m)["master_repl_offset"]
 		return mo == mid.info()["master_repl_offset"] && mo == replInfo(b)["master_repl_offset"]
 	})
-	if dm, db := m.do("DEBUG", "DIGEST").Str, b.do("DEBUG", "DIGEST").Str; dm != db {
+	if dm, db := m.digest(), b.digest(); dm != db {
 		t.Fatalf("digest master %s != sub-replica %s", dm, db)
 	}
 	if replInfo(b)["master_replid"] != replInfo(m)["master_replid"] {
@@ -129,7 +129,7 @@ func ourMasterRealReplica(t *testing.T, diskless string) {
 		t.Fatalf("expiry not replicated as absolute time: ttl %d", ttl)
 	}
 	if commandTable["debug"] != nil {
-		if dm, dr := mc.do("DEBUG", "DIGEST").Str, r.do("DEBUG", "DIGEST").Str; dm != dr {
+		if dm, dr := mc.digest(), r.digest(); dm != dr {
 			t.Fatalf("DEBUG DIGEST: ours %s, real replica %s", dm, dr)
 		}
 	}

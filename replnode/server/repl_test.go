@@ -62,7 +62,7 @@ func startNodeWith(t *testing.T, port int, beforeServe func(s *Server), directiv
 	}
 	port = l.Addr().(*net.TCPAddr).Port
 	cfg := config.Default()
-	all := append([]string{"port", strconv.Itoa(port), "bind", "127.0.0.1", "repl-diskless-sync-delay", "0", "save", ""}, directives...)
+	all := append([]string{"port", strconv.Itoa(port), "bind", "127.0.0.1", "repl-diskless-sync-delay", "0", "save", "", "enable-debug-command", "local"}, directives...)
 	for i := 0; i+1 < len(all); i += 2 {
 		if err := cfg.Set(all[i], strings.Fields(all[i+1]), true); err != nil && all[i+1] != "" {
 			t.Fatalf("config %s %s: %v", all[i], all[i+1], err)
@@ -109,7 +109,7 @@ func startRealRedis(t *testing.T, args ...string) int {
 	dir := t.TempDir()
 	logf := filepath.Join(dir, "redis.log")
 	argv := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", logf, "--repl-diskless-sync-delay", "0", "--daemonize", "no"}, args...)
+		"--dir", dir, "--logfile", logf, "--repl-diskless-sync-delay", "0", "--daemonize", "no", "--enable-debug-command", "local"}, args...)
 	cmd := exec.Command(bin, argv...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -188,6 +188,16 @@ func (c *testClient) do(args ...string) resp.Reply {
 		}
 		c.buf = append(c.buf, tmp[:n]...)
 	}
+}
+
+// digest returns DEBUG DIGEST, failing on an error reply.
+func (c *testClient) digest() string {
+	c.t.Helper()
+	r := c.do("DEBUG", "DIGEST")
+	if r.IsError() || len(r.Str) != 40 {
+		c.t.Fatalf("DEBUG DIGEST: %v", r)
+	}
+	return r.Str
 }
 
 // info returns INFO <section> as a map.
