@@ -78,6 +78,30 @@ func initPersistence(s *Server) {
 	s.OnCron(p.cron)
 	s.ShutdownHook = p.shutdownHook
 	s.WriteError = p.writeError
+	if f, ok := any(s).(flushAllNotifier); ok {
+		f.OnFlushAll(p.afterFlushAll)
+	}
+}
+
+// flushAllNotifier is the FLUSHALL hook of the keyspace commands
+// (t_keys.go), reached through an interface like the replication methods.
+type flushAllNotifier interface {
+	OnFlushAll(fn func())
+}
+
+// afterFlushAll is flushAllDataAndResetRDB's persistence part: a running
+// background save is abandoned (it would resurrect the data), and with save
+// points configured the now empty data set is saved at once. The dirty
+// counter ends at 1 as in Redis, so the FLUSHALL itself counts as a change.
+func (p *persistState) afterFlushAll() {
+	s := p.s
+	if p.job != nil {
+		p.killBgsave()
+	}
+	if len(s.Config.SaveParams()) > 0 {
+		_ = p.saveNow() // failures are logged; FLUSHALL still succeeds, as in Redis
+		s.Dirty++
+	}
 }
 
 // The replication layer (repl_rdbinfo.go) supplies these methods on

@@ -278,3 +278,24 @@ func TestBgsaveDoesNotBlockAndIsIsolated(t *testing.T) {
 		t.Fatal("the commands during the save changed nothing")
 	}
 }
+
+// TestFlushAllSavesWithSavePoints: FLUSHALL with save points writes the
+// empty data set at once, as Redis does.
+func TestFlushAllSavesWithSavePoints(t *testing.T) {
+	n, dir := newPersistNode(t, "save 3600 1")
+	if _, ok := any(n.s).(flushAllNotifier); !ok {
+		t.Skip("FLUSHALL hook not available")
+	}
+	n.fill()
+	n.run(transcript{{cmd("SAVE"), "OK"}, {cmd("FLUSHALL"), "OK"}})
+	ks, _, _, err := loadDumpFile(filepath.Join(dir, "dump.rdb"), 16, rdb.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := store.DatasetDigest(ks); got != (store.Digest{}) {
+		t.Error("dump still holds data after FLUSHALL")
+	}
+	if got := n.infoField("rdb_changes_since_last_save"); got != "1" {
+		t.Errorf("dirty after FLUSHALL = %s, want 1", got)
+	}
+}
