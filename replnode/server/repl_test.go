@@ -259,6 +259,15 @@ func TestReplRealMasterOurReplica(t *testing.T) {
 	if ri := rep.info(); ri["master_replid"] != mi["master_replid"] {
 		t.Fatalf("replid %s vs %s", ri["master_replid"], mi["master_replid"])
 	}
+	// The real master's WAIT sends REPLCONF GETACK; our ACK must carry an
+	// offset that covers the write.
+	m.do("SET", "waited", "1")
+	if n := m.do("WAIT", "1", "10000"); n.Int != 1 {
+		t.Fatalf("real master WAIT with our replica = %v", n)
+	}
+	waitFor(t, 20*time.Second, "offsets equal after GETACK", func() bool {
+		return replInfo(m)["master_repl_offset"] == rep.info()["master_repl_offset"]
+	})
 }
 
 func TestReplOurMasterRealReplica(t *testing.T) {
