@@ -42,6 +42,7 @@ type Encoder struct {
 	crc uint64
 	n   int64
 	err error
+	lzf lzfCompressor
 }
 
 // NewEncoder returns an encoder writing to w with the given options.
@@ -238,7 +239,7 @@ func (e *Encoder) writeString(s []byte) {
 		}
 	}
 	if e.opt.Compress && len(s) > lzfMinLength {
-		if c := lzfCompress(s, len(s)-4); c != nil {
+		if c := e.lzf.compress(s, len(s)-4); c != nil {
 			e.writeByte(lenEncVal<<6 | encLZF)
 			e.writeLen(uint64(len(c)))
 			e.writeLen(uint64(len(s)))

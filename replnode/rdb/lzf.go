@@ -24,14 +24,42 @@ var errLZFCorrupt = errors.New("corrupt LZF data")
 // the result would not be shorter than maxOut bytes (Redis then stores the
 // string uncompressed).
 func lzfCompress(in []byte, maxOut int) []byte {
+	var c lzfCompressor
+	return c.compress(in, maxOut)
+}
+
+// lzfCompressor keeps the match table between calls, so compressing many
+// short strings does not allocate and clear a full table each time.
+type lzfCompressor struct {
+	table []int32 // position+1 of the last 3-byte sequence per hash
+	out   []byte
+}
+
+// compress is lzfCompress using c's scratch memory. The returned slice is
+// only valid until the next call.
+func (c *lzfCompressor) compress(in []byte, maxOut int) []byte {
 	if len(in) < 4 || maxOut <= 0 {
 		return nil
 	}
-	out := make([]byte, 0, maxOut)
-	var table [1 << lzfHashLog]int32 // position+1 of the last 3-byte match
+	// A table about twice the input's length is as good as a full one
+	// and much cheaper to clear for short strings.
+	hashLog := 8
+	for hashLog < lzfHashLog && 1<<hashLog < 2*len(in) {
+		hashLog++
+	}
+	if len(c.table) < 1<<hashLog {
+		c.table = make([]int32, 1<<lzfHashLog)
+	}
+	table := c.table[:1<<hashLog]
+	clear(table)
+	out := c.out[:0]
+	if cap(out) < maxOut {
+		out = make([]byte, 0, maxOut)
+	}
+	defer func() { c.out = out[:0] }()
 	hash := func(p int) uint32 {
 		v := uint32(in[p])<<16 | uint32(in[p+1])<<8 | uint32(in[p+2])
-		return (v * 2654435761) >> (32 - lzfHashLog)
+		return (v * 2654435761) >> (32 - hashLog)
 	}
 	litStart := 0 // start of the pending literal run
 	flushLiterals := func(end int) bool {
