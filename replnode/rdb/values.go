@@ -169,9 +169,8 @@ func (d *decoder) quicklist(start int64, v2 bool) (store.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(elems) == 0 {
-			return nil, d.fail(d.off, "quicklist node %d is empty", i)
-		}
+		// Empty nodes are skipped silently, as Redis 7.0 does; a list left
+		// empty is then skipped as an empty key.
 		for _, e := range elems {
 			l.PushBack(e)
 		}
