@@ -63,10 +63,15 @@ func (r *replState) info(now int64) string {
 		line("slave_read_repl_offset:%d", r.id.Offset)
 		line("slave_repl_offset:%d", r.id.Offset)
 		if syncing == 1 {
-			line("master_sync_total_bytes:-1")
-			line("master_sync_read_bytes:0")
-			line("master_sync_left_bytes:-1")
-			line("master_sync_perc:0.00")
+			left, perc := int64(-1), 0.0
+			if r.transferSize > 0 {
+				left = r.transferSize - r.transferRead
+				perc = float64(r.transferRead) * 100 / float64(r.transferSize)
+			}
+			line("master_sync_total_bytes:%d", r.transferSize)
+			line("master_sync_read_bytes:%d", r.transferRead)
+			line("master_sync_left_bytes:%d", left)
+			line("master_sync_perc:%.2f", perc)
 			line("master_sync_last_io_seconds_ago:%d", (now-r.link.LastIOMs())/1000)
 		}
 		if !up {

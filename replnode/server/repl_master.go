@@ -54,6 +54,9 @@ type replState struct {
 	masterCli *Client     // internal client applying the master's stream
 	linkGen   int         // bumped on every REPLICAOF; stale goroutines exit
 	streamDB  int         // repl-stream-db of the last full sync
+	// transferSize/transferRead describe the payload being received, for
+	// INFO's master_sync_* fields (size -1: diskless, unknown).
+	transferSize, transferRead int64
 }
 
 // replconfInfo is what REPLCONF told us about a would-be replica.

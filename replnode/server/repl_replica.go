@@ -272,19 +272,21 @@ func (r *replState) linkHandshake(mc *masterConn, br *bufio.Reader) error {
 }
 
 // progressReader reports reads to the link so a long transfer does not
-// time out while data flows.
+// time out while data flows, and counts bytes for INFO.
 type progressReader struct {
 	r    io.Reader
 	last time.Time
-	fn   func()
+	read int64
+	fn   func(read int64)
 }
 
 // Read reads and, at most every 100ms, notes progress.
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
+	p.read += int64(n)
 	if n > 0 && time.Since(p.last) > 100*time.Millisecond {
 		p.last = time.Now()
-		p.fn()
+		p.fn(p.read)
 	}
 	return n, err
 }
@@ -307,8 +309,12 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 			r.s.Log.Noticef("MASTER <-> REPLICA sync: receiving %d bytes from master to disk", size)
 		}
 	})
-	pr := &progressReader{r: payload, fn: func() {
-		r.s.Exec(func() { r.link.DataReceived(r.s.clock()) })
+	r.s.Exec(func() { r.transferSize, r.transferRead = size, 0 })
+	pr := &progressReader{r: payload, fn: func(read int64) {
+		r.s.Exec(func() {
+			r.transferRead = read
+			r.link.DataReceived(r.s.clock())
+		})
 	}}
 	var ndb int
 	r.s.Exec(func() { ndb = len(r.s.Keyspace.DBs) })
