@@ -385,7 +385,10 @@ func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
 	s.Loading = true
 	defer func() { s.Loading = false }()
 	opt := rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }}
-	if !s.IsReplica() {
+	// At startup the replication layer may not have applied `replicaof`
+	// yet, so the directive counts as well.
+	_, _, replicaByConfig := s.Config.ReplicaOf()
+	if !s.IsReplica() && !replicaByConfig {
 		opt.DropExpiredAt = s.clock() - 1 // keys expiring strictly before now
 	}
 	ks, res, found, err := loadDumpFile(path, len(s.Keyspace.DBs), opt)

@@ -299,3 +299,33 @@ func TestFlushAllSavesWithSavePoints(t *testing.T) {
 		t.Errorf("dirty after FLUSHALL = %s, want 1", got)
 	}
 }
+
+// TestLoadDropsExpiredKeysOnMaster: a master loading its dump drops keys
+// already expired and reports them in INFO.
+func TestLoadDropsExpiredKeysOnMaster(t *testing.T) {
+	n, dir := newPersistNode(t)
+	ks := store.NewKeyspace(1)
+	ks.DBs[0].Set("old", store.NewString([]byte("x")), false)
+	ks.DBs[0].SetExpireAt("old", n.now-1000)
+	ks.DBs[0].Set("live", store.NewString([]byte("y")), false)
+	ks.DBs[0].SetExpireAt("live", n.now+1000)
+	f, err := os.Create(filepath.Join(dir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.WriteSnapshot(f, []*store.Snapshot{ks.DBs[0].Snapshot()}, rdb.AuxInfo{RedisVer: Version}, rdb.DefaultOptions); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	n.s.mu.Lock()
+	n.s.persist().loadAtStartup()
+	n.s.mu.Unlock()
+	n.expectExpire("old", -2)
+	n.expectExpire("live", n.now+1000)
+	if got := n.infoField("rdb_last_load_keys_expired"); got != "1" {
+		t.Errorf("keys expired = %s", got)
+	}
+	if got := n.infoField("rdb_last_load_keys_loaded"); got != "1" {
+		t.Errorf("keys loaded = %s", got)
+	}
+}
