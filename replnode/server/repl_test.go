@@ -385,3 +385,48 @@ func TestReplSilentReplicaTimesOut(t *testing.T) {
 		t.Fatalf("no timeout log line:\n%s", master.log.String())
 	}
 }
+
+func TestReplOursChainAndPromotion(t *testing.T) {
+	a := startNode(t, "repl-ping-replica-period", "1")
+	ac := dialNode(t, a.port)
+	for i := 0; i < 300; i++ {
+		ac.do("SET", "k"+strconv.Itoa(i), strconv.Itoa(i))
+	}
+	b := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(a.port))
+	waitFor(t, 60*time.Second, "B up", func() bool { return b.info()["master_link_status"] == "up" })
+	c := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(b.port))
+	waitFor(t, 60*time.Second, "C up", func() bool { return c.info()["master_link_status"] == "up" })
+	ac.do("SELECT", "5")
+	ac.do("INCR", "n")
+	waitFor(t, 60*time.Second, "equal offsets A-B-C", func() bool {
+		o := a.info()["master_repl_offset"]
+		return b.info()["master_repl_offset"] == o && c.info()["master_repl_offset"] == o
+	})
+	if a.keys(0) != c.keys(0) || c.keys(5) != 1 {
+		t.Fatalf("keys A=%d C=%d C(db5)=%d", a.keys(0), c.keys(0), c.keys(5))
+	}
+	// Promote B; C (already B's replica) keeps going. A becomes B's replica
+	// and continues partially from B's replid2.
+	bc := dialNode(t, b.port)
+	bc.do("REPLICAOF", "NO", "ONE")
+	oldID := a.info()["master_replid"]
+	if bi := b.info(); bi["master_replid2"] != oldID || bi["role"] != "master" {
+		t.Fatalf("B after promotion %v", bi)
+	}
+	ac.do("REPLICAOF", "127.0.0.1", strconv.Itoa(b.port))
+	waitFor(t, 60*time.Second, "A follows B", func() bool { return a.info()["master_link_status"] == "up" })
+	waitFor(t, 60*time.Second, "C back on B", func() bool { return c.info()["master_link_status"] == "up" })
+	var full, ok int64
+	b.s.Exec(func() { full, ok, _ = b.s.ReplicationSyncStats() })
+	if full != 1 || ok != 2 {
+		t.Fatalf("B after promotion: sync_full=%d (C's first sync) sync_partial_ok=%d (A and C), want 1 and 2", full, ok)
+	}
+	bc.do("SET", "new", "1")
+	waitFor(t, 60*time.Second, "all follow B", func() bool {
+		o := b.info()["master_repl_offset"]
+		return a.info()["master_repl_offset"] == o && c.info()["master_repl_offset"] == o
+	})
+	if a.info()["master_replid"] != b.info()["master_replid"] || c.info()["master_replid"] != b.info()["master_replid"] {
+		t.Fatal("replids differ after the switch")
+	}
+}
