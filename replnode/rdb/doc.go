@@ -7,4 +7,23 @@
 // payload); one decoder reads from any io.Reader. The on-disk codes live in
 // format.go and are never mixed with the in-memory types of package store.
 // It must not open files, touch sockets or decide when to save.
+//
+// # API
+//
+//   - WriteSnapshot writes a whole file from store snapshots; Encoder writes
+//     one piece at a time (Header, Aux, Function, SelectDB, ResizeDB, Entry,
+//     Finish) for callers that need to interleave work.
+//   - Load decodes a stream and reports AUX fields, keys, functions and
+//     skipped items to a Handler; LoadKeyspace loads into a fresh
+//     store.Keyspace; ReadAux reads only the AUX fields (repl-id, ...).
+//   - DumpPayload and ParseDumpPayload are DUMP and RESTORE's format.
+//
+// Files: format.go (codes), encode.go, decode.go (stream and errors),
+// values.go (value bodies to store values), blobs.go (listpack, ziplist,
+// intset, zipmap parsers), lzf.go, crc64.go, dump.go (DUMP payloads and
+// keyspace loading).
+//
+// Every error from the decoder is a *FormatError carrying the byte offset
+// of the offending item; a length read from the input is checked before
+// anything is allocated for it.
 package rdb
