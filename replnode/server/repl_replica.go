@@ -53,15 +53,27 @@ func (m *masterConn) close() {
 	})
 }
 
-// writer sends queued bytes in order until the queue closes.
-func (m *masterConn) writer() {
-	for b := range m.out {
-		if m.conn == nil {
-			continue
-		}
-		_ = m.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if _, err := m.conn.Write(b); err != nil {
-			_ = m.conn.Close()
+// writer sends queued bytes in order until the queue closes; it closes the
+// connection when the server stops, which ends the link's reader too.
+func (m *masterConn) writer(stop <-chan struct{}) {
+	for {
+		select {
+		case b, ok := <-m.out:
+			if !ok {
+				return
+			}
+			if m.conn == nil {
+				continue
+			}
+			_ = m.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := m.conn.Write(b); err != nil {
+				_ = m.conn.Close()
+			}
+		case <-stop:
+			if m.conn != nil {
+				_ = m.conn.Close()
+			}
+			return
 		}
 	}
 }
@@ -203,7 +215,7 @@ func (r *replState) linkRun(gen int, host string, port int) {
 	var mc *masterConn
 	ok := false
 	r.s.Exec(func() {
-		if !r.current(gen) || r.link.State() != replication.StateConnecting {
+		if !r.current(gen) || r.link.State() != replication.StateConnecting || r.s.shuttingDown.Load() {
 			return
 		}
 		if err != nil {
@@ -212,7 +224,7 @@ func (r *replState) linkRun(gen int, host string, port int) {
 		}
 		mc = &masterConn{gen: gen, conn: conn, out: make(chan []byte, 256)}
 		r.master = mc
-		go mc.writer()
+		go mc.writer(r.s.Done())
 		ok = true
 		r.perform(r.link.Connected(r.s.clock()))
 	})

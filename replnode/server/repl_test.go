@@ -430,3 +430,12 @@ func TestReplOursChainAndPromotion(t *testing.T) {
 		t.Fatal("replids differ after the switch")
 	}
 }
+
+func TestReplLinkClosesOnShutdown(t *testing.T) {
+	mport := startRealRedis(t)
+	m := dialNode(t, mport)
+	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
+	rep.s.Close()
+	waitFor(t, 30*time.Second, "master sees the replica go", func() bool { return replInfo(m)["connected_slaves"] == "0" })
+}
