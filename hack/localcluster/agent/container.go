@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
@@ -111,13 +113,28 @@ func (w *podWorker) launch(ctx context.Context, pod *corev1.Pod, c *ctr) (*os.Pr
 	if err != nil {
 		return nil, "RunContainerError", err
 	}
-	cmd := exec.Command(self, "container-init", specPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = []string{cluster.MarkerEnv + "=" + w.a.cfg.StateDir}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// The child holds the write end of a pipe as fd 3, close-on-exec: the
+	// read end sees EOF exactly when the container's program has been
+	// exec'd (or container-init died), so "Running" means running.
+	execDone, execSignal, err := os.Pipe()
+	if err != nil {
 		return nil, "RunContainerError", err
 	}
+	defer execDone.Close()
+	cmd := exec.Command(self, "container-init", specPath)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{execSignal}
+	cmd.Env = []string{cluster.MarkerEnv + "=" + w.a.cfg.StateDir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS, Setpgid: true}
+	err = cmd.Start()
+	execSignal.Close()
+	if err != nil {
+		return nil, "RunContainerError", err
+	}
+	_ = execDone.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, _ = io.Copy(io.Discard, execDone)
+	// A container-init that failed before exec has written ErrFile and
+	// exits; handleExit reports that as StartError.
 	return cmd.Process, "", nil
 }
 
@@ -269,6 +286,7 @@ func (s *apiEnvSource) SecretKey(name, key string) (string, bool, error) {
 // reason to the spec's ErrFile for the agent and returns the error.
 func ContainerInit(specPath string) (err error) {
 	runtime.LockOSThread() // setns applies to this thread, which then execs
+	syscall.CloseOnExec(3) // the agent's exec-done pipe: closes when we exec
 	b, err := os.ReadFile(specPath)
 	if err != nil {
 		return err

@@ -299,6 +299,11 @@ func (w *podWorker) handleExit(ev exitEvent) {
 	if ev.signal != "" {
 		term.Message = "terminated by signal: " + ev.signal
 	}
+	errFile := filepath.Join(w.dir, "run", c.spec.Name+".err")
+	if msg, err := os.ReadFile(errFile); err == nil && len(msg) > 0 {
+		term.Reason, term.Message = "StartError", string(msg)
+		_ = os.Remove(errFile)
+	}
 	c.status.Ready = false
 	c.status.Started = ptr.To(false)
 	w.mu.Lock()
@@ -382,7 +387,7 @@ func (w *podWorker) patchStatus(ctx context.Context, pod *corev1.Pod) {
 		C  []corev1.ContainerStatus
 		R  []corev1.PodCondition
 	}{st.Phase, st.PodIP, st.InitContainerStatuses, st.ContainerStatuses, stripTimes(st.Conditions)})
-	if bytes.Equal(key, w.lastStatus) {
+	if bytes.Equal(key, w.lastStatus) && serverMatches(pod, st) {
 		return
 	}
 	body, err := json.Marshal(map[string]any{"status": st})
@@ -399,6 +404,26 @@ func (w *podWorker) patchStatus(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	w.lastStatus = key
+}
+
+// serverMatches reports whether the pod as last seen from the API already
+// carries the phase and condition values of st; someone else (the node
+// controller marking pods of an unreachable node not ready) may have
+// changed them, and then the agent writes its view again.
+func serverMatches(pod *corev1.Pod, st corev1.PodStatus) bool {
+	if pod.Status.Phase != st.Phase || pod.Status.PodIP != st.PodIP {
+		return false
+	}
+	have := map[corev1.PodConditionType]corev1.ConditionStatus{}
+	for _, c := range pod.Status.Conditions {
+		have[c.Type] = c.Status
+	}
+	for _, c := range st.Conditions {
+		if have[c.Type] != c.Status {
+			return false
+		}
+	}
+	return true
 }
 
 // stripTimes returns conditions without their transition times.

@@ -1,0 +1,172 @@
+package localcluster_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/replnode/replnode/hack/localcluster/podnet"
+)
+
+// mustQuantity parses a resource quantity.
+func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// pingFrom runs redis-cli PING from inside a pod's container against ip,
+// giving up after limit seconds.
+func pingFrom(pid int, ip string, limit int) (string, error) {
+	out, err := execIn(pid, time.Duration(limit+10)*time.Second, "timeout", fmt.Sprint(limit), "redis-cli", "-h", ip, "-p", "6379", "ping")
+	return strings.TrimSpace(out), err
+}
+
+// apiFrom asks the API server's /livez from inside a pod, giving up after
+// limit seconds, and returns the HTTP code ("000" when unreachable).
+func apiFrom(pid int, limit int) string {
+	// nsenter does not carry the container's env, so build the address the
+	// agent gives pods in KUBERNETES_SERVICE_HOST/PORT: gateway and API port.
+	network, _ := podnet.NewNetwork(cfg.Bridge, cfg.PodCIDR)
+	url := fmt.Sprintf("https://%s:%d/livez", network.Gateway, cfg.APIServerPort)
+	out, _ := execIn(pid, time.Duration(limit+10)*time.Second, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", fmt.Sprint(limit),
+		"--cacert", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", url)
+	return strings.TrimSpace(out)
+}
+
+// TestPodNetworkAndPartitions checks pod-to-pod and pod-to-API traffic,
+// then cuts a pod off from the other pods and from the API server in turn,
+// and heals both.
+func TestPodNetworkAndPartitions(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	ctx := context.Background()
+	createPod(t, ns, serverPod("server"))
+	createPod(t, ns, shellPod("client", "sleep 3600"))
+	server := waitReady(t, ns, "server", 90*time.Second)
+	clientPod := waitReady(t, ns, "client", 90*time.Second)
+	pid := containerPid(t, clientPod, "main")
+	if got, err := pingFrom(pid, server.Status.PodIP, 15); got != "PONG" {
+		t.Fatalf("client -> server before partition: %q %v", got, err)
+	}
+	if got := apiFrom(pid, 15); got != "200" {
+		t.Fatalf("client -> API server before partition: HTTP %q", got)
+	}
+
+	if _, err := faults.Partition(ctx, ns, "client", true, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := pingFrom(pid, server.Status.PodIP, 3); got == "PONG" {
+		t.Error("client still reaches the server while partitioned from pods")
+	}
+	if got := apiFrom(pid, 15); got != "200" {
+		t.Errorf("partition from pods also cut the API server: HTTP %q", got)
+	}
+	if _, err := faults.HealAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := pingFrom(pid, server.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("client -> server after heal: %q %v", got, err)
+	}
+
+	if _, err := faults.Partition(ctx, ns, "client", false, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := apiFrom(pid, 3); got == "200" {
+		t.Error("client still reaches the API server while partitioned from it")
+	}
+	if got, err := pingFrom(pid, server.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("partition from the API server also cut pods: %q %v", got, err)
+	}
+	// The host (probes, operators on the host) still reaches the pod.
+	if reply, err := redisPing(net.JoinHostPort(server.Status.PodIP, "6379")); err != nil || reply != "+PONG" {
+		t.Errorf("host -> server: %q %v", reply, err)
+	}
+	if _, err := faults.HealAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := apiFrom(pid, 15); got != "200" {
+		t.Errorf("client -> API server after heal: HTTP %q", got)
+	}
+	if _, err := faults.Partition(ctx, ns, "nosuchpod", true, true); err == nil {
+		t.Error("partitioning a pod that does not exist succeeded")
+	}
+}
+
+// processState returns the state letter of a process (R, S, T, ...).
+func processState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "?"
+	}
+	s := string(b)
+	i := strings.LastIndex(s, ")")
+	if i < 0 || i+2 >= len(s) {
+		return "?"
+	}
+	return s[i+2 : i+3]
+}
+
+// nodeReady returns the status of a node's Ready condition.
+func nodeReady(name string) (corev1.ConditionStatus, error) {
+	n, err := client.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status, nil
+		}
+	}
+	return "", fmt.Errorf("node %s has no Ready condition", name)
+}
+
+// TestStopAndResumeNode stops the node of a pod: the node goes NotReady
+// (Unknown) and the pod's process is frozen; resuming brings both back.
+func TestStopAndResumeNode(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	ctx := context.Background()
+	createPod(t, ns, serverPod("frozen"))
+	p := waitReady(t, ns, "frozen", 90*time.Second)
+	node, pid := p.Spec.NodeName, containerPid(t, p, "server")
+	if _, err := faults.StopNode(ctx, "no-such-node"); err == nil {
+		t.Error("stopping an unknown node succeeded")
+	}
+	if _, err := faults.StopNode(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = faults.ResumeNode(context.Background(), node) })
+	eventually(t, 10*time.Second, "the pod's process to be stopped (state T)", func() (bool, error) {
+		st := processState(pid)
+		return st == "T", fmt.Errorf("state %q", st)
+	})
+	if _, err := redisPing(net.JoinHostPort(p.Status.PodIP, "6379")); err == nil {
+		t.Error("a frozen server answered PING")
+	}
+	eventually(t, 90*time.Second, "node "+node+" to stop being Ready", func() (bool, error) {
+		st, err := nodeReady(node)
+		return err == nil && st != corev1.ConditionTrue, fmt.Errorf("Ready=%s %v", st, err)
+	})
+	eventually(t, 60*time.Second, "pod marked not ready by the node controller", func() (bool, error) {
+		p, err := getPod(ns, "frozen")
+		return err == nil && !podReady(p), err
+	})
+	if _, err := faults.ResumeNode(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "node "+node+" Ready again", func() (bool, error) {
+		st, err := nodeReady(node)
+		return err == nil && st == corev1.ConditionTrue, fmt.Errorf("Ready=%s %v", st, err)
+	})
+	if st := processState(pid); st == "T" {
+		t.Error("process still stopped after resume")
+	}
+	if reply, err := redisPing(net.JoinHostPort(p.Status.PodIP, "6379")); err != nil || reply != "+PONG" {
+		t.Errorf("PING after resume: %q %v", reply, err)
+	}
+}
