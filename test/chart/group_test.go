@@ -1,0 +1,168 @@
+package chart
+
+import (
+	"encoding/base64"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+)
+
+const groupChart = "replnode-group"
+
+// TestGroupLint checks `helm lint --strict` passes with the default values and
+// each values file under the chart's ci/ directory.
+func TestGroupLint(t *testing.T) {
+	runs := [][]string{nil}
+	files, _ := filepath.Glob(filepath.Join(repoRoot(t), "charts", groupChart, "ci", "*.yaml"))
+	if len(files) == 0 {
+		t.Fatalf("no values files under charts/%s/ci", groupChart)
+	}
+	for _, f := range files {
+		runs = append(runs, []string{"--values", f})
+	}
+	for _, extra := range runs {
+		args := append([]string{"lint", "--strict", filepath.Join("charts", groupChart)}, extra...)
+		if out, stderr, err := helm(t, args...); err != nil {
+			t.Errorf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+	}
+}
+
+// TestGroupDefaultRender checks the defaults render a ReplicationGroup named
+// after the release that decodes strictly into the API type, with a
+// chart-created password Secret it points at.
+func TestGroupDefaultRender(t *testing.T) {
+	objs := render(t, groupChart, "apps")
+	var rg replnodev1alpha1.ReplicationGroup
+	objs.one(t, "ReplicationGroup", &rg)
+	if rg.APIVersion != "replnode.io/v1alpha1" || rg.Name != "test" || rg.Namespace != "apps" {
+		t.Errorf("group %s %s/%s, want replnode.io/v1alpha1 apps/test", rg.APIVersion, rg.Namespace, rg.Name)
+	}
+	s := rg.Spec
+	if s.Replicas == nil || *s.Replicas != 2 {
+		t.Errorf("replicas = %v, want 2", s.Replicas)
+	}
+	if s.Image != "ghcr.io/replnode/replnode:"+chartAppVersion(t, groupChart) {
+		t.Errorf("image = %q, want the appVersion tag", s.Image)
+	}
+	if s.Storage == nil || s.Storage.Size.String() != "1Gi" {
+		t.Errorf("storage = %+v, want 1Gi", s.Storage)
+	}
+	if !s.FailoverEnabled() || s.Failover.MasterDownAfter == nil || s.Failover.MasterDownAfter.Duration.String() != "10s" {
+		t.Errorf("failover = %+v, want enabled after 10s", s.Failover)
+	}
+	if s.Auth == nil || s.Auth.SecretName != "test-auth" || s.Auth.Key != "password" {
+		t.Fatalf("auth = %+v, want Secret test-auth key password", s.Auth)
+	}
+	var secret corev1.Secret
+	objs.one(t, "Secret", &secret)
+	if secret.Name != s.Auth.SecretName || secret.Namespace != "apps" {
+		t.Errorf("Secret %s/%s, want apps/%s", secret.Namespace, secret.Name, s.Auth.SecretName)
+	}
+	if pw := secret.Data["password"]; len(pw) != 32 {
+		t.Errorf("generated password has %d bytes, want 32", len(pw))
+	}
+}
+
+// TestGroupFullValues checks every value reaches the spec, redis.conf values
+// become the strings the CRD wants, and an existing Secret suppresses the
+// chart's own.
+func TestGroupFullValues(t *testing.T) {
+	objs := render(t, groupChart, "apps", "--values", filepath.Join(repoRoot(t), "charts", groupChart, "ci", "full-values.yaml"))
+	if n := len(objs.ofKind("Secret")); n != 0 {
+		t.Errorf("auth.existingSecret still renders %d Secrets", n)
+	}
+	var rg replnodev1alpha1.ReplicationGroup
+	objs.one(t, "ReplicationGroup", &rg)
+	s := rg.Spec
+	if rg.Name != "cache" || *s.Replicas != 3 || s.Image != "registry.example.com/replnode:v1.2.3" || s.ImagePullPolicy != corev1.PullAlways {
+		t.Errorf("name/replicas/image = %s/%d/%s/%s", rg.Name, *s.Replicas, s.Image, s.ImagePullPolicy)
+	}
+	if s.Auth == nil || s.Auth.SecretName != "cache-auth" || s.Auth.Key != "pass" {
+		t.Errorf("auth = %+v", s.Auth)
+	}
+	if s.Storage == nil || s.Storage.Size.String() != "5Gi" || s.Storage.StorageClassName == nil || *s.Storage.StorageClassName != "fast" {
+		t.Errorf("storage = %+v", s.Storage)
+	}
+	wantConfig := map[string]replnodev1alpha1.ConfigValue{
+		"maxmemory": "100mb", "maxmemory-policy": "allkeys-lru", "hz": "100", "maxclients": "100000000", "appendonly": "yes",
+	}
+	if len(s.Config) != len(wantConfig) {
+		t.Errorf("config = %v, want %v", s.Config, wantConfig)
+	}
+	for k, v := range wantConfig {
+		if s.Config[k] != v {
+			t.Errorf("config[%s] = %q, want %q", k, s.Config[k], v)
+		}
+	}
+	if s.MinReplicasToWrite != 1 || s.MinReplicasMaxLag != 5 || s.Master != "cache-1" || s.PriorityClassName != "high" {
+		t.Errorf("minReplicasToWrite/maxLag/master/priorityClass = %d/%d/%s/%s", s.MinReplicasToWrite, s.MinReplicasMaxLag, s.Master, s.PriorityClassName)
+	}
+	if s.PodDisruptionBudget.MaxUnavailable == nil || s.PodDisruptionBudget.MaxUnavailable.String() != "50%" {
+		t.Errorf("pdb = %+v, want maxUnavailable 50%%", s.PodDisruptionBudget)
+	}
+	if s.Failover.MasterDownAfter.Duration.String() != "3s" || len(s.Tolerations) != 1 || s.NodeSelector["disk"] != "ssd" ||
+		s.PodLabels["team"] != "storage" || s.PodAnnotations["example.com/scrape"] != "true" {
+		t.Errorf("failover/scheduling/pod metadata not carried over: %+v", s)
+	}
+}
+
+// TestGroupMinimalAndPassword checks a lone master without auth or storage,
+// and that a given password lands in the Secret unchanged.
+func TestGroupMinimalAndPassword(t *testing.T) {
+	objs := render(t, groupChart, "apps", "--values", filepath.Join(repoRoot(t), "charts", groupChart, "ci", "minimal-values.yaml"))
+	var rg replnodev1alpha1.ReplicationGroup
+	objs.one(t, "ReplicationGroup", &rg)
+	if *rg.Spec.Replicas != 0 || rg.Spec.Auth != nil || rg.Spec.Storage != nil || rg.Spec.PDBEnabled() {
+		t.Errorf("minimal spec = %+v, want 0 replicas, no auth, no storage, no PDB", rg.Spec)
+	}
+	if n := len(objs.ofKind("Secret")); n != 0 {
+		t.Errorf("auth.enabled=false renders %d Secrets", n)
+	}
+
+	var secret corev1.Secret
+	render(t, groupChart, "apps", "--set-literal", "auth.password=s3cret:with,odd chars").one(t, "Secret", &secret)
+	if got := string(secret.Data["password"]); got != "s3cret:with,odd chars" {
+		t.Errorf("password = %q (base64 %s)", got, base64.StdEncoding.EncodeToString(secret.Data["password"]))
+	}
+}
+
+// TestGroupRejectsBadValues checks bad values fail with a message naming the
+// value and the problem, before anything reaches the API server.
+func TestGroupRejectsBadValues(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"too many replicas", []string{"--set", "replicas=16"}, []string{"/replicas", "maximum"}},
+		{"negative replicas", []string{"--set", "replicas=-1"}, []string{"/replicas", "minimum"}},
+		{"unknown key", []string{"--set", "replica=2"}, []string{"additional properties 'replica' not allowed"}},
+		{"bad duration", []string{"--set-string", "failover.masterDownAfter=10"}, []string{"/failover/masterDownAfter", "does not match pattern"}},
+		{"upper-case directive", []string{"--set", "config.MaxMemory=1"}, []string{"/config", "additional properties 'MaxMemory' not allowed"}},
+		{"bad size", []string{"--set", "storage.size=lots"}, []string{"/storage/size", "does not match pattern"}},
+		{"lag out of range", []string{"--set", "minReplicasMaxLag=0"}, []string{"/minReplicasMaxLag", "minimum"}},
+		{"min replicas above replicas", []string{"--set", "minReplicasToWrite=3"}, []string{"minReplicasToWrite (3) cannot exceed replicas (2)"}},
+		{"master of another group", []string{"--set", "master=other-0"}, []string{`master "other-0" must name a member of this group: test-<ordinal>`}},
+		{"password and existing secret", []string{"--set", "auth.password=x", "--set", "auth.existingSecret=s"}, []string{"set auth.password or auth.existingSecret, not both"}},
+		{"name too long", []string{"--set", "nameOverride=" + strings.Repeat("a", 41)}, []string{"/nameOverride", "maxLength"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"template", "test", filepath.Join("charts", groupChart), "--namespace", "apps"}, tc.args...)
+			_, stderr, err := helm(t, args...)
+			if err == nil {
+				t.Fatalf("helm %s succeeded; want an error", strings.Join(args, " "))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("error lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
