@@ -116,6 +116,31 @@ helm: ## Build helm at the pinned HELM_VERSION from the module proxy into bin/ (
 k8s-bins: ## Build kube-apiserver, controller-manager, scheduler and etcd from source into bin/k8s/<version>/ (once).
 	$(ROOT)/hack/k8s/build.sh
 
+# ------ PACKAGING ------
+
+# Image holding both bin/manager and bin/replnode (hack/image/Dockerfile).
+IMG ?= ghcr.io/replnode/replnode:dev
+IMAGE_VERSION ?= dev
+DOCKER ?= docker
+
+.PHONY: docker-build
+docker-build: ## Build the container image IMG (default ghcr.io/replnode/replnode:dev; manager + replnode) from hack/image/Dockerfile with Docker/BuildKit.
+	$(DOCKER) build -f $(ROOT)/hack/image/Dockerfile --build-arg VERSION=$(IMAGE_VERSION) -t $(IMG) $(ROOT)
+
+.PHONY: image-verify
+image-verify: ## Without Docker: build the image's build stage from exactly its context and check the binaries are static.
+	$(ROOT)/hack/image/verify.sh
+
+.PHONY: chart-sync
+chart-sync: ## Copy the generated CRD and RBAC from config/ into charts/replnode-operator/files/.
+	$(ROOT)/hack/chart/sync.sh
+
+.PHONY: chart-check
+chart-check: helm ## Fail when the chart's CRD/RBAC copies drift from config/; helm lint both charts.
+	$(ROOT)/hack/chart/sync.sh --check
+	$(HELM) lint --strict $(ROOT)/charts/replnode-operator
+	$(HELM) lint --strict $(ROOT)/charts/replnode-group
+
 # ------ TEST ------
 
 .PHONY: test-deps
@@ -132,7 +157,7 @@ test-deps: ## Install Debian's redis-server and redis-tools if missing (root onl
 	fi
 
 .PHONY: test
-test: test-deps k8s-bins build ## Run every test in the repository (go test ./..., envtest on the source-built control plane).
+test: test-deps k8s-bins build helm ## Run every test in the repository (go test ./..., envtest on the source-built control plane, chart tests with bin/helm).
 	@echo "test: KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) REPLNODE_BIN=$(BIN)/replnode"
 	@export KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) REPLNODE_BIN=$(BIN)/replnode; \
 	status=0; \
