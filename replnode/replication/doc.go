@@ -6,4 +6,18 @@
 // It is pure, in the manner of etcd raft: it takes events and the current time
 // as arguments and returns actions for the caller to perform. It must not
 // open sockets, start goroutines or read the clock.
+//
+// Files:
+//
+//   - backlog.go:  Backlog, Redis's repl_backlog (first byte offset, histlen).
+//   - identity.go: Identity (replid, replid2, offsets), ShiftReplicationID.
+//   - psync.go:    DecidePSync, masterTryPartialResynchronization's rules.
+//   - link.go:     Link, the replica's repl_state machine: handshake, PSYNC
+//     reply parsing, timeouts, reconnection, ACKs; it returns Output
+//     (actions and Redis's log lines).
+//   - replicas.go: the master's table of replicas, INFO slaveN lines,
+//     min-replicas counting and WAIT.
+//
+// The server layer (replnode/server/repl_*.go) performs the actions: it
+// dials, writes, reads the RDB payload and applies the stream.
 package replication
