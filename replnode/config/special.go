@@ -266,3 +266,5 @@ func KeyspaceEventsString(flags int) string {
 }
 
 func absPath(p string) (string, error) { return filepath.Abs(p) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

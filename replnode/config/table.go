@@ -123,7 +123,7 @@ var Directives = []*Directive{
 	boolD("rdb-del-sync-files", "no", false),
 	specialD("dir", "", true),
 	// ------ replication
-	specialD("replicaof", "", true, "slaveof"),
+	immutable(specialD("replicaof", "", true, "slaveof")),
 	strD("masterauth", "", true),
 	strD("masteruser", "", true),
 	boolD("replica-serve-stale-data", "yes", true, "slave-serve-stale-data"),

@@ -169,6 +169,7 @@ func (c *Client) serve() {
 			buf = nb
 		}
 		n, err := c.conn.Read(buf[len(buf):cap(buf)])
+		c.s.stats.ReadsProcessed.Add(1)
 		if n > 0 {
 			c.s.stats.NetInputBytes.Add(int64(n))
 			buf = buf[:len(buf)+n]
@@ -336,6 +337,7 @@ func (c *Client) writePending() {
 		c.outMu.Unlock()
 		n, err := c.conn.Write(out)
 		c.s.stats.NetOutputBytes.Add(int64(n))
+		c.s.stats.WritesProcessed.Add(1)
 		c.outMu.Lock()
 		if cap(out) <= 1<<20 {
 			c.spare = out[:0]

@@ -98,8 +98,16 @@ type Server struct {
 	swapHooks     []func(a, b int)
 	flushAllHooks []func()
 	rand          *rand.Rand
-	exitCode      int
-	notifyMask    int
+
+	killHooks      []func(c *Client)
+	configHooks    []func(name string)
+	resetStatHooks []func()
+	peakMemory     int64
+	opsRate        int64
+	opsLastAt      time.Time
+	opsLastCount   int64
+	exitCode       int
+	notifyMask     int
 }
 
 // Stats are the counters INFO stats reports.
@@ -113,6 +121,8 @@ type Stats struct {
 	KeyspaceMisses      int64
 	NetInputBytes       atomic.Int64
 	NetOutputBytes      atomic.Int64
+	ReadsProcessed      atomic.Int64
+	WritesProcessed     atomic.Int64
 	ErrorReplies        int64
 	ErrorCodes          map[string]int64
 	PubsubChannelsSent  int64
@@ -438,6 +448,7 @@ func (s *Server) cronLoop() {
 func (s *Server) cron() {
 	now := s.clock()
 	s.sampleMemory()
+	s.sampleOps()
 	s.clientsCron(now)
 	if s.activeExpire && !s.IsReplica() {
 		s.activeExpireCycle(now)
