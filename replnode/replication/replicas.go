@@ -145,13 +145,19 @@ func (rs *Replicas) GoodCount(nowMs int64, maxLagSeconds int64) int {
 	return n
 }
 
-// InfoLines returns INFO replication's slaveN lines:
+// InfoLines returns INFO replication's slaveN lines (lag only for online
+// replicas):
 // "slave0:ip=...,port=...,state=...,offset=...,lag=...".
 func (rs *Replicas) InfoLines(nowMs int64) []string {
 	var out []string
 	for i, r := range rs.List() {
+		// As Redis, only an online replica has a lag; others show 0.
+		lag := int64(0)
+		if r.State == ReplicaOnline {
+			lag = r.LagSeconds(nowMs)
+		}
 		out = append(out, fmt.Sprintf("slave%d:ip=%s,port=%d,state=%s,offset=%d,lag=%d",
-			i, r.IP, r.ListeningPort, r.State, r.AckOffset, r.LagSeconds(nowMs)))
+			i, r.IP, r.ListeningPort, r.State, r.AckOffset, lag))
 	}
 	return out
 }

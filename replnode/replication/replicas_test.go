@@ -16,7 +16,7 @@ func TestReplicasInfoAndGoodCount(t *testing.T) {
 	got := rs.InfoLines(14_200)
 	want := []string{
 		"slave0:ip=127.0.0.1,port=6380,state=online,offset=100,lag=1",
-		"slave1:ip=127.0.0.1,port=6381,state=wait_bgsave,offset=0,lag=14",
+		"slave1:ip=127.0.0.1,port=6381,state=wait_bgsave,offset=0,lag=0",
 		"slave2:ip=10.0.0.2,port=6382,state=online,offset=90,lag=2",
 	}
 	if !reflect.DeepEqual(got, want) {
