@@ -439,3 +439,26 @@ func TestReplLinkClosesOnShutdown(t *testing.T) {
 	rep.s.Close()
 	waitFor(t, 30*time.Second, "master sees the replica go", func() bool { return replInfo(m)["connected_slaves"] == "0" })
 }
+
+func TestReplWaitTimesOutWithoutAcks(t *testing.T) {
+	master := startNode(t, "repl-diskless-sync", "no")
+	fakeReplica(t, master.port, "")
+	waitFor(t, 30*time.Second, "replica online", func() bool {
+		return strings.Contains(master.info()["slave0"], "state=online")
+	})
+	mc := dialNode(t, master.port)
+	mc.do("SET", "k", "v")
+	start := time.Now()
+	if n := mc.do("WAIT", "1", "300"); n.Type != ':' || n.Int != 0 {
+		t.Fatalf("WAIT with a silent replica = %v", n)
+	}
+	if time.Since(start) < 250*time.Millisecond {
+		t.Fatal("WAIT returned before its timeout")
+	}
+	if n := mc.do("WAIT", "0", "0"); n.Int != 0 {
+		t.Fatalf("WAIT 0 0 = %v", n)
+	}
+	if r := mc.do("WAIT", "1", "-1"); !r.IsError() {
+		t.Fatalf("negative timeout accepted: %v", r)
+	}
+}
