@@ -364,3 +364,71 @@ func TestProcessKill9DuringBgsave(t *testing.T) {
 		t.Errorf("restart after kill lost the data")
 	}
 }
+
+// TestProcessDumpLoadsInRealRedis moves the golden data set written by a
+// real redis-server into a replnode process with RESTORE, saves it with
+// SAVE, and starts a real redis-server on the result: all three hold the
+// same data set (DEBUG DIGEST equal to the golden one).
+func TestProcessDumpLoadsInRealRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed")
+	}
+	golden, err := os.ReadFile(filepath.Join("..", "rdb", "testdata", "types.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join("..", "rdb", "testdata", "types.digest"))
+	ks := store.NewKeyspace(16)
+	if _, err := rdb.LoadKeyspace(bytes.NewReader(golden), ks, rdb.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := startProc(t, dir, "--save", "")
+	p.connect()
+	for i, db := range ks.DBs {
+		p.must("SELECT", strconv.Itoa(i))
+		db.ForEach(func(key string, v store.Value, exp int64, has bool) bool {
+			payload := string(rdb.DumpPayload(v, rdb.DefaultOptions))
+			if has {
+				p.must("RESTORE", key, strconv.FormatInt(exp, 10), payload, "ABSTTL")
+			} else {
+				p.must("RESTORE", key, "0", payload)
+			}
+			return true
+		})
+	}
+	if got := p.must("DEBUG", "DIGEST"); got != strings.TrimSpace(string(want)) {
+		t.Fatalf("replnode digest after RESTORE %v, want %s", got, want)
+	}
+	if r := p.must("SAVE"); r != "OK" {
+		t.Fatalf("SAVE: %v", r)
+	}
+	p.cmd.Process.Kill()
+	p.waitExit()
+
+	// A real redis-server on the same dir and dbfilename.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	r := &persistProc{t: t, port: port, log: &bytes.Buffer{}, logM: &sync.Mutex{}, done: make(chan struct{})}
+	r.cmd = exec.Command(redisBin, "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir, "--save", "",
+		"--enable-debug-command", "yes")
+	r.cmd.Stdout = lockedWriter{r.logM, r.log}
+	r.cmd.Stderr = r.cmd.Stdout
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
+	r.connect()
+	if got := r.must("DEBUG", "DIGEST"); got != strings.TrimSpace(string(want)) {
+		t.Fatalf("redis-server digest on replnode's dump %v, want %s\n%s", got, want, r.logText())
+	}
+}
