@@ -286,6 +286,15 @@ func ziplist(entries ...string) []byte {
 	return append(b, zipEnd)
 }
 
+// setListpack builds a listpack of members with the encoder's builder.
+func setListpack(members ...string) []byte {
+	var lp listpackBuilder
+	for _, m := range members {
+		lp.append([]byte(m))
+	}
+	return lp.finish()
+}
+
 // blobString wraps a blob as a length-prefixed RDB string.
 func blobString(b []byte) []byte {
 	var buf bytes.Buffer
@@ -312,6 +321,7 @@ func TestOldEncodings(t *testing.T) {
 		[]byte{typeZSet}, rawString("zo"), []byte{2}, rawString("a"), []byte{3}, []byte("0.5"), rawString("b"), []byte{doubleNegInf},
 		[]byte{typeSet}, rawString("so"), []byte{2}, rawString("x"), rawString("1"),
 		[]byte{opExpireTimeSec, 0x00, 0xca, 0x9a, 0x3b}, []byte{typeString}, rawString("old-ttl"), rawString("v"),
+		[]byte{typeSetListpack}, rawString("slp"), blobString(setListpack("x", "7", "-9000")),
 	)
 	ks := store.NewKeyspace(16)
 	if _, err := LoadKeyspace(bytes.NewReader(file), ks, LoadOptions{}); err != nil {
@@ -348,6 +358,9 @@ func TestOldEncodings(t *testing.T) {
 	}
 	if score("zz", "m") != 1.5 || score("zz", "n") != 2 || score("zo", "a") != 0.5 || !math.IsInf(score("zo", "b"), -1) {
 		t.Errorf("old zsets wrong")
+	}
+	if v, ok := db.Peek("slp"); !ok || v.(*store.Set).Len() != 3 || !v.(*store.Set).Contains([]byte("-9000")) {
+		t.Errorf("set listpack (RDB 11 type) not loaded")
 	}
 	if exp, ok := db.ExpireAt("old-ttl"); !ok || exp != 1000000000*1000 {
 		t.Errorf("second expiry = %d %v", exp, ok)
