@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # demo.sh — the end-to-end demo on the local cluster (what `make demo` runs):
-# build what is missing, bring the cluster up, install the CRDs, run the
+# build what is missing or stale, bring the cluster up, install the CRDs, run the
 # operator (bin/manager as a host process with the admin kubeconfig), apply
 # config/samples, wait for the ReplicationGroup to become Ready, and show it.
 #
@@ -9,7 +9,6 @@
 #
 # Environment:
 #   DEMO_TIMEOUT          how long to wait for the group to become Ready (default 300s)
-#   DEMO_REBUILD=1        rebuild bin/localcluster, bin/manager and bin/replnode even if present
 #   DEMO_REPLNODE_BINARY  run the replnode image with this binary instead of bin/replnode
 #                         (e.g. /usr/bin/redis-server, which takes the same command line)
 #   LOCALCLUSTER_*        passed on to localcluster (state dir, nodes, images)
@@ -38,11 +37,9 @@ step() {
   "$@" || fail "$name" "command failed: $*"
 }
 
-# build_if_missing OUT PKG: go build PKG into OUT unless it exists (or DEMO_REBUILD=1).
-build_if_missing() {
-  if [ -x "$1" ] && [ "${DEMO_REBUILD:-}" != 1 ]; then
-    return 0
-  fi
+# build OUT PKG: go build PKG into OUT. Go's build cache makes this a no-op
+# for an up-to-date binary, so a stale bin/ never runs old code.
+build() {
   go build -o "$1" "$2"
 }
 
@@ -71,16 +68,16 @@ echo "demo: == build"
 if [ ! -f "$root/bin/k8s/v1.37.0/.stamp" ]; then
   hack/k8s/build.sh || fail build "control plane (hack/k8s/build.sh)"
 fi
-build_if_missing "$bin/localcluster" ./hack/localcluster || fail build "hack/localcluster"
+build "$bin/localcluster" ./hack/localcluster || fail build "hack/localcluster"
 if [ ! -d cmd/manager ]; then
   fail operator "the operator is missing: cmd/manager does not exist yet"
 fi
-build_if_missing "$bin/manager" ./cmd/manager || fail build "cmd/manager (the operator)"
+build "$bin/manager" ./cmd/manager || fail build "cmd/manager (the operator)"
 if [ -n "${DEMO_REPLNODE_BINARY:-}" ]; then
   [ -x "$DEMO_REPLNODE_BINARY" ] || fail build "DEMO_REPLNODE_BINARY=$DEMO_REPLNODE_BINARY is not an executable"
   export LOCALCLUSTER_IMAGES="replnode*=$DEMO_REPLNODE_BINARY${LOCALCLUSTER_IMAGES:+,$LOCALCLUSTER_IMAGES}"
 else
-  build_if_missing "$bin/replnode" ./cmd/replnode || fail build "cmd/replnode (the server)"
+  build "$bin/replnode" ./cmd/replnode || fail build "cmd/replnode (the server)"
 fi
 
 # ------ CLUSTER ------

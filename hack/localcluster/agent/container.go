@@ -57,7 +57,7 @@ func (w *podWorker) launch(ctx context.Context, pod *corev1.Pod, c *ctr) (*os.Pr
 	if err != nil {
 		return nil, "CreateContainerConfigError", err
 	}
-	argv, err := containerArgv(binary, c.spec.Command, c.spec.Args, env)
+	argv, err := containerArgv(binary, cluster.ImageBaseName(c.spec.Image), c.spec.Command, c.spec.Args, env)
 	if err != nil {
 		return nil, "RunContainerError", err
 	}
@@ -158,14 +158,15 @@ func podHostname(pod *corev1.Pod) string {
 // containerArgv returns the process argv. Without a command the image's
 // binary is the entrypoint. With one, command[0] runs as given when it is an
 // existing absolute path or found on PATH; a command naming the image's own
-// program (its base name, e.g. "replnode" or "/manager") runs the mapped binary.
-func containerArgv(binary string, command, args, env []string) ([]string, error) {
+// program (the binary's or the image's base name, e.g. "replnode" or
+// "/manager") runs the mapped binary.
+func containerArgv(binary, imageBase string, command, args, env []string) ([]string, error) {
 	argv := ExpandCommand(command, args, env)
 	if len(command) == 0 {
 		return append([]string{binary}, argv...), nil
 	}
 	first := argv[0]
-	if filepath.Base(first) == filepath.Base(binary) {
+	if filepath.Base(first) == filepath.Base(binary) || filepath.Base(first) == imageBase {
 		argv[0] = binary
 		return argv, nil
 	}

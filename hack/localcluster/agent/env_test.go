@@ -113,19 +113,23 @@ func TestPodField(t *testing.T) {
 // TestContainerArgv checks entrypoint mapping and command resolution.
 func TestContainerArgv(t *testing.T) {
 	env := []string{"PORT=7000"}
-	got, err := containerArgv("/opt/bin/replnode", nil, []string{"--port", "$(PORT)"}, env)
+	got, err := containerArgv("/opt/bin/replnode", "replnode", nil, []string{"--port", "$(PORT)"}, env)
 	if err != nil || !reflect.DeepEqual(got, []string{"/opt/bin/replnode", "--port", "7000"}) {
 		t.Errorf("no command: %v %v", got, err)
 	}
-	got, err = containerArgv("/opt/bin/replnode", []string{"replnode"}, []string{"/etc/r.conf"}, env)
+	got, err = containerArgv("/opt/bin/replnode", "replnode", []string{"replnode"}, []string{"/etc/r.conf"}, env)
 	if err != nil || got[0] != "/opt/bin/replnode" {
 		t.Errorf("command naming the image program: %v %v", got, err)
 	}
-	got, err = containerArgv("/opt/bin/replnode", []string{"sh", "-c", "echo"}, nil, env)
+	got, err = containerArgv("/opt/bin/replnode", "replnode", []string{"sh", "-c", "echo"}, nil, env)
 	if err != nil || !filepath.IsAbs(got[0]) || filepath.Base(got[0]) != "sh" {
 		t.Errorf("command on PATH: %v %v", got, err)
 	}
-	if _, err := containerArgv("/opt/bin/replnode", []string{"/no/such/thing"}, nil, env); err == nil {
+	got, err = containerArgv("/usr/bin/redis-server", "replnode", []string{"/usr/local/bin/replnode", "/etc/r.conf"}, nil, env)
+	if err != nil || got[0] != "/usr/bin/redis-server" || got[1] != "/etc/r.conf" {
+		t.Errorf("command naming the image, mapped to another binary: %v %v", got, err)
+	}
+	if _, err := containerArgv("/opt/bin/replnode", "replnode", []string{"/no/such/thing"}, nil, env); err == nil {
 		t.Error("missing absolute executable accepted")
 	}
 }
