@@ -1,0 +1,143 @@
+package server
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/replnode/replnode/replnode/resp"
+)
+
+// tcpClient is a minimal RESP client for end-to-end blocking tests.
+type tcpClient struct {
+	t    *testing.T
+	conn net.Conn
+	buf  []byte
+}
+
+func dialTCP(t *testing.T, port int) *tcpClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &tcpClient{t: t, conn: conn}
+}
+
+// send writes commands without waiting for replies.
+func (c *tcpClient) send(cmds ...[]string) {
+	c.t.Helper()
+	var out []byte
+	for _, a := range cmds {
+		out = resp.AppendCommandStrings(out, a...)
+	}
+	if _, err := c.conn.Write(out); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// read waits up to d for one reply and renders it ("" on timeout).
+func (c *tcpClient) read(d time.Duration) string {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if len(c.buf) > 0 {
+			r, n, err := resp.ReadReply(c.buf)
+			if err == nil {
+				c.buf = c.buf[n:]
+				return r.String()
+			}
+		}
+		_ = c.conn.SetReadDeadline(deadline)
+		chunk := make([]byte, 4096)
+		n, err := c.conn.Read(chunk)
+		c.buf = append(c.buf, chunk[:n]...)
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				return ""
+			}
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// do sends one command and waits for its reply.
+func (c *tcpClient) do(args ...string) string {
+	c.t.Helper()
+	c.send(args)
+	return c.read(20 * time.Second)
+}
+
+// waitBlocked polls INFO until n clients are blocked.
+func waitBlocked(t *testing.T, admin *tcpClient, n int) {
+	t.Helper()
+	want := "blocked_clients:" + strconv.Itoa(n)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(admin.do("INFO", "clients"), want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("never saw %s", want)
+}
+
+// blockingScenario runs the same end-to-end blocking script against a
+// server listening on port (ours or the real one).
+func blockingScenario(t *testing.T, port int) {
+	c1, c2, admin := dialTCP(t, port), dialTCP(t, port), dialTCP(t, port)
+
+	// FIFO per key, served after the push; a pipelined command after a
+	// blocking one waits for it.
+	c1.send([]string{"BLPOP", "k", "0"}, []string{"PING"})
+	waitBlocked(t, admin, 1)
+	c2.send([]string{"BRPOP", "other", "k", "0"})
+	waitBlocked(t, admin, 2)
+	expectReply(t, "push", admin.do("RPUSH", "k", "a", "b", "c"), "(integer) 3")
+	expectReply(t, "c1", c1.read(20*time.Second), `["k", "a"]`)
+	expectReply(t, "c1 pipelined", c1.read(20*time.Second), "PONG")
+	expectReply(t, "c2", c2.read(20*time.Second), `["k", "c"]`)
+	expectReply(t, "left", admin.do("LRANGE", "k", "0", "-1"), `["b"]`)
+
+	// Timeouts in float seconds.
+	start := time.Now()
+	c1.send([]string{"BLPOP", "none", "0.3"})
+	expectReply(t, "timeout", c1.read(20*time.Second), "(nil)")
+	if el := time.Since(start); el < 250*time.Millisecond {
+		t.Errorf("timed out after %v, before 0.3s", el)
+	}
+
+	// Sorted sets, RESP3 replies, and a transaction serving once at EXEC.
+	expectReply(t, "hello", strings.SplitN(c2.do("HELLO", "3"), ",", 2)[0], `{"server": "redis"`)
+	c2.send([]string{"BZPOPMAX", "z", "0"})
+	waitBlocked(t, admin, 1)
+	admin.do("MULTI")
+	admin.do("ZADD", "z", "1", "a")
+	admin.do("ZADD", "z", "5", "e")
+	expectReply(t, "exec", admin.do("EXEC"), "[(integer) 1, (integer) 1]")
+	expectReply(t, "bzpopmax", c2.read(20*time.Second), `["z", "e", (double) 5]`)
+
+	// BLMOVE hands the element to a client blocked on its destination.
+	c1.send([]string{"BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"})
+	waitBlocked(t, admin, 1)
+	c2.send([]string{"BLPOP", "dst", "0"})
+	waitBlocked(t, admin, 2)
+	admin.do("LPUSH", "src", "x")
+	expectReply(t, "blmove", c1.read(20*time.Second), `"x"`)
+	expectReply(t, "chained", c2.read(20*time.Second), `["dst", "x"]`)
+	waitBlocked(t, admin, 0)
+}
+
+func TestBlockingOverTCP(t *testing.T) {
+	t.Run("replnode", func(t *testing.T) {
+		n := startNode(t)
+		blockingScenario(t, n.port)
+	})
+	t.Run("redis-server", func(t *testing.T) {
+		r := startTypesRedis(t)
+		blockingScenario(t, r.conn.RemoteAddr().(*net.TCPAddr).Port)
+	})
+}
