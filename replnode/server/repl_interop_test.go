@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/replnode/replnode/replnode/rdb"
+	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
 )
 
@@ -353,5 +354,47 @@ func TestInteropClientKillMasterOnOurReplica(t *testing.T) {
 	})
 	if st := m.info("stats"); st["sync_full"] != "1" {
 		t.Fatalf("sync_full = %s after CLIENT KILL TYPE master", st["sync_full"])
+	}
+}
+
+func TestInteropWriteLoadDuringSync(t *testing.T) {
+	requireLoadCommands(t)
+	if commandTable["debug"] == nil {
+		t.Skip("DEBUG not registered in this build yet")
+	}
+	for _, diskless := range []string{"yes", "no"} {
+		t.Run("diskless="+diskless, func(t *testing.T) {
+			master := startNode(t, "repl-diskless-sync", diskless)
+			mc := dialNode(t, master.port)
+			var bulk []byte
+			for i := 0; i < 20000; i++ {
+				bulk = resp.AppendCommandStrings(bulk, "SET", fmt.Sprintf("key:%d", i), strings.Repeat("v", 40))
+			}
+			if _, err := mc.conn.Write(bulk); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 60*time.Second, "bulk load", func() bool { return master.keys(0) == 20000 })
+			// A second client writes while the replica attaches and syncs.
+			done := make(chan struct{})
+			wc := dialNode(t, master.port)
+			go func() {
+				defer close(done)
+				for i := 0; i < 1500; i++ {
+					wc.do("INCR", "ctr")
+					wc.do("RPUSH", "l", strconv.Itoa(i))
+					wc.do("EXPIRE", fmt.Sprintf("key:%d", i), "5000")
+				}
+			}()
+			rport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
+			r := dialNode(t, rport)
+			<-done
+			waitLinkUp(t, r)
+			waitFor(t, 60*time.Second, "offsets equal", func() bool {
+				return master.info()["master_repl_offset"] == replInfo(r)["master_repl_offset"]
+			})
+			if dm, dr := dialNode(t, master.port).digest(), r.digest(); dm != dr {
+				t.Fatalf("digest ours %s, real replica %s", dm, dr)
+			}
+		})
 	}
 }
