@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +39,34 @@ func TestSetCommandsDiff(t *testing.T) {
 		big = append(big, strconv.Itoa(i*7))
 	}
 	script = append(script, c(append([]string{"SADD", "big"}, big...)...), c("SCARD", "big"), c("SISMEMBER", "big", "7"))
+	runDiff(t, script)
+}
+
+// TestEncodingsDiff compares OBJECT ENCODING through the conversions of
+// every aggregate type, including thresholds changed with CONFIG SET.
+func TestEncodingsDiff(t *testing.T) {
+	long := strings.Repeat("v", 65)
+	script := diffScript{
+		c("RPUSH", "l", "a"), c("OBJECT", "ENCODING", "l"),
+		c("HSET", "h", "f", "v"), c("OBJECT", "ENCODING", "h"), c("HSET", "h", "g", long), c("OBJECT", "ENCODING", "h"),
+		c("HDEL", "h", "g"), c("OBJECT", "ENCODING", "h"),
+		c("HSET", "h2", long, "v"), c("OBJECT", "ENCODING", "h2"),
+		c("SADD", "s", "1", "2"), c("OBJECT", "ENCODING", "s"), c("SADD", "s", "x"), c("OBJECT", "ENCODING", "s"),
+		c("SREM", "s", "x"), c("OBJECT", "ENCODING", "s"), c("SADD", "s2", "-0"), c("OBJECT", "ENCODING", "s2"),
+		c("ZADD", "z", "1", "a"), c("OBJECT", "ENCODING", "z"), c("ZADD", "z", "2", long), c("OBJECT", "ENCODING", "z"),
+		c("ZREM", "z", long), c("OBJECT", "ENCODING", "z"),
+		c("ZUNIONSTORE", "zu", "1", "z"), c("OBJECT", "ENCODING", "zu"), c("ZRANGESTORE", "zr", "z", "0", "-1"), c("OBJECT", "ENCODING", "zr"),
+		c("SUNIONSTORE", "su", "s"), c("OBJECT", "ENCODING", "su"),
+		c("CONFIG", "SET", "hash-max-listpack-entries", "2"), c("CONFIG", "SET", "set-max-intset-entries", "2"),
+		c("CONFIG", "SET", "zset-max-listpack-entries", "2"),
+		c("HSET", "h3", "a", "1", "b", "2"), c("OBJECT", "ENCODING", "h3"), c("HSET", "h3", "c", "3"), c("OBJECT", "ENCODING", "h3"),
+		c("SADD", "s3", "1", "2"), c("OBJECT", "ENCODING", "s3"), c("SADD", "s3", "3"), c("OBJECT", "ENCODING", "s3"),
+		c("ZADD", "z3", "1", "a", "2", "b"), c("OBJECT", "ENCODING", "z3"), c("ZADD", "z3", "3", "c"), c("OBJECT", "ENCODING", "z3"),
+		c("ZADD", "z4", "1", "a", "2", "b", "3", "c"), c("OBJECT", "ENCODING", "z4"),
+		c("SORT", "z4", "ALPHA", "STORE", "sorted"), c("OBJECT", "ENCODING", "sorted"),
+		// The thresholds are process-wide (store.Limits): restore them.
+		c("CONFIG", "SET", "hash-max-listpack-entries", "128"), c("CONFIG", "SET", "set-max-intset-entries", "512"),
+		c("CONFIG", "SET", "zset-max-listpack-entries", "128"),
+	}
 	runDiff(t, script)
 }
