@@ -213,6 +213,17 @@ func (w *Waits) Cancel(clientID int64) {
 	}
 }
 
+// DrainAll removes every blocked client and returns their ids in blocking
+// order (the node stops being a master: Redis unblocks them with an error).
+func (w *Waits) DrainAll() []int64 {
+	ids := make([]int64, 0, len(w.list))
+	for _, wt := range w.list {
+		ids = append(ids, wt.ClientID)
+	}
+	w.list = nil
+	return ids
+}
+
 // Process releases the waiters that are satisfied or past their deadline,
 // in the order they blocked, as Redis's processClientsWaitingReplicas and
 // its timeout handling.

@@ -72,4 +72,9 @@ func TestWaits(t *testing.T) {
 	if w.Len() != 0 {
 		t.Fatal("Cancel")
 	}
+	_, _ = w.Begin(Waiter{ClientID: 14, Offset: 999, NumReplicas: 3}, rs)
+	_, _ = w.Begin(Waiter{ClientID: 15, Offset: 999, NumReplicas: 3, DeadlineMs: 1}, rs)
+	if ids := w.DrainAll(); !reflect.DeepEqual(ids, []int64{14, 15}) || w.Len() != 0 {
+		t.Fatalf("DrainAll = %v", ids)
+	}
 }

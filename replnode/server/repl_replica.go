@@ -192,14 +192,13 @@ func (r *replState) setNoOne() {
 	r.noReplicasSince = r.s.clock()
 }
 
-// waitsAbort answers blocked WAIT clients when we stop being a master.
+// waitsAbort unblocks WAIT clients when we stop being a master, with the
+// error Redis's disconnectAllBlockedClients gives.
 func (r *replState) waitsAbort() {
-	for r.waits.Len() > 0 {
-		for _, res := range r.waits.Process(1<<62, r.replicas) {
-			if c := r.s.clients[uint64(res.ClientID)]; c != nil {
-				c.w.Int(int64(res.Acked))
-				c.Unblock()
-			}
+	for _, id := range r.waits.DrainAll() {
+		if c := r.s.clients[uint64(id)]; c != nil {
+			c.w.Error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)")
+			c.Unblock()
 		}
 	}
 }

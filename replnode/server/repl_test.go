@@ -462,3 +462,29 @@ func TestReplWaitTimesOutWithoutAcks(t *testing.T) {
 		t.Fatalf("negative timeout accepted: %v", r)
 	}
 }
+
+func TestReplWaitUnblockedWhenBecomingReplica(t *testing.T) {
+	master := startNode(t, "repl-diskless-sync", "no")
+	fakeReplica(t, master.port, "")
+	waitFor(t, 30*time.Second, "replica online", func() bool {
+		return strings.Contains(master.info()["slave0"], "state=online")
+	})
+	waiter := dialNode(t, master.port)
+	waiter.do("SET", "k", "v")
+	if _, err := waiter.conn.Write(resp.AppendCommandStrings(nil, "WAIT", "1", "0")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "WAIT blocked", func() bool {
+		var n int
+		master.s.Exec(func() { n = master.s.repl().waits.Len() })
+		return n == 1
+	})
+	admin := dialNode(t, master.port)
+	admin.do("REPLICAOF", "127.0.0.1", strconv.Itoa(freePort(t)))
+	// The blocked WAIT gets its answer now, not never.
+	waiter.buf = nil
+	r := waiter.do("PING")
+	if !r.IsError() || !strings.HasPrefix(r.Str, "UNBLOCKED") {
+		t.Fatalf("blocked WAIT answered %v", r)
+	}
+}
