@@ -225,7 +225,8 @@ func (r *replState) createBacklog() {
 
 // ------ SYNC, PSYNC, REPLCONF, WAIT ------
 
-// replicaName is "ip:port" for logs, from REPLCONF data or the peer.
+// replicaIP is the address a replica is known by: its REPLCONF ip-address,
+// else the peer address of its connection.
 func replicaIP(c *Client, info *replconfInfo) string {
 	if info != nil && info.ip != "" {
 		return info.ip
