@@ -157,7 +157,7 @@ var Directives = []*Directive{
 	intD("maxclients", "10000", 1, intMax, true),
 	// ------ memory management
 	memD("maxmemory", "0", 0, maxInt, true),
-	enumD("maxmemory-policy", "noeviction", true, "volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"),
+	enumD("maxmemory-policy", "noeviction", true, "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
 	intD("maxmemory-samples", "5", 1, 64, false),
 	intD("maxmemory-eviction-tenacity", "10", 0, 100, false),
 	boolD("replica-ignore-maxmemory", "yes", true, "slave-ignore-maxmemory"),
@@ -180,7 +180,7 @@ var Directives = []*Directive{
 	boolD("appendonly", "no", false),
 	immutable(strD("appendfilename", "appendonly.aof", false)),
 	immutable(strD("appenddirname", "appendonlydir", false)),
-	enumD("appendfsync", "everysec", false, "always", "everysec", "no"),
+	enumD("appendfsync", "everysec", false, "everysec", "always", "no"),
 	boolD("no-appendfsync-on-rewrite", "no", false),
 	intD("auto-aof-rewrite-percentage", "100", 0, intMax, false),
 	memD("auto-aof-rewrite-min-size", "67108864", 0, maxInt, false),

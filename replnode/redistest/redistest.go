@@ -355,6 +355,29 @@ func NewDiff(t testing.TB, real, ours *Instance) *Diff {
 	return &Diff{t: t, Real: real.Dial(t), Ours: ours.Dial(t)}
 }
 
+// NewDiffClients compares two existing connections.
+func NewDiffClients(t testing.TB, real, ours *Client) *Diff {
+	return &Diff{t: t, Real: real, Ours: ours}
+}
+
+// Receive reads one reply (a push, a pipelined reply) from both and fails
+// the test when they differ.
+func (d *Diff) Receive() resp.Reply {
+	d.t.Helper()
+	r1, err := d.Real.Receive()
+	if err != nil {
+		d.t.Fatalf("redis receive: %v", err)
+	}
+	r2, err := d.Ours.Receive()
+	if err != nil {
+		d.t.Fatalf("replnode receive: %v", err)
+	}
+	if r1.String() != r2.String() {
+		d.t.Errorf("receive:\n redis:    %s\n replnode: %s", r1.String(), r2.String())
+	}
+	return r2
+}
+
 // Do sends args to both and fails the test when the replies differ.
 func (d *Diff) Do(args ...string) resp.Reply {
 	d.t.Helper()

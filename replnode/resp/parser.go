@@ -69,9 +69,6 @@ func IsProtocolError(err error) bool {
 // allocates nothing.
 type Parser struct {
 	args [][]byte
-	// inline holds unquoted copies of inline arguments (quotes and escapes
-	// need rewriting, so they cannot alias the input).
-	inline []byte
 }
 
 // ReadCommand parses one request from the start of buf.
@@ -82,9 +79,10 @@ type Parser struct {
 // or a multibulk count <= 0) is consumed with zero-length args. On a protocol
 // error the connection must be closed: nothing after it can be trusted.
 //
-// The returned argument slices alias buf (multibulk) or the parser's own
-// buffer (inline) and are valid only until the next call and until buf is
-// reused: copy what must be kept.
+// Multibulk arguments alias buf and are valid until buf is reused; inline
+// arguments are unquoted into a fresh buffer. The returned slice of
+// arguments itself is reused by the next call: copy the headers to keep
+// them.
 func (p *Parser) ReadCommand(buf []byte, lim Limits) (args [][]byte, consumed int, err error) {
 	if len(buf) == 0 {
 		return nil, 0, nil
@@ -193,8 +191,9 @@ func (p *Parser) readInline(buf []byte) ([][]byte, int, error) {
 	if len(line) > 0 && line[len(line)-1] == '\r' {
 		line = line[:len(line)-1]
 	}
-	args, arena, ok := SplitArgs(line, p.args[:0], p.inline[:0])
-	p.inline = arena
+	// A fresh arena per line: earlier inline commands of the same batch
+	// must stay intact (inline requests are rare; the allocation is fine).
+	args, _, ok := SplitArgs(line, p.args[:0], nil)
 	if !ok {
 		return nil, 0, errUnbalancedQuotes
 	}

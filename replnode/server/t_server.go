@@ -51,7 +51,7 @@ func init() {
 			{Name: "count", Arity: 2, Flags: FlagLoading | FlagStale, Handler: func(ctx *Ctx) { ctx.W.Int(int64(len(commandTable))) }},
 			{Name: "info", Arity: -2, Flags: FlagLoading | FlagStale, Handler: commandInfoCommand},
 			{Name: "docs", Arity: -2, Flags: FlagLoading | FlagStale, Handler: commandDocsCommand},
-			{Name: "getkeys", Arity: -3, Flags: FlagLoading | FlagStale, Handler: commandGetkeysCommand},
+			{Name: "getkeys", Arity: -4, Flags: FlagLoading | FlagStale, Handler: commandGetkeysCommand},
 			{Name: "list", Arity: -2, Flags: FlagLoading | FlagStale, Handler: commandListCommand},
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: commandHelpCommand},
 		}},

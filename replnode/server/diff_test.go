@@ -1,0 +1,266 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/replnode/replnode/replnode/redistest"
+)
+
+// TestDifferentialCore sends the same commands to a real redis-server 7.0
+// and to replnode and requires identical replies, errors included.
+func TestDifferentialCore(t *testing.T) {
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
+	d := redistest.NewDiff(t, real, ours)
+	steps := [][]string{
+		// dispatch errors
+		{"NOSUCHCMD", "a", "b"},
+		{"GET"},
+		{"GET", "a", "b"},
+		{"CONFIG", "NOPE"},
+		{"CONFIG"},
+		{"OBJECT", "ENCODING"},
+		// strings
+		{"SET", "s", "hello"},
+		{"SET", "s", "v", "NX", "XX"},
+		{"SET", "s", "v", "EX", "0"},
+		{"SET", "s", "v", "PX", "-5"},
+		{"SET", "s", "v", "EX", "abc"},
+		{"SET", "s", "v", "KEEPTTL", "PX", "10"},
+		{"SET", "s", "v", "EX", "10", "EX", "20"},
+		{"SET", "s", "world", "GET"},
+		{"SET", "s2", "x", "NX", "GET"},
+		{"GETEX", "s", "PERSIST", "EX", "10"},
+		{"GETEX", "s", "FOO"},
+		{"APPEND", "s", "!!"},
+		{"GETRANGE", "s", "0", "-1"},
+		{"GETRANGE", "s", "-3", "-1"},
+		{"GETRANGE", "s", "5", "2"},
+		{"GETRANGE", "s", "-1", "-5"},
+		{"SETRANGE", "s", "-1", "x"},
+		{"SETRANGE", "s", "10", "xyz"},
+		{"GET", "s"},
+		{"SETRANGE", "nokey", "0", ""},
+		{"INCR", "s"},
+		{"SET", "n", "9223372036854775807"},
+		{"INCR", "n"},
+		{"DECRBY", "n", "-9223372036854775808"},
+		{"INCRBY", "n", "abc"},
+		{"SET", "f", "3.0"},
+		{"INCRBYFLOAT", "f", "1.1"},
+		{"INCRBYFLOAT", "f", "1e400"},
+		{"INCRBYFLOAT", "f", " 1"},
+		{"INCRBYFLOAT", "f", "-4.1"},
+		{"MSET", "a", "1", "b"},
+		{"MSETNX", "a", "1", "b", "2"},
+		{"MGET", "a", "b", "nokey", "s"},
+		{"STRLEN", "s"},
+		{"GETDEL", "a"},
+		{"GETSET", "b", "3"},
+		{"SETEX", "x", "0", "v"},
+		{"PSETEX", "x", "abc", "v"},
+		{"SETNX", "b", "4"},
+		// bits
+		{"SETBIT", "bits", "7", "1"},
+		{"SETBIT", "bits", "-1", "1"},
+		{"SETBIT", "bits", "4294967296", "1"},
+		{"SETBIT", "bits", "1", "5"},
+		{"GETBIT", "bits", "7"},
+		{"SET", "foo", "foobar"},
+		{"BITCOUNT", "foo"},
+		{"BITCOUNT", "foo", "1", "1"},
+		{"BITCOUNT", "foo", "1"},
+		{"BITCOUNT", "foo", "0", "-1", "BIT"},
+		{"BITCOUNT", "foo", "5", "30", "BIT"},
+		{"BITCOUNT", "foo", "0", "1", "NOPE"},
+		{"BITCOUNT", "nokey", "x", "y"},
+		{"BITPOS", "foo", "0"},
+		{"BITPOS", "foo", "1", "2", "-1"},
+		{"BITPOS", "foo", "0", "1", "3", "BIT"},
+		{"BITPOS", "foo", "1", "7", "15", "BIT"},
+		{"BITPOS", "foo", "3"},
+		{"BITPOS", "nokey", "0"},
+		{"BITPOS", "nokey", "1"},
+		{"BITOP", "AND", "dest", "foo", "bits"},
+		{"GET", "dest"},
+		{"BITOP", "NOT", "dest", "foo", "bits"},
+		{"BITOP", "NOPE", "dest", "foo"},
+		{"BITOP", "OR", "dest", "nokey"},
+		{"EXISTS", "dest"},
+		{"LCS", "foo", "s"},
+		{"LCS", "foo", "s", "IDX", "WITHMATCHLEN"},
+		{"LCS", "foo", "s", "LEN", "IDX"},
+		// keys and expiry
+		{"EXPIRE", "foo", "100", "NX", "XX"},
+		{"EXPIRE", "foo", "100", "GT", "LT"},
+		{"EXPIRE", "foo", "100", "BAD"},
+		{"EXPIRE", "foo", "9223372036854775807"},
+		{"EXPIRE", "foo", "100", "XX"},
+		{"EXPIRE", "foo", "100"},
+		{"TTL", "foo"},
+		{"EXPIRE", "foo", "50", "GT"},
+		{"PERSIST", "foo"},
+		{"TTL", "foo"},
+		{"TTL", "nokey"},
+		{"PEXPIRETIME", "foo"},
+		{"RENAME", "nokey", "x"},
+		{"RENAME", "foo", "foo"},
+		{"RENAMENX", "foo", "b"},
+		{"MOVE", "foo", "0"},
+		{"MOVE", "foo", "100"},
+		{"MOVE", "foo", "x"},
+		{"COPY", "foo", "foo"},
+		{"COPY", "foo", "foo2", "DB", "x"},
+		{"COPY", "foo", "foo2", "BAD"},
+		{"TYPE", "foo"},
+		{"OBJECT", "ENCODING", "n"},
+		{"OBJECT", "ENCODING", "foo"},
+		{"OBJECT", "REFCOUNT", "b"},
+		{"OBJECT", "FREQ", "foo"},
+		{"OBJECT", "ENCODING", "nokey"},
+		{"SCAN", "abc"},
+		{"SCAN", "0", "COUNT", "0"},
+		{"SCAN", "0", "BAD"},
+		{"SWAPDB", "0", "100"},
+		{"SWAPDB", "x", "1"},
+		{"SELECT", "100"},
+		{"FLUSHDB", "x"},
+		// transactions
+		{"MULTI"},
+		{"SET", "t", "1"},
+		{"INCR", "t"},
+		{"GET"},
+		{"EXEC"},
+		{"MULTI"},
+		{"SET", "t", "x"},
+		{"INCR", "t"},
+		{"EXEC"},
+		{"EXEC"},
+		{"DISCARD"},
+		// connection
+		{"PING", "a", "b"},
+		{"ECHO"},
+		{"AUTH", "x"},
+		{"AUTH", "a", "b", "c"},
+		{"HELLO", "4"},
+		{"HELLO", "x"},
+		{"HELLO", "2", "BAD"},
+		{"CLIENT", "SETNAME", "bad name"},
+		{"CLIENT", "NOPE"},
+		{"CLIENT", "KILL", "ID", "0"},
+		{"CLIENT", "PAUSE", "x"},
+		{"CONFIG", "SET", "nosuch", "1"},
+		{"CONFIG", "SET", "port", "x"},
+		{"CONFIG", "SET", "maxmemory", "1x"},
+		{"CONFIG", "SET", "daemonize", "yes"},
+		{"CONFIG", "SET", "appendfsync", "maybe"},
+		{"DEBUG", "PROTOCOL", "bignum"},
+		{"DEBUG", "PROTOCOL", "map"},
+		{"DEBUG", "PROTOCOL", "nope"},
+		{"COMMAND", "GETKEYS", "SET", "k", "v"},
+		{"COMMAND", "GETKEYS", "PING"},
+		{"COMMAND", "GETKEYS", "NOPE", "x"},
+		{"COMMAND", "GETKEYS", "PING", "x"},
+		{"COMMAND", "COUNT", "X"},
+	}
+	for _, s := range steps {
+		d.Do(s...)
+	}
+	d.DoSorted("KEYS", "*")
+	d.Do("DBSIZE")
+	// CONFIG GET answers in dictionary order: compare as sets.
+	d.DoSorted("CONFIG", "GET", "maxmemory*")
+	d.DoSorted("CONFIG", "GET", "hash-max-*")
+
+	// RESP3: the same values in their RESP3 types.
+	d.DoType("HELLO", "3")
+	for _, s := range [][]string{
+		{"GET", "nokey"},
+		{"INCRBYFLOAT", "f", "1"},
+		{"DEBUG", "PROTOCOL", "double"},
+		{"DEBUG", "PROTOCOL", "map"},
+		{"DEBUG", "PROTOCOL", "set"},
+		{"DEBUG", "PROTOCOL", "true"},
+		{"DEBUG", "PROTOCOL", "null"},
+		{"DEBUG", "PROTOCOL", "verbatim"},
+		{"CONFIG", "GET", "maxmemory"},
+		{"LCS", "foo", "s", "IDX"},
+		{"MULTI"},
+		{"GET", "nokey"},
+		{"EXEC"},
+		{"EXPIRE", "nokey", "10"},
+	} {
+		d.Do(s...)
+	}
+}
+
+// TestDifferentialPubSub compares subscription replies and message delivery
+// in RESP2 and RESP3.
+func TestDifferentialPubSub(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, proto := range []string{"2", "3"} {
+		sub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+		pub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+		sub.DoType("HELLO", proto)
+		sub.Do("SUBSCRIBE", "ch1")
+		sub.Do("PSUBSCRIBE", "c*")
+		if proto == "2" {
+			sub.Do("GET", "x")
+		}
+		sub.Do("PING")
+		pub.Do("PUBLISH", "ch1", "hello")
+		sub.Receive()
+		sub.Receive()
+		pub.Do("PUBSUB", "NUMSUB", "ch1", "nope")
+		pub.Do("PUBSUB", "NUMPAT")
+		pub.Do("PUBSUB", "CHANNELS")
+		sub.Do("UNSUBSCRIBE")
+		sub.Do("PUNSUBSCRIBE")
+		sub.Do("UNSUBSCRIBE")
+	}
+}
+
+// TestDifferentialProtocolErrors checks malformed requests get Redis's
+// errors before the connection closes.
+func TestDifferentialProtocolErrors(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, raw := range []string{
+		"*1\r\n:1\r\n",
+		"*x\r\n",
+		"*1\r\n$-3\r\n",
+		"SET \"a b\n",
+		"*1\r\n$700000000\r\n",
+		"ECHO 'it''s'\r\n",
+	} {
+		var got [2]string
+		for i, in := range []*redistest.Instance{real, ours} {
+			c := in.Dial(t)
+			if err := c.SendRaw([]byte(raw)); err != nil {
+				t.Fatal(err)
+			}
+			r, err := c.Receive()
+			if err != nil {
+				t.Fatalf("%q: %v", raw, err)
+			}
+			got[i] = r.String()
+		}
+		if got[0] != got[1] {
+			t.Errorf("%q:\n redis:    %s\n replnode: %s", raw, got[0], got[1])
+		}
+	}
+	// Inline commands work too.
+	d := redistest.NewDiff(t, real, ours)
+	for _, c := range []*redistest.Client{d.Real, d.Ours} {
+		if err := c.SendRaw([]byte("SET inl \"a\\x41 b\"\r\nGET inl\r\n\r\nPING\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Receive()
+	if r := d.Receive(); !strings.Contains(r.String(), "aA b") {
+		t.Errorf("inline quoting: %s", r.String())
+	}
+	d.Receive()
+}
