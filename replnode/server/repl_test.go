@@ -290,7 +290,7 @@ func TestReplOurMasterRealReplica(t *testing.T) {
 }
 
 func TestReplSharedDisklessSnapshot(t *testing.T) {
-	master := startNode(t, "repl-diskless-sync", "yes", "repl-diskless-sync-delay", "3")
+	master := startNode(t, "repl-diskless-sync", "yes", "repl-diskless-sync-delay", "60", "repl-diskless-sync-max-replicas", "2")
 	mc := dialNode(t, master.port)
 	mc.do("SET", "k", "v")
 	p1 := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
