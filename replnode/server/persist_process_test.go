@@ -432,3 +432,50 @@ func TestProcessDumpLoadsInRealRedis(t *testing.T) {
 		t.Fatalf("redis-server digest on replnode's dump %v, want %s\n%s", got, want, r.logText())
 	}
 }
+
+// TestProcessShutdownSaveNosave: SHUTDOWN SAVE saves without save points,
+// SHUTDOWN NOSAVE does not save with them, and a save that fails keeps the
+// server running.
+func TestProcessShutdownSaveNosave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dump.rdb")
+	p := startProc(t, dir, "--save", "")
+	p.connect()
+	p.must("SET", "k", "v1")
+	if _, err := p.do("SHUTDOWN", "SAVE"); err != nil && strings.Contains(err.Error(), "unknown command") {
+		t.Skip("SHUTDOWN not available")
+	}
+	p.waitExit()
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("SHUTDOWN SAVE wrote nothing: %v\n%s", err, p.logText())
+	}
+
+	q := startProc(t, dir, "--save", "3600", "1")
+	q.connect()
+	q.must("SET", "k", "v2")
+	q.do("SHUTDOWN", "NOSAVE")
+	q.waitExit()
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, saved) {
+		t.Fatal("SHUTDOWN NOSAVE saved")
+	}
+
+	// A failing save aborts the shutdown: the directory disappears.
+	r := startProc(t, dir, "--save", "3600", "1")
+	r.connect()
+	r.must("SET", "k", "v3")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.MkdirAll(dir, 0o755) // for t.TempDir's cleanup
+	_, err = r.do("SHUTDOWN")
+	if err == nil || !strings.Contains(err.Error(), "Errors trying to SHUTDOWN") {
+		t.Fatalf("SHUTDOWN with a failing save: %v", err)
+	}
+	if got := r.must("GET", "k"); got != "v3" {
+		t.Fatalf("server state after aborted shutdown: %v", got)
+	}
+}
