@@ -136,10 +136,11 @@ chart-sync: ## Copy the generated CRD and RBAC from config/ into charts/replnode
 	$(ROOT)/hack/chart/sync.sh
 
 .PHONY: chart-check
-chart-check: helm ## Fail when the chart's CRD/RBAC copies drift from config/; helm lint both charts.
+chart-check: helm ## Fail when the chart's CRD/RBAC copies drift from config/ or grant more than the markers; helm lint both charts.
 	$(ROOT)/hack/chart/sync.sh --check
 	$(HELM) lint --strict $(ROOT)/charts/replnode-operator
 	$(HELM) lint --strict $(ROOT)/charts/replnode-group
+	go test -count=1 -run 'TestRBACLeastPrivilege|TestChartCopiesEqualConfig|TestRenderedCRDEqualsConfig' ./test/chart
 
 # ------ TEST ------
 
