@@ -197,8 +197,9 @@ func (l *Link) Master() (host string, port int, ok bool) {
 // connection attempt), for master_last_io_seconds_ago.
 func (l *Link) LastIOMs() int64 { return l.lastIOMs }
 
-// DownSinceMs returns when the link went down (for
-// master_link_down_since_seconds); meaningful when State != StateConnected.
+// DownSinceMs returns when a connected link went down (for
+// master_link_down_since_seconds); 0 when it never was up, which INFO shows
+// as -1, as Redis.
 func (l *Link) DownSinceMs() int64 { return l.downSinceMs }
 
 // Cached returns the cached master's replid and offset, if any.
@@ -230,11 +231,16 @@ func (l *Link) SetMaster(host string, port int, nowMs int64) Output {
 	if !wasMaster && l.state != StateConnect {
 		o.act(Action{Kind: ActClose})
 	}
-	if wasMaster || l.state == StateConnected {
+	switch {
+	case wasMaster:
+		o.log(LevelNotice, "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.")
 		l.CacheFromIdentity()
+		l.downSinceMs = 0 // never connected: INFO shows -1
+	case l.state == StateConnected:
+		l.CacheFromIdentity()
+		l.downSinceMs = nowMs
 	}
 	l.host, l.port = host, port
-	l.downSinceMs = nowMs
 	l.startConnect(nowMs, &o)
 	return o
 }
@@ -249,7 +255,7 @@ func (l *Link) SetMasterAtStartup(host string, port int, nowMs int64) {
 	l.cachedValid = false
 	l.state = StateConnect
 	l.nextConnectMs = nowMs
-	l.downSinceMs = nowMs
+	l.downSinceMs = 0
 	l.lastIOMs = nowMs
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/replnode/replnode/replnode/rdb"
@@ -218,7 +219,7 @@ func (r *replState) linkRun(gen int, host string, port int) {
 			return
 		}
 		if err != nil {
-			r.perform(r.link.ConnectFailed(r.s.clock(), err.Error()))
+			r.perform(r.link.ConnectFailed(r.s.clock(), strerror(err)))
 			return
 		}
 		mc = &masterConn{gen: gen, conn: conn, out: make(chan []byte, 256)}
@@ -474,4 +475,17 @@ func (r *replState) applyFromMaster(args [][]byte) {
 		msg := strings.TrimRight(string(out[1:]), "\r\n")
 		r.s.Log.Warningf("== CRITICAL == This replica is sending an error to its master: '%s' after processing the command '%s'", msg, strings.ToLower(string(args[0])))
 	}
+}
+
+// strerror renders a dial error as C's strerror does in Redis's log
+// ("Connection refused"), falling back to Go's text.
+func strerror(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg := errno.Error()
+		if msg != "" {
+			return strings.ToUpper(msg[:1]) + msg[1:]
+		}
+	}
+	return err.Error()
 }
