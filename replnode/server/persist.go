@@ -395,8 +395,21 @@ func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
 	if err != nil || !found {
 		return res, found, err
 	}
+	// WATCHed keys that existed before or exist after the load are
+	// invalidated, as emptyData's flush signal does in Redis.
 	for i := range s.Keyspace.DBs {
+		s.touchAllWatchedKeysInDB(i, -1)
 		s.Keyspace.DBs[i] = ks.DBs[i]
+		s.touchAllWatchedKeysInDB(i, -1)
+	}
+	if v := res.Aux["redis-ver"]; v != "" {
+		s.Log.Noticef("Loading RDB produced by version %s", v)
+	}
+	if ct, err := strconv.ParseInt(res.Aux["ctime"], 10, 64); err == nil {
+		s.Log.Noticef("RDB age %d seconds", s.clock()/1000-ct)
+	}
+	if um, err := strconv.ParseInt(res.Aux["used-mem"], 10, 64); err == nil {
+		s.Log.Noticef("RDB memory usage when created %.2f Mb", float64(um)/(1024*1024))
 	}
 	p.lastLoadLoaded, p.lastLoadExpired = res.Keys-res.Expired, res.Expired
 	s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", p.lastLoadLoaded, p.lastLoadExpired)

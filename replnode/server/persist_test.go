@@ -329,3 +329,17 @@ func TestLoadDropsExpiredKeysOnMaster(t *testing.T) {
 		t.Errorf("keys loaded = %s", got)
 	}
 }
+
+// TestReloadInvalidatesWatch: DEBUG RELOAD makes a watching transaction
+// fail, as the flush in Redis's reload does.
+func TestReloadInvalidatesWatch(t *testing.T) {
+	n, _ := newPersistNode(t)
+	n.fill()
+	n.run(transcript{
+		{cmd("WATCH", "s"), "OK"},
+		{cmd("DEBUG", "RELOAD"), "OK"},
+		{cmd("MULTI"), "OK"},
+		{cmd("GET", "s"), "QUEUED"},
+		{cmd("EXEC"), "(nil)"},
+	})
+}
