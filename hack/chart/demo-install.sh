@@ -55,6 +55,7 @@ args=(
 	--set image.repository=localcluster/manager
 	--set image.tag=dev
 	--set image.pullPolicy=IfNotPresent
+	--set notes.groupImage=replnode
 )
 crd=replicationgroups.replnode.io
 if kubectl get crd "$crd" >/dev/null 2>&1; then
