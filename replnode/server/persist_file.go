@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/replnode/replnode/replnode/rdb"
@@ -108,7 +109,8 @@ func replInfoFromAux(aux map[string]string) (replID string, offset int64, ok boo
 	if !hasID || !hasOff {
 		return "", 0, false, nil
 	}
-	if _, err := fmt.Sscan(off, &offset); err != nil {
+	offset, err = strconv.ParseInt(off, 10, 64)
+	if err != nil {
 		return "", 0, false, fmt.Errorf("bad repl-offset %q in RDB aux fields", off)
 	}
 	return id, offset, true, nil

@@ -82,3 +82,16 @@ func TestLoadDumpFileRefusesCorruption(t *testing.T) {
 		}
 	}
 }
+
+// TestReplInfoFromAux covers the AUX parsing behind ReadDumpReplInfo.
+func TestReplInfoFromAux(t *testing.T) {
+	if _, _, ok, err := replInfoFromAux(map[string]string{"repl-id": "x"}); ok || err != nil {
+		t.Error("partial info accepted")
+	}
+	if _, _, _, err := replInfoFromAux(map[string]string{"repl-id": "x", "repl-offset": "5abc"}); err == nil {
+		t.Error("bad offset accepted")
+	}
+	if id, off, ok, err := replInfoFromAux(map[string]string{"repl-id": "x", "repl-offset": "42"}); !ok || err != nil || id != "x" || off != 42 {
+		t.Errorf("got %q %d %v %v", id, off, ok, err)
+	}
+}
