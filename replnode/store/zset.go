@@ -307,9 +307,9 @@ func (z *ZSet) RangeByLex(r LexRange, reverse bool, offset, limit int, fn func(m
 	}
 	var x *zslNode
 	if reverse {
-		x = z.zsl.lastInLexRange(r)
+		x = z.lastInLex(r)
 	} else {
-		x = z.zsl.firstInLexRange(r)
+		x = z.firstInLex(r)
 	}
 	for ; x != nil && offset > 0; offset-- {
 		x = z.zsl.step(x, reverse)
@@ -325,14 +325,65 @@ func (z *ZSet) RangeByLex(r LexRange, reverse bool, offset, limit int, fn func(m
 	}
 }
 
-// CountByLex is the number of members in r (ZLEXCOUNT).
+// firstInLex finds where a forward lex walk starts. With members of mixed
+// scores the answer depends on how Redis searches, so it searches the same
+// way: a linear scan for the listpack encoding (zzlFirstInLexRange), the
+// skiplist descent otherwise (zslFirstInLexRange).
+func (z *ZSet) firstInLex(r LexRange) *zslNode {
+	if z.big {
+		return z.zsl.firstInLexRange(r)
+	}
+	if !z.zsl.inLexRange(r) {
+		return nil
+	}
+	for x := z.zsl.header.level[0].forward; x != nil; x = x.level[0].forward {
+		if r.gteMin(x.member) {
+			if r.lteMax(x.member) {
+				return x
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// lastInLex is firstInLex for a backward walk (zzlLastInLexRange).
+func (z *ZSet) lastInLex(r LexRange) *zslNode {
+	if z.big {
+		return z.zsl.lastInLexRange(r)
+	}
+	if !z.zsl.inLexRange(r) {
+		return nil
+	}
+	for x := z.zsl.tail; x != nil; x = x.backward {
+		if r.lteMax(x.member) {
+			if r.gteMin(x.member) {
+				return x
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// CountByLex is the number of members in r (ZLEXCOUNT): for the listpack
+// encoding the members walked forward from the first one in range while
+// within the upper bound, for the skiplist the rank distance between the
+// first and last, as Redis counts them.
 func (z *ZSet) CountByLex(r LexRange) int {
 	if r.empty() {
 		return 0
 	}
-	first := z.zsl.firstInLexRange(r)
+	first := z.firstInLex(r)
 	if first == nil {
 		return 0
+	}
+	if !z.big {
+		n := 0
+		for x := first; x != nil && r.lteMax(x.member); x = x.level[0].forward {
+			n++
+		}
+		return n
 	}
 	last := z.zsl.lastInLexRange(r)
 	if last == nil {
