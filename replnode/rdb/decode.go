@@ -26,6 +26,7 @@ type FormatError struct {
 // Unwrap returns the Handler's error, if any.
 func (e *FormatError) Unwrap() error { return e.Err }
 
+// Error formats the offset, the key being loaded (if any) and the problem.
 func (e *FormatError) Error() string {
 	if e.Key != "" {
 		return fmt.Sprintf("rdb: offset %d (key %q): %s", e.Offset, e.Key, e.Msg)

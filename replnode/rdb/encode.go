@@ -202,6 +202,7 @@ func DumpPayload(v store.Value, opt Options) []byte {
 // sliceWriter is an io.Writer appending to a slice.
 type sliceWriter struct{ b []byte }
 
+// Write appends p; it never fails.
 func (s *sliceWriter) Write(p []byte) (int, error) {
 	s.b = append(s.b, p...)
 	return len(p), nil

@@ -27,6 +27,7 @@ func registerDebug(name string, fn func(ctx *Ctx)) {
 	debugHandlers[name] = fn
 }
 
+// init registers DEBUG and its persistence subcommands.
 func init() {
 	register(&Command{Name: "debug", Arity: -2, Flags: FlagAdmin | FlagNoScript | FlagLoading | FlagStale | FlagProtected,
 		Group: "server", Handler: debugCommand})

@@ -64,6 +64,7 @@ func (s *Server) persist() *persistState {
 	return persistStates[s]
 }
 
+// init installs the persistence layer on every new server.
 func init() { onNewServer(initPersistence) }
 
 // initPersistence installs the persistence layer on a new server: startup
@@ -513,6 +514,7 @@ func (s *Server) PersistenceInfo() string {
 
 // ---------------------------------------------------------------- SAVE BGSAVE LASTSAVE
 
+// init registers SAVE, BGSAVE and LASTSAVE.
 func init() {
 	register(
 		&Command{Name: "save", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "server", Handler: saveCommand},

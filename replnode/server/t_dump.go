@@ -15,6 +15,7 @@ import (
 // CRC64); RESTORE verifies and decodes such a payload, from replnode or
 // from a real redis-server.
 
+// init registers DUMP and RESTORE.
 func init() {
 	register(
 		&Command{Name: "dump", Arity: 2, Flags: FlagReadOnly, Group: "keyspace", FirstKey: 1, LastKey: 1, Step: 1, Handler: dumpCommand},
