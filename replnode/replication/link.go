@@ -511,8 +511,9 @@ func (l *Link) TransferFailed(nowMs int64, reason string) Output {
 }
 
 // Disconnected reports that the connection to the master dropped. A
-// connected link caches the master (replid and our offset) so the next
-// attempt can PSYNC partially.
+// connected link caches the master (replid and our offset) and reconnects
+// at once so the next PSYNC can continue partially; a broken handshake or
+// transfer retries after RetryMs.
 func (l *Link) Disconnected(nowMs int64) Output {
 	var o Output
 	switch {
@@ -521,6 +522,16 @@ func (l *Link) Disconnected(nowMs int64) Output {
 		o.log(LevelNotice, "Caching the disconnected master state.")
 		l.CacheFromIdentity()
 		l.downSinceMs = nowMs
+		// As Redis 7.0's replicationHandleMasterDisconnection: reconnect at
+		// once rather than on the next cron, so the master's backlog has
+		// less time to move past us.
+		o.log(LevelNotice, "Reconnecting to MASTER %s:%d", l.host, l.port)
+		o.log(LevelNotice, "MASTER <-> REPLICA sync started")
+		o.act(Action{Kind: ActConnect, Host: l.host, Port: l.port})
+		l.state = StateConnecting
+		l.lastIOMs = nowMs
+		l.pendingSends = nil
+		return o
 	case l.state == StateTransfer || l.state.InHandshake() || l.state == StateConnecting:
 		o.log(LevelWarning, "Connection with master lost during the handshake or transfer.")
 	default:
@@ -569,6 +580,7 @@ func (l *Link) Tick(nowMs int64) Output {
 		o.act(Action{Kind: ActClose})
 		d := l.Disconnected(nowMs)
 		o.Logs = append(o.Logs, d.Logs...)
+		o.Actions = append(o.Actions, d.Actions...)
 	case l.state == StateConnected && nowMs-l.lastAckMs >= l.cfg.AckPeriodMs:
 		l.lastAckMs = nowMs
 		o.act(l.ackAction())

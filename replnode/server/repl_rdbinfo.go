@@ -50,6 +50,7 @@ func (s *Server) RestoreReplicationInfo(replID string, offset int64, streamDB in
 		r.id.ReplID = replID
 		r.id.Offset = offset
 		r.streamDB = streamDB
+		s.Log.Noticef("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.")
 		r.link.CacheFromIdentity()
 		return
 	}

@@ -240,7 +240,7 @@ func (r *replState) linkRun(gen int, host string, port int) {
 		err = r.linkStream(mc, br)
 	}
 	r.s.Exec(func() {
-		if r.master != mc {
+		if r.master != mc || r.s.shuttingDown.Load() {
 			return
 		}
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
