@@ -118,7 +118,7 @@ cat <<EOF
 demo: done. Use the cluster with:
   export KUBECONFIG=$KUBECONFIG
   kubectl get rg,pods -o wide
-  $bin/localcluster logs <pod>              # container logs (kubectl logs needs a kubelet API)
+  kubectl logs <pod>                        # container logs (also: $bin/localcluster logs <pod>)
   $bin/localcluster fault stop-node <node>  # make the master's node vanish and watch the failover
   hack/localcluster/demo.sh down            # stop everything
 EOF

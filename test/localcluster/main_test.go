@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +70,18 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "localcluster e2e: %s is missing from %s; build the control plane first: hack/k8s/build.sh (make k8s-bins)\n", b, c.K8sBinDir)
 			return 1
 		}
+	}
+	// Concurrent runs of this suite (several developers' `go test ./...`)
+	// share the bridge and pod range: take turns.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "localcluster-e2e.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "localcluster e2e: lock:", err)
+		return 1
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		fmt.Fprintln(os.Stderr, "localcluster e2e: lock:", err)
+		return 1
 	}
 	state, err := os.MkdirTemp("", "localcluster-e2e-")
 	if err != nil {

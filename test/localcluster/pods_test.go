@@ -351,6 +351,12 @@ func TestDeleteHonoursGracePeriod(t *testing.T) {
 		})
 	}
 
+	// kubectl logs goes through the API server to the agent's kubelet API.
+	raw, err := client.CoreV1().Pods(ns).GetLogs("polite", &corev1.PodLogOptions{Container: "main", TailLines: ptrTo(int64(1))}).DoRaw(ctx)
+	if err != nil || strings.TrimSpace(string(raw)) != "trapped" {
+		t.Errorf("logs through the API server: %q %v", raw, err)
+	}
+
 	start := time.Now()
 	if err := client.CoreV1().Pods(ns).Delete(ctx, "polite", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)

@@ -98,6 +98,9 @@ func Run(ctx context.Context, stateDir string) error {
 	if err := a.serveAPIProxy(ctx); err != nil {
 		return fmt.Errorf("API server proxy on the bridge: %w", err)
 	}
+	if err := a.serveKubeletAPI(ctx); err != nil {
+		return fmt.Errorf("kubelet API (container logs): %w", err)
+	}
 	if err := a.serveFaults(ctx); err != nil {
 		return fmt.Errorf("fault socket: %w", err)
 	}

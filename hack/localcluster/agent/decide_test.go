@@ -138,3 +138,23 @@ func TestPodConditionsKeepTransitionTimes(t *testing.T) {
 		t.Errorf("readiness gate ignored: %+v", gated)
 	}
 }
+
+// TestTailLines checks the kubelet-style tail of a log.
+func TestTailLines(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a\nb\nc\n", 2, "b\nc\n"},
+		{"a\nb\nc", 2, "b\nc"},
+		{"a\nb\nc\n", 5, "a\nb\nc\n"},
+		{"a\nb\nc\n", 0, ""},
+		{"", 3, ""},
+		{"only\n", 1, "only\n"},
+	} {
+		if got := string(TailLines([]byte(tc.in), tc.n)); got != tc.want {
+			t.Errorf("TailLines(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

@@ -69,6 +69,7 @@ func (a *Agent) updateNodeStatus(ctx context.Context, name string) error {
 			{Type: corev1.NodeInternalIP, Address: a.net.Gateway.String()},
 			{Type: corev1.NodeHostName, Address: name},
 		},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(a.cfg.KubeletPort)}},
 		NodeInfo: corev1.NodeSystemInfo{
 			KubeletVersion:          cluster.K8sVersion,
 			ContainerRuntimeVersion: "localcluster://processes",

@@ -54,6 +54,7 @@ type Config struct {
 	EtcdPort      int `json:"etcdPort"`
 	EtcdPeerPort  int `json:"etcdPeerPort"`
 	APIServerPort int `json:"apiServerPort"`
+	KubeletPort   int `json:"kubeletPort"` // the agent's container-log API on the gateway
 
 	// RestartBackoffBaseSeconds is the first crash-restart delay; it doubles
 	// per restart up to RestartBackoffMaxSeconds.

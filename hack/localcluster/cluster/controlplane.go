@@ -43,9 +43,19 @@ func Up(ctx context.Context, c *Config, agentBinary string, logf Logf) error {
 			return fmt.Errorf("control-plane binary %s is missing from %s: build it with hack/k8s/build.sh (make k8s-bins)", b, c.K8sBinDir)
 		}
 	}
+	if owner := bridgeOwner(c.Bridge); owner != "" && owner != c.StateDir {
+		if other, err := Load(owner); err == nil {
+			if _, err := readPid(other, "agent"); err == nil {
+				return fmt.Errorf("bridge %s is in use by the running cluster in %s: take that one down or pick another LOCALCLUSTER_BRIDGE and LOCALCLUSTER_POD_CIDR", c.Bridge, owner)
+			}
+		}
+	}
 	logf("cleaning up leftovers in %s", c.StateDir)
 	if err := cleanup(c, logf); err != nil {
 		return fmt.Errorf("clean up a previous run: %w", err)
+	}
+	if err := claimBridge(c.Bridge, c.StateDir); err != nil {
+		return err
 	}
 	for _, d := range []string{c.PKIDir(), c.LogDir(), c.PidDir(), c.PodsDir(), c.PVDir(), filepath.Join(c.StateDir, "etcd"), filepath.Join(c.StateDir, "bin")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -60,6 +70,9 @@ func Up(ctx context.Context, c *Config, agentBinary string, logf Logf) error {
 		return err
 	}
 	if c.APIServerPort, err = freePort(); err != nil {
+		return err
+	}
+	if c.KubeletPort, err = freePort(); err != nil {
 		return err
 	}
 	if err := c.Save(); err != nil {
@@ -137,6 +150,22 @@ func writePKI(c *Config, gateway net.IP) error {
 		return err
 	}
 	if err := pki.WriteServiceAccountKeys(dir); err != nil {
+		return err
+	}
+	// The agent's kubelet API (container logs) serves on the gateway; the
+	// API server calls it with the kubelet-client certificate.
+	kubelet, err := ca.Sign(pki.CertRequest{CommonName: "localcluster-kubelet", IPs: []net.IP{gateway}, Server: true})
+	if err != nil {
+		return err
+	}
+	if err := pki.WritePair(dir, "kubelet", kubelet); err != nil {
+		return err
+	}
+	kubeletClient, err := ca.Sign(pki.CertRequest{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}, Client: true})
+	if err != nil {
+		return err
+	}
+	if err := pki.WritePair(dir, "kubelet-client", kubeletClient); err != nil {
 		return err
 	}
 	server := fmt.Sprintf("https://127.0.0.1:%d", c.APIServerPort)
@@ -233,6 +262,10 @@ func startAPIServer(c *Config, gateway net.IP) error {
 		"--allow-privileged=true",
 		"--enable-admission-plugins=NodeRestriction",
 		"--cert-dir="+p,
+		"--kubelet-client-certificate="+filepath.Join(p, "kubelet-client.crt"),
+		"--kubelet-client-key="+filepath.Join(p, "kubelet-client.key"),
+		"--kubelet-certificate-authority="+filepath.Join(p, "ca.crt"),
+		"--kubelet-preferred-address-types=InternalIP",
 		"--event-ttl=30m",
 		"--endpoint-reconciler-type=lease",
 	)
@@ -568,6 +601,9 @@ func Down(c *Config, logf Logf) error {
 	if err := cleanup(c, logf); err != nil {
 		return err
 	}
+	if bridgeOwner(c.Bridge) == c.StateDir {
+		_ = os.Remove(bridgeOwnerFile(c.Bridge))
+	}
 	logf("cluster in %s is down", c.StateDir)
 	return nil
 }
@@ -608,4 +644,27 @@ func removeStateDir(stateDir string) error {
 		return fmt.Errorf("refusing to remove %s: it does not look like a localcluster state directory", stateDir)
 	}
 	return os.RemoveAll(stateDir)
+}
+
+// bridgeOwnerFile records which state directory owns a bridge, so a second
+// cluster on the same bridge is refused instead of tearing the first down.
+func bridgeOwnerFile(bridge string) string {
+	return filepath.Join("/run/localcluster", bridge+".owner")
+}
+
+// bridgeOwner returns the state directory recorded for bridge, or "".
+func bridgeOwner(bridge string) string {
+	b, err := os.ReadFile(bridgeOwnerFile(bridge))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// claimBridge records stateDir as the owner of bridge.
+func claimBridge(bridge, stateDir string) error {
+	if err := os.MkdirAll(filepath.Dir(bridgeOwnerFile(bridge)), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(bridgeOwnerFile(bridge), []byte(stateDir+"\n"), 0o644)
 }
