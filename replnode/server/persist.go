@@ -275,8 +275,9 @@ func (p *persistState) collectBgsave(wait bool) bool {
 	p.lastBgsaveSecs = (now - job.startMs) / 1000
 	switch {
 	case errors.Is(job.err, errSaveCanceled):
-		s.Log.Warningf("Background saving terminated by signal 9")
-		p.lastBgsaveOK = false
+		// An intentional stop (Redis kills its child with SIGUSR1) is not a
+		// failure: the status, and so MISCONF, stay as they were.
+		s.Log.Warningf("Background saving terminated by signal 10")
 	case job.err != nil:
 		s.Log.Warningf("%v", job.err)
 		s.Log.Warningf("Background saving error")

@@ -298,6 +298,13 @@ func TestFlushAllSavesWithSavePoints(t *testing.T) {
 	if got := n.infoField("rdb_changes_since_last_save"); got != "1" {
 		t.Errorf("dirty after FLUSHALL = %s, want 1", got)
 	}
+	// A background save stopped by FLUSHALL is not a failure.
+	n.fill()
+	n.run(transcript{{cmd("BGSAVE"), "Background saving started"}, {cmd("FLUSHALL"), "OK"}})
+	if got := n.infoField("rdb_last_bgsave_status"); got != "ok" {
+		t.Errorf("status after a BGSAVE stopped by FLUSHALL: %s", got)
+	}
+	n.run(transcript{{cmd("SET", "after", "flush"), "OK"}})
 }
 
 // TestLoadDropsExpiredKeysOnMaster: a master loading its dump drops keys
