@@ -173,3 +173,50 @@ func TestBlockedClientDisconnectAndUnblock(t *testing.T) {
 	n.do("RPUSH", "k", "a")
 	expectReply(t, "nobody served", n.do("LLEN", "k"), "(integer) 1")
 }
+
+// TestNonDeterministicCommandsPropagateDeterministically checks the forms
+// replicas receive for commands whose effect is random or computed.
+func TestNonDeterministicCommandsPropagateDeterministically(t *testing.T) {
+	n := newCoreNode(t)
+	prop := n.capturePropagation()
+	n.do("SADD", "s", "only")
+	n.do("SPOP", "s")
+	n.do("SADD", "s", "1", "2", "3")
+	n.do("SPOP", "s", "5")
+	n.do("HINCRBYFLOAT", "h", "f", "1.1")
+	n.do("RPUSH", "l", "a", "b", "c")
+	n.do("LMPOP", "1", "l", "RIGHT", "COUNT", "5")
+	n.do("RPUSH", "l", "a")
+	n.do("BLPOP", "l", "0")
+	n.do("ZADD", "z", "1", "a", "2", "b")
+	n.do("ZMPOP", "1", "z", "MAX", "COUNT", "1")
+	n.do("BZPOPMIN", "z", "0")
+	n.do("RPUSH", "l", "x")
+	n.do("BRPOPLPUSH", "l", "l2", "0")
+	n.do("SPOP", "nokey")
+	want := []string{
+		"SADD s only", "SREM s only",
+		"SADD s 1 2 3", "DEL s",
+		"HSET h f 1.1",
+		"RPUSH l a b c", "RPOP l 3",
+		"RPUSH l a", "LPOP l",
+		"ZADD z 1 a 2 b", "ZPOPMAX z 1", "ZPOPMIN z",
+		"RPUSH l x", "RPOPLPUSH l l2",
+	}
+	if strings.Join(*prop, "|") != strings.Join(want, "|") {
+		t.Fatalf("propagated\n %q\nwant\n %q", *prop, want)
+	}
+
+	// A partial SPOP propagates SREMs of exactly what was popped.
+	*prop = nil
+	n.do("SADD", "big", "a", "b", "c", "d", "e")
+	popped := n.do("SPOP", "big", "2")
+	if len(*prop) != 2 || !strings.HasPrefix((*prop)[1], "SREM big ") {
+		t.Fatalf("propagated %q", *prop)
+	}
+	for _, m := range strings.Fields(strings.TrimPrefix((*prop)[1], "SREM big ")) {
+		if !strings.Contains(popped, `"`+m+`"`) {
+			t.Fatalf("SREM %s not in reply %s", m, popped)
+		}
+	}
+}
