@@ -174,7 +174,12 @@ func checkRestricted(t *testing.T, pod *corev1.PodSpec) {
 		if sc.Privileged != nil && *sc.Privileged {
 			t.Errorf("container %s is privileged", c.Name)
 		}
-		if !(podNonRoot || (sc.RunAsNonRoot != nil && *sc.RunAsNonRoot)) || (sc.RunAsNonRoot != nil && !*sc.RunAsNonRoot) {
+		// The container's own setting wins; without one the pod's applies.
+		nonRoot := podNonRoot
+		if sc.RunAsNonRoot != nil {
+			nonRoot = *sc.RunAsNonRoot
+		}
+		if !nonRoot {
 			t.Errorf("container %s: runAsNonRoot must be true", c.Name)
 		}
 		if sc.RunAsUser != nil && *sc.RunAsUser == 0 {
