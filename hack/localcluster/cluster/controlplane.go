@@ -43,12 +43,8 @@ func Up(ctx context.Context, c *Config, agentBinary string, logf Logf) error {
 			return fmt.Errorf("control-plane binary %s is missing from %s: build it with hack/k8s/build.sh (make k8s-bins)", b, c.K8sBinDir)
 		}
 	}
-	if owner := bridgeOwner(c.Bridge); owner != "" && owner != c.StateDir {
-		if other, err := Load(owner); err == nil {
-			if _, err := readPid(other, "agent"); err == nil {
-				return fmt.Errorf("bridge %s is in use by the running cluster in %s: take that one down or pick another LOCALCLUSTER_BRIDGE and LOCALCLUSTER_POD_CIDR", c.Bridge, owner)
-			}
-		}
+	if owner, busy := bridgeBusyElsewhere(c); busy {
+		return fmt.Errorf("bridge %s is in use by the running cluster in %s: take that one down or pick another LOCALCLUSTER_BRIDGE and LOCALCLUSTER_POD_CIDR", c.Bridge, owner)
 	}
 	logf("cleaning up leftovers in %s", c.StateDir)
 	if err := cleanup(c, logf); err != nil {
@@ -586,7 +582,9 @@ func cleanup(c *Config, logf Logf) error {
 	if err != nil {
 		return err
 	}
-	if err := network.CleanupAll(); err != nil {
+	if owner, busy := bridgeBusyElsewhere(c); busy {
+		logf("leaving bridge %s alone: the running cluster in %s uses it", c.Bridge, owner)
+	} else if err := network.CleanupAll(); err != nil {
 		return err
 	}
 	return removeStateDir(c.StateDir)
@@ -659,6 +657,21 @@ func bridgeOwner(bridge string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// bridgeBusyElsewhere reports whether another state directory owns c's
+// bridge and that cluster's agent still runs.
+func bridgeBusyElsewhere(c *Config) (string, bool) {
+	owner := bridgeOwner(c.Bridge)
+	if owner == "" || owner == c.StateDir {
+		return owner, false
+	}
+	other, err := Load(owner)
+	if err != nil {
+		return owner, false
+	}
+	_, err = readPid(other, "agent")
+	return owner, err == nil
 }
 
 // claimBridge records stateDir as the owner of bridge.
