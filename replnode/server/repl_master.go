@@ -465,7 +465,7 @@ func (r *replState) clientClosed(c *Client) {
 	if r.job != nil {
 		delete(r.job.targets, c.ID)
 	}
-	r.s.Log.Noticef("Connection with replica %s lost.", rc.rep.Name())
+	r.s.Log.Warningf("Connection with replica %s lost.", rc.rep.Name())
 	if r.replicas.Len() == 0 {
 		r.noReplicasSince = r.s.clock()
 	}
@@ -659,7 +659,7 @@ func (r *replState) finishFullSync(job *fullSyncJob, failed map[uint64]error, er
 			continue
 		}
 		if job.diskless {
-			r.s.Log.Noticef("Streamed RDB transfer with replica %s succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming", rc.rep.Name())
+			r.s.Log.Noticef("Streamed RDB transfer with replica %s succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming", rc.rep.Name())
 			rc.rep.State = replication.ReplicaOnline
 			rc.waitFirstAck = true
 			rc.rep.AckTimeMs = r.s.clock()

@@ -360,7 +360,7 @@ func TestReplOutputBufferLimitDisconnects(t *testing.T) {
 	fakeReplica(t, master.port, "eof")
 	mc := dialNode(t, master.port)
 	waitFor(t, 30*time.Second, "snapshot sent", func() bool {
-		return strings.Contains(master.log.String(), "Waiting for REPLCONF ACK from replica to enable streaming")
+		return strings.Contains(master.log.String(), "Waiting for REPLCONF ACK from slave to enable streaming")
 	})
 	// Diskless: the stream waits for the first ACK, which never comes, so
 	// it accumulates until the hard limit closes the replica.
