@@ -500,36 +500,29 @@ type fullSyncJob struct {
 	targets  map[uint64]*replicaConn
 }
 
-// maybeStartFullSync starts a snapshot for the replicas waiting for one:
-// at once for disk transfers, after repl-diskless-sync-delay (or when
-// repl-diskless-sync-max-replicas are waiting) for diskless ones.
+// maybeStartFullSync starts a snapshot for the replicas waiting for one
+// when replication.DecideSyncStart says so.
 func (r *replState) maybeStartFullSync(now int64) {
 	if r.job != nil {
 		return
 	}
 	var waiting []*replicaConn
-	var oldest int64 = math.MaxInt64
-	allEOF := true
+	var ws []replication.WaitingReplica
 	for _, rc := range r.conns {
 		if rc.rep.State == replication.ReplicaWaitBgsaveStart {
 			waiting = append(waiting, rc)
-			oldest = min(oldest, rc.waitSinceMs)
-			allEOF = allEOF && rc.rep.CapaEOF
+			ws = append(ws, replication.WaitingReplica{CapaEOF: rc.rep.CapaEOF, WaitSinceMs: rc.waitSinceMs})
 		}
-	}
-	if len(waiting) == 0 {
-		return
 	}
 	cfg := r.s.Config
-	diskless := cfg.Bool("repl-diskless-sync") && allEOF
-	if diskless {
-		delay := cfg.Int("repl-diskless-sync-delay") * 1000
-		maxRep := cfg.Int("repl-diskless-sync-max-replicas")
-		if now-oldest < delay && !(maxRep > 0 && int64(len(waiting)) >= maxRep) {
-			return
-		}
+	start, diskless := replication.DecideSyncStart(now, ws, replication.SyncPolicy{
+		Diskless:    cfg.Bool("repl-diskless-sync"),
+		DelayMs:     cfg.Int("repl-diskless-sync-delay") * 1000,
+		MaxReplicas: int(cfg.Int("repl-diskless-sync-max-replicas")),
+	})
+	if start {
+		r.startFullSync(waiting, diskless)
 	}
-	r.startFullSync(waiting, diskless)
 }
 
 // startFullSync freezes the keyspace (copy-on-write snapshots, so clients
@@ -742,7 +735,7 @@ func (r *replState) cron(now int64) {
 		}
 	}
 	timeoutMs := cfg.Int("repl-timeout") * 1000
-	hard, soft, softSecs := r.replicaBufferLimits()
+	limit := replication.ParseReplicaBufferLimit(cfg.String("client-output-buffer-limit"))
 	for _, rc := range r.conns {
 		if rc.rep.State == replication.ReplicaOnline && !rc.waitFirstAck && now-rc.rep.AckTimeMs > timeoutMs {
 			r.s.Log.Warningf("Disconnecting timedout replica (streaming sync): %s", rc.rep.Name())
@@ -750,17 +743,10 @@ func (r *replState) cron(now int64) {
 			continue
 		}
 		used := int64(len(rc.buf) + rc.c.PendingBytes())
-		switch {
-		case hard > 0 && used >= hard:
-			r.closeOverLimit(rc, used)
-		case soft > 0 && used >= soft:
-			if rc.softSinceMs == 0 {
-				rc.softSinceMs = now
-			} else if now-rc.softSinceMs >= softSecs*1000 {
-				r.closeOverLimit(rc, used)
-			}
-		default:
-			rc.softSinceMs = 0
+		var closeNow bool
+		closeNow, rc.softSinceMs = limit.Check(used, rc.softSinceMs, now)
+		if closeNow {
+			r.closeOverLimit(rc)
 		}
 	}
 	r.processWaits()
@@ -774,22 +760,7 @@ func (r *replState) cron(now int64) {
 }
 
 // closeOverLimit drops a replica whose output exceeds its limit.
-func (r *replState) closeOverLimit(rc *replicaConn, used int64) {
+func (r *replState) closeOverLimit(rc *replicaConn) {
 	r.s.Log.Warningf("Client id=%d addr=%s scheduled to be closed ASAP for overcoming of output buffer limits.", rc.c.ID, rc.c.addr)
-	_ = used
 	rc.c.Kill()
-}
-
-// replicaBufferLimits parses the replica class of
-// client-output-buffer-limit: hard bytes, soft bytes, soft seconds.
-func (r *replState) replicaBufferLimits() (hard, soft, softSecs int64) {
-	f := r.s.Config.Fields("client-output-buffer-limit")
-	for i := 0; i+3 < len(f); i += 4 {
-		if f[i] == "slave" || f[i] == "replica" {
-			hard, _ = strconv.ParseInt(f[i+1], 10, 64)
-			soft, _ = strconv.ParseInt(f[i+2], 10, 64)
-			softSecs, _ = strconv.ParseInt(f[i+3], 10, 64)
-		}
-	}
-	return
 }
