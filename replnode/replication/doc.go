@@ -17,6 +17,8 @@
 //     (actions and Redis's log lines).
 //   - replicas.go: the master's table of replicas, INFO slaveN lines,
 //     min-replicas counting and WAIT.
+//   - master_policy.go: when a snapshot starts for waiting replicas, and
+//     the replica client-output-buffer-limit decision.
 //
 // The server layer (replnode/server/repl_*.go) performs the actions: it
 // dials, writes, reads the RDB payload and applies the stream.
