@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"time"
 
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -177,9 +178,29 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 		c.BlockState = nil
 		c.Unblock()
 	}
-	blockingOf(s).q.add(w)
+	b := blockingOf(s)
+	b.q.add(w)
 	c.BlockState = w
 	c.Block()
+	b.armTimer(deadline)
+}
+
+// armTimer wakes the executor at deadline to time out waiters, so a wait
+// ends on time rather than at the next cron tick (Redis likewise sizes its
+// event-loop sleep by the nearest deadline). The cron hook stays as a
+// backstop; a timer firing after its waiter was served finds nothing due.
+func (b *blockingState) armTimer(deadline int64) {
+	if deadline == 0 {
+		return
+	}
+	wait := time.Duration(deadline-b.s.clock()) * time.Millisecond
+	if wait < 0 {
+		wait = 0
+	}
+	s := b.s
+	time.AfterFunc(wait, func() {
+		s.Exec(func() { b.expire(s.clock()) })
+	})
 }
 
 // servingCtx binds a fresh context to a blocked client for running its

@@ -141,3 +141,4 @@ func TestBlockingOverTCP(t *testing.T) {
 		blockingScenario(t, r.conn.RemoteAddr().(*net.TCPAddr).Port)
 	})
 }
+
