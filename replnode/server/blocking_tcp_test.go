@@ -141,4 +141,3 @@ func TestBlockingOverTCP(t *testing.T) {
 		blockingScenario(t, r.conn.RemoteAddr().(*net.TCPAddr).Port)
 	})
 }
-
