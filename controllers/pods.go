@@ -180,11 +180,20 @@ func podAffinity(rg *replnodev1alpha1.ReplicationGroup) *corev1.Affinity {
 	}}
 }
 
-// templateHash digests what a member's pod is made of, leaving out the role
-// label and the --replicaof arguments (which differ per member and change on
-// failover without needing a restart), plus the redis.conf digest.
+// templateHash digests what a member's pod is made of, plus the redis.conf
+// digest. It leaves out what differs per member or changes on failover
+// without needing a restart: the role label, the --replicaof arguments, the
+// hostname and the claim name. Every member of an up-to-date group has the
+// same hash.
 func templateHash(rg *replnodev1alpha1.ReplicationGroup, pod *corev1.Pod, confHash string) string {
 	spec := pod.Spec.DeepCopy()
+	// Per-member fields: the same template gives each member its own name and claim.
+	spec.Hostname = ""
+	for i := range spec.Volumes {
+		if pvc := spec.Volumes[i].PersistentVolumeClaim; pvc != nil {
+			pvc.ClaimName = ""
+		}
+	}
 	for i := range spec.Containers {
 		args := spec.Containers[i].Args
 		for j := range args {

@@ -13,14 +13,17 @@ import (
 	. "github.com/onsi/gomega"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/nodeclient"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
 
 // ------ SUITE ------
@@ -37,6 +40,8 @@ var (
 	suiteStop  context.CancelFunc
 	testScheme = runtime.NewScheme()
 	k8sClient  client.Client
+	fakeNodes  *nodeclient.Fake
+	kubelet    *fakeKubelet
 )
 
 // TestControllers runs the Ginkgo specs of the controllers package.
@@ -94,6 +99,30 @@ var _ = BeforeSuite(func() {
 	Expect(replnodev1alpha1.AddToScheme(testScheme)).To(Succeed())
 	k8sClient, err = client.New(testConfig, client.Options{Scheme: testScheme})
 	Expect(err).NotTo(HaveOccurred())
+
+	// The operator runs in-process against the fake node client; the fake
+	// kubelet starts the pods it creates.
+	mgr, err := ctrl.NewManager(testConfig, ctrl.Options{
+		Scheme:                 testScheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	Expect(err).NotTo(HaveOccurred())
+	fakeNodes = nodeclient.NewFake()
+	reconciler := &ReplicationGroupReconciler{
+		Client:       mgr.GetClient(),
+		Scheme:       mgr.GetScheme(),
+		Recorder:     mgr.GetEventRecorder("replnode-operator"),
+		Nodes:        fakeNodes,
+		ResyncPeriod: time.Second,
+	}
+	Expect(reconciler.SetupWithManager(mgr)).To(Succeed())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(suiteCtx)).To(Succeed())
+	}()
+	kubelet = newFakeKubelet(k8sClient, fakeNodes)
+	go kubelet.run(suiteCtx, 100*time.Millisecond)
 })
 
 var _ = AfterSuite(func() {

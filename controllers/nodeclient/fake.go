@@ -193,6 +193,9 @@ func (f *Fake) ConfigSet(_ context.Context, n Node, parameter, value string) err
 		return err
 	}
 	fn.Config[parameter] = value
+	if parameter == "requirepass" {
+		fn.Password = value
+	}
 	return nil
 }
 
@@ -227,6 +230,26 @@ func (f *Fake) SetReachable(addr string, reachable bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.node(addr).Reachable = reachable
+}
+
+// Start models a server process starting at addr: reachable, with the given
+// password, as a master with a fresh history or as a replica of masterAddr
+// ("" for a master). A node already known at addr keeps its data.
+func (f *Fake) Start(addr, password, masterAddr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn := f.node(addr)
+	fn.Reachable, fn.Password = true, password
+	if masterAddr == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(masterAddr)
+	if err != nil {
+		return
+	}
+	p, _ := strconv.Atoi(port)
+	fn.Role, fn.MasterHost, fn.MasterPort = "slave", host, p
+	f.sync(fn)
 }
 
 // SetPassword sets the password the node at addr requires ("" for none).
