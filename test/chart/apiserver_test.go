@@ -134,6 +134,8 @@ func TestChartsAgainstAPIServer(t *testing.T) {
 			t.Errorf("%s: the operator pod is refused by the restricted Pod Security Standard: %v", name, err)
 		}
 	}
+	helmLifecycle(ctx, t, env, c)
+
 	// Negative control: the namespace really enforces the standard.
 	var dep appsv1.Deployment
 	render(t, operatorChart, "restricted").one(t, "Deployment", &dep)
@@ -182,5 +184,103 @@ func dryRunCreate(ctx context.Context, t *testing.T, c client.Client, what strin
 	}
 	if err := c.Create(ctx, &u, client.DryRunAll); err != nil {
 		t.Errorf("%s: the API server refuses %s/%s from %s: %v", what, o.Kind, o.Name, o.Source, err)
+	}
+}
+
+// helmLifecycle installs the operator chart into the envtest API server with
+// helm, upgrades it with a changed CRD and uninstalls it, checking the
+// README's promises: `helm upgrade` really upgrades the CRD (it is a
+// template, not a crds/ file), and `helm uninstall` keeps it.
+func helmLifecycle(ctx context.Context, t *testing.T, env *envtest.Environment, c client.Client) {
+	t.Helper()
+	admin, err := env.AddUser(envtest.User{Name: "chart-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := admin.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	kcPath := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kcPath, kubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A copy of the chart whose CRD gets a marker in its description, as a
+	// newer controller-gen output would change it.
+	chartCopy := filepath.Join(dir, operatorChart)
+	if err := os.CopyFS(chartCopy, os.DirFS(filepath.Join(repoRoot(t), "charts", operatorChart))); err != nil {
+		t.Fatal(err)
+	}
+	crdName := "replicationgroups.replnode.io"
+	helmIn := func(args ...string) {
+		t.Helper()
+		full := append(args, "--kubeconfig", kcPath, "--namespace", "lifecycle")
+		if out, stderr, err := helm(t, full...); err != nil {
+			t.Fatalf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+		}
+	}
+	// The CRD is already installed (without Helm's ownership) by the test
+	// above; delete it so this release owns its own, then wait until gone.
+	if err := c.Delete(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: crdName}}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := c.Get(ctx, client.ObjectKey{Name: crdName}, &crd); err != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("CRD %s was never deleted", crdName)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	helmIn("install", "lc", chartCopy, "--create-namespace")
+	crdDescription := func() string {
+		t.Helper()
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := c.Get(ctx, client.ObjectKey{Name: crdName}, &crd); err != nil {
+			t.Fatalf("CRD after helm: %v", err)
+		}
+		return crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Description
+	}
+	before := crdDescription()
+
+	crdFile := filepath.Join(chartCopy, "files", "crds", "replnode.io_replicationgroups.yaml")
+	data, err := os.ReadFile(crdFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "upgraded-by-helm"
+	var doc apiextensionsv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc.Spec.Versions[0].Schema.OpenAPIV3Schema.Description = marker + " " + doc.Spec.Versions[0].Schema.OpenAPIV3Schema.Description
+	changed, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(crdFile, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	helmIn("upgrade", "lc", chartCopy)
+	after := crdDescription()
+	if strings.Contains(before, marker) || !strings.Contains(after, marker) {
+		t.Errorf("helm upgrade did not upgrade the CRD: description before %q, after %q", before, after)
+	}
+
+	helmIn("uninstall", "lc")
+	var crd apiextensionsv1.CustomResourceDefinition
+	if err := c.Get(ctx, client.ObjectKey{Name: crdName}, &crd); err != nil {
+		t.Errorf("helm uninstall removed the CRD (want it kept): %v", err)
+	}
+	var deps appsv1.DeploymentList
+	if err := c.List(ctx, &deps, client.InNamespace("lifecycle")); err != nil {
+		t.Fatal(err)
+	}
+	if len(deps.Items) != 0 {
+		t.Errorf("helm uninstall left %d Deployments", len(deps.Items))
 	}
 }
