@@ -40,7 +40,13 @@ func writeLoad(c *testClient, prefix string, n int) {
 // by itself once they land).
 func requireLoadCommands(t *testing.T) {
 	t.Helper()
-	for _, name := range []string{"set", "rpush", "hset", "expire", "select", "incr"} {
+	requireCommands(t, "set", "rpush", "hset", "expire", "select", "incr")
+}
+
+// requireCommands skips the test until every named command is registered.
+func requireCommands(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
 		if commandTable[name] == nil {
 			t.Skipf("command %s not registered in this build yet", strings.ToUpper(name))
 		}
@@ -396,5 +402,37 @@ func TestInteropWriteLoadDuringSync(t *testing.T) {
 				t.Fatalf("digest ours %s, real replica %s", dm, dr)
 			}
 		})
+	}
+}
+
+func TestInteropDeterministicStream(t *testing.T) {
+	requireCommands(t, "multi", "exec", "set", "incr", "select", "lpush", "sadd", "spop", "incrbyfloat", "debug", "pttl")
+	master := startNode(t)
+	mc := dialNode(t, master.port)
+	rport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
+	r := dialNode(t, rport)
+	waitLinkUp(t, r)
+	mc.do("MULTI")
+	mc.do("SET", "a", "1")
+	mc.do("INCR", "a")
+	mc.do("SELECT", "3")
+	mc.do("LPUSH", "l", "x")
+	if res := mc.do("EXEC"); len(res.Elems) != 4 {
+		t.Fatalf("EXEC = %v", res)
+	}
+	mc.do("SELECT", "0")
+	mc.do("SET", "e", "1", "EX", "100")
+	mc.do("INCRBYFLOAT", "f", "1.5")
+	mc.do("SADD", "s", "1", "2", "3", "4")
+	mc.do("SPOP", "s")
+	mc.do("SPOP", "s", "2")
+	waitFor(t, 30*time.Second, "offsets equal", func() bool {
+		return master.info()["master_repl_offset"] == replInfo(r)["master_repl_offset"]
+	})
+	if a, b := mc.digest(), r.digest(); a != b {
+		t.Fatalf("digest ours %s, real replica %s", a, b)
+	}
+	if ms, rs := mc.do("PTTL", "e").Int, r.do("PTTL", "e").Int; rs <= 0 || ms-rs > 5000 || rs-ms > 5000 {
+		t.Fatalf("PTTL master %d replica %d", ms, rs)
 	}
 }
