@@ -420,3 +420,48 @@ func TestPVCDataSurvivesPodDeletion(t *testing.T) {
 		t.Errorf("reader sees %q, %v", out, err)
 	}
 }
+
+// TestInitContainers checks that init containers run in order before the
+// app container, sharing volumes, and that a failed init container fails a
+// pod whose restartPolicy is Never without starting its app container.
+func TestInitContainers(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	ctx := context.Background()
+	withInits := func(name string, inits ...string) *corev1.Pod {
+		p := shellPod(name, "cat /work/trail; sleep 3600")
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "work", MountPath: "/work"}}
+		p.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		for i, script := range inits {
+			p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{
+				Name: fmt.Sprintf("init%d", i), Image: shellImage, Command: []string{"sh", "-c", script},
+				VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/work"}},
+			})
+		}
+		return p
+	}
+	createPod(t, ns, withInits("ordered", "echo first >> /work/trail", "echo second >> /work/trail"))
+	waitReady(t, ns, "ordered", 90*time.Second)
+	eventually(t, 30*time.Second, "app container output", func() (bool, error) {
+		raw, err := client.CoreV1().Pods(ns).GetLogs("ordered", &corev1.PodLogOptions{Container: "main"}).DoRaw(ctx)
+		return string(raw) == "first\nsecond\n", fmt.Errorf("log %q %v", raw, err)
+	})
+
+	failing := withInits("failing", "exit 3")
+	failing.Spec.RestartPolicy = corev1.RestartPolicyNever
+	createPod(t, ns, failing)
+	eventually(t, 60*time.Second, "pod Failed after its init container failed", func() (bool, error) {
+		p, err := getPod(ns, "failing")
+		if err != nil {
+			return false, err
+		}
+		return p.Status.Phase == corev1.PodFailed, fmt.Errorf("phase %s", p.Status.Phase)
+	})
+	p, _ := getPod(ns, "failing")
+	if s := p.Status.ContainerStatuses; len(s) != 1 || s[0].State.Running != nil || s[0].RestartCount != 0 {
+		t.Errorf("app container of a failed pod: %+v", s)
+	}
+	if s := p.Status.InitContainerStatuses; len(s) != 1 || s[0].State.Terminated == nil || s[0].State.Terminated.ExitCode != 3 {
+		t.Errorf("init container status: %+v", s)
+	}
+}

@@ -199,6 +199,9 @@ func (w *podWorker) step(ctx context.Context, pod *corev1.Pod) {
 		w.setupErr = ""
 	}
 	for _, c := range w.inits {
+		if t := c.status.State.Terminated; c.done && t != nil && t.ExitCode != 0 {
+			return // an init container failed for good: the pod failed, apps never start
+		}
 		if c.done {
 			continue
 		}
