@@ -2,6 +2,7 @@ package server
 
 import (
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/replnode/replnode/replnode/store"
@@ -165,6 +166,15 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 		w.keys = append(w.keys, string(k))
 	}
 	w.serve = func(key string) bool {
+		// The parked reader does not watch the socket: make sure the
+		// client is still there before giving it an element it would
+		// lose. Redis notices the disconnect and never serves it.
+		if connGone(c) {
+			blockingOf(s).q.remove(c)
+			c.BlockState = nil
+			c.Kill()
+			return false
+		}
 		sctx := servingCtx(s, c, call)
 		if !serve(sctx, []byte(key)) {
 			return false
@@ -222,4 +232,36 @@ func finishServed(sctx *Ctx) {
 	sctx.Cmd.stats.calls++
 	sctx.C.BlockState = nil
 	sctx.C.Unblock()
+}
+
+// connGone reports whether the peer of c's connection has closed it,
+// without consuming pipelined input: it peeks at the socket (MSG_PEEK,
+// non-blocking) and sees end-of-file. Clients without a socket are never
+// gone.
+func connGone(c *Client) bool {
+	if c.conn == nil {
+		return false
+	}
+	sc, ok := c.conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := false
+	var buf [1]byte
+	err = raw.Read(func(fd uintptr) bool {
+		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
+		case rerr != nil:
+			gone = true
+		case n == 0:
+			gone = true
+		}
+		return true
+	})
+	return gone || err != nil
 }

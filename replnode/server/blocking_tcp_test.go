@@ -141,3 +141,19 @@ func TestBlockingOverTCP(t *testing.T) {
 		blockingScenario(t, r.conn.RemoteAddr().(*net.TCPAddr).Port)
 	})
 }
+
+// TestBlockedClientThatDisconnectedIsNotServed checks an element pushed
+// after a blocked client went away stays in the list, as in Redis.
+func TestBlockedClientThatDisconnectedIsNotServed(t *testing.T) {
+	n := startNode(t)
+	gone, alive, admin := dialTCP(t, n.port), dialTCP(t, n.port), dialTCP(t, n.port)
+	gone.send([]string{"BLPOP", "k", "0"})
+	waitBlocked(t, admin, 1)
+	alive.send([]string{"BLPOP", "k", "0"})
+	waitBlocked(t, admin, 2)
+	gone.conn.Close()
+	expectReply(t, "push", admin.do("RPUSH", "k", "a", "b"), "(integer) 2")
+	expectReply(t, "alive served", alive.read(20*time.Second), `["k", "a"]`)
+	expectReply(t, "kept", admin.do("LRANGE", "k", "0", "-1"), `["b"]`)
+	waitBlocked(t, admin, 0)
+}
