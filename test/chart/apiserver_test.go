@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,7 +216,7 @@ func helmLifecycle(ctx context.Context, t *testing.T, env *envtest.Environment, 
 	crdName := "replicationgroups.replnode.io"
 	helmIn := func(args ...string) {
 		t.Helper()
-		full := append(args, "--kubeconfig", kcPath, "--namespace", "lifecycle")
+		full := append(slices.Clone(args), "--kubeconfig", kcPath, "--namespace", "lifecycle")
 		if out, stderr, err := helm(t, full...); err != nil {
 			t.Fatalf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
 		}

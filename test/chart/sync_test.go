@@ -54,6 +54,49 @@ func TestSyncScriptCheck(t *testing.T) {
 	}
 }
 
+// TestSyncScriptInACopy runs hack/chart/sync.sh in a scratch copy of the
+// files it touches: after config/ changes, --check fails naming the file, a
+// sync copies it, and --check passes again.
+func TestSyncScriptInACopy(t *testing.T) {
+	root := repoRoot(t)
+	scratch := t.TempDir()
+	for _, rel := range []string{"hack/chart", "config/crd/bases", "config/rbac", "charts/replnode-operator/files"} {
+		if err := os.CopyFS(filepath.Join(scratch, rel), os.DirFS(filepath.Join(root, rel))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := filepath.Join(scratch, "hack/chart/sync.sh")
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(script, args...).CombinedOutput()
+		return string(out), err
+	}
+	role := filepath.Join(scratch, "config/rbac/role.yaml")
+	data, err := os.ReadFile(role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(role, append(data, []byte("# a new marker\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("--check")
+	if err == nil || !strings.Contains(out, "charts/replnode-operator/files/rbac/role.yaml differs from config/rbac/role.yaml") ||
+		!strings.Contains(out, "run 'make chart-sync'") {
+		t.Fatalf("--check after a config/ change: err %v, output:\n%s", err, out)
+	}
+	if out, err := run(); err != nil || !strings.Contains(out, "updated charts/replnode-operator/files/rbac/role.yaml") {
+		t.Fatalf("sync: err %v, output:\n%s", err, out)
+	}
+	if out, err := run("--check"); err != nil {
+		t.Fatalf("--check after sync: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(scratch, "config/crd/bases/replnode.io_other.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("--check"); err == nil || !strings.Contains(out, "replnode.io_other.yaml has no copy") {
+		t.Fatalf("--check with an unknown CRD: err %v, output:\n%s", err, out)
+	}
+}
+
 // TestRenderedCRDEqualsConfig checks the CRD the chart renders is the
 // generated one, changed only by the chart's labels and the keep annotation:
 // the fromYaml/toYaml round trip in the template loses nothing.
