@@ -1,0 +1,145 @@
+package controllers
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+)
+
+// ------ STATUS SUMMARY ------
+
+func TestSummarizeStatus(t *testing.T) {
+	const mip = "10.0.0.1"
+	healthy := []observedMember{up("g-0", 0, "master", "", 100), up("g-1", 1, "slave", mip, 100), up("g-2", 2, "slave", mip, 40)}
+	cases := []struct {
+		name      string
+		in        statusInput
+		phase     replnodev1alpha1.Phase
+		replicas  string
+		trueConds []string
+		contains  string
+	}{
+		{
+			name:      "healthy group is Running and Ready",
+			in:        statusInput{Members: healthy, CurrentMaster: "g-0", TargetMaster: "g-0", DesiredReplicas: 2},
+			phase:     replnodev1alpha1.PhaseRunning,
+			replicas:  "2/2",
+			trueConds: []string{"Ready", "Available", "ReplicasInSync"},
+		},
+		{
+			name:      "missing replica degrades",
+			in:        statusInput{Members: healthy[:2], CurrentMaster: "g-0", TargetMaster: "g-0", DesiredReplicas: 2},
+			phase:     replnodev1alpha1.PhaseDegraded,
+			replicas:  "1/2",
+			trueConds: []string{"Available", "Degraded", "ReplicasInSync"},
+			contains:  "1 of 2 replicas exist",
+		},
+		{
+			name: "unreachable master fails the group",
+			in: statusInput{Members: []observedMember{
+				func() observedMember { m := up("g-0", 0, "master", "", 1); m.Reachable = false; return m }(), healthy[1]},
+				CurrentMaster: "g-0", TargetMaster: "g-0", DesiredReplicas: 1},
+			phase:     replnodev1alpha1.PhaseFailed,
+			replicas:  "1/1",
+			trueConds: []string{"Degraded"},
+		},
+		{
+			name:      "no master yet: Pending without pods",
+			in:        statusInput{DesiredReplicas: 2},
+			phase:     replnodev1alpha1.PhasePending,
+			replicas:  "0/2",
+			trueConds: nil,
+		},
+		{
+			name: "a step's progress names the phase",
+			in: statusInput{Members: healthy, CurrentMaster: "g-0", TargetMaster: "g-0", DesiredReplicas: 2,
+				Progress: &progressNote{Phase: replnodev1alpha1.PhaseScaling, Reason: "ScalingUp", Message: "creating g-3"}},
+			phase:     replnodev1alpha1.PhaseScaling,
+			replicas:  "2/2",
+			trueConds: []string{"Ready", "Available", "ReplicasInSync", "Progressing"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := summarizeStatus(c.in)
+			if got.Phase != c.phase || got.Replicas != c.replicas {
+				t.Errorf("phase %s replicas %s, want %s %s", got.Phase, got.Replicas, c.phase, c.replicas)
+			}
+			for _, cond := range got.Conditions {
+				want := metav1.ConditionFalse
+				for _, tc := range c.trueConds {
+					if tc == cond.Type {
+						want = metav1.ConditionTrue
+					}
+				}
+				if cond.Status != want {
+					t.Errorf("%s = %s (%s: %s), want %s", cond.Type, cond.Status, cond.Reason, cond.Message, want)
+				}
+				if cond.Reason == "" {
+					t.Errorf("%s has no reason", cond.Type)
+				}
+			}
+			if c.contains != "" {
+				ready := meta.FindStatusCondition(got.Conditions, replnodev1alpha1.ConditionReady)
+				if !strings.Contains(ready.Message, c.contains) {
+					t.Errorf("Ready message %q lacks %q", ready.Message, c.contains)
+				}
+			}
+		})
+	}
+	got := summarizeStatus(statusInput{Members: healthy, CurrentMaster: "g-0", TargetMaster: "g-0", DesiredReplicas: 2})
+	if m := got.Members[2]; m.Role != "replica" || m.LinkStatus != "up" || m.LagBytes != 60 || m.Offset != 40 {
+		t.Errorf("member g-2 = %+v", m)
+	}
+	if m := got.Members[0]; m.Role != "master" || m.LinkStatus != "" {
+		t.Errorf("member g-0 = %+v", m)
+	}
+}
+
+// ------ AUTH SECRET ------
+
+func TestEvaluateAuth(t *testing.T) {
+	spec := &replnodev1alpha1.AuthSpec{SecretName: "pw", Key: "password"}
+	secret := func(data map[string][]byte) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pw", ResourceVersion: "7"}, Data: data}
+	}
+	cases := []struct {
+		name   string
+		spec   *replnodev1alpha1.AuthSpec
+		secret *corev1.Secret
+		usable bool
+		reason string
+	}{
+		{"auth disabled", nil, nil, true, "AuthDisabled"},
+		{"secret missing", spec, nil, false, "SecretNotFound"},
+		{"key missing", spec, secret(map[string][]byte{"other": []byte("x")}), false, "SecretKeyMissing"},
+		{"key empty", spec, secret(map[string][]byte{"password": {}}), false, "SecretKeyEmpty"},
+		{"found", spec, secret(map[string][]byte{"password": []byte("hunter2")}), true, "SecretFound"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := evaluateAuth(c.spec, c.secret)
+			if got.Usable != c.usable || got.Condition.Reason != c.reason {
+				t.Fatalf("usable %v reason %s, want %v %s", got.Usable, got.Condition.Reason, c.usable, c.reason)
+			}
+			wantStatus := metav1.ConditionFalse
+			if !c.usable {
+				wantStatus = metav1.ConditionTrue
+			}
+			if got.Condition.Status != wantStatus || got.Condition.Type != replnodev1alpha1.ConditionSecretMissing {
+				t.Errorf("condition = %+v", got.Condition)
+			}
+			if strings.Contains(got.Condition.Message, "hunter2") {
+				t.Error("the condition message holds the password")
+			}
+		})
+	}
+	if got := evaluateAuth(spec, secret(map[string][]byte{"password": []byte("hunter2")})); got.Password != "hunter2" || got.ResourceVersion != "7" {
+		t.Errorf("found = %+v", got)
+	}
+}
