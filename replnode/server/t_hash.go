@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
@@ -36,8 +37,22 @@ func init() {
 }
 
 // typeRand is the randomness behind HRANDFIELD, SRANDMEMBER, SPOP and
-// ZRANDMEMBER. Only the executor uses it.
-var typeRand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+// ZRANDMEMBER. Several servers may live in one process (tests, in-process
+// replicas), each with its own executor, so the source is locked.
+var typeRand = rand.New(&lockedSource{src: rand.NewPCG(rand.Uint64(), rand.Uint64())})
+
+// lockedSource makes a rand.Source safe for concurrent use.
+type lockedSource struct {
+	mu  sync.Mutex
+	src rand.Source
+}
+
+// Uint64 returns the next value of the wrapped source.
+func (l *lockedSource) Uint64() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.src.Uint64()
+}
 
 // ---------------------------------------------------------------- HASH ACCESS
 
