@@ -177,7 +177,7 @@ func TestListCommandsDiff(t *testing.T) {
 		c("LPOS", "p", "c"), c("LPOS", "p", "c", "RANK", "-1"), c("LPOS", "p", "c", "COUNT", "0"),
 		c("LPOS", "p", "c", "COUNT", "2", "RANK", "2"), c("LPOS", "p", "c", "MAXLEN", "2"),
 		c("LPOS", "p", "c", "RANK", "0"), c("LPOS", "p", "c", "COUNT", "-1"), c("LPOS", "p", "c", "MAXLEN", "-1"),
-		c("LPOS", "p", "c", "BOGUS", "1"), c("LPOS", "p", "c", "RANK"), c("LPOS", "nokey", "c"), c("LPOS", "nokey", "c", "COUNT", "1"),
+		c("LPOS", "p", "c", "BOGUS", "1"), c("LPOS", "p", "c", "RANK", "-9223372036854775808"), c("LPOS", "p", "c", "RANK"), c("LPOS", "nokey", "c"), c("LPOS", "nokey", "c", "COUNT", "1"),
 		c("LPOP", "p"), c("RPOP", "p"), c("LPOP", "p", "2"), c("RPOP", "p", "0"), c("LPOP", "p", "-1"),
 		c("LPOP", "nokey"), c("LPOP", "nokey", "3"), c("LPOP", "p", "1", "2"), c("RPOP", "p", "100"), c("LLEN", "p"),
 		c("LPUSHX", "nokey", "a"), c("RPUSHX", "nokey", "a"), c("RPUSH", "x", "1"), c("LPUSHX", "x", "0"), c("RPUSHX", "x", "2", "3"),

@@ -290,13 +290,14 @@ func (l *List) compact(keep []bool) {
 // be 0.
 func (l *List) Positions(elem []byte, rank, count, maxlen int64) []int {
 	var out []int
-	skip := rank
 	step, i := 1, 0
 	if rank < 0 {
-		skip = -rank
+		// For rank = LONG_MIN the negation stays negative, so every match
+		// qualifies, exactly as Redis's "matches >= rank" test behaves.
+		rank = -rank
 		step, i = -1, l.n-1
 	}
-	skip--
+	var matches int64
 	for compared := int64(0); i >= 0 && i < l.n; i += step {
 		if maxlen != 0 && compared >= maxlen {
 			break
@@ -305,8 +306,8 @@ func (l *List) Positions(elem []byte, rank, count, maxlen int64) []int {
 		if string(l.at(i)) != string(elem) {
 			continue
 		}
-		if skip > 0 {
-			skip--
+		matches++
+		if matches < rank {
 			continue
 		}
 		out = append(out, i)
