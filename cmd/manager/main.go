@@ -3,8 +3,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -21,41 +23,62 @@ import (
 	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
+// options are the manager's command-line settings.
+type options struct {
+	metricsAddr, probeAddr, leaderNamespace, namespace, kubeconfig string
+	leaderElect                                                    bool
+	nodeTimeout, resync                                            time.Duration
+	zap                                                            zap.Options
+}
+
+// parseFlags parses args (without the program name). On bad flags it prints
+// the error and usage to out and returns an error; -h returns flag.ErrHelp.
+func parseFlags(args []string, out io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: manager [flags]\n\nRuns the replnode operator: reconciles ReplicationGroup objects (replnode.io/v1alpha1).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to (\"0\" disables it)")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz endpoints bind to")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "enable leader election, so only one manager is active")
+	fs.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the in-cluster namespace)")
+	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
+	fs.DurationVar(&o.nodeTimeout, "node-timeout", 5*time.Second, "timeout of each command sent to a replnode member")
+	fs.DurationVar(&o.resync, "resync-period", 10*time.Second, "how often a settled group is checked again")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, then in-cluster)")
+	o.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected arguments %v", fs.Args())
+		fmt.Fprintln(out, err)
+		fs.Usage()
+		return nil, err
+	}
+	if o.nodeTimeout <= 0 || o.resync <= 0 {
+		err := errors.New("-node-timeout and -resync-period must be positive")
+		fmt.Fprintln(out, err)
+		fs.Usage()
+		return nil, err
+	}
+	return o, nil
+}
+
 // main parses flags, builds the manager and runs it until SIGTERM/SIGINT.
 // Bad flags print usage and exit 2.
 func main() {
-	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: manager [flags]\n\nRuns the replnode operator: reconciles ReplicationGroup objects (replnode.io/v1alpha1).\n\nFlags:\n")
-		fs.PrintDefaults()
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if err == flag.ErrHelp {
+		os.Exit(0)
 	}
-	metricsAddr := fs.String("metrics-bind-address", ":8080", "address the metrics endpoint binds to (\"0\" disables it)")
-	probeAddr := fs.String("health-probe-bind-address", ":8081", "address the /healthz and /readyz endpoints bind to")
-	leaderElect := fs.Bool("leader-elect", false, "enable leader election, so only one manager is active")
-	leaderNamespace := fs.String("leader-election-namespace", "", "namespace of the leader election lease (default: the in-cluster namespace)")
-	namespace := fs.String("namespace", "", "watch only this namespace (default: all namespaces)")
-	nodeTimeout := fs.Duration("node-timeout", 5*time.Second, "timeout of each command sent to a replnode member")
-	resync := fs.Duration("resync-period", 10*time.Second, "how often a settled group is checked again")
-	kubeconfig := fs.String("kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, then in-cluster)")
-	zapOpts := zap.Options{}
-	zapOpts.BindFlags(fs)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			os.Exit(0)
-		}
+	if err != nil {
 		os.Exit(2)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "manager: unexpected arguments %v\n", fs.Args())
-		fs.Usage()
-		os.Exit(2)
-	}
-	if *nodeTimeout <= 0 || *resync <= 0 {
-		fmt.Fprintln(os.Stderr, "manager: -node-timeout and -resync-period must be positive")
-		fs.Usage()
-		os.Exit(2)
-	}
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
 	log := ctrl.Log.WithName("setup")
 
 	scheme := runtime.NewScheme()
@@ -69,17 +92,17 @@ func main() {
 	}
 	opts := ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
-		HealthProbeBindAddress:  *probeAddr,
-		LeaderElection:          *leaderElect,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "replnode-operator.replnode.io",
-		LeaderElectionNamespace: *leaderNamespace,
+		LeaderElectionNamespace: o.leaderNamespace,
 	}
-	if *namespace != "" {
-		opts.Cache.DefaultNamespaces = map[string]cache.Config{*namespace: {}}
+	if o.namespace != "" {
+		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.namespace: {}}
 	}
-	if *kubeconfig != "" {
-		if err := os.Setenv("KUBECONFIG", *kubeconfig); err != nil {
+	if o.kubeconfig != "" {
+		if err := os.Setenv("KUBECONFIG", o.kubeconfig); err != nil {
 			log.Error(err, "setting KUBECONFIG")
 			os.Exit(1)
 		}
@@ -98,8 +121,8 @@ func main() {
 		Client:       mgr.GetClient(),
 		Scheme:       mgr.GetScheme(),
 		Recorder:     mgr.GetEventRecorder("replnode-operator"),
-		Nodes:        &nodeclient.RESP{Timeout: *nodeTimeout},
-		ResyncPeriod: *resync,
+		Nodes:        &nodeclient.RESP{Timeout: o.nodeTimeout},
+		ResyncPeriod: o.resync,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up the ReplicationGroup controller")
@@ -113,7 +136,7 @@ func main() {
 		log.Error(err, "adding the readiness check")
 		os.Exit(1)
 	}
-	log.Info("starting the manager", "metrics", *metricsAddr, "probes", *probeAddr, "leaderElection", *leaderElect)
+	log.Info("starting the manager", "metrics", o.metricsAddr, "probes", o.probeAddr, "leaderElection", o.leaderElect)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestParseFlags accepts good flags and answers bad ones with usage.
+func TestParseFlags(t *testing.T) {
+	var out bytes.Buffer
+	o, err := parseFlags([]string{"-leader-elect", "-metrics-bind-address=0", "-resync-period=3s"}, &out)
+	if err != nil || !o.leaderElect || o.metricsAddr != "0" || o.resync != 3*time.Second || o.probeAddr != ":8081" {
+		t.Fatalf("parseFlags = %+v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"-bogus"}, {"extra"}, {"-resync-period=0s"}, {"-node-timeout=x"}} {
+		out.Reset()
+		if _, err := parseFlags(bad, &out); err == nil {
+			t.Errorf("parseFlags(%v) accepted", bad)
+		}
+		if !strings.Contains(out.String(), "Usage: manager") {
+			t.Errorf("parseFlags(%v) printed no usage: %q", bad, out.String())
+		}
+	}
+	if _, err := parseFlags([]string{"-h"}, &out); err != flag.ErrHelp {
+		t.Errorf("-h: %v", err)
+	}
+}
