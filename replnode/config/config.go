@@ -121,6 +121,9 @@ func (e *SetError) Error() string { return e.Msg }
 // ErrUnknown is returned for a name that is no directive.
 var ErrUnknown = fmt.Errorf("Bad directive or wrong number of arguments")
 
+// errWrongArgs is a known directive with the wrong number of arguments.
+var errWrongArgs = fmt.Errorf("wrong number of arguments")
+
 // Set validates and stores one directive given as its arguments (most take
 // one). fromFile selects file semantics (save lines accumulate) over CONFIG
 // SET ones (save replaces). Immutable directives are refused unless
@@ -172,7 +175,7 @@ func (c *Config) SetMany(pairs [][2]string) error {
 func (c *Config) parse(d *Directive, args []string, startup bool) (string, error) {
 	bad := func(msg string) error { return &SetError{d.Name, msg} }
 	if d.Kind != KindSpecial && len(args) != 1 {
-		return "", ErrUnknown
+		return "", errWrongArgs
 	}
 	switch d.Kind {
 	case KindBool:
@@ -347,6 +350,11 @@ func FromArgs(args []string, stdin func() (string, error)) (*Config, error) {
 				opts.WriteByte('\n')
 			}
 			opts.WriteString(a[2:])
+			// "--save" with no value (last, or followed by another
+			// option) means save "", as Redis 7.0 accepts.
+			if strings.EqualFold(a, "--save") && (i == len(args)-1 || strings.HasPrefix(args[i+1], "--")) {
+				opts.WriteString(` ""`)
+			}
 			continue
 		}
 		opts.WriteByte(' ')

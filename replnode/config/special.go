@@ -25,7 +25,7 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		return strings.Join(words, " "), nil
 	case "unixsocketperm":
 		if len(words) != 1 {
-			return "", ErrUnknown
+			return "", errWrongArgs
 		}
 		n, err := strconv.ParseInt(words[0], 8, 32)
 		if err != nil || n < 0 || n > 0o777 {
@@ -54,12 +54,12 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		return joined, nil
 	case "dir":
 		if len(words) != 1 {
-			return "", ErrUnknown
+			return "", errWrongArgs
 		}
 		return words[0], nil
 	case "replicaof":
 		if len(words) != 2 {
-			return "", ErrUnknown
+			return "", errWrongArgs
 		}
 		if strings.EqualFold(words[0], "no") && strings.EqualFold(words[1], "one") {
 			return "", nil
@@ -70,7 +70,7 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		return words[0] + " " + words[1], nil
 	case "maxmemory-clients":
 		if len(words) != 1 {
-			return "", ErrUnknown
+			return "", errWrongArgs
 		}
 		if strings.HasSuffix(words[0], "%") {
 			if n, err := strconv.Atoi(strings.TrimSuffix(words[0], "%")); err == nil && n >= 0 && n <= 100 {
@@ -114,7 +114,7 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		return c.parseCOBL(words, bad)
 	case "shutdown-on-sigint", "shutdown-on-sigterm":
 		if len(words) == 0 {
-			return "", ErrUnknown
+			return "", errWrongArgs
 		}
 		seen := map[string]bool{}
 		for _, w := range words {
