@@ -6,6 +6,14 @@
 // config/ (drift), and that every RBAC rule is backed by a +kubebuilder:rbac
 // marker in controllers/ and grants nothing dangerous.
 //
+// Two tests go further when the source-built control plane is available:
+// one applies the rendered charts to envtest (server-side validation, the
+// restricted Pod Security admission, helm install/upgrade/uninstall keeping
+// and upgrading the CRD); as root, another brings up its own one-node local
+// cluster (hack/localcluster) and runs hack/chart/demo-install.sh with two
+// operator replicas, checking they become Ready and one holds the lease.
+//
 // It owns only tests. It must not change charts/ or config/ (tests read
-// them), and it needs no cluster: `helm template` renders offline.
+// them); the clusters it starts are its own (own state directory, bridge
+// lcchart0 and pod range 10.247.0.0/24) and are torn down by the test.
 package chart
