@@ -157,3 +157,46 @@ func TestBlockedClientThatDisconnectedIsNotServed(t *testing.T) {
 	expectReply(t, "kept", admin.do("LRANGE", "k", "0", "-1"), `["b"]`)
 	waitBlocked(t, admin, 0)
 }
+
+// TestDataTypesReplicateToRealReplica runs data-type commands, including
+// random ones (SPOP, SRANDMEMBER-free) and served blocking pops, on our
+// master with a real redis-server 7.0 replica attached, and checks the
+// replica ends with the same dataset (DEBUG DIGEST).
+func TestDataTypesReplicateToRealReplica(t *testing.T) {
+	master := startNode(t, "repl-ping-replica-period", "1")
+	mc := dialNode(t, master.port)
+	rport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
+	r := dialNode(t, rport)
+	waitLinkUp(t, r)
+
+	blocked := dialTCP(t, master.port)
+	blocked.send([]string{"BLMOVE", "src", "dst", "RIGHT", "LEFT", "0"})
+	admin := dialTCP(t, master.port)
+	waitBlocked(t, admin, 1)
+	zblocked := dialTCP(t, master.port)
+	zblocked.send([]string{"BZMPOP", "0", "1", "zq", "MAX", "COUNT", "2"})
+	waitBlocked(t, admin, 2)
+
+	for _, cmd := range [][]string{
+		{"RPUSH", "src", "a", "b", "c"}, {"ZADD", "zq", "1", "x", "2", "y", "3", "z"},
+		{"SADD", "s", "1", "2", "3", "4", "5", "6", "a", "b"}, {"SPOP", "s"}, {"SPOP", "s", "3"},
+		{"SADD", "s2", "x", "y"}, {"SPOP", "s2", "10"},
+		{"HSET", "h", "f", "1.1"}, {"HINCRBYFLOAT", "h", "f", "2.2"}, {"HINCRBYFLOAT", "h", "g", "1e-7"},
+		{"ZADD", "z", "1.5", "a", "2.5", "b"}, {"ZINCRBY", "z", "0.1", "a"}, {"ZUNIONSTORE", "zu", "2", "z", "s", "WEIGHTS", "2", "3"},
+		{"LMPOP", "1", "src", "LEFT", "COUNT", "1"}, {"RPUSH", "l2", "1", "2", "3"}, {"BLPOP", "l2", "0"},
+		{"SORT", "l2", "DESC", "STORE", "sorted"}, {"SINTERSTORE", "si", "s", "s"},
+		{"MULTI"}, {"LPUSH", "src", "m1"}, {"LPUSH", "src", "m2"}, {"EXEC"},
+	} {
+		if rep := mc.do(cmd...); rep.IsError() {
+			t.Fatalf("%v: %v", cmd, rep)
+		}
+	}
+	expectReply(t, "blmove served", blocked.read(20*time.Second), `"c"`)
+	expectReply(t, "bzmpop served", zblocked.read(20*time.Second), `["zq", [["z", "3"], ["y", "2"]]]`)
+	waitFor(t, 60*time.Second, "offsets equal", func() bool {
+		return master.info()["master_repl_offset"] == replInfo(r)["master_repl_offset"]
+	})
+	if dm, dr := mc.digest(), r.digest(); dm != dr {
+		t.Fatalf("DEBUG DIGEST: ours %s, real replica %s", dm, dr)
+	}
+}
