@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/replnode/replnode/hack/localcluster/cluster"
+	"github.com/replnode/replnode/hack/localcluster/podnet"
 )
 
 // ------ FAULT INJECTION SERVER ------
@@ -101,7 +102,9 @@ func (a *Agent) workersOn(node string) []*podWorker {
 	return ws
 }
 
-// faultStopNode stops a node's heartbeats and SIGSTOPs its pods' processes.
+// faultStopNode stops a node's heartbeats, SIGSTOPs its pods' processes and
+// drops all their traffic, so the node looks gone from everywhere (the
+// host included); resuming clears those pods' fault rules.
 func (a *Agent) faultStopNode(_ context.Context, req cluster.FaultRequest) (string, error) {
 	if err := a.checkNode(req.Node); err != nil {
 		return "", err
@@ -115,8 +118,13 @@ func (a *Agent) faultStopNode(_ context.Context, req cluster.FaultRequest) (stri
 		if err := w.do(func() { w.signalAll(syscall.SIGSTOP) }); err != nil {
 			errs = append(errs, err)
 		}
+		if _, err := os.Stat(podnet.NamespacePath(w.nsName)); err == nil {
+			if err := a.net.Isolate(w.nsName); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
-	return fmt.Sprintf("node %s stopped: heartbeats off, %d pods frozen", req.Node, len(ws)), errors.Join(errs...)
+	return fmt.Sprintf("node %s stopped: heartbeats off, %d pods frozen and cut off", req.Node, len(ws)), errors.Join(errs...)
 }
 
 // faultResumeNode undoes faultStopNode and posts a heartbeat at once.
@@ -132,6 +140,11 @@ func (a *Agent) resumeNode(ctx context.Context, node string) (string, error) {
 	var errs []error
 	ws := a.workersOn(node)
 	for _, w := range ws {
+		if _, err := os.Stat(podnet.NamespacePath(w.nsName)); err == nil {
+			if err := a.net.Heal(w.nsName); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if err := w.do(func() { w.signalAll(syscall.SIGCONT) }); err != nil {
 			errs = append(errs, err)
 		}

@@ -335,6 +335,33 @@ func (n *Network) Partition(nsName string, fromPods, fromAPI bool, apiPort int) 
 	return nil
 }
 
+// IsolateRules are the rule specs that drop all of a pod's traffic except
+// its loopback: what a vanished machine looks like from outside.
+func IsolateRules() [][]string {
+	return [][]string{
+		{"-s", "127.0.0.0/8", "-j", "RETURN"},
+		{"-d", "127.0.0.0/8", "-j", "RETURN"},
+		{"-j", "DROP"},
+	}
+}
+
+// Isolate cuts the pod's netns off from everything, the host included,
+// replacing any earlier fault rules there.
+func (n *Network) Isolate(nsName string) error {
+	if err := ensureFaultChain(nsName); err != nil {
+		return err
+	}
+	if err := iptablesIn(nsName, "-F", faultChain); err != nil {
+		return err
+	}
+	for _, r := range IsolateRules() {
+		if err := iptablesIn(nsName, append([]string{"-A", faultChain}, r...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Heal removes every fault rule from the pod's netns.
 func (n *Network) Heal(nsName string) error {
 	if err := iptablesIn(nsName, "-L", faultChain, "-n"); err != nil {

@@ -92,3 +92,11 @@ func TestNamesFitInterfaceLimits(t *testing.T) {
 		t.Errorf("veth name %q too long", v)
 	}
 }
+
+// TestIsolateRulesKeepLoopback checks that isolation drops all but loopback.
+func TestIsolateRulesKeepLoopback(t *testing.T) {
+	r := IsolateRules()
+	if len(r) != 3 || r[0][1] != "127.0.0.0/8" || r[1][1] != "127.0.0.0/8" || !reflect.DeepEqual(r[2], []string{"-j", "DROP"}) {
+		t.Errorf("isolate rules = %v", r)
+	}
+}
