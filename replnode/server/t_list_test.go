@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replnode/replnode/replnode/config"
 	"github.com/replnode/replnode/replnode/resp"
 )
 
@@ -197,4 +198,71 @@ func TestListCommandsDiff(t *testing.T) {
 		c("RPUSH", "b", "1", "2", "3"), c("BLMPOP", "1", "1", "b", "RIGHT", "COUNT", "2"),
 		c("MULTI"), c("BLPOP", "empty", "0"), c("BLMOVE", "empty", "c", "LEFT", "LEFT", "0"), c("EXEC"),
 	})
+}
+
+// ------ BENCHMARKS (through dispatch, without sockets)
+
+// benchNode returns a server and an internal client for benchmarks.
+func benchNode(b *testing.B) (*Server, *Client) {
+	b.Helper()
+	cfg := config.Default()
+	s := New(cfg)
+	s.mu.Lock()
+	c := s.NewInternalClient(0)
+	s.mu.Unlock()
+	return s, c
+}
+
+// benchRun executes args on the executor and drops the reply.
+func benchRun(s *Server, c *Client, args ...[]byte) {
+	s.mu.Lock()
+	s.processCommand(c, args)
+	c.w.Reset()
+	s.mu.Unlock()
+}
+
+func BenchmarkLPushRPop(b *testing.B) {
+	s, c := benchNode(b)
+	push := [][]byte{[]byte("LPUSH"), []byte("k"), []byte("value")}
+	pop := [][]byte{[]byte("RPOP"), []byte("k")}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		benchRun(s, c, push...)
+		benchRun(s, c, pop...)
+	}
+}
+
+func BenchmarkZAddZRank(b *testing.B) {
+	s, c := benchNode(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		m := []byte(strconv.Itoa(i % 10000))
+		benchRun(s, c, []byte("ZADD"), []byte("z"), []byte(strconv.Itoa(i%977)), m)
+		benchRun(s, c, []byte("ZRANK"), []byte("z"), m)
+	}
+}
+
+func BenchmarkHSetHGet(b *testing.B) {
+	s, c := benchNode(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		f := []byte(strconv.Itoa(i % 1000))
+		benchRun(s, c, []byte("HSET"), []byte("h"), f, f)
+		benchRun(s, c, []byte("HGET"), []byte("h"), f)
+	}
+}
+
+func BenchmarkBlockAndServe(b *testing.B) {
+	s, c := benchNode(b)
+	s.mu.Lock()
+	waiter := s.NewInternalClient(0)
+	s.mu.Unlock()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		benchRun(s, waiter, []byte("BLPOP"), []byte("q"), []byte("0"))
+		benchRun(s, c, []byte("RPUSH"), []byte("q"), []byte("x"))
+		s.mu.Lock()
+		waiter.w.Reset()
+		s.mu.Unlock()
+	}
 }
