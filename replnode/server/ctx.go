@@ -304,8 +304,9 @@ func (ctx *Ctx) Exists(key []byte) bool {
 // SetKey stores v under key (v must not alias Args), as Redis's setKey:
 // the expiry is dropped unless keepTTL, WATCH is signalled.
 func (ctx *Ctx) SetKey(key []byte, v store.Value, keepTTL bool) {
-	ctx.DB.Set(string(key), v, keepTTL)
-	ctx.DB.SetAccessTime(string(key), ctx.NowMs)
+	k := string(key) // one conversion: the dictionary keeps it
+	ctx.DB.Set(k, v, keepTTL)
+	ctx.DB.SetAccessTime(k, ctx.NowMs)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 }
 

@@ -72,7 +72,7 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 	denyOOM := cmd.Flags&FlagDenyOOM != 0 || (isExec && c.multi.active && c.multi.flags&FlagDenyOOM != 0)
 	isMaster := c.flags&ClientMaster != 0
 
-	if maxmem := s.Config.Int("maxmemory"); maxmem > 0 && !isMaster && !(s.IsReplica() && s.Config.Bool("replica-ignore-maxmemory") && isMaster) {
+	if maxmem := s.hot.maxmemory; maxmem > 0 && !isMaster {
 		inMultiQueue := c.multi.active && !isExec && cmd.Name != "discard" && cmd.Name != "quit" && cmd.Name != "reset"
 		if (denyOOM || inMultiQueue) && s.usedMemory.Load() > maxmem {
 			s.reject(ctx, ErrOOM)
@@ -86,12 +86,12 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		}
 	}
 	if isWrite && !isMaster && !s.IsReplica() {
-		if need := s.Config.Int("min-replicas-to-write"); need > 0 && s.goodReplicas() < int(need) {
+		if need := s.hot.minReplicas; need > 0 && s.goodReplicas() < int(need) {
 			s.reject(ctx, ErrNoReplicas)
 			return
 		}
 	}
-	if s.IsReplica() && s.Config.Bool("replica-read-only") && !isMaster && isWrite {
+	if s.IsReplica() && s.hot.replicaReadOnly && !isMaster && isWrite {
 		s.reject(ctx, ErrReadOnly)
 		return
 	}
@@ -103,7 +103,7 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 			return
 		}
 	}
-	if s.IsReplica() && !s.MasterLinkUp && !s.Config.Bool("replica-serve-stale-data") && cmd.Flags&FlagStale == 0 {
+	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && cmd.Flags&FlagStale == 0 {
 		s.reject(ctx, ErrMasterDown)
 		return
 	}

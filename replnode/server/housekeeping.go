@@ -186,7 +186,7 @@ func (l *slowlog) init() {}
 
 // record logs a command slower than slowlog-log-slower-than.
 func (l *slowlog) record(s *Server, ctx *Ctx, dur time.Duration) {
-	limit := s.Config.Int("slowlog-log-slower-than")
+	limit := s.hot.slowlogSlower
 	if limit < 0 || dur.Microseconds() < limit {
 		return
 	}

@@ -108,6 +108,21 @@ type Server struct {
 	opsLastCount   int64
 	exitCode       int
 	notifyMask     int
+
+	// hot is configuration read on every command, copied from Config by
+	// applyConfig so dispatch does no map lookups or parsing.
+	hot hotConfig
+}
+
+// hotConfig caches the directives dispatch and handlers read per command.
+type hotConfig struct {
+	maxmemory       int64
+	minReplicas     int64
+	replicaReadOnly bool
+	serveStale      bool
+	slowlogSlower   int64
+	protoMaxBulk    int64
+	requirepass     string
 }
 
 // Stats are the counters INFO stats reports.
@@ -207,7 +222,9 @@ func (s *Server) runAfterCommand() {
 // hot path.
 func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
-		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events"} {
+		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
+		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
+		"proto-max-bulk-len", "requirepass"} {
 		s.applyConfig(name)
 	}
 }
@@ -241,6 +258,20 @@ func (s *Server) applyConfig(name string) {
 		}
 	case "slowlog-max-len":
 		s.slowlog.trim(int(c.Int(name)))
+	case "maxmemory":
+		s.hot.maxmemory = c.Int(name)
+	case "min-replicas-to-write":
+		s.hot.minReplicas = c.Int(name)
+	case "replica-read-only":
+		s.hot.replicaReadOnly = c.Bool(name)
+	case "replica-serve-stale-data":
+		s.hot.serveStale = c.Bool(name)
+	case "slowlog-log-slower-than":
+		s.hot.slowlogSlower = c.Int(name)
+	case "proto-max-bulk-len":
+		s.hot.protoMaxBulk = c.Int(name)
+	case "requirepass":
+		s.hot.requirepass = c.String(name)
 	case "notify-keyspace-events":
 		s.notifyMask, _ = config.ParseKeyspaceEvents(c.String(name))
 	}
@@ -249,8 +280,8 @@ func (s *Server) applyConfig(name string) {
 // protoLimits returns the parser limits for a client.
 func (s *Server) protoLimits(c *Client) resp.Limits {
 	return resp.Limits{
-		MaxBulkLen:      s.Config.Int("proto-max-bulk-len"),
-		Unauthenticated: !c.authenticated && s.Config.String("requirepass") != "",
+		MaxBulkLen:      s.hot.protoMaxBulk,
+		Unauthenticated: !c.authenticated && s.hot.requirepass != "",
 		Master:          c.flags&ClientMaster != 0,
 	}
 }

@@ -112,7 +112,7 @@ func execCommand(ctx *Ctx) {
 	for _, q := range cmds {
 		// A write queued on a master that became a read-only replica
 		// meanwhile fails alone, as in Redis.
-		if q.cmd.Flags&FlagWrite != 0 && s.IsReplica() && s.Config.Bool("replica-read-only") && c.flags&ClientMaster == 0 {
+		if q.cmd.Flags&FlagWrite != 0 && s.IsReplica() && s.hot.replicaReadOnly && c.flags&ClientMaster == 0 {
 			s.countError(ErrReadOnly)
 			c.w.Error("EXECABORT Transaction discarded because of: " + ErrReadOnly)
 			continue

@@ -61,7 +61,7 @@ func getStringValue(ctx *Ctx, key []byte) (*store.String, bool) {
 
 // checkStringLength refuses strings beyond proto-max-bulk-len.
 func checkStringLength(ctx *Ctx, size int64) bool {
-	if ctx.C.flags&ClientMaster == 0 && size > ctx.S.Config.Int("proto-max-bulk-len") {
+	if ctx.C.flags&ClientMaster == 0 && size > ctx.S.hot.protoMaxBulk {
 		ctx.Error(ErrStringTooBig)
 		return false
 	}

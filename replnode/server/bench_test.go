@@ -1,0 +1,58 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/replnode/replnode/replnode/resp"
+)
+
+// benchCommand runs one command repeatedly through dispatch on an internal
+// client: the executor's share of a request (lookup, checks, handler,
+// reply encoding), without sockets.
+func benchCommand(b *testing.B, args ...string) {
+	n := newCoreNode(&testing.T{})
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	n.s.processCommand(n.c, [][]byte{[]byte("SET"), []byte("key:000001"), []byte("xxx")})
+	n.c.w.Reset()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n.s.processCommand(n.c, bargs)
+		n.c.w.Reset()
+	}
+}
+
+func BenchmarkDispatchGET(b *testing.B) { benchCommand(b, "GET", "key:000001") }
+func BenchmarkDispatchSET(b *testing.B) { benchCommand(b, "SET", "key:000001", "xxx") }
+func BenchmarkDispatchINCR(b *testing.B) {
+	benchCommand(b, "INCR", "counter")
+}
+
+// BenchmarkPipelineParse measures parsing a pipelined batch as the reader
+// goroutine does.
+func BenchmarkPipelineParse(b *testing.B) {
+	var buf []byte
+	for i := 0; i < 16; i++ {
+		buf = resp.AppendCommandStrings(buf, "SET", "key:000001", "xxx")
+	}
+	var p resp.Parser
+	flat := make([][]byte, 0, 64)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(buf)))
+	for i := 0; i < b.N; i++ {
+		flat = flat[:0]
+		for off := 0; off < len(buf); {
+			args, n, err := p.ReadCommand(buf[off:], resp.DefaultLimits)
+			if err != nil || n == 0 {
+				b.Fatal(err)
+			}
+			flat = append(flat, args...)
+			off += n
+		}
+	}
+}
