@@ -21,6 +21,9 @@ import (
 type blockingState struct {
 	s *Server
 	q *blockQueues
+	// present remembers which waited keys held a servable value at the
+	// last sweep (see serveReady).
+	present map[blockedKeyRef]bool
 }
 
 // blockingStates maps each Server to its blockingState. (A field on Server
@@ -31,7 +34,7 @@ func init() { onNewServer(initBlocking) }
 
 // initBlocking installs the hooks for a new server.
 func initBlocking(s *Server) {
-	b := &blockingState{s: s, q: newBlockQueues()}
+	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]bool)}
 	blockingStates.Store(s, b)
 	s.OnAfterCommand(b.serveReady)
 	s.OnCron(b.expire)
@@ -102,8 +105,36 @@ func (b *blockingState) kindOf(db int, key string) blockKind {
 	return 0
 }
 
+// sweepLimit bounds the safety-net sweep of serveReady (see there).
+const sweepLimit = 128
+
 // serveReady is the after-command hook.
+//
+// Besides the keys signalled by the commands of this area, it sweeps the
+// waited-on keys when there are few of them: a list or sorted set can also
+// appear under a waited key by RENAME, MOVE, COPY, RESTORE or SWAPDB, which
+// live in the core and may not signal. The sweep signals only keys that went from absent to present since
+// the previous sweep, which is what such a command does; a key that stays
+// present (its waiters could not take it, like a BLMOVE whose destination
+// has the wrong type) waits for a real signal, as in Redis. It is skipped
+// for many keys to keep commands O(1).
 func (b *blockingState) serveReady() {
+	if n := b.q.keyCount(); n > 0 && n <= sweepLimit {
+		for ref := range b.q.byKey {
+			present := b.kindOf(ref.db, ref.key) != 0
+			if present && !b.present[ref] {
+				b.q.signal(ref.db, ref.key)
+			}
+			b.present[ref] = present
+		}
+		for ref := range b.present {
+			if _, waited := b.q.byKey[ref]; !waited {
+				delete(b.present, ref)
+			}
+		}
+	} else if len(b.present) > 0 {
+		clear(b.present)
+	}
 	if !b.q.hasReady() {
 		return
 	}

@@ -220,3 +220,21 @@ func TestNonDeterministicCommandsPropagateDeterministically(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockedServedWhenKeyAppearsByRename checks keys that appear by
+// generic commands (RENAME, SWAPDB) wake their waiters, as Redis's dbAdd
+// does.
+func TestBlockedServedWhenKeyAppearsByRename(t *testing.T) {
+	n := newCoreNode(t)
+	c1, c2 := n.newClient(), n.newClient()
+	n.doClient(c1, "BLPOP", "k", "0")
+	n.do("RPUSH", "tmp", "a")
+	n.do("RENAME", "tmp", "k")
+	expectReply(t, "rename", n.takeReplies(c1), `["k", "a"]`)
+
+	n.doClient(c2, "BZPOPMIN", "z", "0")
+	n.do("SELECT", "1")
+	n.do("ZADD", "z", "1", "m")
+	n.do("SWAPDB", "0", "1")
+	expectReply(t, "swapdb", n.takeReplies(c2), `["z", "m", "1"]`)
+}
