@@ -60,7 +60,7 @@ func (k *fakeKubelet) startPods(ctx context.Context) error {
 	}
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		if pod.Status.PodIP != "" || !pod.DeletionTimestamp.IsZero() {
+		if pod.Status.PodIP != "" || !pod.DeletionTimestamp.IsZero() || pod.Labels[processKubeletLabel] == "process" {
 			continue
 		}
 		k.mu.Lock()

@@ -42,6 +42,7 @@ var (
 	k8sClient  client.Client
 	fakeNodes  *nodeclient.Fake
 	kubelet    *fakeKubelet
+	processes  *processKubelet
 )
 
 // TestControllers runs the Ginkgo specs of the controllers package.
@@ -113,7 +114,7 @@ var _ = BeforeSuite(func() {
 		Client:       mgr.GetClient(),
 		Scheme:       mgr.GetScheme(),
 		Recorder:     mgr.GetEventRecorder("replnode-operator"),
-		Nodes:        fakeNodes,
+		Nodes:        routingClient{real: &nodeclient.RESP{Timeout: 5 * time.Second}, fake: fakeNodes},
 		ResyncPeriod: time.Second,
 	}
 	Expect(reconciler.SetupWithManager(mgr)).To(Succeed())
@@ -123,11 +124,18 @@ var _ = BeforeSuite(func() {
 	}()
 	kubelet = newFakeKubelet(k8sClient, fakeNodes)
 	go kubelet.run(suiteCtx, 100*time.Millisecond)
+	processes = newProcessKubelet(k8sClient)
+	if processes != nil {
+		go processes.run(suiteCtx, 200*time.Millisecond)
+	}
 })
 
 var _ = AfterSuite(func() {
 	if suiteStop != nil {
 		suiteStop()
+	}
+	if processes != nil {
+		processes.stopAll()
 	}
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
