@@ -20,8 +20,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 bin="$root/bin"
 timeout=${DEMO_TIMEOUT:-300s}
-state=${LOCALCLUSTER_STATE_DIR:-$root/.localcluster}
-export LOCALCLUSTER_STATE_DIR="$state"
+# The state dir is the cluster's process marker: `up` and `down` stop every
+# process whose environment carries it, so this script must not carry it
+# itself (up would stop the demo): re-exec without it (unset alone would leave
+# it in /proc/<pid>/environ); only the commands that need it get it.
+if [ -n "${LOCALCLUSTER_STATE_DIR:-}" ]; then
+  exec env -u LOCALCLUSTER_STATE_DIR DEMO_STATE_DIR="$LOCALCLUSTER_STATE_DIR" "$0" "$@"
+fi
+state=${DEMO_STATE_DIR:-$root/.localcluster}
 
 # fail NAME MESSAGE: report a failed step and exit 1.
 fail() {
@@ -56,9 +62,9 @@ if [ "${1:-}" = down ]; then
   # The operator carries the cluster's marker in its environment, so
   # `localcluster down` stops it along with the pods and the control plane.
   if [ -x "$bin/localcluster" ]; then
-    step down "$bin/localcluster" down
+    step down env LOCALCLUSTER_STATE_DIR="$state" "$bin/localcluster" down
   else
-    step down go run ./hack/localcluster down
+    step down env LOCALCLUSTER_STATE_DIR="$state" go run ./hack/localcluster down
   fi
   exit 0
 fi
@@ -81,7 +87,7 @@ else
 fi
 
 # ------ CLUSTER ------
-step up "$bin/localcluster" up
+step up env LOCALCLUSTER_STATE_DIR="$state" "$bin/localcluster" up
 export KUBECONFIG="$state/admin.kubeconfig"
 
 step crds kubectl apply -f config/crd/bases
