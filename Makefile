@@ -142,6 +142,30 @@ chart-check: helm ## Fail when the chart's CRD/RBAC copies drift from config/ or
 	$(HELM) lint --strict $(ROOT)/charts/replnode-group
 	go test -count=1 -run 'TestRBACLeastPrivilege|TestChartCopiesEqualConfig|TestRenderedCRDEqualsConfig' ./test/chart
 
+# ------ DEMO AND END-TO-END ------
+
+# E2E_FAILOVERS is how many master kills/pod deletions `make e2e` runs; plain
+# `go test ./...` (make test) runs fewer (test/e2e's default).
+E2E_FAILOVERS ?= 20
+E2E_TIMEOUT ?= 40m
+E2E_LOG := $(BIN)/e2e.log
+
+.PHONY: demo
+demo: k8s-bins ## Local cluster up, operator running, sample ReplicationGroup Ready (master + 2 replicas); the cluster stays up.
+	$(ROOT)/hack/localcluster/demo.sh
+
+.PHONY: demo-down
+demo-down: ## Stop the demo's operator, pods and local cluster and remove its state.
+	$(ROOT)/hack/localcluster/demo.sh down
+
+.PHONY: e2e
+e2e: test-deps k8s-bins build ## End-to-end failover suite on a local cluster of its own (root): replication, E2E_FAILOVERS kills, node stop, partition, switchover; results in docs/benchmarks-failover.md.
+	@export E2E_FAILOVERS=$(E2E_FAILOVERS) E2E_REPORT=$(ROOT)/docs/benchmarks-failover.md; \
+	status=0; \
+	go test -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/ 2>&1 | tee $(E2E_LOG) || status=$$?; \
+	echo; grep -E '^(failover|node-stop|partition|switchover):' $(E2E_LOG) || true; \
+	exit $$status
+
 # ------ TEST ------
 
 .PHONY: test-deps
