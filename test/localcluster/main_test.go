@@ -107,16 +107,14 @@ func run(m *testing.M) int {
 		{Pattern: "replnode", Binary: server},
 		{Pattern: "debian", Binary: "/bin/sh"},
 	}, c.Images...)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	bin := filepath.Join(state, "localcluster")
-	build := exec.Command("go", "build", "-o", bin, "./hack/localcluster")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "localcluster e2e: build hack/localcluster: %v\n%s", err, out)
+	if err := cluster.BuildBinary(ctx, root, bin); err != nil {
+		fmt.Fprintln(os.Stderr, "localcluster e2e:", err)
 		return 1
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", a...) }
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	defer func() {
 		if os.Getenv("LOCALCLUSTER_E2E_KEEP") != "" {
 			logf("keeping the cluster: KUBECONFIG=%s", c.AdminKubeconfig())

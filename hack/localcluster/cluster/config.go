@@ -12,11 +12,13 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -255,4 +257,16 @@ func FindRepoRoot(dir string) (string, error) {
 			return "", fmt.Errorf("no replnode repository above %s", dir)
 		}
 	}
+}
+
+// BuildBinary builds the localcluster command (the agent and container-init
+// that Up needs) from the repository at repoRoot into out, for test suites
+// that bring a cluster up from Go.
+func BuildBinary(ctx context.Context, repoRoot, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./hack/localcluster")
+	cmd.Dir = repoRoot
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build hack/localcluster: %v\n%s", err, b)
+	}
+	return nil
 }

@@ -85,13 +85,15 @@ func (f *Faults) KillPod(ctx context.Context, namespace, pod, container string) 
 	return f.call(ctx, FaultKill, FaultRequest{Namespace: namespace, Pod: pod, Container: container})
 }
 
-// StopNode makes a node vanish: its heartbeats stop and its pods' processes
-// are SIGSTOPped; the agent stops acting on its pods until ResumeNode.
+// StopNode makes a node vanish: its heartbeats stop, its pods' processes
+// are SIGSTOPped and all their traffic (the host's too) is dropped; the
+// agent stops acting on its pods until ResumeNode.
 func (f *Faults) StopNode(ctx context.Context, node string) (string, error) {
 	return f.call(ctx, FaultStopNode, FaultRequest{Node: node})
 }
 
-// ResumeNode undoes StopNode: SIGCONT to its processes, heartbeats resume.
+// ResumeNode undoes StopNode: traffic restored (the node's pods lose any
+// fault rules), SIGCONT to its processes, heartbeats resume.
 func (f *Faults) ResumeNode(ctx context.Context, node string) (string, error) {
 	return f.call(ctx, FaultResumeNode, FaultRequest{Node: node})
 }
