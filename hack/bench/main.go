@@ -1,0 +1,542 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ------ CONFIGURATION ------
+
+// options are the command-line settings; defaults are what `make bench`
+// runs.
+type options struct {
+	replnode, redisServer, redisBenchmark string
+	outDir                                string
+	repeats, requests, pipelineRequests   int
+	clients, keys                         int
+	goBenchPkgs, goBenchTime              string
+	runTimeout, maxDuration               time.Duration
+	perf                                  bool
+}
+
+// scenario is one redis-benchmark invocation, run against both servers.
+type scenario struct {
+	name string
+	args []string
+}
+
+// allTests are the commands of the default and pipelined scenarios.
+const allTests = "set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset"
+
+// scenarios builds the fixed scenario list from the options: every command
+// with 3-byte values, the same pipelined 16 deep, and the string and list
+// commands with 1 KiB values.
+func scenarios(o options) []scenario {
+	n := strconv.Itoa(o.requests)
+	c := strconv.Itoa(o.clients)
+	return []scenario{
+		{"default", []string{"-t", allTests, "-n", n, "-c", c}},
+		{"pipeline-16", []string{"-t", allTests, "-n", strconv.Itoa(o.pipelineRequests), "-c", c, "-P", "16"}},
+		{"value-1KiB", []string{"-t", "set,get,lpush,rpop,hset,mset", "-n", n, "-c", c, "-d", "1024"}},
+	}
+}
+
+// parseOptions reads the flags; see -help.
+func parseOptions(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.replnode, "replnode", "bin/replnode", "replnode binary")
+	fs.StringVar(&o.redisServer, "redis-server", "redis-server", "real redis-server 7.0 binary")
+	fs.StringVar(&o.redisBenchmark, "redis-benchmark", "redis-benchmark", "redis-benchmark binary")
+	fs.StringVar(&o.outDir, "out", "bin/bench", "directory for results-<stamp>.csv, gobench-<stamp>.txt and summary-<stamp>.md")
+	fs.IntVar(&o.repeats, "repeats", 3, "runs per scenario and server; the median is reported")
+	fs.IntVar(&o.requests, "requests", 20000, "redis-benchmark -n for the unpipelined scenarios")
+	fs.IntVar(&o.pipelineRequests, "pipeline-requests", 100000, "redis-benchmark -n for the -P 16 scenario")
+	fs.IntVar(&o.clients, "clients", 50, "redis-benchmark -c")
+	fs.IntVar(&o.keys, "keys", 1000000, "keys loaded for the memory measurement (0 skips it)")
+	fs.StringVar(&o.goBenchPkgs, "gobench", "./replnode/...", "packages for the Go micro-benchmarks (empty skips them)")
+	fs.StringVar(&o.goBenchTime, "gobench-time", "200ms", "go test -benchtime for the micro-benchmarks")
+	fs.DurationVar(&o.runTimeout, "run-timeout", 3*time.Minute, "limit for one redis-benchmark run")
+	fs.DurationVar(&o.maxDuration, "max-duration", 15*time.Minute, "limit for the whole benchmark; what finished is still written")
+	fs.BoolVar(&o.perf, "perf", false, "also record a perf CPU profile of replnode during its first default-scenario run (needs perf)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() != 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.repeats < 1 || o.requests < 1 || o.pipelineRequests < 1 || o.clients < 1 || o.keys < 0 {
+		return o, fmt.Errorf("-repeats, -requests, -pipeline-requests and -clients must be positive, -keys not negative")
+	}
+	return o, nil
+}
+
+// ------ MAIN ------
+
+// main runs the benchmark and exits 1 when any part failed (the summary is
+// still written with what finished), 2 on bad flags.
+func main() {
+	o, err := parseOptions(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.maxDuration)
+	defer cancel()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		cancel()
+		stop()
+		os.Exit(1)
+	}
+}
+
+// run does the whole benchmark: throughput scenarios, memory, Go
+// micro-benchmarks, then the summary. Errors of single runs are collected
+// and returned together at the end so one failing command does not lose
+// the other results.
+func run(ctx context.Context, o options) error {
+	for _, bin := range []*string{&o.replnode, &o.redisServer, &o.redisBenchmark} {
+		p, err := exec.LookPath(*bin)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *bin, err)
+		}
+		if p, err = filepath.Abs(p); err != nil {
+			return err
+		}
+		*bin = p
+	}
+	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
+		return err
+	}
+	stamp := time.Now().UTC().Format("20060102-150405")
+	scratch, err := os.MkdirTemp("", "replnode-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+
+	facts := collectFacts(ctx, o)
+	var failures []string
+	fail := func(format string, a ...any) {
+		msg := fmt.Sprintf(format, a...)
+		fmt.Fprintln(os.Stderr, "bench: FAILED:", msg)
+		failures = append(failures, msg)
+	}
+
+	rawPath := filepath.Join(o.outDir, "results-"+stamp+".csv")
+	rows, err := runThroughput(ctx, o, scratch, rawPath, stamp, fail)
+	if err != nil {
+		fail("throughput: %v", err)
+	}
+	var mem []MemoryResult
+	if o.keys > 0 {
+		for _, s := range []struct{ name, bin string }{{serverRedis, o.redisServer}, {serverReplnode, o.replnode}} {
+			m, err := measureMemory(ctx, s.name, s.bin, scratch, o.keys)
+			if err != nil {
+				fail("memory %s: %v", s.name, err)
+				continue
+			}
+			mem = append(mem, m)
+		}
+	}
+	goBenchPath := ""
+	if o.goBenchPkgs != "" {
+		goBenchPath = filepath.Join(o.outDir, "gobench-"+stamp+".txt")
+		if err := runGoBench(ctx, o, goBenchPath); err != nil {
+			fail("go micro-benchmarks: %v", err)
+		}
+	}
+	facts = append(facts, "load average at the end: "+loadAverage())
+
+	summaryPath := filepath.Join(o.outDir, "summary-"+stamp+".md")
+	var sum bytes.Buffer
+	writeSummary(&sum, o, facts, rows, mem, goBenchPath, failures)
+	if err := os.WriteFile(summaryPath, sum.Bytes(), 0o644); err != nil {
+		return err
+	}
+	os.Stdout.Write(sum.Bytes())
+	fmt.Printf("\nbench: raw rows %s, summary %s", rawPath, summaryPath)
+	if goBenchPath != "" {
+		fmt.Printf(", go benchmarks %s", goBenchPath)
+	}
+	fmt.Println()
+	if len(failures) > 0 {
+		return fmt.Errorf("%d part(s) failed: %s", len(failures), strings.Join(failures, "; "))
+	}
+	return nil
+}
+
+// ------ THROUGHPUT ------
+
+// runThroughput starts both servers once and runs every scenario against
+// each, repeats times. Servers alternate which goes first in each repeat so
+// a change in the machine's background load does not favour one side. Each
+// row is appended to rawPath as soon as its run ends.
+func runThroughput(ctx context.Context, o options, scratch, rawPath, stamp string, fail func(string, ...any)) ([]Row, error) {
+	redis, err := startServer(ctx, serverRedis, o.redisServer, scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer redis.Stop()
+	node, err := startServer(ctx, serverReplnode, o.replnode, scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer node.Stop()
+
+	f, err := os.Create(rawPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cw := csv.NewWriter(f)
+	if err := cw.Write(rawHeader); err != nil {
+		return nil, err
+	}
+	cw.Flush()
+
+	var rows []Row
+	servers := []*Server{redis, node}
+	for rep := 1; rep <= o.repeats; rep++ {
+		for _, sc := range scenarios(o) {
+			for i := range servers {
+				s := servers[(i+rep+1)%2] // redis first in odd repeats, replnode first in even ones
+				if ctx.Err() != nil {
+					return rows, ctx.Err()
+				}
+				// Each run starts from an empty keyspace, as on a fresh server.
+				if err := flushAll(s.Port); err != nil {
+					fail("%s %s rep %d: FLUSHALL: %v", sc.name, s.Name, rep, err)
+					continue
+				}
+				var stopPerf func()
+				if o.perf && s.Name == serverReplnode && rep == 1 && sc.name == "default" {
+					stopPerf = startPerf(ctx, s.Pid(), filepath.Join(o.outDir, "perf-"+stamp+".data"), fail)
+				}
+				started := time.Now()
+				samples, err := runBenchmark(ctx, o, s.Port, sc.args)
+				if stopPerf != nil {
+					stopPerf()
+				}
+				fmt.Fprintf(os.Stderr, "bench: %-12s %-12s rep %d: %d commands in %.1fs\n",
+					sc.name, s.Name, rep, len(samples), time.Since(started).Seconds())
+				if err != nil {
+					fail("%s %s rep %d: %v", sc.name, s.Name, rep, err)
+					continue
+				}
+				for _, smp := range samples {
+					r := Row{Scenario: sc.name, Server: s.Name, Rep: rep, Sample: smp}
+					rows = append(rows, r)
+					if err := cw.Write(r.record()); err != nil {
+						return rows, err
+					}
+				}
+				cw.Flush()
+				if err := cw.Error(); err != nil {
+					return rows, err
+				}
+			}
+		}
+	}
+	return rows, nil
+}
+
+// flushAll empties the server's keyspace.
+func flushAll(port int) error {
+	c, err := dial(port)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	_, err = c.do("FLUSHALL")
+	return err
+}
+
+// runBenchmark runs redis-benchmark --csv with args against 127.0.0.1:port
+// under o.runTimeout and parses its output.
+func runBenchmark(ctx context.Context, o options, port int, args []string) ([]Sample, error) {
+	rctx, cancel := context.WithTimeout(ctx, o.runTimeout)
+	defer cancel()
+	full := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(port), "--csv"}, args...)
+	cmd := exec.CommandContext(rctx, o.redisBenchmark, full...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("redis-benchmark %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
+	}
+	samples, err := parseBenchmarkCSV(&out)
+	if err != nil {
+		return nil, fmt.Errorf("%w (stderr: %s)", err, strings.TrimSpace(errOut.String()))
+	}
+	return samples, nil
+}
+
+// startPerf records a call-graph CPU profile of pid with perf until the
+// returned function is called. Failing to start is reported, not fatal.
+func startPerf(ctx context.Context, pid int, out string, fail func(string, ...any)) func() {
+	perf, err := exec.LookPath("perf")
+	if err != nil {
+		fail("perf: %v", err)
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, perf, "record", "-F", "499", "-g", "-p", strconv.Itoa(pid), "-o", out)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		fail("perf: %v", err)
+		return nil
+	}
+	return func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		fmt.Fprintf(os.Stderr, "bench: perf profile of replnode in %s (perf report -i %s)\n", out, out)
+	}
+}
+
+// ------ MEMORY ------
+
+// measureMemory starts a fresh server, reads its empty footprint, loads
+// keys small string keys and reads it again.
+func measureMemory(ctx context.Context, name, bin, scratch string, keys int) (MemoryResult, error) {
+	m := MemoryResult{Server: name, Keys: keys}
+	s, err := startServer(ctx, name, bin, scratch)
+	if err != nil {
+		return m, err
+	}
+	defer s.Stop()
+	probe := func() (used, infoRSS, rss int64, dbsize int64, err error) {
+		f, err := infoFields(s.Port, "memory")
+		if err != nil {
+			return
+		}
+		if used, err = infoInt(f, "used_memory"); err != nil {
+			return
+		}
+		if infoRSS, err = infoInt(f, "used_memory_rss"); err != nil {
+			return
+		}
+		if rss, err = vmRSS(s.Pid()); err != nil {
+			return
+		}
+		c, err := dial(s.Port)
+		if err != nil {
+			return
+		}
+		defer c.close()
+		var n string
+		if n, err = c.do("DBSIZE"); err != nil {
+			return
+		}
+		dbsize, err = strconv.ParseInt(n, 10, 64)
+		return
+	}
+	if m.UsedBefore, _, m.RSSBefore, _, err = probe(); err != nil {
+		return m, err
+	}
+	started := time.Now()
+	if err := loadKeys(ctx, s.Port, keys); err != nil {
+		return m, fmt.Errorf("loading %d keys: %w", keys, err)
+	}
+	m.LoadSeconds = time.Since(started).Seconds()
+	if m.UsedAfter, m.InfoRSSAfter, m.RSSAfter, m.DBSize, err = probe(); err != nil {
+		return m, err
+	}
+	if m.DBSize != int64(keys) {
+		return m, fmt.Errorf("DBSIZE %d after loading %d keys", m.DBSize, keys)
+	}
+	fmt.Fprintf(os.Stderr, "bench: memory %-12s %d keys in %.1fs: used_memory %s, VmRSS %s\n",
+		name, keys, m.LoadSeconds, mib(m.UsedAfter), mib(m.RSSAfter))
+	return m, nil
+}
+
+// ------ GO MICRO-BENCHMARKS ------
+
+// runGoBench runs the Go micro-benchmarks once and writes their output to
+// path. The -timeout keeps a hung benchmark from outliving the run.
+func runGoBench(ctx context.Context, o options, path string) error {
+	args := []string{"test", "-run=^$", "-bench=.", "-benchmem", "-benchtime=" + o.goBenchTime, "-timeout=8m"}
+	args = append(args, strings.Fields(o.goBenchPkgs)...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	started := time.Now()
+	err := cmd.Run()
+	fmt.Fprintf(os.Stderr, "bench: go micro-benchmarks in %.0fs\n", time.Since(started).Seconds())
+	if werr := os.WriteFile(path, out.Bytes(), 0o644); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return fmt.Errorf("go %s: %v (output in %s)", strings.Join(args, " "), err, path)
+	}
+	return nil
+}
+
+// ------ MACHINE FACTS ------
+
+// collectFacts describes the machine and the software under test, so a
+// results file says what it was measured on.
+func collectFacts(ctx context.Context, o options) []string {
+	facts := []string{
+		"date (UTC): " + time.Now().UTC().Format(time.RFC3339),
+		fmt.Sprintf("CPUs: %d (%s)", runtime.NumCPU(), cpuModel()),
+		"memory: " + memTotal(),
+		"load average at the start: " + loadAverage(),
+		"redis-server: " + firstLine(commandOutput(ctx, o.redisServer, "--version")),
+		"replnode: git " + firstLine(commandOutput(ctx, "git", "describe", "--always", "--dirty")),
+		"go: " + runtime.Version(),
+		"busiest processes at the start (%CPU, command): " + busiestProcesses(ctx),
+	}
+	return facts
+}
+
+// commandOutput runs a short command and returns its trimmed output, or the
+// error text.
+func commandOutput(ctx context.Context, name string, args ...string) string {
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, name, args...).Output()
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// firstLine returns s up to its first newline.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// cpuModel reads the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown model"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown model"
+}
+
+// memTotal reads MemTotal from /proc/meminfo.
+func memTotal() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// busiestProcesses lists the five processes using the most CPU (ps, lifetime
+// average), to record what else was running.
+func busiestProcesses(ctx context.Context) string {
+	out := commandOutput(ctx, "ps", "-eo", "pcpu=,comm=", "--sort=-pcpu")
+	lines := strings.Split(out, "\n")
+	if len(lines) > 5 {
+		lines = lines[:5]
+	}
+	for i := range lines {
+		lines[i] = strings.Join(strings.Fields(lines[i]), " ")
+	}
+	return strings.Join(lines, "; ")
+}
+
+// ------ SUMMARY ------
+
+// writeSummary writes the Markdown summary: machine facts, one throughput
+// table per scenario, the commands below the slow ratio, memory, and the Go
+// micro-benchmark lines.
+func writeSummary(w io.Writer, o options, facts []string, rows []Row, mem []MemoryResult, goBenchPath string, failures []string) {
+	fmt.Fprintln(w, "## Benchmark run")
+	fmt.Fprintln(w)
+	for _, f := range facts {
+		fmt.Fprintf(w, "- %s\n", f)
+	}
+	fmt.Fprintf(w, "- each run repeated %d times per server, median reported; servers alternate which goes first\n", o.repeats)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "### Throughput (redis-benchmark, median requests/s; ratio = replnode / redis-server)")
+	fmt.Fprintln(w)
+	info := map[string]string{}
+	for _, sc := range scenarios(o) {
+		info[sc.name] = "redis-benchmark " + strings.Join(sc.args, " ")
+	}
+	cmps := compare(rows)
+	renderThroughput(w, cmps, info)
+	fmt.Fprintln(w)
+	if slow := slowCommands(cmps); len(slow) > 0 {
+		fmt.Fprintf(w, "Below %.1f of redis-server: ", slowRatio)
+		var parts []string
+		for _, c := range slow {
+			parts = append(parts, fmt.Sprintf("%s %s %.2f", c.Scenario, c.Test, c.Ratio))
+		}
+		fmt.Fprintln(w, strings.Join(parts, ", "))
+		fmt.Fprintln(w)
+	}
+	if len(mem) > 0 {
+		fmt.Fprintf(w, "### Memory (%d keys \"key:N\" = \"value:N\" loaded with pipelined SET into a fresh server)\n\n", mem[0].Keys)
+		renderMemory(w, mem)
+		fmt.Fprintln(w)
+	}
+	if goBenchPath != "" {
+		fmt.Fprintf(w, "### Go micro-benchmarks (-benchtime %s)\n\n```\n", o.goBenchTime)
+		if b, err := os.ReadFile(goBenchPath); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "Benchmark") || strings.HasPrefix(line, "ok") || strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "pkg:") {
+					fmt.Fprintln(w, line)
+				}
+			}
+		}
+		fmt.Fprintln(w, "```")
+		fmt.Fprintln(w)
+	}
+	if len(failures) > 0 {
+		fmt.Fprintln(w, "### Failures")
+		fmt.Fprintln(w)
+		for _, f := range failures {
+			fmt.Fprintf(w, "- %s\n", f)
+		}
+	}
+}
