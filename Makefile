@@ -191,3 +191,14 @@ test: test-deps k8s-bins build helm ## Run every test in the repository (go test
 		"$$(grep -cE '^FAIL[[:space:]]+[^[:space:]]' $(TEST_LOG) || true) packages FAIL," \
 		"$$(grep -c '\[no test files\]' $(TEST_LOG) || true) without tests (full log: $(TEST_LOG))"; \
 	exit $$status
+
+# ------ BENCHMARKS ------
+
+# Extra flags for hack/bench, e.g. BENCH_FLAGS="-requests 100000 -repeats 5"
+# (go run ./hack/bench -help lists them). Results go to bin/bench/.
+BENCH_FLAGS ?=
+
+.PHONY: bench
+bench: test-deps ## Benchmark bin/replnode against redis-server 7.0 with redis-benchmark, memory and Go micro-benchmarks (~5-10 min); results in bin/bench/.
+	go build -o $(BIN)/replnode ./cmd/replnode
+	go run ./hack/bench -replnode $(BIN)/replnode -out $(BIN)/bench $(BENCH_FLAGS)
