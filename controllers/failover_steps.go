@@ -133,11 +133,29 @@ func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pas
 		return ctrl.Result{RequeueAfter: time.Second}, errStop
 	}
 	p.rg.Status.Switchover = switchoverStatus(plan.Switchover)
+	if !changesMembers(plan.Actions) && !plan.Switchover.Active() {
+		// Only events and bookkeeping: the observation still holds.
+		p.failoverBusy = false
+		return res, nil
+	}
 	if res.RequeueAfter == 0 {
 		res.RequeueAfter = time.Second
 	}
 	// The members changed under us; the topology step works from the next observation.
 	return res, errStop
+}
+
+// changesMembers reports whether a plan touches a node, a pod or the master
+// records, as opposed to only emitting events and fencing bookkeeping.
+func changesMembers(actions []failover.Action) bool {
+	for _, a := range actions {
+		switch a.Kind {
+		case failover.ActEvent, failover.ActClearFenced, failover.ActMarkFenced:
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // setPolicyCondition records a condition the failover package produced.
