@@ -326,4 +326,34 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 			g.Expect(pod.Labels[labelRole]).To(Equal(roleMaster))
 		}, eventually, poll).Should(Succeed())
 	})
+
+	It("switches over to the member named in spec.master", func() {
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "sw", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "sw", 2)
+		Expect(getGroup(ns, "sw").Status.CurrentMaster).To(Equal("sw-0"))
+
+		rg = getGroup(ns, "sw")
+		rg.Spec.Master = "sw-2"
+		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		Eventually(func(g Gomega) {
+			rg := getGroup(ns, "sw")
+			g.Expect(rg.Status.CurrentMaster).To(Equal("sw-2"))
+			g.Expect(rg.Status.TargetMaster).To(Equal("sw-2"))
+			g.Expect(rg.Status.Switchover).To(BeNil())
+			g.Expect(rg.Status.LastFailover).NotTo(BeNil())
+			g.Expect(rg.Status.LastFailover.From).To(Equal("sw-0"))
+			g.Expect(rg.Status.LastFailover.To).To(Equal("sw-2"))
+		}, eventually, poll).Should(Succeed())
+		expectRunning(ns, "sw", 2)
+		addr, err := kubelet.addrOf(suiteCtx, ns, "sw-0")
+		Expect(err).NotTo(HaveOccurred())
+		old, _ := fakeNodes.Node(addr)
+		Expect(old.Role).To(Equal("slave"))
+		Expect(old.PausedFor).To(BeZero(), "the old master was left paused")
+		pod := &corev1.Pod{}
+		Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "sw-2"}, pod)).To(Succeed())
+		Expect(pod.Labels[labelRole]).To(Equal(roleMaster))
+	})
 })
