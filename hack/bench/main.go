@@ -63,12 +63,12 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.redisBenchmark, "redis-benchmark", "redis-benchmark", "redis-benchmark binary")
 	fs.StringVar(&o.outDir, "out", "bin/bench", "directory for results-<stamp>.csv, gobench-<stamp>.txt and summary-<stamp>.md")
 	fs.IntVar(&o.repeats, "repeats", 3, "runs per scenario and server; the median is reported")
-	fs.IntVar(&o.requests, "requests", 20000, "redis-benchmark -n for the unpipelined scenarios")
+	fs.IntVar(&o.requests, "requests", 50000, "redis-benchmark -n for the unpipelined scenarios")
 	fs.IntVar(&o.pipelineRequests, "pipeline-requests", 100000, "redis-benchmark -n for the -P 16 scenario")
 	fs.IntVar(&o.clients, "clients", 50, "redis-benchmark -c")
 	fs.IntVar(&o.keys, "keys", 1000000, "keys loaded for the memory measurement (0 skips it)")
 	fs.StringVar(&o.goBenchPkgs, "gobench", "./replnode/...", "packages for the Go micro-benchmarks (empty skips them)")
-	fs.StringVar(&o.goBenchTime, "gobench-time", "200ms", "go test -benchtime for the micro-benchmarks")
+	fs.StringVar(&o.goBenchTime, "gobench-time", "500ms", "go test -benchtime for the micro-benchmarks")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 3*time.Minute, "limit for one redis-benchmark run")
 	fs.DurationVar(&o.maxDuration, "max-duration", 15*time.Minute, "limit for the whole benchmark; what finished is still written")
 	fs.BoolVar(&o.perf, "perf", false, "also record a perf CPU profile of replnode during its first default-scenario run (needs perf)")
@@ -404,11 +404,25 @@ func collectFacts(ctx context.Context, o options) []string {
 		"memory: " + memTotal(),
 		"load average at the start: " + loadAverage(),
 		"redis-server: " + firstLine(commandOutput(ctx, o.redisServer, "--version")),
-		"replnode: git " + firstLine(commandOutput(ctx, "git", "describe", "--always", "--dirty")),
+		"replnode: " + replnodeRevision(ctx),
 		"go: " + runtime.Version(),
 		"busiest processes at the start (%CPU, command): " + busiestProcesses(ctx),
 	}
 	return facts
+}
+
+// replnodeRevision names the commit the replnode sources come from (the
+// last commit touching replnode/ or cmd/replnode) and how many files there
+// are uncommitted, since other work shares the tree while benchmarks run.
+func replnodeRevision(ctx context.Context) string {
+	commit := commandOutput(ctx, "git", "log", "-1", "--format=%h %cI %s", "--", "replnode", "cmd/replnode")
+	head := commandOutput(ctx, "git", "rev-parse", "--short", "HEAD")
+	status := commandOutput(ctx, "git", "status", "--porcelain", "--", "replnode", "cmd/replnode")
+	dirty := 0
+	if status != "" && !strings.HasPrefix(status, "(") {
+		dirty = len(strings.Split(status, "\n"))
+	}
+	return fmt.Sprintf("last commit under replnode/: %s (HEAD %s, %d uncommitted files under replnode/ and cmd/replnode)", commit, head, dirty)
 }
 
 // commandOutput runs a short command and returns its trimmed output, or the
@@ -474,14 +488,18 @@ func loadAverage() string {
 // average), to record what else was running.
 func busiestProcesses(ctx context.Context) string {
 	out := commandOutput(ctx, "ps", "-eo", "pcpu=,comm=", "--sort=-pcpu")
-	lines := strings.Split(out, "\n")
-	if len(lines) > 5 {
-		lines = lines[:5]
+	var top []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[1] == "ps" { // ps itself always looks busy
+			continue
+		}
+		top = append(top, strings.Join(f, " "))
+		if len(top) == 5 {
+			break
+		}
 	}
-	for i := range lines {
-		lines[i] = strings.Join(strings.Fields(lines[i]), " ")
-	}
-	return strings.Join(lines, "; ")
+	return strings.Join(top, "; ")
 }
 
 // ------ SUMMARY ------
