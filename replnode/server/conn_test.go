@@ -1,0 +1,132 @@
+package server
+
+import (
+	"bufio"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/replnode/replnode/replnode/config"
+)
+
+// testBlocked is the client parked by TESTBLOCK, for the tests below.
+var testBlocked = make(chan *Client, 4)
+
+func init() {
+	register(&Command{Name: "testblock", Arity: 1, Flags: FlagNoScript, Group: "server", Handler: func(ctx *Ctx) {
+		ctx.C.Block()
+		testBlocked <- ctx.C
+	}})
+}
+
+// startTCP runs a server on a loopback port for connection-level tests.
+func startTCP(t *testing.T, directives ...string) (*Server, string) {
+	t.Helper()
+	cfg := config.Default()
+	if err := cfg.LoadString(strings.Join(append([]string{`save ""`}, directives...), "\n")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg)
+	s.ListenOn(l)
+	go func() { _ = s.Serve() }()
+	t.Cleanup(s.Close)
+	return s, l.Addr().String()
+}
+
+func dialRaw(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	l, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimRight(l, "\r\n")
+}
+
+func TestBlockedClientKeepsPipelineOrder(t *testing.T) {
+	s, addr := startTCP(t)
+	conn, rd := dialRaw(t, addr)
+	if _, err := conn.Write([]byte("TESTBLOCK\r\nPING\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c := <-testBlocked
+	// Sent while blocked: parsed only after the unblock.
+	if _, err := conn.Write([]byte("ECHO after\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	s.Exec(func() {
+		c.Writer().SimpleString("UNBLOCKED")
+		c.Unblock()
+	})
+	for _, want := range []string{"+UNBLOCKED", "+PONG", "$5", "after"} {
+		if got := readLine(t, rd); got != want {
+			t.Fatalf("got %q want %q", got, want)
+		}
+	}
+}
+
+func TestPubSubOverTCPAndQuit(t *testing.T) {
+	_, addr := startTCP(t)
+	sub, srd := dialRaw(t, addr)
+	pub, prd := dialRaw(t, addr)
+	_, _ = sub.Write([]byte("SUBSCRIBE news\r\n"))
+	for _, want := range []string{"*3", "$9", "subscribe", "$4", "news", ":1"} {
+		if got := readLine(t, srd); got != want {
+			t.Fatalf("got %q want %q", got, want)
+		}
+	}
+	_, _ = pub.Write([]byte("PUBLISH news hi\r\nQUIT\r\n"))
+	if got := readLine(t, prd); got != ":1" {
+		t.Fatalf("PUBLISH: %q", got)
+	}
+	if got := readLine(t, prd); got != "+OK" {
+		t.Fatalf("QUIT: %q", got)
+	}
+	if _, err := prd.ReadString('\n'); err == nil {
+		t.Fatal("connection still open after QUIT")
+	}
+	for _, want := range []string{"*3", "$7", "message", "$4", "news", "$2", "hi"} {
+		if got := readLine(t, srd); got != want {
+			t.Fatalf("got %q want %q", got, want)
+		}
+	}
+}
+
+func TestMaxClientsAndProtocolErrorClose(t *testing.T) {
+	_, addr := startTCP(t, "maxclients 1")
+	a, ard := dialRaw(t, addr)
+	_, _ = a.Write([]byte("PING\r\n"))
+	if got := readLine(t, ard); got != "+PONG" {
+		t.Fatal(got)
+	}
+	_, brd := dialRaw(t, addr)
+	if got := readLine(t, brd); got != "-ERR max number of clients reached" {
+		t.Fatalf("second client: %q", got)
+	}
+	_, _ = a.Write([]byte("PING\r\n*1\r\n:x\r\n"))
+	if got := readLine(t, ard); got != "+PONG" {
+		t.Fatal(got)
+	}
+	if got := readLine(t, ard); got != "-ERR Protocol error: expected '$', got ':'" {
+		t.Fatal(got)
+	}
+	if _, err := ard.ReadString('\n'); err == nil {
+		t.Fatal("connection still open after a protocol error")
+	}
+}
