@@ -67,9 +67,11 @@
 // Files of other areas hook in without editing the core: onNewServer(fn)
 // from an init() runs fn for every new Server, where it can call
 // OnAfterCommand (serve blocked clients), OnCron (timeouts, save points,
-// replication timers) and OnClientClose, and set Server.Propagator (the
+// replication timers), OnClientClose, OnClientKill, OnSwapDB, OnFlushAll,
+// OnConfigSet, OnResetStat and OnStartup, and set Server.Propagator (the
 // replication stream), GoodReplicas, WriteError, ShutdownHook, Loading,
-// MasterHost/MasterLinkUp. Client.Block/Unblock park a client's reader
+// MasterHost/MasterLinkUp. INFO calls PersistenceInfo, ReplicationInfo and
+// ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).
 package server

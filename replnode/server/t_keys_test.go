@@ -219,3 +219,40 @@ func TestGlobMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestActiveExpireCycle checks the cron deletes expired keys nobody reads,
+// propagating a DEL for each, and leaves live keys alone; replicas do not
+// expire actively.
+func TestActiveExpireCycle(t *testing.T) {
+	n := newCoreNode(t)
+	var dels int
+	n.s.Propagator = func(db int, args [][]byte) {
+		if string(args[0]) == "DEL" {
+			dels++
+		}
+	}
+	for i := 0; i < 200; i++ {
+		n.do("SET", fmt.Sprintf("short:%d", i), "v", "PX", "10")
+		n.do("SET", fmt.Sprintf("long:%d", i), "v", "EX", "1000")
+	}
+	n.now += 50
+	n.s.mu.Lock()
+	n.s.MasterHost = "10.0.0.1"
+	n.s.cron()
+	replicaLen := n.s.Keyspace.DBs[0].Len()
+	n.s.MasterHost = ""
+	for i := 0; i < 100 && n.s.Keyspace.DBs[0].Len() > 200; i++ {
+		n.s.cron()
+	}
+	left := n.s.Keyspace.DBs[0].Len()
+	n.s.mu.Unlock()
+	if replicaLen != 400 {
+		t.Errorf("a replica expired keys actively: %d left", replicaLen)
+	}
+	if left != 200 || dels != 200 {
+		t.Errorf("after active expiry: %d keys, %d DELs propagated; want 200, 200", left, dels)
+	}
+	if got := n.do("DBSIZE"); got != "(integer) 200" {
+		t.Error(got)
+	}
+}
