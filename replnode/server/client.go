@@ -64,6 +64,7 @@ type Client struct {
 	createdMs       int64
 	lastInteraction int64
 	lastCmd         string
+	softLimitSince  int64
 	queryBufLen     int
 	argvLen         int
 	multiBulkLen    int
@@ -229,6 +230,7 @@ func (c *Client) serve() {
 			s.Log.Verbosef("Protocol error (%s) from client: id=%d addr=%s", protoErr.Error(), c.ID, c.addr)
 		}
 		c.flushOutLocked()
+		s.overOutputLimits(c)
 		closing := c.closed || c.flags&ClientCloseAfterReply != 0
 		s.mu.Unlock()
 		c.writePending()
@@ -308,10 +310,50 @@ func (c *Client) Flush() {
 		return
 	}
 	c.flushOutLocked()
+	if c.s.overOutputLimits(c) {
+		return
+	}
 	select {
 	case c.kick <- struct{}{}:
 	default:
 	}
+}
+
+// overOutputLimits applies client-output-buffer-limit to c's unsent
+// output: over the hard limit, or over the soft limit for longer than its
+// seconds, the client is closed, as Redis does with slow consumers. It
+// reports whether c was closed. Runs on the executor.
+func (s *Server) overOutputLimits(c *Client) bool {
+	class := 0
+	switch {
+	case c.flags&ClientReplica != 0 && c.flags&ClientMonitor == 0:
+		class = 1
+	case c.flags&ClientPubSub != 0:
+		class = 2
+	}
+	lim := s.hot.outLimits[class]
+	hard, soft, secs := lim[0], lim[1], lim[2]
+	if hard == 0 && soft == 0 {
+		return false
+	}
+	size := int64(c.PendingBytes())
+	now := s.clock()
+	over := hard > 0 && size >= hard
+	if soft > 0 && size >= soft {
+		if c.softLimitSince == 0 {
+			c.softLimitSince = now
+		} else if now-c.softLimitSince >= secs*1000 {
+			over = true
+		}
+	} else {
+		c.softLimitSince = 0
+	}
+	if !over || c.closed {
+		return false
+	}
+	s.Log.Warningf("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.", s.clientInfoLine(c, now))
+	c.Kill()
+	return true
 }
 
 // PendingBytes is the size of the output not yet written to the socket.

@@ -130,3 +130,34 @@ func TestMaxClientsAndProtocolErrorClose(t *testing.T) {
 		t.Fatal("connection still open after a protocol error")
 	}
 }
+
+// TestSlowPubSubConsumerIsDisconnected fills a subscriber that never reads
+// past the pubsub hard limit: the server closes it instead of buffering
+// without bound.
+func TestSlowPubSubConsumerIsDisconnected(t *testing.T) {
+	s, addr := startTCP(t, "client-output-buffer-limit pubsub 256kb 0 0")
+	sub, srd := dialRaw(t, addr)
+	_, _ = sub.Write([]byte("SUBSCRIBE flood\r\n"))
+	for i := 0; i < 6; i++ {
+		readLine(t, srd)
+	}
+	// The subscriber stops reading; publish until it is dropped.
+	payload := strings.Repeat("x", 64*1024)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var subs int
+		s.Exec(func() {
+			subs = len(s.pubsub.channels["flood"])
+			for i := 0; i < 16; i++ {
+				s.Publish([]byte("flood"), []byte(payload))
+			}
+		})
+		if subs == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("slow subscriber never disconnected")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

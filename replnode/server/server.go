@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,6 +124,9 @@ type hotConfig struct {
 	slowlogSlower   int64
 	protoMaxBulk    int64
 	requirepass     string
+	// outLimits are client-output-buffer-limit's hard, soft and seconds
+	// per class: normal, replica, pubsub.
+	outLimits [3][3]int64
 }
 
 // Stats are the counters INFO stats reports.
@@ -224,7 +228,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "requirepass"} {
+		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit"} {
 		s.applyConfig(name)
 	}
 }
@@ -272,6 +276,14 @@ func (s *Server) applyConfig(name string) {
 		s.hot.protoMaxBulk = c.Int(name)
 	case "requirepass":
 		s.hot.requirepass = c.String(name)
+	case "client-output-buffer-limit":
+		f := c.Fields(name)
+		for i := 0; i+3 < len(f); i += 4 {
+			class := map[string]int{"normal": 0, "slave": 1, "pubsub": 2}[f[i]]
+			for j := 0; j < 3; j++ {
+				s.hot.outLimits[class][j], _ = strconv.ParseInt(f[i+1+j], 10, 64)
+			}
+		}
 	case "notify-keyspace-events":
 		s.notifyMask, _ = config.ParseKeyspaceEvents(c.String(name))
 	}
