@@ -264,3 +264,35 @@ func TestDifferentialProtocolErrors(t *testing.T) {
 	}
 	d.Receive()
 }
+
+// TestDifferentialKeyspaceNotifications compares the events of common
+// commands with notify-keyspace-events KEA.
+func TestDifferentialKeyspaceNotifications(t *testing.T) {
+	real := redistest.StartRedis(t, "notify-keyspace-events KEA")
+	ours := redistest.StartInProcess(t, "notify-keyspace-events KEA")
+	sub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	cmd := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	sub.Do("PSUBSCRIBE", "__key*@0__:*")
+	steps := []struct {
+		args   []string
+		events int
+	}{
+		{[]string{"SET", "k", "v"}, 2},
+		{[]string{"APPEND", "k", "x"}, 2},
+		{[]string{"INCR", "n"}, 2},
+		{[]string{"EXPIRE", "k", "100"}, 2},
+		{[]string{"PERSIST", "k"}, 2},
+		{[]string{"RENAME", "k", "k2"}, 4},
+		{[]string{"SET", "k2", "v", "EX", "10"}, 4},
+		{[]string{"DEL", "k2", "n"}, 4},
+		{[]string{"SETRANGE", "s", "2", "ab"}, 2},
+		{[]string{"GETDEL", "s"}, 2},
+	}
+	for _, st := range steps {
+		cmd.Do(st.args...)
+		for i := 0; i < st.events; i++ {
+			sub.Receive()
+		}
+	}
+	cmd.Do("CONFIG", "GET", "notify-keyspace-events")
+}
