@@ -138,3 +138,16 @@ func TestBinaryCommandLine(t *testing.T) {
 		t.Fatalf("--help: %v %q", err, out)
 	}
 }
+
+func TestBinaryUnixSocket(t *testing.T) {
+	cli := toolPath(t, "redis-cli")
+	sock := filepath.Join(t.TempDir(), "r.sock")
+	redistest.StartBinary(t, "unixsocket "+sock, "unixsocketperm 700")
+	if out := runTool(t, 10*time.Second, cli, "-s", sock, "PING"); strings.TrimSpace(out) != "PONG" {
+		t.Fatalf("PING over unix socket: %q", out)
+	}
+	st, err := os.Stat(sock)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("socket mode: %v %v", st, err)
+	}
+}

@@ -161,3 +161,24 @@ func TestSlowPubSubConsumerIsDisconnected(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestIdleTimeoutClosesClient checks the timeout directive closes an idle
+// normal client, and spares a subscriber.
+func TestIdleTimeoutClosesClient(t *testing.T) {
+	_, addr := startTCP(t, "timeout 1")
+	idle, ird := dialRaw(t, addr)
+	sub, srd := dialRaw(t, addr)
+	_, _ = idle.Write([]byte("PING\r\n"))
+	readLine(t, ird)
+	_, _ = sub.Write([]byte("SUBSCRIBE c\r\n"))
+	for i := 0; i < 6; i++ {
+		readLine(t, srd)
+	}
+	if _, err := ird.ReadString('\n'); err == nil {
+		t.Fatal("idle client got data instead of being closed")
+	}
+	_, _ = sub.Write([]byte("PING\r\n"))
+	if got := readLine(t, srd); got != "*2" {
+		t.Fatalf("subscriber closed by timeout: %q", got)
+	}
+}
