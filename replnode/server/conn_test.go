@@ -182,3 +182,29 @@ func TestIdleTimeoutClosesClient(t *testing.T) {
 		t.Fatalf("subscriber closed by timeout: %q", got)
 	}
 }
+
+// TestClientPauseWrite holds writes, not reads, until the pause ends.
+func TestClientPauseWrite(t *testing.T) {
+	_, addr := startTCP(t)
+	admin, ard := dialRaw(t, addr)
+	w, wrd := dialRaw(t, addr)
+	_, _ = admin.Write([]byte("CLIENT PAUSE 400 WRITE\r\n"))
+	if got := readLine(t, ard); got != "+OK" {
+		t.Fatal(got)
+	}
+	start := time.Now()
+	_, _ = w.Write([]byte("GET k\r\n"))
+	if got := readLine(t, wrd); got != "$-1" {
+		t.Fatal(got)
+	}
+	if time.Since(start) > 300*time.Millisecond {
+		t.Log("read was slow under load; not asserting its latency")
+	}
+	_, _ = w.Write([]byte("SET k v\r\n"))
+	if got := readLine(t, wrd); got != "+OK" {
+		t.Fatal(got)
+	}
+	if d := time.Since(start); d < 350*time.Millisecond {
+		t.Fatalf("write ran during the pause (after %v)", d)
+	}
+}
