@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -89,7 +90,7 @@ func (r *ReplicationGroupReconciler) applyTopologyAction(ctx context.Context, p 
 		p.progress(replnodev1alpha1.PhaseUpdating, a.Reason, a.Message)
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)
 		_, err := r.runFailoverPass(ctx, p, a.Member)
-		if err == errStop {
+		if errors.Is(err, errStop) {
 			return nil
 		}
 		return err

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -174,7 +175,7 @@ func (r *ReplicationGroupReconciler) executeFailoverActions(ctx context.Context,
 	for _, a := range actions {
 		log.Info("failover action", "action", a.String())
 		if err := r.executeFailoverAction(ctx, p, a, reason); err != nil {
-			if err == errVerifyFailed {
+			if errors.Is(err, errVerifyFailed) {
 				return false, nil
 			}
 			return false, fmt.Errorf("failover action %s: %w", a, err)
@@ -187,7 +188,7 @@ func (r *ReplicationGroupReconciler) executeFailoverActions(ctx context.Context,
 }
 
 // errVerifyFailed means a VerifyRole found another role than expected.
-var errVerifyFailed = fmt.Errorf("member did not report the expected role")
+var errVerifyFailed = errors.New("member did not report the expected role")
 
 // executeFailoverAction performs one action.
 func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, p *pass, a failover.Action, reason string) error {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -58,6 +59,7 @@ func (k *fakeKubelet) startPods(ctx context.Context) error {
 	if err := k.c.List(ctx, &pods, client.HasLabels{labelGroup}); err != nil {
 		return err
 	}
+	var errs []error
 	for i := range pods.Items {
 		pod := &pods.Items[i]
 		if pod.Status.PodIP != "" || !pod.DeletionTimestamp.IsZero() || pod.Labels[processKubeletLabel] == "process" {
@@ -69,11 +71,12 @@ func (k *fakeKubelet) startPods(ctx context.Context) error {
 		if held {
 			continue
 		}
+		// A pod that cannot start stays Pending; the others still start.
 		if err := k.startPod(ctx, pod); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // startPod starts one pod's fake node and reports it Running and Ready.
@@ -93,7 +96,8 @@ func (k *fakeKubelet) startPod(ctx context.Context, pod *corev1.Pod) error {
 			var s corev1.Secret
 			ref := e.ValueFrom.SecretKeyRef
 			if err := k.c.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: ref.Name}, &s); err != nil {
-				return nil // CreateContainerConfigError: stays Pending
+				// A kubelet reports CreateContainerConfigError and keeps the pod Pending.
+				return fmt.Errorf("pod %s: Secret %s: %w", pod.Name, ref.Name, err)
 			}
 			password = string(s.Data[ref.Key])
 		}

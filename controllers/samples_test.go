@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ var _ = Describe("config/samples", func() {
 		groupName := ""
 		for {
 			obj := &unstructured.Unstructured{}
-			if err := dec.Decode(&obj.Object); err == io.EOF {
+			if err := dec.Decode(&obj.Object); errors.Is(err, io.EOF) {
 				break
 			} else {
 				Expect(err).NotTo(HaveOccurred())

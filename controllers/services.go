@@ -83,7 +83,7 @@ func (r *ReplicationGroupReconciler) reconcileServices(ctx context.Context, p *p
 			return controllerutil.SetControllerReference(p.rg, svc, r.Scheme)
 		})
 		if err != nil {
-			return ctrl.Result{}, fmt.Errorf("Service %s: %w", want.Name, err)
+			return ctrl.Result{}, fmt.Errorf("service %s: %w", want.Name, err)
 		}
 	}
 	p.rg.Status.MasterService = masterServiceName(p.rg)

@@ -420,8 +420,3 @@ type ReplicationGroupList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []ReplicationGroup `json:"items"`
 }
-
-// init registers the kinds with the package's SchemeBuilder.
-func init() {
-	SchemeBuilder.Register(&ReplicationGroup{}, &ReplicationGroupList{})
-}

@@ -72,7 +72,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 // Bad flags print usage and exit 2.
 func main() {
 	o, err := parseFlags(os.Args[1:], os.Stderr)
-	if err == flag.ErrHelp {
+	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
 	if err != nil {

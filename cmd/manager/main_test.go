@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("parseFlags(%v) printed no usage: %q", bad, out.String())
 		}
 	}
-	if _, err := parseFlags([]string{"-h"}, &out); err != flag.ErrHelp {
+	if _, err := parseFlags([]string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
 	}
 }
