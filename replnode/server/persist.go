@@ -345,8 +345,13 @@ const misconfError = "MISCONF Redis is configured to save RDB snapshots, but it'
 // writeError refuses writes after a failed background save when
 // stop-writes-on-bgsave-error is set and save points are configured.
 func (p *persistState) writeError() string {
+	// Checked on every write command: test the cheap flag first so the
+	// common case (the last save succeeded) never parses configuration.
+	if p.lastBgsaveOK {
+		return ""
+	}
 	s := p.s
-	if s.Config.Bool("stop-writes-on-bgsave-error") && len(s.Config.SaveParams()) > 0 && !p.lastBgsaveOK {
+	if s.Config.Bool("stop-writes-on-bgsave-error") && len(s.Config.SaveParams()) > 0 {
 		return misconfError
 	}
 	return ""
