@@ -68,6 +68,7 @@ func init() {
 	registerDebug("object", debugObjectCommand)
 	registerDebug("protocol", debugProtocolCommand)
 	registerDebug("jmap", debugJmapCommand)
+	registerDebug("change-repl-id", debugChangeReplIDCommand)
 	registerDebug("help", debugHelpCommand)
 }
 
@@ -1405,6 +1406,21 @@ func debugProtocolCommand(ctx *Ctx) {
 	}
 }
 
+// debugChangeReplIDCommand starts a new replication history, as Redis's
+// changeReplicationId + clearReplicationId2: replicas of this node must
+// then full-sync.
+func debugChangeReplIDCommand(ctx *Ctx) {
+	if !debugArity(ctx, 2) {
+		return
+	}
+	ctx.S.Log.Noticef("Changing replication IDs after receiving DEBUG change-repl-id")
+	if r := ctx.S.repl(); r != nil {
+		r.id.ReplID = newReplID()
+		r.id.ClearReplID2()
+	}
+	ctx.W.OK()
+}
+
 func debugJmapCommand(ctx *Ctx) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -1414,6 +1430,9 @@ func debugJmapCommand(ctx *Ctx) {
 
 func debugHelpCommand(ctx *Ctx) {
 	replyHelp(ctx, "DEBUG",
+		"CHANGE-REPL-ID",
+		"    Change the replication IDs of the instance.",
+		"    Dangerous: should be used only for testing the replication subsystem.",
 		"DIGEST",
 		"    Output a hex signature representing the current DB content.",
 		"DIGEST-VALUE <key> [<key> ...]",
