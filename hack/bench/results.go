@@ -128,6 +128,19 @@ func median(vs []float64) float64 {
 	return (s[m-1] + s[m]) / 2
 }
 
+// minMax returns the smallest and largest of vs; 0, 0 for no values.
+func minMax(vs []float64) (lo, hi float64) {
+	for i, v := range vs {
+		if i == 0 || v < lo {
+			lo = v
+		}
+		if i == 0 || v > hi {
+			hi = v
+		}
+	}
+	return lo, hi
+}
+
 // Comparison is one command of one scenario: the medians of every repeat
 // for both servers. Ratio is replnode rps / redis-server rps (above 1 means
 // replnode is faster); 0 when either side has no sample.
@@ -137,6 +150,9 @@ type Comparison struct {
 	RedisP50, ReplnodeP50 float64
 	RedisRuns, NodeRuns   int
 	Ratio                 float64
+	// Lowest and highest rps of the repeats: how noisy the machine was.
+	RedisMin, RedisMax       float64
+	ReplnodeMin, ReplnodeMax float64
 }
 
 // Server names used in Rows and in the summary.
@@ -172,6 +188,8 @@ func compare(rows []Row) []Comparison {
 			RedisP50: median(a.p50[serverRedis]), ReplnodeP50: median(a.p50[serverReplnode]),
 			RedisRuns: len(a.rps[serverRedis]), NodeRuns: len(a.rps[serverReplnode]),
 		}
+		c.RedisMin, c.RedisMax = minMax(a.rps[serverRedis])
+		c.ReplnodeMin, c.ReplnodeMax = minMax(a.rps[serverReplnode])
 		if c.RedisRPS > 0 && c.ReplnodeRPS > 0 {
 			c.Ratio = c.ReplnodeRPS / c.RedisRPS
 		}
@@ -220,7 +238,8 @@ const slowRatio = 0.8
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // renderThroughput writes one Markdown table per scenario, in the order the
-// comparisons come. Ratios below slowRatio are bold so they stand out.
+// comparisons come. Ratios below slowRatio are bold so they stand out; the
+// range columns show the lowest and highest rps of the repeats.
 func renderThroughput(w io.Writer, cmps []Comparison, scenarioInfo map[string]string) {
 	last := ""
 	for _, c := range cmps {
@@ -233,8 +252,8 @@ func renderThroughput(w io.Writer, cmps []Comparison, scenarioInfo map[string]st
 			if info := scenarioInfo[c.Scenario]; info != "" {
 				fmt.Fprintf(w, "`%s`\n\n", info)
 			}
-			fmt.Fprintln(w, "| command | redis-server rps | replnode rps | ratio | redis-server p50 ms | replnode p50 ms |")
-			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+			fmt.Fprintln(w, "| command | redis-server rps | replnode rps | ratio | redis-server p50 ms | replnode p50 ms | redis-server rps range | replnode rps range |")
+			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
 		}
 		ratio := "n/a"
 		if c.Ratio > 0 {
@@ -243,8 +262,9 @@ func renderThroughput(w io.Writer, cmps []Comparison, scenarioInfo map[string]st
 				ratio = "**" + ratio + "**"
 			}
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.3f | %.3f |\n",
-			c.Test, c.RedisRPS, c.ReplnodeRPS, ratio, c.RedisP50, c.ReplnodeP50)
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.3f | %.3f | %.0f-%.0f | %.0f-%.0f |\n",
+			c.Test, c.RedisRPS, c.ReplnodeRPS, ratio, c.RedisP50, c.ReplnodeP50,
+			c.RedisMin, c.RedisMax, c.ReplnodeMin, c.ReplnodeMax)
 	}
 }
 

@@ -97,9 +97,11 @@ func TestCompareTakesMediansPerScenarioAndCommand(t *testing.T) {
 	}
 	got := compare(rows)
 	want := []Comparison{
-		{Scenario: "default", Test: "SET", RedisRPS: 200, ReplnodeRPS: 70, RedisP50: 0.7, ReplnodeP50: 1.5, RedisRuns: 3, NodeRuns: 3, Ratio: 0.35},
-		{Scenario: "default", Test: "GET", RedisRPS: 100, ReplnodeRPS: 120, RedisP50: 1, ReplnodeP50: 1, RedisRuns: 1, NodeRuns: 1, Ratio: 1.2},
-		{Scenario: "pipeline-16", Test: "SET", RedisRPS: 1000, RedisP50: 1, RedisRuns: 1},
+		{Scenario: "default", Test: "SET", RedisRPS: 200, ReplnodeRPS: 70, RedisP50: 0.7, ReplnodeP50: 1.5, RedisRuns: 3, NodeRuns: 3, Ratio: 0.35,
+			RedisMin: 100, RedisMax: 300, ReplnodeMin: 50, ReplnodeMax: 90},
+		{Scenario: "default", Test: "GET", RedisRPS: 100, ReplnodeRPS: 120, RedisP50: 1, ReplnodeP50: 1, RedisRuns: 1, NodeRuns: 1, Ratio: 1.2,
+			RedisMin: 100, RedisMax: 100, ReplnodeMin: 120, ReplnodeMax: 120},
+		{Scenario: "pipeline-16", Test: "SET", RedisRPS: 1000, RedisP50: 1, RedisRuns: 1, RedisMin: 1000, RedisMax: 1000},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)
@@ -120,10 +122,10 @@ func TestCompareTakesMediansPerScenarioAndCommand(t *testing.T) {
 	for _, wantLine := range []string{
 		"#### default",
 		"`redis-benchmark -t set,get`",
-		"| SET | 200 | 70 | **0.35** | 0.700 | 1.500 |",
-		"| GET | 100 | 120 | 1.20 | 1.000 | 1.000 |",
+		"| SET | 200 | 70 | **0.35** | 0.700 | 1.500 | 100-300 | 50-90 |",
+		"| GET | 100 | 120 | 1.20 | 1.000 | 1.000 | 100-100 | 120-120 |",
 		"#### pipeline-16",
-		"| SET | 1000 | 0 | n/a | 1.000 | 0.000 |",
+		"| SET | 1000 | 0 | n/a | 1.000 | 0.000 | 1000-1000 | 0-0 |",
 	} {
 		if !strings.Contains(out, wantLine+"\n") {
 			t.Errorf("summary lacks line %q:\n%s", wantLine, out)
