@@ -28,6 +28,9 @@ type Config struct {
 	// saveSeen is set once a file or argument gave a save line, so the
 	// first one replaces the default and later ones add to it.
 	saveSeen bool
+
+	saveCache    [][2]int64
+	saveCacheKey string
 }
 
 // Default returns a configuration with every directive at its default.
@@ -75,15 +78,22 @@ func (c *Config) Bool(name string) bool { return c.String(name) == "yes" }
 // Fields is the value split on blanks (bind, save, ...).
 func (c *Config) Fields(name string) []string { return strings.Fields(c.String(name)) }
 
-// SaveParams returns the save points as (seconds, changes) pairs.
+// SaveParams returns the save points as (seconds, changes) pairs. The
+// result is cached until save changes (callers run it per command): it
+// must not be modified.
 func (c *Config) SaveParams() [][2]int64 {
-	f := c.Fields("save")
-	var out [][2]int64
+	v := c.values["save"]
+	if c.saveCache != nil && c.saveCacheKey == v {
+		return c.saveCache
+	}
+	f := strings.Fields(v)
+	out := [][2]int64{}
 	for i := 0; i+1 < len(f); i += 2 {
 		s, _ := strconv.ParseInt(f[i], 10, 64)
 		n, _ := strconv.ParseInt(f[i+1], 10, 64)
 		out = append(out, [2]int64{s, n})
 	}
+	c.saveCache, c.saveCacheKey = out, v
 	return out
 }
 
