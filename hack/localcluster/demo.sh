@@ -20,14 +20,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 bin="$root/bin"
 timeout=${DEMO_TIMEOUT:-300s}
-# The state dir is the cluster's process marker: `up` and `down` stop every
-# process whose environment carries it, so this script must not carry it
-# itself (up would stop the demo): re-exec without it (unset alone would leave
-# it in /proc/<pid>/environ); only the commands that need it get it.
-if [ -n "${LOCALCLUSTER_STATE_DIR:-}" ]; then
-  exec env -u LOCALCLUSTER_STATE_DIR DEMO_STATE_DIR="$LOCALCLUSTER_STATE_DIR" "$0" "$@"
-fi
-state=${DEMO_STATE_DIR:-$root/.localcluster}
+# LOCALCLUSTER_STATE_DIR only chooses the cluster; the process marker that
+# `up` and `down` stop processes by is LOCALCLUSTER_MEMBER_OF, which this
+# script never carries itself (so `up` cannot stop the demo).
+state=${LOCALCLUSTER_STATE_DIR:-$root/.localcluster}
 
 # fail NAME MESSAGE: report a failed step and exit 1.
 fail() {
@@ -96,7 +92,7 @@ step crds-established kubectl wait --for=condition=Established crd --all --timeo
 # ------ OPERATOR ------
 echo "demo: == operator"
 # The marker puts the operator under the cluster's lifecycle (down stops it).
-LOCALCLUSTER_STATE_DIR="$state" setsid "$bin/manager" \
+LOCALCLUSTER_MEMBER_OF="$state" setsid "$bin/manager" \
   --kubeconfig "$KUBECONFIG" \
   --metrics-bind-address 0 \
   --health-probe-bind-address 0 \

@@ -14,5 +14,5 @@
 // node agent in package agent, certificates in package pki. It must not hold
 // cluster logic itself, and it never touches processes, namespaces or
 // interfaces it did not create (everything it creates is named lc-*/lcbr0 or
-// carries the LOCALCLUSTER_STATE_DIR marker in its environment).
+// carries the LOCALCLUSTER_MEMBER_OF marker in its environment).
 package main

@@ -7,7 +7,7 @@
 //
 // It must not run pods itself (package agent does) and must not touch
 // processes it did not start: each process it starts carries the
-// LOCALCLUSTER_STATE_DIR=<state dir> marker in its environment, and cleanup
+// LOCALCLUSTER_MEMBER_OF=<state dir> marker in its environment, and cleanup
 // kills only processes with that marker.
 package cluster
 
@@ -26,8 +26,11 @@ import (
 )
 
 // MarkerEnv is the environment variable every process of a cluster carries,
-// set to its state directory, so cleanup finds exactly those processes.
-const MarkerEnv = "LOCALCLUSTER_STATE_DIR"
+// set to its state directory, so cleanup finds exactly those processes. It
+// differs from LOCALCLUSTER_STATE_DIR on purpose: a shell that exports the
+// state directory to choose a cluster must not be taken for one of its
+// processes.
+const MarkerEnv = "LOCALCLUSTER_MEMBER_OF"
 
 // K8sVersion is the control-plane version built by hack/k8s/build.sh.
 const K8sVersion = "v1.37.0"
