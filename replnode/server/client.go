@@ -163,24 +163,31 @@ func (c *Client) serve() {
 	// command: command i is flat[bounds[i-1]:bounds[i]].
 	flat := make([][]byte, 0, 256)
 	bounds := make([]int, 0, 64)
+	// parseFirst is set when an unauthenticated batch stopped after one
+	// command with more bytes buffered: parse those before reading again
+	// (a replica pipelines AUTH and REPLCONF in one write and then waits).
+	parseFirst := false
 	for {
-		if len(buf) == cap(buf) {
-			nb := make([]byte, len(buf), 2*cap(buf))
-			copy(nb, buf)
-			buf = nb
+		if !parseFirst {
+			if len(buf) == cap(buf) {
+				nb := make([]byte, len(buf), 2*cap(buf))
+				copy(nb, buf)
+				buf = nb
+			}
+			n, err := c.conn.Read(buf[len(buf):cap(buf)])
+			c.s.stats.ReadsProcessed.Add(1)
+			if n > 0 {
+				c.s.stats.NetInputBytes.Add(int64(n))
+				buf = buf[:len(buf)+n]
+			}
+			if err != nil {
+				c.s.mu.Lock()
+				c.s.freeClient(c)
+				c.s.mu.Unlock()
+				return
+			}
 		}
-		n, err := c.conn.Read(buf[len(buf):cap(buf)])
-		c.s.stats.ReadsProcessed.Add(1)
-		if n > 0 {
-			c.s.stats.NetInputBytes.Add(int64(n))
-			buf = buf[:len(buf)+n]
-		}
-		if err != nil {
-			c.s.mu.Lock()
-			c.s.freeClient(c)
-			c.s.mu.Unlock()
-			return
-		}
+		parseFirst = false
 		// Parse every complete command in the buffer, outside the
 		// executor. Unauthenticated clients are parsed one command at a
 		// time since AUTH changes the limits.
@@ -243,6 +250,7 @@ func (c *Client) serve() {
 		// Keep the unparsed tail at the front of the buffer.
 		rest := copy(buf, buf[off:])
 		buf = buf[:rest]
+		parseFirst = lim.Unauthenticated && len(bounds) > 0 && rest > 0
 		if cap(buf) > 1<<20 && rest < 16*1024 {
 			buf = append(make([]byte, 0, 16*1024), buf...)
 		}
