@@ -489,7 +489,15 @@ func testFailovers(t *testing.T) {
 	w := startWriter()
 	dual := startDualWatch(memberAddrs(t))
 	var rtos []time.Duration
-	ok, lostTotal, fullTotal := 0, 0, 0
+	ok, lostTotal, fullTotal, done := 0, 0, 0, 0
+	// The summary is recorded even when a round fails the test.
+	defer func() {
+		if done < rounds {
+			w.finish()
+			record(fmt.Sprintf("failover: %d/%d ok (stopped after round %d of %d: it did not recover), rto p50=%s p99=%s, acked lost %d, dual-master %d, full resyncs %d",
+				ok, rounds, done+1, rounds, percentile(rtos, 50).Round(100*time.Millisecond), percentile(rtos, 99).Round(100*time.Millisecond), lostTotal, dual.finish(), fullTotal))
+		}
+	}()
 	for i := 0; i < rounds; i++ {
 		old := waitSettled(t, "", 3*time.Minute)
 		waitFor(t, time.Minute, "acknowledged writes before the fault", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
@@ -538,6 +546,7 @@ func testFailovers(t *testing.T) {
 		line := fmt.Sprintf("round %2d %-10s master %s -> %s  rto %s  acked lost %d  full resyncs %d", i+1, fault, old, master, rto.Round(10*time.Millisecond), lost, full)
 		t.Log(line)
 		results.detail = append(results.detail, line)
+		done++
 	}
 	w.finish()
 	dualEpisodes := dual.finish()
