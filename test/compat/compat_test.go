@@ -209,3 +209,57 @@ func TestDebianRedisConfStarts(t *testing.T) {
 		t.Fatalf("SET under Debian redis.conf: %q", out)
 	}
 }
+
+// TestCrashRestart: kill -9 after SAVE keeps the saved data on restart with
+// the same dir (later unsaved writes are lost, as in Redis), and a corrupt
+// dump.rdb makes the server refuse to start with a non-zero exit.
+func TestCrashRestart(t *testing.T) {
+	requireRedis(t)
+	bin := replnodeBinary(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""}
+	first := exec.Command(bin, args...)
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for out, _ := cli(port, "PING"); out != "PONG"; out, _ = cli(port, "PING") {
+		if time.Now().After(deadline) {
+			t.Fatal("first start never answered PING")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cli(port, "SET", "saved", "1")
+	if out, _ := cli(port, "SAVE"); out != "OK" {
+		t.Fatalf("SAVE: %q", out)
+	}
+	cli(port, "SET", "unsaved", "2")
+	_ = first.Process.Kill() // SIGKILL: no shutdown save
+	_ = first.Wait()
+
+	startServer(t, bin, port, args...)
+	if out, _ := cli(port, "MGET", "saved", "unsaved"); out != "1\n" && out != "1" {
+		t.Errorf("after kill -9 and restart MGET = %q, want saved=1 and unsaved missing", out)
+	}
+
+	corruptDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(corruptDir, "dump.rdb"), []byte("REDIS0009garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refuse := exec.Command(bin, "--port", strconv.Itoa(freePort(t)), "--bind", "127.0.0.1", "--dir", corruptDir)
+	done := make(chan error, 1)
+	if err := refuse.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- refuse.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("replnode started on a corrupt dump.rdb; want a non-zero exit")
+		}
+	case <-time.After(30 * time.Second):
+		_ = refuse.Process.Kill()
+		t.Error("replnode kept running on a corrupt dump.rdb")
+	}
+}
