@@ -75,6 +75,10 @@ type Handler struct {
 	// Notice receives a line about something loaded partially or skipped
 	// (module aux data, functions, empty keys), for the server's log.
 	Notice func(msg string)
+	// Limits are the encoding thresholds the loaded hashes, sets and sorted
+	// sets get, as Redis converts by its own config while loading (nil:
+	// store.DefaultLimits).
+	Limits *store.Limits
 }
 
 // Result describes a completed load.

@@ -22,7 +22,12 @@ const dumpFooterSize = 10
 // CRC64 matching) and decodes its value. A failed verification returns
 // ErrBadDumpPayload; a payload that verifies but does not decode returns a
 // *FormatError.
-func ParseDumpPayload(p []byte) (store.Value, error) {
+func ParseDumpPayload(p []byte) (store.Value, error) { return ParseDumpPayloadWith(p, nil) }
+
+// ParseDumpPayloadWith is ParseDumpPayload creating hashes, sets and sorted
+// sets with a node's encoding thresholds (nil: store.DefaultLimits), as
+// RESTORE does.
+func ParseDumpPayloadWith(p []byte, lim *store.Limits) (store.Value, error) {
 	if len(p) < dumpFooterSize+1 {
 		return nil, ErrBadDumpPayload
 	}
@@ -33,7 +38,7 @@ func ParseDumpPayload(p []byte) (store.Value, error) {
 	if CRC64(0, p[:len(p)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
 		return nil, ErrBadDumpPayload
 	}
-	d := &decoder{r: bufio.NewReader(bytes.NewReader(body)), h: &Handler{}, version: Version}
+	d := &decoder{r: bufio.NewReader(bytes.NewReader(body)), h: &Handler{Limits: lim}, version: Version}
 	t, err := d.byte()
 	if err != nil {
 		return nil, err
@@ -64,6 +69,9 @@ type LoadOptions struct {
 	DropExpiredAt int64
 	// Notice receives lines about skipped content, for the log.
 	Notice func(msg string)
+	// Limits are the encoding thresholds of the loaded values (nil:
+	// store.DefaultLimits).
+	Limits *store.Limits
 }
 
 // KeyspaceResult is what LoadKeyspace learned besides the keys.
@@ -106,6 +114,7 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 			return nil
 		},
 		Notice: opt.Notice,
+		Limits: opt.Limits,
 	}
 	res, err := Load(r, h)
 	out.Result = res

@@ -189,7 +189,7 @@ func (d *decoder) plainSet(start int64) (store.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := store.NewSet()
+	s := d.h.Limits.NewSet()
 	for i := 0; i < n; i++ {
 		off := d.off
 		m, err := d.string()
@@ -220,7 +220,7 @@ func (d *decoder) intsetSet(start int64) (store.Value, error) {
 	if len(ints) == 0 {
 		return nil, nil
 	}
-	s := store.NewSet()
+	s := d.h.Limits.NewSet()
 	for _, n := range ints {
 		s.Add(strconv.AppendInt(nil, n, 10))
 	}
@@ -232,7 +232,7 @@ func (d *decoder) setOf(start int64, members [][]byte) (store.Value, error) {
 	if len(members) == 0 {
 		return nil, nil
 	}
-	s := store.NewSet()
+	s := d.h.Limits.NewSet()
 	for _, m := range members {
 		if !s.Add(m) {
 			return nil, d.fail(start, "duplicate set member %q", m)
@@ -250,7 +250,7 @@ func (d *decoder) plainZSet(start int64, binaryScores bool) (store.Value, error)
 	if err != nil {
 		return nil, err
 	}
-	z := store.NewZSetSized(n, 0)
+	z := d.h.Limits.NewZSetSized(n, 0)
 	for i := 0; i < n; i++ {
 		off := d.off
 		m, err := d.string()
@@ -316,7 +316,7 @@ func (d *decoder) zsetOf(start int64, pairs [][]byte) (store.Value, error) {
 	if len(pairs) == 0 {
 		return nil, nil
 	}
-	z := store.NewZSet()
+	z := d.h.Limits.NewZSet()
 	for i := 0; i < len(pairs); i += 2 {
 		score, err := parseScore(pairs[i+1])
 		if err != nil {
@@ -354,7 +354,7 @@ func (d *decoder) plainHash(start int64) (store.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := store.NewHash()
+	h := d.h.Limits.NewHash()
 	for i := 0; i < n; i++ {
 		off := d.off
 		f, err := d.string()
@@ -383,7 +383,7 @@ func (d *decoder) hashOf(start int64, pairs [][]byte) (store.Value, error) {
 	if len(pairs) == 0 {
 		return nil, nil
 	}
-	h := store.NewHash()
+	h := d.h.Limits.NewHash()
 	for i := 0; i < len(pairs); i += 2 {
 		if !h.Set(pairs[i], pairs[i+1]) {
 			return nil, d.fail(start, "duplicate hash field %q", pairs[i])

@@ -260,7 +260,7 @@ func finishServed(sctx *Ctx) {
 	if sctx.changes > 0 && !sctx.noPropagate && sctx.rewritten != nil {
 		s.propagate(sctx.DBNum, sctx.rewritten)
 	}
-	sctx.Cmd.stats.calls++
+	s.cmdStats(sctx.Cmd).calls++
 	sctx.C.BlockState = nil
 	sctx.C.Unblock()
 }

@@ -83,9 +83,11 @@ type Command struct {
 	Handler     func(ctx *Ctx)
 	Subcommands []*Command
 
-	parent  *Command
-	subs    map[string]*Command
-	stats   cmdStats
+	parent *Command
+	subs   map[string]*Command
+	// statIdx is this command's slot in a Server's commandStats: the table
+	// is shared by every Server in the process, its counters are not.
+	statIdx int
 	id      int
 	fullLow string
 }
@@ -93,6 +95,19 @@ type Command struct {
 // cmdStats are the per-command counters of INFO commandstats.
 type cmdStats struct {
 	calls, usec, rejected, failed int64
+}
+
+// commandSlots counts the commands and subcommands registered, so a Server
+// sizes its commandStats once.
+var commandSlots int
+
+// stats returns cmd's counters on s; the executor owns them.
+func (s *Server) cmdStats(cmd *Command) *cmdStats {
+	if cmd.statIdx >= len(s.commandStats) {
+		// Registered after s was made (init order): grow once.
+		s.commandStats = append(s.commandStats, make([]cmdStats, commandSlots-len(s.commandStats))...)
+	}
+	return &s.commandStats[cmd.statIdx]
 }
 
 // FullName is "name" or "container|name".
@@ -113,12 +128,16 @@ func register(cmds ...*Command) {
 		}
 		c.fullLow = c.Name
 		c.id = len(commandTable)
+		c.statIdx = commandSlots
+		commandSlots++
 		if len(c.Subcommands) > 0 {
 			c.subs = map[string]*Command{}
 			for _, s := range c.Subcommands {
 				s.Name = strings.ToLower(s.Name)
 				s.parent = c
 				s.fullLow = c.Name + "|" + s.Name
+				s.statIdx = commandSlots
+				commandSlots++
 				if s.Group == "" {
 					s.Group = c.Group
 				}

@@ -152,7 +152,7 @@ func truncate(b []byte, n int) string {
 func (s *Server) reject(ctx *Ctx, msg string) {
 	c := ctx.C
 	if ctx.Cmd != nil {
-		ctx.Cmd.stats.rejected++
+		s.cmdStats(ctx.Cmd).rejected++
 	}
 	if c.multi.active {
 		if ctx.Cmd != nil && ctx.Cmd.Name == "exec" && ctx.Cmd.parent == nil {
@@ -180,10 +180,11 @@ func (s *Server) call(ctx *Ctx, cmd *Command) {
 	dur := time.Since(start)
 	s.inCall = wasInCall
 	s.stats.CommandsProcessed++
-	cmd.stats.calls++
-	cmd.stats.usec += dur.Microseconds()
+	st := s.cmdStats(cmd)
+	st.calls++
+	st.usec += dur.Microseconds()
 	if ctx.errors > 0 {
-		cmd.stats.failed++
+		st.failed++
 	}
 	c.lastCmd = cmd.fullLow
 

@@ -391,7 +391,7 @@ func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
 	s := p.s
 	s.Loading = true
 	defer func() { s.Loading = false }()
-	opt := rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }}
+	opt := rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }, Limits: s.limits}
 	// At startup the replication layer may not have applied `replicaof`
 	// yet, so the directive counts as well.
 	_, _, replicaByConfig := s.Config.ReplicaOf()
@@ -430,7 +430,7 @@ func (p *persistState) mergeFrom(path string, allowDup bool) error {
 	s := p.s
 	s.Loading = true
 	defer func() { s.Loading = false }()
-	ks, _, found, err := loadDumpFile(path, len(s.Keyspace.DBs), rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }})
+	ks, _, found, err := loadDumpFile(path, len(s.Keyspace.DBs), rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }, Limits: s.limits})
 	if err != nil {
 		return err
 	}

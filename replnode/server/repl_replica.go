@@ -336,6 +336,7 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 	var expired int64
 	nowMs := time.Now().UnixMilli()
 	_, err = rdb.Load(bufio.NewReaderSize(pr, rdb.LoadBufferSize), rdb.Handler{
+		Limits: r.s.limits,
 		Aux: func(k, v string) error {
 			if k == "repl-stream-db" {
 				streamDB, _ = strconv.Atoi(v)

@@ -110,6 +110,15 @@ type Server struct {
 	exitCode       int
 	notifyMask     int
 
+	// commandStats are INFO commandstats' counters, indexed by
+	// Command.statIdx (see Server.cmdStats).
+	commandStats []cmdStats
+
+	// limits are this node's encoding thresholds (hash-max-listpack-*,
+	// set-max-intset-entries, zset-max-listpack-*), shared by every value
+	// it creates: per server, since nodes in one process differ.
+	limits *store.Limits
+
 	// hot is configuration read on every command, copied from Config by
 	// applyConfig so dispatch does no map lookups or parsing.
 	hot hotConfig
@@ -170,6 +179,8 @@ func New(cfg *config.Config) *Server {
 		shutdownCh:   make(chan struct{}),
 		runID:        randomHex(40),
 		rand:         rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+		limits:       store.NewLimits(store.DefaultLimits),
+		commandStats: make([]cmdStats, commandSlots),
 	}
 	s.stats.ErrorCodes = map[string]int64{}
 	s.Log = NewLogger(os.Stdout, cfg.String("loglevel"))
@@ -246,16 +257,15 @@ func (s *Server) applyConfig(name string) {
 			hz = 500
 		}
 		s.hz = hz
-	case "hash-max-listpack-entries":
-		store.Limits.HashMaxListpackEntries = int(c.Int(name))
-	case "hash-max-listpack-value":
-		store.Limits.HashMaxListpackValue = int(c.Int(name))
-	case "set-max-intset-entries":
-		store.Limits.SetMaxIntsetEntries = int(c.Int(name))
-	case "zset-max-listpack-entries":
-		store.Limits.ZSetMaxListpackEntries = int(c.Int(name))
-	case "zset-max-listpack-value":
-		store.Limits.ZSetMaxListpackValue = int(c.Int(name))
+	case "hash-max-listpack-entries", "hash-max-listpack-value", "set-max-intset-entries",
+		"zset-max-listpack-entries", "zset-max-listpack-value":
+		s.limits.Set(store.EncodingLimits{
+			HashMaxListpackEntries: int(c.Int("hash-max-listpack-entries")),
+			HashMaxListpackValue:   int(c.Int("hash-max-listpack-value")),
+			SetMaxIntsetEntries:    int(c.Int("set-max-intset-entries")),
+			ZSetMaxListpackEntries: int(c.Int("zset-max-listpack-entries")),
+			ZSetMaxListpackValue:   int(c.Int("zset-max-listpack-value")),
+		})
 	case "loglevel":
 		if s.Log != nil {
 			s.Log.SetLevel(c.String("loglevel"))

@@ -88,7 +88,7 @@ func restoreCommand(ctx *Ctx) {
 		ctx.Error("ERR Invalid TTL value, must be >= 0")
 		return
 	}
-	v, err := rdb.ParseDumpPayload(ctx.Args[3])
+	v, err := rdb.ParseDumpPayloadWith(ctx.Args[3], ctx.S.limits)
 	if errors.Is(err, rdb.ErrBadDumpPayload) {
 		ctx.Error("ERR DUMP payload version or checksum are wrong")
 		return

@@ -79,7 +79,7 @@ func hashForWrite(ctx *Ctx, key []byte, create bool) (h *store.Hash, ok bool) {
 	if !create {
 		return nil, true
 	}
-	h = store.NewHash()
+	h = ctx.S.limits.NewHash()
 	ctx.DB.Set(string(key), h, false)
 	return h, true
 }

@@ -374,7 +374,7 @@ func infoCommandstats(s *Server, b *strings.Builder) {
 		all = append(all, c.Subcommands...)
 	}
 	for _, c := range all {
-		st := c.stats
+		st := *s.cmdStats(c)
 		if st.calls == 0 && st.rejected == 0 && st.failed == 0 {
 			continue
 		}
@@ -1255,12 +1255,7 @@ func configResetstatCommand(ctx *Ctx) {
 	s.stats.ErrorReplies = 0
 	s.stats.EvictedKeys = 0
 	s.stats.PubsubChannelsSent = 0
-	for _, c := range commandTable {
-		c.stats = cmdStats{}
-		for _, sub := range c.Subcommands {
-			sub.stats = cmdStats{}
-		}
-	}
+	clear(s.commandStats)
 	for _, fn := range s.resetStatHooks {
 		fn()
 	}

@@ -83,7 +83,7 @@ func saddCommand(ctx *Ctx) {
 		return
 	}
 	if s == nil {
-		s = store.NewSet()
+		s = ctx.S.limits.NewSet()
 		ctx.DB.Set(string(key), s, false)
 	}
 	added := 0
@@ -160,7 +160,7 @@ func smoveCommand(ctx *Ctx) {
 	deleteIfEmpty(ctx, src, srcSet.Len())
 	dstSet, _ := setForWrite(ctx, dst)
 	if dstSet == nil {
-		dstSet = store.NewSet()
+		dstSet = ctx.S.limits.NewSet()
 		ctx.DB.Set(string(dst), dstSet, false)
 	}
 	if dstSet.Add(bytes.Clone(member)) {
@@ -376,9 +376,10 @@ func interSets(sets []*store.Set, limit int) [][]byte {
 }
 
 // unionDiff builds SUNION or SDIFF into a new set, as Redis builds its
-// result set (so integer results come out ascending, as from an intset).
-func unionDiff(sets []*store.Set, diff bool) *store.Set {
-	res := store.NewSet()
+// result set (so integer results come out ascending, as from an intset),
+// converting at the node's lim.
+func unionDiff(lim *store.Limits, sets []*store.Set, diff bool) *store.Set {
+	res := lim.NewSet()
 	if diff {
 		if sets[0] == nil {
 			return res
@@ -438,7 +439,7 @@ func sinterstoreCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	res := store.NewSet()
+	res := ctx.S.limits.NewSet()
 	for _, m := range interSets(sets, 0) {
 		res.Add(m)
 	}
@@ -498,7 +499,7 @@ func sunionCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	writeMembers(ctx, unionDiff(sets, false).Members())
+	writeMembers(ctx, unionDiff(ctx.S.limits, sets, false).Members())
 }
 
 func sunionstoreCommand(ctx *Ctx) {
@@ -506,7 +507,7 @@ func sunionstoreCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	storeSetResult(ctx, ctx.Args[1], unionDiff(sets, false), "sunionstore")
+	storeSetResult(ctx, ctx.Args[1], unionDiff(ctx.S.limits, sets, false), "sunionstore")
 }
 
 func sdiffCommand(ctx *Ctx) {
@@ -514,7 +515,7 @@ func sdiffCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	writeMembers(ctx, unionDiff(sets, true).Members())
+	writeMembers(ctx, unionDiff(ctx.S.limits, sets, true).Members())
 }
 
 func sdiffstoreCommand(ctx *Ctx) {
@@ -522,7 +523,7 @@ func sdiffstoreCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	storeSetResult(ctx, ctx.Args[1], unionDiff(sets, true), "sdiffstore")
+	storeSetResult(ctx, ctx.Args[1], unionDiff(ctx.S.limits, sets, true), "sdiffstore")
 }
 
 func sscanCommand(ctx *Ctx) {

@@ -64,7 +64,7 @@ func TestEncodingsDiff(t *testing.T) {
 		c("ZADD", "z3", "1", "a", "2", "b"), c("OBJECT", "ENCODING", "z3"), c("ZADD", "z3", "3", "c"), c("OBJECT", "ENCODING", "z3"),
 		c("ZADD", "z4", "1", "a", "2", "b", "3", "c"), c("OBJECT", "ENCODING", "z4"),
 		c("SORT", "z4", "ALPHA", "STORE", "sorted"), c("OBJECT", "ENCODING", "sorted"),
-		// The thresholds are process-wide (store.Limits): restore them.
+		// The real redis-server is shared by the differential tests: restore its defaults.
 		c("CONFIG", "SET", "hash-max-listpack-entries", "128"), c("CONFIG", "SET", "set-max-intset-entries", "512"),
 		c("CONFIG", "SET", "zset-max-listpack-entries", "128"),
 	}

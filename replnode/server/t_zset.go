@@ -252,7 +252,7 @@ parsed:
 			}
 			return
 		}
-		z = store.NewZSet()
+		z = ctx.S.limits.NewZSet()
 		ctx.DB.Set(string(key), z, false)
 	}
 	var added, updated, processed int
@@ -552,7 +552,7 @@ func zrangeGeneric(ctx *Ctx, argStart int, dst []byte, rtype rangeType, reverse,
 		writeZEntries(ctx, es, withScores)
 		return
 	}
-	res := store.NewZSet()
+	res := ctx.S.limits.NewZSet()
 	for _, e := range es {
 		res.Add(e.member, e.score)
 	}
@@ -1015,7 +1015,7 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 			return
 		}
 	}
-	res := computeZSetOp(inputs, op, agg)
+	res := computeZSetOp(ctx.S.limits, inputs, op, agg)
 	if dst != nil {
 		storeZSetResult(ctx, dst, res, map[zsetOp]string{opUnion: "zunionstore", opInter: "zinterstore", opDiff: "zdiffstore"}[op])
 		return
@@ -1025,9 +1025,10 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 	writeZEntries(ctx, es, withScores)
 }
 
-// computeZSetOp builds the result of a set operation as a new sorted set.
-func computeZSetOp(inputs []zinput, op zsetOp, agg string) *store.ZSet {
-	res := store.NewZSet()
+// computeZSetOp builds the result of a set operation as a new sorted set
+// converting at the node's lim.
+func computeZSetOp(lim *store.Limits, inputs []zinput, op zsetOp, agg string) *store.ZSet {
+	res := lim.NewZSet()
 	weighted := func(in zinput, s float64) float64 {
 		v := s * in.weight
 		if math.IsNaN(v) {

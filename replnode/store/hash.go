@@ -4,17 +4,19 @@ import "math/rand/v2"
 
 // ---------------------------------------------------------------- hashes
 
-// Hash is a Redis hash. While small (Limits.HashMaxListpackEntries fields,
-// each field and value within Limits.HashMaxListpackValue bytes) it is
+// Hash is a Redis hash. While small (HashMaxListpackEntries fields, each field
+// and value within HashMaxListpackValue bytes, see Limits) it is
 // "listpack" encoded: fields keep insertion order (an overwritten field keeps
 // its place, a deleted one closes the gap), so HGETALL and HSCAN answer in
 // the same order as Redis. Beyond that it converts, for good, to
 // "hashtable", whose order is unspecified, as in Redis.
 type Hash struct {
-	t table[[]byte]
+	t   table[[]byte]
+	lim *Limits // nil: DefaultLimits
 }
 
-// NewHash returns an empty, listpack-encoded hash.
+// NewHash returns an empty, listpack-encoded hash with DefaultLimits; a node
+// creates its hashes with its own Limits.NewHash.
 func NewHash() *Hash { return &Hash{} }
 
 // Kind reports KindHash.
@@ -30,7 +32,7 @@ func (h *Hash) Encoding() string {
 
 // Clone returns a deep copy with the same encoding and order.
 func (h *Hash) Clone() Value {
-	return &Hash{t: h.t.clone(func(v []byte) []byte { return append([]byte(nil), v...) })}
+	return &Hash{t: h.t.clone(func(v []byte) []byte { return append([]byte(nil), v...) }), lim: h.lim}
 }
 
 // Len is the number of fields.
@@ -39,11 +41,15 @@ func (h *Hash) Len() int { return h.t.len() }
 // Set sets field to value and reports whether the field is new. value is kept
 // without copying.
 func (h *Hash) Set(field, value []byte) bool {
-	if !h.t.indexed() && (len(field) > Limits.HashMaxListpackValue || len(value) > Limits.HashMaxListpackValue) {
+	if h.t.indexed() {
+		return h.t.set(string(field), value)
+	}
+	lim := h.lim.get()
+	if len(field) > lim.HashMaxListpackValue || len(value) > lim.HashMaxListpackValue {
 		h.t.buildIndex()
 	}
 	added := h.t.set(string(field), value)
-	if !h.t.indexed() && h.t.len() > Limits.HashMaxListpackEntries {
+	if !h.t.indexed() && h.t.len() > lim.HashMaxListpackEntries {
 		h.t.buildIndex()
 	}
 	return added
@@ -57,8 +63,9 @@ func (h *Hash) ConvertIfNeeded(args [][]byte) {
 	if h.t.indexed() {
 		return
 	}
+	maxLen := h.lim.get().HashMaxListpackValue
 	for _, a := range args {
-		if len(a) > Limits.HashMaxListpackValue {
+		if len(a) > maxLen {
 			h.t.buildIndex()
 			return
 		}

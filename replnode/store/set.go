@@ -9,16 +9,18 @@ import (
 // ---------------------------------------------------------------- sets
 
 // Set is a Redis set. While every member is an integer in canonical form
-// (see ParseCanonicalInt) and there are at most Limits.SetMaxIntsetEntries of
+// (see ParseCanonicalInt) and there are at most SetMaxIntsetEntries (see Limits) of
 // them, it is "intset" encoded: a sorted slice of int64, walked in ascending
 // order as Redis does. Otherwise it converts, for good, to "hashtable".
 type Set struct {
 	ints []int64         // intset members, ascending; used while !ht
 	t    table[struct{}] // hashtable members; always indexed once ht
 	ht   bool
+	lim  *Limits // nil: DefaultLimits
 }
 
-// NewSet returns an empty, intset-encoded set.
+// NewSet returns an empty, intset-encoded set with DefaultLimits; a node
+// creates its sets with its own Limits.NewSet.
 func NewSet() *Set { return &Set{} }
 
 // Kind reports KindSet.
@@ -38,9 +40,9 @@ func (s *Set) IsIntset() bool { return !s.ht }
 // Clone returns a deep copy with the same encoding.
 func (s *Set) Clone() Value {
 	if !s.ht {
-		return &Set{ints: slices.Clone(s.ints)}
+		return &Set{ints: slices.Clone(s.ints), lim: s.lim}
 	}
-	return &Set{t: s.t.clone(func(v struct{}) struct{} { return v }), ht: true}
+	return &Set{t: s.t.clone(func(v struct{}) struct{} { return v }), ht: true, lim: s.lim}
 }
 
 // Len is the number of members.
@@ -73,7 +75,7 @@ func (s *Set) Add(member []byte) bool {
 				return false
 			}
 			s.ints = slices.Insert(s.ints, i, n)
-			if len(s.ints) > Limits.SetMaxIntsetEntries {
+			if len(s.ints) > s.lim.get().SetMaxIntsetEntries {
 				s.convert()
 			}
 			return true

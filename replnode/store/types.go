@@ -3,6 +3,7 @@ package store
 import (
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 )
 
 // This file holds the string value type and the pieces the aggregate types
@@ -37,10 +38,66 @@ var DefaultLimits = EncodingLimits{
 	ZSetMaxListpackValue:   64,
 }
 
-// Limits are the thresholds in force. Like every other part of a DB they
-// belong to the executor goroutine: only it may change them (CONFIG SET, or
-// startup), and the change applies to conversions decided afterwards.
-var Limits = DefaultLimits
+// Limits are one node's thresholds in force, shared by every hash, set and
+// sorted set the node creates through them (Limits.NewHash, ...). They are
+// per node, not per process, because several nodes may share a process
+// (tests, a replica next to its master) with different settings. CONFIG SET
+// on one node's executor swaps the thresholds atomically, so a value decoded
+// on another goroutine (a replica's full sync) reads them without a race;
+// the change applies to conversions decided afterwards, as in Redis.
+type Limits struct {
+	p atomic.Pointer[EncodingLimits]
+}
+
+// NewLimits returns thresholds holding l.
+func NewLimits(l EncodingLimits) *Limits {
+	lim := &Limits{}
+	lim.Set(l)
+	return lim
+}
+
+// Set replaces the thresholds; values created earlier see them too.
+func (l *Limits) Set(v EncodingLimits) { l.p.Store(&v) }
+
+// Get returns the thresholds; a nil *Limits stands for DefaultLimits.
+func (l *Limits) Get() EncodingLimits { return *l.get() }
+
+// get returns the thresholds without copying them.
+func (l *Limits) get() *EncodingLimits {
+	if l == nil {
+		return &defaultLimits
+	}
+	if p := l.p.Load(); p != nil {
+		return p
+	}
+	return &defaultLimits
+}
+
+// defaultLimits is read by values created without Limits (NewHash, ...):
+// a private copy, so no caller can change what "default" means.
+var defaultLimits = DefaultLimits
+
+// NewHash returns an empty, listpack-encoded hash converting at l.
+func (l *Limits) NewHash() *Hash { return &Hash{lim: l} }
+
+// NewSet returns an empty, intset-encoded set converting at l.
+func (l *Limits) NewSet() *Set { return &Set{lim: l} }
+
+// NewZSet returns an empty, listpack-encoded sorted set converting at l.
+func (l *Limits) NewZSet() *ZSet {
+	z := &ZSet{lim: l}
+	z.zsl.init()
+	z.scores.buildIndex()
+	return z
+}
+
+// NewZSetSized is NewZSet encoded as Redis's zsetTypeCreate(sizeHint,
+// valLenHint) would: skiplist from the start when the hints exceed l.
+func (l *Limits) NewZSetSized(sizeHint, valLenHint int) *ZSet {
+	z := l.NewZSet()
+	z.MaybeConvert(sizeHint, valLenHint)
+	return z
+}
 
 // ---------------------------------------------------------------- strings
 

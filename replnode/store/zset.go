@@ -13,30 +13,23 @@ import (
 // the ZSCAN walk).
 //
 // The encoding name follows Redis: "listpack" while the set stays within
-// Limits.ZSetMaxListpackEntries members of at most
-// Limits.ZSetMaxListpackValue bytes, "skiplist" after it outgrew them once.
+// ZSetMaxListpackEntries members of at most ZSetMaxListpackValue bytes (see
+// Limits), "skiplist" after it outgrew them once.
 // While "listpack", ZSCAN returns the whole set in score order, as Redis.
 type ZSet struct {
 	zsl    skiplist
 	scores table[float64]
-	big    bool // skiplist encoding
+	big    bool    // skiplist encoding
+	lim    *Limits // nil: DefaultLimits
 }
 
-// NewZSet returns an empty, listpack-encoded sorted set.
-func NewZSet() *ZSet {
-	z := &ZSet{}
-	z.zsl.init()
-	z.scores.buildIndex()
-	return z
-}
+// NewZSet returns an empty, listpack-encoded sorted set with DefaultLimits;
+// a node creates its sorted sets with its own Limits.NewZSet.
+func NewZSet() *ZSet { return (*Limits)(nil).NewZSet() }
 
-// NewZSetSized returns an empty sorted set encoded as Redis's
-// zsetTypeCreate(sizeHint, valLenHint) would: skiplist from the start when
-// the hints exceed the listpack limits.
+// NewZSetSized is Limits.NewZSetSized with DefaultLimits.
 func NewZSetSized(sizeHint, valLenHint int) *ZSet {
-	z := NewZSet()
-	z.MaybeConvert(sizeHint, valLenHint)
-	return z
+	return (*Limits)(nil).NewZSetSized(sizeHint, valLenHint)
 }
 
 // Kind reports KindZSet.
@@ -54,7 +47,8 @@ func (z *ZSet) Encoding() string {
 // add sizeHint members or a member of valLenHint bytes beyond the listpack
 // limits, as Redis's zsetTypeMaybeConvert does ahead of ZADD.
 func (z *ZSet) MaybeConvert(sizeHint, valLenHint int) {
-	if sizeHint > Limits.ZSetMaxListpackEntries || valLenHint > Limits.ZSetMaxListpackValue {
+	lim := z.lim.get()
+	if sizeHint > lim.ZSetMaxListpackEntries || valLenHint > lim.ZSetMaxListpackValue {
 		z.big = true
 	}
 }
@@ -63,11 +57,12 @@ func (z *ZSet) MaybeConvert(sizeHint, valLenHint int) {
 // ZUNIONSTORE...) the listpack encoding if it fits, as Redis's
 // zsetConvertToListpackIfNeeded does for store destinations.
 func (z *ZSet) ShrinkIfSmall() {
-	if !z.big || z.Len() > Limits.ZSetMaxListpackEntries {
+	lim := z.lim.get()
+	if !z.big || z.Len() > lim.ZSetMaxListpackEntries {
 		return
 	}
 	for _, e := range z.scores.entries {
-		if len(e.key) > Limits.ZSetMaxListpackValue {
+		if len(e.key) > lim.ZSetMaxListpackValue {
 			return
 		}
 	}
@@ -77,7 +72,7 @@ func (z *ZSet) ShrinkIfSmall() {
 // Clone returns a deep copy with the same encoding. Member strings are
 // immutable in Go, so only the structure is rebuilt.
 func (z *ZSet) Clone() Value {
-	c := NewZSet()
+	c := z.lim.NewZSet()
 	c.big = z.big
 	c.zsl.appendSorted(&z.zsl)
 	c.scores = z.scores.clone(func(v float64) float64 { return v })
@@ -98,8 +93,10 @@ func (z *ZSet) Add(member []byte, score float64) bool {
 		}
 		return false
 	}
-	if !z.big && (z.Len()+1 > Limits.ZSetMaxListpackEntries || len(m) > Limits.ZSetMaxListpackValue) {
-		z.big = true
+	if !z.big {
+		if lim := z.lim.get(); z.Len()+1 > lim.ZSetMaxListpackEntries || len(m) > lim.ZSetMaxListpackValue {
+			z.big = true
+		}
 	}
 	z.zsl.insert(score, m)
 	z.scores.set(m, score)
