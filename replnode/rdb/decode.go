@@ -20,7 +20,25 @@ type FormatError struct {
 	Offset int64
 	Key    string // the key being loaded, if any
 	Msg    string
-	Err    error // the Handler's error, when a callback refused the item
+	// Err is the Handler's error when a callback refused the item, or
+	// ErrTruncated, or a *ChecksumError: the cases Redis reports with their
+	// own log lines.
+	Err error
+}
+
+// ErrTruncated is the Err of a FormatError for a stream that ended before
+// its end (Redis's "Short read").
+var ErrTruncated = errors.New("rdb: unexpected end of file")
+
+// ChecksumError is the Err of a FormatError for a CRC64 trailer that does
+// not match the content.
+type ChecksumError struct {
+	Computed, Stored uint64
+}
+
+// Error names both values.
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("wrong RDB checksum: file has %016x, content hashes to %016x", e.Stored, e.Computed)
 }
 
 // Unwrap returns the Handler's error, if any.
@@ -174,7 +192,9 @@ func (d *decoder) read(p []byte) error {
 	d.off += int64(n)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return d.fail(d.off, "unexpected end of file (truncated: %d more bytes needed)", len(p)-n)
+			err := d.fail(d.off, "unexpected end of file (truncated: %d more bytes needed)", len(p)-n)
+			err.(*FormatError).Err = ErrTruncated
+			return err
 		}
 		return d.fail(d.off, "read error: %v", err)
 	}
@@ -493,7 +513,8 @@ func (d *decoder) trailer(res *Result) error {
 		return nil
 	}
 	if res.Checksum != want {
-		return d.fail(start, "wrong RDB checksum: file has %016x, content hashes to %016x", res.Checksum, want)
+		ce := &ChecksumError{Computed: want, Stored: res.Checksum}
+		return &FormatError{Offset: start, Msg: ce.Error(), Err: ce}
 	}
 	res.Checked = true
 	return nil

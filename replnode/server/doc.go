@@ -68,7 +68,8 @@
 // from an init() runs fn for every new Server, where it can call
 // OnAfterCommand (serve blocked clients), OnCron (timeouts, save points,
 // replication timers), OnClientClose, OnClientKill, OnSwapDB, OnFlushAll,
-// OnConfigSet, OnResetStat and OnStartup, and set Server.Propagator (the
+// OnConfigSet, OnResetStat, OnStartupLoad (the dataset, loaded off the
+// executor while clients get -LOADING) and OnStartup, and set Server.Propagator (the
 // replication stream), GoodReplicas, WriteError, ShutdownHook, Loading,
 // MasterHost/MasterLinkUp. INFO calls PersistenceInfo, ReplicationInfo and
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/replnode/replnode/replnode/config"
@@ -129,16 +130,24 @@ func run(cfg *config.Config, stdout io.Writer) int {
 	}
 	s.Log.Noticef("Running mode=standalone, port=%d.", cfg.Int("port"))
 	s.Log.Warningf("Server initialized")
-	s.Exec(func() { s.startup() })
-	s.Log.Noticef("Ready to accept connections tcp")
-	if cfg.String("unixsocket") != "" {
-		s.Log.Noticef("Ready to accept connections unix")
-	}
 
+	// Clients are served from here on; while the dataset loads they get
+	// -LOADING (Loading is set before the first accept, so no command can
+	// see the empty keyspace). A signal during the load stops at once
+	// without saving, as Redis's "shutdown signal during loading".
+	var loading atomic.Bool
+	loading.Store(len(s.startupLoaders) > 0)
+	s.Loading = loading.Load()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	go func() {
 		for sig := range sigs {
+			if loading.Load() {
+				s.Log.Warningf("Received shutdown signal during loading, scheduling shutdown.")
+				s.Close()
+				continue
+			}
 			name := "SIGTERM"
 			if sig == syscall.SIGINT {
 				name = "SIGINT"
@@ -147,13 +156,60 @@ func run(cfg *config.Config, stdout io.Writer) int {
 			go s.ShutdownFromSignal(sig == syscall.SIGINT)
 		}
 	}()
-	_ = s.Serve()
-	signal.Stop(sigs)
+	served := make(chan struct{})
+	go func() {
+		_ = s.Serve()
+		close(served)
+	}()
+	loaded := make(chan bool, 1)
+	go func() { loaded <- s.loadDataset() }()
+	select {
+	case ok := <-loaded:
+		if !ok {
+			// A fatal load error: Redis exits at once, never "Ready",
+			// and writes nothing (Close skips the shutdown save).
+			s.Close()
+			<-served
+			return 1
+		}
+	case <-served:
+		// Stopped by a signal during the load; the loader's result is
+		// of no use any more.
+		return 0
+	}
+	loading.Store(false)
+	s.Exec(func() { s.startup() })
+	s.Log.Noticef("Ready to accept connections tcp")
+	if cfg.String("unixsocket") != "" {
+		s.Log.Noticef("Ready to accept connections unix")
+	}
+	<-served
 	s.Log.Warningf("Redis is now ready to exit, bye bye...")
 	if s.exitCode != 0 {
 		return s.exitCode
 	}
 	return 0
+}
+
+// loadDataset runs the startup loaders (the dump file) outside the
+// executor, while clients are served with -LOADING. It reports false after
+// a fatal error, which the loader has logged.
+func (s *Server) loadDataset() bool {
+	for _, fn := range s.startupLoaders {
+		if !fn() {
+			return false
+		}
+	}
+	s.Exec(func() { s.Loading = false })
+	return true
+}
+
+// OnStartupLoad registers fn to load the dataset when the binary starts,
+// after listening and before the OnStartup hooks. fn runs without the
+// executor lock (take it with Exec for what touches the Server), so clients
+// are answered -LOADING meanwhile; it returns false after a fatal error.
+func (s *Server) OnStartupLoad(fn func() bool) {
+	s.startupLoaders = append(s.startupLoaders, fn)
 }
 
 // startup runs the hooks other areas registered for the moment before the
@@ -165,7 +221,7 @@ func (s *Server) startup() {
 }
 
 // OnStartup registers fn to run on the executor when the binary starts,
-// after listening and before "Ready to accept connections".
+// after the dataset is loaded and before "Ready to accept connections".
 func (s *Server) OnStartup(fn func()) { s.startupHooks = append(s.startupHooks, fn) }
 
 // ShutdownFromSignal runs the shutdown sequence for SIGTERM/SIGINT,

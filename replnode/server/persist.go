@@ -75,7 +75,7 @@ func initPersistence(s *Server) {
 	persistStates[s] = p
 	persistStatesMu.Unlock()
 	s.LastSaveUnix = s.clock() / 1000
-	s.OnStartup(p.loadAtStartup)
+	s.OnStartupLoad(p.loadAtStartup)
 	s.OnCron(p.cron)
 	s.ShutdownHook = p.shutdownHook
 	s.WriteError = p.writeError
@@ -359,38 +359,75 @@ func (p *persistState) writeError() string {
 
 // ---------------------------------------------------------------- loading
 
-// loadAtStartup loads dir/dbfilename before the server accepts clients. A
-// file that does not load stops the server (exit code 1) and is left as it
-// is, so nothing is lost.
-func (p *persistState) loadAtStartup() {
+// loadAtStartup loads dir/dbfilename while the server already accepts
+// clients, as redis-server does: it runs WITHOUT the executor lock, so
+// clients are answered meanwhile, with -LOADING for every command not
+// flagged loading (Server.Loading). It returns false after a fatal error
+// (logged as Redis logs it, exit code 1): the file is left as it is, so
+// nothing is lost, and the caller must stop without saving.
+func (p *persistState) loadAtStartup() bool {
 	s := p.s
+	var path string
+	var ndb int
+	var opt rdb.LoadOptions
+	s.Exec(func() {
+		s.Loading = true
+		path, ndb, opt = p.dumpPath(), len(s.Keyspace.DBs), p.loadOptions()
+	})
 	start := time.Now()
-	res, found, err := p.loadInto(p.dumpPath())
-	if err != nil {
-		s.Log.Warningf("Fatal error loading the DB: %v. Exiting.", err)
-		s.exitCode = 1
-		go s.Close()
-		return
-	}
-	if !found {
-		return
-	}
-	s.Log.Noticef("DB loaded from disk: %.3f seconds", time.Since(start).Seconds())
-	if id, off, ok, _ := replInfoFromAux(res.Aux); ok {
-		streamDB, _ := strconv.Atoi(res.Aux["repl-stream-db"])
-		if r, ok := any(s).(replInfoRestorer); ok {
-			r.RestoreReplicationInfo(id, off, streamDB)
+	ks, res, found, err := loadDumpFile(path, ndb, opt)
+	ok := true
+	s.Exec(func() {
+		defer func() { s.Loading = false }()
+		if err != nil {
+			logFatalLoadError(s.Log, err)
+			s.exitCode = 1
+			ok = false
+			return
 		}
+		if !found {
+			return
+		}
+		p.install(ks, res)
+		s.Log.Noticef("DB loaded from disk: %.3f seconds", time.Since(start).Seconds())
+		if id, off, ok, _ := replInfoFromAux(res.Aux); ok {
+			streamDB, _ := strconv.Atoi(res.Aux["repl-stream-db"])
+			if r, ok := any(s).(replInfoRestorer); ok {
+				r.RestoreReplicationInfo(id, off, streamDB)
+			}
+		}
+	})
+	return ok
+}
+
+// logFatalLoadError logs a dump that does not load with the lines
+// redis-server 7.0 prints before exit(1): "Short read..." for a truncated
+// file, "Wrong RDB checksum..." for a bad trailer, then the "Internal error
+// in RDB reading offset" line that tools and people grep for.
+func logFatalLoadError(log *Logger, err error) {
+	var fe *rdb.FormatError
+	if !errors.As(err, &fe) {
+		// Not a format problem: the file could not be opened or read.
+		log.Warningf("Fatal error loading the DB: %v. Exiting.", err)
+		return
+	}
+	var ce *rdb.ChecksumError
+	switch {
+	case errors.Is(err, rdb.ErrTruncated):
+		log.Warningf("Short read or OOM loading DB. Unrecoverable error, aborting now.")
+		log.Warningf("Internal error in RDB reading offset 0, function at rdb.c:0 -> Unexpected EOF reading RDB file (%v)", err)
+	case errors.As(err, &ce):
+		log.Warningf("Wrong RDB checksum expected: (%016x) but got (%016x). Aborting now.", ce.Computed, ce.Stored)
+		log.Warningf("Internal error in RDB reading offset %d, function at rdb.c:0 -> RDB CRC error (%v)", fe.Offset, err)
+	default:
+		log.Warningf("Internal error in RDB reading offset %d, function at rdb.c:0 -> %v", fe.Offset, err)
 	}
 }
 
-// loadInto loads path into a fresh keyspace and, only if that succeeds,
-// replaces the server's databases with it. Expired keys are dropped on a
-// master and kept on a replica, as rdbLoad does.
-func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
+// loadOptions are the options of loading the dump: expired keys are
+// dropped on a master and kept on a replica, as rdbLoad does.
+func (p *persistState) loadOptions() rdb.LoadOptions {
 	s := p.s
-	s.Loading = true
-	defer func() { s.Loading = false }()
 	opt := rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }, Limits: s.limits}
 	// At startup the replication layer may not have applied `replicaof`
 	// yet, so the directive counts as well.
@@ -398,10 +435,27 @@ func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
 	if !s.IsReplica() && !replicaByConfig {
 		opt.DropExpiredAt = s.clock() - 1 // keys expiring strictly before now
 	}
-	ks, res, found, err := loadDumpFile(path, len(s.Keyspace.DBs), opt)
+	return opt
+}
+
+// loadInto loads path into a fresh keyspace and, only if that succeeds,
+// replaces the server's databases with it (DEBUG RELOAD, on the executor).
+func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
+	s := p.s
+	s.Loading = true
+	defer func() { s.Loading = false }()
+	ks, res, found, err := loadDumpFile(path, len(s.Keyspace.DBs), p.loadOptions())
 	if err != nil || !found {
 		return res, found, err
 	}
+	p.install(ks, res)
+	return res, true, nil
+}
+
+// install replaces the server's databases with a loaded keyspace and logs
+// what the file said about itself, as rdbLoad does. Runs on the executor.
+func (p *persistState) install(ks *store.Keyspace, res rdb.KeyspaceResult) {
+	s := p.s
 	// WATCHed keys that existed before or exist after the load are
 	// invalidated, as emptyData's flush signal does in Redis.
 	for i := range s.Keyspace.DBs {
@@ -420,7 +474,6 @@ func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
 	}
 	p.lastLoadLoaded, p.lastLoadExpired = res.Keys-res.Expired, res.Expired
 	s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", p.lastLoadLoaded, p.lastLoadExpired)
-	return res, true, nil
 }
 
 // mergeFrom loads path and adds its keys to the current data set. A key

@@ -324,9 +324,7 @@ func TestLoadDropsExpiredKeysOnMaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	n.s.mu.Lock()
 	n.s.persist().loadAtStartup()
-	n.s.mu.Unlock()
 	n.expectExpire("old", -2)
 	n.expectExpire("live", n.now+1000)
 	if got := n.infoField("rdb_last_load_keys_expired"); got != "1" {

@@ -90,15 +90,17 @@ type Server struct {
 	shutdownOnce  sync.Once
 	// ShutdownHook runs on the executor before exit (SHUTDOWN, signals),
 	// with save telling whether to save; it returns an error to abort.
-	ShutdownHook  func(save bool) error
-	runID         string
-	hz            int
-	pendingProp   []propOp
-	inCall        bool
-	startupHooks  []func()
-	swapHooks     []func(a, b int)
-	flushAllHooks []func()
-	rand          *rand.Rand
+	ShutdownHook func(save bool) error
+	runID        string
+	hz           int
+	pendingProp  []propOp
+	inCall       bool
+	startupHooks []func()
+	// startupLoaders load the dataset at startup (see OnStartupLoad).
+	startupLoaders []func() bool
+	swapHooks      []func(a, b int)
+	flushAllHooks  []func()
+	rand           *rand.Rand
 
 	killHooks      []func(c *Client)
 	configHooks    []func(name string)
@@ -499,6 +501,11 @@ func (s *Server) cronLoop() {
 // cron is Redis's serverCron: client timeouts, active expiry, memory
 // sampling, and the registered hooks. It runs on the executor.
 func (s *Server) cron() {
+	if s.Loading {
+		// As in Redis, timers wait for the dataset: no expiry, save
+		// points or replication work on a half-loaded (or empty) keyspace.
+		return
+	}
 	now := s.clock()
 	s.sampleMemory()
 	s.sampleOps()

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestProcessAnswersLoadingDuringStartupLoad: while the dump loads, the
+// server already accepts clients and answers -LOADING (PING too), as
+// redis-server 7.0; INFO (flagged loading) answers with loading:1; "Ready to
+// accept connections" comes only after the load. The dump is a FIFO, so the
+// test decides when the load can finish.
+func TestProcessAnswersLoadingDuringStartupLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	good := writeTestDump(t, filepath.Join(t.TempDir(), "src.rdb"))
+	fifo := filepath.Join(dir, "dump.rdb")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	p := startProc(t, dir, "--save", "")
+
+	var conn net.Conn
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port))
+		if err == nil {
+			conn = c
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no listener while loading:\n%s", p.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.conn, p.rd = conn, bufio.NewReader(conn)
+	for _, cmd := range [][]string{{"PING"}, {"GET", "greeting"}, {"SET", "k", "v"}} {
+		_, err := p.do(cmd...)
+		if err == nil || err.Error() != "LOADING Redis is loading the dataset in memory" {
+			t.Errorf("%v while loading: %v", cmd, err)
+		}
+	}
+	info, err := p.do("INFO", "persistence")
+	if err != nil || !strings.Contains(info.(string), "loading:1") {
+		t.Errorf("INFO while loading: %v %v", info, err)
+	}
+	if strings.Contains(p.logText(), "Ready to accept") {
+		t.Fatalf("Ready logged before the load:\n%s", p.logText())
+	}
+
+	// Let the load finish: the writer end of the FIFO gets the dump.
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(good)
+	w.Close()
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		r, err := p.do("PING")
+		if err == nil && r == "PONG" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still not serving after the load: %v\n%s", err, p.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := p.must("STRLEN", "greeting"); got != int64(120) {
+		t.Errorf("STRLEN greeting after the load = %v", got)
+	}
+	log := p.logText()
+	done, ready := strings.Index(log, "Done loading RDB"), strings.Index(log, "Ready to accept connections")
+	if done < 0 || ready < done {
+		t.Errorf("Ready must follow the load:\n%s", log)
+	}
+}
