@@ -1,9 +1,12 @@
 package config
 
 import (
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // ---------------------------------------------------------------- special directives
@@ -12,10 +15,23 @@ import (
 func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string, error) {
 	bad := func(msg string) error { return &SetError{d.Name, msg} }
 	// CONFIG SET passes one argument holding the whole value; a file line
-	// passes the words. Normalise to words.
+	// passes the words. Normalise to words. As Redis 7.0 does for its
+	// MULTI_ARG_CONFIGs, a single non-empty argument in a file or on the
+	// command line (--save "3600 1 300 100") is split with the file's
+	// quoting rules too.
 	words := args
-	if !startup && len(args) == 1 {
+	switch {
+	case !startup && len(args) == 1:
 		words = strings.Fields(args[0])
+	case startup && len(args) == 1 && args[0] != "" && multiArg[d.Name]:
+		split, _, ok := resp.SplitArgs([]byte(args[0]), nil, nil)
+		if !ok {
+			return "", bad("Unbalanced quotes in configuration line")
+		}
+		words = make([]string, len(split))
+		for i, w := range split {
+			words[i] = string(w)
+		}
 	}
 	switch d.Name {
 	case "bind":
@@ -33,25 +49,7 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		}
 		return strconv.FormatInt(n, 8), nil
 	case "save":
-		if len(args) == 1 && args[0] == "" {
-			c.saveSeen = true
-			return "", nil
-		}
-		if len(words)%2 != 0 {
-			return "", bad("Invalid save parameters")
-		}
-		for _, w := range words {
-			if n, err := strconv.ParseInt(w, 10, 64); err != nil || n < 0 {
-				return "", bad("Invalid save parameters")
-			}
-		}
-		joined := strings.Join(words, " ")
-		if startup && c.saveSeen && c.values["save"] != "" {
-			// Later save lines in a file add to the earlier ones.
-			return c.values["save"] + " " + joined, nil
-		}
-		c.saveSeen = true
-		return joined, nil
+		return c.parseSave(args, words, startup, bad)
 	case "dir":
 		if len(words) != 1 {
 			return "", errWrongArgs
@@ -138,6 +136,94 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		return strings.Join(out, " "), nil
 	}
 	return "", ErrUnknown
+}
+
+// multiArg are the directives Redis 7.0 flags MULTI_ARG_CONFIG: their
+// value is several words.
+var multiArg = map[string]bool{
+	"bind": true, "save": true, "client-output-buffer-limit": true, "oom-score-adj-values": true,
+	"shutdown-on-sigint": true, "shutdown-on-sigterm": true, "latency-tracking-info-percentiles": true,
+}
+
+// parseSave is Redis 7.0's setConfigSaveOption: pairs of seconds (at least
+// 1) and changes (at least 0), each parsed as strtoll does (so "+5" is 5);
+// a single "" argument means no save points. CONFIG SET splits its value on
+// single spaces as Redis does (so "60  1" is refused); in a file the first
+// save line replaces the defaults and later ones add to it. The value is
+// kept in the form CONFIG GET shows.
+func (c *Config) parseSave(args, words []string, startup bool, bad func(string) error) (string, error) {
+	switch {
+	case len(args) == 1 && args[0] == "":
+		words = nil
+	case !startup && len(args) == 1:
+		words = strings.Split(args[0], " ")
+	}
+	if len(words)%2 != 0 {
+		return "", bad("Invalid save parameters")
+	}
+	out := make([]string, len(words))
+	for i, w := range words {
+		n, ok := strtoll(w)
+		if !ok || (i%2 == 0 && n < 1) || (i%2 == 1 && n < 0) {
+			return "", bad("Invalid save parameters")
+		}
+		if i%2 == 1 {
+			n = int64(int32(n)) // changes is an int in Redis
+		}
+		out[i] = strconv.FormatInt(n, 10)
+	}
+	joined := strings.Join(out, " ")
+	if startup && c.saveSeen && c.values["save"] != "" && joined != "" {
+		// Later save lines in a file add to the earlier ones.
+		return c.values["save"] + " " + joined, nil
+	}
+	if startup && c.saveSeen && joined == "" && len(args) != 1 {
+		// A bare "save" line after others adds nothing.
+		return c.values["save"], nil
+	}
+	c.saveSeen = true
+	return joined, nil
+}
+
+// strtoll parses s as C's strtoll with a check that nothing follows the
+// number: leading blanks and a sign are allowed, and an empty string is 0,
+// as Redis's config parser sees them.
+func strtoll(s string) (int64, bool) {
+	orig := s
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	if s == "" {
+		// Nothing to convert: strtoll leaves the end pointer at the start,
+		// which is the terminator only for an empty string.
+		return 0, orig == ""
+	}
+	neg := false
+	digits := s
+	if s[0] == '+' || s[0] == '-' {
+		neg, digits = s[0] == '-', s[1:]
+	}
+	if digits == "" {
+		// strtoll consumed nothing: the sign is left over.
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		ch := digits[i]
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		if n > (math.MaxInt64-int64(ch-'0'))/10 {
+			// strtoll saturates on overflow.
+			if neg {
+				return math.MinInt64, true
+			}
+			return math.MaxInt64, true
+		}
+		n = n*10 + int64(ch-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 // parseCOBL updates client-output-buffer-limit classes: words come in
