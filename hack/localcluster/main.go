@@ -15,6 +15,7 @@ import (
 
 	"github.com/replnode/replnode/hack/localcluster/agent"
 	"github.com/replnode/replnode/hack/localcluster/cluster"
+	"github.com/replnode/replnode/hack/localcluster/podnet"
 )
 
 const usage = `localcluster: a local Kubernetes cluster whose pods are processes.
@@ -27,7 +28,9 @@ const usage = `localcluster: a local Kubernetes cluster whose pods are processes
                                        print a container's log
   localcluster fault kill POD [-n NS] [-c CONTAINER]
   localcluster fault stop-node NODE | resume-node NODE
-  localcluster fault partition POD [-n NS] [-from pods|api|all]
+  localcluster fault partition POD [-n NS] [-from pods|api|host|all]
+                                       cut the pod off; -from takes a list (pods,host);
+                                       all = pods,api (the host still reaches the pod)
   localcluster fault heal              remove partitions, resume nodes
 
 Environment: LOCALCLUSTER_STATE_DIR (default <repo>/.localcluster),
@@ -223,14 +226,17 @@ func fault(c *cluster.Config, args []string) error {
 		}
 	case "partition":
 		from := "all"
-		pod, ns, _, perr := podFlags("partition", args[1:], func(fs *flag.FlagSet) { fs.StringVar(&from, "from", "all", "pods, api or all") })
+		pod, ns, _, perr := podFlags("partition", args[1:], func(fs *flag.FlagSet) {
+			fs.StringVar(&from, "from", "all", "pods, api, host or all (pods and api), comma-separated")
+		})
 		if perr != nil {
 			return perr
 		}
-		if from != "pods" && from != "api" && from != "all" {
-			return fmt.Errorf("-from must be pods, api or all, not %q", from)
+		cut, cerr := podnet.ParseCut(from)
+		if cerr != nil {
+			return cerr
 		}
-		msg, err = f.Partition(ctx, ns, pod, from != "api", from != "pods")
+		msg, err = f.Partition(ctx, ns, pod, cut)
 	case "heal":
 		msg, err = f.HealAll(ctx)
 	default:

@@ -163,24 +163,18 @@ func (a *Agent) resumeNode(ctx context.Context, node string) (string, error) {
 
 // faultPartition installs firewall rules in a pod's network namespace.
 func (a *Agent) faultPartition(_ context.Context, req cluster.FaultRequest) (string, error) {
-	if !req.FromPods && !req.FromAPI {
-		return "", errors.New("say what to cut the pod off from: the other pods, the API server or both")
+	cut := podnet.Cut{Pods: req.FromPods, API: req.FromAPI, Host: req.FromHost}
+	if cut.Empty() {
+		return "", errors.New("say what to cut the pod off from: the other pods, the API server, the host or a mix")
 	}
 	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
 	if err != nil {
 		return "", err
 	}
-	if err := a.net.Partition(w.nsName, req.FromPods, req.FromAPI, a.cfg.APIServerPort); err != nil {
+	if err := a.net.Partition(w.nsName, cut, a.cfg.APIServerPort); err != nil {
 		return "", err
 	}
-	var from []string
-	if req.FromPods {
-		from = append(from, "the other pods")
-	}
-	if req.FromAPI {
-		from = append(from, "the API server")
-	}
-	return fmt.Sprintf("pod %s/%s is cut off from %s", w.namespace, w.name, strings.Join(from, " and ")), nil
+	return fmt.Sprintf("pod %s/%s is cut off from %s", w.namespace, w.name, cut), nil
 }
 
 // faultHeal removes every partition and resumes every stopped node.

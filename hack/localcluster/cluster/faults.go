@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/replnode/replnode/hack/localcluster/podnet"
 )
 
 // ------ FAULT INJECTION: GO API ------
@@ -21,6 +23,7 @@ type FaultRequest struct {
 	Node      string `json:"node,omitempty"`
 	FromPods  bool   `json:"fromPods,omitempty"` // partition: cut off from the other pods
 	FromAPI   bool   `json:"fromAPI,omitempty"`  // partition: cut off from the API server
+	FromHost  bool   `json:"fromHost,omitempty"` // partition: cut off from the host (gateway)
 }
 
 // FaultResponse is the agent's answer: a human-readable summary or an error.
@@ -98,10 +101,11 @@ func (f *Faults) ResumeNode(ctx context.Context, node string) (string, error) {
 	return f.call(ctx, FaultResumeNode, FaultRequest{Node: node})
 }
 
-// Partition cuts a pod off from the other pods and/or the API server with
-// firewall rules in its network namespace.
-func (f *Faults) Partition(ctx context.Context, namespace, pod string, fromPods, fromAPI bool) (string, error) {
-	return f.call(ctx, FaultPartition, FaultRequest{Namespace: namespace, Pod: pod, FromPods: fromPods, FromAPI: fromAPI})
+// Partition cuts a pod off from what cut names (the other pods, the API
+// server, the host) with firewall rules in its network namespace, replacing
+// the pod's earlier partition if any.
+func (f *Faults) Partition(ctx context.Context, namespace, pod string, cut podnet.Cut) (string, error) {
+	return f.call(ctx, FaultPartition, FaultRequest{Namespace: namespace, Pod: pod, FromPods: cut.Pods, FromAPI: cut.API, FromHost: cut.Host})
 }
 
 // HealAll removes every partition and resumes every stopped node.

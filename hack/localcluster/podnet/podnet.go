@@ -272,22 +272,86 @@ func (n *Network) CleanupAll() error {
 // faultChain is the iptables chain in a pod's netns that holds fault rules.
 const faultChain = "LC-FAULT"
 
-// PartitionRules returns the iptables rule specs (without the -A CHAIN
-// prefix) that cut a pod off from the other pods (fromPods) and/or from the
-// API server at the gateway's apiPort (fromAPI). Traffic from the gateway
-// itself (the host: probes, kubectl port checks) keeps flowing unless it is
-// the API server's port.
-func (n *Network) PartitionRules(fromPods, fromAPI bool, apiPort int) [][]string {
-	var rules [][]string
-	if fromAPI {
-		p := strconv.Itoa(apiPort)
-		rules = append(rules,
-			[]string{"-d", n.Gateway.String(), "-p", "tcp", "--dport", p, "-j", "DROP"},
-			[]string{"-s", n.Gateway.String(), "-p", "tcp", "--sport", p, "-j", "DROP"})
+// Cut says what a partition cuts a pod off from. The host is the host side
+// of the bridge (the gateway address: an operator running on the host, the
+// agent's probes, kubectl from the host); the API server is the agent's proxy
+// on the gateway's API port, so cutting the host alone leaves that port open
+// and the two can be cut separately.
+type Cut struct {
+	Pods bool // the other pods on the bridge
+	API  bool // the API server (gateway, API port)
+	Host bool // the host: every other gateway address and port
+}
+
+// Empty reports whether the cut cuts nothing.
+func (c Cut) Empty() bool { return !c.Pods && !c.API && !c.Host }
+
+// String describes the cut for messages ("the other pods and the host").
+func (c Cut) String() string {
+	var parts []string
+	if c.Pods {
+		parts = append(parts, "the other pods")
 	}
-	if fromPods {
+	if c.API {
+		parts = append(parts, "the API server")
+	}
+	if c.Host {
+		parts = append(parts, "the host")
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// ParseCut parses the CLI's -from value: a comma-separated list of pods,
+// api and host; "all" means pods and api (the host still reaches the pod,
+// as before host partitions existed), so "all,host" cuts everything.
+func ParseCut(s string) (Cut, error) {
+	var c Cut
+	for _, part := range strings.Split(s, ",") {
+		switch strings.TrimSpace(part) {
+		case "pods":
+			c.Pods = true
+		case "api":
+			c.API = true
+		case "host":
+			c.Host = true
+		case "all":
+			c.Pods, c.API = true, true
+		default:
+			return Cut{}, fmt.Errorf("podnet: cannot cut a pod off from %q (want pods, api, host or all, comma-separated)", part)
+		}
+	}
+	return c, nil
+}
+
+// PartitionRules returns the iptables rule specs (without the -A CHAIN
+// prefix) that cut a pod off from what cut names, the API server being at
+// the gateway's apiPort. Order matters: the host rules come before the pod
+// rules, whose first two rules let gateway traffic through.
+func (n *Network) PartitionRules(cut Cut, apiPort int) [][]string {
+	var rules [][]string
+	gw := n.Gateway.String()
+	p := strconv.Itoa(apiPort)
+	if cut.API {
+		rules = append(rules,
+			[]string{"-d", gw, "-p", "tcp", "--dport", p, "-j", "DROP"},
+			[]string{"-s", gw, "-p", "tcp", "--sport", p, "-j", "DROP"})
+	}
+	if cut.Host {
+		if !cut.API {
+			// Cutting the operator must not also cut the pod's own API access.
+			rules = append(rules,
+				[]string{"-d", gw, "-p", "tcp", "--dport", p, "-j", "RETURN"},
+				[]string{"-s", gw, "-p", "tcp", "--sport", p, "-j", "RETURN"})
+		}
+		rules = append(rules,
+			[]string{"-s", gw, "-j", "DROP"},
+			[]string{"-d", gw, "-j", "DROP"})
+	}
+	if cut.Pods {
 		sub := n.Subnet.String()
-		gw := n.Gateway.String()
 		rules = append(rules,
 			[]string{"-s", gw, "-j", "RETURN"},
 			[]string{"-d", gw, "-j", "RETURN"},
@@ -315,11 +379,11 @@ func ensureFaultChain(nsName string) error {
 	return iptablesIn(nsName, "-I", "OUTPUT", "-j", faultChain)
 }
 
-// Partition installs the partition rules in the pod's netns, replacing any
+// Partition installs the rules of cut in the pod's netns, replacing any
 // earlier fault rules there.
-func (n *Network) Partition(nsName string, fromPods, fromAPI bool, apiPort int) error {
-	if !fromPods && !fromAPI {
-		return errors.New("podnet: a partition must cut the pod off from the pods, the API server or both")
+func (n *Network) Partition(nsName string, cut Cut, apiPort int) error {
+	if cut.Empty() {
+		return errors.New("podnet: a partition must cut the pod off from the pods, the API server, the host or a mix")
 	}
 	if err := ensureFaultChain(nsName); err != nil {
 		return err
@@ -327,7 +391,7 @@ func (n *Network) Partition(nsName string, fromPods, fromAPI bool, apiPort int) 
 	if err := iptablesIn(nsName, "-F", faultChain); err != nil {
 		return err
 	}
-	for _, r := range n.PartitionRules(fromPods, fromAPI, apiPort) {
+	for _, r := range n.PartitionRules(cut, apiPort) {
 		if err := iptablesIn(nsName, append([]string{"-A", faultChain}, r...)...); err != nil {
 			return err
 		}

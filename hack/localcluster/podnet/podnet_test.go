@@ -56,7 +56,7 @@ func TestAllocatorHandsOutDistinctAddresses(t *testing.T) {
 // TestPartitionRules checks the rule sets for each partition kind.
 func TestPartitionRules(t *testing.T) {
 	n, _ := NewNetwork("lcbr0", "10.244.0.0/24")
-	api := n.PartitionRules(false, true, 6443)
+	api := n.PartitionRules(Cut{API: true}, 6443)
 	want := [][]string{
 		{"-d", "10.244.0.1", "-p", "tcp", "--dport", "6443", "-j", "DROP"},
 		{"-s", "10.244.0.1", "-p", "tcp", "--sport", "6443", "-j", "DROP"},
@@ -64,12 +64,75 @@ func TestPartitionRules(t *testing.T) {
 	if !reflect.DeepEqual(api, want) {
 		t.Errorf("API partition rules = %v", api)
 	}
-	pods := n.PartitionRules(true, false, 6443)
+	pods := n.PartitionRules(Cut{Pods: true}, 6443)
 	if len(pods) != 3 || pods[2][len(pods[2])-1] != "DROP" || pods[0][len(pods[0])-1] != "RETURN" {
 		t.Errorf("pod partition rules = %v", pods)
 	}
-	if both := n.PartitionRules(true, true, 6443); len(both) != 5 {
+	if both := n.PartitionRules(Cut{Pods: true, API: true}, 6443); len(both) != 5 {
 		t.Errorf("combined partition has %d rules, want 5", len(both))
+	}
+	// Host alone: the API port stays open, everything else at the gateway
+	// is dropped in both directions.
+	host := n.PartitionRules(Cut{Host: true}, 6443)
+	want = [][]string{
+		{"-d", "10.244.0.1", "-p", "tcp", "--dport", "6443", "-j", "RETURN"},
+		{"-s", "10.244.0.1", "-p", "tcp", "--sport", "6443", "-j", "RETURN"},
+		{"-s", "10.244.0.1", "-j", "DROP"},
+		{"-d", "10.244.0.1", "-j", "DROP"},
+	}
+	if !reflect.DeepEqual(host, want) {
+		t.Errorf("host partition rules = %v", host)
+	}
+	// Host with pods: the host drops must come before the pod rules' gateway
+	// RETURNs, or those would let the host through.
+	hostPods := n.PartitionRules(Cut{Host: true, Pods: true}, 6443)
+	firstReturn, lastDrop := -1, -1
+	for i, r := range hostPods {
+		if r[0] == "-s" && r[1] == "10.244.0.1" && len(r) == 4 {
+			if r[3] == "RETURN" && firstReturn < 0 {
+				firstReturn = i
+			}
+			if r[3] == "DROP" {
+				lastDrop = i
+			}
+		}
+	}
+	if lastDrop < 0 || firstReturn < 0 || lastDrop > firstReturn {
+		t.Errorf("host+pods rules let the host through: %v", hostPods)
+	}
+	// Host with API: no RETURN for the API port.
+	for _, r := range n.PartitionRules(Cut{Host: true, API: true}, 6443) {
+		if r[len(r)-1] == "RETURN" {
+			t.Errorf("host+api rules keep a hole: %v", r)
+		}
+	}
+}
+
+// TestParseCut checks the -from syntax.
+func TestParseCut(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Cut
+	}{
+		{"pods", Cut{Pods: true}},
+		{"api", Cut{API: true}},
+		{"host", Cut{Host: true}},
+		{"all", Cut{Pods: true, API: true}},
+		{"all,host", Cut{Pods: true, API: true, Host: true}},
+		{"pods, host", Cut{Pods: true, Host: true}},
+	} {
+		got, err := ParseCut(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseCut(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "nodes", "pods,", "host,everything"} {
+		if _, err := ParseCut(bad); err == nil {
+			t.Errorf("ParseCut(%q) accepted", bad)
+		}
+	}
+	if s := (Cut{Pods: true, Host: true}).String(); s != "the other pods and the host" {
+		t.Errorf("String() = %q", s)
 	}
 }
 
