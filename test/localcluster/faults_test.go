@@ -57,7 +57,7 @@ func TestPodNetworkAndPartitions(t *testing.T) {
 		t.Fatalf("client -> API server before partition: HTTP %q", got)
 	}
 
-	if _, err := faults.Partition(ctx, ns, "client", true, false); err != nil {
+	if _, err := faults.Partition(ctx, ns, "client", podnet.Cut{Pods: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := pingFrom(pid, server.Status.PodIP, 3); got == "PONG" {
@@ -73,7 +73,7 @@ func TestPodNetworkAndPartitions(t *testing.T) {
 		t.Errorf("client -> server after heal: %q %v", got, err)
 	}
 
-	if _, err := faults.Partition(ctx, ns, "client", false, true); err != nil {
+	if _, err := faults.Partition(ctx, ns, "client", podnet.Cut{API: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := apiFrom(pid, 3); got == "200" {
@@ -92,9 +92,103 @@ func TestPodNetworkAndPartitions(t *testing.T) {
 	if got := apiFrom(pid, 15); got != "200" {
 		t.Errorf("client -> API server after heal: HTTP %q", got)
 	}
-	if _, err := faults.Partition(ctx, ns, "nosuchpod", true, true); err == nil {
+	if _, err := faults.Partition(ctx, ns, "nosuchpod", podnet.Cut{Pods: true, API: true}); err == nil {
 		t.Error("partitioning a pod that does not exist succeeded")
 	}
+}
+
+// hostListener listens on a free port of the bridge gateway, the host side
+// that pods reach, and accepts (and closes) connections until the test ends.
+func hostListener(t *testing.T) string {
+	t.Helper()
+	network, err := podnet.NewNetwork(cfg.Bridge, cfg.PodCIDR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(network.Gateway.String(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// connectFrom reports whether a TCP connection from inside a pod's
+// container to addr succeeds within limit seconds (bash's /dev/tcp, so no
+// extra tool is needed in the pod).
+func connectFrom(pid int, addr string, limit int) bool {
+	host, port, _ := net.SplitHostPort(addr)
+	_, err := execIn(pid, time.Duration(limit+10)*time.Second, "timeout", fmt.Sprint(limit), "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%s", host, port))
+	return err == nil
+}
+
+// TestPartitionFromHost cuts a server pod off from the host: another pod
+// still reaches it, the host does not (nor does the pod reach the host),
+// its API access survives, and heal makes it reachable from the host again.
+func TestPartitionFromHost(t *testing.T) {
+	// Not parallel: HealAll acts on the whole cluster.
+	ns := namespace(t)
+	ctx := context.Background()
+	createPod(t, ns, serverPod("server"))
+	createPod(t, ns, shellPod("client", "sleep 3600"))
+	server := waitReady(t, ns, "server", 90*time.Second)
+	clientPod := waitReady(t, ns, "client", 90*time.Second)
+	clientPid := containerPid(t, clientPod, "main")
+	serverPid := containerPid(t, server, "server")
+	serverAddr := net.JoinHostPort(server.Status.PodIP, "6379")
+	onHost := hostListener(t)
+	if reply, err := redisPing(serverAddr); err != nil || reply != "+PONG" {
+		t.Fatalf("host -> server before partition: %q %v", reply, err)
+	}
+	if !connectFrom(serverPid, onHost, 5) {
+		t.Fatalf("server -> host listener %s before partition: no connection", onHost)
+	}
+
+	msg, err := faults.Partition(ctx, ns, "server", podnet.Cut{Host: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = faults.HealAll(context.Background()) })
+	if !strings.Contains(msg, "the host") {
+		t.Errorf("partition message %q does not say the host", msg)
+	}
+	if reply, err := redisPing(serverAddr); err == nil {
+		t.Errorf("host still reaches the server while partitioned from the host: %q", reply)
+	}
+	if connectFrom(serverPid, onHost, 3) {
+		t.Error("server still reaches the host while partitioned from it")
+	}
+	if got, err := pingFrom(clientPid, server.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("partition from the host also cut the other pods: client -> server %q %v", got, err)
+	}
+	if got := apiFrom(serverPid, 15); got != "200" {
+		t.Errorf("partition from the host also cut the API server: HTTP %q", got)
+	}
+	// The agent probes from the host too: the server's readiness probe fails.
+	eventually(t, 30*time.Second, "server marked not ready (its probes come from the host)", func() (bool, error) {
+		p, err := getPod(ns, "server")
+		return err == nil && !podReady(p), err
+	})
+
+	if _, err := faults.HealAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := redisPing(serverAddr); err != nil || reply != "+PONG" {
+		t.Errorf("host -> server after heal: %q %v", reply, err)
+	}
+	if !connectFrom(serverPid, onHost, 5) {
+		t.Error("server -> host after heal: no connection")
+	}
+	waitReady(t, ns, "server", 30*time.Second)
 }
 
 // processState returns the state letter of a process (R, S, T, ...).
