@@ -33,7 +33,7 @@ func TestBuildRedisConf(t *testing.T) {
 		"save": "900 1", "maxmemory": "10mb", "notify-keyspace-events": "", "appendfilename": `a"b`,
 	}
 	conf := buildRedisConf(rg)
-	for _, want := range []string{"port 6379\n", "dir /data\n", "min-replicas-to-write 1\n", "min-replicas-max-lag 7\n",
+	for _, want := range []string{"port 6379\n", "dir /data\n", "min-replicas-to-write 1\n", "min-replicas-max-lag 7\n", "repl-ping-replica-period 2\n", "repl-timeout 10\n",
 		"save 900 1\n", "maxmemory 10mb\n", "notify-keyspace-events \"\"\n", `appendfilename "a\"b"` + "\n"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("redis.conf lacks %q:\n%s", want, conf)
@@ -82,7 +82,9 @@ func TestBuildPodMaster(t *testing.T) {
 		t.Errorf("image = %s %s", c.Image, c.ImagePullPolicy)
 	}
 	args := strings.Join(c.Args, " ")
-	if !strings.HasPrefix(args, "/etc/replnode/redis.conf") || strings.Contains(args, "--replicaof") || strings.Contains(args, "requirepass") {
+	// The master starts as a replica of its own Service: a restarted master
+	// process must not come back as a master (see serverContainer).
+	if !strings.HasPrefix(args, "/etc/replnode/redis.conf") || !strings.HasSuffix(args, "--replicaof cache-master."+rg.Namespace+".svc 6379") || strings.Contains(args, "requirepass") {
 		t.Errorf("master args = %q", args)
 	}
 	if c.ReadinessProbe == nil || c.LivenessProbe == nil || c.StartupProbe == nil {

@@ -26,14 +26,15 @@ type podParams struct {
 	Ordinal int
 	// Role is roleMaster or roleReplica; it sets the role label.
 	Role string
-	// MasterHost is the address the replica follows (--replicaof); "" for the master.
+	// MasterHost is the address the replica follows (--replicaof); "" for
+	// the master, which follows its group's master Service instead.
 	MasterHost string
 	// ConfigHash is the digest of the generated redis.conf.
 	ConfigHash string
 }
 
 // buildPod returns the pod of one member: the replnode container started
-// with the generated redis.conf, --replicaof only for replicas, the password
+// with the generated redis.conf, always as a replica (see serverContainer), the password
 // (when spec.auth is set) passed through an environment variable from the
 // Secret, probes, and a restricted-PSS security context. The template-hash
 // annotation covers everything but the role, so a role change never restarts
@@ -80,7 +81,16 @@ func buildPod(rg *replnodev1alpha1.ReplicationGroup, p podParams) *corev1.Pod {
 	return pod
 }
 
-// serverContainer returns the replnode container of a member.
+// serverContainer returns the replnode container of a member. Every member
+// starts as a replica, the master too: a replica follows the master it was
+// created for, the first master follows the group's master Service, and the
+// operator makes a member master only with REPLICAOF NO ONE. A master whose
+// process restarts therefore comes back as a replica that answers its old
+// replicas' PSYNC with -NOMASTERLINK, instead of a master that would make them
+// full-resync and drop everything it lost (the restart-without-persistence
+// data loss Redis's replication docs warn about); the failover policy then
+// promotes the most advanced replica. Through the Service, a restarted member
+// also finds whoever is master by then.
 func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.Container {
 	args := []string{configDir + "/" + configFile, "--replica-announce-ip", "$(" + podIPEnv + ")"}
 	env := []corev1.EnvVar{{
@@ -101,9 +111,11 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 		})
 		args = append(args, "--requirepass", "$("+passwordEnv+")", "--masterauth", "$("+passwordEnv+")")
 	}
-	if p.MasterHost != "" {
-		args = append(args, "--replicaof", p.MasterHost, strconv.Itoa(serverPort))
+	masterHost := p.MasterHost
+	if masterHost == "" {
+		masterHost = masterServiceName(rg) + "." + rg.Namespace + ".svc"
 	}
+	args = append(args, "--replicaof", masterHost, strconv.Itoa(serverPort))
 	pullPolicy := rg.Spec.ImagePullPolicy
 	if pullPolicy == "" {
 		pullPolicy = corev1.PullIfNotPresent

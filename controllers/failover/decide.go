@@ -36,6 +36,9 @@ const (
 	KindNoMaster DecisionKind = "NoMaster"
 	// KindDeferToSwitchover: a manual switchover is in progress; step it with StepSwitchover.
 	KindDeferToSwitchover DecisionKind = "DeferToSwitchover"
+	// KindRestoreMaster: the master restarted as a replica and no replica
+	// holds more of its history; make it master again.
+	KindRestoreMaster DecisionKind = "RestoreMaster"
 )
 
 // ConditionMasterAvailable is the condition type Decision.Condition fills.
@@ -72,7 +75,7 @@ type Decision struct {
 func (d Decision) Condition() Condition {
 	status := "True"
 	switch d.Kind {
-	case KindWait, KindHold, KindFailover, KindResume, KindAbandon, KindRepairTwoMasters, KindDeferToSwitchover:
+	case KindWait, KindHold, KindFailover, KindResume, KindAbandon, KindRepairTwoMasters, KindDeferToSwitchover, KindRestoreMaster:
 		status = "Unknown"
 	case KindRefuse, KindNoMaster:
 		status = "False"
@@ -119,12 +122,15 @@ func Decide(obs Observation, switchover SwitchoverState) Decision {
 	}
 
 	// The master is failed.
+	choice := ChooseCandidate(obs, obs.Status.CurrentMaster)
+	if restored, ok := decideRestore(obs, d, choice); ok {
+		return restored
+	}
 	if !obs.Settings.Enabled {
 		d.Kind, d.Reason = KindRefuse, "FailoverDisabled"
 		d.Message = det.Message + "; automatic failover is disabled"
 		return d
 	}
-	choice := ChooseCandidate(obs, obs.Status.CurrentMaster)
 	d.Choice = &choice
 	if choice.Best == nil {
 		d.Kind, d.Reason = KindRefuse, "NoEligibleReplica"
@@ -137,6 +143,40 @@ func Decide(obs Observation, switchover SwitchoverState) Decision {
 		det.Message, choice.Best.Name, choice.Best.Position, shortID(choice.Reference.ReplID))
 	d.Actions, d.Resyncs = failoverPlan(obs, d.From, d.To, false, det.Reason)
 	return d
+}
+
+// ------ RESTARTED MASTER ------
+
+// decideRestore handles a master that restarted as a replica (Detect's
+// MasterRestarted) when it must stay master: failover is disabled, no replica
+// is eligible (a group without replicas must not stay masterless), or it reloaded more of the reference history from disk than the best
+// replica holds. It is made master again on the data it has. Any other
+// failed master, or a restarted one that a replica is ahead of, is left to
+// the failover.
+func decideRestore(obs Observation, d Decision, choice Choice) (Decision, bool) {
+	name := obs.Status.CurrentMaster
+	master := obs.member(name)
+	if d.Detection.Reason != reasonMasterRestarted || master == nil || !master.Reachable {
+		return d, false
+	}
+	why := "no replica can be promoted (" + choice.RejectionSummary() + ")"
+	switch {
+	case !obs.Settings.Enabled:
+		why = "automatic failover is disabled, so it keeps the role on the data it has"
+	case choice.Best != nil:
+		pos, ok := master.Repl.PositionIn(choice.Reference.ReplID)
+		if !ok || pos <= choice.Best.Position {
+			return d, false
+		}
+		why = fmt.Sprintf("it reloaded %d bytes of history %s, more than %s holds (%d)",
+			pos, shortID(choice.Reference.ReplID), choice.Best.Name, choice.Best.Position)
+	}
+	d.Kind, d.Reason, d.To = KindRestoreMaster, "MasterRestored", name
+	d.Message = fmt.Sprintf("%s; making it master again: %s", d.Detection.Message, why)
+	d.Actions = []Action{promote(name), verifyMaster(name),
+		{Kind: ActMoveMasterLabel, Target: name},
+		event(EventWarning, "MasterRestored", d.Message)}
+	return d, true
 }
 
 // ------ NO RECORDED MASTER ------

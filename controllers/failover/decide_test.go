@@ -339,3 +339,57 @@ func TestDecideDefersToSwitchover(t *testing.T) {
 		t.Fatalf("decision %s with %v", d.Kind, d.Actions)
 	}
 }
+
+// TestDecideRestartedMaster covers a master whose process restarted: it comes
+// back as a replica (its pod arguments say so), possibly empty. A replica
+// that holds more of the history is promoted at once, without waiting for
+// masterDownAfter; the restarted master is kept only when nobody holds more
+// or failover is off.
+func TestDecideRestartedMaster(t *testing.T) {
+	restarted := func(h string, off int64) Member {
+		m := replica("g-0", 0, h, off, LinkDown)
+		m.Repl.MasterHost = "g-master.ns.svc"
+		return m
+	}
+	t.Run("empty after restart: the most advanced replica takes over", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histC, 0), replica("g-1", 1, histA, 990, LinkDown), replica("g-2", 2, histA, 995, LinkDown))
+		obs.Status.LastMasterReplID, obs.Status.LastMasterOffset = histA, 1000
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindFailover || d.To != "g-2" || d.Detection.Reason != "MasterRestarted" {
+			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
+		}
+		wantActions(t, d.Actions,
+			"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
+			"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "Unpause g-0",
+			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
+	})
+	t.Run("no replica: made master again", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histA, 700))
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindRestoreMaster || d.To != "g-0" || !strings.Contains(d.Message, "no replica can be promoted") {
+			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
+		}
+		wantActions(t, d.Actions, "Promote g-0", "VerifyRole g-0 master", "MoveMasterLabel g-0", "Event Warning MasterRestored")
+		if c := d.Condition(); c.Status != "Unknown" {
+			t.Fatalf("condition = %+v", c)
+		}
+	})
+	t.Run("reloaded more than the replicas hold: made master again", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histA, 1000), replica("g-1", 1, histA, 900, LinkDown))
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindRestoreMaster || !strings.Contains(d.Message, "1000 bytes") {
+			t.Fatalf("decision = %s (%s)", d.Kind, d.Message)
+		}
+	})
+	t.Run("failover disabled: made master again", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histC, 0), replica("g-1", 1, histA, 990, LinkDown))
+		obs.Status.LastMasterReplID = histA
+		obs.Settings.Enabled = false
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindRestoreMaster || !strings.Contains(d.Message, "disabled") {
+			t.Fatalf("decision = %s (%s)", d.Kind, d.Message)
+		}
+	})
+}

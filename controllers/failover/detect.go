@@ -42,7 +42,16 @@ type Detection struct {
 	ReachableReplicas, ReplicasLinkDown int
 }
 
-// Detect decides whether the current master has failed. The master is failed
+// pollWhileSuspect is how often a master that stopped answering is looked at
+// again: the verdict can change at any moment (it answers, its pod goes, it
+// restarts as a replica), not only when MasterDownAfter runs out.
+const pollWhileSuspect = time.Second
+
+// reasonMasterRestarted is the verdict on a master that answers as a replica.
+const reasonMasterRestarted = "MasterRestarted"
+
+// Detect decides whether the current master has failed. Certain facts fail
+// it at once (certainlyDown). Otherwise the master is failed
 // only when the operator has not seen it answer as master for
 // MasterDownAfter AND the replicas agree: its pod is gone or not running, or
 // it answers but reports itself a replica, or a strict majority of the
@@ -64,6 +73,10 @@ func Detect(obs Observation) Detection {
 	if master != nil && master.Reachable && master.Repl.Role == RoleMaster {
 		return Detection{Health: HealthHealthy, Reason: "MasterHealthy",
 			Message: fmt.Sprintf("master %s answers as master at offset %d", name, master.Repl.Offset)}
+	}
+
+	if d, ok := certainlyDown(master, name); ok {
+		return d
 	}
 
 	d := Detection{}
@@ -96,6 +109,7 @@ func Detect(obs Observation) Detection {
 			if ok {
 				d.RequeueAfter -= down
 			}
+			d.RequeueAfter = min(d.RequeueAfter, pollWhileSuspect)
 			return d
 		}
 		d.DownFor = down
@@ -106,7 +120,7 @@ func Detect(obs Observation) Detection {
 		d.Health, d.Reason = HealthSuspect, "MasterNotAnswering"
 		d.Message = fmt.Sprintf("master %s has not answered as master for %s (failover after %s)",
 			name, d.DownFor, obs.Settings.MasterDownAfter)
-		d.RequeueAfter = obs.Settings.MasterDownAfter - d.DownFor
+		d.RequeueAfter = min(obs.Settings.MasterDownAfter-d.DownFor, pollWhileSuspect)
 		return d
 	}
 
@@ -138,6 +152,34 @@ func Detect(obs Observation) Detection {
 			name, d.DownFor, d.ReplicasLinkDown, d.ReachableReplicas)
 	}
 	return d
+}
+
+// certainlyDown returns a Failed verdict, and true, when facts that no
+// network fault can fake show the master is not serving as master, so there
+// is nothing to wait for: its pod is gone, ended or being deleted (and it no
+// longer answers as master), or it answers but as a replica. A member starts
+// as a replica (its pod arguments carry --replicaof), so a master that answers
+// as a replica has restarted; waiting MasterDownAfter would only lengthen the
+// outage, since it takes no writes either way. A pod that is Unknown (its node
+// stopped reporting) is not certain: the process may still run behind a
+// partition, so it goes through the normal timed detection.
+func certainlyDown(master *Member, name string) (Detection, bool) {
+	d := Detection{Health: HealthFailed}
+	switch {
+	case master == nil || master.Phase == PodMissing:
+		d.Reason, d.Message = "MasterPodGone", fmt.Sprintf("master %s has no pod", name)
+	case master.Deleted:
+		d.Reason, d.Message = "MasterPodDeleted", fmt.Sprintf("master %s's pod is being deleted and no longer answers as master", name)
+	case master.Phase == PodFailed || master.Phase == PodSucceeded:
+		d.Reason, d.Message = "MasterPodNotRunning", fmt.Sprintf("master %s's pod has ended (%s)", name, master.Phase)
+	case master.Phase == PodRunning && master.Reachable && master.Repl.Role == RoleReplica:
+		d.Reason = reasonMasterRestarted
+		d.Message = fmt.Sprintf("master %s answers as a replica of %s (its process restarted, or it was demoted outside the operator) and takes no writes",
+			name, master.Repl.MasterHost)
+	default:
+		return Detection{}, false
+	}
+	return d, true
 }
 
 // majorityDownFor returns the longest duration for which a strict majority of

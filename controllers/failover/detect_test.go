@@ -17,6 +17,8 @@ func TestDetect(t *testing.T) {
 	deleting.Deleted = true
 	demoted := m0
 	demoted.Repl.Role, demoted.Repl.LinkStatus = RoleReplica, LinkDown
+	unknownPhase := unreachable(m0)
+	unknownPhase.Phase = PodUnknown
 
 	cases := []struct {
 		name       string
@@ -28,7 +30,10 @@ func TestDetect(t *testing.T) {
 		{"healthy master", observe("g-0", 0, m0, up1, up2), HealthHealthy, "MasterHealthy", "offset 1000"},
 		{"no master in status", observe("", 0, m0, up1), HealthNoMaster, "NoCurrentMaster", ""},
 		{"unreachable briefly", observe("g-0", 10*time.Second, unreachable(m0), down1, down2), HealthSuspect, "MasterNotAnswering", "10s"},
-		{"pod gone briefly is still only suspect", observe("g-0", 29*time.Second, gone(m0), down1, down2), HealthSuspect, "MasterNotAnswering", ""},
+		{"pod gone fails at once", observe("g-0", time.Second, gone(m0), up1, up2), HealthFailed, "MasterPodGone", ""},
+		{"pod being deleted fails at once", observe("g-0", time.Second, deleting, up1, up2), HealthFailed, "MasterPodDeleted", ""},
+		{"restarted as a replica fails at once", observe("g-0", 0, demoted, down1, down2), HealthFailed, "MasterRestarted", "replica"},
+		{"unknown pod waits for masterDownAfter", observe("g-0", 10*time.Second, unknownPhase, down1, down2), HealthSuspect, "MasterNotAnswering", ""},
 		{"unreachable long, replicas agree", observe("g-0", 31*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", "2 of 2"},
 		{"exactly at masterDownAfter counts", observe("g-0", 30*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", ""},
 		{"operator partitioned: replicas linked up", observe("g-0", time.Minute, unreachable(m0), up1, up2), HealthIsolated, "OperatorPartitioned", "0 of 2"},
@@ -40,7 +45,7 @@ func TestDetect(t *testing.T) {
 		{"master missing from the member list", observe("g-0", time.Minute, up1, up2), HealthFailed, "MasterPodGone", ""},
 		{"pod failed", observe("g-0", time.Minute, notRunning, up1), HealthFailed, "MasterPodNotRunning", "Failed"},
 		{"pod being deleted", observe("g-0", time.Minute, deleting, up1), HealthFailed, "MasterPodDeleted", ""},
-		{"master reports replica", observe("g-0", time.Minute, demoted, up1), HealthFailed, "MasterDemoted", ""},
+		{"master reports replica", observe("g-0", time.Minute, demoted, up1), HealthFailed, "MasterRestarted", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,7 +84,7 @@ func TestDetectOnlyCountsReplicasOfTheMaster(t *testing.T) {
 // only when a strict majority has been down long enough.
 func TestDetectNeverSeenUsesTheReplicasClocks(t *testing.T) {
 	downFor := func(m Member, s int64) Member { m.Repl.LinkDownSeconds = s; return m }
-	m0 := gone(master("g-0", 0, histA, 1000))
+	m0 := unreachable(master("g-0", 0, histA, 1000))
 	cases := []struct {
 		name        string
 		replicas    []Member
@@ -97,8 +102,10 @@ func TestDetectNeverSeenUsesTheReplicasClocks(t *testing.T) {
 			obs := observe("g-0", 0, append([]Member{m0}, c.replicas...)...)
 			obs.MasterLastSeen = time.Time{}
 			d := Detect(obs)
-			if d.Health != c.wantHealth || d.RequeueAfter != c.wantRequeue {
-				t.Fatalf("Detect = %s requeue %s (%s), want %s requeue %s", d.Health, d.RequeueAfter, d.Message, c.wantHealth, c.wantRequeue)
+			// A suspect master is looked at again at least every pollWhileSuspect.
+			want := min(c.wantRequeue, pollWhileSuspect)
+			if d.Health != c.wantHealth || d.RequeueAfter != want {
+				t.Fatalf("Detect = %s requeue %s (%s), want %s requeue %s", d.Health, d.RequeueAfter, d.Message, c.wantHealth, want)
 			}
 		})
 	}
@@ -107,12 +114,16 @@ func TestDetectNeverSeenUsesTheReplicasClocks(t *testing.T) {
 // TestDetectRequeueAndFirstSighting checks the requeue delay and the never-seen master.
 func TestDetectRequeueAndFirstSighting(t *testing.T) {
 	obs := observe("g-0", 12*time.Second, unreachable(master("g-0", 0, histA, 1)))
-	if d := Detect(obs); d.RequeueAfter != 18*time.Second {
-		t.Fatalf("RequeueAfter = %s, want the 18s left of masterDownAfter", d.RequeueAfter)
+	if d := Detect(obs); d.RequeueAfter != pollWhileSuspect {
+		t.Fatalf("RequeueAfter = %s, want %s (18s of masterDownAfter are left, but a suspect master is polled)", d.RequeueAfter, pollWhileSuspect)
+	}
+	obs = observe("g-0", 29500*time.Millisecond, unreachable(master("g-0", 0, histA, 1)))
+	if d := Detect(obs); d.RequeueAfter != 500*time.Millisecond {
+		t.Fatalf("RequeueAfter = %s, want the 500ms left of masterDownAfter", d.RequeueAfter)
 	}
 	obs.MasterLastSeen = time.Time{}
 	d := Detect(obs)
-	if d.Health != HealthSuspect || d.Reason != "MasterNotYetSeen" || d.RequeueAfter != settings.MasterDownAfter {
+	if d.Health != HealthSuspect || d.Reason != "MasterNotYetSeen" || d.RequeueAfter != pollWhileSuspect {
 		t.Fatalf("never-seen master: %+v", d)
 	}
 }
