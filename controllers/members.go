@@ -109,6 +109,7 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	v.observed.Role = string(repl.Role)
 	v.observed.MasterHost = repl.MasterHost
 	v.observed.Offset = repl.Offset
+	v.observed.GoodReplicas = repl.GoodReplicas
 	return v
 }
 

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -34,6 +35,10 @@ var errStop = errors.New("stop this pass and requeue")
 // defaultResyncPeriod is how often a settled group is looked at again: node
 // roles and offsets change without any Kubernetes event.
 const defaultResyncPeriod = 10 * time.Second
+
+// notReadyPollPeriod is how often a group whose master is known but which is
+// not Ready is looked at again.
+const notReadyPollPeriod = 2 * time.Second
 
 // ReplicationGroupReconciler reconciles ReplicationGroup objects.
 type ReplicationGroupReconciler struct {
@@ -98,6 +103,12 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	if res.RequeueAfter == 0 || res.RequeueAfter > r.resyncPeriod() {
 		res.RequeueAfter = r.resyncPeriod()
+	}
+	// A group with a master that is not Ready is usually a moment from it
+	// (a replica's first ACK, a sync finishing) and nothing in Kubernetes
+	// changes when it gets there: look again soon.
+	if rg.Status.CurrentMaster != "" && !meta.IsStatusConditionTrue(rg.Status.Conditions, replnodev1alpha1.ConditionReady) {
+		res.RequeueAfter = min(res.RequeueAfter, notReadyPollPeriod)
 	}
 	return res, nil
 }

@@ -24,6 +24,9 @@ type statusInput struct {
 	DesiredReplicas int
 	Progress        *progressNote
 	SecretMissing   bool
+	// MinReplicasToWrite is spec.minReplicasToWrite: the master refuses
+	// writes until that many replicas have acknowledged.
+	MinReplicasToWrite int
 }
 
 // statusSummary is summarizeStatus's result.
@@ -92,6 +95,13 @@ func summarizeStatus(in statusInput) statusSummary {
 	out.Replicas = fmt.Sprintf("%d/%d", out.ReadyReplicas, in.DesiredReplicas)
 	if replicas < in.DesiredReplicas {
 		problems = append(problems, fmt.Sprintf("%d of %d replicas exist", replicas, in.DesiredReplicas))
+	}
+	// A replica counts for min-replicas-to-write only after its first
+	// REPLCONF ACK; until then the master answers writes with NOREPLICAS, so
+	// the group is not Ready yet however healthy the links look.
+	if master != nil && in.MinReplicasToWrite > 0 && master.GoodReplicas >= 0 && master.GoodReplicas < int64(in.MinReplicasToWrite) {
+		problems = append(problems, fmt.Sprintf("master %s has %d of the %d acknowledging replicas min-replicas-to-write needs, so it refuses writes",
+			master.Name, master.GoodReplicas, in.MinReplicasToWrite))
 	}
 
 	cond := func(t string, ok bool, reason, message string) metav1.Condition {
@@ -173,6 +183,8 @@ func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 		DesiredReplicas: int(p.rg.Spec.DesiredReplicas()),
 		Progress:        p.progressing,
 		SecretMissing:   secretMissing,
+
+		MinReplicasToWrite: int(p.rg.Spec.MinReplicasToWrite),
 	})
 	st := &p.rg.Status
 	st.ObservedGeneration = p.rg.Generation

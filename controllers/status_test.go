@@ -101,6 +101,31 @@ func TestSummarizeStatus(t *testing.T) {
 	}
 }
 
+// TestSummarizeStatusWaitsForAcknowledgingReplicas checks a group is not
+// Ready while its master still refuses writes for want of replicas that
+// acknowledged (min-replicas-to-write), and is once they count or when the
+// master does not report the number.
+func TestSummarizeStatusWaitsForAcknowledgingReplicas(t *testing.T) {
+	const mip = "10.0.0.1"
+	cases := []struct {
+		good  int64
+		ready bool
+	}{{0, false}, {1, true}, {2, true}, {-1, true}}
+	for _, c := range cases {
+		m := up("g-0", 0, "master", "", 100)
+		m.GoodReplicas = c.good
+		got := summarizeStatus(statusInput{Members: []observedMember{m, up("g-1", 1, "slave", mip, 100), up("g-2", 2, "slave", mip, 100)},
+			CurrentMaster: "g-0", TargetMaster: "g-0", DesiredReplicas: 2, MinReplicasToWrite: 1})
+		ready := meta.FindStatusCondition(got.Conditions, replnodev1alpha1.ConditionReady)
+		if (ready.Status == metav1.ConditionTrue) != c.ready {
+			t.Errorf("good replicas %d: Ready = %s (%s), want ready %v", c.good, ready.Status, ready.Message, c.ready)
+		}
+		if !c.ready && !strings.Contains(ready.Message, "0 of the 1 acknowledging replicas") {
+			t.Errorf("good replicas %d: Ready message %q does not say why", c.good, ready.Message)
+		}
+	}
+}
+
 // ------ AUTH SECRET ------
 
 func TestEvaluateAuth(t *testing.T) {

@@ -39,6 +39,9 @@ type observedMember struct {
 	MasterHost string
 	// Offset is the node's replication offset.
 	Offset int64
+	// GoodReplicas is, on a master with min-replicas-to-write, how many
+	// replicas count for it (acknowledged within the max lag); -1 unknown.
+	GoodReplicas int64
 }
 
 // topologyInput is everything decideTopology reads.

@@ -14,7 +14,7 @@ import (
 // number is an error naming the field. Unknown fields are ignored, so newer
 // servers parse too.
 func ParseInfoReplication(text string) (Replication, error) {
-	r := Replication{SecondReplOffset: NoSecondOffset, LinkDownSeconds: -1}
+	r := Replication{SecondReplOffset: NoSecondOffset, LinkDownSeconds: -1, GoodReplicas: -1}
 	seen := map[string]bool{}
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")
@@ -70,6 +70,8 @@ func ParseInfoReplication(text string) (Replication, error) {
 			r.BacklogFirstByte, err = parseInt64(key, value)
 		case "repl_backlog_histlen":
 			r.BacklogHistLen, err = parseInt64(key, value)
+		case "min_slaves_good_slaves":
+			r.GoodReplicas, err = parseInt64(key, value)
 		}
 		if err != nil {
 			return Replication{}, err

@@ -84,6 +84,11 @@ type Replication struct {
 	BacklogActive    bool
 	BacklogFirstByte int64
 	BacklogHistLen   int64
+	// GoodReplicas is min_slaves_good_slaves (masters with
+	// min-replicas-to-write set): how many replicas have acknowledged
+	// within min-replicas-max-lag, i.e. whether writes are accepted. -1
+	// when the node does not report it.
+	GoodReplicas int64
 }
 
 // Member is everything the operator observed about one member of the group.
