@@ -18,6 +18,13 @@ import (
 
 // ------ REDIS.CONF AND ITS CONFIGMAP ------
 
+// replPingPeriodSeconds and replTimeoutSeconds are the operator's defaults
+// for repl-ping-replica-period and repl-timeout (see buildRedisConf).
+const (
+	replPingPeriodSeconds = 2
+	replTimeoutSeconds    = 10
+)
+
 // buildRedisConf renders the members' redis.conf: the directives the operator
 // owns first, then spec.config sorted by name so the text (and its hash) is
 // stable. Values are quoted when redis.conf would otherwise split them. The
@@ -38,6 +45,14 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 		maxLag = 10
 	}
 	fmt.Fprintf(&b, "min-replicas-max-lag %d\n", maxLag)
+	// Replicas notice a master that vanished without closing its sockets (a
+	// stopped node, a partition) only after repl-timeout, and failure
+	// detection waits for a majority of them to say so: Redis's 60s would
+	// make every such failover take a minute. The master pings every
+	// repl-ping-replica-period, which must stay well under the timeout or
+	// an idle master looks dead. spec.config can override both.
+	fmt.Fprintf(&b, "repl-ping-replica-period %d\n", replPingPeriodSeconds)
+	fmt.Fprintf(&b, "repl-timeout %d\n", replTimeoutSeconds)
 	keys := make([]string, 0, len(rg.Spec.Config))
 	for k := range rg.Spec.Config {
 		keys = append(keys, k)
