@@ -25,7 +25,7 @@ func TestParseInfoReplicationRealCaptures(t *testing.T) {
 	m := mustParseInfo(t, "testdata/info_master.txt")
 	want := Replication{Role: RoleMaster, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
 		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkDownSeconds: -1,
-		BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: 100}
+		BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: 100, GoodReplicas: -1}
 	if m != want {
 		t.Fatalf("master:\n got %+v\nwant %+v", m, want)
 	}
@@ -33,7 +33,7 @@ func TestParseInfoReplicationRealCaptures(t *testing.T) {
 	want = Replication{Role: RoleReplica, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
 		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkStatus: LinkUp, LinkDownSeconds: -1,
 		MasterHost: "127.0.0.1", MasterPort: 27411,
-		BacklogActive: true, BacklogFirstByte: 51, BacklogHistLen: 50}
+		BacklogActive: true, BacklogFirstByte: 51, BacklogHistLen: 50, GoodReplicas: -1}
 	if r != want {
 		t.Fatalf("replica:\n got %+v\nwant %+v", r, want)
 	}
@@ -74,5 +74,19 @@ func TestParseInfoReplicationErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, c.wantErr)
 			}
 		})
+	}
+}
+
+// TestParseInfoReplicationGoodReplicas checks min_slaves_good_slaves, which
+// redis-server 7.0 prints only when min-replicas-to-write is set.
+func TestParseInfoReplicationGoodReplicas(t *testing.T) {
+	text := "# Replication\r\nrole:master\r\nconnected_slaves:2\r\nmin_slaves_good_slaves:1\r\n" +
+		"master_replid:17af7cfa29967cbe6bcfa483f4806a442a846923\r\nmaster_repl_offset:10\r\n"
+	r, err := ParseInfoReplication(text)
+	if err != nil || r.GoodReplicas != 1 {
+		t.Fatalf("GoodReplicas = %d, err %v; want 1", r.GoodReplicas, err)
+	}
+	if _, err := ParseInfoReplication(strings.Replace(text, "good_slaves:1", "good_slaves:x", 1)); err == nil {
+		t.Fatal("a malformed min_slaves_good_slaves parsed")
 	}
 }
