@@ -213,6 +213,19 @@ func (w *Waits) Cancel(clientID int64) {
 	}
 }
 
+// Take removes a blocked client's wait and returns it (CLIENT UNBLOCK
+// answers with the replicas that acknowledged its offset so far).
+func (w *Waits) Take(clientID int64) (Waiter, bool) {
+	for i := range w.list {
+		if w.list[i].ClientID == clientID {
+			wt := w.list[i]
+			w.list = append(w.list[:i], w.list[i+1:]...)
+			return wt, true
+		}
+	}
+	return Waiter{}, false
+}
+
 // DrainAll removes every blocked client and returns their ids in blocking
 // order (the node stops being a master: Redis unblocks them with an error).
 func (w *Waits) DrainAll() []int64 {

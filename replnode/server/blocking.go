@@ -39,6 +39,7 @@ func initBlocking(s *Server) {
 	s.OnAfterCommand(b.serveReady)
 	s.OnCron(b.expire)
 	s.OnClientClose(func(c *Client) { b.q.remove(c) })
+	s.OnSwapDB(b.swapped)
 }
 
 // blockingOf returns the server's blocking state.
@@ -81,6 +82,26 @@ func (s *Server) UnblockKeyWaiter(c *Client, withError bool) bool {
 	}
 	w.timeout()
 	return true
+}
+
+// signalIfBlockable signals key when v is a type clients block on (a list
+// or sorted set): Redis's dbAdd does this for every key it creates, so
+// RENAME, MOVE, COPY, RESTORE and the *STORE commands serve waiters.
+func (s *Server) signalIfBlockable(db int, key []byte, v store.Value) {
+	switch v.Kind() {
+	case store.KindList, store.KindZSet:
+		s.SignalKeyAsReady(db, key)
+	}
+}
+
+// swapped is the SWAPDB hook: every waited key of the two databases may now
+// hold data, as Redis's scanDatabaseForReadyKeys after swapping.
+func (b *blockingState) swapped(x, y int) {
+	for ref := range b.q.byKey {
+		if (ref.db == x || ref.db == y) && b.kindOf(ref.db, ref.key) != 0 {
+			b.q.signal(ref.db, ref.key)
+		}
+	}
 }
 
 // signalListReady signals a list key that received elements.

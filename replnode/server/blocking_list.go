@@ -6,11 +6,11 @@ import "github.com/replnode/replnode/replnode/store"
 // first behaves like its non-blocking form when a key has data (and is
 // propagated as that form), and otherwise parks the client (blocking.go).
 
-// nullArrayReply is the timeout reply of BLPOP, BRPOP and BLMPOP.
+// nullArrayReply is the timeout (and CLIENT UNBLOCK) reply of every
+// blocking list command, BLMOVE and BRPOPLPUSH included: Redis 7.0's
+// replyToBlockedClientTimedOut answers *-1 for them all, while the same
+// commands answer a null bulk when they cannot block (inside MULTI).
 func nullArrayReply(ctx *Ctx) { ctx.W.NullArray() }
-
-// nullBulkReply is the timeout reply of BLMOVE and BRPOPLPUSH.
-func nullBulkReply(ctx *Ctx) { ctx.W.Null() }
 
 // ---------------------------------------------------------------- BLPOP BRPOP
 
@@ -102,7 +102,7 @@ func blmoveGeneric(ctx *Ctx, from, to listEnd, timeoutArg int, legacy bool) {
 		}
 		rewrite(sctx)
 		return true
-	}, nullBulkReply)
+	}, nullArrayReply)
 }
 
 func blmoveCommand(ctx *Ctx) {

@@ -302,12 +302,14 @@ func (ctx *Ctx) Exists(key []byte) bool {
 }
 
 // SetKey stores v under key (v must not alias Args), as Redis's setKey:
-// the expiry is dropped unless keepTTL, WATCH is signalled.
+// the expiry is dropped unless keepTTL, WATCH is signalled, and clients
+// blocked on key are signalled when v is a list or sorted set.
 func (ctx *Ctx) SetKey(key []byte, v store.Value, keepTTL bool) {
 	k := string(key) // one conversion: the dictionary keeps it
 	ctx.DB.Set(k, v, keepTTL)
 	ctx.DB.SetAccessTime(k, ctx.NowMs)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
+	ctx.S.signalIfBlockable(ctx.DBNum, key, v)
 }
 
 // DeleteKey removes key and signals WATCH; it reports whether it existed

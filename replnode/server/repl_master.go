@@ -406,6 +406,24 @@ func (r *replState) waitCommand(ctx *Ctx) {
 	r.getAckPending = true
 }
 
+// unblockWait ends c's WAIT early, as CLIENT UNBLOCK does: the reply is
+// the number of replicas that acknowledged so far (Redis's timeout reply),
+// or -UNBLOCKED with withError. It reports whether c was in WAIT.
+func (r *replState) unblockWait(c *Client, withError bool) bool {
+	w, ok := r.waits.Take(int64(c.ID))
+	if !ok {
+		return false
+	}
+	if withError {
+		r.s.countError("UNBLOCKED")
+		c.w.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+	} else {
+		c.w.Int(int64(r.replicas.CountAcked(w.Offset)))
+	}
+	c.Unblock()
+	return true
+}
+
 // processWaits answers the WAIT clients that are satisfied or timed out.
 func (r *replState) processWaits() {
 	for _, res := range r.waits.Process(r.s.clock(), r.replicas) {

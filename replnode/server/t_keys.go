@@ -174,6 +174,7 @@ func moveCommand(ctx *Ctx) {
 	}
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.S.signalModifiedKey(dbNum, key)
+	ctx.S.signalIfBlockable(dbNum, key, v)
 	ctx.Notify(NotifyGeneric, "move_from", key)
 	ctx.S.notifyKeyspaceEvent(NotifyGeneric, "move_to", key, dbNum)
 	ctx.Modified(1)
@@ -225,6 +226,7 @@ func copyCommand(ctx *Ctx) {
 		dst.SetExpireAt(string(dstKey), expireAt)
 	}
 	ctx.S.signalModifiedKey(dbNum, dstKey)
+	ctx.S.signalIfBlockable(dbNum, dstKey, v)
 	ctx.S.notifyKeyspaceEvent(NotifyGeneric, "copy_to", dstKey, dbNum)
 	ctx.Modified(1)
 	ctx.W.Int(1)

@@ -42,6 +42,7 @@ func init() {
 			{Name: "getname", Arity: 2, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: clientGetnameCommand},
 			{Name: "id", Arity: 2, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: func(ctx *Ctx) { ctx.W.Int(int64(ctx.C.ID)) }},
 			{Name: "pause", Arity: -3, Flags: admin, Handler: clientPauseCommand},
+			{Name: "unblock", Arity: -3, Flags: admin, Handler: clientUnblockCommand},
 			{Name: "unpause", Arity: 2, Flags: admin, Handler: clientUnpauseCommand},
 			{Name: "no-evict", Arity: 3, Flags: admin, Handler: clientNoEvictCommand},
 			{Name: "reply", Arity: 3, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: clientReplyCommand},
@@ -674,6 +675,44 @@ func clientInfoCommand(ctx *Ctx) {
 	ctx.W.Verbatim("txt", ctx.S.clientInfoLine(ctx.C, ctx.NowMs)+"\n")
 }
 
+// clientUnblockCommand is CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client
+// blocked on keys (BLPOP, BLMOVE, BZPOPMIN...) or in WAIT gets its timeout
+// reply, or -UNBLOCKED with ERROR, and the caller gets 1; anything else
+// (unknown id, a client not blocked, one held by CLIENT PAUSE) gets 0, as
+// in Redis 7.0.
+func clientUnblockCommand(ctx *Ctx) {
+	if len(ctx.Args) > 4 {
+		ctx.Error("ERR unknown subcommand or wrong number of arguments for '" + string(ctx.Args[1]) + "'. Try CLIENT HELP.")
+		return
+	}
+	withError := false
+	if len(ctx.Args) == 4 {
+		switch {
+		case ctx.ArgIs(3, "timeout"):
+		case ctx.ArgIs(3, "error"):
+			withError = true
+		default:
+			ctx.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+			return
+		}
+	}
+	id, ok := ctx.Int(2)
+	if !ok {
+		return
+	}
+	s := ctx.S
+	target := s.clients[uint64(id)]
+	if target == nil || target == ctx.C {
+		ctx.W.Int(0)
+		return
+	}
+	if s.UnblockKeyWaiter(target, withError) || s.repl().unblockWait(target, withError) {
+		ctx.W.Int(1)
+		return
+	}
+	ctx.W.Int(0)
+}
+
 func clientKillCommand(ctx *Ctx) {
 	s := ctx.S
 	if len(ctx.Args) == 3 {
@@ -889,6 +928,8 @@ func clientHelpCommand(ctx *Ctx) {
 		"    Control the replies sent to the current connection.",
 		"SETNAME <name>",
 		"    Assign the name <name> to the current connection.",
+		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
+		"    Unblock the specified blocked client.",
 		"NO-EVICT (ON|OFF)",
 		"    Protect current client connection from eviction.")
 }
