@@ -31,8 +31,12 @@ const (
 	FlagNoMandatoryKeys                   // key arguments may be absent
 	FlagProtected                         // behind enable-debug-command
 	FlagMovableKeys                       // key positions depend on arguments (GetKeys)
+	FlagNoAsyncLoading                    // refused while loading asynchronously (repl-diskless-load swapdb)
 )
 
+// flagNames are the flags in the order Redis 7.0's addReplyCommandFlags
+// prints them. may_replicate and protected are hidden there on purpose, so
+// they have no name here either.
 var flagNames = []struct {
 	f    Flags
 	name string
@@ -40,16 +44,16 @@ var flagNames = []struct {
 	{FlagWrite, "write"}, {FlagReadOnly, "readonly"}, {FlagDenyOOM, "denyoom"}, {FlagAdmin, "admin"},
 	{FlagPubSub, "pubsub"}, {FlagNoScript, "noscript"}, {FlagBlocking, "blocking"}, {FlagLoading, "loading"},
 	{FlagStale, "stale"}, {FlagSkipMonitor, "skip_monitor"}, {FlagSkipSlowlog, "skip_slowlog"},
-	{FlagFast, "fast"}, {FlagNoAuth, "no_auth"}, {FlagMayReplicate, "may_replicate"},
-	{FlagNoMulti, "no_multi"}, {FlagAllowBusy, "allow_busy"}, {FlagNoMandatoryKeys, "no_mandatory_keys"},
-	{FlagProtected, "protected"}, {FlagMovableKeys, "movablekeys"},
+	{FlagFast, "fast"}, {FlagNoAuth, "no_auth"}, {FlagNoMandatoryKeys, "no_mandatory_keys"},
+	{FlagNoAsyncLoading, "no_async_loading"}, {FlagNoMulti, "no_multi"}, {FlagMovableKeys, "movablekeys"},
+	{FlagAllowBusy, "allow_busy"},
 }
 
 // Names lists the flags as COMMAND INFO prints them.
 func (f Flags) Names() []string {
 	var out []string
 	for _, n := range flagNames {
-		if f&n.f != 0 && n.f != FlagProtected {
+		if f&n.f != 0 {
 			out = append(out, n.name)
 		}
 	}
@@ -88,6 +92,8 @@ type Command struct {
 	// statIdx is this command's slot in a Server's commandStats: the table
 	// is shared by every Server in the process, its counters are not.
 	statIdx int
+	// meta is the descriptive data of COMMAND DOCS / INFO (command_meta.go).
+	meta    *commandMeta
 	id      int
 	fullLow string
 }

@@ -576,8 +576,8 @@ func (s *Server) PersistenceInfo() string {
 // init registers SAVE, BGSAVE and LASTSAVE.
 func init() {
 	register(
-		&Command{Name: "save", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "server", Handler: saveCommand},
-		&Command{Name: "bgsave", Arity: -1, Flags: FlagAdmin | FlagNoScript, Group: "server", Handler: bgsaveCommand},
+		&Command{Name: "save", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoAsyncLoading | FlagNoMulti, Group: "server", Handler: saveCommand},
+		&Command{Name: "bgsave", Arity: -1, Flags: FlagAdmin | FlagNoScript | FlagNoAsyncLoading, Group: "server", Handler: bgsaveCommand},
 		&Command{Name: "lastsave", Arity: 1, Flags: FlagLoading | FlagStale | FlagFast, Group: "server", Handler: lastsaveCommand},
 	)
 }

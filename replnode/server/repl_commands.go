@@ -11,17 +11,17 @@ import (
 
 func init() {
 	register(
-		&Command{Name: "sync", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "server",
+		&Command{Name: "sync", Arity: 1, Flags: FlagAdmin | FlagNoScript | FlagNoAsyncLoading | FlagNoMulti, Group: "server",
 			Handler: func(ctx *Ctx) { ctx.S.repl().syncCommand(ctx, false) }},
-		&Command{Name: "psync", Arity: -3, Flags: FlagAdmin | FlagNoScript | FlagNoMulti, Group: "server",
+		&Command{Name: "psync", Arity: -3, Flags: FlagAdmin | FlagNoScript | FlagNoAsyncLoading | FlagNoMulti, Group: "server",
 			Handler: func(ctx *Ctx) { ctx.S.repl().syncCommand(ctx, true) }},
 		&Command{Name: "replconf", Arity: -1, Flags: FlagAdmin | FlagNoScript | FlagLoading | FlagStale | FlagAllowBusy, Group: "server",
 			Handler: func(ctx *Ctx) { ctx.S.repl().replconfCommand(ctx) }},
 		&Command{Name: "wait", Arity: 3, Flags: FlagNoScript, Group: "generic",
 			Handler: func(ctx *Ctx) { ctx.S.repl().waitCommand(ctx) }},
-		&Command{Name: "replicaof", Arity: 3, Flags: FlagAdmin | FlagNoScript | FlagStale, Group: "server",
+		&Command{Name: "replicaof", Arity: 3, Flags: FlagAdmin | FlagNoScript | FlagStale | FlagNoAsyncLoading, Group: "server",
 			Handler: replicaofCommand},
-		&Command{Name: "slaveof", Arity: 3, Flags: FlagAdmin | FlagNoScript | FlagStale, Group: "server",
+		&Command{Name: "slaveof", Arity: 3, Flags: FlagAdmin | FlagNoScript | FlagStale | FlagNoAsyncLoading, Group: "server",
 			Handler: replicaofCommand},
 		&Command{Name: "role", Arity: 1, Flags: FlagNoScript | FlagLoading | FlagStale | FlagFast, Group: "server",
 			Handler: func(ctx *Ctx) { ctx.S.repl().roleCommand(ctx) }},

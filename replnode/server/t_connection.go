@@ -11,7 +11,7 @@ import (
 func init() {
 	register(
 		&Command{Name: "ping", Arity: -1, Flags: FlagFast, Group: "connection", Handler: pingCommand},
-		&Command{Name: "echo", Arity: 2, Flags: FlagFast, Group: "connection", Handler: echoCommand},
+		&Command{Name: "echo", Arity: 2, Flags: FlagLoading | FlagStale | FlagFast, Group: "connection", Handler: echoCommand},
 		&Command{Name: "select", Arity: 2, Flags: FlagLoading | FlagStale | FlagFast, Group: "connection", Handler: selectCommand},
 		&Command{Name: "auth", Arity: -2, Flags: FlagNoScript | FlagLoading | FlagStale | FlagFast | FlagNoAuth | FlagAllowBusy, Group: "connection", Handler: authCommand},
 		&Command{Name: "hello", Arity: -1, Flags: FlagNoScript | FlagLoading | FlagStale | FlagFast | FlagNoAuth | FlagAllowBusy, Group: "connection", Handler: helloCommand},

@@ -29,9 +29,9 @@ func init() {
 		&Command{Name: "shutdown", Arity: -1, Flags: admin | FlagNoMulti | FlagAllowBusy, Group: "server", Handler: shutdownCommand},
 		&Command{Name: "monitor", Arity: 1, Flags: admin, Group: "server", Handler: monitorCommand},
 		&Command{Name: "slowlog", Arity: -2, Group: "server", Subcommands: []*Command{
-			{Name: "get", Arity: -2, Flags: admin, Handler: slowlogGetCommand},
-			{Name: "len", Arity: 2, Flags: admin, Handler: func(ctx *Ctx) { ctx.W.Int(int64(len(ctx.S.slowlog.entries))) }},
-			{Name: "reset", Arity: 2, Flags: admin, Handler: func(ctx *Ctx) { ctx.S.slowlog.entries = nil; ctx.W.OK() }},
+			{Name: "get", Arity: -2, Flags: FlagAdmin | FlagLoading | FlagStale, Handler: slowlogGetCommand},
+			{Name: "len", Arity: 2, Flags: FlagAdmin | FlagLoading | FlagStale, Handler: func(ctx *Ctx) { ctx.W.Int(int64(len(ctx.S.slowlog.entries))) }},
+			{Name: "reset", Arity: 2, Flags: FlagAdmin | FlagLoading | FlagStale, Handler: func(ctx *Ctx) { ctx.S.slowlog.entries = nil; ctx.W.OK() }},
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: slowlogHelpCommand},
 		}},
 		&Command{Name: "client", Arity: -2, Group: "connection", Subcommands: []*Command{
@@ -982,6 +982,30 @@ func writeCommandInfo(w *resp.Writer, c *Command) {
 	w.Int(int64(c.FirstKey))
 	w.Int(int64(c.LastKey))
 	w.Int(int64(c.Step))
+	attachCommandMeta()
+	if m := c.meta; m != nil {
+		// Redis 7.0's categories, tips and key specs, as data.
+		m.ACL.write(w)
+		m.Tips.write(w)
+		m.KeySpecs.write(w)
+	} else {
+		writeDerivedCommandInfoTail(w, c)
+	}
+	// As Redis 7.0: an empty set without subcommands, an array of them
+	// otherwise.
+	if len(c.Subcommands) == 0 {
+		w.SetLen(0)
+		return
+	}
+	w.ArrayLen(len(c.Subcommands))
+	for _, sub := range c.Subcommands {
+		writeCommandInfo(w, sub)
+	}
+}
+
+// writeDerivedCommandInfoTail writes categories, tips and key specs derived
+// from the Go table, for a command command_meta.json does not describe.
+func writeDerivedCommandInfoTail(w *resp.Writer, c *Command) {
 	cats := aclCategories(c)
 	w.SetLen(len(cats))
 	for _, cat := range cats {
@@ -1024,10 +1048,6 @@ func writeCommandInfo(w *resp.Writer, c *Command) {
 		w.Int(0)
 	} else {
 		w.ArrayLen(0)
-	}
-	w.ArrayLen(len(c.Subcommands))
-	for _, sub := range c.Subcommands {
-		writeCommandInfo(w, sub)
 	}
 }
 
@@ -1083,11 +1103,7 @@ func commandDocsCommand(ctx *Ctx) {
 	ctx.W.MapLen(len(cmds))
 	for _, c := range cmds {
 		ctx.W.BulkString(c.FullName())
-		ctx.W.MapLen(2)
-		ctx.W.BulkString("group")
-		ctx.W.BulkString(c.Group)
-		ctx.W.BulkString("arity")
-		ctx.W.Int(int64(c.Arity))
+		writeCommandDocs(ctx.W, c)
 	}
 }
 
@@ -1127,7 +1143,7 @@ func commandListCommand(ctx *Ctx) {
 			filter = func(c *Command) bool { return globMatch([]byte(val), []byte(c.FullName()), true) }
 		case ctx.ArgIs(3, "aclcat"):
 			filter = func(c *Command) bool {
-				for _, cat := range aclCategories(c) {
+				for _, cat := range commandACLCategories(c) {
 					if strings.EqualFold(cat[1:], val) {
 						return true
 					}

@@ -136,7 +136,7 @@ func TestConnectionAndServerCommands(t *testing.T) {
 		{cmd("DEBUG", "CHANGE-REPL-ID"), "OK"},
 		{cmd("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"), `["a", "b"]`},
 		{cmd("COMMAND", "GETKEYS", "PING", "x"), "(error) ERR The command has no key arguments"},
-		{cmd("COMMAND", "INFO", "get", "nosuch"), `[["get", (integer) 2, [readonly, fast], (integer) 1, (integer) 1, (integer) 1, [@read, @fast, @string], [], [["flags", [RO], "begin_search", ["type", "index", "spec", ["index", (integer) 1]], "find_keys", ["type", "range", "spec", ["lastkey", (integer) 0, "keystep", (integer) 1, "limit", (integer) 0]]]], []], (nil)]`},
+		{cmd("COMMAND", "INFO", "get", "nosuch"), `[["get", (integer) 2, [readonly, fast], (integer) 1, (integer) 1, (integer) 1, [@read, @string, @fast], [], [["flags", [RO, access], "begin_search", ["type", "index", "spec", ["index", (integer) 1]], "find_keys", ["type", "range", "spec", ["lastkey", (integer) 0, "keystep", (integer) 1, "limit", (integer) 0]]]], []], (nil)]`},
 		{cmd("SLOWLOG", "LEN"), "(integer) 0"},
 		{cmd("CLIENT", "REPLY", "SKIP"), ""},
 		{cmd("PING"), ""},
