@@ -39,6 +39,12 @@
 //     command (CONFIG, OBJECT) lists Subcommands, each with its own arity
 //     counting the container name, and has no Handler.
 //
+//     COMMAND DOCS and the categories, tips and key specs of COMMAND INFO
+//     come from command_meta.json (see command_meta.go): regenerate it from
+//     the real redis-server with go test -run TestGenerateCommandMeta
+//     -update-command-meta; TestDifferentialCommandInfoAndDocs checks the
+//     result against Redis.
+//
 //  3. Write the handler, func(ctx *Ctx). It does only the command's own
 //     work; dispatch has checked arity, auth, role, memory and MULTI.
 //     - Read arguments from ctx.Args; parse numbers with ctx.Int / ctx.Float
