@@ -56,3 +56,13 @@ func BenchmarkPipelineParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDispatchMSET is redis-benchmark's MSET: ten pairs on the same
+// key (no -r), three-byte values.
+func BenchmarkDispatchMSET(b *testing.B) {
+	args := []string{"MSET"}
+	for i := 0; i < 10; i++ {
+		args = append(args, "key:__rand_int__", "xxx")
+	}
+	benchCommand(b, args...)
+}

@@ -30,6 +30,7 @@ func (n *coreNode) takeReplies(c *Client) string {
 // capturePropagation records the replication stream of n.
 func (n *coreNode) capturePropagation() *[]string {
 	var log []string
+	n.s.Propagating = nil // always propagate to the capture
 	n.s.Propagator = func(db int, args [][]byte) {
 		parts := make([]string, len(args))
 		for i, a := range args {

@@ -305,9 +305,7 @@ func (ctx *Ctx) Exists(key []byte) bool {
 // the expiry is dropped unless keepTTL, WATCH is signalled, and clients
 // blocked on key are signalled when v is a list or sorted set.
 func (ctx *Ctx) SetKey(key []byte, v store.Value, keepTTL bool) {
-	k := string(key) // one conversion: the dictionary keeps it
-	ctx.DB.Set(k, v, keepTTL)
-	ctx.DB.SetAccessTime(k, ctx.NowMs)
+	ctx.DB.SetAt(key, v, keepTTL, ctx.NowMs)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.S.signalIfBlockable(ctx.DBNum, key, v)
 }
@@ -396,7 +394,9 @@ type propOp struct {
 // flushed after the top-level command (wrapped in MULTI/EXEC when it holds
 // more than one command, as Redis 7.0 does).
 func (s *Server) propagate(db int, args [][]byte) {
-	if s.Propagator == nil {
+	if s.Propagator == nil || (s.Propagating != nil && !s.Propagating()) {
+		// Nowhere to go (no replica, no backlog): skip the copy, as
+		// Redis's shouldPropagate does.
 		return
 	}
 	s.pendingProp = append(s.pendingProp, propOp{db, cloneArgs(args)})

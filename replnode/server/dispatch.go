@@ -20,7 +20,13 @@ func sprintf(format string, args ...any) string { return fmt.Sprintf(format, arg
 // 7.0's order (processCommand in server.c), then queues the command (MULTI)
 // or calls it. Runs on the executor.
 func (s *Server) processCommand(c *Client, args [][]byte) {
-	now := s.clock()
+	// One reading of the wall clock serves both the command's time and the
+	// start of its duration (slow log, commandstats).
+	start := time.Now()
+	now := start.UnixMilli()
+	if s.fakeClock {
+		now = s.clock()
+	}
 	c.lastInteraction = now
 	ctx := &c.ctx
 
@@ -132,8 +138,9 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		// CLIENT PAUSE: hold the command until the pause ends.
 		s.waitPause(c)
 		ctx.reset(cmd, args, s.clock())
+		start = time.Now()
 	}
-	s.call(ctx, cmd)
+	s.callFrom(ctx, cmd, start)
 	s.flushPropagation()
 	s.runAfterCommand()
 }
@@ -170,12 +177,15 @@ func (s *Server) reject(ctx *Ctx, msg string) {
 // call executes a command that passed the checks: the handler runs,
 // replies are kept or suppressed, statistics, slow log, MONITOR and
 // propagation are updated. It is also how EXEC runs queued commands.
-func (s *Server) call(ctx *Ctx, cmd *Command) {
+func (s *Server) call(ctx *Ctx, cmd *Command) { s.callFrom(ctx, cmd, time.Now()) }
+
+// callFrom is call for a command whose execution began at start (dispatch
+// passes the time it already read).
+func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	c := ctx.C
 	replyStart := c.w.Len()
 	wasInCall := s.inCall
 	s.inCall = true
-	start := time.Now()
 	cmd.Handler(ctx)
 	dur := time.Since(start)
 	s.inCall = wasInCall

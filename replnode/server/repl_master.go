@@ -113,6 +113,7 @@ func initReplication(s *Server) {
 	replStates[s] = r
 	replStatesMu.Unlock()
 	s.Propagator = r.propagate
+	s.Propagating = r.propagating
 	s.GoodReplicas = r.goodReplicas
 	s.OnCron(r.cron)
 	s.OnClientClose(r.clientClosed)
@@ -185,6 +186,13 @@ func (r *replState) propagate(dbID int, args [][]byte) {
 	}
 	b = replAppendCommand(b, args...)
 	r.feed(b)
+}
+
+// propagating is the core's Propagating: a master with no backlog and no
+// replica has no stream to feed, and a replica forwards its master's bytes
+// instead of propagating (see propagate).
+func (r *replState) propagating() bool {
+	return !r.s.IsReplica() && (r.backlog != nil || r.replicas.Len() > 0)
 }
 
 // feed appends stream bytes: the offset advances, the backlog records them

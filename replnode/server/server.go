@@ -59,6 +59,11 @@ type Server struct {
 	// for determinism (SET EX -> SET PXAT, expired keys -> DEL, EXEC
 	// blocks wrapped in MULTI/EXEC). Nil: nothing is propagated.
 	Propagator func(dbID int, args [][]byte)
+	// Propagating reports whether propagated commands have anywhere to go
+	// (a replica or a backlog); when it says no, writes skip copying their
+	// arguments for the Propagator. Nil means always. It belongs with the
+	// Propagator: whoever replaces one sets the other.
+	Propagating func() bool
 	// GoodReplicas returns how many replicas acknowledged within
 	// min-replicas-max-lag; nil counts as zero.
 	GoodReplicas func() int
@@ -111,6 +116,10 @@ type Server struct {
 	opsLastCount   int64
 	exitCode       int
 	notifyMask     int
+
+	// fakeClock is set by SetClock: dispatch then asks clock for the time
+	// instead of deriving it from the time.Now it takes anyway.
+	fakeClock bool
 
 	// commandStats are INFO commandstats' counters, indexed by
 	// Command.statIdx (see Server.cmdStats).
@@ -198,7 +207,7 @@ func New(cfg *config.Config) *Server {
 
 // SetClock replaces the wall clock (unix ms) used for expiry and stats; for
 // tests.
-func (s *Server) SetClock(now func() int64) { s.clock = now }
+func (s *Server) SetClock(now func() int64) { s.clock, s.fakeClock = now, true }
 
 // NowMs is the executor's current time in unix ms.
 func (s *Server) NowMs() int64 { return s.clock() }

@@ -94,6 +94,7 @@ func TestExpireCommands(t *testing.T) {
 func TestPropagationRewrites(t *testing.T) {
 	n := newCoreNode(t)
 	var got []string
+	n.s.Propagating = nil // always propagate to the capture
 	n.s.Propagator = func(db int, args [][]byte) {
 		s := fmt.Sprint(db)
 		for _, a := range args {
@@ -226,6 +227,7 @@ func TestGlobMatch(t *testing.T) {
 func TestActiveExpireCycle(t *testing.T) {
 	n := newCoreNode(t)
 	var dels int
+	n.s.Propagating = nil // always propagate to the capture
 	n.s.Propagator = func(db int, args [][]byte) {
 		if string(args[0]) == "DEL" {
 			dels++

@@ -86,13 +86,34 @@ func (db *DB) Mutable(key string) (Value, bool) {
 // SET does in Redis.
 func (db *DB) Set(key string, v Value, keepTTL bool) {
 	if old, ok := db.dict[key]; ok {
-		db.dict[key] = &entry{v: v, gen: db.gen, pos: old.pos}
+		// Snapshots copy values, never entries: the entry is updated in
+		// place (no allocation), the new value is unshared.
+		old.v, old.gen, old.atime = v, db.gen, 0
 	} else {
 		db.dict[key] = &entry{v: v, gen: db.gen, pos: len(db.order)}
 		db.order = append(db.order, key)
 	}
 	if !keepTTL {
 		delete(db.expires, key)
+	}
+}
+
+// SetAt is Set with the key as bytes and its access time (OBJECT IDLETIME)
+// in unix ms: overwriting an existing key allocates nothing, which is what
+// SET and MSET do most in a pipeline.
+func (db *DB) SetAt(key []byte, v Value, keepTTL bool, atime int64) {
+	if old, ok := db.dict[string(key)]; ok {
+		old.v, old.gen, old.atime = v, db.gen, atime
+		if !keepTTL && len(db.expires) > 0 {
+			delete(db.expires, string(key))
+		}
+		return
+	}
+	k := string(key)
+	db.dict[k] = &entry{v: v, gen: db.gen, pos: len(db.order), atime: atime}
+	db.order = append(db.order, k)
+	if !keepTTL && len(db.expires) > 0 {
+		delete(db.expires, k)
 	}
 }
 

@@ -1,0 +1,41 @@
+package store
+
+import "testing"
+
+// TestSetAtOverwritesInPlace: SetAt on an existing key replaces the value,
+// the access time and (unless keepTTL) the expiry, keeps the key's SCAN
+// position, and leaves a snapshot taken before with the old value.
+func TestSetAtOverwritesInPlace(t *testing.T) {
+	db := NewDB()
+	db.SetAt([]byte("a"), NewString([]byte("1")), false, 100)
+	db.SetAt([]byte("b"), NewString([]byte("2")), false, 100)
+	db.SetExpireAt("a", 5000)
+	snap := db.Snapshot()
+	defer snap.Release()
+
+	db.SetAt([]byte("a"), NewString([]byte("x")), true, 200)
+	if at, ok := db.ExpireAt("a"); !ok || at != 5000 {
+		t.Errorf("keepTTL lost the expiry: %d %v", at, ok)
+	}
+	if at, _ := db.AccessTime("a"); at != 200 {
+		t.Errorf("access time %d, want 200", at)
+	}
+	db.SetAt([]byte("a"), NewString([]byte("y")), false, 300)
+	if _, ok := db.ExpireAt("a"); ok {
+		t.Error("expiry kept without keepTTL")
+	}
+	if v, _ := db.Peek("a"); string(v.(*String).B) != "y" {
+		t.Errorf("value %q", v.(*String).B)
+	}
+	if db.Len() != 2 || len(db.order) != 2 || db.order[db.dict["a"].pos] != "a" {
+		t.Errorf("order broken: %v", db.order)
+	}
+	seen := map[string]string{}
+	snap.ForEach(func(k string, v Value, _ int64, _ bool) error {
+		seen[k] = string(v.(*String).B)
+		return nil
+	})
+	if seen["a"] != "1" || seen["b"] != "2" {
+		t.Errorf("snapshot sees %v, want the values before the overwrite", seen)
+	}
+}
