@@ -84,3 +84,40 @@ func TestProcessAnswersLoadingDuringStartupLoad(t *testing.T) {
 		t.Errorf("Ready must follow the load:\n%s", log)
 	}
 }
+
+// TestProcessShutdownDuringStartupLoadDoesNotSave: SHUTDOWN SAVE while the
+// dump is still loading exits without saving, as redis-server 7.0 turns it
+// into NOSAVE: the dump (here a FIFO nobody wrote yet) is left alone rather
+// than replaced by the empty keyspace.
+func TestProcessShutdownDuringStartupLoadDoesNotSave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "dump.rdb")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	p := startProc(t, dir, "--save", "3600 1")
+	var conn net.Conn
+	for deadline := time.Now().Add(30 * time.Second); conn == nil; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port)); err == nil {
+			conn = c
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no listener while loading:\n%s", p.logText())
+		}
+	}
+	p.conn, p.rd = conn, bufio.NewReader(conn)
+	if _, err := p.do("PING"); err == nil || !strings.HasPrefix(err.Error(), "LOADING") {
+		t.Fatalf("PING while loading: %v", err)
+	}
+	p.do("SHUTDOWN", "SAVE")
+	p.waitExit()
+	fi, err := os.Lstat(fifo)
+	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the dump was replaced during loading: %v %v\n%s", fi.Mode(), err, p.logText())
+	}
+	if strings.Contains(p.logText(), "DB saved on disk") {
+		t.Errorf("saved during loading:\n%s", p.logText())
+	}
+}

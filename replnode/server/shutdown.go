@@ -22,6 +22,11 @@ func (s *Server) prepareShutdown(f shutdownFlags) error {
 	if f.explicit {
 		save = f.save && !f.nosave
 	}
+	if s.Loading {
+		// As Redis 7.0: never save while the dataset is still loading, the
+		// half-read (or empty) keyspace would replace the good file.
+		save = false
+	}
 	if s.ShutdownHook != nil {
 		if err := s.ShutdownHook(save); err != nil {
 			s.Log.Warningf("Error trying to save the DB, can't exit.")
