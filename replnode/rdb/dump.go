@@ -72,6 +72,9 @@ type LoadOptions struct {
 	// Limits are the encoding thresholds of the loaded values (nil:
 	// store.DefaultLimits).
 	Limits *store.Limits
+	// OnAux, when set, sees each AUX field as it is read (the server
+	// reports used-mem in INFO while the rest still loads).
+	OnAux func(key, value string)
 }
 
 // KeyspaceResult is what LoadKeyspace learned besides the keys.
@@ -88,7 +91,13 @@ type KeyspaceResult struct {
 func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceResult, error) {
 	out := KeyspaceResult{Aux: map[string]string{}}
 	h := Handler{
-		Aux: func(k, v string) error { out.Aux[k] = v; return nil },
+		Aux: func(k, v string) error {
+			out.Aux[k] = v
+			if opt.OnAux != nil {
+				opt.OnAux(k, v)
+			}
+			return nil
+		},
 		SelectDB: func(db int) error {
 			if db >= len(ks.DBs) {
 				return fmt.Errorf("the file selects database %d but this server has %d databases (raise 'databases')", db, len(ks.DBs))

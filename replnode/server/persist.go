@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,6 +38,14 @@ type persistState struct {
 	saves           int64 // successful saves (rdb_saves)
 	lastLoadLoaded  int64
 	lastLoadExpired int64
+
+	// The startup load's progress for INFO (loading_*): start (unix s) and
+	// size are set on the executor before it starts, the loader goroutine
+	// counts bytes and records the file's used-mem.
+	loadStartUnix  int64
+	loadTotalBytes int64
+	loadedBytes    atomic.Int64
+	loadRDBUsedMem atomic.Int64
 }
 
 // bgsaveJob is one background save. The goroutine writes err and closes
@@ -370,12 +379,24 @@ func (p *persistState) loadAtStartup() bool {
 	var path string
 	var ndb int
 	var opt rdb.LoadOptions
+	start := time.Now()
 	s.Exec(func() {
 		s.Loading = true
 		path, ndb, opt = p.dumpPath(), len(s.Keyspace.DBs), p.loadOptions()
+		p.loadStartUnix, p.loadTotalBytes = start.Unix(), 0
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+			p.loadTotalBytes = fi.Size()
+		}
+		p.loadedBytes.Store(0)
+		p.loadRDBUsedMem.Store(0)
 	})
-	start := time.Now()
-	ks, res, found, err := loadDumpFile(path, ndb, opt)
+	opt.OnAux = func(k, v string) {
+		if k == "used-mem" {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			p.loadRDBUsedMem.Store(n)
+		}
+	}
+	ks, res, found, err := loadDumpFileCounting(path, ndb, opt, &p.loadedBytes)
 	ok := true
 	s.Exec(func() {
 		defer func() { s.Loading = false }()
@@ -568,7 +589,32 @@ func (s *Server) PersistenceInfo() string {
 	line("aof_last_cow_size", 0)
 	line("module_fork_in_progress", 0)
 	line("module_fork_last_cow_size", 0)
+	if s.Loading {
+		p.loadingInfo(line)
+	}
 	return b.String()
+}
+
+// loadingInfo adds the loading_* fields INFO persistence shows while the
+// dataset loads, computed as Redis 7.0's genRedisInfoString does.
+func (p *persistState) loadingInfo(line func(k string, v any)) {
+	loaded := p.loadedBytes.Load()
+	perc, remaining := 0.0, int64(1)
+	if p.loadTotalBytes > 0 {
+		perc = float64(loaded) / float64(p.loadTotalBytes+1) * 100
+		remaining = p.loadTotalBytes - loaded
+	}
+	elapsed := p.s.clock()/1000 - p.loadStartUnix
+	eta := int64(1) // Redis's figure when no time has passed yet
+	if elapsed != 0 {
+		eta = elapsed * remaining / (loaded + 1)
+	}
+	line("loading_start_time", p.loadStartUnix)
+	line("loading_total_bytes", p.loadTotalBytes)
+	line("loading_rdb_used_mem", p.loadRDBUsedMem.Load())
+	line("loading_loaded_bytes", loaded)
+	line("loading_loaded_perc", fmt.Sprintf("%.2f", perc))
+	line("loading_eta_seconds", eta)
 }
 
 // ---------------------------------------------------------------- SAVE BGSAVE LASTSAVE

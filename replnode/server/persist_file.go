@@ -67,6 +67,12 @@ func writeDumpFile(path string, write func(w io.Writer) error) (err error) {
 // file is not an error (found is false). Any other failure names the file,
 // and for format errors the offset, and leaves the file as it is.
 func loadDumpFile(path string, n int, opt rdb.LoadOptions) (ks *store.Keyspace, res rdb.KeyspaceResult, found bool, err error) {
+	return loadDumpFileCounting(path, n, opt, nil)
+}
+
+// loadDumpFileCounting is loadDumpFile adding the bytes read to loaded as
+// it goes (nil: not counted), for INFO's loading_loaded_bytes.
+func loadDumpFileCounting(path string, n int, opt rdb.LoadOptions, loaded *atomic.Int64) (ks *store.Keyspace, res rdb.KeyspaceResult, found bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, res, false, nil
@@ -76,11 +82,28 @@ func loadDumpFile(path string, n int, opt rdb.LoadOptions) (ks *store.Keyspace, 
 	}
 	defer f.Close()
 	ks = store.NewKeyspace(n)
-	res, err = rdb.LoadKeyspace(f, ks, opt)
+	var r io.Reader = f
+	if loaded != nil {
+		r = &countingReader{r: f, n: loaded}
+	}
+	res, err = rdb.LoadKeyspace(r, ks, opt)
 	if err != nil {
 		return nil, res, true, fmt.Errorf("can't load the RDB file %s: %w", path, err)
 	}
 	return ks, res, true, nil
+}
+
+// countingReader adds what it reads to n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+// Read reads from the underlying reader and counts the bytes.
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n.Add(int64(k))
+	return k, err
 }
 
 // ReadDumpReplInfo reads the replication ID and offset stored in the AUX

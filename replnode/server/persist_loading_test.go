@@ -53,6 +53,13 @@ func TestProcessAnswersLoadingDuringStartupLoad(t *testing.T) {
 	if err != nil || !strings.Contains(info.(string), "loading:1") {
 		t.Errorf("INFO while loading: %v %v", info, err)
 	}
+	// Redis's progress fields (a FIFO has no size: total 0, perc 0.00).
+	for _, f := range []string{"loading_start_time:", "loading_total_bytes:0", "loading_rdb_used_mem:",
+		"loading_loaded_bytes:0", "loading_loaded_perc:0.00", "loading_eta_seconds:"} {
+		if !strings.Contains(info.(string), f) {
+			t.Errorf("INFO while loading lacks %q:\n%v", f, info)
+		}
+	}
 	if strings.Contains(p.logText(), "Ready to accept") {
 		t.Fatalf("Ready logged before the load:\n%s", p.logText())
 	}
