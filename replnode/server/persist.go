@@ -390,11 +390,13 @@ func (p *persistState) loadAtStartup() bool {
 		p.loadedBytes.Store(0)
 		p.loadRDBUsedMem.Store(0)
 	})
+	logAux := opt.OnAux
 	opt.OnAux = func(k, v string) {
 		if k == "used-mem" {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			p.loadRDBUsedMem.Store(n)
 		}
+		logAux(k, v)
 	}
 	ks, res, found, err := loadDumpFileCounting(path, ndb, opt, &p.loadedBytes)
 	ok := true
@@ -445,11 +447,31 @@ func logFatalLoadError(log *Logger, err error) {
 	}
 }
 
+// logLoadAux logs what a dump says about itself as its AUX fields are
+// read, before the keys load, as Redis's rdbLoad does. nowMs is when the
+// load began.
+func logLoadAux(log *Logger, k, v string, nowMs int64) {
+	switch k {
+	case "redis-ver":
+		log.Noticef("Loading RDB produced by version %s", v)
+	case "ctime":
+		if ct, err := strconv.ParseInt(v, 10, 64); err == nil {
+			log.Noticef("RDB age %d seconds", nowMs/1000-ct)
+		}
+	case "used-mem":
+		if um, err := strconv.ParseInt(v, 10, 64); err == nil {
+			log.Noticef("RDB memory usage when created %.2f Mb", float64(um)/(1024*1024))
+		}
+	}
+}
+
 // loadOptions are the options of loading the dump: expired keys are
 // dropped on a master and kept on a replica, as rdbLoad does.
 func (p *persistState) loadOptions() rdb.LoadOptions {
 	s := p.s
-	opt := rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }, Limits: s.limits}
+	now := s.clock()
+	opt := rdb.LoadOptions{Notice: func(m string) { s.Log.Warningf("%s", m) }, Limits: s.limits,
+		OnAux: func(k, v string) { logLoadAux(s.Log, k, v, now) }}
 	// At startup the replication layer may not have applied `replicaof`
 	// yet, so the directive counts as well.
 	_, _, replicaByConfig := s.Config.ReplicaOf()
@@ -474,7 +496,7 @@ func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
 }
 
 // install replaces the server's databases with a loaded keyspace and logs
-// what the file said about itself, as rdbLoad does. Runs on the executor.
+// the count, as rdbLoad does. Runs on the executor.
 func (p *persistState) install(ks *store.Keyspace, res rdb.KeyspaceResult) {
 	s := p.s
 	// WATCHed keys that existed before or exist after the load are
@@ -483,15 +505,6 @@ func (p *persistState) install(ks *store.Keyspace, res rdb.KeyspaceResult) {
 		s.touchAllWatchedKeysInDB(i, -1)
 		s.Keyspace.DBs[i] = ks.DBs[i]
 		s.touchAllWatchedKeysInDB(i, -1)
-	}
-	if v := res.Aux["redis-ver"]; v != "" {
-		s.Log.Noticef("Loading RDB produced by version %s", v)
-	}
-	if ct, err := strconv.ParseInt(res.Aux["ctime"], 10, 64); err == nil {
-		s.Log.Noticef("RDB age %d seconds", s.clock()/1000-ct)
-	}
-	if um, err := strconv.ParseInt(res.Aux["used-mem"], 10, 64); err == nil {
-		s.Log.Noticef("RDB memory usage when created %.2f Mb", float64(um)/(1024*1024))
 	}
 	p.lastLoadLoaded, p.lastLoadExpired = res.Keys-res.Expired, res.Expired
 	s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", p.lastLoadLoaded, p.lastLoadExpired)
