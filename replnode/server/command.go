@@ -107,7 +107,7 @@ type cmdStats struct {
 // sizes its commandStats once.
 var commandSlots int
 
-// stats returns cmd's counters on s; the executor owns them.
+// cmdStats returns cmd's counters on s; the executor owns them.
 func (s *Server) cmdStats(cmd *Command) *cmdStats {
 	if cmd.statIdx >= len(s.commandStats) {
 		// Registered after s was made (init order): grow once.
