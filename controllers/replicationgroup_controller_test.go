@@ -122,7 +122,9 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 
 		master := &corev1.Pod{}
 		Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "cache-0"}, master)).To(Succeed())
-		Expect(master.Spec.Containers[0].Args).NotTo(ContainElement("--replicaof"))
+		// The first master starts as a replica of its own Service and is
+		// promoted by the operator, so a restart never brings it back as master.
+		Expect(master.Spec.Containers[0].Args).To(ContainElements("--replicaof", "cache-master."+ns+".svc"))
 		replica := &corev1.Pod{}
 		Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "cache-1"}, replica)).To(Succeed())
 		Expect(replica.Spec.Containers[0].Args).To(ContainElements("--replicaof", master.Status.PodIP))
