@@ -1,6 +1,7 @@
 package server
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -21,6 +22,15 @@ type coreNode struct {
 func newCoreNode(t *testing.T, directives ...string) *coreNode {
 	t.Helper()
 	cfg := config.Default()
+	// A private dir first (the caller's directives may replace it): with
+	// the default save points FLUSHALL saves, and must not write dump.rdb
+	// into the package directory.
+	dir, err := os.MkdirTemp("", "corenode-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	directives = append([]string{"dir " + config.Quote(dir)}, directives...)
 	if err := cfg.LoadString(strings.Join(directives, "\n")); err != nil {
 		t.Fatal(err)
 	}
