@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -148,26 +149,46 @@ func info(addr, section string) string {
 
 // ------ LOAD WRITER ------
 
-// writer writes unique keys to whatever the master Service points at and
-// logs each key acknowledged by WAIT 1 (at least one replica has it).
+// writer writes unique keys to whatever the master Service points at (or
+// wherever its connect function leads) and logs each key acknowledged by
+// WAIT 1 (at least one replica has it).
 type writer struct {
 	mu       sync.Mutex
 	acked    []string
 	ackTimes []time.Time
 	attempts int
+	connect  func() (*respConn, error)
 	stop     chan struct{}
 	done     chan struct{}
 }
 
-// startWriter starts the load loop; stop it with finish.
+// errNoMasterEndpoint: the master Service has no single ready endpoint.
+var errNoMasterEndpoint = errors.New("the master Service has no single ready endpoint")
+
+// dialMasterService connects from the host to the master Service's endpoint.
+func dialMasterService() (*respConn, error) {
+	addr := masterEndpoint()
+	if addr == "" {
+		return nil, errNoMasterEndpoint
+	}
+	return dial(addr, password, 3*time.Second)
+}
+
+// startWriter starts the load loop against the master Service from the
+// host; stop it with finish.
 func startWriter() *writer {
-	w := &writer{stop: make(chan struct{}), done: make(chan struct{})}
+	return startWriterVia(dialMasterService)
+}
+
+// startWriterVia starts the load loop over connections from connect.
+func startWriterVia(connect func() (*respConn, error)) *writer {
+	w := &writer{connect: connect, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
 
 // loop writes e2e:<n> = <n>, one at a time, each followed by WAIT 1 2000,
-// reconnecting to the current master endpoint after any error.
+// reconnecting (to the current master endpoint, by default) after any error.
 func (w *writer) loop() {
 	defer close(w.done)
 	seq := 0
@@ -177,12 +198,7 @@ func (w *writer) loop() {
 			return
 		default:
 		}
-		addr := masterEndpoint()
-		if addr == "" {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		c, err := dial(addr, password, 3*time.Second)
+		c, err := w.connect()
 		if err != nil {
 			time.Sleep(100 * time.Millisecond)
 			continue
@@ -418,6 +434,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("replication", func(t *testing.T) { testReplication(t) })
 	t.Run("switchover", func(t *testing.T) { testSwitchover(t) })
+	t.Run("operator-partition", func(t *testing.T) { testOperatorPartition(t) })
 	t.Run("node-stop", func(t *testing.T) { testNodeStop(t) })
 	t.Run("failover", func(t *testing.T) { testFailovers(t) })
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +23,21 @@ import (
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/hack/localcluster/cluster"
 )
+
+// The suite's own bridge and pod range, unless E2E_BRIDGE / E2E_POD_CIDR
+// say otherwise: never the demo's (lcbr0) or the localcluster suite's.
+const (
+	defaultBridge  = "lcrne2e0"
+	defaultPodCIDR = "10.248.0.0/24"
+)
+
+// envOr returns the environment variable name, or def when it is unset or empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 // Suite-wide state set up by TestMain.
 var (
@@ -79,8 +95,16 @@ func run(m *testing.M) int {
 			return prerequisite(fmt.Sprintf("%s is missing from %s; run make k8s-bins", b, c.K8sBinDir))
 		}
 	}
-	// Concurrent runs (several developers' go test ./...) take turns.
-	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "replnode-e2e.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	// The bridge and pod range are what two runs cannot share: E2E_BRIDGE
+	// and E2E_POD_CIDR let a second run go beside the first on its own.
+	bridge, podCIDR := envOr("E2E_BRIDGE", defaultBridge), envOr("E2E_POD_CIDR", defaultPodCIDR)
+	// Concurrent runs on the same bridge (several developers' go test ./...)
+	// take turns.
+	lockName := "replnode-e2e.lock"
+	if bridge != defaultBridge {
+		lockName = "replnode-e2e-" + bridge + ".lock"
+	}
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), lockName), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: lock:", err)
 		return 1
@@ -114,8 +138,8 @@ func run(m *testing.M) int {
 		}
 	}
 	c.StateDir = filepath.Join(tmp, "cluster")
-	c.Bridge = "lcrne2e0"
-	c.PodCIDR = "10.248.0.0/24"
+	c.Bridge = bridge
+	c.PodCIDR = podCIDR
 	c.Nodes = 3
 	c.Images = append([]cluster.ImageRule{{Pattern: "replnode", Binary: filepath.Join(binDir, "replnode")}}, c.Images...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -151,9 +175,18 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: install CRDs: %v\n%s", err, out)
 		return 1
 	}
-	if out, err := kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: CRDs: %v\n%s", err, out)
-		return 1
+	// kubectl wait fails at once ("accessor error: <nil>") on a CRD whose
+	// status has no conditions yet, instead of waiting: ask again.
+	for attempt := 1; ; attempt++ {
+		out, err := kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+		if err == nil {
+			break
+		}
+		if !strings.Contains(out, "accessor error") || attempt == 30 {
+			fmt.Fprintf(os.Stderr, "e2e: CRDs: %v\n%s", err, out)
+			return 1
+		}
+		time.Sleep(time.Second)
 	}
 	// The operator runs on the host with the cluster's marker, so Down
 	// stops it even if this process dies.

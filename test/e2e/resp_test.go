@@ -32,6 +32,13 @@ func dial(addr, password string, timeout time.Duration) (*respConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return handshake(c, password, timeout)
+}
+
+// handshake wraps an open connection (closing it on failure) and
+// authenticates with password when it is not empty; every command must
+// finish within timeout.
+func handshake(c net.Conn, password string, timeout time.Duration) (*respConn, error) {
 	rc := &respConn{conn: c, reader: bufio.NewReader(c), timeout: timeout}
 	if password != "" {
 		if _, err := rc.do("AUTH", password); err != nil {
