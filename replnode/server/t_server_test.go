@@ -163,7 +163,7 @@ func TestConfigRewriteKeepsComments(t *testing.T) {
 	if err := os.WriteFile(path, []byte(orig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n := newCoreNode(t)
+	n := newCoreNode(t, `dir ""`) // the default dir, so REWRITE leaves it out
 	if err := n.s.Config.LoadFile(path); err != nil {
 		t.Fatal(err)
 	}
