@@ -151,7 +151,7 @@ E2E_TIMEOUT ?= 40m
 E2E_LOG := $(BIN)/e2e.log
 
 .PHONY: demo
-demo: k8s-bins ## Local cluster up, operator running, sample ReplicationGroup Ready (master + 2 replicas); the cluster stays up.
+demo: k8s-bins helm build ## Local cluster up, operator installed with helm (runs as a pod), sample ReplicationGroup Ready (master + 2 replicas), kubectl describe; the cluster stays up.
 	$(ROOT)/hack/localcluster/demo.sh
 
 .PHONY: demo-down
@@ -169,15 +169,18 @@ e2e: test-deps k8s-bins build ## End-to-end failover suite on a local cluster of
 # ------ TEST ------
 
 .PHONY: test-deps
-test-deps: ## Install Debian's redis-server and redis-tools if missing (root only; otherwise prints the command).
-	@if command -v redis-server >/dev/null 2>&1 && command -v redis-check-rdb >/dev/null 2>&1; then \
-		echo "test-deps: $$(redis-server --version | cut -d' ' -f1-3)"; \
+test-deps: ## Install Debian's redis-server, redis-tools and iptables (local-cluster faults) if missing (root only; otherwise prints the command).
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 && command -v redis-check-rdb >/dev/null 2>&1 || missing="redis-server redis-tools"; \
+	command -v iptables >/dev/null 2>&1 || missing="$$missing iptables"; \
+	if [ -z "$$missing" ]; then \
+		echo "test-deps: $$(redis-server --version | cut -d' ' -f1-3), $$(iptables --version)"; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get -o Acquire::Retries=3 update && apt-get -o Acquire::Retries=3 install -y --no-install-recommends redis-server redis-tools; \
+		apt-get -o Acquire::Retries=3 update && apt-get -o Acquire::Retries=3 install -y --no-install-recommends $$missing; \
 	else \
-		echo "test-deps: redis-server/redis-check-rdb are missing; as root run:" >&2; \
-		echo "  apt-get update && apt-get install -y redis-server redis-tools" >&2; \
+		echo "test-deps: missing$$missing; as root run:" >&2; \
+		echo "  apt-get update && apt-get install -y$$missing" >&2; \
 		exit 1; \
 	fi
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # demo.sh — the end-to-end demo on the local cluster (what `make demo` runs):
-# build what is missing or stale, bring the cluster up, install the CRDs, run the
-# operator (bin/manager as a host process with the admin kubeconfig), apply
-# config/samples, wait for the ReplicationGroup to become Ready, and show it.
+# build what is missing or stale, bring the cluster up, `helm install` the
+# operator chart (CRD, RBAC, the operator as a pod through the node agent's
+# image mapping), apply config/samples, wait for the ReplicationGroup to
+# become Ready, and show it.
 #
 #   hack/localcluster/demo.sh          run the demo
 #   hack/localcluster/demo.sh down     stop the operator and the cluster, remove state
@@ -50,13 +51,15 @@ diagnose() {
   echo "demo: --- diagnostics" >&2
   kubectl get rg,pods,pvc -o wide >&2 || true
   kubectl describe rg >&2 || true
-  echo "demo: --- last lines of the operator log ($state/logs/manager.log)" >&2
-  tail -n 30 "$state/logs/manager.log" >&2 || true
+  echo "demo: --- last lines of the operator log" >&2
+  for p in $(kubectl -n replnode-system get pods -l app.kubernetes.io/component=operator -o name 2>/dev/null); do
+    "$bin/localcluster" logs "${p#pod/}" -n replnode-system 2>&1 | tail -n 30 >&2 || true
+  done
 }
 
 if [ "${1:-}" = down ]; then
-  # The operator carries the cluster's marker in its environment, so
-  # `localcluster down` stops it along with the pods and the control plane.
+  # The operator is a pod of the cluster: `localcluster down` stops it
+  # along with the other pods and the control plane.
   if [ -x "$bin/localcluster" ]; then
     step down env LOCALCLUSTER_STATE_DIR="$state" "$bin/localcluster" down
   else
@@ -75,6 +78,7 @@ if [ ! -d cmd/manager ]; then
   fail operator "the operator is missing: cmd/manager does not exist yet"
 fi
 build "$bin/manager" ./cmd/manager || fail build "cmd/manager (the operator)"
+[ -x "$bin/helm" ] || make helm || fail build "helm (make helm)"
 if [ -n "${DEMO_REPLNODE_BINARY:-}" ]; then
   [ -x "$DEMO_REPLNODE_BINARY" ] || fail build "DEMO_REPLNODE_BINARY=$DEMO_REPLNODE_BINARY is not an executable"
   export LOCALCLUSTER_IMAGES="replnode*=$DEMO_REPLNODE_BINARY${LOCALCLUSTER_IMAGES:+,$LOCALCLUSTER_IMAGES}"
@@ -86,21 +90,13 @@ fi
 step up env LOCALCLUSTER_STATE_DIR="$state" "$bin/localcluster" up
 export KUBECONFIG="$state/admin.kubeconfig"
 
-step crds kubectl apply -f config/crd/bases
-step crds-established kubectl wait --for=condition=Established crd --all --timeout=60s
-
-# ------ OPERATOR ------
-echo "demo: == operator"
-# The marker puts the operator under the cluster's lifecycle (down stops it).
-LOCALCLUSTER_MEMBER_OF="$state" setsid "$bin/manager" \
-  --kubeconfig "$KUBECONFIG" \
-  --metrics-bind-address 0 \
-  --health-probe-bind-address 0 \
-  >>"$state/logs/manager.log" 2>&1 < /dev/null &
-echo $! > "$state/pids/manager.pid"
-sleep 2
-kill -0 "$(cat "$state/pids/manager.pid")" 2>/dev/null ||
-  fail operator "bin/manager exited at once; see $state/logs/manager.log: $(tail -n 5 "$state/logs/manager.log")"
+# ------ OPERATOR (helm install) ------
+# The chart installs the CRD and runs the operator as a pod with its own
+# ServiceAccount and RBAC; the node agent maps the image to bin/manager.
+echo "demo: == operator (helm install charts/replnode-operator)"
+KUBECONFIG="$KUBECONFIG" hack/chart/demo-install.sh ||
+  fail operator "helm install of charts/replnode-operator failed (see the lines above)"
+step crds-established kubectl wait --for=condition=Established crd/replicationgroups.replnode.io --timeout=60s
 
 # ------ SAMPLE ------
 step sample kubectl apply -k config/samples
