@@ -66,3 +66,22 @@ func BenchmarkDispatchMSET(b *testing.B) {
 	}
 	benchCommand(b, args...)
 }
+
+// BenchmarkDispatchSETPipelined runs SET in batches of 16 as the reader
+// does for redis-benchmark -P 16: the batch shares its clock readings.
+func BenchmarkDispatchSETPipelined(b *testing.B) {
+	n := newCoreNode(&testing.T{})
+	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("xxx")}
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 16 {
+		n.s.beginBatch()
+		for j := 0; j < 16; j++ {
+			n.s.processCommand(n.c, args)
+		}
+		n.s.endBatch()
+		n.c.w.Reset()
+	}
+}

@@ -221,6 +221,7 @@ func (c *Client) serve() {
 		s.mu.Lock()
 		c.queryBufLen = len(buf) - off
 		start := 0
+		s.beginBatch()
 		for _, end := range bounds {
 			if c.closed || c.flags&ClientCloseAfterReply != 0 {
 				break
@@ -228,9 +229,11 @@ func (c *Client) serve() {
 			s.processCommand(c, flat[start:end:end])
 			start = end
 			if c.blocked {
-				c.waitUnblocked()
+				c.waitUnblocked() // ends the batch: it releases the executor
+				s.beginBatch()
 			}
 		}
+		s.endBatch()
 		if protoErr != nil && !c.closed {
 			c.w.Error("ERR " + protoErr.Error())
 			c.flags |= ClientCloseAfterReply
@@ -266,6 +269,7 @@ func (c *Client) waitUnblocked() {
 	}
 	ch := c.unblockCh
 	c.flushOutLocked()
+	c.s.endBatch() // others run meanwhile: the batch's clock goes stale
 	c.s.mu.Unlock()
 	c.writePending()
 	<-ch

@@ -20,9 +20,14 @@ func sprintf(format string, args ...any) string { return fmt.Sprintf(format, arg
 // 7.0's order (processCommand in server.c), then queues the command (MULTI)
 // or calls it. Runs on the executor.
 func (s *Server) processCommand(c *Client, args [][]byte) {
-	// One reading of the wall clock serves both the command's time and the
-	// start of its duration (slow log, commandstats).
-	start := time.Now()
+	// One reading of the clock serves both the command's time and the
+	// start of its duration (slow log, commandstats). Inside a pipelined
+	// batch it is where the previous command ended, so a command costs
+	// one monotonic reading, not three wall-clock ones.
+	start := s.batch.mark
+	if !s.batch.active {
+		start = time.Now()
+	}
 	now := start.UnixMilli()
 	if s.fakeClock {
 		now = s.clock()
@@ -141,9 +146,29 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		start = time.Now()
 	}
 	s.callFrom(ctx, cmd, start)
+	if s.batch.active {
+		s.batch.mark = s.lastCallEnd
+	}
 	s.flushPropagation()
 	s.runAfterCommand()
 }
+
+// batchClock lets the commands of one pipelined batch share clock
+// readings: the batch reads the wall clock once, and each command starts
+// where the previous one ended (monotonic time added to that reading).
+type batchClock struct {
+	active bool
+	mark   time.Time
+}
+
+// beginBatch starts a batch of commands run back to back on the executor
+// (the caller holds it). The batch must end (endBatch) before the executor
+// is released: the reader calls it after its batch, and the waits that
+// release the executor mid-batch (waitUnblocked, waitPause) call it too.
+func (s *Server) beginBatch() { s.batch = batchClock{active: true, mark: time.Now()} }
+
+// endBatch ends the batch: later commands read the clock themselves.
+func (s *Server) endBatch() { s.batch.active = false }
 
 // truncate returns at most n bytes of b as a string.
 func truncate(b []byte, n int) string {
@@ -188,6 +213,7 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	s.inCall = true
 	cmd.Handler(ctx)
 	dur := time.Since(start)
+	s.lastCallEnd = start.Add(dur)
 	s.inCall = wasInCall
 	s.stats.CommandsProcessed++
 	st := s.cmdStats(cmd)

@@ -242,6 +242,7 @@ func (s *Server) pausedFor(c *Client, cmd *Command, isWrite bool) bool {
 // waitPause waits, releasing the executor, until the pause ends.
 func (s *Server) waitPause(c *Client) {
 	c.flushOutLocked()
+	s.endBatch() // others run meanwhile: the batch's clock goes stale
 	for s.pausedUntilMs != 0 && s.clock() < s.pausedUntilMs && !c.closed {
 		s.mu.Unlock()
 		c.writePending()

@@ -120,6 +120,10 @@ type Server struct {
 	// fakeClock is set by SetClock: dispatch then asks clock for the time
 	// instead of deriving it from the time.Now it takes anyway.
 	fakeClock bool
+	// batch shares clock readings across a pipelined batch (dispatch.go);
+	// lastCallEnd is when the last command's handler returned.
+	batch       batchClock
+	lastCallEnd time.Time
 
 	// commandStats are INFO commandstats' counters, indexed by
 	// Command.statIdx (see Server.cmdStats).
