@@ -145,6 +145,7 @@ func run(cfg *config.Config, stdout io.Writer) int {
 		for sig := range sigs {
 			if loading.Load() {
 				s.Log.Warningf("Received shutdown signal during loading, scheduling shutdown.")
+				s.Log.Warningf("User requested shutdown...")
 				s.Close()
 				continue
 			}
@@ -173,8 +174,9 @@ func run(cfg *config.Config, stdout io.Writer) int {
 			return 1
 		}
 	case <-served:
-		// Stopped by a signal during the load; the loader's result is
-		// of no use any more.
+		// Stopped during the load (a signal, SHUTDOWN); the loader's
+		// result is of no use any more.
+		s.Log.Warningf("Redis is now ready to exit, bye bye...")
 		return 0
 	}
 	loading.Store(false)

@@ -128,3 +128,36 @@ func TestProcessShutdownDuringStartupLoadDoesNotSave(t *testing.T) {
 		t.Errorf("saved during loading:\n%s", p.logText())
 	}
 }
+
+// TestProcessSigtermDuringStartupLoad: SIGTERM while the dump loads exits
+// 0 at once without saving, with redis-server 7.0's log lines.
+func TestProcessSigtermDuringStartupLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "dump.rdb")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	p := startProc(t, dir, "--save", "3600 1")
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.logText(), "Server initialized"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start:\n%s", p.logText())
+		}
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.waitExit(); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, p.logText())
+	}
+	log := p.logText()
+	for _, want := range []string{"Received shutdown signal during loading, scheduling shutdown.", "User requested shutdown...",
+		"Redis is now ready to exit, bye bye..."} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 || strings.Contains(log, "Ready to accept") {
+		t.Errorf("dump replaced or Ready logged:\n%s", log)
+	}
+}
