@@ -112,7 +112,11 @@ func renameGeneric(ctx *Ctx, nx bool) {
 		ctx.DeleteKey(dst)
 	}
 	ctx.DB.Delete(string(src))
-	ctx.SetKey(dst, v, false)
+	// The value may be shared with a BGSAVE or full-sync snapshot:
+	// SetMoved keeps it copy-on-write under its new name.
+	ctx.DB.SetMoved(string(dst), v, ctx.NowMs)
+	ctx.S.signalModifiedKey(ctx.DBNum, dst)
+	ctx.S.signalIfBlockable(ctx.DBNum, dst, v)
 	if hasExpire {
 		ctx.DB.SetExpireAt(string(dst), expireAt)
 	}
@@ -168,7 +172,7 @@ func moveCommand(ctx *Ctx) {
 	}
 	expireAt, hasExpire := ctx.DB.ExpireAt(string(key))
 	ctx.DB.Delete(string(key))
-	dst.Set(string(key), v, false)
+	dst.SetMoved(string(key), v, ctx.NowMs) // copy-on-write kept, see RENAME
 	if hasExpire {
 		dst.SetExpireAt(string(key), expireAt)
 	}

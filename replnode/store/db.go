@@ -98,6 +98,16 @@ func (db *DB) Set(key string, v Value, keepTTL bool) {
 	}
 }
 
+// SetMoved stores a value taken from another key (RENAME, MOVE), keeping
+// its access time at atime: such a value may be shared with a live
+// snapshot, so its entry is marked as older than any snapshot and Mutable
+// clones it before the first change, as for the key it came from.
+func (db *DB) SetMoved(key string, v Value, atime int64) {
+	db.Set(key, v, false)
+	e := db.dict[key]
+	e.gen, e.atime = 0, atime
+}
+
 // SetAt is Set with the key as bytes and its access time (OBJECT IDLETIME)
 // in unix ms: overwriting an existing key allocates nothing, which is what
 // SET and MSET do most in a pipeline.

@@ -39,3 +39,31 @@ func TestSetAtOverwritesInPlace(t *testing.T) {
 		t.Errorf("snapshot sees %v, want the values before the overwrite", seen)
 	}
 }
+
+// TestSetMovedKeepsSnapshotsFrozen: a value moved to another key while a
+// snapshot holds it (RENAME during BGSAVE) is cloned before it changes, so
+// the snapshot keeps the content it froze.
+func TestSetMovedKeepsSnapshotsFrozen(t *testing.T) {
+	db := NewDB()
+	l := NewList()
+	l.PushBack([]byte("a"))
+	db.Set("src", l, false)
+	snap := db.Snapshot()
+	defer snap.Release()
+
+	v, _ := db.Peek("src")
+	db.Delete("src")
+	db.SetMoved("dst", v, 0)
+	m, _ := db.Mutable("dst")
+	m.(*List).PushBack([]byte("b"))
+
+	snap.ForEach(func(k string, v Value, _ int64, _ bool) error {
+		if n := v.(*List).Len(); k != "src" || n != 1 {
+			t.Errorf("snapshot has %s with %d elements, want src with 1", k, n)
+		}
+		return nil
+	})
+	if got, _ := db.Peek("dst"); got.(*List).Len() != 2 {
+		t.Errorf("dst has %d elements, want 2", got.(*List).Len())
+	}
+}
