@@ -108,6 +108,7 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	v.observed.Reachable = true
 	v.observed.Role = string(repl.Role)
 	v.observed.MasterHost = repl.MasterHost
+	v.observed.LinkUp = repl.LinkStatus == failover.LinkUp && !repl.SyncInProgress
 	v.observed.Offset = repl.Offset
 	v.observed.GoodReplicas = repl.GoodReplicas
 	return v

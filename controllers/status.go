@@ -69,7 +69,9 @@ func summarizeStatus(in statusInput) statusSummary {
 			if m.Ready {
 				out.ReadyReplicas++
 			}
-			linkUp := m.Reachable && m.Role == "slave" && master != nil && m.MasterHost == master.PodIP && master.PodIP != ""
+			// Pointed at the master is not enough: a replica waiting for or
+			// loading its full sync holds none of the master's data yet.
+			linkUp := m.Reachable && m.Role == "slave" && m.LinkUp && master != nil && m.MasterHost == master.PodIP && master.PodIP != ""
 			if m.Reachable && m.Role == "slave" {
 				ms.LinkStatus = "down"
 				if linkUp {

@@ -126,6 +126,24 @@ func TestSummarizeStatusWaitsForAcknowledgingReplicas(t *testing.T) {
 	}
 }
 
+// TestSummarizeStatusReplicaStillSyncing checks a replica pointed at the
+// master but without its data yet (link down, full sync waiting or loading)
+// keeps the group from Ready.
+func TestSummarizeStatusReplicaStillSyncing(t *testing.T) {
+	const mip = "10.0.0.1"
+	syncing := up("g-2", 2, "slave", mip, 0)
+	syncing.LinkUp = false
+	got := summarizeStatus(statusInput{Members: []observedMember{up("g-0", 0, "master", "", 100), up("g-1", 1, "slave", mip, 100), syncing},
+		CurrentMaster: "g-0", TargetMaster: "g-0", DesiredReplicas: 2})
+	ready := meta.FindStatusCondition(got.Conditions, replnodev1alpha1.ConditionReady)
+	if ready.Status != metav1.ConditionFalse || !strings.Contains(ready.Message, "g-2 does not replicate from the master") {
+		t.Fatalf("Ready = %s (%s), want False naming g-2", ready.Status, ready.Message)
+	}
+	if m := got.Members[2]; m.LinkStatus != "down" {
+		t.Fatalf("g-2 link status = %q, want down", m.LinkStatus)
+	}
+}
+
 // ------ AUTH SECRET ------
 
 func TestEvaluateAuth(t *testing.T) {

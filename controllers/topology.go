@@ -37,6 +37,9 @@ type observedMember struct {
 	Role string
 	// MasterHost is the master a replica follows.
 	MasterHost string
+	// LinkUp is a replica's master_link_status:up with no full sync under
+	// way: it holds the master's data and receives its stream.
+	LinkUp bool
 	// Offset is the node's replication offset.
 	Offset int64
 	// GoodReplicas is, on a master with min-replicas-to-write, how many

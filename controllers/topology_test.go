@@ -14,6 +14,7 @@ func up(name string, ord int, role string, masterIP string, offset int64) observ
 		PodIP: fmt.Sprintf("10.0.0.%d", ord+1), Role: role, Offset: offset, TemplateHash: "t"}
 	if role == "slave" {
 		m.MasterHost = masterIP
+		m.LinkUp = true
 		m.RoleLabel = roleReplica
 	} else {
 		m.RoleLabel = roleMaster
