@@ -117,6 +117,7 @@ func (r *ReplicationGroupReconciler) setTargetMaster(ctx context.Context, p *pas
 	if from := p.rg.Status.CurrentMaster; from != "" && from != target {
 		now := metav1.NewTime(r.now())
 		p.rg.Status.LastFailover = &replnodev1alpha1.FailoverRecord{From: from, To: target, Reason: reason, DetectedAt: &now}
+		r.event(p.rg, corev1.EventTypeWarning, "MasterChanging", fmt.Sprintf("moving the master from %s to %s (%s)", from, target, reason))
 	}
 	return r.patchStatus(ctx, p)
 }

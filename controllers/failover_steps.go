@@ -124,6 +124,11 @@ func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pas
 	if plan.Decision != nil && plan.Decision.Reason != "" {
 		reason = plan.Decision.Reason
 	}
+	if plan.Decision != nil && plan.Decision.Kind == failover.KindFailover && plan.Decision.Detection.Reason != "" {
+		// What happened to the master (MasterRestarted, MasterPodGone, ...)
+		// says more in the record and the conditions than "FailingOver".
+		reason = plan.Decision.Detection.Reason
+	}
 	p.progress(replnodev1alpha1.PhaseFailingOver, reason, plan.Condition.Message)
 	completed, err := r.executeFailoverActions(ctx, p, plan.Actions, reason)
 	if err != nil {
@@ -181,10 +186,38 @@ func (r *ReplicationGroupReconciler) executeFailoverActions(ctx context.Context,
 			return false, fmt.Errorf("failover action %s: %w", a, err)
 		}
 		if step, ok := failover.StepFor(a, r.now()); ok {
+			r.announceStep(p, a, step)
 			recordStep(p, step)
 		}
 	}
 	return true, nil
+}
+
+// announceStep emits an event for a milestone of the master change under way
+// (status.lastFailover, until its endpoint switch), the first time it is
+// reached, so `kubectl describe rg` tells the story step by step; a resumed
+// plan repeats actions but not events.
+func (r *ReplicationGroupReconciler) announceStep(p *pass, a failover.Action, s failover.Step) {
+	rec := p.rg.Status.LastFailover
+	if rec == nil || rec.EndpointSwitchedAt != nil {
+		return
+	}
+	switch {
+	case s.Kind == failover.StepFenced && rec.FencedAt == nil && a.Member == rec.From:
+		how := "its pod deleted"
+		switch a.Kind {
+		case failover.ActPauseWrites:
+			how = fmt.Sprintf("writes paused (CLIENT PAUSE WRITE, %s)", a.Timeout)
+		case failover.ActMarkFenced:
+			how = "marked fenced: it comes back only as a replica"
+		}
+		r.event(p.rg, corev1.EventTypeNormal, "MasterFenced", fmt.Sprintf("old master %s fenced: %s", a.Member, how))
+	case s.Kind == failover.StepPromoted && rec.PromotedAt == nil && s.Member == rec.To:
+		r.event(p.rg, corev1.EventTypeNormal, "ReplicaPromoted", fmt.Sprintf("%s answers ROLE master", s.Member))
+	case s.Kind == failover.StepEndpointSwitched && s.Member == rec.To:
+		r.event(p.rg, corev1.EventTypeNormal, "MasterEndpointSwitched",
+			fmt.Sprintf("role=master label moved to %s: Service %s now selects it", s.Member, masterServiceName(p.rg)))
+	}
 }
 
 // errVerifyFailed means a VerifyRole found another role than expected.
