@@ -115,6 +115,11 @@ func TestCommandMetaRoundTrip(t *testing.T) {
 			t.Errorf("command_meta.json describes %q, which the table lacks", name)
 		}
 	}
+	for name := range known {
+		if all[name] == nil && name != "testblock" { // testblock: a test-only command
+			t.Errorf("%q has no entry in command_meta.json: regenerate it (see TestGenerateCommandMeta)", name)
+		}
+	}
 	again, err := encodeCommandMeta(all)
 	if err != nil {
 		t.Fatal(err)
