@@ -34,7 +34,7 @@ var errStop = errors.New("stop this pass and requeue")
 
 // defaultResyncPeriod is how often a settled group is looked at again: node
 // roles and offsets change without any Kubernetes event.
-const defaultResyncPeriod = 10 * time.Second
+const defaultResyncPeriod = 2 * time.Second
 
 // notReadyPollPeriod is how often a group whose master is known but which is
 // not Ready is looked at again.

@@ -46,8 +46,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "enable leader election, so only one manager is active")
 	fs.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the in-cluster namespace)")
 	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
-	fs.DurationVar(&o.nodeTimeout, "node-timeout", 5*time.Second, "timeout of each command sent to a replnode member")
-	fs.DurationVar(&o.resync, "resync-period", 10*time.Second, "how often a settled group is checked again")
+	fs.DurationVar(&o.nodeTimeout, "node-timeout", 2*time.Second, "timeout of each command sent to a replnode member (a master that stopped answering costs this much per look)")
+	fs.DurationVar(&o.resync, "resync-period", 2*time.Second, "how often a settled group is checked again (members' roles and offsets change without Kubernetes events)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, then in-cluster)")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -85,7 +85,7 @@ func TestOperatorDefaultRender(t *testing.T) {
 	if !slices.Equal(c.Command, []string{"manager"}) {
 		t.Errorf("command = %v, want [manager] (on the image's PATH)", c.Command)
 	}
-	for _, a := range []string{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--node-timeout=5s", "--resync-period=10s", "--zap-log-level=info"} {
+	for _, a := range []string{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--node-timeout=2s", "--resync-period=2s", "--zap-log-level=info"} {
 		if !slices.Contains(c.Args, a) {
 			t.Errorf("args %v lack %s", c.Args, a)
 		}
