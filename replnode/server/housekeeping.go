@@ -239,6 +239,11 @@ func (s *Server) pausedFor(c *Client, cmd *Command, isWrite bool) bool {
 	return true
 }
 
+// clientsPaused reports whether a CLIENT PAUSE (WRITE or ALL) is in force.
+func (s *Server) clientsPaused() bool {
+	return s.pausedUntilMs != 0 && s.clock() < s.pausedUntilMs
+}
+
 // waitPause waits, releasing the executor, until the pause ends.
 func (s *Server) waitPause(c *Client) {
 	c.flushOutLocked()

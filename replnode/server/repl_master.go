@@ -445,9 +445,12 @@ func (r *replState) processWaits() {
 }
 
 // afterCommand sends REPLCONF GETACK * once per batch when a WAIT is
-// blocked, as Redis does in beforeSleep.
+// blocked, as Redis does in beforeSleep. Not while clients are paused: the
+// GETACK would move the replication offset of a master whose writes are
+// paused so that a replica can catch up with it (a switchover), as Redis 7.0
+// also holds it back until the pause ends; cron sends it then.
 func (r *replState) afterCommand() {
-	if r.getAckPending && !r.s.IsReplica() {
+	if r.getAckPending && !r.s.IsReplica() && !r.s.clientsPaused() {
 		r.getAckPending = false
 		r.propagateRaw("REPLCONF", "GETACK", "*")
 	}
@@ -747,6 +750,7 @@ func (r *replState) cron(now int64) {
 		r.backlog.Resize(size)
 	}
 	r.maybeStartFullSync(now)
+	r.afterCommand() // a GETACK held back by a pause that has ended
 	if !r.s.IsReplica() && r.replicas.Len() > 0 && now-r.lastPingMs >= cfg.Int("repl-ping-replica-period")*1000 {
 		r.lastPingMs = now
 		r.propagateRaw("PING")

@@ -488,3 +488,38 @@ func TestReplWaitUnblockedWhenBecomingReplica(t *testing.T) {
 		t.Fatalf("blocked WAIT answered %v", r)
 	}
 }
+
+// TestReplWaitDuringPauseHoldsGetAck checks, against our server and
+// redis-server 7.0 alike, that a WAIT blocking while clients are paused does
+// not send REPLCONF GETACK (it would move the offset of a master paused so a
+// replica can catch up with it, as a switchover does), and that the GETACK
+// goes out once the pause ends.
+func TestReplWaitDuringPauseHoldsGetAck(t *testing.T) {
+	ours := startNode(t, "repl-diskless-sync", "no", "repl-ping-replica-period", "60")
+	ports := map[string]int{"replnode": ours.port, "redis-server": startRealRedis(t, "--repl-diskless-sync", "no", "--repl-ping-replica-period", "60")}
+	for name, port := range ports {
+		t.Run(name, func(t *testing.T) {
+			fakeReplica(t, port, "")
+			mc := dialNode(t, port)
+			waitFor(t, 30*time.Second, "replica online", func() bool {
+				return strings.Contains(mc.info("replication")["slave0"], "state=online")
+			})
+			mc.do("SET", "k", "v")
+			admin := dialNode(t, port)
+			if r := admin.do("CLIENT", "PAUSE", "1500", "WRITE"); r.IsError() {
+				t.Fatalf("CLIENT PAUSE: %v", r)
+			}
+			before := mc.info("replication")["master_repl_offset"]
+			if n := mc.do("WAIT", "1", "200"); n.Int != 0 {
+				t.Fatalf("WAIT with a silent replica = %v", n)
+			}
+			if after := mc.info("replication")["master_repl_offset"]; after != before {
+				t.Fatalf("offset moved from %s to %s during the pause", before, after)
+			}
+			admin.do("CLIENT", "UNPAUSE")
+			waitFor(t, 10*time.Second, "the held GETACK sent after the pause", func() bool {
+				return mc.info("replication")["master_repl_offset"] != before
+			})
+		})
+	}
+}
