@@ -204,6 +204,7 @@ func TestDifferentialPubSub(t *testing.T) {
 		sub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
 		pub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
 		sub.DoType("HELLO", proto)
+		pub.DoType("HELLO", proto)
 		sub.Do("SUBSCRIBE", "ch1")
 		sub.Do("PSUBSCRIBE", "c*")
 		if proto == "2" {
@@ -214,6 +215,7 @@ func TestDifferentialPubSub(t *testing.T) {
 		sub.Receive()
 		sub.Receive()
 		pub.Do("PUBSUB", "NUMSUB", "ch1", "nope")
+		pub.Do("PUBSUB", "SHARDNUMSUB", "ch1")
 		pub.Do("PUBSUB", "NUMPAT")
 		pub.Do("PUBSUB", "CHANNELS")
 		sub.Do("UNSUBSCRIBE")

@@ -248,8 +248,10 @@ func pubsubChannelsCommand(ctx *Ctx) {
 	}
 }
 
+// pubsubNumsubCommand replies channel, count pairs as a flat array in both
+// protocols: Redis 7.0 never made it a RESP3 map (clients parse the pairs).
 func pubsubNumsubCommand(ctx *Ctx) {
-	ctx.W.MapLen(len(ctx.Args) - 2)
+	ctx.W.ArrayLen(2 * (len(ctx.Args) - 2))
 	for _, ch := range ctx.Args[2:] {
 		ctx.W.Bulk(ch)
 		ctx.W.Int(int64(len(ctx.S.pubsub.channels[string(ch)])))
@@ -260,8 +262,10 @@ func pubsubNumpatCommand(ctx *Ctx) { ctx.W.Int(int64(len(ctx.S.pubsub.patterns))
 
 func pubsubShardChannelsCommand(ctx *Ctx) { ctx.W.ArrayLen(0) }
 
+// pubsubShardNumsubCommand replies channel, 0 pairs as a flat array, like
+// NUMSUB: without cluster mode no client holds a shard subscription.
 func pubsubShardNumsubCommand(ctx *Ctx) {
-	ctx.W.MapLen(len(ctx.Args) - 2)
+	ctx.W.ArrayLen(2 * (len(ctx.Args) - 2))
 	for _, ch := range ctx.Args[2:] {
 		ctx.W.Bulk(ch)
 		ctx.W.Int(0)
