@@ -79,7 +79,8 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	fm := failover.Member{
 		Name: pod.Name, Ordinal: ord, Host: pod.Status.PodIP,
 		Phase: failover.PodPhase(pod.Status.Phase), Ready: o.Ready, Deleted: o.Deleting,
-		Fenced: containsString(p.rg.Status.FencedMembers, pod.Name),
+		Fenced:      containsString(p.rg.Status.FencedMembers, pod.Name),
+		ProcessDown: serverContainerDown(pod),
 	}
 	v := memberView{observed: o, failover: fm}
 	if o.PodIP == "" || o.Deleting || pod.Status.Phase != corev1.PodRunning {
@@ -112,6 +113,21 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	v.observed.Offset = repl.Offset
 	v.observed.GoodReplicas = repl.GoodReplicas
 	return v
+}
+
+// serverContainerDown reports whether the kubelet says the server container
+// of a running pod has exited and not been restarted yet (waiting or
+// terminated). A container not reported at all is not known to be down.
+func serverContainerDown(pod *corev1.Pod) bool {
+	if pod.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == containerName {
+			return cs.State.Running == nil
+		}
+	}
+	return false
 }
 
 // isWrongPass reports whether err is the node refusing our password.

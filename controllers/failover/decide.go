@@ -148,11 +148,11 @@ func Decide(obs Observation, switchover SwitchoverState) Decision {
 // ------ RESTARTED MASTER ------
 
 // decideRestore handles a master that restarted as a replica (Detect's
-// MasterRestarted) when it must stay master: failover is disabled, no replica
-// is eligible (a group without replicas must not stay masterless), or it reloaded more of the reference history from disk than the best
-// replica holds. It is made master again on the data it has. Any other
-// failed master, or a restarted one that a replica is ahead of, is left to
-// the failover.
+// MasterRestarted) when it must stay master: failover is disabled, or no
+// replica is eligible (a group without replicas must not stay masterless).
+// It is made master again on the data it has. When a replica is eligible the
+// failover promotes it: it took the master's stream until the crash, while
+// the restarted master holds at most what it reloaded from disk.
 func decideRestore(obs Observation, d Decision, choice Choice) (Decision, bool) {
 	name := obs.Status.CurrentMaster
 	master := obs.member(name)
@@ -164,12 +164,9 @@ func decideRestore(obs Observation, d Decision, choice Choice) (Decision, bool) 
 	case !obs.Settings.Enabled:
 		why = "automatic failover is disabled, so it keeps the role on the data it has"
 	case choice.Best != nil:
-		pos, ok := master.Repl.PositionIn(choice.Reference.ReplID)
-		if !ok || pos <= choice.Best.Position {
-			return d, false
-		}
-		why = fmt.Sprintf("it reloaded %d bytes of history %s, more than %s holds (%d)",
-			pos, shortID(choice.Reference.ReplID), choice.Best.Name, choice.Best.Position)
+		// A replica took the master's stream until the crash; whatever the
+		// restarted master reloaded from disk is older.
+		return d, false
 	}
 	d.Kind, d.Reason, d.To = KindRestoreMaster, "MasterRestored", name
 	d.Message = fmt.Sprintf("%s; making it master again: %s", d.Detection.Message, why)
@@ -382,7 +379,8 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 // fenceActions makes sure the old master cannot take writes any more: a
 // reachable one is paused for writes (it becomes a replica later in the
 // plan); an unreachable one has its pod deleted and is marked fenced, so the
-// operator recreates it only as a replica. Already fenced: nothing to do.
+// operator recreates it only as a replica; one whose pod or process is
+// already gone is only marked. Already fenced: nothing to do.
 func fenceActions(obs Observation, from, to string) []Action {
 	old := obs.member(from)
 	switch {
@@ -392,7 +390,9 @@ func fenceActions(obs Observation, from, to string) []Action {
 		return []Action{pauseWrites(from, obs.Settings.PauseTimeout)}
 	case old.Fenced:
 		return nil
-	case old.Phase == PodMissing || old.Deleted:
+	case old.Phase == PodMissing || old.Deleted || old.ProcessDown:
+		// Nothing runs that could take writes; a restarted process comes
+		// back as a replica (its pod arguments say so) and rejoins.
 		return []Action{{Kind: ActMarkFenced, Member: from, Target: to}}
 	default:
 		return []Action{{Kind: ActDeletePod, Member: from}, {Kind: ActMarkFenced, Member: from, Target: to}}

@@ -363,6 +363,19 @@ func TestDecideRestartedMaster(t *testing.T) {
 			"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "Unpause g-0",
 			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 	})
+	t.Run("process exited, not restarted yet: marked fenced, not deleted", func(t *testing.T) {
+		down := unreachable(master("g-0", 0, histA, 1000))
+		down.ProcessDown = true
+		obs := observe("g-0", 0, down, replica("g-1", 1, histA, 1000, LinkDown), replica("g-2", 2, histA, 990, LinkDown))
+		obs.Status.LastMasterReplID, obs.Status.LastMasterOffset = histA, 1000
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindFailover || d.To != "g-1" || d.Detection.Reason != "MasterProcessExited" {
+			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
+		}
+		wantActions(t, d.Actions,
+			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
+			"ReplicaOf g-2 g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver")
+	})
 	t.Run("no replica: made master again", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 700))
 		obs.Status.LastMasterReplID = histA
@@ -375,12 +388,11 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("condition = %+v", c)
 		}
 	})
-	t.Run("reloaded more than the replicas hold: made master again", func(t *testing.T) {
+	t.Run("reloaded from disk, a replica is eligible: the replica takes over", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 1000), replica("g-1", 1, histA, 900, LinkDown))
 		obs.Status.LastMasterReplID = histA
-		d := Decide(obs, SwitchoverState{})
-		if d.Kind != KindRestoreMaster || !strings.Contains(d.Message, "1000 bytes") {
-			t.Fatalf("decision = %s (%s)", d.Kind, d.Message)
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-1" {
+			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
 		}
 	})
 	t.Run("failover disabled: made master again", func(t *testing.T) {

@@ -157,7 +157,8 @@ func Detect(obs Observation) Detection {
 // certainlyDown returns a Failed verdict, and true, when facts that no
 // network fault can fake show the master is not serving as master, so there
 // is nothing to wait for: its pod is gone, ended or being deleted (and it no
-// longer answers as master), or it answers but as a replica. A member starts
+// longer answers as master), its server process has exited (the kubelet
+// reports the container not running), or it answers but as a replica. A member starts
 // as a replica (its pod arguments carry --replicaof), so a master that answers
 // as a replica has restarted; waiting MasterDownAfter would only lengthen the
 // outage, since it takes no writes either way. A pod that is Unknown (its node
@@ -172,6 +173,9 @@ func certainlyDown(master *Member, name string) (Detection, bool) {
 		d.Reason, d.Message = "MasterPodDeleted", fmt.Sprintf("master %s's pod is being deleted and no longer answers as master", name)
 	case master.Phase == PodFailed || master.Phase == PodSucceeded:
 		d.Reason, d.Message = "MasterPodNotRunning", fmt.Sprintf("master %s's pod has ended (%s)", name, master.Phase)
+	case master.Phase == PodRunning && !master.Reachable && master.ProcessDown:
+		d.Reason = "MasterProcessExited"
+		d.Message = fmt.Sprintf("master %s's server process has exited (its container is not running)", name)
 	case master.Phase == PodRunning && master.Reachable && master.Repl.Role == RoleReplica:
 		d.Reason = reasonMasterRestarted
 		d.Message = fmt.Sprintf("master %s answers as a replica of %s (its process restarted, or it was demoted outside the operator) and takes no writes",

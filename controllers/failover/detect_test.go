@@ -19,6 +19,8 @@ func TestDetect(t *testing.T) {
 	demoted.Repl.Role, demoted.Repl.LinkStatus = RoleReplica, LinkDown
 	unknownPhase := unreachable(m0)
 	unknownPhase.Phase = PodUnknown
+	exited := unreachable(m0)
+	exited.ProcessDown = true
 
 	cases := []struct {
 		name       string
@@ -32,6 +34,7 @@ func TestDetect(t *testing.T) {
 		{"unreachable briefly", observe("g-0", 10*time.Second, unreachable(m0), down1, down2), HealthSuspect, "MasterNotAnswering", "10s"},
 		{"pod gone fails at once", observe("g-0", time.Second, gone(m0), up1, up2), HealthFailed, "MasterPodGone", ""},
 		{"pod being deleted fails at once", observe("g-0", time.Second, deleting, up1, up2), HealthFailed, "MasterPodDeleted", ""},
+		{"process exited fails at once", observe("g-0", 0, exited, up1, up2), HealthFailed, "MasterProcessExited", "exited"},
 		{"restarted as a replica fails at once", observe("g-0", 0, demoted, down1, down2), HealthFailed, "MasterRestarted", "replica"},
 		{"unknown pod waits for masterDownAfter", observe("g-0", 10*time.Second, unknownPhase, down1, down2), HealthSuspect, "MasterNotAnswering", ""},
 		{"unreachable long, replicas agree", observe("g-0", 31*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", "2 of 2"},

@@ -109,6 +109,10 @@ type Member struct {
 	// Fenced is true when the operator already fenced this member (it must not
 	// come back as master until it has rejoined as a replica).
 	Fenced bool
+	// ProcessDown is true when the kubelet reports the member's server
+	// container not running (it exited and waits to be restarted): a fact
+	// from the API, not a network observation.
+	ProcessDown bool
 	// Reachable is true when the operator got answers to ROLE and INFO this pass.
 	Reachable bool
 	// Repl is the replication state; meaningful only when Reachable.
