@@ -298,3 +298,30 @@ func TestDifferentialKeyspaceNotifications(t *testing.T) {
 	}
 	cmd.Do("CONFIG", "GET", "notify-keyspace-events")
 }
+
+// TestDifferentialAuth compares the replies a client library meets while it
+// authenticates against requirepass: AUTH with one and two arguments, HELLO
+// with and without AUTH, wrong passwords and commands sent before AUTH.
+func TestDifferentialAuth(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	// Set at runtime: the harness's readiness PING has no password.
+	redistest.NewDiff(t, real, ours).Do("CONFIG", "SET", "requirepass", "s3cret")
+	for _, proto := range []string{"2", "3"} {
+		d := redistest.NewDiff(t, real, ours)
+		d.Do("GET", "a")
+		d.Do("PING")
+		d.Do("HELLO", proto)
+		d.Do("HELLO", proto, "AUTH", "default", "wrong")
+		d.Do("HELLO", proto, "AUTH", "bob", "s3cret")
+		d.Do("AUTH")
+		d.Do("AUTH", "a", "b", "c")
+		d.Do("AUTH", "wrong")
+		d.Do("AUTH", "default", "wrong")
+		d.DoType("HELLO", proto, "AUTH", "default", "s3cret", "SETNAME", "lib")
+		d.Do("CLIENT", "GETNAME")
+		d.Do("SET", "a", "1")
+		d.Do("AUTH", "s3cret")
+		d.Do("AUTH", "default", "s3cret")
+	}
+}

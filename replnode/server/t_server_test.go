@@ -69,7 +69,7 @@ func TestDispatchChecks(t *testing.T) {
 	n.run(transcript{
 		{cmd("GET", "a"), "(error) NOAUTH Authentication required."},
 		{cmd("AUTH", "wrong"), "(error) WRONGPASS invalid username-password pair or user is disabled."},
-		{cmd("HELLO", "3"), "(error) NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"},
+		{cmd("HELLO", "3"), "(error) NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"},
 		{cmd("AUTH", "secret"), "OK"},
 		{cmd("GET", "a"), "(nil)"},
 		{cmd("PING", "a", "b"), "(error) ERR wrong number of arguments for 'ping' command"},
