@@ -325,3 +325,43 @@ func TestDifferentialAuth(t *testing.T) {
 		d.Do("AUTH", "default", "s3cret")
 	}
 }
+
+// TestDifferentialMemoryUsage compares MEMORY USAGE with Redis 7.0 for
+// values whose layout is deterministic (strings of each encoding,
+// listpacks, intsets, quicklists, small hashtable sets) and its errors.
+// Skiplists (random levels) and dicts caught mid-rehash legitimately differ.
+func TestDifferentialMemoryUsage(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	long := strings.Repeat("x", 50)
+	d.Do("SET", "a", "v")
+	d.Do("SET", "int", "12345")
+	d.Do("SET", "raw", long)
+	d.Do("SET", "big", strings.Repeat("y", 40000))
+	d.Do("SET", strings.Repeat("k", 40), "v")
+	d.Do("RPUSH", "list", "a", "b", "c", "-5000", "70000", long)
+	d.Do("HSET", "hash", "a", "1", "b", "2.5", "c", long)
+	d.Do("SADD", "ints", "1", "2", "100000")
+	d.Do("SADD", "wide", "1", "10000000000")
+	d.Do("SADD", "strs", "a", "b", "c")
+	d.Do("ZADD", "zset", "1", "a", "2.5", "b", "-3", "c", "1e300", "d")
+	args := []string{"RPUSH", "long"}
+	for i := 0; i < 400; i++ {
+		args = append(args, long)
+	}
+	d.Do(args...)
+	for _, k := range []string{"a", "int", "raw", "big", strings.Repeat("k", 40), "list", "hash", "ints", "wide", "strs", "zset", "long", "nokey"} {
+		d.Do("MEMORY", "USAGE", k)
+		d.Do("MEMORY", "USAGE", k, "SAMPLES", "0")
+	}
+	d.Do("MEMORY", "USAGE", "a", "SAMPLES")
+	d.Do("MEMORY", "USAGE", "a", "SAMPLES", "x")
+	d.Do("MEMORY", "USAGE", "a", "SAMPLES", "-1")
+	d.Do("MEMORY", "USAGE", "a", "FOO", "1")
+	d.Do("MEMORY", "USAGE")
+	d.Do("MEMORY", "PURGE")
+	d.Do("MEMORY", "NOPE")
+	d.DoType("HELLO", "3")
+	d.Do("MEMORY", "USAGE", "nokey")
+}

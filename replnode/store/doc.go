@@ -1,7 +1,8 @@
 // Package store owns the keyspace: numbered databases mapping keys to typed
 // values (string, list, hash, set, sorted set), their expiry times, and the
 // copy-on-write snapshots that let BGSAVE and full sync read a frozen view
-// while clients keep writing.
+// while clients keep writing. It also models how many bytes Redis 7.0 would
+// spend on a value (MemoryUsage, for MEMORY USAGE).
 //
 // It must not do I/O, start goroutines, read the wall clock or know about the
 // wire protocol: time comes in as unix milliseconds from the caller, and
