@@ -365,3 +365,24 @@ func TestDifferentialMemoryUsage(t *testing.T) {
 	d.DoType("HELLO", "3")
 	d.Do("MEMORY", "USAGE", "nokey")
 }
+
+// TestDifferentialClusterDisabled checks the cluster commands cluster-aware
+// clients probe with get Redis's standalone errors (and its arity and
+// unknown-subcommand errors) in RESP2 and RESP3.
+func TestDifferentialClusterDisabled(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, proto := range []string{"2", "3"} {
+		d := redistest.NewDiff(t, real, ours)
+		d.DoType("HELLO", proto)
+		for _, args := range [][]string{
+			{"CLUSTER", "SLOTS"}, {"CLUSTER", "SHARDS"}, {"CLUSTER", "INFO"}, {"CLUSTER", "NODES"},
+			{"CLUSTER", "MYID"}, {"CLUSTER", "KEYSLOT", "foo"}, {"CLUSTER", "HELP"},
+			{"CLUSTER", "INFO", "x"}, {"CLUSTER", "NOPE"}, {"CLUSTER"}, {"CLUSTER", "RESET", "HARD"},
+			{"READONLY"}, {"READWRITE"}, {"ASKING"}, {"READONLY", "x"},
+			{"MULTI"}, {"READONLY"}, {"EXEC"},
+		} {
+			d.Do(args...)
+		}
+	}
+}
