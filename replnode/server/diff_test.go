@@ -324,6 +324,10 @@ func TestDifferentialAuth(t *testing.T) {
 		d.Do("AUTH", "s3cret")
 		d.Do("AUTH", "default", "s3cret")
 	}
+	// The harness stops servers without AUTH.
+	d := redistest.NewDiff(t, real, ours)
+	d.Do("AUTH", "s3cret")
+	d.Do("CONFIG", "SET", "requirepass", "")
 }
 
 // TestDifferentialMemoryUsage compares MEMORY USAGE with Redis 7.0 for
@@ -385,4 +389,51 @@ func TestDifferentialClusterDisabled(t *testing.T) {
 			d.Do(args...)
 		}
 	}
+}
+
+// TestDifferentialACLDefaultUser compares the read-only ACL subcommands for
+// the default user, with and without requirepass.
+func TestDifferentialACLDefaultUser(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	d.Do("ACL", "WHOAMI")
+	d.Do("ACL", "USERS")
+	d.Do("ACL", "LIST")
+	d.Do("ACL", "CAT")
+	d.Do("ACL", "CAT", "nope")
+	d.Do("ACL", "CAT", "a", "b")
+	d.Do("ACL", "WHOAMI", "x")
+	d.Do("ACL", "NOPE")
+	d.Do("ACL", "GENPASS", "0")
+	d.Do("ACL", "GENPASS", "x")
+	d.Do("ACL", "GENPASS", "1", "2")
+	if r := d.Ours.MustDo(t, "ACL", "GENPASS", "5"); len(r.Str) != 2 {
+		t.Errorf("ACL GENPASS 5 = %q, want 2 hex characters", r.Str)
+	}
+	if r := d.Ours.MustDo(t, "ACL", "GENPASS"); len(r.Str) != 64 {
+		t.Errorf("ACL GENPASS = %q, want 64 hex characters", r.Str)
+	}
+	d.Do("CONFIG", "SET", "requirepass", "s3cret")
+	d.Do("ACL", "LIST")
+	d.DoType("HELLO", "3")
+	d.Do("ACL", "USERS")
+	// ACL CAT <category> lists every Redis command of the category; ours
+	// must be the implemented subset of it.
+	for _, cat := range []string{"connection", "read", "write", "keyspace", "pubsub", "admin"} {
+		theirs := map[string]bool{}
+		for _, e := range d.Real.MustDo(t, "ACL", "CAT", cat).Elems {
+			theirs[e.Str] = true
+		}
+		mine := d.Ours.MustDo(t, "ACL", "CAT", cat)
+		if len(mine.Elems) == 0 {
+			t.Errorf("ACL CAT %s: empty", cat)
+		}
+		for _, e := range mine.Elems {
+			if !theirs[e.Str] {
+				t.Errorf("ACL CAT %s lists %q, redis-server does not", cat, e.Str)
+			}
+		}
+	}
+	d.Do("CONFIG", "SET", "requirepass", "") // the harness stops servers without AUTH
 }
