@@ -671,4 +671,13 @@ func testSwitchover(t *testing.T) {
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost", lost)
 	}
+	// spec.master pins the master: left set, every later failover would be
+	// followed by a switchover back to it once it is a healthy replica. The
+	// later scenarios measure failovers alone.
+	rg = getGroup(t)
+	patch = client.MergeFrom(rg.DeepCopy())
+	rg.Spec.Master = ""
+	if err := kube.Patch(context.Background(), rg, patch); err != nil {
+		t.Fatalf("clear spec.master: %v", err)
+	}
 }
