@@ -111,8 +111,10 @@ type ReplicationGroupSpec struct {
 	MinReplicasMaxLag int32 `json:"minReplicasMaxLag,omitempty"`
 
 	// Master requests a switchover: the named member (<group>-<ordinal>)
-	// becomes master without losing acknowledged writes. Empty leaves the
-	// choice to the operator.
+	// becomes master without losing acknowledged writes. It stays in effect:
+	// after a failover moves the master away, the group switches back to it
+	// once it is a healthy replica again; clear it to let failovers stand.
+	// Empty leaves the choice to the operator.
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?-[0-9]+$`
 	// +optional
 	Master string `json:"master,omitempty"`
