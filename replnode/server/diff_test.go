@@ -437,3 +437,29 @@ func TestDifferentialACLDefaultUser(t *testing.T) {
 	}
 	d.Do("CONFIG", "SET", "requirepass", "") // the harness stops servers without AUTH
 }
+
+// TestDifferentialModule checks MODULE LIST (none loaded) and that LOAD,
+// LOADEX and UNLOAD are behind enable-module-command and, when allowed,
+// fail as on a redis-server given a module it cannot load.
+func TestDifferentialModule(t *testing.T) {
+	for _, enable := range []string{"no", "yes"} {
+		real := redistest.StartRedis(t, "enable-module-command "+enable)
+		ours := redistest.StartInProcess(t, "enable-module-command "+enable)
+		d := redistest.NewDiff(t, real, ours)
+		d.Do("MODULE", "LIST")
+		d.Do("MODULE", "LIST", "x")
+		d.Do("MODULE", "LOAD", "/nonexistent/module.so")
+		d.Do("MODULE", "LOADEX", "/nonexistent/module.so", "ARGS", "a")
+		d.Do("MODULE", "UNLOAD", "search")
+		d.Do("MODULE", "LOAD")
+		d.Do("MODULE", "HELP")
+		d.Do("MODULE", "NOPE")
+		// Every HELP reply must keep the connection in step (the footer
+		// was once left out of the array length).
+		for _, c := range []string{"OBJECT", "PUBSUB", "CONFIG", "COMMAND"} {
+			d.Do(c, "HELP")
+			d.Do("PING")
+		}
+		d.Do("DEBUG", "SLEEP", "0")
+	}
+}

@@ -70,9 +70,17 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		s.reject(ctx, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
 		return
 	}
-	if cmd.Flags&FlagProtected != 0 && !s.debugAllowed(c) {
-		s.reject(ctx, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
-		return
+	if cmd.Flags&FlagProtected != 0 {
+		// DEBUG is behind enable-debug-command, MODULE LOAD/UNLOAD behind
+		// enable-module-command, as Redis's allowProtectedAction.
+		option, name := "enable-debug-command", "DEBUG"
+		if cmd.parent != nil && cmd.parent.Name == "module" {
+			option, name = "enable-module-command", "MODULE"
+		}
+		if !s.protectedAllowed(c, option) {
+			s.reject(ctx, "ERR "+name+" command not allowed. If the "+option+" option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
+			return
+		}
 	}
 	if !c.authenticated && cmd.Flags&FlagNoAuth == 0 {
 		s.reject(ctx, ErrNoAuth)
@@ -260,9 +268,10 @@ func (s *Server) goodReplicas() int {
 	return s.GoodReplicas()
 }
 
-// debugAllowed applies enable-debug-command to a client.
-func (s *Server) debugAllowed(c *Client) bool {
-	switch s.Config.String("enable-debug-command") {
+// protectedAllowed applies a protected-command option (enable-debug-command,
+// enable-module-command: yes, no or local) to a client.
+func (s *Server) protectedAllowed(c *Client, option string) bool {
+	switch s.Config.String(option) {
 	case "yes":
 		return true
 	case "local":

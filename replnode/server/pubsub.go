@@ -287,15 +287,17 @@ func pubsubHelpCommand(ctx *Ctx) {
 		"    Return the number of subscribers for the specified shard level channel(s)")
 }
 
-// replyHelp writes a HELP reply in Redis's addReplyHelp format.
+// replyHelp writes a HELP reply in Redis's addReplyHelp format: the header,
+// the command's lines, then the HELP footer (two lines, counted in the
+// length: a short count desynchronises the client's next reply).
 func replyHelp(ctx *Ctx, cmd string, lines ...string) {
-	ctx.W.ArrayLen(len(lines) + 2)
+	ctx.W.ArrayLen(len(lines) + 3)
 	ctx.W.SimpleString(cmd + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
 	for _, l := range lines {
 		ctx.W.SimpleString(l)
 	}
 	ctx.W.SimpleString("HELP")
-	ctx.W.SimpleString("    Print this help.")
+	ctx.W.SimpleString("    Prints this help.")
 }
 
 // ---------------------------------------------------------------- keyspace notifications
