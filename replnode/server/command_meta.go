@@ -153,6 +153,13 @@ func (v metaValue) write(w *resp.Writer) {
 
 var commandMetaOnce sync.Once
 
+// The binary parses the metadata before "Ready to accept connections": done
+// lazily, the first COMMAND (every redis-cli session sends COMMAND DOCS)
+// paid ~30 ms on the executor and landed in the SLOWLOG.
+func init() {
+	onNewServer(func(s *Server) { s.OnStartup(attachCommandMeta) })
+}
+
 // attachCommandMeta parses command_meta.json once and hangs each entry on
 // its command. A command missing from the file (none of Redis's) keeps the
 // derived fallbacks.
