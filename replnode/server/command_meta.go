@@ -153,11 +153,11 @@ func (v metaValue) write(w *resp.Writer) {
 
 var commandMetaOnce sync.Once
 
-// The binary parses the metadata before "Ready to accept connections": done
-// lazily, the first COMMAND (every redis-cli session sends COMMAND DOCS)
-// paid ~30 ms on the executor and landed in the SLOWLOG.
+// A new Server parses the metadata (once per process) before it serves:
+// done lazily, the first COMMAND (every redis-cli session sends COMMAND
+// DOCS) paid ~30 ms on the executor and landed in the SLOWLOG.
 func init() {
-	onNewServer(func(s *Server) { s.OnStartup(attachCommandMeta) })
+	onNewServer(func(*Server) { attachCommandMeta() })
 }
 
 // attachCommandMeta parses command_meta.json once and hangs each entry on

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -461,5 +462,45 @@ func TestDifferentialModule(t *testing.T) {
 			d.Do("PING")
 		}
 		d.Do("DEBUG", "SLEEP", "0")
+	}
+}
+
+// TestDifferentialInfoMemoryFields checks INFO memory has redis-server
+// 7.0's fields in its order (monitoring agents read them by name), and that
+// the derived ones add up: dataset = used - overhead, fragmentation bytes =
+// rss - used.
+func TestDifferentialInfoMemoryFields(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	fields := func(c *redistest.Client) ([]string, map[string]string) {
+		var names []string
+		vals := map[string]string{}
+		for _, l := range strings.Split(c.MustDo(t, "INFO", "memory").Str, "\r\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok {
+				names = append(names, k)
+				vals[k] = v
+			}
+		}
+		return names, vals
+	}
+	want, _ := fields(real.Dial(t))
+	got, vals := fields(ours.Dial(t))
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("INFO memory fields:\n redis:    %v\n replnode: %v", want, got)
+	}
+	num := func(k string) int64 {
+		n, err := strconv.ParseInt(vals[k], 10, 64)
+		if err != nil {
+			t.Fatalf("%s = %q: %v", k, vals[k], err)
+		}
+		return n
+	}
+	if num("used_memory_dataset") != num("used_memory")-num("used_memory_overhead") {
+		t.Errorf("used_memory_dataset %d != used_memory %d - used_memory_overhead %d",
+			num("used_memory_dataset"), num("used_memory"), num("used_memory_overhead"))
+	}
+	if num("mem_fragmentation_bytes") != num("used_memory_rss")-num("used_memory") {
+		t.Errorf("mem_fragmentation_bytes %d != rss %d - used %d",
+			num("mem_fragmentation_bytes"), num("used_memory_rss"), num("used_memory"))
 	}
 }

@@ -20,6 +20,17 @@ func (s *Server) ReplicationInfo() string {
 	return r.info(s.clock())
 }
 
+// replicationBacklogMemory is the bytes the replication backlog holds
+// allocated (INFO memory's mem_replication_backlog); 0 before the first
+// replica attached. Runs on the executor.
+func (s *Server) replicationBacklogMemory() int64 {
+	r := s.repl()
+	if r == nil || r.backlog == nil {
+		return 0
+	}
+	return int64(r.backlog.Size())
+}
+
 // ReplicationSyncStats returns INFO stats' sync_full, sync_partial_ok and
 // sync_partial_err. Runs on the executor.
 func (s *Server) ReplicationSyncStats() (full, partialOK, partialErr int64) {

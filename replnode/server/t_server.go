@@ -228,6 +228,11 @@ func bytesHuman(n int64) string {
 	return fmt.Sprintf("%.2fT", f/(1024*1024*1024*1024))
 }
 
+// infoMemory writes INFO's "# Memory" fields in Redis 7.0's order. Go's heap
+// statistics stand in for jemalloc's (allocated = HeapAlloc, active =
+// HeapInuse, resident = HeapSys) and the ratios derive from them as Redis's
+// do. replnode has no Lua or functions engine, no AOF buffer and no cluster
+// links, so those fields are truthfully zero.
 func infoMemory(s *Server, b *strings.Builder) {
 	s.sampleMemory()
 	var ms runtime.MemStats
@@ -238,6 +243,19 @@ func infoMemory(s *Server, b *strings.Builder) {
 		s.peakMemory = used
 	}
 	maxmem := s.Config.Int("maxmemory")
+	overhead := int64(ms.StackInuse + ms.MSpanInuse + ms.MCacheInuse)
+	dataset := max(used-overhead, 0)
+	allocated, active, resident := int64(ms.HeapAlloc), int64(ms.HeapInuse), int64(ms.HeapSys)
+	ratio := func(a, b int64) float64 { return float64(a) / float64(max(b, 1)) }
+	var replicaBuffers, normalClients int64
+	for _, c := range s.clients {
+		if c.flags&ClientReplica != 0 && c.flags&ClientMonitor == 0 {
+			replicaBuffers += int64(c.PendingBytes())
+		} else if c.flags&(ClientMaster|ClientInternal) == 0 {
+			normalClients += int64(c.PendingBytes() + c.queryBufLen)
+		}
+	}
+	backlog := s.replicationBacklogMemory()
 	infoLine(b, "used_memory:%d", used)
 	infoLine(b, "used_memory_human:%s", bytesHuman(used))
 	infoLine(b, "used_memory_rss:%d", rss)
@@ -245,19 +263,42 @@ func infoMemory(s *Server, b *strings.Builder) {
 	infoLine(b, "used_memory_peak:%d", s.peakMemory)
 	infoLine(b, "used_memory_peak_human:%s", bytesHuman(s.peakMemory))
 	infoLine(b, "used_memory_peak_perc:%.2f%%", float64(used)*100/float64(max(s.peakMemory, 1)))
-	infoLine(b, "used_memory_overhead:%d", int64(ms.StackInuse+ms.MSpanInuse+ms.MCacheInuse))
+	infoLine(b, "used_memory_overhead:%d", overhead)
 	infoLine(b, "used_memory_startup:0")
-	infoLine(b, "used_memory_dataset:%d", used)
-	infoLine(b, "allocator_allocated:%d", ms.HeapAlloc)
-	infoLine(b, "allocator_active:%d", ms.HeapInuse)
-	infoLine(b, "allocator_resident:%d", ms.HeapSys)
+	infoLine(b, "used_memory_dataset:%d", dataset)
+	infoLine(b, "used_memory_dataset_perc:%.2f%%", float64(dataset)*100/float64(max(used, 1)))
+	infoLine(b, "allocator_allocated:%d", allocated)
+	infoLine(b, "allocator_active:%d", active)
+	infoLine(b, "allocator_resident:%d", resident)
 	infoLine(b, "total_system_memory:%d", totalSystemMemory())
 	infoLine(b, "total_system_memory_human:%s", bytesHuman(totalSystemMemory()))
+	for _, f := range []string{"used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B",
+		"used_memory_scripts_eval:0", "number_of_cached_scripts:0", "number_of_functions:0",
+		"number_of_libraries:0", "used_memory_vm_functions:0", "used_memory_vm_total:0",
+		"used_memory_vm_total_human:0B", "used_memory_functions:0", "used_memory_scripts:0",
+		"used_memory_scripts_human:0B"} {
+		infoLine(b, "%s", f)
+	}
 	infoLine(b, "maxmemory:%d", maxmem)
 	infoLine(b, "maxmemory_human:%s", bytesHuman(maxmem))
 	infoLine(b, "maxmemory_policy:%s", s.Config.String("maxmemory-policy"))
-	infoLine(b, "mem_fragmentation_ratio:%.2f", float64(rss)/float64(max(used, 1)))
+	infoLine(b, "allocator_frag_ratio:%.2f", ratio(active, allocated))
+	infoLine(b, "allocator_frag_bytes:%d", active-allocated)
+	infoLine(b, "allocator_rss_ratio:%.2f", ratio(resident, active))
+	infoLine(b, "allocator_rss_bytes:%d", resident-active)
+	infoLine(b, "rss_overhead_ratio:%.2f", ratio(rss, resident))
+	infoLine(b, "rss_overhead_bytes:%d", rss-resident)
+	infoLine(b, "mem_fragmentation_ratio:%.2f", ratio(rss, used))
+	infoLine(b, "mem_fragmentation_bytes:%d", rss-used)
+	infoLine(b, "mem_not_counted_for_evict:%d", replicaBuffers)
+	infoLine(b, "mem_replication_backlog:%d", backlog)
+	infoLine(b, "mem_total_replication_buffers:%d", backlog+replicaBuffers)
+	infoLine(b, "mem_clients_slaves:%d", replicaBuffers)
+	infoLine(b, "mem_clients_normal:%d", normalClients)
+	infoLine(b, "mem_cluster_links:0")
+	infoLine(b, "mem_aof_buffer:0")
 	infoLine(b, "mem_allocator:go-%s", runtime.Version())
+	infoLine(b, "active_defrag_running:0")
 	infoLine(b, "lazyfree_pending_objects:0")
 	infoLine(b, "lazyfreed_objects:0")
 }
