@@ -101,6 +101,7 @@ type Command struct {
 // cmdStats are the per-command counters of INFO commandstats.
 type cmdStats struct {
 	calls, usec, rejected, failed int64
+	latency                       *latencyHistogram // INFO latencystats; nil until the first tracked call
 }
 
 // commandSlots counts the commands and subcommands registered, so a Server

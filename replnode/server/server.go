@@ -148,6 +148,7 @@ type hotConfig struct {
 	slowlogSlower   int64
 	protoMaxBulk    int64
 	requirepass     string
+	latencyTracking bool // latency-tracking: per-command histograms
 	// outLimits are client-output-buffer-limit's hard, soft and seconds
 	// per class: normal, replica, pubsub.
 	outLimits [3][3]int64
@@ -254,7 +255,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit"} {
+		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit", "latency-tracking"} {
 		s.applyConfig(name)
 	}
 }
@@ -301,6 +302,8 @@ func (s *Server) applyConfig(name string) {
 		s.hot.protoMaxBulk = c.Int(name)
 	case "requirepass":
 		s.hot.requirepass = c.String(name)
+	case "latency-tracking":
+		s.hot.latencyTracking = c.Bool(name)
 	case "client-output-buffer-limit":
 		f := c.Fields(name)
 		for i := 0; i+3 < len(f); i += 4 {

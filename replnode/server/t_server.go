@@ -92,7 +92,7 @@ var infoSections = []struct {
 	{"modules", true, func(s *Server, b *strings.Builder) {}},
 	{"commandstats", false, infoCommandstats},
 	{"errorstats", true, infoErrorstats},
-	{"latencystats", false, func(s *Server, b *strings.Builder) {}},
+	{"latencystats", false, infoLatencystats},
 	{"cluster", true, func(s *Server, b *strings.Builder) { b.WriteString("cluster_enabled:0\r\n") }},
 	{"keyspace", true, infoKeyspace},
 }
