@@ -53,6 +53,11 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 	// an idle master looks dead. spec.config can override both.
 	fmt.Fprintf(&b, "repl-ping-replica-period %d\n", replPingPeriodSeconds)
 	fmt.Fprintf(&b, "repl-timeout %d\n", replTimeoutSeconds)
+	// A member that must full-resync after a failover or switchover (the
+	// old master, a replica that received a PING the new master did not)
+	// holds back WAIT-acknowledged writes until it is online again; Redis's
+	// 5s wait for more replicas to share the transfer is 5s more outage.
+	b.WriteString("repl-diskless-sync-delay 0\n")
 	keys := make([]string, 0, len(rg.Spec.Config))
 	for k := range rg.Spec.Config {
 		keys = append(keys, k)
