@@ -504,3 +504,24 @@ func TestDifferentialInfoMemoryFields(t *testing.T) {
 			num("mem_fragmentation_bytes"), num("used_memory_rss"), num("used_memory"))
 	}
 }
+
+// TestDifferentialLatency compares LATENCY's replies where they do not
+// depend on timing: the monitor off, unknown events, histograms of commands
+// never called, arity and unknown subcommands, in RESP2 and RESP3.
+func TestDifferentialLatency(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, proto := range []string{"2", "3"} {
+		d := redistest.NewDiff(t, real, ours)
+		d.DoType("HELLO", proto)
+		d.Do("LATENCY", "LATEST")
+		d.Do("LATENCY", "HISTORY", "command")
+		d.Do("LATENCY", "HISTORY")
+		d.Do("LATENCY", "RESET")
+		d.Do("LATENCY", "RESET", "command", "nope")
+		d.Do("LATENCY", "HISTOGRAM", "lpush", "nosuch", "config|resetstat")
+		d.Do("LATENCY", "NOPE")
+		d.Do("SET", "a", "1")
+		d.DoType("LATENCY", "HISTOGRAM", "set")
+	}
+}

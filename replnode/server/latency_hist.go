@@ -131,3 +131,39 @@ func infoLatencystats(s *Server, b *strings.Builder) {
 		}
 	}
 }
+
+// logCDF walks the histogram as hdr's logarithmic iterator with a first
+// bucket of 1024 ns and base 2, the way Redis's fillCommandCDF does: at
+// each reporting level it emits the highest equivalent value (in usec) of
+// the index reached and the cumulative count, skipping levels that added
+// nothing.
+func (h *latencyHistogram) logCDF() [][2]int64 {
+	var out [][2]int64
+	level := int64(1024)
+	idx, value, cumulative, previous := -1, int64(0), int64(0), int64(0)
+	for {
+		levelLowest := histLowestEquivalent(level)
+		if !(cumulative < h.total || (idx+1 < histCountsLen && histValueAt(idx+1) > levelLowest)) {
+			return out
+		}
+		for value < levelLowest {
+			if idx+1 >= histCountsLen {
+				return out
+			}
+			idx++
+			cumulative += h.counts[idx]
+			value = histValueAt(idx)
+		}
+		if cumulative > previous {
+			out = append(out, [2]int64{histHighestEquivalent(value) / 1000, cumulative})
+		}
+		previous = cumulative
+		level *= 2
+	}
+}
+
+// histLowestEquivalent is hdr's lowest_equivalent_value.
+func histLowestEquivalent(v int64) int64 {
+	b := histBucket(v)
+	return (v >> uint(b)) << uint(b)
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -56,4 +57,40 @@ func TestInfoLatencystats(t *testing.T) {
 	if info := n.do("INFO", "latencystats"); strings.Contains(info, "latency_percentiles_usec_set") {
 		t.Errorf("latency-tracking no still recorded: %s", info)
 	}
+}
+
+// TestLatencyHistogramCDF checks LATENCY HISTOGRAM's buckets: power-of-two
+// levels from 1024 ns, keyed by their highest equivalent value in usec
+// (1, 2, 4, 8, 16, 33, 66... as redis-server prints), cumulative counts,
+// levels that add nothing left out.
+func TestLatencyHistogramCDF(t *testing.T) {
+	var h latencyHistogram
+	for _, us := range []int64{1, 1, 1, 3, 40, 40} {
+		h.record(us * 1000)
+	}
+	got := fmt.Sprint(h.logCDF())
+	if want := "[[1 3] [4 4] [66 6]]"; got != want {
+		t.Errorf("logCDF = %s, want %s", got, want)
+	}
+}
+
+// TestLatencyMonitor checks LATENCY LATEST/HISTORY/RESET over the
+// "command" event: off at threshold 0, one sample per second keeping the
+// highest, the maximum kept.
+func TestLatencyMonitor(t *testing.T) {
+	n := newCoreNode(t)
+	n.run(transcript{
+		{cmd("LATENCY", "LATEST"), "[]"},
+		{cmd("LATENCY", "HISTORY", "command"), "[]"},
+		{cmd("LATENCY", "RESET"), "(integer) 0"},
+	})
+	n.s.addLatencySample("command", 1000, 5)
+	n.s.addLatencySample("command", 1000, 3)
+	n.s.addLatencySample("command", 1001, 2)
+	n.run(transcript{
+		{cmd("LATENCY", "LATEST"), `[["command", (integer) 1001, (integer) 2, (integer) 5]]`},
+		{cmd("LATENCY", "HISTORY", "command"), `[[(integer) 1000, (integer) 5], [(integer) 1001, (integer) 2]]`},
+		{cmd("LATENCY", "RESET", "nope", "command"), "(integer) 1"},
+		{cmd("LATENCY", "LATEST"), "[]"},
+	})
 }

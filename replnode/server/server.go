@@ -128,6 +128,8 @@ type Server struct {
 	// commandStats are INFO commandstats' counters, indexed by
 	// Command.statIdx (see Server.cmdStats).
 	commandStats []cmdStats
+	// latencyEvents are LATENCY's monitored events (t_latency.go).
+	latencyEvents map[string]*latencySeries
 
 	// limits are this node's encoding thresholds (hash-max-listpack-*,
 	// set-max-intset-entries, zset-max-listpack-*), shared by every value
@@ -141,14 +143,15 @@ type Server struct {
 
 // hotConfig caches the directives dispatch and handlers read per command.
 type hotConfig struct {
-	maxmemory       int64
-	minReplicas     int64
-	replicaReadOnly bool
-	serveStale      bool
-	slowlogSlower   int64
-	protoMaxBulk    int64
-	requirepass     string
-	latencyTracking bool // latency-tracking: per-command histograms
+	maxmemory        int64
+	minReplicas      int64
+	replicaReadOnly  bool
+	serveStale       bool
+	slowlogSlower    int64
+	protoMaxBulk     int64
+	requirepass      string
+	latencyTracking  bool  // latency-tracking: per-command histograms
+	latencyMonitorMs int64 // latency-monitor-threshold
 	// outLimits are client-output-buffer-limit's hard, soft and seconds
 	// per class: normal, replica, pubsub.
 	outLimits [3][3]int64
@@ -255,7 +258,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit", "latency-tracking"} {
+		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
 		s.applyConfig(name)
 	}
 }
@@ -304,6 +307,8 @@ func (s *Server) applyConfig(name string) {
 		s.hot.requirepass = c.String(name)
 	case "latency-tracking":
 		s.hot.latencyTracking = c.Bool(name)
+	case "latency-monitor-threshold":
+		s.hot.latencyMonitorMs = c.Int(name)
 	case "client-output-buffer-limit":
 		f := c.Fields(name)
 		for i := 0; i+3 < len(f); i += 4 {
