@@ -227,7 +227,7 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	st := s.cmdStats(cmd)
 	st.calls++
 	st.usec += dur.Microseconds()
-	s.recordLatency(st, dur.Microseconds())
+	s.recordLatency(c, st, dur.Microseconds())
 	s.latencyMonitor(c, cmd, dur)
 	if ctx.errors > 0 {
 		st.failed++

@@ -91,9 +91,11 @@ func (h *latencyHistogram) valueAtPercentile(p float64) int64 {
 }
 
 // recordLatency adds one call of usec microseconds to cmd's histogram when
-// latency-tracking is on (Redis's updateCommandLatencyHistogram).
-func (s *Server) recordLatency(st *cmdStats, usec int64) {
-	if !s.hot.latencyTracking {
+// latency-tracking is on (Redis's updateCommandLatencyHistogram). Like call()
+// it skips a command that left its client blocked: that first pass is not
+// the command's latency.
+func (s *Server) recordLatency(c *Client, st *cmdStats, usec int64) {
+	if !s.hot.latencyTracking || c.blocked {
 		return
 	}
 	if st.latency == nil {
