@@ -60,7 +60,7 @@ var _ = Describe("ReplicationGroup admission", func() {
 		rg := newGroup("full")
 		class := "fast"
 		rg.Spec.Replicas = ptr.To[int32](3)
-		rg.Spec.MinReplicasToWrite = 1
+		rg.Spec.MinReplicasToWrite = ptr.To[int32](1)
 		rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"maxmemory": "100mb", "maxmemory-policy": "allkeys-lru", "appendonly": "yes"}
 		rg.Spec.Storage = &replnodev1alpha1.StorageSpec{Size: resource.MustParse("1Gi"), StorageClassName: &class}
 		rg.Spec.PodLabels = map[string]string{"team": "cache"}
@@ -101,7 +101,7 @@ var _ = Describe("ReplicationGroup admission", func() {
 		}, "config values must be a single line"}),
 		Entry("minReplicasToWrite above replicas", invalidCase{func(rg *replnodev1alpha1.ReplicationGroup) {
 			rg.Spec.Replicas = ptr.To[int32](1)
-			rg.Spec.MinReplicasToWrite = 2
+			rg.Spec.MinReplicasToWrite = ptr.To[int32](2)
 		}, "minReplicasToWrite cannot exceed replicas"}),
 		Entry("master outside the group", invalidCase{func(rg *replnodev1alpha1.ReplicationGroup) {
 			rg.Spec.Master = "other-1"

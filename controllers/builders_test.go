@@ -18,7 +18,7 @@ func testGroup() *replnodev1alpha1.ReplicationGroup {
 		ObjectMeta: metav1.ObjectMeta{Name: "cache", Namespace: "prod"},
 		Spec: replnodev1alpha1.ReplicationGroupSpec{
 			Replicas: ptr.To[int32](2), Image: "replnode:1", ImagePullPolicy: corev1.PullAlways,
-			MinReplicasToWrite: 1, MinReplicasMaxLag: 7,
+			MinReplicasToWrite: ptr.To[int32](1), MinReplicasMaxLag: 7,
 		},
 	}
 }

@@ -39,7 +39,7 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 	b.WriteString("daemonize no\n")
 	fmt.Fprintf(&b, "dir %s\n", dataDir)
 	b.WriteString("dbfilename dump.rdb\n")
-	fmt.Fprintf(&b, "min-replicas-to-write %d\n", rg.Spec.MinReplicasToWrite)
+	fmt.Fprintf(&b, "min-replicas-to-write %d\n", rg.Spec.EffectiveMinReplicasToWrite())
 	maxLag := rg.Spec.MinReplicasMaxLag
 	if maxLag == 0 {
 		maxLag = 10

@@ -186,7 +186,7 @@ func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 		Progress:        p.progressing,
 		SecretMissing:   secretMissing,
 
-		MinReplicasToWrite: int(p.rg.Spec.MinReplicasToWrite),
+		MinReplicasToWrite: int(p.rg.Spec.EffectiveMinReplicasToWrite()),
 	})
 	st := &p.rg.Status
 	st.ObservedGeneration = p.rg.Generation

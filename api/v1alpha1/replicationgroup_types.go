@@ -13,7 +13,7 @@ import (
 // and Replicas replicas of the replnode server, each a Pod (and PVC) named
 // <group>-<ordinal>.
 //
-// +kubebuilder:validation:XValidation:rule="self.minReplicasToWrite <= self.replicas",message="minReplicasToWrite cannot exceed replicas: the master would refuse every write"
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicasToWrite) || self.minReplicasToWrite <= self.replicas",message="minReplicasToWrite cannot exceed replicas: the master would refuse every write"
 type ReplicationGroupSpec struct {
 	// Replicas is the number of replicas besides the master (0 runs a lone master).
 	// +kubebuilder:validation:Minimum=0
@@ -97,11 +97,12 @@ type ReplicationGroupSpec struct {
 
 	// MinReplicasToWrite is min-replicas-to-write on the master: it refuses
 	// writes unless this many replicas are connected with a lag of at most
-	// MinReplicasMaxLag seconds. 0 disables the check.
+	// MinReplicasMaxLag seconds, so a master cut off from all its replicas
+	// stops taking writes that a failover would discard. 0 disables the
+	// check. Unset: 1 when the group has replicas, else 0.
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:default=0
 	// +optional
-	MinReplicasToWrite int32 `json:"minReplicasToWrite"`
+	MinReplicasToWrite *int32 `json:"minReplicasToWrite,omitempty"`
 
 	// MinReplicasMaxLag is min-replicas-max-lag, in seconds.
 	// +kubebuilder:validation:Minimum=1
@@ -202,6 +203,18 @@ func (s *ReplicationGroupSpec) DesiredReplicas() int32 {
 		return 2
 	}
 	return *s.Replicas
+}
+
+// EffectiveMinReplicasToWrite returns spec.minReplicasToWrite, or when it is
+// unset 1 for a group with replicas and 0 for a lone master.
+func (s *ReplicationGroupSpec) EffectiveMinReplicasToWrite() int32 {
+	if s.MinReplicasToWrite != nil {
+		return *s.MinReplicasToWrite
+	}
+	if s.DesiredReplicas() >= 1 {
+		return 1
+	}
+	return 0
 }
 
 // FailoverEnabled returns spec.failover.enabled, true when unset.

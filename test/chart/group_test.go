@@ -99,8 +99,8 @@ func TestGroupFullValues(t *testing.T) {
 			t.Errorf("config[%s] = %q, want %q", k, s.Config[k], v)
 		}
 	}
-	if s.MinReplicasToWrite != 1 || s.MinReplicasMaxLag != 5 || s.Master != "cache-1" || s.PriorityClassName != "high" {
-		t.Errorf("minReplicasToWrite/maxLag/master/priorityClass = %d/%d/%s/%s", s.MinReplicasToWrite, s.MinReplicasMaxLag, s.Master, s.PriorityClassName)
+	if s.MinReplicasToWrite == nil || *s.MinReplicasToWrite != 1 || s.MinReplicasMaxLag != 5 || s.Master != "cache-1" || s.PriorityClassName != "high" {
+		t.Errorf("minReplicasToWrite/maxLag/master/priorityClass = %v/%d/%s/%s", s.MinReplicasToWrite, s.MinReplicasMaxLag, s.Master, s.PriorityClassName)
 	}
 	if s.PodDisruptionBudget.MaxUnavailable == nil || s.PodDisruptionBudget.MaxUnavailable.String() != "50%" {
 		t.Errorf("pdb = %+v, want maxUnavailable 50%%", s.PodDisruptionBudget)
