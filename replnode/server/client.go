@@ -74,6 +74,8 @@ type Client struct {
 	// ------ pub/sub (pubsub.go)
 	channels map[string]struct{}
 	patterns map[string]struct{}
+	// ------ client side caching (tracking.go)
+	trk clientTracking
 
 	// ------ blocking: the reader does not execute further commands
 	// while blocked; Unblock resumes it.

@@ -34,6 +34,10 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 	}
 	c.lastInteraction = now
 	ctx := &c.ctx
+	if s.tracking.used {
+		s.tracking.current = c
+		defer s.trackingEndCommand(c, args)
+	}
 
 	if equalFold(args[0], "quit") {
 		c.w.OK()
@@ -176,7 +180,10 @@ type batchClock struct {
 func (s *Server) beginBatch() { s.batch = batchClock{active: true, mark: time.Now()} }
 
 // endBatch ends the batch: later commands read the clock themselves.
-func (s *Server) endBatch() { s.batch.active = false }
+func (s *Server) endBatch() {
+	s.batch.active = false
+	s.trackingEndBatch()
+}
 
 // truncate returns at most n bytes of b as a string.
 func truncate(b []byte, n int) string {
@@ -220,6 +227,9 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	wasInCall := s.inCall
 	s.inCall = true
 	cmd.Handler(ctx)
+	if c.trk.flags&trackOn != 0 {
+		s.trackingAfterCall(c, cmd, ctx.Args)
+	}
 	dur := time.Since(start)
 	s.lastCallEnd = start.Add(dur)
 	s.inCall = wasInCall

@@ -1,7 +1,9 @@
 // Package server owns everything in replnode that does I/O or keeps time:
 // listeners, client connections, the single command executor, the command
-// table and its handlers, blocking operations, pub/sub, persistence jobs and
-// the replication links, and the startup sequence behind the replnode binary.
+// table and its handlers, blocking operations, pub/sub, client side caching
+// (CLIENT TRACKING and its invalidation messages, tracking.go), persistence
+// jobs and the replication links, and the startup sequence behind the
+// replnode binary.
 //
 // Command handlers live in files by data type (t_string.go, t_list.go, ...),
 // in the manner of Redis's src/. The checks every command shares (arity,

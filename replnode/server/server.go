@@ -100,6 +100,8 @@ type Server struct {
 	hz           int
 	pendingProp  []propOp
 	inCall       bool
+	// tracking is client side caching's tables (tracking.go).
+	tracking     *trackingState
 	startupHooks []func()
 	// startupLoaders load the dataset at startup (see OnStartupLoad).
 	startupLoaders []func() bool

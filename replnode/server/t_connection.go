@@ -183,6 +183,7 @@ func resetCommand(ctx *Ctx) {
 	s.discardTransaction(c)
 	s.pubsubUnsubscribeAll(c, false)
 	s.removeMonitor(c)
+	s.disableTracking(c)
 	c.flags &^= ClientMonitor | ClientNoReply | ClientSkipReply | ClientNoEvict
 	c.Name = ""
 	ctx.SelectDB(0)

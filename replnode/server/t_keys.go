@@ -641,6 +641,7 @@ func flushdbCommand(ctx *Ctx) {
 	n := int64(ctx.DB.Len())
 	ctx.S.touchAllWatchedKeysInDB(ctx.DBNum, -1)
 	ctx.DB.Flush()
+	ctx.S.trackingInvalidateKeysOnFlush()
 	// A flush always propagates, even of an empty database.
 	ctx.Modified(max(n, 1))
 	ctx.W.OK()
@@ -657,6 +658,7 @@ func flushallCommand(ctx *Ctx) {
 		s.touchAllWatchedKeysInDB(i, -1)
 	}
 	s.Keyspace.FlushAll()
+	s.trackingInvalidateKeysOnFlush()
 	ctx.Modified(max(n, 1))
 	for _, fn := range s.flushAllHooks {
 		fn()

@@ -193,10 +193,13 @@ func (s *Server) watchedKeyExpired(c *Client, now int64) bool {
 	return false
 }
 
-// signalModifiedKey invalidates the transactions watching key, as Redis's
-// signalModifiedKey/touchWatchedKey. Every handler that changes a key
+// signalModifiedKey invalidates the transactions watching key and the
+// client side caches tracking it, as Redis's signalModifiedKey. Every handler that changes a key
 // calls it (Ctx.SetKey, DeleteKey and Touched do).
 func (s *Server) signalModifiedKey(db int, key []byte) {
+	if s.tracking.used {
+		s.trackingInvalidateKey(key, true)
+	}
 	if len(s.watched) == 0 {
 		return
 	}

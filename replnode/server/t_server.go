@@ -46,6 +46,10 @@ func init() {
 			{Name: "unpause", Arity: 2, Flags: admin, Handler: clientUnpauseCommand},
 			{Name: "no-evict", Arity: 3, Flags: admin, Handler: clientNoEvictCommand},
 			{Name: "reply", Arity: 3, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: clientReplyCommand},
+			{Name: "tracking", Arity: -3, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: clientTrackingCommand},
+			{Name: "caching", Arity: 3, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: clientCachingCommand},
+			{Name: "getredir", Arity: 2, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: clientGetredirCommand},
+			{Name: "trackinginfo", Arity: 2, Flags: FlagNoScript | FlagLoading | FlagStale, Handler: clientTrackinginfoCommand},
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: clientHelpCommand},
 		}},
 		&Command{Name: "command", Arity: -1, Flags: FlagLoading | FlagStale, Group: "server", Handler: commandCommand, Subcommands: []*Command{
@@ -208,7 +212,7 @@ func infoClients(s *Server, b *strings.Builder) {
 	infoLine(b, "client_recent_max_input_buffer:%d", maxIn)
 	infoLine(b, "client_recent_max_output_buffer:%d", maxOut)
 	infoLine(b, "blocked_clients:%d", blocked)
-	infoLine(b, "tracking_clients:0")
+	infoLine(b, "tracking_clients:%d", s.tracking.clients)
 	infoLine(b, "clients_in_timeout_table:%d", blocked)
 }
 
@@ -362,9 +366,9 @@ func infoStats(s *Server, b *strings.Builder) {
 	infoLine(b, "active_defrag_key_misses:0")
 	infoLine(b, "total_active_defrag_time:0")
 	infoLine(b, "current_active_defrag_time:0")
-	infoLine(b, "tracking_total_keys:0")
-	infoLine(b, "tracking_total_items:0")
-	infoLine(b, "tracking_total_prefixes:0")
+	infoLine(b, "tracking_total_keys:%d", len(s.tracking.keys))
+	infoLine(b, "tracking_total_items:%d", s.tracking.items)
+	infoLine(b, "tracking_total_prefixes:%d", len(s.tracking.prefixes))
 	infoLine(b, "unexpected_error_replies:0")
 	infoLine(b, "total_error_replies:%d", st.ErrorReplies)
 	infoLine(b, "dump_payload_sanitizations:0")
@@ -588,6 +592,15 @@ func clientFlagsString(c *Client) string {
 	if c.blocked {
 		f = append(f, 'b')
 	}
+	if c.trk.flags&trackOn != 0 {
+		f = append(f, 't')
+	}
+	if c.trk.flags&trackBrokenRedir != 0 {
+		f = append(f, 'R')
+	}
+	if c.trk.flags&trackBcast != 0 {
+		f = append(f, 'B')
+	}
 	if c.multi.dirtyCAS {
 		f = append(f, 'd')
 	}
@@ -617,10 +630,10 @@ func (s *Server) clientInfoLine(c *Client, now int64) string {
 		cmd = "NULL"
 	}
 	pending := c.PendingBytes()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
 		c.ID, c.addr, c.laddr, c.fd(), c.Name, (now-c.createdMs)/1000, (now-c.lastInteraction)/1000, clientFlagsString(c),
 		c.DBNum, len(c.channels), len(c.patterns), multi, c.queryBufLen, 16*1024, cap(c.w.Bytes()), pending, pending,
-		pending+c.queryBufLen, cmd, c.Proto())
+		pending+c.queryBufLen, cmd, trackingRedirect(c), c.Proto())
 }
 
 // fd returns the socket's descriptor number for CLIENT LIST (-1 if none).
@@ -935,6 +948,10 @@ func clientReplyCommand(ctx *Ctx) {
 
 func clientHelpCommand(ctx *Ctx) {
 	replyHelp(ctx, "CLIENT",
+		"CACHING (YES|NO)",
+		"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+		"GETREDIR",
+		"    Return the client ID we are redirecting to when tracking is enabled.",
 		"GETNAME",
 		"    Return the name of the current connection.",
 		"ID",
@@ -969,6 +986,11 @@ func clientHelpCommand(ctx *Ctx) {
 		"    Assign the name <name> to the current connection.",
 		"UNBLOCK <clientid> [TIMEOUT|ERROR]",
 		"    Unblock the specified blocked client.",
+		"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+		"         [OPTIN] [OPTOUT] [NOLOOP]",
+		"    Control server assisted client side caching.",
+		"TRACKINGINFO",
+		"    Report tracking status for the current connection.",
 		"NO-EVICT (ON|OFF)",
 		"    Protect current client connection from eviction.")
 }
