@@ -500,12 +500,14 @@ func (p *persistState) loadInto(path string) (rdb.KeyspaceResult, bool, error) {
 func (p *persistState) install(ks *store.Keyspace, res rdb.KeyspaceResult) {
 	s := p.s
 	// WATCHed keys that existed before or exist after the load are
-	// invalidated, as emptyData's flush signal does in Redis.
+	// invalidated, and tracking clients get the flush message, as
+	// emptyData's flush signal does in Redis.
 	for i := range s.Keyspace.DBs {
 		s.touchAllWatchedKeysInDB(i, -1)
 		s.Keyspace.DBs[i] = ks.DBs[i]
 		s.touchAllWatchedKeysInDB(i, -1)
 	}
+	s.trackingInvalidateKeysOnFlush()
 	p.lastLoadLoaded, p.lastLoadExpired = res.Keys-res.Expired, res.Expired
 	s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", p.lastLoadLoaded, p.lastLoadExpired)
 }

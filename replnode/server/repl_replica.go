@@ -381,6 +381,8 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 		for i := range r.s.Keyspace.DBs {
 			r.s.Keyspace.DBs[i] = ks.DBs[i]
 		}
+		// emptyData's flush signal: client side caches start over.
+		r.s.trackingInvalidateKeysOnFlush()
 		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", loaded, expired)
 		r.streamDB = streamDB
 		r.perform(r.link.TransferDone(r.s.clock()))

@@ -137,8 +137,8 @@ func join(s []string) string {
 // the client itself invalidates (after its reply), a key is reported once
 // until read again, NOLOOP, FLUSHALL's null list, and the INFO counters.
 func TestDifferentialTrackingRESP3(t *testing.T) {
-	real := redistest.StartRedis(t)
-	ours := redistest.StartInProcess(t)
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
 	c := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
 	w := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
 	c.DoType("HELLO", "3")
@@ -182,6 +182,10 @@ func TestDifferentialTrackingRESP3(t *testing.T) {
 	c.Receive()
 	compareTrackingStats(t, w)
 	c.Do("FLUSHDB")
+	c.Receive()
+	// DEBUG RELOAD empties and reloads the data set: the flush message.
+	c.Do("GET", "h")
+	w.Do("DEBUG", "RELOAD")
 	c.Receive()
 	c.Do("CLIENT", "TRACKING", "off")
 	w.Do("SET", "h", "y")
@@ -283,6 +287,18 @@ func TestDifferentialTrackingBcast(t *testing.T) {
 	c.Receive()
 	c2.Do("PING")
 	c.Do("PING")
+	// Keys modified by one pipelined batch go out in one message.
+	for _, cl := range []*redistest.Client{w.Real, w.Ours} {
+		if err := cl.SendRaw([]byte("SET user:b 1\r\nSET user:a 1\r\nDEL user:b\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Receive()
+	w.Receive()
+	w.Receive()
+	c.Receive()
+	c2.Receive()
+	c.Do("PING")
 	w.Do("FLUSHALL")
 	c.Receive()
 	c2.Receive()
@@ -358,7 +374,7 @@ func TestDifferentialTrackingTableMaxKeys(t *testing.T) {
 // TestTrackingReplicaStream checks that a write arriving from the master
 // invalidates a client tracking the key on the replica.
 func TestTrackingReplicaStream(t *testing.T) {
-	master := redistest.StartRedis(t)
+	master := redistest.StartRedis(t, "enable-debug-command yes")
 	replica := redistest.StartInProcess(t)
 	rc := replica.Dial(t)
 	rc.MustDo(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.Port))
@@ -383,11 +399,23 @@ func TestTrackingReplicaStream(t *testing.T) {
 		t.Errorf("replica invalidation: %s", r.String())
 	}
 	mc.MustDo(t, "FLUSHALL")
-	r, err = rc.Receive()
+	expectFlushPush(t, rc, "FLUSHALL from the master")
+	// A full resync empties the data set: the flush message again.
+	mc.MustDo(t, "DEBUG", "CHANGE-REPL-ID")
+	kc := replica.Dial(t)
+	kc.MustDo(t, "CLIENT", "KILL", "TYPE", "master")
+	expectFlushPush(t, rc, "full resync")
+}
+
+// expectFlushPush reads one reply from c and requires the RESP3 flush
+// invalidation (a null key list).
+func expectFlushPush(t *testing.T, c *redistest.Client, what string) {
+	t.Helper()
+	r, err := c.Receive()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", what, err)
 	}
-	if r.Type != '>' || len(r.Elems) != 2 || !r.Elems[1].Null {
-		t.Errorf("replica flush invalidation: %s", r.String())
+	if r.Type != '>' || len(r.Elems) != 2 || r.Elems[0].Str != "invalidate" || !r.Elems[1].Null {
+		t.Errorf("%s: flush invalidation: %s", what, r.String())
 	}
 }
