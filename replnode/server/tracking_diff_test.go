@@ -108,6 +108,45 @@ func TestDifferentialTrackingErrors(t *testing.T) {
 		}
 	}
 	d.Do("CLIENT", "HELP")
+
+	// Edge cases: redirecting to oneself, a second REDIRECT, an identical
+	// prefix, BCAST without prefixes on top of some, RESET, and the redir
+	// field of CLIENT INFO.
+	r, o := clientIDs(t, d)
+	rr, oo := redirectTo(r, o)
+	doEach(t, d, rr, oo)
+	if g1, g2 := d.Real.MustDo(t, "CLIENT", "GETREDIR").String(), d.Ours.MustDo(t, "CLIENT", "GETREDIR").String(); g1 != r || g2 != o {
+		t.Errorf("GETREDIR to self: redis %s (want %s), replnode %s (want %s)", g1, r, g2, o)
+	}
+	rr, _ = redirectTo(r, o, "REDIRECT", idOnly.FindString(r))
+	_, oo = redirectTo(r, o, "REDIRECT", idOnly.FindString(o))
+	doEach(t, d, rr, oo)
+	d.Do("CLIENT", "TRACKING", "on", "REDIRECT", "0")
+	d.Do("CLIENT", "TRACKING", "on", "REDIRECT", "-1")
+	d.Do("CLIENT", "TRACKING", "off")
+	d.Do("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a")
+	d.Do("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a")
+	d.Do("CLIENT", "TRACKING", "on", "BCAST")
+	d.Do("CLIENT", "TRACKINGINFO")
+	compareTrackingStats(t, d)
+	if f1, f2 := flagsOf(t, d.Real), flagsOf(t, d.Ours); f1 != f2 {
+		t.Errorf("CLIENT INFO flags: redis %s, replnode %s", f1, f2)
+	}
+	redirRe := regexp.MustCompile(`redir=\S+`)
+	if a, b := redirRe.FindString(d.Real.MustDo(t, "CLIENT", "INFO").String()), redirRe.FindString(d.Ours.MustDo(t, "CLIENT", "INFO").String()); a != b {
+		t.Errorf("CLIENT INFO redir: redis %s, replnode %s", a, b)
+	}
+	d.DoType("RESET")
+	d.Do("CLIENT", "TRACKINGINFO")
+	compareTrackingStats(t, d)
+	// RESP2 without REDIRECT: reads are remembered though nothing is sent.
+	d.Do("CLIENT", "TRACKING", "on")
+	d.Do("GET", "k")
+	d.Do("MGET", "k", "k2")
+	compareTrackingStats(t, d)
+	d.Do("SET", "k", "v")
+	d.Do("PING")
+	compareTrackingStats(t, d)
 }
 
 // trackingStatsRe picks INFO's tracking fields.
