@@ -171,8 +171,14 @@ func decideRestore(obs Observation, d Decision, choice Choice) (Decision, bool) 
 	d.Kind, d.Reason, d.To = KindRestoreMaster, "MasterRestored", name
 	d.Message = fmt.Sprintf("%s; making it master again: %s", d.Detection.Message, why)
 	d.Actions = []Action{promote(name), verifyMaster(name),
-		{Kind: ActMoveMasterLabel, Target: name},
-		event(EventWarning, "MasterRestored", d.Message)}
+		{Kind: ActMoveMasterLabel, Target: name}}
+	if master.Fenced {
+		// An abandoned failover away from it marked it fenced; as the
+		// master again it must lose the mark, or a later failover away
+		// from it would believe it already fenced and skip fencing it.
+		d.Actions = append(d.Actions, Action{Kind: ActClearFenced, Member: name})
+	}
+	d.Actions = append(d.Actions, event(EventWarning, "MasterRestored", d.Message))
 	return d, true
 }
 
@@ -417,7 +423,8 @@ func AfterPromotion(r Replication) Replication {
 
 // ------ REJOIN ------
 
-// decideRejoin takes back fenced members once the master is healthy: one that
+// decideRejoin takes back fenced members once the master is healthy (and
+// clears a fenced mark left on the master itself): one that
 // already follows the master's history with its link up is unfenced; one
 // already pointed at the master's host but still on the history it came back
 // with gets the Warning only, and is otherwise left to finish its sync; one that
@@ -427,6 +434,12 @@ func AfterPromotion(r Replication) Replication {
 func decideRejoin(obs Observation, d Decision) Decision {
 	master := obs.member(obs.Status.CurrentMaster)
 	d.Kind = KindNone
+	if master.Fenced {
+		// A healthy master carrying the fenced mark (left by a failover
+		// that was abandoned in its favour) would not be fenced by the next
+		// failover away from it (fenceActions skips fenced members).
+		d.Actions = append(d.Actions, Action{Kind: ActClearFenced, Member: master.Name})
+	}
 	for _, m := range sortedMembers(obs.Members) {
 		if !m.Fenced || !m.Reachable || m.Name == master.Name {
 			continue

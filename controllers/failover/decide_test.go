@@ -388,6 +388,33 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("condition = %+v", c)
 		}
 	})
+	t.Run("fenced by an abandoned failover, no replica yet: made master again and unfenced", func(t *testing.T) {
+		// Every pod was deleted at once: the failover to g-1 marked g-0
+		// fenced, g-1 never came back in time, the attempt was abandoned and
+		// g-0 is the only member. As master it must not stay fenced, or a
+		// later failover away from it would skip fencing it.
+		m := restarted(histA, 700)
+		m.Fenced = true
+		obs := observe("g-0", 0, m)
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindRestoreMaster || d.To != "g-0" {
+			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
+		}
+		wantActions(t, d.Actions, "Promote g-0", "VerifyRole g-0 master", "MoveMasterLabel g-0",
+			"ClearFenced g-0", "Event Warning MasterRestored")
+	})
+	t.Run("healthy master still marked fenced: unfenced", func(t *testing.T) {
+		m := master("g-0", 0, histA, 1000)
+		m.Fenced = true
+		obs := observe("g-0", 0, m, replica("g-1", 1, histA, 1000, LinkUp))
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindRejoin {
+			t.Fatalf("decision = %s (%s)", d.Kind, d.Message)
+		}
+		wantActions(t, d.Actions, "ClearFenced g-0")
+	})
 	t.Run("reloaded from disk, a replica is eligible: the replica takes over", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 1000), replica("g-1", 1, histA, 900, LinkDown))
 		obs.Status.LastMasterReplID = histA
