@@ -102,6 +102,11 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 			return
 		}
 	}
+	if s.tracking.clients > 0 {
+		// Client side caching metadata is held to its limit before each
+		// command, as Redis's processCommand does.
+		s.trackingLimitBeforeCommand()
+	}
 	if isWrite && !isMaster && s.WriteError != nil && !s.IsReplica() {
 		if msg := s.WriteError(); msg != "" {
 			s.reject(ctx, msg)

@@ -99,7 +99,10 @@ func init() {
 		s.tracking = &trackingState{}
 		s.OnClientClose(func(c *Client) { s.disableTracking(c) })
 		s.OnCron(func(int64) {
-			s.trackingLimitUsedSlots()
+			// Also when idle: CONFIG SET may have lowered the limit.
+			if s.tracking.clients > 0 {
+				s.trackingLimitUsedSlots()
+			}
 			s.trackingBroadcast()
 		})
 	})
@@ -647,16 +650,22 @@ func (s *Server) trackingLimitUsedSlots() {
 	t.overLimitRuns++
 }
 
-// trackingEndBatch runs when a batch of commands ends (Redis's
-// beforeSleep): the key table is held to its limit and the BCAST messages
-// accumulated by the batch go out.
-func (s *Server) trackingEndBatch() {
+// trackingLimitBeforeCommand is trackingLimitUsedSlots run by dispatch
+// before a command executes: its messages go out at once, even to the
+// client about to execute (its command has not started, so nothing can
+// interleave), as in Redis.
+func (s *Server) trackingLimitBeforeCommand() {
 	t := s.tracking
-	if !t.used {
-		return
+	current := t.current
+	t.current = nil
+	s.trackingLimitUsedSlots()
+	t.current = current
+}
+
+// trackingEndBatch runs when a batch of commands ends (Redis's
+// beforeSleep): the BCAST messages accumulated by the batch go out.
+func (s *Server) trackingEndBatch() {
+	if s.tracking.used {
+		s.trackingBroadcast()
 	}
-	if t.clients > 0 {
-		s.trackingLimitUsedSlots()
-	}
-	s.trackingBroadcast()
 }
