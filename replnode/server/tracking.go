@@ -488,10 +488,14 @@ func sortedIDs(ids map[uint64]struct{}) []uint64 {
 func (s *Server) trackingInvalidateKeysOnFlush() {
 	t := s.tracking
 	if t.clients > 0 {
-		for _, c := range s.sortedClients() {
-			if c.trk.flags&trackOn == 0 {
-				continue
+		var tracking []*Client
+		for _, c := range s.clients {
+			if c.trk.flags&trackOn != 0 {
+				tracking = append(tracking, c)
 			}
+		}
+		sort.Slice(tracking, func(i, j int) bool { return tracking[i].ID < tracking[j].ID })
+		for _, c := range tracking {
 			if c == t.current {
 				t.pending = append(t.pending, pendingInvalidation{flush: true})
 			} else {

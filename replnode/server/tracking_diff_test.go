@@ -200,6 +200,14 @@ func TestDifferentialTrackingRESP3(t *testing.T) {
 	c.Do("GET", "a")
 	c.Do("INCR", "a")
 	c.Receive()
+	// A transaction's invalidations follow the whole EXEC reply.
+	c.Do("MGET", "a", "b")
+	c.Do("MULTI")
+	c.Do("SET", "a", "m")
+	c.Do("SET", "b", "m")
+	c.Do("EXEC")
+	c.Receive()
+	c.Receive()
 	// Expiry deletes invalidate too.
 	w.Do("SET", "e", "v", "PX", "50")
 	c.Do("GET", "e")
@@ -226,9 +234,24 @@ func TestDifferentialTrackingRESP3(t *testing.T) {
 	c.Do("GET", "h")
 	w.Do("DEBUG", "RELOAD")
 	c.Receive()
+	// A key name is one slot whatever the database.
+	c.Do("GET", "h")
+	w.Do("SELECT", "1")
+	w.Do("SET", "h", "other-db")
+	c.Receive()
 	c.Do("CLIENT", "TRACKING", "off")
 	w.Do("SET", "h", "y")
 	c.Do("PING")
+	compareTrackingStats(t, w)
+	// A tracking client that disconnects stops counting.
+	c.Do("CLIENT", "TRACKING", "on")
+	c.Do("GET", "h")
+	compareTrackingStats(t, w)
+	c.Real.Close()
+	c.Ours.Close()
+	time.Sleep(100 * time.Millisecond)
+	compareTrackingStats(t, w)
+	w.Do("SET", "h", "z")
 	compareTrackingStats(t, w)
 }
 
