@@ -268,6 +268,13 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(c.Reason).To(Equal("SecretKeyMissing"))
 		}, eventually, poll).Should(Succeed())
+		By("the members still run: Ready and Available keep what was last observed")
+		Consistently(func(g Gomega) {
+			rg := getGroup(ns, "auth")
+			g.Expect(conditionStatus(rg, replnodev1alpha1.ConditionReady)).To(Equal(metav1.ConditionTrue))
+			g.Expect(conditionStatus(rg, replnodev1alpha1.ConditionAvailable)).To(Equal(metav1.ConditionTrue))
+			g.Expect(rg.Status.CurrentMaster).To(Equal("auth-0"))
+		}, 2*time.Second, poll).Should(Succeed())
 	})
 
 	It("rolls replicas one at a time when the spec changes", func() {

@@ -176,6 +176,8 @@ func summarizeStatus(in statusInput) statusSummary {
 }
 
 // finishStatus writes the summary of this pass into the group's status.
+// While the auth Secret is missing the pass observed no member, so the
+// members and the conditions about them keep their last observed values.
 func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 	secretMissing := meta.IsStatusConditionTrue(p.rg.Status.Conditions, replnodev1alpha1.ConditionSecretMissing)
 	sum := summarizeStatus(statusInput{
@@ -197,6 +199,14 @@ func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 	st.Replicas = fmt.Sprintf("%d/%d", st.ReadyReplicas, p.rg.Spec.DesiredReplicas())
 	st.Phase = sum.Phase
 	for _, c := range sum.Conditions {
+		if secretMissing && c.Type != replnodev1alpha1.ConditionProgressing &&
+			meta.FindStatusCondition(st.Conditions, c.Type) != nil {
+			// Without the password the pass observed no member: the
+			// members keep running, so what was last observed of them
+			// (like st.Members above) stands; SecretMissing and
+			// Progressing say what is wrong.
+			continue
+		}
 		c.ObservedGeneration = p.rg.Generation
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
