@@ -34,7 +34,8 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 	}
 	c.lastInteraction = now
 	ctx := &c.ctx
-	if s.tracking.used {
+	tracked := s.tracking.used
+	if tracked {
 		s.tracking.current = c
 		defer s.trackingEndCommand(c, args)
 	}
@@ -160,6 +161,10 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		// CLIENT PAUSE: hold the command until the pause ends.
 		s.waitPause(c)
 		ctx.reset(cmd, args, s.clock())
+		if tracked {
+			// Others ran meanwhile: c is the executing client again.
+			s.tracking.current = c
+		}
 		start = time.Now()
 	}
 	s.callFrom(ctx, cmd, start)
