@@ -481,3 +481,26 @@ func expectFlushPush(t *testing.T, c *redistest.Client, what string) {
 		t.Errorf("%s: flush invalidation: %s", what, r.String())
 	}
 }
+
+// TestDifferentialTrackingBcastRedirectRESP2 sends a BCAST client's
+// messages to a RESP2 subscriber of __redis__:invalidate, flush included.
+func TestDifferentialTrackingBcastRedirectRESP2(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	c := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	sub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	r, o := clientIDs(t, sub)
+	sub.Do("SUBSCRIBE", "__redis__:invalidate")
+	rr, oo := redirectTo(r, o, "BCAST", "PREFIX", "p:")
+	doEach(t, c, rr, oo)
+	c.Do("MSET", "p:1", "a", "q:1", "b", "p:0", "c")
+	sub.Receive()
+	c.Do("DEL", "q:1")
+	c.Do("FLUSHDB")
+	sub.Receive()
+	sub.Do("PING")
+	i1, i2 := c.Real.MustDo(t, "CLIENT", "TRACKINGINFO"), c.Ours.MustDo(t, "CLIENT", "TRACKINGINFO")
+	if i1.Elems[1].String() != i2.Elems[1].String() || i1.Elems[5].String() != i2.Elems[5].String() || i2.Elems[3].String() != o {
+		t.Errorf("TRACKINGINFO:\n redis:    %s\n replnode: %s (redirect want %s)", i1.String(), i2.String(), o)
+	}
+}
