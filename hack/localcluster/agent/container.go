@@ -312,6 +312,14 @@ func ContainerInit(specPath string) (err error) {
 		return fmt.Errorf("join network namespace %s: %w", spec.NetNS, err)
 	}
 	syscall.Close(fd)
+	// The program is opened now, in the host's view: the pod gets a private
+	// /tmp, so a mapped binary under /tmp (a checkout or a test's temp dir)
+	// would be invisible after the chroot. It is exec'd through
+	// /proc/self/fd then.
+	var program *os.File
+	if filepath.IsAbs(spec.Argv[0]) {
+		program, _ = os.Open(spec.Argv[0])
+	}
 	if err := syscall.Sethostname([]byte(spec.Hostname)); err != nil {
 		return fmt.Errorf("set hostname: %w", err)
 	}
@@ -386,6 +394,8 @@ func ContainerInit(specPath string) (err error) {
 			return fmt.Errorf("executable %q: %w", argv0, err)
 		}
 		argv0 = p
+	} else if _, err := os.Stat(argv0); err != nil && program != nil {
+		argv0 = fmt.Sprintf("/proc/self/fd/%d", program.Fd())
 	}
 	if err := syscall.Exec(argv0, spec.Argv, spec.Env); err != nil {
 		return fmt.Errorf("exec %s: %w", argv0, err)
