@@ -100,12 +100,7 @@ func TestProcessShutdownDuringStartupLoadDoesNotSave(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "dump.rdb")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	p := startProc(t, dir, "--save", "3600 1")
+	p, fifo := startLoadingForever(t)
 	var conn net.Conn
 	for deadline := time.Now().Add(30 * time.Second); conn == nil; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port)); err == nil {
@@ -135,12 +130,7 @@ func TestProcessSigtermDuringStartupLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "dump.rdb")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Skipf("mkfifo: %v", err)
-	}
-	p := startProc(t, dir, "--save", "3600 1")
+	p, fifo := startLoadingForever(t)
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.logText(), "Server initialized"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no start:\n%s", p.logText())
@@ -160,4 +150,17 @@ func TestProcessSigtermDuringStartupLoad(t *testing.T) {
 	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 || strings.Contains(log, "Ready to accept") {
 		t.Errorf("dump replaced or Ready logged:\n%s", log)
 	}
+}
+
+// startLoadingForever starts the binary with a FIFO nobody writes as its
+// dump, so the startup load never ends while the test looks at it; it
+// returns the process and the FIFO's path.
+func startLoadingForever(t *testing.T) (*persistProc, string) {
+	t.Helper()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "dump.rdb")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	return startProc(t, dir, "--save", "3600 1"), fifo
 }
