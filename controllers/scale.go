@@ -9,23 +9,29 @@ import (
 
 // decideScale creates missing replicas at the lowest free ordinals, or
 // removes surplus ones: unreachable first, then the lowest offset (highest
-// ordinal on ties), never the master or the target master.
+// ordinal on ties), never the master or the target master. A replica whose
+// pod is being deleted still holds its place: it is recreated at its own
+// ordinal (on its own PVC) once its pod is gone, instead of a new member
+// being created at another ordinal, on an older PVC, meanwhile.
 func decideScale(in topologyInput, master *observedMember) []topologyAction {
 	var replicas []observedMember
+	leaving := 0
 	used := map[int]bool{master.Ordinal: true}
 	for _, m := range in.Members {
 		if m.Name == master.Name || !m.PodExists {
 			continue
 		}
 		used[m.Ordinal] = true
-		if !m.Deleting {
+		if m.Deleting {
+			leaving++
+		} else {
 			replicas = append(replicas, m)
 		}
 	}
 	var acts []topologyAction
 	switch {
-	case len(replicas) < in.DesiredReplicas:
-		missing := in.DesiredReplicas - len(replicas)
+	case len(replicas)+leaving < in.DesiredReplicas:
+		missing := in.DesiredReplicas - len(replicas) - leaving
 		for ord := 0; missing > 0; ord++ {
 			if used[ord] {
 				continue

@@ -152,6 +152,13 @@ func decideTopology(in topologyInput) []topologyAction {
 			acts = append(acts, topologyAction{Kind: topoSetRoleLabel, Member: m.Name, Role: want, Reason: "RoleLabelMoved"})
 		}
 	}
+	if master.Deleting {
+		// The members it would add now could only copy from a master that
+		// is going away, and a stale one could then be the only candidate
+		// the failover finds; the failover decides first.
+		return append(acts, topologyAction{Kind: topoWait, Reason: "MasterDeleting",
+			Message: fmt.Sprintf("master %s's pod is being deleted; failover decides", master.Name)})
+	}
 	if !master.Reachable || master.Role != "master" || master.PodIP == "" {
 		return append(acts, topologyAction{Kind: topoWait, Reason: "MasterNotAnswering",
 			Message: fmt.Sprintf("master %s does not answer as master yet", master.Name)})

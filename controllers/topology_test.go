@@ -98,6 +98,22 @@ func TestDecideTopology(t *testing.T) {
 			want: "CreatePod g-0 replica; CreatePod g-2 replica",
 		},
 		{
+			name: "replica pod being deleted: recreated at its own ordinal once gone, no new member meanwhile",
+			in: topologyInput{DesiredReplicas: 2, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
+				Members: []observedMember{up("g-0", 0, "master", "", 10), up("g-1", 1, "slave", mip, 10),
+					func() observedMember { m := up("g-2", 2, "slave", mip, 10); m.Deleting = true; return m }()}},
+			want: "",
+		},
+		{
+			name: "every pod being deleted, the master still answering: wait, create nothing",
+			in: topologyInput{DesiredReplicas: 2, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
+				Members: []observedMember{
+					func() observedMember { m := up("g-0", 0, "master", "", 10); m.Deleting = true; return m }(),
+					func() observedMember { m := up("g-1", 1, "slave", mip, 10); m.Deleting = true; return m }(),
+					func() observedMember { m := up("g-2", 2, "slave", mip, 10); m.Deleting = true; return m }()}},
+			want: "Wait",
+		},
+		{
 			name: "scale down removes unreachable, then lowest offset, never the master",
 			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
 				Members: []observedMember{
