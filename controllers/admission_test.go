@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
@@ -54,6 +55,19 @@ var _ = Describe("ReplicationGroup admission", func() {
 		rg.Spec.Auth = &replnodev1alpha1.AuthSpec{SecretName: "pw"}
 		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
 		Expect(rg.Spec.Auth.Key).To(Equal("password"))
+	})
+
+	It("rejects a duration that does not parse with a message naming the field", func() {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "replnode.io/v1alpha1", "kind": "ReplicationGroup",
+			"metadata": map[string]any{"name": "bad-duration", "namespace": namespace},
+			"spec":     map[string]any{"failover": map[string]any{"masterDownAfter": "banana"}},
+		}}
+		err := k8sClient.Create(suiteCtx, u)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("spec.failover.masterDownAfter"))
+		Expect(err.Error()).To(ContainSubstring("duration"))
+		Expect(err.Error()).NotTo(ContainSubstring("google.protobuf.Duration"))
 	})
 
 	It("accepts a full valid spec", func() {

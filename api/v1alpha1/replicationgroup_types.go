@@ -178,6 +178,7 @@ type FailoverSpec struct {
 	// declared failed.
 	// +kubebuilder:default="10s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="failover.masterDownAfter must be at least 1s"
+	// +kubebuilder:validation:Format=duration
 	// +optional
 	MasterDownAfter *metav1.Duration `json:"masterDownAfter,omitempty"`
 
@@ -185,6 +186,7 @@ type FailoverSpec struct {
 	// switched over; the pause expires on its own if the operator dies.
 	// +kubebuilder:default="5s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms')",message="failover.pauseTimeout must be at least 100ms"
+	// +kubebuilder:validation:Format=duration
 	// +optional
 	PauseTimeout *metav1.Duration `json:"pauseTimeout,omitempty"`
 
@@ -192,6 +194,7 @@ type FailoverSpec struct {
 	// catch up before it is aborted and the master unpaused.
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="failover.switchoverTimeout must be at least 1s"
+	// +kubebuilder:validation:Format=duration
 	// +optional
 	SwitchoverTimeout *metav1.Duration `json:"switchoverTimeout,omitempty"`
 }
