@@ -89,10 +89,16 @@ func parseOptions(args []string) (options, error) {
 // main runs the benchmark and exits 1 when any part failed (the summary is
 // still written with what finished), 2 on bad flags.
 func main() {
-	o, err := parseOptions(os.Args[1:])
+	os.Exit(benchMain(os.Args[1:]))
+}
+
+// benchMain is main without the exit: it returns the exit code, so that its
+// deferred cleanups (signal handler, deadline) run before os.Exit.
+func benchMain(args []string) int {
+	o, err := parseOptions(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(2)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,10 +106,9 @@ func main() {
 	defer cancel()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		cancel()
-		stop()
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // run does the whole benchmark: throughput scenarios, memory, Go

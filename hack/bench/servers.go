@@ -118,11 +118,13 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	// The exit status is dropped: the server is being stopped on purpose,
+	// and a killed process always reports its signal as an error.
 	select {
-	case <-s.done:
+	case <-s.done: //nolint:errcheck // exit status of a deliberate stop
 	case <-time.After(10 * time.Second):
 		_ = s.cmd.Process.Kill()
-		<-s.done
+		<-s.done //nolint:errcheck // exit status of a deliberate stop
 	}
 	s.cmd = nil
 	_ = os.RemoveAll(s.Dir)

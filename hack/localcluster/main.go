@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -202,7 +203,7 @@ func modTime(p string) time.Time {
 // fault runs one fault-injection subcommand against the agent.
 func fault(c *cluster.Config, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: fault kill|stop-node|resume-node|partition|heal ...")
+		return errors.New("usage: fault kill|stop-node|resume-node|partition|heal ARGS")
 	}
 	f := cluster.NewFaults(c)
 	ctx := context.Background()

@@ -239,8 +239,11 @@ func proxyConn(conn net.Conn, target string) {
 	}
 	defer up.Close()
 	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, conn); up.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(conn, up); conn.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+	// The half-close passes the end of one direction on to the other side.
+	// If it fails the peer is already gone, and the deferred Closes end both
+	// connections anyway, so there is nothing more to do with the error.
+	go func() { _, _ = io.Copy(up, conn); _ = up.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(conn, up); _ = conn.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
 	<-done
 	<-done
 }

@@ -82,6 +82,13 @@ func run(name string, args ...string) error {
 	return nil
 }
 
+// linkExists reports whether a network interface of that name exists in
+// the host namespace. Any lookup error means it cannot be used or deleted.
+func linkExists(name string) bool {
+	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
 // ------ BRIDGE ------
 
 // EnsureBridge creates the bridge with the gateway address and brings it up;
@@ -106,7 +113,7 @@ func (n *Network) EnsureBridge() error {
 
 // DeleteBridge removes the bridge if it exists.
 func (n *Network) DeleteBridge() error {
-	if _, err := net.InterfaceByName(n.Bridge); err != nil {
+	if !linkExists(n.Bridge) {
 		return nil
 	}
 	return run("ip", "link", "del", n.Bridge)
@@ -365,6 +372,13 @@ func iptablesIn(nsName string, args ...string) error {
 	return run("ip", append([]string{"netns", "exec", nsName, "iptables", "-w"}, args...)...)
 }
 
+// faultChainExists reports whether the pod's netns has the LC-FAULT chain,
+// which exists only once a fault was injected. A failing listing (no such
+// chain, or no such netns) counts as absent: there is nothing to heal then.
+func faultChainExists(nsName string) bool {
+	return iptablesIn(nsName, "-L", faultChain, "-n") == nil
+}
+
 // ensureFaultChain creates LC-FAULT and hooks it into INPUT and OUTPUT once.
 func ensureFaultChain(nsName string) error {
 	if err := iptablesIn(nsName, "-L", faultChain, "-n"); err == nil {
@@ -428,7 +442,7 @@ func (n *Network) Isolate(nsName string) error {
 
 // Heal removes every fault rule from the pod's netns.
 func (n *Network) Heal(nsName string) error {
-	if err := iptablesIn(nsName, "-L", faultChain, "-n"); err != nil {
+	if !faultChainExists(nsName) {
 		return nil // never partitioned
 	}
 	return iptablesIn(nsName, "-F", faultChain)
