@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -129,7 +130,7 @@ type SetError struct {
 func (e *SetError) Error() string { return e.Msg }
 
 // ErrUnknown is returned for a name that is no directive.
-var ErrUnknown = fmt.Errorf("Bad directive or wrong number of arguments")
+var ErrUnknown = errors.New("Bad directive or wrong number of arguments") //nolint:staticcheck // ST1005: Redis's wording, shown to users verbatim
 
 // errWrongArgs is a known directive with the wrong number of arguments.
 var errWrongArgs = fmt.Errorf("wrong number of arguments")
@@ -320,7 +321,7 @@ func (c *Config) LoadString(text string) error {
 func (c *Config) LoadFile(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("Fatal error, can't open config file '%s': %v", path, err)
+		return fmt.Errorf("Fatal error, can't open config file '%s': %v", path, err) //nolint:staticcheck // ST1005: Redis's wording, shown to users verbatim
 	}
 	if abs, err := absPath(path); err == nil {
 		c.File = abs
@@ -339,7 +340,7 @@ func FromArgs(args []string, stdin func() (string, error)) (*Config, error) {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "--") && args[0] != "-" {
 		data, err := os.ReadFile(args[0])
 		if err != nil {
-			return nil, fmt.Errorf("Fatal error, can't open config file '%s': %v", args[0], err)
+			return nil, fmt.Errorf("Fatal error, can't open config file '%s': %v", args[0], err) //nolint:staticcheck // ST1005: Redis's wording, shown to users verbatim
 		}
 		if abs, err := absPath(args[0]); err == nil {
 			c.File = abs

@@ -192,9 +192,10 @@ func (d *decoder) read(p []byte) error {
 	d.off += int64(n)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			err := d.fail(d.off, "unexpected end of file (truncated: %d more bytes needed)", len(p)-n)
-			err.(*FormatError).Err = ErrTruncated
-			return err
+			// Built here rather than by fail so that errors.Is(err,
+			// ErrTruncated) holds: callers tell a short file from a bad one.
+			return &FormatError{Offset: d.off, Key: d.key, Err: ErrTruncated,
+				Msg: fmt.Sprintf("unexpected end of file (truncated: %d more bytes needed)", len(p)-n)}
 		}
 		return d.fail(d.off, "read error: %v", err)
 	}

@@ -275,7 +275,7 @@ func canonicalInt(s []byte) (int64, bool) {
 		return 0, false
 	}
 	for i, c := range s {
-		if (c < '0' || c > '9') && !(i == 0 && c == '-') {
+		if (c < '0' || c > '9') && (i != 0 || c != '-') {
 			return 0, false
 		}
 	}

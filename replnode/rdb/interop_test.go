@@ -53,8 +53,10 @@ func startRedis(t *testing.T, dir string, extra ...string) *realRedis {
 	}
 	r := &realRedis{cmd: cmd, dir: dir}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		// The server is killed on purpose, so Wait reports the signal;
+		// Kill fails only if it already exited, which is fine too.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -91,7 +93,9 @@ func (r *realRedis) do(args ...string) (any, error) {
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
-	r.conn.SetDeadline(time.Now().Add(60 * time.Second))
+	if err := r.conn.SetDeadline(time.Now().Add(60 * time.Second)); err != nil {
+		return nil, err
+	}
 	if _, err := r.conn.Write(b.Bytes()); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -342,8 +343,8 @@ func parseScore(b []byte) (float64, error) {
 // isRangeErr reports a ParseFloat overflow, which strtod turns into ±inf
 // just as ParseFloat does.
 func isRangeErr(err error) bool {
-	ne, ok := err.(*strconv.NumError)
-	return ok && ne.Err == strconv.ErrRange
+	// *strconv.NumError unwraps to its cause, so errors.Is sees ErrRange.
+	return errors.Is(err, strconv.ErrRange)
 }
 
 // ---------------------------------------------------------------- hashes

@@ -149,9 +149,7 @@ func TestLinkTranscripts(t *testing.T) {
 				}
 				var comments []string
 				lines := strings.Split(cmdPart, "\n")
-				for _, l := range lines[:len(lines)-1] {
-					comments = append(comments, l)
-				}
+				comments = append(comments, lines[:len(lines)-1]...)
 				cmd := lines[len(lines)-1]
 				got := h.run(t, expandIDs(cmd))
 				if *rewrite {

@@ -106,7 +106,6 @@ func (p *Parser) readMultibulk(buf []byte, lim Limits) ([][]byte, int, error) {
 	// following byte is assumed to be '\n'.
 	lineEnd := bytes.IndexByte(buf[:nl], '\r')
 	if lineEnd < 0 {
-		lineEnd = nl
 		// "\n" without "\r": Redis's strchr('\r') fails and it waits
 		// for more input until the 64k limit. Mirror that.
 		if len(buf) > InlineMaxSize {

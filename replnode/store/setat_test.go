@@ -31,10 +31,12 @@ func TestSetAtOverwritesInPlace(t *testing.T) {
 		t.Errorf("order broken: %v", db.order)
 	}
 	seen := map[string]string{}
-	snap.ForEach(func(k string, v Value, _ int64, _ bool) error {
+	if err := snap.ForEach(func(k string, v Value, _ int64, _ bool) error {
 		seen[k] = string(v.(*String).B)
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if seen["a"] != "1" || seen["b"] != "2" {
 		t.Errorf("snapshot sees %v, want the values before the overwrite", seen)
 	}
@@ -57,12 +59,14 @@ func TestSetMovedKeepsSnapshotsFrozen(t *testing.T) {
 	m, _ := db.Mutable("dst")
 	m.(*List).PushBack([]byte("b"))
 
-	snap.ForEach(func(k string, v Value, _ int64, _ bool) error {
+	if err := snap.ForEach(func(k string, v Value, _ int64, _ bool) error {
 		if n := v.(*List).Len(); k != "src" || n != 1 {
 			t.Errorf("snapshot has %s with %d elements, want src with 1", k, n)
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if got, _ := db.Peek("dst"); got.(*List).Len() != 2 {
 		t.Errorf("dst has %d elements, want 2", got.(*List).Len())
 	}

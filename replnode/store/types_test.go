@@ -115,7 +115,7 @@ func TestListAgainstModel(t *testing.T) {
 		if l.Len() != len(model) {
 			t.Fatalf("step %d: len %d want %d", step, l.Len(), len(model))
 		}
-		if step%97 == 0 && !slices.Equal(listContents(l), model) && !(len(model) == 0 && l.Len() == 0) {
+		if step%97 == 0 && !slices.Equal(listContents(l), model) && (len(model) != 0 || l.Len() != 0) {
 			t.Fatalf("step %d: %v want %v", step, listContents(l), model)
 		}
 	}
@@ -394,7 +394,7 @@ func TestSetPopAndRandom(t *testing.T) {
 		if len(popped) != 3 || s.Len() != 2 {
 			t.Fatalf("Pop: %v left %d", popped, s.Len())
 		}
-		all := append(popped, strs(s.Members())...)
+		all := slices.Concat(popped, strs(s.Members()))
 		sort.Strings(all)
 		if !slices.Equal(all, members) {
 			t.Fatalf("pop lost members: %v", all)

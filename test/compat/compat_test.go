@@ -230,11 +230,15 @@ func TestCrashRestart(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cli(port, "SET", "saved", "1")
+	if out, err := cli(port, "SET", "saved", "1"); out != "OK" {
+		t.Fatalf("SET saved: %q %v", out, err)
+	}
 	if out, _ := cli(port, "SAVE"); out != "OK" {
 		t.Fatalf("SAVE: %q", out)
 	}
-	cli(port, "SET", "unsaved", "2")
+	if out, err := cli(port, "SET", "unsaved", "2"); out != "OK" {
+		t.Fatalf("SET unsaved: %q %v", out, err)
+	}
 	_ = first.Process.Kill() // SIGKILL: no shutdown save
 	_ = first.Wait()
 
