@@ -66,8 +66,6 @@ type Client struct {
 	lastCmd         string
 	softLimitSince  int64
 	queryBufLen     int
-	argvLen         int
-	multiBulkLen    int
 
 	// ------ transactions (t_multi.go)
 	multi multiState
@@ -189,7 +187,6 @@ func (c *Client) serve() {
 				return
 			}
 		}
-		parseFirst = false
 		// Parse every complete command in the buffer, outside the
 		// executor. Unauthenticated clients are parsed one command at a
 		// time since AUTH changes the limits.

@@ -182,11 +182,10 @@ func ParseFloat(b []byte) (float64, bool) {
 	if strings.ContainsAny(s, "_") || strings.EqualFold(s, "nan") {
 		return 0, false
 	}
+	// A syntax error and an overflow (strconv.ErrRange, which strtod
+	// reports as ERANGE and Redis rejects) both make the value invalid.
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return 0, false
-		}
 		return 0, false
 	}
 	if f != f {

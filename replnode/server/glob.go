@@ -55,10 +55,7 @@ func globMatchImpl(pattern, str []byte, nocase bool, skipLonger *bool, nesting i
 				pattern = pattern[1:]
 			}
 			match := false
-			for {
-				if len(pattern) == 0 {
-					break
-				}
+			for len(pattern) > 0 {
 				if pattern[0] == '\\' && len(pattern) >= 2 {
 					pattern = pattern[1:]
 					if pattern[0] == str[0] {

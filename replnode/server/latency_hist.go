@@ -145,7 +145,9 @@ func (h *latencyHistogram) logCDF() [][2]int64 {
 	idx, value, cumulative, previous := -1, int64(0), int64(0), int64(0)
 	for {
 		levelLowest := histLowestEquivalent(level)
-		if !(cumulative < h.total || (idx+1 < histCountsLen && histValueAt(idx+1) > levelLowest)) {
+		// hdr's iterator ends when every count is reached and no bucket
+		// lies above the level.
+		if cumulative >= h.total && (idx+1 >= histCountsLen || histValueAt(idx+1) <= levelLowest) {
 			return out
 		}
 		for value < levelLowest {

@@ -256,7 +256,7 @@ func (s *Server) ShutdownFromSignal(sigint bool) {
 	s.Close()
 }
 
-var errShutdownAborted = errors.New("Errors trying to SHUTDOWN. Check logs.")
+var errShutdownAborted = errors.New("Errors trying to SHUTDOWN. Check logs.") //nolint:staticcheck // ST1005: Redis's exact text
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: ./replnode [/path/to/redis.conf] [options] [-]

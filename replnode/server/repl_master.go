@@ -626,9 +626,9 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 	var err error
 	if job.diskless {
 		mark := []byte(randomHex(replEOFMarkLen))
-		fan.Write([]byte("$EOF:" + string(mark) + "\r\n"))
+		fan.send([]byte("$EOF:" + string(mark) + "\r\n"))
 		err = rdb.WriteSnapshot(fan, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
-		fan.Write(mark)
+		fan.send(mark)
 	} else {
 		var buf bytes.Buffer
 		err = rdb.WriteSnapshot(&buf, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
@@ -638,8 +638,8 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 					rc.rep.State = replication.ReplicaSendBulk
 				}
 			})
-			fan.Write([]byte("$" + strconv.Itoa(buf.Len()) + "\r\n"))
-			fan.Write(buf.Bytes())
+			fan.send([]byte("$" + strconv.Itoa(buf.Len()) + "\r\n"))
+			fan.send(buf.Bytes())
 		}
 	}
 	unlock()
@@ -707,8 +707,17 @@ type fanoutWriter struct {
 	errs []error
 }
 
-// Write never fails as a whole; per-replica errors are in errs.
+// Write never fails as a whole (one replica's failure must not abort the
+// transfer to the others); per-replica errors are in errs.
 func (f *fanoutWriter) Write(p []byte) (int, error) {
+	f.send(p)
+	return len(p), nil
+}
+
+// send writes p to every replica that has not failed yet and records each
+// new failure in errs. It is Write without the io.Writer results, for the
+// framing around the payload, whose failures are read from errs.
+func (f *fanoutWriter) send(p []byte) {
 	for i, w := range f.ws {
 		if f.errs[i] != nil {
 			continue
@@ -717,7 +726,6 @@ func (f *fanoutWriter) Write(p []byte) (int, error) {
 			f.errs[i] = err
 		}
 	}
-	return len(p), nil
 }
 
 // deadlineWriter extends the write deadline before each write, so a

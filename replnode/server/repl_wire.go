@@ -82,7 +82,7 @@ func readPayloadHeader(br *bufio.Reader) (payload io.Reader, size int64, err err
 			return nil, 0, fmt.Errorf("MASTER aborted replication with an error: %s", line[1:])
 		}
 		if line[0] != '$' {
-			return nil, 0, fmt.Errorf("Bad protocol from MASTER, the first byte is not '$' (we received '%s'), are you sure the host and port are right?", line)
+			return nil, 0, fmt.Errorf("Bad protocol from MASTER, the first byte is not '$' (we received '%s'), are you sure the host and port are right?", line) //nolint:staticcheck // ST1005: Redis's exact text
 		}
 		if strings.HasPrefix(line, "$EOF:") {
 			mark := line[5:]

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -1314,7 +1315,8 @@ func configSetCommand(ctx *Ctx) {
 	// directives needing an action.
 	if err := ctx.S.Config.SetMany(pairs); err != nil {
 		bad := pairs[0][0]
-		if se, ok := err.(*config.SetError); ok {
+		var se *config.SetError
+		if errors.As(err, &se) {
 			for _, p := range pairs {
 				if d, _ := config.Lookup(p[0]); d != nil && d.Name == se.Name {
 					bad = p[0]
@@ -1346,11 +1348,11 @@ func (s *Server) OnConfigSet(fn func(name string)) { s.configHooks = append(s.co
 
 // errnoText is the C strerror text of an error.
 func errnoText(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		if en, ok := pe.Err.(syscall.Errno); ok {
-			s := en.Error()
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
+	var pe *os.PathError
+	var en syscall.Errno
+	if errors.As(err, &pe) && errors.As(pe.Err, &en) {
+		s := en.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	return err.Error()
 }
