@@ -96,9 +96,12 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 	denyOOM := cmd.Flags&FlagDenyOOM != 0 || (isExec && c.multi.active && c.multi.flags&FlagDenyOOM != 0)
 	isMaster := c.flags&ClientMaster != 0
 
-	if maxmem := s.hot.maxmemory; maxmem > 0 && !isMaster {
+	if maxmem := s.hot.maxmemory; maxmem > 0 && !isMaster && s.usedMemory.Load() > maxmem {
+		// Redis's performEvictions runs before any command once used
+		// memory exceeds maxmemory; only a command that may grow memory
+		// (or one queued in MULTI) is refused if it could not free enough.
 		inMultiQueue := c.multi.active && !isExec && cmd.Name != "discard" && cmd.Name != "quit" && cmd.Name != "reset"
-		if (denyOOM || inMultiQueue) && s.usedMemory.Load() > maxmem {
+		if !s.evictForCommand(now) && (denyOOM || inMultiQueue) {
 			s.reject(ctx, ErrOOM)
 			return
 		}

@@ -37,7 +37,8 @@
 //     Arity, flags and key positions are Redis's (COMMAND INFO strlen on a
 //     real redis-server shows them). FlagWrite makes dispatch refuse the
 //     command on a read-only replica, under min-replicas and MISCONF, and
-//     propagate it; FlagDenyOOM refuses it over maxmemory. A container
+//     propagate it; FlagDenyOOM refuses it over maxmemory when eviction
+//     (evict.go, before every command) cannot free enough. A container
 //     command (CONFIG, OBJECT) lists Subcommands, each with its own arity
 //     counting the container name, and has no Handler.
 //

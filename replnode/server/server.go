@@ -141,6 +141,19 @@ type Server struct {
 	// hot is configuration read on every command, copied from Config by
 	// applyConfig so dispatch does no map lookups or parsing.
 	hot hotConfig
+
+	// evictPool and evictNextDB are the eviction state kept between
+	// commands (evict.go), as Redis's EvictionPoolLRU and next_db.
+	evictPool       evictionPool
+	evictPoolPolicy string // the maxmemory-policy evictPool was filled under
+	evictNextDB     int
+	// evictGCCycles and evictLive are the collection count and live heap
+	// eviction last read from heapLive, evictLive lowered by what
+	// evictions since are estimated to free (evict.go). heapLive reads
+	// the runtime; tests replace it.
+	evictGCCycles uint64
+	evictLive     int64
+	heapLive      func() (cycles uint64, live int64)
 }
 
 // hotConfig caches the directives dispatch and handlers read per command.
@@ -200,6 +213,7 @@ func New(cfg *config.Config) *Server {
 		shutdownCh:   make(chan struct{}),
 		runID:        randomHex(40),
 		rand:         rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+		heapLive:     readHeapLive,
 		limits:       store.NewLimits(store.DefaultLimits),
 		commandStats: make([]cmdStats, commandSlots),
 	}
@@ -295,6 +309,10 @@ func (s *Server) applyConfig(name string) {
 		s.slowlog.trim(int(c.Int(name)))
 	case "maxmemory":
 		s.hot.maxmemory = c.Int(name)
+		applyMemoryLimit(s.hot.maxmemory)
+		// The next command is checked against a current figure, not one
+		// cron has not taken yet.
+		s.sampleMemory()
 	case "min-replicas-to-write":
 		s.hot.minReplicas = c.Int(name)
 	case "replica-read-only":

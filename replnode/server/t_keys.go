@@ -530,8 +530,9 @@ func objectFreqCommand(ctx *Ctx) {
 		ctx.Error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 		return
 	}
-	// replnode does not evict, so it keeps no LFU counter: every key
-	// reports the initial counter Redis gives a new key (LFU_INIT_VAL).
+	// replnode keeps no LFU counter (eviction ranks the LFU policies by
+	// idle time, evict.go): every key reports the initial counter Redis
+	// gives a new key (LFU_INIT_VAL).
 	ctx.W.Int(5)
 }
 

@@ -1,0 +1,364 @@
+package server
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sort"
+
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// Eviction under maxmemory, after Redis 7.0's evict.c: before a command,
+// while the used-memory figure is above maxmemory, keys chosen by
+// maxmemory-policy are deleted (and a DEL propagated, as expiry does) until
+// the memory they are estimated to hold covers the excess.
+//
+// Redis measures what an eviction frees with zmalloc; the Go heap does not
+// shrink until the collector runs, so the bytes freed are estimated with
+// the store's model of Redis's per-key memory (store.MemoryUsage, what
+// MEMORY USAGE answers) and subtracted from the cached used figure, which
+// the next memory sample of cron (every 1/hz s) replaces with the real heap.
+
+// ------ POLICY ------
+
+// evictionPolicy is maxmemory-policy parsed once per eviction run.
+type evictionPolicy struct {
+	volatile bool // only keys with a TTL are candidates
+	random   bool // no pool: a random key of the round-robin db
+	ttl      bool // score is the expiry time, soonest first
+}
+
+// parseEvictionPolicy returns the policy of name and false for noeviction
+// (or an unknown name), which never evicts.
+func parseEvictionPolicy(name string) (evictionPolicy, bool) {
+	switch name {
+	case "allkeys-lru", "allkeys-lfu":
+		return evictionPolicy{}, true
+	case "volatile-lru", "volatile-lfu":
+		return evictionPolicy{volatile: true}, true
+	case "allkeys-random":
+		return evictionPolicy{random: true}, true
+	case "volatile-random":
+		return evictionPolicy{volatile: true, random: true}, true
+	case "volatile-ttl":
+		return evictionPolicy{volatile: true, ttl: true}, true
+	}
+	return evictionPolicy{}, false
+}
+
+// ------ EVICTION POOL ------
+
+// evictionPoolSize is Redis's EVPOOL_SIZE.
+const evictionPoolSize = 16
+
+// evictionCandidate is a sampled key with its score: the higher the score
+// the better it is to evict (idle ms for LRU/LFU, negated expiry for TTL).
+type evictionCandidate struct {
+	score int64
+	db    int
+	key   string
+}
+
+// evictionPool keeps the best candidates seen so far across samples and
+// commands, sorted by ascending score, as Redis's EvictionPoolLRU.
+type evictionPool struct {
+	entries []evictionCandidate
+}
+
+// offer inserts c if the pool has room or c scores better than the worst
+// entry; a key already pooled only has its score refreshed.
+func (p *evictionPool) offer(c evictionCandidate) {
+	for i := range p.entries {
+		if p.entries[i].db == c.db && p.entries[i].key == c.key {
+			p.entries[i].score = c.score
+			p.sort()
+			return
+		}
+	}
+	if len(p.entries) < evictionPoolSize {
+		p.entries = append(p.entries, c)
+		p.sort()
+		return
+	}
+	if c.score <= p.entries[0].score {
+		return
+	}
+	p.entries[0] = c
+	p.sort()
+}
+
+// sort restores ascending score order (stable, so equal scores keep their
+// insertion order).
+func (p *evictionPool) sort() {
+	sort.SliceStable(p.entries, func(i, j int) bool { return p.entries[i].score < p.entries[j].score })
+}
+
+// popBest removes and returns the highest-scoring entry.
+func (p *evictionPool) popBest() (evictionCandidate, bool) {
+	n := len(p.entries)
+	if n == 0 {
+		return evictionCandidate{}, false
+	}
+	c := p.entries[n-1]
+	p.entries = p.entries[:n-1]
+	return c, true
+}
+
+// clear drops every entry: after a policy change the pooled scores mean
+// something else. (Keys deleted or moved since they were pooled are
+// skipped when popped.)
+func (p *evictionPool) clear() { p.entries = p.entries[:0] }
+
+// ------ PERFORM EVICTIONS ------
+
+// evictForCommand is performEvictions: called before a command when
+// maxmemory is set. It reports false when the used memory stays above
+// maxmemory — noeviction, or nothing left to evict — so dispatch refuses a
+// deny-oom command with -OOM; true when memory is (estimated) within the
+// limit, or when eviction is not safe and Redis answers EVICT_OK: a replica
+// with replica-ignore-maxmemory, or writes paused.
+func (s *Server) evictForCommand(nowMs int64) bool {
+	maxmem := s.hot.maxmemory
+	if maxmem <= 0 || s.usedMemory.Load() <= maxmem {
+		return true
+	}
+	if s.IsReplica() && s.Config.Bool("replica-ignore-maxmemory") {
+		return true
+	}
+	if s.pauseWrites && s.pausedUntilMs > nowMs {
+		return true
+	}
+	// The sampled heap counts garbage the collector has not swept yet:
+	// evicting on it would empty the data set for bytes already free.
+	// Eviction works from the live heap the last collection marked,
+	// less what evictions since are estimated to have freed. Growth
+	// since that collection shows up at the next one, which GOGC and the
+	// memory limit (applyMemoryLimit) bring about as the heap grows.
+	cycles, live := s.heapLive()
+	if cycles == 0 {
+		// No collection yet, so no live figure: make one (once).
+		runtime.GC()
+		cycles, live = s.heapLive()
+	}
+	if cycles != s.evictGCCycles {
+		s.evictGCCycles, s.evictLive = cycles, live
+	}
+	used := s.evictLive
+	if used <= maxmem {
+		// The excess is garbage: no eviction until cron samples again.
+		s.usedMemory.Store(used)
+		return true
+	}
+	policyName := s.Config.String("maxmemory-policy")
+	policy, ok := parseEvictionPolicy(policyName)
+	if !ok {
+		return false
+	}
+	if policyName != s.evictPoolPolicy {
+		// Scores of another policy (idle time, expiry) do not compare.
+		s.evictPool.clear()
+		s.evictPoolPolicy = policyName
+	}
+	need := used - maxmem
+	var freed int64
+	for freed < need {
+		dbNum, key, found := s.nextEvictionVictim(policy, nowMs)
+		if !found {
+			break
+		}
+		freed += s.evictKey(dbNum, key)
+	}
+	// The heap still holds the evicted values until the collector runs:
+	// trust the estimate until the next collection, and spare the next
+	// commands this check until cron samples the heap again.
+	s.evictLive -= freed
+	s.usedMemory.Store(s.evictLive)
+	return freed >= need
+}
+
+// nextEvictionVictim chooses the key to evict under policy and reports
+// false when no db holds a candidate (volatile-* with no TTL keys, or an
+// empty keyspace).
+func (s *Server) nextEvictionVictim(policy evictionPolicy, nowMs int64) (int, string, bool) {
+	dbs := s.Keyspace.DBs
+	if policy.random {
+		// Redis's static next_db: successive evictions visit the dbs in
+		// turn so one db is not emptied first.
+		for range dbs {
+			dbNum := s.evictNextDB % len(dbs)
+			s.evictNextDB++
+			db := dbs[dbNum]
+			if key, ok := randomEvictionKey(db, policy.volatile, s.rand.IntN); ok {
+				return dbNum, key, true
+			}
+		}
+		return 0, "", false
+	}
+	samples := int(s.Config.Int("maxmemory-samples"))
+	for {
+		total := 0
+		for dbNum, db := range dbs {
+			n := db.Len()
+			if policy.volatile {
+				n = db.ExpiresLen()
+			}
+			if n == 0 {
+				continue
+			}
+			total += n
+			s.sampleEvictionCandidates(dbNum, db, policy, samples, nowMs)
+		}
+		if total == 0 {
+			return 0, "", false
+		}
+		for {
+			c, ok := s.evictPool.popBest()
+			if !ok {
+				break
+			}
+			db := dbs[c.db]
+			// A pooled key may have been deleted, or lost its TTL, since
+			// it was sampled: skip it as Redis's evictionPoolPopulate
+			// consumer does.
+			if _, exists := db.Peek(c.key); !exists {
+				continue
+			}
+			if policy.volatile {
+				if _, hasTTL := db.ExpireAt(c.key); !hasTTL {
+					continue
+				}
+			}
+			return c.db, c.key, true
+		}
+	}
+}
+
+// sampleEvictionCandidates offers up to samples keys of db (only keys with
+// a TTL under a volatile policy) to the eviction pool.
+func (s *Server) sampleEvictionCandidates(dbNum int, db *store.DB, policy evictionPolicy, samples int, nowMs int64) {
+	offer := func(key string) {
+		s.evictPool.offer(evictionCandidate{score: s.evictionScore(db, key, policy, nowMs), db: dbNum, key: key})
+	}
+	if policy.volatile {
+		db.SampleExpires(samples, func(key string, _ int64) { offer(key) })
+		return
+	}
+	n := db.Len()
+	for i := 0; i < samples && i < n; i++ {
+		offer(db.KeyAt(s.rand.IntN(n)))
+	}
+}
+
+// evictionScore is how good a candidate key is: under volatile-ttl the
+// sooner it expires the higher; otherwise its idle time in ms. replnode
+// keeps one access time per key and no LFU counter (OBJECT FREQ reports
+// the initial counter), so the LFU policies rank by idle time too: with
+// every counter equal, Redis's LFU decay also favours the longest idle key.
+func (s *Server) evictionScore(db *store.DB, key string, policy evictionPolicy, nowMs int64) int64 {
+	if policy.ttl {
+		at, _ := db.ExpireAt(key)
+		return math.MaxInt64 - at
+	}
+	at, _ := db.AccessTime(key)
+	if at == 0 {
+		// Never looked up since written by a path that records no time:
+		// OBJECT IDLETIME counts such a key idle since startup.
+		at = s.startTime.UnixMilli()
+	}
+	return nowMs - at
+}
+
+// randomEvictionKey picks a random key of db (one with a TTL if volatile)
+// and reports false when there is none.
+func randomEvictionKey(db *store.DB, volatile bool, intN func(int) int) (string, bool) {
+	if volatile {
+		var key string
+		found := false
+		// Go starts each map iteration at a random position.
+		db.SampleExpires(1, func(k string, _ int64) { key, found = k, true })
+		return key, found
+	}
+	n := db.Len()
+	if n == 0 {
+		return "", false
+	}
+	return db.KeyAt(intN(n)), true
+}
+
+// evictKey deletes key as an eviction and returns the bytes its deletion is
+// estimated to free. Like deleteExpiredKey it propagates a DEL (to replicas
+// and the backlog), signals the key as modified (WATCH, client tracking)
+// and fires the keyspace event, here `evicted` of class e.
+func (s *Server) evictKey(dbNum int, key string) int64 {
+	db := s.Keyspace.DBs[dbNum]
+	v, ok := db.Peek(key)
+	if !ok {
+		return 0
+	}
+	size := store.MemoryUsage(key, v, evictionSizeSamples)
+	if _, has := db.ExpireAt(key); has {
+		size += expireEntrySize
+	}
+	kb := []byte(key)
+	db.Delete(key)
+	s.stats.EvictedKeys++
+	s.notifyKeyspaceEvent(NotifyEvicted, "evicted", kb, dbNum)
+	s.signalModifiedKey(dbNum, kb)
+	s.propagate(dbNum, [][]byte{[]byte("DEL"), kb})
+	s.Dirty++
+	return size
+}
+
+const (
+	// evictionSizeSamples is how many elements of a big container the
+	// size estimate measures before extrapolating (MEMORY USAGE's default).
+	evictionSizeSamples = 5
+	// expireEntrySize is the expires dict entry a key with a TTL also
+	// frees in Redis (a dictEntry of 24 bytes).
+	expireEntrySize = 24
+)
+
+// ------ GO HEAP LIMIT ------
+
+// applyMemoryLimit makes the Go collector keep the heap near the live data
+// when maxmemory is set, so the sampled figure eviction works from is not
+// mostly garbage: the runtime's soft limit is maxmemory plus a margin for
+// what Redis does not count (buffers, runtime overhead). maxmemory 0 lifts
+// the limit again.
+func applyMemoryLimit(maxmem int64) {
+	if maxmem <= 0 {
+		debug.SetMemoryLimit(math.MaxInt64)
+		return
+	}
+	limit := maxmem + maxmem/4 + memoryLimitMargin
+	if limit < maxmem { // overflow
+		limit = math.MaxInt64
+	}
+	debug.SetMemoryLimit(limit)
+}
+
+// memoryLimitMargin keeps a small maxmemory from making the collector run
+// continuously on the runtime's own memory (stacks, metadata, buffers).
+const memoryLimitMargin = 4 << 20
+
+var heapLiveSamples = []metrics.Sample{
+	{Name: "/gc/cycles/total:gc-cycles"},
+	{Name: "/gc/heap/live:bytes"},
+}
+
+// readHeapLive returns the number of completed collections and the heap
+// bytes the last one found live.
+func readHeapLive() (uint64, int64) {
+	metrics.Read(heapLiveSamples)
+	var cycles uint64
+	var live int64
+	if v := heapLiveSamples[0].Value; v.Kind() == metrics.KindUint64 {
+		cycles = v.Uint64()
+	}
+	if v := heapLiveSamples[1].Value; v.Kind() == metrics.KindUint64 {
+		live = int64(v.Uint64())
+	}
+	return cycles, live
+}
