@@ -17,7 +17,6 @@ type blockedPair struct {
 	waiterID           [2]string
 	names              [2]string
 	fillers            []string
-	lastWaiterReplies  [2]string
 	lastActorReplyText [2]string
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -56,7 +57,8 @@ func (c *tcpClient) read(d time.Duration) string {
 		n, err := c.conn.Read(chunk)
 		c.buf = append(c.buf, chunk[:n]...)
 		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
 				return ""
 			}
 			c.t.Fatal(err)

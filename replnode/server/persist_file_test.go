@@ -21,7 +21,9 @@ func TestWriteDumpFileAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := writeDumpFile(path, func(w io.Writer) error {
-		w.Write([]byte("partial"))
+		if _, err := w.Write([]byte("partial")); err != nil {
+			t.Errorf("partial write: %v", err)
+		}
 		return errors.New("disk on fire")
 	})
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
@@ -72,7 +74,9 @@ func TestLoadDumpFileRefusesCorruption(t *testing.T) {
 		"truncated":    good[:len(good)-5],
 		"bad checksum": flipped,
 	} {
-		os.WriteFile(path, content, 0o644)
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		_, _, _, err := loadDumpFile(path, 16, rdb.LoadOptions{})
 		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "offset") {
 			t.Errorf("%s: error %v", name, err)

@@ -94,9 +94,11 @@ func startProc(t *testing.T, dir string, extra ...string) *persistProc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.cmd.Wait(); close(p.done) }()
+	// Wait's error is the exit status, which waitExit reads from
+	// ProcessState; Kill fails only when the process already exited.
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-p.done
 	})
 	return p
@@ -141,7 +143,9 @@ func (p *persistProc) do(args ...string) (any, error) {
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
-	p.conn.SetDeadline(time.Now().Add(60 * time.Second))
+	if err := p.conn.SetDeadline(time.Now().Add(60 * time.Second)); err != nil {
+		return nil, err
+	}
 	if _, err := p.conn.Write(b.Bytes()); err != nil {
 		return nil, err
 	}
@@ -240,7 +244,9 @@ func TestProcessRestartKeepsData(t *testing.T) {
 	p.must("SELECT", "5")
 	p.must("SET", "in5", "x")
 	digest := p.must("DEBUG", "DIGEST")
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	if code := p.waitExit(); code != 0 {
 		t.Fatalf("exit code %d:\n%s", code, p.logText())
 	}
@@ -258,7 +264,9 @@ func TestProcessRestartKeepsData(t *testing.T) {
 	// Without save points SIGTERM does not save: a change is lost, the
 	// file stays.
 	q.must("SET", "unsaved", "x")
-	q.cmd.Process.Signal(syscall.SIGTERM)
+	if err := q.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	q.waitExit()
 	r := startProc(t, dir, "--save", "")
 	r.connect()
@@ -286,7 +294,9 @@ func TestProcessRefusesCorruptDump(t *testing.T) {
 				bad = append([]byte(nil), good...)
 				bad[bytes.Index(bad, []byte("hello"))] ^= 0x01
 			}
-			os.WriteFile(path, bad, 0o644)
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			p := startProc(t, dir, "--save", "3600", "1")
 			if code := p.waitExit(); code == 0 {
 				t.Fatalf("started on a corrupt dump:\n%s", p.logText())
@@ -348,7 +358,9 @@ func TestProcessKill9DuringBgsave(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	p.cmd.Process.Kill()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
 	p.waitExit()
 	now, err := os.ReadFile(path)
 	if err != nil {
@@ -418,7 +430,9 @@ func TestProcessDumpLoadsInRealRedis(t *testing.T) {
 	if r := p.must("SAVE"); r != "OK" {
 		t.Fatalf("SAVE: %v", r)
 	}
-	p.cmd.Process.Kill()
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
 	p.waitExit()
 
 	// A real redis-server on the same dir and dbfilename.
@@ -436,8 +450,10 @@ func TestProcessDumpLoadsInRealRedis(t *testing.T) {
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r.cmd.Wait(); close(r.done) }()
-	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
+	// As in startProc: the exit status is read from ProcessState, and
+	// Kill fails only when the process already exited.
+	go func() { _ = r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); <-r.done })
 	r.connect()
 	if got := r.must("DEBUG", "DIGEST"); got != strings.TrimSpace(string(want)) {
 		t.Fatalf("redis-server digest on replnode's dump %v, want %s\n%s", got, want, r.logText())
@@ -468,7 +484,9 @@ func TestProcessShutdownSaveNosave(t *testing.T) {
 	q := startProc(t, dir, "--save", "3600", "1")
 	q.connect()
 	q.must("SET", "k", "v2")
-	q.do("SHUTDOWN", "NOSAVE")
+	// The server exits without replying: do's EOF carries no verdict,
+	// waitExit and the unchanged dump do.
+	_, _ = q.do("SHUTDOWN", "NOSAVE")
 	q.waitExit()
 	if now, _ := os.ReadFile(path); !bytes.Equal(now, saved) {
 		t.Fatal("SHUTDOWN NOSAVE saved")
@@ -481,7 +499,12 @@ func TestProcessShutdownSaveNosave(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	defer os.MkdirAll(dir, 0o755) // for t.TempDir's cleanup
+	defer func() {
+		// Recreated for t.TempDir's cleanup, which fails on a missing dir.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Error(err)
+		}
+	}()
 	_, err = r.do("SHUTDOWN")
 	if err == nil || !strings.Contains(err.Error(), "Errors trying to SHUTDOWN") {
 		t.Fatalf("SHUTDOWN with a failing save: %v", err)

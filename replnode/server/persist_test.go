@@ -154,7 +154,9 @@ func TestBgsaveFailureMisconf(t *testing.T) {
 		t.Errorf("write after failed save: %s", got)
 	}
 	n.run(transcript{{cmd("GET", "s"), `"hello"`}})
-	os.MkdirAll(dir, 0o755)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	n.run(transcript{
 		{cmd("SAVE"), "OK"},
 		{cmd("SET", "x", "y"), "OK"},

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -178,7 +179,7 @@ func (c *testClient) do(args ...string) resp.Reply {
 				c.buf = c.buf[n:]
 				return r
 			}
-			if err != resp.ErrIncomplete {
+			if !errors.Is(err, resp.ErrIncomplete) {
 				c.t.Fatalf("bad reply: %v", err)
 			}
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -52,7 +53,7 @@ func TestReadPayloadHeaderEOFForm(t *testing.T) {
 	// A connection that ends before the mark is an error, not a short load.
 	br := bufio.NewReader(strings.NewReader("$EOF:" + mark + "\r\nabc"))
 	r, _, _ := readPayloadHeader(br)
-	if _, err := io.ReadAll(r); err != io.ErrUnexpectedEOF {
+	if _, err := io.ReadAll(r); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("truncated payload err = %v", err)
 	}
 	for _, bad := range []string{"-ERR no\r\n", "+OK\r\n", "$EOF:short\r\n", "$x\r\n"} {

@@ -29,12 +29,14 @@ func TestRenameAndMoveKeepSnapshotsFrozen(t *testing.T) {
 	})
 	n.s.Exec(func() {
 		for i, snap := range snaps {
-			snap.ForEach(func(k string, v store.Value, _ int64, _ bool) error {
+			if err := snap.ForEach(func(k string, v store.Value, _ int64, _ bool) error {
 				if l := v.(*store.List); l.Len() != 1 {
 					t.Errorf("db %d snapshot: %s has %d elements, want the 1 it froze", i, k, l.Len())
 				}
 				return nil
-			})
+			}); err != nil {
+				t.Errorf("db %d snapshot: %v", i, err)
+			}
 			snap.Release()
 		}
 	})

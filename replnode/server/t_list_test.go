@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"os/exec"
 	"sort"
@@ -81,7 +82,7 @@ func (r *typesRedis) do(args ...string) string {
 				r.buf = r.buf[n:]
 				return rep.String()
 			}
-			if err != resp.ErrIncomplete {
+			if !errors.Is(err, resp.ErrIncomplete) {
 				r.t.Fatal(err)
 			}
 		}
