@@ -40,7 +40,7 @@ var _ = Describe("ReplicationGroup admission", func() {
 		Expect(rg.Spec.Replicas).To(HaveValue(Equal(int32(2))))
 		Expect(rg.Spec.Image).To(Equal("replnode"))
 		Expect(rg.Spec.ImagePullPolicy).To(Equal(corev1.PullIfNotPresent))
-		Expect(rg.Spec.MinReplicasMaxLag).To(Equal(int32(10)))
+		Expect(rg.Spec.MinReplicasMaxLag).To(Equal(int32(5)))
 		Expect(rg.Spec.Failover.Enabled).To(HaveValue(BeTrue()))
 		Expect(rg.Spec.Failover.MasterDownAfter).NotTo(BeNil())
 		Expect(rg.Spec.Failover.MasterDownAfter.Duration.String()).To(Equal("10s"))

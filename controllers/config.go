@@ -18,6 +18,10 @@ import (
 
 // ------ REDIS.CONF AND ITS CONFIGMAP ------
 
+// defaultMinReplicasMaxLag is spec.minReplicasMaxLag's default (the CRD
+// sets it; this covers objects stored before it had one).
+const defaultMinReplicasMaxLag = 5
+
 // replPingPeriodSeconds and replTimeoutSeconds are the operator's defaults
 // for repl-ping-replica-period and repl-timeout (see buildRedisConf).
 const (
@@ -42,7 +46,7 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 	fmt.Fprintf(&b, "min-replicas-to-write %d\n", rg.Spec.EffectiveMinReplicasToWrite())
 	maxLag := rg.Spec.MinReplicasMaxLag
 	if maxLag == 0 {
-		maxLag = 10
+		maxLag = defaultMinReplicasMaxLag
 	}
 	fmt.Fprintf(&b, "min-replicas-max-lag %d\n", maxLag)
 	// Replicas notice a master that vanished without closing its sockets (a

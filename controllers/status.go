@@ -3,11 +3,13 @@ package controllers
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
 )
 
 // ------ STATUS ------
@@ -210,4 +212,30 @@ func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 		c.ObservedGeneration = p.rg.Generation
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
+	safe := failoverSafeCondition(p.rg)
+	safe.ObservedGeneration = p.rg.Generation
+	meta.SetStatusCondition(&st.Conditions, safe)
+}
+
+// failoverSafeCondition renders failover.SafetyWarnings for the group's
+// settings as the FailoverSafe condition: True when they are sound, False
+// with every warning otherwise, so a setting that lets a failover discard
+// writes (no min-replicas-to-write, masterDownAfter not above the max lag)
+// is visible in `kubectl describe rg`. Pure.
+func failoverSafeCondition(rg *replnodev1alpha1.ReplicationGroup) metav1.Condition {
+	maxLag := rg.Spec.MinReplicasMaxLag
+	if maxLag == 0 {
+		maxLag = defaultMinReplicasMaxLag
+	}
+	warnings := failover.SafetyWarnings(failoverSettings(rg), int(rg.Spec.DesiredReplicas()),
+		int(rg.Spec.EffectiveMinReplicasToWrite()), time.Duration(maxLag)*time.Second)
+	if len(warnings) == 0 {
+		msg := "failover settings are sound"
+		if !rg.Spec.FailoverEnabled() {
+			msg = "automatic failover is disabled"
+		}
+		return metav1.Condition{Type: replnodev1alpha1.ConditionFailoverSafe, Status: metav1.ConditionTrue, Reason: "SettingsSound", Message: msg}
+	}
+	return metav1.Condition{Type: replnodev1alpha1.ConditionFailoverSafe, Status: metav1.ConditionFalse,
+		Reason: "SettingsWeakenFailover", Message: strings.Join(warnings, "; ")}
 }

@@ -3,10 +3,12 @@ package controllers
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 )
@@ -184,5 +186,37 @@ func TestEvaluateAuth(t *testing.T) {
 	}
 	if got := evaluateAuth(spec, secret(map[string][]byte{"password": []byte("hunter2")})); got.Password != "hunter2" || got.ResourceVersion != "7" {
 		t.Errorf("found = %+v", got)
+	}
+}
+
+// TestFailoverSafeCondition checks the settings that weaken the failover's
+// no-loss argument show as FailoverSafe=False with the reason in words.
+func TestFailoverSafeCondition(t *testing.T) {
+	group := func(replicas int32, minReplicas *int32, downAfter time.Duration, enabled bool) *replnodev1alpha1.ReplicationGroup {
+		rg := &replnodev1alpha1.ReplicationGroup{}
+		rg.Spec.Replicas = ptr.To(replicas)
+		rg.Spec.MinReplicasToWrite = minReplicas
+		rg.Spec.MinReplicasMaxLag = 10 // the test's own, not the default
+		rg.Spec.Failover.Enabled = ptr.To(enabled)
+		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: downAfter}
+		return rg
+	}
+	cases := []struct {
+		name   string
+		rg     *replnodev1alpha1.ReplicationGroup
+		status metav1.ConditionStatus
+		says   string
+	}{
+		{"defaults are sound", group(2, nil, 11*time.Second, true), metav1.ConditionTrue, "sound"},
+		{"min-replicas-to-write off", group(2, ptr.To[int32](0), 11*time.Second, true), metav1.ConditionFalse, "minReplicasToWrite is 0"},
+		{"masterDownAfter not above the max lag", group(2, nil, 10*time.Second, true), metav1.ConditionFalse, "not longer than minReplicasMaxLag"},
+		{"no replica to promote", group(0, nil, 11*time.Second, true), metav1.ConditionFalse, "no replica to promote"},
+		{"failover disabled", group(0, nil, 11*time.Second, false), metav1.ConditionTrue, "disabled"},
+	}
+	for _, c := range cases {
+		got := failoverSafeCondition(c.rg)
+		if got.Type != replnodev1alpha1.ConditionFailoverSafe || got.Status != c.status || !strings.Contains(got.Message, c.says) {
+			t.Errorf("%s: %s=%s %s (%s), want %s mentioning %q", c.name, got.Type, got.Status, got.Reason, got.Message, c.status, c.says)
+		}
 	}
 }

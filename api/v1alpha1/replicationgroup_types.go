@@ -104,10 +104,13 @@ type ReplicationGroupSpec struct {
 	// +optional
 	MinReplicasToWrite *int32 `json:"minReplicasToWrite,omitempty"`
 
-	// MinReplicasMaxLag is min-replicas-max-lag, in seconds.
+	// MinReplicasMaxLag is min-replicas-max-lag, in seconds. It must stay
+	// below failover.masterDownAfter (see the FailoverSafe condition): a
+	// master cut off from its replicas then refuses writes before a replica
+	// can be promoted in its place. Replicas acknowledge every second.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=3600
-	// +kubebuilder:default=10
+	// +kubebuilder:default=5
 	// +optional
 	MinReplicasMaxLag int32 `json:"minReplicasMaxLag,omitempty"`
 
@@ -262,6 +265,9 @@ const (
 	ConditionReplicasInSync = "ReplicasInSync"
 	// ConditionSecretMissing: the auth Secret or its key is missing.
 	ConditionSecretMissing = "SecretMissing"
+	// ConditionFailoverSafe: the settings keep the failover's no-loss
+	// argument (docs/failover.md); False lists what weakens it.
+	ConditionFailoverSafe = "FailoverSafe"
 )
 
 // MemberStatus is what the operator last observed about one member.
