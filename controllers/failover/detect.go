@@ -124,20 +124,14 @@ func Detect(obs Observation) Detection {
 		return d
 	}
 
+	// A missing, deleted or ended pod and a master answering as a replica
+	// were decided by certainlyDown; what is left is a pod that is not
+	// running for an uncertain reason (Pending, Unknown) or does not answer.
 	d.Health = HealthFailed
 	switch {
-	case master == nil || master.Phase == PodMissing:
-		d.Reason = "MasterPodGone"
-		d.Message = fmt.Sprintf("master %s has no pod and has been down for %s", name, d.DownFor)
-	case master.Deleted:
-		d.Reason = "MasterPodDeleted"
-		d.Message = fmt.Sprintf("master %s's pod is being deleted and has been down for %s", name, d.DownFor)
 	case master.Phase != PodRunning:
 		d.Reason = "MasterPodNotRunning"
 		d.Message = fmt.Sprintf("master %s's pod is %s and has been down for %s", name, master.Phase, d.DownFor)
-	case master.Reachable && master.Repl.Role == RoleReplica:
-		d.Reason = "MasterDemoted"
-		d.Message = fmt.Sprintf("master %s reports itself a replica and has been for %s", name, d.DownFor)
 	case d.ReachableReplicas > 0 && 2*d.ReplicasLinkDown > d.ReachableReplicas:
 		d.Reason = "ReplicasLostMaster"
 		d.Message = fmt.Sprintf("master %s unreachable for %s and %d of %d reachable replicas report master_link_status:down",
