@@ -18,10 +18,6 @@ import (
 
 // ------ REDIS.CONF AND ITS CONFIGMAP ------
 
-// defaultMinReplicasMaxLag is spec.minReplicasMaxLag's default (the CRD
-// sets it; this covers objects stored before it had one).
-const defaultMinReplicasMaxLag = 5
-
 // replPingPeriodSeconds and replTimeoutSeconds are the operator's defaults
 // for repl-ping-replica-period and repl-timeout (see buildRedisConf).
 const (
@@ -44,11 +40,7 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 	fmt.Fprintf(&b, "dir %s\n", dataDir)
 	b.WriteString("dbfilename dump.rdb\n")
 	fmt.Fprintf(&b, "min-replicas-to-write %d\n", rg.Spec.EffectiveMinReplicasToWrite())
-	maxLag := rg.Spec.MinReplicasMaxLag
-	if maxLag == 0 {
-		maxLag = defaultMinReplicasMaxLag
-	}
-	fmt.Fprintf(&b, "min-replicas-max-lag %d\n", maxLag)
+	fmt.Fprintf(&b, "min-replicas-max-lag %d\n", rg.Spec.EffectiveMinReplicasMaxLag())
 	// Replicas notice a master that vanished without closing its sockets (a
 	// stopped node, a partition) only after repl-timeout, and failure
 	// detection waits for a majority of them to say so: Redis's 60s would

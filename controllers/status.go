@@ -223,12 +223,8 @@ func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 // writes (no min-replicas-to-write, masterDownAfter not above the max lag)
 // is visible in `kubectl describe rg`. Pure.
 func failoverSafeCondition(rg *replnodev1alpha1.ReplicationGroup) metav1.Condition {
-	maxLag := rg.Spec.MinReplicasMaxLag
-	if maxLag == 0 {
-		maxLag = defaultMinReplicasMaxLag
-	}
 	warnings := failover.SafetyWarnings(failoverSettings(rg), int(rg.Spec.DesiredReplicas()),
-		int(rg.Spec.EffectiveMinReplicasToWrite()), time.Duration(maxLag)*time.Second)
+		int(rg.Spec.EffectiveMinReplicasToWrite()), time.Duration(rg.Spec.EffectiveMinReplicasMaxLag())*time.Second)
 	if len(warnings) == 0 {
 		msg := "failover settings are sound"
 		if !rg.Spec.FailoverEnabled() {

@@ -223,6 +223,15 @@ func (s *ReplicationGroupSpec) EffectiveMinReplicasToWrite() int32 {
 	return 0
 }
 
+// EffectiveMinReplicasMaxLag returns spec.minReplicasMaxLag in seconds, or
+// its CRD default, 5, for an object stored before it had one.
+func (s *ReplicationGroupSpec) EffectiveMinReplicasMaxLag() int32 {
+	if s.MinReplicasMaxLag == 0 {
+		return 5
+	}
+	return s.MinReplicasMaxLag
+}
+
 // FailoverEnabled returns spec.failover.enabled, true when unset.
 func (s *ReplicationGroupSpec) FailoverEnabled() bool {
 	return s.Failover.Enabled == nil || *s.Failover.Enabled
