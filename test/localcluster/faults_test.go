@@ -38,6 +38,15 @@ func apiFrom(pid int, limit int) string {
 	return strings.TrimSpace(out)
 }
 
+// serverAndClient starts a server pod and a shell client pod in ns and
+// returns both once Ready.
+func serverAndClient(t *testing.T, ns string) (server, client *corev1.Pod) {
+	t.Helper()
+	createPod(t, ns, serverPod("server"))
+	createPod(t, ns, shellPod("client", "sleep 3600"))
+	return waitReady(t, ns, "server", 90*time.Second), waitReady(t, ns, "client", 90*time.Second)
+}
+
 // TestPodNetworkAndPartitions checks pod-to-pod and pod-to-API traffic,
 // then cuts a pod off from the other pods and from the API server in turn,
 // and heals both.
@@ -45,10 +54,7 @@ func TestPodNetworkAndPartitions(t *testing.T) {
 	// Not parallel: HealAll and resume act on the whole cluster.
 	ns := namespace(t)
 	ctx := context.Background()
-	createPod(t, ns, serverPod("server"))
-	createPod(t, ns, shellPod("client", "sleep 3600"))
-	server := waitReady(t, ns, "server", 90*time.Second)
-	clientPod := waitReady(t, ns, "client", 90*time.Second)
+	server, clientPod := serverAndClient(t, ns)
 	pid := containerPid(t, clientPod, "main")
 	if got, err := pingFrom(pid, server.Status.PodIP, 15); got != "PONG" {
 		t.Fatalf("client -> server before partition: %q %v", got, err)
@@ -138,10 +144,7 @@ func TestPartitionFromHost(t *testing.T) {
 	// Not parallel: HealAll acts on the whole cluster.
 	ns := namespace(t)
 	ctx := context.Background()
-	createPod(t, ns, serverPod("server"))
-	createPod(t, ns, shellPod("client", "sleep 3600"))
-	server := waitReady(t, ns, "server", 90*time.Second)
-	clientPod := waitReady(t, ns, "client", 90*time.Second)
+	server, clientPod := serverAndClient(t, ns)
 	clientPid := containerPid(t, clientPod, "main")
 	serverPid := containerPid(t, server, "server")
 	serverAddr := net.JoinHostPort(server.Status.PodIP, "6379")
