@@ -10,7 +10,7 @@
 //     scenarios, interleaving the servers and repeating every run a fixed
 //     number of times so that the median per command is reported;
 //   - measuring memory after loading the same keys into fresh servers
-//     (INFO memory used_memory and /proc/<pid>/status VmRSS);
+//     (INFO memory used_memory after MEMORY PURGE, and /proc/<pid>/status VmRSS);
 //   - running the Go micro-benchmarks of ./replnode/... once;
 //   - writing the raw rows (results-<stamp>.csv), the Go benchmark output
 //     (gobench-<stamp>.txt) and a Markdown summary (summary-<stamp>.md) into

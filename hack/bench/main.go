@@ -332,6 +332,19 @@ func measureMemory(ctx context.Context, name, bin, scratch string, keys int) (Me
 	}
 	defer s.Stop()
 	probe := func() (used, infoRSS, rss int64, dbsize int64, err error) {
+		// MEMORY PURGE first: replnode's used_memory is the Go heap, which
+		// holds garbage until a collection (PURGE runs one), so without it
+		// the figures compare GC timing, not data; on redis-server it only
+		// returns jemalloc's dirty pages and used_memory is exact anyway.
+		purge, err := dial(s.Port)
+		if err != nil {
+			return
+		}
+		_, err = purge.do("MEMORY", "PURGE")
+		purge.close()
+		if err != nil {
+			return
+		}
 		f, err := infoFields(s.Port, "memory")
 		if err != nil {
 			return
