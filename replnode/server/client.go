@@ -79,6 +79,9 @@ type Client struct {
 	// while blocked; Unblock resumes it.
 	blocked   bool
 	unblockCh chan struct{}
+	// paused is set while CLIENT PAUSE holds the client's command
+	// (waitPause): it counts as blocked in INFO and CLIENT LIST.
+	paused bool
 	// BlockState is free for the blocking code to attach its data.
 	BlockState any
 }

@@ -16,10 +16,38 @@ var (
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
-// processCommand runs the checks every command shares, once, in Redis
-// 7.0's order (processCommand in server.c), then queues the command (MULTI)
-// or calls it. Runs on the executor.
+// processCommand runs the checks every command shares, in Redis 7.0's
+// order (processCommand in server.c), then queues the command (MULTI) or
+// calls it. A command CLIENT PAUSE holds is processed again from the start
+// when the pause ends or weakens, as Redis re-processes a postponed
+// client: whatever changed meanwhile (the node became a replica, its
+// replicas went away, memory filled up) decides its fate, not the state at
+// the time it arrived. Runs on the executor.
 func (s *Server) processCommand(c *Client, args [][]byte) {
+	tracked := false
+	defer func() {
+		if tracked {
+			s.trackingEndCommand(c, args)
+		}
+	}()
+	for {
+		if s.tracking.used {
+			// Others may have run while the command was held: c is
+			// the executing client (again).
+			tracked = true
+			s.tracking.current = c
+		}
+		if !s.processCommandOnce(c, args) {
+			return
+		}
+	}
+}
+
+// processCommandOnce is one pass of processCommand. It reports true when
+// CLIENT PAUSE held the command and the pause is over (or weaker) now: the
+// command must be processed again. It reports false when the command was
+// answered, queued or refused, or its client closed while held.
+func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 	// One reading of the clock serves both the command's time and the
 	// start of its duration (slow log, commandstats). Inside a pipelined
 	// batch it is where the previous command ended, so a command costs
@@ -34,16 +62,11 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 	}
 	c.lastInteraction = now
 	ctx := &c.ctx
-	tracked := s.tracking.used
-	if tracked {
-		s.tracking.current = c
-		defer s.trackingEndCommand(c, args)
-	}
 
 	if equalFold(args[0], "quit") {
 		c.w.OK()
 		c.flags |= ClientCloseAfterReply
-		return
+		return false
 	}
 	cmd := lookupCommandName(args[0])
 	ctx.reset(cmd, args, now)
@@ -60,20 +83,20 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 			b.WriteString("' ")
 		}
 		s.reject(ctx, sprintf("ERR unknown command '%s', with args beginning with: %s", truncate(args[0], 128), b.String()))
-		return
+		return false
 	}
 	if len(cmd.Subcommands) > 0 && len(args) >= 2 {
 		sub := cmd.subcommand(args[1])
 		if sub == nil {
 			s.reject(ctx, sprintf("ERR unknown subcommand '%s'. Try %s HELP.", truncate(args[1], 128), strings.ToUpper(string(args[0]))))
-			return
+			return false
 		}
 		cmd = sub
 		ctx.Cmd = sub
 	}
 	if (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity || cmd.Handler == nil {
 		s.reject(ctx, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
-		return
+		return false
 	}
 	if cmd.Flags&FlagProtected != 0 {
 		// DEBUG is behind enable-debug-command, MODULE LOAD/UNLOAD behind
@@ -84,12 +107,12 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		}
 		if !s.protectedAllowed(c, option) {
 			s.reject(ctx, "ERR "+name+" command not allowed. If the "+option+" option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
-			return
+			return false
 		}
 	}
 	if !c.authenticated && cmd.Flags&FlagNoAuth == 0 {
 		s.reject(ctx, ErrNoAuth)
-		return
+		return false
 	}
 	isExec := cmd.Name == "exec" && cmd.parent == nil
 	isWrite := cmd.Flags&FlagWrite != 0 || (isExec && c.multi.active && c.multi.flags&FlagWrite != 0)
@@ -103,7 +126,7 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		inMultiQueue := c.multi.active && !isExec && cmd.Name != "discard" && cmd.Name != "quit" && cmd.Name != "reset"
 		if !s.evictForCommand(now) && (denyOOM || inMultiQueue) {
 			s.reject(ctx, ErrOOM)
-			return
+			return false
 		}
 	}
 	if s.tracking.clients > 0 {
@@ -114,38 +137,46 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 	if isWrite && !isMaster && s.WriteError != nil && !s.IsReplica() {
 		if msg := s.WriteError(); msg != "" {
 			s.reject(ctx, msg)
-			return
+			return false
 		}
 	}
 	if isWrite && !isMaster && !s.IsReplica() {
 		if need := s.hot.minReplicas; need > 0 && s.goodReplicas() < int(need) {
 			s.reject(ctx, ErrNoReplicas)
-			return
+			return false
 		}
 	}
 	if s.IsReplica() && s.hot.replicaReadOnly && !isMaster && isWrite {
 		s.reject(ctx, ErrReadOnly)
-		return
+		return false
 	}
 	if c.flags&ClientPubSub != 0 && c.Proto() == 2 {
 		switch cmd.FullName() {
 		case "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset":
 		default:
 			s.reject(ctx, sprintf("ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", cmd.FullName()))
-			return
+			return false
 		}
 	}
 	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && cmd.Flags&FlagStale == 0 {
 		s.reject(ctx, ErrMasterDown)
-		return
+		return false
 	}
 	if s.Loading && cmd.Flags&FlagLoading == 0 {
 		s.reject(ctx, ErrLoading)
-		return
+		return false
 	}
 	if c.multi.active && cmd.Flags&FlagNoMulti != 0 {
 		s.reject(ctx, "ERR Command not allowed inside a transaction")
-		return
+		return false
+	}
+	// CLIENT PAUSE comes last, after every refusal and before MULTI
+	// queues the command, as in Redis 7.0: a client in MULTI is held when
+	// it queues a write under PAUSE WRITE, not only at EXEC.
+	mayReplicate := isWrite || cmd.Flags&FlagMayReplicate != 0 || (isExec && c.multi.active && c.multi.flags&FlagMayReplicate != 0)
+	if s.pausedFor(c, mayReplicate) {
+		s.waitPause(c, mayReplicate)
+		return !c.closed
 	}
 	if c.multi.active {
 		switch cmd.Name {
@@ -157,18 +188,8 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 		default:
 			c.multi.queue(cmd, args)
 			c.w.SimpleString("QUEUED")
-			return
+			return false
 		}
-	}
-	if s.pausedFor(c, cmd, isWrite) {
-		// CLIENT PAUSE: hold the command until the pause ends.
-		s.waitPause(c)
-		ctx.reset(cmd, args, s.clock())
-		if tracked {
-			// Others ran meanwhile: c is the executing client again.
-			s.tracking.current = c
-		}
-		start = time.Now()
 	}
 	s.callFrom(ctx, cmd, start)
 	if s.batch.active {
@@ -176,6 +197,7 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 	}
 	s.flushPropagation()
 	s.runAfterCommand()
+	return false
 }
 
 // batchClock lets the commands of one pipelined batch share clock

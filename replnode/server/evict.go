@@ -118,7 +118,7 @@ func (p *evictionPool) clear() { p.entries = p.entries[:0] }
 // maxmemory — noeviction, or nothing left to evict — so dispatch refuses a
 // deny-oom command with -OOM; true when memory is (estimated) within the
 // limit, or when eviction is not safe and Redis answers EVICT_OK: a replica
-// with replica-ignore-maxmemory, or writes paused.
+// with replica-ignore-maxmemory, or clients paused (WRITE or ALL).
 func (s *Server) evictForCommand(nowMs int64) bool {
 	maxmem := s.hot.maxmemory
 	if maxmem <= 0 || s.usedMemory.Load() <= maxmem {
@@ -127,7 +127,7 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 	if s.IsReplica() && s.Config.Bool("replica-ignore-maxmemory") {
 		return true
 	}
-	if s.pauseWrites && s.pausedUntilMs > nowMs {
+	if s.clientsPaused() {
 		return true
 	}
 	// The sampled heap counts garbage the collector has not swept yet:

@@ -224,34 +224,47 @@ func (l *slowlog) trim(max int) {
 
 // ---------------------------------------------------------------- client pause
 
-// pausedFor reports whether CLIENT PAUSE holds this command.
-func (s *Server) pausedFor(c *Client, cmd *Command, isWrite bool) bool {
-	if s.pausedUntilMs == 0 || c.flags&(ClientMaster|ClientReplica|ClientInternal) != 0 {
+// pausedFor reports whether CLIENT PAUSE holds a command from c now:
+// PAUSE ALL holds every command, PAUSE WRITE those that may replicate
+// (writes, and commands flagged may_replicate such as PUBLISH; an EXEC
+// whose queue holds either). Our master's link and replicas are never
+// held (see TestReplClientPauseKeepsReplicationFlowing).
+func (s *Server) pausedFor(c *Client, mayReplicate bool) bool {
+	if c.flags&(ClientMaster|ClientReplica|ClientInternal) != 0 || !s.clientsPaused() {
+		return false
+	}
+	return !s.pauseWrites || mayReplicate
+}
+
+// clientsPaused reports whether a CLIENT PAUSE (WRITE or ALL) is in force,
+// forgetting one whose time is up. While it is, the dataset stands still:
+// no key expires, actively or on access, and nothing is evicted, as Redis
+// 7.0's checkClientPauseTimeoutAndReturnIfPaused.
+func (s *Server) clientsPaused() bool {
+	if s.pausedUntilMs == 0 {
 		return false
 	}
 	if s.clock() >= s.pausedUntilMs {
 		s.pausedUntilMs = 0
+		s.pauseWrites = false
 		return false
-	}
-	if s.pauseWrites {
-		return isWrite || cmd.Flags&FlagMayReplicate != 0
 	}
 	return true
 }
 
-// clientsPaused reports whether a CLIENT PAUSE (WRITE or ALL) is in force.
-func (s *Server) clientsPaused() bool {
-	return s.pausedUntilMs != 0 && s.clock() < s.pausedUntilMs
-}
-
-// waitPause waits, releasing the executor, until the pause ends.
-func (s *Server) waitPause(c *Client) {
+// waitPause holds c, releasing the executor, until the pause no longer
+// holds its command (it ended, was lifted, or weakened from ALL to WRITE
+// for a command that does not replicate) or c is closed. Meanwhile c counts
+// as blocked (INFO blocked_clients, flag b), as Redis's BLOCKED_POSTPONE.
+func (s *Server) waitPause(c *Client, mayReplicate bool) {
 	c.flushOutLocked()
 	s.endBatch() // others run meanwhile: the batch's clock goes stale
-	for s.pausedUntilMs != 0 && s.clock() < s.pausedUntilMs && !c.closed {
+	c.paused = true
+	for s.pausedFor(c, mayReplicate) && !c.closed {
 		s.mu.Unlock()
 		c.writePending()
 		time.Sleep(5 * time.Millisecond)
 		s.mu.Lock()
 	}
+	c.paused = false
 }

@@ -551,7 +551,7 @@ func (s *Server) cron() {
 	s.sampleMemory()
 	s.sampleOps()
 	s.clientsCron(now)
-	if s.activeExpire && !s.IsReplica() {
+	if s.activeExpire && !s.IsReplica() && !s.clientsPaused() {
 		s.activeExpireCycle(now)
 	}
 	for _, fn := range s.cronHooks {

@@ -63,7 +63,7 @@ func init() {
 		}},
 		&Command{Name: "config", Arity: -2, Group: "server", Subcommands: []*Command{
 			{Name: "get", Arity: -3, Flags: admin, Handler: configGetCommand},
-			{Name: "set", Arity: -4, Flags: admin | FlagMayReplicate, Handler: configSetCommand},
+			{Name: "set", Arity: -4, Flags: admin, Handler: configSetCommand},
 			{Name: "resetstat", Arity: 2, Flags: admin, Handler: configResetstatCommand},
 			{Name: "rewrite", Arity: 2, Flags: admin, Handler: configRewriteCommand},
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: configHelpCommand},
@@ -201,7 +201,7 @@ func infoClients(s *Server, b *strings.Builder) {
 		if c.flags&(ClientReplica|ClientInternal) == 0 {
 			normal++
 		}
-		if c.blocked {
+		if c.blocked || c.paused {
 			blocked++
 		}
 		maxIn = max(maxIn, c.queryBufLen)
@@ -590,7 +590,7 @@ func clientFlagsString(c *Client) string {
 	if c.multi.active {
 		f = append(f, 'x')
 	}
-	if c.blocked {
+	if c.blocked || c.paused {
 		f = append(f, 'b')
 	}
 	if c.trk.flags&trackOn != 0 {
@@ -900,14 +900,13 @@ func clientPauseCommand(ctx *Ctx) {
 	}
 	s := ctx.S
 	until := ctx.NowMs + ms
-	// A new pause never shortens nor weakens one in force, as Redis.
-	if s.pausedUntilMs == 0 || until > s.pausedUntilMs {
-		s.pausedUntilMs = until
+	// A new pause never shortens nor weakens one in force: the later end
+	// and the stricter mode win, as Redis's pauseClients.
+	if s.clientsPaused() {
+		until = max(until, s.pausedUntilMs)
+		writes = writes && s.pauseWrites
 	}
-	if s.pausedUntilMs != 0 && !s.pauseWrites && writes && s.clock() < s.pausedUntilMs && until < s.pausedUntilMs {
-		writes = false
-	}
-	s.pauseWrites = writes
+	s.pausedUntilMs, s.pauseWrites = until, writes
 	ctx.W.OK()
 }
 
