@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +51,16 @@ func (in *Instance) Stop() {
 		in.stop()
 		in.stop = nil
 	}
+}
+
+// Signal sends sig to a process instance's process: SIGSTOP freezes it
+// (its clock-driven work and its sockets), SIGCONT thaws it. In-process
+// instances have no process of their own and return an error.
+func (in *Instance) Signal(sig os.Signal) error {
+	if in.cmd == nil || in.cmd.Process == nil {
+		return errors.New("redistest: not a process instance")
+	}
+	return in.cmd.Process.Signal(sig)
 }
 
 // Dial opens a client connection to the instance.
@@ -176,6 +187,7 @@ func startProcess(t testing.TB, bin string, directives []string) *Instance {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	in.stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT) // a test may have left it frozen
 		if c, err := Dial(in.Addr); err == nil {
 			_ = c.Send("SHUTDOWN", "NOSAVE")
 			c.Close()

@@ -307,7 +307,8 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	}
 }
 
-// goodReplicas asks the replication code how many replicas are in time.
+// goodReplicas asks the replication code how many replicas are in time
+// now (see Server.GoodReplicas).
 func (s *Server) goodReplicas() int {
 	if s.GoodReplicas == nil {
 		return 0

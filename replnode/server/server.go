@@ -65,7 +65,10 @@ type Server struct {
 	// Propagator: whoever replaces one sets the other.
 	Propagating func() bool
 	// GoodReplicas returns how many replicas acknowledged within
-	// min-replicas-max-lag; nil counts as zero.
+	// min-replicas-max-lag of now; nil counts as zero. Dispatch asks it at
+	// every write and INFO at every call: it must compute from the last
+	// ACK times, never return a count kept by a cron, which a frozen or
+	// starved process would serve stale (Redis's repl_good_slaves_count).
 	GoodReplicas func() int
 	// Loading is true while a dataset is being loaded: commands without
 	// FlagLoading get -LOADING.
