@@ -8,6 +8,7 @@
 //   - store:       the keyspace and in-memory value types, with injected time.
 //   - rdb:         the RDB file format codec over io.Reader/io.Writer.
 //   - replication: the pure replication state machine and backlog.
+//   - fencing:     the failover epoch rule (REPLNODE EPOCH) and its protocol.
 //   - server:      sockets, goroutines, timers, the command table and handlers.
 //
 // Only server does I/O or starts goroutines. The others are pure and tested

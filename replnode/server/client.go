@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/replnode/replnode/replnode/fencing"
 	"github.com/replnode/replnode/replnode/resp"
 )
 
@@ -79,6 +80,8 @@ type Client struct {
 	// while blocked; Unblock resumes it.
 	blocked   bool
 	unblockCh chan struct{}
+	// fence is the failover epoch this connection set (REPLNODE EPOCH).
+	fence fencing.Conn
 	// paused is set while CLIENT PAUSE holds the client's command
 	// (waitPause): it counts as blocked in INFO and CLIENT LIST.
 	paused bool

@@ -32,6 +32,7 @@ const (
 	FlagProtected                         // behind enable-debug-command
 	FlagMovableKeys                       // key positions depend on arguments (GetKeys)
 	FlagNoAsyncLoading                    // refused while loading asynchronously (repl-diskless-load swapdb)
+	FlagFenced                            // refused on a connection with a stale failover epoch (fencing.go); replnode's, never printed
 )
 
 // flagNames are the flags in the order Redis 7.0's addReplyCommandFlags
@@ -86,6 +87,11 @@ type Command struct {
 	// container whose work is in its subcommands.
 	Handler     func(ctx *Ctx)
 	Subcommands []*Command
+	// Hidden keeps a replnode-only command (REPLNODE) out of everything
+	// that describes the table — COMMAND, COMMAND COUNT, INFO, DOCS, LIST,
+	// GETKEYS, INFO commandstats, ACL CAT — so the table clients see is
+	// redis-server 7.0's. Dispatch runs it like any other command.
+	Hidden bool
 
 	parent *Command
 	subs   map[string]*Command
@@ -179,11 +185,14 @@ func (c *Command) subcommand(name []byte) *Command {
 	return c.subs[strings.ToLower(string(name))]
 }
 
-// sortedCommands returns the table in name order, for COMMAND and INFO.
+// sortedCommands returns the table in name order, for COMMAND and INFO,
+// without the hidden commands.
 func sortedCommands() []*Command {
 	out := make([]*Command, 0, len(commandTable))
 	for _, c := range commandTable {
-		out = append(out, c)
+		if !c.Hidden {
+			out = append(out, c)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -115,6 +115,11 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 		return false
 	}
 	isExec := cmd.Name == "exec" && cmd.parent == nil
+	fenced := cmd.Flags&FlagFenced != 0 || (isExec && c.multi.active && c.multi.flags&FlagFenced != 0)
+	if msg := s.checkFence(c, fenced); msg != "" {
+		s.reject(ctx, msg)
+		return false
+	}
 	isWrite := cmd.Flags&FlagWrite != 0 || (isExec && c.multi.active && c.multi.flags&FlagWrite != 0)
 	denyOOM := cmd.Flags&FlagDenyOOM != 0 || (isExec && c.multi.active && c.multi.flags&FlagDenyOOM != 0)
 	isMaster := c.flags&ClientMaster != 0

@@ -7,8 +7,22 @@
 //
 // Command handlers live in files by data type (t_string.go, t_list.go, ...),
 // in the manner of Redis's src/. The checks every command shares (arity,
-// authentication, read-only replica, min-replicas, OOM) live once in
-// dispatch, never in handlers.
+// authentication, failover epoch, read-only replica, min-replicas, OOM,
+// CLIENT PAUSE) live once in dispatch, never in handlers.
+//
+// # Failover safety
+//
+// CLIENT PAUSE holds a command after every other check, as Redis 7.0's
+// BLOCKED_POSTPONE, and processes it again from the start when the pause
+// ends or weakens: a write held on a master that became a replica gets
+// -READONLY, one whose replicas left -NOREPLICAS. While clients are paused
+// the dataset stands still (no expiry, no eviction). The min-replicas guard
+// counts good replicas from their last ACK against the time of each write
+// (Server.GoodReplicas), never from a count a cron keeps. The failover
+// epoch (REPLNODE EPOCH, fencing.go; protocol in package fencing) refuses
+// fenced commands from an operator connection acting for an older
+// failover. REPLNODE is a hidden command (Command.Hidden): COMMAND and its
+// subcommands do not show it, so the table clients see is Redis's.
 //
 // # Execution model
 //

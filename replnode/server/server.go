@@ -90,6 +90,7 @@ type Server struct {
 	slowlog       slowlog
 	pausedUntilMs int64
 	pauseWrites   bool
+	fence         fenceState
 	activeExpire  bool
 	expireCursor  []uint64
 	usedMemory    atomic.Int64

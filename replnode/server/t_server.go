@@ -54,7 +54,7 @@ func init() {
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: clientHelpCommand},
 		}},
 		&Command{Name: "command", Arity: -1, Flags: FlagLoading | FlagStale, Group: "server", Handler: commandCommand, Subcommands: []*Command{
-			{Name: "count", Arity: 2, Flags: FlagLoading | FlagStale, Handler: func(ctx *Ctx) { ctx.W.Int(int64(len(commandTable))) }},
+			{Name: "count", Arity: 2, Flags: FlagLoading | FlagStale, Handler: func(ctx *Ctx) { ctx.W.Int(int64(len(sortedCommands()))) }},
 			{Name: "info", Arity: -2, Flags: FlagLoading | FlagStale, Handler: commandInfoCommand},
 			{Name: "docs", Arity: -2, Flags: FlagLoading | FlagStale, Handler: commandDocsCommand},
 			{Name: "getkeys", Arity: -4, Flags: FlagLoading | FlagStale, Handler: commandGetkeysCommand},
@@ -1112,7 +1112,8 @@ func writeDerivedCommandInfoTail(w *resp.Writer, c *Command) {
 	}
 }
 
-// lookupCommandPath finds "name" or "name|sub".
+// lookupCommandPath finds "name" or "name|sub"; hidden commands too (see
+// visibleCommandPath).
 func lookupCommandPath(name string) *Command {
 	parts := strings.SplitN(strings.ToLower(name), "|", 2)
 	c := commandTable[parts[0]]
@@ -1120,6 +1121,16 @@ func lookupCommandPath(name string) *Command {
 		return c
 	}
 	return c.subs[parts[1]]
+}
+
+// visibleCommandPath is lookupCommandPath for the commands that describe
+// the table: a hidden command is unknown to them.
+func visibleCommandPath(name string) *Command {
+	c := lookupCommandPath(name)
+	if c == nil || c.Hidden || (c.parent != nil && c.parent.Hidden) {
+		return nil
+	}
+	return c
 }
 
 func commandCommand(ctx *Ctx) {
@@ -1141,7 +1152,7 @@ func commandInfoCommand(ctx *Ctx) {
 	}
 	ctx.W.ArrayLen(len(ctx.Args) - 2)
 	for _, a := range ctx.Args[2:] {
-		c := lookupCommandPath(string(a))
+		c := visibleCommandPath(string(a))
 		if c == nil {
 			ctx.W.NullArray()
 			continue
@@ -1156,7 +1167,7 @@ func commandDocsCommand(ctx *Ctx) {
 		cmds = sortedCommands()
 	} else {
 		for _, a := range ctx.Args[2:] {
-			if c := lookupCommandPath(string(a)); c != nil {
+			if c := visibleCommandPath(string(a)); c != nil {
 				cmds = append(cmds, c)
 			}
 		}
@@ -1171,7 +1182,7 @@ func commandDocsCommand(ctx *Ctx) {
 func commandGetkeysCommand(ctx *Ctx) {
 	args := ctx.Args[2:]
 	c := lookupCommandName(args[0])
-	if c == nil {
+	if c == nil || c.Hidden {
 		ctx.Error("ERR Invalid command specified")
 		return
 	}

@@ -1,0 +1,36 @@
+// Package fencing is the node side of failover fencing: the failover epoch
+// rule, pure and without I/O. The server package keeps the node's epoch,
+// persists it and checks commands against it in dispatch.
+//
+// # Protocol
+//
+// The operator numbers failovers with a failover epoch, a non-negative
+// 64-bit integer (0 on a node that never saw one), and tells each node the
+// epoch it acts in before acting:
+//
+//	REPLNODE EPOCH       → :<the node's epoch>
+//	REPLNODE EPOCH <n>   → +OK, or
+//	                       -STALEEPOCH failover epoch <n> is older than this node's <cur>
+//
+// REPLNODE EPOCH <n> with n below the node's epoch is refused. Otherwise
+// the node's epoch becomes n, written durably and atomically to the file
+// replnode-epoch in the data directory (dir) before the reply — a
+// temporary file fsynced, renamed over it, the directory fsynced — and
+// read back at startup (a node that cannot read it refuses to start), and
+// n becomes the epoch of the connection that sent it.
+//
+// On a connection that set an epoch, the fenced commands — REPLICAOF,
+// SLAVEOF, CLIENT PAUSE, CLIENT UNPAUSE, CLIENT KILL, FAILOVER, CONFIG SET,
+// SHUTDOWN and DEBUG — are refused with the same -STALEEPOCH error (naming
+// the connection's epoch) once the node's epoch is above the connection's:
+// an operator acting for an older failover cannot undo a newer one. The
+// check is made in dispatch when the command runs (an EXEC holding a fenced
+// command is refused as a whole; a command held by CLIENT PAUSE is checked
+// when it is processed again). Connections that never set an epoch behave
+// exactly as with redis-server.
+//
+// REPLNODE needs authentication like any command and is allowed while
+// loading and on a stale replica. It is hidden from COMMAND, COMMAND COUNT,
+// COMMAND INFO, COMMAND DOCS and COMMAND LIST, so the command table clients
+// see stays redis-server 7.0's. REPLNODE HELP lists its subcommands.
+package fencing
