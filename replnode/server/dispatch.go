@@ -180,8 +180,7 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 	// it queues a write under PAUSE WRITE, not only at EXEC.
 	mayReplicate := isWrite || cmd.Flags&FlagMayReplicate != 0 || (isExec && c.multi.active && c.multi.flags&FlagMayReplicate != 0)
 	if s.pausedFor(c, mayReplicate) {
-		s.waitPause(c, mayReplicate)
-		return !c.closed
+		return s.waitPause(c, mayReplicate)
 	}
 	if c.multi.active {
 		switch cmd.Name {

@@ -254,17 +254,25 @@ func (s *Server) clientsPaused() bool {
 
 // waitPause holds c, releasing the executor, until the pause no longer
 // holds its command (it ended, was lifted, or weakened from ALL to WRITE
-// for a command that does not replicate) or c is closed. Meanwhile c counts
-// as blocked (INFO blocked_clients, flag b), as Redis's BLOCKED_POSTPONE.
-func (s *Server) waitPause(c *Client, mayReplicate bool) {
+// for a command that does not replicate), c is closed or the server stops.
+// Meanwhile c counts as blocked (INFO blocked_clients, flag b), as Redis's
+// BLOCKED_POSTPONE. It reports whether the command is to be processed
+// again.
+func (s *Server) waitPause(c *Client, mayReplicate bool) bool {
 	c.flushOutLocked()
 	s.endBatch() // others run meanwhile: the batch's clock goes stale
 	c.paused = true
-	for s.pausedFor(c, mayReplicate) && !c.closed {
+	defer func() { c.paused = false }()
+	for s.pausedFor(c, mayReplicate) {
+		if c.closed || s.shuttingDown.Load() {
+			// A stopping server drops held commands, as Redis exits
+			// with its postponed clients unserved.
+			return false
+		}
 		s.mu.Unlock()
 		c.writePending()
 		time.Sleep(5 * time.Millisecond)
 		s.mu.Lock()
 	}
-	c.paused = false
+	return !c.closed && !s.shuttingDown.Load()
 }
