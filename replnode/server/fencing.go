@@ -62,6 +62,16 @@ func init() {
 		if s.fence.loadErr != nil {
 			s.Log.Warningf("Failed reading the failover epoch: %v", s.fence.loadErr)
 		}
+		s.OnConfigSet(func(name string) {
+			// The epoch follows the data directory, where a restart
+			// looks for it.
+			if name != "dir" || s.fence.epoch == 0 || s.fence.loadErr != nil {
+				return
+			}
+			if err := writeEpochFile(s.epochPath(), s.fence.epoch); err != nil {
+				s.Log.Warningf("Failed persisting the failover epoch %d in the new dir: %v", s.fence.epoch, err)
+			}
+		})
 		s.OnStartupLoad(func() bool {
 			if s.fence.loadErr != nil {
 				s.Log.Warningf("Fatal error: cannot start without the failover epoch (%v)", s.fence.loadErr)

@@ -81,6 +81,13 @@ func TestReplnodeEpochInterleavedConnections(t *testing.T) {
 	if b, err := os.ReadFile(epochFile); err != nil || string(b) != "5\n" {
 		t.Errorf("epoch file: %q, %v", b, err)
 	}
+	// The epoch follows CONFIG SET dir, where a restart will look for it.
+	moved := t.TempDir()
+	t.Chdir(".") // CONFIG SET dir chdirs this process: restore the directory after
+	expect(t, never, "OK", "CONFIG", "SET", "dir", moved)
+	if b, err := os.ReadFile(filepath.Join(moved, "replnode-epoch")); err != nil || string(b) != "5\n" {
+		t.Errorf("epoch file in the new dir: %q, %v", b, err)
+	}
 }
 
 // TestReplnodeCommandErrors: arguments, HELP, unknown subcommands and

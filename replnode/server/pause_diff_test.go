@@ -250,3 +250,28 @@ func infoField(t *testing.T, c *redistest.Client, name string) int {
 	t.Fatalf("INFO has no %s", name)
 	return 0
 }
+
+// TestDifferentialPausedWriteRecheckedForOOM: a SET held while maxmemory is
+// lowered below the used memory (noeviction) gets -OOM when the pause
+// ends: memory is checked again when the command is processed again.
+func TestDifferentialPausedWriteRecheckedForOOM(t *testing.T) {
+	p := newPauseServers(t, redistest.StartRedis(t), redistest.StartInProcess(t))
+	var replies, keys [2]string
+	for i := range p.inst {
+		a := p.admin[i]
+		a.MustDo(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+		a.MustDo(t, "CLIENT", "PAUSE", "60000", "WRITE")
+		w := p.held(i, 1, "SET", "k", "v")
+		a.MustDo(t, "CONFIG", "SET", "maxmemory", "1")
+		a.MustDo(t, "CLIENT", "UNPAUSE")
+		replies[i] = receive(t, w)
+		a.MustDo(t, "CONFIG", "SET", "maxmemory", "0")
+		keys[i] = a.MustDo(t, "EXISTS", "k").String()
+	}
+	if got := p.same("held SET over maxmemory", replies); !strings.HasPrefix(got, "(error) OOM") {
+		t.Errorf("held SET over maxmemory: %s, want -OOM", got)
+	}
+	if got := p.same("EXISTS k", keys); got != "(integer) 0" {
+		t.Errorf("the held SET was applied: EXISTS = %s", got)
+	}
+}
