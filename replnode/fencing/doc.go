@@ -16,8 +16,12 @@
 // the node's epoch becomes n, written durably and atomically to the file
 // replnode-epoch in the data directory (dir) before the reply — a
 // temporary file fsynced, renamed over it, the directory fsynced — and
-// read back at startup (a node that cannot read it refuses to start), and
-// n becomes the epoch of the connection that sent it.
+// read back at startup, and n becomes the epoch of the connection that
+// sent it (for the connection's life: RESET does not clear it). A node
+// that cannot read its epoch file refuses to start, and REPLNODE EPOCH
+// answers -ERR failover epoch unavailable until it stops; an error writing
+// the file is an -ERR reply and leaves the epoch as it was. CONFIG SET dir
+// writes the epoch into the new directory.
 //
 // On a connection that set an epoch, the fenced commands — REPLICAOF,
 // SLAVEOF, CLIENT PAUSE, CLIENT UNPAUSE, CLIENT KILL, FAILOVER, CONFIG SET,

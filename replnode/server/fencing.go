@@ -60,7 +60,12 @@ func init() {
 		markFencedOnce.Do(markFenced)
 		s.fence.epoch, s.fence.loadErr = readEpochFile(s.epochPath())
 		if s.fence.loadErr != nil {
-			s.Log.Warningf("Failed reading the failover epoch: %v", s.fence.loadErr)
+			// The binary stops before serving anything but -LOADING
+			// (and REPLNODE EPOCH refuses meanwhile).
+			s.OnStartupLoad(func() bool {
+				s.Log.Warningf("Fatal error: cannot read the failover epoch: %v", s.fence.loadErr)
+				return false
+			})
 		}
 		s.OnConfigSet(func(name string) {
 			// The epoch follows the data directory, where a restart
@@ -71,13 +76,6 @@ func init() {
 			if err := writeEpochFile(s.epochPath(), s.fence.epoch); err != nil {
 				s.Log.Warningf("Failed persisting the failover epoch %d in the new dir: %v", s.fence.epoch, err)
 			}
-		})
-		s.OnStartupLoad(func() bool {
-			if s.fence.loadErr != nil {
-				s.Log.Warningf("Fatal error: cannot start without the failover epoch (%v)", s.fence.loadErr)
-				return false
-			}
-			return true
 		})
 	})
 }
@@ -98,22 +96,21 @@ func (s *Server) checkFence(c *Client, fenced bool) string {
 // replnodeEpochCommand is REPLNODE EPOCH [<n>].
 func replnodeEpochCommand(ctx *Ctx) {
 	s := ctx.S
-	switch len(ctx.Args) {
-	case 2:
-		ctx.W.Int(s.fence.epoch)
-		return
-	case 3:
-	default:
+	if len(ctx.Args) > 3 {
 		ctx.ArityError()
+		return
+	}
+	if s.fence.loadErr != nil {
+		ctx.Error("ERR failover epoch unavailable: " + s.fence.loadErr.Error())
+		return
+	}
+	if len(ctx.Args) == 2 {
+		ctx.W.Int(s.fence.epoch)
 		return
 	}
 	n, ok := resp.ParseInt(ctx.Args[2])
 	if !ok || n < 0 {
 		ctx.Error("ERR failover epoch must be a non-negative 64-bit integer")
-		return
-	}
-	if s.fence.loadErr != nil {
-		ctx.Error("ERR failover epoch unavailable: " + s.fence.loadErr.Error())
 		return
 	}
 	if err := fencing.Set(s.fence.epoch, n); err != nil {

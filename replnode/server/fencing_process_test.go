@@ -56,6 +56,8 @@ func TestReplnodeEpochInterleavedConnections(t *testing.T) {
 		expect(t, older, stale, cmd...)
 	}
 	expect(t, older, "OK", "SET", "k", "v") // not fenced
+	expect(t, older, "RESET", "RESET")      // does not shed the epoch
+	expect(t, older, stale, "REPLICAOF", "NO", "ONE")
 	expect(t, older, "(integer) 4", "REPLNODE", "EPOCH")
 
 	// A transaction holding a fenced command is refused as a whole, at
@@ -185,6 +187,24 @@ func TestReplnodeEpochSurvivesRestart(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatalf("node started with a damaged epoch file:\n%s", out.String())
+	}
+}
+
+// TestReplnodeEpochUnreadable: a node whose epoch file is damaged does not
+// pretend to be at epoch 0 (in-process, where no startup load stops it).
+func TestReplnodeEpochUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "replnode-epoch"), []byte("12"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := redistest.StartInProcess(t, "dir "+dir).Dial(t)
+	for _, args := range [][]string{{"REPLNODE", "EPOCH"}, {"REPLNODE", "EPOCH", "13"}} {
+		if got := c.MustDo(t, args...).String(); !strings.HasPrefix(got, "(error) ERR failover epoch unavailable: ") {
+			t.Errorf("%q with a damaged epoch file: %s", args, got)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "replnode-epoch")); string(b) != "12" {
+		t.Errorf("the damaged file was replaced: %q", b)
 	}
 }
 
