@@ -82,3 +82,18 @@ func TestPauseHeldClientKilledOrServerClosed(t *testing.T) {
 		t.Errorf("stopping took %v with a held client", d)
 	}
 }
+
+// TestMayReplicateFlagsAreRedis70s: CLIENT PAUSE WRITE holds exactly the
+// commands redis-server 7.0.15 flags CMD_MAY_REPLICATE (besides writes);
+// COMMAND INFO hides the flag, so no differential test would see a
+// mistake. Those not implemented yet must carry it when they are.
+func TestMayReplicateFlagsAreRedis70s(t *testing.T) {
+	redis70 := map[string]bool{"publish": true, "spublish": true, "pfcount": true, "eval": true, "evalsha": true, "fcall": true}
+	for _, c := range commandTable {
+		for _, x := range append([]*Command{c}, c.Subcommands...) {
+			if got := x.Flags&FlagMayReplicate != 0; got != redis70[x.FullName()] {
+				t.Errorf("%s: may_replicate = %v, redis-server 7.0 says %v", x.FullName(), got, redis70[x.FullName()])
+			}
+		}
+	}
+}
