@@ -25,6 +25,12 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("parseFlags(%v) printed no usage: %q", bad, out.String())
 		}
 	}
+	if o, err := parseFlags(nil, &out); err != nil || !o.leaderElect {
+		t.Errorf("no flags: leader election %v, %v; want it on by default", o != nil && o.leaderElect, err)
+	}
+	if o, err := parseFlags([]string{"--leader-elect=false"}, &out); err != nil || o.leaderElect {
+		t.Errorf("--leader-elect=false: leader election %v, %v; want it off", o != nil && o.leaderElect, err)
+	}
 	if _, err := parseFlags([]string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
 	}
