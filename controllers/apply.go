@@ -78,14 +78,14 @@ func (r *ReplicationGroupReconciler) applyTopologyAction(ctx context.Context, p 
 		}
 		p.progress(replnodev1alpha1.PhaseDegraded, a.Reason, a.Message)
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)
-		return r.Nodes.ReplicaOf(ctx, n, master.Status.PodIP, serverPort)
+		return r.Nodes.ReplicaOf(epochContext(ctx, p.rg), n, master.Status.PodIP, serverPort)
 	case topoPromote:
 		n, ok := p.nodeOf(a.Member)
 		if !ok {
 			return nil
 		}
 		p.progress(replnodev1alpha1.PhaseCreating, a.Reason, a.Message)
-		return r.Nodes.ReplicaOf(ctx, n, "", 0)
+		return r.Nodes.ReplicaOf(epochContext(ctx, p.rg), n, "", 0)
 	case topoSwitchover:
 		p.progress(replnodev1alpha1.PhaseUpdating, a.Reason, a.Message)
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)

@@ -1,0 +1,224 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/nodeclient"
+)
+
+// ------ TWO OPERATORS (envtest, fake nodes) ------
+//
+// These specs run two extra reconcilers — "operators" — by hand against one
+// group, each through a groupView client: either frozen at a snapshot (an
+// operator that read the group, then was paused past its lease) or live.
+// The suite's own manager is kept out of the group by a finalizer and a
+// deletion (it skips groups being deleted); the views hide the deletion.
+
+// groupView is a client whose Get of one group returns a snapshot (frozen)
+// or the live object, in both cases without its deletion mark.
+type groupView struct {
+	client.Client
+	key    types.NamespacedName
+	frozen *replnodev1alpha1.ReplicationGroup
+}
+
+// Get implements client.Client.
+func (c groupView) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	rg, ok := obj.(*replnodev1alpha1.ReplicationGroup)
+	if !ok || key != c.key {
+		return c.Client.Get(ctx, key, obj, opts...)
+	}
+	if c.frozen != nil {
+		c.frozen.DeepCopyInto(rg)
+	} else if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	rg.DeletionTimestamp, rg.Finalizers = nil, nil
+	return nil
+}
+
+// operatorNodes is one operator's node client over the shared fake nodes: it
+// records the mutating calls it sent and their results, and can run a hook
+// before its first PushEpoch (to let another operator act in between).
+type operatorNodes struct {
+	nodeclient.Client
+	mu         sync.Mutex
+	sent       []string
+	beforePush func()
+}
+
+// note records a mutating call and its result.
+func (o *operatorNodes) note(call string, n nodeclient.Node, err error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	result := "ok"
+	if errors.Is(err, nodeclient.ErrStaleEpoch) {
+		result = "stale"
+	} else if err != nil {
+		result = "error"
+	}
+	o.sent = append(o.sent, fmt.Sprintf("%s %s %s", call, n.Addr, result))
+	return err
+}
+
+// accepted returns the mutating calls a node accepted.
+func (o *operatorNodes) accepted() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for _, s := range o.sent {
+		if strings.HasSuffix(s, " ok") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (o *operatorNodes) ReplicaOf(ctx context.Context, n nodeclient.Node, host string, port int) error {
+	return o.note("REPLICAOF", n, o.Client.ReplicaOf(ctx, n, host, port))
+}
+func (o *operatorNodes) ClientPause(ctx context.Context, n nodeclient.Node, d time.Duration) error {
+	return o.note("CLIENT PAUSE", n, o.Client.ClientPause(ctx, n, d))
+}
+func (o *operatorNodes) ClientUnpause(ctx context.Context, n nodeclient.Node) error {
+	return o.note("CLIENT UNPAUSE", n, o.Client.ClientUnpause(ctx, n))
+}
+func (o *operatorNodes) ConfigSet(ctx context.Context, n nodeclient.Node, p, v string) error {
+	return o.note("CONFIG SET", n, o.Client.ConfigSet(ctx, n, p, v))
+}
+func (o *operatorNodes) PushEpoch(ctx context.Context, n nodeclient.Node) error {
+	o.mu.Lock()
+	hook := o.beforePush
+	o.beforePush = nil
+	o.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return o.note("REPLNODE EPOCH", n, o.Client.PushEpoch(ctx, n))
+}
+
+// operator returns a reconciler over view whose clock is a minute ahead, so
+// an unreachable master is already past masterDownAfter.
+func operator(view groupView, nodes *operatorNodes, recorder events.EventRecorder) *ReplicationGroupReconciler {
+	return &ReplicationGroupReconciler{
+		Client: view, Scheme: testScheme, Recorder: recorder, Nodes: nodes,
+		Now: func() time.Time { return time.Now().Add(time.Minute) },
+	}
+}
+
+var _ = Describe("Two operators", func() {
+	var (
+		ns, masterAddr string
+		key            types.NamespacedName
+		snapshot       *replnodev1alpha1.ReplicationGroup
+	)
+
+	// A Running group of a master and two replicas, with the suite's
+	// manager kept out, and its master unreachable; snapshot is the group
+	// as both operators read it before the master failed.
+	BeforeEach(func() {
+		ns = admissionNamespace("twoop")
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "two", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "two", 2)
+		key = types.NamespacedName{Namespace: ns, Name: "two"}
+		rg = getGroup(ns, "two")
+		rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
+		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
+		// Let a pass of the suite's manager that started before the
+		// deletion finish, then read the group as it stays.
+		time.Sleep(2 * time.Second)
+		snapshot = getGroup(ns, "two")
+		Expect(snapshot.DeletionTimestamp).NotTo(BeNil())
+		Expect(snapshot.Status.CurrentMaster).To(Equal("two-0"))
+		var err error
+		masterAddr, err = kubelet.addrOf(suiteCtx, ns, "two-0")
+		Expect(err).NotTo(HaveOccurred())
+		fakeNodes.SetReachable(masterAddr, false)
+	})
+
+	AfterEach(func() {
+		rg := &replnodev1alpha1.ReplicationGroup{}
+		if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
+			rg.Finalizers = nil
+			Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
+		}
+	})
+
+	It("lets only one of two operators holding the same copy start a failover", func() {
+		nodesA, nodesB := &operatorNodes{Client: fakeNodes}, &operatorNodes{Client: fakeNodes}
+		a := operator(groupView{Client: k8sClient, key: key, frozen: snapshot}, nodesA, nil)
+		b := operator(groupView{Client: k8sClient, key: key, frozen: snapshot}, nodesB, nil)
+
+		_, err := a.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(err).NotTo(HaveOccurred())
+		afterA := getGroup(ns, "two")
+		Expect(afterA.Status.FailoverEpoch).To(Equal(snapshot.Status.FailoverEpoch+1), "A stores a new epoch")
+		Expect(afterA.Status.TargetMaster).To(BeElementOf("two-1", "two-2"), "A starts a failover")
+		Expect(nodesA.accepted()).NotTo(BeEmpty())
+
+		res, err := b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(err).NotTo(HaveOccurred(), "a lost status write is a requeue, not a failure")
+		Expect(res.RequeueAfter).To(BeNumerically(">", 0))
+		Expect(nodesB.sent).To(BeEmpty(), "B, whose copy is stale, must not touch a node")
+		afterB := getGroup(ns, "two")
+		Expect(afterB.ResourceVersion).To(Equal(afterA.ResourceVersion), "B wrote nothing")
+		Expect(afterB.Status.FailoverEpoch).To(Equal(afterA.Status.FailoverEpoch))
+		Expect(afterB.Status.TargetMaster).To(Equal(afterA.Status.TargetMaster))
+		Expect(afterB.Status.CurrentMaster).To(Equal(afterA.Status.CurrentMaster))
+	})
+
+	It("refuses the node commands of an operator overtaken mid-failover", func() {
+		nodesA, nodesB := &operatorNodes{Client: fakeNodes}, &operatorNodes{Client: fakeNodes}
+		recorderB := events.NewFakeRecorder(1000)
+		// A is the new leader: it reads the live group.
+		a := operator(groupView{Client: k8sClient, key: key}, nodesA, nil)
+		b := operator(groupView{Client: k8sClient, key: key, frozen: snapshot}, nodesB, recorderB)
+		// B stores its epoch, then pauses before announcing it; meanwhile A
+		// takes the group over and runs a whole failover pass.
+		var errA error
+		nodesB.beforePush = func() {
+			_, errA = a.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		}
+
+		_, errB := b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(errA).NotTo(HaveOccurred())
+		Expect(errors.Is(errB, nodeclient.ErrStaleEpoch)).To(BeTrue(), "B's pass ends with ErrStaleEpoch, got %v", errB)
+		Expect(nodesB.accepted()).To(BeEmpty(), "a member accepted a command of the overtaken operator: %v", nodesB.sent)
+		Expect(nodesB.sent).NotTo(BeEmpty())
+		Expect(recorderB.Events).To(Receive(ContainSubstring("StaleFailoverEpoch")))
+
+		rg := getGroup(ns, "two")
+		Expect(rg.Status.FailoverEpoch).To(Equal(snapshot.Status.FailoverEpoch+2), "B took one epoch, A the next")
+		Expect(rg.Status.TargetMaster).To(BeElementOf("two-1", "two-2"))
+		for _, name := range []string{"two-1", "two-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, name)
+			Expect(err).NotTo(HaveOccurred())
+			n, _ := fakeNodes.Node(addr)
+			Expect(n.Epoch).To(Equal(rg.Status.FailoverEpoch), "%s knows A's epoch", name)
+		}
+		// B, still holding its copy, is refused at its next attempt too.
+		nodesB.sent = nil
+		_, errB = b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(errB).NotTo(HaveOccurred())
+		Expect(nodesB.accepted()).To(BeEmpty())
+	})
+})
