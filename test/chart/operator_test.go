@@ -48,6 +48,8 @@ func TestOperatorDefaultRender(t *testing.T) {
 		"ClusterRoleBinding/test-replnode-operator-manager",
 		"CustomResourceDefinition/replicationgroups.replnode.io",
 		"Deployment/test-replnode-operator",
+		"Role/test-replnode-operator-leader-election",
+		"RoleBinding/test-replnode-operator-leader-election",
 		"Service/test-replnode-operator-metrics",
 		"ServiceAccount/test-replnode-operator",
 	}
@@ -71,8 +73,8 @@ func TestOperatorDefaultRender(t *testing.T) {
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 1 {
 		t.Errorf("replicas = %v, want 1", dep.Spec.Replicas)
 	}
-	if dep.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		t.Errorf("strategy = %q, want Recreate without leader election", dep.Spec.Strategy.Type)
+	if dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
+		t.Errorf("strategy = %q, want RollingUpdate under leader election", dep.Spec.Strategy.Type)
 	}
 	pod := dep.Spec.Template.Spec
 	if pod.ServiceAccountName != "test-replnode-operator" {
@@ -337,7 +339,10 @@ func TestOperatorScopeSwitch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			objs := render(t, operatorChart, tc.releaseNS, tc.args...)
+			// Without leader election, whose lease Role TestOperatorLeaderElection
+			// checks, the only Role or ClusterRole is the operator's.
+			args := append([]string{"--set", "leaderElection.enabled=false"}, tc.args...)
+			objs := render(t, operatorChart, tc.releaseNS, args...)
 			var dep appsv1.Deployment
 			objs.one(t, "Deployment", &dep)
 			c := managerContainer(t, &dep)
