@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/replnode/replnode/replnode/redistest"
 )
 
 // epochServer is a RESP server on loopback that models replnode's epoch
@@ -291,5 +294,61 @@ func TestFakeEpochs(t *testing.T) {
 	f.SetNoEpochs(n.Addr, true)
 	if err := f.ReplicaOf(WithEpoch(context.Background(), 1), n, "", 0); err != nil {
 		t.Fatalf("a node without epochs refused: %v", err)
+	}
+}
+
+// TestRESPEpochAgainstReplnode runs the handshake against the replnode
+// server (in process, or the binary $REPLNODE_BIN names), and is skipped
+// while that server has no failover epochs yet.
+func TestRESPEpochAgainstReplnode(t *testing.T) {
+	var addr string
+	if bin := os.Getenv("REPLNODE_BIN"); bin != "" {
+		addr = startServer(t, bin, "--requirepass", "pw")
+	} else {
+		addr = redistest.StartInProcess(t, "requirepass pw").Addr
+	}
+	n := Node{Addr: addr, Password: "pw"}
+	c := &RESP{Timeout: 10 * time.Second}
+	ctx := context.Background()
+	if _, err := c.do(ctx, n, "REPLNODE", "EPOCH"); err != nil {
+		var se *ServerError
+		if errors.As(err, &se) && isUnknownCommandReply(se) {
+			t.Skipf("this replnode has no failover epochs: %v", err)
+		}
+		t.Fatal(err)
+	}
+	nodeEpoch := func() int64 {
+		t.Helper()
+		v, err := c.do(ctx, n, "REPLNODE", "EPOCH")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(int64)
+	}
+	if err := c.ClientPause(WithEpoch(ctx, 2), n, 10*time.Second); err != nil {
+		t.Fatalf("ClientPause at epoch 2: %v", err)
+	}
+	if e := nodeEpoch(); e != 2 {
+		t.Fatalf("node epoch after ClientPause at 2 = %d", e)
+	}
+	if err := c.ClientUnpause(WithEpoch(ctx, 1), n); !errors.Is(err, ErrStaleEpoch) {
+		t.Fatalf("ClientUnpause at epoch 1 on a node at 2: want ErrStaleEpoch, got %v", err)
+	}
+	if err := c.PushEpoch(WithEpoch(ctx, 5), n); err != nil {
+		t.Fatalf("PushEpoch 5: %v", err)
+	}
+	for _, fc := range fencedCalls {
+		if err := fc.call(WithEpoch(ctx, 4), c, n); !errors.Is(err, ErrStaleEpoch) {
+			t.Errorf("%s at epoch 4 on a node at 5: want ErrStaleEpoch, got %v", fc.name, err)
+		}
+	}
+	if err := c.ClientUnpause(WithEpoch(ctx, 5), n); err != nil {
+		t.Fatalf("ClientUnpause at epoch 5: %v", err)
+	}
+	if err := c.ReplicaOf(ctx, n, "", 0); err != nil {
+		t.Fatalf("ReplicaOf without an epoch: %v", err)
+	}
+	if e := nodeEpoch(); e != 5 {
+		t.Fatalf("node epoch = %d, want 5", e)
 	}
 }
