@@ -43,11 +43,15 @@ func epochContext(ctx context.Context, rg *replnodev1alpha1.ReplicationGroup) co
 }
 
 // touchesNodes reports whether a plan sends a command to a node or deletes
-// a pod, as opposed to only recording status and emitting events.
+// a pod, as opposed to only reading roles, recording status, moving labels
+// and emitting events. An action kind not listed here counts as touching a
+// node, so a new kind is fenced unless it is known not to need it.
 func touchesNodes(actions []failover.Action) bool {
 	for _, a := range actions {
 		switch a.Kind {
-		case failover.ActPauseWrites, failover.ActUnpause, failover.ActPromote, failover.ActReplicaOf, failover.ActDeletePod:
+		case failover.ActEvent, failover.ActVerifyRole, failover.ActMarkFenced, failover.ActClearFenced,
+			failover.ActSetTargetMaster, failover.ActClearTargetMaster, failover.ActSetCurrentMaster, failover.ActMoveMasterLabel:
+		default:
 			return true
 		}
 	}

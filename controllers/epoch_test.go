@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
 	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
@@ -222,3 +224,30 @@ var _ = Describe("Two operators", func() {
 		Expect(nodesB.accepted()).To(BeEmpty())
 	})
 })
+
+// TestTouchesNodes checks which plans take a new failover epoch: any with a
+// node command or pod deletion, or an action kind it does not know.
+func TestTouchesNodes(t *testing.T) {
+	act := func(k failover.ActionKind) failover.Action {
+		return failover.Action{Kind: k, Member: "g-1", Target: "g-1"}
+	}
+	cases := []struct {
+		name string
+		plan []failover.Action
+		want bool
+	}{
+		{"nothing", nil, false},
+		{"adopt a master", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActVerifyRole), act(failover.ActMoveMasterLabel), act(failover.ActSetCurrentMaster)}, false},
+		{"fenced member rejoined", []failover.Action{act(failover.ActClearFenced), act(failover.ActEvent)}, false},
+		{"failover", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActPauseWrites), act(failover.ActPromote)}, true},
+		{"abandon", []failover.Action{act(failover.ActUnpause), act(failover.ActClearTargetMaster), act(failover.ActEvent)}, true},
+		{"fence by deletion", []failover.Action{act(failover.ActDeletePod), act(failover.ActMarkFenced)}, true},
+		{"demote", []failover.Action{act(failover.ActReplicaOf)}, true},
+		{"unknown kind", []failover.Action{act("SomethingNew")}, true},
+	}
+	for _, tc := range cases {
+		if got := touchesNodes(tc.plan); got != tc.want {
+			t.Errorf("%s: touchesNodes = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
