@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
 // ------ APPLYING THE TOPOLOGY DECISION ------
@@ -34,6 +35,10 @@ func (r *ReplicationGroupReconciler) reconcileTopology(ctx context.Context, p *p
 	var res ctrl.Result
 	for _, a := range acts {
 		if err := r.applyTopologyAction(ctx, p, a); err != nil {
+			if a.Kind != topoSwitchover && errors.Is(err, nodeclient.ErrStaleEpoch) {
+				// (A switchover's failover pass handled its own refusal.)
+				return res, r.staleEpoch(ctx, p, err)
+			}
 			return res, err
 		}
 		if a.Kind != topoSetRoleLabel {

@@ -62,8 +62,8 @@ func touchesNodes(actions []failover.Action) bool {
 // errStatusConflict when this pass's copy is stale), then announces it to
 // every reachable member, so an operator still acting on an older epoch is
 // refused even by members this plan does not touch. A member that already
-// knows a newer epoch ends the pass with ErrStaleEpoch; an unreachable one
-// learns the epoch from the next command it gets.
+// knows a newer epoch ends the pass (staleEpoch); an unreachable one learns
+// the epoch from the next command it gets.
 func (r *ReplicationGroupReconciler) beginFailoverEpoch(ctx context.Context, p *pass) error {
 	p.rg.Status.FailoverEpoch++
 	if err := r.patchStatus(ctx, p); err != nil {
@@ -80,7 +80,7 @@ func (r *ReplicationGroupReconciler) beginFailoverEpoch(ctx context.Context, p *
 		}
 		err := r.Nodes.PushEpoch(ctx, n)
 		if errors.Is(err, nodeclient.ErrStaleEpoch) {
-			return r.staleEpoch(p, err)
+			return r.staleEpoch(ctx, p, err)
 		}
 		if err != nil {
 			logf.FromContext(ctx).Info("announcing the failover epoch failed", "member", v.failover.Name, "epoch", p.rg.Status.FailoverEpoch, "error", err.Error())
@@ -89,10 +89,35 @@ func (r *ReplicationGroupReconciler) beginFailoverEpoch(ctx context.Context, p *
 	return nil
 }
 
-// staleEpoch reports a member's refusal of this operator's epoch with a
-// Warning event and returns the error that ends the pass.
-func (r *ReplicationGroupReconciler) staleEpoch(p *pass, err error) error {
-	r.event(p.rg, corev1.EventTypeWarning, "StaleFailoverEpoch", fmt.Sprintf(
-		"a member refused failover epoch %d (another operator acted in a newer one); stopping: %v", p.rg.Status.FailoverEpoch, err))
-	return fmt.Errorf("failover epoch %d: %w", p.rg.Status.FailoverEpoch, err)
+// staleEpoch handles a member's refusal of this pass's epoch (err matches
+// nodeclient.ErrStaleEpoch); the plan stops either way. Either another
+// operator stored a newer epoch, so this pass's copy is stale and the
+// catch-up write below fails its resourceVersion check: the pass ends with
+// the refusal and a StaleFailoverEpoch Warning. Or no one changed the group
+// and the members are ahead of its status (restored from a backup, edited):
+// the status takes the member's epoch, a FailoverEpochBehind Warning says
+// so, and the next pass raises the epoch above it.
+func (r *ReplicationGroupReconciler) staleEpoch(ctx context.Context, p *pass, err error) error {
+	log := logf.FromContext(ctx)
+	ours := p.rg.Status.FailoverEpoch
+	var stale *nodeclient.StaleEpochError
+	if errors.As(err, &stale) && stale.NodeEpoch > ours {
+		p.rg.Status.FailoverEpoch = stale.NodeEpoch
+		perr := r.patchStatus(ctx, p)
+		if perr == nil {
+			msg := fmt.Sprintf("a member knows failover epoch %d, newer than the group's %d, though no other operator changed the group "+
+				"(status restored or edited?); status.failoverEpoch is now %d and the next pass starts above it", stale.NodeEpoch, ours, stale.NodeEpoch)
+			log.Info(msg, "refusal", err.Error())
+			r.event(p.rg, corev1.EventTypeWarning, "FailoverEpochBehind", msg)
+			return errStop
+		}
+		p.rg.Status.FailoverEpoch = ours
+		if !errors.Is(perr, errStatusConflict) {
+			return errors.Join(err, perr)
+		}
+	}
+	msg := fmt.Sprintf("a member refused failover epoch %d: another operator acted in a newer one; stopping: %v", ours, err)
+	log.Info(msg)
+	r.event(p.rg, corev1.EventTypeWarning, "StaleFailoverEpoch", msg)
+	return fmt.Errorf("failover epoch %d: %w", ours, err)
 }

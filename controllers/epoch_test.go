@@ -225,6 +225,41 @@ var _ = Describe("Two operators", func() {
 	})
 })
 
+var _ = Describe("A group whose status is behind its members' failover epoch", func() {
+	It("catches the status up and still fails over", func() {
+		ns := admissionNamespace("behind")
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "bh", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: 2 * time.Second}
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "bh", 2)
+		// The members remember epoch 40 from before the group's status was
+		// lost (a restore from a backup without status).
+		for _, name := range []string{"bh-0", "bh-1", "bh-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, name)
+			Expect(err).NotTo(HaveOccurred())
+			fakeNodes.SetEpoch(addr, 40)
+		}
+		Expect(getGroup(ns, "bh").Status.FailoverEpoch).To(BeNumerically("<", 40))
+		addr, err := kubelet.addrOf(suiteCtx, ns, "bh-0")
+		Expect(err).NotTo(HaveOccurred())
+		fakeNodes.SetReachable(addr, false)
+		Eventually(func(g Gomega) {
+			rg := getGroup(ns, "bh")
+			g.Expect(rg.Status.CurrentMaster).To(BeElementOf("bh-1", "bh-2"))
+			g.Expect(rg.Status.TargetMaster).To(Equal(rg.Status.CurrentMaster))
+			g.Expect(rg.Status.FailoverEpoch).To(BeNumerically(">", 40))
+		}, eventually, poll).Should(Succeed())
+		rg = getGroup(ns, "bh")
+		for _, name := range []string{"bh-1", "bh-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, name)
+			Expect(err).NotTo(HaveOccurred())
+			n, _ := fakeNodes.Node(addr)
+			Expect(n.Epoch).To(Equal(rg.Status.FailoverEpoch), name)
+		}
+	})
+})
+
 // TestTouchesNodes checks which plans take a new failover epoch: any with a
 // node command or pod deletion, or an action kind it does not know.
 func TestTouchesNodes(t *testing.T) {

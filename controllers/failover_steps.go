@@ -191,7 +191,7 @@ func (r *ReplicationGroupReconciler) executeFailoverActions(ctx context.Context,
 				return false, nil
 			}
 			if errors.Is(err, nodeclient.ErrStaleEpoch) {
-				return false, r.staleEpoch(p, fmt.Errorf("failover action %s: %w", a, err))
+				return false, r.staleEpoch(ctx, p, fmt.Errorf("failover action %s: %w", a, err))
 			}
 			return false, fmt.Errorf("failover action %s: %w", a, err)
 		}

@@ -3,6 +3,8 @@ package nodeclient
 import (
 	"context"
 	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -40,9 +42,41 @@ func EpochFrom(ctx context.Context) (int64, bool) {
 // staleEpochPrefix starts the error reply of a node refusing an older epoch.
 const staleEpochPrefix = "STALEEPOCH "
 
-// isStaleEpochReply reports whether a server error is the node's -STALEEPOCH.
-func isStaleEpochReply(se *ServerError) bool {
-	return strings.HasPrefix(se.Message, staleEpochPrefix)
+// staleEpochReply matches the node's refusal,
+// "STALEEPOCH failover epoch <n> is older than this node's <cur>".
+var staleEpochReply = regexp.MustCompile(`^STALEEPOCH failover epoch (\d+) is older than this node's (\d+)`)
+
+// StaleEpochError is a node's -STALEEPOCH refusal. It matches ErrStaleEpoch
+// (errors.Is) and unwraps to the node's *ServerError.
+type StaleEpochError struct {
+	// Epoch is the epoch the refused connection announced and NodeEpoch the
+	// node's newer one (both 0 when the reply did not say).
+	Epoch, NodeEpoch int64
+	// Reply is the node's error reply.
+	Reply *ServerError
+}
+
+// Error returns the node's reply.
+func (e *StaleEpochError) Error() string { return e.Reply.Message }
+
+// Is makes errors.Is(err, ErrStaleEpoch) hold.
+func (e *StaleEpochError) Is(target error) bool { return target == ErrStaleEpoch }
+
+// Unwrap returns the node's error reply.
+func (e *StaleEpochError) Unwrap() error { return e.Reply }
+
+// staleEpochError returns the *StaleEpochError a -STALEEPOCH reply stands
+// for, or nil when se is another error.
+func staleEpochError(se *ServerError) *StaleEpochError {
+	if !strings.HasPrefix(se.Message, staleEpochPrefix) {
+		return nil
+	}
+	e := &StaleEpochError{Reply: se}
+	if m := staleEpochReply.FindStringSubmatch(se.Message); m != nil {
+		e.Epoch, _ = strconv.ParseInt(m[1], 10, 64)
+		e.NodeEpoch, _ = strconv.ParseInt(m[2], 10, 64)
+	}
+	return e
 }
 
 // isUnknownCommandReply reports whether a server error says the node does

@@ -163,6 +163,10 @@ func TestRESPEpochHandshake(t *testing.T) {
 			if !errors.Is(err, ErrStaleEpoch) || !IsServerError(err) || !strings.Contains(err.Error(), "older than this node's 5") {
 				t.Fatalf("epoch 4 on a node at 5: want ErrStaleEpoch with the node's reply, got %v", err)
 			}
+			var stale *StaleEpochError
+			if !errors.As(err, &stale) || stale.Epoch != 4 || stale.NodeEpoch != 5 {
+				t.Fatalf("epoch 4 on a node at 5: want a StaleEpochError 4 < 5, got %#v", stale)
+			}
 			want := [][]string{
 				{"REPLNODE EPOCH 5", fc.sent},
 				{fc.sent},
@@ -287,6 +291,10 @@ func TestFakeEpochs(t *testing.T) {
 		if err := fc.call(context.Background(), f, n); err != nil {
 			t.Errorf("%s without an epoch: %v", fc.name, err)
 		}
+	}
+	var stale *StaleEpochError
+	if err := f.ClientUnpause(WithEpoch(context.Background(), 1), n); !errors.As(err, &stale) || stale.Epoch != 1 || stale.NodeEpoch != 3 || !IsServerError(err) {
+		t.Fatalf("ClientUnpause at 1 on a node at 3: want a StaleEpochError 1 < 3, got %v", err)
 	}
 	if fn, _ := f.Node(n.Addr); fn.Epoch != 3 {
 		t.Fatalf("fake epoch = %d, want 3", fn.Epoch)

@@ -89,8 +89,8 @@ func (f *Fake) fence(ctx context.Context, fn *FakeNode, cmd string) error {
 		return nil
 	}
 	if e < fn.Epoch {
-		return fmt.Errorf("%s %s: %w: %w", cmd, fn.Addr, ErrStaleEpoch,
-			&ServerError{Message: fmt.Sprintf("STALEEPOCH failover epoch %d is older than this node's %d", e, fn.Epoch)})
+		return fmt.Errorf("%s %s: %w", cmd, fn.Addr, staleEpochError(&ServerError{
+			Message: fmt.Sprintf("STALEEPOCH failover epoch %d is older than this node's %d", e, fn.Epoch)}))
 	}
 	fn.Epoch = e
 	return nil
@@ -304,6 +304,14 @@ func (f *Fake) SetPassword(addr, password string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.node(addr).Password = password
+}
+
+// SetEpoch sets the failover epoch of the node at addr, as if an operator
+// had announced it.
+func (f *Fake) SetEpoch(addr string, epoch int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).Epoch = epoch
 }
 
 // SetNoEpochs makes the node at addr behave as a redis-server without

@@ -123,8 +123,8 @@ func (c *RESP) doFenced(ctx context.Context, n Node, args ...string) (any, error
 // context's failover epoch when fenced (REPLNODE EPOCH <e>; a node that
 // does not know the command has no epochs and is used unfenced), then sends
 // args (none: only the announcement) and returns the decoded reply. An
-// error reply becomes a *ServerError, -STALEEPOCH one that also matches
-// ErrStaleEpoch; the password never appears in an error.
+// error reply becomes a *ServerError, a -STALEEPOCH one a *StaleEpochError
+// (matching ErrStaleEpoch); the password never appears in an error.
 func (c *RESP) exchange(ctx context.Context, n Node, fenced bool, args []string) (any, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -184,13 +184,15 @@ func roundTrip(w *bufio.Writer, r *bufio.Reader, args []string) (any, error) {
 	return readReply(r)
 }
 
-// replyError names the command and node in err; a -STALEEPOCH reply also
-// matches ErrStaleEpoch.
+// replyError names the command and node in err; a -STALEEPOCH reply becomes
+// a *StaleEpochError.
 func replyError(args []string, n Node, err error) error {
 	name := strings.Join(commandName(args), " ")
 	var se *ServerError
-	if errors.As(err, &se) && isStaleEpochReply(se) {
-		return fmt.Errorf("%s %s: %w: %w", name, n, ErrStaleEpoch, err)
+	if errors.As(err, &se) {
+		if stale := staleEpochError(se); stale != nil {
+			return fmt.Errorf("%s %s: %w", name, n, stale)
+		}
 	}
 	return fmt.Errorf("%s %s: %w", name, n, err)
 }
