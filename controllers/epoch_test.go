@@ -146,8 +146,12 @@ var _ = Describe("Two operators", func() {
 		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
 		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
 		// Let a pass of the suite's manager that started before the
-		// deletion finish, then read the group as it stays.
-		time.Sleep(2 * time.Second)
+		// deletion finish: the group stays unchanged for a second.
+		Eventually(func() bool {
+			before := getGroup(ns, "two").ResourceVersion
+			time.Sleep(time.Second)
+			return getGroup(ns, "two").ResourceVersion == before
+		}, eventually, poll).Should(BeTrue())
 		snapshot = getGroup(ns, "two")
 		Expect(snapshot.DeletionTimestamp).NotTo(BeNil())
 		Expect(snapshot.Status.CurrentMaster).To(Equal("two-0"))
