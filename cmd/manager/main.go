@@ -83,6 +83,28 @@ const (
 	leaseRetryPeriod   = 2 * time.Second
 )
 
+// managerOptions turns the flags into the manager's options.
+func managerOptions(o *options, scheme *runtime.Scheme) ctrl.Options {
+	opts := ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "replnode-operator.replnode.io",
+		LeaderElectionNamespace: o.leaderNamespace,
+		LeaseDuration:           new(leaseDuration),
+		RenewDeadline:           new(leaseRenewDeadline),
+		RetryPeriod:             new(leaseRetryPeriod),
+		// On SIGTERM the leader gives the Lease up at once, so a rolling
+		// update of the operator does not wait leaseDuration for a leader.
+		LeaderElectionReleaseOnCancel: true,
+	}
+	if o.namespace != "" {
+		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.namespace: {}}
+	}
+	return opts
+}
+
 // main parses flags, builds the manager and runs it until SIGTERM/SIGINT.
 // Bad flags print usage and exit 2.
 func main() {
@@ -105,23 +127,7 @@ func main() {
 		log.Error(err, "registering replnode.io types")
 		os.Exit(1)
 	}
-	opts := ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress:  o.probeAddr,
-		LeaderElection:          o.leaderElect,
-		LeaderElectionID:        "replnode-operator.replnode.io",
-		LeaderElectionNamespace: o.leaderNamespace,
-		LeaseDuration:           new(leaseDuration),
-		RenewDeadline:           new(leaseRenewDeadline),
-		RetryPeriod:             new(leaseRetryPeriod),
-		// On SIGTERM the leader gives the Lease up at once, so a rolling
-		// update of the operator does not wait leaseDuration for a leader.
-		LeaderElectionReleaseOnCancel: true,
-	}
-	if o.namespace != "" {
-		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.namespace: {}}
-	}
+	opts := managerOptions(o, scheme)
 	if o.kubeconfig != "" {
 		if err := os.Setenv("KUBECONFIG", o.kubeconfig); err != nil {
 			log.Error(err, "setting KUBECONFIG")

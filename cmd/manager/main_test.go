@@ -35,3 +35,27 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("-h: %v", err)
 	}
 }
+
+// TestManagerOptionsLeaderElection checks leader election is on by default
+// with explicit timings under which a leader that cannot renew gives up
+// before another may take over, and releases the lease on shutdown.
+func TestManagerOptionsLeaderElection(t *testing.T) {
+	o, err := parseFlags([]string{"-leader-election-namespace=ops"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := managerOptions(o, nil)
+	if !opts.LeaderElection || opts.LeaderElectionNamespace != "ops" || opts.LeaderElectionID == "" || !opts.LeaderElectionReleaseOnCancel {
+		t.Fatalf("leader election options = %+v", opts)
+	}
+	if opts.LeaseDuration == nil || opts.RenewDeadline == nil || opts.RetryPeriod == nil {
+		t.Fatal("lease timings left to controller-runtime's defaults")
+	}
+	if !(*opts.RetryPeriod < *opts.RenewDeadline && *opts.RenewDeadline < *opts.LeaseDuration) {
+		t.Fatalf("want retry < renew deadline < lease duration, got %s, %s, %s", *opts.RetryPeriod, *opts.RenewDeadline, *opts.LeaseDuration)
+	}
+	o, _ = parseFlags([]string{"--leader-elect=false"}, &bytes.Buffer{})
+	if managerOptions(o, nil).LeaderElection {
+		t.Fatal("--leader-elect=false still elects")
+	}
+}
