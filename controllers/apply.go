@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
 // ------ APPLYING THE TOPOLOGY DECISION ------
@@ -34,6 +35,10 @@ func (r *ReplicationGroupReconciler) reconcileTopology(ctx context.Context, p *p
 	var res ctrl.Result
 	for _, a := range acts {
 		if err := r.applyTopologyAction(ctx, p, a); err != nil {
+			if a.Kind != topoSwitchover && errors.Is(err, nodeclient.ErrStaleEpoch) {
+				// (A switchover's failover pass handled its own refusal.)
+				return res, r.staleEpoch(ctx, p, err)
+			}
 			return res, err
 		}
 		if a.Kind != topoSetRoleLabel {
@@ -78,14 +83,14 @@ func (r *ReplicationGroupReconciler) applyTopologyAction(ctx context.Context, p 
 		}
 		p.progress(replnodev1alpha1.PhaseDegraded, a.Reason, a.Message)
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)
-		return r.Nodes.ReplicaOf(ctx, n, master.Status.PodIP, serverPort)
+		return r.Nodes.ReplicaOf(epochContext(ctx, p.rg), n, master.Status.PodIP, serverPort)
 	case topoPromote:
 		n, ok := p.nodeOf(a.Member)
 		if !ok {
 			return nil
 		}
 		p.progress(replnodev1alpha1.PhaseCreating, a.Reason, a.Message)
-		return r.Nodes.ReplicaOf(ctx, n, "", 0)
+		return r.Nodes.ReplicaOf(epochContext(ctx, p.rg), n, "", 0)
 	case topoSwitchover:
 		p.progress(replnodev1alpha1.PhaseUpdating, a.Reason, a.Message)
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)

@@ -5,6 +5,10 @@
 // node client, hands master failure to the pure failover package, and
 // reports what it sees in the group's status, conditions and events.
 //
+// Two operators must never both act: status is written only at the
+// resourceVersion a pass read, and the failover policy's node commands are
+// fenced by status.failoverEpoch (epoch.go).
+//
 // Reconcile is thin: it fetches the group and runs a flat sequence of small
 // idempotent steps. Everything that decides (object builders, the topology
 // decision, status conditions) is pure and unit-tested; the steps only read

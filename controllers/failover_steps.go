@@ -14,6 +14,7 @@ import (
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/controllers/failover"
+	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
 // ------ FAILOVER AND SWITCHOVER ------
@@ -120,6 +121,12 @@ func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pas
 		return res, nil
 	}
 	p.failoverBusy = true
+	if touchesNodes(plan.Actions) {
+		// Fence any other operator before touching a node (epoch.go).
+		if err := r.beginFailoverEpoch(ctx, p); err != nil {
+			return res, err
+		}
+	}
 	reason := plan.Condition.Reason
 	if plan.Decision != nil && plan.Decision.Reason != "" {
 		reason = plan.Decision.Reason
@@ -182,6 +189,9 @@ func (r *ReplicationGroupReconciler) executeFailoverActions(ctx context.Context,
 		if err := r.executeFailoverAction(ctx, p, a, reason); err != nil {
 			if errors.Is(err, errVerifyFailed) {
 				return false, nil
+			}
+			if errors.Is(err, nodeclient.ErrStaleEpoch) {
+				return false, r.staleEpoch(ctx, p, fmt.Errorf("failover action %s: %w", a, err))
 			}
 			return false, fmt.Errorf("failover action %s: %w", a, err)
 		}
@@ -284,6 +294,7 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		}
 		return fmt.Errorf("%s has no pod IP", a.Member)
 	}
+	ctx = epochContext(ctx, p.rg)
 	switch a.Kind {
 	case failover.ActPauseWrites:
 		return r.Nodes.ClientPause(ctx, n, a.Timeout)

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,6 +36,10 @@ var errStop = errors.New("stop this pass and requeue")
 // defaultResyncPeriod is how often a settled group is looked at again: node
 // roles and offsets change without any Kubernetes event.
 const defaultResyncPeriod = 2 * time.Second
+
+// conflictRequeue is how soon a pass that lost a status write to a newer
+// version of the group starts again.
+const conflictRequeue = 200 * time.Millisecond
 
 // notReadyPollPeriod is how often a group whose master is known but which is
 // not Ready is looked at again.
@@ -90,9 +95,17 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	p := newPass(rg)
 	res, err := r.runSteps(ctx, p)
-	r.finishStatus(p)
-	if perr := r.patchStatus(ctx, p); perr != nil && err == nil {
-		err = perr
+	if !errors.Is(err, errStatusConflict) {
+		r.finishStatus(p)
+		if perr := r.patchStatus(ctx, p); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if errors.Is(err, errStatusConflict) {
+		// Another writer (or our own write the cache has not seen yet) got
+		// there first: nothing more was done; start over from a fresh read.
+		logf.FromContext(ctx).V(1).Info("status changed since read; requeueing", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: conflictRequeue}, nil
 	}
 	if errors.Is(err, errStop) {
 		err = nil
@@ -254,11 +267,20 @@ func (p *pass) key() types.NamespacedName {
 	return types.NamespacedName{Namespace: p.rg.Namespace, Name: p.rg.Name}
 }
 
-// patchStatus writes the status with one merge patch against the fetched object.
+// patchStatus writes the status with one merge patch against the fetched
+// object, only if the object is still at the resourceVersion it was read at
+// (a conflict is errStatusConflict: see epoch.go). An unchanged status is
+// not written.
 func (r *ReplicationGroupReconciler) patchStatus(ctx context.Context, p *pass) error {
-	if err := r.Status().Patch(ctx, p.rg, client.MergeFrom(p.original)); err != nil {
+	if equality.Semantic.DeepEqual(p.original.Status, p.rg.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, p.rg, client.MergeFromWithOptions(p.original, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
+		}
+		if apierrors.IsConflict(err) {
+			return fmt.Errorf("patching status: %w: %w", errStatusConflict, err)
 		}
 		return fmt.Errorf("patching status: %w", err)
 	}

@@ -371,6 +371,15 @@ type ReplicationGroupStatus struct {
 	// equal to CurrentMaster once done.
 	// +optional
 	TargetMaster string `json:"targetMaster,omitempty"`
+	// FailoverEpoch numbers the operator's master changes. It is raised and
+	// stored (with a resourceVersion check, so of two operators with the
+	// same copy only one succeeds) before a failover, switchover or
+	// two-master repair touches any node, and sent to every member with
+	// REPLNODE EPOCH: a member then refuses administrative commands from a
+	// connection that announced an older epoch, fencing an operator that
+	// lost its lease while paused.
+	// +optional
+	FailoverEpoch int64 `json:"failoverEpoch,omitempty"`
 	// ReadyReplicas counts ready members besides the master.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`

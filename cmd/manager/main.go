@@ -43,7 +43,7 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	}
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to (\"0\" disables it)")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz endpoints bind to")
-	fs.BoolVar(&o.leaderElect, "leader-elect", false, "enable leader election, so only one manager is active")
+	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader through a Lease, so only one manager acts at a time (-leader-elect=false for a single local run)")
 	fs.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the in-cluster namespace)")
 	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fs.DurationVar(&o.nodeTimeout, "node-timeout", 2*time.Second, "timeout of each command sent to a replnode member (a master that stopped answering costs this much per look)")
@@ -68,6 +68,43 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	return o, nil
 }
 
+// Leader election timings. A leader that cannot renew its Lease for
+// leaseRenewDeadline stops leading, and controller-runtime then makes
+// mgr.Start return "leader election lost" (skipping graceful shutdown), so
+// the process exits; another manager may take over leaseDuration after the
+// last renewal. RenewDeadline < LeaseDuration leaves the old leader
+// leaseDuration-leaseRenewDeadline to exit before a new one can start. A
+// leader paused longer than that (SIGSTOP, a frozen VM) can still wake up
+// mid-reconcile; status.failoverEpoch and the optimistic status lock fence
+// it, not these timings.
+const (
+	leaseDuration      = 15 * time.Second
+	leaseRenewDeadline = 10 * time.Second
+	leaseRetryPeriod   = 2 * time.Second
+)
+
+// managerOptions turns the flags into the manager's options.
+func managerOptions(o *options, scheme *runtime.Scheme) ctrl.Options {
+	opts := ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "replnode-operator.replnode.io",
+		LeaderElectionNamespace: o.leaderNamespace,
+		LeaseDuration:           new(leaseDuration),
+		RenewDeadline:           new(leaseRenewDeadline),
+		RetryPeriod:             new(leaseRetryPeriod),
+		// On SIGTERM the leader gives the Lease up at once, so a rolling
+		// update of the operator does not wait leaseDuration for a leader.
+		LeaderElectionReleaseOnCancel: true,
+	}
+	if o.namespace != "" {
+		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.namespace: {}}
+	}
+	return opts
+}
+
 // main parses flags, builds the manager and runs it until SIGTERM/SIGINT.
 // Bad flags print usage and exit 2.
 func main() {
@@ -90,17 +127,7 @@ func main() {
 		log.Error(err, "registering replnode.io types")
 		os.Exit(1)
 	}
-	opts := ctrl.Options{
-		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress:  o.probeAddr,
-		LeaderElection:          o.leaderElect,
-		LeaderElectionID:        "replnode-operator.replnode.io",
-		LeaderElectionNamespace: o.leaderNamespace,
-	}
-	if o.namespace != "" {
-		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.namespace: {}}
-	}
+	opts := managerOptions(o, scheme)
 	if o.kubeconfig != "" {
 		if err := os.Setenv("KUBECONFIG", o.kubeconfig); err != nil {
 			log.Error(err, "setting KUBECONFIG")

@@ -25,7 +25,37 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("parseFlags(%v) printed no usage: %q", bad, out.String())
 		}
 	}
+	if o, err := parseFlags(nil, &out); err != nil || !o.leaderElect {
+		t.Errorf("no flags: leader election %v, %v; want it on by default", o != nil && o.leaderElect, err)
+	}
+	if o, err := parseFlags([]string{"--leader-elect=false"}, &out); err != nil || o.leaderElect {
+		t.Errorf("--leader-elect=false: leader election %v, %v; want it off", o != nil && o.leaderElect, err)
+	}
 	if _, err := parseFlags([]string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
+	}
+}
+
+// TestManagerOptionsLeaderElection checks leader election is on by default
+// with explicit timings under which a leader that cannot renew gives up
+// before another may take over, and releases the lease on shutdown.
+func TestManagerOptionsLeaderElection(t *testing.T) {
+	o, err := parseFlags([]string{"-leader-election-namespace=ops"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := managerOptions(o, nil)
+	if !opts.LeaderElection || opts.LeaderElectionNamespace != "ops" || opts.LeaderElectionID == "" || !opts.LeaderElectionReleaseOnCancel {
+		t.Fatalf("leader election options = %+v", opts)
+	}
+	if opts.LeaseDuration == nil || opts.RenewDeadline == nil || opts.RetryPeriod == nil {
+		t.Fatal("lease timings left to controller-runtime's defaults")
+	}
+	if !(*opts.RetryPeriod < *opts.RenewDeadline && *opts.RenewDeadline < *opts.LeaseDuration) {
+		t.Fatalf("want retry < renew deadline < lease duration, got %s, %s, %s", *opts.RetryPeriod, *opts.RenewDeadline, *opts.LeaseDuration)
+	}
+	o, _ = parseFlags([]string{"--leader-elect=false"}, &bytes.Buffer{})
+	if managerOptions(o, nil).LeaderElection {
+		t.Fatal("--leader-elect=false still elects")
 	}
 }

@@ -42,7 +42,11 @@ type RoleReplica struct {
 }
 
 // Client is the set of node commands the operator uses. Every method is
-// idempotent on the node (repeating it leaves the same state).
+// idempotent on the node (repeating it leaves the same state). The mutating
+// ones (ReplicaOf, ConfigSet, ClientPause, ClientUnpause) are fenced by the
+// failover epoch the context carries (WithEpoch): they announce it with
+// REPLNODE EPOCH on the same connection first, and a node that knows a newer
+// epoch refuses them with an error matching ErrStaleEpoch.
 type Client interface {
 	// Ping checks the node answers PONG.
 	Ping(ctx context.Context, n Node) error
@@ -58,6 +62,12 @@ type Client interface {
 	ClientPause(ctx context.Context, n Node, d time.Duration) error
 	// ClientUnpause ends a pause.
 	ClientUnpause(ctx context.Context, n Node) error
+	// PushEpoch announces the failover epoch ctx carries (WithEpoch) to the
+	// node, which keeps the highest it was told and then refuses mutating
+	// commands announcing an older one. It does nothing without an epoch in
+	// ctx or on a node without epochs (redis-server), and fails with
+	// ErrStaleEpoch when the node already knows a newer epoch.
+	PushEpoch(ctx context.Context, n Node) error
 }
 
 // ServerError is an error reply ("-ERR ...") from the node.

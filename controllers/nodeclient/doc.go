@@ -1,8 +1,11 @@
 // Package nodeclient owns the operator's conversation with replnode (and
 // redis-server) nodes: the few administrative commands reconciliation needs —
-// PING, ROLE, INFO replication, REPLICAOF, CONFIG SET, CLIENT PAUSE WRITE and
-// CLIENT UNPAUSE — behind the small Client interface, with a real RESP2
-// implementation over TCP (RESP) and an in-memory Fake for tests.
+// PING, ROLE, INFO replication, REPLICAOF, CONFIG SET, CLIENT PAUSE WRITE,
+// CLIENT UNPAUSE and REPLNODE EPOCH — behind the small Client interface, with
+// a real RESP2 implementation over TCP (RESP) and an in-memory Fake for tests.
+// Mutating commands carry the failover epoch the caller put in the context
+// (WithEpoch), announced on the same connection, and a node's -STALEEPOCH
+// refusal is returned as ErrStaleEpoch.
 //
 // It must not decide anything: it reports what nodes answer and sends what it
 // is told. It never logs or returns passwords, and every call is bounded by

@@ -17,7 +17,9 @@ import (
 // keeps one FakeNode per address, created on first contact as a master with
 // an empty history, and models replication just enough for the operator: a
 // replica of a known, reachable master has its link up and the master's
-// history and offset. Tests drive it with SetReachable, AddWrites and Node.
+// history and offset, and failover epochs as replnode fences them (a
+// mutating call announcing an epoch older than the node's is refused with
+// ErrStaleEpoch). Tests drive it with SetReachable, AddWrites and Node.
 type Fake struct {
 	mu    sync.Mutex
 	nodes map[string]*FakeNode
@@ -36,6 +38,11 @@ type FakeNode struct {
 	Password   string
 	PausedFor  time.Duration
 	Config     map[string]string
+	// Epoch is the highest failover epoch announced to the node.
+	Epoch int64
+	// NoEpochs models a redis-server: REPLNODE EPOCH is an unknown
+	// command, so nothing is fenced.
+	NoEpochs bool
 }
 
 var _ Client = (*Fake)(nil)
@@ -69,6 +76,35 @@ func (f *Fake) enter(n Node, cmd string) (*FakeNode, error) {
 	}
 	if fn.Password != "" && fn.Password != n.Password {
 		return nil, &ServerError{Message: "WRONGPASS invalid username-password pair or user is disabled."}
+	}
+	return fn, nil
+}
+
+// fence applies the failover epoch ctx carries to a mutating call, as a
+// replnode node does: an epoch below the node's is refused with
+// ErrStaleEpoch, a higher one becomes the node's. The caller holds mu.
+func (f *Fake) fence(ctx context.Context, fn *FakeNode, cmd string) error {
+	e, ok := EpochFrom(ctx)
+	if !ok || fn.NoEpochs {
+		return nil
+	}
+	if e < fn.Epoch {
+		return fmt.Errorf("%s %s: %w", cmd, fn.Addr, staleEpochError(&ServerError{
+			Message: fmt.Sprintf("STALEEPOCH failover epoch %d is older than this node's %d", e, fn.Epoch)}))
+	}
+	fn.Epoch = e
+	return nil
+}
+
+// enterFenced is enter for a mutating call: the node must be reachable and
+// accept the context's failover epoch. The caller holds mu.
+func (f *Fake) enterFenced(ctx context.Context, n Node, cmd string) (*FakeNode, error) {
+	fn, err := f.enter(n, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.fence(ctx, fn, cmd); err != nil {
+		return nil, err
 	}
 	return fn, nil
 }
@@ -165,10 +201,10 @@ func (f *Fake) InfoReplication(_ context.Context, n Node) (string, error) {
 }
 
 // ReplicaOf implements Client.
-func (f *Fake) ReplicaOf(_ context.Context, n Node, host string, port int) error {
+func (f *Fake) ReplicaOf(ctx context.Context, n Node, host string, port int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fn, err := f.enter(n, fmt.Sprintf("REPLICAOF %s %d", host, port))
+	fn, err := f.enterFenced(ctx, n, fmt.Sprintf("REPLICAOF %s %d", host, port))
 	if err != nil {
 		return err
 	}
@@ -185,10 +221,10 @@ func (f *Fake) ReplicaOf(_ context.Context, n Node, host string, port int) error
 }
 
 // ConfigSet implements Client.
-func (f *Fake) ConfigSet(_ context.Context, n Node, parameter, value string) error {
+func (f *Fake) ConfigSet(ctx context.Context, n Node, parameter, value string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fn, err := f.enter(n, "CONFIG SET "+parameter)
+	fn, err := f.enterFenced(ctx, n, "CONFIG SET "+parameter)
 	if err != nil {
 		return err
 	}
@@ -200,10 +236,10 @@ func (f *Fake) ConfigSet(_ context.Context, n Node, parameter, value string) err
 }
 
 // ClientPause implements Client.
-func (f *Fake) ClientPause(_ context.Context, n Node, d time.Duration) error {
+func (f *Fake) ClientPause(ctx context.Context, n Node, d time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fn, err := f.enter(n, "CLIENT PAUSE")
+	fn, err := f.enterFenced(ctx, n, "CLIENT PAUSE")
 	if err != nil {
 		return err
 	}
@@ -212,15 +248,26 @@ func (f *Fake) ClientPause(_ context.Context, n Node, d time.Duration) error {
 }
 
 // ClientUnpause implements Client.
-func (f *Fake) ClientUnpause(_ context.Context, n Node) error {
+func (f *Fake) ClientUnpause(ctx context.Context, n Node) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	fn, err := f.enter(n, "CLIENT UNPAUSE")
+	fn, err := f.enterFenced(ctx, n, "CLIENT UNPAUSE")
 	if err != nil {
 		return err
 	}
 	fn.PausedFor = 0
 	return nil
+}
+
+// PushEpoch implements Client.
+func (f *Fake) PushEpoch(ctx context.Context, n Node) error {
+	if _, ok := EpochFrom(ctx); !ok {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, err := f.enterFenced(ctx, n, "REPLNODE EPOCH")
+	return err
 }
 
 // ------ FAKE CONTROLS (tests only) ------
@@ -257,6 +304,22 @@ func (f *Fake) SetPassword(addr, password string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.node(addr).Password = password
+}
+
+// SetEpoch sets the failover epoch of the node at addr, as if an operator
+// had announced it.
+func (f *Fake) SetEpoch(addr string, epoch int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).Epoch = epoch
+}
+
+// SetNoEpochs makes the node at addr behave as a redis-server without
+// failover epochs (true) or as a replnode node (false).
+func (f *Fake) SetNoEpochs(addr string, noEpochs bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).NoEpochs = noEpochs
 }
 
 // AddWrites advances the offset of the master at addr by bytes.

@@ -74,26 +74,35 @@ func (c *RESP) ReplicaOf(ctx context.Context, n Node, host string, port int) err
 	if host != "" {
 		args = []string{"REPLICAOF", host, strconv.Itoa(port)}
 	}
-	_, err := c.do(ctx, n, args...)
+	_, err := c.doFenced(ctx, n, args...)
 	return err
 }
 
 // ConfigSet implements Client.
 func (c *RESP) ConfigSet(ctx context.Context, n Node, parameter, value string) error {
-	_, err := c.do(ctx, n, "CONFIG", "SET", parameter, value)
+	_, err := c.doFenced(ctx, n, "CONFIG", "SET", parameter, value)
 	return err
 }
 
 // ClientPause implements Client.
 func (c *RESP) ClientPause(ctx context.Context, n Node, d time.Duration) error {
 	ms := max(d.Milliseconds(), 1)
-	_, err := c.do(ctx, n, "CLIENT", "PAUSE", strconv.FormatInt(ms, 10), "WRITE")
+	_, err := c.doFenced(ctx, n, "CLIENT", "PAUSE", strconv.FormatInt(ms, 10), "WRITE")
 	return err
 }
 
 // ClientUnpause implements Client.
 func (c *RESP) ClientUnpause(ctx context.Context, n Node) error {
-	_, err := c.do(ctx, n, "CLIENT", "UNPAUSE")
+	_, err := c.doFenced(ctx, n, "CLIENT", "UNPAUSE")
+	return err
+}
+
+// PushEpoch implements Client: the announcement alone, with no command after it.
+func (c *RESP) PushEpoch(ctx context.Context, n Node) error {
+	if _, ok := EpochFrom(ctx); !ok {
+		return nil
+	}
+	_, err := c.exchange(ctx, n, true, nil)
 	return err
 }
 
@@ -101,12 +110,29 @@ func (c *RESP) ClientUnpause(ctx context.Context, n Node) error {
 // returns its decoded reply. An error reply becomes a *ServerError; the
 // password never appears in an error.
 func (c *RESP) do(ctx context.Context, n Node, args ...string) (any, error) {
+	return c.exchange(ctx, n, false, args)
+}
+
+// doFenced is do for a mutating command: when ctx carries a failover epoch
+// it is announced first on the same connection.
+func (c *RESP) doFenced(ctx context.Context, n Node, args ...string) (any, error) {
+	return c.exchange(ctx, n, true, args)
+}
+
+// exchange dials n, authenticates when it has a password, announces the
+// context's failover epoch when fenced (REPLNODE EPOCH <e>; a node that
+// does not know the command has no epochs and is used unfenced), then sends
+// args (none: only the announcement) and returns the decoded reply. An
+// error reply becomes a *ServerError, a -STALEEPOCH one a *StaleEpochError
+// (matching ErrStaleEpoch); the password never appears in an error.
+func (c *RESP) exchange(ctx context.Context, n Node, fenced bool, args []string) (any, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	epoch, hasEpoch := EpochFrom(ctx)
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", n.Addr)
 	if err != nil {
@@ -127,21 +153,54 @@ func (c *RESP) do(ctx context.Context, n Node, args ...string) (any, error) {
 			return nil, fmt.Errorf("AUTH %s: %w", n, err)
 		}
 	}
-	writeCommand(w, args...)
-	if err := w.Flush(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w", args[0], n, err)
+	if fenced && hasEpoch {
+		announce := []string{"REPLNODE", "EPOCH", strconv.FormatInt(epoch, 10)}
+		_, err := roundTrip(w, r, announce)
+		var se *ServerError
+		switch {
+		case err == nil:
+		case errors.As(err, &se) && isUnknownCommandReply(se):
+			// A node without epochs (redis-server): nothing to fence with.
+		default:
+			return nil, replyError(announce, n, err)
+		}
 	}
-	v, err := readReply(r)
+	if len(args) == 0 {
+		return nil, nil
+	}
+	v, err := roundTrip(w, r, args)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", strings.Join(commandName(args), " "), n, err)
+		return nil, replyError(args, n, err)
 	}
 	return v, nil
+}
+
+// roundTrip sends one command and reads its reply.
+func roundTrip(w *bufio.Writer, r *bufio.Reader, args []string) (any, error) {
+	writeCommand(w, args...)
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	return readReply(r)
+}
+
+// replyError names the command and node in err; a -STALEEPOCH reply becomes
+// a *StaleEpochError.
+func replyError(args []string, n Node, err error) error {
+	name := strings.Join(commandName(args), " ")
+	var se *ServerError
+	if errors.As(err, &se) {
+		if stale := staleEpochError(se); stale != nil {
+			return fmt.Errorf("%s %s: %w", name, n, stale)
+		}
+	}
+	return fmt.Errorf("%s %s: %w", name, n, err)
 }
 
 // commandName returns the words of args that name the command (for errors),
 // leaving out values such as CONFIG SET's.
 func commandName(args []string) []string {
-	if len(args) >= 2 && (args[0] == "CONFIG" || args[0] == "CLIENT") {
+	if len(args) >= 2 && (args[0] == "CONFIG" || args[0] == "CLIENT" || args[0] == "REPLNODE") {
 		return args[:2]
 	}
 	return args[:1]

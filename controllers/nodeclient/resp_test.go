@@ -20,6 +20,14 @@ func startRedis(t *testing.T, args ...string) string {
 	if err != nil {
 		t.Skip("redis-server not installed (make test-deps)")
 	}
+	return startServer(t, path, args...)
+}
+
+// startServer starts the server binary at path (redis-server or replnode,
+// which take the same arguments) on a free loopback port with the given
+// extra arguments and returns its address; it is stopped at cleanup.
+func startServer(t *testing.T, path string, args ...string) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

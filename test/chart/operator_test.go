@@ -48,6 +48,8 @@ func TestOperatorDefaultRender(t *testing.T) {
 		"ClusterRoleBinding/test-replnode-operator-manager",
 		"CustomResourceDefinition/replicationgroups.replnode.io",
 		"Deployment/test-replnode-operator",
+		"Role/test-replnode-operator-leader-election",
+		"RoleBinding/test-replnode-operator-leader-election",
 		"Service/test-replnode-operator-metrics",
 		"ServiceAccount/test-replnode-operator",
 	}
@@ -71,8 +73,8 @@ func TestOperatorDefaultRender(t *testing.T) {
 	if dep.Spec.Replicas == nil || *dep.Spec.Replicas != 1 {
 		t.Errorf("replicas = %v, want 1", dep.Spec.Replicas)
 	}
-	if dep.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		t.Errorf("strategy = %q, want Recreate without leader election", dep.Spec.Strategy.Type)
+	if dep.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
+		t.Errorf("strategy = %q, want RollingUpdate under leader election", dep.Spec.Strategy.Type)
 	}
 	pod := dep.Spec.Template.Spec
 	if pod.ServiceAccountName != "test-replnode-operator" {
@@ -91,9 +93,12 @@ func TestOperatorDefaultRender(t *testing.T) {
 		}
 	}
 	for _, a := range c.Args {
-		if strings.HasPrefix(a, "--leader-elect") || strings.HasPrefix(a, "--namespace") {
-			t.Errorf("default args hold %s; want no leader election and all namespaces", a)
+		if strings.HasPrefix(a, "--leader-elect=") || strings.HasPrefix(a, "--namespace") {
+			t.Errorf("default args hold %s; want leader election and all namespaces", a)
 		}
+	}
+	if !slices.Contains(c.Args, "--leader-elect") {
+		t.Errorf("default args %v lack --leader-elect", c.Args)
 	}
 	if p := c.LivenessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/healthz" || p.HTTPGet.Port.String() != "health" {
 		t.Errorf("liveness probe = %+v, want GET /healthz on port health", p)
@@ -214,7 +219,7 @@ func valueSets(t *testing.T) map[string][]string {
 		"defaults":         nil,
 		"replicas=2":       {"--set", "replicaCount=2"},
 		"namespaced":       {"--set", "watch.scope=namespace"},
-		"forced-election":  {"--set", "leaderElection.enabled=true"},
+		"no-election":      {"--set", "leaderElection.enabled=false"},
 		"custom-user":      {"--set", "runAsUser=1000", "--set", "runAsGroup=1000"},
 		"no-crds-no-rbac":  {"--set", "crds.install=false", "--set", "rbac.create=false", "--set", "serviceAccount.create=false"},
 		"no-metrics-svc":   {"--set", "metrics.service.enabled=false"},
@@ -240,18 +245,20 @@ func valueSets(t *testing.T) map[string][]string {
 }
 
 // TestOperatorLeaderElection checks leader election (flag, lease namespace,
-// lease Role and binding, RollingUpdate) is on exactly when replicaCount > 1
-// or leaderElection.enabled is set.
+// lease Role and binding, RollingUpdate) is on by default and whenever
+// replicaCount > 1, and that switching it off passes --leader-elect=false
+// (the manager's default is on) with the Recreate strategy.
 func TestOperatorLeaderElection(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
 		want bool
 	}{
-		{"one replica", nil, false},
+		{"one replica", nil, true},
+		{"disabled with one replica", []string{"--set", "leaderElection.enabled=false"}, false},
 		{"two replicas", []string{"--set", "replicaCount=2"}, true},
+		{"disabled but two replicas", []string{"--set", "replicaCount=2", "--set", "leaderElection.enabled=false"}, true},
 		{"five replicas", []string{"--set", "replicaCount=5"}, true},
-		{"forced with one replica", []string{"--set", "leaderElection.enabled=true"}, true},
 		{"namespaced with three replicas", []string{"--set", "replicaCount=3", "--set", "watch.scope=namespace", "--set", "watch.namespace=cache"}, true},
 	}
 	for _, tc := range cases {
@@ -264,6 +271,9 @@ func TestOperatorLeaderElection(t *testing.T) {
 			hasNS := slices.Contains(c.Args, "--leader-election-namespace=ops")
 			if hasFlag != tc.want || hasNS != tc.want {
 				t.Errorf("args %v: --leader-elect %v, lease namespace %v; want both %v", c.Args, hasFlag, hasNS, tc.want)
+			}
+			if off := slices.Contains(c.Args, "--leader-elect=false"); off == tc.want {
+				t.Errorf("args %v: --leader-elect=false %v, want %v", c.Args, off, !tc.want)
 			}
 			wantStrategy := appsv1.RecreateDeploymentStrategyType
 			if tc.want {
@@ -329,7 +339,10 @@ func TestOperatorScopeSwitch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			objs := render(t, operatorChart, tc.releaseNS, tc.args...)
+			// Without leader election, whose lease Role TestOperatorLeaderElection
+			// checks, the only Role or ClusterRole is the operator's.
+			args := append([]string{"--set", "leaderElection.enabled=false"}, tc.args...)
+			objs := render(t, operatorChart, tc.releaseNS, args...)
 			var dep appsv1.Deployment
 			objs.one(t, "Deployment", &dep)
 			c := managerContainer(t, &dep)

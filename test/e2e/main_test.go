@@ -195,8 +195,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// One host process and no in-cluster namespace for a lease: no election.
 	manager := exec.Command(filepath.Join(binDir, "manager"), "--kubeconfig", kubeconfig,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--leader-elect=false")
 	manager.Env = append(os.Environ(), cluster.MarkerEnv+"="+c.StateDir)
 	manager.Stdout, manager.Stderr = managerLog, managerLog
 	manager.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -67,8 +67,8 @@ to the appVersion).
 {{- end }}
 
 {{/*
-replnode-operator.leaderElection is "true" when leader election is on: always
-with more than one replica, or when forced by leaderElection.enabled.
+replnode-operator.leaderElection is "true" when leader election is on:
+leaderElection.enabled (the default), and always with more than one replica.
 */}}
 {{- define "replnode-operator.leaderElection" -}}
 {{- if or (gt (int .Values.replicaCount) 1) .Values.leaderElection.enabled }}true{{- end }}

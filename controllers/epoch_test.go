@@ -1,0 +1,292 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
+	"github.com/replnode/replnode/controllers/nodeclient"
+)
+
+// ------ TWO OPERATORS (envtest, fake nodes) ------
+//
+// These specs run two extra reconcilers — "operators" — by hand against one
+// group, each through a groupView client: either frozen at a snapshot (an
+// operator that read the group, then was paused past its lease) or live.
+// The suite's own manager is kept out of the group by a finalizer and a
+// deletion (it skips groups being deleted); the views hide the deletion.
+
+// groupView is a client whose Get of one group returns a snapshot (frozen)
+// or the live object, in both cases without its deletion mark.
+type groupView struct {
+	client.Client
+	key    types.NamespacedName
+	frozen *replnodev1alpha1.ReplicationGroup
+}
+
+// Get implements client.Client.
+func (c groupView) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	rg, ok := obj.(*replnodev1alpha1.ReplicationGroup)
+	if !ok || key != c.key {
+		return c.Client.Get(ctx, key, obj, opts...)
+	}
+	if c.frozen != nil {
+		c.frozen.DeepCopyInto(rg)
+	} else if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	rg.DeletionTimestamp, rg.Finalizers = nil, nil
+	return nil
+}
+
+// operatorNodes is one operator's node client over the shared fake nodes: it
+// records the mutating calls it sent and their results, and can run a hook
+// before its first PushEpoch (to let another operator act in between).
+type operatorNodes struct {
+	nodeclient.Client
+	mu         sync.Mutex
+	sent       []string
+	beforePush func()
+}
+
+// note records a mutating call and its result.
+func (o *operatorNodes) note(call string, n nodeclient.Node, err error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	result := "ok"
+	if errors.Is(err, nodeclient.ErrStaleEpoch) {
+		result = "stale"
+	} else if err != nil {
+		result = "error"
+	}
+	o.sent = append(o.sent, fmt.Sprintf("%s %s %s", call, n.Addr, result))
+	return err
+}
+
+// accepted returns the mutating calls a node accepted.
+func (o *operatorNodes) accepted() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for _, s := range o.sent {
+		if strings.HasSuffix(s, " ok") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (o *operatorNodes) ReplicaOf(ctx context.Context, n nodeclient.Node, host string, port int) error {
+	return o.note("REPLICAOF", n, o.Client.ReplicaOf(ctx, n, host, port))
+}
+func (o *operatorNodes) ClientPause(ctx context.Context, n nodeclient.Node, d time.Duration) error {
+	return o.note("CLIENT PAUSE", n, o.Client.ClientPause(ctx, n, d))
+}
+func (o *operatorNodes) ClientUnpause(ctx context.Context, n nodeclient.Node) error {
+	return o.note("CLIENT UNPAUSE", n, o.Client.ClientUnpause(ctx, n))
+}
+func (o *operatorNodes) ConfigSet(ctx context.Context, n nodeclient.Node, p, v string) error {
+	return o.note("CONFIG SET", n, o.Client.ConfigSet(ctx, n, p, v))
+}
+func (o *operatorNodes) PushEpoch(ctx context.Context, n nodeclient.Node) error {
+	o.mu.Lock()
+	hook := o.beforePush
+	o.beforePush = nil
+	o.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return o.note("REPLNODE EPOCH", n, o.Client.PushEpoch(ctx, n))
+}
+
+// operator returns a reconciler over view whose clock is a minute ahead, so
+// an unreachable master is already past masterDownAfter.
+func operator(view groupView, nodes *operatorNodes, recorder events.EventRecorder) *ReplicationGroupReconciler {
+	return &ReplicationGroupReconciler{
+		Client: view, Scheme: testScheme, Recorder: recorder, Nodes: nodes,
+		Now: func() time.Time { return time.Now().Add(time.Minute) },
+	}
+}
+
+var _ = Describe("Two operators", func() {
+	var (
+		ns, masterAddr string
+		key            types.NamespacedName
+		snapshot       *replnodev1alpha1.ReplicationGroup
+	)
+
+	// A Running group of a master and two replicas, with the suite's
+	// manager kept out, and its master unreachable; snapshot is the group
+	// as both operators read it before the master failed.
+	BeforeEach(func() {
+		ns = admissionNamespace("twoop")
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "two", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "two", 2)
+		key = types.NamespacedName{Namespace: ns, Name: "two"}
+		rg = getGroup(ns, "two")
+		rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
+		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
+		// Let a pass of the suite's manager that started before the
+		// deletion finish: the group stays unchanged for a second.
+		Eventually(func() bool {
+			before := getGroup(ns, "two").ResourceVersion
+			time.Sleep(time.Second)
+			return getGroup(ns, "two").ResourceVersion == before
+		}, eventually, poll).Should(BeTrue())
+		snapshot = getGroup(ns, "two")
+		Expect(snapshot.DeletionTimestamp).NotTo(BeNil())
+		Expect(snapshot.Status.CurrentMaster).To(Equal("two-0"))
+		var err error
+		masterAddr, err = kubelet.addrOf(suiteCtx, ns, "two-0")
+		Expect(err).NotTo(HaveOccurred())
+		fakeNodes.SetReachable(masterAddr, false)
+	})
+
+	AfterEach(func() {
+		rg := &replnodev1alpha1.ReplicationGroup{}
+		if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
+			rg.Finalizers = nil
+			Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
+		}
+	})
+
+	It("lets only one of two operators holding the same copy start a failover", func() {
+		nodesA, nodesB := &operatorNodes{Client: fakeNodes}, &operatorNodes{Client: fakeNodes}
+		a := operator(groupView{Client: k8sClient, key: key, frozen: snapshot}, nodesA, nil)
+		b := operator(groupView{Client: k8sClient, key: key, frozen: snapshot}, nodesB, nil)
+
+		_, err := a.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(err).NotTo(HaveOccurred())
+		afterA := getGroup(ns, "two")
+		Expect(afterA.Status.FailoverEpoch).To(Equal(snapshot.Status.FailoverEpoch+1), "A stores a new epoch")
+		Expect(afterA.Status.TargetMaster).To(BeElementOf("two-1", "two-2"), "A starts a failover")
+		Expect(nodesA.accepted()).NotTo(BeEmpty())
+
+		res, err := b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(err).NotTo(HaveOccurred(), "a lost status write is a requeue, not a failure")
+		Expect(res.RequeueAfter).To(BeNumerically(">", 0))
+		Expect(nodesB.sent).To(BeEmpty(), "B, whose copy is stale, must not touch a node")
+		afterB := getGroup(ns, "two")
+		Expect(afterB.ResourceVersion).To(Equal(afterA.ResourceVersion), "B wrote nothing")
+		Expect(afterB.Status.FailoverEpoch).To(Equal(afterA.Status.FailoverEpoch))
+		Expect(afterB.Status.TargetMaster).To(Equal(afterA.Status.TargetMaster))
+		Expect(afterB.Status.CurrentMaster).To(Equal(afterA.Status.CurrentMaster))
+	})
+
+	It("refuses the node commands of an operator overtaken mid-failover", func() {
+		nodesA, nodesB := &operatorNodes{Client: fakeNodes}, &operatorNodes{Client: fakeNodes}
+		recorderB := events.NewFakeRecorder(1000)
+		// A is the new leader: it reads the live group.
+		a := operator(groupView{Client: k8sClient, key: key}, nodesA, nil)
+		b := operator(groupView{Client: k8sClient, key: key, frozen: snapshot}, nodesB, recorderB)
+		// B stores its epoch, then pauses before announcing it; meanwhile A
+		// takes the group over and runs a whole failover pass.
+		var errA error
+		nodesB.beforePush = func() {
+			_, errA = a.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		}
+
+		_, errB := b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(errA).NotTo(HaveOccurred())
+		Expect(errors.Is(errB, nodeclient.ErrStaleEpoch)).To(BeTrue(), "B's pass ends with ErrStaleEpoch, got %v", errB)
+		Expect(nodesB.accepted()).To(BeEmpty(), "a member accepted a command of the overtaken operator: %v", nodesB.sent)
+		Expect(nodesB.sent).NotTo(BeEmpty())
+		Expect(recorderB.Events).To(Receive(ContainSubstring("StaleFailoverEpoch")))
+
+		rg := getGroup(ns, "two")
+		Expect(rg.Status.FailoverEpoch).To(Equal(snapshot.Status.FailoverEpoch+2), "B took one epoch, A the next")
+		Expect(rg.Status.TargetMaster).To(BeElementOf("two-1", "two-2"))
+		for _, name := range []string{"two-1", "two-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, name)
+			Expect(err).NotTo(HaveOccurred())
+			n, _ := fakeNodes.Node(addr)
+			Expect(n.Epoch).To(Equal(rg.Status.FailoverEpoch), "%s knows A's epoch", name)
+		}
+		// B, still holding its copy, is refused at its next attempt too.
+		nodesB.sent = nil
+		_, errB = b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(errB).NotTo(HaveOccurred())
+		Expect(nodesB.accepted()).To(BeEmpty())
+	})
+})
+
+var _ = Describe("A group whose status is behind its members' failover epoch", func() {
+	It("catches the status up and still fails over", func() {
+		ns := admissionNamespace("behind")
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "bh", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: 2 * time.Second}
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "bh", 2)
+		// The members remember epoch 40 from before the group's status was
+		// lost (a restore from a backup without status).
+		for _, name := range []string{"bh-0", "bh-1", "bh-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, name)
+			Expect(err).NotTo(HaveOccurred())
+			fakeNodes.SetEpoch(addr, 40)
+		}
+		Expect(getGroup(ns, "bh").Status.FailoverEpoch).To(BeNumerically("<", 40))
+		addr, err := kubelet.addrOf(suiteCtx, ns, "bh-0")
+		Expect(err).NotTo(HaveOccurred())
+		fakeNodes.SetReachable(addr, false)
+		Eventually(func(g Gomega) {
+			rg := getGroup(ns, "bh")
+			g.Expect(rg.Status.CurrentMaster).To(BeElementOf("bh-1", "bh-2"))
+			g.Expect(rg.Status.TargetMaster).To(Equal(rg.Status.CurrentMaster))
+			g.Expect(rg.Status.FailoverEpoch).To(BeNumerically(">", 40))
+		}, eventually, poll).Should(Succeed())
+		rg = getGroup(ns, "bh")
+		for _, name := range []string{"bh-1", "bh-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, name)
+			Expect(err).NotTo(HaveOccurred())
+			n, _ := fakeNodes.Node(addr)
+			Expect(n.Epoch).To(Equal(rg.Status.FailoverEpoch), name)
+		}
+	})
+})
+
+// TestTouchesNodes checks which plans take a new failover epoch: any with a
+// node command or pod deletion, or an action kind it does not know.
+func TestTouchesNodes(t *testing.T) {
+	act := func(k failover.ActionKind) failover.Action {
+		return failover.Action{Kind: k, Member: "g-1", Target: "g-1"}
+	}
+	cases := []struct {
+		name string
+		plan []failover.Action
+		want bool
+	}{
+		{"nothing", nil, false},
+		{"adopt a master", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActVerifyRole), act(failover.ActMoveMasterLabel), act(failover.ActSetCurrentMaster)}, false},
+		{"fenced member rejoined", []failover.Action{act(failover.ActClearFenced), act(failover.ActEvent)}, false},
+		{"failover", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActPauseWrites), act(failover.ActPromote)}, true},
+		{"abandon", []failover.Action{act(failover.ActUnpause), act(failover.ActClearTargetMaster), act(failover.ActEvent)}, true},
+		{"fence by deletion", []failover.Action{act(failover.ActDeletePod), act(failover.ActMarkFenced)}, true},
+		{"demote", []failover.Action{act(failover.ActReplicaOf)}, true},
+		{"unknown kind", []failover.Action{act("SomethingNew")}, true},
+	}
+	for _, tc := range cases {
+		if got := touchesNodes(tc.plan); got != tc.want {
+			t.Errorf("%s: touchesNodes = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
