@@ -75,6 +75,9 @@ func (c routingClient) ClientPause(ctx context.Context, n nodeclient.Node, d tim
 func (c routingClient) ClientUnpause(ctx context.Context, n nodeclient.Node) error {
 	return c.pick(n).ClientUnpause(ctx, n)
 }
+func (c routingClient) ClientKillNormal(ctx context.Context, n nodeclient.Node) error {
+	return c.pick(n).ClientKillNormal(ctx, n)
+}
 
 // processKubelet runs labelled pods as redis-server processes.
 type processKubelet struct {

@@ -179,6 +179,12 @@ func (g *realGroup) Unpause(_ context.Context, m string) error {
 	return err
 }
 
+// KillClients sends CLIENT KILL TYPE normal.
+func (g *realGroup) KillClients(_ context.Context, m string) error {
+	_, err := g.do(m, "CLIENT", "KILL", "TYPE", "normal")
+	return err
+}
+
 // ReplicaOfNoOne sends REPLICAOF NO ONE.
 func (g *realGroup) ReplicaOfNoOne(_ context.Context, m string) error {
 	_, err := g.do(m, "REPLICAOF", "NO", "ONE")

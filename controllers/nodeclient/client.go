@@ -58,6 +58,9 @@ type Client interface {
 	ClientPause(ctx context.Context, n Node, d time.Duration) error
 	// ClientUnpause ends a pause.
 	ClientUnpause(ctx context.Context, n Node) error
+	// ClientKillNormal disconnects every normal client but the caller
+	// (CLIENT KILL TYPE normal), so none keeps writing to a demoted master.
+	ClientKillNormal(ctx context.Context, n Node) error
 }
 
 // ServerError is an error reply ("-ERR ...") from the node.

@@ -36,6 +36,8 @@ type FakeNode struct {
 	Password   string
 	PausedFor  time.Duration
 	Config     map[string]string
+	// ClientKills counts CLIENT KILL TYPE normal calls.
+	ClientKills int
 }
 
 var _ Client = (*Fake)(nil)
@@ -220,6 +222,18 @@ func (f *Fake) ClientUnpause(_ context.Context, n Node) error {
 		return err
 	}
 	fn.PausedFor = 0
+	return nil
+}
+
+// ClientKillNormal implements Client: it counts the kills.
+func (f *Fake) ClientKillNormal(_ context.Context, n Node) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "CLIENT KILL")
+	if err != nil {
+		return err
+	}
+	fn.ClientKills++
 	return nil
 }
 

@@ -97,6 +97,13 @@ func (c *RESP) ClientUnpause(ctx context.Context, n Node) error {
 	return err
 }
 
+// ClientKillNormal implements Client. The reply (how many clients were
+// killed) does not matter; SKIPME, the default, spares this connection.
+func (c *RESP) ClientKillNormal(ctx context.Context, n Node) error {
+	_, err := c.do(ctx, n, "CLIENT", "KILL", "TYPE", "normal")
+	return err
+}
+
 // do dials n, authenticates when it has a password, sends one command and
 // returns its decoded reply. An error reply becomes a *ServerError; the
 // password never appears in an error.
