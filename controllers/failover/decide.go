@@ -193,6 +193,11 @@ func promotionBlocked(obs Observation, d Decision, choice Choice) (Decision, boo
 			"waiting for %s: a write acknowledged by WAIT %d may be only on replicas the operator cannot ask (set %s: \"true\" to promote %s anyway)",
 			ev.PositionSummary(), max(ev.MinReplicasToWrite, 1), AnnotationAcceptDataLoss, choice.Best.Name)
 	}
+	if len(ev.Unplaced) > 0 {
+		return wait("ReplicaPositionUnplaced",
+			"%v hold data whose place in the master's history %s cannot be shown (they may hold more of it than %s's %d bytes) (set %s: \"true\" to promote %s anyway)",
+			ev.Unplaced, shortID(choice.Reference.ReplID), choice.Best.Name, choice.Best.Position, AnnotationAcceptDataLoss, choice.Best.Name)
+	}
 	if ev.MostAdvanced > choice.Best.Position {
 		ahead := ""
 		for _, r := range ev.Reports {
@@ -220,7 +225,7 @@ func dataLossWaiver(obs Observation, ev Evidence, choice Choice) string {
 		return ""
 	}
 	switch {
-	case !ev.PositionsKnown():
+	case !ev.PositionsKnown() || len(ev.Unplaced) > 0:
 		return fmt.Sprintf("promoting %s with only %s, because %s is set: acknowledged writes held only by the others may be lost",
 			choice.Best.Name, ev.PositionSummary(), AnnotationAcceptDataLoss)
 	case ev.MostAdvanced > choice.Best.Position:
@@ -249,7 +254,7 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 	name := obs.Status.CurrentMaster
 	master := obs.member(name)
 	ev := d.Detection.Evidence
-	held, ok := master.Repl.PositionIn(choice.Reference.ReplID)
+	held, ok := choice.Reference.Position(master.Repl)
 	if !ok {
 		held = -1
 	}
@@ -264,16 +269,16 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 	}
 	why := ""
 	switch {
-	case len(ev.Reports) >= ev.Replicas:
+	case ev.Known >= ev.Replicas:
 		why = fmt.Sprintf("it holds %d bytes of history %s and none of the %d replicas holds more", max(held, 0),
 			shortID(choice.Reference.ReplID), ev.Replicas)
 	case obs.Settings.AcceptDataLoss:
-		why = fmt.Sprintf("only %d of the %d replicas could be asked, and %s is set: data only they hold will be replaced",
-			len(ev.Reports), ev.Replicas, AnnotationAcceptDataLoss)
+		why = fmt.Sprintf("only %d of the %d replicas gave a position on its history, and %s is set: data only the others hold will be replaced",
+			ev.Known, ev.Replicas, AnnotationAcceptDataLoss)
 	default:
 		d.Kind, d.Reason, d.RequeueAfter = KindWait, "ReplicaPositionsUnknown", pollWhileSuspect
-		d.Message = fmt.Sprintf("%s; not making it master again: only %d of the %d replicas gave a fresh position, and one not heard from may hold more than its %d bytes (set %s: \"true\" to restore it anyway)",
-			d.Detection.Message, len(ev.Reports), ev.Replicas, max(held, 0), AnnotationAcceptDataLoss)
+		d.Message = fmt.Sprintf("%s; not making it master again: only %d of the %d replicas gave a fresh position on its history, and another may hold more than its %d bytes (set %s: \"true\" to restore it anyway)",
+			d.Detection.Message, ev.Known, ev.Replicas, max(held, 0), AnnotationAcceptDataLoss)
 		return d
 	}
 	d.Kind, d.Reason, d.To = KindRestoreMaster, "MasterRestored", name

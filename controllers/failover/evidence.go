@@ -26,8 +26,10 @@ import (
 type Report struct {
 	// Name of the replica.
 	Name string
-	// Position is how many bytes of the reference history it holds; -1 when
-	// it holds none of it (an unrelated history).
+	// Position is how many bytes of the reference history it holds: 0 when
+	// it holds no data at all, -1 when it holds data on a history whose
+	// relation to the reference is not known (it may hold more of the
+	// master's writes than can be shown, so it proves nothing).
 	Position int64
 	// NoContact is how long, by its own clock, it has heard nothing from the
 	// master it follows; Voted is true when that is long enough to count
@@ -44,7 +46,12 @@ type Evidence struct {
 	// Reports are the fresh answers: replicas reachable this pass, reporting
 	// role slave and not loading a full sync, by ordinal.
 	Reports []Report
-	// NeedPositions is how many fresh positions a promotion needs:
+	// Known counts the reports with a known position (Position >= 0);
+	// Unplaced names the others: they hold data whose place in the
+	// master's history cannot be shown, so they may hold more of it.
+	Known    int
+	Unplaced []string
+	// NeedPositions is how many known positions a promotion needs:
 	// N-max(w,1)+1, and at least a strict majority of N.
 	NeedPositions int
 	// NeedVotes is how many no-contact votes prove the guard expired:
@@ -114,8 +121,15 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 			continue
 		}
 		rep := Report{Name: r.Name, Position: -1}
-		if pos, ok := r.Repl.PositionIn(ref.ReplID); ok {
+		if pos, ok := ref.Position(r.Repl); ok {
 			rep.Position = pos
+		} else if r.Repl.Offset == 0 {
+			rep.Position = 0 // no data: provably holds nothing
+		}
+		if rep.Position >= 0 {
+			ev.Known++
+		} else {
+			ev.Unplaced = append(ev.Unplaced, r.Name)
 		}
 		followsMaster := m == nil || m.Host == "" || r.Repl.MasterHost == "" || r.Repl.MasterHost == m.Host
 		if quiet, ok := r.Repl.noContact(); ok && followsMaster {
@@ -159,9 +173,9 @@ func (r Replication) noContact() (time.Duration, bool) {
 // have w good replicas, so it refuses every write.
 func (e Evidence) GuardExpired() bool { return e.NeedVotes > 0 && e.Votes >= e.NeedVotes }
 
-// PositionsKnown reports whether enough replicas gave fresh positions for
-// the most advanced of them to hold every acknowledged write.
-func (e Evidence) PositionsKnown() bool { return len(e.Reports) >= e.NeedPositions }
+// PositionsKnown reports whether enough replicas gave fresh, known
+// positions for the most advanced of them to hold every acknowledged write.
+func (e Evidence) PositionsKnown() bool { return e.Known >= e.NeedPositions }
 
 // VoteSummary renders the guard count for messages.
 func (e Evidence) VoteSummary() string {
@@ -174,6 +188,6 @@ func (e Evidence) VoteSummary() string {
 
 // PositionSummary renders the position count for messages.
 func (e Evidence) PositionSummary() string {
-	return fmt.Sprintf("fresh positions from %d of the %d replicas (%d needed with min-replicas-to-write %d)",
-		len(e.Reports), e.Replicas, e.NeedPositions, e.MinReplicasToWrite)
+	return fmt.Sprintf("fresh positions on the master's history from %d of the %d replicas (%d needed with min-replicas-to-write %d)",
+		e.Known, e.Replicas, e.NeedPositions, e.MinReplicasToWrite)
 }

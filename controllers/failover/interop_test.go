@@ -27,6 +27,8 @@ type redisNode struct {
 	name string
 	port int
 	cmd  *exec.Cmd
+	// killed is what the kubelet would report: the container is not running.
+	killed bool
 }
 
 // addr is the node's loopback address.
@@ -78,6 +80,7 @@ func startRedis(t *testing.T, name string) *redisNode {
 func (n *redisNode) kill() {
 	_ = n.cmd.Process.Kill()
 	_, _ = n.cmd.Process.Wait()
+	n.killed = true
 }
 
 // waitFor polls cond every 50ms until it holds or timeout passes.
@@ -277,7 +280,7 @@ func (g *realGroup) observe(now time.Time) Observation {
 	obs := Observation{Status: status, Settings: Settings{Enabled: true, MasterDownAfter: time.Second,
 		PauseTimeout: 10 * time.Second, SwitchoverTimeout: 10 * time.Second}, Now: now}
 	for name, n := range g.nodes {
-		m := Member{Name: name, Ordinal: g.ordinal[name], Phase: PodRunning, Ready: true, Fenced: g.fenced[name]}
+		m := Member{Name: name, Ordinal: g.ordinal[name], Phase: PodRunning, Ready: true, Fenced: g.fenced[name], ProcessDown: n.killed}
 		if n.cmd.ProcessState != nil {
 			m.Phase = PodMissing
 		} else if text, err := respDo(n.addr(), "INFO", "replication"); err == nil {

@@ -103,11 +103,11 @@ func TestDecideProperties(t *testing.T) {
 			ref := ReferenceHistory(obs)
 			best, bestPos := "", int64(-1)
 			for _, m := range sortedMembers(obs.Members) {
-				if m.Name == d.From || !m.podRunning() || !m.Ready || !m.Reachable || m.Fenced ||
+				if m.Name == d.From || !m.podRunning() || !m.Ready || !m.Reachable || (m.Fenced && !m.rejoined(ref)) ||
 					m.Repl.Role != RoleReplica || m.Repl.SyncInProgress {
 					continue
 				}
-				if pos, ok := m.Repl.PositionIn(ref.ReplID); ok && pos > bestPos {
+				if pos, ok := ref.Position(m.Repl); ok && pos > bestPos {
 					best, bestPos = m.Name, pos
 				}
 			}

@@ -38,6 +38,9 @@ type FakeNode struct {
 	Config     map[string]string
 	// ClientKills counts CLIENT KILL TYPE normal calls.
 	ClientKills int
+	// lastContact is when a replica last found its master reachable, for
+	// master_last_io_seconds_ago and master_link_down_since_seconds.
+	lastContact time.Time
 }
 
 var _ Client = (*Fake)(nil)
@@ -151,12 +154,19 @@ func (f *Fake) InfoReplication(_ context.Context, n Node) (string, error) {
 	var b strings.Builder
 	b.WriteString("# Replication\r\n")
 	if fn.Role == "slave" {
-		link := "down"
+		link, lastIO, downSince := "down", int64(-1), int64(-1)
+		now := time.Now()
 		if f.master(fn) != nil {
-			link = "up"
+			link, lastIO, fn.lastContact = "up", 0, now
+		} else if !fn.lastContact.IsZero() {
+			downSince = int64(now.Sub(fn.lastContact) / time.Second)
 		}
-		fmt.Fprintf(&b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n", fn.MasterHost, fn.MasterPort, link)
+		fmt.Fprintf(&b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\nmaster_last_io_seconds_ago:%d\r\n",
+			fn.MasterHost, fn.MasterPort, link, lastIO)
 		fmt.Fprintf(&b, "master_sync_in_progress:0\r\nslave_repl_offset:%d\r\n", fn.Offset)
+		if link == "down" {
+			fmt.Fprintf(&b, "master_link_down_since_seconds:%d\r\n", downSince)
+		}
 	} else {
 		b.WriteString("role:master\r\n")
 	}
