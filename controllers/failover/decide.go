@@ -117,7 +117,8 @@ func Decide(obs Observation, switchover SwitchoverState) Decision {
 		d.Kind, d.RequeueAfter = KindWait, det.RequeueAfter
 		return d
 	case HealthIsolated:
-		d.Kind = KindHold
+		// Look again soon: the replicas' votes mature by the second.
+		d.Kind, d.RequeueAfter = KindHold, det.RequeueAfter
 		return d
 	}
 

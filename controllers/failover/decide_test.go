@@ -245,6 +245,12 @@ func TestDecideInterruptedFailover(t *testing.T) {
 			[]Member{master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 1000, LinkUp)},
 			KindAbandon, "MasterRecovered",
 			[]string{"Unpause g-0", "ClearTargetMaster", "Event Normal FailoverAbandoned"}},
+		// Issue point 2: g-2 caught up with more of the old master's
+		// stream than g-1 since the failover to g-1 was decided.
+		{"another replica now ahead before promotion: abandon and re-rank",
+			[]Member{fencedGone, replica("g-1", 1, histA, 900, LinkDown), replica("g-2", 2, histA, 1000, LinkDown)},
+			KindAbandon, "FailoverTargetOvertaken",
+			[]string{"ClearTargetMaster", "Event Normal FailoverTargetOvertaken"}},
 		{"target lost before promotion: abandon and choose again",
 			[]Member{fencedGone, unreachable(replica("g-1", 1, histA, 1000, LinkDown)), replica("g-2", 2, histA, 900, LinkDown)},
 			KindAbandon, "FailoverTargetLost",
@@ -514,5 +520,36 @@ func TestDecideRestartedMasterNeverWipesAMoreAdvancedReplica(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecideCutOffMasterIsReplaced is issue point 4: the operator reaches the
+// master but no replica has heard it for L + GuardMargin, so it answers
+// -NOREPLICAS to every write. It is failed over, paused first, and its
+// clients are disconnected once it is a replica.
+func TestDecideCutOffMasterIsReplaced(t *testing.T) {
+	obs := observe("g-0", 0, master("g-0", 0, histA, 1000),
+		quiet(replica("g-1", 1, histA, 990, LinkUp), 6), quiet(replica("g-2", 2, histA, 995, LinkUp), 7))
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindFailover || d.To != "g-2" || d.Detection.Reason != "MasterCutOffFromReplicas" {
+		t.Fatalf("decision %s to %q (%s)", d.Kind, d.To, d.Message)
+	}
+	wantActions(t, d.Actions,
+		"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
+		"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+		"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
+}
+
+// TestDecidePartitionWithTheOperatorOnTheMinoritySide is issue point 2: in
+// the partition {operator, g-1} | {g-0, g-2, clients} g-1 alone votes the
+// master down; main promoted g-1, the least advanced replica, while g-0 kept
+// g-2 acknowledging writes. The operator holds and looks again soon.
+func TestDecidePartitionWithTheOperatorOnTheMinoritySide(t *testing.T) {
+	obs := observe("g-0", time.Minute, unreachable(master("g-0", 0, histA, 5000)),
+		replica("g-1", 1, histA, 900, LinkDown), unreachable(replica("g-2", 2, histA, 5000, LinkUp)))
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindHold || d.Reason != "OperatorPartitioned" || len(d.Actions) != 0 || d.RequeueAfter != pollWhileSuspect {
+		t.Fatalf("decision %s/%s requeue %s (%s) %v", d.Kind, d.Reason, d.RequeueAfter, d.Message, d.Actions)
 	}
 }
