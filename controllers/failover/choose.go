@@ -146,8 +146,9 @@ type Choice struct {
 
 // ChooseCandidate ranks the members that may become master in place of
 // exclude (the failed or departing master): reachable, pod running and ready,
-// not being deleted, not fenced, reporting ROLE slave, not loading a full
-// sync, and holding part of the reference history. The most advanced one
+// not being deleted, not fenced (unless it already resynced into the
+// reference history), reporting ROLE slave, not loading a full sync, and
+// holding part of the reference history (Reference.Position). The most advanced one
 // (largest position in the reference history) wins; ties go to the lowest
 // ordinal. Offsets on other histories are never compared.
 func ChooseCandidate(obs Observation, exclude string) Choice {

@@ -36,8 +36,9 @@ const (
 	KindNoMaster DecisionKind = "NoMaster"
 	// KindDeferToSwitchover: a manual switchover is in progress; step it with StepSwitchover.
 	KindDeferToSwitchover DecisionKind = "DeferToSwitchover"
-	// KindRestoreMaster: the master restarted as a replica and no replica
-	// holds more of its history; make it master again.
+	// KindRestoreMaster: the master restarted as a replica and every
+	// replica's position is known and none holds more of its history (or
+	// accept-data-loss is set); make it master again.
 	KindRestoreMaster DecisionKind = "RestoreMaster"
 )
 
@@ -89,8 +90,9 @@ func (d Decision) Condition() Condition {
 // adopted or left to bootstrap; two masters are repaired; an interrupted
 // failover is resumed or abandoned; otherwise the master's health is judged
 // (Detect) and a failed master is replaced by the best candidate
-// (ChooseCandidate) with the old one fenced; a healthy group takes back
-// fenced members as replicas.
+// (ChooseCandidate) with the old one fenced, once the rules allow it
+// (promotionBlocked; a restarted master goes through decideRestarted); a
+// healthy group takes back fenced members as replicas.
 func Decide(obs Observation, switchover SwitchoverState) Decision {
 	if switchover.Active() {
 		return Decision{Kind: KindDeferToSwitchover, Reason: "SwitchoverInProgress",

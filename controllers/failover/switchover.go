@@ -9,8 +9,9 @@ import (
 //
 // A switchover moves the master role to a named replica without losing a
 // write: pause writes on the master, wait until the target holds every byte
-// the master has, promote the target, make the old master its replica,
-// unpause. A reconcile can be interrupted anywhere, so this is a state
+// the master has, make the old master a replica of the target and promote
+// the target right after (as Redis's FAILOVER does, so every member keeps
+// PSYNC), repoint the others, disconnect the old master's clients, unpause. A reconcile can be interrupted anywhere, so this is a state
 // machine: the state lives in the group's status, and StepSwitchover is
 // called with it and a fresh observation on every pass. The caller runs the
 // returned actions in order and persists Next only if all of them succeeded
