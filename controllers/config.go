@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,9 +23,24 @@ import (
 // replPingPeriodSeconds and replTimeoutSeconds are the operator's defaults
 // for repl-ping-replica-period and repl-timeout (see buildRedisConf).
 const (
-	replPingPeriodSeconds = 2
+	replPingPeriodSeconds = 1
 	replTimeoutSeconds    = 10
 )
+
+// replTimings returns the repl-ping-replica-period and repl-timeout the
+// members run with: spec.config's when it sets them (and they parse as
+// seconds), else the operator's defaults.
+func replTimings(rg *replnodev1alpha1.ReplicationGroup) (ping, timeout time.Duration) {
+	seconds := func(key string, def int) time.Duration {
+		if v, ok := rg.Spec.Config[key]; ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(string(v))); err == nil && n > 0 {
+				return time.Duration(n) * time.Second
+			}
+		}
+		return time.Duration(def) * time.Second
+	}
+	return seconds("repl-ping-replica-period", replPingPeriodSeconds), seconds("repl-timeout", replTimeoutSeconds)
+}
 
 // buildRedisConf renders the members' redis.conf: the directives the operator
 // owns first, then spec.config sorted by name so the text (and its hash) is
@@ -41,12 +58,13 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 	b.WriteString("dbfilename dump.rdb\n")
 	fmt.Fprintf(&b, "min-replicas-to-write %d\n", rg.Spec.EffectiveMinReplicasToWrite())
 	fmt.Fprintf(&b, "min-replicas-max-lag %d\n", rg.Spec.EffectiveMinReplicasMaxLag())
-	// Replicas notice a master that vanished without closing its sockets (a
-	// stopped node, a partition) only after repl-timeout, and failure
-	// detection waits for a majority of them to say so: Redis's 60s would
-	// make every such failover take a minute. The master pings every
-	// repl-ping-replica-period, which must stay well under the timeout or
-	// an idle master looks dead. spec.config can override both.
+	// Failure detection counts replicas that have heard nothing from the
+	// master (master_last_io_seconds_ago) for min-replicas-max-lag plus a
+	// margin that includes one repl-ping-replica-period, since an idle
+	// master is heard only that often: a 1s period keeps a partition's
+	// failover within seconds. repl-timeout (Redis's 60s) only bounds how
+	// long a replica keeps a silent link; it must stay above the period.
+	// spec.config can override both (the FailoverSafe condition checks them).
 	fmt.Fprintf(&b, "repl-ping-replica-period %d\n", replPingPeriodSeconds)
 	fmt.Fprintf(&b, "repl-timeout %d\n", replTimeoutSeconds)
 	// A member that must full-resync after a failover or switchover (the

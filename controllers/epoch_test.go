@@ -159,6 +159,14 @@ var _ = Describe("Two operators", func() {
 		masterAddr, err = kubelet.addrOf(suiteCtx, ns, "two-0")
 		Expect(err).NotTo(HaveOccurred())
 		fakeNodes.SetReachable(masterAddr, false)
+		// The replicas have not heard from the master for long enough
+		// that its min-replicas guard has expired: the failover policy
+		// needs that evidence before it promotes anyone.
+		for _, replica := range []string{"two-1", "two-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, replica)
+			Expect(err).NotTo(HaveOccurred())
+			fakeNodes.SetMasterSilence(addr, time.Minute)
+		}
 	})
 
 	AfterEach(func() {

@@ -19,7 +19,18 @@ import (
 
 // ------ FAILOVER AND SWITCHOVER ------
 
-// failoverSettings converts spec.failover into the policy's settings.
+// Default failover durations for objects that never went through the API
+// server's defaulting (the CRD carries the same defaults).
+const (
+	defaultMasterDownAfter   = 3 * time.Second
+	defaultPauseTimeout      = 5 * time.Second
+	defaultSwitchoverTimeout = 30 * time.Second
+)
+
+// failoverSettings converts the spec into the policy's settings: spec.failover,
+// the group's size and write guard (min-replicas-to-write / max-lag), the
+// replication timings the members run with, and the accept-data-loss
+// annotation.
 func failoverSettings(rg *replnodev1alpha1.ReplicationGroup) failover.Settings {
 	d := func(v *metav1.Duration, def time.Duration) time.Duration {
 		if v == nil || v.Duration <= 0 {
@@ -27,11 +38,18 @@ func failoverSettings(rg *replnodev1alpha1.ReplicationGroup) failover.Settings {
 		}
 		return v.Duration
 	}
+	ping, timeout := replTimings(rg)
 	return failover.Settings{
-		Enabled:           rg.Spec.FailoverEnabled(),
-		MasterDownAfter:   d(rg.Spec.Failover.MasterDownAfter, 10*time.Second),
-		PauseTimeout:      d(rg.Spec.Failover.PauseTimeout, 5*time.Second),
-		SwitchoverTimeout: d(rg.Spec.Failover.SwitchoverTimeout, 30*time.Second),
+		Enabled:            rg.Spec.FailoverEnabled(),
+		MasterDownAfter:    d(rg.Spec.Failover.MasterDownAfter, defaultMasterDownAfter),
+		PauseTimeout:       d(rg.Spec.Failover.PauseTimeout, defaultPauseTimeout),
+		SwitchoverTimeout:  d(rg.Spec.Failover.SwitchoverTimeout, defaultSwitchoverTimeout),
+		Replicas:           int(rg.Spec.DesiredReplicas()),
+		MinReplicasToWrite: int(rg.Spec.EffectiveMinReplicasToWrite()),
+		MinReplicasMaxLag:  time.Duration(rg.Spec.EffectiveMinReplicasMaxLag()) * time.Second,
+		ReplPingPeriod:     ping,
+		ReplTimeout:        timeout,
+		AcceptDataLoss:     rg.Annotations[failover.AnnotationAcceptDataLoss] == "true",
 	}
 }
 
@@ -241,7 +259,8 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 	case failover.ActClearTargetMaster:
 		p.rg.Status.TargetMaster = p.rg.Status.CurrentMaster
 		return nil
-	case failover.ActPauseWrites, failover.ActUnpause, failover.ActPromote, failover.ActVerifyRole, failover.ActReplicaOf:
+	case failover.ActPauseWrites, failover.ActUnpause, failover.ActPromote, failover.ActVerifyRole, failover.ActReplicaOf,
+		failover.ActKillClients:
 		return r.nodeAction(ctx, p, a)
 	case failover.ActDeletePod:
 		return r.deletePod(ctx, p, a.Member)
@@ -285,7 +304,9 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }
 
-// nodeAction sends the node command an action stands for.
+// nodeAction sends the node command an action stands for. It is the one
+// place a failover or switchover touches a node, so anything every such
+// command needs (the failover epoch) belongs here.
 func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a failover.Action) error {
 	n, ok := p.nodeOf(a.Member)
 	if !ok {
@@ -300,6 +321,8 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		return r.Nodes.ClientPause(ctx, n, a.Timeout)
 	case failover.ActUnpause:
 		return r.Nodes.ClientUnpause(ctx, n)
+	case failover.ActKillClients:
+		return r.Nodes.ClientKillNormal(ctx, n)
 	case failover.ActPromote:
 		return r.Nodes.ReplicaOf(ctx, n, "", 0)
 	case failover.ActReplicaOf:

@@ -79,6 +79,10 @@ func (c routingClient) PushEpoch(ctx context.Context, n nodeclient.Node) error {
 	return c.pick(n).PushEpoch(ctx, n)
 }
 
+func (c routingClient) ClientKillNormal(ctx context.Context, n nodeclient.Node) error {
+	return c.pick(n).ClientKillNormal(ctx, n)
+}
+
 // processKubelet runs labelled pods as redis-server processes.
 type processKubelet struct {
 	c     client.Client

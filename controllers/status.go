@@ -3,7 +3,6 @@ package controllers
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -219,12 +218,11 @@ func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 
 // failoverSafeCondition renders failover.SafetyWarnings for the group's
 // settings as the FailoverSafe condition: True when they are sound, False
-// with every warning otherwise, so a setting that lets a failover discard
-// writes (no min-replicas-to-write, masterDownAfter not above the max lag)
-// is visible in `kubectl describe rg`. Pure.
+// with every warning otherwise, so a setting that weakens the failover rules
+// (no min-replicas-to-write, a repl-ping-replica-period or repl-timeout the
+// guard margin is not sized for) is visible in `kubectl describe rg`. Pure.
 func failoverSafeCondition(rg *replnodev1alpha1.ReplicationGroup) metav1.Condition {
-	warnings := failover.SafetyWarnings(failoverSettings(rg), int(rg.Spec.DesiredReplicas()),
-		int(rg.Spec.EffectiveMinReplicasToWrite()), time.Duration(rg.Spec.EffectiveMinReplicasMaxLag())*time.Second)
+	warnings := failover.SafetyWarnings(failoverSettings(rg))
 	if len(warnings) == 0 {
 		msg := "failover settings are sound"
 		if !rg.Spec.FailoverEnabled() {

@@ -190,7 +190,8 @@ func TestEvaluateAuth(t *testing.T) {
 }
 
 // TestFailoverSafeCondition checks the settings that weaken the failover's
-// no-loss argument show as FailoverSafe=False with the reason in words.
+// no-loss argument show as FailoverSafe=False with the reason in words,
+// naming the setting.
 func TestFailoverSafeCondition(t *testing.T) {
 	group := func(replicas int32, minReplicas *int32, downAfter time.Duration, enabled bool) *replnodev1alpha1.ReplicationGroup {
 		rg := &replnodev1alpha1.ReplicationGroup{}
@@ -209,7 +210,11 @@ func TestFailoverSafeCondition(t *testing.T) {
 	}{
 		{"defaults are sound", group(2, nil, 11*time.Second, true), metav1.ConditionTrue, "sound"},
 		{"min-replicas-to-write off", group(2, ptr.To[int32](0), 11*time.Second, true), metav1.ConditionFalse, "minReplicasToWrite is 0"},
-		{"masterDownAfter not above the max lag", group(2, nil, 10*time.Second, true), metav1.ConditionFalse, "not longer than minReplicasMaxLag"},
+		{"user-set repl-timeout within a ping period", func() *replnodev1alpha1.ReplicationGroup {
+			rg := group(2, nil, 3*time.Second, true)
+			rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"repl-timeout": "1"}
+			return rg
+		}(), metav1.ConditionFalse, "repl-timeout 1s"},
 		{"no replica to promote", group(0, nil, 11*time.Second, true), metav1.ConditionFalse, "no replica to promote"},
 		{"failover disabled", group(0, nil, 11*time.Second, false), metav1.ConditionTrue, "disabled"},
 	}

@@ -104,13 +104,15 @@ type ReplicationGroupSpec struct {
 	// +optional
 	MinReplicasToWrite *int32 `json:"minReplicasToWrite,omitempty"`
 
-	// MinReplicasMaxLag is min-replicas-max-lag, in seconds. It must stay
-	// below failover.masterDownAfter (see the FailoverSafe condition): a
-	// master cut off from its replicas then refuses writes before a replica
-	// can be promoted in its place. Replicas acknowledge every second.
+	// MinReplicasMaxLag is min-replicas-max-lag, in seconds: the master
+	// refuses writes once fewer than minReplicasToWrite replicas acknowledged
+	// within it. A failover after a partition waits until the replicas have
+	// heard nothing from the old master for this long plus a margin (see
+	// docs/failover.md), so it bounds the failover time. Replicas acknowledge
+	// every second.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=3600
-	// +kubebuilder:default=5
+	// +kubebuilder:default=2
 	// +optional
 	MinReplicasMaxLag int32 `json:"minReplicasMaxLag,omitempty"`
 
@@ -178,8 +180,9 @@ type FailoverSpec struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// MasterDownAfter is how long the master must be unreachable before it is
-	// declared failed.
-	// +kubebuilder:default="10s"
+	// declared failed (a lower bound: the replicas must also prove it cannot
+	// accept writes, which takes minReplicasMaxLag plus a margin).
+	// +kubebuilder:default="3s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="failover.masterDownAfter must be at least 1s"
 	// +kubebuilder:validation:Format=duration
 	// +optional
@@ -224,10 +227,10 @@ func (s *ReplicationGroupSpec) EffectiveMinReplicasToWrite() int32 {
 }
 
 // EffectiveMinReplicasMaxLag returns spec.minReplicasMaxLag in seconds, or
-// its CRD default, 5, for an object stored before it had one.
+// its CRD default, 2, for an object stored before it had one.
 func (s *ReplicationGroupSpec) EffectiveMinReplicasMaxLag() int32 {
 	if s.MinReplicasMaxLag == 0 {
-		return 5
+		return 2
 	}
 	return s.MinReplicasMaxLag
 }

@@ -35,6 +35,10 @@ const (
 	ActVerifyRole ActionKind = "VerifyRole"
 	// ActReplicaOf sends REPLICAOF <Target's address> to Member.
 	ActReplicaOf ActionKind = "ReplicaOf"
+	// ActKillClients sends CLIENT KILL TYPE normal to Member, a demoted
+	// master, right after its REPLICAOF: no client that was writing to it
+	// keeps a connection to it (they reconnect through the master Service).
+	ActKillClients ActionKind = "KillClients"
 	// ActMoveMasterLabel puts the role=master label on Target and role=replica on all others.
 	ActMoveMasterLabel ActionKind = "MoveMasterLabel"
 	// ActSetCurrentMaster writes status.currentMaster = Target (only after ActVerifyRole succeeded).
@@ -109,6 +113,17 @@ func verifyMaster(member string) Action {
 // replicaOf returns ActReplicaOf pointing member at target.
 func replicaOf(member, target string) Action {
 	return Action{Kind: ActReplicaOf, Member: member, Target: target}
+}
+
+// killClients returns ActKillClients on member.
+func killClients(member string) Action { return Action{Kind: ActKillClients, Member: member} }
+
+// demote is the sequence that turns member, a (possibly paused) master, into
+// a replica of target: REPLICAOF, then CLIENT KILL TYPE normal so no client
+// keeps writing to it, then CLIENT UNPAUSE so it applies the replication
+// stream again.
+func demote(member, target string) []Action {
+	return []Action{replicaOf(member, target), killClients(member), unpause(member)}
 }
 
 // event returns an ActEvent.

@@ -14,6 +14,62 @@ type Reference struct {
 	ReplID string
 	// Source says where it came from: "master", "status" or "replicas".
 	Source string
+	// Lineage maps a history to the one it moved on from and how many of
+	// that one's bytes it provably shares, as the answering members'
+	// replid2 and second_repl_offset show (the largest such point: every
+	// node that moved on reports at most the promotion point).
+	Lineage map[string]Fork
+}
+
+// Fork says which history another one moved on from, and where.
+type Fork struct {
+	Parent string
+	Shared int64
+}
+
+// Position returns how many bytes of the reference history r holds, and
+// whether that is known: r is on it, or moved on from it (r's replid2), or
+// is on (or moved on from) a history the reference descends from, walking
+// the lineage down. The lineage only gives a lower bound of each switch
+// point (a replica that moved on while behind reports less than the
+// promotion point), so a member on an older history is placed only when it
+// holds no more than that bound; beyond it, it may hold more of the
+// reference than can be shown, or a diverged tail, and stays unknown.
+func (ref Reference) Position(r Replication) (int64, bool) {
+	cur, limit := ref.ReplID, int64(-1)
+	within := func(v int64) (int64, bool) { return v, limit < 0 || v <= limit }
+	for i := 0; i < 16 && hasReplID(cur); i++ {
+		if r.ReplID == cur {
+			return within(r.Offset)
+		}
+		if r.ReplID2 == cur && r.SecondReplOffset > 0 {
+			return within(r.SecondReplOffset - 1)
+		}
+		f, ok := ref.Lineage[cur]
+		if !ok {
+			break
+		}
+		cur = f.Parent
+		if limit < 0 || f.Shared < limit {
+			limit = f.Shared
+		}
+	}
+	return 0, false
+}
+
+// lineage collects the history switches the answering members report.
+func lineage(obs Observation) map[string]Fork {
+	out := map[string]Fork{}
+	for _, m := range obs.Members {
+		r := m.Repl
+		if !m.Reachable || !hasReplID(r.ReplID) || !hasReplID(r.ReplID2) || r.SecondReplOffset <= 0 || r.ReplID == r.ReplID2 {
+			continue
+		}
+		if f, ok := out[r.ReplID]; !ok || (f.Parent == r.ReplID2 && f.Shared < r.SecondReplOffset-1) {
+			out[r.ReplID] = Fork{Parent: r.ReplID2, Shared: r.SecondReplOffset - 1}
+		}
+	}
+	return out
 }
 
 // ReferenceHistory picks the history the master's data follows: the master's
@@ -22,12 +78,12 @@ type Reference struct {
 // go to the history holding the most bytes, then the smaller replid so the
 // answer never depends on member order).
 func ReferenceHistory(obs Observation) Reference {
-	if m := obs.member(obs.Status.CurrentMaster); m != nil && m.Reachable &&
-		m.Repl.Role == RoleMaster && hasReplID(m.Repl.ReplID) {
-		return Reference{ReplID: m.Repl.ReplID, Source: "master"}
+	lin := lineage(obs)
+	if m := obs.member(obs.Status.CurrentMaster); m != nil && m.Reachable && m.Repl.Role == RoleMaster && hasReplID(m.Repl.ReplID) {
+		return Reference{ReplID: m.Repl.ReplID, Source: "master", Lineage: lin}
 	}
-	if hasReplID(obs.Status.LastMasterReplID) {
-		return Reference{ReplID: obs.Status.LastMasterReplID, Source: "status"}
+	if id := obs.Status.LastMasterReplID; hasReplID(id) {
+		return Reference{ReplID: id, Source: "status", Lineage: lin}
 	}
 	type tally struct {
 		count int
@@ -47,13 +103,13 @@ func ReferenceHistory(obs Observation) Reference {
 		t.count++
 		t.best = max(t.best, m.Repl.Offset)
 	}
-	ref := Reference{}
+	ref := Reference{Lineage: lin}
 	var bestTally *tally
 	for id, t := range tallies {
 		if bestTally == nil || t.count > bestTally.count ||
 			(t.count == bestTally.count && (t.best > bestTally.best ||
 				(t.best == bestTally.best && id < ref.ReplID))) {
-			ref, bestTally = Reference{ReplID: id, Source: "replicas"}, t
+			ref, bestTally = Reference{ReplID: id, Source: "replicas", Lineage: lin}, t
 		}
 	}
 	return ref
@@ -90,8 +146,9 @@ type Choice struct {
 
 // ChooseCandidate ranks the members that may become master in place of
 // exclude (the failed or departing master): reachable, pod running and ready,
-// not being deleted, not fenced, reporting ROLE slave, not loading a full
-// sync, and holding part of the reference history. The most advanced one
+// not being deleted, not fenced (unless it already resynced into the
+// reference history), reporting ROLE slave, not loading a full sync, and
+// holding part of the reference history (Reference.Position). The most advanced one
 // (largest position in the reference history) wins; ties go to the lowest
 // ordinal. Offsets on other histories are never compared.
 func ChooseCandidate(obs Observation, exclude string) Choice {
@@ -113,8 +170,10 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 			reason = "is unreachable"
 		case !m.Ready:
 			reason = "pod is not ready"
-		case m.Fenced:
-			reason = "is fenced"
+		case m.Fenced && !m.rejoined(ch.Reference):
+			// A fenced old master may hold a diverged tail; once it has
+			// synced into the master's history it is a replica like any other.
+			reason = "is fenced and has not rejoined the master's history"
 		case m.Repl.Role != RoleReplica:
 			reason = fmt.Sprintf("reports role %q, not slave", string(m.Repl.Role))
 		case m.Repl.SyncInProgress:
@@ -123,7 +182,7 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 			reason = "no reference history is known to compare it with"
 		}
 		if reason == "" {
-			pos, ok := m.Repl.PositionIn(ch.Reference.ReplID)
+			pos, ok := ch.Reference.Position(m.Repl)
 			if !ok {
 				reason = fmt.Sprintf("history %s does not contain the master's history %s",
 					shortID(m.Repl.ReplID), shortID(ch.Reference.ReplID))
@@ -144,6 +203,14 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 		ch.Best = &ch.Ranked[0]
 	}
 	return ch
+}
+
+// rejoined reports whether a fenced member has synced into the reference
+// history: it follows it (replid) or moved on from it (replid2), so none of
+// its bytes are a diverged tail of an old master.
+func (m Member) rejoined(ref Reference) bool {
+	_, ok := m.Repl.PositionIn(ref.ReplID)
+	return ok && m.Repl.Role == RoleReplica
 }
 
 // RejectionSummary renders the rejections as "a: reason; b: reason" for messages.

@@ -11,8 +11,10 @@ func TestChooseCandidate(t *testing.T) {
 	m0 := unreachable(master("g-0", 0, histA, 1000))
 	notReady := replica("g-3", 3, histA, 5000, LinkDown)
 	notReady.Ready = false
-	fenced := replica("g-3", 3, histA, 5000, LinkDown)
+	fenced := replica("g-3", 3, histB, 5000, LinkDown) // an old master's diverged history
 	fenced.Fenced = true
+	rejoined := replica("g-3", 3, histA, 5000, LinkDown)
+	rejoined.Fenced = true
 	syncing := replica("g-3", 3, histA, 5000, LinkDown)
 	syncing.Repl.SyncInProgress = true
 	deleting := replica("g-3", 3, histA, 5000, LinkDown)
@@ -36,7 +38,8 @@ func TestChooseCandidate(t *testing.T) {
 		{"tie goes to the lowest ordinal", []Member{m0, replica("g-2", 2, histA, 950, LinkDown), replica("g-1", 1, histA, 950, LinkDown)}, histA, "g-1", 950, ""},
 		{"offsets on another history are never compared", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), replica("g-2", 2, histC, 99999, LinkDown)}, histA, "g-1", 900, "g-2: history 66760bd4 does not contain"},
 		{"not ready is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), notReady}, histA, "g-1", 900, "g-3: pod is not ready"},
-		{"fenced is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), fenced}, histA, "g-1", 900, "g-3: is fenced"},
+		{"fenced is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), fenced}, histA, "g-1", 900, "g-3: is fenced and has not rejoined"},
+		{"fenced but resynced into the master's history is a candidate", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), rejoined}, histA, "g-3", 5000, ""},
 		{"loading a full sync is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), syncing}, histA, "g-1", 900, "g-3: is loading a full sync"},
 		{"being deleted is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), deleting}, histA, "g-1", 900, "g-3: pod is being deleted"},
 		{"pending pod is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), pending}, histA, "g-1", 900, "g-3: pod is Pending"},
@@ -88,17 +91,17 @@ func TestReferenceHistory(t *testing.T) {
 		lastReplID string
 		want       Reference
 	}{
-		{"master answering", observe("g-0", 0, master("g-0", 0, histA, 10), replica("g-1", 1, histB, 10, LinkUp)), histC, Reference{histA, "master"}},
-		{"status when the master is gone", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown)), histC, Reference{histC, "status"}},
-		{"replicas' majority", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown), replica("g-2", 2, histB, 5, LinkDown), replica("g-3", 3, histC, 99, LinkDown)), "", Reference{histB, "replicas"}},
-		{"replicas tied: most bytes", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown), replica("g-3", 3, histC, 99, LinkDown)), "", Reference{histC, "replicas"}},
-		{"replicas tied on bytes: smaller replid", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown), replica("g-3", 3, histA, 10, LinkDown)), "", Reference{histA, "replicas"}},
+		{"master answering", observe("g-0", 0, master("g-0", 0, histA, 10), replica("g-1", 1, histB, 10, LinkUp)), histC, Reference{ReplID: histA, Source: "master"}},
+		{"status when the master is gone", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown)), histC, Reference{ReplID: histC, Source: "status"}},
+		{"replicas' majority", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown), replica("g-2", 2, histB, 5, LinkDown), replica("g-3", 3, histC, 99, LinkDown)), "", Reference{ReplID: histB, Source: "replicas"}},
+		{"replicas tied: most bytes", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown), replica("g-3", 3, histC, 99, LinkDown)), "", Reference{ReplID: histC, Source: "replicas"}},
+		{"replicas tied on bytes: smaller replid", observe("g-0", time.Minute, replica("g-1", 1, histB, 10, LinkDown), replica("g-3", 3, histA, 10, LinkDown)), "", Reference{ReplID: histA, Source: "replicas"}},
 		{"nothing known", observe("g-0", time.Minute, unreachable(replica("g-1", 1, histB, 10, LinkDown))), "", Reference{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.obs.Status.LastMasterReplID = c.lastReplID
-			if got := ReferenceHistory(c.obs); got != c.want {
+			if got := ReferenceHistory(c.obs); got.ReplID != c.want.ReplID || got.Source != c.want.Source {
 				t.Fatalf("ReferenceHistory = %+v, want %+v", got, c.want)
 			}
 		})

@@ -36,8 +36,9 @@ const (
 	KindNoMaster DecisionKind = "NoMaster"
 	// KindDeferToSwitchover: a manual switchover is in progress; step it with StepSwitchover.
 	KindDeferToSwitchover DecisionKind = "DeferToSwitchover"
-	// KindRestoreMaster: the master restarted as a replica and no replica
-	// holds more of its history; make it master again.
+	// KindRestoreMaster: the master restarted as a replica and every
+	// replica's position is known and none holds more of its history (or
+	// accept-data-loss is set); make it master again.
 	KindRestoreMaster DecisionKind = "RestoreMaster"
 )
 
@@ -89,8 +90,9 @@ func (d Decision) Condition() Condition {
 // adopted or left to bootstrap; two masters are repaired; an interrupted
 // failover is resumed or abandoned; otherwise the master's health is judged
 // (Detect) and a failed master is replaced by the best candidate
-// (ChooseCandidate) with the old one fenced; a healthy group takes back
-// fenced members as replicas.
+// (ChooseCandidate) with the old one fenced, once the rules allow it
+// (promotionBlocked; a restarted master goes through decideRestarted); a
+// healthy group takes back fenced members as replicas.
 func Decide(obs Observation, switchover SwitchoverState) Decision {
 	if switchover.Active() {
 		return Decision{Kind: KindDeferToSwitchover, Reason: "SwitchoverInProgress",
@@ -117,56 +119,170 @@ func Decide(obs Observation, switchover SwitchoverState) Decision {
 		d.Kind, d.RequeueAfter = KindWait, det.RequeueAfter
 		return d
 	case HealthIsolated:
-		d.Kind = KindHold
+		// Look again soon: the replicas' votes mature by the second.
+		d.Kind, d.RequeueAfter = KindHold, det.RequeueAfter
 		return d
 	}
 
 	// The master is failed.
 	choice := ChooseCandidate(obs, obs.Status.CurrentMaster)
-	if restored, ok := decideRestore(obs, d, choice); ok {
-		return restored
+	d.Choice = &choice
+	if det.Reason == reasonMasterRestarted {
+		return decideRestarted(obs, d, choice)
 	}
 	if !obs.Settings.Enabled {
 		d.Kind, d.Reason = KindRefuse, "FailoverDisabled"
 		d.Message = det.Message + "; automatic failover is disabled"
 		return d
 	}
-	d.Choice = &choice
-	if choice.Best == nil {
-		d.Kind, d.Reason = KindRefuse, "NoEligibleReplica"
-		d.Message = fmt.Sprintf("%s; no replica can be promoted (%s)", det.Message, choice.RejectionSummary())
-		return d
+	return decideFailover(obs, d, choice, "")
+}
+
+// decideFailover promotes the best candidate in place of the failed master,
+// unless promotionBlocked says it must not happen yet. note, when set, is
+// added to the FailedOver event.
+func decideFailover(obs Observation, d Decision, choice Choice, note string) Decision {
+	if blocked, ok := promotionBlocked(obs, d, choice); ok {
+		return blocked
 	}
 	d.Kind, d.To = KindFailover, choice.Best.Name
 	d.Reason = "FailingOver"
 	d.Message = fmt.Sprintf("%s; promoting %s, the most advanced replica at offset %d of history %s",
-		det.Message, choice.Best.Name, choice.Best.Position, shortID(choice.Reference.ReplID))
-	d.Actions, d.Resyncs = failoverPlan(obs, d.From, d.To, false, det.Reason)
+		d.Detection.Message, choice.Best.Name, choice.Best.Position, shortID(choice.Reference.ReplID))
+	d.Actions, d.Resyncs = failoverPlan(obs, d.From, d.To, false, d.Detection.Reason)
+	if note != "" {
+		d.Actions = append(d.Actions, event(EventWarning, "MasterRestartedBehind", note))
+	}
+	if w := dataLossWaiver(obs, d.Detection.Evidence, choice); w != "" {
+		d.Actions = append(d.Actions, event(EventWarning, "AcceptedDataLoss", w))
+	}
 	return d
+}
+
+// promotionBlocked returns a Wait or Refuse decision, and true, when no
+// replica may be promoted in place of the failed master yet:
+//
+//   - R3: the old master is not contained (its pod deletion has not
+//     completed and its guard has not provably expired);
+//   - no candidate is eligible at all;
+//   - R2: fewer than N-w+1 replicas gave fresh positions, so the replica
+//     holding a WAIT-acknowledged write may be among those not heard from;
+//   - R2: a replica that is more advanced than the best candidate cannot be
+//     promoted (not ready, fenced...), so promoting the candidate would lose
+//     what only that replica holds.
+//
+// The last two yield to the accept-data-loss annotation; the first never does.
+func promotionBlocked(obs Observation, d Decision, choice Choice) (Decision, bool) {
+	det, ev := d.Detection, d.Detection.Evidence
+	wait := func(reason, format string, args ...any) (Decision, bool) {
+		d.Kind, d.Reason, d.RequeueAfter = KindWait, reason, pollWhileSuspect
+		d.Message = det.Message + "; " + fmt.Sprintf(format, args...)
+		return d, true
+	}
+	if !det.Contained {
+		return wait("OldMasterNotContained",
+			"not promoting anyone until it provably cannot accept writes: its pod must be gone, or its guard expire (%s)", ev.VoteSummary())
+	}
+	if choice.Best == nil {
+		d.Kind, d.Reason = KindRefuse, "NoEligibleReplica"
+		d.Message = fmt.Sprintf("%s; no replica can be promoted (%s)", det.Message, choice.RejectionSummary())
+		return d, true
+	}
+	if obs.Settings.AcceptDataLoss {
+		return d, false
+	}
+	if !ev.PositionsKnown() {
+		return wait("ReplicaPositionsUnknown",
+			"waiting for %s: a write acknowledged by WAIT %d may be only on replicas the operator cannot ask (set %s: \"true\" to promote %s anyway)",
+			ev.PositionSummary(), max(ev.MinReplicasToWrite, 1), AnnotationAcceptDataLoss, choice.Best.Name)
+	}
+	if len(ev.Unplaced) > 0 {
+		return wait("ReplicaPositionUnplaced",
+			"%v hold data whose place in the master's history %s cannot be shown (they may hold more of it than %s's %d bytes) (set %s: \"true\" to promote %s anyway)",
+			ev.Unplaced, shortID(choice.Reference.ReplID), choice.Best.Name, choice.Best.Position, AnnotationAcceptDataLoss, choice.Best.Name)
+	}
+	if ev.MostAdvanced > choice.Best.Position {
+		ahead := ""
+		for _, r := range ev.Reports {
+			if r.Position == ev.MostAdvanced {
+				ahead = r.Name
+				break
+			}
+		}
+		return wait("MostAdvancedReplicaNotEligible",
+			"%s holds %d bytes of the master's history, more than the best candidate %s (%d), and cannot be promoted (%s)",
+			ahead, ev.MostAdvanced, choice.Best.Name, choice.Best.Position, choice.RejectionSummary())
+	}
+	return d, false
+}
+
+// AnnotationAcceptDataLoss is the group annotation with which the user lets
+// the operator promote or restore a member that is not proven to hold every
+// write (Settings.AcceptDataLoss).
+const AnnotationAcceptDataLoss = "replnode.io/accept-data-loss"
+
+// dataLossWaiver returns the Warning text for a promotion that only the
+// accept-data-loss annotation allowed, or "" when the rules allowed it.
+func dataLossWaiver(obs Observation, ev Evidence, choice Choice) string {
+	if !obs.Settings.AcceptDataLoss || choice.Best == nil {
+		return ""
+	}
+	switch {
+	case !ev.PositionsKnown() || len(ev.Unplaced) > 0:
+		return fmt.Sprintf("promoting %s with only %s, because %s is set: acknowledged writes held only by the others may be lost",
+			choice.Best.Name, ev.PositionSummary(), AnnotationAcceptDataLoss)
+	case ev.MostAdvanced > choice.Best.Position:
+		return fmt.Sprintf("promoting %s at offset %d although a replica that cannot be promoted holds %d, because %s is set: %d bytes will be lost",
+			choice.Best.Name, choice.Best.Position, ev.MostAdvanced, AnnotationAcceptDataLoss, ev.MostAdvanced-choice.Best.Position)
+	}
+	return ""
 }
 
 // ------ RESTARTED MASTER ------
 
-// decideRestore handles a master that restarted as a replica (Detect's
-// MasterRestarted) when it must stay master: failover is disabled, or no
-// replica is eligible (a group without replicas must not stay masterless).
-// It is made master again on the data it has. When a replica is eligible the
-// failover promotes it: it took the master's stream until the crash, while
-// the restarted master holds at most what it reloaded from disk.
-func decideRestore(obs Observation, d Decision, choice Choice) (Decision, bool) {
+// decideRestarted handles a master that answers as a replica (Detect's
+// MasterRestarted: its process restarted, possibly from an older dump, or
+// it was demoted outside the operator). Its data must not replace a
+// replica's unless its history provably contains that replica's (R1):
+//
+//   - a replica holds more of the master's history: that replica is
+//     promoted and the restarted member rejoins as its replica, even with
+//     failover disabled (the master already lost its role; the Warning says
+//     so);
+//   - every one of the N replicas gave a fresh position and none is ahead:
+//     it is made master again (RestoreMaster);
+//   - some replica's position is unknown: wait, unless accept-data-loss is
+//     set, which restores it with a Warning.
+func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 	name := obs.Status.CurrentMaster
 	master := obs.member(name)
-	if d.Detection.Reason != reasonMasterRestarted || master == nil || !master.Reachable {
-		return d, false
+	ev := d.Detection.Evidence
+	held, ok := choice.Reference.Position(master.Repl)
+	if !ok {
+		held = -1
 	}
-	why := "no replica can be promoted (" + choice.RejectionSummary() + ")"
+	if ev.MostAdvanced > held {
+		note := ""
+		if !obs.Settings.Enabled {
+			note = fmt.Sprintf("automatic failover is disabled, but master %s restarted holding %d bytes of history %s while a replica holds %d: "+
+				"it already lost its role, so the replica is promoted rather than letting the restarted master wipe it",
+				name, max(held, 0), shortID(choice.Reference.ReplID), ev.MostAdvanced)
+		}
+		return decideFailover(obs, d, choice, note)
+	}
+	why := ""
 	switch {
-	case !obs.Settings.Enabled:
-		why = "automatic failover is disabled, so it keeps the role on the data it has"
-	case choice.Best != nil:
-		// A replica took the master's stream until the crash; whatever the
-		// restarted master reloaded from disk is older.
-		return d, false
+	case ev.Known >= ev.Replicas:
+		why = fmt.Sprintf("it holds %d bytes of history %s and none of the %d replicas holds more", max(held, 0),
+			shortID(choice.Reference.ReplID), ev.Replicas)
+	case obs.Settings.AcceptDataLoss:
+		why = fmt.Sprintf("only %d of the %d replicas gave a position on its history, and %s is set: data only the others hold will be replaced",
+			ev.Known, ev.Replicas, AnnotationAcceptDataLoss)
+	default:
+		d.Kind, d.Reason, d.RequeueAfter = KindWait, "ReplicaPositionsUnknown", pollWhileSuspect
+		d.Message = fmt.Sprintf("%s; not making it master again: only %d of the %d replicas gave a fresh position on its history, and another may hold more than its %d bytes (set %s: \"true\" to restore it anyway)",
+			d.Detection.Message, ev.Known, ev.Replicas, max(held, 0), AnnotationAcceptDataLoss)
+		return d
 	}
 	d.Kind, d.Reason, d.To = KindRestoreMaster, "MasterRestored", name
 	d.Message = fmt.Sprintf("%s; making it master again: %s", d.Detection.Message, why)
@@ -179,7 +295,7 @@ func decideRestore(obs Observation, d Decision, choice Choice) (Decision, bool) 
 		d.Actions = append(d.Actions, Action{Kind: ActClearFenced, Member: name})
 	}
 	d.Actions = append(d.Actions, event(EventWarning, "MasterRestored", d.Message))
-	return d, true
+	return d
 }
 
 // ------ NO RECORDED MASTER ------
@@ -254,10 +370,9 @@ func decideTwoMasters(obs Observation) (Decision, bool) {
 		}
 		p := PredictResync(m.Repl, winner.Repl)
 		d.Resyncs[m.Name] = p
+		d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
+		d.Actions = append(d.Actions, demote(m.Name, winner.Name)...)
 		d.Actions = append(d.Actions,
-			pauseWrites(m.Name, obs.Settings.PauseTimeout),
-			replicaOf(m.Name, winner.Name),
-			unpause(m.Name),
 			event(EventWarning, "TwoMastersRepaired", fmt.Sprintf(
 				"%s also answered as master; made it a replica of %s (%s). %s resync: %s; %s",
 				m.Name, winner.Name, how, p.Mode, p.Reason, divergenceText(p))))
@@ -296,10 +411,12 @@ func reachableMasters(obs Observation) []Member {
 // decideInFlight handles status.targetMaster != currentMaster: a failover was
 // decided and possibly partly carried out. If the old master answers as
 // master again while the target was never promoted, the attempt is abandoned
-// (and the old master unpaused). If the target is already master or still a
-// usable candidate, the same plan is recomputed and run again: every action
-// is idempotent. Otherwise the attempt is abandoned so the next pass can
-// choose again.
+// (and the old master unpaused). If the target is already master, the same
+// plan is recomputed and run again: every action is idempotent. Before the
+// promotion the candidates are ranked again: a target that is no longer
+// eligible or that another replica has overtaken is abandoned so the next
+// pass chooses again, and the conditions of a new failover (old master
+// contained, enough fresh positions) must still hold.
 func decideInFlight(obs Observation) Decision {
 	from, to := obs.Status.CurrentMaster, obs.Status.TargetMaster
 	d := Decision{From: from, To: to}
@@ -307,30 +424,57 @@ func decideInFlight(obs Observation) Decision {
 	targetIsMaster := target != nil && target.Reachable && target.Repl.Role == RoleMaster && target.podRunning()
 
 	old := obs.member(from)
-	if !targetIsMaster && old != nil && old.Reachable && old.Repl.Role == RoleMaster && !old.Fenced {
+	if !targetIsMaster && old != nil && old.Reachable && old.Repl.Role == RoleMaster && !old.Fenced &&
+		Detect(obs).Health == HealthHealthy {
 		d.Kind, d.Reason = KindAbandon, "MasterRecovered"
 		d.Message = fmt.Sprintf("master %s answers again before %s was promoted; abandoning the failover", from, to)
 		d.Actions = []Action{unpause(from), {Kind: ActClearTargetMaster},
 			event(EventNormal, "FailoverAbandoned", d.Message)}
 		return d
 	}
-	usable := targetIsMaster
-	if !usable {
-		choice := ChooseCandidate(obs, from)
-		d.Choice = &choice
-		for _, c := range choice.Ranked {
-			usable = usable || c.Name == to
+	if targetIsMaster {
+		// Promoted already: finish pointing everyone at it.
+		d.Kind, d.Reason = KindResume, "ResumingFailover"
+		d.Message = fmt.Sprintf("resuming the failover from %s to %s", from, to)
+		d.Actions, d.Resyncs = failoverPlan(obs, from, to, true, "Resumed")
+		return d
+	}
+	// Not promoted yet: the choice is made again from this observation, as
+	// if the failover were starting now, and the target kept only while it
+	// is still the best candidate.
+	choice := ChooseCandidate(obs, from)
+	d.Choice = &choice
+	var ranked *Candidate
+	for i := range choice.Ranked {
+		if choice.Ranked[i].Name == to {
+			ranked = &choice.Ranked[i]
 		}
 	}
-	if !usable {
+	switch {
+	case ranked == nil:
 		d.Kind, d.Reason = KindAbandon, "FailoverTargetLost"
 		d.Message = fmt.Sprintf("failover target %s can no longer be promoted; choosing again", to)
 		d.Actions = []Action{{Kind: ActClearTargetMaster}, event(EventWarning, "FailoverTargetLost", d.Message)}
 		return d
+	case choice.Best.Position > ranked.Position:
+		d.Kind, d.Reason = KindAbandon, "FailoverTargetOvertaken"
+		d.Message = fmt.Sprintf("failover target %s holds %d bytes but %s now holds %d; choosing again",
+			to, ranked.Position, choice.Best.Name, choice.Best.Position)
+		d.Actions = []Action{{Kind: ActClearTargetMaster}, event(EventNormal, "FailoverTargetOvertaken", d.Message)}
+		return d
+	}
+	// Keep the target on a tie rather than flip between equals.
+	choice.Best = ranked
+	d.Detection = Detect(obs)
+	if blocked, ok := promotionBlocked(obs, d, choice); ok {
+		return blocked
 	}
 	d.Kind, d.Reason = KindResume, "ResumingFailover"
 	d.Message = fmt.Sprintf("resuming the failover from %s to %s", from, to)
 	d.Actions, d.Resyncs = failoverPlan(obs, from, to, true, "Resumed")
+	if w := dataLossWaiver(obs, d.Detection.Evidence, choice); w != "" {
+		d.Actions = append(d.Actions, event(EventWarning, "AcceptedDataLoss", w))
+	}
 	return d
 }
 
@@ -373,7 +517,7 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 	}
 	if oldMaster != nil {
 		resyncs[from] = PredictResync(oldMaster.Repl, after)
-		acts = append(acts, replicaOf(from, to), unpause(from))
+		acts = append(acts, demote(from, to)...)
 	}
 	acts = append(acts,
 		Action{Kind: ActMoveMasterLabel, Target: to},
@@ -470,10 +614,9 @@ func decideRejoin(obs Observation, d Decision) Decision {
 		d.Resyncs[m.Name] = p
 		if m.Repl.Role == RoleMaster {
 			d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
-		}
-		d.Actions = append(d.Actions, replicaOf(m.Name, master.Name))
-		if m.Repl.Role == RoleMaster {
-			d.Actions = append(d.Actions, unpause(m.Name))
+			d.Actions = append(d.Actions, demote(m.Name, master.Name)...)
+		} else {
+			d.Actions = append(d.Actions, replicaOf(m.Name, master.Name))
 		}
 		d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
 			"%s returns as a replica of %s: %s resync expected (%s); %s",

@@ -6,7 +6,10 @@ import (
 	"time"
 )
 
-// TestDecideFailoverPlanUnreachableMaster checks the full ordered plan for a master that vanished behind a partition.
+// TestDecideFailoverPlanUnreachableMaster checks the full ordered plan for a
+// master that vanished behind a partition. With min-replicas-to-write 2 of 3
+// replicas, two replicas (N-w+1) suffice both to prove the old master's
+// guard expired and to know a WAIT 2 write is on one of them.
 func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
 	obs := observe("g-0", time.Minute,
 		unreachable(master("g-0", 0, histA, 1000)),
@@ -14,6 +17,7 @@ func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
 		replica("g-2", 2, histA, 950, LinkDown),
 		unreachable(replica("g-3", 3, histA, 999, LinkDown)))
 	obs.Status.LastMasterReplID = histA
+	obs.Settings.MinReplicasToWrite = 2
 	d := Decide(obs, SwitchoverState{})
 	if d.Kind != KindFailover || d.From != "g-0" || d.To != "g-2" || d.Reason != "FailingOver" {
 		t.Fatalf("decision %s %s→%s %s: %s", d.Kind, d.From, d.To, d.Reason, d.Message)
@@ -34,14 +38,14 @@ func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
 	if c := d.Condition(); c.Type != ConditionMasterAvailable || c.Status != "Unknown" || c.Reason != "FailingOver" {
 		t.Fatalf("condition %+v", c)
 	}
-	if !strings.Contains(d.Message, "2 of 2 reachable replicas report master_link_status:down") {
+	if !strings.Contains(d.Message, "2 of the 3 replicas report no contact with it for at least 5s (2 needed with min-replicas-to-write 2)") {
 		t.Fatalf("message should carry the detection facts: %q", d.Message)
 	}
 }
 
 // TestDecideFencing checks how the old master is fenced in each state it can be in.
 func TestDecideFencing(t *testing.T) {
-	demoted := master("g-0", 0, histA, 1000)
+	demoted := master("g-0", 0, histA, 900) // restarted from an older dump
 	demoted.Repl.Role, demoted.Repl.LinkStatus = RoleReplica, LinkDown
 	deleting := unreachable(master("g-0", 0, histA, 1000))
 	deleting.Deleted = true
@@ -55,11 +59,11 @@ func TestDecideFencing(t *testing.T) {
 	}{
 		{"reachable old master is paused, then follows and is unpaused", demoted, []string{
 			"SetTargetMaster g-1", "PauseWrites g-0 10s", "Promote g-1", "VerifyRole g-1 master",
-			"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+			"ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
 		{"pod gone: marked fenced so it comes back a replica", gone(master("g-0", 0, histA, 1000)), []string{
 			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
 			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
-		{"pod being deleted: marked fenced, not deleted twice", deleting, []string{
+		{"pod being deleted, guard expired: marked fenced, not deleted twice", deleting, []string{
 			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
 			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
 		{"already fenced: nothing more", fenced, []string{
@@ -96,7 +100,9 @@ func TestDecideNoFailover(t *testing.T) {
 		{"operator cut off from a healthy master", observe("g-0", time.Hour, unreachable(m0), replica("g-1", 1, histA, 1000, LinkUp), replica("g-2", 2, histA, 1000, LinkUp)), true, KindHold, "OperatorPartitioned", "Unknown", "not failing over"},
 		{"disabled", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histA, 1000, LinkDown)), false, KindRefuse, "FailoverDisabled", "False", "disabled"},
 		{"no eligible replica", observe("g-0", time.Hour, gone(m0), unreachable(replica("g-1", 1, histA, 1000, LinkDown))), true, KindRefuse, "NoEligibleReplica", "False", "g-1: is unreachable"},
-		{"only replica on a foreign history", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histC, 1000, LinkDown), replica("g-2", 2, histA, 1, LinkDown)), true, KindFailover, "FailingOver", "Unknown", "g-2"},
+		// g-1's data is on a history whose relation to the master's is not
+		// known: it proves nothing about where a WAIT-acknowledged write is.
+		{"other replica on a foreign history", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histC, 1000, LinkDown), replica("g-2", 2, histA, 1, LinkDown)), true, KindWait, "ReplicaPositionsUnknown", "Unknown", "from 1 of the 2 replicas"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -116,9 +122,13 @@ func TestDecideNoFailover(t *testing.T) {
 	}
 }
 
-// TestDecideNeverLeavesTheGroupWithoutAMasterWhenOneReplicaIsHealthy checks a single healthy replica on the master's history is always promoted.
-func TestDecideNeverLeavesTheGroupWithoutAMasterWhenOneReplicaIsHealthy(t *testing.T) {
-	// Whatever else is broken, one healthy replica on the master's history is promoted.
+// TestDecideWaitsForPositionsUnlessDataLossIsAccepted is issue point 2
+// (R2): with N=3 replicas and min-replicas-to-write 1, a WAIT 1 write may be
+// only on the unreachable g-1, so promoting the far-behind g-3 could lose
+// it: the operator waits and says why. With the accept-data-loss annotation
+// the one healthy replica on the master's history is promoted, with a
+// Warning.
+func TestDecideWaitsForPositionsUnlessDataLossIsAccepted(t *testing.T) {
 	broken := []Member{
 		gone(master("g-0", 0, histA, 1000)),
 		unreachable(replica("g-1", 1, histA, 1000, LinkDown)),
@@ -128,8 +138,17 @@ func TestDecideNeverLeavesTheGroupWithoutAMasterWhenOneReplicaIsHealthy(t *testi
 	obs := observe("g-0", time.Hour, broken...)
 	obs.Status.LastMasterReplID = histA
 	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindWait || d.Reason != "ReplicaPositionsUnknown" || len(d.Actions) != 0 ||
+		!strings.Contains(d.Condition().Message, "fresh positions on the master's history from 1 of the 3 replicas (3 needed") {
+		t.Fatalf("decision %s/%s to %q: %s", d.Kind, d.Reason, d.To, d.Message)
+	}
+	obs.Settings.AcceptDataLoss = true
+	d = Decide(obs, SwitchoverState{})
 	if d.Kind != KindFailover || d.To != "g-3" {
 		t.Fatalf("decision %s to %q: %s", d.Kind, d.To, d.Message)
+	}
+	if last := d.Actions[len(d.Actions)-1]; last.Reason != "AcceptedDataLoss" || last.EventType != EventWarning {
+		t.Fatalf("no AcceptedDataLoss warning: %v", d.Actions)
 	}
 }
 
@@ -153,7 +172,7 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}(), replica("g-2", 2, histB, 2000, LinkUp)},
 			"g-1", "g-1", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "Unpause g-0", "Event Warning TwoMastersRepaired"},
+			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"},
 			"g-0", 300, "TwoMastersRepaired"},
 		{"the target wins during an interrupted failover",
 			[]Member{master("g-0", 0, histA, 1000), func() Member {
@@ -162,13 +181,13 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}()},
 			"g-1", "g-0", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "Unpause g-0", "Event Warning TwoMastersRepaired",
+			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-1 master", "MoveMasterLabel g-1", "SetCurrentMaster g-1"},
 			"g-0", 0, "TwoMastersRepaired"},
 		{"status names neither: most advanced on the reference history",
 			[]Member{unreachable(master("g-0", 0, histA, 1000)), master("g-1", 1, histA, 900), master("g-2", 2, histA, 950)},
 			"g-0", "g-0", KindRepairTwoMasters,
-			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "ReplicaOf g-1 g-2", "Unpause g-1", "Event Warning TwoMastersRepaired",
+			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "ReplicaOf g-1 g-2", "KillClients g-1", "Unpause g-1", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-2 master", "MoveMasterLabel g-2", "SetCurrentMaster g-2"},
 			"g-1", 0, "TwoMastersRepaired"},
 		{"status names neither and no history matches: refuse",
@@ -226,6 +245,12 @@ func TestDecideInterruptedFailover(t *testing.T) {
 			[]Member{master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 1000, LinkUp)},
 			KindAbandon, "MasterRecovered",
 			[]string{"Unpause g-0", "ClearTargetMaster", "Event Normal FailoverAbandoned"}},
+		// Issue point 2: g-2 caught up with more of the old master's
+		// stream than g-1 since the failover to g-1 was decided.
+		{"another replica now ahead before promotion: abandon and re-rank",
+			[]Member{fencedGone, replica("g-1", 1, histA, 900, LinkDown), replica("g-2", 2, histA, 1000, LinkDown)},
+			KindAbandon, "FailoverTargetOvertaken",
+			[]string{"ClearTargetMaster", "Event Normal FailoverTargetOvertaken"}},
 		{"target lost before promotion: abandon and choose again",
 			[]Member{fencedGone, unreachable(replica("g-1", 1, histA, 1000, LinkDown)), replica("g-2", 2, histA, 900, LinkDown)},
 			KindAbandon, "FailoverTargetLost",
@@ -270,7 +295,7 @@ func TestDecideOldMasterReturns(t *testing.T) {
 			m := master("g-0", 0, histA, 1500)
 			m.Fenced = true
 			return m
-		}(), KindRepairTwoMasters, []string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "Unpause g-0", "Event Warning TwoMastersRepaired"}, ResyncFull, 300, true},
+		}(), KindRepairTwoMasters, []string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"}, ResyncFull, 300, true},
 		{"returns empty (lost its disk): full, divergence unknown",
 			func() Member { m := replica("g-0", 0, histC, 0, LinkDown); m.Fenced = true; return m }(),
 			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
@@ -360,7 +385,7 @@ func TestDecideRestartedMaster(t *testing.T) {
 		}
 		wantActions(t, d.Actions,
 			"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
-			"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "Unpause g-0",
+			"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
 			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 	})
 	t.Run("process exited, not restarted yet: marked fenced, not deleted", func(t *testing.T) {
@@ -380,7 +405,7 @@ func TestDecideRestartedMaster(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 700))
 		obs.Status.LastMasterReplID = histA
 		d := Decide(obs, SwitchoverState{})
-		if d.Kind != KindRestoreMaster || d.To != "g-0" || !strings.Contains(d.Message, "no replica can be promoted") {
+		if d.Kind != KindRestoreMaster || d.To != "g-0" || !strings.Contains(d.Message, "none of the 0 replicas holds more") {
 			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
 		}
 		wantActions(t, d.Actions, "Promote g-0", "VerifyRole g-0 master", "MoveMasterLabel g-0", "Event Warning MasterRestored")
@@ -415,20 +440,116 @@ func TestDecideRestartedMaster(t *testing.T) {
 		}
 		wantActions(t, d.Actions, "ClearFenced g-0")
 	})
-	t.Run("reloaded from disk, a replica is eligible: the replica takes over", func(t *testing.T) {
+	t.Run("reloaded everything from disk: made master again, nobody is wiped", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 1000), replica("g-1", 1, histA, 900, LinkDown))
 		obs.Status.LastMasterReplID = histA
-		if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-1" {
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindRestoreMaster || d.To != "g-0" {
 			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
 		}
 	})
-	t.Run("failover disabled: made master again", func(t *testing.T) {
-		obs := observe("g-0", 0, restarted(histC, 0), replica("g-1", 1, histA, 990, LinkDown))
-		obs.Status.LastMasterReplID = histA
-		obs.Settings.Enabled = false
-		d := Decide(obs, SwitchoverState{})
-		if d.Kind != KindRestoreMaster || !strings.Contains(d.Message, "disabled") {
-			t.Fatalf("decision = %s (%s)", d.Kind, d.Message)
-		}
-	})
+}
+
+// TestDecideRestartedMasterNeverWipesAMoreAdvancedReplica is issue point 1
+// (R1): decideRestore made a restarted master master again whenever no
+// replica was "eligible" (merely unreachable or not Ready counted) or
+// failover was disabled, without comparing positions; the restarted master
+// then full-synced its replicas from its older dump. Now it is restored only
+// when every replica's position is known and none is ahead; a replica ahead
+// is promoted (even with failover disabled); unknown positions wait unless
+// accept-data-loss is set.
+func TestDecideRestartedMasterNeverWipesAMoreAdvancedReplica(t *testing.T) {
+	restarted := func(off int64) Member {
+		m := replica("g-0", 0, histA, off, LinkDown)
+		m.Repl.MasterHost = "g-master.ns.svc"
+		return m
+	}
+	notReady := func(m Member) Member { m.Ready = false; return m }
+	cases := []struct {
+		name       string
+		members    []Member
+		disabled   bool
+		accept     bool
+		wantKind   DecisionKind
+		wantReason string
+		wantTo     string
+		wantIn     string
+	}{
+		{"older dump, the only replica not ready: refuse, never restore over it",
+			[]Member{restarted(100), notReady(replica("g-1", 1, histA, 1000, LinkDown))},
+			false, false, KindRefuse, "NoEligibleReplica", "", "g-1: pod is not ready"},
+		{"older dump, the most advanced replica not ready: wait rather than promote the one behind",
+			[]Member{restarted(100), notReady(replica("g-1", 1, histA, 1000, LinkDown)), replica("g-2", 2, histA, 500, LinkDown)},
+			false, false, KindWait, "MostAdvancedReplicaNotEligible", "", "g-1 holds 1000 bytes"},
+		{"older dump, the only replica unreachable: wait, its position is unknown",
+			[]Member{restarted(100), unreachable(replica("g-1", 1, histA, 1000, LinkDown))},
+			false, false, KindWait, "ReplicaPositionsUnknown", "", "only 0 of the 1 replicas"},
+		{"older dump, failover disabled, replica ahead: the replica is promoted and the event says why",
+			[]Member{restarted(100), replica("g-1", 1, histA, 1000, LinkDown)},
+			true, false, KindFailover, "FailingOver", "g-1", ""},
+		{"replica unreachable, accept-data-loss: restored with a warning",
+			[]Member{restarted(100), unreachable(replica("g-1", 1, histA, 1000, LinkDown))},
+			false, true, KindRestoreMaster, "MasterRestored", "g-0", "accept-data-loss is set"},
+		{"replica loading a full sync: its offset is not a position, wait",
+			[]Member{restarted(1000), func() Member { m := replica("g-1", 1, histA, 5, LinkDown); m.Repl.SyncInProgress = true; return m }()},
+			false, false, KindWait, "ReplicaPositionsUnknown", "", "only 0 of the 1 replicas"},
+		{"holds at least what every replica holds: restored",
+			[]Member{restarted(1000), replica("g-1", 1, histA, 1000, LinkDown), notReady(replica("g-2", 2, histA, 400, LinkDown))},
+			false, false, KindRestoreMaster, "MasterRestored", "g-0", "none of the 2 replicas holds more"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", 0, c.members...)
+			obs.Status.LastMasterReplID = histA
+			obs.Settings.Enabled, obs.Settings.AcceptDataLoss = !c.disabled, c.accept
+			d := Decide(obs, SwitchoverState{})
+			if d.Kind != c.wantKind || d.Reason != c.wantReason || d.To != c.wantTo || !strings.Contains(d.Message, c.wantIn) {
+				t.Fatalf("decision %s/%s to %q (%s), want %s/%s to %q mentioning %q",
+					d.Kind, d.Reason, d.To, d.Message, c.wantKind, c.wantReason, c.wantTo, c.wantIn)
+			}
+			if (d.Kind == KindWait || d.Kind == KindRefuse) && len(d.Actions) != 0 {
+				t.Fatalf("a wait acts or says it is fine: %v %+v", d.Actions, d.Condition())
+			}
+			if c.disabled {
+				var warned bool
+				for _, a := range d.Actions {
+					warned = warned || (a.Reason == "MasterRestartedBehind" && strings.Contains(a.Message, "automatic failover is disabled"))
+				}
+				if !warned {
+					t.Fatalf("no MasterRestartedBehind warning: %v", d.Actions)
+				}
+			}
+		})
+	}
+}
+
+// TestDecideCutOffMasterIsReplaced is issue point 4: the operator reaches the
+// master but no replica has heard it for L + GuardMargin, so it answers
+// -NOREPLICAS to every write. It is failed over, paused first, and its
+// clients are disconnected once it is a replica.
+func TestDecideCutOffMasterIsReplaced(t *testing.T) {
+	obs := observe("g-0", 0, master("g-0", 0, histA, 1000),
+		quiet(replica("g-1", 1, histA, 990, LinkUp), 6), quiet(replica("g-2", 2, histA, 995, LinkUp), 7))
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindFailover || d.To != "g-2" || d.Detection.Reason != "MasterCutOffFromReplicas" {
+		t.Fatalf("decision %s to %q (%s)", d.Kind, d.To, d.Message)
+	}
+	wantActions(t, d.Actions,
+		"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
+		"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+		"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
+}
+
+// TestDecidePartitionWithTheOperatorOnTheMinoritySide is issue point 2: in
+// the partition {operator, g-1} | {g-0, g-2, clients} g-1 alone votes the
+// master down; main promoted g-1, the least advanced replica, while g-0 kept
+// g-2 acknowledging writes. The operator holds and looks again soon.
+func TestDecidePartitionWithTheOperatorOnTheMinoritySide(t *testing.T) {
+	obs := observe("g-0", time.Minute, unreachable(master("g-0", 0, histA, 5000)),
+		replica("g-1", 1, histA, 900, LinkDown), unreachable(replica("g-2", 2, histA, 5000, LinkUp)))
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindHold || d.Reason != "OperatorPartitioned" || len(d.Actions) != 0 || d.RequeueAfter != pollWhileSuspect {
+		t.Fatalf("decision %s/%s requeue %s (%s) %v", d.Kind, d.Reason, d.RequeueAfter, d.Message, d.Actions)
+	}
 }

@@ -2,7 +2,6 @@ package failover
 
 import (
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -34,35 +33,54 @@ type Detection struct {
 	Reason string
 	// Message explains the verdict with the numbers behind it.
 	Message string
-	// DownFor is how long the master has not answered as master.
+	// DownFor is how long the master has not answered as master (or, for a
+	// master cut off from its replicas, how long they have not heard it).
 	DownFor time.Duration
 	// RequeueAfter is when the verdict can next change (Suspect only).
 	RequeueAfter time.Duration
-	// ReachableReplicas and ReplicasLinkDown are the agreement counts.
+	// Contained is true when the failed master provably cannot accept a
+	// write (R3): its process is gone, it answers and will be paused before
+	// anything is promoted, or its own write guard has expired.
+	// ContainedBy says which. A Failed master that is not contained (its pod
+	// is being deleted, its node stopped reporting) must not be replaced yet.
+	Contained   bool
+	ContainedBy string
+	// Evidence is what the replicas said about the master.
+	Evidence Evidence
+	// ReachableReplicas and ReplicasLinkDown are the agreement counts: the
+	// replicas that gave a fresh report and those that voted the master's
+	// guard expired.
 	ReachableReplicas, ReplicasLinkDown int
 }
 
 // pollWhileSuspect is how often a master that stopped answering is looked at
 // again: the verdict can change at any moment (it answers, its pod goes, it
-// restarts as a replica), not only when MasterDownAfter runs out.
-const pollWhileSuspect = time.Second
+// restarts as a replica, the replicas' no-contact reaches the threshold),
+// not only when MasterDownAfter runs out.
+const pollWhileSuspect = 500 * time.Millisecond
 
 // reasonMasterRestarted is the verdict on a master that answers as a replica.
 const reasonMasterRestarted = "MasterRestarted"
 
-// Detect decides whether the current master has failed. Certain facts fail
-// it at once (certainlyDown). Otherwise the master is failed
-// only when the operator has not seen it answer as master for
-// MasterDownAfter AND the replicas agree: its pod is gone or not running, or
-// it answers but reports itself a replica, or a strict majority of the
-// reachable replicas report master_link_status:down. An operator cut off from
-// a healthy master sees it unreachable while the replicas still report the
-// link up; that is Isolated, never Failed. Replicas known to follow another
-// host do not vote. A replica notices a vanished master at once when the
-// connection is reset, but only after repl-timeout when packets are dropped,
-// so detection takes at least that long for partitions. When the operator
-// never saw the master (MasterLastSeen zero), the replicas'
-// master_link_down_since_seconds stand in for its own clock.
+// Containment reasons, for Detection.ContainedBy.
+const (
+	containedProcessGone = "its process is gone"
+	containedAnswers     = "it answers, so its writes are paused (CLIENT PAUSE WRITE) before anything is promoted"
+	containedGuard       = "its write guard has expired"
+)
+
+// Detect decides whether the current master has failed and whether it is
+// contained (cannot accept writes any more). Certain facts fail it at once
+// (certainlyDown). A master the operator reaches is failed only when its
+// replicas prove it cut off from them: N-w+1 of them report no contact for
+// L + GuardMargin, so it answers -NOREPLICAS to every write and a replica
+// must take over (it is paused first). A master the operator cannot reach
+// is failed when the operator has not seen it for MasterDownAfter and the
+// same N-w+1 replicas prove its guard expired. An operator cut off from a
+// healthy master sees it unreachable while the replicas still hear it; that
+// is Isolated, never Failed. Replicas known to follow another host, or
+// loading a full sync, do not vote. When the operator never saw the master
+// (MasterLastSeen zero), the replicas' no-contact stands in for its clock.
 func Detect(obs Observation) Detection {
 	name := obs.Status.CurrentMaster
 	if name == "" {
@@ -70,49 +88,38 @@ func Detect(obs Observation) Detection {
 			Message: "status names no current master"}
 	}
 	master := obs.member(name)
+	ev := GatherEvidence(obs, name, ReferenceHistory(obs))
+	d := Detection{Evidence: ev, ReachableReplicas: len(ev.Reports), ReplicasLinkDown: ev.Votes}
 	if master != nil && master.Reachable && master.Repl.Role == RoleMaster {
-		return Detection{Health: HealthHealthy, Reason: "MasterHealthy",
-			Message: fmt.Sprintf("master %s answers as master at offset %d", name, master.Repl.Offset)}
-	}
-
-	if d, ok := certainlyDown(master, name); ok {
+		if ev.GuardExpired() {
+			d.Health, d.Reason, d.DownFor = HealthFailed, "MasterCutOffFromReplicas", ev.VotedDownFor
+			d.Contained, d.ContainedBy = true, containedAnswers
+			d.Message = fmt.Sprintf("master %s answers the operator but %s: it refuses every write (-NOREPLICAS)",
+				name, ev.VoteSummary())
+			return d
+		}
+		d.Health, d.Reason = HealthHealthy, "MasterHealthy"
+		d.Message = fmt.Sprintf("master %s answers as master at offset %d", name, master.Repl.Offset)
 		return d
 	}
 
-	d := Detection{}
-	var downSeconds []int64 // link-down durations the voting replicas report
-	for i := range obs.Members {
-		m := &obs.Members[i]
-		if m.Name == name || !m.Reachable || m.Repl.Role != RoleReplica {
-			continue
+	if cd, ok := certainlyDown(master, name); ok {
+		cd.Evidence, cd.ReachableReplicas, cd.ReplicasLinkDown = ev, d.ReachableReplicas, d.ReplicasLinkDown
+		if !cd.Contained && ev.GuardExpired() {
+			cd.Contained, cd.ContainedBy = true, containedGuard
 		}
-		if master != nil && master.Host != "" && m.Repl.MasterHost != "" && m.Repl.MasterHost != master.Host {
-			// It follows someone else: its link says nothing about the master.
-			continue
-		}
-		d.ReachableReplicas++
-		if m.Repl.LinkStatus == LinkDown {
-			d.ReplicasLinkDown++
-			downSeconds = append(downSeconds, m.Repl.LinkDownSeconds)
-		}
+		return cd
 	}
 
 	if obs.MasterLastSeen.IsZero() {
-		// No time of our own: use the replicas' clocks, if a strict
-		// majority of them has been without the master long enough.
-		down, ok := majorityDownFor(downSeconds, d.ReachableReplicas)
-		if !ok || down < obs.Settings.MasterDownAfter {
+		// No time of our own: the replicas' clocks stand in for it.
+		if !ev.GuardExpired() {
 			d.Health, d.Reason = HealthSuspect, "MasterNotYetSeen"
-			d.Message = fmt.Sprintf("master %s has not answered since the operator started; waiting %s before deciding",
-				name, obs.Settings.MasterDownAfter)
-			d.RequeueAfter = obs.Settings.MasterDownAfter
-			if ok {
-				d.RequeueAfter -= down
-			}
-			d.RequeueAfter = min(d.RequeueAfter, pollWhileSuspect)
+			d.Message = fmt.Sprintf("master %s has not answered since the operator started; %s", name, ev.VoteSummary())
+			d.RequeueAfter = pollWhileSuspect
 			return d
 		}
-		d.DownFor = down
+		d.DownFor = ev.VotedDownFor
 	} else {
 		d.DownFor = obs.Now.Sub(obs.MasterLastSeen)
 	}
@@ -124,35 +131,41 @@ func Detect(obs Observation) Detection {
 		return d
 	}
 
-	// A missing, deleted or ended pod and a master answering as a replica
-	// were decided by certainlyDown; what is left is a pod that is not
-	// running for an uncertain reason (Pending, Unknown) or does not answer.
-	d.Health = HealthFailed
+	// A missing or ended pod, an exited process and a master answering as a
+	// replica were decided by certainlyDown; what is left is a master that
+	// does not answer while its pod runs or is in an uncertain phase
+	// (Pending, Unknown): only its expired guard proves it cannot write.
 	switch {
-	case master.Phase != PodRunning:
-		d.Reason = "MasterPodNotRunning"
-		d.Message = fmt.Sprintf("master %s's pod is %s and has been down for %s", name, master.Phase, d.DownFor)
-	case d.ReachableReplicas > 0 && 2*d.ReplicasLinkDown > d.ReachableReplicas:
-		d.Reason = "ReplicasLostMaster"
-		d.Message = fmt.Sprintf("master %s unreachable for %s and %d of %d reachable replicas report master_link_status:down",
-			name, d.DownFor, d.ReplicasLinkDown, d.ReachableReplicas)
-	case d.ReachableReplicas == 0:
+	case ev.GuardExpired():
+		d.Health, d.Reason = HealthFailed, "ReplicasLostMaster"
+		d.Contained, d.ContainedBy = true, containedGuard
+		d.Message = fmt.Sprintf("master %s unreachable for %s and %s", name, d.DownFor, ev.VoteSummary())
+		if master.Phase != PodRunning {
+			d.Reason = "MasterPodNotRunning"
+			d.Message = fmt.Sprintf("master %s's pod is %s, it has been unreachable for %s and %s", name, master.Phase, d.DownFor, ev.VoteSummary())
+		}
+	case len(ev.Reports) == 0:
 		d.Health, d.Reason = HealthIsolated, "NoReplicaAgreement"
-		d.Message = fmt.Sprintf("master %s unreachable for %s but no replica is reachable to confirm; its pod is still running",
-			name, d.DownFor)
+		d.Message = fmt.Sprintf("master %s unreachable for %s but no replica answers to confirm it cannot write (its pod is %s)",
+			name, d.DownFor, master.Phase)
 	default:
 		d.Health, d.Reason = HealthIsolated, "OperatorPartitioned"
-		d.Message = fmt.Sprintf("master %s unreachable for %s but only %d of %d reachable replicas report master_link_status:down; not failing over",
-			name, d.DownFor, d.ReplicasLinkDown, d.ReachableReplicas)
+		d.Message = fmt.Sprintf("master %s unreachable for %s but only %s; not failing over",
+			name, d.DownFor, ev.VoteSummary())
+	}
+	if d.Health == HealthIsolated {
+		d.RequeueAfter = pollWhileSuspect
 	}
 	return d
 }
 
 // certainlyDown returns a Failed verdict, and true, when facts that no
 // network fault can fake show the master is not serving as master, so there
-// is nothing to wait for: its pod is gone, ended or being deleted (and it no
-// longer answers as master), its server process has exited (the kubelet
-// reports the container not running), or it answers but as a replica. A member starts
+// is nothing to wait for: its pod is gone or ended, its server process has
+// exited (the kubelet reports the container not running), or it answers but
+// as a replica; those are also Contained. A pod being deleted that no longer
+// answers is Failed but not contained: the DELETE may never reach a
+// partitioned node. A member starts
 // as a replica (its pod arguments carry --replicaof), so a master that answers
 // as a replica has restarted; waiting MasterDownAfter would only lengthen the
 // outage, since it takes no writes either way. A pod that is Unknown (its node
@@ -163,37 +176,26 @@ func certainlyDown(master *Member, name string) (Detection, bool) {
 	switch {
 	case master == nil || master.Phase == PodMissing:
 		d.Reason, d.Message = "MasterPodGone", fmt.Sprintf("master %s has no pod", name)
-	case master.Deleted:
-		d.Reason, d.Message = "MasterPodDeleted", fmt.Sprintf("master %s's pod is being deleted and no longer answers as master", name)
+		d.Contained, d.ContainedBy = true, containedProcessGone
 	case master.Phase == PodFailed || master.Phase == PodSucceeded:
 		d.Reason, d.Message = "MasterPodNotRunning", fmt.Sprintf("master %s's pod has ended (%s)", name, master.Phase)
-	case master.Phase == PodRunning && !master.Reachable && master.ProcessDown:
-		d.Reason = "MasterProcessExited"
-		d.Message = fmt.Sprintf("master %s's server process has exited (its container is not running)", name)
-	case master.Phase == PodRunning && master.Reachable && master.Repl.Role == RoleReplica:
+		d.Contained, d.ContainedBy = true, containedProcessGone
+	case master.Reachable && master.Repl.Role == RoleReplica:
+		d.Contained, d.ContainedBy = true, containedAnswers
 		d.Reason = reasonMasterRestarted
 		d.Message = fmt.Sprintf("master %s answers as a replica of %s (its process restarted, or it was demoted outside the operator) and takes no writes",
 			name, master.Repl.MasterHost)
+	case master.Phase == PodRunning && !master.Reachable && master.ProcessDown:
+		d.Reason = "MasterProcessExited"
+		d.Message = fmt.Sprintf("master %s's server process has exited (its container is not running)", name)
+		d.Contained, d.ContainedBy = true, containedProcessGone
+	case master.Deleted:
+		// A DELETE is a request, not a fact: until the pod is gone the
+		// process may still run (its node may be cut off and never see it),
+		// so this is contained only if the guard has expired (Detect adds it).
+		d.Reason, d.Message = "MasterPodDeleted", fmt.Sprintf("master %s's pod is being deleted and no longer answers as master", name)
 	default:
 		return Detection{}, false
 	}
 	return d, true
-}
-
-// majorityDownFor returns the longest duration for which a strict majority of
-// the voting replicas (voters of them) report their link down, and whether
-// such a majority with known durations exists.
-func majorityDownFor(downSeconds []int64, voters int) (time.Duration, bool) {
-	var known []int64
-	for _, s := range downSeconds {
-		if s >= 0 {
-			known = append(known, s)
-		}
-	}
-	need := voters/2 + 1
-	if voters == 0 || len(known) < need {
-		return 0, false
-	}
-	sort.Slice(known, func(i, j int) bool { return known[i] > known[j] })
-	return time.Duration(known[need-1]) * time.Second, true
 }

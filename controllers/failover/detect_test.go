@@ -37,12 +37,13 @@ func TestDetect(t *testing.T) {
 		{"process exited fails at once", observe("g-0", 0, exited, up1, up2), HealthFailed, "MasterProcessExited", "exited"},
 		{"restarted as a replica fails at once", observe("g-0", 0, demoted, down1, down2), HealthFailed, "MasterRestarted", "replica"},
 		{"unknown pod waits for masterDownAfter", observe("g-0", 10*time.Second, unknownPhase, down1, down2), HealthSuspect, "MasterNotAnswering", ""},
-		{"unreachable long, replicas agree", observe("g-0", 31*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", "2 of 2"},
+		{"unreachable long, replicas agree", observe("g-0", 31*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", "2 of the 2 replicas"},
 		{"exactly at masterDownAfter counts", observe("g-0", 30*time.Second, unreachable(m0), down1, down2), HealthFailed, "ReplicasLostMaster", ""},
-		{"operator partitioned: replicas linked up", observe("g-0", time.Minute, unreachable(m0), up1, up2), HealthIsolated, "OperatorPartitioned", "0 of 2"},
-		{"half the replicas is not a majority", observe("g-0", time.Minute, unreachable(m0), down1, up2), HealthIsolated, "OperatorPartitioned", "1 of 2"},
-		{"two of three is a majority", observe("g-0", time.Minute, unreachable(m0), down1, down2, replica("g-3", 3, histA, 1, LinkUp)), HealthFailed, "ReplicasLostMaster", "2 of 3"},
-		{"unreachable replicas do not vote", observe("g-0", time.Minute, unreachable(m0), down1, unreachable(up2)), HealthFailed, "ReplicasLostMaster", "1 of 1"},
+		{"operator partitioned: replicas linked up", observe("g-0", time.Minute, unreachable(m0), up1, up2), HealthIsolated, "OperatorPartitioned", "0 of the 2 replicas"},
+		{"half the replicas is not enough", observe("g-0", time.Minute, unreachable(m0), down1, up2), HealthIsolated, "OperatorPartitioned", "1 of the 2 replicas"},
+		{"two of three is not N-w+1 with min-replicas-to-write 1", observe("g-0", time.Minute, unreachable(m0), down1, down2, replica("g-3", 3, histA, 1, LinkUp)), HealthIsolated, "OperatorPartitioned", "2 of the 3 replicas"},
+		// Issue point 2: the count is over the group's replicas, not the reachable ones.
+		{"an unreachable replica still counts in N", observe("g-0", time.Minute, unreachable(m0), down1, unreachable(up2)), HealthIsolated, "OperatorPartitioned", "1 of the 2 replicas"},
 		{"no replica reachable, pod running", observe("g-0", time.Minute, unreachable(m0), unreachable(up1)), HealthIsolated, "NoReplicaAgreement", ""},
 		{"pod gone needs no replica vote", observe("g-0", time.Minute, gone(m0), up1, up2), HealthFailed, "MasterPodGone", ""},
 		{"master missing from the member list", observe("g-0", time.Minute, up1, up2), HealthFailed, "MasterPodGone", ""},
@@ -72,10 +73,11 @@ func TestDetectOnlyCountsReplicasOfTheMaster(t *testing.T) {
 		follows(replica("g-1", 1, histA, 990, LinkUp), "10.0.0.10"),
 		follows(replica("g-2", 2, histA, 990, LinkDown), "10.0.0.99"), // follows a stale address
 		follows(replica("g-3", 3, histA, 990, LinkDown), "10.0.0.98"))
-	if d := Detect(obs); d.Health != HealthIsolated || d.ReachableReplicas != 1 {
+	obs.Settings.MinReplicasToWrite = 2
+	if d := Detect(obs); d.Health != HealthIsolated || d.ReplicasLinkDown != 0 {
 		t.Fatalf("only g-1 follows the master and it is linked up: %+v", d)
 	}
-	// Without a known master_host every replica votes.
+	// Without a known master_host every replica votes: 2 of 3 with w=2.
 	obs.Members[2].Repl.MasterHost, obs.Members[3].Repl.MasterHost = "", ""
 	if d := Detect(obs); d.Health != HealthFailed || d.ReachableReplicas != 3 || d.ReplicasLinkDown != 2 {
 		t.Fatalf("%+v", d)
@@ -83,32 +85,89 @@ func TestDetectOnlyCountsReplicasOfTheMaster(t *testing.T) {
 }
 
 // TestDetectNeverSeenUsesTheReplicasClocks checks that without
-// MasterLastSeen the replicas' master_link_down_since_seconds decide, and
-// only when a strict majority has been down long enough.
+// MasterLastSeen the replicas' own no-contact durations stand in for the
+// operator's clock, and only once N-w+1 of them voted.
 func TestDetectNeverSeenUsesTheReplicasClocks(t *testing.T) {
 	downFor := func(m Member, s int64) Member { m.Repl.LinkDownSeconds = s; return m }
 	m0 := unreachable(master("g-0", 0, histA, 1000))
 	cases := []struct {
-		name        string
-		replicas    []Member
-		wantHealth  Health
-		wantRequeue time.Duration
+		name       string
+		replicas   []Member
+		wantHealth Health
 	}{
-		{"majority down long enough", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 45), downFor(replica("g-2", 2, histA, 1, LinkDown), 31), downFor(replica("g-3", 3, histA, 1, LinkUp), -1)}, HealthFailed, 0},
-		{"majority down, not long enough", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 45), downFor(replica("g-2", 2, histA, 1, LinkDown), 10), downFor(replica("g-3", 3, histA, 1, LinkUp), -1)}, HealthSuspect, 20 * time.Second},
-		{"durations unknown", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), -1), downFor(replica("g-2", 2, histA, 1, LinkDown), -1)}, HealthSuspect, 30 * time.Second},
-		{"no majority", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 99), downFor(replica("g-2", 2, histA, 1, LinkUp), -1)}, HealthSuspect, 30 * time.Second},
-		{"no replica", nil, HealthSuspect, 30 * time.Second},
+		{"every replica down long enough", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 45), downFor(replica("g-2", 2, histA, 1, LinkDown), 31)}, HealthFailed},
+		{"down, not for masterDownAfter", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 45), downFor(replica("g-2", 2, histA, 1, LinkDown), 10)}, HealthSuspect},
+		{"durations unknown", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), -1), downFor(replica("g-2", 2, histA, 1, LinkDown), -1)}, HealthSuspect},
+		{"one of two", []Member{downFor(replica("g-1", 1, histA, 1, LinkDown), 99), downFor(replica("g-2", 2, histA, 1, LinkUp), -1)}, HealthSuspect},
+		{"no replica", nil, HealthSuspect},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			obs := observe("g-0", 0, append([]Member{m0}, c.replicas...)...)
 			obs.MasterLastSeen = time.Time{}
 			d := Detect(obs)
-			// A suspect master is looked at again at least every pollWhileSuspect.
-			want := min(c.wantRequeue, pollWhileSuspect)
-			if d.Health != c.wantHealth || d.RequeueAfter != want {
-				t.Fatalf("Detect = %s requeue %s (%s), want %s requeue %s", d.Health, d.RequeueAfter, d.Message, c.wantHealth, want)
+			if d.Health != c.wantHealth || (d.Health == HealthSuspect && d.RequeueAfter != pollWhileSuspect) {
+				t.Fatalf("Detect = %s requeue %s (%s), want %s", d.Health, d.RequeueAfter, d.Message, c.wantHealth)
+			}
+		})
+	}
+}
+
+// TestDetectGuardAndContainment checks when a failed master is proven unable
+// to write (R3), from the replicas' no-contact reports against
+// L + GuardMargin (5s here):
+//
+//   - issue point 4: a master the operator reaches but no replica hears is
+//     failed (it answers -NOREPLICAS forever) and contained by its pause;
+//   - issue point 5: master_last_io_seconds_ago votes before repl-timeout
+//     drops the link, but 4s is not enough;
+//   - issue point 2: the partition {operator, g-1} | {g-0, g-2}: g-1 alone
+//     must not fail the master;
+//   - a replica loading a full sync does not vote;
+//   - R3: a pod DELETE is not containment until the guard expired.
+func TestDetectGuardAndContainment(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	syncing := replica("g-2", 2, histA, 0, LinkDown)
+	syncing.Repl.SyncInProgress = true
+	deleting := unreachable(m0)
+	deleting.Deleted = true
+	cases := []struct {
+		name          string
+		obs           Observation
+		wantHealth    Health
+		wantReason    string
+		wantContained bool
+	}{
+		{"answers, replicas hear nothing for 5s: cut off", observe("g-0", 0, m0, quiet(replica("g-1", 1, histA, 990, LinkUp), 5), quiet(replica("g-2", 2, histA, 990, LinkUp), 6)),
+			HealthFailed, "MasterCutOffFromReplicas", true},
+		{"answers, replicas quiet for only 4s: healthy", observe("g-0", 0, m0, quiet(replica("g-1", 1, histA, 990, LinkUp), 4), quiet(replica("g-2", 2, histA, 990, LinkUp), 9)),
+			HealthHealthy, "MasterHealthy", false},
+		{"answers, one replica of two cut off: healthy (it still has w=1)", observe("g-0", 0, m0, quiet(replica("g-1", 1, histA, 990, LinkUp), 60), replica("g-2", 2, histA, 990, LinkUp)),
+			HealthHealthy, "MasterHealthy", false},
+		{"unreachable, link-up replicas quiet long enough: failed before repl-timeout", observe("g-0", time.Minute, unreachable(m0), quiet(replica("g-1", 1, histA, 990, LinkUp), 7), quiet(replica("g-2", 2, histA, 990, LinkUp), 7)),
+			HealthFailed, "ReplicasLostMaster", true},
+		{"partition {operator, g-1} | {g-0, g-2}", observe("g-0", time.Minute, unreachable(m0), replica("g-1", 1, histA, 900, LinkDown), unreachable(replica("g-2", 2, histA, 1000, LinkUp))),
+			HealthIsolated, "OperatorPartitioned", false},
+		{"a replica loading a full sync does not vote", observe("g-0", time.Minute, unreachable(m0), replica("g-1", 1, histA, 900, LinkDown), syncing),
+			HealthIsolated, "OperatorPartitioned", false},
+		{"pod deleted, replicas still hear it: not contained", observe("g-0", time.Minute, deleting, replica("g-1", 1, histA, 900, LinkUp)),
+			HealthFailed, "MasterPodDeleted", false},
+		{"pod deleted, guard expired: contained", observe("g-0", time.Minute, deleting, replica("g-1", 1, histA, 900, LinkDown)),
+			HealthFailed, "MasterPodDeleted", true},
+		{"pod unknown, guard expired: contained", observe("g-0", time.Minute, func() Member { m := unreachable(m0); m.Phase = PodUnknown; return m }(), replica("g-1", 1, histA, 900, LinkDown)),
+			HealthFailed, "MasterPodNotRunning", true},
+		{"min-replicas-to-write 0: no guard to expire", func() Observation {
+			o := observe("g-0", time.Minute, unreachable(m0), replica("g-1", 1, histA, 900, LinkDown))
+			o.Settings.MinReplicasToWrite = 0
+			return o
+		}(), HealthIsolated, "OperatorPartitioned", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Detect(c.obs)
+			if d.Health != c.wantHealth || d.Reason != c.wantReason || d.Contained != c.wantContained {
+				t.Fatalf("Detect = %s/%s contained=%v (%s), want %s/%s contained=%v",
+					d.Health, d.Reason, d.Contained, d.Message, c.wantHealth, c.wantReason, c.wantContained)
 			}
 		})
 	}

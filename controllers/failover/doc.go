@@ -2,7 +2,13 @@
 // the master of a ReplicationGroup is failed, which replica to promote, how to
 // fence the old master, the ordered promotion plan, the repair of two masters,
 // the prediction of how a returning old master resynchronises, the resumable
-// manual switchover state machine and the failover record.
+// manual switchover state machine and the failover record. Every decision
+// keeps the rules of docs/failover.md (R1-R3): what the replicas prove
+// (GatherEvidence) is counted against the replicas the group is meant to
+// run, never against those that happen to answer, and a replica is promoted
+// only once the old master provably cannot write and the replica provably
+// holds every WAIT-acknowledged write; otherwise the decision waits and says
+// why.
 //
 // It is pure, in the manner of cert-manager's policies and etcd raft: callers
 // pass what they observed (members, their replication state as reported by

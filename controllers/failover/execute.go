@@ -26,6 +26,8 @@ type NodeOperations interface {
 	ReplicaOfNoOne(ctx context.Context, member string) error
 	// ReplicaOf sends REPLICAOF <master's address> <port>.
 	ReplicaOf(ctx context.Context, member, master string) error
+	// KillClients sends CLIENT KILL TYPE normal.
+	KillClients(ctx context.Context, member string) error
 	// Role sends ROLE and returns the role and replication offset it reports.
 	Role(ctx context.Context, member string) (Role, int64, error)
 }
@@ -100,6 +102,8 @@ func Execute(ctx context.Context, acts []Action, nodes NodeOperations, group Gro
 			}
 		case ActReplicaOf:
 			err = nodes.ReplicaOf(ctx, a.Member, a.Target)
+		case ActKillClients:
+			err = nodes.KillClients(ctx, a.Member)
 		case ActMoveMasterLabel:
 			err = group.MoveMasterLabel(ctx, a.Target)
 		case ActSetCurrentMaster:

@@ -37,6 +37,11 @@ func (f *fakeGroup) Unpause(_ context.Context, m string) error {
 	return f.call("CLIENT UNPAUSE @%s", m)
 }
 
+// KillClients records CLIENT KILL TYPE normal.
+func (f *fakeGroup) KillClients(_ context.Context, m string) error {
+	return f.call("CLIENT KILL TYPE normal @%s", m)
+}
+
 // ReplicaOfNoOne records REPLICAOF NO ONE and makes the member a master.
 func (f *fakeGroup) ReplicaOfNoOne(_ context.Context, m string) error {
 	f.roles[m] = RoleMaster

@@ -23,11 +23,27 @@ func master(name string, ordinal int, h string, off int64) Member {
 			BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: off}}
 }
 
-// replica returns a healthy replica member on history h at offset off with the given link.
+// replica returns a replica member on history h at offset off with the
+// given link: up means it heard its master this second; down means its link
+// has been down for a minute, long past any guard.
 func replica(name string, ordinal int, h string, off int64, link LinkStatus) Member {
-	return Member{Name: name, Ordinal: ordinal, Phase: PodRunning, Ready: true, Reachable: true,
+	m := Member{Name: name, Ordinal: ordinal, Phase: PodRunning, Ready: true, Reachable: true,
 		Repl: Replication{Role: RoleReplica, ReplID: h, ReplID2: zeros, SecondReplOffset: -1, Offset: off, LinkDownSeconds: -1,
-			LinkStatus: link, BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: off}}
+			LastIOSeconds: -1, LinkStatus: link, BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: off}}
+	switch link {
+	case LinkUp:
+		m.Repl.LastIOSeconds = 0
+	case LinkDown:
+		m.Repl.LinkDownSeconds = 60
+	}
+	return m
+}
+
+// quiet returns replica m reporting its link up but nothing heard from its
+// master for secs seconds (master_last_io_seconds_ago).
+func quiet(m Member, secs int64) Member {
+	m.Repl.LinkStatus, m.Repl.LastIOSeconds, m.Repl.LinkDownSeconds = LinkUp, secs, -1
+	return m
 }
 
 // gone returns m as an unreachable member whose pod is missing.
@@ -45,8 +61,12 @@ func unreachable(m Member) Member {
 }
 
 // settings are the failover settings the tests use unless they say otherwise.
+// With min-replicas-max-lag 2s and a 1s ping period a replica's no-contact
+// vote needs 5s (GuardMargin 3s). Replicas 0: N is the members observed
+// besides the master.
 var settings = Settings{Enabled: true, MasterDownAfter: 30 * time.Second,
-	PauseTimeout: 10 * time.Second, SwitchoverTimeout: 20 * time.Second}
+	PauseTimeout: 10 * time.Second, SwitchoverTimeout: 20 * time.Second,
+	MinReplicasToWrite: 1, MinReplicasMaxLag: 2 * time.Second, ReplPingPeriod: time.Second, ReplTimeout: 10 * time.Second}
 
 // observe builds an observation with currentMaster cm, the master last seen
 // downFor ago, and the default settings.

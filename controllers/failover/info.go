@@ -14,7 +14,7 @@ import (
 // number is an error naming the field. Unknown fields are ignored, so newer
 // servers parse too.
 func ParseInfoReplication(text string) (Replication, error) {
-	r := Replication{SecondReplOffset: NoSecondOffset, LinkDownSeconds: -1, GoodReplicas: -1}
+	r := Replication{SecondReplOffset: NoSecondOffset, LinkDownSeconds: -1, LastIOSeconds: -1, GoodReplicas: -1}
 	seen := map[string]bool{}
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")
@@ -62,6 +62,8 @@ func ParseInfoReplication(text string) (Replication, error) {
 			r.MasterPort = int(port)
 		case "master_link_down_since_seconds":
 			r.LinkDownSeconds, err = parseInt64(key, value)
+		case "master_last_io_seconds_ago":
+			r.LastIOSeconds, err = parseInt64(key, value)
 		case "master_sync_in_progress":
 			r.SyncInProgress = value == "1"
 		case "repl_backlog_active":

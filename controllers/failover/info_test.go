@@ -24,14 +24,14 @@ func mustParseInfo(t *testing.T, path string) Replication {
 func TestParseInfoReplicationRealCaptures(t *testing.T) {
 	m := mustParseInfo(t, "testdata/info_master.txt")
 	want := Replication{Role: RoleMaster, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
-		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkDownSeconds: -1,
+		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkDownSeconds: -1, LastIOSeconds: -1,
 		BacklogActive: true, BacklogFirstByte: 1, BacklogHistLen: 100, GoodReplicas: -1}
 	if m != want {
 		t.Fatalf("master:\n got %+v\nwant %+v", m, want)
 	}
 	r := mustParseInfo(t, "testdata/info_replica.txt")
 	want = Replication{Role: RoleReplica, ReplID: "17af7cfa29967cbe6bcfa483f4806a442a846923",
-		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkStatus: LinkUp, LinkDownSeconds: -1,
+		ReplID2: zeros, SecondReplOffset: -1, Offset: 100, LinkStatus: LinkUp, LinkDownSeconds: -1, LastIOSeconds: 1,
 		MasterHost: "127.0.0.1", MasterPort: 27411,
 		BacklogActive: true, BacklogFirstByte: 51, BacklogHistLen: 50, GoodReplicas: -1}
 	if r != want {
@@ -52,7 +52,7 @@ func TestParseInfoReplicationCRLF(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.Role != RoleReplica || r.LinkStatus != LinkDown || !r.SyncInProgress || r.Offset != 42 || r.LinkDownSeconds != 42 ||
-		r.SecondReplOffset != NoSecondOffset {
+		r.SecondReplOffset != NoSecondOffset || r.LastIOSeconds != -1 {
 		t.Fatalf("got %+v", r)
 	}
 }
@@ -88,5 +88,24 @@ func TestParseInfoReplicationGoodReplicas(t *testing.T) {
 	}
 	if _, err := ParseInfoReplication(strings.Replace(text, "good_slaves:1", "good_slaves:x", 1)); err == nil {
 		t.Fatal("a malformed min_slaves_good_slaves parsed")
+	}
+}
+
+// TestParseInfoReplicationLastIO checks master_last_io_seconds_ago (issue
+// point 5: replicas report "no contact for X s" well before repl-timeout),
+// including redis-server's -1 for a replica without a master connection.
+func TestParseInfoReplicationLastIO(t *testing.T) {
+	for text, want := range map[string]int64{
+		"role:slave\nmaster_link_status:up\nmaster_last_io_seconds_ago:7\nmaster_replid:" + histA + "\nmaster_repl_offset:1\n":    7,
+		"role:slave\nmaster_link_status:down\nmaster_last_io_seconds_ago:-1\nmaster_replid:" + histA + "\nmaster_repl_offset:1\n": -1,
+	} {
+		r, err := ParseInfoReplication(text)
+		if err != nil || r.LastIOSeconds != want {
+			t.Fatalf("LastIOSeconds = %d, err %v; want %d", r.LastIOSeconds, err, want)
+		}
+	}
+	if _, err := ParseInfoReplication("role:slave\nmaster_last_io_seconds_ago:soon\nmaster_replid:x\nmaster_repl_offset:1\n"); err == nil ||
+		!strings.Contains(err.Error(), "master_last_io_seconds_ago") {
+		t.Fatalf("a malformed master_last_io_seconds_ago parsed: %v", err)
 	}
 }

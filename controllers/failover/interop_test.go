@@ -27,6 +27,8 @@ type redisNode struct {
 	name string
 	port int
 	cmd  *exec.Cmd
+	// killed is what the kubelet would report: the container is not running.
+	killed bool
 }
 
 // addr is the node's loopback address.
@@ -78,6 +80,7 @@ func startRedis(t *testing.T, name string) *redisNode {
 func (n *redisNode) kill() {
 	_ = n.cmd.Process.Kill()
 	_, _ = n.cmd.Process.Wait()
+	n.killed = true
 }
 
 // waitFor polls cond every 50ms until it holds or timeout passes.
@@ -179,6 +182,12 @@ func (g *realGroup) Unpause(_ context.Context, m string) error {
 	return err
 }
 
+// KillClients sends CLIENT KILL TYPE normal.
+func (g *realGroup) KillClients(_ context.Context, m string) error {
+	_, err := g.do(m, "CLIENT", "KILL", "TYPE", "normal")
+	return err
+}
+
 // ReplicaOfNoOne sends REPLICAOF NO ONE.
 func (g *realGroup) ReplicaOfNoOne(_ context.Context, m string) error {
 	_, err := g.do(m, "REPLICAOF", "NO", "ONE")
@@ -271,7 +280,7 @@ func (g *realGroup) observe(now time.Time) Observation {
 	obs := Observation{Status: status, Settings: Settings{Enabled: true, MasterDownAfter: time.Second,
 		PauseTimeout: 10 * time.Second, SwitchoverTimeout: 10 * time.Second}, Now: now}
 	for name, n := range g.nodes {
-		m := Member{Name: name, Ordinal: g.ordinal[name], Phase: PodRunning, Ready: true, Fenced: g.fenced[name]}
+		m := Member{Name: name, Ordinal: g.ordinal[name], Phase: PodRunning, Ready: true, Fenced: g.fenced[name], ProcessDown: n.killed}
 		if n.cmd.ProcessState != nil {
 			m.Phase = PodMissing
 		} else if text, err := respDo(n.addr(), "INFO", "replication"); err == nil {
@@ -460,7 +469,13 @@ func TestRealRedisFailoverKeepsWaitAcknowledgedWrites(t *testing.T) {
 	g := newRealGroup(t)
 	stop := make(chan struct{})
 	written := g.writer(100000, 1, stop)
-	time.Sleep(500 * time.Millisecond)
+	// Kill only once some writes went through: on a loaded machine a fixed
+	// sleep can end before the writer's first WAIT returns.
+	waitFor(t, 20*time.Second, "writes on g-0", func() bool {
+		n, err := g.do("g-0", "DBSIZE")
+		count, _ := strconv.Atoi(n)
+		return err == nil && count >= 20
+	})
 	g.nodes["g-0"].kill()
 	killedAt := time.Now()
 	close(stop)

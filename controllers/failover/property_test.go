@@ -20,6 +20,7 @@ func randomObservation(r *rand.Rand) Observation {
 	links := []LinkStatus{LinkUp, LinkDown}
 	obs := Observation{Settings: settings, Now: t0.Add(time.Hour)}
 	obs.Settings.Enabled = r.Intn(5) != 0
+	obs.Settings.AcceptDataLoss = r.Intn(10) == 0
 	for i := 0; i < n; i++ {
 		m := Member{Name: fmt.Sprintf("g-%d", i), Ordinal: i, Phase: phases[r.Intn(len(phases))],
 			Ready: r.Intn(4) != 0, Deleted: r.Intn(8) == 0, Fenced: r.Intn(8) == 0, Host: fmt.Sprintf("10.0.0.%d", i)}
@@ -30,13 +31,21 @@ func randomObservation(r *rand.Rand) Observation {
 			if r.Intn(4) == 0 {
 				m.Repl.ReplID2, m.Repl.SecondReplOffset = histories[r.Intn(3)], int64(r.Intn(5))*100+1
 			}
+			m.Repl.LastIOSeconds, m.Repl.LinkDownSeconds = -1, -1
 			if m.Repl.Role == RoleReplica {
 				m.Repl.LinkStatus = links[r.Intn(2)]
 				m.Repl.SyncInProgress = r.Intn(8) == 0
+				if m.Repl.LinkStatus == LinkUp {
+					m.Repl.LastIOSeconds = int64(r.Intn(10))
+				} else {
+					m.Repl.LinkDownSeconds = int64(r.Intn(12)) - 1
+				}
 			}
 		}
 		obs.Members = append(obs.Members, m)
 	}
+	obs.Settings.Replicas = n - 1 + r.Intn(2)
+	obs.Settings.MinReplicasToWrite = r.Intn(obs.Settings.Replicas + 1)
 	cur := fmt.Sprintf("g-%d", r.Intn(n))
 	obs.Status = Status{CurrentMaster: cur, TargetMaster: cur, LastMasterReplID: histories[r.Intn(3)]}
 	if r.Intn(5) == 0 {
@@ -50,7 +59,8 @@ func randomObservation(r *rand.Rand) Observation {
 // quiet decisions do not act; the current master is recorded only after its
 // role was verified in the same plan; a failover promotes the best eligible
 // replica (checked by brute force) and fences the old master first; nobody
-// is told to replicate from itself; member order does not matter.
+// is told to replicate from itself; member order does not matter; and
+// R1-R3 hold for every promotion and restoration.
 func TestDecideProperties(t *testing.T) {
 	r := rand.New(rand.NewSource(20261122))
 	kinds := map[DecisionKind]int{}
@@ -99,15 +109,34 @@ func TestDecideProperties(t *testing.T) {
 				}
 			}
 		}
+		// R3: nobody is promoted before the old master is contained. R2:
+		// nor before enough positions are known and none is ahead of the
+		// chosen one, unless the user accepted data loss. R1: a restarted
+		// master is restored only over replicas it provably contains.
+		if d.Kind == KindFailover || d.Kind == KindRestoreMaster {
+			det := Detect(obs)
+			ev := det.Evidence
+			if d.Kind == KindFailover && !det.Contained {
+				fail("R3: promoted %s while %s is not contained", d.To, d.From)
+			}
+			if !obs.Settings.AcceptDataLoss {
+				switch {
+				case d.Kind == KindFailover && (!ev.PositionsKnown() || len(ev.Unplaced) > 0 || ev.MostAdvanced > d.Choice.Best.Position):
+					fail("R2: promoted %s at %d with %s, unplaced %v, most advanced %d", d.To, d.Choice.Best.Position, ev.PositionSummary(), ev.Unplaced, ev.MostAdvanced)
+				case d.Kind == KindRestoreMaster && ev.Known < ev.Replicas:
+					fail("R1: restored %s knowing only %d of %d replicas", d.To, ev.Known, ev.Replicas)
+				}
+			}
+		}
 		if d.Kind == KindFailover {
 			ref := ReferenceHistory(obs)
 			best, bestPos := "", int64(-1)
 			for _, m := range sortedMembers(obs.Members) {
-				if m.Name == d.From || !m.podRunning() || !m.Ready || !m.Reachable || m.Fenced ||
+				if m.Name == d.From || !m.podRunning() || !m.Ready || !m.Reachable || (m.Fenced && !m.rejoined(ref)) ||
 					m.Repl.Role != RoleReplica || m.Repl.SyncInProgress {
 					continue
 				}
-				if pos, ok := m.Repl.PositionIn(ref.ReplID); ok && pos > bestPos {
+				if pos, ok := ref.Position(m.Repl); ok && pos > bestPos {
 					best, bestPos = m.Name, pos
 				}
 			}

@@ -132,7 +132,7 @@ func (g *simGroup) run(acts []Action, limit int) bool {
 			g.get(a.Member).Fenced = true
 		case ActClearFenced:
 			g.get(a.Member).Fenced = false
-		case ActEvent:
+		case ActEvent, ActKillClients:
 		default:
 			g.t.Fatalf("unmodelled action %s", a)
 		}

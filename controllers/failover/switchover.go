@@ -9,8 +9,9 @@ import (
 //
 // A switchover moves the master role to a named replica without losing a
 // write: pause writes on the master, wait until the target holds every byte
-// the master has, promote the target, make the old master its replica,
-// unpause. A reconcile can be interrupted anywhere, so this is a state
+// the master has, make the old master a replica of the target and promote
+// the target right after (as Redis's FAILOVER does, so every member keeps
+// PSYNC), repoint the others, disconnect the old master's clients, unpause. A reconcile can be interrupted anywhere, so this is a state
 // machine: the state lives in the group's status, and StepSwitchover is
 // called with it and a fresh observation on every pass. The caller runs the
 // returned actions in order and persists Next only if all of them succeeded
@@ -27,8 +28,9 @@ const (
 	// SwitchoverWaitingForSync: targetMaster is set and the master's writes
 	// are paused; waiting until the target's offset equals the master's.
 	SwitchoverWaitingForSync SwitchoverPhase = "WaitingForSync"
-	// SwitchoverPromoted: REPLICAOF NO ONE was sent to the target and it
-	// answered ROLE master; the old master is still paused.
+	// SwitchoverPromoted: the old master was made a replica of the target
+	// and REPLICAOF NO ONE was sent to the target, which answered ROLE
+	// master; the old master is still paused and still holds the label.
 	SwitchoverPromoted SwitchoverPhase = "Promoted"
 )
 
@@ -79,6 +81,9 @@ type SwitchoverStep struct {
 	Reason, Message string
 	// RequeueAfter asks for the next step after this long (0: immediately).
 	RequeueAfter time.Duration
+	// Resyncs predicts, at the hand-over, how the old master and the other
+	// replicas will resync with the promoted target.
+	Resyncs map[string]ResyncPrediction
 }
 
 // switchoverPollInterval is the longest a waiting switchover sleeps between
@@ -185,22 +190,34 @@ func switchoverTargetProblem(to, from *Member) string {
 }
 
 // stepWaitingForSync waits, with the master paused, until the target holds
-// all of the master's bytes, then promotes it. "All" is >=: while writes are
-// paused the master still sends a replication PING every
-// repl-ping-replica-period, so the target, read after the master, may be
-// one PING ahead. It aborts when the request is
-// withdrawn, either side is lost, or the wait exceeds SwitchoverTimeout.
+// all of the master's bytes, then hands over the way Redis's FAILOVER does:
+// the master is made a replica of the target (it stops taking writes and
+// stops sending replication PINGs, so its offset cannot run past the
+// target's) and the target is promoted right after; the old master then
+// continues with a partial resync. "All" is >=: the master still sends a
+// PING every repl-ping-replica-period while paused, so the target, read
+// after the master, may be one PING ahead. The hand-over happens only while
+// the pause provably still holds (waited < SwitchoverTimeout leaves at least
+// PauseTimeout of it); past that the switchover aborts, since writes may
+// have landed that the target never saw. It also aborts when the request is
+// withdrawn or either side is lost.
 func stepWaitingForSync(state SwitchoverState, requested string, obs Observation) SwitchoverStep {
 	if requested != state.To {
 		return abortSwitchover(state, obs, "SwitchoverCancelled",
 			fmt.Sprintf("the requested master changed from %s to %q before promotion", state.To, requested))
 	}
 	from, to := obs.member(state.From), obs.member(state.To)
-	if from == nil || !from.Reachable || from.Repl.Role != RoleMaster {
-		return abortSwitchover(state, obs, "MasterLost", fmt.Sprintf("master %s stopped answering as master", state.From))
-	}
 	if to == nil || !to.Reachable || !to.podRunning() {
 		return abortSwitchover(state, obs, "TargetLost", fmt.Sprintf("target %s is unreachable", state.To))
+	}
+	if to.Repl.Role == RoleMaster {
+		// Promoted on an earlier pass whose state was not saved.
+		state.Phase = SwitchoverPromoted
+		return stepPromoted(state, obs)
+	}
+	demoted := demotedTo(from, to)
+	if from == nil || !from.Reachable || (from.Repl.Role != RoleMaster && !demoted) {
+		return abortSwitchover(state, obs, "MasterLost", fmt.Sprintf("master %s stopped answering as master", state.From))
 	}
 	pos, ok := to.Repl.PositionIn(from.Repl.ReplID)
 	if !ok {
@@ -208,37 +225,52 @@ func stepWaitingForSync(state SwitchoverState, requested string, obs Observation
 			fmt.Sprintf("target %s's history %s no longer contains master %s's history %s",
 				state.To, shortID(to.Repl.ReplID), state.From, shortID(from.Repl.ReplID)))
 	}
-	if to.Repl.Role == RoleMaster && pos >= from.Repl.Offset {
-		// Promoted on an earlier pass whose state was not saved.
-		state.Phase = SwitchoverPromoted
-		return stepPromoted(state, obs)
-	}
 	waited := obs.Now.Sub(state.PausedAt)
-	if to.Repl.Role == RoleReplica && pos >= from.Repl.Offset {
-		msg := fmt.Sprintf("target %s caught up with %s at offset %d after %s; promoting", state.To, state.From, pos, waited)
-		next := state
-		next.Phase, next.PausedAt = SwitchoverPromoted, obs.Now
-		return SwitchoverStep{Next: next,
-			Actions: []Action{pauseWrites(state.From, pauseFor(obs.Settings)), promote(state.To), verifyMaster(state.To)},
-			Result:  SwitchoverPromoting, Reason: "SwitchoverPromoting", Message: msg}
-	}
 	if waited >= obs.Settings.SwitchoverTimeout {
 		return abortSwitchover(state, obs, "SwitchoverTimedOut",
-			fmt.Sprintf("target %s reached offset %d of %d (%d bytes behind) within %s",
-				state.To, pos, from.Repl.Offset, from.Repl.Offset-pos, obs.Settings.SwitchoverTimeout))
+			fmt.Sprintf("target %s reached offset %d of %d (%d bytes behind) while the pause on %s held (%s)",
+				state.To, pos, from.Repl.Offset, max(0, from.Repl.Offset-pos), state.From, obs.Settings.SwitchoverTimeout))
+	}
+	if pos >= from.Repl.Offset {
+		msg := fmt.Sprintf("target %s caught up with %s at offset %d after %s; demoting %s and promoting %s",
+			state.To, state.From, pos, waited, state.From, state.To)
+		next := state
+		next.Phase, next.PausedAt = SwitchoverPromoted, obs.Now
+		after := AfterPromotion(to.Repl)
+		resyncs := map[string]ResyncPrediction{state.From: PredictResync(from.Repl, after)}
+		for _, m := range obs.Members {
+			if m.Name != state.From && m.Name != state.To && m.Reachable && m.Repl.Role == RoleReplica {
+				resyncs[m.Name] = PredictResync(m.Repl, after)
+			}
+		}
+		return SwitchoverStep{Next: next,
+			Actions: []Action{pauseWrites(state.From, pauseFor(obs.Settings)), replicaOf(state.From, state.To),
+				promote(state.To), verifyMaster(state.To)},
+			Result: SwitchoverPromoting, Reason: "SwitchoverPromoting", Message: msg, Resyncs: resyncs}
 	}
 	return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverWaitingForSync",
 		Message:      fmt.Sprintf("target %s at offset %d, master %s at %d", state.To, pos, state.From, from.Repl.Offset),
 		RequeueAfter: min(switchoverPollInterval, obs.Settings.SwitchoverTimeout-waited)}
 }
 
-// stepPromoted finishes a switchover once the target answers as master: the
-// old master and every other reachable member follow it, the old master is
-// unpaused, the label and status move. A target that is still a replica is
-// promoted again once it holds all the master has (the paused master's
-// offset still moves by replication PINGs), within the switchover timeout; a
-// target that vanished aborts the switchover, which is safe because no
-// client could write to it before the label moved.
+// demotedTo reports whether from answers as a replica of to: the hand-over
+// made it one (possibly in a pass that was cut short).
+func demotedTo(from, to *Member) bool {
+	return from != nil && to != nil && from.Reachable && from.Repl.Role == RoleReplica &&
+		(to.Host == "" || from.Repl.MasterHost == to.Host)
+}
+
+// stepPromoted finishes a switchover once the target answers as master:
+// every other reachable member follows it, the old master is made its
+// replica (if the hand-over had not already), its clients are disconnected
+// and it is unpaused, the label and status move. Before anything is
+// repointed, an old master that still answers as master must not have taken
+// a write the target lacks: its pause must still hold or its offset be at
+// most the promotion point; otherwise the switchover aborts and keeps its
+// writes (no client could write to the target: the label never moved). A
+// target that is no longer master (it restarted, or vanished) aborts the
+// switchover too, and the failover policy takes over from the old master's
+// state: it never retries the promotion blindly.
 func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 	from, to := obs.member(state.From), obs.member(state.To)
 	if to == nil || !to.Reachable || !to.podRunning() {
@@ -246,29 +278,17 @@ func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 			fmt.Sprintf("target %s became unreachable after promotion, before taking any write", state.To))
 	}
 	if to.Repl.Role != RoleMaster {
-		if from != nil && from.Reachable && from.Repl.Role == RoleMaster {
-			pos, ok := to.Repl.PositionIn(from.Repl.ReplID)
-			waited := obs.Now.Sub(state.PausedAt)
-			switch {
-			case !ok:
-				return abortSwitchover(state, obs, "TargetHistoryChanged",
-					fmt.Sprintf("target %s's history %s no longer contains master %s's history %s",
-						state.To, shortID(to.Repl.ReplID), state.From, shortID(from.Repl.ReplID)))
-			case pos < from.Repl.Offset && waited >= obs.Settings.SwitchoverTimeout:
-				return abortSwitchover(state, obs, "SwitchoverTimedOut",
-					fmt.Sprintf("master %s moved to offset %d while %s, at %d, was being promoted", state.From, from.Repl.Offset, state.To, pos))
-			case pos < from.Repl.Offset:
-				// Writes are paused, so the master only moved by a
-				// replication PING; the target will receive it.
-				return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverWaitingForSync",
-					Message:      fmt.Sprintf("target %s at offset %d, master %s at %d; promoting once caught up", state.To, pos, state.From, from.Repl.Offset),
-					RequeueAfter: min(switchoverPollInterval, obs.Settings.SwitchoverTimeout-waited)}
-			}
+		return abortSwitchover(state, obs, "TargetNoLongerMaster",
+			fmt.Sprintf("target %s answers as a replica again after its promotion, before taking any write", state.To))
+	}
+	if from != nil && from.Reachable && from.Repl.Role == RoleMaster {
+		point, ok := promotionPoint(to.Repl, from.Repl.ReplID)
+		pauseHolds := obs.Now.Before(state.PausedAt.Add(pauseFor(obs.Settings)))
+		if !ok || (!pauseHolds && from.Repl.Offset > point) {
+			return abortSwitchover(state, obs, "OldMasterWroteAfterPromotion", fmt.Sprintf(
+				"master %s is at offset %d, past the %d bytes %s was promoted with, and its pause may have expired: keeping its writes",
+				state.From, from.Repl.Offset, point, state.To))
 		}
-		return SwitchoverStep{Next: state,
-			Actions: []Action{pauseWrites(state.From, pauseFor(obs.Settings)), promote(state.To), verifyMaster(state.To)},
-			Result:  SwitchoverPromoting, Reason: "SwitchoverPromoting",
-			Message: fmt.Sprintf("target %s still reports a replica; promoting again", state.To)}
 	}
 
 	var acts []Action
@@ -278,7 +298,7 @@ func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 		}
 	}
 	if from != nil && from.Reachable {
-		acts = append(acts, replicaOf(state.From, state.To), unpause(state.From))
+		acts = append(acts, demote(state.From, state.To)...)
 	} else {
 		acts = append(acts, fenceActions(obs, state.From, state.To)...)
 	}
@@ -292,15 +312,31 @@ func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 		Reason: "SwitchoverCompleted", Message: msg}
 }
 
+// promotionPoint is how many bytes of history replid the promoted node
+// took with it: its offset at the switch when replid is its replid2.
+func promotionPoint(promoted Replication, replid string) (int64, bool) {
+	if hasReplID(replid) && promoted.ReplID2 == replid && promoted.SecondReplOffset > 0 {
+		return promoted.SecondReplOffset - 1, true
+	}
+	return 0, false
+}
+
 // abortSwitchover gives a switchover up: the target is made a replica of the
-// old master again if it was promoted, the old master is unpaused if it
-// answers (else its pause simply expires), targetMaster is cleared, and the
-// next attempt is held off by switchoverRetryBackoff.
+// old master again if it was promoted; an old master the hand-over already
+// demoted (while the target was not promoted) is promoted back, which loses
+// nothing since every other member follows it and the target took no write;
+// the old master is unpaused if it answers (else its pause simply expires),
+// targetMaster is cleared, and the next attempt is held off by
+// switchoverRetryBackoff.
 func abortSwitchover(state SwitchoverState, obs Observation, reason, why string) SwitchoverStep {
 	var acts []Action
 	from, to := obs.member(state.From), obs.member(state.To)
-	if to != nil && to.Reachable && to.Repl.Role == RoleMaster && from != nil && from.Reachable {
+	toIsMaster := to != nil && to.Reachable && to.Repl.Role == RoleMaster
+	switch {
+	case toIsMaster && from != nil && from.Reachable && from.Repl.Role == RoleMaster:
 		acts = append(acts, replicaOf(state.To, state.From))
+	case !toIsMaster && demotedTo(from, to):
+		acts = append(acts, promote(state.From), verifyMaster(state.From))
 	}
 	if from != nil && from.Reachable {
 		acts = append(acts, unpause(state.From))

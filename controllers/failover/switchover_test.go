@@ -58,6 +58,14 @@ func promotedFrom(m Member) Member {
 	return m
 }
 
+// demoted returns the old master m after the hand-over made it a replica of
+// the target (members' hosts are unset in these tests, so any master_host
+// matches).
+func demoted(m Member) Member {
+	m.Repl.Role, m.Repl.LinkStatus, m.Repl.LastIOSeconds = RoleReplica, LinkUp, 0
+	return m
+}
+
 // at returns m with its offset moved to off.
 func at(m Member, off int64) Member {
 	m.Repl.Offset = off
@@ -80,10 +88,10 @@ func TestSwitchoverHappyPath(t *testing.T) {
 			wantResult: SwitchoverWaiting, wantPhase: SwitchoverWaitingForSync},
 		{at: 3 * time.Second, requested: "g-1", members: []Member{m0, caughtUp, r2}, target: "g-1", persist: true,
 			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
-			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
-		{at: 4 * time.Second, requested: "g-1", members: []Member{m0, promotedFrom(caughtUp), r2}, target: "g-1", persist: true,
+			want: []string{"PauseWrites g-0 30s", "ReplicaOf g-0 g-1", "Promote g-1", "VerifyRole g-1 master"}},
+		{at: 4 * time.Second, requested: "g-1", members: []Member{demoted(m0), promotedFrom(caughtUp), r2}, target: "g-1", persist: true,
 			wantResult: SwitchoverCompleted, wantPhase: SwitchoverIdle,
-			want: []string{"ReplicaOf g-2 g-1", "ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
+			want: []string{"ReplicaOf g-2 g-1", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
 	})
 	if final.Active() {
 		t.Fatalf("switchover still active: %+v", final)
@@ -103,42 +111,121 @@ func TestSwitchoverInterruptedAfterPromotion(t *testing.T) {
 			want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}},
 		{at: time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: false,
 			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
-			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
-		{at: 2 * time.Second, requested: "g-1", members: []Member{m0, promotedFrom(r1)}, target: "g-1", persist: true,
+			want: []string{"PauseWrites g-0 30s", "ReplicaOf g-0 g-1", "Promote g-1", "VerifyRole g-1 master"}},
+		{at: 2 * time.Second, requested: "g-1", members: []Member{demoted(m0), promotedFrom(r1)}, target: "g-1", persist: true,
 			wantResult: SwitchoverCompleted, wantPhase: SwitchoverIdle,
-			want: []string{"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
+			want: []string{"ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
 	})
 }
 
-// TestSwitchoverPromotionNotTakenEffect checks re-promotion, waiting for a PING, and the timeout after promotion.
-func TestSwitchoverPromotionNotTakenEffect(t *testing.T) {
-	// VerifyRole failed, so the caller did not save Promoted; and a pass saved
-	// Promoted but the target still reports a replica: both promote again.
+// TestSwitchoverInterruptedBetweenDemotionAndPromotion checks a pass cut
+// short after REPLICAOF on the old master, before the target's promotion:
+// the next pass sees the old master a replica of the caught-up target and
+// hands over again (both commands are idempotent).
+func TestSwitchoverInterruptedBetweenDemotionAndPromotion(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)
 	r1 := replica("g-1", 1, histA, 1000, LinkUp)
 	runTranscript(t, "g-0", []turn{
 		{at: 0, requested: "g-1", members: []Member{m0, r1}, persist: true,
 			wantResult: SwitchoverStarted, wantPhase: SwitchoverWaitingForSync,
 			want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}},
-		{at: time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: true,
+		{at: time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: false,
 			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
-			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
-		{at: 2 * time.Second, requested: "g-1", members: []Member{m0, r1}, target: "g-1", persist: true,
+			want: []string{"PauseWrites g-0 30s", "ReplicaOf g-0 g-1", "Promote g-1", "VerifyRole g-1 master"}},
+		{at: 2 * time.Second, requested: "g-1", members: []Member{demoted(m0), r1}, target: "g-1", persist: true,
 			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
-			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
-		// The paused master sent a replication PING the target has not
-		// applied yet: wait for it, then promote.
-		{at: 3 * time.Second, requested: "g-1", members: []Member{at(m0, 1014), r1}, target: "g-1", persist: true,
-			wantResult: SwitchoverWaiting, wantPhase: SwitchoverPromoted},
-		{at: 4 * time.Second, requested: "g-1", members: []Member{at(m0, 1014), at(r1, 1014)}, target: "g-1", persist: true,
-			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
-			want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}},
-		// The master moved on and the target never caught up within the
-		// timeout: abort rather than promote a replica missing bytes.
-		{at: 22 * time.Second, requested: "g-1", members: []Member{at(m0, 1100), at(r1, 1014)}, target: "g-1", persist: true,
-			wantResult: SwitchoverAborted, wantPhase: SwitchoverIdle, wantReason: "SwitchoverTimedOut",
-			want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning SwitchoverTimedOut"}},
+			want: []string{"PauseWrites g-0 30s", "ReplicaOf g-0 g-1", "Promote g-1", "VerifyRole g-1 master"}},
 	})
+}
+
+// TestSwitchoverHandOverKeepsPSYNC checks the hand-over predicts partial
+// resyncs for every member: the old master is demoted before the target's
+// promotion, so its offset cannot pass the promotion point.
+func TestSwitchoverHandOverKeepsPSYNC(t *testing.T) {
+	obs := observe("g-0", 0, master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 1000, LinkUp), replica("g-2", 2, histA, 960, LinkUp))
+	obs.Now = t0.Add(time.Second)
+	step := StepSwitchover(SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}, "g-1", obs)
+	if step.Result != SwitchoverPromoting || len(step.Resyncs) != 2 {
+		t.Fatalf("step %s %v", step.Result, step.Resyncs)
+	}
+	for name, p := range step.Resyncs {
+		if p.Mode != ResyncPartial {
+			t.Fatalf("%s predicted %s: %s", name, p.Mode, p.Reason)
+		}
+	}
+}
+
+// TestSwitchoverNeverPromotesBlindly is issue point 3: (b) a target that
+// caught up only after the switchover timeout is not promoted (the pause on
+// the old master may have lapsed, so writes may have landed it never saw);
+// (a) in Promoted, an old master still answering as master whose pause
+// lapsed and whose offset moved past the promotion point keeps its writes:
+// the switchover aborts instead of repointing it; a target that answers as a
+// replica again after Promoted is not re-promoted from stale offsets, the
+// old master the hand-over demoted is promoted back.
+func TestSwitchoverNeverPromotesBlindly(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	r1 := replica("g-1", 1, histA, 1000, LinkUp)
+	waiting := SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}
+	promoted := SwitchoverState{Phase: SwitchoverPromoted, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}
+	cases := []struct {
+		name       string
+		state      SwitchoverState
+		after      time.Duration
+		members    []Member
+		wantResult SwitchoverResult
+		wantReason string
+		want       []string
+	}{
+		{"(b) caught up only after the timeout: abort", waiting, settings.SwitchoverTimeout, []Member{m0, r1},
+			SwitchoverAborted, "SwitchoverTimedOut", []string{"Unpause g-0", "ClearTargetMaster", "Event Warning SwitchoverTimedOut"}},
+		{"(a) pause lapsed and the old master wrote past the promotion point: keep its writes", promoted, pauseFor(settings) + time.Second,
+			[]Member{at(m0, 1300), promotedFrom(r1)},
+			SwitchoverAborted, "OldMasterWroteAfterPromotion", []string{"ReplicaOf g-1 g-0", "Unpause g-0", "ClearTargetMaster", "Event Warning OldMasterWroteAfterPromotion"}},
+		{"(a) pause still holds: finish", promoted, time.Second, []Member{at(m0, 1014), promotedFrom(r1)},
+			SwitchoverCompleted, "SwitchoverCompleted", []string{"ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
+		{"(a) pause lapsed but nothing written: finish", promoted, pauseFor(settings) + time.Second, []Member{m0, promotedFrom(r1)},
+			SwitchoverCompleted, "SwitchoverCompleted", []string{"ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
+		{"target a replica again after Promoted: promote the demoted old master back", promoted, 2 * time.Second, []Member{demoted(m0), r1},
+			SwitchoverAborted, "TargetNoLongerMaster", []string{"Promote g-0", "VerifyRole g-0 master", "Unpause g-0", "ClearTargetMaster", "Event Warning TargetNoLongerMaster"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", 0, c.members...)
+			obs.Status.TargetMaster = "g-1"
+			obs.Now = t0.Add(c.after)
+			step := StepSwitchover(c.state, "g-1", obs)
+			if step.Result != c.wantResult || step.Reason != c.wantReason {
+				t.Fatalf("step %s/%s (%s), want %s/%s", step.Result, step.Reason, step.Message, c.wantResult, c.wantReason)
+			}
+			wantActions(t, step.Actions, c.want...)
+		})
+	}
+}
+
+// TestSwitchoverTargetDiesAfterPromotionOldMasterGone is issue point 3(c):
+// the target restarted after Promoted and the old master's pod is gone.
+// main re-issued PauseWrites to the vanished master on every pass, stuck with
+// no master; now the switchover aborts without touching it and the failover
+// policy promotes the best replica.
+func TestSwitchoverTargetDiesAfterPromotionOldMasterGone(t *testing.T) {
+	restartedTarget := replica("g-1", 1, histC, 0, LinkDown)
+	members := []Member{gone(master("g-0", 0, histA, 1000)), restartedTarget, replica("g-2", 2, histA, 1000, LinkDown)}
+	obs := observe("g-0", 0, members...)
+	obs.Status.TargetMaster, obs.Status.LastMasterReplID = "g-1", histA
+	obs.Now = t0.Add(2 * time.Second)
+	state := SwitchoverState{Phase: SwitchoverPromoted, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}
+	p := PlanPass(obs, state, "g-1")
+	if p.Step == nil || p.Step.Result != SwitchoverAborted || p.Switchover.Active() {
+		t.Fatalf("pass %+v", p)
+	}
+	wantActions(t, p.Actions, "ClearTargetMaster", "Event Warning TargetNoLongerMaster")
+	obs.Status.TargetMaster = "g-0"
+	obs.MasterLastSeen = t0
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindFailover || d.To != "g-2" {
+		t.Fatalf("after the abort: %s to %q (%s)", d.Kind, d.To, d.Message)
+	}
 }
 
 // TestSwitchoverTimesOutAndUnpauses checks the catch-up timeout, the unpause and the retry backoff.
@@ -175,7 +262,7 @@ func TestSwitchoverAborts(t *testing.T) {
 		want: []string{"SetTargetMaster g-1", "PauseWrites g-0 30s", "Event Normal SwitchoverStarted"}}
 	promoting := turn{at: time.Second, requested: "g-1", members: []Member{m0, at(r1, 1000)}, target: "g-1", persist: true,
 		wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
-		want: []string{"PauseWrites g-0 30s", "Promote g-1", "VerifyRole g-1 master"}}
+		want: []string{"PauseWrites g-0 30s", "ReplicaOf g-0 g-1", "Promote g-1", "VerifyRole g-1 master"}}
 	foreign := replica("g-1", 1, histC, 5000, LinkUp)
 
 	cases := []struct {
@@ -199,13 +286,13 @@ func TestSwitchoverAborts(t *testing.T) {
 				wantResult: SwitchoverAborted, wantReason: "TargetHistoryChanged",
 				want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning TargetHistoryChanged"}}}},
 		{"target lost after promotion: roll back, it never took a write", []turn{started, promoting,
-			{at: 2 * time.Second, requested: "g-1", members: []Member{m0, unreachable(r1)}, target: "g-1", persist: true,
+			{at: 2 * time.Second, requested: "g-1", members: []Member{demoted(m0), unreachable(r1)}, target: "g-1", persist: true,
 				wantResult: SwitchoverAborted, wantReason: "TargetLostAfterPromotion",
-				want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning TargetLostAfterPromotion"}}}},
+				want: []string{"Promote g-0", "VerifyRole g-0 master", "Unpause g-0", "ClearTargetMaster", "Event Warning TargetLostAfterPromotion"}}}},
 		{"a request change after promotion does not stop the switchover", []turn{started, promoting,
-			{at: 2 * time.Second, requested: "g-0", members: []Member{m0, promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
+			{at: 2 * time.Second, requested: "g-0", members: []Member{demoted(m0), promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
 				wantResult: SwitchoverCompleted,
-				want:       []string{"ReplicaOf g-0 g-1", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
+				want:       []string{"ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}}}},
 		{"old master lost after promotion: finish and fence it", []turn{started, promoting,
 			{at: 2 * time.Second, requested: "g-1", members: []Member{unreachable(m0), promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
 				wantResult: SwitchoverCompleted,

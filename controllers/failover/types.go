@@ -78,6 +78,10 @@ type Replication struct {
 	// LinkDownSeconds is master_link_down_since_seconds: how long a replica's
 	// link has been down by its own clock; -1 when unknown or never up.
 	LinkDownSeconds int64
+	// LastIOSeconds is master_last_io_seconds_ago: how long ago, by its own
+	// clock, a replica last read anything from its master; -1 when it has
+	// no master connection (or the field is absent).
+	LastIOSeconds int64
 	// BacklogActive, BacklogFirstByte and BacklogHistLen describe the node's
 	// replication backlog: it can serve partial resyncs for offsets in
 	// [BacklogFirstByte, BacklogFirstByte+BacklogHistLen].
@@ -132,6 +136,26 @@ type Settings struct {
 	// SwitchoverTimeout bounds how long a switchover waits for the target to
 	// catch up before aborting and unpausing the master.
 	SwitchoverTimeout time.Duration
+	// Replicas is N, the number of replicas the group is meant to run
+	// (spec.replicas), whether or not their pods exist or answer: quorums
+	// are counted against it, never against the members that happen to be
+	// reachable. 0 means "count the non-master members observed".
+	Replicas int
+	// MinReplicasToWrite is w, the master's effective min-replicas-to-write:
+	// a write is accepted (and a WAIT w can succeed) only with w replicas
+	// acknowledging within MinReplicasMaxLag.
+	MinReplicasToWrite int
+	// MinReplicasMaxLag is L, the master's min-replicas-max-lag.
+	MinReplicasMaxLag time.Duration
+	// ReplPingPeriod is repl-ping-replica-period: how often an idle master
+	// is heard by its replicas. 0 means Redis's default, 10s.
+	ReplPingPeriod time.Duration
+	// ReplTimeout is repl-timeout (0: Redis's default, 60s).
+	ReplTimeout time.Duration
+	// AcceptDataLoss is the group's replnode.io/accept-data-loss: "true"
+	// annotation: the user allows a member whose history is not proven to
+	// contain the others' to become the source of their data.
+	AcceptDataLoss bool
 }
 
 // Status is the part of the group's status the decisions read.

@@ -43,7 +43,7 @@ type RoleReplica struct {
 
 // Client is the set of node commands the operator uses. Every method is
 // idempotent on the node (repeating it leaves the same state). The mutating
-// ones (ReplicaOf, ConfigSet, ClientPause, ClientUnpause) are fenced by the
+// ones (ReplicaOf, ConfigSet, ClientPause, ClientUnpause, ClientKillNormal) are fenced by the
 // failover epoch the context carries (WithEpoch): they announce it with
 // REPLNODE EPOCH on the same connection first, and a node that knows a newer
 // epoch refuses them with an error matching ErrStaleEpoch.
@@ -68,6 +68,9 @@ type Client interface {
 	// ctx or on a node without epochs (redis-server), and fails with
 	// ErrStaleEpoch when the node already knows a newer epoch.
 	PushEpoch(ctx context.Context, n Node) error
+	// ClientKillNormal disconnects every normal client but the caller
+	// (CLIENT KILL TYPE normal), so none keeps writing to a demoted master.
+	ClientKillNormal(ctx context.Context, n Node) error
 }
 
 // ServerError is an error reply ("-ERR ...") from the node.

@@ -141,6 +141,7 @@ var fencedCalls = []struct {
 		return c.ClientPause(ctx, n, 1500*time.Millisecond)
 	}},
 	{"ClientUnpause", "CLIENT UNPAUSE", func(ctx context.Context, c Client, n Node) error { return c.ClientUnpause(ctx, n) }},
+	{"ClientKillNormal", "CLIENT KILL TYPE normal", func(ctx context.Context, c Client, n Node) error { return c.ClientKillNormal(ctx, n) }},
 }
 
 // TestRESPEpochHandshake checks every mutating call announces the context's

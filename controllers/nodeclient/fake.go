@@ -43,6 +43,11 @@ type FakeNode struct {
 	// NoEpochs models a redis-server: REPLNODE EPOCH is an unknown
 	// command, so nothing is fenced.
 	NoEpochs bool
+	// ClientKills counts CLIENT KILL TYPE normal calls.
+	ClientKills int
+	// lastContact is when a replica last found its master reachable, for
+	// master_last_io_seconds_ago and master_link_down_since_seconds.
+	lastContact time.Time
 }
 
 var _ Client = (*Fake)(nil)
@@ -185,12 +190,19 @@ func (f *Fake) InfoReplication(_ context.Context, n Node) (string, error) {
 	var b strings.Builder
 	b.WriteString("# Replication\r\n")
 	if fn.Role == "slave" {
-		link := "down"
+		link, lastIO, downSince := "down", int64(-1), int64(-1)
+		now := time.Now()
 		if f.master(fn) != nil {
-			link = "up"
+			link, lastIO, fn.lastContact = "up", 0, now
+		} else if !fn.lastContact.IsZero() {
+			downSince = int64(now.Sub(fn.lastContact) / time.Second)
 		}
-		fmt.Fprintf(&b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n", fn.MasterHost, fn.MasterPort, link)
+		fmt.Fprintf(&b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\nmaster_last_io_seconds_ago:%d\r\n",
+			fn.MasterHost, fn.MasterPort, link, lastIO)
 		fmt.Fprintf(&b, "master_sync_in_progress:0\r\nslave_repl_offset:%d\r\n", fn.Offset)
+		if link == "down" {
+			fmt.Fprintf(&b, "master_link_down_since_seconds:%d\r\n", downSince)
+		}
 	} else {
 		b.WriteString("role:master\r\n")
 	}
@@ -270,7 +282,29 @@ func (f *Fake) PushEpoch(ctx context.Context, n Node) error {
 	return err
 }
 
+// ClientKillNormal implements Client: it counts the kills.
+func (f *Fake) ClientKillNormal(ctx context.Context, n Node) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enterFenced(ctx, n, "CLIENT KILL")
+	if err != nil {
+		return err
+	}
+	fn.ClientKills++
+	return nil
+}
+
 // ------ FAKE CONTROLS (tests only) ------
+
+// SetMasterSilence makes the replica at addr report that it last heard
+// from its master silentFor ago (master_last_io_seconds_ago and
+// master_link_down_since_seconds), as if the link had been cut then; it
+// lasts until the replica next reaches its master.
+func (f *Fake) SetMasterSilence(addr string, silentFor time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).lastContact = time.Now().Add(-silentFor)
+}
 
 // SetReachable makes the node at addr answer (true) or refuse connections (false).
 func (f *Fake) SetReachable(addr string, reachable bool) {

@@ -106,6 +106,14 @@ func (c *RESP) PushEpoch(ctx context.Context, n Node) error {
 	return err
 }
 
+// ClientKillNormal implements Client. The reply (how many clients were
+// killed) does not matter; SKIPME, the default, spares this connection.
+// It is fenced: a stale operator must not cut a newer master's clients.
+func (c *RESP) ClientKillNormal(ctx context.Context, n Node) error {
+	_, err := c.doFenced(ctx, n, "CLIENT", "KILL", "TYPE", "normal")
+	return err
+}
+
 // do dials n, authenticates when it has a password, sends one command and
 // returns its decoded reply. An error reply becomes a *ServerError; the
 // password never appears in an error.

@@ -132,6 +132,26 @@ func TestRESPAgainstRealRedis(t *testing.T) {
 	if err := c.ClientUnpause(ctx, master); err != nil {
 		t.Fatalf("ClientUnpause: %v", err)
 	}
+	// CLIENT KILL TYPE normal drops another client's connection, not its own.
+	writer, err := net.Dial("tcp", masterAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	if _, err := writer.Write([]byte("AUTH s3cret\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if n, err := writer.Read(buf); err != nil || string(buf[:n]) != "+OK\r\n" {
+		t.Fatalf("AUTH on the writer's connection: %q %v", buf[:n], err)
+	}
+	if err := c.ClientKillNormal(ctx, master); err != nil {
+		t.Fatalf("ClientKillNormal: %v", err)
+	}
+	_ = writer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := writer.Read(buf); err == nil {
+		t.Fatalf("the writer's connection survived CLIENT KILL TYPE normal: read %q", buf[:n])
+	}
 	if err := c.ReplicaOf(ctx, replica, "", 0); err != nil {
 		t.Fatalf("ReplicaOf NO ONE: %v", err)
 	}

@@ -52,8 +52,8 @@ func TestGroupDefaultRender(t *testing.T) {
 	if s.Storage == nil || s.Storage.Size.String() != "1Gi" {
 		t.Errorf("storage = %+v, want 1Gi", s.Storage)
 	}
-	if !s.FailoverEnabled() || s.Failover.MasterDownAfter == nil || s.Failover.MasterDownAfter.Duration.String() != "10s" {
-		t.Errorf("failover = %+v, want enabled after 10s", s.Failover)
+	if !s.FailoverEnabled() || s.Failover.MasterDownAfter == nil || s.Failover.MasterDownAfter.Duration.String() != "3s" {
+		t.Errorf("failover = %+v, want enabled after 3s", s.Failover)
 	}
 	if s.Auth == nil || s.Auth.SecretName != "test-auth" || s.Auth.Key != "password" {
 		t.Fatalf("auth = %+v, want Secret test-auth key password", s.Auth)

@@ -1,0 +1,193 @@
+package failover
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ------ WHAT THE REPLICAS PROVE ------
+//
+// Two questions decide whether a replica may replace the master, and both
+// are answered by counting replicas against N, the replicas the group is
+// meant to run, never against the ones that happen to answer:
+//
+//   - Is the old master unable to accept writes (R3)? With
+//     min-replicas-to-write w and min-replicas-max-lag L it accepts a write
+//     only while w replicas acknowledged within L. If N-w+1 replicas have
+//     heard nothing from it for at least L plus a margin, at most w-1 can
+//     still be acknowledging: its own guard has expired.
+//   - Do we know who holds every write that could have been acknowledged
+//     (R2)? A WAIT w write is on at least w replicas, so any N-w+1 of them
+//     include one that holds it: with fresh positions from N-w+1 replicas,
+//     the most advanced of them holds every acknowledged write.
+
+// Report is one replica's fresh answer about the master's history.
+type Report struct {
+	// Name of the replica.
+	Name string
+	// Position is how many bytes of the reference history it holds: 0 when
+	// it holds no data at all, -1 when it holds data on a history whose
+	// relation to the reference is not known (it may hold more of the
+	// master's writes than can be shown, so it proves nothing).
+	Position int64
+	// NoContact is how long, by its own clock, it has heard nothing from the
+	// master it follows; Voted is true when that is long enough to count
+	// towards the master's guard having expired.
+	NoContact time.Duration
+	Voted     bool
+}
+
+// Evidence is what the replicas the operator reached prove about the
+// current master (see the section comment).
+type Evidence struct {
+	// Replicas is N; MinReplicasToWrite is w.
+	Replicas, MinReplicasToWrite int
+	// Reports are the fresh answers: replicas reachable this pass, reporting
+	// role slave and not loading a full sync, by ordinal.
+	Reports []Report
+	// Known counts the reports with a known position (Position >= 0);
+	// Unplaced names the others: they hold data whose place in the
+	// master's history cannot be shown, so they may hold more of it.
+	Known    int
+	Unplaced []string
+	// NeedPositions is how many known positions a promotion needs:
+	// N-max(w,1)+1, and at least a strict majority of N.
+	NeedPositions int
+	// NeedVotes is how many no-contact votes prove the guard expired:
+	// N-w+1; 0 when w is 0 (the master has no guard to expire).
+	NeedVotes int
+	// Votes counts the reports that voted.
+	Votes int
+	// Threshold is the no-contact time a vote needs: L + GuardMargin(settings).
+	Threshold time.Duration
+	// VotedDownFor is the shortest no-contact among the NeedVotes longest
+	// votes: how long the guard has provably been expired; 0 when it has not.
+	VotedDownFor time.Duration
+	// MostAdvanced is the largest position reported (-1 when none).
+	MostAdvanced int64
+}
+
+// GuardMargin is what the no-contact a replica reports must exceed
+// min-replicas-max-lag by before its vote counts: one second because INFO
+// reports whole seconds (a replica saying 3 may have been cut off for just
+// over 2), one second because the node counts an acknowledgement as good
+// while its lag in whole seconds is at most L (so up to L+1 real seconds),
+// and one repl-ping-replica-period because an idle master is heard only that
+// often, so the cut may have come that long after the last thing a replica
+// read.
+func GuardMargin(s Settings) time.Duration {
+	return 2*time.Second + s.pingPeriod()
+}
+
+// pingPeriod is repl-ping-replica-period, Redis's 10s when unset.
+func (s Settings) pingPeriod() time.Duration {
+	if s.ReplPingPeriod <= 0 {
+		return 10 * time.Second
+	}
+	return s.ReplPingPeriod
+}
+
+// replicaCount is N: Settings.Replicas, but never fewer than the non-master
+// members observed (a scale-down in progress still has their data).
+func replicaCount(obs Observation, master string) int {
+	n := 0
+	for _, m := range obs.Members {
+		if m.Name != master {
+			n++
+		}
+	}
+	return max(n, obs.Settings.Replicas)
+}
+
+// GatherEvidence collects the replicas' fresh reports about master (the
+// current master's name; it may be gone) measured against the reference
+// history ref. A replica loading a full sync neither votes nor reports a
+// position: its offset is the one it is about to discard. A replica that
+// follows another host than the master's does not vote.
+func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
+	s := obs.Settings
+	ev := Evidence{Replicas: replicaCount(obs, master), MinReplicasToWrite: min(s.MinReplicasToWrite, replicaCount(obs, master)),
+		Threshold: s.MinReplicasMaxLag + GuardMargin(s), MostAdvanced: -1}
+	n, w := ev.Replicas, max(ev.MinReplicasToWrite, 0)
+	ev.NeedPositions = max(n-max(w, 1)+1, n/2+1)
+	if w > 0 {
+		ev.NeedVotes = n - w + 1
+	}
+	m := obs.member(master)
+	var voted []time.Duration
+	for _, r := range sortedMembers(obs.Members) {
+		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress {
+			continue
+		}
+		rep := Report{Name: r.Name, Position: -1}
+		if pos, ok := ref.Position(r.Repl); ok {
+			rep.Position = pos
+		} else if r.Repl.Offset == 0 {
+			rep.Position = 0 // no data: provably holds nothing
+		}
+		if rep.Position >= 0 {
+			ev.Known++
+		} else {
+			ev.Unplaced = append(ev.Unplaced, r.Name)
+		}
+		followsMaster := m == nil || m.Host == "" || r.Repl.MasterHost == "" || r.Repl.MasterHost == m.Host
+		if quiet, ok := r.Repl.noContact(); ok && followsMaster {
+			rep.NoContact = quiet
+			rep.Voted = ev.NeedVotes > 0 && quiet >= ev.Threshold
+		}
+		if rep.Voted {
+			ev.Votes++
+			voted = append(voted, rep.NoContact)
+		}
+		ev.MostAdvanced = max(ev.MostAdvanced, rep.Position)
+		ev.Reports = append(ev.Reports, rep)
+	}
+	if ev.GuardExpired() {
+		sort.Slice(voted, func(i, j int) bool { return voted[i] > voted[j] })
+		ev.VotedDownFor = voted[ev.NeedVotes-1]
+	}
+	return ev
+}
+
+// noContact is how long a replica has heard nothing from its master by its
+// own clock: master_last_io_seconds_ago while the link is up,
+// master_link_down_since_seconds once it is down (it then stopped
+// acknowledging, so counting from the drop only underestimates). Unknown
+// (false) when the replica does not say.
+func (r Replication) noContact() (time.Duration, bool) {
+	secs := int64(-1)
+	switch r.LinkStatus {
+	case LinkUp:
+		secs = r.LastIOSeconds
+	case LinkDown:
+		secs = r.LinkDownSeconds
+	}
+	if secs < 0 {
+		return 0, false
+	}
+	return time.Duration(secs) * time.Second, true
+}
+
+// GuardExpired reports whether N-w+1 replicas prove the old master cannot
+// have w good replicas, so it refuses every write.
+func (e Evidence) GuardExpired() bool { return e.NeedVotes > 0 && e.Votes >= e.NeedVotes }
+
+// PositionsKnown reports whether enough replicas gave fresh, known
+// positions for the most advanced of them to hold every acknowledged write.
+func (e Evidence) PositionsKnown() bool { return e.Known >= e.NeedPositions }
+
+// VoteSummary renders the guard count for messages.
+func (e Evidence) VoteSummary() string {
+	if e.NeedVotes == 0 {
+		return "min-replicas-to-write is 0, so the master has no write guard that could expire"
+	}
+	return fmt.Sprintf("%d of the %d replicas report no contact with it for at least %s (%d needed with min-replicas-to-write %d)",
+		e.Votes, e.Replicas, e.Threshold, e.NeedVotes, e.MinReplicasToWrite)
+}
+
+// PositionSummary renders the position count for messages.
+func (e Evidence) PositionSummary() string {
+	return fmt.Sprintf("fresh positions on the master's history from %d of the %d replicas (%d needed with min-replicas-to-write %d)",
+		e.Known, e.Replicas, e.NeedPositions, e.MinReplicasToWrite)
+}
