@@ -301,6 +301,11 @@ func (r *replState) syncCommand(ctx *Ctx, psync bool) {
 
 // attach turns a client into a replica connection.
 func (r *replState) attach(c *Client, rep *replication.Replica) *replicaConn {
+	if r.replicas.Len() == 0 {
+		// The PING period starts when the first replica attaches: a
+		// PING at once would come before the first SELECT of its stream.
+		r.lastPingMs = r.s.clock()
+	}
 	c.flags |= ClientReplica
 	rc := &replicaConn{c: c, rep: rep}
 	r.conns[c.ID] = rc
