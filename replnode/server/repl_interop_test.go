@@ -436,3 +436,35 @@ func TestInteropDeterministicStream(t *testing.T) {
 		t.Fatalf("PTTL master %d replica %d", ms, rs)
 	}
 }
+
+// The link to a real master is listed by CLIENT LIST (flags=M, the
+// master's address), and CLIENT KILL <addr> and CLIENT KILL ADDR drop it;
+// each time the link comes back with a partial resync.
+func TestInteropMasterLinkListedAndKilledByAddr(t *testing.T) {
+	requireLoadCommands(t)
+	mport := startRealRedis(t)
+	m := dialNode(t, mport)
+	writeLoad(m, "a", 30)
+	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
+	rc := dialNode(t, rep.port)
+	masterAddr := "127.0.0.1:" + strconv.Itoa(mport)
+	list := rc.do("CLIENT", "LIST", "TYPE", "master").Str
+	if !strings.Contains(list, " addr="+masterAddr+" ") || !strings.Contains(list, " flags=M ") {
+		t.Fatalf("CLIENT LIST TYPE master = %q, want the link with addr=%s flags=M", list, masterAddr)
+	}
+	kills := [][]string{{"CLIENT", "KILL", masterAddr}, {"CLIENT", "KILL", "ADDR", masterAddr}}
+	for i, kill := range kills {
+		if r := rc.do(kill...); r.IsError() || (r.Type == ':' && r.Int != 1) {
+			t.Fatalf("%v = %v", kill, r)
+		}
+		writeLoad(m, fmt.Sprintf("b%d", i), 10)
+		want := strconv.Itoa(i + 1)
+		waitFor(t, 60*time.Second, "partial resync after "+strings.Join(kill, " "), func() bool {
+			return m.info("stats")["sync_partial_ok"] == want && rep.info()["master_repl_offset"] == replInfo(m)["master_repl_offset"]
+		})
+	}
+	if st := m.info("stats"); st["sync_full"] != "1" {
+		t.Fatalf("sync_full = %s after killing the link by address", st["sync_full"])
+	}
+}

@@ -139,6 +139,13 @@ func (r *replState) masterLinkUp() {
 	r.freeMasterClient()
 	c := r.s.NewInternalClient(ClientMaster)
 	c.Name = ""
+	if r.master != nil && r.master.conn != nil {
+		// CLIENT LIST shows the link as Redis does (the master's address,
+		// flags=M), and CLIENT KILL <master-host>:<master-port> or ADDR
+		// finds it there, so an operator can cycle the link.
+		c.addr = r.master.conn.RemoteAddr().String()
+		c.laddr = r.master.conn.LocalAddr().String()
+	}
 	if r.streamDB < len(r.s.Keyspace.DBs) {
 		c.DBNum = r.streamDB
 	}
