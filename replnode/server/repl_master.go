@@ -764,7 +764,15 @@ func (r *replState) cron(now int64) {
 	}
 	r.maybeStartFullSync(now)
 	r.afterCommand() // a GETACK held back by a pause that has ended
-	if !r.s.IsReplica() && r.replicas.Len() > 0 && now-r.lastPingMs >= cfg.Int("repl-ping-replica-period")*1000 {
+	// No PING while clients are paused: a paused master is being switched
+	// over, and a PING sent after the target was promoted would put our
+	// offset past the one it can continue from, forcing us into a full
+	// resync when we follow it. Redis's FAILOVER holds PINGs back for the
+	// same reason; we do it for any pause, since the operator switches over
+	// with CLIENT PAUSE WRITE. (A pause longer than repl-timeout makes the
+	// replicas reconnect, partially.)
+	if !r.s.IsReplica() && r.replicas.Len() > 0 && !r.s.clientsPaused() &&
+		now-r.lastPingMs >= cfg.Int("repl-ping-replica-period")*1000 {
 		r.lastPingMs = now
 		r.propagateRaw("PING")
 	}

@@ -551,7 +551,10 @@ func (s *Server) cron() {
 	s.sampleMemory()
 	s.sampleOps()
 	s.clientsCron(now)
-	if s.activeExpire && !s.IsReplica() {
+	if s.activeExpire && !s.IsReplica() && !s.clientsPaused() {
+		// Paused, the dataset must stay still, expiry included (a
+		// switchover waits for a replica to reach our offset), as
+		// activeExpireCycle's pause check in Redis.
 		s.activeExpireCycle(now)
 	}
 	for _, fn := range s.cronHooks {
