@@ -2,11 +2,14 @@ package server
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // ------ PROMOTION AND SWITCHOVER KEEP PSYNC ------
@@ -64,10 +67,15 @@ type writeLoader struct {
 func startWriteLoader(t *testing.T, master *member) *writeLoader {
 	w := &writeLoader{stop: make(chan struct{})}
 	w.target.Store(master)
-	conns := map[int]*testClient{}
+	conns := map[int]net.Conn{}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
 		for i := 0; ; i++ {
 			select {
 			case <-w.stop:
@@ -77,17 +85,49 @@ func startWriteLoader(t *testing.T, master *member) *writeLoader {
 			m := w.target.Load()
 			c := conns[m.port]
 			if c == nil {
-				c = dialNode(t, m.port)
+				var err error
+				if c, err = net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(m.port)); err != nil {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
 				conns[m.port] = c
 			}
-			if r := c.do("SET", fmt.Sprintf("k:%d", i%500), strconv.Itoa(i), "EX", "3600"); !r.IsError() {
+			r, err := tryDo(c, "SET", fmt.Sprintf("k:%d", i%500), strconv.Itoa(i), "EX", "3600")
+			if err == nil && !r.IsError() {
 				w.n.Add(1)
 			}
-			c.do("INCR", "ctr")
+			if err == nil {
+				_, err = tryDo(c, "INCR", "ctr")
+			}
+			if err != nil {
+				c.Close()
+				delete(conns, m.port)
+			}
 			time.Sleep(time.Millisecond)
 		}
 	}()
 	return w
+}
+
+// tryDo sends one command on a raw connection and reads its reply,
+// returning errors (a dying master) instead of failing the test.
+func tryDo(c net.Conn, args ...string) (resp.Reply, error) {
+	if _, err := c.Write(resp.AppendCommandStrings(nil, args...)); err != nil {
+		return resp.Reply{}, err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var buf []byte
+	tmp := make([]byte, 4096)
+	for {
+		n, err := c.Read(tmp)
+		buf = append(buf, tmp[:n]...)
+		if r, _, perr := resp.ReadReply(buf); perr == nil {
+			return r, nil
+		}
+		if err != nil {
+			return resp.Reply{}, err
+		}
+	}
 }
 
 func (w *writeLoader) halt() {
@@ -217,4 +257,53 @@ func TestPausedMasterOffsetStaysStill(t *testing.T) {
 	}
 	mc.do("CLIENT", "UNPAUSE")
 	waitFor(t, 30*time.Second, "expired keys deleted after the pause", func() bool { return master.keys(0) == 0 })
+}
+
+// After the master dies, the most advanced replica is promoted and the
+// other follows it: the other is at the same or a lower offset of the same
+// history, so it must continue partially (+CONTINUE), never full-resync.
+func TestFailoverToMostAdvancedReplicaKeepsPartialResync(t *testing.T) {
+	for _, kinds := range [][]string{{"ours", "ours", "ours"}, {"real", "ours", "real"}, {"ours", "real", "ours"}} {
+		t.Run(fmt.Sprint(kinds), func(t *testing.T) {
+			for iter := 0; iter < 3; iter++ {
+				var ms []*member
+				for i, k := range kinds {
+					ms = append(ms, startMember(t, k, i))
+				}
+				master, a, b := ms[0], ms[1], ms[2]
+				for _, m := range ms[1:] {
+					m.c.do("REPLICAOF", "127.0.0.1", strconv.Itoa(master.port))
+				}
+				load := startWriteLoader(t, master)
+				waitInSync(t, master, ms[1:])
+				time.Sleep(time.Duration(100+150*iter) * time.Millisecond)
+				// The master dies under load.
+				if master.node != nil {
+					master.node.s.Close()
+				} else {
+					_, _ = master.c.conn.Write([]byte("*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n"))
+				}
+				load.halt()
+				waitFor(t, 30*time.Second, "replicas see the master down", func() bool {
+					return a.repl()["master_link_status"] == "down" && b.repl()["master_link_status"] == "down"
+				})
+				ao, _ := strconv.ParseInt(a.offset(), 10, 64)
+				bo, _ := strconv.ParseInt(b.offset(), 10, 64)
+				promoted, other := a, b
+				if bo > ao {
+					promoted, other = b, a
+				}
+				fullBefore := promoted.syncFull()
+				if r := promoted.c.do("REPLICAOF", "NO", "ONE"); r.IsError() {
+					t.Fatal(r)
+				}
+				other.c.do("REPLICAOF", "127.0.0.1", strconv.Itoa(promoted.port))
+				promoted.c.do("SET", "after-failover", "1")
+				waitInSync(t, promoted, []*member{other})
+				if full := promoted.syncFull(); full != fullBefore {
+					t.Fatalf("iteration %d: %s (offset %d) full-resynced from promoted %s (offset %d)", iter, other.name, min(ao, bo), promoted.name, max(ao, bo))
+				}
+			}
+		})
+	}
 }

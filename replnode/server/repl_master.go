@@ -53,7 +53,10 @@ type replState struct {
 	master    *masterConn // current connection to our master, if any
 	masterCli *Client     // internal client applying the master's stream
 	linkGen   int         // bumped on every REPLICAOF; stale goroutines exit
-	streamDB  int         // repl-stream-db of the last full sync
+	// multiPending holds the stream bytes of a MULTI from our master not
+	// ended yet by EXEC: they count in our offset only with it.
+	multiPending []byte
+	streamDB     int // repl-stream-db of the last full sync
 	// transferSize/transferRead describe the payload being received, for
 	// INFO's master_sync_* fields (size -1: diskless, unknown).
 	transferSize, transferRead int64

@@ -137,6 +137,7 @@ func (r *replState) masterClientKilled() {
 // masterLinkUp creates the client that applies the master's stream.
 func (r *replState) masterLinkUp() {
 	r.freeMasterClient()
+	r.multiPending = nil // a transaction cut by the link's loss is resent whole
 	c := r.s.NewInternalClient(ClientMaster)
 	c.Name = ""
 	if r.master != nil && r.master.conn != nil {
@@ -442,7 +443,7 @@ func (r *replState) linkStream(mc *masterConn, br *bufio.Reader) error {
 					if len(args) > 0 {
 						r.applyFromMaster(args)
 					}
-					r.feed(raw)
+					r.feedApplied(raw)
 				}
 				buf = buf[:copy(buf, buf[off:])]
 			})
@@ -457,6 +458,26 @@ func (r *replState) linkStream(mc *masterConn, br *bufio.Reader) error {
 			return err
 		}
 	}
+}
+
+// feedApplied advances our offset over raw, a command the master client
+// has run, and forwards it; inside a MULTI from the master nothing advances
+// until EXEC (or DISCARD) ends it, and then the whole transaction does, as
+// Redis's commandProcessed. Our offset then never counts half a
+// transaction: a master dying in the middle of one leaves us at the offset
+// before its MULTI, where a real redis-server replica stands too, and our
+// backlog never carries a dangling MULTI that would swallow what a
+// promoted us writes next.
+func (r *replState) feedApplied(raw []byte) {
+	if c := r.masterCli; c != nil && c.multi.active {
+		r.multiPending = append(r.multiPending, raw...)
+		return
+	}
+	if len(r.multiPending) > 0 {
+		raw = append(r.multiPending, raw...)
+		r.multiPending = nil
+	}
+	r.feed(raw)
 }
 
 // applyFromMaster runs one command from the master. Only REPLCONF GETACK

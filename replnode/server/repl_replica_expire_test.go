@@ -171,3 +171,54 @@ func (n *testNode) has(db int, key string) bool {
 	n.s.Exec(func() { _, ok = n.s.Keyspace.DBs[db].Peek(key) })
 	return ok
 }
+
+// A replica's offset does not count a MULTI from its master until its EXEC
+// arrives (Redis's commandProcessed): a master dying mid-transaction leaves
+// the replica where a real redis-server replica stands, and its backlog
+// never ends in a dangling MULTI.
+func TestReplicaOffsetCountsTransactionOnlyAtExec(t *testing.T) {
+	m := startScriptedMaster(t)
+	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(m.port))
+	var conn net.Conn
+	select {
+	case conn = <-m.conn:
+	case <-time.After(30 * time.Second):
+		t.Fatal("replica did not sync")
+	}
+	waitFor(t, 30*time.Second, "link up", func() bool { return rep.info()["master_link_status"] == "up" })
+	first := resp.AppendCommandStrings(nil, "SELECT", "0")
+	first = resp.AppendCommandStrings(first, "SET", "x", "1")
+	if _, err := conn.Write(first); err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(len(first))
+	waitFor(t, 30*time.Second, "first write applied", func() bool { return rep.info()["master_repl_offset"] == want })
+	tx := resp.AppendCommandStrings(nil, "MULTI")
+	tx = resp.AppendCommandStrings(tx, "SET", "a", "1")
+	tx = resp.AppendCommandStrings(tx, "INCR", "x")
+	if _, err := conn.Write(tx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if got := rep.info()["master_repl_offset"]; got != want {
+		t.Fatalf("offset %s inside an open MULTI, want %s (the offset before it)", got, want)
+	}
+	exec := resp.AppendCommandStrings(nil, "EXEC")
+	if _, err := conn.Write(exec); err != nil {
+		t.Fatal(err)
+	}
+	want = strconv.Itoa(len(first) + len(tx) + len(exec))
+	waitFor(t, 30*time.Second, "transaction counted at EXEC", func() bool { return rep.info()["master_repl_offset"] == want })
+	if !rep.has(0, "a") {
+		t.Fatal("transaction not applied")
+	}
+	var backlogTail string
+	rep.s.Exec(func() {
+		r := rep.s.repl()
+		b, _ := r.backlog.ReadFrom(r.backlog.FirstByteOffset())
+		backlogTail = string(b)
+	})
+	if backlogTail != string(first)+string(tx)+string(exec) {
+		t.Fatalf("backlog %q, want the stream as received", backlogTail)
+	}
+}
