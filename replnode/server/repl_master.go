@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/replnode/replnode/replnode/rdb"
@@ -47,6 +48,11 @@ type replState struct {
 	getAckPending   bool
 
 	syncFull, syncPartialOK, syncPartialErr int64
+
+	// payloadBytes is the size of the disk-mode full-sync payload being
+	// built in memory (Redis writes it to a file), payloadPeak the most
+	// since notCountedMemory last read it; both set by the sync goroutine.
+	payloadBytes, payloadPeak atomic.Int64
 
 	// replica side
 	link      *replication.Link
@@ -118,6 +124,7 @@ func initReplication(s *Server) {
 	s.Propagator = r.propagate
 	s.Propagating = r.propagating
 	s.GoodReplicas = r.goodReplicas
+	s.NotCountedMemory = r.notCountedMemory
 	s.OnCron(r.cron)
 	s.OnClientClose(r.clientClosed)
 	s.OnAfterCommand(r.afterCommand)
@@ -639,7 +646,8 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 		fan.send(mark)
 	} else {
 		var buf bytes.Buffer
-		err = rdb.WriteSnapshot(&buf, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
+		err = rdb.WriteSnapshot(&payloadCounter{w: &buf, r: r}, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
+		defer r.payloadBytes.Add(-int64(buf.Len()))
 		if err == nil {
 			r.s.Exec(func() {
 				for _, rc := range conns {
@@ -658,6 +666,9 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 	}
 	r.s.Exec(func() {
 		// Snapshots are released on the executor: Release changes DB state.
+		// The last collection may have found them live: their memory is
+		// remembered as not counted until eviction reads the next one.
+		r.s.trackNotCounted()
 		for _, sn := range snaps {
 			sn.Release()
 		}
@@ -750,6 +761,38 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 	}
 	_ = d.conn.SetWriteDeadline(time.Now().Add(d.timeout))
 	return d.conn.Write(p)
+}
+
+// payloadCounter counts a disk-mode payload built in memory, for
+// notCountedMemory.
+type payloadCounter struct {
+	w io.Writer
+	r *replState
+}
+
+func (p *payloadCounter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	now := p.r.payloadBytes.Add(int64(n))
+	for {
+		peak := p.r.payloadPeak.Load()
+		if now <= peak || p.r.payloadPeak.CompareAndSwap(peak, now) {
+			break
+		}
+	}
+	return n, err
+}
+
+// notCountedMemory is the server's NotCountedMemory: what we hold for
+// replicas beyond the backlog — their pending output and the stream
+// waiting for their snapshot — and full-sync payloads in memory (the peak
+// since the last call), which Redis does not count for maxmemory either
+// (freeMemoryGetNotCountedMemory; its payloads are files or sockets).
+func (r *replState) notCountedMemory() int64 {
+	n := r.payloadPeak.Swap(r.payloadBytes.Load())
+	for _, rc := range r.conns {
+		n += int64(len(rc.buf) + rc.c.PendingBytes())
+	}
+	return n
 }
 
 // ------ CRON ------

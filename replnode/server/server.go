@@ -67,6 +67,10 @@ type Server struct {
 	// GoodReplicas returns how many replicas acknowledged within
 	// min-replicas-max-lag; nil counts as zero.
 	GoodReplicas func() int
+	// NotCountedMemory returns memory the replication layer holds that
+	// maxmemory does not count (replica output, full-sync payloads; see
+	// evict.go): the most it held since the previous call. Nil: none.
+	NotCountedMemory func() int64
 	// Loading is true while a dataset is being loaded: commands without
 	// FlagLoading get -LOADING.
 	Loading bool
@@ -154,6 +158,11 @@ type Server struct {
 	evictGCCycles uint64
 	evictLive     int64
 	heapLive      func() (cycles uint64, live int64)
+	// evictNotCounted is the memory not counted for maxmemory that the
+	// live heap of evictGCCycles may include; evictNotCountedPeak the
+	// most seen since that collection was read (evict.go).
+	evictNotCounted     int64
+	evictNotCountedPeak int64
 }
 
 // hotConfig caches the directives dispatch and handlers read per command.
@@ -549,6 +558,7 @@ func (s *Server) cron() {
 	}
 	now := s.clock()
 	s.sampleMemory()
+	s.trackNotCounted()
 	s.sampleOps()
 	s.clientsCron(now)
 	if s.activeExpire && !s.IsReplica() && !s.clientsPaused() {
