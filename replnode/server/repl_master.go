@@ -49,6 +49,8 @@ type replState struct {
 
 	syncFull, syncPartialOK, syncPartialErr int64
 
+	fo failover // FAILOVER in progress (repl_failover.go)
+
 	// payloadBytes is the size of the disk-mode full-sync payload being
 	// built in memory (Redis writes it to a file), payloadPeak the most
 	// since notCountedMemory last read it; both set by the sync goroutine.
@@ -264,6 +266,13 @@ func (r *replState) syncCommand(ctx *Ctx, psync bool) {
 	if c.flags&ClientReplica != 0 {
 		return
 	}
+	if psync && len(ctx.Args) > 3 && ctx.ArgIs(3, "failover") && !r.psyncFailover(ctx) {
+		return
+	}
+	if r.fo.state != noFailover {
+		ctx.Error("NOMASTERLINK Can't SYNC while failing over")
+		return
+	}
 	if r.s.IsReplica() && r.link.State() != replication.StateConnected {
 		ctx.Error("NOMASTERLINK Can't SYNC while not connected with my master")
 		return
@@ -465,6 +474,7 @@ func (r *replState) processWaits() {
 // paused so that a replica can catch up with it (a switchover), as Redis 7.0
 // also holds it back until the pause ends; cron sends it then.
 func (r *replState) afterCommand() {
+	r.updateFailoverStatus(r.s.clock())
 	if r.getAckPending && !r.s.IsReplica() && !r.s.clientsPaused() {
 		r.getAckPending = false
 		r.propagateRaw("REPLCONF", "GETACK", "*")
@@ -804,6 +814,7 @@ func (r *replState) notCountedMemory() int64 {
 // WAITs, free an unused backlog after repl-backlog-ttl.
 func (r *replState) cron(now int64) {
 	cfg := r.s.Config
+	r.updateFailoverStatus(now)
 	r.linkTick(now)
 	if size := int(cfg.Int("repl-backlog-size")); r.backlog != nil && size != r.backlog.Size() {
 		r.backlog.Resize(size)

@@ -96,11 +96,19 @@ func (r *replState) perform(out replication.Output) {
 			r.dropMasterConn()
 		case replication.ActFullSync:
 			// linkRun reads the payload next.
+			if r.fo.state == failoverInProgress {
+				r.clearFailoverState() // the target took over (Redis accepts a full resync too)
+			}
 		case replication.ActPartialSync:
 			r.masterLinkUp()
 			if a.ReplIDChanged {
 				r.disconnectReplicas()
 			}
+			if r.fo.state == failoverInProgress {
+				r.clearFailoverState()
+			}
+		case replication.ActFailoverRejected:
+			r.abortFailover("Failover target rejected psync request")
 		}
 	}
 }
