@@ -138,48 +138,31 @@ func (r *replState) failoverCommand(ctx *Ctx) {
 	ctx.W.OK()
 }
 
-// findReplica is the attached replica known as host:port (its announced
-// or peer address and its listening port).
+// findReplica is the attached replica known as host:port.
 func (r *replState) findReplica(host string, port int) *replication.Replica {
-	for _, rep := range r.replicas.List() {
-		if strings.EqualFold(rep.IP, host) && rep.ListeningPort == port {
-			return rep
-		}
-	}
-	return nil
+	return replication.FindReplica(r.replicas.List(), host, port)
 }
 
-// updateFailoverStatus is Redis's: on timeout abort (or, with FORCE, fail
-// over anyway); once the target (or any replica) acknowledged our whole
-// offset, become its replica with PSYNC FAILOVER. Runs from cron and after
-// commands (an ACK may have just arrived).
+// updateFailoverStatus acts on replication.DecideFailover while a FAILOVER
+// waits: abort on timeout, or become the caught-up target's replica. Runs
+// from cron and after commands (an ACK may have just arrived).
 func (r *replState) updateFailoverStatus(now int64) {
 	if r.fo.state != failoverWaitForSync {
 		return
 	}
-	if r.fo.endMs != 0 && r.fo.endMs <= now {
-		if r.fo.force {
-			r.s.Log.Noticef("FAILOVER to %s:%d time out exceeded, failing over.", r.fo.host, r.fo.port)
-			r.startFailoverLink(now)
-			return
-		}
+	step, host, port := replication.DecideFailover(now,
+		replication.FailoverWait{Host: r.fo.host, Port: r.fo.port, EndMs: r.fo.endMs, Force: r.fo.force},
+		r.replicas.List(), r.id.Offset)
+	switch step {
+	case replication.FailoverAbort:
 		r.abortFailover("Replica never caught up before timeout")
-		return
-	}
-	var rep *replication.Replica
-	if r.fo.host != "" {
-		rep = r.findReplica(r.fo.host, r.fo.port)
-	} else {
-		for _, cand := range r.replicas.List() {
-			if cand.AckOffset == r.id.Offset {
-				rep = cand
-				r.fo.host, r.fo.port = cand.IP, cand.ListeningPort
-				break
-			}
+	case replication.FailoverStart:
+		if r.fo.endMs != 0 && r.fo.endMs <= now {
+			r.s.Log.Noticef("FAILOVER to %s:%d time out exceeded, failing over.", host, port)
+		} else {
+			r.s.Log.Noticef("Failover target %s:%d is synced, failing over.", host, port)
 		}
-	}
-	if rep != nil && rep.AckOffset == r.id.Offset {
-		r.s.Log.Noticef("Failover target %s:%d is synced, failing over.", r.fo.host, r.fo.port)
+		r.fo.host, r.fo.port = host, port
 		r.startFailoverLink(now)
 	}
 }
