@@ -134,3 +134,21 @@ func TestFailoverAbortAndTimeout(t *testing.T) {
 		t.Fatalf("after the timeout: %v, role %s", r, m.repl()["role"])
 	}
 }
+
+// The replication AUX fields of an RDB are used at startup only when
+// repl-id, repl-offset and a repl-stream-db other than -1 are all there,
+// as Redis's loadDataFromDisk: a master keeps the id as replid2.
+func TestRestoreReplicationInfoNeedsStreamDB(t *testing.T) {
+	id := strings.Repeat("ab", 20)
+	for _, tc := range []struct {
+		streamDB int
+		used     bool
+	}{{-1, false}, {0, true}, {3, true}} {
+		n := startNodeWith(t, 0, func(s *Server) { s.RestoreReplicationInfo(id, 1234, tc.streamDB) })
+		info := n.info()
+		used := info["master_replid2"] == id && info["master_repl_offset"] == "1234" && info["second_repl_offset"] == "1235"
+		if used != tc.used {
+			t.Errorf("repl-stream-db %d: info used %v, want %v (%v)", tc.streamDB, used, tc.used, info)
+		}
+	}
+}
