@@ -349,8 +349,6 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 	ks := store.NewKeyspace(ndb)
 	streamDB := 0
 	var loaded int64
-	var expired int64
-	nowMs := time.Now().UnixMilli()
 	_, err = rdb.Load(bufio.NewReaderSize(pr, rdb.LoadBufferSize), rdb.Handler{
 		Limits: r.s.limits,
 		Aux: func(k, v string) error {
@@ -365,10 +363,9 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 			}
 			ks.DBs[e.DB].Set(e.Key, e.Value, false)
 			if e.HasExpire {
+				// Kept even if already expired: a replica waits for its
+				// master's DEL, so it reports none expired, as rdbLoad.
 				ks.DBs[e.DB].SetExpireAt(e.Key, e.ExpireAt)
-				if e.ExpireAt < nowMs {
-					expired++
-				}
 			}
 			loaded++
 			return nil
@@ -399,7 +396,7 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 		}
 		// emptyData's flush signal: client side caches start over.
 		r.s.trackingInvalidateKeysOnFlush()
-		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", loaded, expired)
+		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: 0.", loaded)
 		r.streamDB = streamDB
 		r.perform(r.link.TransferDone(r.s.clock()))
 		r.backlog = replication.NewBacklog(int(r.s.Config.Int("repl-backlog-size")), r.id.Offset)

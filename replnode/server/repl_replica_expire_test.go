@@ -60,10 +60,16 @@ func startScriptedMaster(t *testing.T) *scriptedMaster {
 			case "PING":
 				_, _ = c.Write([]byte("+PONG\r\n"))
 			case "PSYNC", "SYNC":
+				// The snapshot holds one key already expired by any clock.
+				ks := store.NewKeyspace(1)
+				ks.DBs[0].Set("old", store.NewString([]byte("v")), false)
+				ks.DBs[0].SetExpireAt("old", 1000)
+				snap := ks.DBs[0].Snapshot()
 				var payload bytes.Buffer
-				if err := rdb.WriteSnapshot(&payload, nil, rdb.AuxInfo{RedisVer: Version}, rdb.DefaultOptions); err != nil {
+				if err := rdb.WriteSnapshot(&payload, []*store.Snapshot{snap}, rdb.AuxInfo{RedisVer: Version}, rdb.DefaultOptions); err != nil {
 					panic(err)
 				}
+				snap.Release()
 				_, _ = c.Write([]byte("+FULLRESYNC " + strings.Repeat("a", 40) + " 0\r\n$" + strconv.Itoa(payload.Len()) + "\r\n"))
 				_, _ = c.Write(payload.Bytes())
 				m.conn <- c
@@ -94,6 +100,14 @@ func TestReplicaAppliesMasterWriteToLogicallyExpiredKey(t *testing.T) {
 		t.Fatal("replica did not sync")
 	}
 	waitFor(t, 30*time.Second, "link up", func() bool { return rep.info()["master_link_status"] == "up" })
+	// A key the master's snapshot holds already expired is loaded and
+	// kept until the master's DEL, and none is reported expired.
+	if !rep.has(0, "old") {
+		t.Fatal("the replica dropped an expired key of its master's snapshot")
+	}
+	if !strings.Contains(rep.log.String(), "keys loaded: 1, keys expired: 0.") {
+		t.Fatalf("load log line missing:\n%s", rep.log.String())
+	}
 	at := time.Now().UnixMilli() + 50
 	var stream []byte
 	stream = resp.AppendCommandStrings(stream, "SELECT", "0")
