@@ -13,7 +13,12 @@ import "fmt"
 // FirstByteOffset = EndOffset - HistLen + 1 at all times. A fresh backlog
 // created at master_repl_offset N holds nothing and starts at N+1.
 type Backlog struct {
+	// buf grows as the stream is fed, up to size, as Redis's backlog does:
+	// a replica attaching must not cost repl-backlog-size of memory at
+	// once (memory that counts for maxmemory and would make the node
+	// evict). While it grows, writeIdx is len(buf); once full it is a ring.
 	buf       []byte
+	size      int
 	writeIdx  int   // next position in buf to write
 	histLen   int64 // bytes of valid history in buf
 	endOffset int64 // absolute offset of the last byte written
@@ -25,11 +30,11 @@ func NewBacklog(size int, masterReplOffset int64) *Backlog {
 	if size <= 0 {
 		panic(fmt.Sprintf("replication: backlog size %d must be positive", size))
 	}
-	return &Backlog{buf: make([]byte, size), endOffset: masterReplOffset}
+	return &Backlog{size: size, endOffset: masterReplOffset}
 }
 
 // Size returns the capacity (repl-backlog-size) in bytes.
-func (b *Backlog) Size() int { return len(b.buf) }
+func (b *Backlog) Size() int { return b.size }
 
 // HistLen returns how many bytes of history the backlog holds.
 func (b *Backlog) HistLen() int64 { return b.histLen }
@@ -45,6 +50,23 @@ func (b *Backlog) FirstByteOffset() int64 { return b.endOffset - b.histLen + 1 }
 // Append feeds stream bytes; they take offsets EndOffset+1 onwards. When the
 // ring is full the oldest bytes are overwritten.
 func (b *Backlog) Append(p []byte) {
+	if room := b.size - len(b.buf); room > 0 {
+		// Still growing: the history is buf itself.
+		n := min(room, len(p))
+		if cap(b.buf)-len(b.buf) < n {
+			grown := make([]byte, len(b.buf), min(b.size, max(2*cap(b.buf), len(b.buf)+n, 4096)))
+			copy(grown, b.buf)
+			b.buf = grown
+		}
+		b.buf = append(b.buf, p[:n]...)
+		b.endOffset += int64(n)
+		b.histLen += int64(n)
+		b.writeIdx = len(b.buf) % b.size
+		p = p[n:]
+		if len(p) == 0 {
+			return
+		}
+	}
 	b.endOffset += int64(len(p))
 	size := len(b.buf)
 	if len(p) >= size {
@@ -81,6 +103,9 @@ func (b *Backlog) ReadFrom(offset int64) ([]byte, error) {
 	n := int(b.endOffset - offset + 1)
 	out := make([]byte, n)
 	size := len(b.buf)
+	if n == 0 || size == 0 {
+		return out, nil
+	}
 	start := ((b.writeIdx-n)%size + size) % size
 	m := copy(out, b.buf[start:])
 	if m < n {
@@ -93,7 +118,7 @@ func (b *Backlog) ReadFrom(offset int64) ([]byte, error) {
 // of history, so CONFIG SET repl-backlog-size does not force full resyncs
 // on replicas that are only slightly behind.
 func (b *Backlog) Resize(size int) {
-	if size <= 0 || size == len(b.buf) {
+	if size <= 0 || size == b.size {
 		return
 	}
 	keep := b.histLen
@@ -101,8 +126,8 @@ func (b *Backlog) Resize(size int) {
 		keep = int64(size)
 	}
 	data, _ := b.ReadFrom(b.endOffset - keep + 1)
-	b.buf = make([]byte, size)
-	copy(b.buf, data)
+	b.buf = data // full (a ring) if keep == size, else growing
+	b.size = size
 	b.writeIdx = int(keep) % size
 	b.histLen = keep
 }

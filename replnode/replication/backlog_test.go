@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -105,5 +106,53 @@ func TestShiftReplicationID(t *testing.T) {
 	}
 	if _, err := NewReplID(bytes.NewReader(nil)); err == nil {
 		t.Fatal("NewReplID from an empty reader should fail")
+	}
+}
+
+// The backlog grows with the stream instead of taking repl-backlog-size
+// at once (that memory counts for maxmemory), and behaves as a ring of
+// that size all along: checked against the plain stream over random feeds
+// and resizes.
+func TestBacklogGrowsLazilyAndMatchesTheStream(t *testing.T) {
+	b := NewBacklog(1<<20, 100)
+	if cap(b.buf) != 0 {
+		t.Fatalf("a new backlog holds %d bytes", cap(b.buf))
+	}
+	b.Append([]byte("0123456789"))
+	if cap(b.buf) > 4096 {
+		t.Fatalf("10 bytes fed, backlog holds %d", cap(b.buf))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 200; trial++ {
+		size := 1 + rng.IntN(64)
+		start := int64(rng.IntN(1000))
+		b := NewBacklog(size, start)
+		var stream []byte
+		for step := 0; step < 50; step++ {
+			if rng.IntN(10) == 0 {
+				size = 1 + rng.IntN(64)
+				b.Resize(size)
+				if len(stream) > size {
+					stream = stream[len(stream)-size:]
+				}
+				continue
+			}
+			p := make([]byte, rng.IntN(2*size+1))
+			for i := range p {
+				p[i] = byte(rng.IntN(256))
+			}
+			b.Append(p)
+			stream = append(stream, p...)
+			if len(stream) > size {
+				stream = stream[len(stream)-size:]
+			}
+			if b.HistLen() != int64(len(stream)) || cap(b.buf) > size {
+				t.Fatalf("trial %d: histlen %d (cap %d), want %d (size %d)", trial, b.HistLen(), cap(b.buf), len(stream), size)
+			}
+			got, err := b.ReadFrom(b.FirstByteOffset())
+			if err != nil || !bytes.Equal(got, stream) {
+				t.Fatalf("trial %d step %d: backlog %x, want %x (%v)", trial, step, got, stream, err)
+			}
+		}
 	}
 }

@@ -19,6 +19,8 @@
 //     min-replicas counting and WAIT.
 //   - master_policy.go: when a snapshot starts for waiting replicas, and
 //     the replica client-output-buffer-limit decision.
+//   - failover.go: DecideFailover, what a master running FAILOVER does while
+//     it waits for a replica to catch up (updateFailoverStatus's rules).
 //
 // The server layer (replnode/server/repl_*.go) performs the actions: it
 // dials, writes, reads the RDB payload and applies the stream.

@@ -80,6 +80,9 @@ const (
 	// Identity.Offset+1. When ReplIDChanged the sub-replicas must be
 	// disconnected so that they learn the new ID.
 	ActPartialSync
+	// ActFailoverRejected: the target of a FAILOVER refused our PSYNC
+	// FAILOVER; the node aborts the failover (becomes a master again).
+	ActFailoverRejected
 )
 
 // Action is one instruction from the link to its caller.
@@ -110,6 +113,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("fullsync %s %d", id, a.Offset)
 	case ActPartialSync:
 		return fmt.Sprintf("partialsync changed=%v", a.ReplIDChanged)
+	case ActFailoverRejected:
+		return "failover rejected"
 	}
 	return "unknown"
 }
@@ -162,6 +167,9 @@ type Link struct {
 	lastAckMs     int64
 	nextConnectMs int64
 	downSinceMs   int64 // when the link last went down, for master_link_down_since_seconds
+	// failover makes PSYNC carry FAILOVER: we are a master handing over
+	// to this replica (FAILOVER command), which promotes itself on it.
+	failover bool
 }
 
 // NewLink returns a link in state none for a node with identity id.
@@ -221,6 +229,11 @@ func (l *Link) CacheFromIdentity() {
 // full resync ("PSYNC ? -1"): a node started with replicaof and no RDB
 // history has nothing to continue.
 func (l *Link) DiscardCached() { l.cachedValid = false }
+
+// SetFailover makes the next PSYNCs ask the master, our failover target,
+// to take over (PSYNC <replid> <offset> FAILOVER), as Redis's
+// FAILOVER_IN_PROGRESS state does; off again once it answered.
+func (l *Link) SetFailover(on bool) { l.failover = on }
 
 // SetMaster is REPLICAOF host port: the node becomes (or switches to being)
 // a replica of host:port and starts connecting at once. A master's own
@@ -408,7 +421,11 @@ func (l *Link) sendPSync(o *Output) {
 	} else {
 		o.log(LevelNotice, "Partial resynchronization not possible (no cached master)")
 	}
-	o.act(Action{Kind: ActSend, Argv: []string{"PSYNC", replID, offset}})
+	argv := []string{"PSYNC", replID, offset}
+	if l.failover {
+		argv = append(argv, "FAILOVER")
+	}
+	o.act(Action{Kind: ActSend, Argv: argv})
 	l.state = StateReceivePSyncReply
 }
 
@@ -455,6 +472,19 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 		l.lastAckMs = nowMs
 		o.log(LevelNotice, "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
 		o.act(Action{Kind: ActPartialSync, ReplIDChanged: changed})
+	case l.failover && strings.HasPrefix(line, "-"):
+		// The target refused to take over: no retry, no SYNC; the node
+		// aborts the failover (Redis's abortFailover).
+		switch {
+		case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING"):
+			o.log(LevelNotice, "Master is currently unable to PSYNC but should be in the future: %s", line)
+		case strings.HasPrefix(line, "-ERR"):
+			o.log(LevelNotice, "Master does not support PSYNC or is in error state (reply: %s)", line)
+		default:
+			o.log(LevelWarning, "Unexpected reply to PSYNC from master: %s", line)
+		}
+		l.fail(nowMs, o)
+		o.act(Action{Kind: ActFailoverRejected})
 	case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING"):
 		o.log(LevelNotice, "Master is currently unable to PSYNC but should be in the future: %s", line)
 		l.fail(nowMs, o)

@@ -1,6 +1,10 @@
 package server
 
-import "github.com/replnode/replnode/replnode/store"
+import (
+	"strings"
+
+	"github.com/replnode/replnode/replnode/store"
+)
 
 // The blocking list commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP. Each
 // first behaves like its non-blocking form when a key has data (and is
@@ -69,11 +73,14 @@ func blmoveGeneric(ctx *Ctx, from, to listEnd, timeoutArg int, legacy bool) {
 		return
 	}
 	src, dst := ctx.Args[1], ctx.Args[2]
-	rewrite := func(c *Ctx) {
+	// Served at once, BLMOVE propagates as LMOVE with the directions as
+	// the client wrote them; served after blocking, with Redis's shared
+	// lowercase "left"/"right" (serveClientBlockedOnList).
+	rewrite := func(c *Ctx, fromArg, toArg []byte) {
 		if legacy {
 			c.Rewrite([]byte("RPOPLPUSH"), src, dst)
 		} else {
-			c.Rewrite([]byte("LMOVE"), src, dst, []byte(from.name()), []byte(to.name()))
+			c.Rewrite([]byte("LMOVE"), src, dst, fromArg, toArg)
 		}
 	}
 	l, ok := listForWrite(ctx, src)
@@ -82,7 +89,11 @@ func blmoveGeneric(ctx *Ctx, from, to listEnd, timeoutArg int, legacy bool) {
 	}
 	if l != nil {
 		if lmoveOnce(ctx, src, dst, from, to) {
-			rewrite(ctx)
+			if legacy {
+				rewrite(ctx, nil, nil)
+			} else {
+				rewrite(ctx, ctx.Args[3], ctx.Args[4])
+			}
 		}
 		return
 	}
@@ -100,7 +111,7 @@ func blmoveGeneric(ctx *Ctx, from, to listEnd, timeoutArg int, legacy bool) {
 		if !lmoveOnce(sctx, src, dst, from, to) {
 			return false
 		}
-		rewrite(sctx)
+		rewrite(sctx, []byte(strings.ToLower(from.name())), []byte(strings.ToLower(to.name())))
 		return true
 	}, nullArrayReply)
 }

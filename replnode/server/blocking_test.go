@@ -124,7 +124,8 @@ func TestBlockingMoveChainsAndWrongType(t *testing.T) {
 	n.do("RPUSH", "src", "v")
 	expectReply(t, "mover", n.takeReplies(mover), `"v"`)
 	expectReply(t, "popper", n.takeReplies(popper), `["dst", "v"]`)
-	want := []string{"RPUSH src v", "LMOVE src dst RIGHT LEFT", "LPOP dst"}
+	// A served BLMOVE propagates Redis's shared lowercase directions.
+	want := []string{"RPUSH src v", "LMOVE src dst right left", "LPOP dst"}
 	if strings.Join(*prop, "|") != strings.Join(want, "|") {
 		t.Fatalf("propagated %q want %q", *prop, want)
 	}

@@ -93,7 +93,8 @@
 // replication timers), OnClientClose, OnClientKill, OnSwapDB, OnFlushAll,
 // OnConfigSet, OnResetStat, OnStartupLoad (the dataset, loaded off the
 // executor while clients get -LOADING) and OnStartup, and set Server.Propagator (the
-// replication stream), GoodReplicas, WriteError, ShutdownHook, Loading,
+// replication stream), GoodReplicas, NotCountedMemory (what maxmemory
+// does not count), WriteError, ShutdownHook, Loading,
 // MasterHost/MasterLinkUp. INFO calls PersistenceInfo, ReplicationInfo and
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay

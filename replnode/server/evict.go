@@ -143,9 +143,14 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 		cycles, live = s.heapLive()
 	}
 	if cycles != s.evictGCCycles {
+		// The collection may have found live what maxmemory does not
+		// count at any moment since the previous one: the peak since then.
 		s.evictGCCycles, s.evictLive = cycles, live
+		now := s.notCountedMemory()
+		s.evictNotCounted = max(s.evictNotCountedPeak, now)
+		s.evictNotCountedPeak = now
 	}
-	used := s.evictLive
+	used := max(s.evictLive-s.evictNotCounted, 0)
 	if used <= maxmem {
 		// The excess is garbage: no eviction until cron samples again.
 		s.usedMemory.Store(used)
@@ -174,8 +179,35 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 	// trust the estimate until the next collection, and spare the next
 	// commands this check until cron samples the heap again.
 	s.evictLive -= freed
-	s.usedMemory.Store(s.evictLive)
+	s.usedMemory.Store(used - freed)
 	return freed >= need
+}
+
+// ------ MEMORY NOT COUNTED ------
+
+// notCountedMemory is what maxmemory does not count, after evict.c's
+// freeMemoryGetNotCountedMemory: the live snapshots' share (Redis's fork
+// copy-on-write, store.DB.SnapshotBytes) and what the replication layer
+// holds for replicas (their output, full-sync payloads). Eviction must not
+// free the data set for it: a full sync would otherwise evict keys.
+func (s *Server) notCountedMemory() int64 {
+	var n int64
+	for _, db := range s.Keyspace.DBs {
+		n += db.SnapshotBytes()
+	}
+	if s.NotCountedMemory != nil {
+		n += s.NotCountedMemory()
+	}
+	return n
+}
+
+// trackNotCounted keeps the peak of notCountedMemory between collections
+// (cron): a snapshot released before eviction reads the next collection
+// may still be in that collection's live heap.
+func (s *Server) trackNotCounted() {
+	if s.hot.maxmemory > 0 {
+		s.evictNotCountedPeak = max(s.evictNotCountedPeak, s.notCountedMemory())
+	}
 }
 
 // nextEvictionVictim chooses the key to evict under policy and reports

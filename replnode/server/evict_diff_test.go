@@ -65,8 +65,23 @@ func TestEvictionBinaryAllkeysLRUWithReplica(t *testing.T) {
 			maxUsed = max(maxUsed, used)
 		}
 	}
-	dbsize := m.MustDo(t, "DBSIZE").Int
-	evicted, _ := strconv.ParseInt(infoFields(t, m, "stats")["evicted_keys"], 10, 64)
+	// Read both in one transaction: eviction runs before any command,
+	// DBSIZE and INFO included, so two separate reads may see different
+	// data sets.
+	m.MustDo(t, "MULTI")
+	m.MustDo(t, "DBSIZE")
+	m.MustDo(t, "INFO", "stats")
+	both := m.MustDo(t, "EXEC")
+	if len(both.Elems) != 2 {
+		t.Fatalf("EXEC = %v", both)
+	}
+	dbsize := both.Elems[0].Int
+	var evicted int64
+	for _, line := range strings.Split(both.Elems[1].Str, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "evicted_keys:"); ok {
+			evicted, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
 	t.Logf("dbsize %d, evicted_keys %d, max used_memory %d", dbsize, evicted, maxUsed)
 	if evicted == 0 || dbsize == 0 || dbsize > writes/2 || dbsize+evicted != writes {
 		t.Fatalf("dbsize %d, evicted_keys %d after %d writes", dbsize, evicted, writes)

@@ -198,3 +198,55 @@ func TestEvictionVolatileTTLAndOOM(t *testing.T) {
 		t.Fatalf("a replica with replica-ignore-maxmemory evicted")
 	}
 }
+
+// Memory maxmemory does not count — here a snapshot's share and what the
+// replication layer reports — does not make the node evict, even when the
+// collection that found it live is read after it was released.
+func TestEvictionIgnoresNotCountedMemory(t *testing.T) {
+	n := newCoreNode(t, "maxmemory 10mb", "maxmemory-policy allkeys-lru")
+	for i := 0; i < 100; i++ {
+		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 100))
+	}
+	var replicaBuffers int64 = 300 << 10
+	n.s.mu.Lock()
+	n.s.NotCountedMemory = func() int64 { return replicaBuffers }
+	n.s.mu.Unlock()
+
+	// A collection found 300KB over maxmemory, all of it replica buffers.
+	n.overMemory(300 << 10)
+	n.do("SET", "new1", "x")
+	if got := n.evictedKeys(); got != 0 {
+		t.Fatalf("evicted %d keys for replica buffers", got)
+	}
+
+	// A snapshot's own lists and the values it alone holds: the cron
+	// samples them while the snapshot lives, the next collection is read
+	// after its release.
+	replicaBuffers = 0
+	n.s.mu.Lock()
+	snap := n.s.Keyspace.DBs[0].Snapshot()
+	n.s.mu.Unlock()
+	for i := 0; i < 100; i++ {
+		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("w", 100)) // the old values stay in the snapshot
+	}
+	n.s.mu.Lock()
+	held := n.s.Keyspace.DBs[0].SnapshotBytes()
+	n.s.trackNotCounted()
+	snap.Release()
+	n.s.mu.Unlock()
+	if held < 100*100 {
+		t.Fatalf("snapshot accounts for %d bytes, want at least the 100 replaced values", held)
+	}
+	n.overMemory(held)
+	n.do("SET", "new2", "x")
+	if got := n.evictedKeys(); got != 0 {
+		t.Fatalf("evicted %d keys for a snapshot's %d bytes", got, held)
+	}
+
+	// Memory that does count is still evicted for.
+	n.overMemory(held + 2000)
+	n.do("SET", "new3", "x")
+	if got := n.evictedKeys(); got == 0 {
+		t.Fatal("nothing evicted for memory over the limit")
+	}
+}

@@ -414,7 +414,12 @@ func (p *persistState) loadAtStartup() bool {
 		p.install(ks, res)
 		s.Log.Noticef("DB loaded from disk: %.3f seconds", time.Since(start).Seconds())
 		if id, off, ok, _ := replInfoFromAux(res.Aux); ok {
-			streamDB, _ := strconv.Atoi(res.Aux["repl-stream-db"])
+			// Without repl-stream-db the info is not used, as Redis's
+			// rsi.repl_stream_db stays -1 (RestoreReplicationInfo).
+			streamDB := -1
+			if v, has := res.Aux["repl-stream-db"]; has {
+				streamDB, _ = strconv.Atoi(v)
+			}
 			if r, ok := any(s).(replInfoRestorer); ok {
 				r.RestoreReplicationInfo(id, off, streamDB)
 			}

@@ -32,6 +32,10 @@ func init() {
 func replicaofCommand(ctx *Ctx) {
 	r := ctx.S.repl()
 	s := ctx.S
+	if r.fo.state != noFailover {
+		ctx.Error("ERR REPLICAOF not allowed while failing over.")
+		return
+	}
 	who := "id=" + strconv.FormatUint(ctx.C.ID, 10) + " addr=" + ctx.C.addr + " laddr=" + ctx.C.laddr + " name=" + ctx.C.Name
 	if ctx.ArgIs(1, "no") && ctx.ArgIs(2, "one") {
 		if s.IsReplica() {

@@ -103,7 +103,7 @@ func (r *replState) info(now int64) string {
 	for _, l := range r.replicas.InfoLines(now) {
 		line("%s", l)
 	}
-	line("master_failover_state:no-failover")
+	line("master_failover_state:%s", r.fo.state)
 	line("master_replid:%s", r.id.ReplID)
 	line("master_replid2:%s", r.id.ReplID2)
 	line("master_repl_offset:%d", r.id.Offset)

@@ -3,8 +3,13 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -434,5 +439,126 @@ func TestInteropDeterministicStream(t *testing.T) {
 	}
 	if ms, rs := mc.do("PTTL", "e").Int, r.do("PTTL", "e").Int; rs <= 0 || ms-rs > 5000 || rs-ms > 5000 {
 		t.Fatalf("PTTL master %d replica %d", ms, rs)
+	}
+}
+
+// The link to a real master is listed by CLIENT LIST (flags=M, the
+// master's address), and CLIENT KILL <addr> and CLIENT KILL ADDR drop it;
+// each time the link comes back with a partial resync.
+func TestInteropMasterLinkListedAndKilledByAddr(t *testing.T) {
+	requireLoadCommands(t)
+	mport := startRealRedis(t)
+	m := dialNode(t, mport)
+	writeLoad(m, "a", 30)
+	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
+	rc := dialNode(t, rep.port)
+	masterAddr := "127.0.0.1:" + strconv.Itoa(mport)
+	list := rc.do("CLIENT", "LIST", "TYPE", "master").Str
+	if !strings.Contains(list, " addr="+masterAddr+" ") || !strings.Contains(list, " flags=M ") {
+		t.Fatalf("CLIENT LIST TYPE master = %q, want the link with addr=%s flags=M", list, masterAddr)
+	}
+	kills := [][]string{{"CLIENT", "KILL", masterAddr}, {"CLIENT", "KILL", "ADDR", masterAddr}}
+	for i, kill := range kills {
+		if r := rc.do(kill...); r.IsError() || (r.Type == ':' && r.Int != 1) {
+			t.Fatalf("%v = %v", kill, r)
+		}
+		writeLoad(m, fmt.Sprintf("b%d", i), 10)
+		want := strconv.Itoa(i + 1)
+		waitFor(t, 60*time.Second, "partial resync after "+strings.Join(kill, " "), func() bool {
+			return m.info("stats")["sync_partial_ok"] == want && rep.info()["master_repl_offset"] == replInfo(m)["master_repl_offset"]
+		})
+	}
+	if st := m.info("stats"); st["sync_full"] != "1" {
+		t.Fatalf("sync_full = %s after killing the link by address", st["sync_full"])
+	}
+}
+
+// startRealRedisIn starts redis-server on port with dir as its working
+// directory (dump.rdb survives a restart there); stop kills it.
+func startRealRedisIn(t *testing.T, port int, dir string, args ...string) (stop func()) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed")
+	}
+	logf := filepath.Join(dir, "redis.log")
+	argv := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", logf, "--repl-diskless-sync-delay", "0", "--daemonize", "no", "--enable-debug-command", "local"}, args...)
+	cmd := exec.Command(bin, argv...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf)
+			t.Logf("log of redis-server %d:\n%s", port, b)
+		}
+	})
+	waitFor(t, 10*time.Second, "redis-server up", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+	return stop
+}
+
+// A chain real master → our node → real sub-replica continues with
+// partial resyncs on both links after the master restarts from its RDB
+// (SHUTDOWN SAVE): the master keeps its old replid as replid2, we continue
+// with it and carry the new replid down, and the sub-replica continues
+// from us through our replid2.
+func TestInteropChainContinuesAfterMasterRestart(t *testing.T) {
+	requireLoadCommands(t)
+	mport, mdir := freePort(t), t.TempDir()
+	startRealRedisIn(t, mport, mdir)
+	m := dialNode(t, mport)
+	writeLoad(m, "a", 50)
+	mid := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	waitFor(t, 60*time.Second, "our replica up", func() bool { return mid.info()["master_link_status"] == "up" })
+	bport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(mid.port))
+	b := dialNode(t, bport)
+	waitLinkUp(t, b)
+	writeLoad(m, "b", 50)
+	waitFor(t, 60*time.Second, "chain caught up", func() bool {
+		mo := replInfo(m)["master_repl_offset"]
+		return mid.info()["master_repl_offset"] == mo && replInfo(b)["master_repl_offset"] == mo
+	})
+	var midFull0 int64
+	mid.s.Exec(func() { midFull0, _, _ = mid.s.ReplicationSyncStats() })
+
+	if _, err := m.conn.Write(resp.AppendCommandStrings(nil, "SHUTDOWN", "SAVE")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "master down", func() bool { return mid.info()["master_link_status"] == "down" })
+	startRealRedisIn(t, mport, mdir)
+	m2 := dialNode(t, mport)
+	writeLoad(m2, "c", 50)
+	waitFor(t, 60*time.Second, "chain caught up after the restart", func() bool {
+		mo := replInfo(m2)["master_repl_offset"]
+		return mid.info()["master_link_status"] == "up" && replInfo(b)["master_link_status"] == "up" &&
+			mid.info()["master_repl_offset"] == mo && replInfo(b)["master_repl_offset"] == mo
+	})
+	if st := m2.info("stats"); st["sync_full"] != "0" || st["sync_partial_ok"] != "1" {
+		t.Errorf("restarted master: sync_full=%s sync_partial_ok=%s, want 0 and 1", st["sync_full"], st["sync_partial_ok"])
+	}
+	var midFull int64
+	mid.s.Exec(func() { midFull, _, _ = mid.s.ReplicationSyncStats() })
+	if midFull != midFull0 {
+		t.Errorf("our node served %d full syncs to the sub-replica after the restart", midFull-midFull0)
+	}
+	if dm, db := m2.digest(), b.digest(); dm != db {
+		t.Fatalf("digest master %s != sub-replica %s", dm, db)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/replnode/replnode/replnode/rdb"
@@ -48,12 +49,22 @@ type replState struct {
 
 	syncFull, syncPartialOK, syncPartialErr int64
 
+	fo failover // FAILOVER in progress (repl_failover.go)
+
+	// payloadBytes is the size of the disk-mode full-sync payload being
+	// built in memory (Redis writes it to a file), payloadPeak the most
+	// since notCountedMemory last read it; both set by the sync goroutine.
+	payloadBytes, payloadPeak atomic.Int64
+
 	// replica side
 	link      *replication.Link
 	master    *masterConn // current connection to our master, if any
 	masterCli *Client     // internal client applying the master's stream
 	linkGen   int         // bumped on every REPLICAOF; stale goroutines exit
-	streamDB  int         // repl-stream-db of the last full sync
+	// multiPending holds the stream bytes of a MULTI from our master not
+	// ended yet by EXEC: they count in our offset only with it.
+	multiPending []byte
+	streamDB     int // repl-stream-db of the last full sync
 	// transferSize/transferRead describe the payload being received, for
 	// INFO's master_sync_* fields (size -1: diskless, unknown).
 	transferSize, transferRead int64
@@ -115,6 +126,7 @@ func initReplication(s *Server) {
 	s.Propagator = r.propagate
 	s.Propagating = r.propagating
 	s.GoodReplicas = r.goodReplicas
+	s.NotCountedMemory = r.notCountedMemory
 	s.OnCron(r.cron)
 	s.OnClientClose(r.clientClosed)
 	s.OnAfterCommand(r.afterCommand)
@@ -254,6 +266,13 @@ func (r *replState) syncCommand(ctx *Ctx, psync bool) {
 	if c.flags&ClientReplica != 0 {
 		return
 	}
+	if psync && len(ctx.Args) > 3 && ctx.ArgIs(3, "failover") && !r.psyncFailover(ctx) {
+		return
+	}
+	if r.fo.state != noFailover {
+		ctx.Error("NOMASTERLINK Can't SYNC while failing over")
+		return
+	}
 	if r.s.IsReplica() && r.link.State() != replication.StateConnected {
 		ctx.Error("NOMASTERLINK Can't SYNC while not connected with my master")
 		return
@@ -301,6 +320,11 @@ func (r *replState) syncCommand(ctx *Ctx, psync bool) {
 
 // attach turns a client into a replica connection.
 func (r *replState) attach(c *Client, rep *replication.Replica) *replicaConn {
+	if r.replicas.Len() == 0 {
+		// The PING period starts when the first replica attaches: a
+		// PING at once would come before the first SELECT of its stream.
+		r.lastPingMs = r.s.clock()
+	}
 	c.flags |= ClientReplica
 	rc := &replicaConn{c: c, rep: rep}
 	r.conns[c.ID] = rc
@@ -450,6 +474,7 @@ func (r *replState) processWaits() {
 // paused so that a replica can catch up with it (a switchover), as Redis 7.0
 // also holds it back until the pause ends; cron sends it then.
 func (r *replState) afterCommand() {
+	r.updateFailoverStatus(r.s.clock())
 	if r.getAckPending && !r.s.IsReplica() && !r.s.clientsPaused() {
 		r.getAckPending = false
 		r.propagateRaw("REPLCONF", "GETACK", "*")
@@ -631,7 +656,8 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 		fan.send(mark)
 	} else {
 		var buf bytes.Buffer
-		err = rdb.WriteSnapshot(&buf, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
+		err = rdb.WriteSnapshot(&payloadCounter{w: &buf, r: r}, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
+		defer r.payloadBytes.Add(-int64(buf.Len()))
 		if err == nil {
 			r.s.Exec(func() {
 				for _, rc := range conns {
@@ -650,6 +676,9 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 	}
 	r.s.Exec(func() {
 		// Snapshots are released on the executor: Release changes DB state.
+		// The last collection may have found them live: their memory is
+		// remembered as not counted until eviction reads the next one.
+		r.s.trackNotCounted()
 		for _, sn := range snaps {
 			sn.Release()
 		}
@@ -744,6 +773,38 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 	return d.conn.Write(p)
 }
 
+// payloadCounter counts a disk-mode payload built in memory, for
+// notCountedMemory.
+type payloadCounter struct {
+	w io.Writer
+	r *replState
+}
+
+func (p *payloadCounter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	now := p.r.payloadBytes.Add(int64(n))
+	for {
+		peak := p.r.payloadPeak.Load()
+		if now <= peak || p.r.payloadPeak.CompareAndSwap(peak, now) {
+			break
+		}
+	}
+	return n, err
+}
+
+// notCountedMemory is the server's NotCountedMemory: what we hold for
+// replicas beyond the backlog — their pending output and the stream
+// waiting for their snapshot — and full-sync payloads in memory (the peak
+// since the last call), which Redis does not count for maxmemory either
+// (freeMemoryGetNotCountedMemory; its payloads are files or sockets).
+func (r *replState) notCountedMemory() int64 {
+	n := r.payloadPeak.Swap(r.payloadBytes.Load())
+	for _, rc := range r.conns {
+		n += int64(len(rc.buf) + rc.c.PendingBytes())
+	}
+	return n
+}
+
 // ------ CRON ------
 
 // cron is the master side of Redis's replicationCron plus the replica
@@ -753,13 +814,22 @@ func (d *deadlineWriter) Write(p []byte) (int, error) {
 // WAITs, free an unused backlog after repl-backlog-ttl.
 func (r *replState) cron(now int64) {
 	cfg := r.s.Config
+	r.updateFailoverStatus(now)
 	r.linkTick(now)
 	if size := int(cfg.Int("repl-backlog-size")); r.backlog != nil && size != r.backlog.Size() {
 		r.backlog.Resize(size)
 	}
 	r.maybeStartFullSync(now)
 	r.afterCommand() // a GETACK held back by a pause that has ended
-	if !r.s.IsReplica() && r.replicas.Len() > 0 && now-r.lastPingMs >= cfg.Int("repl-ping-replica-period")*1000 {
+	// No PING while clients are paused: a paused master is being switched
+	// over, and a PING sent after the target was promoted would put our
+	// offset past the one it can continue from, forcing us into a full
+	// resync when we follow it. Redis's FAILOVER holds PINGs back for the
+	// same reason; we do it for any pause, since the operator switches over
+	// with CLIENT PAUSE WRITE. (A pause longer than repl-timeout makes the
+	// replicas reconnect, partially.)
+	if !r.s.IsReplica() && r.replicas.Len() > 0 && !r.s.clientsPaused() &&
+		now-r.lastPingMs >= cfg.Int("repl-ping-replica-period")*1000 {
 		r.lastPingMs = now
 		r.propagateRaw("PING")
 	}

@@ -40,10 +40,11 @@ func (s *Server) ReplicationAuxInfo(info *rdb.AuxInfo) {
 // them as its own position and caches itself as the master, so its first
 // PSYNC continues partially; a master keeps them as replid2 (valid up to
 // offset+1) and continues the offset, so its old replicas can continue.
-// Invalid values are ignored. Runs on the executor, before Serve.
+// Invalid values are ignored, as is a stream db of -1 (missing, or the
+// -1 older versions wrote). Runs on the executor, before Serve.
 func (s *Server) RestoreReplicationInfo(replID string, offset int64, streamDB int) {
 	r := s.repl()
-	if r == nil || !replication.ValidReplID(replID) || offset < 0 {
+	if r == nil || !replication.ValidReplID(replID) || offset < 0 || streamDB < 0 {
 		return
 	}
 	if s.IsReplica() {

@@ -96,11 +96,19 @@ func (r *replState) perform(out replication.Output) {
 			r.dropMasterConn()
 		case replication.ActFullSync:
 			// linkRun reads the payload next.
+			if r.fo.state == failoverInProgress {
+				r.clearFailoverState() // the target took over (Redis accepts a full resync too)
+			}
 		case replication.ActPartialSync:
 			r.masterLinkUp()
 			if a.ReplIDChanged {
 				r.disconnectReplicas()
 			}
+			if r.fo.state == failoverInProgress {
+				r.clearFailoverState()
+			}
+		case replication.ActFailoverRejected:
+			r.abortFailover("Failover target rejected psync request")
 		}
 	}
 }
@@ -137,8 +145,16 @@ func (r *replState) masterClientKilled() {
 // masterLinkUp creates the client that applies the master's stream.
 func (r *replState) masterLinkUp() {
 	r.freeMasterClient()
+	r.multiPending = nil // a transaction cut by the link's loss is resent whole
 	c := r.s.NewInternalClient(ClientMaster)
 	c.Name = ""
+	if r.master != nil && r.master.conn != nil {
+		// CLIENT LIST shows the link as Redis does (the master's address,
+		// flags=M), and CLIENT KILL <master-host>:<master-port> or ADDR
+		// finds it there, so an operator can cycle the link.
+		c.addr = r.master.conn.RemoteAddr().String()
+		c.laddr = r.master.conn.LocalAddr().String()
+	}
 	if r.streamDB < len(r.s.Keyspace.DBs) {
 		c.DBNum = r.streamDB
 	}
@@ -333,8 +349,6 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 	ks := store.NewKeyspace(ndb)
 	streamDB := 0
 	var loaded int64
-	var expired int64
-	nowMs := time.Now().UnixMilli()
 	_, err = rdb.Load(bufio.NewReaderSize(pr, rdb.LoadBufferSize), rdb.Handler{
 		Limits: r.s.limits,
 		Aux: func(k, v string) error {
@@ -349,10 +363,9 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 			}
 			ks.DBs[e.DB].Set(e.Key, e.Value, false)
 			if e.HasExpire {
+				// Kept even if already expired: a replica waits for its
+				// master's DEL, so it reports none expired, as rdbLoad.
 				ks.DBs[e.DB].SetExpireAt(e.Key, e.ExpireAt)
-				if e.ExpireAt < nowMs {
-					expired++
-				}
 			}
 			loaded++
 			return nil
@@ -383,7 +396,7 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 		}
 		// emptyData's flush signal: client side caches start over.
 		r.s.trackingInvalidateKeysOnFlush()
-		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", loaded, expired)
+		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: 0.", loaded)
 		r.streamDB = streamDB
 		r.perform(r.link.TransferDone(r.s.clock()))
 		r.backlog = replication.NewBacklog(int(r.s.Config.Int("repl-backlog-size")), r.id.Offset)
@@ -435,7 +448,7 @@ func (r *replState) linkStream(mc *masterConn, br *bufio.Reader) error {
 					if len(args) > 0 {
 						r.applyFromMaster(args)
 					}
-					r.feed(raw)
+					r.feedApplied(raw)
 				}
 				buf = buf[:copy(buf, buf[off:])]
 			})
@@ -450,6 +463,26 @@ func (r *replState) linkStream(mc *masterConn, br *bufio.Reader) error {
 			return err
 		}
 	}
+}
+
+// feedApplied advances our offset over raw, a command the master client
+// has run, and forwards it; inside a MULTI from the master nothing advances
+// until EXEC (or DISCARD) ends it, and then the whole transaction does, as
+// Redis's commandProcessed. Our offset then never counts half a
+// transaction: a master dying in the middle of one leaves us at the offset
+// before its MULTI, where a real redis-server replica stands too, and our
+// backlog never carries a dangling MULTI that would swallow what a
+// promoted us writes next.
+func (r *replState) feedApplied(raw []byte) {
+	if c := r.masterCli; c != nil && c.multi.active {
+		r.multiPending = append(r.multiPending, raw...)
+		return
+	}
+	if len(r.multiPending) > 0 {
+		raw = append(r.multiPending, raw...)
+		r.multiPending = nil
+	}
+	r.feed(raw)
 }
 
 // applyFromMaster runs one command from the master. Only REPLCONF GETACK

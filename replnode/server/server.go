@@ -70,6 +70,10 @@ type Server struct {
 	// ACK times, never return a count kept by a cron, which a frozen or
 	// starved process would serve stale (Redis's repl_good_slaves_count).
 	GoodReplicas func() int
+	// NotCountedMemory returns memory the replication layer holds that
+	// maxmemory does not count (replica output, full-sync payloads; see
+	// evict.go): the most it held since the previous call. Nil: none.
+	NotCountedMemory func() int64
 	// Loading is true while a dataset is being loaded: commands without
 	// FlagLoading get -LOADING.
 	Loading bool
@@ -158,6 +162,11 @@ type Server struct {
 	evictGCCycles uint64
 	evictLive     int64
 	heapLive      func() (cycles uint64, live int64)
+	// evictNotCounted is the memory not counted for maxmemory that the
+	// live heap of evictGCCycles may include; evictNotCountedPeak the
+	// most seen since that collection was read (evict.go).
+	evictNotCounted     int64
+	evictNotCountedPeak int64
 }
 
 // hotConfig caches the directives dispatch and handlers read per command.
@@ -553,9 +562,13 @@ func (s *Server) cron() {
 	}
 	now := s.clock()
 	s.sampleMemory()
+	s.trackNotCounted()
 	s.sampleOps()
 	s.clientsCron(now)
 	if s.activeExpire && !s.IsReplica() && !s.clientsPaused() {
+		// Paused, the dataset must stay still, expiry included (a
+		// switchover waits for a replica to reach our offset), as
+		// activeExpireCycle's pause check in Redis.
 		s.activeExpireCycle(now)
 	}
 	for _, fn := range s.cronHooks {

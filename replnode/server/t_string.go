@@ -205,10 +205,20 @@ func setGeneric(ctx *Ctx, flags int, key, val []byte, expireArg []byte, okReply 
 		ctx.DB.SetExpireAt(string(key), when)
 		ctx.Notify(NotifyGeneric, "expire", key)
 		// Propagate an absolute time so replicas expire at the same
-		// instant whatever their clock or the link delay.
-		if flags&setPXAT == 0 || ctx.Cmd.Name != "set" {
-			ctx.Rewrite([]byte("SET"), key, val, []byte("PXAT"), strconv.AppendInt(nil, when, 10))
+		// instant whatever their clock or the link delay. Redis 7.0
+		// rewrites every form, SET ... PXAT included (dropping NX, XX
+		// and GET).
+		ctx.Rewrite([]byte("SET"), key, val, []byte("PXAT"), strconv.AppendInt(nil, when, 10))
+	} else if flags&setGet != 0 {
+		// Propagated without GET (which may be repeated), as Redis.
+		var args [][]byte
+		for j, a := range ctx.Args {
+			if j >= 3 && ctx.ArgIs(j, "get") {
+				continue
+			}
+			args = append(args, a)
 		}
+		ctx.Rewrite(args...)
 	}
 	if flags&setGet == 0 {
 		okReply()

@@ -19,6 +19,14 @@ type DB struct {
 	gen       uint64
 	frozenGen uint64
 	liveSnaps int
+
+	// snapBytes estimates the memory live snapshots hold beyond the
+	// dataset: their own key and value lists, and the values the dataset
+	// let go (overwritten, cloned, deleted) while a snapshot still refers
+	// to them. It is Redis's fork copy-on-write, which maxmemory does not
+	// count (see SnapshotBytes).
+	snapBytes    int64
+	snapRetained int64
 }
 
 type entry struct {
@@ -75,6 +83,7 @@ func (db *DB) Mutable(key string) (Value, bool) {
 		return nil, false
 	}
 	if db.liveSnaps > 0 && e.gen < db.frozenGen {
+		db.retain(key, e)
 		e = &entry{v: e.v.Clone(), gen: db.gen, pos: e.pos, atime: e.atime}
 		db.dict[key] = e
 	}
@@ -88,6 +97,7 @@ func (db *DB) Set(key string, v Value, keepTTL bool) {
 	if old, ok := db.dict[key]; ok {
 		// Snapshots copy values, never entries: the entry is updated in
 		// place (no allocation), the new value is unshared.
+		db.retain(key, old)
 		old.v, old.gen, old.atime = v, db.gen, 0
 	} else {
 		db.dict[key] = &entry{v: v, gen: db.gen, pos: len(db.order)}
@@ -113,6 +123,9 @@ func (db *DB) SetMoved(key string, v Value, atime int64) {
 // SET and MSET do most in a pipeline.
 func (db *DB) SetAt(key []byte, v Value, keepTTL bool, atime int64) {
 	if old, ok := db.dict[string(key)]; ok {
+		if db.liveSnaps > 0 {
+			db.retain(string(key), old)
+		}
 		old.v, old.gen, old.atime = v, db.gen, atime
 		if !keepTTL && len(db.expires) > 0 {
 			delete(db.expires, string(key))
@@ -133,6 +146,7 @@ func (db *DB) Delete(key string) bool {
 	if !ok {
 		return false
 	}
+	db.retain(key, e)
 	// Move the last key into the hole (see Scan for why).
 	last := len(db.order) - 1
 	if e.pos != last {
@@ -197,6 +211,8 @@ type Snapshot struct {
 	values  []Value
 	expires map[string]int64
 	done    bool
+	// overhead is what the snapshot's own lists cost (DB.snapBytes).
+	overhead int64
 }
 
 // Snapshot freezes the DB's current content. It costs one pass over the key
@@ -219,8 +235,25 @@ func (db *DB) Snapshot() *Snapshot {
 	db.gen++
 	db.frozenGen = db.gen
 	db.liveSnaps++
+	// Two slices of one word pair per key, and the expires copy (a map
+	// entry of key header, value and bucket overhead per key).
+	s.overhead = int64(cap(s.keys))*16 + int64(cap(s.values))*16 + int64(len(s.expires))*48
+	db.snapBytes += s.overhead
 	return s
 }
+
+// retain counts e's value as held by the live snapshots alone when the
+// dataset lets it go and it predates the newest snapshot.
+func (db *DB) retain(key string, e *entry) {
+	if db.liveSnaps > 0 && e.gen < db.frozenGen {
+		db.snapRetained += MemoryUsage(key, e.v, 5)
+	}
+}
+
+// SnapshotBytes estimates the memory the live snapshots hold beyond the
+// dataset (see DB.snapBytes): eviction does not count it, as Redis does
+// not count the copy-on-write of its fork.
+func (db *DB) SnapshotBytes() int64 { return db.snapBytes + db.snapRetained }
 
 // Len is the number of keys in the snapshot.
 func (s *Snapshot) Len() int { return len(s.keys) }
@@ -248,6 +281,10 @@ func (s *Snapshot) Release() {
 	}
 	s.done = true
 	s.db.liveSnaps--
+	s.db.snapBytes -= s.overhead
+	if s.db.liveSnaps == 0 {
+		s.db.snapRetained = 0
+	}
 }
 
 // ---------------------------------------------------------------- sampling for active expiry
