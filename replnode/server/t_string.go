@@ -59,9 +59,11 @@ func getStringValue(ctx *Ctx, key []byte) (*store.String, bool) {
 	return v.(*store.String), true
 }
 
-// checkStringLength refuses strings beyond proto-max-bulk-len.
-func checkStringLength(ctx *Ctx, size int64) bool {
-	if ctx.C.flags&ClientMaster == 0 && size > ctx.S.hot.protoMaxBulk {
+// checkStringLength refuses a string of size+add bytes beyond
+// proto-max-bulk-len, the sum overflowing included, as Redis's
+// checkStringLength. Our master is obeyed whatever it sends.
+func checkStringLength(ctx *Ctx, size, add int64) bool {
+	if ctx.C.flags&ClientMaster == 0 && !store.LengthWithin(size, add, ctx.S.hot.protoMaxBulk) {
 		ctx.Error(ErrStringTooBig)
 		return false
 	}
@@ -329,7 +331,7 @@ func appendCommand(ctx *Ctx) {
 		total = len(add)
 	} else {
 		sv := v.(*store.String)
-		if !checkStringLength(ctx, int64(len(sv.B)+len(add))) {
+		if !checkStringLength(ctx, int64(len(sv.B)), int64(len(add))) {
 			return
 		}
 		sv.B = append(sv.B, add...)
@@ -372,7 +374,7 @@ func setrangeCommand(ctx *Ctx) {
 			ctx.W.Int(0)
 			return
 		}
-		if !checkStringLength(ctx, offset+int64(len(val))) {
+		if !checkStringLength(ctx, offset, int64(len(val))) {
 			return
 		}
 		b := make([]byte, int(offset)+len(val))
@@ -388,7 +390,7 @@ func setrangeCommand(ctx *Ctx) {
 		ctx.W.Int(int64(len(sv.B)))
 		return
 	}
-	if !checkStringLength(ctx, offset+int64(len(val))) {
+	if !checkStringLength(ctx, offset, int64(len(val))) {
 		return
 	}
 	if need := int(offset) + len(val); need > len(sv.B) {

@@ -1,0 +1,148 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/replnode/replnode/replnode/redistest"
+)
+
+// TestDifferentialOffsetOverflow drives every offset, length and count
+// argument to the int64 edges: the node must answer what redis-server 7.0
+// answers and never panic (a panic in the in-process server fails the test).
+func TestDifferentialOffsetOverflow(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	const max, min = "9223372036854775807", "-9223372036854775808"
+	steps := [][]string{
+		{"SET", "s", "hello"},
+		{"RPUSH", "l", "a", "b", "a", "c", "a"},
+		{"SADD", "set", "a", "b", "c"},
+		{"HSET", "h", "a", "1", "b", "2"},
+		{"ZADD", "z", "1", "a", "2", "b", "3", "c"},
+		// strings
+		{"SETRANGE", "s", max, "x"},
+		{"SETRANGE", "new", max, "x"},
+		{"SETRANGE", "s", "9223372036854775806", "xy"},
+		{"SETRANGE", "s", "536870911", "xy"},
+		{"SETRANGE", "s", min, "x"},
+		{"GET", "s"},
+		{"EXISTS", "new"},
+		{"GETRANGE", "s", min, max},
+		{"GETRANGE", "s", max, min},
+		{"GETRANGE", "s", min, min},
+		{"GETRANGE", "s", "-1", max},
+		{"SUBSTR", "s", "1", max},
+		{"SETBIT", "b", max, "1"},
+		{"SETBIT", "b", min, "1"},
+		{"SETBIT", "b", "4294967295", "1"},
+		{"SETBIT", "b", "4294967296", "1"},
+		{"GETBIT", "s", max},
+		{"BITCOUNT", "s", min, max},
+		{"BITCOUNT", "s", min, max, "BIT"},
+		{"BITPOS", "s", "1", min, max},
+		{"BITPOS", "s", "0", min, max, "BIT"},
+		// lists
+		{"LRANGE", "l", min, max},
+		{"LRANGE", "l", max, min},
+		{"LRANGE", "l", "-1", max},
+		{"LINDEX", "l", min},
+		{"LINDEX", "l", max},
+		{"LSET", "l", min, "x"},
+		{"LPOS", "l", "a", "RANK", min},
+		{"LPOS", "l", "a", "RANK", max},
+		{"LPOS", "l", "a", "RANK", "-9223372036854775807"},
+		{"LPOS", "l", "a", "COUNT", max},
+		{"LPOS", "l", "a", "COUNT", min},
+		{"LPOS", "l", "a", "MAXLEN", max},
+		{"LPOS", "l", "a", "MAXLEN", min},
+		{"LPOS", "l", "a", "RANK", "-1", "COUNT", max, "MAXLEN", max},
+		{"LPOP", "l", min},
+		{"LMPOP", "1", "l", "LEFT", "COUNT", max},
+		{"SORT", "l", "LIMIT", "1", max, "ALPHA"},
+		{"SORT", "l", "LIMIT", max, max, "ALPHA"},
+		{"SORT", "l", "LIMIT", min, max, "ALPHA"},
+		{"SORT", "l", "LIMIT", "1", min, "ALPHA"},
+		{"SORT", "z", "LIMIT", "1", max},
+		{"SORT", "z", "LIMIT", "1", max, "BY", "nosort"},
+		{"SORT", "l", "LIMIT", "1", max, "BY", "nosort"},
+		{"SORT", "l", "LIMIT", "1", max, "BY", "nosort", "DESC"},
+		{"LTRIM", "l", min, max},
+		{"LRANGE", "l", "0", "-1"},
+		{"LTRIM", "l", "1", max},
+		{"LRANGE", "l", "0", "-1"},
+		{"RPUSH", "l2", "a", "b", "a", "c", "a"},
+		{"LREM", "l2", min, "a"},
+		{"LRANGE", "l2", "0", "-1"},
+		{"RPUSH", "l3", "a", "b", "a", "c", "a"},
+		{"LREM", "l3", max, "a"},
+		{"LRANGE", "l3", "0", "-1"},
+		// sets, hashes, sorted sets
+		{"SRANDMEMBER", "set", min},
+		{"SPOP", "set", min},
+		{"HRANDFIELD", "h", min},
+		{"HRANDFIELD", "h", max},
+		{"HRANDFIELD", "h", min, "WITHVALUES"},
+		{"HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"},
+		{"HRANDFIELD", "h", "4611686018427387904", "WITHVALUES"},
+		{"ZRANDMEMBER", "z", min},
+		{"ZRANDMEMBER", "z", min, "WITHSCORES"},
+		{"ZRANDMEMBER", "z", "-4611686018427387904", "WITHSCORES"},
+		{"ZRANGE", "z", min, max},
+		{"ZRANGE", "z", max, min},
+		{"ZRANGE", "z", "0", "-1", "REV"},
+		{"ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", max, max},
+		{"ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "1", min},
+		{"ZRANGE", "z", "-", "+", "BYLEX", "LIMIT", min, max},
+		{"ZREMRANGEBYRANK", "z", max, min},
+		{"ZREVRANGE", "z", min, max},
+		{"ZRANGESTORE", "zd", "z", min, max},
+		{"ZREMRANGEBYRANK", "z", min, max},
+		{"EXISTS", "z"},
+		{"SINTERCARD", "1", "set", "LIMIT", max},
+		{"ZINTERCARD", "1", "z", "LIMIT", max},
+		{"EXPIRE", "s", max},
+		{"EXPIRE", "s", min},
+		{"PEXPIRE", "s", max},
+		{"INCRBY", "s2", max},
+		{"INCRBY", "s2", "1"},
+		{"DECRBY", "s3", min},
+		{"OBJECT", "FREQ", "s"},
+	}
+	for _, s := range steps {
+		d.Do(s...)
+	}
+	// Whole-value replies come in each server's own order.
+	d.DoSorted("SRANDMEMBER", "set", max)
+	d.DoSorted("ZRANDMEMBER", "z", max)
+	d.DoSorted("HRANDFIELD", "h", max)
+}
+
+// TestRandomCountBounded: a repeating random count whose reply cannot be
+// built is refused instead of allocating 2^63 picks (Redis itself runs out
+// of memory on it).
+func TestRandomCountBounded(t *testing.T) {
+	ours := redistest.StartInProcess(t)
+	c := ours.Dial(t)
+	c.MustDo(t, "SADD", "set", "a")
+	c.MustDo(t, "HSET", "h", "a", "1")
+	c.MustDo(t, "ZADD", "z", "1", "a")
+	for _, args := range [][]string{
+		{"SRANDMEMBER", "set", "-9223372036854775807"},
+		{"HRANDFIELD", "h", "-9223372036854775807"},
+		{"HRANDFIELD", "h", "-4611686018427387903", "WITHVALUES"},
+		{"ZRANDMEMBER", "z", "-9223372036854775807"},
+		{"ZRANDMEMBER", "z", "-4611686018427387903", "WITHSCORES"},
+	} {
+		r, err := c.Do(args...)
+		if err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		if got := r.String(); got != "(error) ERR value is out of range" {
+			t.Errorf("%q: %s", args, got)
+		}
+	}
+	if r := c.MustDo(t, "SRANDMEMBER", "set", "-3"); len(r.Elems) != 3 {
+		t.Errorf("SRANDMEMBER set -3: %s", r.String())
+	}
+}
