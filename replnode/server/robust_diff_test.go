@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/replnode/replnode/replnode/redistest"
@@ -145,4 +146,28 @@ func TestRandomCountBounded(t *testing.T) {
 	if r := c.MustDo(t, "SRANDMEMBER", "set", "-3"); len(r.Elems) != 3 {
 		t.Errorf("SRANDMEMBER set -3: %s", r.String())
 	}
+}
+
+// TestDifferentialLCSMemoryBound: LCS refuses inputs whose table would
+// exceed proto-max-bulk-len exactly where Redis does (the limit lowered so
+// the table is small), and answers LEN, the string and IDX the same below.
+func TestDifferentialLCSMemoryBound(t *testing.T) {
+	real := redistest.StartRedis(t, "proto-max-bulk-len 1mb")
+	ours := redistest.StartInProcess(t, "proto-max-bulk-len 1mb")
+	d := redistest.NewDiff(t, real, ours)
+	// 1mb = 1048576 bytes = 262144 cells = 512*512: 511x511 fits, 512x512 not.
+	for _, n := range []int{511, 512, 600} {
+		a := strings.Repeat("ab", n/2) + strings.Repeat("c", n%2)
+		b := strings.Repeat("ba", n/2) + strings.Repeat("c", n%2)
+		d.Do("SET", "a", a)
+		d.Do("SET", "b", b)
+		d.Do("LCS", "a", "b", "LEN")
+		d.Do("LCS", "a", "b")
+		d.Do("LCS", "a", "b", "IDX", "MINMATCHLEN", "3", "WITHMATCHLEN")
+	}
+	d.Do("SET", "a", "ohmytext")
+	d.Do("SET", "b", "mynewtext")
+	d.Do("LCS", "a", "b", "LEN")
+	d.Do("LCS", "a", "b")
+	d.Do("LCS", "a", "nosuch", "LEN")
 }
