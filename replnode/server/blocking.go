@@ -304,7 +304,9 @@ func connGone(c *Client) bool {
 	}
 	gone := false
 	var buf [1]byte
-	err = raw.Read(func(fd uintptr) bool {
+	// Control, not Read: the blocked client's reader is parked in a Read
+	// on this socket (waitUnblocked), holding its read lock.
+	err = raw.Control(func(fd uintptr) {
 		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
@@ -313,7 +315,6 @@ func connGone(c *Client) bool {
 		case n == 0:
 			gone = true
 		}
-		return true
 	})
 	return gone || err != nil
 }
