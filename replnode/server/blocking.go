@@ -136,8 +136,8 @@ const sweepLimit = 128
 // appear under a waited key by RENAME, MOVE, COPY, RESTORE or SWAPDB, which
 // live in the core and may not signal. The sweep signals only keys that went from absent to present since
 // the previous sweep, which is what such a command does; a key that stays
-// present (its waiters could not take it, like a BLMOVE whose destination
-// has the wrong type) waits for a real signal, as in Redis. It is skipped
+// present (no waiter left could take it) waits for a real signal, as in
+// Redis. It is skipped
 // for many keys to keep commands O(1).
 func (b *blockingState) serveReady() {
 	if n := b.q.keyCount(); n > 0 && n <= sweepLimit {

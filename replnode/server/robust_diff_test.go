@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/replnode/replnode/replnode/redistest"
 )
@@ -170,4 +172,57 @@ func TestDifferentialLCSMemoryBound(t *testing.T) {
 	d.Do("LCS", "a", "b", "LEN")
 	d.Do("LCS", "a", "b")
 	d.Do("LCS", "a", "nosuch", "LEN")
+}
+
+// TestDifferentialBlockedMoveToWrongType: a client blocked in BRPOPLPUSH or
+// BLMOVE whose destination holds a string when the source gets an element
+// is answered -WRONGTYPE; the element stays in the source and goes to the
+// next client blocked on it, in order.
+func TestDifferentialBlockedMoveToWrongType(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, move := range [][]string{
+		{"BRPOPLPUSH", "src", "dst", "0"},
+		{"BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"},
+	} {
+		var got [2][]string
+		for i, in := range []*redistest.Instance{real, ours} {
+			actor := in.Dial(t)
+			actor.MustDo(t, "FLUSHALL")
+			actor.MustDo(t, "SET", "dst", "string")
+			mover, popper, mover2 := in.Dial(t), in.Dial(t), in.Dial(t)
+			for n, w := range []struct {
+				c    *redistest.Client
+				args []string
+			}{{mover, move}, {popper, []string{"BLPOP", "src", "0"}}, {mover2, move}} {
+				if err := w.c.Send(w.args...); err != nil {
+					t.Fatal(err)
+				}
+				waitBlockedClients(t, actor, n+1)
+			}
+			actor.MustDo(t, "RPUSH", "src", "a")
+			for _, c := range []*redistest.Client{mover, popper} {
+				c.Timeout = 5 * time.Second
+				r, err := c.Receive()
+				if err != nil {
+					t.Fatalf("%s: waiter got no reply: %v", move[0], err)
+				}
+				got[i] = append(got[i], r.String())
+			}
+			// mover2 is still blocked; a second element also fails it.
+			waitBlockedClients(t, actor, 1)
+			actor.MustDo(t, "RPUSH", "src", "b")
+			mover2.Timeout = 5 * time.Second
+			r, err := mover2.Receive()
+			if err != nil {
+				t.Fatalf("%s: second mover got no reply: %v", move[0], err)
+			}
+			got[i] = append(got[i], r.String(), actor.MustDo(t, "LRANGE", "src", "0", "-1").String(),
+				actor.MustDo(t, "GET", "dst").String(), actor.MustDo(t, "INFO", "clients").String())
+			got[i][len(got[i])-1] = strconv.FormatBool(strings.Contains(got[i][len(got[i])-1], "blocked_clients:0"))
+		}
+		if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
+			t.Errorf("%s:\n redis:    %q\n replnode: %q", move[0], got[0], got[1])
+		}
+	}
 }
