@@ -52,6 +52,12 @@ type Client struct {
 
 	// w collects replies on the executor; flushOut moves them to pending.
 	w *resp.Writer
+	// callDepth counts the client's own commands executing (EXEC nests),
+	// pushSpans the pushes written to w meanwhile ([start, end) offsets):
+	// they survive the reply suppression of CLIENT REPLY OFF|SKIP (see
+	// push.go).
+	callDepth int
+	pushSpans [][2]int
 	// pending is what the socket still has to receive, guarded by outMu.
 	outMu   sync.Mutex
 	pending []byte
@@ -374,6 +380,11 @@ func (c *Client) flushOutLocked() {
 // outside its own command (pub/sub, blocked replies). Runs on the executor.
 func (c *Client) Flush() {
 	if c.flags&ClientInternal != 0 {
+		return
+	}
+	if c.callDepth > 0 && c.flags&(ClientNoReply|ClientSkipReply) != 0 {
+		// Its own command is still writing a reply that will be cut
+		// (keeping the pushes): its reader sends w after the batch.
 		return
 	}
 	c.flushOutLocked()

@@ -157,7 +157,9 @@ func (s *Server) processCommand(c *Client, args [][]byte) {
 			fallthrough
 		default:
 			c.multi.queue(cmd, args)
-			c.w.SimpleString("QUEUED")
+			if c.flags&ClientNoReply == 0 {
+				c.w.SimpleString("QUEUED")
+			}
 			return
 		}
 	}
@@ -240,8 +242,12 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	replyStart := c.w.Len()
 	wasInCall := s.inCall
 	s.inCall = true
-	if !s.runHandler(ctx, cmd) {
-		c.w.Truncate(replyStart)
+	firstPush := len(c.pushSpans)
+	c.callDepth++
+	handled := s.runHandler(ctx, cmd)
+	c.callDepth--
+	if !handled {
+		c.dropReplies(replyStart, firstPush)
 		ctx.Errorf("ERR internal error in '%s'", cmd.FullName())
 		ctx.noPropagate = true
 	}
@@ -266,11 +272,15 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	if c.flags&(ClientNoReply|ClientSkipReply|ClientMaster) != 0 && !ctx.forceReply {
 		keep := cmd.FullName() == "client|reply" && c.flags&(ClientNoReply|ClientSkipReply) == 0
 		if !keep {
-			c.w.Truncate(replyStart)
+			c.dropReplies(replyStart, firstPush)
 		}
 		if c.flags&ClientSkipReply != 0 && cmd.FullName() != "client|reply" {
 			c.flags &^= ClientSkipReply
 		}
+	}
+
+	if c.callDepth == 0 {
+		c.pushSpans = c.pushSpans[:0]
 	}
 
 	if cmd.Flags&FlagSkipSlowlog == 0 {

@@ -226,3 +226,89 @@ func TestDifferentialBlockedMoveToWrongType(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialReplyOffStillPushes: with CLIENT REPLY OFF (or SKIP)
+// replies are dropped but pushes are not: (un)subscribe confirmations,
+// pub/sub messages, keyspace notifications and tracking invalidations,
+// including those a client's own command causes, in RESP2 and RESP3.
+func TestDifferentialReplyOffStillPushes(t *testing.T) {
+	real := redistest.StartRedis(t, "notify-keyspace-events KEA")
+	ours := redistest.StartInProcess(t, "notify-keyspace-events KEA")
+	scripts := map[string][][]string{
+		"resp2 subscribe": {
+			{"CLIENT", "REPLY", "OFF"},
+			{"SUBSCRIBE", "ch", "other"},
+			{"PSUBSCRIBE", "c*"},
+			{"PING"},
+			{"UNSUBSCRIBE", "other"},
+			{"PUNSUBSCRIBE"},
+			{"UNSUBSCRIBE"},
+		},
+		"resp3 skip": {
+			{"HELLO", "3"},
+			{"SUBSCRIBE", "ch"},
+			{"CLIENT", "REPLY", "SKIP"},
+			{"PUBLISH", "ch", "reply-skipped"},
+			{"PUBLISH", "ch", "reply-kept"},
+		},
+		"resp3 self": {
+			{"HELLO", "3"},
+			{"CLIENT", "REPLY", "OFF"},
+			{"SUBSCRIBE", "ch"},
+			{"PUBLISH", "ch", "to-myself"},
+			{"SUBSCRIBE", "__keyspace@0__:k"},
+			{"SET", "k", "v"},
+			{"CLIENT", "TRACKING", "on"},
+			{"GET", "t"},
+			{"SET", "t", "1"},
+			{"MULTI"},
+			{"PUBLISH", "ch", "in-exec"},
+			{"SET", "k", "w"},
+			{"EXEC"},
+			{"CLIENT", "REPLY", "SKIP"},
+			{"PUBLISH", "ch", "skipped-reply"},
+			{"PUBLISH", "ch", "not-skipped"},
+			{"CLIENT", "REPLY", "OFF"},
+			{"GET", "t"},
+			{"FLUSHALL"},
+		},
+	}
+	for name, script := range scripts {
+		var got [2][]string
+		for i, in := range []*redistest.Instance{real, ours} {
+			c := in.Dial(t)
+			c.Timeout = 5 * time.Second
+			for _, args := range script {
+				if err := c.Send(args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Messages from another client arrive too.
+			other := in.Dial(t)
+			if name == "resp2 subscribe" {
+				other.MustDo(t, "PUBLISH", "ch", "from-other")
+			}
+			if err := c.Send("CLIENT", "REPLY", "ON"); err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < 100; n++ {
+				r, err := c.Receive()
+				if err != nil {
+					t.Fatalf("%s: %v after %q", name, err, got[i])
+				}
+				if strings.HasPrefix(r.String(), `{"server"`) {
+					continue // HELLO: the client ids differ
+				}
+				got[i] = append(got[i], r.String())
+				if r.String() == "OK" {
+					break
+				}
+			}
+			c.Close()
+			other.MustDo(t, "FLUSHALL")
+		}
+		if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
+			t.Errorf("%s:\n redis:\n  %s\n replnode:\n  %s", name, strings.Join(got[0], "\n  "), strings.Join(got[1], "\n  "))
+		}
+	}
+}
