@@ -24,6 +24,14 @@
 // (pub/sub messages, replies to unblocked clients) is written to the target
 // client's Writer on the executor and sent by calling Client.Flush.
 //
+// A blocked client's reader keeps reading its socket (as Redis keeps
+// reading a blocked client): what arrives is run after the client is
+// unblocked, and a connection that closes frees the client at once — so a
+// vanished client leaves blocked_clients immediately and shutdown, which
+// closes every connection, never waits for one. Pushes (pub/sub, keyspace
+// notifications, tracking invalidations) bypass CLIENT REPLY OFF|SKIP
+// (push.go).
+//
 // # A panic in a command
 //
 // Dispatch (Server.runHandler) recovers a panic in a handler: it logs the
