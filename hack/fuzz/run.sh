@@ -24,7 +24,7 @@ for target in "$@"; do
 	log="$logdir/$name.log"
 	echo "fuzz: $name in $pkg for $fuzztime"
 	start=$(date +%s)
-	if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -parallel 1 "$pkg" >"$log" 2>&1; then
+	if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime 10s -parallel 1 "$pkg" >"$log" 2>&1; then
 		result=ok
 	else
 		result=FAIL

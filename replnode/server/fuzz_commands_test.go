@@ -383,11 +383,15 @@ func newFuzzServer(t *testing.T) (*Server, *Client) {
 	} {
 		s.processCommand(c, toArgs(argv))
 	}
-	for i := 0; i < 200; i++ {
-		n := strings.Repeat("e", i%70) + itoa(int64(i))
+	// Past the listpack limits with few commands (a fresh server per
+	// input is most of an execution's cost): values over 64 bytes turn
+	// hashes and sorted sets into hash tables and skip lists, and 12 KB
+	// of list elements span two quicklist nodes.
+	for i := 0; i < 12; i++ {
+		n := strings.Repeat("e", 1000) + itoa(int64(i))
 		s.processCommand(c, toArgs([]string{"RPUSH", "biglist", n}))
-		s.processCommand(c, toArgs([]string{"HSET", "bighash", n, n}))
-		s.processCommand(c, toArgs([]string{"ZADD", "bigzset", itoa(int64(i)), n}))
+		s.processCommand(c, toArgs([]string{"HSET", "bighash", n[900:], n[990:]}))
+		s.processCommand(c, toArgs([]string{"ZADD", "bigzset", itoa(int64(i)), n[900:]}))
 	}
 	c.Replies()
 	return s, c
@@ -411,7 +415,7 @@ func checkFuzzKeyspace(t *testing.T, s *Server) {
 		snaps[i] = db.Snapshot()
 	}
 	var buf bytes.Buffer
-	err := rdb.WriteSnapshot(&buf, snaps, rdb.AuxInfo{RedisVer: Version}, rdb.DefaultOptions)
+	err := rdb.WriteSnapshot(&buf, snaps, rdb.AuxInfo{RedisVer: Version}, rdb.Options{Checksum: true})
 	for _, sn := range snaps {
 		sn.Release()
 	}
