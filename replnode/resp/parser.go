@@ -95,19 +95,12 @@ func (p *Parser) ReadCommand(buf []byte, lim Limits) (args [][]byte, consumed in
 
 // readMultibulk parses "*<n>\r\n" followed by n "$<len>\r\n<data>\r\n".
 func (p *Parser) readMultibulk(buf []byte, lim Limits) ([][]byte, int, error) {
-	nl := bytes.IndexByte(buf, '\n')
-	if nl < 0 {
-		if len(buf) > InlineMaxSize {
-			return nil, 0, errTooBigMbulkCount
-		}
-		return nil, 0, nil
-	}
 	// Redis looks for '\r' and treats the line as ending there; the
-	// following byte is assumed to be '\n'.
-	lineEnd := bytes.IndexByte(buf[:nl], '\r')
-	if lineEnd < 0 {
-		// "\n" without "\r": Redis's strchr('\r') fails and it waits
-		// for more input until the 64k limit. Mirror that.
+	// following byte, whatever it is, is taken for the '\n'. Until both
+	// are there (a "\n" alone does not end the line) it waits for more
+	// input, up to the 64k limit.
+	lineEnd := bytes.IndexByte(buf, '\r')
+	if lineEnd < 0 || lineEnd+1 >= len(buf) {
 		if len(buf) > InlineMaxSize {
 			return nil, 0, errTooBigMbulkCount
 		}

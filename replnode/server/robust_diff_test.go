@@ -374,3 +374,34 @@ func TestDifferentialRestoreCorruptPayloads(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialMultibulkLineEnd: a multibulk count line ends at its
+// '\r', whatever byte follows (Redis assumes '\n'); a '\n' before any '\r'
+// does not end it. Found by FuzzParser.
+func TestDifferentialMultibulkLineEnd(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, raw := range []string{
+		"*1\rX$4\r\nPING\r\n",
+		"*-1\r0*1\r\n$4\r\nPING\r\n",
+		"*1\n\r\n$4\r\nPING\r\n",
+	} {
+		var got [2]string
+		for i, in := range []*redistest.Instance{real, ours} {
+			c := in.Dial(t)
+			c.Timeout = 2 * time.Second
+			if err := c.SendRaw([]byte(raw)); err != nil {
+				t.Fatal(err)
+			}
+			r, err := c.Receive()
+			got[i] = r.String()
+			if err != nil {
+				got[i] = "no reply"
+			}
+			c.Close()
+		}
+		if got[0] != got[1] {
+			t.Errorf("%q:\n redis:    %s\n replnode: %s", raw, got[0], got[1])
+		}
+	}
+}
