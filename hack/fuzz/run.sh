@@ -43,15 +43,33 @@ for target in "$@"; do
 	rows+=("| \`$name\` | \`$pkg\` | ${secs}s | ${execs:-?} | ${interesting:-?} | $result${crasher:+ ($pkg/$crasher)} |")
 done
 
+# Rows of targets not run this time are kept from the previous summary, so
+# `make fuzz FUZZ_TARGETS=./replnode/resp:FuzzParser` updates one row.
+kept=()
+if [ -f "$summary" ]; then
+	while IFS= read -r row; do
+		name=$(sed -nE 's/^\| `([A-Za-z0-9_]+)` .*/\1/p' <<<"$row")
+		[ -n "$name" ] || continue
+		ran=no
+		for target in "$@"; do
+			[ "${target##*:}" = "$name" ] && ran=yes
+		done
+		[ "$ran" = no ] && kept+=("$row")
+	done <"$summary"
+fi
+
 {
 	echo "# Fuzzing"
 	echo
-	echo "Summary of the last \`make fuzz\` (FUZZTIME=$fuzztime per target, -parallel 1),"
-	echo "written by hack/fuzz/run.sh on $(date -u '+%Y-%m-%d %H:%M UTC') at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
+	echo "Summary of \`make fuzz\` runs (-parallel 1), one row per target, each from its"
+	echo "latest run; written by hack/fuzz/run.sh, last on $(date -u '+%Y-%m-%d %H:%M UTC') at $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
 	echo "A crasher lands in the package's testdata/fuzz/<FuzzName>/ and runs in every \`go test\` from then on."
 	echo
 	echo "| Target | Package | Time | Execs | New interesting | Result |"
 	echo "|---|---|---|---|---|---|"
+	if [ ${#kept[@]} -gt 0 ]; then
+		printf '%s\n' "${kept[@]}"
+	fi
 	printf '%s\n' "${rows[@]}"
 } >"$summary"
 echo "fuzz: summary in $summary"
