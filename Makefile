@@ -195,6 +195,17 @@ test: test-deps k8s-bins build helm ## Run every test in the repository (go test
 		"$$(grep -c '\[no test files\]' $(TEST_LOG) || true) without tests (full log: $(TEST_LOG))"; \
 	exit $$status
 
+# ------ FUZZING ------
+
+# Time per fuzz target for `make fuzz`; the targets run one after another.
+FUZZTIME ?= 10m
+FUZZ_TARGETS := ./replnode/resp:FuzzParser ./replnode/config:FuzzConfigParse \
+	./replnode/rdb:FuzzLoad ./replnode/rdb:FuzzRestorePayload ./replnode/server:FuzzCommandTable
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 10m) in turn; summary with execs and crashers in docs/fuzzing.md.
+	cd $(ROOT) && hack/fuzz/run.sh $(FUZZTIME) docs/fuzzing.md $(FUZZ_TARGETS)
+
 # ------ BENCHMARKS ------
 
 # Extra flags for hack/bench, e.g. BENCH_FLAGS="-requests 100000 -repeats 5"

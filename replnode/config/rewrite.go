@@ -140,7 +140,16 @@ func (c *Config) directiveLines(d *Directive) []string {
 		if v == "" {
 			return nil
 		}
-		return []string{"replicaof " + v}
+		// Redis writes the host as is; one that would not read back as
+		// one word (empty, spaces, quotes, control bytes) is quoted.
+		host, port := v, ""
+		if i := strings.LastIndexByte(v, ' '); i >= 0 {
+			host, port = v[:i], v[i+1:]
+		}
+		if host == "" || strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r == '"' || r == '\'' || r == '\\' || r >= 0x7f }) {
+			host = Quote(host)
+		}
+		return []string{"replicaof " + host + " " + port}
 	case "notify-keyspace-events", "dir":
 		return []string{d.Name + " " + Quote(v)}
 	}

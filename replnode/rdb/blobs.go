@@ -60,14 +60,14 @@ func parseListpack(b []byte) ([][]byte, error) {
 	return out, nil
 }
 
-// readBacklen decodes a back length written by appendBacklen.
+// readBacklen decodes a back length written by appendBacklen: the first
+// byte without the continuation bit, every later one with it, as
+// lpDecodeBacklen reads them from the end. A lone byte with the bit set
+// would make Redis read further back: it is corrupt, not the same length.
 func readBacklen(b []byte) (int, bool) {
 	v := 0
 	for i, c := range b {
-		if i > 0 && c&128 == 0 {
-			return 0, false
-		}
-		if i == 0 && len(b) > 1 && c&128 != 0 {
+		if (i == 0) != (c&128 == 0) {
 			return 0, false
 		}
 		v = v<<7 | int(c&127)

@@ -321,7 +321,6 @@ func TestOldEncodings(t *testing.T) {
 		[]byte{typeZSet}, rawString("zo"), []byte{2}, rawString("a"), []byte{3}, []byte("0.5"), rawString("b"), []byte{doubleNegInf},
 		[]byte{typeSet}, rawString("so"), []byte{2}, rawString("x"), rawString("1"),
 		[]byte{opExpireTimeSec, 0x00, 0xca, 0x9a, 0x3b}, []byte{typeString}, rawString("old-ttl"), rawString("v"),
-		[]byte{typeSetListpack}, rawString("slp"), blobString(setListpack("x", "7", "-9000")),
 	)
 	ks := store.NewKeyspace(16)
 	if _, err := LoadKeyspace(bytes.NewReader(file), ks, LoadOptions{}); err != nil {
@@ -359,11 +358,26 @@ func TestOldEncodings(t *testing.T) {
 	if score("zz", "m") != 1.5 || score("zz", "n") != 2 || score("zo", "a") != 0.5 || !math.IsInf(score("zo", "b"), -1) {
 		t.Errorf("old zsets wrong")
 	}
-	if v, ok := db.Peek("slp"); !ok || v.(*store.Set).Len() != 3 || !v.(*store.Set).Contains([]byte("-9000")) {
-		t.Errorf("set listpack (RDB 11 type) not loaded")
-	}
 	if exp, ok := db.ExpireAt("old-ttl"); !ok || exp != 1000000000*1000 {
 		t.Errorf("second expiry = %d %v", exp, ok)
+	}
+}
+
+// TestRDB11TypesRefused: the set listpack (20) and stream (21) codes of
+// Redis 7.2 are unknown to Redis 7.0, in a file and in a DUMP payload.
+func TestRDB11TypesRefused(t *testing.T) {
+	file := rdbFile(10,
+		[]byte{opSelectDB, 0},
+		[]byte{typeStreamListpacks2 + 1}, rawString("slp"), blobString(setListpack("x", "7", "-9000")),
+	)
+	if _, err := LoadKeyspace(bytes.NewReader(file), store.NewKeyspace(16), LoadOptions{}); err == nil {
+		t.Error("a v10 file with type 20 loaded")
+	}
+	body := append([]byte{typeStreamListpacks2 + 1}, blobString(setListpack("x", "7", "-9000"))...)
+	payload := append(body, Version, 0)
+	payload = binary.LittleEndian.AppendUint64(payload, CRC64(0, payload))
+	if _, err := ParseDumpPayload(payload); err == nil {
+		t.Error("a DUMP payload of type 20 was accepted")
 	}
 }
 
@@ -446,5 +460,24 @@ func TestDropExpired(t *testing.T) {
 	}
 	if _, ok := back.DBs[0].Peek("s:ttl"); ok {
 		t.Error("expired key loaded")
+	}
+}
+
+// TestParseScoreAsStrtod: listpack scores read as Redis's zzlStrtod, the
+// longest numeric prefix, 0 for none, NaN refused.
+func TestParseScoreAsStrtod(t *testing.T) {
+	for in, want := range map[string]float64{
+		"1.5": 1.5, "1/5": 1, "\xce.5": 0, "-3e2x": -300, "  7": 7, "1e": 1, "1e+": 1,
+		".5": 0.5, "5.": 5, "-inf": math.Inf(-1), "Infinity": math.Inf(1), "0x10": 16,
+		"0x1p4": 16, "0x": 0, "": 0, "abc": 0, "1e400": math.Inf(1),
+	} {
+		if got, err := parseScore([]byte(in)); err != nil || got != want {
+			t.Errorf("parseScore(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"nan", "-NaN(1)"} {
+		if _, err := parseScore([]byte(in)); err == nil {
+			t.Errorf("parseScore(%q) accepted", in)
+		}
 	}
 }

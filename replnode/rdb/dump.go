@@ -31,14 +31,18 @@ func ParseDumpPayloadWith(p []byte, lim *store.Limits) (store.Value, error) {
 	if len(p) < dumpFooterSize+1 {
 		return nil, ErrBadDumpPayload
 	}
-	body, footer := p[:len(p)-dumpFooterSize], p[len(p)-dumpFooterSize:]
+	footer := p[len(p)-dumpFooterSize:]
 	if binary.LittleEndian.Uint16(footer) > Version {
 		return nil, ErrBadDumpPayload
 	}
 	if CRC64(0, p[:len(p)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
 		return nil, ErrBadDumpPayload
 	}
-	d := &decoder{r: bufio.NewReader(bytes.NewReader(body)), h: &Handler{Limits: lim}, version: Version}
+	// The value is read from the whole payload, footer included, and
+	// what follows it is not looked at: Redis's restoreCommand does the
+	// same (a string whose length reaches into the footer loads), and
+	// RESTORE must accept what it accepts.
+	d := &decoder{r: bufio.NewReader(bytes.NewReader(p)), h: &Handler{Limits: lim}, version: Version}
 	t, err := d.byte()
 	if err != nil {
 		return nil, err
@@ -52,9 +56,6 @@ func ParseDumpPayloadWith(p []byte, lim *store.Limits) (store.Value, error) {
 	}
 	if v == nil {
 		return nil, d.fail(0, "empty value")
-	}
-	if d.off != int64(len(body)) {
-		return nil, d.fail(d.off, "%d bytes of garbage after the value", int64(len(body))-d.off)
 	}
 	return v, nil
 }

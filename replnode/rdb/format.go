@@ -20,28 +20,29 @@ const (
 // ---------------------------------------------------------------- value types
 
 const (
-	typeString            = 0
-	typeList              = 1
-	typeSet               = 2
-	typeZSet              = 3
-	typeHash              = 4
-	typeZSet2             = 5 // zset with binary double scores
-	typeModule            = 6 // pre-GA module type, never loadable
-	typeModule2           = 7
-	typeHashZipmap        = 9
-	typeListZiplist       = 10
-	typeSetIntset         = 11
-	typeZSetZiplist       = 12
-	typeHashZiplist       = 13
-	typeListQuicklist     = 14 // quicklist of ziplists
-	typeStreamListpacks   = 15
-	typeHashListpack      = 16
-	typeZSetListpack      = 17
-	typeListQuicklist2    = 18 // quicklist of listpacks and plain nodes
-	typeStreamListpacks2  = 19
-	typeSetListpack       = 20 // Redis 7.2 (RDB 11); accepted when loading
-	typeStreamListpacks3  = 21 // Redis 7.2
-	maxKnownType          = typeStreamListpacks3
+	typeString           = 0
+	typeList             = 1
+	typeSet              = 2
+	typeZSet             = 3
+	typeHash             = 4
+	typeZSet2            = 5 // zset with binary double scores
+	typeModule           = 6 // pre-GA module type, never loadable
+	typeModule2          = 7
+	typeHashZipmap       = 9
+	typeListZiplist      = 10
+	typeSetIntset        = 11
+	typeZSetZiplist      = 12
+	typeHashZiplist      = 13
+	typeListQuicklist    = 14 // quicklist of ziplists
+	typeStreamListpacks  = 15
+	typeHashListpack     = 16
+	typeZSetListpack     = 17
+	typeListQuicklist2   = 18 // quicklist of listpacks and plain nodes
+	typeStreamListpacks2 = 19
+	// Codes 20 (set listpack) and 21 (stream listpacks 3) are Redis 7.2's
+	// (RDB 11): Redis 7.0 refuses them, in files and DUMP payloads alike,
+	// and so does the decoder.
+	maxKnownType          = typeStreamListpacks2
 	quicklistNodePlain    = 1
 	quicklistNodePacked   = 2
 	maxDoubleStringLength = 253 // old zset scores: lengths above are special

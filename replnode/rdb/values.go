@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -38,12 +39,6 @@ func (d *decoder) value(start int64, t byte) (store.Value, error) {
 		return d.plainSet(start)
 	case typeSetIntset:
 		return d.intsetSet(start)
-	case typeSetListpack:
-		members, err := d.blob(start, "listpack", parseListpack)
-		if err != nil {
-			return nil, err
-		}
-		return d.setOf(start, members)
 	case typeZSet, typeZSet2:
 		return d.plainZSet(start, t == typeZSet2)
 	case typeZSetZiplist:
@@ -80,7 +75,7 @@ func (d *decoder) value(start int64, t byte) (store.Value, error) {
 		return d.hashOf(start, pairs)
 	case typeModule, typeModule2:
 		return nil, d.fail(start, "module values are not supported (value type %d needs a Redis module)", t)
-	case typeStreamListpacks, typeStreamListpacks2, typeStreamListpacks3:
+	case typeStreamListpacks, typeStreamListpacks2:
 		return nil, d.fail(start, "stream values are not supported (value type %d)", t)
 	}
 	return nil, d.fail(start, "unknown value type %d", t)
@@ -330,14 +325,86 @@ func (d *decoder) zsetOf(start int64, pairs [][]byte) (store.Value, error) {
 	return z, nil
 }
 
-// parseScore reads a score as stored in a listpack or ziplist (strtod
-// syntax, including inf and -inf).
+// parseScore reads a score as stored in a listpack or ziplist the way
+// Redis's zzlStrtod does: strtod on at most 127 bytes, which takes the
+// longest numeric prefix ("1.5abc" is 1.5) and 0 when there is none. A NaN
+// is refused: it would break the order of the set.
 func parseScore(b []byte) (float64, error) {
-	f, err := strconv.ParseFloat(string(b), 64)
+	if len(b) > 127 {
+		b = b[:127]
+	}
+	f, err := strconv.ParseFloat(strtodPrefix(b), 64)
 	if err != nil && !isRangeErr(err) || math.IsNaN(f) {
 		return 0, fmt.Errorf("bad score %q", b)
 	}
 	return f, nil
+}
+
+// strtodPrefix returns the prefix of b that C's strtod would convert
+// (leading white space skipped, sign, digits, fraction, exponent, inf,
+// infinity, nan, hexadecimal), spelled so strconv.ParseFloat reads it; "0"
+// when strtod converts nothing.
+func strtodPrefix(b []byte) string {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] >= '\t' && b[i] <= '\r') {
+		i++
+	}
+	b = b[i:]
+	sign := ""
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		sign, b = string(b[0]), b[1:]
+	}
+	lower := strings.ToLower(string(b[:min(len(b), 8)]))
+	switch {
+	case strings.HasPrefix(lower, "inf"):
+		return sign + "inf"
+	case strings.HasPrefix(lower, "nan"):
+		return "nan"
+	}
+	hex := len(b) > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X')
+	digit := func(c byte) bool {
+		return c >= '0' && c <= '9' || hex && (c|0x20 >= 'a' && c|0x20 <= 'f')
+	}
+	n, start, digits := 0, 0, 0
+	if hex {
+		n, start = 2, 2
+	}
+	for n < len(b) && digit(b[n]) {
+		n, digits = n+1, digits+1
+	}
+	if n < len(b) && b[n] == '.' {
+		n++
+		for n < len(b) && digit(b[n]) {
+			n, digits = n+1, digits+1
+		}
+	}
+	if digits == 0 {
+		if hex {
+			return sign + "0" // "0x" alone: strtod reads the 0
+		}
+		return "0"
+	}
+	mant := string(b[start:n])
+	exp := ""
+	if n < len(b) && (hex && (b[n]|0x20) == 'p' || !hex && (b[n]|0x20) == 'e') {
+		e := n + 1
+		if e < len(b) && (b[e] == '+' || b[e] == '-') {
+			e++
+		}
+		if e < len(b) && b[e] >= '0' && b[e] <= '9' {
+			for e < len(b) && b[e] >= '0' && b[e] <= '9' {
+				e++
+			}
+			exp = string(b[n:e])
+		}
+	}
+	if hex {
+		if exp == "" {
+			exp = "p0"
+		}
+		return sign + "0x" + mant + exp
+	}
+	return sign + mant + exp
 }
 
 // isRangeErr reports a ParseFloat overflow, which strtod turns into ±inf

@@ -95,19 +95,12 @@ func (p *Parser) ReadCommand(buf []byte, lim Limits) (args [][]byte, consumed in
 
 // readMultibulk parses "*<n>\r\n" followed by n "$<len>\r\n<data>\r\n".
 func (p *Parser) readMultibulk(buf []byte, lim Limits) ([][]byte, int, error) {
-	nl := bytes.IndexByte(buf, '\n')
-	if nl < 0 {
-		if len(buf) > InlineMaxSize {
-			return nil, 0, errTooBigMbulkCount
-		}
-		return nil, 0, nil
-	}
 	// Redis looks for '\r' and treats the line as ending there; the
-	// following byte is assumed to be '\n'.
-	lineEnd := bytes.IndexByte(buf[:nl], '\r')
-	if lineEnd < 0 {
-		// "\n" without "\r": Redis's strchr('\r') fails and it waits
-		// for more input until the 64k limit. Mirror that.
+	// following byte, whatever it is, is taken for the '\n'. Until both
+	// are there (a "\n" alone does not end the line) it waits for more
+	// input, up to the 64k limit.
+	lineEnd := bytes.IndexByte(buf, '\r')
+	if lineEnd < 0 || lineEnd+1 >= len(buf) {
 		if len(buf) > InlineMaxSize {
 			return nil, 0, errTooBigMbulkCount
 		}
@@ -180,6 +173,12 @@ func (p *Parser) readMultibulk(buf []byte, lim Limits) ([][]byte, int, error) {
 // quoting rules.
 func (p *Parser) readInline(buf []byte) ([][]byte, int, error) {
 	nl := bytes.IndexByte(buf, '\n')
+	if z := bytes.IndexByte(buf, 0); z >= 0 && (nl < 0 || z < nl) {
+		// Redis looks for the newline with strchr, which stops at a
+		// NUL: the line never ends, the client waits until its
+		// request is too big.
+		nl = -1
+	}
 	if nl < 0 {
 		if len(buf) > InlineMaxSize {
 			return nil, 0, errTooBigInline
@@ -215,14 +214,16 @@ func SplitArgs(line []byte, args [][]byte, arena []byte) (_ [][]byte, _ []byte, 
 		for i < len(line) && isSpace(line[i]) {
 			i++
 		}
-		if i >= len(line) {
+		// sdssplitargs reads a C string: a NUL outside quotes ends the
+		// input, one inside quotes leaves them unterminated.
+		if i >= len(line) || line[i] == 0 {
 			return args, arena, true
 		}
 		start := len(arena)
 		inDq, inSq, done := false, false, false
 		for !done {
 			if inDq {
-				if i >= len(line) {
+				if i >= len(line) || line[i] == 0 {
 					return nil, arena, false
 				}
 				c := line[i]
@@ -247,7 +248,7 @@ func SplitArgs(line []byte, args [][]byte, arena []byte) (_ [][]byte, _ []byte, 
 					}
 					arena = append(arena, c)
 				} else if c == '"' {
-					if i+1 < len(line) && !isSpace(line[i+1]) {
+					if i+1 < len(line) && line[i+1] != 0 && !isSpace(line[i+1]) {
 						return nil, arena, false
 					}
 					done = true
@@ -255,7 +256,7 @@ func SplitArgs(line []byte, args [][]byte, arena []byte) (_ [][]byte, _ []byte, 
 					arena = append(arena, c)
 				}
 			} else if inSq {
-				if i >= len(line) {
+				if i >= len(line) || line[i] == 0 {
 					return nil, arena, false
 				}
 				c := line[i]
@@ -263,7 +264,7 @@ func SplitArgs(line []byte, args [][]byte, arena []byte) (_ [][]byte, _ []byte, 
 					i++
 					arena = append(arena, '\'')
 				} else if c == '\'' {
-					if i+1 < len(line) && !isSpace(line[i+1]) {
+					if i+1 < len(line) && line[i+1] != 0 && !isSpace(line[i+1]) {
 						return nil, arena, false
 					}
 					done = true
@@ -276,7 +277,10 @@ func SplitArgs(line []byte, args [][]byte, arena []byte) (_ [][]byte, _ []byte, 
 					break
 				}
 				switch c := line[i]; c {
-				case ' ', '\n', '\r', '\t', 0:
+				case 0:
+					done = true
+					continue // stay on the NUL: it ends the input
+				case ' ', '\n', '\r', '\t':
 					done = true
 				case '"':
 					inDq = true

@@ -3,6 +3,7 @@ package resp
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -64,7 +65,7 @@ func ReadReply(buf []byte) (Reply, int, error) {
 			r.Null = true
 			return r, pos, nil
 		}
-		if pos+n+2 > len(buf) {
+		if n > len(buf)-pos-2 { // not pos+n+2: n may be near MaxInt
 			return r, 0, ErrIncomplete
 		}
 		r.Str = string(buf[pos : pos+n])
@@ -82,6 +83,9 @@ func ReadReply(buf []byte) (Reply, int, error) {
 			return r, pos, nil
 		}
 		if t == '%' || t == '|' {
+			if n > math.MaxInt/2 {
+				return r, 0, errors.New("resp: bad aggregate length " + strconv.Quote(line))
+			}
 			n *= 2
 		}
 		r.Elems = make([]Reply, 0, min(n, 1024))

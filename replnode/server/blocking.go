@@ -136,8 +136,8 @@ const sweepLimit = 128
 // appear under a waited key by RENAME, MOVE, COPY, RESTORE or SWAPDB, which
 // live in the core and may not signal. The sweep signals only keys that went from absent to present since
 // the previous sweep, which is what such a command does; a key that stays
-// present (its waiters could not take it, like a BLMOVE whose destination
-// has the wrong type) waits for a real signal, as in Redis. It is skipped
+// present (no waiter left could take it) waits for a real signal, as in
+// Redis. It is skipped
 // for many keys to keep commands O(1).
 func (b *blockingState) serveReady() {
 	if n := b.q.keyCount(); n > 0 && n <= sweepLimit {
@@ -304,7 +304,9 @@ func connGone(c *Client) bool {
 	}
 	gone := false
 	var buf [1]byte
-	err = raw.Read(func(fd uintptr) bool {
+	// Control, not Read: the blocked client's reader is parked in a Read
+	// on this socket (waitUnblocked), holding its read lock.
+	err = raw.Control(func(fd uintptr) {
 		n, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
@@ -313,7 +315,6 @@ func connGone(c *Client) bool {
 		case n == 0:
 			gone = true
 		}
-		return true
 	})
 	return gone || err != nil
 }

@@ -103,10 +103,12 @@ func blmoveGeneric(ctx *Ctx, from, to listEnd, timeoutArg int, legacy bool) {
 	}
 	src, dst = append([]byte(nil), src...), append([]byte(nil), dst...)
 	block(ctx, [][]byte{src}, deadline, blockOnList, func(sctx *Ctx, key []byte) bool {
-		// A destination of another type keeps the client blocked, as
-		// Redis 7.0 does, rather than losing the element.
+		// A destination of another type ends the wait with -WRONGTYPE
+		// and leaves the element in src for the next waiter, as Redis
+		// 7.0's serveClientBlockedOnList.
 		if v := sctx.Lookup(dst); v != nil && v.Kind() != store.KindList {
-			return false
+			sctx.Error(ErrWrongType)
+			return true
 		}
 		if !lmoveOnce(sctx, src, dst, from, to) {
 			return false

@@ -175,8 +175,10 @@ func (q *blockQueues) serveKey(ref blockedKeyRef, kindOf func(db int, key string
 		if w.kind != kind || !q.waiting(w.owner) || q.byOwner[w.owner] != w {
 			continue
 		}
-		// A waiter that cannot take the value (BLMOVE whose destination
-		// has the wrong type) stays blocked and the next one is tried.
+		// A waiter that could not be served (its connection is gone)
+		// is skipped and the next one is tried; one that got an error
+		// instead of the value (BLMOVE to a destination of another
+		// type) counts as served.
 		if !w.serve(ref.key) {
 			continue
 		}

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/replnode/replnode/replnode/fencing"
 	"github.com/replnode/replnode/replnode/resp"
@@ -50,6 +53,12 @@ type Client struct {
 
 	// w collects replies on the executor; flushOut moves them to pending.
 	w *resp.Writer
+	// callDepth counts the client's own commands executing (EXEC nests),
+	// pushSpans the pushes written to w meanwhile ([start, end) offsets):
+	// they survive the reply suppression of CLIENT REPLY OFF|SKIP (see
+	// push.go).
+	callDepth int
+	pushSpans [][2]int
 	// pending is what the socket still has to receive, guarded by outMu.
 	outMu   sync.Mutex
 	pending []byte
@@ -226,6 +235,7 @@ func (c *Client) serve() {
 		s.mu.Lock()
 		c.queryBufLen = len(buf) - off
 		start := 0
+		readWhileBlocked := false
 		s.beginBatch()
 		for _, end := range bounds {
 			if c.closed || c.flags&ClientCloseAfterReply != 0 {
@@ -234,7 +244,18 @@ func (c *Client) serve() {
 			s.processCommand(c, flat[start:end:end])
 			start = end
 			if c.blocked {
-				c.waitUnblocked() // ends the batch: it releases the executor
+				// Ends the batch: it releases the executor.
+				arrived, gone := c.waitUnblocked()
+				if gone {
+					s.freeClient(c)
+					s.mu.Unlock()
+					return
+				}
+				// Appending never moves bytes the batch's arguments
+				// point into (they stay in the old array, or before
+				// len(buf)).
+				buf = append(buf, arrived...)
+				readWhileBlocked = readWhileBlocked || len(arrived) > 0
 				s.beginBatch()
 			}
 		}
@@ -258,7 +279,9 @@ func (c *Client) serve() {
 		// Keep the unparsed tail at the front of the buffer.
 		rest := copy(buf, buf[off:])
 		buf = buf[:rest]
-		parseFirst = lim.Unauthenticated && len(bounds) > 0 && rest > 0
+		// Input read while blocked may hold whole commands: parse it
+		// before waiting for more.
+		parseFirst = (lim.Unauthenticated && len(bounds) > 0 || readWhileBlocked) && rest > 0
 		if cap(buf) > 1<<20 && rest < 16*1024 {
 			buf = append(make([]byte, 0, 16*1024), buf...)
 		}
@@ -268,7 +291,14 @@ func (c *Client) serve() {
 // waitUnblocked parks the reader while the client is blocked, releasing
 // the executor; replies produced so far are flushed first. Called and
 // returns with the executor held.
-func (c *Client) waitUnblocked() {
+//
+// The socket is still read meanwhile, as Redis keeps reading a blocked
+// client into its query buffer: what arrives (pipelined commands) is
+// returned for the reader to run once unblocked, and a connection that
+// closes (the peer went away, or the server is shutting down) frees the
+// client at once instead of leaving it blocked until its timeout. gone
+// reports that; the caller then frees the client and stops.
+func (c *Client) waitUnblocked() (arrived []byte, gone bool) {
 	if c.unblockCh == nil {
 		c.unblockCh = make(chan struct{})
 	}
@@ -277,8 +307,40 @@ func (c *Client) waitUnblocked() {
 	c.s.endBatch() // others run meanwhile: the batch's clock goes stale
 	c.s.mu.Unlock()
 	c.writePending()
-	<-ch
+	type readResult struct {
+		got []byte
+		err error
+	}
+	watched := make(chan readResult, 1)
+	go func() {
+		var got []byte
+		b := make([]byte, 4096)
+		for {
+			n, err := c.conn.Read(b)
+			if n > 0 {
+				c.s.stats.NetInputBytes.Add(int64(n))
+				got = append(got, b[:n]...)
+			}
+			if err != nil {
+				watched <- readResult{got, err}
+				return
+			}
+		}
+	}()
+	var r readResult
+	select {
+	case <-ch:
+		// Stop the watcher: an expired deadline ends its Read.
+		_ = c.conn.SetReadDeadline(time.Now())
+		r = <-watched
+		_ = c.conn.SetReadDeadline(time.Time{})
+		if errors.Is(r.err, os.ErrDeadlineExceeded) {
+			r.err = nil
+		}
+	case r = <-watched:
+	}
 	c.s.mu.Lock()
+	return r.got, r.err != nil
 }
 
 // Block marks the client blocked after the current command: its reader
@@ -324,6 +386,11 @@ func (c *Client) flushOutLocked() {
 // outside its own command (pub/sub, blocked replies). Runs on the executor.
 func (c *Client) Flush() {
 	if c.flags&ClientInternal != 0 {
+		return
+	}
+	if c.callDepth > 0 && c.flags&(ClientNoReply|ClientSkipReply) != 0 {
+		// Its own command is still writing a reply that will be cut
+		// (keeping the pushes): its reader sends w after the batch.
 		return
 	}
 	c.flushOutLocked()

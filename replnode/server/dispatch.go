@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -191,7 +192,9 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 			fallthrough
 		default:
 			c.multi.queue(cmd, args)
-			c.w.SimpleString("QUEUED")
+			if c.flags&ClientNoReply == 0 {
+				c.w.SimpleString("QUEUED")
+			}
 			return false
 		}
 	}
@@ -265,7 +268,15 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	replyStart := c.w.Len()
 	wasInCall := s.inCall
 	s.inCall = true
-	cmd.Handler(ctx)
+	firstPush := len(c.pushSpans)
+	c.callDepth++
+	handled := s.runHandler(ctx, cmd)
+	c.callDepth--
+	if !handled {
+		c.dropReplies(replyStart, firstPush)
+		ctx.Errorf("ERR internal error in '%s'", cmd.FullName())
+		ctx.noPropagate = true
+	}
 	if c.trk.flags&trackOn != 0 {
 		s.trackingAfterCall(c, cmd, ctx.Args)
 	}
@@ -287,11 +298,15 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	if c.flags&(ClientNoReply|ClientSkipReply|ClientMaster) != 0 && !ctx.forceReply {
 		keep := cmd.FullName() == "client|reply" && c.flags&(ClientNoReply|ClientSkipReply) == 0
 		if !keep {
-			c.w.Truncate(replyStart)
+			c.dropReplies(replyStart, firstPush)
 		}
 		if c.flags&ClientSkipReply != 0 && cmd.FullName() != "client|reply" {
 			c.flags &^= ClientSkipReply
 		}
+	}
+
+	if c.callDepth == 0 {
+		c.pushSpans = c.pushSpans[:0]
 	}
 
 	if cmd.Flags&FlagSkipSlowlog == 0 {
@@ -309,6 +324,27 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 			}
 		}
 	}
+}
+
+// runHandler runs cmd's handler and recovers a panic in it: the command
+// name and stack go to the log, the panic is counted (INFO stats
+// command_panics, write_command_panics) and false is returned so the
+// client gets an error instead of the node going down. Why this is safe
+// enough, and what a panic in a write command leaves behind, is argued in
+// doc.go ("A panic in a command").
+func (s *Server) runHandler(ctx *Ctx, cmd *Command) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			ok = false
+			s.stats.CommandPanics++
+			if cmd.Flags&FlagWrite != 0 {
+				s.stats.WriteCommandPanics++
+			}
+			s.Log.Warningf("Panic in command '%s' (recovered, client gets an error): %v\n%s", cmd.FullName(), r, debug.Stack())
+		}
+	}()
+	cmd.Handler(ctx)
+	return true
 }
 
 // goodReplicas asks the replication code how many replicas are in time

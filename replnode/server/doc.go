@@ -38,6 +38,43 @@
 // (pub/sub messages, replies to unblocked clients) is written to the target
 // client's Writer on the executor and sent by calling Client.Flush.
 //
+// A blocked client's reader keeps reading its socket (as Redis keeps
+// reading a blocked client): what arrives is run after the client is
+// unblocked, and a connection that closes frees the client at once — so a
+// vanished client leaves blocked_clients immediately and shutdown, which
+// closes every connection, never waits for one. Pushes (pub/sub, keyspace
+// notifications, tracking invalidations) bypass CLIENT REPLY OFF|SKIP
+// (push.go).
+//
+// # A panic in a command
+//
+// Dispatch (Server.runHandler) recovers a panic in a handler: it logs the
+// command name and the stack at warning level, drops whatever part of the
+// reply the handler had written, answers -ERR internal error in '<cmd>',
+// counts it (INFO stats command_panics, and write_command_panics for
+// commands flagged write; errorstats as any ERR) and does not propagate
+// the command. The node keeps serving. Nothing outside handlers is
+// covered: a panic in a reader goroutine, cron or a replication link still
+// ends the process.
+//
+// Why not die as Redis does on a crash: a panic is almost always one input
+// hitting one bug, deterministically. If it killed the node, the operator
+// would fail over to a replica, the client would retry the same command
+// there and kill that one too: one bad request would take down every node
+// in turn, and each restart loses the writes not yet replicated. Recovering
+// costs one error reply.
+//
+// What a panic leaves behind: a read-only command changes nothing, so
+// nothing is lost. A write command may have changed part of what it meant
+// to before panicking (a key set, a few list elements pushed). That part
+// stays in the keyspace and the replication stream carries nothing of it,
+// so the master and its replicas may differ on the keys that command touched until they are next
+// written. We accept that rather than guess: undoing is impossible without
+// a journal, and propagating the half-done command would make replicas run
+// it again from the start (and panic again). write_command_panics > 0 is
+// the signal that the dataset may differ from the replicas'; a full resync
+// (or a failover to a replica) restores agreement.
+//
 // # How to add a command
 //
 //  1. Pick the group file (t_string.go, t_keys.go, ...) or create one named

@@ -148,7 +148,7 @@ func TestDifferentialPauseWriteHolds(t *testing.T) {
 		for _, cmd := range [][]string{{"GET", "r"}, {"CONFIG", "SET", "maxmemory-samples", "5"}, {"MULTI"}, {"GET", "r"}, {"PING"}, {"EXEC"}} {
 			out = append(out, ro.MustDo(t, cmd...).String())
 		}
-		out = append(out, "blocked_clients: "+strconv.Itoa(infoField(t, a, "blocked_clients")))
+		out = append(out, "blocked_clients: "+strconv.Itoa(infoInt(t, a, "clients", "blocked_clients")))
 
 		held := []*redistest.Client{
 			p.held(i, 1, "SET", "k", "v"),
@@ -217,14 +217,14 @@ func TestDifferentialPauseStopsExpiry(t *testing.T) {
 		a.MustDo(t, "SET", "bar", "foo", "PX", "10")
 		a.MustDo(t, "CLIENT", "PAUSE", "60000", "WRITE")
 		a.MustDo(t, "EXEC")
-		expired := infoField(t, a, "expired_keys")
+		expired := infoInt(t, a, "stats", "expired_keys")
 		time.Sleep(300 * time.Millisecond) // several active expire cycles
 		out := []string{a.MustDo(t, "GET", "foo").String(), a.MustDo(t, "EXISTS", "bar").String(), a.MustDo(t, "DBSIZE").String()}
-		out = append(out, "expired during pause: "+strconv.Itoa(infoField(t, a, "expired_keys")-expired))
+		out = append(out, "expired during pause: "+strconv.Itoa(infoInt(t, a, "stats", "expired_keys")-expired))
 		a.MustDo(t, "CLIENT", "UNPAUSE")
 		a.MustDo(t, "GET", "foo")
 		a.MustDo(t, "GET", "bar")
-		out = append(out, "expired after: "+strconv.Itoa(infoField(t, a, "expired_keys")-expired), a.MustDo(t, "DBSIZE").String())
+		out = append(out, "expired after: "+strconv.Itoa(infoInt(t, a, "stats", "expired_keys")-expired), a.MustDo(t, "DBSIZE").String())
 		got[i] = out
 	}
 	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
@@ -235,20 +235,15 @@ func TestDifferentialPauseStopsExpiry(t *testing.T) {
 	}
 }
 
-// infoField reads an integer INFO field.
-func infoField(t *testing.T, c *redistest.Client, name string) int {
+// infoInt is an integer INFO field (infoField in blocked_process_test.go).
+func infoInt(t *testing.T, c *redistest.Client, section, field string) int {
 	t.Helper()
-	for _, line := range strings.Split(c.MustDo(t, "INFO").Str, "\r\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("INFO %s: %q", name, v)
-			}
-			return n
-		}
+	v := infoField(t, c, section, field)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("INFO %s: %q", field, v)
 	}
-	t.Fatalf("INFO has no %s", name)
-	return 0
+	return n
 }
 
 // TestDifferentialPausedWriteRecheckedForOOM: a SET held while maxmemory is

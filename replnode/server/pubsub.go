@@ -57,14 +57,16 @@ func (c *Client) updatePubSubFlag() {
 
 // writeSubReply writes a (p)(un)subscribe confirmation.
 func writeSubReply(c *Client, kind string, name []byte, nullName bool) {
-	c.w.PushLen(3)
-	c.w.BulkString(kind)
-	if nullName {
-		c.w.Null()
-	} else {
-		c.w.Bulk(name)
-	}
-	c.w.Int(int64(c.subscriptionCount()))
+	c.writePush(func() {
+		c.w.PushLen(3)
+		c.w.BulkString(kind)
+		if nullName {
+			c.w.Null()
+		} else {
+			c.w.Bulk(name)
+		}
+		c.w.Int(int64(c.subscriptionCount()))
+	})
 }
 
 func subscribeCommand(ctx *Ctx) {
@@ -202,10 +204,12 @@ func sortedKeys(m map[string]struct{}) []string {
 func (s *Server) Publish(channel, message []byte) int {
 	n := 0
 	for c := range s.pubsub.channels[string(channel)] {
-		c.w.PushLen(3)
-		c.w.BulkString("message")
-		c.w.Bulk(channel)
-		c.w.Bulk(message)
+		c.writePush(func() {
+			c.w.PushLen(3)
+			c.w.BulkString("message")
+			c.w.Bulk(channel)
+			c.w.Bulk(message)
+		})
 		c.Flush()
 		n++
 	}
@@ -214,11 +218,13 @@ func (s *Server) Publish(channel, message []byte) int {
 			continue
 		}
 		for _, c := range clients {
-			c.w.PushLen(4)
-			c.w.BulkString("pmessage")
-			c.w.BulkString(pat)
-			c.w.Bulk(channel)
-			c.w.Bulk(message)
+			c.writePush(func() {
+				c.w.PushLen(4)
+				c.w.BulkString("pmessage")
+				c.w.BulkString(pat)
+				c.w.Bulk(channel)
+				c.w.Bulk(message)
+			})
 			c.Flush()
 			n++
 		}

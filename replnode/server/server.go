@@ -199,9 +199,14 @@ type Stats struct {
 	ReadsProcessed      atomic.Int64
 	WritesProcessed     atomic.Int64
 	ErrorReplies        int64
-	ErrorCodes          map[string]int64
-	PubsubChannelsSent  int64
-	EvictedKeys         int64
+	// CommandPanics counts handler panics dispatch recovered from;
+	// WriteCommandPanics those of write commands, which may have left a
+	// key half-changed (see doc.go).
+	CommandPanics      int64
+	WriteCommandPanics int64
+	ErrorCodes         map[string]int64
+	PubsubChannelsSent int64
+	EvictedKeys        int64
 }
 
 // serverInits are run by New for every server: the command-group files

@@ -433,16 +433,30 @@ func rangeCount(ctx *Ctx, i int, withValues bool) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	lim := int64(math.MaxInt64)
-	if withValues {
-		lim /= 2
+	// getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX), then the
+	// WITHVALUES check with its shorter message.
+	if n == math.MinInt64 {
+		ctx.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+		return 0, false
 	}
-	if n < -lim || n > lim {
+	if withValues && (n < -math.MaxInt64/2 || n > math.MaxInt64/2) {
+		ctx.Error("ERR value is out of range")
+		return 0, false
+	}
+	if n < -maxRandomPicks {
 		ctx.Error("ERR value is out of range")
 		return 0, false
 	}
 	return n, true
 }
+
+// maxRandomPicks bounds a negative (repeating) random count. Redis 7.0
+// starts writing -count replies and only stops when the client's output
+// buffer limit closes it, which for normal clients (no limit) means it
+// runs out of memory or never finishes; the node instead refuses a count
+// whose reply could not be built, so one command cannot take it down.
+// 2^24 picks is a reply of at least 100 MB.
+const maxRandomPicks = 1 << 24
 
 // writePairs writes members, each followed by its value when withValues: a
 // flat array in RESP2, an array of pairs in RESP3, as Redis 7.0.

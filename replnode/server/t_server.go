@@ -379,6 +379,9 @@ func infoStats(s *Server, b *strings.Builder) {
 	infoLine(b, "io_threaded_writes_processed:0")
 	infoLine(b, "reply_buffer_shrinks:0")
 	infoLine(b, "reply_buffer_expands:0")
+	// Not in Redis (which dies on a crash): handler panics recovered.
+	infoLine(b, "command_panics:%d", st.CommandPanics)
+	infoLine(b, "write_command_panics:%d", st.WriteCommandPanics)
 }
 
 // opsPerSec is the command rate over the last cron samples.

@@ -200,7 +200,7 @@ func sortWindow(n int, limitStart, limitCount int64) (int, int) {
 	}
 	end := int64(n) - 1
 	if limitCount >= 0 {
-		end = start + limitCount - 1
+		end = store.SaturatingAdd(start, limitCount) - 1
 	}
 	if start >= int64(n) {
 		start, end = int64(n)-1, int64(n)-2

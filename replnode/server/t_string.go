@@ -59,9 +59,11 @@ func getStringValue(ctx *Ctx, key []byte) (*store.String, bool) {
 	return v.(*store.String), true
 }
 
-// checkStringLength refuses strings beyond proto-max-bulk-len.
-func checkStringLength(ctx *Ctx, size int64) bool {
-	if ctx.C.flags&ClientMaster == 0 && size > ctx.S.hot.protoMaxBulk {
+// checkStringLength refuses a string of size+add bytes beyond
+// proto-max-bulk-len, the sum overflowing included, as Redis's
+// checkStringLength. Our master is obeyed whatever it sends.
+func checkStringLength(ctx *Ctx, size, add int64) bool {
+	if ctx.C.flags&ClientMaster == 0 && !store.LengthWithin(size, add, ctx.S.hot.protoMaxBulk) {
 		ctx.Error(ErrStringTooBig)
 		return false
 	}
@@ -339,7 +341,7 @@ func appendCommand(ctx *Ctx) {
 		total = len(add)
 	} else {
 		sv := v.(*store.String)
-		if !checkStringLength(ctx, int64(len(sv.B)+len(add))) {
+		if !checkStringLength(ctx, int64(len(sv.B)), int64(len(add))) {
 			return
 		}
 		sv.B = append(sv.B, add...)
@@ -382,7 +384,7 @@ func setrangeCommand(ctx *Ctx) {
 			ctx.W.Int(0)
 			return
 		}
-		if !checkStringLength(ctx, offset+int64(len(val))) {
+		if !checkStringLength(ctx, offset, int64(len(val))) {
 			return
 		}
 		b := make([]byte, int(offset)+len(val))
@@ -398,7 +400,7 @@ func setrangeCommand(ctx *Ctx) {
 		ctx.W.Int(int64(len(sv.B)))
 		return
 	}
-	if !checkStringLength(ctx, offset+int64(len(val))) {
+	if !checkStringLength(ctx, offset, int64(len(val))) {
 		return
 	}
 	if need := int(offset) + len(val); need > len(sv.B) {
@@ -640,6 +642,26 @@ func msetnxCommand(ctx *Ctx) { msetGeneric(ctx, true) }
 
 // ---------------------------------------------------------------- LCS
 
+// lcsLength is the length of the longest common subsequence of a and b,
+// keeping two rows of the dynamic programming table.
+func lcsLength(a, b []byte) uint32 {
+	prev, cur := make([]uint32, len(b)+1), make([]uint32, len(b)+1)
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			switch {
+			case a[i-1] == b[j-1]:
+				cur[j] = prev[j-1] + 1
+			case prev[j] > cur[j-1]:
+				cur[j] = prev[j]
+			default:
+				cur[j] = cur[j-1]
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 func lcsCommand(ctx *Ctx) {
 	var a, b []byte
 	for i, k := range ctx.Args[1:3] {
@@ -687,8 +709,25 @@ func lcsCommand(ctx *Ctx) {
 		ctx.Error("ERR If you want both the length and indexes, please just use IDX.")
 		return
 	}
+	// Redis refuses when its (len(a)+1)*(len(b)+1) table of uint32 would
+	// exceed proto-max-bulk-len, whatever was asked for; LEN alone then
+	// needs only two rows here.
+	if len(a) >= math.MaxUint32-1 || len(b) >= math.MaxUint32-1 {
+		ctx.Error("ERR String too long for LCS")
+		return
+	}
+	cells := uint64(len(a)+1) * uint64(len(b)+1)
+	if cells > uint64(ctx.S.hot.protoMaxBulk)/4 {
+		ctx.Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+		return
+	}
+	if getLen {
+		ctx.W.Int(int64(lcsLength(a, b)))
+		return
+	}
 	// Dynamic programming table, as Redis: lcs[i][j] is the LCS length of
-	// a[:i] and b[:j].
+	// a[:i] and b[:j]. The walk back through it picks the same LCS as
+	// Redis when several exist.
 	w := len(b) + 1
 	tbl := make([]uint32, (len(a)+1)*w)
 	for i := 1; i <= len(a); i++ {
@@ -703,10 +742,6 @@ func lcsCommand(ctx *Ctx) {
 		}
 	}
 	idx := int(tbl[len(a)*w+len(b)])
-	if getLen {
-		ctx.W.Int(int64(idx))
-		return
-	}
 	result := make([]byte, idx)
 	type match struct{ a0, a1, b0, b1 int }
 	var matches []match

@@ -522,9 +522,11 @@ func (s *Server) sendTrackingMessage(c *Client, keys []string, flush bool) {
 		if r == nil {
 			c.trk.flags |= trackBrokenRedir
 			if c.Proto() > 2 {
-				c.w.PushLen(2)
-				c.w.BulkString("tracking-redir-broken")
-				c.w.Int(int64(c.trk.redirect))
+				c.writePush(func() {
+					c.w.PushLen(2)
+					c.w.BulkString("tracking-redir-broken")
+					c.w.Int(int64(c.trk.redirect))
+				})
 				c.Flush()
 			}
 			return
@@ -532,29 +534,31 @@ func (s *Server) sendTrackingMessage(c *Client, keys []string, flush bool) {
 		target, redirected = r, true
 	}
 	w := target.w
-	switch {
-	case target.Proto() > 2:
-		w.PushLen(2)
-		w.BulkString("invalidate")
-	case redirected && target.flags&ClientPubSub != 0:
-		w.PushLen(3)
-		w.BulkString("message")
-		w.BulkString(trackingChannel)
-	default:
+	if target.Proto() <= 2 && (!redirected || target.flags&ClientPubSub == 0) {
 		return
 	}
-	if flush {
-		if c.Proto() > 2 {
-			w.Raw([]byte("_\r\n"))
+	target.writePush(func() {
+		if target.Proto() > 2 {
+			w.PushLen(2)
+			w.BulkString("invalidate")
 		} else {
-			w.Raw([]byte("$-1\r\n"))
+			w.PushLen(3)
+			w.BulkString("message")
+			w.BulkString(trackingChannel)
 		}
-	} else {
-		w.ArrayLen(len(keys))
-		for _, k := range keys {
-			w.BulkString(k)
+		if flush {
+			if c.Proto() > 2 {
+				w.Raw([]byte("_\r\n"))
+			} else {
+				w.Raw([]byte("$-1\r\n"))
+			}
+		} else {
+			w.ArrayLen(len(keys))
+			for _, k := range keys {
+				w.BulkString(k)
+			}
 		}
-	}
+	})
 	if target != s.tracking.current {
 		target.Flush()
 	}

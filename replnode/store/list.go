@@ -239,12 +239,12 @@ func (l *List) Remove(elem []byte, count int64) int64 {
 	var removed int64
 	if count < 0 {
 		// Walk from the tail, then compact once.
-		limit := -count
+		limit := CountMagnitude(count)
 		keep := make([]bool, l.n)
 		for i := range keep {
 			keep[i] = true
 		}
-		for i := l.n - 1; i >= 0 && removed < limit; i-- {
+		for i := l.n - 1; i >= 0 && uint64(removed) < limit; i-- {
 			if string(l.at(i)) == string(elem) {
 				keep[i] = false
 				removed++
