@@ -38,27 +38,35 @@ func setbitCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
+	// As lookupStringForBitCommand: the value is raw from here on, and
+	// the data changed only if the key was created, grew or the bit flips.
 	byteIdx := int(offset >> 3)
 	var sv *store.String
+	changed := false
 	if v == nil {
-		sv = store.NewString(make([]byte, byteIdx+1))
+		sv = store.NewRawString(make([]byte, byteIdx+1))
 		ctx.SetKey(key, sv, false)
+		changed = true
 	} else {
 		sv = v.(*store.String)
+		sv.Enc = store.EncRaw
 		if len(sv.B) <= byteIdx {
 			sv.B = append(sv.B, make([]byte, byteIdx+1-len(sv.B))...)
+			changed = true
 		}
-		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	}
 	mask := byte(1) << (7 - uint(offset&7))
 	old := sv.B[byteIdx]&mask != 0
-	if on == 1 {
-		sv.B[byteIdx] |= mask
-	} else {
-		sv.B[byteIdx] &^= mask
+	if changed || old != (on == 1) {
+		if on == 1 {
+			sv.B[byteIdx] |= mask
+		} else {
+			sv.B[byteIdx] &^= mask
+		}
+		ctx.S.signalModifiedKey(ctx.DBNum, key)
+		ctx.Notify(NotifyString, "setbit", key)
+		ctx.Modified(1)
 	}
-	ctx.Notify(NotifyString, "setbit", key)
-	ctx.Modified(1)
 	if old {
 		ctx.W.Int(1)
 	} else {
@@ -340,7 +348,7 @@ func bitopCommand(ctx *Ctx) {
 		}
 	}
 	if maxLen > 0 {
-		ctx.SetKey(dest, store.NewString(res), false)
+		ctx.SetKey(dest, store.NewRawString(res), false)
 		ctx.Notify(NotifyString, "set", dest)
 	} else if ctx.DeleteKey(dest) {
 		ctx.Notify(NotifyGeneric, "del", dest)

@@ -333,6 +333,7 @@ func appendCommand(ctx *Ctx) {
 			return
 		}
 		sv.B = append(sv.B, add...)
+		sv.Enc = store.EncRaw
 		total = len(sv.B)
 		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	}
@@ -377,7 +378,7 @@ func setrangeCommand(ctx *Ctx) {
 		}
 		b := make([]byte, int(offset)+len(val))
 		copy(b[offset:], val)
-		ctx.SetKey(key, store.NewString(b), false)
+		ctx.SetKey(key, store.NewRawString(b), false)
 		ctx.Notify(NotifyString, "setrange", key)
 		ctx.Modified(1)
 		ctx.W.Int(int64(len(b)))
@@ -395,6 +396,7 @@ func setrangeCommand(ctx *Ctx) {
 		sv.B = append(sv.B, make([]byte, need-len(sv.B))...)
 	}
 	copy(sv.B[offset:], val)
+	sv.Enc = store.EncRaw
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.Notify(NotifyString, "setrange", key)
 	ctx.Modified(1)
@@ -470,7 +472,7 @@ func incrDecr(ctx *Ctx, by int64) {
 	cur += by
 	nb := strconv.AppendInt(nil, cur, 10)
 	if v != nil {
-		v.(*store.String).B = nb
+		*v.(*store.String) = store.String{B: nb} // a new int-encoded object
 		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	} else {
 		ctx.SetKey(key, store.NewString(nb), false)
@@ -572,11 +574,12 @@ func incrbyfloatCommand(ctx *Ctx) {
 		return
 	}
 	out := []byte(formatLongDouble(sum))
+	// createStringObjectFromLongDouble: embstr or raw, never int.
 	if v != nil {
-		v.(*store.String).B = out
+		*v.(*store.String) = store.String{B: out, Enc: store.EncNoInt}
 		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	} else {
-		ctx.SetKey(key, store.NewString(out), false)
+		ctx.SetKey(key, &store.String{B: out, Enc: store.EncNoInt}, false)
 	}
 	ctx.Notify(NotifyString, "incrbyfloat", key)
 	ctx.Modified(1)

@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/replnode/replnode/replnode/redistest"
+)
+
+// Differential regression tests for the "smaller differences" with Redis
+// 7.0: each step is sent to a real redis-server and to replnode.
+
+// TestDifferentialStringEncodingAfterEdits: strings edited in place are raw
+// (dbUnshareStringValue), INCRBYFLOAT's result is never int.
+func TestDifferentialStringEncodingAfterEdits(t *testing.T) {
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
+	d := redistest.NewDiff(t, real, ours)
+	for _, s := range [][]string{
+		{"SET", "s", "x"}, {"APPEND", "s", "y"}, {"OBJECT", "ENCODING", "s"},
+		{"SET", "n", "12"}, {"APPEND", "n", "3"}, {"OBJECT", "ENCODING", "n"},
+		{"APPEND", "new", "12"}, {"OBJECT", "ENCODING", "new"},
+		{"SET", "r", "12"}, {"SETRANGE", "r", "0", "3"}, {"OBJECT", "ENCODING", "r"},
+		{"SET", "r2", "12"}, {"SETRANGE", "r2", "0", ""}, {"OBJECT", "ENCODING", "r2"},
+		{"SETRANGE", "r3", "1", "1"}, {"OBJECT", "ENCODING", "r3"},
+		{"SET", "b", "12"}, {"SETBIT", "b", "0", "0"}, {"OBJECT", "ENCODING", "b"},
+		{"SETBIT", "b2", "3", "1"}, {"OBJECT", "ENCODING", "b2"},
+		{"SET", "one", "1"}, {"BITOP", "AND", "dst", "one", "one"}, {"OBJECT", "ENCODING", "dst"},
+		{"INCRBYFLOAT", "f", "1"}, {"OBJECT", "ENCODING", "f"},
+		{"SET", "f2", "5"}, {"INCRBYFLOAT", "f2", "2"}, {"OBJECT", "ENCODING", "f2"},
+		{"INCR", "f2"}, {"OBJECT", "ENCODING", "f2"},
+		{"COPY", "s", "s2"}, {"OBJECT", "ENCODING", "s2"},
+		{"SET", "s", "x"}, {"OBJECT", "ENCODING", "s"},
+		{"APPEND", "n", "4"}, {"DEBUG", "RELOAD"}, {"OBJECT", "ENCODING", "n"},
+	} {
+		d.Do(s...)
+	}
+}
+
+// infoField returns one INFO field's value.
+func infoField(t *testing.T, c *redistest.Client, section, field string) string {
+	t.Helper()
+	r := c.MustDo(t, "INFO", section)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(field) + `:(.*?)\r?$`).FindStringSubmatch(r.Str)
+	if m == nil {
+		t.Fatalf("INFO %s has no %s:\n%s", section, field, r.Str)
+	}
+	return m[1]
+}
+
+// TestDifferentialSetbitNoChangeIsNoWrite: a SETBIT that leaves the value as
+// it was neither counts a change nor touches WATCH nor fires an event.
+func TestDifferentialSetbitNoChangeIsNoWrite(t *testing.T) {
+	real := redistest.StartRedis(t, "notify-keyspace-events KEA")
+	ours := redistest.StartInProcess(t, "notify-keyspace-events KEA")
+	sub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	d := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	sub.Do("SUBSCRIBE", "__keyevent@0__:setbit", "__keyevent@0__:set")
+	sub.Receive()
+	d.Do("SET", "k", "\x80")
+	sub.Receive() // set
+	changes := func() (string, string) {
+		return infoField(t, d.Real, "persistence", "rdb_changes_since_last_save"),
+			infoField(t, d.Ours, "persistence", "rdb_changes_since_last_save")
+	}
+	before1, before2 := changes()
+	d.Do("WATCH", "k")
+	d.Do("SETBIT", "k", "0", "1")
+	d.Do("SETBIT", "k", "7", "0")
+	d.Do("MULTI")
+	d.Do("GET", "k")
+	d.Do("EXEC")
+	after1, after2 := changes()
+	if (before1 == after1) != (before2 == after2) {
+		t.Errorf("rdb_changes_since_last_save: redis %s -> %s, replnode %s -> %s", before1, after1, before2, after2)
+	}
+	// The next event must be this SET's, not one of the SETBITs'.
+	d.Do("SET", "marker", "1")
+	sub.Receive()
+	// A flip and a growth are changes.
+	d.Do("WATCH", "k")
+	d.Do("SETBIT", "k", "9", "0")
+	d.Do("MULTI")
+	d.Do("GET", "k")
+	d.Do("EXEC")
+	sub.Receive() // setbit
+	d.Do("SETBIT", "k", "0", "0")
+	sub.Receive()
+	d.Do("GET", "k")
+}
+
+// TestDifferentialMoveKeyCounts: MOVE leaves both databases' key and expiry
+// counts as Redis does, also over an expired key in the target.
+func TestDifferentialMoveKeyCounts(t *testing.T) {
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
+	d := redistest.NewDiff(t, real, ours)
+	avgTTL := regexp.MustCompile(`,avg_ttl=\d+`)
+	keyspace := func() {
+		t.Helper()
+		r1 := avgTTL.ReplaceAllString(d.Real.MustDo(t, "INFO", "keyspace").Str, "")
+		r2 := avgTTL.ReplaceAllString(d.Ours.MustDo(t, "INFO", "keyspace").Str, "")
+		if strings.TrimSpace(r1) != strings.TrimSpace(r2) {
+			t.Errorf("INFO keyspace:\n redis:    %q\n replnode: %q", r1, r2)
+		}
+	}
+	d.Do("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+	for _, s := range [][]string{
+		{"SET", "a", "1"}, {"SET", "b", "2", "EX", "100"}, {"MOVE", "a", "1"}, {"MOVE", "b", "1"},
+		{"SELECT", "1"}, {"SET", "c", "old", "PX", "1"}, {"SELECT", "0"}, {"SET", "c", "new"},
+		{"DEBUG", "SLEEP", "0.01"}, {"MOVE", "c", "1"},
+		{"SET", "a", "x"}, {"MOVE", "a", "1"},
+	} {
+		d.Do(s...)
+		d.Do("DBSIZE")
+		keyspace()
+	}
+	d.Do("SELECT", "1")
+	d.Do("DBSIZE")
+	d.DoSorted("KEYS", "*")
+	d.Do("MOVE", "b", "0")
+	d.Do("DBSIZE")
+	keyspace()
+}
+
+// TestDifferentialSmoveNotifiesOnlyAdds: SMOVE of a member the destination
+// already holds fires srem on the source but no sadd on the destination.
+func TestDifferentialSmoveNotifiesOnlyAdds(t *testing.T) {
+	real := redistest.StartRedis(t, "notify-keyspace-events KEA")
+	ours := redistest.StartInProcess(t, "notify-keyspace-events KEA")
+	sub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	d := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	sub.Do("PSUBSCRIBE", "__keyevent@0__:*")
+	d.Do("SADD", "src", "a", "b")
+	sub.Receive()
+	d.Do("SADD", "dst", "a")
+	sub.Receive()
+	d.Do("SMOVE", "src", "dst", "a")
+	sub.Receive() // srem src
+	d.Do("SET", "marker", "1")
+	sub.Receive() // set marker, not sadd dst
+	d.Do("SMOVE", "src", "dst", "b")
+	sub.Receive() // srem + del src
+	sub.Receive()
+	sub.Receive() // sadd dst
+}
