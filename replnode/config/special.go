@@ -80,6 +80,9 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		if !ok {
 			return "", bad("argument must be a memory or percent value")
 		}
+		if n < 0 { // past 2^63-1: config.c reads it as a too large percentage
+			return "", bad("percentage argument must be less or equal to 100")
+		}
 		return strconv.FormatInt(n, 10), nil
 	case "oom-score-adj-values":
 		if len(words) != 3 {

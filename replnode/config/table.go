@@ -36,6 +36,7 @@ const (
 	maxInt  = 1<<63 - 1
 	maxUint = 1<<63 - 1 // Redis's unsigned configs are capped at LLONG_MAX here
 	intMax  = 1<<31 - 1
+	intMin  = -1 << 31
 )
 
 func boolD(name, def string, impl bool, aliases ...string) *Directive {
@@ -76,7 +77,7 @@ var Directives = []*Directive{
 	immutable(specialD("unixsocketperm", "0", true)),
 	intD("timeout", "0", 0, intMax, true),
 	intD("tcp-keepalive", "300", 0, intMax, true),
-	intD("socket-mark-id", "0", 0, intMax, false),
+	immutable(intD("socket-mark-id", "0", 0, intMax, false)),
 	// ------ tls
 	intD("tls-port", "0", 0, 65535, false),
 	strD("tls-cert-file", "", false),
@@ -136,7 +137,7 @@ var Directives = []*Directive{
 	intD("repl-timeout", "60", 1, intMax, true),
 	boolD("repl-disable-tcp-nodelay", "no", true),
 	memD("repl-backlog-size", "1048576", 1, maxInt, true),
-	intD("repl-backlog-ttl", "3600", 0, intMax, true),
+	intD("repl-backlog-ttl", "3600", 0, maxInt, true),
 	intD("replica-priority", "100", 0, intMax, true, "slave-priority"),
 	boolD("replica-announced", "yes", true),
 	intD("min-replicas-to-write", "0", 0, intMax, true, "min-slaves-to-write"),
@@ -158,7 +159,7 @@ var Directives = []*Directive{
 	// ------ memory management
 	memD("maxmemory", "0", 0, maxInt, true),
 	enumD("maxmemory-policy", "noeviction", true, "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
-	intD("maxmemory-samples", "5", 1, 64, false),
+	intD("maxmemory-samples", "5", 1, intMax, false),
 	intD("maxmemory-eviction-tenacity", "10", 0, 100, false),
 	boolD("replica-ignore-maxmemory", "yes", true, "slave-ignore-maxmemory"),
 	intD("active-expire-effort", "1", 1, 10, true),
@@ -226,7 +227,7 @@ var Directives = []*Directive{
 	// ------ advanced
 	intD("hash-max-listpack-entries", "512", 0, maxInt, true, "hash-max-ziplist-entries"),
 	memD("hash-max-listpack-value", "64", 0, maxInt, true, "hash-max-ziplist-value"),
-	intD("list-max-listpack-size", "-2", -5, intMax, true, "list-max-ziplist-size"),
+	intD("list-max-listpack-size", "-2", intMin, intMax, true, "list-max-ziplist-size"),
 	intD("list-compress-depth", "0", 0, intMax, false),
 	intD("set-max-intset-entries", "512", 0, maxInt, true),
 	intD("zset-max-listpack-entries", "128", 0, maxInt, true, "zset-max-ziplist-entries"),

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"strconv"
+	"math"
 	"strings"
 
 	"github.com/replnode/replnode/replnode/resp"
@@ -166,29 +166,15 @@ func (ctx *Ctx) Float(i int) (float64, bool) {
 	return f, ok
 }
 
-// ParseFloat parses b as strtod does for Redis: decimal or hex floats,
-// "inf"/"-inf"/"+inf" in any case, no surrounding spaces, no NaN.
+// ParseFloat parses b as Redis's getDoubleFromObject: strtod must take
+// all of b (hex floats included), no leading space, no NaN, and no ERANGE
+// that gave ±HUGE_VAL or 0.
 func ParseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || isSpaceByte(b[0]) || isSpaceByte(b[len(b)-1]) {
+	if len(b) == 0 || isSpaceByte(b[0]) {
 		return 0, false
 	}
-	s := string(b)
-	switch strings.ToLower(s) {
-	case "inf", "+inf", "infinity", "+infinity":
-		return posInf, true
-	case "-inf", "-infinity":
-		return negInf, true
-	}
-	if strings.ContainsAny(s, "_") || strings.EqualFold(s, "nan") {
-		return 0, false
-	}
-	// A syntax error and an overflow (strconv.ErrRange, which strtod
-	// reports as ERANGE and Redis rejects) both make the value invalid.
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, false
-	}
-	if f != f {
+	f, n, erange := strtod(b)
+	if n != len(b) || math.IsNaN(f) || (erange && (math.IsInf(f, 0) || f == 0)) {
 		return 0, false
 	}
 	return f, true

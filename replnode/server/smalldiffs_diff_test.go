@@ -145,3 +145,50 @@ func TestDifferentialSmoveNotifiesOnlyAdds(t *testing.T) {
 	sub.Receive()
 	sub.Receive() // sadd dst
 }
+
+// TestDifferentialConfigNumericRanges: every numeric CONFIG parameter takes
+// and refuses the same values as Redis's config.c table (string2ll or
+// memtoull parsing, signed or unsigned bounds, percentages).
+func TestDifferentialConfigNumericRanges(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	all := d.Real.MustDo(t, "CONFIG", "GET", "*")
+	skip := map[string]bool{
+		"port": true, "tls-port": true, // would move the listener
+		"maxclients": true, // Redis also checks the process's file limit
+		// Known differences, not fixed yet:
+		// unsigned 64-bit configs: replnode's values are int64, so it
+		// refuses what lies past 2^63-1.
+		"maxmemory": true, "cluster-link-sendbuf-limit": true,
+		// Redis clamps these when applying them (updateHZ to 1..500,
+		// resizeReplicationBacklog to at least 16kb); replnode keeps
+		// the value as given.
+		"hz": true, "repl-backlog-size": true,
+		// special parser: empty value, spaces and percentages over 100
+		// answer differently.
+		"maxmemory-clients": true,
+	}
+	values := []string{"-1", "0", "1", "-0", "+1", "01", "", "1k", "1kb", "1gb", "abc", "1.5", " 1", "1 ",
+		"-6", "-5", "599", "65", "1024", "1048575", "1048576", "-100%", "50%", "-101%", "101%", "%",
+		"-2147483649", "-2147483648", "2147483647", "2147483648", "4294967295", "4294967296",
+		"9223372036854775807", "9223372036854775808", "18446744073709551615", "18446744073709551616",
+		"99999999999999999999gb"}
+	for i := 0; i+1 < len(all.Elems); i += 2 {
+		name, orig := all.Elems[i].Str, all.Elems[i+1].Str
+		if skip[name] || orig == "" || strings.Trim(orig, "-0123456789") != "" {
+			continue
+		}
+		for _, v := range values {
+			r1 := d.Real.MustDo(t, "CONFIG", "SET", name, v)
+			r2 := d.Ours.MustDo(t, "CONFIG", "SET", name, v)
+			g1 := d.Real.MustDo(t, "CONFIG", "GET", name)
+			g2 := d.Ours.MustDo(t, "CONFIG", "GET", name)
+			if r1.String() != r2.String() || g1.String() != g2.String() {
+				t.Errorf("CONFIG SET %s %q: redis %s %s, replnode %s %s", name, v, r1.String(), g1.Elems[1].Str, r2.String(), g2.Elems[1].Str)
+			}
+			d.Real.MustDo(t, "CONFIG", "SET", name, orig)
+			d.Ours.MustDo(t, "CONFIG", "SET", name, orig)
+		}
+	}
+}

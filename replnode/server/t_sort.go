@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"math"
 	"sort"
 
 	"github.com/replnode/replnode/replnode/store"
@@ -127,12 +128,10 @@ func sortGeneric(ctx *Ctx, readOnly bool) {
 			if sortBy != nil {
 				src = byVal
 			}
-			// strtod("") is 0 without error in Redis.
-			if len(src) == 0 {
-				continue
-			}
-			f, ok := ParseFloat(src)
-			if !ok {
+			// sort.c: strtod must reach the C string's end ("" is 0,
+			// leading space is fine) without ERANGE or NaN.
+			f, n, erange := strtod(src)
+			if (n < len(src) && src[n] != 0) || erange || math.IsNaN(f) {
 				convErr = true
 				continue
 			}

@@ -507,9 +507,12 @@ func decrbyCommand(ctx *Ctx) {
 // INCRBYFLOAT: computing with it makes results print like Redis's.
 const longDoublePrec = 64
 
+// maxLongDoubleChars is string2ld's buffer: longer input is refused.
+const maxLongDoubleChars = 5 * 1024
+
 // parseLongDouble parses as strtold for INCRBYFLOAT (no spaces, no NaN).
 func parseLongDouble(b []byte) (*big.Float, bool) {
-	if len(b) == 0 || isSpaceByte(b[0]) || isSpaceByte(b[len(b)-1]) {
+	if len(b) == 0 || len(b) >= maxLongDoubleChars || isSpaceByte(b[0]) || isSpaceByte(b[len(b)-1]) {
 		return nil, false
 	}
 	s := string(b)
@@ -524,6 +527,11 @@ func parseLongDouble(b []byte) (*big.Float, bool) {
 	}
 	f, _, err := big.ParseFloat(s, 0, longDoublePrec, big.ToNearestEven)
 	if err != nil {
+		return nil, false
+	}
+	// strtold underflows to 0 (ERANGE, refused) below the smallest
+	// subnormal long double, 2^-16445.
+	if f.Sign() != 0 && f.MantExp(nil) < -16444 {
 		return nil, false
 	}
 	return f, true

@@ -123,14 +123,19 @@ func writeZEntries(ctx *Ctx, es []zentry, withScores bool) {
 
 // ---------------------------------------------------------------- RANGE PARSING
 
-// parseScoreBound parses one end of a score range: "(" makes it exclusive.
+// parseScoreBound parses one end of a score range as zslParseRange: "("
+// makes it exclusive, then strtod must reach the end of the C string (so
+// "", "(" and " 1" are accepted, "" meaning 0); only NaN is refused.
 func parseScoreBound(b []byte) (float64, bool, bool) {
 	ex := false
 	if len(b) > 0 && b[0] == '(' {
 		ex, b = true, b[1:]
 	}
-	f, ok := ParseFloat(b)
-	return f, ex, ok
+	f, n, _ := strtod(b)
+	if n < len(b) && b[n] != 0 {
+		return 0, ex, false
+	}
+	return f, ex, !math.IsNaN(f)
 }
 
 // parseScoreRange parses min and max, replying Redis's error on failure.
