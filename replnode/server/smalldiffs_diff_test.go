@@ -192,3 +192,71 @@ func TestDifferentialConfigNumericRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialNumberParsing: scores, weights and ranges parse as
+// Redis's strtod callers (hex floats, "(" and "" as 0 in ranges, ERANGE),
+// sorted sets in listpack encoding print -0 as 0, SORT converts with strtod.
+func TestDifferentialNumberParsing(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	for _, s := range [][]string{
+		{"ZADD", "z", "1", "a", "2", "b", "-0", "c"},
+		{"ZRANGEBYSCORE", "z", "(", "2"}, {"ZRANGEBYSCORE", "z", "", "2"}, {"ZRANGEBYSCORE", "z", " 1", "2"},
+		{"ZRANGEBYSCORE", "z", "1 ", "2"}, {"ZRANGEBYSCORE", "z", "0x10", "2"}, {"ZCOUNT", "z", "(0x1p0", "+inf"},
+		{"ZRANGEBYSCORE", "z", "-infinity", "+INF"}, {"ZRANGEBYSCORE", "z", "nan", "1"},
+		{"ZRANGEBYSCORE", "z", "1e400", "1e-400"}, {"ZRANGEBYSCORE", "z", "1\x00x", "2"},
+		{"ZSCORE", "z", "c"}, {"ZADD", "z", "0x10", "d"}, {"ZADD", "z", "0x1p-2", "d2"}, {"ZADD", "z", "0x", "d3"},
+		{"ZADD", "z", "1e-400", "d3"}, {"ZADD", "z", "1e-310", "d4"}, {"ZADD", "z", " 1", "d5"}, {"ZADD", "z", "1 ", "d5"},
+		{"ZADD", "z", ".5", "d6"}, {"ZADD", "z", "5.", "d7"}, {"ZADD", "z", "1e", "d8"}, {"ZADD", "z", "-0", "e"},
+		{"ZSCORE", "z", "e"}, {"ZRANGE", "z", "0", "-1", "WITHSCORES"}, {"ZINCRBY", "z", "-0", "a"},
+		{"ZADD", "z", "INCR", "-0", "c"}, {"ZSCORE", "z", "c"},
+		{"CONFIG", "SET", "zset-max-listpack-entries", "0"}, {"ZADD", "big", "-0", "a"}, {"ZSCORE", "big", "a"},
+		{"CONFIG", "SET", "zset-max-listpack-entries", "128"},
+		{"INCRBYFLOAT", "f", "0x10"}, {"INCRBYFLOAT", "f", "1e-5000"}, {"HINCRBYFLOAT", "h", "f", "0x10"},
+		{"MSET", "by_1", "0x10", "by_2", " 3", "by_3", ""}, {"RPUSH", "l", "1", "2", "3"}, {"SORT", "l", "BY", "by_*"},
+		{"SET", "by_3", "1e-310"}, {"SORT", "l", "BY", "by_*"},
+		{"ZADD", "z1", "1", "a", "2", "b"}, {"ZADD", "zi", "inf", "a", "-inf", "b"},
+		{"ZINTER", "2", "zi", "z1", "WEIGHTS", "200", "-inf", "WITHSCORES"},
+		{"ZUNION", "2", "z1", "zi", "WEIGHTS", "200", "-inf", "AGGREGATE", "MIN", "WITHSCORES"},
+		{"ZUNION", "2", "z1", "zi", "WEIGHTS", "0x1p1", "1", "WITHSCORES"},
+		{"CONFIG", "SET", "maxmemory-samples", "-0"}, {"CONFIG", "SET", "maxmemory-samples", "+5"},
+		{"CONFIG", "SET", "maxmemory-samples", "599"}, {"CONFIG", "SET", "list-max-listpack-size", "-6"},
+		{"CONFIG", "SET", "maxmemory", ""}, {"CONFIG", "GET", "maxmemory"},
+	} {
+		d.Do(s...)
+	}
+}
+
+// TestDifferentialArgumentOrder: which error (or nil) wins when several
+// apply, and the argument shapes Redis accepts or refuses.
+func TestDifferentialArgumentOrder(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	for _, s := range [][]string{
+		{"SET", "k", "v"}, {"ZADD", "z1", "1", "a"}, {"HSET", "h", "f", "v"},
+		{"LINDEX", "nokey", "x"}, {"LINDEX", "k", "x"},
+		{"GETEX", "nokey", "EX", "-3"}, {"GETEX", "k", "EX", "-3"}, {"GETEX", "k", "EX", "10", "foo"}, {"GETEX", "z1", "EX", "-3"},
+		{"ZUNION", "2", "k", "z1", "foo"}, {"ZINTER", "2", "k", "z1", "WITHSCORES", "foo"},
+		{"ZUNIONSTORE", "d", "2", "z1", "k", "foo"}, {"ZDIFF", "2", "z1", "k", "WEIGHTS", "1"},
+		{"SCAN", "0", "TYPE", ""}, {"SCAN", "-18446744073709551616"}, {"SCAN", "18446744073709551616"},
+		{"SCAN", " 1"}, {"SCAN", "1 "}, {"SCAN", "-"}, {"SCAN", "0", "foo"}, {"SCAN", "x", "foo"},
+		{"HSCAN", "h", "-1"}, {"HSCAN", "h", ""}, {"HSCAN", "k", "0", "foo"}, {"SSCAN", "nokey", "x"}, {"ZSCAN", "nokey", "-1"},
+		{"PUBSUB", "CHANNELS", "a", "b"}, {"PUBSUB", "CHANNELS", "a"}, {"PUBSUB", "SHARDCHANNELS", "a", "b"},
+		{"CLIENT", "LIST", "TYPE", "master", "ID", "1"}, {"CLIENT", "LIST", "TYPE", "master"}, {"CLIENT", "LIST", "ID", "0"},
+		{"CLIENT", "LIST", "ID", "-1", "x"}, {"CLIENT", "LIST", "ID"}, {"CLIENT", "LIST", "foo"},
+		{"MEMORY", "USAGE", "k", "SAMPLES", "2", "SAMPLES", "5"}, {"MEMORY", "USAGE", "k", "SAMPLES", "2", "SAMPLES"},
+		{"MEMORY", "USAGE", "k", "SAMPLES", "-1"}, {"MEMORY", "USAGE", "nokey", "foo"},
+	} {
+		d.Do(s...)
+	}
+	// Key order is the hash table's: compare the sets of keys.
+	for _, cursor := range []string{"", "-3", "+0", "-18446744073709551615"} {
+		r1 := d.Real.MustDo(t, "SCAN", cursor, "COUNT", "1000")
+		r2 := d.Ours.MustDo(t, "SCAN", cursor, "COUNT", "1000")
+		if r1.Type != r2.Type || len(r1.Elems) != len(r2.Elems) {
+			t.Errorf("SCAN %q: redis %s, replnode %s", cursor, r1.String(), r2.String())
+		}
+	}
+}

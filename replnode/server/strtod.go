@@ -129,3 +129,41 @@ func isHexByte(c byte) bool {
 }
 
 func isAlnumByte(c byte) bool { return isDigitByte(c) || (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+
+// parseScanCursorOrReply parses a SCAN cursor as Redis 7.0 does, with
+// strtoul: "" is 0, a leading '-' negates modulo 2^64 ("-1" is 2^64-1),
+// but leading space, trailing bytes (up to a NUL) and overflow are an
+// invalid cursor.
+func parseScanCursorOrReply(ctx *Ctx, i int) (uint64, bool) {
+	b := ctx.Args[i]
+	if len(b) > 0 && isSpaceByte(b[0]) {
+		ctx.Error("ERR invalid cursor")
+		return 0, false
+	}
+	j, neg := 0, false
+	if j < len(b) && (b[j] == '+' || b[j] == '-') {
+		neg = b[j] == '-'
+		j++
+	}
+	digits := j
+	var n uint64
+	overflow := false
+	for ; j < len(b) && isDigitByte(b[j]); j++ {
+		d := uint64(b[j] - '0')
+		if n > (math.MaxUint64-d)/10 {
+			overflow = true
+		}
+		n = n*10 + d
+	}
+	if j == digits {
+		j = 0 // no conversion: endptr is the start of the string
+	}
+	if (j < len(b) && b[j] != 0) || overflow {
+		ctx.Error("ERR invalid cursor")
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}

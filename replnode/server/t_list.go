@@ -238,12 +238,12 @@ func lindexCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	idx, ok := ctx.Int(2)
-	if !ok {
+	if l == nil { // before the index is parsed, as lindexCommand
+		ctx.W.Null()
 		return
 	}
-	if l == nil {
-		ctx.W.Null()
+	idx, ok := ctx.Int(2)
+	if !ok {
 		return
 	}
 	i, in := store.NormalizeIndex(idx, l.Len())

@@ -681,46 +681,45 @@ func (s *Server) sortedClients() []*Client {
 	return out
 }
 
+// clientListCommand is CLIENT LIST [TYPE type | ID id...] with
+// networking.c's argument shapes: TYPE only as the sole option, IDs parsed
+// as signed numbers and listed in the order given (repeats included).
 func clientListCommand(ctx *Ctx) {
 	var typ string
-	var ids map[uint64]bool
-	for j := 2; j < len(ctx.Args); j++ {
-		switch {
-		case ctx.ArgIs(j, "type") && j+1 < len(ctx.Args):
-			typ = strings.ToLower(ctx.Arg(j + 1))
-			if typ == "slave" {
-				typ = "replica"
-			}
-			if typ != "normal" && typ != "master" && typ != "replica" && typ != "pubsub" {
-				ctx.Errorf("ERR Unknown client type '%s'", ctx.Args[j+1])
-				return
-			}
-			j++
-		case ctx.ArgIs(j, "id") && j+1 < len(ctx.Args):
-			ids = map[uint64]bool{}
-			for j++; j < len(ctx.Args); j++ {
-				id, err := strconv.ParseUint(ctx.Arg(j), 10, 64)
-				if err != nil || id == 0 {
-					ctx.Error("ERR Invalid client ID")
-					return
-				}
-				ids[id] = true
-			}
-		default:
-			ctx.Error(ErrSyntax)
+	switch {
+	case len(ctx.Args) == 4 && ctx.ArgIs(2, "type"):
+		typ = strings.ToLower(ctx.Arg(3))
+		if typ == "slave" {
+			typ = "replica"
+		}
+		if typ != "normal" && typ != "master" && typ != "replica" && typ != "pubsub" {
+			ctx.Errorf("ERR Unknown client type '%s'", ctx.Args[3])
 			return
 		}
+	case len(ctx.Args) > 3 && ctx.ArgIs(2, "id"):
+		var b strings.Builder
+		for j := 3; j < len(ctx.Args); j++ {
+			id, ok := ctx.IntMsg(j, "ERR Invalid client ID")
+			if !ok {
+				return
+			}
+			if c := ctx.S.clients[uint64(id)]; c != nil && id > 0 {
+				b.WriteString(ctx.S.clientInfoLine(c, ctx.NowMs))
+				b.WriteByte('\n')
+			}
+		}
+		ctx.W.Verbatim("txt", b.String())
+		return
+	case len(ctx.Args) != 2:
+		ctx.Error(ErrSyntax)
+		return
 	}
-	now := ctx.NowMs
 	var b strings.Builder
 	for _, c := range ctx.S.sortedClients() {
 		if typ != "" && clientType(c) != typ {
 			continue
 		}
-		if ids != nil && !ids[c.ID] {
-			continue
-		}
-		b.WriteString(ctx.S.clientInfoLine(c, now))
+		b.WriteString(ctx.S.clientInfoLine(c, ctx.NowMs))
 		b.WriteByte('\n')
 	}
 	ctx.W.Verbatim("txt", b.String())

@@ -527,7 +527,7 @@ func sdiffstoreCommand(ctx *Ctx) {
 }
 
 func sscanCommand(ctx *Ctx) {
-	cursor, ok := parseScanCursor(ctx, 2)
+	cursor, ok := parseScanCursorOrReply(ctx, 2)
 	if !ok {
 		return
 	}

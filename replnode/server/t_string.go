@@ -276,12 +276,8 @@ func getexCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	var when int64
-	if expireAt > 0 {
-		if when, ok = expireMillis(ctx, ctx.Args[expireAt], flags); !ok {
-			return
-		}
-	}
+	// As getexCommand: options, then the key (nil, WRONGTYPE), then the
+	// expire value.
 	key := ctx.Args[1]
 	sv, ok := getStringValue(ctx, key)
 	if !ok {
@@ -290,6 +286,12 @@ func getexCommand(ctx *Ctx) {
 	if sv == nil {
 		ctx.W.Null()
 		return
+	}
+	var when int64
+	if expireAt > 0 {
+		if when, ok = expireMillis(ctx, ctx.Args[expireAt], flags); !ok {
+			return
+		}
 	}
 	ctx.W.Bulk(sv.B)
 	switch {

@@ -969,6 +969,23 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 	for i := range inputs {
 		inputs[i].weight = 1
 	}
+	// The inputs are looked up (WRONGTYPE) before the options are parsed,
+	// as zunionInterDiffGenericCommand.
+	for i, k := range keys {
+		v := ctx.Lookup(k)
+		if v == nil {
+			continue
+		}
+		switch v.Kind() {
+		case store.KindZSet:
+			inputs[i].z = v.(*store.ZSet)
+		case store.KindSet:
+			inputs[i].s = v.(*store.Set)
+		default:
+			ctx.Error(ErrWrongType)
+			return
+		}
+	}
 	agg := "sum"
 	withScores := false
 	for j := numIdx + 1 + int(n); j < len(ctx.Args); j++ {
@@ -1002,21 +1019,6 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 			withScores = true
 		default:
 			ctx.Error(ErrSyntax)
-			return
-		}
-	}
-	for i, k := range keys {
-		v := ctx.Lookup(k)
-		if v == nil {
-			continue
-		}
-		switch v.Kind() {
-		case store.KindZSet:
-			inputs[i].z = v.(*store.ZSet)
-		case store.KindSet:
-			inputs[i].s = v.(*store.Set)
-		default:
-			ctx.Error(ErrWrongType)
 			return
 		}
 	}
@@ -1162,7 +1164,7 @@ func zintercardCommand(ctx *Ctx) {
 // ---------------------------------------------------------------- ZSCAN
 
 func zscanCommand(ctx *Ctx) {
-	cursor, ok := parseScanCursor(ctx, 2)
+	cursor, ok := parseScanCursorOrReply(ctx, 2)
 	if !ok {
 		return
 	}
