@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"math"
 	"strings"
 
@@ -87,7 +88,24 @@ func (ctx *Ctx) Error(msg string) {
 }
 
 // Errorf formats an "ERR ..." style message.
-func (ctx *Ctx) Errorf(format string, args ...any) { ctx.Error(sprintf(format, args...)) }
+//
+// String and []byte arguments end at their first NUL, as C's %s does with
+// the argument strings Redis formats into its errors.
+func (ctx *Ctx) Errorf(format string, args ...any) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			if j := bytes.IndexByte(v, 0); j >= 0 {
+				args[i] = v[:j]
+			}
+		case string:
+			if j := strings.IndexByte(v, 0); j >= 0 {
+				args[i] = v[:j]
+			}
+		}
+	}
+	ctx.Error(sprintf(format, args...))
+}
 
 // ArityError replies with Redis's wrong-number-of-arguments error for the
 // current command (for commands whose arity depends on options).

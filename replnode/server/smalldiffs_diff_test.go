@@ -260,3 +260,37 @@ func TestDifferentialArgumentOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialFuzzFindings replays what test/compat's differential
+// fuzzer found, one regression step each.
+func TestDifferentialFuzzFindings(t *testing.T) {
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
+	d := redistest.NewDiff(t, real, ours)
+	for _, s := range [][]string{
+		{"DEBUG", "SET-ACTIVE-EXPIRE", "0"},
+		{"RPUSH", "l", "a", "b"}, {"SET", "s", "v"}, {"ZADD", "z", "1", "a"},
+		// getPositiveLongFromObjectOrReply's message also for non-numbers
+		{"LPOS", "l", "a", "MAXLEN", "-0"}, {"LPOS", "l", "a", "COUNT", "x"},
+		// WRONGTYPE before options, as zunionInterDiffGenericCommand
+		{"ZINTERCARD", "2", "z", "s", "foo"}, {"ZINTERCARD", "1", "s", "LIMIT", "x"},
+		// C's %s stops at NUL
+		{"EXPIRE", "s", "100", "\x00\xff\r\n"},
+		// the key's type and value before the increment
+		{"INCRBYFLOAT", "l", "abc"}, {"INCRBYFLOAT", "s", "abc"},
+		// SORT converts a listpack sorted set to a skiplist
+		{"SORT", "z"}, {"OBJECT", "ENCODING", "z"},
+		// INCRBYFLOAT and COPY results are private objects
+		{"SET", "n", "5"}, {"OBJECT", "REFCOUNT", "n"}, {"COPY", "n", "n2"}, {"OBJECT", "REFCOUNT", "n2"},
+		{"INCRBYFLOAT", "n", "0x10"}, {"OBJECT", "REFCOUNT", "n"},
+		// LIMIT with count -1 is no limit, accepted by rank
+		{"ZRANGE", "z", "0", "1", "LIMIT", "5", "-1"}, {"ZRANGE", "s", "0", "1", "REV", "LIMIT", "-9223372036854775808", "-1"},
+		{"ZRANGESTORE", "d", "z", "(b", "3", "LIMIT", "-10", "-1"}, {"ZRANGE", "z", "[a", "[b", "BYLEX", "WITHSCORES", "LIMIT", "0", "1"},
+		// an empty negative range is 0 before the unit is checked
+		{"BITCOUNT", "s", "-1", "-10", "nope"}, {"BITCOUNT", "s", "-10", "-1", "nope"},
+		// SMOVE expires both keys before checking types
+		{"SET", "gone", "x", "PX", "1"}, {"DEBUG", "SLEEP", "0.01"}, {"SMOVE", "s", "gone", "m"}, {"DBSIZE"},
+	} {
+		d.Do(s...)
+	}
+}

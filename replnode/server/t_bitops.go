@@ -159,6 +159,11 @@ func bitcountCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
+	// An empty negative range answers 0 before the unit is looked at.
+	if start < 0 && end < 0 && start > end {
+		ctx.W.Int(0)
+		return
+	}
 	isBit := false
 	if n == 5 {
 		if isBit, ok = parseBitUnit(ctx, 4); !ok {

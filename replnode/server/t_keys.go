@@ -564,7 +564,7 @@ func objectRefcountCommand(ctx *Ctx) {
 	// unless an LRU/LFU policy needs per-key objects; shared objects
 	// report INT_MAX.
 	if sv, isStr := v.(*store.String); isStr && ctx.S.Config.String("maxmemory-policy") == "noeviction" {
-		if n, ok := store.ParseCanonicalInt(sv.B); ok && n >= 0 && n < 10000 {
+		if n, ok := store.ParseCanonicalInt(sv.B); ok && n >= 0 && n < 10000 && sv.Encoding() == "int" && !sv.Copied {
 			ctx.W.Int(math.MaxInt32)
 			return
 		}

@@ -301,7 +301,7 @@ func lposCommand(ctx *Ctx) {
 			}
 			rank = n
 		case ctx.ArgIs(i, "count"):
-			n, ok := ctx.Int(i + 1)
+			n, ok := ctx.IntMsg(i+1, "ERR COUNT can't be negative") // getPositiveLongFromObjectOrReply
 			if !ok {
 				return
 			}
@@ -311,7 +311,7 @@ func lposCommand(ctx *Ctx) {
 			}
 			count = n
 		case ctx.ArgIs(i, "maxlen"):
-			n, ok := ctx.Int(i + 1)
+			n, ok := ctx.IntMsg(i+1, "ERR MAXLEN can't be negative") // getPositiveLongFromObjectOrReply
 			if !ok {
 				return
 			}

@@ -94,6 +94,11 @@ func sortGeneric(ctx *Ctx, readOnly bool) {
 		ctx.Error(ErrWrongType)
 		return
 	}
+	// sort.c converts a listpack sorted set to a skiplist, destructively
+	// (SORT_RO too).
+	if z, ok := v.(*store.ZSet); ok && z.Encoding() != "skiplist" {
+		ctx.LookupWrite(ctx.Args[1]).(*store.ZSet).ToSkiplist()
+	}
 	// An unsorted set would come out in an order replicas may not share:
 	// sort it when storing, as Redis does.
 	if dontSort && v != nil && v.Kind() == store.KindSet && storeKey != nil {

@@ -555,11 +555,7 @@ func formatLongDouble(f *big.Float) string {
 
 func incrbyfloatCommand(ctx *Ctx) {
 	key := ctx.Args[1]
-	incr, ok := parseLongDouble(ctx.Args[2])
-	if !ok {
-		ctx.Error(ErrNotFloat)
-		return
-	}
+	// The key's type, then its value, then the increment, as Redis.
 	v, ok := ctx.LookupWriteKind(key, store.KindString)
 	if !ok {
 		return
@@ -572,6 +568,11 @@ func incrbyfloatCommand(ctx *Ctx) {
 			return
 		}
 		cur = c
+	}
+	incr, ok := parseLongDouble(ctx.Args[2])
+	if !ok {
+		ctx.Error(ErrNotFloat)
+		return
 	}
 	if cur.IsInf() || incr.IsInf() {
 		ctx.Error("ERR increment would produce NaN or Infinity")

@@ -496,12 +496,14 @@ func zrangeGeneric(ctx *Ctx, argStart int, dst []byte, rtype rangeType, reverse,
 	if rtype == rangeAuto {
 		rtype = rangeRank
 	}
-	if withScores && rtype == rangeLex {
-		ctx.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+	// As zrangeGenericCommand: a LIMIT whose count is -1 (no limit) is
+	// accepted by rank, and this check comes first.
+	if limit != -1 && rtype == rangeRank {
+		ctx.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
 		return
 	}
-	if (offset != 0 || limit != -1) && rtype == rangeRank {
-		ctx.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+	if withScores && rtype == rangeLex {
+		ctx.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
 		return
 	}
 	minArg, maxArg := ctx.Args[argStart+1], ctx.Args[argStart+2]
@@ -1104,23 +1106,7 @@ func zintercardCommand(ctx *Ctx) {
 		return
 	}
 	keys := ctx.Args[2 : 2+numkeys]
-	limit := int64(0)
-	for i := 2 + numkeys; i < len(ctx.Args); i += 2 {
-		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
-			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
-			if !ok {
-				return
-			}
-			if n < 0 {
-				ctx.Error("ERR LIMIT can't be negative")
-				return
-			}
-			limit = n
-			continue
-		}
-		ctx.Error(ErrSyntax)
-		return
-	}
+	// Inputs first (WRONGTYPE), then options, as zunionInterDiffGenericCommand.
 	inputs := make([]zinput, len(keys))
 	for i, k := range keys {
 		inputs[i].weight = 1
@@ -1137,6 +1123,23 @@ func zintercardCommand(ctx *Ctx) {
 			ctx.Error(ErrWrongType)
 			return
 		}
+	}
+	limit := int64(0)
+	for i := 2 + numkeys; i < len(ctx.Args); i += 2 {
+		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
+			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
+			if !ok {
+				return
+			}
+			if n < 0 {
+				ctx.Error("ERR LIMIT can't be negative")
+				return
+			}
+			limit = n
+			continue
+		}
+		ctx.Error(ErrSyntax)
+		return
 	}
 	sorted := append([]zinput(nil), inputs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].size() < sorted[j].size() })

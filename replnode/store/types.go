@@ -107,6 +107,9 @@ type String struct {
 	// Enc is how Redis would have created the object; it decides only
 	// what OBJECT ENCODING reports.
 	Enc StringEnc
+	// Copied is set on copies (COPY): dupStringObject makes a private
+	// object where Redis may have shared the integer (OBJECT REFCOUNT).
+	Copied bool
 }
 
 // StringEnc says which of Redis's string constructors a value came from:
@@ -153,7 +156,9 @@ func (s *String) Encoding() string {
 }
 
 // Clone returns a deep copy.
-func (s *String) Clone() Value { return &String{B: append([]byte(nil), s.B...), Enc: s.Enc} }
+func (s *String) Clone() Value {
+	return &String{B: append([]byte(nil), s.B...), Enc: s.Enc, Copied: true}
+}
 
 // ParseCanonicalInt reports whether b is a signed 64-bit integer written the
 // way Redis's string2ll accepts it (no sign other than a leading '-', no

@@ -53,6 +53,10 @@ func (z *ZSet) MaybeConvert(sizeHint, valLenHint int) {
 	}
 }
 
+// ToSkiplist switches to the skiplist encoding whatever the size, as
+// zsetConvert(zobj, OBJ_ENCODING_SKIPLIST) does for SORT.
+func (z *ZSet) ToSkiplist() { z.big = true }
+
 // ShrinkIfSmall gives a freshly built set (the result of ZRANGESTORE,
 // ZUNIONSTORE...) the listpack encoding if it fits, as Redis's
 // zsetConvertToListpackIfNeeded does for store destinations.
