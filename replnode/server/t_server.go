@@ -620,8 +620,9 @@ func clientFlagsString(c *Client) string {
 	return string(f)
 }
 
-// clientInfoLine is one CLIENT LIST / CLIENT INFO line.
-func (s *Server) clientInfoLine(c *Client, now int64) string {
+// clientInfoLine is c's line of CLIENT LIST; running is the client whose
+// command asks (its arguments count as argv-mem), nil for none.
+func (s *Server) clientInfoLine(c, running *Client, now int64) string {
 	multi := -1
 	if c.multi.active {
 		multi = len(c.multi.cmds)
@@ -631,9 +632,18 @@ func (s *Server) clientInfoLine(c *Client, now int64) string {
 		cmd = "NULL"
 	}
 	pending := c.PendingBytes()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
+	// argv-mem is the argument bytes of the command being run: only the
+	// client running CLIENT LIST/INFO has one (Redis frees argv after a
+	// command).
+	argvMem := 0
+	if c == running {
+		for _, a := range c.ctx.Args {
+			argvMem += len(a)
+		}
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
 		c.ID, c.addr, c.laddr, c.fd(), c.Name, (now-c.createdMs)/1000, (now-c.lastInteraction)/1000, clientFlagsString(c),
-		c.DBNum, len(c.channels), len(c.patterns), multi, c.queryBufLen, 16*1024, cap(c.w.Bytes()), pending, pending,
+		c.DBNum, len(c.channels), len(c.patterns), multi, c.queryBufLen, 16*1024, argvMem, cap(c.w.Bytes()), pending, pending,
 		pending+c.queryBufLen, cmd, trackingRedirect(c), c.Proto())
 }
 
@@ -704,7 +714,7 @@ func clientListCommand(ctx *Ctx) {
 				return
 			}
 			if c := ctx.S.clients[uint64(id)]; c != nil && id > 0 {
-				b.WriteString(ctx.S.clientInfoLine(c, ctx.NowMs))
+				b.WriteString(ctx.S.clientInfoLine(c, ctx.C, ctx.NowMs))
 				b.WriteByte('\n')
 			}
 		}
@@ -719,14 +729,14 @@ func clientListCommand(ctx *Ctx) {
 		if typ != "" && clientType(c) != typ {
 			continue
 		}
-		b.WriteString(ctx.S.clientInfoLine(c, ctx.NowMs))
+		b.WriteString(ctx.S.clientInfoLine(c, ctx.C, ctx.NowMs))
 		b.WriteByte('\n')
 	}
 	ctx.W.Verbatim("txt", b.String())
 }
 
 func clientInfoCommand(ctx *Ctx) {
-	ctx.W.Verbatim("txt", ctx.S.clientInfoLine(ctx.C, ctx.NowMs)+"\n")
+	ctx.W.Verbatim("txt", ctx.S.clientInfoLine(ctx.C, ctx.C, ctx.NowMs)+"\n")
 }
 
 // clientUnblockCommand is CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client
