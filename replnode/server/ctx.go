@@ -32,6 +32,9 @@ type Ctx struct {
 	noPropagate bool
 	forceReply  bool
 	errors      int
+	// redacted lists the arguments the slow log and MONITOR show as
+	// "(redacted)" (see Redact).
+	redacted []int
 }
 
 // init binds a context to its client.
@@ -46,6 +49,28 @@ func (ctx *Ctx) reset(cmd *Command, args [][]byte, now int64) {
 	ctx.DB = ctx.S.Keyspace.DBs[ctx.DBNum]
 	ctx.W = ctx.C.w
 	ctx.changes, ctx.rewritten, ctx.noPropagate, ctx.forceReply, ctx.errors = 0, nil, false, false, 0
+	ctx.redacted = ctx.redacted[:0]
+}
+
+// Redact hides argument i (a password) from the slow log and MONITOR, as
+// Redis's redactClientCommandArgument: handlers call it while parsing, so
+// a command refused before that point is logged as sent.
+func (ctx *Ctx) Redact(i int) {
+	if i < len(ctx.Args) {
+		ctx.redacted = append(ctx.redacted, i)
+	}
+}
+
+// loggedArgs are the arguments as the slow log and MONITOR show them.
+func (ctx *Ctx) loggedArgs() [][]byte {
+	if len(ctx.redacted) == 0 {
+		return ctx.Args
+	}
+	out := append([][]byte(nil), ctx.Args...)
+	for _, i := range ctx.redacted {
+		out[i] = []byte("(redacted)")
+	}
+	return out
 }
 
 // SelectDB switches the client (and the context) to database n; the caller

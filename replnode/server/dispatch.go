@@ -278,7 +278,7 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 		s.slowlog.record(s, ctx, dur)
 	}
 	if len(s.monitors) > 0 && cmd.Flags&(FlagSkipMonitor|FlagAdmin) == 0 {
-		s.feedMonitors(c, ctx.DBNum, ctx.Args)
+		s.feedMonitors(c, ctx.DBNum, ctx.loggedArgs())
 	}
 	if ctx.changes > 0 {
 		if !ctx.noPropagate && cmd.Flags&FlagWrite != 0 {

@@ -1298,11 +1298,21 @@ func configGetCommand(ctx *Ctx) {
 	}
 }
 
+// sensitiveConfig are config.c's SENSITIVE_CONFIG parameters: CONFIG SET
+// hides their values from the slow log and MONITOR.
+var sensitiveConfig = map[string]bool{"masteruser": true, "masterauth": true, "requirepass": true}
+
 func configSetCommand(ctx *Ctx) {
 	args := ctx.Args[2:]
 	if len(args)%2 != 0 {
 		ctx.ArityError()
 		return
+	}
+	// Every sensitive value is redacted, even when the command then fails.
+	for i := 0; i < len(args); i += 2 {
+		if d, ok := config.Lookup(string(args[i])); ok && sensitiveConfig[d.Name] {
+			ctx.Redact(2 + i + 1)
+		}
 	}
 	var pairs [][2]string
 	seen := map[string]bool{}
