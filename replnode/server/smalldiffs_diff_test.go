@@ -402,3 +402,25 @@ func TestDifferentialRedactedPasswords(t *testing.T) {
 		t.Errorf("SLOWLOG arguments:\n redis:\n%s\n replnode:\n%s", s1, s2)
 	}
 }
+
+// TestDifferentialConfigSetRollback: dir and dbfilename are protected
+// configs; when one change of a multi-parameter CONFIG SET fails as it is
+// applied, every parameter keeps its old value.
+func TestDifferentialConfigSetRollback(t *testing.T) {
+	for _, protected := range []string{"no", "yes"} {
+		real := redistest.StartRedis(t, "enable-protected-configs "+protected)
+		ours := redistest.StartInProcess(t, "enable-protected-configs "+protected)
+		d := redistest.NewDiff(t, real, ours)
+		for _, s := range [][]string{
+			{"CONFIG", "SET", "maxmemory-samples", "7", "dir", "/nonexistent/x"},
+			{"CONFIG", "GET", "maxmemory-samples"},
+			{"CONFIG", "SET", "dir", "/nonexistent/x", "hz", "20", "save", "10 1"},
+			{"CONFIG", "GET", "hz"}, {"CONFIG", "GET", "save"},
+			{"CONFIG", "SET", "dbfilename", "other.rdb"},
+			{"CONFIG", "SET", "maxmemory-samples", "7", "maxmemory-policy", "nope"},
+			{"CONFIG", "GET", "maxmemory-samples"},
+		} {
+			d.Do(s...)
+		}
+	}
+}

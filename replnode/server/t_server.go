@@ -1298,6 +1298,10 @@ func configGetCommand(ctx *Ctx) {
 	}
 }
 
+// protectedConfig are config.c's PROTECTED_CONFIG parameters: CONFIG SET
+// refuses them unless enable-protected-configs allows the client.
+var protectedConfig = map[string]bool{"dir": true, "dbfilename": true}
+
 // sensitiveConfig are config.c's SENSITIVE_CONFIG parameters: CONFIG SET
 // hides their values from the slow log and MONITOR.
 var sensitiveConfig = map[string]bool{"masteruser": true, "masterauth": true, "requirepass": true}
@@ -1323,12 +1327,21 @@ func configSetCommand(ctx *Ctx) {
 			ctx.Errorf("ERR Unknown option or number of arguments for CONFIG SET - '%s'", name)
 			return
 		}
+		if protectedConfig[d.Name] && !ctx.S.protectedAllowed(ctx.C, "enable-protected-configs") {
+			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config", name)
+			return
+		}
 		if seen[d.Name] {
 			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", name)
 			return
 		}
 		seen[d.Name] = true
 		pairs = append(pairs, [2]string{name, string(args[i+1])})
+	}
+	old := make([][2]string, len(pairs))
+	for i, p := range pairs {
+		v, _ := ctx.S.Config.Get(p[0])
+		old[i] = [2]string{p[0], v}
 	}
 	// Validate the whole set first (all or nothing), then apply the
 	// directives needing an action.
@@ -1345,14 +1358,19 @@ func configSetCommand(ctx *Ctx) {
 		ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, err.Error())
 		return
 	}
+	// dir is the one change that can fail when applied: do it first, and
+	// on failure put every value back, as config.c's restore_backup.
 	for _, p := range pairs {
-		d, _ := config.Lookup(p[0])
-		if d.Name == "dir" {
+		if d, _ := config.Lookup(p[0]); d.Name == "dir" {
 			if err := os.Chdir(p[1]); err != nil {
-				ctx.Errorf("ERR CONFIG SET failed (possibly related to argument 'dir') - %s", errnoText(err))
+				_ = ctx.S.Config.SetMany(old) // the old values were valid
+				ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", p[0], errnoText(err))
 				return
 			}
 		}
+	}
+	for _, p := range pairs {
+		d, _ := config.Lookup(p[0])
 		ctx.S.applyConfig(d.Name)
 		for _, fn := range ctx.S.configHooks {
 			fn(d.Name)
