@@ -424,3 +424,28 @@ func TestDifferentialConfigSetRollback(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialSortStoreGets: SORT ... STORE with several GETs stores
+// every GET's element per sorted element, in GET order; and the SCAN
+// family reports WRONGTYPE before option errors.
+func TestDifferentialSortStoreGets(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	for _, s := range [][]string{
+		{"RPUSH", "l", "3", "1", "2"},
+		{"MSET", "w_1", "a", "w_2", "b", "w_3", "c", "x_1", "X1", "x_3", "X3"},
+		{"HSET", "h_1", "f", "hf1"},
+		{"SORT", "l", "GET", "#", "GET", "w_*", "GET", "x_*", "STORE", "dst"}, {"LRANGE", "dst", "0", "-1"},
+		{"SORT", "l", "BY", "nosort", "GET", "w_*", "GET", "#", "STORE", "dst"}, {"LRANGE", "dst", "0", "-1"},
+		{"SORT", "l", "DESC", "LIMIT", "0", "2", "GET", "x_*", "GET", "h_*->f", "GET", "#", "STORE", "dst"},
+		{"LRANGE", "dst", "0", "-1"},
+		{"SORT", "nokey", "GET", "#", "GET", "w_*", "STORE", "dst"}, {"EXISTS", "dst"},
+		{"SET", "k", "v"},
+		{"SSCAN", "k", "0", "COUNT", "0"}, {"ZSCAN", "k", "0", "MATCH"}, {"HSCAN", "k", "0", "COUNT", "x"},
+		{"ZSCAN", "k", "0", "TYPE", "string"}, {"HSCAN", "h_1", "0", "TYPE", "string"}, {"HSCAN", "h_1", "0", "COUNT", "0"},
+		{"GETEX", "h_1", "EX", "10"}, {"GETEX", "h_1", "foo"}, {"GETEX", "nokey", "foo"},
+	} {
+		d.Do(s...)
+	}
+}
