@@ -220,6 +220,9 @@ func TestDifferentialNumberParsing(t *testing.T) {
 		{"ZINTER", "2", "zi", "z1", "WEIGHTS", "200", "-inf", "WITHSCORES"},
 		{"ZUNION", "2", "z1", "zi", "WEIGHTS", "200", "-inf", "AGGREGATE", "MIN", "WITHSCORES"},
 		{"ZUNION", "2", "z1", "zi", "WEIGHTS", "0x1p1", "1", "WITHSCORES"},
+		// the reply keeps -0 (skiplist result), the stored listpack has 0
+		{"ZUNION", "2", "z1", "zi", "WEIGHTS", "-0", "0", "WITHSCORES"},
+		{"ZUNIONSTORE", "zs", "2", "z1", "zi", "WEIGHTS", "-0", "0"}, {"ZRANGE", "zs", "0", "-1", "WITHSCORES"},
 		{"CONFIG", "SET", "maxmemory-samples", "-0"}, {"CONFIG", "SET", "maxmemory-samples", "+5"},
 		{"CONFIG", "SET", "maxmemory-samples", "599"}, {"CONFIG", "SET", "list-max-listpack-size", "-6"},
 		{"CONFIG", "SET", "maxmemory", ""}, {"CONFIG", "GET", "maxmemory"},

@@ -1037,7 +1037,10 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 // computeZSetOp builds the result of a set operation as a new sorted set
 // converting at the node's lim.
 func computeZSetOp(lim *store.Limits, inputs []zinput, op zsetOp, agg string) *store.ZSet {
+	// Built as a skiplist like Redis's dstzset (a -0 score stays -0 in the
+	// reply); storeZSetResult shrinks it to a listpack when it fits.
 	res := lim.NewZSet()
+	res.ToSkiplist()
 	weighted := func(in zinput, s float64) float64 {
 		v := s * in.weight
 		if math.IsNaN(v) {
