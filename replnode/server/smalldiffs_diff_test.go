@@ -161,10 +161,6 @@ func TestDifferentialConfigNumericRanges(t *testing.T) {
 		// unsigned 64-bit configs: replnode's values are int64, so it
 		// refuses what lies past 2^63-1.
 		"maxmemory": true, "cluster-link-sendbuf-limit": true,
-		// Redis clamps these when applying them (updateHZ to 1..500,
-		// resizeReplicationBacklog to at least 16kb); replnode keeps
-		// the value as given.
-		"hz": true, "repl-backlog-size": true,
 		// special parser: empty value, spaces and percentages over 100
 		// answer differently.
 		"maxmemory-clients": true,

@@ -1298,6 +1298,23 @@ func configGetCommand(ctx *Ctx) {
 	}
 }
 
+// clampAppliedConfig stores the value Redis's apply function settles on
+// when CONFIG SET gives one out of its working range: updateHZ keeps hz in
+// 1..500, resizeReplicationBacklog keeps the backlog at least 16kb.
+func clampAppliedConfig(c *config.Config, name string) {
+	clamp := func(lo, hi int64) {
+		if v := c.Int(name); v < lo || v > hi {
+			_ = c.Set(name, []string{strconv.FormatInt(min(max(v, lo), hi), 10)}, false)
+		}
+	}
+	switch name {
+	case "hz":
+		clamp(1, 500)
+	case "repl-backlog-size":
+		clamp(16*1024, 1<<63-1)
+	}
+}
+
 // protectedConfig are config.c's PROTECTED_CONFIG parameters: CONFIG SET
 // refuses them unless enable-protected-configs allows the client.
 var protectedConfig = map[string]bool{"dir": true, "dbfilename": true}
@@ -1371,6 +1388,7 @@ func configSetCommand(ctx *Ctx) {
 	}
 	for _, p := range pairs {
 		d, _ := config.Lookup(p[0])
+		clampAppliedConfig(ctx.S.Config, d.Name)
 		ctx.S.applyConfig(d.Name)
 		for _, fn := range ctx.S.configHooks {
 			fn(d.Name)
