@@ -67,21 +67,26 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		}
 		return words[0] + " " + words[1], nil
 	case "maxmemory-clients":
-		if len(words) != 1 {
+		// numericParseString with MEMORY_CONFIG|PERCENT_CONFIG on the raw
+		// value: memtoull (so "" is 0 and a value past 2^63-1 wraps to a
+		// negative, read as a percentage), else "<n>%" with string2ll.
+		if len(args) != 1 {
 			return "", errWrongArgs
 		}
-		if strings.HasSuffix(words[0], "%") {
-			if n, err := strconv.Atoi(strings.TrimSuffix(words[0], "%")); err == nil && n >= 0 && n <= 100 {
-				return words[0], nil
-			}
-			return "", bad("argument must be a memory or percent value")
-		}
-		n, ok := ParseMemory(words[0])
+		v := args[0]
+		n, ok := ParseMemory(v)
 		if !ok {
-			return "", bad("argument must be a memory or percent value")
+			p, isInt := resp.ParseInt([]byte(strings.TrimSuffix(v, "%")))
+			if len(v) < 2 || !strings.HasSuffix(v, "%") || !isInt || p < 0 {
+				return "", bad("argument must be a memory or percent value")
+			}
+			n = -p
 		}
-		if n < 0 { // past 2^63-1: config.c reads it as a too large percentage
+		if n < -100 {
 			return "", bad("percentage argument must be less or equal to 100")
+		}
+		if n < 0 {
+			return strconv.FormatInt(-n, 10) + "%", nil
 		}
 		return strconv.FormatInt(n, 10), nil
 	case "oom-score-adj-values":
