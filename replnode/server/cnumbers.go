@@ -1,3 +1,7 @@
+// C library number parsing as Redis calls it (strtod, strtoul): which
+// prefix is taken and what errno says decide Redis's replies, so they are
+// emulated here, once, for the handlers that need them.
+
 package server
 
 import (
