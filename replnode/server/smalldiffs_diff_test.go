@@ -284,6 +284,9 @@ func TestDifferentialFuzzFindings(t *testing.T) {
 		{"ZRANGESTORE", "d", "z", "(b", "3", "LIMIT", "-10", "-1"}, {"ZRANGE", "z", "[a", "[b", "BYLEX", "WITHSCORES", "LIMIT", "0", "1"},
 		// an empty negative range is 0 before the unit is checked
 		{"BITCOUNT", "s", "-1", "-10", "nope"}, {"BITCOUNT", "s", "-10", "-1", "nope"},
+		// BITPOS has no such rule: the range is clamped
+		{"SET", "one", "1"}, {"BITPOS", "one", "0", "-1", "-10"}, {"BITPOS", "one", "0", "-1", "-10", "BIT"},
+		{"BITPOS", "one", "0", "-10", "-9223372036854775808", "BYTE"}, {"BITCOUNT", "one", "-1", "-10"},
 		// SMOVE expires both keys before checking types
 		{"SET", "gone", "x", "PX", "1"}, {"DEBUG", "SLEEP", "0.01"}, {"SMOVE", "s", "gone", "m"}, {"DBSIZE"},
 	} {

@@ -97,9 +97,6 @@ func bitAt(b []byte, i int64) int { return int(b[i>>3]>>(7-uint(i&7))) & 1 }
 // normalizeRange applies Redis's start/end rules to a length; empty is
 // true when the range selects nothing.
 func normalizeRange(start, end, total int64) (int64, int64, bool) {
-	if start < 0 && end < 0 && start > end {
-		return 0, 0, true
-	}
 	if start < 0 {
 		start += total
 	}

@@ -157,6 +157,20 @@ var fuzzAllowed = map[string]func(args []string, redis, ours string, r *respConn
 	"zremrangebylex": lexRangeOnMixedSkiplist,
 	"zrange":         lexRangeOnMixedSkiplist,
 	"zrangestore":    lexRangeOnMixedSkiplist,
+	"expire":         relativeExpireCompared,
+	"pexpire":        relativeExpireCompared,
+}
+
+// relativeExpireCompared: EXPIRE/PEXPIRE GT|LT compare a new relative
+// expiry with one set a moment earlier; whether a millisecond passed in
+// between differs from server to server.
+func relativeExpireCompared(args []string, redis, ours string, _ *respConn) string {
+	for _, a := range args[2:] {
+		if strings.EqualFold(a, "gt") || strings.EqualFold(a, "lt") {
+			return "GT/LT against an expiry set moments earlier depends on the clock"
+		}
+	}
+	return ""
 }
 
 // lexRangeOnMixedSkiplist: a lex range over a sorted set whose scores
