@@ -315,11 +315,26 @@ func fuzzOneSeed(t *testing.T, seed int64, cmds []fuzzCommand, r, o *respConn) (
 		}
 	}
 	var history []string
+	// queued holds the commands queued since MULTI (nil outside one):
+	// now and then a few commands run as a transaction, and EXEC's
+	// replies are compared one by one as those commands' would be.
+	var queued [][]string
 	for step := 0; step < fuzzStepsPerSeed; step++ {
-		cmd := cmds[g.rnd.Intn(len(cmds))]
-		args := g.command(cmd)
-		if avoid := fuzzAvoided[cmd.name]; avoid != nil && avoid(args) {
-			continue
+		var args []string
+		switch {
+		case queued == nil && g.rnd.Intn(40) == 0:
+			args = []string{"MULTI"}
+		case queued != nil && (len(queued) >= 4 || g.rnd.Intn(3) == 0):
+			args = []string{"EXEC"}
+			if g.rnd.Intn(6) == 0 {
+				args = []string{"DISCARD"}
+			}
+		default:
+			cmd := cmds[g.rnd.Intn(len(cmds))]
+			args = g.command(cmd)
+			if avoid := fuzzAvoided[cmd.name]; avoid != nil && avoid(args) {
+				continue
+			}
 		}
 		history = append(history, quoteArgs(args))
 		want, err := r.do(args...)
@@ -330,28 +345,92 @@ func fuzzOneSeed(t *testing.T, seed int64, cmds []fuzzCommand, r, o *respConn) (
 		if err != nil {
 			t.Fatalf("seed %d: replnode %s: %v (a crash or hang)\nhistory:\n%s", seed, quoteArgs(args), err, lastLines(history, fuzzHistoryLines()))
 		}
-		ws, gs := want.text(), got.text()
-		switch {
-		case fuzzTypeOnly[cmd.name]:
-			ws, gs = string(want.kind), string(got.kind)
-		case fuzzUnordered[cmd.name]:
-			ws, gs = want.unorderedText(), got.unorderedText()
+		ws, gs, reason := fuzzCompare(args, want, got, queued, r)
+		switch args[0] {
+		case "MULTI":
+			queued = [][]string{}
+		case "EXEC", "DISCARD":
+			queued = nil
+		default:
+			if queued != nil {
+				queued = append(queued, args)
+			}
 		}
 		if ws == gs {
 			continue
 		}
-		if allow := fuzzAllowed[cmd.name]; allow != nil {
-			if reason := allow(args, ws, gs, r); reason != "" {
-				// The data may now differ as explained: end this seed.
-				t.Logf("seed %d step %d: %s differs as allowed: %s", seed, step, quoteArgs(args), reason)
-				return step + 1, true
-			}
+		if reason != "" {
+			// The data may now differ as explained: end this seed.
+			t.Logf("seed %d step %d: %s differs as allowed: %s", seed, step, quoteArgs(args), reason)
+			fuzzEndMulti(t, queued, r, o)
+			return step + 1, true
 		}
 		t.Errorf("seed %d step %d: %s\n redis:    %s\n replnode: %s\nhistory (FUZZ_DIFF_SEED=%d reproduces):\n%s",
 			seed, step, quoteArgs(args), ws, gs, seed, lastLines(history, fuzzHistoryLines()))
+		fuzzEndMulti(t, queued, r, o)
 		return step + 1, false
 	}
+	fuzzEndMulti(t, queued, r, o)
 	return fuzzStepsPerSeed, fuzzSameData(t, seed, r, o, history)
+}
+
+// fuzzEndMulti discards a transaction left open at the end of a seed.
+func fuzzEndMulti(t *testing.T, queued [][]string, r, o *respConn) {
+	t.Helper()
+	if queued == nil {
+		return
+	}
+	for _, c := range []*respConn{r, o} {
+		if _, err := c.do("DISCARD"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fuzzCommandName is the command table name of args ("object|encoding").
+func fuzzCommandName(args []string) string {
+	name := strings.ToLower(args[0])
+	if name == "object" && len(args) > 1 {
+		return name + "|" + strings.ToLower(args[1])
+	}
+	return name
+}
+
+// fuzzCompare returns the two replies in the form they are compared in
+// for this command (exact, type only or unordered; EXEC element by element
+// as the queued commands), and the reason when a difference is allowed.
+func fuzzCompare(args []string, want, got respReply, queued [][]string, r *respConn) (string, string, string) {
+	name := fuzzCommandName(args)
+	if name == "exec" && queued != nil && want.kind == got.kind && len(want.elems) == len(queued) && len(got.elems) == len(queued) {
+		var ws, gs []string
+		for i, q := range queued {
+			if fuzzCommandName(q) == "object|refcount" {
+				// Until EXEC ends Redis still holds the queued commands'
+				// argument objects, which stored values may share.
+				ws, gs = append(ws, string(want.elems[i].kind)), append(gs, string(got.elems[i].kind))
+				continue
+			}
+			w, g, reason := fuzzCompare(q, want.elems[i], got.elems[i], nil, r)
+			if w != g && reason != "" {
+				return w, g, reason
+			}
+			ws, gs = append(ws, w), append(gs, g)
+		}
+		return strings.Join(ws, ", "), strings.Join(gs, ", "), ""
+	}
+	ws, gs := want.text(), got.text()
+	switch {
+	case fuzzTypeOnly[name]:
+		ws, gs = string(want.kind), string(got.kind)
+	case fuzzUnordered[name]:
+		ws, gs = want.unorderedText(), got.unorderedText()
+	}
+	if ws != gs {
+		if allow := fuzzAllowed[name]; allow != nil {
+			return ws, gs, allow(args, ws, gs, r)
+		}
+	}
+	return ws, gs, ""
 }
 
 // fuzzSameData compares DEBUG DIGEST of both servers, and on a mismatch
