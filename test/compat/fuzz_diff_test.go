@@ -41,9 +41,11 @@ var fuzzGroups = map[string]bool{
 	"string": true, "list": true, "set": true, "sorted-set": true, "hash": true, "generic": true, "bitmap": true,
 }
 
-// fuzzExtra are commands from other groups that are deterministic and keep
-// the connection's state as it was.
-var fuzzExtra = map[string]bool{"dbsize": true, "echo": true, "ping": true}
+// fuzzExtra are commands from other groups that are deterministic and
+// leave the connection in a state the fuzzer follows (SELECT is reset at
+// each seed's start; DEBUG DIGEST covers every database).
+var fuzzExtra = map[string]bool{"dbsize": true, "echo": true, "ping": true,
+	"select": true, "swapdb": true, "flushdb": true}
 
 // fuzzDefaultLimits and fuzzTinyLimits are the encoding limits a seed runs
 // with: Redis 7.0's defaults, or small enough for a few elements to convert
@@ -296,7 +298,7 @@ func fuzzOneSeed(t *testing.T, seed int64, cmds []fuzzCommand, r, o *respConn) (
 	// servers alike, so DBSIZE and KEYS do not depend on the expire cycle.
 	// Every other seed speaks RESP3, and every other pair of seeds has
 	// tiny encoding limits so the small key space crosses conversions.
-	setup := [][]string{{"FLUSHALL"}, {"DEBUG", "SET-ACTIVE-EXPIRE", "0"}, {"HELLO", "2"}}
+	setup := [][]string{{"FLUSHALL"}, {"DEBUG", "SET-ACTIVE-EXPIRE", "0"}, {"HELLO", "2"}, {"SELECT", "0"}}
 	if g.rnd.Intn(2) == 0 {
 		setup[2] = []string{"HELLO", "3"}
 	}
@@ -671,7 +673,7 @@ func (g *fuzzGen) value(out []string, a fuzzArg, cmd string) []string {
 		switch {
 		case strings.Contains(name, "second") || strings.Contains(name, "ttl") || strings.Contains(name, "timeout"):
 			return append(out, g.pick(fuzzTimes))
-		case name == "db" || name == "index" && (cmd == "move" || cmd == "swapdb" || cmd == "select") || name == "destination-db":
+		case name == "db" || strings.HasPrefix(name, "index") && (cmd == "move" || cmd == "swapdb" || cmd == "select") || name == "destination-db":
 			return append(out, g.pick([]string{"0", "1", "2", "-1", "16", "abc"}))
 		}
 		return append(out, g.pick(fuzzInts))
