@@ -531,9 +531,10 @@ func parseLongDouble(b []byte) (*big.Float, bool) {
 	if err != nil {
 		return nil, false
 	}
-	// strtold underflows to 0 (ERANGE, refused) below the smallest
-	// subnormal long double, 2^-16445.
-	if f.Sign() != 0 && f.MantExp(nil) < -16444 {
+	// strtold underflows to 0 below the smallest subnormal long double,
+	// 2^-16445, and overflows to HUGE_VALL from 2^16384: both ERANGE,
+	// refused by string2ld.
+	if exp := f.MantExp(nil); f.Sign() != 0 && !f.IsInf() && (exp < -16444 || exp > 16384) {
 		return nil, false
 	}
 	return f, true
