@@ -722,16 +722,20 @@ func dialResp(port int) (*respConn, error) {
 	return &respConn{conn: c, rd: bufio.NewReader(c)}, nil
 }
 
-func (c *respConn) close() { c.conn.Close() }
+func (c *respConn) close() { _ = c.conn.Close() }
 
 func (c *respConn) do(args ...string) (respReply, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	b := strconv.AppendInt([]byte{'*'}, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
 	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
 	}
 	_ = c.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.conn.Write([]byte(b.String())); err != nil {
+	if _, err := c.conn.Write(b); err != nil {
 		return respReply{}, err
 	}
 	return c.read()
