@@ -198,8 +198,9 @@ func (c *Config) parse(d *Directive, args []string, startup bool) (string, error
 		}
 		return "", bad("argument must be 'yes' or 'no'")
 	case KindInt:
-		n, err := strconv.ParseInt(args[0], 10, 64)
-		if err != nil {
+		// numericParseString: string2ll, so "+5", "05" and "-0" are refused.
+		n, ok := resp.ParseInt([]byte(args[0]))
+		if !ok {
 			return "", bad("argument couldn't be parsed into an integer")
 		}
 		if n < d.Min || n > d.Max {
@@ -229,29 +230,29 @@ func (c *Config) parse(d *Directive, args []string, startup bool) (string, error
 	return c.parseSpecial(d, args, startup)
 }
 
-// ParseMemory parses a memory amount as Redis's memtoull: a non-negative
-// integer with an optional b, k, kb, m, mb, g or gb unit (k = 1000,
-// kb = 1024), case-insensitively.
+// ParseMemory parses a memory amount as Redis's memtoull: digits (none
+// means 0) with an optional b, k, kb, m, mb, g or gb unit (k = 1000,
+// kb = 1024), case-insensitively, no sign. As in C, a number beyond 2^64-1
+// saturates, the product with the unit wraps, and the result is read as a
+// signed long long (so the range check then refuses what went past 2^63-1).
 func ParseMemory(s string) (int64, bool) {
-	l := strings.ToLower(s)
-	mul := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mul    int64
-	}{{"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"g", 1e9}, {"m", 1e6}, {"k", 1e3}, {"b", 1}} {
-		if strings.HasSuffix(l, u.suffix) {
-			l, mul = strings.TrimSuffix(l, u.suffix), u.mul
-			break
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	digits, unit := s[:i], strings.ToLower(s[i:])
+	mul := map[string]uint64{"": 1, "b": 1, "k": 1e3, "kb": 1 << 10, "m": 1e6, "mb": 1 << 20, "g": 1e9, "gb": 1 << 30}[unit]
+	if mul == 0 || len(digits) >= 128 {
+		return 0, false
+	}
+	n := uint64(0)
+	if digits != "" {
+		var err error
+		if n, err = strconv.ParseUint(digits, 10, 64); err != nil {
+			n = math.MaxUint64 // strtoull saturates on ERANGE
 		}
 	}
-	if l == "" || l[0] == '-' || l[0] == '+' {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(l, 10, 64)
-	if err != nil || n > math.MaxInt64/uint64(mul) {
-		return 0, false
-	}
-	return int64(n) * mul, true
+	return int64(n * mul), true
 }
 
 // ---------------------------------------------------------------- loading

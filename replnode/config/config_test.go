@@ -114,12 +114,14 @@ func TestSetManyIsAtomic(t *testing.T) {
 }
 
 func TestMemoryUnits(t *testing.T) {
-	for in, want := range map[string]int64{"1k": 1000, "1kb": 1024, "2MB": 2 << 20, "1g": 1e9, "3gb": 3 << 30, "12": 12} {
+	// memtoull: no digits is 0, 2^64-1 and beyond saturate, read as signed.
+	for in, want := range map[string]int64{"1k": 1000, "1kb": 1024, "2MB": 2 << 20, "1g": 1e9, "3gb": 3 << 30, "12": 12,
+		"": 0, "kb": 0, "18446744073709551616": -1} {
 		if got, ok := ParseMemory(in); !ok || got != want {
 			t.Errorf("%s: %d %v", in, got, ok)
 		}
 	}
-	for _, bad := range []string{"", "-1", "1x", "kb", "+5"} {
+	for _, bad := range []string{"-1", "1x", "+5", " 1", "1.5k"} {
 		if _, ok := ParseMemory(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}

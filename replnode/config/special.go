@@ -67,33 +67,59 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		}
 		return words[0] + " " + words[1], nil
 	case "maxmemory-clients":
-		if len(words) != 1 {
+		// numericParseString with MEMORY_CONFIG|PERCENT_CONFIG on the raw
+		// value: memtoull (so "" is 0 and a value past 2^63-1 wraps to a
+		// negative, read as a percentage), else "<n>%" with string2ll.
+		if len(args) != 1 {
 			return "", errWrongArgs
 		}
-		if strings.HasSuffix(words[0], "%") {
-			if n, err := strconv.Atoi(strings.TrimSuffix(words[0], "%")); err == nil && n >= 0 && n <= 100 {
-				return words[0], nil
-			}
-			return "", bad("argument must be a memory or percent value")
-		}
-		n, ok := ParseMemory(words[0])
+		v := args[0]
+		n, ok := ParseMemory(v)
 		if !ok {
-			return "", bad("argument must be a memory or percent value")
+			p, isInt := resp.ParseInt([]byte(strings.TrimSuffix(v, "%")))
+			if len(v) < 2 || !strings.HasSuffix(v, "%") || !isInt || p < 0 {
+				return "", bad("argument must be a memory or percent value")
+			}
+			n = -p
+		}
+		if n < -100 {
+			return "", bad("percentage argument must be less or equal to 100")
+		}
+		if n < 0 {
+			return strconv.FormatInt(-n, 10) + "%", nil
 		}
 		return strconv.FormatInt(n, 10), nil
+	case "cluster-announce-hostname":
+		// isValidAnnouncedHostname
+		if len(args) != 1 {
+			return "", errWrongArgs
+		}
+		if len(args[0]) >= 256 {
+			return "", bad("Hostnames must be less than 256 characters")
+		}
+		for _, ch := range []byte(args[0]) {
+			if !(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '.') {
+				return "", bad("Hostnames may only contain alphanumeric characters, hyphens or dots")
+			}
+		}
+		return args[0], nil
 	case "oom-score-adj-values":
 		if len(words) != 3 {
-			return "", bad("Invalid oom-score-adj-values")
+			return "", bad("wrong number of arguments")
 		}
 		for _, w := range words {
 			if n, err := strconv.Atoi(w); err != nil || n < -2000 || n > 2000 {
-				return "", bad("Invalid oom-score-adj-values")
+				return "", bad("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
 			}
 		}
 		return strings.Join(words, " "), nil
 	case "latency-tracking-info-percentiles":
 		for _, w := range words {
-			if f, err := strconv.ParseFloat(w, 64); err != nil || f < 0 || f > 100 {
+			f, err := strconv.ParseFloat(w, 64)
+			if err != nil {
+				return "", bad("Invalid latency-tracking-info-percentiles parameters")
+			}
+			if f < 0 || f > 100 {
 				return "", bad("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]")
 			}
 		}
@@ -105,14 +131,14 @@ func (c *Config) parseSpecial(d *Directive, args []string, startup bool) (string
 		}
 		flags, ok := ParseKeyspaceEvents(s)
 		if !ok {
-			return "", bad("Invalid event class character. Use 'Ag$lshzxeKEtmd'.")
+			return "", bad("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
 		}
 		return KeyspaceEventsString(flags), nil
 	case "client-output-buffer-limit":
 		return c.parseCOBL(words, bad)
 	case "shutdown-on-sigint", "shutdown-on-sigterm":
 		if len(words) == 0 {
-			return "", errWrongArgs
+			return "", bad("argument(s) must be one of the following: default, save, nosave, now, force")
 		}
 		seen := map[string]bool{}
 		for _, w := range words {
@@ -229,7 +255,7 @@ func strtoll(s string) (int64, bool) {
 // parseCOBL updates client-output-buffer-limit classes: words come in
 // groups of four (class hard soft seconds).
 func (c *Config) parseCOBL(words []string, bad func(string) error) (string, error) {
-	if len(words)%4 != 0 || len(words) == 0 {
+	if len(words)%4 != 0 { // none changes nothing, as updateClientOutputBufferLimit
 		return "", bad("Wrong number of arguments in buffer limit configuration.")
 	}
 	cur := strings.Fields(c.values["client-output-buffer-limit"])

@@ -36,6 +36,7 @@ const (
 	maxInt  = 1<<63 - 1
 	maxUint = 1<<63 - 1 // Redis's unsigned configs are capped at LLONG_MAX here
 	intMax  = 1<<31 - 1
+	intMin  = -1 << 31
 )
 
 func boolD(name, def string, impl bool, aliases ...string) *Directive {
@@ -76,7 +77,7 @@ var Directives = []*Directive{
 	immutable(specialD("unixsocketperm", "0", true)),
 	intD("timeout", "0", 0, intMax, true),
 	intD("tcp-keepalive", "300", 0, intMax, true),
-	intD("socket-mark-id", "0", 0, intMax, false),
+	immutable(intD("socket-mark-id", "0", 0, intMax, false)),
 	// ------ tls
 	intD("tls-port", "0", 0, 65535, false),
 	strD("tls-cert-file", "", false),
@@ -101,23 +102,23 @@ var Directives = []*Directive{
 	// ------ general
 	immutable(boolD("daemonize", "no", true)),
 	immutable(enumD("supervised", "no", false, "upstart", "systemd", "auto", "no")),
-	strD("pidfile", "", true),
+	immutable(strD("pidfile", "", true)),
 	enumD("loglevel", "notice", true, "debug", "verbose", "notice", "warning"),
 	immutable(strD("logfile", "", true)),
 	immutable(boolD("syslog-enabled", "no", false)),
 	immutable(strD("syslog-ident", "redis", false)),
 	immutable(enumD("syslog-facility", "local0", false, "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7")),
-	immutable(boolD("crash-log-enabled", "yes", false)),
-	immutable(boolD("crash-memcheck-enabled", "yes", false)),
+	boolD("crash-log-enabled", "yes", false),
+	boolD("crash-memcheck-enabled", "yes", false),
 	immutable(intD("databases", "16", 1, intMax, true)),
-	boolD("always-show-logo", "no", true),
-	boolD("set-proc-title", "yes", false),
+	immutable(boolD("always-show-logo", "no", true)),
+	immutable(boolD("set-proc-title", "yes", false)),
 	strD("proc-title-template", "{title} {listen-addr} {server-mode}", false),
 	// ------ snapshotting
 	specialD("save", "3600 1 300 100 60 10000", true),
 	boolD("stop-writes-on-bgsave-error", "yes", true),
 	boolD("rdbcompression", "yes", true),
-	boolD("rdbchecksum", "yes", true),
+	immutable(boolD("rdbchecksum", "yes", true)),
 	enumD("sanitize-dump-payload", "no", false, "no", "yes", "clients"),
 	strD("dbfilename", "dump.rdb", true),
 	boolD("rdb-del-sync-files", "no", false),
@@ -136,7 +137,7 @@ var Directives = []*Directive{
 	intD("repl-timeout", "60", 1, intMax, true),
 	boolD("repl-disable-tcp-nodelay", "no", true),
 	memD("repl-backlog-size", "1048576", 1, maxInt, true),
-	intD("repl-backlog-ttl", "3600", 0, intMax, true),
+	intD("repl-backlog-ttl", "3600", 0, maxInt, true),
 	intD("replica-priority", "100", 0, intMax, true, "slave-priority"),
 	boolD("replica-announced", "yes", true),
 	intD("min-replicas-to-write", "0", 0, intMax, true, "min-slaves-to-write"),
@@ -158,7 +159,7 @@ var Directives = []*Directive{
 	// ------ memory management
 	memD("maxmemory", "0", 0, maxInt, true),
 	enumD("maxmemory-policy", "noeviction", true, "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
-	intD("maxmemory-samples", "5", 1, 64, false),
+	intD("maxmemory-samples", "5", 1, intMax, false),
 	intD("maxmemory-eviction-tenacity", "10", 0, 100, false),
 	boolD("replica-ignore-maxmemory", "yes", true, "slave-ignore-maxmemory"),
 	intD("active-expire-effort", "1", 1, 10, true),
@@ -209,7 +210,7 @@ var Directives = []*Directive{
 	boolD("cluster-allow-reads-when-down", "no", false),
 	boolD("cluster-allow-pubsubshard-when-down", "yes", false),
 	memD("cluster-link-sendbuf-limit", "0", 0, maxInt, false),
-	strD("cluster-announce-hostname", "", false),
+	specialD("cluster-announce-hostname", "", false),
 	enumD("cluster-preferred-endpoint-type", "ip", false, "ip", "hostname", "unknown-endpoint"),
 	strD("cluster-announce-ip", "", false),
 	intD("cluster-announce-port", "0", 0, 65535, false),
@@ -226,7 +227,7 @@ var Directives = []*Directive{
 	// ------ advanced
 	intD("hash-max-listpack-entries", "512", 0, maxInt, true, "hash-max-ziplist-entries"),
 	memD("hash-max-listpack-value", "64", 0, maxInt, true, "hash-max-ziplist-value"),
-	intD("list-max-listpack-size", "-2", -5, intMax, true, "list-max-ziplist-size"),
+	intD("list-max-listpack-size", "-2", intMin, intMax, true, "list-max-ziplist-size"),
 	intD("list-compress-depth", "0", 0, intMax, false),
 	intD("set-max-intset-entries", "512", 0, maxInt, true),
 	intD("zset-max-listpack-entries", "128", 0, maxInt, true, "zset-max-ziplist-entries"),

@@ -435,7 +435,7 @@ func (s *Server) overOutputLimits(c *Client) bool {
 	if !over || c.closed {
 		return false
 	}
-	s.Log.Warningf("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.", s.clientInfoLine(c, now))
+	s.Log.Warningf("Client %s scheduled to be closed ASAP for overcoming of output buffer limits.", s.clientInfoLine(c, nil, now))
 	c.Kill()
 	return true
 }

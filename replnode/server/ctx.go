@@ -1,7 +1,8 @@
 package server
 
 import (
-	"strconv"
+	"bytes"
+	"math"
 	"strings"
 
 	"github.com/replnode/replnode/replnode/resp"
@@ -31,6 +32,9 @@ type Ctx struct {
 	noPropagate bool
 	forceReply  bool
 	errors      int
+	// redacted lists the arguments the slow log and MONITOR show as
+	// "(redacted)" (see Redact).
+	redacted []int
 }
 
 // init binds a context to its client.
@@ -45,6 +49,28 @@ func (ctx *Ctx) reset(cmd *Command, args [][]byte, now int64) {
 	ctx.DB = ctx.S.Keyspace.DBs[ctx.DBNum]
 	ctx.W = ctx.C.w
 	ctx.changes, ctx.rewritten, ctx.noPropagate, ctx.forceReply, ctx.errors = 0, nil, false, false, 0
+	ctx.redacted = ctx.redacted[:0]
+}
+
+// Redact hides argument i (a password) from the slow log and MONITOR, as
+// Redis's redactClientCommandArgument: handlers call it while parsing, so
+// a command refused before that point is logged as sent.
+func (ctx *Ctx) Redact(i int) {
+	if i < len(ctx.Args) {
+		ctx.redacted = append(ctx.redacted, i)
+	}
+}
+
+// loggedArgs are the arguments as the slow log and MONITOR show them.
+func (ctx *Ctx) loggedArgs() [][]byte {
+	if len(ctx.redacted) == 0 {
+		return ctx.Args
+	}
+	out := append([][]byte(nil), ctx.Args...)
+	for _, i := range ctx.redacted {
+		out[i] = []byte("(redacted)")
+	}
+	return out
 }
 
 // SelectDB switches the client (and the context) to database n; the caller
@@ -87,7 +113,24 @@ func (ctx *Ctx) Error(msg string) {
 }
 
 // Errorf formats an "ERR ..." style message.
-func (ctx *Ctx) Errorf(format string, args ...any) { ctx.Error(sprintf(format, args...)) }
+//
+// String and []byte arguments end at their first NUL, as C's %s does with
+// the argument strings Redis formats into its errors.
+func (ctx *Ctx) Errorf(format string, args ...any) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			if j := bytes.IndexByte(v, 0); j >= 0 {
+				args[i] = v[:j]
+			}
+		case string:
+			if j := strings.IndexByte(v, 0); j >= 0 {
+				args[i] = v[:j]
+			}
+		}
+	}
+	ctx.Error(sprintf(format, args...))
+}
 
 // ArityError replies with Redis's wrong-number-of-arguments error for the
 // current command (for commands whose arity depends on options).
@@ -166,29 +209,15 @@ func (ctx *Ctx) Float(i int) (float64, bool) {
 	return f, ok
 }
 
-// ParseFloat parses b as strtod does for Redis: decimal or hex floats,
-// "inf"/"-inf"/"+inf" in any case, no surrounding spaces, no NaN.
+// ParseFloat parses b as Redis's getDoubleFromObject: strtod must take
+// all of b (hex floats included), no leading space, no NaN, and no ERANGE
+// that gave ±HUGE_VAL or 0.
 func ParseFloat(b []byte) (float64, bool) {
-	if len(b) == 0 || isSpaceByte(b[0]) || isSpaceByte(b[len(b)-1]) {
+	if len(b) == 0 || isSpaceByte(b[0]) {
 		return 0, false
 	}
-	s := string(b)
-	switch strings.ToLower(s) {
-	case "inf", "+inf", "infinity", "+infinity":
-		return posInf, true
-	case "-inf", "-infinity":
-		return negInf, true
-	}
-	if strings.ContainsAny(s, "_") || strings.EqualFold(s, "nan") {
-		return 0, false
-	}
-	// A syntax error and an overflow (strconv.ErrRange, which strtod
-	// reports as ERANGE and Redis rejects) both make the value invalid.
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, false
-	}
-	if f != f {
+	f, n, erange := strtod(b)
+	if n != len(b) || math.IsNaN(f) || (erange && (math.IsInf(f, 0) || f == 0)) {
 		return 0, false
 	}
 	return f, true

@@ -71,6 +71,12 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 	}
 	cmd := lookupCommandName(args[0])
 	ctx.reset(cmd, args, now)
+	// CLIENT LIST's cmd= is the command looked up, before any check, as
+	// processCommand sets c->lastcmd (NULL when unknown).
+	c.lastCmd = ""
+	if cmd != nil && (len(cmd.Subcommands) == 0 || len(args) < 2) {
+		c.lastCmd = cmd.fullLow
+	}
 	if cmd == nil {
 		var b strings.Builder
 		for i := 1; i < len(args) && b.Len() < 128; i++ {
@@ -94,6 +100,7 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 		}
 		cmd = sub
 		ctx.Cmd = sub
+		c.lastCmd = sub.fullLow
 	}
 	if (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity || cmd.Handler == nil {
 		s.reject(ctx, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
@@ -292,7 +299,6 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	if ctx.errors > 0 {
 		st.failed++
 	}
-	c.lastCmd = cmd.fullLow
 
 	// Suppressed replies: CLIENT REPLY OFF|SKIP and the master link.
 	if c.flags&(ClientNoReply|ClientSkipReply|ClientMaster) != 0 && !ctx.forceReply {
@@ -313,7 +319,7 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 		s.slowlog.record(s, ctx, dur)
 	}
 	if len(s.monitors) > 0 && cmd.Flags&(FlagSkipMonitor|FlagAdmin) == 0 {
-		s.feedMonitors(c, ctx.DBNum, ctx.Args)
+		s.feedMonitors(c, ctx.DBNum, ctx.loggedArgs())
 	}
 	if ctx.changes > 0 {
 		if !ctx.noPropagate && cmd.Flags&FlagWrite != 0 {

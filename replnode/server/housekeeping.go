@@ -192,17 +192,18 @@ func (l *slowlog) record(s *Server, ctx *Ctx, dur time.Duration) {
 	}
 	// Arguments are trimmed as Redis does: at most 32, strings at most
 	// 128 bytes.
-	n := len(ctx.Args)
+	all := ctx.loggedArgs()
+	n := len(all)
 	if n > 32 {
 		n = 32
 	}
 	args := make([][]byte, 0, n)
 	for i := 0; i < n; i++ {
-		if i == 31 && len(ctx.Args) > 32 {
-			args = append(args, []byte(sprintf("... (%d more arguments)", len(ctx.Args)-31)))
+		if i == 31 && len(all) > 32 {
+			args = append(args, []byte(sprintf("... (%d more arguments)", len(all)-31)))
 			break
 		}
-		a := ctx.Args[i]
+		a := all[i]
 		if len(a) > 128 {
 			args = append(args, []byte(sprintf("%s... (%d more bytes)", a[:128], len(a)-128)))
 		} else {

@@ -241,6 +241,10 @@ func publishCommand(ctx *Ctx) {
 }
 
 func pubsubChannelsCommand(ctx *Ctx) {
+	if len(ctx.Args) > 3 {
+		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", ctx.Args[1])
+		return
+	}
 	var names []string
 	for name := range ctx.S.pubsub.channels {
 		if len(ctx.Args) == 2 || globMatch(ctx.Args[2], []byte(name), false) {
@@ -266,7 +270,13 @@ func pubsubNumsubCommand(ctx *Ctx) {
 
 func pubsubNumpatCommand(ctx *Ctx) { ctx.W.Int(int64(len(ctx.S.pubsub.patterns))) }
 
-func pubsubShardChannelsCommand(ctx *Ctx) { ctx.W.ArrayLen(0) }
+func pubsubShardChannelsCommand(ctx *Ctx) {
+	if len(ctx.Args) > 3 {
+		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", ctx.Args[1])
+		return
+	}
+	ctx.W.ArrayLen(0)
+}
 
 // pubsubShardNumsubCommand replies channel, 0 pairs as a flat array, like
 // NUMSUB: without cluster mode no client holds a shard subscription.

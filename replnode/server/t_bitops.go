@@ -38,27 +38,35 @@ func setbitCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
+	// As lookupStringForBitCommand: the value is raw from here on, and
+	// the data changed only if the key was created, grew or the bit flips.
 	byteIdx := int(offset >> 3)
 	var sv *store.String
+	changed := false
 	if v == nil {
-		sv = store.NewString(make([]byte, byteIdx+1))
+		sv = store.NewRawString(make([]byte, byteIdx+1))
 		ctx.SetKey(key, sv, false)
+		changed = true
 	} else {
 		sv = v.(*store.String)
+		sv.Enc = store.EncRaw
 		if len(sv.B) <= byteIdx {
 			sv.B = append(sv.B, make([]byte, byteIdx+1-len(sv.B))...)
+			changed = true
 		}
-		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	}
 	mask := byte(1) << (7 - uint(offset&7))
 	old := sv.B[byteIdx]&mask != 0
-	if on == 1 {
-		sv.B[byteIdx] |= mask
-	} else {
-		sv.B[byteIdx] &^= mask
+	if changed || old != (on == 1) {
+		if on == 1 {
+			sv.B[byteIdx] |= mask
+		} else {
+			sv.B[byteIdx] &^= mask
+		}
+		ctx.S.signalModifiedKey(ctx.DBNum, key)
+		ctx.Notify(NotifyString, "setbit", key)
+		ctx.Modified(1)
 	}
-	ctx.Notify(NotifyString, "setbit", key)
-	ctx.Modified(1)
 	if old {
 		ctx.W.Int(1)
 	} else {
@@ -89,9 +97,6 @@ func bitAt(b []byte, i int64) int { return int(b[i>>3]>>(7-uint(i&7))) & 1 }
 // normalizeRange applies Redis's start/end rules to a length; empty is
 // true when the range selects nothing.
 func normalizeRange(start, end, total int64) (int64, int64, bool) {
-	if start < 0 && end < 0 && start > end {
-		return 0, 0, true
-	}
 	if start < 0 {
 		start += total
 	}
@@ -149,6 +154,11 @@ func bitcountCommand(ctx *Ctx) {
 	}
 	end, ok := ctx.Int(3)
 	if !ok {
+		return
+	}
+	// An empty negative range answers 0 before the unit is looked at.
+	if start < 0 && end < 0 && start > end {
+		ctx.W.Int(0)
 		return
 	}
 	isBit := false
@@ -340,7 +350,7 @@ func bitopCommand(ctx *Ctx) {
 		}
 	}
 	if maxLen > 0 {
-		ctx.SetKey(dest, store.NewString(res), false)
+		ctx.SetKey(dest, store.NewRawString(res), false)
 		ctx.Notify(NotifyString, "set", dest)
 	} else if ctx.DeleteKey(dest) {
 		ctx.Notify(NotifyGeneric, "del", dest)

@@ -83,9 +83,11 @@ func authCommand(ctx *Ctx) {
 		ctx.Error(ErrSyntax)
 		return
 	}
+	ctx.Redact(1)
 	user, pass := []byte("default"), ctx.Args[1]
 	if len(ctx.Args) == 3 {
 		user, pass = ctx.Args[1], ctx.Args[2]
+		ctx.Redact(2)
 	} else if ctx.S.Config.String("requirepass") == "" {
 		ctx.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 		return
@@ -119,6 +121,8 @@ func helloCommand(ctx *Ctx) {
 		more := len(ctx.Args) - j - 1
 		switch {
 		case ctx.ArgIs(j, "auth") && more >= 2:
+			ctx.Redact(j + 1)
+			ctx.Redact(j + 2)
 			if !checkPassword(ctx, ctx.Args[j+1], ctx.Args[j+2]) {
 				return
 			}

@@ -490,17 +490,6 @@ type scanOptions struct {
 	count   int
 }
 
-// parseScanCursor parses a SCAN cursor as an unsigned 64-bit number,
-// replying "invalid cursor" on failure.
-func parseScanCursor(ctx *Ctx, i int) (uint64, bool) {
-	c, err := strconv.ParseUint(string(ctx.Args[i]), 10, 64)
-	if err != nil {
-		ctx.Error("ERR invalid cursor")
-		return 0, false
-	}
-	return c, true
-}
-
 // parseScanOptions parses [MATCH pattern] [COUNT n] from argument i on.
 func parseScanOptions(ctx *Ctx, i int) (scanOptions, bool) {
 	opts := scanOptions{count: 10}
@@ -552,7 +541,7 @@ func writeScanReply(ctx *Ctx, cursor uint64, elems [][]byte) {
 }
 
 func hscanCommand(ctx *Ctx) {
-	cursor, ok := parseScanCursor(ctx, 2)
+	cursor, ok := parseScanCursorOrReply(ctx, 2)
 	if !ok {
 		return
 	}

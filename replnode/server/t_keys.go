@@ -268,14 +268,14 @@ func typeByName(name string) (store.Kind, bool) {
 }
 
 func scanCommand(ctx *Ctx) {
-	cursor, err := strconv.ParseUint(string(ctx.Args[1]), 10, 64)
-	if err != nil {
-		ctx.Error("ERR invalid cursor")
+	cursor, ok := parseScanCursorOrReply(ctx, 1)
+	if !ok {
 		return
 	}
 	count := 10
 	var pattern []byte
 	var typeFilter string
+	hasType := false
 	for j := 2; j < len(ctx.Args); j++ {
 		more := j+1 < len(ctx.Args)
 		switch {
@@ -300,7 +300,7 @@ func scanCommand(ctx *Ctx) {
 			}
 			j++
 		case ctx.ArgIs(j, "type") && more:
-			typeFilter = string(ctx.Args[j+1])
+			typeFilter, hasType = string(ctx.Args[j+1]), true
 			j++
 		default:
 			ctx.Error(ErrSyntax)
@@ -319,7 +319,7 @@ func scanCommand(ctx *Ctx) {
 		if !ok {
 			continue
 		}
-		if typeFilter != "" && (!knownType || v.Kind() != wantKind) {
+		if hasType && (!knownType || v.Kind() != wantKind) {
 			continue
 		}
 		out = append(out, k)
@@ -564,7 +564,7 @@ func objectRefcountCommand(ctx *Ctx) {
 	// unless an LRU/LFU policy needs per-key objects; shared objects
 	// report INT_MAX.
 	if sv, isStr := v.(*store.String); isStr && ctx.S.Config.String("maxmemory-policy") == "noeviction" {
-		if n, ok := store.ParseCanonicalInt(sv.B); ok && n >= 0 && n < 10000 {
+		if n, ok := store.ParseCanonicalInt(sv.B); ok && n >= 0 && n < 10000 && sv.Encoding() == "int" && !sv.Copied {
 			ctx.W.Int(math.MaxInt32)
 			return
 		}

@@ -238,12 +238,12 @@ func lindexCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	idx, ok := ctx.Int(2)
-	if !ok {
+	if l == nil { // before the index is parsed, as lindexCommand
+		ctx.W.Null()
 		return
 	}
-	if l == nil {
-		ctx.W.Null()
+	idx, ok := ctx.Int(2)
+	if !ok {
 		return
 	}
 	i, in := store.NormalizeIndex(idx, l.Len())
@@ -301,7 +301,7 @@ func lposCommand(ctx *Ctx) {
 			}
 			rank = n
 		case ctx.ArgIs(i, "count"):
-			n, ok := ctx.Int(i + 1)
+			n, ok := ctx.IntMsg(i+1, "ERR COUNT can't be negative") // getPositiveLongFromObjectOrReply
 			if !ok {
 				return
 			}
@@ -311,7 +311,7 @@ func lposCommand(ctx *Ctx) {
 			}
 			count = n
 		case ctx.ArgIs(i, "maxlen"):
-			n, ok := ctx.Int(i + 1)
+			n, ok := ctx.IntMsg(i+1, "ERR MAXLEN can't be negative") // getPositiveLongFromObjectOrReply
 			if !ok {
 				return
 			}

@@ -29,13 +29,16 @@ func init() {
 // memoryUsageCommand replies MEMORY USAGE key [SAMPLES count]: the bytes
 // Redis would account to the key, or null for a missing key. SAMPLES 0
 // measures every element; a negative count or any other argument shape is a
-// syntax error, as in Redis's memoryCommand. Like Redis it neither counts a
+// syntax error, as in Redis's memoryCommand (SAMPLES may repeat; the last wins). Like Redis it neither counts a
 // keyspace hit nor touches the key's access time.
 func memoryUsageCommand(ctx *Ctx) {
 	samples := int64(5) // OBJ_COMPUTE_SIZE_DEF_SAMPLES
-	switch {
-	case len(ctx.Args) == 5 && ctx.ArgIs(3, "samples"):
-		n, ok := ctx.Int(4)
+	for j := 3; j < len(ctx.Args); j += 2 {
+		if !ctx.ArgIs(j, "samples") || j+1 >= len(ctx.Args) {
+			ctx.Error(ErrSyntax)
+			return
+		}
+		n, ok := ctx.Int(j + 1)
 		if !ok {
 			return
 		}
@@ -45,11 +48,8 @@ func memoryUsageCommand(ctx *Ctx) {
 		}
 		samples = n
 		if samples == 0 {
-			samples = math.MaxInt
+			samples = math.MaxInt64
 		}
-	case len(ctx.Args) != 3:
-		ctx.Error(ErrSyntax)
-		return
 	}
 	v, ok := ctx.lookupNoTouch(ctx.Args[2])
 	if !ok {

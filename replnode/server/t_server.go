@@ -623,8 +623,9 @@ func clientFlagsString(c *Client) string {
 	return string(f)
 }
 
-// clientInfoLine is one CLIENT LIST / CLIENT INFO line.
-func (s *Server) clientInfoLine(c *Client, now int64) string {
+// clientInfoLine is c's line of CLIENT LIST; running is the client whose
+// command asks (its arguments count as argv-mem), nil for none.
+func (s *Server) clientInfoLine(c, running *Client, now int64) string {
 	multi := -1
 	if c.multi.active {
 		multi = len(c.multi.cmds)
@@ -634,9 +635,18 @@ func (s *Server) clientInfoLine(c *Client, now int64) string {
 		cmd = "NULL"
 	}
 	pending := c.PendingBytes()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
+	// argv-mem is the argument bytes of the command being run: only the
+	// client running CLIENT LIST/INFO has one (Redis frees argv after a
+	// command).
+	argvMem := 0
+	if c == running {
+		for _, a := range c.ctx.Args {
+			argvMem += len(a)
+		}
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
 		c.ID, c.addr, c.laddr, c.fd(), c.Name, (now-c.createdMs)/1000, (now-c.lastInteraction)/1000, clientFlagsString(c),
-		c.DBNum, len(c.channels), len(c.patterns), multi, c.queryBufLen, 16*1024, cap(c.w.Bytes()), pending, pending,
+		c.DBNum, len(c.channels), len(c.patterns), multi, c.queryBufLen, 16*1024, argvMem, cap(c.w.Bytes()), pending, pending,
 		pending+c.queryBufLen, cmd, trackingRedirect(c), c.Proto())
 }
 
@@ -684,53 +694,52 @@ func (s *Server) sortedClients() []*Client {
 	return out
 }
 
+// clientListCommand is CLIENT LIST [TYPE type | ID id...] with
+// networking.c's argument shapes: TYPE only as the sole option, IDs parsed
+// as signed numbers and listed in the order given (repeats included).
 func clientListCommand(ctx *Ctx) {
 	var typ string
-	var ids map[uint64]bool
-	for j := 2; j < len(ctx.Args); j++ {
-		switch {
-		case ctx.ArgIs(j, "type") && j+1 < len(ctx.Args):
-			typ = strings.ToLower(ctx.Arg(j + 1))
-			if typ == "slave" {
-				typ = "replica"
-			}
-			if typ != "normal" && typ != "master" && typ != "replica" && typ != "pubsub" {
-				ctx.Errorf("ERR Unknown client type '%s'", ctx.Args[j+1])
-				return
-			}
-			j++
-		case ctx.ArgIs(j, "id") && j+1 < len(ctx.Args):
-			ids = map[uint64]bool{}
-			for j++; j < len(ctx.Args); j++ {
-				id, err := strconv.ParseUint(ctx.Arg(j), 10, 64)
-				if err != nil || id == 0 {
-					ctx.Error("ERR Invalid client ID")
-					return
-				}
-				ids[id] = true
-			}
-		default:
-			ctx.Error(ErrSyntax)
+	switch {
+	case len(ctx.Args) == 4 && ctx.ArgIs(2, "type"):
+		typ = strings.ToLower(ctx.Arg(3))
+		if typ == "slave" {
+			typ = "replica"
+		}
+		if typ != "normal" && typ != "master" && typ != "replica" && typ != "pubsub" {
+			ctx.Errorf("ERR Unknown client type '%s'", ctx.Args[3])
 			return
 		}
+	case len(ctx.Args) > 3 && ctx.ArgIs(2, "id"):
+		var b strings.Builder
+		for j := 3; j < len(ctx.Args); j++ {
+			id, ok := ctx.IntMsg(j, "ERR Invalid client ID")
+			if !ok {
+				return
+			}
+			if c := ctx.S.clients[uint64(id)]; c != nil && id > 0 {
+				b.WriteString(ctx.S.clientInfoLine(c, ctx.C, ctx.NowMs))
+				b.WriteByte('\n')
+			}
+		}
+		ctx.W.Verbatim("txt", b.String())
+		return
+	case len(ctx.Args) != 2:
+		ctx.Error(ErrSyntax)
+		return
 	}
-	now := ctx.NowMs
 	var b strings.Builder
 	for _, c := range ctx.S.sortedClients() {
 		if typ != "" && clientType(c) != typ {
 			continue
 		}
-		if ids != nil && !ids[c.ID] {
-			continue
-		}
-		b.WriteString(ctx.S.clientInfoLine(c, now))
+		b.WriteString(ctx.S.clientInfoLine(c, ctx.C, ctx.NowMs))
 		b.WriteByte('\n')
 	}
 	ctx.W.Verbatim("txt", b.String())
 }
 
 func clientInfoCommand(ctx *Ctx) {
-	ctx.W.Verbatim("txt", ctx.S.clientInfoLine(ctx.C, ctx.NowMs)+"\n")
+	ctx.W.Verbatim("txt", ctx.S.clientInfoLine(ctx.C, ctx.C, ctx.NowMs)+"\n")
 }
 
 // clientUnblockCommand is CLIENT UNBLOCK id [TIMEOUT|ERROR]: a client
@@ -1302,11 +1311,42 @@ func configGetCommand(ctx *Ctx) {
 	}
 }
 
+// clampAppliedConfig stores the value Redis's apply function settles on
+// when CONFIG SET gives one out of its working range: updateHZ keeps hz in
+// 1..500, resizeReplicationBacklog keeps the backlog at least 16kb.
+func clampAppliedConfig(c *config.Config, name string) {
+	clamp := func(lo, hi int64) {
+		if v := c.Int(name); v < lo || v > hi {
+			_ = c.Set(name, []string{strconv.FormatInt(min(max(v, lo), hi), 10)}, false)
+		}
+	}
+	switch name {
+	case "hz":
+		clamp(1, 500)
+	case "repl-backlog-size":
+		clamp(16*1024, 1<<63-1)
+	}
+}
+
+// protectedConfig are config.c's PROTECTED_CONFIG parameters: CONFIG SET
+// refuses them unless enable-protected-configs allows the client.
+var protectedConfig = map[string]bool{"dir": true, "dbfilename": true}
+
+// sensitiveConfig are config.c's SENSITIVE_CONFIG parameters: CONFIG SET
+// hides their values from the slow log and MONITOR.
+var sensitiveConfig = map[string]bool{"masteruser": true, "masterauth": true, "requirepass": true}
+
 func configSetCommand(ctx *Ctx) {
 	args := ctx.Args[2:]
 	if len(args)%2 != 0 {
 		ctx.ArityError()
 		return
+	}
+	// Every sensitive value is redacted, even when the command then fails.
+	for i := 0; i < len(args); i += 2 {
+		if d, ok := config.Lookup(string(args[i])); ok && sensitiveConfig[d.Name] {
+			ctx.Redact(2 + i + 1)
+		}
 	}
 	var pairs [][2]string
 	seen := map[string]bool{}
@@ -1317,12 +1357,21 @@ func configSetCommand(ctx *Ctx) {
 			ctx.Errorf("ERR Unknown option or number of arguments for CONFIG SET - '%s'", name)
 			return
 		}
+		if protectedConfig[d.Name] && !ctx.S.protectedAllowed(ctx.C, "enable-protected-configs") {
+			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - can't set protected config", name)
+			return
+		}
 		if seen[d.Name] {
 			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", name)
 			return
 		}
 		seen[d.Name] = true
 		pairs = append(pairs, [2]string{name, string(args[i+1])})
+	}
+	old := make([][2]string, len(pairs))
+	for i, p := range pairs {
+		v, _ := ctx.S.Config.Get(p[0])
+		old[i] = [2]string{p[0], v}
 	}
 	// Validate the whole set first (all or nothing), then apply the
 	// directives needing an action.
@@ -1339,14 +1388,20 @@ func configSetCommand(ctx *Ctx) {
 		ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, err.Error())
 		return
 	}
+	// dir is the one change that can fail when applied: do it first, and
+	// on failure put every value back, as config.c's restore_backup.
 	for _, p := range pairs {
-		d, _ := config.Lookup(p[0])
-		if d.Name == "dir" {
+		if d, _ := config.Lookup(p[0]); d.Name == "dir" {
 			if err := os.Chdir(p[1]); err != nil {
-				ctx.Errorf("ERR CONFIG SET failed (possibly related to argument 'dir') - %s", errnoText(err))
+				_ = ctx.S.Config.SetMany(old) // the old values were valid
+				ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", p[0], errnoText(err))
 				return
 			}
 		}
+	}
+	for _, p := range pairs {
+		d, _ := config.Lookup(p[0])
+		clampAppliedConfig(ctx.S.Config, d.Name)
 		ctx.S.applyConfig(d.Name)
 		for _, fn := range ctx.S.configHooks {
 			fn(d.Name)

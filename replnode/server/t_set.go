@@ -130,11 +130,14 @@ func sremCommand(ctx *Ctx) {
 
 func smoveCommand(ctx *Ctx) {
 	src, dst, member := ctx.Args[1], ctx.Args[2], ctx.Args[3]
+	// Both keys are looked up (expiring them) before any type check, as
+	// smoveCommand does.
+	ctx.Exists(src)
+	dv := ctx.Lookup(dst)
 	srcSet, ok := setForRead(ctx, src)
 	if !ok {
 		return
 	}
-	dv := ctx.Lookup(dst)
 	if srcSet == nil {
 		ctx.W.Int(0)
 		return
@@ -527,7 +530,7 @@ func sdiffstoreCommand(ctx *Ctx) {
 }
 
 func sscanCommand(ctx *Ctx) {
-	cursor, ok := parseScanCursor(ctx, 2)
+	cursor, ok := parseScanCursorOrReply(ctx, 2)
 	if !ok {
 		return
 	}

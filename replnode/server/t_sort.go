@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"math"
 	"sort"
 
 	"github.com/replnode/replnode/replnode/store"
@@ -93,6 +94,11 @@ func sortGeneric(ctx *Ctx, readOnly bool) {
 		ctx.Error(ErrWrongType)
 		return
 	}
+	// sort.c converts a listpack sorted set to a skiplist, destructively
+	// (SORT_RO too).
+	if z, ok := v.(*store.ZSet); ok && z.Encoding() != "skiplist" {
+		ctx.LookupWrite(ctx.Args[1]).(*store.ZSet).ToSkiplist()
+	}
 	// An unsorted set would come out in an order replicas may not share:
 	// sort it when storing, as Redis does.
 	if dontSort && v != nil && v.Kind() == store.KindSet && storeKey != nil {
@@ -127,12 +133,10 @@ func sortGeneric(ctx *Ctx, readOnly bool) {
 			if sortBy != nil {
 				src = byVal
 			}
-			// strtod("") is 0 without error in Redis.
-			if len(src) == 0 {
-				continue
-			}
-			f, ok := ParseFloat(src)
-			if !ok {
+			// sort.c: strtod must reach the C string's end ("" is 0,
+			// leading space is fine) without ERANGE or NaN.
+			f, n, erange := strtod(src)
+			if (n < len(src) && src[n] != 0) || erange || math.IsNaN(f) {
 				convErr = true
 				continue
 			}

@@ -288,12 +288,8 @@ func getexCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	var when int64
-	if expireAt > 0 {
-		if when, ok = expireMillis(ctx, ctx.Args[expireAt], flags); !ok {
-			return
-		}
-	}
+	// As getexCommand: options, then the key (nil, WRONGTYPE), then the
+	// expire value.
 	key := ctx.Args[1]
 	sv, ok := getStringValue(ctx, key)
 	if !ok {
@@ -302,6 +298,12 @@ func getexCommand(ctx *Ctx) {
 	if sv == nil {
 		ctx.W.Null()
 		return
+	}
+	var when int64
+	if expireAt > 0 {
+		if when, ok = expireMillis(ctx, ctx.Args[expireAt], flags); !ok {
+			return
+		}
 	}
 	ctx.W.Bulk(sv.B)
 	switch {
@@ -345,6 +347,7 @@ func appendCommand(ctx *Ctx) {
 			return
 		}
 		sv.B = append(sv.B, add...)
+		sv.Enc = store.EncRaw
 		total = len(sv.B)
 		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	}
@@ -389,7 +392,7 @@ func setrangeCommand(ctx *Ctx) {
 		}
 		b := make([]byte, int(offset)+len(val))
 		copy(b[offset:], val)
-		ctx.SetKey(key, store.NewString(b), false)
+		ctx.SetKey(key, store.NewRawString(b), false)
 		ctx.Notify(NotifyString, "setrange", key)
 		ctx.Modified(1)
 		ctx.W.Int(int64(len(b)))
@@ -407,6 +410,7 @@ func setrangeCommand(ctx *Ctx) {
 		sv.B = append(sv.B, make([]byte, need-len(sv.B))...)
 	}
 	copy(sv.B[offset:], val)
+	sv.Enc = store.EncRaw
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.Notify(NotifyString, "setrange", key)
 	ctx.Modified(1)
@@ -482,7 +486,7 @@ func incrDecr(ctx *Ctx, by int64) {
 	cur += by
 	nb := strconv.AppendInt(nil, cur, 10)
 	if v != nil {
-		v.(*store.String).B = nb
+		*v.(*store.String) = store.String{B: nb} // a new int-encoded object
 		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	} else {
 		ctx.SetKey(key, store.NewString(nb), false)
@@ -517,9 +521,12 @@ func decrbyCommand(ctx *Ctx) {
 // INCRBYFLOAT: computing with it makes results print like Redis's.
 const longDoublePrec = 64
 
+// maxLongDoubleChars is string2ld's buffer: longer input is refused.
+const maxLongDoubleChars = 5 * 1024
+
 // parseLongDouble parses as strtold for INCRBYFLOAT (no spaces, no NaN).
 func parseLongDouble(b []byte) (*big.Float, bool) {
-	if len(b) == 0 || isSpaceByte(b[0]) || isSpaceByte(b[len(b)-1]) {
+	if len(b) == 0 || len(b) >= maxLongDoubleChars || isSpaceByte(b[0]) || isSpaceByte(b[len(b)-1]) {
 		return nil, false
 	}
 	s := string(b)
@@ -534,6 +541,12 @@ func parseLongDouble(b []byte) (*big.Float, bool) {
 	}
 	f, _, err := big.ParseFloat(s, 0, longDoublePrec, big.ToNearestEven)
 	if err != nil {
+		return nil, false
+	}
+	// strtold underflows to 0 below the smallest subnormal long double,
+	// 2^-16445, and overflows to HUGE_VALL from 2^16384: both ERANGE,
+	// refused by string2ld.
+	if exp := f.MantExp(nil); f.Sign() != 0 && !f.IsInf() && (exp < -16444 || exp > 16384) {
 		return nil, false
 	}
 	return f, true
@@ -555,11 +568,7 @@ func formatLongDouble(f *big.Float) string {
 
 func incrbyfloatCommand(ctx *Ctx) {
 	key := ctx.Args[1]
-	incr, ok := parseLongDouble(ctx.Args[2])
-	if !ok {
-		ctx.Error(ErrNotFloat)
-		return
-	}
+	// The key's type, then its value, then the increment, as Redis.
 	v, ok := ctx.LookupWriteKind(key, store.KindString)
 	if !ok {
 		return
@@ -573,6 +582,11 @@ func incrbyfloatCommand(ctx *Ctx) {
 		}
 		cur = c
 	}
+	incr, ok := parseLongDouble(ctx.Args[2])
+	if !ok {
+		ctx.Error(ErrNotFloat)
+		return
+	}
 	if cur.IsInf() || incr.IsInf() {
 		ctx.Error("ERR increment would produce NaN or Infinity")
 		return
@@ -584,11 +598,12 @@ func incrbyfloatCommand(ctx *Ctx) {
 		return
 	}
 	out := []byte(formatLongDouble(sum))
+	// createStringObjectFromLongDouble: embstr or raw, never int.
 	if v != nil {
-		v.(*store.String).B = out
+		*v.(*store.String) = store.String{B: out, Enc: store.EncNoInt}
 		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	} else {
-		ctx.SetKey(key, store.NewString(out), false)
+		ctx.SetKey(key, &store.String{B: out, Enc: store.EncNoInt}, false)
 	}
 	ctx.Notify(NotifyString, "incrbyfloat", key)
 	ctx.Modified(1)

@@ -123,14 +123,19 @@ func writeZEntries(ctx *Ctx, es []zentry, withScores bool) {
 
 // ---------------------------------------------------------------- RANGE PARSING
 
-// parseScoreBound parses one end of a score range: "(" makes it exclusive.
+// parseScoreBound parses one end of a score range as zslParseRange: "("
+// makes it exclusive, then strtod must reach the end of the C string (so
+// "", "(" and " 1" are accepted, "" meaning 0); only NaN is refused.
 func parseScoreBound(b []byte) (float64, bool, bool) {
 	ex := false
 	if len(b) > 0 && b[0] == '(' {
 		ex, b = true, b[1:]
 	}
-	f, ok := ParseFloat(b)
-	return f, ex, ok
+	f, n, _ := strtod(b)
+	if n < len(b) && b[n] != 0 {
+		return 0, ex, false
+	}
+	return f, ex, !math.IsNaN(f)
 }
 
 // parseScoreRange parses min and max, replying Redis's error on failure.
@@ -491,12 +496,14 @@ func zrangeGeneric(ctx *Ctx, argStart int, dst []byte, rtype rangeType, reverse,
 	if rtype == rangeAuto {
 		rtype = rangeRank
 	}
-	if withScores && rtype == rangeLex {
-		ctx.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+	// As zrangeGenericCommand: a LIMIT whose count is -1 (no limit) is
+	// accepted by rank, and this check comes first.
+	if limit != -1 && rtype == rangeRank {
+		ctx.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
 		return
 	}
-	if (offset != 0 || limit != -1) && rtype == rangeRank {
-		ctx.Error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+	if withScores && rtype == rangeLex {
+		ctx.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
 		return
 	}
 	minArg, maxArg := ctx.Args[argStart+1], ctx.Args[argStart+2]
@@ -964,6 +971,23 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 	for i := range inputs {
 		inputs[i].weight = 1
 	}
+	// The inputs are looked up (WRONGTYPE) before the options are parsed,
+	// as zunionInterDiffGenericCommand.
+	for i, k := range keys {
+		v := ctx.Lookup(k)
+		if v == nil {
+			continue
+		}
+		switch v.Kind() {
+		case store.KindZSet:
+			inputs[i].z = v.(*store.ZSet)
+		case store.KindSet:
+			inputs[i].s = v.(*store.Set)
+		default:
+			ctx.Error(ErrWrongType)
+			return
+		}
+	}
 	agg := "sum"
 	withScores := false
 	for j := numIdx + 1 + int(n); j < len(ctx.Args); j++ {
@@ -1000,21 +1024,6 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 			return
 		}
 	}
-	for i, k := range keys {
-		v := ctx.Lookup(k)
-		if v == nil {
-			continue
-		}
-		switch v.Kind() {
-		case store.KindZSet:
-			inputs[i].z = v.(*store.ZSet)
-		case store.KindSet:
-			inputs[i].s = v.(*store.Set)
-		default:
-			ctx.Error(ErrWrongType)
-			return
-		}
-	}
 	res := computeZSetOp(ctx.S.limits, inputs, op, agg)
 	if dst != nil {
 		storeZSetResult(ctx, dst, res, map[zsetOp]string{opUnion: "zunionstore", opInter: "zinterstore", opDiff: "zdiffstore"}[op])
@@ -1028,7 +1037,10 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 // computeZSetOp builds the result of a set operation as a new sorted set
 // converting at the node's lim.
 func computeZSetOp(lim *store.Limits, inputs []zinput, op zsetOp, agg string) *store.ZSet {
+	// Built as a skiplist like Redis's dstzset (a -0 score stays -0 in the
+	// reply); storeZSetResult shrinks it to a listpack when it fits.
 	res := lim.NewZSet()
+	res.ToSkiplist()
 	weighted := func(in zinput, s float64) float64 {
 		v := s * in.weight
 		if math.IsNaN(v) {
@@ -1097,23 +1109,7 @@ func zintercardCommand(ctx *Ctx) {
 		return
 	}
 	keys := ctx.Args[2 : 2+numkeys]
-	limit := int64(0)
-	for i := 2 + numkeys; i < len(ctx.Args); i += 2 {
-		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
-			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
-			if !ok {
-				return
-			}
-			if n < 0 {
-				ctx.Error("ERR LIMIT can't be negative")
-				return
-			}
-			limit = n
-			continue
-		}
-		ctx.Error(ErrSyntax)
-		return
-	}
+	// Inputs first (WRONGTYPE), then options, as zunionInterDiffGenericCommand.
 	inputs := make([]zinput, len(keys))
 	for i, k := range keys {
 		inputs[i].weight = 1
@@ -1130,6 +1126,23 @@ func zintercardCommand(ctx *Ctx) {
 			ctx.Error(ErrWrongType)
 			return
 		}
+	}
+	limit := int64(0)
+	for i := 2 + numkeys; i < len(ctx.Args); i += 2 {
+		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
+			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
+			if !ok {
+				return
+			}
+			if n < 0 {
+				ctx.Error("ERR LIMIT can't be negative")
+				return
+			}
+			limit = n
+			continue
+		}
+		ctx.Error(ErrSyntax)
+		return
 	}
 	sorted := append([]zinput(nil), inputs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].size() < sorted[j].size() })
@@ -1157,7 +1170,7 @@ func zintercardCommand(ctx *Ctx) {
 // ---------------------------------------------------------------- ZSCAN
 
 func zscanCommand(ctx *Ctx) {
-	cursor, ok := parseScanCursor(ctx, 2)
+	cursor, ok := parseScanCursorOrReply(ctx, 2)
 	if !ok {
 		return
 	}

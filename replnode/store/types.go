@@ -102,19 +102,52 @@ func (l *Limits) NewZSetSized(sizeHint, valLenHint int) *ZSet {
 // ---------------------------------------------------------------- strings
 
 // String is a Redis string value: a byte sequence.
-type String struct{ B []byte }
+type String struct {
+	B []byte
+	// Enc is how Redis would have created the object; it decides only
+	// what OBJECT ENCODING reports.
+	Enc StringEnc
+	// Copied is set on copies (COPY): dupStringObject makes a private
+	// object where Redis may have shared the integer (OBJECT REFCOUNT).
+	Copied bool
+}
+
+// StringEnc says which of Redis's string constructors a value came from:
+// OBJECT ENCODING depends on it, not only on the bytes.
+type StringEnc uint8
+
+const (
+	// EncTried is tryObjectEncoding's choice (SET, RDB load): int when
+	// the bytes are a canonical integer, else embstr or raw by length.
+	EncTried StringEnc = iota
+	// EncNoInt is createStringObject's (INCRBYFLOAT): embstr or raw by
+	// length, never int.
+	EncNoInt
+	// EncRaw is a string modified in place (APPEND, SETRANGE, SETBIT,
+	// BITOP's result): dbUnshareStringValue and createObject make raw.
+	EncRaw
+)
 
 // NewString returns a string value holding b (not copied).
 func NewString(b []byte) *String { return &String{B: b} }
+
+// NewRawString returns a raw-encoded string value holding b (not copied).
+func NewRawString(b []byte) *String { return &String{B: b, Enc: EncRaw} }
 
 // Kind reports KindString.
 func (*String) Kind() Kind { return KindString }
 
 // Encoding follows Redis 7.0: "int" for a value that is a 64-bit integer in
-// canonical form, "embstr" up to 44 bytes, "raw" beyond.
+// canonical form, "embstr" up to 44 bytes, "raw" beyond, unless Enc says
+// the value was built another way.
 func (s *String) Encoding() string {
-	if _, ok := ParseCanonicalInt(s.B); ok {
-		return "int"
+	if s.Enc == EncRaw {
+		return "raw"
+	}
+	if s.Enc == EncTried {
+		if _, ok := ParseCanonicalInt(s.B); ok {
+			return "int"
+		}
 	}
 	if len(s.B) <= 44 {
 		return "embstr"
@@ -123,7 +156,9 @@ func (s *String) Encoding() string {
 }
 
 // Clone returns a deep copy.
-func (s *String) Clone() Value { return &String{B: append([]byte(nil), s.B...)} }
+func (s *String) Clone() Value {
+	return &String{B: append([]byte(nil), s.B...), Enc: s.Enc, Copied: true}
+}
 
 // ParseCanonicalInt reports whether b is a signed 64-bit integer written the
 // way Redis's string2ll accepts it (no sign other than a leading '-', no

@@ -53,6 +53,10 @@ func (z *ZSet) MaybeConvert(sizeHint, valLenHint int) {
 	}
 }
 
+// ToSkiplist switches to the skiplist encoding whatever the size, as
+// zsetConvert(zobj, OBJ_ENCODING_SKIPLIST) does for SORT.
+func (z *ZSet) ToSkiplist() { z.big = true }
+
 // ShrinkIfSmall gives a freshly built set (the result of ZRANGESTORE,
 // ZUNIONSTORE...) the listpack encoding if it fits, as Redis's
 // zsetConvertToListpackIfNeeded does for store destinations.
@@ -67,6 +71,21 @@ func (z *ZSet) ShrinkIfSmall() {
 		}
 	}
 	z.big = false
+	for x := z.zsl.header.level[0].forward; x != nil; x = x.level[0].forward {
+		if x.score == 0 && math.Signbit(x.score) {
+			x.score = 0
+			z.scores.set(x.member, 0)
+		}
+	}
+}
+
+// listpackScore is the score a listpack-encoded set keeps: zzlInsertAt
+// stores a score that double2ll accepts as an integer, so -0 becomes 0.
+func listpackScore(score float64) float64 {
+	if score == 0 {
+		return 0
+	}
+	return score
 }
 
 // Clone returns a deep copy with the same encoding. Member strings are
@@ -87,6 +106,9 @@ func (z *ZSet) Len() int { return z.zsl.length }
 func (z *ZSet) Add(member []byte, score float64) bool {
 	m := string(member)
 	if old, ok := z.scores.get(m); ok {
+		if !z.big {
+			score = listpackScore(score)
+		}
 		if old != score {
 			z.zsl.updateScore(old, m, score)
 			z.scores.set(m, score)
@@ -97,6 +119,9 @@ func (z *ZSet) Add(member []byte, score float64) bool {
 		if lim := z.lim.get(); z.Len()+1 > lim.ZSetMaxListpackEntries || len(m) > lim.ZSetMaxListpackValue {
 			z.big = true
 		}
+	}
+	if !z.big {
+		score = listpackScore(score)
 	}
 	z.zsl.insert(score, m)
 	z.scores.set(m, score)

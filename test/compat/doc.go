@@ -6,4 +6,14 @@
 // master and replica of each other, in both directions, under redis-benchmark
 // write load with cut links (equal DEBUG DIGEST and offsets, only partial
 // resyncs after the first sync).
+//
+// The differential fuzzer (fuzz_diff_test.go) sends the same random command
+// sequences, generated from the argument specs in
+// replnode/server/command_meta.json, to both servers and compares every
+// reply and then DEBUG DIGEST. Plain `go test` runs a fixed seed list;
+// FUZZ_DIFF_DURATION (e.g. 10m, used by `make fuzz`) keeps going with new
+// seeds, FUZZ_DIFF_SEED replays one seed and FUZZ_DIFF_HISTORY sets how
+// many of its commands a failure prints. Commands left out, compared
+// loosely, avoided inputs and accepted differences are listed there, each
+// with its reason.
 package compat
