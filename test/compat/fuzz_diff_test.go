@@ -102,22 +102,16 @@ var fuzzUnordered = map[string]bool{
 	"hkeys": true, "hvals": true, "hgetall": true, "sort": true, "sort_ro": true,
 }
 
-// fuzzAvoided are inputs not sent because they crash or hang replnode in a
-// way another change is fixing; each says which. Remove an entry once its
-// fix is merged, so the fuzzer guards it.
+// fuzzAvoided are inputs not sent: SORT calls whose reply Redis leaves
+// unspecified. Inputs that once crashed replnode (SETRANGE and SORT LIMIT
+// overflows, LREM -2^63) are sent like any other, so the fuzzer guards
+// their fixes.
 var fuzzAvoided = map[string]func(args []string) bool{
-	// SETRANGE offset+length overflow (t_string.go SETRANGE fix).
-	"setrange": func(args []string) bool { return len(args) > 2 && len(args[2]) >= 18 },
-	// SORT LIMIT offset+count overflow (SORT LIMIT overflow fix), and
-	// ties Redis leaves in an unspecified order.
 	"sort":    sortAvoided,
 	"sort_ro": sortAvoided,
-	// LREM with count -2^63 (t_list.go LREM fix).
-	"lrem": func(args []string) bool { return len(args) > 2 && args[2] == "-9223372036854775808" },
 }
 
-// sortAvoided are the SORT calls not fuzzed: LIMIT offset+count
-// overflow (being fixed elsewhere, see above), and BY with ALPHA or with a
+// sortAvoided are the SORT calls not fuzzed: BY with ALPHA or with a
 // pattern without '*' (nosort): Redis then leaves elements that tie in the
 // order its unstable qsort/pqsort or the set's hash table leaves them
 // (sortCompare has no tiebreak for ALPHA with BY), which no other server
@@ -135,16 +129,7 @@ func sortAvoided(args []string) bool {
 			}
 		}
 	}
-	return (alpha && by) || sortLimitOverflow(args)
-}
-
-func sortLimitOverflow(args []string) bool {
-	for i, a := range args {
-		if strings.EqualFold(a, "limit") && i+2 < len(args) && (len(args[i+1]) >= 18 || len(args[i+2]) >= 18) {
-			return true
-		}
-	}
-	return false
+	return alpha && by
 }
 
 // fuzzAllowed explains the reply differences that remain, keyed by command
