@@ -29,11 +29,13 @@ func dataTypeLoad(c *testClient, prefix string, n int) {
 		if i%60 == 0 {
 			c.do("PFDEBUG", "TODENSE", h)
 		}
+		c.do("BITFIELD", prefix+":bf", "OVERFLOW", []string{"WRAP", "SAT", "FAIL"}[i%3],
+			"INCRBY", "i5", strconv.Itoa(i%40), strconv.Itoa(i*13-700), "SET", "u7", "#"+strconv.Itoa(i%9), strconv.Itoa(i), "GET", "u8", "0")
 	}
 }
 
 func TestInteropDataTypesOurMasterRealReplica(t *testing.T) {
-	requireCommands(t, "pfadd", "debug")
+	requireCommands(t, "pfadd", "bitfield", "debug")
 	master := startNode(t, "repl-ping-replica-period", "1", "enable-debug-command", "yes")
 	mc := dialNode(t, master.port)
 	dataTypeLoad(mc, "pre", 100)
@@ -51,7 +53,7 @@ func TestInteropDataTypesOurMasterRealReplica(t *testing.T) {
 }
 
 func TestInteropDataTypesChainRealOursReal(t *testing.T) {
-	requireCommands(t, "pfadd", "debug")
+	requireCommands(t, "pfadd", "bitfield", "debug")
 	mport := startRealRedis(t)
 	m := dialNode(t, mport)
 	dataTypeLoad(m, "pre", 100)
