@@ -29,13 +29,18 @@ func dataTypeLoad(c *testClient, prefix string, n int) {
 		if i%60 == 0 {
 			c.do("PFDEBUG", "TODENSE", h)
 		}
+		c.do("GEOADD", prefix+":geo", strconv.FormatFloat(float64(i%360)-179.5, 'f', 4, 64), strconv.FormatFloat(float64(i%170)-84.9, 'f', 4, 64), "m"+strconv.Itoa(i))
+		if i%30 == 0 {
+			c.do("GEOSEARCHSTORE", prefix+":geostore", prefix+":geo", "FROMMEMBER", "m"+strconv.Itoa(i), "BYBOX", "5000", "3000", "km")
+			c.do("GEORADIUS", prefix+":geo", "10", "10", "2000", "km", "STORE", prefix+":georad")
+		}
 		c.do("BITFIELD", prefix+":bf", "OVERFLOW", []string{"WRAP", "SAT", "FAIL"}[i%3],
 			"INCRBY", "i5", strconv.Itoa(i%40), strconv.Itoa(i*13-700), "SET", "u7", "#"+strconv.Itoa(i%9), strconv.Itoa(i), "GET", "u8", "0")
 	}
 }
 
 func TestInteropDataTypesOurMasterRealReplica(t *testing.T) {
-	requireCommands(t, "pfadd", "bitfield", "debug")
+	requireCommands(t, "pfadd", "bitfield", "geoadd", "debug")
 	master := startNode(t, "repl-ping-replica-period", "1", "enable-debug-command", "yes")
 	mc := dialNode(t, master.port)
 	dataTypeLoad(mc, "pre", 100)
@@ -53,7 +58,7 @@ func TestInteropDataTypesOurMasterRealReplica(t *testing.T) {
 }
 
 func TestInteropDataTypesChainRealOursReal(t *testing.T) {
-	requireCommands(t, "pfadd", "bitfield", "debug")
+	requireCommands(t, "pfadd", "bitfield", "geoadd", "debug")
 	mport := startRealRedis(t)
 	m := dialNode(t, mport)
 	dataTypeLoad(m, "pre", 100)
