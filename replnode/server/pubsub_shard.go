@@ -33,6 +33,12 @@ func writeShardSubReply(c *Client, kind string, name []byte, nullName bool) {
 
 func ssubscribeCommand(ctx *Ctx) {
 	s, c := ctx.S, ctx.C
+	if ctx != &c.ctx {
+		// Inside EXEC (CLIENT_DENY_BLOCKING): unlike SUBSCRIBE, no
+		// exception for transactions.
+		ctx.Error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+		return
+	}
 	if c.shardChannels == nil {
 		c.shardChannels = map[string]struct{}{}
 	}

@@ -81,5 +81,13 @@ func TestDifferentialShardedPubSub(t *testing.T) {
 		gone.Ours.Close()
 		pub.Do("PING")
 		pub.Do("PUBSUB", "SHARDCHANNELS", "s4")
+		// Inside EXEC a client may not block: SSUBSCRIBE is refused
+		// (SUBSCRIBE is allowed there for backward compatibility).
+		tx := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+		tx.DoType("HELLO", proto)
+		tx.Do("MULTI")
+		tx.Do("SSUBSCRIBE", "s5")
+		tx.Do("EXEC")
+		pub.Do("PUBSUB", "SHARDNUMSUB", "s5")
 	}
 }
