@@ -14,7 +14,7 @@ func init() {
 	register(
 		&Command{Name: "ssubscribe", Arity: -2, Flags: FlagPubSub | FlagNoScript | FlagLoading | FlagStale, Group: "pubsub", FirstKey: 1, LastKey: -1, Step: 1, Handler: ssubscribeCommand},
 		&Command{Name: "sunsubscribe", Arity: -1, Flags: FlagPubSub | FlagNoScript | FlagLoading | FlagStale, Group: "pubsub", FirstKey: 1, LastKey: -1, Step: 1, Handler: sunsubscribeCommand},
-		&Command{Name: "spublish", Arity: 3, Flags: FlagPubSub | FlagLoading | FlagStale | FlagFast, Group: "pubsub", FirstKey: 1, LastKey: 1, Step: 1, Handler: spublishCommand},
+		&Command{Name: "spublish", Arity: 3, Flags: FlagPubSub | FlagLoading | FlagStale | FlagFast | FlagMayReplicate, Group: "pubsub", FirstKey: 1, LastKey: 1, Step: 1, Handler: spublishCommand},
 	)
 }
 
