@@ -196,13 +196,13 @@ func latDistance(lat1, lat2 float64) float64 {
 func Distance(lon1, lat1, lon2, lat2 float64) float64 {
 	lon1r := degRad(lon1)
 	lon2r := degRad(lon2)
-	v := math.Sin((lon2r - lon1r) / 2)
+	v := sinCR((lon2r - lon1r) / 2)
 	if v == 0.0 {
 		return latDistance(lat1, lat2)
 	}
 	lat1r := degRad(lat1)
 	lat2r := degRad(lat2)
-	u := math.Sin((lat2r - lat1r) / 2)
-	a := u*u + math.Cos(lat1r)*math.Cos(lat2r)*v*v
-	return 2.0 * earthRadiusM * math.Asin(math.Sqrt(a))
+	u := sinCR((lat2r - lat1r) / 2)
+	a := u*u + cosCR(lat1r)*cosCR(lat2r)*v*v
+	return 2.0 * earthRadiusM * asinCR(math.Sqrt(a))
 }

@@ -50,8 +50,8 @@ func (s *Shape) bounds() [4]float64 {
 	height *= s.Conversion
 	width *= s.Conversion
 	latDelta := radDeg(height / earthRadiusM)
-	longDeltaTop := radDeg(width / earthRadiusM / math.Cos(degRad(s.Lat+latDelta)))
-	longDeltaBottom := radDeg(width / earthRadiusM / math.Cos(degRad(s.Lat-latDelta)))
+	longDeltaTop := radDeg(width / earthRadiusM / cosCR(degRad(s.Lat+latDelta)))
+	longDeltaBottom := radDeg(width / earthRadiusM / cosCR(degRad(s.Lat-latDelta)))
 	var b [4]float64
 	if s.Lat < 0 {
 		b[0] = s.Lon - longDeltaBottom
