@@ -6,6 +6,8 @@
 //   - resp:        the wire protocol. A parser with no I/O and a reply writer.
 //   - config:      redis.conf directives: parsing, CONFIG GET/SET/REWRITE.
 //   - store:       the keyspace and in-memory value types, with injected time.
+//   - hll:         HyperLogLog string encodings (sparse/dense) as Redis's.
+//   - geo:         geohash scores and geo search math as Redis's.
 //   - rdb:         the RDB file format codec over io.Reader/io.Writer.
 //   - replication: the pure replication state machine and backlog.
 //   - fencing:     the failover epoch rule (REPLNODE EPOCH) and its protocol.

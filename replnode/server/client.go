@@ -80,8 +80,9 @@ type Client struct {
 	// ------ transactions (t_multi.go)
 	multi multiState
 	// ------ pub/sub (pubsub.go)
-	channels map[string]struct{}
-	patterns map[string]struct{}
+	channels      map[string]struct{}
+	patterns      map[string]struct{}
+	shardChannels map[string]struct{} // SSUBSCRIBE (pubsub_shard.go)
 	// ------ client side caching (tracking.go)
 	trk clientTracking
 

@@ -36,11 +36,14 @@ type pubsubState struct {
 	channels map[string]map[*Client]struct{}
 	// patterns keeps subscription order per pattern for delivery order.
 	patterns map[string][]*Client
+	// shard holds SSUBSCRIBE channels (pubsub_shard.go).
+	shard map[string]map[*Client]struct{}
 }
 
 func (p *pubsubState) init() {
 	p.channels = map[string]map[*Client]struct{}{}
 	p.patterns = map[string][]*Client{}
+	p.shard = map[string]map[*Client]struct{}{}
 }
 
 // subscriptionCount is the client's channel plus pattern count.
@@ -48,7 +51,7 @@ func (c *Client) subscriptionCount() int { return len(c.channels) + len(c.patter
 
 // updatePubSubFlag keeps ClientPubSub in line with the subscriptions.
 func (c *Client) updatePubSubFlag() {
-	if c.subscriptionCount() > 0 {
+	if c.subscriptionCount()+len(c.shardChannels) > 0 {
 		c.flags |= ClientPubSub
 	} else {
 		c.flags &^= ClientPubSub
@@ -188,6 +191,9 @@ func (s *Server) pubsubUnsubscribeAll(c *Client, notify bool) {
 	for name := range c.patterns {
 		s.unsubscribePattern(c, name, notify)
 	}
+	for name := range c.shardChannels {
+		s.unsubscribeShardChannel(c, name, notify)
+	}
 }
 
 func sortedKeys(m map[string]struct{}) []string {
@@ -269,24 +275,6 @@ func pubsubNumsubCommand(ctx *Ctx) {
 }
 
 func pubsubNumpatCommand(ctx *Ctx) { ctx.W.Int(int64(len(ctx.S.pubsub.patterns))) }
-
-func pubsubShardChannelsCommand(ctx *Ctx) {
-	if len(ctx.Args) > 3 {
-		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", ctx.Args[1])
-		return
-	}
-	ctx.W.ArrayLen(0)
-}
-
-// pubsubShardNumsubCommand replies channel, 0 pairs as a flat array, like
-// NUMSUB: without cluster mode no client holds a shard subscription.
-func pubsubShardNumsubCommand(ctx *Ctx) {
-	ctx.W.ArrayLen(2 * (len(ctx.Args) - 2))
-	for _, ch := range ctx.Args[2:] {
-		ctx.W.Bulk(ch)
-		ctx.W.Int(0)
-	}
-}
 
 func pubsubHelpCommand(ctx *Ctx) {
 	replyHelp(ctx, "PUBSUB",

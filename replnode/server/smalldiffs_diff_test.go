@@ -38,17 +38,6 @@ func TestDifferentialStringEncodingAfterEdits(t *testing.T) {
 	}
 }
 
-// infoField returns one INFO field's value.
-func infoField(t *testing.T, c *redistest.Client, section, field string) string {
-	t.Helper()
-	r := c.MustDo(t, "INFO", section)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(field) + `:(.*?)\r?$`).FindStringSubmatch(r.Str)
-	if m == nil {
-		t.Fatalf("INFO %s has no %s:\n%s", section, field, r.Str)
-	}
-	return m[1]
-}
-
 // TestDifferentialSetbitNoChangeIsNoWrite: a SETBIT that leaves the value as
 // it was neither counts a change nor touches WATCH nor fires an event.
 func TestDifferentialSetbitNoChangeIsNoWrite(t *testing.T) {

@@ -644,9 +644,9 @@ func (s *Server) clientInfoLine(c, running *Client, now int64) string {
 			argvMem += len(a)
 		}
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=0 multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
 		c.ID, c.addr, c.laddr, c.fd(), c.Name, (now-c.createdMs)/1000, (now-c.lastInteraction)/1000, clientFlagsString(c),
-		c.DBNum, len(c.channels), len(c.patterns), multi, c.queryBufLen, 16*1024, argvMem, cap(c.w.Bytes()), pending, pending,
+		c.DBNum, len(c.channels), len(c.patterns), len(c.shardChannels), multi, c.queryBufLen, 16*1024, argvMem, cap(c.w.Bytes()), pending, pending,
 		pending+c.queryBufLen, cmd, trackingRedirect(c), c.Proto())
 }
 
