@@ -391,7 +391,7 @@ func writeReport(t *testing.T) {
 	}
 	var b strings.Builder
 	b.WriteString("# Failover measurements (test/e2e)\n\n")
-	fmt.Fprintf(&b, "Measured by `make e2e` on %s UTC: local cluster (hack/localcluster, 3 nodes), real operator (bin/manager on the host), real replnode pods, config/samples (master + 2 replicas, masterDownAfter 10s, minReplicasToWrite 1). Machine: 2 shared cores.\n\n", time.Now().UTC().Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "Measured by `make e2e` on %s UTC: local cluster (hack/localcluster, 3 nodes), real operator (bin/manager on the host), real replnode pods, config/samples (master + 2 replicas, masterDownAfter 3s, minReplicasToWrite 1, minReplicasMaxLag 2). Machine: 2 shared cores.\n\n", time.Now().UTC().Format("2006-01-02 15:04"))
 	b.WriteString("RTO is the longest gap between two writes acknowledged by `WAIT 1 2000` around the fault (the writer sleeps 20ms between writes).\n\n```\n")
 	for _, l := range results.lines {
 		b.WriteString(l + "\n")
