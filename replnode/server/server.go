@@ -91,6 +91,7 @@ type Server struct {
 	pausedUntilMs int64
 	pauseWrites   bool
 	fence         fenceState
+	scripts       scriptingState
 	activeExpire  bool
 	expireCursor  []uint64
 	usedMemory    atomic.Int64

@@ -1,0 +1,275 @@
+package scripting
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/replnode/replnode/replnode/resp"
+)
+
+// Version is what redis.REDIS_VERSION and REDIS_VERSION_NUM report.
+const (
+	Version    = "7.0.15"
+	VersionNum = 0x0007000f
+)
+
+// Flags are a script's shebang flags (#!lua flags=...).
+type Flags uint32
+
+const (
+	FlagNoWrites Flags = 1 << iota
+	FlagAllowOOM
+	FlagAllowStale
+	FlagNoCluster
+	FlagAllowCrossSlot
+	// FlagEvalCompat marks a script without a shebang: 7.0 runs it with
+	// the flags of the commands it calls, as 6.x did.
+	FlagEvalCompat
+)
+
+var flagNames = []struct {
+	name string
+	f    Flags
+}{
+	{"no-writes", FlagNoWrites}, {"allow-oom", FlagAllowOOM}, {"allow-stale", FlagAllowStale},
+	{"no-cluster", FlagNoCluster}, {"allow-cross-slot-keys", FlagAllowCrossSlot},
+}
+
+// Log levels of redis.log, as Redis's LL_*.
+const (
+	LogDebug = iota
+	LogVerbose
+	LogNotice
+	LogWarning
+)
+
+// Replication targets of redis.set_repl, as Redis's PROPAGATE_*.
+const (
+	ReplNone    = 0
+	ReplAOF     = 1
+	ReplReplica = 2
+	ReplAll     = ReplAOF | ReplReplica
+)
+
+// Host is the engine's only way out: the server implements it for one
+// script run.
+type Host interface {
+	// Call runs a command the script called through the server's
+	// dispatch, as the script's client speaking protocol proto (2 or 3),
+	// and returns the RESP reply, an error reply included ("-ERR ...").
+	Call(args [][]byte, proto int) []byte
+	// SetRepl is redis.set_repl: where the effects of the following
+	// commands go (Repl* bits).
+	SetRepl(flags int)
+	// Log writes a redis.log line at level (Log*), if the server's
+	// verbosity lets it through.
+	Log(level int, msg string)
+}
+
+// Script is a cached EVAL script.
+type Script struct {
+	SHA   string
+	Body  []byte
+	Flags Flags
+	fn    *lua.LFunction
+}
+
+// Engine is one Lua interpreter with its script cache. It is not safe for
+// concurrent use: the server uses it on its executor only.
+type Engine struct {
+	L       *lua.LState
+	scripts map[string]*Script
+	// bodyBytes is the size of the cached bodies (used_memory_scripts).
+	bodyBytes int64
+	run       *runState
+	rng       lrand48
+	globals   *lua.LTable
+	// proxyGlobals is the read-only view of globals scripts run in.
+	proxyGlobals *lua.LTable
+	errFunc      *lua.LFunction
+}
+
+// runState is what the redis.* functions need during one run.
+type runState struct {
+	host  Host
+	proto int
+}
+
+// New returns an engine with an empty script cache.
+func New() *Engine {
+	e := &Engine{rng: newLrand48()}
+	e.reset()
+	return e
+}
+
+// reset makes a fresh interpreter and forgets every script (SCRIPT FLUSH).
+func (e *Engine) reset() {
+	if e.L != nil {
+		e.L.Close()
+	}
+	e.L = lua.NewState(lua.Options{SkipOpenLibs: true})
+	e.scripts = map[string]*Script{}
+	e.bodyBytes = 0
+	e.initSandbox()
+}
+
+// Flush empties the script cache (SCRIPT FLUSH).
+func (e *Engine) Flush() { e.reset() }
+
+// Len is the number of cached scripts.
+func (e *Engine) Len() int { return len(e.scripts) }
+
+// BodyBytes is the memory the cached scripts' bodies take.
+func (e *Engine) BodyBytes() int64 { return e.bodyBytes }
+
+// Get returns the cached script with sha (lower or upper case hex), or nil.
+func (e *Engine) Get(sha string) *Script { return e.scripts[strings.ToLower(sha)] }
+
+// SHA1Hex is Redis's sha1hex.
+func SHA1Hex(b []byte) string {
+	sum := sha1.Sum(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ParseShebang reads the flags of body's "#!lua" line, as Redis 7.0's
+// evalExtractShebangFlags. A body without a shebang gets FlagEvalCompat.
+// n is the length of the shebang line (the newline is kept in the code).
+func ParseShebang(body []byte) (flags Flags, n int, err string) {
+	if !bytes.HasPrefix(body, []byte("#!")) {
+		return FlagEvalCompat, 0, ""
+	}
+	end := bytes.IndexByte(body, '\n')
+	if end < 0 {
+		return 0, 0, "Invalid script shebang"
+	}
+	parts, _, ok := resp.SplitArgs(body[:end], nil, nil)
+	if !ok || len(parts) == 0 {
+		return 0, 0, "Invalid engine in script shebang"
+	}
+	if string(parts[0]) != "#!lua" {
+		return 0, 0, "Unexpected engine in script shebang: " + string(parts[0])
+	}
+	for _, p := range parts[1:] {
+		opt := string(p)
+		if !strings.HasPrefix(opt, "flags=") {
+			return 0, 0, "Unknown lua shebang option: " + opt
+		}
+		for _, name := range strings.Split(opt[len("flags="):], ",") {
+			if name == "" && opt == "flags=" {
+				// sdssplitlen of an empty string yields no element.
+				break
+			}
+			found := false
+			for _, fn := range flagNames {
+				if fn.name == name {
+					flags |= fn.f
+					found = true
+					break
+				}
+			}
+			if !found {
+				return 0, 0, "Unexpected flag in script shebang: " + name
+			}
+		}
+	}
+	return flags, end, ""
+}
+
+// Load compiles body and caches it (EVAL, SCRIPT LOAD); a cached body is
+// returned as is. err is Redis's error reply text.
+func (e *Engine) Load(body []byte) (*Script, string) {
+	sha := SHA1Hex(body)
+	if s := e.scripts[sha]; s != nil {
+		return s, ""
+	}
+	flags, n, serr := ParseShebang(body)
+	if serr != "" {
+		return nil, "ERR " + serr
+	}
+	fn, err := e.L.Load(bytes.NewReader(body[n:]), "user_script")
+	if err != nil {
+		return nil, "ERR Error compiling script (new function): " + compileError(err)
+	}
+	fn.Env = e.proxyGlobals
+	s := &Script{SHA: sha, Body: bytes.Clone(body), Flags: flags, fn: fn}
+	e.scripts[sha] = s
+	e.bodyBytes += int64(len(body)) + 40
+	return s, ""
+}
+
+// compileError words a gopher-lua syntax error as Lua 5.1 does
+// ("user_script:1: ..." without gopher-lua's own decorations).
+func compileError(err error) string {
+	msg := err.Error()
+	if ae, ok := err.(*lua.ApiError); ok && ae.Cause != nil {
+		msg = ae.Cause.Error()
+	}
+	msg = strings.TrimSpace(msg)
+	return msg
+}
+
+// Run runs a cached script with KEYS and ARGV and writes its reply to w,
+// converted as Redis's luaReplyToRedisReply. When the script fails it
+// writes nothing and returns the error text (with its code, no "-") and
+// whether the error still has to be counted in the error statistics (a
+// command's error the script re-raised was counted when it happened).
+func (e *Engine) Run(s *Script, h Host, w *resp.Writer, keys, args [][]byte) (errMsg string, countErr bool) {
+	e.run = &runState{host: h, proto: 2}
+	defer func() { e.run = nil }()
+	L := e.L
+	e.globals.RawSetString("KEYS", stringArray(L, keys))
+	e.globals.RawSetString("ARGV", stringArray(L, args))
+	L.Push(s.fn)
+	err := L.PCall(0, 1, e.errFunc)
+	if err != nil {
+		var obj lua.LValue = lua.LString(err.Error())
+		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
+			obj = ae.Object
+		}
+		return runError(s.SHA, obj)
+	}
+	ret := L.Get(-1)
+	L.Pop(1)
+	e.toRESP(w, ret, e.run.proto)
+	return "", false
+}
+
+// runError words a failed run as luaCallFunction does.
+func runError(sha string, obj lua.LValue) (string, bool) {
+	t, ok := obj.(*lua.LTable)
+	if !ok {
+		msg := "execution failure"
+		if lua.LVCanConvToString(obj) {
+			msg = lua.LVAsString(obj)
+		}
+		if len(msg) > 100 {
+			msg = msg[:100]
+		}
+		return "ERR Error running script f_" + sha + ", " + msg + "\n", true
+	}
+	msg := ""
+	if v := t.RawGetString("err"); lua.LVCanConvToString(v) {
+		msg = lua.LVAsString(v)
+	}
+	if src, line := t.RawGetString("source"), t.RawGetString("line"); lua.LVCanConvToString(src) && lua.LVCanConvToString(line) {
+		msg += " script: " + sha + ", on " + lua.LVAsString(src) + ":" + lua.LVAsString(line) + "."
+	}
+	count := true
+	if b, ok := t.RawGetString("ignore_error_stats_update").(lua.LBool); ok && bool(b) {
+		count = false
+	}
+	return msg, count
+}
+
+// stringArray is Redis's luaCreateArray.
+func stringArray(L *lua.LState, elems [][]byte) *lua.LTable {
+	t := L.CreateTable(len(elems), 0)
+	for i, e := range elems {
+		t.RawSetInt(i+1, lua.LString(e))
+	}
+	return t
+}

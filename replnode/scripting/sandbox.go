@@ -1,0 +1,200 @@
+package scripting
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// The globals a script sees, as Redis 7.0's allow lists (script_lua.c):
+// anything else the libraries define is removed before the globals are
+// locked.
+var allowedGlobals = map[string]bool{
+	// libraries
+	"string": true, "cjson": true, "bit": true, "cmsgpack": true, "math": true, "table": true, "struct": true,
+	// Redis API
+	"redis": true, "__redis__err__handler": true,
+	// Lua builtins
+	"xpcall": true, "tostring": true, "getfenv": true, "setmetatable": true, "next": true, "assert": true,
+	"tonumber": true, "rawequal": true, "collectgarbage": true, "getmetatable": true, "rawset": true,
+	"pcall": true, "coroutine": true, "type": true, "_G": true, "select": true, "unpack": true,
+	"gcinfo": true, "pairs": true, "rawget": true, "loadstring": true, "ipairs": true, "_VERSION": true,
+	"setfenv": true, "load": true, "error": true, "newproxy": true,
+}
+
+// initSandbox builds the script environment: base, table, string and
+// math plus cjson, cmsgpack, bit and struct, the redis table, Redis's
+// pcall and math.random, the error handler, and read-only globals.
+func (e *Engine) initSandbox() {
+	L := e.L
+	for _, lib := range []struct {
+		name string
+		fn   lua.LGFunction
+	}{{"", lua.OpenBase}, {lua.TabLibName, lua.OpenTable}, {lua.StringLibName, lua.OpenString}, {lua.MathLibName, lua.OpenMath}} {
+		L.Push(L.NewFunction(lib.fn))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	g := L.G.Global
+	g.RawSetString("cjson", openCjson(L))
+	g.RawSetString("bit", openBit(L))
+	g.RawSetString("struct", openStruct(L))
+	g.RawSetString("cmsgpack", openCmsgpack(L))
+	g.RawSetString("pcall", L.NewFunction(e.luaPcall))
+	g.RawSetString("redis", e.redisTable())
+	g.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LNumber(0))
+		return 1
+	}))
+	if _, ok := g.RawGetString("coroutine").(*lua.LTable); !ok {
+		L.Push(L.NewFunction(lua.OpenCoroutine))
+		L.Push(lua.LString(lua.CoroutineLibName))
+		L.Call(1, 0)
+	}
+	m := g.RawGetString("math").(*lua.LTable)
+	m.RawSetString("random", L.NewFunction(e.mathRandom))
+	m.RawSetString("randomseed", L.NewFunction(e.mathRandomseed))
+	// loadstring compiles with the chunk name of the string, as Lua's.
+	var drop []lua.LValue
+	g.ForEach(func(k, _ lua.LValue) {
+		if s, ok := k.(lua.LString); !ok || !allowedGlobals[string(s)] {
+			drop = append(drop, k)
+		}
+	})
+	for _, k := range drop {
+		g.RawSet(k, lua.LNil)
+	}
+	e.errFunc = L.NewFunction(errorHandler)
+	g.RawSetString("__redis__err__handler", e.errFunc)
+
+	// Lock: scripts read the real tables through read-only proxies.
+	for _, name := range []string{"string", "cjson", "bit", "cmsgpack", "math", "table", "struct", "redis", "coroutine"} {
+		if t, ok := g.RawGetString(name).(*lua.LTable); ok {
+			g.RawSetString(name, readOnlyProxy(L, t, false))
+		}
+	}
+	proxy := readOnlyProxy(L, g, true)
+	g.RawSetString("_G", proxy)
+	e.globals = g
+	e.proxyGlobals = proxy
+}
+
+// readOnlyProxy returns an empty table that reads from t and refuses
+// writes with Redis's "Attempt to modify a readonly table". For the
+// globals (strict), reading a missing name fails as Redis's
+// luaProtectedTableError.
+func readOnlyProxy(L *lua.LState, t *lua.LTable, strict bool) *lua.LTable {
+	p := L.NewTable()
+	mt := L.NewTable()
+	if strict {
+		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+			k := L.Get(2)
+			v := t.RawGet(k)
+			if v == lua.LNil {
+				L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
+			}
+			L.Push(v)
+			return 1
+		}))
+	} else {
+		mt.RawSetString("__index", t)
+	}
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Attempt to modify a readonly table")
+		return 0
+	}))
+	mt.RawSetString("__metatable", lua.LFalse)
+	L.SetMetatable(p, mt)
+	return p
+}
+
+// errorHandler is Redis's __redis__err__handler: the error becomes a
+// table {err=..., source=..., line=...} naming the Lua code that failed.
+func errorHandler(L *lua.LState) int {
+	err := L.Get(1)
+	t, ok := err.(*lua.LTable)
+	if !ok {
+		t = L.NewTable()
+		t.RawSetString("err", lua.LString("ERR "+lua.LVAsString(L.ToStringMeta(err))))
+	}
+	for level := 0; ; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			break
+		}
+		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil {
+			break
+		}
+		if dbg.What == "G" || dbg.CurrentLine < 0 {
+			continue
+		}
+		t.RawSetString("source", lua.LString("@"+strings.TrimPrefix(dbg.Source, "@")))
+		t.RawSetString("line", lua.LString(strconv.Itoa(dbg.CurrentLine)))
+		break
+	}
+	L.Push(t)
+	return 1
+}
+
+// luaPcall is Redis's pcall: an error that is a table with an err field
+// is returned as that table.
+func (e *Engine) luaPcall(L *lua.LState) int {
+	n := L.GetTop()
+	if n == 0 {
+		L.ArgError(1, "value expected")
+	}
+	fn := L.Get(1)
+	args := make([]lua.LValue, n-1)
+	for i := 2; i <= n; i++ {
+		args[i-2] = L.Get(i)
+	}
+	L.SetTop(0)
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	if err := L.PCall(len(args), lua.MultRet, nil); err != nil {
+		var obj lua.LValue = lua.LString(err.Error())
+		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
+			obj = ae.Object
+		}
+		L.SetTop(0)
+		L.Push(lua.LFalse)
+		L.Push(obj)
+		return 2
+	}
+	top := L.GetTop()
+	L.Insert(lua.LTrue, 1)
+	return top + 1
+}
+
+// mathRandom is Redis's redis_math_random over redisLrand48.
+func (e *Engine) mathRandom(L *lua.LState) int {
+	r := float64(e.rng.next()%lrandMax) / float64(lrandMax)
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r))
+	case 1:
+		u := L.CheckInt(1)
+		if u < 1 {
+			L.ArgError(1, "interval is empty")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
+	case 2:
+		l, u := L.CheckInt(1), L.CheckInt(2)
+		if l > u {
+			L.ArgError(2, "interval is empty")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u-l+1)) + float64(l)))
+	default:
+		L.RaiseError("wrong number of arguments")
+	}
+	return 1
+}
+
+func (e *Engine) mathRandomseed(L *lua.LState) int {
+	e.rng.seed(int32(L.CheckInt(1)))
+	return 0
+}
