@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/replnode/replnode/replnode/resp"
 )
@@ -192,7 +195,7 @@ func (e *Engine) Load(body []byte) (*Script, string) {
 	}
 	fn, err := e.L.Load(bytes.NewReader(body[n:]), "user_script")
 	if err != nil {
-		return nil, "ERR Error compiling script (new function): " + compileError(err)
+		return nil, "ERR Error compiling script (new function): " + compileError(err, body[n:])
 	}
 	fn.Env = e.proxyGlobals
 	s := &Script{SHA: sha, Body: bytes.Clone(body), Flags: flags, fn: fn}
@@ -201,15 +204,28 @@ func (e *Engine) Load(body []byte) (*Script, string) {
 	return s, ""
 }
 
-// compileError words a gopher-lua syntax error as Lua 5.1 does
-// ("user_script:1: ..." without gopher-lua's own decorations).
-func compileError(err error) string {
-	msg := err.Error()
+// compileError words a gopher-lua syntax error as Lua 5.1's
+// "user_script:<line>: <message> near '<token>'".
+func compileError(err error, code []byte) string {
+	var pe *parse.Error
 	if ae, ok := err.(*lua.ApiError); ok && ae.Cause != nil {
-		msg = ae.Cause.Error()
+		err = ae.Cause
 	}
-	msg = strings.TrimSpace(msg)
-	return msg
+	if !errors.As(err, &pe) {
+		return strings.TrimSpace(err.Error())
+	}
+	line, tok := pe.Pos.Line, pe.Token
+	if line == parse.EOF {
+		line, tok = bytes.Count(code, []byte("\n"))+1, "<eof>"
+	}
+	msg := pe.Message
+	switch msg {
+	case "syntax error":
+		msg = "unexpected symbol"
+	case "unterminated string":
+		msg = "unfinished string"
+	}
+	return "user_script:" + strconv.Itoa(line) + ": " + msg + " near '" + tok + "'"
 }
 
 // Run runs a cached script with KEYS and ARGV and writes its reply to w,

@@ -8,7 +8,8 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// The globals a script sees, as Redis 7.0's allow lists (script_lua.c):
+// The globals a script sees, as Redis 7.0.15's allow lists (script_lua.c)
+// less getfenv, setfenv and newproxy, which 7.0.15 no longer exposes:
 // anything else the libraries define is removed before the globals are
 // locked.
 var allowedGlobals = map[string]bool{
@@ -17,11 +18,11 @@ var allowedGlobals = map[string]bool{
 	// Redis API
 	"redis": true, "__redis__err__handler": true,
 	// Lua builtins
-	"xpcall": true, "tostring": true, "getfenv": true, "setmetatable": true, "next": true, "assert": true,
+	"xpcall": true, "tostring": true, "setmetatable": true, "next": true, "assert": true,
 	"tonumber": true, "rawequal": true, "collectgarbage": true, "getmetatable": true, "rawset": true,
 	"pcall": true, "coroutine": true, "type": true, "_G": true, "select": true, "unpack": true,
 	"gcinfo": true, "pairs": true, "rawget": true, "loadstring": true, "ipairs": true, "_VERSION": true,
-	"setfenv": true, "load": true, "error": true, "newproxy": true,
+	"load": true, "error": true,
 }
 
 // initSandbox builds the script environment: base, table, string and
@@ -43,6 +44,8 @@ func (e *Engine) initSandbox() {
 	g.RawSetString("struct", openStruct(L))
 	g.RawSetString("cmsgpack", openCmsgpack(L))
 	g.RawSetString("pcall", L.NewFunction(e.luaPcall))
+	g.RawSetString("error", L.NewFunction(luaError))
+	g.RawSetString("tostring", L.NewFunction(luaTostring))
 	g.RawSetString("redis", e.redisTable())
 	g.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LNumber(0))
@@ -160,6 +163,12 @@ func (e *Engine) luaPcall(L *lua.LState) int {
 		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
 			obj = ae.Object
 		}
+		if t, ok := obj.(*lua.LTable); ok {
+			if s, ok := t.RawGetString("err").(lua.LString); ok {
+				// Redis's pcall hands back a redis.call error as its text.
+				obj = s
+			}
+		}
 		L.SetTop(0)
 		L.Push(lua.LFalse)
 		L.Push(obj)
@@ -197,4 +206,66 @@ func (e *Engine) mathRandom(L *lua.LState) int {
 func (e *Engine) mathRandomseed(L *lua.LState) int {
 	e.rng.seed(int32(L.CheckInt(1)))
 	return 0
+}
+
+// luaError is Lua 5.1's error(message [, level]): a string or number
+// message gets the position of the Lua function at level, none when that
+// is a Go (C) function; error() raises nil.
+func luaError(L *lua.LState) int {
+	msg := L.Get(1)
+	level := 1
+	if L.GetTop() >= 2 {
+		level = int(toNumber(L.Get(2)))
+	}
+	switch msg.(type) {
+	case lua.LString, lua.LNumber:
+		if level > 0 {
+			if pos := luaWhere(L, level); pos != "" {
+				msg = lua.LString(pos + lua.LVAsString(msg))
+			}
+		}
+	}
+	L.Error(msg, 0)
+	return 0
+}
+
+// luaWhere is luaL_where: "chunk:line: " of the function at level, or ""
+// for a Go function.
+func luaWhere(L *lua.LState, level int) string {
+	dbg, ok := L.GetStack(level)
+	if !ok {
+		return ""
+	}
+	if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil || dbg.What == "G" || dbg.CurrentLine <= 0 {
+		return ""
+	}
+	return strings.TrimPrefix(dbg.Source, "@") + ":" + strconv.Itoa(dbg.CurrentLine) + ": "
+}
+
+// luaTostring is tostring with Lua 5.1's number format ("%.14g", inf,
+// nan): gopher-lua prints numbers as Go does.
+func luaTostring(L *lua.LState) int {
+	v := L.CheckAny(1)
+	if n, ok := v.(lua.LNumber); ok {
+		L.Push(lua.LString(formatNumber(float64(n))))
+		return 1
+	}
+	L.Push(L.ToStringMeta(v))
+	return 1
+}
+
+// formatNumber is C's "%.14g", Lua 5.1's LUAI_NUMFFORMAT.
+func formatNumber(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		if math.Signbit(f) {
+			return "-nan"
+		}
+		return "nan"
+	}
+	return strconv.FormatFloat(f, 'g', 14, 64)
 }
