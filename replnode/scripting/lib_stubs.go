@@ -2,8 +2,7 @@ package scripting
 
 import lua "github.com/yuin/gopher-lua"
 
-// cjson, struct and cmsgpack are present as empty tables until their Go
+// struct and cmsgpack are present as empty tables until their Go
 // ports land: scripts that test for them see the globals Redis defines.
-func openCjson(L *lua.LState) *lua.LTable    { return L.NewTable() }
 func openStruct(L *lua.LState) *lua.LTable   { return L.NewTable() }
 func openCmsgpack(L *lua.LState) *lua.LTable { return L.NewTable() }
