@@ -33,7 +33,7 @@ func openCjson(L *lua.LState) *lua.LTable {
 	t := L.NewTable()
 	t.RawSetString("encode", L.NewFunction(func(L *lua.LState) int {
 		if L.GetTop() != 1 {
-			L.ArgError(1, "expected 1 argument")
+			argError(L, 1, "expected 1 argument")
 		}
 		var b strings.Builder
 		cjsonEncode(L, cfg, null, &b, L.Get(1), 0)
@@ -42,7 +42,7 @@ func openCjson(L *lua.LState) *lua.LTable {
 	}))
 	t.RawSetString("decode", L.NewFunction(func(L *lua.LState) int {
 		if L.GetTop() != 1 {
-			L.ArgError(1, "expected 1 argument")
+			argError(L, 1, "expected 1 argument")
 		}
 		s := L.CheckString(1)
 		if len(s) >= 2 && (s[0] == 0 || s[1] == 0) {
@@ -62,7 +62,7 @@ func openCjson(L *lua.LState) *lua.LTable {
 			if L.GetTop() >= 1 && L.Get(1) != lua.LNil {
 				n := L.CheckInt(1)
 				if n < lo || n > hi {
-					L.ArgError(1, "expected integer between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
+					argError(L, 1, "expected integer between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
 				}
 				set(n)
 			}
@@ -101,7 +101,7 @@ func openCjson(L *lua.LState) *lua.LTable {
 				case "null":
 					cfg.invalidEnc = 2
 				default:
-					L.ArgError(1, "invalid option '"+string(v)+"'")
+					argError(L, 1, "invalid option '"+string(v)+"'")
 				}
 			}
 		}
@@ -147,7 +147,7 @@ func cjsonBoolOpt(L *lua.LState, i int) bool {
 		case "off":
 			return false
 		}
-		L.ArgError(i, "invalid option '"+string(v)+"'")
+		argError(L, i, "invalid option '"+string(v)+"'")
 	}
 	return false
 }

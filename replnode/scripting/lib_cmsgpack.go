@@ -40,7 +40,7 @@ func openCmsgpack(L *lua.LState) *lua.LTable {
 func mpPack(L *lua.LState) int {
 	n := L.GetTop()
 	if n == 0 {
-		L.ArgError(0, "MessagePack pack needs input.")
+		argError(L, 0, "MessagePack pack needs input.")
 	}
 	var buf []byte
 	for i := 1; i <= n; i++ {

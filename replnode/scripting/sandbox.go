@@ -146,7 +146,7 @@ func errorHandler(L *lua.LState) int {
 func (e *Engine) luaPcall(L *lua.LState) int {
 	n := L.GetTop()
 	if n == 0 {
-		L.ArgError(1, "value expected")
+		argError(L, 1, "value expected")
 	}
 	fn := L.Get(1)
 	args := make([]lua.LValue, n-1)
@@ -188,13 +188,13 @@ func (e *Engine) mathRandom(L *lua.LState) int {
 	case 1:
 		u := L.CheckInt(1)
 		if u < 1 {
-			L.ArgError(1, "interval is empty")
+			argError(L, 1, "interval is empty")
 		}
 		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
 	case 2:
 		l, u := L.CheckInt(1), L.CheckInt(2)
 		if l > u {
-			L.ArgError(2, "interval is empty")
+			argError(L, 2, "interval is empty")
 		}
 		L.Push(lua.LNumber(math.Floor(r*float64(u-l+1)) + float64(l)))
 	default:
@@ -268,4 +268,16 @@ func formatNumber(f float64) string {
 		return "nan"
 	}
 	return strconv.FormatFloat(f, 'g', 14, 64)
+}
+
+// argError is luaL_argerror's wording, "bad argument #n to 'name' (msg)",
+// for the libraries written here (gopher-lua leaves the quotes out).
+func argError(L *lua.LState, n int, msg string) {
+	name := "?"
+	if dbg, ok := L.GetStack(0); ok {
+		if _, err := L.GetInfo("n", dbg, lua.LNil); err == nil && dbg.Name != "" {
+			name = dbg.Name
+		}
+	}
+	L.RaiseError("bad argument #%d to '%s' (%s)", n, name, msg)
 }
