@@ -2,11 +2,13 @@ package scripting
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
@@ -91,6 +93,11 @@ type Engine struct {
 	run       *runState
 	rng       lrand48
 	globals   *lua.LTable
+	// killMu guards cancel and killed, which Kill sets from another
+	// goroutine while the script runs.
+	killMu sync.Mutex
+	cancel context.CancelFunc
+	killed bool
 	// proxyGlobals is the read-only view of globals scripts run in.
 	proxyGlobals *lua.LTable
 	errFunc      *lua.LFunction
@@ -235,8 +242,20 @@ func compileError(err error, code []byte) string {
 // command's error the script re-raised was counted when it happened).
 func (e *Engine) Run(s *Script, h Host, w *resp.Writer, keys, args [][]byte) (errMsg string, countErr bool) {
 	e.run = &runState{host: h, proto: 2}
-	defer func() { e.run = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
+	e.killMu.Lock()
+	e.cancel, e.killed = cancel, false
+	e.killMu.Unlock()
 	L := e.L
+	L.SetContext(ctx)
+	defer func() {
+		L.RemoveContext()
+		e.killMu.Lock()
+		e.cancel = nil
+		e.killMu.Unlock()
+		cancel()
+		e.run = nil
+	}()
 	e.globals.RawSetString("KEYS", stringArray(L, keys))
 	e.globals.RawSetString("ARGV", stringArray(L, args))
 	L.Push(s.fn)
@@ -246,12 +265,43 @@ func (e *Engine) Run(s *Script, h Host, w *resp.Writer, keys, args [][]byte) (er
 		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
 			obj = ae.Object
 		}
+		if e.wasKilled() {
+			obj = e.killedError(obj)
+		}
 		return runError(s.SHA, obj)
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
 	e.toRESP(w, ret, e.run.proto)
 	return "", false
+}
+
+// Kill stops the running script (SCRIPT KILL): it fails at its next
+// instruction, and pcall cannot catch it. Safe from any goroutine.
+func (e *Engine) Kill() {
+	e.killMu.Lock()
+	defer e.killMu.Unlock()
+	if e.cancel != nil {
+		e.killed = true
+		e.cancel()
+	}
+}
+
+func (e *Engine) wasKilled() bool {
+	e.killMu.Lock()
+	defer e.killMu.Unlock()
+	return e.killed
+}
+
+// killedError is the error of a killed script, at the line it reached.
+func (e *Engine) killedError(obj lua.LValue) lua.LValue {
+	t := e.L.NewTable()
+	t.RawSetString("err", lua.LString("ERR Script killed by user with SCRIPT KILL..."))
+	if old, ok := obj.(*lua.LTable); ok {
+		t.RawSetString("source", old.RawGetString("source"))
+		t.RawSetString("line", old.RawGetString("line"))
+	}
+	return t
 }
 
 // runError words a failed run as luaCallFunction does.

@@ -173,6 +173,15 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 		s.reject(ctx, ErrLoading)
 		return false
 	}
+	if s.scripts.lent.Load() && flags&FlagAllowBusy == 0 {
+		if isMaster {
+			// Our master's stream waits for the script, as Redis
+			// stops reading from its master meanwhile.
+			return s.waitScript(c)
+		}
+		s.reject(ctx, ErrBusyScript)
+		return false
+	}
 	if c.multi.active && cmd.Flags&FlagNoMulti != 0 {
 		s.reject(ctx, "ERR Command not allowed inside a transaction")
 		return false
@@ -201,9 +210,29 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 	if s.batch.active {
 		s.batch.mark = s.lastCallEnd
 	}
+	if s.scripts.lent.Load() {
+		// An allow-busy command ran inside a busy script: the script's
+		// pending effects are flushed when it ends, not here.
+		return false
+	}
 	s.flushPropagation()
 	s.runAfterCommand()
 	return false
+}
+
+// waitScript holds a command while a busy script has lent the executor,
+// releasing it meanwhile, then has it processed again.
+func (s *Server) waitScript(c *Client) bool {
+	s.endBatch()
+	for s.scripts.lent.Load() {
+		if c.closed || s.shuttingDown.Load() {
+			return false
+		}
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	return !c.closed && !s.shuttingDown.Load()
 }
 
 // writeRefusal is why a write may not run now, or "": MISCONF (the

@@ -2,6 +2,9 @@ package server
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/scripting"
@@ -39,6 +42,10 @@ type scriptingState struct {
 	engine *scripting.Engine
 	client *Client
 	run    *scriptRun
+	// lent is true while a script past busy-reply-threshold has lent the
+	// executor to other clients (see lendExecutor): dispatch answers
+	// -BUSY to everything but allow-busy commands, cron and Exec wait.
+	lent atomic.Bool
 	// preCommandOOM is whether memory was over maxmemory, with nothing
 	// left to evict, when the current top-level command started.
 	preCommandOOM bool
@@ -69,16 +76,76 @@ type scriptRun struct {
 	// writeDirty: the script has run a write command.
 	writeDirty bool
 	replFlags  int
+
+	// lendMu orders the watchdog and the script around the executor:
+	// timedOut is set once busy-reply-threshold passed, lent while the
+	// executor is lent, inCall during a redis.call, done at the end.
+	lendMu                       sync.Mutex
+	timedOut, lent, inCall, done bool
 }
 
-// Call implements scripting.Host.
+// Call implements scripting.Host: the command runs holding the executor,
+// taken back if the script had lent it.
 func (r *scriptRun) Call(args [][]byte, proto int) []byte {
+	r.reclaimExecutor(true)
 	r.client.w.SetProto(proto)
 	r.client.w.Reset()
 	r.s.callFromScript(r, args)
 	out := append([]byte(nil), r.client.w.Bytes()...)
 	r.client.w.Reset()
+	r.lendMu.Lock()
+	r.inCall = false
+	if r.timedOut && !r.lent {
+		r.lendExecutor()
+	}
+	r.lendMu.Unlock()
 	return out
+}
+
+// lendExecutor lets other clients in while the script runs pure Lua past
+// busy-reply-threshold, as Redis's processEventsWhileBlocked: they get
+// -BUSY except for allow-busy commands (SCRIPT KILL, SHUTDOWN NOSAVE).
+// The caller holds lendMu; the script's goroutine holds the executor.
+func (r *scriptRun) lendExecutor() {
+	r.lent = true
+	r.s.scripts.lent.Store(true)
+	r.s.mu.Unlock()
+}
+
+// reclaimExecutor takes the executor back before the script touches the
+// server again (a redis.call, the end of the run).
+func (r *scriptRun) reclaimExecutor(forCall bool) {
+	r.lendMu.Lock()
+	if r.lent {
+		r.lendMu.Unlock()
+		r.s.mu.Lock()
+		r.lendMu.Lock()
+		r.lent = false
+		r.s.scripts.lent.Store(false)
+	}
+	r.inCall = forCall
+	if !forCall {
+		r.done = true
+	}
+	r.lendMu.Unlock()
+}
+
+// watch marks the run timed out after threshold and lends the executor
+// unless a redis.call holds it (Call lends it when the call ends).
+func (r *scriptRun) watch(threshold time.Duration) (stop func()) {
+	timer := time.AfterFunc(threshold, func() {
+		r.lendMu.Lock()
+		defer r.lendMu.Unlock()
+		if r.done {
+			return
+		}
+		r.timedOut = true
+		r.s.Log.Warningf("Slow script detected: still in execution after %d milliseconds. You can try killing the script using the SCRIPT KILL command.", threshold.Milliseconds())
+		if !r.inCall && !r.lent {
+			r.lendExecutor()
+		}
+	})
+	return func() { timer.Stop() }
 }
 
 // SetRepl implements scripting.Host.
@@ -178,7 +245,13 @@ func evalCommand(ctx *Ctx) {
 	defer func() { s.scripts.run = nil }()
 	keys := ctx.Args[3 : 3+numkeys]
 	argv := ctx.Args[3+numkeys:]
-	if errMsg, count := e.Run(sc, run, ctx.W, keys, argv); errMsg != "" {
+	if ms := s.Config.Int("busy-reply-threshold"); ms > 0 && ctx.C.flags&ClientMaster == 0 {
+		stop := run.watch(time.Duration(ms) * time.Millisecond)
+		defer stop()
+	}
+	errMsg, count := e.Run(sc, run, ctx.W, keys, argv)
+	run.reclaimExecutor(false)
+	if errMsg != "" {
 		ctx.errors++
 		if count {
 			s.countError(errMsg)
@@ -265,11 +338,25 @@ func scriptFlushCommand(ctx *Ctx) {
 	ctx.W.OK()
 }
 
-// scriptKillCommand is SCRIPT KILL. Scripts run to completion on the
-// executor, so none is ever busy when another command runs.
+// scriptKillCommand is SCRIPT KILL: it reaches a script only while the
+// script lends the executor (past busy-reply-threshold).
 func scriptKillCommand(ctx *Ctx) {
-	ctx.Error("NOTBUSY No scripts in execution right now.")
+	run := ctx.S.scripts.run
+	switch {
+	case run == nil:
+		ctx.Error("NOTBUSY No scripts in execution right now.")
+	case run.caller.flags&ClientMaster != 0:
+		ctx.Error("UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.")
+	case run.writeDirty:
+		ctx.Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+	default:
+		ctx.S.scripts.engine.Kill()
+		ctx.W.OK()
+	}
 }
+
+// ErrBusyScript is the reply to commands while a script is busy.
+const ErrBusyScript = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 
 // scriptDebugCommand is SCRIPT DEBUG: the Lua debugger is not available.
 func scriptDebugCommand(ctx *Ctx) {

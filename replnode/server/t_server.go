@@ -502,9 +502,19 @@ func shutdownCommand(ctx *Ctx) {
 		ctx.Error("ERR No shutdown in progress.")
 		return
 	}
+	if !f.nosave && ctx.S.scripts.lent.Load() {
+		// Past busy-reply-threshold only SHUTDOWN NOSAVE stops the
+		// server (a save would catch half a script).
+		ctx.Error(ErrBusyScript)
+		return
+	}
 	if err := ctx.S.prepareShutdown(f); err != nil {
 		ctx.Error("ERR " + err.Error())
 		return
+	}
+	if ctx.S.scripts.lent.Load() {
+		// The busy script stops with the server (its client waits on it).
+		ctx.S.scripts.engine.Kill()
 	}
 	// Redis exits without replying; the connection just closes.
 	go ctx.S.Close()
