@@ -98,8 +98,11 @@ type Engine struct {
 	killMu sync.Mutex
 	cancel context.CancelFunc
 	killed bool
-	// proxyGlobals is the read-only view of globals scripts run in.
+	// proxyGlobals is the read-only view of globals scripts run in;
+	// lookup is the table it reads (globals, or the library API while
+	// FUNCTION LOAD runs a library's code).
 	proxyGlobals *lua.LTable
+	lookup       *lua.LTable
 	errFunc      *lua.LFunction
 }
 
@@ -241,6 +244,14 @@ func compileError(err error, code []byte) string {
 // whether the error still has to be counted in the error statistics (a
 // command's error the script re-raised was counted when it happened).
 func (e *Engine) Run(s *Script, h Host, w *resp.Writer, keys, args [][]byte) (errMsg string, countErr bool) {
+	e.globals.RawSetString("KEYS", stringArray(e.L, keys))
+	e.globals.RawSetString("ARGV", stringArray(e.L, args))
+	return e.call(s.fn, s.SHA, h, w)
+}
+
+// call runs fn with args under the error handler, as luaCallFunction:
+// name is what errors call the script (the sha, the function name).
+func (e *Engine) call(fn *lua.LFunction, name string, h Host, w *resp.Writer, args ...lua.LValue) (errMsg string, countErr bool) {
 	e.run = &runState{host: h, proto: 2}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.killMu.Lock()
@@ -256,10 +267,11 @@ func (e *Engine) Run(s *Script, h Host, w *resp.Writer, keys, args [][]byte) (er
 		cancel()
 		e.run = nil
 	}()
-	e.globals.RawSetString("KEYS", stringArray(L, keys))
-	e.globals.RawSetString("ARGV", stringArray(L, args))
-	L.Push(s.fn)
-	err := L.PCall(0, 1, e.errFunc)
+	L.Push(fn)
+	for _, a := range args {
+		L.Push(a)
+	}
+	err := L.PCall(len(args), 1, e.errFunc)
 	if err != nil {
 		var obj lua.LValue = lua.LString(err.Error())
 		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
@@ -268,7 +280,7 @@ func (e *Engine) Run(s *Script, h Host, w *resp.Writer, keys, args [][]byte) (er
 		if e.wasKilled() {
 			obj = e.killedError(obj)
 		}
-		return runError(s.SHA, obj)
+		return runError(name, obj)
 	}
 	ret := L.Get(-1)
 	L.Pop(1)
@@ -315,7 +327,7 @@ func runError(sha string, obj lua.LValue) (string, bool) {
 		if len(msg) > 100 {
 			msg = msg[:100]
 		}
-		return "ERR Error running script f_" + sha + ", " + msg + "\n", true
+		return "ERR Error running script " + sha + ", " + msg + "\n", true
 	}
 	msg := ""
 	if v := t.RawGetString("err"); lua.LVCanConvToString(v) {

@@ -78,10 +78,36 @@ func (e *Engine) initSandbox() {
 			g.RawSetString(name, readOnlyProxy(L, t, false))
 		}
 	}
-	proxy := readOnlyProxy(L, g, true)
+	e.lookup = g
+	proxy := e.globalsProxy()
 	g.RawSetString("_G", proxy)
 	e.globals = g
 	e.proxyGlobals = proxy
+}
+
+// globalsProxy is the read-only global table scripts see: it reads
+// e.lookup, and reading a missing name fails as Redis's
+// luaProtectedTableError.
+func (e *Engine) globalsProxy() *lua.LTable {
+	L := e.L
+	p := L.NewTable()
+	mt := L.NewTable()
+	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		k := L.Get(2)
+		v := e.lookup.RawGet(k)
+		if v == lua.LNil {
+			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
+		}
+		L.Push(v)
+		return 1
+	}))
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError("Attempt to modify a readonly table")
+		return 0
+	}))
+	mt.RawSetString("__metatable", lua.LFalse)
+	L.SetMetatable(p, mt)
+	return p
 }
 
 // readOnlyProxy returns an empty table that reads from t and refuses

@@ -179,7 +179,7 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 			// stops reading from its master meanwhile.
 			return s.waitScript(c)
 		}
-		s.reject(ctx, ErrBusyScript)
+		s.reject(ctx, s.busyError())
 		return false
 	}
 	if c.multi.active && cmd.Flags&FlagNoMulti != 0 {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,15 +34,27 @@ func init() {
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: scriptHelpCommand},
 			{Name: "kill", Arity: 2, Flags: FlagNoScript | FlagAllowBusy, Handler: scriptKillCommand},
 		}},
+		&Command{Name: "fcall", Arity: -3, Flags: evalFlags, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: fcallFlagsFor, Handler: fcallCommand},
+		&Command{Name: "fcall_ro", Arity: -3, Flags: evalFlags | FlagReadOnly, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: fcallFlagsFor, Handler: fcallCommand},
+		&Command{Name: "function", Arity: -2, Group: "scripting", Subcommands: []*Command{
+			{Name: "load", Arity: -3, Flags: FlagWrite | FlagDenyOOM | FlagNoScript, Handler: functionLoadCommand},
+			{Name: "delete", Arity: 3, Flags: FlagWrite | FlagNoScript, Handler: functionDeleteCommand},
+			{Name: "flush", Arity: -2, Flags: FlagWrite | FlagNoScript, Handler: functionFlushCommand},
+			{Name: "list", Arity: -2, Flags: FlagNoScript, Handler: functionListCommand},
+			{Name: "stats", Arity: 2, Flags: FlagNoScript | FlagAllowBusy, Handler: functionStatsCommand},
+			{Name: "kill", Arity: 2, Flags: FlagNoScript | FlagAllowBusy, Handler: functionKillCommand},
+			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: functionHelpCommand},
+		}},
 	)
 }
 
 // scriptingState is a Server's scripting: the engine (made at first use),
 // the script's client, and the run in progress.
 type scriptingState struct {
-	engine *scripting.Engine
-	client *Client
-	run    *scriptRun
+	engine    *scripting.Engine
+	functions *scripting.Functions
+	client    *Client
+	run       *scriptRun
 	// lent is true while a script past busy-reply-threshold has lent the
 	// executor to other clients (see lendExecutor): dispatch answers
 	// -BUSY to everything but allow-busy commands, cron and Exec wait.
@@ -64,6 +77,15 @@ func (s *Server) scriptEngine() *scripting.Engine {
 	return s.scripts.engine
 }
 
+// functionStore returns s's function store, made at first use.
+func (s *Server) functionStore() *scripting.Functions {
+	s.scriptEngine()
+	if s.scripts.functions == nil {
+		s.scripts.functions = scripting.NewFunctions()
+	}
+	return s.scripts.functions
+}
+
 // scriptRun is one script execution: the engine's Host.
 type scriptRun struct {
 	s      *Server
@@ -76,6 +98,11 @@ type scriptRun struct {
 	// writeDirty: the script has run a write command.
 	writeDirty bool
 	replFlags  int
+	// function is the FCALL being run, nil for EVAL.
+	function *scripting.Function
+	// name is the script's name in STATS (sha or function).
+	name  string
+	start time.Time
 
 	// lendMu orders the watchdog and the script around the executor:
 	// timedOut is set once busy-reply-threshold passed, lent while the
@@ -182,6 +209,12 @@ func evalFlagsFor(s *Server, args [][]byte) Flags {
 		}
 		sf = f
 	}
+	return scriptCommandFlags(flags, sf)
+}
+
+// scriptCommandFlags is scriptFlagsToCmdFlags: a script that declares
+// flags runs with them instead of the command's.
+func scriptCommandFlags(flags Flags, sf scripting.Flags) Flags {
 	if sf&scripting.FlagEvalCompat != 0 {
 		return flags
 	}
@@ -241,23 +274,10 @@ func evalCommand(ctx *Ctx) {
 		ctx.Error(msg)
 		return
 	}
-	s.scripts.run = run
-	defer func() { s.scripts.run = nil }()
-	keys := ctx.Args[3 : 3+numkeys]
-	argv := ctx.Args[3+numkeys:]
-	if ms := s.Config.Int("busy-reply-threshold"); ms > 0 && ctx.C.flags&ClientMaster == 0 {
-		stop := run.watch(time.Duration(ms) * time.Millisecond)
-		defer stop()
-	}
-	errMsg, count := e.Run(sc, run, ctx.W, keys, argv)
-	run.reclaimExecutor(false)
-	if errMsg != "" {
-		ctx.errors++
-		if count {
-			s.countError(errMsg)
-		}
-		ctx.W.Error(errMsg)
-	}
+	run.name = sc.SHA
+	s.runScript(ctx, run, func() (string, bool) {
+		return e.Run(sc, run, ctx.W, ctx.Args[3:3+numkeys], ctx.Args[3+numkeys:])
+	})
 }
 
 // prepareScriptRun is Redis 7.0's scriptPrepareForRun: the refusals a
@@ -349,10 +369,304 @@ func scriptKillCommand(ctx *Ctx) {
 		ctx.Error("UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.")
 	case run.writeDirty:
 		ctx.Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+	case run.function != nil:
+		ctx.Error(ErrBusyFunction)
 	default:
 		ctx.S.scripts.engine.Kill()
 		ctx.W.OK()
 	}
+}
+
+// ErrBusyFunction is the reply to commands while a function is busy.
+const ErrBusyFunction = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+
+// busyError is the -BUSY reply for the script running now.
+func (s *Server) busyError() string {
+	if run := s.scripts.run; run != nil && run.function != nil {
+		return ErrBusyFunction
+	}
+	return ErrBusyScript
+}
+
+// fcallFlagsFor is fcallGetCommandFlags: the function's declared flags.
+func fcallFlagsFor(s *Server, args [][]byte) Flags {
+	cmd := lookupCommandName(args[0])
+	if len(args) < 3 {
+		return cmd.Flags
+	}
+	fun := s.functionStore().Get(string(args[1]))
+	if fun == nil {
+		return cmd.Flags
+	}
+	return scriptCommandFlags(cmd.Flags, fun.Flags)
+}
+
+// fcallCommand is FCALL and FCALL_RO.
+func fcallCommand(ctx *Ctx) {
+	s := ctx.S
+	if len(s.monitors) > 0 {
+		s.feedMonitors(ctx.C, ctx.DBNum, ctx.Args)
+	}
+	fs := s.functionStore()
+	fun := fs.Get(string(ctx.Args[1]))
+	if fun == nil {
+		ctx.Error("ERR Function not found")
+		return
+	}
+	numkeys, ok := resp.ParseInt(ctx.Args[2])
+	if !ok {
+		ctx.Error("ERR Bad number of keys provided")
+		return
+	}
+	if numkeys > int64(len(ctx.Args)-3) {
+		ctx.Error("ERR Number of keys can't be greater than number of args")
+		return
+	}
+	if numkeys < 0 {
+		ctx.Error("ERR Number of keys can't be negative")
+		return
+	}
+	run, msg := s.prepareScriptRun(ctx, fun.Flags, strings.HasSuffix(ctx.Cmd.Name, "_ro"))
+	if msg != "" {
+		ctx.Error(msg)
+		return
+	}
+	run.function, run.name = fun, fun.Name
+	s.runScript(ctx, run, func() (string, bool) {
+		return fs.Call(fun, run, ctx.W, ctx.Args[3:3+numkeys], ctx.Args[3+numkeys:])
+	})
+}
+
+// runScript runs a prepared script (EVAL, FCALL) with the busy watchdog
+// and replies its error, if any.
+func (s *Server) runScript(ctx *Ctx, run *scriptRun, body func() (string, bool)) {
+	s.scripts.run = run
+	defer func() { s.scripts.run = nil }()
+	run.start = time.Now()
+	if ms := s.Config.Int("busy-reply-threshold"); ms > 0 && ctx.C.flags&ClientMaster == 0 {
+		stop := run.watch(time.Duration(ms) * time.Millisecond)
+		defer stop()
+	}
+	errMsg, count := body()
+	run.reclaimExecutor(false)
+	if errMsg != "" {
+		ctx.errors++
+		if count {
+			s.countError(errMsg)
+		}
+		ctx.W.Error(errMsg)
+	}
+}
+
+// functionLoadCommand is FUNCTION LOAD [REPLACE] code.
+func functionLoadCommand(ctx *Ctx) {
+	replace := false
+	i := 2
+	for ; i < len(ctx.Args)-1; i++ {
+		if ctx.ArgIs(i, "replace") {
+			replace = true
+			continue
+		}
+		ctx.Errorf("ERR Unknown option given: %s", ctx.Args[i])
+		return
+	}
+	if i >= len(ctx.Args) {
+		ctx.Error("ERR Function code is missing")
+		return
+	}
+	name, msg := ctx.S.functionStore().Load(ctx.Args[i], replace)
+	if msg != "" {
+		ctx.Error(msg)
+		return
+	}
+	ctx.Modified(1)
+	ctx.W.BulkString(name)
+}
+
+// functionDeleteCommand is FUNCTION DELETE library.
+func functionDeleteCommand(ctx *Ctx) {
+	if !ctx.S.functionStore().Delete(string(ctx.Args[2])) {
+		ctx.Error("ERR Library not found")
+		return
+	}
+	ctx.Modified(1)
+	ctx.W.OK()
+}
+
+// functionFlushCommand is FUNCTION FLUSH [ASYNC|SYNC].
+func functionFlushCommand(ctx *Ctx) {
+	if len(ctx.Args) > 3 || (len(ctx.Args) == 3 && !ctx.ArgIs(2, "sync") && !ctx.ArgIs(2, "async")) {
+		ctx.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
+		return
+	}
+	ctx.S.functionStore().Flush()
+	ctx.Modified(1)
+	ctx.W.OK()
+}
+
+// functionListCommand is FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern].
+func functionListCommand(ctx *Ctx) {
+	withCode := false
+	var pattern []byte
+	for i := 2; i < len(ctx.Args); i++ {
+		switch {
+		case ctx.ArgIs(i, "withcode") && !withCode:
+			withCode = true
+		case ctx.ArgIs(i, "libraryname") && pattern == nil:
+			if i+1 >= len(ctx.Args) {
+				ctx.Error("ERR library name argument was not given")
+				return
+			}
+			pattern = ctx.Args[i+1]
+			i++
+		default:
+			ctx.Errorf("ERR Unknown argument %s", ctx.Args[i])
+			return
+		}
+	}
+	var libs []*scripting.Library
+	for _, l := range ctx.S.functionStore().Libraries() {
+		if pattern == nil || globMatch(pattern, []byte(l.Name), false) {
+			libs = append(libs, l)
+		}
+	}
+	w := ctx.W
+	w.ArrayLen(len(libs))
+	for _, l := range libs {
+		n := 3
+		if withCode {
+			n = 4
+		}
+		w.MapLen(n)
+		w.BulkString("library_name")
+		w.BulkString(l.Name)
+		w.BulkString("engine")
+		w.BulkString("LUA")
+		w.BulkString("functions")
+		names := make([]string, 0, len(l.Functions))
+		for name := range l.Functions {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		w.ArrayLen(len(names))
+		for _, name := range names {
+			f := l.Functions[name]
+			w.MapLen(3)
+			w.BulkString("name")
+			w.BulkString(f.Name)
+			w.BulkString("description")
+			if f.Description == "" {
+				w.Null()
+			} else {
+				w.BulkString(f.Description)
+			}
+			w.BulkString("flags")
+			var flags []string
+			for _, fl := range []struct {
+				f    scripting.Flags
+				name string
+			}{{scripting.FlagNoWrites, "no-writes"}, {scripting.FlagAllowOOM, "allow-oom"}, {scripting.FlagAllowStale, "allow-stale"}, {scripting.FlagNoCluster, "no-cluster"}, {scripting.FlagAllowCrossSlot, "allow-cross-slot-keys"}} {
+				if f.Flags&fl.f != 0 {
+					flags = append(flags, fl.name)
+				}
+			}
+			w.SetLen(len(flags))
+			for _, fl := range flags {
+				w.BulkString(fl)
+			}
+		}
+		if withCode {
+			w.BulkString("library_code")
+			w.BulkString(l.Code)
+		}
+	}
+}
+
+// functionStatsCommand is FUNCTION STATS.
+func functionStatsCommand(ctx *Ctx) {
+	s, w := ctx.S, ctx.W
+	fs := s.functionStore()
+	w.MapLen(2)
+	w.BulkString("running_script")
+	if run := s.scripts.run; run == nil {
+		w.Null()
+	} else {
+		w.MapLen(3)
+		w.BulkString("name")
+		w.BulkString(run.name)
+		w.BulkString("command")
+		w.ArrayLen(0)
+		w.BulkString("duration_ms")
+		w.Int(time.Since(run.start).Milliseconds())
+	}
+	w.BulkString("engines")
+	w.MapLen(1)
+	w.BulkString("LUA")
+	w.MapLen(2)
+	w.BulkString("libraries_count")
+	w.Int(int64(len(fs.Libraries())))
+	w.BulkString("functions_count")
+	w.Int(int64(fs.NumFunctions()))
+}
+
+// functionKillCommand is FUNCTION KILL.
+func functionKillCommand(ctx *Ctx) {
+	run := ctx.S.scripts.run
+	switch {
+	case run == nil:
+		ctx.Error("NOTBUSY No scripts in execution right now.")
+	case run.function == nil:
+		ctx.Error(ErrBusyScript)
+	case run.caller.flags&ClientMaster != 0:
+		ctx.Error("UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.")
+	case run.writeDirty:
+		ctx.Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
+	default:
+		ctx.S.scripts.functions.Kill()
+		ctx.W.OK()
+	}
+}
+
+// functionHelpCommand is FUNCTION HELP.
+func functionHelpCommand(ctx *Ctx) {
+	replyHelp(ctx, "FUNCTION",
+		"LOAD [REPLACE] <FUNCTION CODE>",
+		"    Create a new library with the given library name and code.",
+		"DELETE <LIBRARY NAME>",
+		"    Delete the given library.",
+		"LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+		"    Return general information on all the libraries:",
+		"    * Library name",
+		"    * The engine used to run the Library",
+		"    * Library description",
+		"    * Functions list",
+		"    * Library code (if WITHCODE is given)",
+		"    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+		"STATS",
+		"    Return information about the current function running:",
+		"    * Function name",
+		"    * Command used to run the function",
+		"    * Duration in MS that the function is running",
+		"    If no function is running, return nil",
+		"    In addition, returns a list of available engines.",
+		"KILL",
+		"    Kill the current running function.",
+		"FLUSH [ASYNC|SYNC]",
+		"    Delete all the libraries.",
+		"    When called without the optional mode argument, the behavior is determined by the",
+		"    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+		"    * ASYNC: Asynchronously flush the libraries.",
+		"    * SYNC: Synchronously flush the libraries.",
+		"DUMP",
+		"    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+		"RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+		"    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+		"    control how to handle existing libraries (default APPEND):",
+		"    * FLUSH: delete all existing libraries.",
+		"    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+		"    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+		"      libraries with the new libraries (notice that even on this option there is a chance of failure",
+		"      in case of functions name collision with another library).")
 }
 
 // ErrBusyScript is the reply to commands while a script is busy.

@@ -26,6 +26,9 @@ func scriptWorkload(t *testing.T, c *testClient) {
 		{"EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 's1')", "0"},
 		{"EVAL", "for i = 1, 50 do redis.call('zadd', 'z', i, 'm' .. i) end return redis.call('zcard', 'z')", "0"},
 		{"EVAL", "redis.call('set', 'exp', 'v', 'PX', 1) return 1", "0"},
+		{"FUNCTION", "LOAD", "#!lua name=jobs\nredis.register_function('push', function(keys, args) redis.call('rpush', keys[1], args[1]) return redis.call('incr', keys[2]) end)"},
+		{"FCALL", "push", "2", "queue", "pushed", "job1"},
+		{"FCALL", "push", "2", "queue", "pushed", "job2"},
 	}
 	for _, s := range steps {
 		c.do(s...)
@@ -55,6 +58,10 @@ func TestInteropScriptsOurMasterRealReplica(t *testing.T) {
 	if got := r.do("GET", "in0").Str; got != "y" {
 		t.Fatalf("replica in0 = %q", got)
 	}
+	// FUNCTION LOAD reached the replica: it can call the function.
+	if got := r.do("FUNCTION", "LIST"); len(got.Elems) != 1 {
+		t.Fatalf("replica FUNCTION LIST = %v", got)
+	}
 }
 
 // TestInteropScriptsRealMasterOurReplica: a replnode replica of a real
@@ -72,6 +79,11 @@ func TestInteropScriptsRealMasterOurReplica(t *testing.T) {
 	rc := dialNode(t, rep.port)
 	if dm, dr := m.digest(), rc.digest(); dm != dr {
 		t.Fatalf("DEBUG DIGEST: real master %s, our replica %s", dm, dr)
+	}
+	// The function declares no flags, so it counts as a write: refused
+	// by dispatch as on a redis-server replica (processCommand).
+	if got := rc.do("FCALL_RO", "push", "2", "queue", "pushed", "x"); got.Str != ErrReadOnly {
+		t.Fatalf("FCALL_RO of a writing function on our replica = %v", got)
 	}
 	// A script on our read-only replica may read, not write.
 	if r := rc.do("EVAL", "return redis.call('get', 'in0')", "0"); r.Str != "y" {

@@ -505,7 +505,7 @@ func shutdownCommand(ctx *Ctx) {
 	if !f.nosave && ctx.S.scripts.lent.Load() {
 		// Past busy-reply-threshold only SHUTDOWN NOSAVE stops the
 		// server (a save would catch half a script).
-		ctx.Error(ErrBusyScript)
+		ctx.Error(ctx.S.busyError())
 		return
 	}
 	if err := ctx.S.prepareShutdown(f); err != nil {
@@ -515,6 +515,9 @@ func shutdownCommand(ctx *Ctx) {
 	if ctx.S.scripts.lent.Load() {
 		// The busy script stops with the server (its client waits on it).
 		ctx.S.scripts.engine.Kill()
+		if ctx.S.scripts.functions != nil {
+			ctx.S.scripts.functions.Kill()
+		}
 	}
 	// Redis exits without replying; the connection just closes.
 	go ctx.S.Close()

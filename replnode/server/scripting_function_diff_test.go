@@ -1,0 +1,80 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/replnode/replnode/replnode/redistest"
+)
+
+const testLibrary = "#!lua name=mylib\n" +
+	"redis.register_function('myfunc', function(keys, args) return {keys[1], args[1]} end)\n" +
+	"redis.register_function{function_name='ro', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='reads'}"
+
+// functionCorpus are FUNCTION and FCALL steps compared with redis-server
+// 7.0 (libraries with one function where LIST's order matters: Redis
+// lists a library's functions in hash order).
+var functionCorpus = [][]string{
+	{"FUNCTION", "FLUSH"},
+	{"FUNCTION", "LOAD", testLibrary},
+	{"FCALL", "myfunc", "1", "k", "a"},
+	{"FCALL", "ro", "1", "k"},
+	{"FCALL_RO", "myfunc", "1", "k", "a"},
+	{"FCALL_RO", "ro", "1", "k"},
+	{"FCALL", "nosuch", "0"},
+	{"FCALL", "myfunc", "x"},
+	{"FCALL", "myfunc", "5"},
+	{"FCALL", "myfunc", "-1"},
+	{"FUNCTION", "LIST", "LIBRARYNAME", "zz"},
+	{"FUNCTION", "LOAD", "#!lua name=mylib\nredis.register_function('f2', function() return 1 end)"},
+	{"FUNCTION", "LOAD", "return 1"},
+	{"FUNCTION", "LOAD", "#!lua\nreturn 1"},
+	{"FUNCTION", "LOAD", "#!lua name=bad-name\nreturn 1"},
+	{"FUNCTION", "LOAD", "#!lua name=x foo=bar\nreturn 1"},
+	{"FUNCTION", "LOAD", "#!lua name=x name=y\nreturn 1"},
+	{"FUNCTION", "LOAD", "#!js name=x\nreturn 1"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nreturn 1"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nredis.call('get','x')"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nlocal s = string.format('a')"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('myfunc', function() return 1 end)"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('a', function() return 1 end) redis.register_function('a', function() return 1 end)"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('a b', function() return 1 end)"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nredis.register_function{function_name='a', callback=function() return 1 end, flags={'bogus'}}"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('a')"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nredis.register_function(1, 2)"},
+	{"FUNCTION", "LOAD", "#!lua name=x\nreturn ("},
+	{"FUNCTION", "LOAD", "BOGUS", "#!lua name=x\nreturn 1"},
+	{"FUNCTION", "LOAD", "REPLACE", "#!lua name=mylib\n" +
+		"redis.register_function('myfunc', function(keys, args) return redis.call('set', keys[1], args[1]) end)\n"},
+	{"FUNCTION", "LIST"},
+	{"FUNCTION", "LIST", "WITHCODE"},
+	{"FUNCTION", "LIST", "LIBRARYNAME", "my*"},
+	{"FUNCTION", "LIST", "LIBRARYNAME"},
+	{"FUNCTION", "LIST", "BOGUS"},
+	{"FCALL", "myfunc", "1", "k", "v"},
+	{"FCALL_RO", "myfunc", "1", "k", "v"},
+	{"FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('boom', function(keys, args) return error('bad') end)"},
+	{"FCALL", "boom", "0"},
+	{"FUNCTION", "LOAD", "#!lua name=lib3\nredis.register_function('readkeys', function(keys, args) return KEYS end)"},
+	{"FCALL", "readkeys", "0"},
+	{"FUNCTION", "LOAD", "#!lua name=lib4\nredis.register_function{function_name='w', callback=function(keys) return redis.call('set', keys[1], 'x') end, flags={'no-writes'}}"},
+	{"FCALL", "w", "1", "k"},
+	{"FUNCTION", "STATS"},
+	{"FUNCTION", "DELETE", "mylib"},
+	{"FUNCTION", "DELETE", "mylib"},
+	{"FCALL", "myfunc", "0"},
+	{"FUNCTION", "KILL"},
+	{"FUNCTION", "FLUSH", "BOGUS"},
+	{"FUNCTION", "FLUSH", "ASYNC"},
+	{"FUNCTION", "STATS"},
+}
+
+// TestDifferentialFunctions runs the corpus against redis-server 7.0 and
+// replnode.
+func TestDifferentialFunctions(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	for _, step := range functionCorpus {
+		d.Do(step...)
+	}
+}
