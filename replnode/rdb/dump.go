@@ -82,6 +82,8 @@ type KeyspaceResult struct {
 	Result
 	Aux     map[string]string
 	Expired int64 // keys dropped by DropExpiredAt
+	// Functions are the FUNCTION libraries' codes the file holds.
+	Functions [][]byte
 }
 
 // LoadKeyspace decodes a complete RDB stream into ks, whose databases must
@@ -96,6 +98,10 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 			if opt.OnAux != nil {
 				opt.OnAux(k, v)
 			}
+			return nil
+		},
+		Function: func(code []byte) error {
+			out.Functions = append(out.Functions, bytes.Clone(code))
 			return nil
 		},
 		SelectDB: func(db int) error {

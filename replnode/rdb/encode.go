@@ -144,6 +144,9 @@ type AuxInfo struct {
 	ReplStreamDB int    // repl-stream-db
 	ReplID       string // repl-id
 	ReplOffset   int64  // repl-offset
+	// Functions are the FUNCTION libraries' codes, written after the AUX
+	// fields (FUNCTION2), as Redis 7.0's rdbSaveFunctions.
+	Functions [][]byte
 }
 
 // WriteAuxFields writes the AUX fields of info in Redis 7.0's order.
@@ -167,6 +170,9 @@ func WriteSnapshot(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options
 	e := NewEncoder(w, opt)
 	e.Header()
 	e.WriteAuxFields(info)
+	for _, code := range info.Functions {
+		e.Function(code)
+	}
 	for i, s := range dbs {
 		if s == nil || s.Len() == 0 {
 			continue

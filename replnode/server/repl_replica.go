@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -335,8 +336,13 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 	var loaded int64
 	var expired int64
 	nowMs := time.Now().UnixMilli()
+	var functions [][]byte
 	_, err = rdb.Load(bufio.NewReaderSize(pr, rdb.LoadBufferSize), rdb.Handler{
 		Limits: r.s.limits,
+		Function: func(code []byte) error {
+			functions = append(functions, bytes.Clone(code))
+			return nil
+		},
 		Aux: func(k, v string) error {
 			if k == "repl-stream-db" {
 				streamDB, _ = strconv.Atoi(v)
@@ -383,6 +389,7 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 		}
 		// emptyData's flush signal: client side caches start over.
 		r.s.trackingInvalidateKeysOnFlush()
+		r.s.restoreFunctions(functions)
 		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", loaded, expired)
 		r.streamDB = streamDB
 		r.perform(r.link.TransferDone(r.s.clock()))

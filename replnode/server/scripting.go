@@ -21,11 +21,13 @@ import (
 
 func init() {
 	evalFlags := FlagNoScript | FlagStale | FlagSkipMonitor | FlagNoMandatoryKeys | FlagMovableKeys | FlagMayReplicate
+	// The _ro variants cannot replicate anything (no may_replicate).
+	roFlags := evalFlags&^FlagMayReplicate | FlagReadOnly
 	register(
 		&Command{Name: "eval", Arity: -3, Flags: evalFlags, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: evalFlagsFor, Handler: evalCommand},
 		&Command{Name: "evalsha", Arity: -3, Flags: evalFlags, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: evalFlagsFor, Handler: evalCommand},
-		&Command{Name: "eval_ro", Arity: -3, Flags: evalFlags | FlagReadOnly, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: evalFlagsFor, Handler: evalCommand},
-		&Command{Name: "evalsha_ro", Arity: -3, Flags: evalFlags | FlagReadOnly, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: evalFlagsFor, Handler: evalCommand},
+		&Command{Name: "eval_ro", Arity: -3, Flags: roFlags, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: evalFlagsFor, Handler: evalCommand},
+		&Command{Name: "evalsha_ro", Arity: -3, Flags: roFlags, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: evalFlagsFor, Handler: evalCommand},
 		&Command{Name: "script", Arity: -2, Group: "scripting", Subcommands: []*Command{
 			{Name: "debug", Arity: 3, Flags: FlagNoScript, Handler: scriptDebugCommand},
 			{Name: "exists", Arity: -3, Flags: FlagNoScript, Handler: scriptExistsCommand},
@@ -35,7 +37,7 @@ func init() {
 			{Name: "kill", Arity: 2, Flags: FlagNoScript | FlagAllowBusy, Handler: scriptKillCommand},
 		}},
 		&Command{Name: "fcall", Arity: -3, Flags: evalFlags, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: fcallFlagsFor, Handler: fcallCommand},
-		&Command{Name: "fcall_ro", Arity: -3, Flags: evalFlags | FlagReadOnly, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: fcallFlagsFor, Handler: fcallCommand},
+		&Command{Name: "fcall_ro", Arity: -3, Flags: roFlags, Group: "scripting", GetKeys: numkeysAt(2), FlagsFor: fcallFlagsFor, Handler: fcallCommand},
 		&Command{Name: "function", Arity: -2, Group: "scripting", Subcommands: []*Command{
 			{Name: "load", Arity: -3, Flags: FlagWrite | FlagDenyOOM | FlagNoScript, Handler: functionLoadCommand},
 			{Name: "delete", Arity: 3, Flags: FlagWrite | FlagNoScript, Handler: functionDeleteCommand},
@@ -701,4 +703,30 @@ func scriptHelpCommand(ctx *Ctx) {
 		"    Kill the currently executing Lua script.",
 		"LOAD <script>",
 		"    Load a script into the scripts cache without executing it.")
+}
+
+// functionCodes are the libraries' codes for an RDB (saves, full syncs).
+func (s *Server) functionCodes() [][]byte {
+	if s.scripts.functions == nil {
+		return nil
+	}
+	var out [][]byte
+	for _, l := range s.scripts.functions.Libraries() {
+		out = append(out, []byte(l.Code))
+	}
+	return out
+}
+
+// restoreFunctions replaces the libraries with those of a loaded RDB.
+func (s *Server) restoreFunctions(codes [][]byte) {
+	if len(codes) == 0 && s.scripts.functions == nil {
+		return
+	}
+	fs := s.functionStore()
+	fs.Flush()
+	for _, code := range codes {
+		if _, msg := fs.Load(code, true); msg != "" {
+			s.Log.Warningf("Failed loading library from RDB: %s", msg)
+		}
+	}
 }

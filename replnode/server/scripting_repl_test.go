@@ -39,12 +39,17 @@ func scriptWorkload(t *testing.T, c *testClient) {
 	}
 }
 
+// preLibrary is loaded before a replica attaches.
+const preLibrary = "#!lua name=prelib\nredis.register_function{function_name='pre', callback=function() return 'pre' end, flags={'no-writes'}}"
+
 // TestInteropScriptsOurMasterRealReplica: a real redis-server 7.0 replica
 // of a replnode master running scripts ends with the master's digest.
 func TestInteropScriptsOurMasterRealReplica(t *testing.T) {
 	requireCommands(t, "eval", "debug")
 	master := startNode(t)
 	mc := dialNode(t, master.port)
+	// A library loaded before the replica attaches travels in the RDB.
+	mc.do("FUNCTION", "LOAD", preLibrary)
 	rport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
 	r := dialNode(t, rport)
 	waitLinkUp(t, r)
@@ -58,9 +63,12 @@ func TestInteropScriptsOurMasterRealReplica(t *testing.T) {
 	if got := r.do("GET", "in0").Str; got != "y" {
 		t.Fatalf("replica in0 = %q", got)
 	}
-	// FUNCTION LOAD reached the replica: it can call the function.
-	if got := r.do("FUNCTION", "LIST"); len(got.Elems) != 1 {
+	// Both libraries reached the replica, by RDB and by the stream.
+	if got := r.do("FUNCTION", "LIST"); len(got.Elems) != 2 {
 		t.Fatalf("replica FUNCTION LIST = %v", got)
+	}
+	if got := r.do("FCALL_RO", "pre", "0"); got.Str != "pre" {
+		t.Fatalf("replica FCALL_RO pre = %v", got)
 	}
 }
 
@@ -70,6 +78,7 @@ func TestInteropScriptsRealMasterOurReplica(t *testing.T) {
 	requireCommands(t, "eval", "debug")
 	mport := startRealRedis(t)
 	m := dialNode(t, mport)
+	m.do("FUNCTION", "LOAD", preLibrary)
 	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
 	waitFor(t, 60*time.Second, "our replica up", func() bool { return rep.info()["master_link_status"] == "up" })
 	scriptWorkload(t, m)
@@ -79,6 +88,12 @@ func TestInteropScriptsRealMasterOurReplica(t *testing.T) {
 	rc := dialNode(t, rep.port)
 	if dm, dr := m.digest(), rc.digest(); dm != dr {
 		t.Fatalf("DEBUG DIGEST: real master %s, our replica %s", dm, dr)
+	}
+	if got := rc.do("FCALL_RO", "pre", "0"); got.Str != "pre" {
+		t.Fatalf("our replica FCALL_RO pre (library from the RDB) = %v", got)
+	}
+	if got := rc.do("FUNCTION", "LIST"); len(got.Elems) != 2 {
+		t.Fatalf("our replica FUNCTION LIST = %v", got)
 	}
 	// The function declares no flags, so it counts as a write: refused
 	// by dispatch as on a redis-server replica (processCommand).
