@@ -149,7 +149,8 @@ type AuxInfo struct {
 	Functions [][]byte
 }
 
-// WriteAuxFields writes the AUX fields of info in Redis 7.0's order.
+// WriteAuxFields writes the AUX fields of info in Redis 7.0's order, then
+// info's function libraries, which follow them in the format.
 func (e *Encoder) WriteAuxFields(info AuxInfo) {
 	e.Aux("redis-ver", info.RedisVer)
 	e.Aux("redis-bits", "64")
@@ -161,6 +162,9 @@ func (e *Encoder) WriteAuxFields(info AuxInfo) {
 		e.Aux("repl-offset", strconv.FormatInt(info.ReplOffset, 10))
 	}
 	e.Aux("aof-base", "0")
+	for _, code := range info.Functions {
+		e.Function(code)
+	}
 }
 
 // WriteSnapshot writes a complete RDB stream: header, the AUX fields of
@@ -170,9 +174,6 @@ func WriteSnapshot(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options
 	e := NewEncoder(w, opt)
 	e.Header()
 	e.WriteAuxFields(info)
-	for _, code := range info.Functions {
-		e.Function(code)
-	}
 	for i, s := range dbs {
 		if s == nil || s.Len() == 0 {
 			continue

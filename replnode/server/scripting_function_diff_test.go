@@ -78,3 +78,22 @@ func TestDifferentialFunctions(t *testing.T) {
 		d.Do(step...)
 	}
 }
+
+// TestDifferentialFunctionsReload: libraries are saved in the RDB and
+// loaded back from it (DEBUG RELOAD), as redis-server 7.0 does.
+func TestDifferentialFunctionsReload(t *testing.T) {
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
+	d := redistest.NewDiff(t, real, ours)
+	d.Do("FUNCTION", "LOAD", "#!lua name=saved\nredis.register_function('saved', function(keys) return redis.call('incr', keys[1]) end)")
+	d.Do("FCALL", "saved", "1", "n")
+	d.Do("SAVE")
+	d.Do("FUNCTION", "DELETE", "saved")
+	d.Do("FCALL", "saved", "1", "n")
+	d.Do("DEBUG", "RELOAD", "NOSAVE")
+	d.Do("FUNCTION", "LIST")
+	d.Do("FCALL", "saved", "1", "n")
+	d.Do("DEBUG", "RELOAD")
+	d.Do("FUNCTION", "LIST", "WITHCODE")
+	d.Do("FCALL", "saved", "1", "n")
+}
