@@ -135,3 +135,51 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 	out.Result = res
 	return out, err
 }
+
+// ErrNotFunction is FUNCTION RESTORE's error for a payload holding
+// something other than function libraries.
+var ErrNotFunction = errors.New("given type is not a function")
+
+// FunctionsDumpPayload serialises libraries as FUNCTION DUMP: each a
+// FUNCTION2 opcode and its code, then the RDB version and the CRC64, as a
+// DUMP payload.
+func FunctionsDumpPayload(codes [][]byte) []byte {
+	var buf sliceWriter
+	e := NewEncoder(&buf, Options{})
+	for _, code := range codes {
+		e.Function(code)
+	}
+	_ = e.w.Flush() // a sliceWriter never fails
+	out := binary.LittleEndian.AppendUint16(buf.b, Version)
+	return binary.LittleEndian.AppendUint64(out, CRC64(0, out))
+}
+
+// ParseFunctionsPayload verifies a FUNCTION DUMP payload and returns the
+// libraries' codes: ErrBadDumpPayload when the version or checksum is
+// wrong, ErrNotFunction when it holds another type.
+func ParseFunctionsPayload(p []byte) ([][]byte, error) {
+	if len(p) < dumpFooterSize {
+		return nil, ErrBadDumpPayload
+	}
+	body, footer := p[:len(p)-dumpFooterSize], p[len(p)-dumpFooterSize:]
+	if binary.LittleEndian.Uint16(footer) > Version || CRC64(0, p[:len(p)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
+		return nil, ErrBadDumpPayload
+	}
+	d := &decoder{r: bufio.NewReader(bytes.NewReader(body)), h: &Handler{}, version: Version}
+	var out [][]byte
+	for d.off < int64(len(body)) {
+		t, err := d.byte()
+		if err != nil {
+			return nil, err
+		}
+		if t != opFunction2 {
+			return nil, ErrNotFunction
+		}
+		code, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bytes.Clone(code))
+	}
+	return out, nil
+}

@@ -325,3 +325,44 @@ func (f *Functions) Call(fun *Function, h Host, w *resp.Writer, keys, args [][]b
 	L := f.e.L
 	return f.e.call(fun.fn, fun.Name, h, w, stringArray(L, keys), stringArray(L, args))
 }
+
+// Restore is FUNCTION RESTORE's join: the libraries of codes with those
+// of f under policy ("flush", "append", "replace"), built in a new store
+// so a failure changes nothing. It returns the store to use instead of f,
+// or Redis's error text.
+func (f *Functions) Restore(codes [][]byte, policy string) (*Functions, string) {
+	incoming := NewFunctions()
+	for _, code := range codes {
+		if _, msg := incoming.Load(code, false); msg != "" {
+			return nil, msg
+		}
+	}
+	if policy == "flush" {
+		return incoming, ""
+	}
+	kept := map[string]*Library{}
+	for name, l := range f.libs {
+		kept[name] = l
+	}
+	for name := range incoming.libs {
+		if kept[name] != nil {
+			if policy != "replace" {
+				return nil, "ERR Library " + name + " already exists"
+			}
+			delete(kept, name)
+		}
+	}
+	for fname := range incoming.funcs {
+		for _, l := range kept {
+			if l.Functions[fname] != nil {
+				return nil, "ERR Function " + fname + " already exists"
+			}
+		}
+	}
+	for _, l := range kept {
+		if _, msg := incoming.Load([]byte(l.Code), false); msg != "" {
+			return nil, msg
+		}
+	}
+	return incoming, ""
+}

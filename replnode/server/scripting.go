@@ -1,12 +1,14 @@
 package server
 
 import (
+	"errors"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/replnode/replnode/replnode/rdb"
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/scripting"
 )
@@ -45,6 +47,8 @@ func init() {
 			{Name: "list", Arity: -2, Flags: FlagNoScript, Handler: functionListCommand},
 			{Name: "stats", Arity: 2, Flags: FlagNoScript | FlagAllowBusy, Handler: functionStatsCommand},
 			{Name: "kill", Arity: 2, Flags: FlagNoScript | FlagAllowBusy, Handler: functionKillCommand},
+			{Name: "dump", Arity: 2, Flags: FlagNoScript, Handler: functionDumpCommand},
+			{Name: "restore", Arity: -3, Flags: FlagWrite | FlagDenyOOM | FlagNoScript, Handler: functionRestoreCommand},
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: functionHelpCommand},
 		}},
 	)
@@ -582,6 +586,49 @@ func functionListCommand(ctx *Ctx) {
 			w.BulkString(l.Code)
 		}
 	}
+}
+
+// functionDumpCommand is FUNCTION DUMP.
+func functionDumpCommand(ctx *Ctx) {
+	ctx.W.Bulk(rdb.FunctionsDumpPayload(ctx.S.functionCodes()))
+}
+
+// functionRestoreCommand is FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE].
+func functionRestoreCommand(ctx *Ctx) {
+	if len(ctx.Args) > 4 {
+		ctx.ArityError()
+		return
+	}
+	policy := "append"
+	if len(ctx.Args) == 4 {
+		switch {
+		case ctx.ArgIs(3, "append"), ctx.ArgIs(3, "replace"), ctx.ArgIs(3, "flush"):
+			policy = strings.ToLower(ctx.Arg(3))
+		default:
+			ctx.Error("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.")
+			return
+		}
+	}
+	codes, err := rdb.ParseFunctionsPayload(ctx.Args[2])
+	switch {
+	case errors.Is(err, rdb.ErrBadDumpPayload):
+		ctx.Error("ERR DUMP payload version or checksum are wrong")
+		return
+	case errors.Is(err, rdb.ErrNotFunction):
+		ctx.Error("ERR given type is not a function")
+		return
+	case err != nil:
+		ctx.Error("ERR failed loading the given functions payload")
+		return
+	}
+	next, msg := ctx.S.functionStore().Restore(codes, policy)
+	if msg != "" {
+		ctx.Error(msg)
+		return
+	}
+	ctx.S.scripts.functions = next
+	ctx.Modified(1)
+	ctx.W.OK()
 }
 
 // functionStatsCommand is FUNCTION STATS.

@@ -97,3 +97,41 @@ func TestDifferentialFunctionsReload(t *testing.T) {
 	d.Do("FUNCTION", "LIST", "WITHCODE")
 	d.Do("FCALL", "saved", "1", "n")
 }
+
+// TestDifferentialFunctionDumpRestore: FUNCTION DUMP payloads are
+// byte-equal to redis-server 7.0's and each side restores the other's.
+func TestDifferentialFunctionDumpRestore(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	lib1 := "#!lua name=lib1\nredis.register_function('f1', function() return 1 end)"
+	lib2 := "#!lua name=lib2\nredis.register_function('f2', function() return 2 end)"
+	d.Do("FUNCTION", "DUMP")
+	d.Do("FUNCTION", "LOAD", lib1)
+	payload := d.Do("FUNCTION", "DUMP").Str
+	d.Do("FUNCTION", "RESTORE", payload)
+	d.Do("FUNCTION", "RESTORE", payload, "REPLACE")
+	d.Do("FUNCTION", "RESTORE", payload, "BOGUS")
+	d.Do("FUNCTION", "RESTORE", "garbage")
+	d.Do("FUNCTION", "RESTORE", payload[:len(payload)-1]+"x")
+	d.Do("FUNCTION", "FLUSH")
+	d.Do("FUNCTION", "LOAD", lib2)
+	d.Do("FUNCTION", "RESTORE", payload)
+	d.DoSorted("FCALL", "f1", "0")
+	d.Do("FUNCTION", "LOAD", "REPLACE", "#!lua name=lib3\nredis.register_function('f1x', function() return 3 end)")
+	d.Do("FUNCTION", "RESTORE", payload, "FLUSH")
+	d.Do("FUNCTION", "LIST")
+	d.Do("FCALL", "f2", "0")
+	d.Do("FCALL", "f1", "0")
+	// The value DUMP of a key is not a functions payload.
+	d.Do("SET", "k", "v")
+	d.Do("FUNCTION", "RESTORE", d.Do("DUMP", "k").Str)
+	// Each side restores the other's payload.
+	theirs, mine := d.Real.MustDo(t, "FUNCTION", "DUMP"), d.Ours.MustDo(t, "FUNCTION", "DUMP")
+	if r := d.Ours.MustDo(t, "FUNCTION", "RESTORE", theirs.Str, "REPLACE"); r.Str != "OK" {
+		t.Fatalf("replnode restoring redis's payload: %v", r)
+	}
+	if r := d.Real.MustDo(t, "FUNCTION", "RESTORE", mine.Str, "REPLACE"); r.Str != "OK" {
+		t.Fatalf("redis restoring replnode's payload: %v", r)
+	}
+}
