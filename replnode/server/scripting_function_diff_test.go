@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/replnode/replnode/replnode/redistest"
@@ -134,4 +135,41 @@ func TestDifferentialFunctionDumpRestore(t *testing.T) {
 	if r := d.Real.MustDo(t, "FUNCTION", "RESTORE", mine.Str, "REPLACE"); r.Str != "OK" {
 		t.Fatalf("redis restoring replnode's payload: %v", r)
 	}
+}
+
+// TestDifferentialScriptingInfo: INFO memory counts cached scripts,
+// functions and libraries as redis-server 7.0 does.
+func TestDifferentialScriptingInfo(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	fields := []string{"number_of_cached_scripts", "number_of_functions", "number_of_libraries"}
+	check := func(when string) {
+		t.Helper()
+		a, b := d.Real.MustDo(t, "INFO", "memory").Str, d.Ours.MustDo(t, "INFO", "memory").Str
+		for _, f := range fields {
+			if va, vb := infoText(a, f), infoText(b, f); va != vb || va == "" {
+				t.Errorf("%s: %s redis %q, replnode %q", when, f, va, vb)
+			}
+		}
+	}
+	check("empty")
+	d.Do("SCRIPT", "LOAD", "return 1")
+	d.Do("EVAL", "return 2", "0")
+	d.Do("EVAL", "return 2", "0")
+	d.Do("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('a1', function() return 1 end) redis.register_function('a2', function() return 1 end)")
+	d.Do("FUNCTION", "LOAD", "#!lua name=b\nredis.register_function('b1', function() return 1 end)")
+	check("loaded")
+	d.Do("SCRIPT", "FLUSH")
+	d.Do("FUNCTION", "DELETE", "a")
+	check("flushed")
+}
+
+func infoText(info, name string) string {
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
