@@ -67,6 +67,31 @@ func TestDifferentialBusyScript(t *testing.T) {
 			if r := other.MustDo(t, "GET", "w"); r.Str != "2" {
 				t.Fatalf("w = %v", r)
 			}
+
+			// A busy function: BUSY names FUNCTION KILL, SCRIPT KILL
+			// does not stop it, FUNCTION KILL does.
+			other.MustDo(t, "FUNCTION", "LOAD", "REPLACE", "#!lua name=spin\nredis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)")
+			if err := runner.Send("FCALL", "spin", "0"); err != nil {
+				t.Fatal(err)
+			}
+			waitBusy(t, other)
+			busyFn := "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+			if r := other.MustDo(t, "GET", "x"); r.Str != busyFn {
+				t.Fatalf("GET during a busy function = %v", r)
+			}
+			if r := other.MustDo(t, "SCRIPT", "KILL"); r.Str != busyFn {
+				t.Fatalf("SCRIPT KILL of a function = %v", r)
+			}
+			if r := other.MustDo(t, "FUNCTION", "KILL"); r.Str != "OK" {
+				t.Fatalf("FUNCTION KILL = %v", r)
+			}
+			r, err = runner.Receive()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2."; r.Str != want {
+				t.Fatalf("killed function's reply = %v, want %s", r, want)
+			}
 		})
 	}
 }
