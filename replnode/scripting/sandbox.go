@@ -1,6 +1,7 @@
 package scripting
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ func (e *Engine) initSandbox() {
 	g.RawSetString("pcall", L.NewFunction(e.luaPcall))
 	g.RawSetString("error", L.NewFunction(luaError))
 	g.RawSetString("tostring", L.NewFunction(luaTostring))
+	g.RawSetString("tonumber", L.NewFunction(luaTonumber))
 	g.RawSetString("redis", e.redisTable())
 	g.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LNumber(0))
@@ -59,6 +61,8 @@ func (e *Engine) initSandbox() {
 	m := g.RawGetString("math").(*lua.LTable)
 	m.RawSetString("random", L.NewFunction(e.mathRandom))
 	m.RawSetString("randomseed", L.NewFunction(e.mathRandomseed))
+	// HUGE_VAL, where gopher-lua has the largest finite double.
+	m.RawSetString("huge", lua.LNumber(math.Inf(1)))
 	// loadstring compiles with the chunk name of the string, as Lua's.
 	var drop []lua.LValue
 	g.ForEach(func(k, _ lua.LValue) {
@@ -306,4 +310,78 @@ func argError(L *lua.LState, n int, msg string) {
 		}
 	}
 	L.RaiseError("bad argument #%d to '%s' (%s)", n, name, msg)
+}
+
+// luaTonumber is Lua 5.1's tonumber: in base 10 what strtod reads
+// (exponents, hexadecimal, surrounding spaces), else strtoul in base 2..36.
+func luaTonumber(L *lua.LState) int {
+	v := L.CheckAny(1)
+	base := L.OptInt(2, 10)
+	if base == 10 {
+		switch x := v.(type) {
+		case lua.LNumber:
+			L.Push(x)
+			return 1
+		case lua.LString:
+			if f, ok := str2d(string(x)); ok {
+				L.Push(lua.LNumber(f))
+				return 1
+			}
+		}
+		L.Push(lua.LNil)
+		return 1
+	}
+	if base < 2 || base > 36 {
+		argError(L, 2, "base out of range")
+	}
+	s := strings.TrimSpace(lua.LVAsString(v))
+	neg := strings.HasPrefix(s, "-")
+	n, err := strconv.ParseUint(strings.TrimPrefix(s, "-"), base, 64)
+	if err != nil || s == "" {
+		L.Push(lua.LNil)
+		return 1
+	}
+	f := float64(n)
+	if neg {
+		f = -f
+	}
+	L.Push(lua.LNumber(f))
+	return 1
+}
+
+// str2d is luaO_str2d: strtod over the whole string but for surrounding
+// spaces, with C's hexadecimal integers.
+func str2d(s string) (float64, bool) {
+	t := strings.Trim(s, " \t\n\r\v\f")
+	if t == "" {
+		return 0, false
+	}
+	body := strings.TrimLeft(t, "+-")
+	if len(t)-len(body) > 1 {
+		return 0, false
+	}
+	if strings.HasPrefix(body, "0x") || strings.HasPrefix(body, "0X") {
+		n, err := strconv.ParseUint(body[2:], 16, 64)
+		if err != nil {
+			return 0, false
+		}
+		if strings.HasPrefix(t, "-") {
+			return -float64(n), true
+		}
+		return float64(n), true
+	}
+	lower := strings.ToLower(body)
+	if strings.HasPrefix(lower, "inf") || strings.HasPrefix(lower, "nan") {
+		f, err := strconv.ParseFloat(t, 64)
+		return f, err == nil
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return f, true
+		}
+		return 0, false
+	}
+	return f, true
 }

@@ -219,6 +219,18 @@ var scriptCorpus = [][]string{
 	{"EVAL", "return struct.unpack('s', 'abc')", "0"},
 	{"EVAL", "return cmsgpack.pack()", "0"},
 	{"EVAL", "return cjson.encode()", "0"},
+	// tonumber, math.huge
+	{"EVAL", "return {tonumber('1e2'), tonumber('  12  '), tonumber('0x10'), tonumber('-0x10'), tonumber('1.5e3'), tonumber('.5'), tonumber('5.'), tonumber('+1')}", "0"},
+	{"EVAL", "return {tonumber('ff', 16), tonumber('777', 8), tonumber('zz', 36)}", "0"},
+	{"EVAL", "return {type(tonumber('abc')), type(tonumber('1e')), type(tonumber('')), type(tonumber(' 0x ')), type(tonumber('- 1'))}", "0"},
+	{"EVAL", "return {tostring(math.huge), tostring(-math.huge), tostring(tonumber('1e400')), tostring(math.huge == 1/0)}", "0"},
+	{"EVAL", "return {tostring(12345678901234), tostring(2^53), tostring(10/3), tostring(0.1)}", "0"},
+	{"EVAL", "return redis.call('blpop', 'nolist', 0)", "0"},
+	{"EVAL", "return redis.call('select', 100)", "0"},
+	{"EVAL", "return redis.call('wait', 0, 0)", "0"},
+	{"EVAL", "return redis.call('watch', 'x')", "0"},
+	{"EVAL", "return redis.call('script', 'load', 'return 1')", "0"},
+	{"EVAL", "return redis.pcall('zadd', 'z', 'x', 'm')", "0"},
 	// SELECT in a script does not change the caller's database
 	{"EVAL", "redis.call('select', 9) redis.call('set', 'in9', 'v') return redis.call('get', 'in9')", "0"},
 	{"EXISTS", "in9"},
