@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +96,8 @@ type Engine struct {
 	globals   *lua.LTable
 	// killMu guards cancel and killed, which Kill sets from another
 	// goroutine while the script runs.
+	// broken is set when a run panicked past gopher-lua (see pcall).
+	broken bool
 	killMu sync.Mutex
 	cancel context.CancelFunc
 	killed bool
@@ -124,9 +127,13 @@ func (e *Engine) reset() {
 	if e.L != nil {
 		e.L.Close()
 	}
-	e.L = lua.NewState(lua.Options{SkipOpenLibs: true})
+	// Lua 5.1's limits: 20000 nested calls (LUAI_MAXCALLS); the data
+	// stack grows on demand instead of overflowing gopher-lua's default.
+	e.L = lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 20000, MinimizeStackMemory: true,
+		RegistrySize: 1024 * 20, RegistryMaxSize: 1024 * 1024, RegistryGrowStep: 1024})
 	e.scripts = map[string]*Script{}
 	e.bodyBytes = 0
+	e.broken = false
 	e.initSandbox()
 }
 
@@ -246,7 +253,11 @@ func compileError(err error, code []byte) string {
 func (e *Engine) Run(s *Script, h Host, w *resp.Writer, keys, args [][]byte) (errMsg string, countErr bool) {
 	e.globals.RawSetString("KEYS", stringArray(e.L, keys))
 	e.globals.RawSetString("ARGV", stringArray(e.L, args))
-	return e.call(s.fn, s.SHA, h, w)
+	msg, count := e.call(s.fn, s.SHA, h, w)
+	if e.broken {
+		e.Rebuild()
+	}
+	return msg, count
 }
 
 // call runs fn with args under the error handler, as luaCallFunction:
@@ -271,7 +282,7 @@ func (e *Engine) call(fn *lua.LFunction, name string, h Host, w *resp.Writer, ar
 	for _, a := range args {
 		L.Push(a)
 	}
-	err := L.PCall(len(args), 1, e.errFunc)
+	err := e.pcall(len(args))
 	if err != nil {
 		var obj lua.LValue = lua.LString(err.Error())
 		if ae, ok := err.(*lua.ApiError); ok && ae.Object != nil {
@@ -286,6 +297,33 @@ func (e *Engine) call(fn *lua.LFunction, name string, h Host, w *resp.Writer, ar
 	L.Pop(1)
 	e.toRESP(w, ret, e.run.proto)
 	return "", false
+}
+
+// pcall is PCall with the error handler, turning a panic that escapes
+// gopher-lua's own recovery (an error inside the error handler) into an
+// error instead of a crash; the interpreter is rebuilt afterwards.
+func (e *Engine) pcall(nargs int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.broken = true
+			err = &lua.ApiError{Type: lua.ApiErrorPanic, Object: lua.LString(fmt.Sprint(r))}
+		}
+	}()
+	return e.L.PCall(nargs, 1, e.errFunc)
+}
+
+// Broken reports whether the last run left the interpreter unusable
+// (see pcall): the owner must rebuild it.
+func (e *Engine) Broken() bool { return e.broken }
+
+// Rebuild makes a fresh interpreter and compiles the cached scripts again.
+func (e *Engine) Rebuild() {
+	scripts := e.scripts
+	e.broken = false
+	e.reset()
+	for _, sc := range scripts {
+		e.Load(sc.Body)
+	}
 }
 
 // Kill stops the running script (SCRIPT KILL): it fails at its next
@@ -318,6 +356,11 @@ func (e *Engine) killedError(obj lua.LValue) lua.LValue {
 
 // runError words a failed run as luaCallFunction does.
 func runError(sha string, obj lua.LValue) (string, bool) {
+	if str, ok := obj.(lua.LString); ok {
+		// The error handler could not run (the call stack was full):
+		// word the error as it would have.
+		obj = handledError(string(str))
+	}
 	t, ok := obj.(*lua.LTable)
 	if !ok {
 		msg := "execution failure"
@@ -341,6 +384,23 @@ func runError(sha string, obj lua.LValue) (string, bool) {
 		count = false
 	}
 	return msg, count
+}
+
+// handledError is what the error handler makes of a plain error message:
+// {err="ERR msg"}, with the source and line of a "chunk:line:" prefix.
+func handledError(msg string) *lua.LTable {
+	t := &lua.LTable{}
+	t.RawSetString("err", lua.LString("ERR "+msg))
+	if i := strings.IndexByte(msg, ':'); i > 0 {
+		rest := msg[i+1:]
+		if j := strings.IndexByte(rest, ':'); j > 0 {
+			if line, err := strconv.Atoi(rest[:j]); err == nil {
+				t.RawSetString("source", lua.LString("@"+msg[:i]))
+				t.RawSetString("line", lua.LString(strconv.Itoa(line)))
+			}
+		}
+	}
+	return t
 }
 
 // stringArray is Redis's luaCreateArray.

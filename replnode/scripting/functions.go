@@ -323,7 +323,16 @@ func (f *Functions) registerFunction(L *lua.LState) int {
 // Call runs a function with its keys and arguments (FCALL), as Run.
 func (f *Functions) Call(fun *Function, h Host, w *resp.Writer, keys, args [][]byte) (string, bool) {
 	L := f.e.L
-	return f.e.call(fun.fn, fun.Name, h, w, stringArray(L, keys), stringArray(L, args))
+	msg, count := f.e.call(fun.fn, fun.Name, h, w, stringArray(L, keys), stringArray(L, args))
+	if f.e.broken {
+		// A fresh interpreter with the same libraries.
+		codes := f.Libraries()
+		f.Flush()
+		for _, l := range codes {
+			f.Load([]byte(l.Code), false)
+		}
+	}
+	return msg, count
 }
 
 // Restore is FUNCTION RESTORE's join: the libraries of codes with those

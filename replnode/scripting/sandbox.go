@@ -48,6 +48,7 @@ func (e *Engine) initSandbox() {
 	g.RawSetString("error", L.NewFunction(luaError))
 	g.RawSetString("tostring", L.NewFunction(luaTostring))
 	g.RawSetString("tonumber", L.NewFunction(luaTonumber))
+	g.RawSetString("unpack", L.NewFunction(luaUnpack))
 	g.RawSetString("redis", e.redisTable())
 	g.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int {
 		L.Push(lua.LNumber(0))
@@ -384,4 +385,23 @@ func str2d(s string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
+}
+
+// luaUnpack is Lua 5.1's unpack, with its limit of LUAI_MAXCSTACK (8000)
+// stack slots: more results are "too many results to unpack".
+func luaUnpack(L *lua.LState) int {
+	tb := L.CheckTable(1)
+	start := L.OptInt(2, 1)
+	end := L.OptInt(3, tb.Len())
+	if start > end {
+		return 0
+	}
+	n := end - start + 1
+	if n <= 0 || n+L.GetTop() > 8000 {
+		L.RaiseError("too many results to unpack")
+	}
+	for i := start; i <= end; i++ {
+		L.Push(tb.RawGetInt(i))
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/replnode/replnode/replnode/redistest"
@@ -231,6 +232,16 @@ var scriptCorpus = [][]string{
 	{"EVAL", "return redis.call('watch', 'x')", "0"},
 	{"EVAL", "return redis.call('script', 'load', 'return 1')", "0"},
 	{"EVAL", "return redis.pcall('zadd', 'z', 'x', 'm')", "0"},
+	// big scripts and deep stacks (unpack of 7000 used to crash the node)
+	{"EVAL", "return unpack((function() local t = {} for i = 1, 7000 do t[i] = i end return t end)())", "0"},
+	{"EVAL", "return unpack((function() local t = {} for i = 1, 9000 do t[i] = i end return t end)())", "0"},
+	{"EVAL", "local t = {} for i = 1, 7000 do t[i] = i end return #{unpack(t)}", "0"},
+	{"EVAL", "return {select('#', unpack({1,2,3}, 2)), unpack({1,2,3}, 3, 1)}", "0"},
+	{"EVAL", "local function f(n) if n == 0 then return 0 end return 1 + f(n-1) end return f(10000)", "0"},
+	{"EVAL", "local t = {} for i = 1, 3000 do t[i] = 'v' .. i end return t", "0"},
+	{"EVAL", "return string.rep('x', 100000)", "0"},
+	{"EVAL", strings.Repeat("redis.call('incr', 'bigscript')\n", 2000) + "return redis.call('get', 'bigscript')", "0"},
+	{"PING"},
 	// SELECT in a script does not change the caller's database
 	{"EVAL", "redis.call('select', 9) redis.call('set', 'in9', 'v') return redis.call('get', 'in9')", "0"},
 	{"EXISTS", "in9"},
