@@ -122,9 +122,22 @@ func parseRESPDouble(s string) (float64, bool) {
 	return f, err == nil
 }
 
+// luaMaxCStack is LUAI_MAXCSTACK: the Lua stack slots a conversion may
+// use. Redis's luaReplyToRedisReply needs 4 free at each level, so a
+// table nested too deep (or containing itself) ends in an error reply;
+// top counts the slots Redis's would hold at that point (2 at the start:
+// the error handler and the result).
+const luaMaxCStack = 8000
+
 // toRESP writes v as Redis's luaReplyToRedisReply; proto is the script
 // client's protocol (redis.setresp), which decides how booleans go out.
-func (e *Engine) toRESP(w *resp.Writer, v lua.LValue, proto int) {
+func (e *Engine) toRESP(w *resp.Writer, v lua.LValue, proto int) { e.toRESPAt(w, v, proto, 2) }
+
+func (e *Engine) toRESPAt(w *resp.Writer, v lua.LValue, proto int, top int) {
+	if top+4 > luaMaxCStack {
+		w.Error("ERR reached lua stack limit")
+		return
+	}
 	switch x := v.(type) {
 	case lua.LString:
 		w.BulkString(string(x))
@@ -140,7 +153,7 @@ func (e *Engine) toRESP(w *resp.Writer, v lua.LValue, proto int) {
 	case lua.LNumber:
 		w.Int(luaToInt64(float64(x)))
 	case *lua.LTable:
-		e.tableToRESP(w, x, proto)
+		e.tableToRESP(w, x, proto, top)
 	default:
 		w.Null()
 	}
@@ -154,7 +167,7 @@ func luaToInt64(f float64) int64 {
 	return int64(f)
 }
 
-func (e *Engine) tableToRESP(w *resp.Writer, t *lua.LTable, proto int) {
+func (e *Engine) tableToRESP(w *resp.Writer, t *lua.LTable, proto int, top int) {
 	if s, ok := t.RawGetString("err").(lua.LString); ok {
 		msg, _ := runError("", withoutPosition(t, s))
 		w.Error(msg)
@@ -184,8 +197,8 @@ func (e *Engine) tableToRESP(w *resp.Writer, t *lua.LTable, proto int) {
 		d := w.Deferred()
 		n := 0
 		m.ForEach(func(k, v lua.LValue) {
-			e.toRESP(w, k, proto)
-			e.toRESP(w, v, proto)
+			e.toRESPAt(w, k, proto, top+4)
+			e.toRESPAt(w, v, proto, top+3)
 			n++
 		})
 		w.SetMapLen(d, n)
@@ -195,7 +208,7 @@ func (e *Engine) tableToRESP(w *resp.Writer, t *lua.LTable, proto int) {
 		d := w.Deferred()
 		n := 0
 		s.ForEach(func(k, _ lua.LValue) {
-			e.toRESP(w, k, proto)
+			e.toRESPAt(w, k, proto, top+3)
 			n++
 		})
 		w.SetSetLen(d, n)
@@ -208,7 +221,7 @@ func (e *Engine) tableToRESP(w *resp.Writer, t *lua.LTable, proto int) {
 		if v == lua.LNil {
 			break
 		}
-		e.toRESP(w, v, proto)
+		e.toRESPAt(w, v, proto, top+1)
 		n++
 	}
 	w.SetArrayLen(d, n)

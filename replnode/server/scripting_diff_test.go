@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"bytes"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/replnode/replnode/replnode/redistest"
+	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/scripting"
 )
 
@@ -302,4 +306,61 @@ func TestDifferentialScripting(t *testing.T) {
 	if got := d.Do("EVAL", "return redis.sha1hex(ARGV[1])", "0", "abc").Str; got != scripting.SHA1Hex([]byte("abc")) {
 		t.Fatalf("sha1hex(abc) = %q", got)
 	}
+}
+
+// TestDifferentialScriptDeepReply: a table containing itself, or nested
+// past Lua's stack, is replied as deep as Redis's Lua stack allows and
+// then "reached lua stack limit", byte for byte as redis-server 7.0 (read
+// raw: the replies are thousands of levels deep).
+func TestDifferentialScriptDeepReply(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, script := range []string{
+		"local t = {} t[1] = t return t",
+		"local t = {} t[1] = {1, t} return t",
+		"local t = {} t[1] = t return {map={a=t}}",
+		"local t = {} t.map = {a=t} return t",
+		"local t = {} t.set = {} t.set[t] = true return t",
+	} {
+		a, b := rawEval(t, real.Addr, script), rawEval(t, ours.Addr, script)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: redis %d bytes ending %q, replnode %d bytes ending %q", script, len(a), tail(a), len(b), tail(b))
+		}
+	}
+}
+
+// rawEval sends EVAL script 0 and reads the reply bytes until the stack
+// limit error that ends these replies.
+func rawEval(t *testing.T, addr, script string) []byte {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(resp.AppendCommandStrings(nil, "EVAL", script, "0")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var out []byte
+	buf := make([]byte, 64<<10)
+	for !bytes.HasSuffix(out, []byte("limit\r\n")) {
+		n, err := c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err != nil {
+			break
+		}
+		if bytes.Count(out, []byte("limit\r\n")) > 0 {
+			// A map can end in two errors: wait briefly for the rest.
+			_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		}
+	}
+	return out
+}
+
+func tail(b []byte) []byte {
+	if len(b) > 60 {
+		return b[len(b)-60:]
+	}
+	return b
 }
