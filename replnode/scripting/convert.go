@@ -170,6 +170,10 @@ func luaToInt64(f float64) int64 {
 func (e *Engine) tableToRESP(w *resp.Writer, t *lua.LTable, proto int, top int) {
 	if s, ok := t.RawGetString("err").(lua.LString); ok {
 		msg, _ := runError("", withoutPosition(t, s))
+		ignore, _ := t.RawGetString("ignore_error_stats_update").(lua.LBool)
+		if e.run != nil {
+			e.run.host.ErrorReplied(msg, !bool(ignore))
+		}
 		w.Error(msg)
 		return
 	}

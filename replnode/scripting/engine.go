@@ -74,6 +74,11 @@ type Host interface {
 	// Log writes a redis.log line at level (Log*), if the server's
 	// verbosity lets it through.
 	Log(level int, msg string)
+	// ErrorReplied tells that the script's reply holds the error msg (an
+	// error table it returned): counted says whether it goes into the
+	// error statistics (not when it is a command's error the script
+	// passed on, counted when it happened); either way the call failed.
+	ErrorReplied(msg string, counted bool)
 }
 
 // Script is a cached EVAL script.

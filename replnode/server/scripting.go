@@ -104,6 +104,8 @@ type scriptRun struct {
 	// writeDirty: the script has run a write command.
 	writeDirty bool
 	replFlags  int
+	// failed: the script's reply holds an error (commandstats).
+	failed bool
 	// function is the FCALL being run, nil for EVAL.
 	function *scripting.Function
 	// name is the script's name in STATS (sha or function).
@@ -183,6 +185,14 @@ func (r *scriptRun) watch(threshold time.Duration) (stop func()) {
 
 // SetRepl implements scripting.Host.
 func (r *scriptRun) SetRepl(flags int) { r.replFlags = flags }
+
+// ErrorReplied implements scripting.Host.
+func (r *scriptRun) ErrorReplied(msg string, counted bool) {
+	if counted {
+		r.s.countError(msg)
+	}
+	r.failed = true
+}
 
 // Log implements scripting.Host.
 func (r *scriptRun) Log(level int, msg string) { r.s.Log.Logf(level, "%s", msg) }
@@ -455,6 +465,9 @@ func (s *Server) runScript(ctx *Ctx, run *scriptRun, body func() (string, bool))
 	}
 	errMsg, count := body()
 	run.reclaimExecutor(false)
+	if run.failed {
+		ctx.errors++
+	}
 	if errMsg != "" {
 		ctx.errors++
 		if count {

@@ -173,3 +173,48 @@ func infoText(info, name string) string {
 	}
 	return ""
 }
+
+// TestDifferentialScriptErrorStats: errors inside and out of scripts are
+// counted once, as redis-server 7.0 counts them (INFO errorstats and the
+// failed/rejected calls of INFO commandstats).
+func TestDifferentialScriptErrorStats(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	d.Do("CONFIG", "RESETSTAT")
+	d.Do("SET", "s", "x")
+	d.Do("EVAL", "return redis.call('incr', 's')", "0")
+	d.Do("EVAL", "return redis.pcall('incr', 's')", "0")
+	d.Do("EVAL", "redis.pcall('incr', 's') return 1", "0")
+	d.Do("EVAL", "return redis.call('nosuch')", "0")
+	d.Do("EVAL", "error('x')", "0")
+	d.Do("EVAL", "return redis.error_reply('MY err')", "0")
+	d.Do("EVAL", "return {err='OTHER e'}", "0")
+	d.Do("EVAL", "#!lua flags=no-writes\nreturn redis.call('set', 'a', 1)", "0")
+	d.Do("EVALSHA", "0000000000000000000000000000000000000000", "0")
+	a, b := d.Real.MustDo(t, "INFO", "errorstats").Str, d.Ours.MustDo(t, "INFO", "errorstats").Str
+	if a != b {
+		t.Errorf("INFO errorstats:\n redis:    %q\n replnode: %q", a, b)
+	}
+	for _, field := range []string{"total_error_replies"} {
+		ra, rb := infoText(d.Real.MustDo(t, "INFO", "stats").Str, field), infoText(d.Ours.MustDo(t, "INFO", "stats").Str, field)
+		if ra != rb {
+			t.Errorf("%s: redis %s, replnode %s", field, ra, rb)
+		}
+	}
+	for _, cmd := range []string{"incr", "eval", "evalsha", "set"} {
+		ra, rb := infoText(d.Real.MustDo(t, "INFO", "commandstats").Str, "cmdstat_"+cmd), infoText(d.Ours.MustDo(t, "INFO", "commandstats").Str, "cmdstat_"+cmd)
+		strip := func(s string) string {
+			var kept []string
+			for _, kv := range strings.Split(s, ",") {
+				if !strings.HasPrefix(kv, "usec") {
+					kept = append(kept, kv)
+				}
+			}
+			return strings.Join(kept, ",")
+		}
+		if strip(ra) != strip(rb) {
+			t.Errorf("cmdstat_%s: redis %s, replnode %s", cmd, ra, rb)
+		}
+	}
+}
