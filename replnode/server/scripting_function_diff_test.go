@@ -218,3 +218,30 @@ func TestDifferentialScriptErrorStats(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialScriptOOM: over maxmemory, a script without flags has
+// its deny-oom commands refused (until it wrote), a script declaring
+// writes is refused by dispatch, allow-oom and no-writes scripts run, as
+// on redis-server 7.0.
+func TestDifferentialScriptOOM(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	d.Do("SET", "a", "1")
+	d.Do("CONFIG", "SET", "maxmemory", "1")
+	for _, step := range [][]string{
+		{"EVAL", "return redis.call('set', 'a', 'b')", "0"},
+		{"EVAL", "return redis.pcall('set', 'a', 'b')", "0"},
+		{"EVAL", "return redis.call('get', 'a')", "0"},
+		{"EVAL", "return redis.call('del', 'nokey')", "0"},
+		{"EVAL", "#!lua\nreturn redis.call('set', 'a', 'b')", "0"},
+		{"EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'a', 'c')", "0"},
+		{"EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'a')", "0"},
+		{"EVAL_RO", "return redis.call('get', 'a')", "0"},
+		{"FUNCTION", "LOAD", "#!lua name=oom\nredis.register_function('w', function() return redis.call('set', 'a', 'd') end)"},
+	} {
+		d.Do(step...)
+	}
+	d.Do("CONFIG", "SET", "maxmemory", "0")
+	d.Do("GET", "a")
+}
