@@ -3,6 +3,7 @@ package server_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/replnode/replnode/replnode/redistest"
 )
@@ -244,4 +245,40 @@ func TestDifferentialScriptOOM(t *testing.T) {
 	}
 	d.Do("CONFIG", "SET", "maxmemory", "0")
 	d.Do("GET", "a")
+}
+
+// TestScriptsUnderPauseWrite: CLIENT PAUSE WRITE holds EVAL, EVALSHA and
+// FCALL (they may replicate) but not their _ro forms nor a no-writes
+// script run by FCALL_RO, on redis-server 7.0 and replnode alike.
+func TestScriptsUnderPauseWrite(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	for _, srv := range []struct {
+		name string
+		in   *redistest.Instance
+	}{{"redis", real}, {"replnode", ours}} {
+		t.Run(srv.name, func(t *testing.T) {
+			admin, c := srv.in.Dial(t), srv.in.Dial(t)
+			admin.MustDo(t, "FUNCTION", "LOAD", "#!lua name=p\nredis.register_function{function_name='r', callback=function() return 'r' end, flags={'no-writes'}}")
+			admin.MustDo(t, "CLIENT", "PAUSE", "10000", "WRITE")
+			if r := c.MustDo(t, "EVAL_RO", "return 'ro'", "0"); r.Str != "ro" {
+				t.Fatalf("EVAL_RO under PAUSE WRITE = %v", r)
+			}
+			if r := c.MustDo(t, "FCALL_RO", "r", "0"); r.Str != "r" {
+				t.Fatalf("FCALL_RO under PAUSE WRITE = %v", r)
+			}
+			if err := c.Send("EVAL", "return redis.call('incr', 'paused')", "0"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if r := admin.MustDo(t, "GET", "paused"); !r.Null {
+				t.Fatalf("EVAL ran under PAUSE WRITE: paused = %v", r)
+			}
+			admin.MustDo(t, "CLIENT", "UNPAUSE")
+			r, err := c.Receive()
+			if err != nil || r.Int != 1 {
+				t.Fatalf("EVAL after UNPAUSE = %v %v", r, err)
+			}
+		})
+	}
 }
