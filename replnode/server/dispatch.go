@@ -319,8 +319,8 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	wasInCall := s.inCall
 	s.inCall = true
 	cmd.Handler(ctx)
-	if c.trk.flags&trackOn != 0 {
-		s.trackingAfterCall(c, cmd, ctx.Args)
+	if c.trk.flags&trackOn != 0 || s.scripts.run != nil {
+		s.trackingAfterScriptAwareCall(c, cmd, ctx.Args)
 	}
 	dur := time.Since(start)
 	s.lastCallEnd = start.Add(dur)

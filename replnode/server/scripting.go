@@ -106,6 +106,10 @@ type scriptRun struct {
 	replFlags  int
 	// failed: the script's reply holds an error (commandstats).
 	failed bool
+	// callerCmd and callerArgs are the EVAL/FCALL that runs the script
+	// (client side caching remembers its declared keys).
+	callerCmd  *Command
+	callerArgs [][]byte
 	// function is the FCALL being run, nil for EVAL.
 	function *scripting.Function
 	// name is the script's name in STATS (sha or function).
@@ -333,7 +337,7 @@ func (s *Server) prepareScriptRun(ctx *Ctx, flags scripting.Flags, ro bool) (*sc
 	c.DBNum = caller.DBNum
 	c.fence = caller.fence
 	run := &scriptRun{
-		s: s, caller: caller, client: c, nowMs: ctx.NowMs,
+		s: s, caller: caller, client: c, nowMs: ctx.NowMs, callerCmd: ctx.Cmd, callerArgs: ctx.Args,
 		readOnly:  ro || (!compat && flags&scripting.FlagNoWrites != 0),
 		allowOOM:  !compat && flags&scripting.FlagAllowOOM != 0,
 		replFlags: scripting.ReplAll,
@@ -820,4 +824,24 @@ func (s *Server) scriptingMemoryInfo(b *strings.Builder) {
 	infoLine(b, "used_memory_functions:%d", fnBytes)
 	infoLine(b, "used_memory_scripts:%d", evalBytes+fnBytes)
 	infoLine(b, "used_memory_scripts_human:%s", bytesHuman(evalBytes+fnBytes))
+}
+
+// trackingAfterScriptAwareCall is the client side caching step of
+// call() in Redis 7.0: a read command remembers its keys for its client,
+// but a read a script runs remembers the keys the script declared for the
+// script's caller; EVAL_RO, EVALSHA_RO and FCALL_RO remember nothing by
+// themselves.
+func (s *Server) trackingAfterScriptAwareCall(c *Client, cmd *Command, args [][]byte) {
+	if cmd.Flags&FlagReadOnly == 0 {
+		return
+	}
+	switch cmd.Name {
+	case "eval_ro", "evalsha_ro", "fcall_ro":
+		return
+	}
+	if run := s.scripts.run; run != nil && c == run.client {
+		s.trackingRememberKeys(run.caller, run.callerCmd, run.callerArgs)
+		return
+	}
+	s.trackingRememberKeys(c, cmd, args)
 }

@@ -282,3 +282,28 @@ func TestScriptsUnderPauseWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestDifferentialScriptTracking: a script that reads makes its caller's
+// client side cache remember the keys the script declared (not the keys it
+// read), EVAL_RO included; a script that reads nothing remembers nothing,
+// as redis-server 7.0.
+func TestDifferentialScriptTracking(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	w := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	d.DoType("HELLO", "3")
+	d.Do("CLIENT", "TRACKING", "ON")
+	d.Do("EVAL", "return redis.call('get', KEYS[1])", "1", "k")
+	d.Do("EVAL_RO", "return redis.call('get', 'inner')", "1", "k2")
+	d.Do("EVAL", "return 1", "1", "k3")
+	d.Do("EVAL", "return redis.call('get', 'inner2')", "0")
+	w.Do("SET", "inner", "1")
+	w.Do("SET", "inner2", "1")
+	w.Do("SET", "k3", "1")
+	w.Do("SET", "k", "1")
+	d.Receive() // invalidate k
+	w.Do("SET", "k2", "1")
+	d.Receive() // invalidate k2
+	d.Do("PING")
+}
