@@ -33,7 +33,7 @@ func TestParseShebang(t *testing.T) {
 
 func TestNumberFormats(t *testing.T) {
 	for _, tc := range []struct {
-		f         float64
+		f        float64
 		g17, g14 string
 	}{
 		{3, "3", "3"},
