@@ -83,6 +83,8 @@ type KeyspaceResult struct {
 	Result
 	Aux     map[string]string
 	Expired int64 // keys dropped by DropExpiredAt
+	// Functions are the FUNCTION libraries' codes the file holds.
+	Functions [][]byte
 }
 
 // LoadKeyspace decodes a complete RDB stream into ks, whose databases must
@@ -97,6 +99,10 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 			if opt.OnAux != nil {
 				opt.OnAux(k, v)
 			}
+			return nil
+		},
+		Function: func(code []byte) error {
+			out.Functions = append(out.Functions, bytes.Clone(code))
 			return nil
 		},
 		SelectDB: func(db int) error {
@@ -129,4 +135,52 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 	res, err := Load(r, h)
 	out.Result = res
 	return out, err
+}
+
+// ErrNotFunction is FUNCTION RESTORE's error for a payload holding
+// something other than function libraries.
+var ErrNotFunction = errors.New("given type is not a function")
+
+// FunctionsDumpPayload serialises libraries as FUNCTION DUMP: each a
+// FUNCTION2 opcode and its code, then the RDB version and the CRC64, as a
+// DUMP payload.
+func FunctionsDumpPayload(codes [][]byte) []byte {
+	var buf sliceWriter
+	e := NewEncoder(&buf, Options{})
+	for _, code := range codes {
+		e.Function(code)
+	}
+	_ = e.w.Flush() // a sliceWriter never fails
+	out := binary.LittleEndian.AppendUint16(buf.b, Version)
+	return binary.LittleEndian.AppendUint64(out, CRC64(0, out))
+}
+
+// ParseFunctionsPayload verifies a FUNCTION DUMP payload and returns the
+// libraries' codes: ErrBadDumpPayload when the version or checksum is
+// wrong, ErrNotFunction when it holds another type.
+func ParseFunctionsPayload(p []byte) ([][]byte, error) {
+	if len(p) < dumpFooterSize {
+		return nil, ErrBadDumpPayload
+	}
+	body, footer := p[:len(p)-dumpFooterSize], p[len(p)-dumpFooterSize:]
+	if binary.LittleEndian.Uint16(footer) > Version || CRC64(0, p[:len(p)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
+		return nil, ErrBadDumpPayload
+	}
+	d := &decoder{r: bufio.NewReader(bytes.NewReader(body)), h: &Handler{}, version: Version}
+	var out [][]byte
+	for d.off < int64(len(body)) {
+		t, err := d.byte()
+		if err != nil {
+			return nil, err
+		}
+		if t != opFunction2 {
+			return nil, ErrNotFunction
+		}
+		code, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bytes.Clone(code))
+	}
+	return out, nil
 }

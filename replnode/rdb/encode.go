@@ -144,9 +144,13 @@ type AuxInfo struct {
 	ReplStreamDB int    // repl-stream-db
 	ReplID       string // repl-id
 	ReplOffset   int64  // repl-offset
+	// Functions are the FUNCTION libraries' codes, written after the AUX
+	// fields (FUNCTION2), as Redis 7.0's rdbSaveFunctions.
+	Functions [][]byte
 }
 
-// WriteAuxFields writes the AUX fields of info in Redis 7.0's order.
+// WriteAuxFields writes the AUX fields of info in Redis 7.0's order, then
+// info's function libraries, which follow them in the format.
 func (e *Encoder) WriteAuxFields(info AuxInfo) {
 	e.Aux("redis-ver", info.RedisVer)
 	e.Aux("redis-bits", "64")
@@ -158,6 +162,9 @@ func (e *Encoder) WriteAuxFields(info AuxInfo) {
 		e.Aux("repl-offset", strconv.FormatInt(info.ReplOffset, 10))
 	}
 	e.Aux("aof-base", "0")
+	for _, code := range info.Functions {
+		e.Function(code)
+	}
 }
 
 // WriteSnapshot writes a complete RDB stream: header, the AUX fields of

@@ -129,8 +129,11 @@ func TestGoldenLoad(t *testing.T) {
 			if res.Aux["redis-ver"] != "7.0.15" || res.Aux["redis-bits"] != "64" {
 				t.Errorf("aux fields %v", res.Aux)
 			}
-			if name == "quicklist" && (len(notices) != 1 || !strings.Contains(notices[0], "function library")) {
-				t.Errorf("function library not reported: %q", notices)
+			if name == "quicklist" && (len(res.Functions) != 1 || !strings.HasPrefix(string(res.Functions[0]), "#!lua")) {
+				t.Errorf("function library not loaded: %q (notices %q)", res.Functions, notices)
+			}
+			if name != "quicklist" && len(res.Functions) != 0 {
+				t.Errorf("functions %q in a file without any", res.Functions)
 			}
 			checkAgainstGolden(t, name, ks)
 		})

@@ -85,7 +85,11 @@ type Command struct {
 	GetKeys func(args [][]byte) []int
 	// Handler executes the command on the executor. It is nil for a
 	// container whose work is in its subcommands.
-	Handler     func(ctx *Ctx)
+	Handler func(ctx *Ctx)
+	// FlagsFor, when set, gives the flags dispatch checks for these
+	// arguments instead of Flags: EVAL of a script with a shebang takes
+	// the flags the script declares (Redis's getCommandFlags).
+	FlagsFor    func(s *Server, args [][]byte) Flags
 	Subcommands []*Command
 	// Hidden keeps a replnode-only command (REPLNODE) out of everything
 	// that describes the table — COMMAND, COMMAND COUNT, INFO, DOCS, LIST,

@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/replnode/replnode/replnode/scripting"
 )
 
 // ---------------------------------------------------------------- dispatch
@@ -123,13 +125,17 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 		return false
 	}
 	isExec := cmd.Name == "exec" && cmd.parent == nil
-	fenced := cmd.Flags&FlagFenced != 0 || (isExec && c.multi.active && c.multi.flags&FlagFenced != 0)
+	flags := cmd.Flags
+	if cmd.FlagsFor != nil {
+		flags = cmd.FlagsFor(s, args)
+	}
+	fenced := flags&FlagFenced != 0 || (isExec && c.multi.active && c.multi.flags&FlagFenced != 0)
 	if msg := s.checkFence(c, fenced); msg != "" {
 		s.reject(ctx, msg)
 		return false
 	}
-	isWrite := cmd.Flags&FlagWrite != 0 || (isExec && c.multi.active && c.multi.flags&FlagWrite != 0)
-	denyOOM := cmd.Flags&FlagDenyOOM != 0 || (isExec && c.multi.active && c.multi.flags&FlagDenyOOM != 0)
+	isWrite := flags&FlagWrite != 0 || (isExec && c.multi.active && c.multi.flags&FlagWrite != 0)
+	denyOOM := flags&FlagDenyOOM != 0 || (isExec && c.multi.active && c.multi.flags&FlagDenyOOM != 0)
 	isMaster := c.flags&ClientMaster != 0
 
 	if maxmem := s.hot.maxmemory; maxmem > 0 && !isMaster && s.usedMemory.Load() > maxmem {
@@ -137,31 +143,27 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 		// memory exceeds maxmemory; only a command that may grow memory
 		// (or one queued in MULTI) is refused if it could not free enough.
 		inMultiQueue := c.multi.active && !isExec && cmd.Name != "discard" && cmd.Name != "quit" && cmd.Name != "reset"
-		if !s.evictForCommand(now) && (denyOOM || inMultiQueue) {
+		outOfMemory := !s.evictForCommand(now)
+		if outOfMemory && (denyOOM || inMultiQueue) {
 			s.reject(ctx, ErrOOM)
 			return false
 		}
+		// A script decides its own commands' OOM from the state at its
+		// start (Redis's pre_command_oom_state).
+		s.scripts.preCommandOOM = outOfMemory
+	} else {
+		s.scripts.preCommandOOM = false
 	}
 	if s.tracking.clients > 0 {
 		// Client side caching metadata is held to its limit before each
 		// command, as Redis's processCommand does.
 		s.trackingLimitBeforeCommand()
 	}
-	if isWrite && !isMaster && s.WriteError != nil && !s.IsReplica() {
-		if msg := s.WriteError(); msg != "" {
+	if isWrite && !isMaster {
+		if msg := s.writeRefusal(); msg != "" {
 			s.reject(ctx, msg)
 			return false
 		}
-	}
-	if isWrite && !isMaster && !s.IsReplica() {
-		if need := s.hot.minReplicas; need > 0 && s.goodReplicas() < int(need) {
-			s.reject(ctx, ErrNoReplicas)
-			return false
-		}
-	}
-	if s.IsReplica() && s.hot.replicaReadOnly && !isMaster && isWrite {
-		s.reject(ctx, ErrReadOnly)
-		return false
 	}
 	if c.flags&ClientPubSub != 0 && c.Proto() == 2 {
 		switch cmd.FullName() {
@@ -171,12 +173,21 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 			return false
 		}
 	}
-	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && cmd.Flags&FlagStale == 0 {
+	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && flags&FlagStale == 0 {
 		s.reject(ctx, ErrMasterDown)
 		return false
 	}
 	if s.Loading && cmd.Flags&FlagLoading == 0 {
 		s.reject(ctx, ErrLoading)
+		return false
+	}
+	if s.scripts.lent.Load() && flags&FlagAllowBusy == 0 {
+		if isMaster {
+			// Our master's stream waits for the script, as Redis
+			// stops reading from its master meanwhile.
+			return s.waitScript(c)
+		}
+		s.reject(ctx, s.busyError())
 		return false
 	}
 	if c.multi.active && cmd.Flags&FlagNoMulti != 0 {
@@ -186,7 +197,7 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 	// CLIENT PAUSE comes last, after every refusal and before MULTI
 	// queues the command, as in Redis 7.0: a client in MULTI is held when
 	// it queues a write under PAUSE WRITE, not only at EXEC.
-	mayReplicate := isWrite || cmd.Flags&FlagMayReplicate != 0 || (isExec && c.multi.active && c.multi.flags&FlagMayReplicate != 0)
+	mayReplicate := isWrite || flags&FlagMayReplicate != 0 || (isExec && c.multi.active && c.multi.flags&FlagMayReplicate != 0)
 	if s.pausedFor(c, mayReplicate) {
 		return s.waitPause(c, mayReplicate)
 	}
@@ -209,9 +220,51 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 	if s.batch.active {
 		s.batch.mark = s.lastCallEnd
 	}
+	if s.scripts.lent.Load() {
+		// An allow-busy command ran inside a busy script: the script's
+		// pending effects are flushed when it ends, not here.
+		return false
+	}
 	s.flushPropagation()
 	s.runAfterCommand()
 	return false
+}
+
+// waitScript holds a command while a busy script has lent the executor,
+// releasing it meanwhile, then has it processed again.
+func (s *Server) waitScript(c *Client) bool {
+	s.endBatch()
+	for s.scripts.lent.Load() {
+		if c.closed || s.shuttingDown.Load() {
+			return false
+		}
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	return !c.closed && !s.shuttingDown.Load()
+}
+
+// writeRefusal is why a write may not run now, or "": MISCONF (the
+// persistence's WriteError), min-replicas on a master, a read-only
+// replica. Client commands and the commands scripts call both ask it; the
+// caller skips it for the master link.
+func (s *Server) writeRefusal() string {
+	if s.IsReplica() {
+		if s.hot.replicaReadOnly {
+			return ErrReadOnly
+		}
+		return ""
+	}
+	if s.WriteError != nil {
+		if msg := s.WriteError(); msg != "" {
+			return msg
+		}
+	}
+	if need := s.hot.minReplicas; need > 0 && s.goodReplicas() < int(need) {
+		return ErrNoReplicas
+	}
+	return ""
 }
 
 // batchClock lets the commands of one pipelined batch share clock
@@ -284,8 +337,8 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 		ctx.Errorf("ERR internal error in '%s'", cmd.FullName())
 		ctx.noPropagate = true
 	}
-	if c.trk.flags&trackOn != 0 {
-		s.trackingAfterCall(c, cmd, ctx.Args)
+	if c.trk.flags&trackOn != 0 || s.scripts.run != nil {
+		s.trackingAfterScriptAwareCall(c, cmd, ctx.Args)
 	}
 	dur := time.Since(start)
 	s.lastCallEnd = start.Add(dur)
@@ -378,3 +431,62 @@ func (s *Server) protectedAllowed(c *Client, option string) bool {
 // every dispatch check. The caller holds the executor (inside Exec or a
 // hook); replies accumulate in c's Writer.
 func (s *Server) Call(c *Client, args [][]byte) { s.processCommand(c, args) }
+
+// callFromScript runs a command a script called (redis.call/pcall) on the
+// script's client, with the checks of Redis 7.0's scriptCall: the same
+// refusals as a client's command (failover epoch, MISCONF, min-replicas,
+// read-only replica, OOM), in the wording and order scripts get, decided
+// from the run's state (a script that wrote already is not stopped half
+// way; OOM is judged as at the script's start). The reply is left in the
+// script client's Writer.
+func (s *Server) callFromScript(run *scriptRun, args [][]byte) {
+	c := run.client
+	ctx := &Ctx{}
+	ctx.init(s, c)
+	ctx.reset(nil, args, run.nowMs)
+	cmd := lookupCommandName(args[0])
+	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		cmd = cmd.subcommand(args[1])
+	}
+	if cmd == nil {
+		s.reject(ctx, "ERR Unknown Redis command called from script")
+		return
+	}
+	ctx.Cmd = cmd
+	if (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity || cmd.Handler == nil {
+		s.reject(ctx, "ERR Wrong number of args calling Redis command from script")
+		return
+	}
+	if cmd.Flags&FlagNoScript != 0 {
+		s.reject(ctx, "ERR This Redis command is not allowed from script")
+		return
+	}
+	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && cmd.Flags&FlagStale == 0 {
+		s.reject(ctx, "ERR Can not execute the command on a stale replica")
+		return
+	}
+	if msg := s.checkFence(run.caller, cmd.Flags&FlagFenced != 0); msg != "" {
+		s.reject(ctx, msg)
+		return
+	}
+	obey := run.caller.flags&ClientMaster != 0
+	if run.readOnly && cmd.Flags&(FlagWrite|FlagMayReplicate) != 0 {
+		s.reject(ctx, "ERR Write commands are not allowed from read-only scripts.")
+		return
+	}
+	if cmd.Flags&FlagWrite != 0 && !run.writeDirty && !obey {
+		if msg := s.writeRefusal(); msg != "" {
+			s.reject(ctx, msg)
+			return
+		}
+	}
+	if !run.allowOOM && s.hot.maxmemory > 0 && !obey && !run.writeDirty && s.scripts.preCommandOOM && cmd.Flags&FlagDenyOOM != 0 {
+		s.reject(ctx, ErrOOM)
+		return
+	}
+	if cmd.Flags&FlagWrite != 0 {
+		run.writeDirty = true
+	}
+	ctx.noPropagate = run.replFlags&scripting.ReplReplica == 0
+	s.call(ctx, cmd)
+}

@@ -136,4 +136,14 @@
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).
+//
+// # Scripting
+//
+// scripting.go is the seam to package scripting: EVAL and FCALL prepare a
+// run and hand the engine a Host whose Call goes through callFromScript
+// in dispatch.go, where the checks scripts get live next to the client
+// ones (writeRefusal is shared by both). A script past
+// busy-reply-threshold lends the executor: dispatch answers -BUSY to all
+// but allow-busy commands, the master link waits, and Exec and the cron
+// wait for the script to end.
 package server

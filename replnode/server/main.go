@@ -247,6 +247,9 @@ func (s *Server) ShutdownFromSignal(sigint bool) {
 		}
 	}
 	s.mu.Lock()
+	// A signal's save must not catch half a busy script: it waits for the
+	// script, as Redis's serverCron does not run meanwhile.
+	s.waitScriptEnd()
 	err := s.prepareShutdown(flags)
 	s.mu.Unlock()
 	if err != nil {

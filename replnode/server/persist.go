@@ -151,7 +151,7 @@ func (p *persistState) encodeOptions() rdb.Options {
 
 // auxInfo is the AUX content of a save made now, replication info included.
 func (p *persistState) auxInfo() rdb.AuxInfo {
-	info := rdb.AuxInfo{RedisVer: Version, CTime: p.s.clock() / 1000, UsedMem: p.s.usedMemory.Load()}
+	info := rdb.AuxInfo{RedisVer: Version, CTime: p.s.clock() / 1000, UsedMem: p.s.usedMemory.Load(), Functions: p.s.functionCodes()}
 	if r, ok := any(p.s).(replAuxFiller); ok {
 		r.ReplicationAuxInfo(&info)
 	}
@@ -513,6 +513,7 @@ func (p *persistState) install(ks *store.Keyspace, res rdb.KeyspaceResult) {
 		s.touchAllWatchedKeysInDB(i, -1)
 	}
 	s.trackingInvalidateKeysOnFlush()
+	s.restoreFunctions(res.Functions)
 	p.lastLoadLoaded, p.lastLoadExpired = res.Keys-res.Expired, res.Expired
 	s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: %d.", p.lastLoadLoaded, p.lastLoadExpired)
 }

@@ -620,7 +620,7 @@ func (r *replState) startFullSync(targets []*replicaConn, diskless bool) {
 	}
 	r.s.Log.Noticef("Starting BGSAVE for SYNC with target: %s", target)
 	info := rdb.AuxInfo{RedisVer: Version, CTime: r.s.clock() / 1000, UsedMem: r.s.usedMemory.Load(),
-		HasRepl: true, ReplStreamDB: streamDB, ReplID: r.id.ReplID, ReplOffset: job.offset}
+		HasRepl: true, ReplStreamDB: streamDB, ReplID: r.id.ReplID, ReplOffset: job.offset, Functions: r.s.functionCodes()}
 	timeout := time.Duration(r.s.Config.Int("repl-timeout")) * time.Second
 	go r.runFullSync(job, conns, snaps, info, timeout)
 }

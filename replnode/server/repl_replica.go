@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -349,8 +350,13 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 	ks := store.NewKeyspace(ndb)
 	streamDB := 0
 	var loaded int64
+	var functions [][]byte
 	_, err = rdb.Load(bufio.NewReaderSize(pr, rdb.LoadBufferSize), rdb.Handler{
 		Limits: r.s.limits,
+		Function: func(code []byte) error {
+			functions = append(functions, bytes.Clone(code))
+			return nil
+		},
 		Aux: func(k, v string) error {
 			if k == "repl-stream-db" {
 				streamDB, _ = strconv.Atoi(v)
@@ -396,6 +402,7 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 		}
 		// emptyData's flush signal: client side caches start over.
 		r.s.trackingInvalidateKeysOnFlush()
+		r.s.restoreFunctions(functions)
 		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: 0.", loaded)
 		r.streamDB = streamDB
 		r.perform(r.link.TransferDone(r.s.clock()))

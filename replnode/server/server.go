@@ -95,6 +95,7 @@ type Server struct {
 	pausedUntilMs int64
 	pauseWrites   bool
 	fence         fenceState
+	scripts       scriptingState
 	activeExpire  bool
 	expireCursor  []uint64
 	usedMemory    atomic.Int64
@@ -261,7 +262,19 @@ func (s *Server) RunID() string { return s.runID }
 func (s *Server) Exec(fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.waitScriptEnd()
 	fn()
+}
+
+// waitScriptEnd waits, releasing the executor, while a busy script has
+// lent it: only clients' commands run then (most get -BUSY), never the
+// work of other areas or the cron, which could see half a script.
+func (s *Server) waitScriptEnd() {
+	for s.scripts.lent.Load() {
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
 }
 
 // OnAfterCommand registers fn to run on the executor after every top-level
@@ -552,6 +565,7 @@ func (s *Server) cronLoop() {
 		case <-time.After(time.Second / time.Duration(hz)):
 		}
 		s.mu.Lock()
+		s.waitScriptEnd()
 		s.cron()
 		s.mu.Unlock()
 	}

@@ -277,13 +277,7 @@ func infoMemory(s *Server, b *strings.Builder) {
 	infoLine(b, "allocator_resident:%d", resident)
 	infoLine(b, "total_system_memory:%d", totalSystemMemory())
 	infoLine(b, "total_system_memory_human:%s", bytesHuman(totalSystemMemory()))
-	for _, f := range []string{"used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B",
-		"used_memory_scripts_eval:0", "number_of_cached_scripts:0", "number_of_functions:0",
-		"number_of_libraries:0", "used_memory_vm_functions:0", "used_memory_vm_total:0",
-		"used_memory_vm_total_human:0B", "used_memory_functions:0", "used_memory_scripts:0",
-		"used_memory_scripts_human:0B"} {
-		infoLine(b, "%s", f)
-	}
+	s.scriptingMemoryInfo(b)
 	infoLine(b, "maxmemory:%d", maxmem)
 	infoLine(b, "maxmemory_human:%s", bytesHuman(maxmem))
 	infoLine(b, "maxmemory_policy:%s", s.Config.String("maxmemory-policy"))
@@ -505,9 +499,22 @@ func shutdownCommand(ctx *Ctx) {
 		ctx.Error("ERR No shutdown in progress.")
 		return
 	}
+	if !f.nosave && ctx.S.scripts.lent.Load() {
+		// Past busy-reply-threshold only SHUTDOWN NOSAVE stops the
+		// server (a save would catch half a script).
+		ctx.Error(ctx.S.busyError())
+		return
+	}
 	if err := ctx.S.prepareShutdown(f); err != nil {
 		ctx.Error("ERR " + err.Error())
 		return
+	}
+	if ctx.S.scripts.lent.Load() {
+		// The busy script stops with the server (its client waits on it).
+		ctx.S.scripts.engine.Kill()
+		if ctx.S.scripts.functions != nil {
+			ctx.S.scripts.functions.Kill()
+		}
 	}
 	// Redis exits without replying; the connection just closes.
 	go ctx.S.Close()

@@ -378,8 +378,17 @@ func (s *Server) disableTracking(c *Client) {
 // client (default mode) read, unless OPTIN/OPTOUT and CLIENT CACHING say
 // otherwise. Called by call after every command.
 func (s *Server) trackingAfterCall(c *Client, cmd *Command, args [][]byte) {
+	if cmd.Flags&FlagReadOnly == 0 {
+		return
+	}
+	s.trackingRememberKeys(c, cmd, args)
+}
+
+// trackingRememberKeys remembers the keys of cmd (args) for c's cache, as
+// Redis's trackingRememberKeys.
+func (s *Server) trackingRememberKeys(c *Client, cmd *Command, args [][]byte) {
 	f := c.trk.flags
-	if cmd.Flags&FlagReadOnly == 0 || f&trackOn == 0 || f&trackBcast != 0 {
+	if f&trackOn == 0 || f&trackBcast != 0 {
 		return
 	}
 	caching := f&trackCaching != 0

@@ -1,0 +1,29 @@
+// Package scripting is replnode's Lua scripting engine: Redis 7.0's
+// EVAL/EVALSHA world (script cache, shebang flags, the sandboxed Lua 5.1
+// interpreter with the redis.* API and the RESP <-> Lua conversions, with
+// 7.0's exact error texts) and its FUNCTION world (libraries,
+// redis.register_function, a second interpreter as in Redis), on
+// github.com/yuin/gopher-lua, with Go ports of the C libraries Redis
+// ships: cjson, cmsgpack, bit and struct.
+//
+// It owns the interpreters, the script cache, the function libraries and
+// the conversions. It does no I/O and knows nothing of the keyspace,
+// replication or the checks a command must pass: every redis.call goes
+// through Host.Call, which the server implements with its own dispatch
+// (script-specific refusals such as "Write commands are not allowed from
+// read-only scripts", READONLY, OOM, min-replicas, the failover epoch, all
+// decided there, once). It must not keep a second copy of those checks,
+// and must not import package server. Engine.Kill and Functions.Kill are
+// the only methods safe from another goroutine (SCRIPT KILL while a busy
+// script has lent the executor, see server/scripting.go).
+//
+// Differences from Redis 7.0 that remain, by design of the engine:
+// globals and library tables are made read-only with proxy tables (Redis
+// patches Lua for real read-only tables), so rawset on them is not refused
+// and pairs over a library table sees nothing; numbers converted to
+// strings by the .. operator use Go's formatting (tostring and redis.call
+// arguments use Lua's "%.14g" and Redis's "%.17g"), which differs past 14
+// significant digits and for integers from 1e15; gopher-lua's wording of
+// runtime errors (calling nil, bad arguments of the base libraries) can
+// differ from Lua 5.1's; the Lua VM's memory is not measured.
+package scripting
