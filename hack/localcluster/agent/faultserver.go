@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/replnode/replnode/hack/localcluster/cluster"
 	"github.com/replnode/replnode/hack/localcluster/podnet"
 )
@@ -28,17 +30,18 @@ func (a *Agent) serveFaults(ctx context.Context) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	handle := func(path string, fn func(context.Context, cluster.FaultRequest) (string, error)) {
+	handleFull := func(path string, fn func(context.Context, cluster.FaultRequest) (cluster.FaultResponse, error)) {
 		mux.HandleFunc(path, func(rw http.ResponseWriter, r *http.Request) {
 			var req cluster.FaultRequest
 			var resp cluster.FaultResponse
 			status := http.StatusOK
 			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 				resp.Error, status = "bad request body: "+err.Error(), http.StatusBadRequest
-			} else if msg, err := fn(r.Context(), req); err != nil {
+			} else if out, err := fn(r.Context(), req); err != nil {
+				resp = out
 				resp.Error, status = err.Error(), http.StatusConflict
 			} else {
-				resp.Message = msg
+				resp = out
 			}
 			a.logger.Printf("fault %s %+v -> %q %q", path, req, resp.Message, resp.Error)
 			rw.Header().Set("Content-Type", "application/json")
@@ -46,6 +49,16 @@ func (a *Agent) serveFaults(ctx context.Context) error {
 			_ = json.NewEncoder(rw).Encode(resp)
 		})
 	}
+	handle := func(path string, fn func(context.Context, cluster.FaultRequest) (string, error)) {
+		handleFull(path, func(ctx context.Context, req cluster.FaultRequest) (cluster.FaultResponse, error) {
+			msg, err := fn(ctx, req)
+			return cluster.FaultResponse{Message: msg}, err
+		})
+	}
+	handleFull(cluster.FaultCut, a.faultCut)
+	handle(cluster.FaultHealCut, a.faultHealCut)
+	handle(cluster.FaultPause, a.faultPause)
+	handle(cluster.FaultResume, a.faultResume)
 	handle(cluster.FaultKill, a.faultKill)
 	handle(cluster.FaultStopNode, a.faultStopNode)
 	handle(cluster.FaultResumeNode, a.faultResumeNode)
@@ -104,7 +117,7 @@ func (a *Agent) workersOn(node string) []*podWorker {
 
 // faultStopNode stops a node's heartbeats, SIGSTOPs its pods' processes and
 // drops all their traffic, so the node looks gone from everywhere (the
-// host included); resuming clears those pods' fault rules.
+// host included); resuming lifts exactly that (other cuts stay).
 func (a *Agent) faultStopNode(_ context.Context, req cluster.FaultRequest) (string, error) {
 	if err := a.checkNode(req.Node); err != nil {
 		return "", err
@@ -127,7 +140,8 @@ func (a *Agent) faultStopNode(_ context.Context, req cluster.FaultRequest) (stri
 	return fmt.Sprintf("node %s stopped: heartbeats off, %d pods frozen and cut off", req.Node, len(ws)), errors.Join(errs...)
 }
 
-// faultResumeNode undoes faultStopNode and posts a heartbeat at once.
+// faultResumeNode undoes faultStopNode (the pods' other cuts stay) and
+// posts a heartbeat at once.
 func (a *Agent) faultResumeNode(ctx context.Context, req cluster.FaultRequest) (string, error) {
 	if err := a.checkNode(req.Node); err != nil {
 		return "", err
@@ -141,7 +155,7 @@ func (a *Agent) resumeNode(ctx context.Context, node string) (string, error) {
 	ws := a.workersOn(node)
 	for _, w := range ws {
 		if _, err := os.Stat(podnet.NamespacePath(w.nsName)); err == nil {
-			if err := a.net.Heal(w.nsName); err != nil {
+			if err := a.net.Unisolate(w.nsName); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -195,6 +209,9 @@ func (a *Agent) faultHeal(ctx context.Context, _ cluster.FaultRequest) (string, 
 			stopped = append(stopped, n)
 		}
 	}
+	a.cuts = map[string]cutRecord{}
+	paused := a.paused
+	a.paused = map[types.UID]bool{}
 	a.mu.Unlock()
 	sort.Strings(stopped)
 	for _, n := range stopped {
@@ -202,7 +219,17 @@ func (a *Agent) faultHeal(ctx context.Context, _ cluster.FaultRequest) (string, 
 			errs = append(errs, err)
 		}
 	}
-	return fmt.Sprintf("healed: partitions cleared in %d pod namespaces, nodes resumed: [%s]", healed, strings.Join(stopped, " ")), errors.Join(errs...)
+	continued := 0
+	for uid := range paused {
+		if w := a.worker(uid); w != nil {
+			if err := w.do(func() { w.signalAll(syscall.SIGCONT) }); err != nil {
+				errs = append(errs, err)
+			} else {
+				continued++
+			}
+		}
+	}
+	return fmt.Sprintf("healed: partitions cleared in %d pod namespaces, nodes resumed: [%s], %d paused pods continued", healed, strings.Join(stopped, " "), continued), errors.Join(errs...)
 }
 
 // nsOrDefault returns ns, or "default" when empty.
@@ -211,4 +238,131 @@ func nsOrDefault(ns string) string {
 		return "default"
 	}
 	return ns
+}
+
+// cutRecord is one live cut: the pod namespace holding its chain.
+type cutRecord struct {
+	nsName string
+	pod    string // namespace/name, for messages
+}
+
+// faultCut installs one cut in a pod's netns and answers its id.
+func (a *Agent) faultCut(_ context.Context, req cluster.FaultRequest) (cluster.FaultResponse, error) {
+	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
+	if err != nil {
+		return cluster.FaultResponse{}, err
+	}
+	dir, err := podnet.ParseDirection(req.Direction)
+	if err != nil {
+		return cluster.FaultResponse{}, err
+	}
+	cut := podnet.Cut{Pods: req.FromPods, API: req.FromAPI, Host: req.FromHost}
+	if cut.Empty() && len(req.Peers) == 0 {
+		return cluster.FaultResponse{}, errors.New("say what to cut the pod off from: peer pods, the other pods, the API server, the host or a mix")
+	}
+	rules := a.net.PartitionRules(cut, a.cfg.APIServerPort)
+	var what []string
+	if !cut.Empty() {
+		what = append(what, cut.String())
+	}
+	for _, peer := range req.Peers {
+		ns, name := w.namespace, peer
+		if i := strings.Index(peer, "/"); i >= 0 {
+			ns, name = peer[:i], peer[i+1:]
+		}
+		pw, err := a.findWorker(ns, name)
+		if err != nil {
+			return cluster.FaultResponse{}, err
+		}
+		if pw == w {
+			return cluster.FaultResponse{}, fmt.Errorf("cannot cut pod %s/%s off from itself", ns, name)
+		}
+		var ip net.IP
+		if err := pw.do(func() { ip = pw.ip }); err != nil {
+			return cluster.FaultResponse{}, err
+		}
+		if ip == nil {
+			return cluster.FaultResponse{}, fmt.Errorf("pod %s/%s has no address yet", ns, name)
+		}
+		rules = append(rules, podnet.PeerRules(ip, dir)...)
+		what = append(what, fmt.Sprintf("pod %s/%s (%s, %s)", ns, name, ip, dir))
+	}
+	a.mu.Lock()
+	a.nextCut++
+	id := fmt.Sprintf("c%d", a.nextCut)
+	a.mu.Unlock()
+	if err := a.net.AddCut(w.nsName, id, rules); err != nil {
+		return cluster.FaultResponse{}, err
+	}
+	a.mu.Lock()
+	a.cuts[id] = cutRecord{nsName: w.nsName, pod: w.namespace + "/" + w.name}
+	a.mu.Unlock()
+	return cluster.FaultResponse{ID: id, Message: fmt.Sprintf("cut %s: pod %s/%s is cut off from %s", id, w.namespace, w.name, strings.Join(what, " and "))}, nil
+}
+
+// faultHealCut removes one cut by its id.
+func (a *Agent) faultHealCut(_ context.Context, req cluster.FaultRequest) (string, error) {
+	a.mu.Lock()
+	rec, ok := a.cuts[req.ID]
+	delete(a.cuts, req.ID)
+	a.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("no cut %q (healed already, or never made)", req.ID)
+	}
+	if _, err := os.Stat(podnet.NamespacePath(rec.nsName)); err != nil {
+		return fmt.Sprintf("cut %s: pod %s is gone, and its cut with it", req.ID, rec.pod), nil
+	}
+	if err := a.net.RemoveCut(rec.nsName, req.ID); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("cut %s healed: pod %s", req.ID, rec.pod), nil
+}
+
+// faultPause SIGSTOPs every process of a pod.
+func (a *Agent) faultPause(_ context.Context, req cluster.FaultRequest) (string, error) {
+	return a.signalPod(req, syscall.SIGSTOP, true)
+}
+
+// faultResume SIGCONTs every process of a pod.
+func (a *Agent) faultResume(_ context.Context, req cluster.FaultRequest) (string, error) {
+	return a.signalPod(req, syscall.SIGCONT, false)
+}
+
+// signalPod sends sig to every process of the pod and records whether the
+// pod is paused, so HealAll can continue it.
+func (a *Agent) signalPod(req cluster.FaultRequest, sig syscall.Signal, paused bool) (string, error) {
+	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
+	if err != nil {
+		return "", err
+	}
+	var pids []string
+	err = w.do(func() {
+		w.forEachProc(func(c *ctr, pid int) { pids = append(pids, fmt.Sprintf("%s (pid %d)", c.spec.Name, pid)) })
+		w.signalAll(sig)
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(pids) == 0 {
+		return "", fmt.Errorf("pod %s/%s has no running process", w.namespace, w.name)
+	}
+	a.mu.Lock()
+	if paused {
+		a.paused[w.uid] = true
+	} else {
+		delete(a.paused, w.uid)
+	}
+	a.mu.Unlock()
+	verb := "paused"
+	if !paused {
+		verb = "resumed"
+	}
+	return fmt.Sprintf("pod %s/%s %s: %s", w.namespace, w.name, verb, strings.Join(pids, ", ")), nil
+}
+
+// worker returns the worker of a pod UID, or nil once it is gone.
+func (a *Agent) worker(uid types.UID) *podWorker {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.workers[uid]
 }
