@@ -331,9 +331,10 @@ func (c *clients) worker(i, round int) {
 // classifies it: an error reply is Fail (EXEC ran nothing, or the command
 // was refused), an I/O error once EXEC may have been sent is Unknown, one
 // before that is Fail (nothing was executed).
-func (c *clients) do(conn *resp.Conn, op Op) Op {
+func (c *clients) do(conn *resp.Conn, in Op) (op Op) {
+	op = in
 	op.Invoke = c.h.Now()
-	defer func() { op.Complete = c.h.Now() }()
+	defer func() { op.Complete = c.h.Now() }() // op is the named result: the caller sees it
 	var cmd []string
 	switch op.Kind {
 	case WaitSet, Set:

@@ -287,7 +287,9 @@ func rounds() int {
 	return n
 }
 
-var _ = ginkgo.Describe("chaos", func() {
+// Ordered keeps the scenarios in their list order (gentlest first);
+// ContinueOnFailure runs the rest after a failing one.
+var _ = ginkgo.Describe("chaos", ginkgo.Ordered, ginkgo.ContinueOnFailure, func() {
 	for _, sc := range selected() {
 		ginkgo.It(sc.name, func() {
 			var failed []string
@@ -501,8 +503,8 @@ func report(sc scenario, n int, ops []Op, problems []string, ackedLost, okLost, 
 	if len(problems) > 0 {
 		detail += "; " + strings.Join(problems, "; ")
 	}
-	logf("%s", line)
-	logf("  %s", detail)
+	fmt.Fprintln(os.Stderr, line)
+	fmt.Fprintln(os.Stderr, "  "+detail)
 	resultsMu.Lock()
 	results = append(results, line+"\n  "+detail)
 	resultsMu.Unlock()

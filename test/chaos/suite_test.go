@@ -77,7 +77,7 @@ func TestChaos(t *testing.T) {
 
 // logf prints a progress line of the suite.
 func logf(format string, a ...any) {
-	fmt.Fprintf(ginkgo.GinkgoWriter, "chaos: "+format+"\n", a...)
+	// Straight to stderr: the summary lines must show without -v too.
 	fmt.Fprintf(os.Stderr, "chaos: "+format+"\n", a...)
 }
 
