@@ -143,3 +143,16 @@ func TestLinearizable(t *testing.T) {
 		}
 	}
 }
+
+// TestLaddrIP checks how the member that answered is read from CLIENT INFO.
+func TestLaddrIP(t *testing.T) {
+	for in, want := range map[string]string{
+		"id=1 addr=10.249.0.9:47380 laddr=10.249.0.4:6379 fd=8 name= age=0\n": "10.249.0.4",
+		"id=1 addr=127.0.0.1:1 laddr=127.0.0.1:16399":                         "127.0.0.1",
+		"id=1 addr=127.0.0.1:1":                                               "",
+	} {
+		if got := laddrIP(in); got != want {
+			t.Errorf("laddrIP(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -334,7 +334,7 @@ func runRound(sc scenario, n int) result {
 	}
 	master, err := waitSettled(5 * time.Minute)
 	if err != nil {
-		return report(sc, n, nil, []string{"the group never settled before the fault: " + err.Error()}, 0, 0, 0, 0)
+		return report(sc, n, nil, "no master", []string{"the group never settled before the fault: " + err.Error()}, 0, 0, 0, 0)
 	}
 	pods := memberPods()
 	var replicas []string
@@ -420,7 +420,7 @@ func runRound(sc scenario, n int) result {
 		problems = append(problems, fmt.Sprintf("not linearizable: keys %v", badKeys))
 	}
 	rto := WriteGap(ops, faultAt, end)
-	res := report(sc, n, ops, problems, ackedLost, okLost, dual, rto)
+	res := report(sc, n, ops, fmt.Sprintf("master %s -> %s", master, final), problems, ackedLost, okLost, dual, rto)
 	saveEvidence(sc, n, ops, samples, fin, problems, string(lin))
 	return res
 }
@@ -485,7 +485,7 @@ func describeOps(ops []Op) string {
 }
 
 // report prints and records the round's summary line.
-func report(sc scenario, n int, ops []Op, problems []string, ackedLost, okLost, dual int, rto time.Duration) result {
+func report(sc scenario, n int, ops []Op, masters string, problems []string, ackedLost, okLost, dual int, rto time.Duration) result {
 	verdict := "ok"
 	if len(problems) > 0 {
 		verdict = "FAIL"
@@ -499,7 +499,7 @@ func report(sc scenario, n int, ops []Op, problems []string, ackedLost, okLost, 
 		}
 	}
 	line := fmt.Sprintf("chaos: %s %s, acked lost %d, switchover ok-lost %d, dual-writable %d, rto %.1fs", sc.name, verdict, ackedLost, okLost, dual, rto.Seconds())
-	detail := fmt.Sprintf("round %d: ops ok %d fail %d unknown %d, WAIT-acked %d", n, counts[OK], counts[Fail], counts[Unknown], acked)
+	detail := fmt.Sprintf("round %d: %s, ops ok %d fail %d unknown %d, WAIT-acked %d", n, masters, counts[OK], counts[Fail], counts[Unknown], acked)
 	if len(problems) > 0 {
 		detail += "; " + strings.Join(problems, "; ")
 	}

@@ -54,7 +54,7 @@ type Agent struct {
 	nodes   map[string]bool
 	cuts    map[string]cutRecord // live cuts by id
 	nextCut int
-	paused  map[types.UID]bool // pods SIGSTOPped by a fault
+	paused  map[types.UID][]int // pods SIGSTOPped by a fault: their pids
 }
 
 // Run starts the agent for the cluster whose state is in stateDir and blocks
@@ -94,7 +94,7 @@ func Run(ctx context.Context, stateDir string) error {
 		workers:  map[types.UID]*podWorker{},
 		stopped:  map[string]bool{},
 		cuts:     map[string]cutRecord{},
-		paused:   map[types.UID]bool{},
+		paused:   map[types.UID][]int{},
 		nodes:    map[string]bool{},
 	}
 	for _, n := range cfg.NodeNames() {

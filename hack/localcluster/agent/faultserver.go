@@ -211,7 +211,7 @@ func (a *Agent) faultHeal(ctx context.Context, _ cluster.FaultRequest) (string, 
 	}
 	a.cuts = map[string]cutRecord{}
 	paused := a.paused
-	a.paused = map[types.UID]bool{}
+	a.paused = map[types.UID][]int{}
 	a.mu.Unlock()
 	sort.Strings(stopped)
 	for _, n := range stopped {
@@ -220,14 +220,9 @@ func (a *Agent) faultHeal(ctx context.Context, _ cluster.FaultRequest) (string, 
 		}
 	}
 	continued := 0
-	for uid := range paused {
-		if w := a.worker(uid); w != nil {
-			if err := w.do(func() { w.signalAll(syscall.SIGCONT) }); err != nil {
-				errs = append(errs, err)
-			} else {
-				continued++
-			}
-		}
+	for _, pids := range paused {
+		continuePids(pids)
+		continued++
 	}
 	return fmt.Sprintf("healed: partitions cleared in %d pod namespaces, nodes resumed: [%s], %d paused pods continued", healed, strings.Join(stopped, " "), continued), errors.Join(errs...)
 }
@@ -318,27 +313,23 @@ func (a *Agent) faultHealCut(_ context.Context, req cluster.FaultRequest) (strin
 	return fmt.Sprintf("cut %s healed: pod %s", req.ID, rec.pod), nil
 }
 
-// faultPause SIGSTOPs every process of a pod.
+// faultPause SIGSTOPs every process of a pod and remembers their pids, so
+// resuming does not depend on the pod's worker: a paused pod's worker may be
+// busy for a whole grace period (a deletion's SIGTERM waits while the
+// process is stopped) exactly when the pod must be continued.
 func (a *Agent) faultPause(_ context.Context, req cluster.FaultRequest) (string, error) {
-	return a.signalPod(req, syscall.SIGSTOP, true)
-}
-
-// faultResume SIGCONTs every process of a pod.
-func (a *Agent) faultResume(_ context.Context, req cluster.FaultRequest) (string, error) {
-	return a.signalPod(req, syscall.SIGCONT, false)
-}
-
-// signalPod sends sig to every process of the pod and records whether the
-// pod is paused, so HealAll can continue it.
-func (a *Agent) signalPod(req cluster.FaultRequest, sig syscall.Signal, paused bool) (string, error) {
 	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
 	if err != nil {
 		return "", err
 	}
-	var pids []string
+	var pids []int
+	var names []string
 	err = w.do(func() {
-		w.forEachProc(func(c *ctr, pid int) { pids = append(pids, fmt.Sprintf("%s (pid %d)", c.spec.Name, pid)) })
-		w.signalAll(sig)
+		w.forEachProc(func(c *ctr, pid int) {
+			pids = append(pids, pid)
+			names = append(names, fmt.Sprintf("%s (pid %d)", c.spec.Name, pid))
+		})
+		w.signalAll(syscall.SIGSTOP)
 	})
 	if err != nil {
 		return "", err
@@ -347,22 +338,37 @@ func (a *Agent) signalPod(req cluster.FaultRequest, sig syscall.Signal, paused b
 		return "", fmt.Errorf("pod %s/%s has no running process", w.namespace, w.name)
 	}
 	a.mu.Lock()
-	if paused {
-		a.paused[w.uid] = true
-	} else {
-		delete(a.paused, w.uid)
-	}
+	a.paused[w.uid] = append(a.paused[w.uid], pids...)
 	a.mu.Unlock()
-	verb := "paused"
-	if !paused {
-		verb = "resumed"
-	}
-	return fmt.Sprintf("pod %s/%s %s: %s", w.namespace, w.name, verb, strings.Join(pids, ", ")), nil
+	return fmt.Sprintf("pod %s/%s paused: %s", w.namespace, w.name, strings.Join(names, ", ")), nil
 }
 
-// worker returns the worker of a pod UID, or nil once it is gone.
-func (a *Agent) worker(uid types.UID) *podWorker {
+// faultResume SIGCONTs the processes a pause stopped (every process of the
+// pod when it was not paused by a fault, e.g. after a stop-node).
+func (a *Agent) faultResume(_ context.Context, req cluster.FaultRequest) (string, error) {
+	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
+	if err != nil {
+		return "", err
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.workers[uid]
+	pids, paused := a.paused[w.uid]
+	delete(a.paused, w.uid)
+	a.mu.Unlock()
+	if paused {
+		continuePids(pids)
+		return fmt.Sprintf("pod %s/%s resumed: pids %v", w.namespace, w.name, pids), nil
+	}
+	if err := w.do(func() { w.signalAll(syscall.SIGCONT) }); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("pod %s/%s resumed", w.namespace, w.name), nil
+}
+
+// continuePids SIGCONTs each pid and its process group (a pid that has
+// exited meanwhile gets nothing: ESRCH).
+func continuePids(pids []int) {
+	for _, pid := range pids {
+		_ = syscall.Kill(-pid, syscall.SIGCONT)
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
 }
