@@ -160,16 +160,21 @@ func FullSyncDrops(samples []Sample) []SyncDrop {
 }
 
 // syncFullRose reports whether any member's sync_full counter rose within
-// (from, to]: evidence that a full sync happened then.
+// (from, to]: evidence that a full sync happened then. A restarted member
+// counts from 0, so any full sync its new process reports counts.
 func syncFullRose(samples []Sample, from, to time.Duration) bool {
 	last := map[string]Sample{}
 	ordered := append([]Sample(nil), samples...)
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].At < ordered[j].At })
 	for _, s := range ordered {
-		if p, ok := last[s.Member]; ok && p.RunID == s.RunID && s.At > from && s.At <= to && s.SyncFull > p.SyncFull {
+		p, ok := last[s.Member]
+		last[s.Member] = s
+		if !ok || s.At <= from || s.At > to {
+			continue
+		}
+		if (p.RunID == s.RunID && s.SyncFull > p.SyncFull) || (p.RunID != s.RunID && s.SyncFull > 0) {
 			return true
 		}
-		last[s.Member] = s
 	}
 	return false
 }

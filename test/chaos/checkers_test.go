@@ -93,6 +93,15 @@ func TestFullSyncDrops(t *testing.T) {
 	if len(drops) != 1 || drops[0].Member != "r1" || drops[0].LostKeys != 80 || !drops[0].SyncFullSeen {
 		t.Errorf("drops = %+v, want r1 losing 80 keys with a full sync seen", drops)
 	}
+	// A master restarted (new run_id) that served a full sync: its
+	// counter starts again from 0, and that sync is seen.
+	restarted := []Sample{
+		s(0, "r1", "x", 100, 0), s(10, "r1", "x", 20, 0),
+		s(0, "m", "y", 100, 5), s(10, "m", "y2", 20, 1),
+	}
+	if d := FullSyncDrops(restarted); len(d) != 1 || !d[0].SyncFullSeen {
+		t.Errorf("drops after a master restart = %+v, want r1 with a full sync seen", d)
+	}
 	if d := FullSyncDrops(samples[:2]); len(d) != 0 {
 		t.Errorf("growth reported as a drop: %+v", d)
 	}

@@ -259,7 +259,7 @@ func scenarioNames() []string {
 
 // shortList is what go test ./test/chaos (and so make test) runs by
 // default: scenarios that pass reliably on today's operator (docs/chaos.md).
-const shortList = "switchover,kill-master"
+const shortList = "switchover,kill-master,delete-master-pod"
 
 // selected returns the scenarios CHAOS_SCENARIOS names ("all" for every one).
 func selected() []scenario {

@@ -245,7 +245,7 @@ func (o *operatorSet) signal(i int, sig syscall.Signal) {
 func (o *operatorSet) leader() int {
 	for i, path := range o.logs {
 		b, _ := os.ReadFile(path)
-		if strings.Contains(string(b), "successfully acquired lease") {
+		if strings.Contains(strings.ToLower(string(b)), "successfully acquired lease") {
 			return i
 		}
 	}
