@@ -523,6 +523,13 @@ func saveEvidence(sc scenario, n int, ops []Op, samples []Sample, fin Final, pro
 		"ops": ops, "samples": samples, "finalMaster": fin.Master, "operatorLogs": operators.logs,
 	}, "", " ")
 	_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.json", sc.name, n)), b, 0o644)
+	// The operators' logs so far: the cluster's state directory goes with
+	// the cluster.
+	for i, path := range operators.logs {
+		if log, err := os.ReadFile(path); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.operator-%d.log", sc.name, n, i)), log, 0o644)
+		}
+	}
 }
 
 // writeResults writes the results to CHAOS_REPORT when it is set (make
