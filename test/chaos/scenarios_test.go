@@ -520,14 +520,14 @@ func saveEvidence(sc scenario, n int, ops []Op, samples []Sample, fin Final, pro
 	}
 	b, _ := json.MarshalIndent(map[string]any{
 		"scenario": sc.name, "round": n, "problems": problems, "linearizability": lin,
-		"ops": ops, "samples": samples, "finalMaster": fin.Master, "operatorLogs": operators.logs,
+		"ops": ops, "samples": samples, "finalMaster": fin.Master, "operatorLogs": operators.allLogs,
 	}, "", " ")
 	_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.json", sc.name, n)), b, 0o644)
 	// The operators' logs so far: the cluster's state directory goes with
 	// the cluster.
-	for i, path := range operators.logs {
+	for _, path := range operators.allLogs {
 		if log, err := os.ReadFile(path); err == nil {
-			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.operator-%d.log", sc.name, n, i)), log, 0o644)
+			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.%s", sc.name, n, filepath.Base(path))), log, 0o644)
 		}
 	}
 }
@@ -585,6 +585,9 @@ Checks, after healing and settling (test/chaos/checkers.go):
 - keepsMaster scenarios (operator-cut-off, failover-disabled-kill-master)
   also fail when the master moved.
 
-Evidence of each round (history, samples, operator log paths) is written to
-CHAOS_EVIDENCE_DIR (default /tmp/replnode-chaos-evidence).
+Evidence of each round (history, samples, operator logs) is written to
+CHAOS_EVIDENCE_DIR (default /tmp/replnode-chaos-evidence). ` + "`go test ./test/chaos`" + `
+(and so make test) runs one round of the short list (` + shortList + `):
+scenarios that pass on today's operator; CHAOS_SCENARIOS=all or a
+comma-separated list picks others.
 `

@@ -185,9 +185,10 @@ func kubectl(args ...string) (string, error) {
 // the cluster's marker, so Down stops them even if the suite dies; with
 // more than one, leader election picks the active one.
 type operatorSet struct {
-	procs []*exec.Cmd
-	logs  []string
-	gen   int
+	procs   []*exec.Cmd
+	logs    []string // the running operators' logs
+	allLogs []string // every operator's log, for the evidence
+	gen     int
 }
 
 // start runs n operators (n > 1: with leader election) after stopping any.
@@ -216,6 +217,7 @@ func (o *operatorSet) start(n int) error {
 		go func() { _ = cmd.Wait() }()
 		o.procs = append(o.procs, cmd)
 		o.logs = append(o.logs, logPath)
+		o.allLogs = append(o.allLogs, logPath)
 		logf("operator %d running (pid %d, log %s)", o.gen, cmd.Process.Pid, logPath)
 	}
 	return nil
