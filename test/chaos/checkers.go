@@ -1,10 +1,12 @@
 package chaos
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -265,7 +267,9 @@ var keyModel = (&porcupine.NondeterministicModel{
 }).ToModel()
 
 // Linearizable checks the register and counter keys' histories (wset keys
-// are written once: AckedLost covers them) against keyModel. finalReads
+// are written once: AckedLost covers them) against keyModel: reads and
+// WAIT-acknowledged writes must be linearizable; writes without a
+// replica's acknowledgement count as possibly applied. finalReads
 // are the reads of the final master after healing, appended as ops after
 // everything else: without them a lost write would go unseen. It returns
 // the porcupine verdict and the keys whose history is not linearizable.
@@ -275,13 +279,17 @@ func Linearizable(ops []Op, finalReads []Op, timeout time.Duration) (porcupine.C
 		if o.Kind == WaitSet || o.Outcome == Fail || (o.Kind == Get && o.Outcome != OK) {
 			continue
 		}
+		// A write the server answered but no replica acknowledged may be
+		// lost in a failover (replication is asynchronous): like an
+		// unknown one, it may or may not have taken effect.
+		unknown := o.Outcome == Unknown || (o.IsWrite() && !o.Acked)
 		ret := int64(o.Complete)
-		if o.Outcome == Unknown {
+		if unknown {
 			ret = math.MaxInt64 // may take effect any time after its invocation
 		}
 		hist = append(hist, porcupine.Operation{
 			ClientId: o.Client,
-			Input:    linInput{Key: o.Key, Kind: o.Kind, Value: o.Value, Unknown: o.Outcome == Unknown},
+			Input:    linInput{Key: o.Key, Kind: o.Kind, Value: o.Value, Unknown: unknown},
 			Call:     int64(o.Invoke), Output: o.Value, Return: ret,
 		})
 	}
@@ -299,4 +307,72 @@ func Linearizable(ops []Op, finalReads []Op, timeout time.Duration) (porcupine.C
 		}
 	}
 	return verdict, bad
+}
+
+// ------ OPERATOR LOGS: ONE ACTIVE OPERATOR ------
+
+// OperatorEvent is one line of an operator's log that matters for who may
+// act: a leader lease acquired, or an action on a group.
+type OperatorEvent struct {
+	Operator string
+	At       time.Time
+	Acquired bool   // "Successfully acquired lease"
+	Action   string // a "failover action" line's action
+}
+
+// ParseOperatorLog returns the lease acquisitions and the actions of one
+// operator's JSON log (controller-runtime's zap format), in order. Lines
+// that are not JSON or lack a timestamp are skipped.
+func ParseOperatorLog(operator string, log []byte) []OperatorEvent {
+	var out []OperatorEvent
+	for _, line := range strings.Split(string(log), "\n") {
+		var entry struct {
+			TS     string `json:"ts"`
+			Msg    string `json:"msg"`
+			Action string `json:"action"`
+		}
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, entry.TS)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.EqualFold(entry.Msg, "successfully acquired lease"):
+			out = append(out, OperatorEvent{Operator: operator, At: at, Acquired: true})
+		case entry.Msg == "failover action":
+			out = append(out, OperatorEvent{Operator: operator, At: at, Action: entry.Action})
+		}
+	}
+	return out
+}
+
+// StaleLeaderActions returns the actions an operator took after another
+// operator had acquired the lease (strictly later in the log's time
+// resolution: an action in the same second as the other's acquisition is
+// given the benefit of the doubt). Operators that never acquired a lease
+// (no leader election) are not judged.
+func StaleLeaderActions(events []OperatorEvent) []OperatorEvent {
+	ordered := append([]OperatorEvent(nil), events...)
+	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].At.Before(ordered[j].At) })
+	elected := map[string]bool{}
+	for _, e := range ordered {
+		if e.Acquired {
+			elected[e.Operator] = true
+		}
+	}
+	var leader string
+	var since time.Time
+	var stale []OperatorEvent
+	for _, e := range ordered {
+		if e.Acquired {
+			leader, since = e.Operator, e.At
+			continue
+		}
+		if elected[e.Operator] && leader != "" && e.Operator != leader && e.At.After(since) {
+			stale = append(stale, e)
+		}
+	}
+	return stale
 }

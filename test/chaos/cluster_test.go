@@ -327,7 +327,7 @@ func (c *clients) worker(i, round int) {
 	}
 }
 
-// do runs one op as MULTI; <op>; CLIENT INFO; EXEC (then WAIT for wset) and
+// do runs one op as MULTI; <op>; CLIENT INFO; EXEC (then WAIT for writes) and
 // classifies it: an error reply is Fail (EXEC ran nothing, or the command
 // was refused), an I/O error once EXEC may have been sent is Unknown, one
 // before that is Fail (nothing was executed).
@@ -379,10 +379,13 @@ func (c *clients) do(conn *resp.Conn, in Op) (op Op) {
 		op.Value, _ = strconv.ParseInt(s, 10, 64) // nil reads as 0: absent
 	}
 	op.Outcome = OK
-	if op.Kind == WaitSet {
+	// Every write is followed by WAIT: replication is asynchronous, so only
+	// a write some replica has acknowledged is promised to survive a
+	// failover (the linearizability check holds the others as unknown).
+	if op.IsWrite() {
 		n, err := conn.Do("WAIT", "1", waitMillis)
 		if err != nil {
-			// The SET is applied; only the acknowledgement is unknown.
+			// The write is applied; only the acknowledgement is unknown.
 			op.Err = "WAIT: " + err.Error()
 			return op
 		}

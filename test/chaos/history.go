@@ -41,7 +41,7 @@ type Op struct {
 	Complete time.Duration
 	Outcome  Outcome
 	Member   string // the member that answered (ok only): from CLIENT INFO laddr
-	Acked    bool   // wset: WAIT answered >= 1 replica
+	Acked    bool   // writes: WAIT answered >= 1 replica
 	Err      string // fail/unknown: what happened
 }
 

@@ -326,6 +326,7 @@ func runRound(sc scenario, n int) result {
 	roundSeq++
 	id := roundSeq
 	ctx := context.Background()
+	started := time.Now()
 	var problems []string
 	// Start from a healthy group with one operator.
 	_, _ = faults.HealAll(ctx)
@@ -415,6 +416,11 @@ func runRound(sc scenario, n int) result {
 			problems = append(problems, fmt.Sprintf("replica %s differs from the master on %d keys, e.g. %s", r, len(keys), keys[0]))
 		}
 	}
+	if stale := staleLeaderActions(started); len(stale) > 0 {
+		e := stale[0]
+		problems = append(problems, fmt.Sprintf("%d operator actions after another operator took the lease, e.g. %s at %s: %s",
+			len(stale), e.Operator, e.At.Format("15:04:05"), e.Action))
+	}
 	lin, badKeys := Linearizable(ops, finalReads, time.Minute)
 	if len(badKeys) > 0 {
 		problems = append(problems, fmt.Sprintf("not linearizable: keys %v", badKeys))
@@ -423,6 +429,25 @@ func runRound(sc scenario, n int) result {
 	res := report(sc, n, ops, fmt.Sprintf("master %s -> %s", master, final), problems, ackedLost, okLost, dual, rto)
 	saveEvidence(sc, n, ops, samples, fin, problems, string(lin))
 	return res
+}
+
+// staleLeaderActions reads every operator's log and returns the actions
+// since the round started that an operator took after another took the
+// lease (StaleLeaderActions).
+func staleLeaderActions(since time.Time) []OperatorEvent {
+	var events []OperatorEvent
+	for _, path := range operators.allLogs {
+		log, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, e := range ParseOperatorLog(filepath.Base(path), log) {
+			if !e.At.Before(since.Truncate(time.Second)) {
+				events = append(events, e)
+			}
+		}
+	}
+	return StaleLeaderActions(events)
 }
 
 // readFinal reads every key of the round back from the final master and
@@ -584,6 +609,8 @@ Checks, after healing and settling (test/chaos/checkers.go):
   write from any client.
 - keepsMaster scenarios (operator-cut-off, failover-disabled-kill-master)
   also fail when the master moved.
+- one active operator (from the operators' logs): no operator acts on the
+  group after another has acquired the leader lease.
 
 Evidence of each round (history, samples, operator logs) is written to
 CHAOS_EVIDENCE_DIR (default /tmp/replnode-chaos-evidence). ` + "`go test ./test/chaos`" + `
