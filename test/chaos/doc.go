@@ -9,8 +9,9 @@
 // It owns: the operation history (history.go), the checkers, pure functions
 // over histories and samples with their own table tests (checkers.go), and
 // the scenarios and their cluster plumbing (*_test.go, Ginkgo). It must not
-// judge from the operator's status what the histories can tell: a checker
-// reads only what clients and samplers observed.
+// judge from the group's status: a checker reads only what the clients and
+// the sampler observed, and the operators' own logs (which operator acted
+// when).
 //
 // Run: make chaos (every scenario CHAOS_ROUNDS times, default 5, results in
 // docs/chaos.md); go test ./test/chaos runs CHAOS_SCENARIOS (default: the
