@@ -77,14 +77,18 @@ func Diverged(f Final) map[string][]string {
 // Definition: an ok write a on member A is a dual-writable witness when
 // some member B != A has two consecutive ok writes b1, b2 (consecutive in
 // completion order among B's ok writes) with b1 completed before a was
-// invoked and a completed before b2 was invoked. Then B took a write
-// before a began and another after a ended, and none in between: either B
-// and A were both writable while a ran, or mastership moved B -> A -> B
-// within the gap between two of B's writes, which no fault of one scenario
-// round makes legitimately. Overlapping intervals alone prove nothing (a
-// write executes at some instant of its interval), which is why the
-// definition uses strict real-time order on both sides.
-func DualWritable(ops []Op) []Op {
+// invoked and a completed before b2 was invoked, and nothing shows B's
+// mastership interrupted in between: no sample of B within (b1 completed,
+// b2 invoked) reports a role other than master or a process (run_id)
+// other than the one sampled last before b1. Then B took a write before a
+// began and another after a ended, none in between, and stayed master all
+// along as far as anyone saw: B and A were both writable while a ran.
+// Mastership moving B -> A -> B legitimately (a switchover whose target
+// dies, then a switch back) shows up as B sampled as a replica or
+// restarted in the gap. Overlapping intervals alone prove nothing (a write
+// executes at some instant of its interval), which is why the definition
+// uses strict real-time order on both sides.
+func DualWritable(ops []Op, samples []Sample) []Op {
 	byMember := map[string][]Op{}
 	for _, o := range ops {
 		if o.IsWrite() && o.Outcome == OK && o.Member != "" {
@@ -94,6 +98,14 @@ func DualWritable(ops []Op) []Op {
 	for m := range byMember {
 		w := byMember[m]
 		sort.Slice(w, func(i, j int) bool { return w[i].Complete < w[j].Complete })
+	}
+	sampled := map[string][]Sample{}
+	for _, s := range samples {
+		sampled[s.Member] = append(sampled[s.Member], s)
+	}
+	for m := range sampled {
+		ss := sampled[m]
+		sort.Slice(ss, func(i, j int) bool { return ss[i].At < ss[j].At })
 	}
 	var witnesses []Op
 	for a, writes := range byMember {
@@ -109,15 +121,15 @@ func DualWritable(ops []Op) []Op {
 				}
 				// Its successor must be invoked after op completed; any
 				// later write of B with a later invoke serves as b2.
-				found := false
 				for _, b2 := range bw[i+1:] {
 					if b2.Invoke > op.Complete {
-						found = true
+						if !interrupted(sampled[b], bw[i].Complete, b2.Invoke) {
+							witnesses = append(witnesses, op)
+						}
 						break
 					}
 				}
-				if found {
-					witnesses = append(witnesses, op)
+				if len(witnesses) > 0 && witnesses[len(witnesses)-1] == op {
 					break
 				}
 			}
@@ -125,6 +137,28 @@ func DualWritable(ops []Op) []Op {
 	}
 	sort.Slice(witnesses, func(i, j int) bool { return witnesses[i].Invoke < witnesses[j].Invoke })
 	return witnesses
+}
+
+// interrupted reports whether the samples of one member (sorted by time)
+// show its mastership interrupted within (from, to): a sample there with a
+// role other than master, or a run_id other than the last one sampled
+// before from (or than an earlier one in the window).
+func interrupted(samples []Sample, from, to time.Duration) bool {
+	runID := ""
+	for _, s := range samples {
+		if s.At <= from {
+			runID = s.RunID
+			continue
+		}
+		if s.At >= to {
+			break
+		}
+		if s.Role != "master" || (runID != "" && s.RunID != runID) {
+			return true
+		}
+		runID = s.RunID
+	}
+	return false
 }
 
 // SyncDrop is a member whose key count fell between two samples of the

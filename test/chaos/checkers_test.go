@@ -74,8 +74,34 @@ func TestDualWritable(t *testing.T) {
 		{"failed and unknown writes are no evidence", []Op{w("A", 0, 10), {Kind: Set, Member: "B", Outcome: Fail, Invoke: ms(20), Complete: ms(30)}, w("A", 40, 50)}, 0},
 		{"reads are no evidence", []Op{w("A", 0, 10), {Kind: Get, Member: "B", Outcome: OK, Invoke: ms(20), Complete: ms(30)}, w("A", 40, 50)}, 0},
 	} {
-		if got := DualWritable(tc.ops); len(got) != tc.want {
+		if got := DualWritable(tc.ops, nil); len(got) != tc.want {
 			t.Errorf("%s: %d witnesses %v, want %d", tc.name, len(got), got, tc.want)
+		}
+	}
+}
+
+// TestDualWritableInterrupted: B -> A -> B is legitimate when B was seen
+// as a replica, or restarted, between its two writes (the 21:43 run's
+// switchover-target-dies: cache-0, then cache-1 killed right after its
+// promotion, cache-0 again, cache-1 again), and proof when B was seen as
+// master all along.
+func TestDualWritableInterrupted(t *testing.T) {
+	ops := []Op{w("B", 0, 10), w("A", 20, 30), w("B", 40, 50)}
+	smp := func(at int, role, run string) Sample {
+		return Sample{At: ms(at), Member: "B", Role: role, RunID: run}
+	}
+	for _, tc := range []struct {
+		name    string
+		samples []Sample
+		want    int
+	}{
+		{"no samples in the gap", []Sample{smp(5, "master", "x"), smp(45, "master", "x")}, 1},
+		{"B sampled as master in the gap", []Sample{smp(5, "master", "x"), smp(25, "master", "x")}, 1},
+		{"B sampled as a replica in the gap", []Sample{smp(5, "master", "x"), smp(25, "slave", "x")}, 0},
+		{"B restarted in the gap", []Sample{smp(5, "master", "x"), smp(25, "master", "y")}, 0},
+	} {
+		if got := DualWritable(ops, tc.samples); len(got) != tc.want {
+			t.Errorf("%s: %d witnesses, want %d", tc.name, len(got), tc.want)
 		}
 	}
 }

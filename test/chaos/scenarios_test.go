@@ -392,7 +392,7 @@ func runRound(sc scenario, n int) result {
 	}
 	lostA := AckedLost(ops, fin)
 	lostO := OKLost(ops, fin)
-	witnesses := DualWritable(ops)
+	witnesses := DualWritable(ops, samples)
 	drops := FullSyncDrops(samples)
 	ackedLost, okLost, dual = len(lostA), len(lostO), len(witnesses)
 	if fin.Values == nil {
@@ -599,7 +599,9 @@ Checks, after healing and settling (test/chaos/checkers.go):
   lacks; a FAIL only in switchover scenarios.
 - dual-writable: ok writes on member A lying strictly between two
   consecutive ok writes of another member B (B's write completed before A's
-  was invoked, B's next was invoked after A's completed).
+  was invoked, B's next was invoked after A's completed), with B's
+  mastership not seen interrupted in between (no sample of B as a replica
+  or with another run_id there).
 - full-sync drops: a member's DBSIZE falling between two samples of the same
   run_id (clients never delete).
 - replicas converge with the final master on every key.
