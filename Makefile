@@ -166,6 +166,21 @@ e2e: test-deps k8s-bins build ## End-to-end failover suite on a local cluster of
 	echo; grep -E '^(failover|node-stop|partition|switchover):' $(E2E_LOG) || true; \
 	exit $$status
 
+# CHAOS_ROUNDS is how many rounds of each scenario `make chaos` runs; plain
+# `go test ./...` (make test) runs 1 round of test/chaos's short list.
+CHAOS_ROUNDS ?= 5
+CHAOS_SCENARIOS ?= all
+CHAOS_TIMEOUT ?= 6h
+CHAOS_LOG := $(BIN)/chaos.log
+
+.PHONY: chaos
+chaos: test-deps k8s-bins build ## Jepsen-style chaos suite on a local cluster of its own (root): every scenario CHAOS_ROUNDS times under 4 recording clients, histories checked; results in docs/chaos.md.
+	@export KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) CHAOS_ROUNDS=$(CHAOS_ROUNDS) CHAOS_SCENARIOS=$(CHAOS_SCENARIOS) CHAOS_REPORT=$(ROOT)/docs/chaos.md; \
+	status=0; \
+	go test -count=1 -v -timeout $(CHAOS_TIMEOUT) ./test/chaos/ 2>&1 | tee $(CHAOS_LOG) || status=$$?; \
+	echo; grep -E '^chaos: [a-z-]+ (ok|FAIL),' $(CHAOS_LOG) || true; \
+	exit $$status
+
 # ------ TEST ------
 
 .PHONY: test-deps

@@ -3,6 +3,7 @@ module github.com/replnode/replnode
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/go-logr/logr v1.4.3
 	github.com/go-redsync/redsync/v4 v4.11.0
 	github.com/onsi/ginkgo/v2 v2.27.4

@@ -32,7 +32,15 @@ const usage = `localcluster: a local Kubernetes cluster whose pods are processes
   localcluster fault partition POD [-n NS] [-from pods|api|host|all]
                                        cut the pod off; -from takes a list (pods,host);
                                        all = pods,api (the host still reaches the pod)
-  localcluster fault heal              remove partitions, resume nodes
+  localcluster fault cut POD [-n NS] -from WHAT [-dir both|out|in]
+                                       add one cut, print its id; WHAT is a list of
+                                       pods, api, host, all, pod:NAME, pod:NS/NAME;
+                                       -dir (peer pods only): out drops POD's packets
+                                       to the peer, in the peer's packets to POD
+  localcluster fault pause POD [-n NS] | resume POD [-n NS]
+                                       SIGSTOP / SIGCONT every process of the pod
+  localcluster fault heal [ID]         remove cut ID; without ID: every partition
+                                       and cut, resume nodes and paused pods
 
 Environment: LOCALCLUSTER_STATE_DIR (default <repo>/.localcluster),
 LOCALCLUSTER_NODES (default 3), LOCALCLUSTER_IMAGES (pattern=binary,...).
@@ -238,10 +246,44 @@ func fault(c *cluster.Config, args []string) error {
 			return cerr
 		}
 		msg, err = f.Partition(ctx, ns, pod, cut)
+	case "cut":
+		var from, dir string
+		pod, ns, _, perr := podFlags("cut", args[1:], func(fs *flag.FlagSet) {
+			fs.StringVar(&from, "from", "", "pods, api, host, all, pod:NAME, pod:NS/NAME, comma-separated")
+			fs.StringVar(&dir, "dir", "both", "for peer pods: both, out (POD to peer) or in (peer to POD)")
+		})
+		if perr != nil {
+			return perr
+		}
+		if from == "" {
+			return errors.New("cut: say what to cut the pod off from with -from")
+		}
+		spec, serr := cluster.ParseCutSpec(ns, pod, from, dir)
+		if serr != nil {
+			return serr
+		}
+		_, msg, err = f.Cut(ctx, spec)
+	case "pause", "resume":
+		pod, ns, _, perr := podFlags(args[0], args[1:], nil)
+		if perr != nil {
+			return perr
+		}
+		if args[0] == "pause" {
+			msg, err = f.PausePod(ctx, ns, pod)
+		} else {
+			msg, err = f.ResumePod(ctx, ns, pod)
+		}
 	case "heal":
-		msg, err = f.HealAll(ctx)
+		switch len(args) {
+		case 1:
+			msg, err = f.HealAll(ctx)
+		case 2:
+			msg, err = f.HealCut(ctx, args[1])
+		default:
+			return errors.New("usage: fault heal [ID]")
+		}
 	default:
-		return fmt.Errorf("unknown fault %q (kill, stop-node, resume-node, partition, heal)", args[0])
+		return fmt.Errorf("unknown fault %q (kill, stop-node, resume-node, partition, cut, pause, resume, heal)", args[0])
 	}
 	if err != nil {
 		return err

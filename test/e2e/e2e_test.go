@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/test/internal/resp"
 )
 
 // The sample group of config/samples.
@@ -129,12 +130,12 @@ func waitSettled(t *testing.T, want string, timeout time.Duration) string {
 
 // command runs one command on addr with a fresh connection.
 func command(addr string, args ...string) (any, error) {
-	c, err := dial(addr, password, 2*time.Second)
+	c, err := resp.Dial(addr, password, 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
-	return c.do(args...)
+	defer c.Close()
+	return c.Do(args...)
 }
 
 // info returns INFO section of addr as text.
@@ -157,7 +158,7 @@ type writer struct {
 	acked    []string
 	ackTimes []time.Time
 	attempts int
-	connect  func() (*respConn, error)
+	connect  func() (*resp.Conn, error)
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -166,12 +167,12 @@ type writer struct {
 var errNoMasterEndpoint = errors.New("the master Service has no single ready endpoint")
 
 // dialMasterService connects from the host to the master Service's endpoint.
-func dialMasterService() (*respConn, error) {
+func dialMasterService() (*resp.Conn, error) {
 	addr := masterEndpoint()
 	if addr == "" {
 		return nil, errNoMasterEndpoint
 	}
-	return dial(addr, password, 3*time.Second)
+	return resp.Dial(addr, password, 3*time.Second)
 }
 
 // startWriter starts the load loop against the master Service from the
@@ -181,7 +182,7 @@ func startWriter() *writer {
 }
 
 // startWriterVia starts the load loop over connections from connect.
-func startWriterVia(connect func() (*respConn, error)) *writer {
+func startWriterVia(connect func() (*resp.Conn, error)) *writer {
 	w := &writer{connect: connect, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.loop()
 	return w
@@ -206,7 +207,7 @@ func (w *writer) loop() {
 		for {
 			select {
 			case <-w.stop:
-				c.close()
+				c.Close()
 				return
 			default:
 			}
@@ -215,10 +216,10 @@ func (w *writer) loop() {
 			w.mu.Lock()
 			w.attempts++
 			w.mu.Unlock()
-			if _, err := c.do("SET", key, strconv.Itoa(seq)); err != nil {
+			if _, err := c.Do("SET", key, strconv.Itoa(seq)); err != nil {
 				break
 			}
-			n, err := c.do("WAIT", "1", "2000")
+			n, err := c.Do("WAIT", "1", "2000")
 			if err != nil {
 				break
 			}
@@ -230,7 +231,7 @@ func (w *writer) loop() {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		c.close()
+		c.Close()
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -276,15 +277,15 @@ func (w *writer) ackedAfter(t time.Time) bool {
 // missing returns how many of keys the master at addr does not have.
 func missing(t *testing.T, addr string, keys []string) int {
 	t.Helper()
-	c, err := dial(addr, password, 10*time.Second)
+	c, err := resp.Dial(addr, password, 10*time.Second)
 	if err != nil {
 		t.Fatalf("dial master %s: %v", addr, err)
 	}
-	defer c.close()
+	defer c.Close()
 	lost := 0
 	for start := 0; start < len(keys); start += 500 {
 		end := min(start+500, len(keys))
-		v, err := c.do(append([]string{"MGET"}, keys[start:end]...)...)
+		v, err := c.Do(append([]string{"MGET"}, keys[start:end]...)...)
 		if err != nil {
 			t.Fatalf("MGET on %s: %v", addr, err)
 		}
@@ -325,18 +326,18 @@ func startDualWatch(addrs func() []string) *dualWatch {
 			}
 			writable := 0
 			for _, a := range addrs() {
-				c, err := dial(a, password, 500*time.Millisecond)
+				c, err := resp.Dial(a, password, 500*time.Millisecond)
 				if err != nil {
 					continue
 				}
-				if r, err := c.do("ROLE"); err == nil {
+				if r, err := c.Do("ROLE"); err == nil {
 					if arr, ok := r.([]any); ok && len(arr) > 0 && arr[0] == "master" {
-						if _, err := c.do("SET", "e2e:probe", a); err == nil {
+						if _, err := c.Do("SET", "e2e:probe", a); err == nil {
 							writable++
 						}
 					}
 				}
-				c.close()
+				c.Close()
 			}
 			d.mu.Lock()
 			if writable >= 2 && !d.inDual {
@@ -466,7 +467,7 @@ func testReplication(t *testing.T) {
 			continue
 		}
 		addr := p.Status.PodIP + ":6379"
-		if role := infoField(info(addr, "replication"), "role"); role != "slave" {
+		if role := resp.InfoField(info(addr, "replication"), "role"); role != "slave" {
 			t.Errorf("%s: role %q, want slave", name, role)
 		}
 		waitFor(t, 30*time.Second, "e2e:replication on "+name, func() bool {
@@ -495,7 +496,7 @@ func memberAddrs(t *testing.T) func() []string {
 
 // syncFull returns the sync_full counter of a member.
 func syncFull(addr string) int {
-	n, _ := strconv.Atoi(infoField(info(addr, "stats"), "sync_full"))
+	n, _ := strconv.Atoi(resp.InfoField(info(addr, "stats"), "sync_full"))
 	return n
 }
 
@@ -627,7 +628,7 @@ func testNodeStop(t *testing.T) {
 		if p.Status.PodIP == "" {
 			return false
 		}
-		if infoField(info(p.Status.PodIP+":6379", "replication"), "role") == "slave" {
+		if resp.InfoField(info(p.Status.PodIP+":6379", "replication"), "role") == "slave" {
 			outcome = "old master back as replica"
 			return true
 		}

@@ -3,16 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
 	"reflect"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -20,55 +16,17 @@ import (
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/hack/localcluster/podnet"
+	"github.com/replnode/replnode/test/internal/resp"
 )
 
 // ------ DIALING FROM A POD'S NETWORK ------
 
 // dialIn connects to addr from inside the network namespace at nsPath (a
-// pod's), authenticates and returns the connection. The host may be cut off
-// from addr while a pod still reaches it: this is how the suite talks to a
-// master the host cannot see.
-func dialIn(nsPath, addr string, timeout time.Duration) (*respConn, error) {
-	c, err := netnsDial(nsPath, addr, timeout)
-	if err != nil {
-		return nil, err
-	}
-	return handshake(c, password, timeout)
-}
-
-// netnsDial opens a TCP connection whose socket lives in the namespace at
-// nsPath: the socket is created on an OS thread moved into that namespace
-// for the dial and moved back afterwards; the connection stays in the
-// namespace it was created in.
-func netnsDial(nsPath, addr string, timeout time.Duration) (net.Conn, error) {
-	runtime.LockOSThread()
-	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer self.Close()
-	target, err := os.Open(nsPath)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("enter %s: %w", nsPath, err)
-	}
-	conn, dialErr := net.DialTimeout("tcp", addr, timeout)
-	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
-		// The thread is stuck in the pod's namespace: leave it locked so the
-		// runtime ends it with this goroutine instead of reusing it.
-		if conn != nil {
-			conn.Close()
-		}
-		return nil, fmt.Errorf("leave %s: %w", nsPath, err)
-	}
-	runtime.UnlockOSThread()
-	return conn, dialErr
+// pod's) and authenticates: the host may be cut off from addr while a pod
+// still reaches it. This is how the suite talks to a master the host
+// cannot see.
+func dialIn(nsPath, addr string, timeout time.Duration) (*resp.Conn, error) {
+	return resp.DialIn(nsPath, addr, password, timeout)
 }
 
 // podNetns returns the path of a pod's network namespace on the suite's
@@ -116,8 +74,8 @@ func failoverEvents(t *testing.T) map[string]string {
 
 // roleOf returns the first element of ROLE on c ("master", "slave"), or
 // the error.
-func roleOf(c *respConn) (string, error) {
-	r, err := c.do("ROLE")
+func roleOf(c *resp.Conn) (string, error) {
+	r, err := c.Do("ROLE")
 	if err != nil {
 		return "", err
 	}
@@ -162,7 +120,7 @@ func testOperatorPartition(t *testing.T) {
 	// The writer and the master checks go through the first replica's
 	// network: the host cannot reach the master during the partition.
 	via := podNetns(t, pods[replicas[0]])
-	w := startWriterVia(func() (*respConn, error) { return dialIn(via, maddr, 3*time.Second) })
+	w := startWriterVia(func() (*resp.Conn, error) { return dialIn(via, maddr, 3*time.Second) })
 	defer w.finish()
 	waitFor(t, time.Minute, "acknowledged writes through "+replicas[0]+"'s network", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
 	eventsBefore := failoverEvents(t)
@@ -218,7 +176,7 @@ func testOperatorPartition(t *testing.T) {
 		}
 		for _, r := range replicas {
 			text := info(pods[r].Status.PodIP+":6379", "replication")
-			role, link, host := infoField(text, "role"), infoField(text, "master_link_status"), infoField(text, "master_host")
+			role, link, host := resp.InfoField(text, "role"), resp.InfoField(text, "master_link_status"), resp.InfoField(text, "master_host")
 			switch {
 			case text == "":
 				linkUnanswered++
@@ -240,7 +198,7 @@ func testOperatorPartition(t *testing.T) {
 			default:
 				roleUnanswered++
 			}
-			c.close()
+			c.Close()
 		}
 		time.Sleep(time.Second)
 	}
@@ -277,11 +235,11 @@ func testOperatorPartition(t *testing.T) {
 		violate("after the heal the master is %s", settledMaster)
 	}
 	if role, err := func() (string, error) {
-		c, err := dial(maddr, password, 3*time.Second)
+		c, err := resp.Dial(maddr, password, 3*time.Second)
 		if err != nil {
 			return "", err
 		}
-		defer c.close()
+		defer c.Close()
 		return roleOf(c)
 	}(); err != nil || role != "master" {
 		violate("after the heal %s answers ROLE %q %v from the host", master, role, err)

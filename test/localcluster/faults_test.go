@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/replnode/replnode/hack/localcluster/cluster"
 	"github.com/replnode/replnode/hack/localcluster/podnet"
 )
 
@@ -266,5 +267,120 @@ func TestStopAndResumeNode(t *testing.T) {
 	}
 	if reply, err := redisPing(net.JoinHostPort(p.Status.PodIP, "6379")); err != nil || reply != "+PONG" {
 		t.Errorf("PING after resume: %q %v", reply, err)
+	}
+}
+
+// TestCutsByIDAndPause checks the composable faults: a cut between two
+// pods leaves the third reachable, cuts add up and heal one by one by id,
+// a one-way cut, a host cut (an operator on the host) leaves the pods'
+// traffic alone, and pause/resume freeze and continue a pod's process.
+func TestCutsByIDAndPause(t *testing.T) {
+	// Not parallel: HealAll acts on the whole cluster.
+	ns := namespace(t)
+	ctx := context.Background()
+	server, clientPod := serverAndClient(t, ns)
+	createPod(t, ns, serverPod("other"))
+	other := waitReady(t, ns, "other", 90*time.Second)
+	t.Cleanup(func() { _, _ = faults.HealAll(context.Background()) })
+	pid := containerPid(t, clientPod, "main")
+	for _, ip := range []string{server.Status.PodIP, other.Status.PodIP} {
+		if got, err := pingFrom(pid, ip, 15); got != "PONG" {
+			t.Fatalf("client -> %s before any cut: %q %v", ip, got, err)
+		}
+	}
+
+	// client | server, both directions: other stays reachable.
+	peerCut, _, err := faults.Cut(ctx, cluster.CutSpec{Namespace: ns, Pod: "client", Peers: []string{"server"}})
+	if err != nil || peerCut == "" {
+		t.Fatalf("cut client from server: id %q, %v", peerCut, err)
+	}
+	if got, _ := pingFrom(pid, server.Status.PodIP, 3); got == "PONG" {
+		t.Error("client still reaches server across the cut")
+	}
+	if got, err := pingFrom(pid, other.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("the client|server cut also cut client -> other: %q %v", got, err)
+	}
+	serverPid := containerPid(t, server, "server")
+	if got, _ := pingFrom(serverPid, clientPod.Status.PodIP, 3); got == "PONG" {
+		t.Error("server still reaches client across a two-way cut")
+	}
+
+	// A second cut (the API server) adds up; healing the first by id
+	// leaves the second.
+	apiCut, _, err := faults.Cut(ctx, cluster.CutSpec{Namespace: ns, Pod: "client", From: podnet.Cut{API: true}})
+	if err != nil || apiCut == peerCut {
+		t.Fatalf("cut client from the API: id %q (first %q), %v", apiCut, peerCut, err)
+	}
+	if _, err := faults.HealCut(ctx, peerCut); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := pingFrom(pid, server.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("client -> server after healing its cut: %q %v", got, err)
+	}
+	if got := apiFrom(pid, 3); got == "200" {
+		t.Error("healing the peer cut also healed the API cut")
+	}
+	if _, err := faults.HealCut(ctx, peerCut); err == nil {
+		t.Error("healing a healed cut succeeded")
+	}
+	if _, err := faults.HealCut(ctx, apiCut); err != nil {
+		t.Fatal(err)
+	}
+	if got := apiFrom(pid, 15); got != "200" {
+		t.Errorf("client -> API server after healing its cut: HTTP %q", got)
+	}
+
+	// One way, out: client's packets to other are dropped; server is fine.
+	oneWay, _, err := faults.Cut(ctx, cluster.CutSpec{Namespace: ns, Pod: "client", Peers: []string{"other"}, Direction: podnet.Outgoing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := pingFrom(pid, other.Status.PodIP, 3); got == "PONG" {
+		t.Error("client still reaches other across a one-way cut")
+	}
+	if got, err := pingFrom(pid, server.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("one-way client->other cut also cut client -> server: %q %v", got, err)
+	}
+	if _, err := faults.HealCut(ctx, oneWay); err != nil {
+		t.Fatal(err)
+	}
+
+	// The host (an operator process) cut from server: the host cannot
+	// connect, the client still can.
+	hostCut, _, err := faults.Cut(ctx, cluster.CutSpec{Namespace: ns, Pod: "server", From: podnet.Cut{Host: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn, err := net.DialTimeout("tcp", net.JoinHostPort(server.Status.PodIP, "6379"), 2*time.Second); err == nil {
+		conn.Close()
+		t.Error("the host still connects to a pod cut from the host")
+	}
+	if got, err := pingFrom(pid, server.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("a host cut of server also cut client -> server: %q %v", got, err)
+	}
+	if _, err := faults.HealCut(ctx, hostCut); err != nil {
+		t.Fatal(err)
+	}
+
+	// Pause freezes the process (state T, PING unanswered), resume continues it.
+	otherPid := containerPid(t, other, "server")
+	if _, err := faults.PausePod(ctx, ns, "other"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "other's process stopped (state T)", func() (bool, error) {
+		st := processState(otherPid)
+		return st == "T", fmt.Errorf("state %q", st)
+	})
+	if got, _ := pingFrom(pid, other.Status.PodIP, 3); got == "PONG" {
+		t.Error("a paused pod answered PING")
+	}
+	if _, err := faults.ResumePod(ctx, ns, "other"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := pingFrom(pid, other.Status.PodIP, 15); got != "PONG" {
+		t.Errorf("client -> other after resume: %q %v", got, err)
+	}
+	if _, _, err := faults.Cut(ctx, cluster.CutSpec{Namespace: ns, Pod: "client", Peers: []string{"nosuchpod"}}); err == nil {
+		t.Error("cutting a pod from a pod that does not exist succeeded")
 	}
 }

@@ -52,6 +52,9 @@ type Agent struct {
 	workers map[types.UID]*podWorker
 	stopped map[string]bool // nodes stopped by a fault
 	nodes   map[string]bool
+	cuts    map[string]cutRecord // live cuts by id
+	nextCut int
+	paused  map[types.UID][]int // pods SIGSTOPped by a fault: their pids
 }
 
 // Run starts the agent for the cluster whose state is in stateDir and blocks
@@ -90,6 +93,8 @@ func Run(ctx context.Context, stateDir string) error {
 		logger:   log.New(os.Stderr, "agent: ", log.LstdFlags|log.Lmicroseconds),
 		workers:  map[types.UID]*podWorker{},
 		stopped:  map[string]bool{},
+		cuts:     map[string]cutRecord{},
+		paused:   map[types.UID][]int{},
 		nodes:    map[string]bool{},
 	}
 	for _, n := range cfg.NodeNames() {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/replnode/replnode/hack/localcluster/cluster"
 	"github.com/replnode/replnode/hack/localcluster/podnet"
 )
@@ -28,17 +30,18 @@ func (a *Agent) serveFaults(ctx context.Context) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	handle := func(path string, fn func(context.Context, cluster.FaultRequest) (string, error)) {
+	handleFull := func(path string, fn func(context.Context, cluster.FaultRequest) (cluster.FaultResponse, error)) {
 		mux.HandleFunc(path, func(rw http.ResponseWriter, r *http.Request) {
 			var req cluster.FaultRequest
 			var resp cluster.FaultResponse
 			status := http.StatusOK
 			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 				resp.Error, status = "bad request body: "+err.Error(), http.StatusBadRequest
-			} else if msg, err := fn(r.Context(), req); err != nil {
+			} else if out, err := fn(r.Context(), req); err != nil {
+				resp = out
 				resp.Error, status = err.Error(), http.StatusConflict
 			} else {
-				resp.Message = msg
+				resp = out
 			}
 			a.logger.Printf("fault %s %+v -> %q %q", path, req, resp.Message, resp.Error)
 			rw.Header().Set("Content-Type", "application/json")
@@ -46,6 +49,16 @@ func (a *Agent) serveFaults(ctx context.Context) error {
 			_ = json.NewEncoder(rw).Encode(resp)
 		})
 	}
+	handle := func(path string, fn func(context.Context, cluster.FaultRequest) (string, error)) {
+		handleFull(path, func(ctx context.Context, req cluster.FaultRequest) (cluster.FaultResponse, error) {
+			msg, err := fn(ctx, req)
+			return cluster.FaultResponse{Message: msg}, err
+		})
+	}
+	handleFull(cluster.FaultCut, a.faultCut)
+	handle(cluster.FaultHealCut, a.faultHealCut)
+	handle(cluster.FaultPause, a.faultPause)
+	handle(cluster.FaultResume, a.faultResume)
 	handle(cluster.FaultKill, a.faultKill)
 	handle(cluster.FaultStopNode, a.faultStopNode)
 	handle(cluster.FaultResumeNode, a.faultResumeNode)
@@ -104,7 +117,7 @@ func (a *Agent) workersOn(node string) []*podWorker {
 
 // faultStopNode stops a node's heartbeats, SIGSTOPs its pods' processes and
 // drops all their traffic, so the node looks gone from everywhere (the
-// host included); resuming clears those pods' fault rules.
+// host included); resuming lifts exactly that (other cuts stay).
 func (a *Agent) faultStopNode(_ context.Context, req cluster.FaultRequest) (string, error) {
 	if err := a.checkNode(req.Node); err != nil {
 		return "", err
@@ -127,7 +140,8 @@ func (a *Agent) faultStopNode(_ context.Context, req cluster.FaultRequest) (stri
 	return fmt.Sprintf("node %s stopped: heartbeats off, %d pods frozen and cut off", req.Node, len(ws)), errors.Join(errs...)
 }
 
-// faultResumeNode undoes faultStopNode and posts a heartbeat at once.
+// faultResumeNode undoes faultStopNode (the pods' other cuts stay) and
+// posts a heartbeat at once.
 func (a *Agent) faultResumeNode(ctx context.Context, req cluster.FaultRequest) (string, error) {
 	if err := a.checkNode(req.Node); err != nil {
 		return "", err
@@ -141,7 +155,7 @@ func (a *Agent) resumeNode(ctx context.Context, node string) (string, error) {
 	ws := a.workersOn(node)
 	for _, w := range ws {
 		if _, err := os.Stat(podnet.NamespacePath(w.nsName)); err == nil {
-			if err := a.net.Heal(w.nsName); err != nil {
+			if err := a.net.Unisolate(w.nsName); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -195,6 +209,9 @@ func (a *Agent) faultHeal(ctx context.Context, _ cluster.FaultRequest) (string, 
 			stopped = append(stopped, n)
 		}
 	}
+	a.cuts = map[string]cutRecord{}
+	paused := a.paused
+	a.paused = map[types.UID][]int{}
 	a.mu.Unlock()
 	sort.Strings(stopped)
 	for _, n := range stopped {
@@ -202,7 +219,12 @@ func (a *Agent) faultHeal(ctx context.Context, _ cluster.FaultRequest) (string, 
 			errs = append(errs, err)
 		}
 	}
-	return fmt.Sprintf("healed: partitions cleared in %d pod namespaces, nodes resumed: [%s]", healed, strings.Join(stopped, " ")), errors.Join(errs...)
+	continued := 0
+	for _, pids := range paused {
+		continuePids(pids)
+		continued++
+	}
+	return fmt.Sprintf("healed: partitions cleared in %d pod namespaces, nodes resumed: [%s], %d paused pods continued", healed, strings.Join(stopped, " "), continued), errors.Join(errs...)
 }
 
 // nsOrDefault returns ns, or "default" when empty.
@@ -211,4 +233,142 @@ func nsOrDefault(ns string) string {
 		return "default"
 	}
 	return ns
+}
+
+// cutRecord is one live cut: the pod namespace holding its chain.
+type cutRecord struct {
+	nsName string
+	pod    string // namespace/name, for messages
+}
+
+// faultCut installs one cut in a pod's netns and answers its id.
+func (a *Agent) faultCut(_ context.Context, req cluster.FaultRequest) (cluster.FaultResponse, error) {
+	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
+	if err != nil {
+		return cluster.FaultResponse{}, err
+	}
+	dir, err := podnet.ParseDirection(req.Direction)
+	if err != nil {
+		return cluster.FaultResponse{}, err
+	}
+	cut := podnet.Cut{Pods: req.FromPods, API: req.FromAPI, Host: req.FromHost}
+	if cut.Empty() && len(req.Peers) == 0 {
+		return cluster.FaultResponse{}, errors.New("say what to cut the pod off from: peer pods, the other pods, the API server, the host or a mix")
+	}
+	rules := a.net.PartitionRules(cut, a.cfg.APIServerPort)
+	var what []string
+	if !cut.Empty() {
+		what = append(what, cut.String())
+	}
+	for _, peer := range req.Peers {
+		ns, name := w.namespace, peer
+		if i := strings.Index(peer, "/"); i >= 0 {
+			ns, name = peer[:i], peer[i+1:]
+		}
+		pw, err := a.findWorker(ns, name)
+		if err != nil {
+			return cluster.FaultResponse{}, err
+		}
+		if pw == w {
+			return cluster.FaultResponse{}, fmt.Errorf("cannot cut pod %s/%s off from itself", ns, name)
+		}
+		var ip net.IP
+		if err := pw.do(func() { ip = pw.ip }); err != nil {
+			return cluster.FaultResponse{}, err
+		}
+		if ip == nil {
+			return cluster.FaultResponse{}, fmt.Errorf("pod %s/%s has no address yet", ns, name)
+		}
+		rules = append(rules, podnet.PeerRules(ip, dir)...)
+		what = append(what, fmt.Sprintf("pod %s/%s (%s, %s)", ns, name, ip, dir))
+	}
+	a.mu.Lock()
+	a.nextCut++
+	id := fmt.Sprintf("c%d", a.nextCut)
+	a.mu.Unlock()
+	if err := a.net.AddCut(w.nsName, id, rules); err != nil {
+		return cluster.FaultResponse{}, err
+	}
+	a.mu.Lock()
+	a.cuts[id] = cutRecord{nsName: w.nsName, pod: w.namespace + "/" + w.name}
+	a.mu.Unlock()
+	return cluster.FaultResponse{ID: id, Message: fmt.Sprintf("cut %s: pod %s/%s is cut off from %s", id, w.namespace, w.name, strings.Join(what, " and "))}, nil
+}
+
+// faultHealCut removes one cut by its id.
+func (a *Agent) faultHealCut(_ context.Context, req cluster.FaultRequest) (string, error) {
+	a.mu.Lock()
+	rec, ok := a.cuts[req.ID]
+	delete(a.cuts, req.ID)
+	a.mu.Unlock()
+	if !ok {
+		return "", fmt.Errorf("no cut %q (healed already, or never made)", req.ID)
+	}
+	if _, err := os.Stat(podnet.NamespacePath(rec.nsName)); err != nil {
+		return fmt.Sprintf("cut %s: pod %s is gone, and its cut with it", req.ID, rec.pod), nil
+	}
+	if err := a.net.RemoveCut(rec.nsName, req.ID); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("cut %s healed: pod %s", req.ID, rec.pod), nil
+}
+
+// faultPause SIGSTOPs every process of a pod and remembers their pids, so
+// resuming does not depend on the pod's worker: a paused pod's worker may be
+// busy for a whole grace period (a deletion's SIGTERM waits while the
+// process is stopped) exactly when the pod must be continued.
+func (a *Agent) faultPause(_ context.Context, req cluster.FaultRequest) (string, error) {
+	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
+	if err != nil {
+		return "", err
+	}
+	var pids []int
+	var names []string
+	err = w.do(func() {
+		w.forEachProc(func(c *ctr, pid int) {
+			pids = append(pids, pid)
+			names = append(names, fmt.Sprintf("%s (pid %d)", c.spec.Name, pid))
+		})
+		w.signalAll(syscall.SIGSTOP)
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(pids) == 0 {
+		return "", fmt.Errorf("pod %s/%s has no running process", w.namespace, w.name)
+	}
+	a.mu.Lock()
+	a.paused[w.uid] = append(a.paused[w.uid], pids...)
+	a.mu.Unlock()
+	return fmt.Sprintf("pod %s/%s paused: %s", w.namespace, w.name, strings.Join(names, ", ")), nil
+}
+
+// faultResume SIGCONTs the processes a pause stopped (every process of the
+// pod when it was not paused by a fault, e.g. after a stop-node).
+func (a *Agent) faultResume(_ context.Context, req cluster.FaultRequest) (string, error) {
+	w, err := a.findWorker(nsOrDefault(req.Namespace), req.Pod)
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	pids, paused := a.paused[w.uid]
+	delete(a.paused, w.uid)
+	a.mu.Unlock()
+	if paused {
+		continuePids(pids)
+		return fmt.Sprintf("pod %s/%s resumed: pids %v", w.namespace, w.name, pids), nil
+	}
+	if err := w.do(func() { w.signalAll(syscall.SIGCONT) }); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("pod %s/%s resumed", w.namespace, w.name), nil
+}
+
+// continuePids SIGCONTs each pid and its process group (a pid that has
+// exited meanwhile gets nothing: ESRCH).
+func continuePids(pids []int) {
+	for _, pid := range pids {
+		_ = syscall.Kill(-pid, syscall.SIGCONT)
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
 }

@@ -367,6 +367,104 @@ func (n *Network) PartitionRules(cut Cut, apiPort int) [][]string {
 	return rules
 }
 
+// Direction says which way a cut between a pod and a peer drops packets.
+type Direction string
+
+// The directions of a peer cut, seen from the pod whose namespace holds
+// the rules. A one-way cut still breaks TCP both ways (the handshake needs
+// both), but it shows which side keeps sending: Jepsen's asymmetric links.
+const (
+	Both     Direction = "both" // nothing passes between the pod and the peer
+	Outgoing Direction = "out"  // the pod's packets to the peer are dropped
+	Incoming Direction = "in"   // the peer's packets to the pod are dropped
+)
+
+// ParseDirection parses the CLI's -dir value; empty means Both.
+func ParseDirection(s string) (Direction, error) {
+	switch d := Direction(strings.TrimSpace(s)); d {
+	case "":
+		return Both, nil
+	case Both, Outgoing, Incoming:
+		return d, nil
+	}
+	return "", fmt.Errorf("podnet: direction %q (want both, out or in)", s)
+}
+
+// PeerRules returns the rule specs, for the pod's own namespace, that drop
+// traffic between the pod and the peer address in the given direction. The
+// fault chain is hooked into INPUT and OUTPUT, so "-d peer" matches only
+// what the pod sends and "-s peer" only what it receives.
+func PeerRules(peer net.IP, dir Direction) [][]string {
+	ip := peer.String()
+	var rules [][]string
+	if dir == Both || dir == Outgoing {
+		rules = append(rules, []string{"-d", ip, "-j", "DROP"})
+	}
+	if dir == Both || dir == Incoming {
+		rules = append(rules, []string{"-s", ip, "-j", "DROP"})
+	}
+	return rules
+}
+
+// cutChainPrefix starts the name of every per-cut chain; a chain name must
+// stay within iptables' 28 characters.
+const cutChainPrefix = "LC-CUT-"
+
+// CutChain returns the chain holding the rules of cut id in a pod's netns.
+func CutChain(id string) string { return cutChainPrefix + id }
+
+// ValidCutID reports whether id can name a cut (and so a chain).
+func ValidCutID(id string) bool {
+	if id == "" || len(cutChainPrefix)+len(id) > 28 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// CutCommands returns the iptables argument lists that install rules as
+// cut id in a namespace whose LC-FAULT chain exists: a chain of its own
+// (created, or emptied when the id is reused) jumped to from LC-FAULT. A
+// RETURN in one cut's rules then ends only that cut, so cuts add up: a
+// packet passes only if no cut drops it.
+func CutCommands(id string, rules [][]string, chainExists bool) [][]string {
+	chain := CutChain(id)
+	var cmds [][]string
+	if chainExists {
+		cmds = append(cmds, []string{"-F", chain})
+	} else {
+		cmds = append(cmds, []string{"-N", chain}, []string{"-A", faultChain, "-j", chain})
+	}
+	for _, r := range rules {
+		cmds = append(cmds, append([]string{"-A", chain}, r...))
+	}
+	return cmds
+}
+
+// RemoveCutCommands returns the iptables argument lists that remove cut id:
+// the jump from LC-FAULT, then the chain's rules and the chain.
+func RemoveCutCommands(id string) [][]string {
+	chain := CutChain(id)
+	return [][]string{{"-D", faultChain, "-j", chain}, {"-F", chain}, {"-X", chain}}
+}
+
+// CutChainsIn returns the ids of the cut chains named in the output of
+// "iptables -S" (lines "-N LC-CUT-<id>").
+func CutChainsIn(listing string) []string {
+	var ids []string
+	for _, line := range strings.Split(listing, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "-N" && strings.HasPrefix(f[1], cutChainPrefix) {
+			ids = append(ids, strings.TrimPrefix(f[1], cutChainPrefix))
+		}
+	}
+	return ids
+}
+
 // iptablesIn runs iptables inside the named netns.
 func iptablesIn(nsName string, args ...string) error {
 	return run("ip", append([]string{"netns", "exec", nsName, "iptables", "-w"}, args...)...)
@@ -381,7 +479,7 @@ func faultChainExists(nsName string) bool {
 
 // ensureFaultChain creates LC-FAULT and hooks it into INPUT and OUTPUT once.
 func ensureFaultChain(nsName string) error {
-	if err := iptablesIn(nsName, "-L", faultChain, "-n"); err == nil {
+	if faultChainExists(nsName) {
 		return nil
 	}
 	if err := iptablesIn(nsName, "-N", faultChain); err != nil {
@@ -393,24 +491,53 @@ func ensureFaultChain(nsName string) error {
 	return iptablesIn(nsName, "-I", "OUTPUT", "-j", faultChain)
 }
 
-// Partition installs the rules of cut in the pod's netns, replacing any
-// earlier fault rules there.
-func (n *Network) Partition(nsName string, cut Cut, apiPort int) error {
-	if cut.Empty() {
-		return errors.New("podnet: a partition must cut the pod off from the pods, the API server, the host or a mix")
+// AddCut installs rules as cut id in the pod's netns, replacing an earlier
+// cut of the same id there and leaving every other cut in place.
+func (n *Network) AddCut(nsName, id string, rules [][]string) error {
+	if !ValidCutID(id) {
+		return fmt.Errorf("podnet: bad cut id %q", id)
+	}
+	if len(rules) == 0 {
+		return errors.New("podnet: a cut needs at least one rule")
 	}
 	if err := ensureFaultChain(nsName); err != nil {
 		return err
 	}
-	if err := iptablesIn(nsName, "-F", faultChain); err != nil {
-		return err
-	}
-	for _, r := range n.PartitionRules(cut, apiPort) {
-		if err := iptablesIn(nsName, append([]string{"-A", faultChain}, r...)...); err != nil {
+	exists := iptablesIn(nsName, "-L", CutChain(id), "-n") == nil
+	for _, c := range CutCommands(id, rules, exists) {
+		if err := iptablesIn(nsName, c...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// RemoveCut removes cut id from the pod's netns; a missing cut is fine.
+func (n *Network) RemoveCut(nsName, id string) error {
+	if iptablesIn(nsName, "-L", CutChain(id), "-n") != nil {
+		return nil
+	}
+	for _, c := range RemoveCutCommands(id) {
+		if err := iptablesIn(nsName, c...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// partitionCut is the cut id of Partition, the pod's one whole-pod partition.
+const partitionCut = "partition"
+
+// isolateCut is the cut id of Isolate (a stopped node).
+const isolateCut = "node"
+
+// Partition installs the rules of cut in the pod's netns, replacing the
+// pod's earlier Partition (other cuts stay).
+func (n *Network) Partition(nsName string, cut Cut, apiPort int) error {
+	if cut.Empty() {
+		return errors.New("podnet: a partition must cut the pod off from the pods, the API server, the host or a mix")
+	}
+	return n.AddCut(nsName, partitionCut, n.PartitionRules(cut, apiPort))
 }
 
 // IsolateRules are the rule specs that drop all of a pod's traffic except
@@ -423,27 +550,36 @@ func IsolateRules() [][]string {
 	}
 }
 
-// Isolate cuts the pod's netns off from everything, the host included,
-// replacing any earlier fault rules there.
+// Isolate cuts the pod's netns off from everything, the host included, on
+// top of its other cuts.
 func (n *Network) Isolate(nsName string) error {
-	if err := ensureFaultChain(nsName); err != nil {
-		return err
-	}
-	if err := iptablesIn(nsName, "-F", faultChain); err != nil {
-		return err
-	}
-	for _, r := range IsolateRules() {
-		if err := iptablesIn(nsName, append([]string{"-A", faultChain}, r...)...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return n.AddCut(nsName, isolateCut, IsolateRules())
 }
 
-// Heal removes every fault rule from the pod's netns.
+// Unisolate undoes Isolate, leaving the pod's other cuts in place.
+func (n *Network) Unisolate(nsName string) error {
+	return n.RemoveCut(nsName, isolateCut)
+}
+
+// Heal removes every fault rule and cut chain from the pod's netns.
 func (n *Network) Heal(nsName string) error {
 	if !faultChainExists(nsName) {
 		return nil // never partitioned
 	}
-	return iptablesIn(nsName, "-F", faultChain)
+	if err := iptablesIn(nsName, "-F", faultChain); err != nil {
+		return err
+	}
+	out, err := exec.Command("ip", "netns", "exec", nsName, "iptables", "-w", "-S").Output()
+	if err != nil {
+		return fmt.Errorf("podnet: list rules in %s: %w", nsName, err)
+	}
+	var errs []error
+	for _, id := range CutChainsIn(string(out)) {
+		if err := iptablesIn(nsName, "-F", CutChain(id)); err != nil {
+			errs = append(errs, err)
+		} else if err := iptablesIn(nsName, "-X", CutChain(id)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

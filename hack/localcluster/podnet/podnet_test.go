@@ -1,6 +1,7 @@
 package podnet
 
 import (
+	"net"
 	"reflect"
 	"strings"
 	"testing"
@@ -161,5 +162,81 @@ func TestIsolateRulesKeepLoopback(t *testing.T) {
 	r := IsolateRules()
 	if len(r) != 3 || r[0][1] != "127.0.0.0/8" || r[1][1] != "127.0.0.0/8" || !reflect.DeepEqual(r[2], []string{"-j", "DROP"}) {
 		t.Errorf("isolate rules = %v", r)
+	}
+}
+
+// TestPeerRulesByDirection checks that a peer cut drops exactly the packets
+// of its direction: "-d peer" in the pod's namespace is what the pod sends,
+// "-s peer" what it receives.
+func TestPeerRulesByDirection(t *testing.T) {
+	peer := net.ParseIP("10.244.0.7")
+	for _, tc := range []struct {
+		dir  Direction
+		want [][]string
+	}{
+		{Both, [][]string{{"-d", "10.244.0.7", "-j", "DROP"}, {"-s", "10.244.0.7", "-j", "DROP"}}},
+		{Outgoing, [][]string{{"-d", "10.244.0.7", "-j", "DROP"}}},
+		{Incoming, [][]string{{"-s", "10.244.0.7", "-j", "DROP"}}},
+	} {
+		if got := PeerRules(peer, tc.dir); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("PeerRules(%s) = %v, want %v", tc.dir, got, tc.want)
+		}
+	}
+	for in, want := range map[string]Direction{"": Both, "both": Both, "out": Outgoing, " in": Incoming} {
+		if got, err := ParseDirection(in); err != nil || got != want {
+			t.Errorf("ParseDirection(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseDirection("sideways"); err == nil {
+		t.Error("ParseDirection accepted sideways")
+	}
+}
+
+// TestCutCommandsChainPerCut checks that each cut gets a chain of its own
+// jumped to from LC-FAULT (so a RETURN in one cut cannot skip another's
+// DROP), that reusing an id empties its chain instead of adding a second
+// jump, and that removal undoes exactly that.
+func TestCutCommandsChainPerCut(t *testing.T) {
+	rules := [][]string{{"-d", "10.244.0.7", "-j", "DROP"}}
+	fresh := CutCommands("c1", rules, false)
+	want := [][]string{
+		{"-N", "LC-CUT-c1"},
+		{"-A", "LC-FAULT", "-j", "LC-CUT-c1"},
+		{"-A", "LC-CUT-c1", "-d", "10.244.0.7", "-j", "DROP"},
+	}
+	if !reflect.DeepEqual(fresh, want) {
+		t.Errorf("fresh cut = %v, want %v", fresh, want)
+	}
+	again := CutCommands("c1", rules, true)
+	want = [][]string{{"-F", "LC-CUT-c1"}, {"-A", "LC-CUT-c1", "-d", "10.244.0.7", "-j", "DROP"}}
+	if !reflect.DeepEqual(again, want) {
+		t.Errorf("reused cut = %v, want %v", again, want)
+	}
+	want = [][]string{{"-D", "LC-FAULT", "-j", "LC-CUT-c1"}, {"-F", "LC-CUT-c1"}, {"-X", "LC-CUT-c1"}}
+	if got := RemoveCutCommands("c1"); !reflect.DeepEqual(got, want) {
+		t.Errorf("remove = %v, want %v", got, want)
+	}
+	// A host cut's RETURN for the API port sits in its own chain: it ends
+	// that chain only, and the API cut after it still drops the port.
+	n, _ := NewNetwork("lcbr0", "10.244.0.0/24")
+	host := CutCommands("c2", n.PartitionRules(Cut{Host: true}, 6443), false)
+	api := CutCommands("c3", n.PartitionRules(Cut{API: true}, 6443), false)
+	for _, c := range append(host, api...) {
+		if c[0] == "-A" && c[1] == "LC-FAULT" && c[len(c)-1] != "LC-CUT-c2" && c[len(c)-1] != "LC-CUT-c3" {
+			t.Errorf("rule %v lands in LC-FAULT itself", c)
+		}
+	}
+}
+
+// TestCutChainsInListing checks the chain ids read back from iptables -S.
+func TestCutChainsInListing(t *testing.T) {
+	listing := "-P INPUT ACCEPT\n-N LC-FAULT\n-N LC-CUT-c1\n-N LC-CUT-partition\n-A INPUT -j LC-FAULT\n-A LC-FAULT -j LC-CUT-c1\n"
+	if got := CutChainsIn(listing); !reflect.DeepEqual(got, []string{"c1", "partition"}) {
+		t.Errorf("CutChainsIn = %v", got)
+	}
+	for id, ok := range map[string]bool{"c1": true, "partition": true, "node": true, "": false, "C1": false, "a b": false, "012345678901234567890123": false} {
+		if ValidCutID(id) != ok {
+			t.Errorf("ValidCutID(%q) = %v, want %v", id, !ok, ok)
+		}
 	}
 }
