@@ -28,7 +28,7 @@ func expect(t *testing.T, c *redistest.Client, want string, args ...string) {
 // it may still run anything else; the one at 4 and a connection that never
 // set an epoch act as with Redis. The epoch is in the file before +OK.
 func TestReplnodeEpochInterleavedConnections(t *testing.T) {
-	in := redistest.StartInProcess(t, "enable-debug-command yes")
+	in := redistest.StartInProcess(t, "enable-debug-command yes", "enable-protected-configs yes")
 	older, newer, plain := in.Dial(t), in.Dial(t), in.Dial(t)
 	epochFile := filepath.Join(in.Dir, "replnode-epoch")
 
