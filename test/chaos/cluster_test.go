@@ -22,13 +22,13 @@ import (
 )
 
 // The group under test: the sample's shape (config/samples), a master and
-// 2 replicas, minReplicasToWrite 1, masterDownAfter 10s.
+// 2 replicas, minReplicasToWrite 1, minReplicasMaxLag 2, masterDownAfter 3s.
 const (
 	namespace  = "default"
 	group      = "cache"
 	password   = "change-me"
 	clientPod  = "chaos-client"
-	downAfter  = 10 * time.Second
+	downAfter  = 3 * time.Second
 	opTimeout  = 2 * time.Second
 	waitMillis = "1000"
 )

@@ -583,7 +583,7 @@ Written by ` + "`make chaos`" + ` (test/chaos). A local cluster of its own
 (hack/localcluster, 3 nodes, bridge lcchaos0), the real operator
 (bin/manager, a host process; two with leader election in leader-paused),
 real replnode pods, config/samples (master + 2 replicas, minReplicasToWrite
-1, masterDownAfter 10s). Four clients, from a pod of their own
+1, minReplicasMaxLag 2, masterDownAfter 3s). Four clients, from a pod of their own
 (chaos-client), cycle through a WAIT-acknowledged SET of a fresh key (SET
 then WAIT 1 1000), SET of their register key, INCR of their counter key and
 GET of the register, each as MULTI; op; CLIENT INFO; EXEC through the master
