@@ -191,7 +191,7 @@ type operatorSet struct {
 	gen     int
 }
 
-// start runs n operators (n > 1: with leader election) after stopping any.
+// start runs n operators (with leader election) after stopping any.
 func (o *operatorSet) start(n int) error {
 	o.stopAll()
 	for i := 0; i < n; i++ {
@@ -201,10 +201,11 @@ func (o *operatorSet) start(n int) error {
 		if err != nil {
 			return err
 		}
-		args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0"}
-		if n > 1 {
-			args = append(args, "--leader-elect", "--leader-election-namespace", "default")
-		}
+		// Leader election is on, as the operator's default: even a lone
+		// operator takes the lease, so a restarted one waits for a killed
+		// one's lease to expire, as it would in a cluster.
+		args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+			"--leader-election-namespace", "default"}
 		cmd := exec.Command(filepath.Join(binDir, "manager"), args...)
 		cmd.Env = append(os.Environ(), cluster.MarkerEnv+"="+cfg.StateDir)
 		cmd.Stdout, cmd.Stderr = f, f
