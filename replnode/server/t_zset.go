@@ -957,23 +957,13 @@ func parseZNumKeys(ctx *Ctx, i int) (int, bool) {
 	return int(n), true
 }
 
-// zunionInterDiff implements ZUNION, ZINTER, ZDIFF and their STORE forms,
-// and ZINTERCARD's input handling: numIdx is the index of numkeys, dst the
-// destination for STORE (nil otherwise).
-func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
-	numkeys, ok := parseZNumKeys(ctx, numIdx)
-	if !ok {
-		return
-	}
-	n := int64(numkeys)
-	keys := ctx.Args[numIdx+1 : numIdx+1+int(n)]
+// lookupZInputs looks up the inputs of ZUNION, ZINTER, ZDIFF and
+// ZINTERCARD, sorted sets or sets, weight 1: before the options are parsed,
+// so WRONGTYPE wins over a syntax error, as zunionInterDiffGenericCommand.
+func lookupZInputs(ctx *Ctx, keys [][]byte) ([]zinput, bool) {
 	inputs := make([]zinput, len(keys))
-	for i := range inputs {
-		inputs[i].weight = 1
-	}
-	// The inputs are looked up (WRONGTYPE) before the options are parsed,
-	// as zunionInterDiffGenericCommand.
 	for i, k := range keys {
+		inputs[i].weight = 1
 		v := ctx.Lookup(k)
 		if v == nil {
 			continue
@@ -985,8 +975,24 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 			inputs[i].s = v.(*store.Set)
 		default:
 			ctx.Error(ErrWrongType)
-			return
+			return nil, false
 		}
+	}
+	return inputs, true
+}
+
+// zunionInterDiff implements ZUNION, ZINTER, ZDIFF and their STORE forms,
+// and ZINTERCARD's input handling: numIdx is the index of numkeys, dst the
+// destination for STORE (nil otherwise).
+func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
+	numkeys, ok := parseZNumKeys(ctx, numIdx)
+	if !ok {
+		return
+	}
+	n := int64(numkeys)
+	inputs, ok := lookupZInputs(ctx, ctx.Args[numIdx+1:numIdx+1+int(n)])
+	if !ok {
+		return
 	}
 	agg := "sum"
 	withScores := false
@@ -1108,40 +1114,12 @@ func zintercardCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	keys := ctx.Args[2 : 2+numkeys]
-	// Inputs first (WRONGTYPE), then options, as zunionInterDiffGenericCommand.
-	inputs := make([]zinput, len(keys))
-	for i, k := range keys {
-		inputs[i].weight = 1
-		v := ctx.Lookup(k)
-		if v == nil {
-			continue
-		}
-		switch v.Kind() {
-		case store.KindZSet:
-			inputs[i].z = v.(*store.ZSet)
-		case store.KindSet:
-			inputs[i].s = v.(*store.Set)
-		default:
-			ctx.Error(ErrWrongType)
-			return
-		}
+	inputs, ok := lookupZInputs(ctx, ctx.Args[2:2+numkeys])
+	if !ok {
+		return
 	}
-	limit := int64(0)
-	for i := 2 + numkeys; i < len(ctx.Args); i += 2 {
-		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
-			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
-			if !ok {
-				return
-			}
-			if n < 0 {
-				ctx.Error("ERR LIMIT can't be negative")
-				return
-			}
-			limit = n
-			continue
-		}
-		ctx.Error(ErrSyntax)
+	limit, ok := parseIntercardLimit(ctx, 2+numkeys)
+	if !ok {
 		return
 	}
 	sorted := append([]zinput(nil), inputs...)
