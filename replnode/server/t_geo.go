@@ -419,11 +419,7 @@ func georadiusGeneric(ctx *Ctx, srcIdx int, flags int) {
 	}
 	if z == nil {
 		if storeKey != nil {
-			if ctx.DeleteKey(storeKey) {
-				ctx.Notify(NotifyGeneric, "del", storeKey)
-				ctx.Modified(1)
-			}
-			ctx.W.Int(0)
+			storeZSetResult(ctx, storeKey, store.NewZSet(), "")
 		} else {
 			ctx.W.ArrayLen(0)
 		}
@@ -490,29 +486,19 @@ func georadiusGeneric(ctx *Ctx, srcIdx int, flags int) {
 		}
 		return
 	}
-	if returned > 0 {
-		res := store.NewZSet()
-		for _, p := range points {
-			score := p.score
-			if storeDist {
-				score = p.dist / shape.Conversion
-			}
-			res.Add(append([]byte(nil), p.member...), score)
+	res := store.NewZSet()
+	for _, p := range points {
+		score := p.score
+		if storeDist {
+			score = p.dist / shape.Conversion
 		}
-		res.ShrinkIfSmall()
-		ctx.SetKey(storeKey, res, false)
-		ctx.S.SignalKeyAsReady(ctx.DBNum, storeKey)
-		event := "georadiusstore"
-		if flags&geoSearch != 0 {
-			event = "geosearchstore"
-		}
-		ctx.Notify(NotifyZSet, event, storeKey)
-		ctx.Modified(int64(returned))
-	} else if ctx.DeleteKey(storeKey) {
-		ctx.Notify(NotifyGeneric, "del", storeKey)
-		ctx.Modified(1)
+		res.Add(append([]byte(nil), p.member...), score)
 	}
-	ctx.W.Int(int64(returned))
+	event := "georadiusstore"
+	if flags&geoSearch != 0 {
+		event = "geosearchstore"
+	}
+	storeZSetResultCounting(ctx, storeKey, res, event, int64(returned), int64(returned))
 }
 
 // geoFromMember centers shape on a member's position (longLatFromMember).

@@ -569,17 +569,24 @@ func zrangeGeneric(ctx *Ctx, argStart int, dst []byte, rtype rangeType, reverse,
 // storeZSetResult stores res under dst (deleting dst when res is empty)
 // and replies with its size, for ZRANGESTORE and ZUNIONSTORE-like commands.
 func storeZSetResult(ctx *Ctx, dst []byte, res *store.ZSet, event string) {
+	storeZSetResultCounting(ctx, dst, res, event, 1, int64(res.Len()))
+}
+
+// storeZSetResultCounting is storeZSetResult with the dirty count of a
+// stored result and the reply given: GEOSEARCHSTORE and GEORADIUS STORE
+// count and reply the items they found (geo.c returned_items).
+func storeZSetResultCounting(ctx *Ctx, dst []byte, res *store.ZSet, event string, dirty, reply int64) {
 	if res.Len() > 0 {
 		res.ShrinkIfSmall()
 		ctx.SetKey(dst, res, false)
 		ctx.S.SignalKeyAsReady(ctx.DBNum, dst)
 		ctx.Notify(NotifyZSet, event, dst)
-		ctx.Modified(1)
+		ctx.Modified(dirty)
 	} else if ctx.DeleteKey(dst) {
 		ctx.Notify(NotifyGeneric, "del", dst)
 		ctx.Modified(1)
 	}
-	ctx.W.Int(int64(res.Len()))
+	ctx.W.Int(reply)
 }
 
 func zrangeCommand(ctx *Ctx) { zrangeGeneric(ctx, 1, nil, rangeAuto, false, true) }
