@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -503,14 +502,7 @@ func startRealRedisIn(t *testing.T, port int, dir string, args ...string) (stop 
 			t.Logf("log of redis-server %d:\n%s", port, b)
 		}
 	})
-	waitFor(t, 10*time.Second, "redis-server up", func() bool {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
+	waitForListener(t, port, "redis-server up")
 	return stop
 }
 
