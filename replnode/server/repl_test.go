@@ -108,6 +108,22 @@ func startRealRedis(t *testing.T, args ...string) int {
 	return port
 }
 
+// startLoadedRealMaster starts redis-server 7.0 (args) holding n keys
+// written by writeLoad(prefix) and returns its port and a client.
+func startLoadedRealMaster(t *testing.T, prefix string, n int, args ...string) (int, *testClient) {
+	t.Helper()
+	port := startRealRedis(t, args...)
+	m := dialNode(t, port)
+	writeLoad(m, prefix, n)
+	return port, m
+}
+
+// startReplicaOf starts a node replicating the server on masterPort.
+func startReplicaOf(t *testing.T, masterPort int, directives ...string) *testNode {
+	t.Helper()
+	return startNode(t, append([]string{"replicaof", "127.0.0.1 " + strconv.Itoa(masterPort)}, directives...)...)
+}
+
 // waitForListener waits until something accepts connections on port.
 func waitForListener(t *testing.T, port int, what string) {
 	t.Helper()
@@ -243,7 +259,7 @@ func TestReplRealMasterOurReplica(t *testing.T) {
 	}
 	m.do("SELECT", "3")
 	m.do("RPUSH", "list", "a", "b", "c")
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 30*time.Second, "replica link up", func() bool { return rep.info()["master_link_status"] == "up" })
 	if rep.keys(0) != 100 || rep.keys(3) != 1 {
 		t.Fatalf("keys after full sync: db0=%d db3=%d", rep.keys(0), rep.keys(3))
@@ -434,7 +450,7 @@ func TestReplOursChainAndPromotion(t *testing.T) {
 func TestReplLinkClosesOnShutdown(t *testing.T) {
 	mport := startRealRedis(t)
 	m := dialNode(t, mport)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
 	rep.s.Close()
 	waitFor(t, 30*time.Second, "master sees the replica go", func() bool { return replInfo(m)["connected_slaves"] == "0" })
