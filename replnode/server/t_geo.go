@@ -207,10 +207,8 @@ func geohashCommand(ctx *Ctx) {
 	for _, m := range ctx.Args[2:] {
 		var s string
 		ok := false
-		if z != nil {
-			if score, found := z.Score(m); found {
-				s, ok = geo.GeohashString(score)
-			}
+		if score, found := zsetScore(z, m); found {
+			s, ok = geo.GeohashString(score)
 		}
 		if ok {
 			ctx.W.BulkString(s)
@@ -227,14 +225,12 @@ func geoposCommand(ctx *Ctx) {
 	}
 	ctx.W.ArrayLen(len(ctx.Args) - 2)
 	for _, m := range ctx.Args[2:] {
-		if z != nil {
-			if score, found := z.Score(m); found {
-				if lon, lat, ok := geo.Decode(score); ok {
-					ctx.W.ArrayLen(2)
-					geoCoordReply(ctx, lon)
-					geoCoordReply(ctx, lat)
-					continue
-				}
+		if score, found := zsetScore(z, m); found {
+			if lon, lat, ok := geo.Decode(score); ok {
+				ctx.W.ArrayLen(2)
+				geoCoordReply(ctx, lon)
+				geoCoordReply(ctx, lat)
+				continue
 			}
 		}
 		ctx.W.NullArray()

@@ -400,16 +400,22 @@ func zlexcountCommand(ctx *Ctx) {
 	ctx.W.Int(int64(z.CountByLex(r)))
 }
 
+// zsetScore is member's score in z, a sorted set that may be missing (nil).
+func zsetScore(z *store.ZSet, member []byte) (float64, bool) {
+	if z == nil {
+		return 0, false
+	}
+	return z.Score(member)
+}
+
 func zscoreCommand(ctx *Ctx) {
 	z, ok := zsetForRead(ctx, ctx.Args[1])
 	if !ok {
 		return
 	}
-	if z != nil {
-		if s, found := z.Score(ctx.Args[2]); found {
-			ctx.W.Double(s)
-			return
-		}
+	if s, found := zsetScore(z, ctx.Args[2]); found {
+		ctx.W.Double(s)
+		return
 	}
 	ctx.W.Null()
 }
@@ -421,11 +427,9 @@ func zmscoreCommand(ctx *Ctx) {
 	}
 	ctx.W.ArrayLen(len(ctx.Args) - 2)
 	for _, m := range ctx.Args[2:] {
-		if z != nil {
-			if s, found := z.Score(m); found {
-				ctx.W.Double(s)
-				continue
-			}
+		if s, found := zsetScore(z, m); found {
+			ctx.W.Double(s)
+			continue
 		}
 		ctx.W.Null()
 	}
