@@ -199,42 +199,29 @@ func geodistCommand(ctx *Ctx) {
 }
 
 func geohashCommand(ctx *Ctx) {
-	z, ok := zsetForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	ctx.W.ArrayLen(len(ctx.Args) - 2)
-	for _, m := range ctx.Args[2:] {
-		var s string
-		ok := false
-		if score, found := zsetScore(z, m); found {
-			s, ok = geo.GeohashString(score)
+	replyEachMemberScore(ctx, func(score float64, found bool) {
+		if found {
+			if s, ok := geo.GeohashString(score); ok {
+				ctx.W.BulkString(s)
+				return
+			}
 		}
-		if ok {
-			ctx.W.BulkString(s)
-		} else {
-			ctx.W.Null()
-		}
-	}
+		ctx.W.Null()
+	})
 }
 
 func geoposCommand(ctx *Ctx) {
-	z, ok := zsetForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	ctx.W.ArrayLen(len(ctx.Args) - 2)
-	for _, m := range ctx.Args[2:] {
-		if score, found := zsetScore(z, m); found {
+	replyEachMemberScore(ctx, func(score float64, found bool) {
+		if found {
 			if lon, lat, ok := geo.Decode(score); ok {
 				ctx.W.ArrayLen(2)
 				geoCoordReply(ctx, lon)
 				geoCoordReply(ctx, lat)
-				continue
+				return
 			}
 		}
 		ctx.W.NullArray()
-	}
+	})
 }
 
 // Search variants (georadiusGeneric's flags).

@@ -421,17 +421,26 @@ func zscoreCommand(ctx *Ctx) {
 }
 
 func zmscoreCommand(ctx *Ctx) {
+	replyEachMemberScore(ctx, func(s float64, found bool) {
+		if found {
+			ctx.W.Double(s)
+		} else {
+			ctx.W.Null()
+		}
+	})
+}
+
+// replyEachMemberScore replies an array with one reply per member named
+// after the key (ZMSCORE, GEOHASH, GEOPOS): reply gets the member's score
+// and whether the sorted set, which may be missing, holds it.
+func replyEachMemberScore(ctx *Ctx, reply func(score float64, found bool)) {
 	z, ok := zsetForRead(ctx, ctx.Args[1])
 	if !ok {
 		return
 	}
 	ctx.W.ArrayLen(len(ctx.Args) - 2)
 	for _, m := range ctx.Args[2:] {
-		if s, found := zsetScore(z, m); found {
-			ctx.W.Double(s)
-			continue
-		}
-		ctx.W.Null()
+		reply(zsetScore(z, m))
 	}
 }
 
