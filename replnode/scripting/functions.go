@@ -58,30 +58,8 @@ func (f *Functions) reset() {
 	for _, k := range []string{"log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM"} {
 		redis.RawSetString(k, full.RawGetString(k))
 	}
-	api.RawSetString("redis", strictProxy(L, redis))
+	api.RawSetString("redis", newReadOnlyProxy(L, protectedIndex(L, func() *lua.LTable { return redis }), false))
 	f.loadAPI = api
-}
-
-// strictProxy is a read-only view of t where reading a missing name fails
-// as Redis's luaSetErrorMetatable.
-func strictProxy(L *lua.LState, t *lua.LTable) *lua.LTable {
-	p := L.NewTable()
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		k := L.Get(2)
-		v := t.RawGet(k)
-		if v == lua.LNil {
-			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
-		}
-		L.Push(v)
-		return 1
-	}))
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("Attempt to modify a readonly table")
-		return 0
-	}))
-	L.SetMetatable(p, mt)
-	return p
 }
 
 // Flush deletes every library (FUNCTION FLUSH).

@@ -1,7 +1,6 @@
 package scripting
 
 import (
-	"math"
 	"strconv"
 	"strings"
 
@@ -121,20 +120,7 @@ func (e *Engine) callFailed(L *lua.LState, raise bool, errT *lua.LTable) int {
 }
 
 // formatG17 formats a number as C's "%.17g" (luaArgsToRedisArgv).
-func formatG17(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		if math.Signbit(f) {
-			return "-nan"
-		}
-		return "nan"
-	}
-	return strconv.FormatFloat(f, 'g', 17, 64)
-}
+func formatG17(f float64) string { return formatCg(f, 17) }
 
 func (e *Engine) redisLog(L *lua.LState) int {
 	n := L.GetTop()

@@ -94,25 +94,8 @@ func (e *Engine) initSandbox() {
 // e.lookup, and reading a missing name fails as Redis's
 // luaProtectedTableError.
 func (e *Engine) globalsProxy() *lua.LTable {
-	L := e.L
-	p := L.NewTable()
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		k := L.Get(2)
-		v := e.lookup.RawGet(k)
-		if v == lua.LNil {
-			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
-		}
-		L.Push(v)
-		return 1
-	}))
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
-		L.RaiseError("Attempt to modify a readonly table")
-		return 0
-	}))
-	mt.RawSetString("__metatable", lua.LFalse)
-	L.SetMetatable(p, mt)
-	return p
+	// e.lookup is read at each access: FUNCTION LOAD swaps it.
+	return newReadOnlyProxy(e.L, protectedIndex(e.L, func() *lua.LTable { return e.lookup }), true)
 }
 
 // readOnlyProxy returns an empty table that reads from t and refuses
@@ -120,28 +103,42 @@ func (e *Engine) globalsProxy() *lua.LTable {
 // globals (strict), reading a missing name fails as Redis's
 // luaProtectedTableError.
 func readOnlyProxy(L *lua.LState, t *lua.LTable, strict bool) *lua.LTable {
+	var index lua.LValue = t
+	if strict {
+		index = protectedIndex(L, func() *lua.LTable { return t })
+	}
+	return newReadOnlyProxy(L, index, true)
+}
+
+// newReadOnlyProxy returns an empty table reading through index that
+// refuses writes; hideMetatable makes getmetatable answer false.
+func newReadOnlyProxy(L *lua.LState, index lua.LValue, hideMetatable bool) *lua.LTable {
 	p := L.NewTable()
 	mt := L.NewTable()
-	if strict {
-		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-			k := L.Get(2)
-			v := t.RawGet(k)
-			if v == lua.LNil {
-				L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
-			}
-			L.Push(v)
-			return 1
-		}))
-	} else {
-		mt.RawSetString("__index", t)
-	}
+	mt.RawSetString("__index", index)
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("Attempt to modify a readonly table")
 		return 0
 	}))
-	mt.RawSetString("__metatable", lua.LFalse)
+	if hideMetatable {
+		mt.RawSetString("__metatable", lua.LFalse)
+	}
 	L.SetMetatable(p, mt)
 	return p
+}
+
+// protectedIndex is an __index reading table() where a missing name fails
+// as Redis's luaProtectedTableError.
+func protectedIndex(L *lua.LState, table func() *lua.LTable) *lua.LFunction {
+	return L.NewFunction(func(L *lua.LState) int {
+		k := L.Get(2)
+		v := table().RawGet(k)
+		if v == lua.LNil {
+			L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
+		}
+		L.Push(v)
+		return 1
+	})
 }
 
 // errorHandler is Redis's __redis__err__handler: the error becomes a
@@ -286,7 +283,11 @@ func luaTostring(L *lua.LState) int {
 }
 
 // formatNumber is C's "%.14g", Lua 5.1's LUAI_NUMFFORMAT.
-func formatNumber(f float64) string {
+func formatNumber(f float64) string { return formatCg(f, 14) }
+
+// formatCg formats a number as C's "%.<precision>g", with C's spelling
+// of infinities and NaNs.
+func formatCg(f float64, precision int) string {
 	switch {
 	case math.IsInf(f, 1):
 		return "inf"
@@ -298,7 +299,7 @@ func formatNumber(f float64) string {
 		}
 		return "nan"
 	}
-	return strconv.FormatFloat(f, 'g', 14, 64)
+	return strconv.FormatFloat(f, 'g', precision, 64)
 }
 
 // argError is luaL_argerror's wording, "bad argument #n to 'name' (msg)",

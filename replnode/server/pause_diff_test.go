@@ -46,6 +46,20 @@ func (p *pauseServers) same(what string, got [2]string) string {
 	return got[1]
 }
 
+// sameTranscript runs script on both servers (i, its admin client) and
+// fails unless they gave the same transcript, which it returns (ours).
+func (p *pauseServers) sameTranscript(what string, script func(i int, a *redistest.Client) []string) []string {
+	p.t.Helper()
+	var got [2][]string
+	for i := range p.inst {
+		got[i] = script(i, p.admin[i])
+	}
+	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
+		p.t.Errorf("%s:\n redis:    %q\n replnode: %q", what, got[0], got[1])
+	}
+	return got[1]
+}
+
 // receive reads the reply of a held command.
 func receive(t *testing.T, c *redistest.Client) string {
 	t.Helper()
@@ -133,9 +147,7 @@ func waitInfo(t *testing.T, c *redistest.Client, line string) {
 // reads, CONFIG SET and a read-only transaction are not.
 func TestDifferentialPauseWriteHolds(t *testing.T) {
 	p := newPauseServers(t, redistest.StartRedis(t), redistest.StartInProcess(t))
-	var got [2][]string
-	for i := range p.inst {
-		a := p.admin[i]
+	p.sameTranscript("PAUSE WRITE", func(i int, a *redistest.Client) []string {
 		a.MustDo(t, "SET", "r", "1")
 		queued := p.inst[i].Dial(t)
 		queued.MustDo(t, "MULTI")
@@ -174,11 +186,8 @@ func TestDifferentialPauseWriteHolds(t *testing.T) {
 		}
 		out = append(out, inMulti.MustDo(t, "EXEC").String())
 		out = append(out, a.MustDo(t, "MGET", "k", "queued-before", "queued-during").String())
-		got[i] = out
-	}
-	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
-		t.Errorf("PAUSE WRITE:\n redis:    %q\n replnode: %q", got[0], got[1])
-	}
+		return out
+	})
 }
 
 // TestDifferentialPauseStartsAfterTransaction: a CLIENT PAUSE inside MULTI
@@ -186,9 +195,7 @@ func TestDifferentialPauseWriteHolds(t *testing.T) {
 // write from elsewhere is held.
 func TestDifferentialPauseStartsAfterTransaction(t *testing.T) {
 	p := newPauseServers(t, redistest.StartRedis(t), redistest.StartInProcess(t))
-	var got [2][]string
-	for i := range p.inst {
-		a := p.admin[i]
+	p.sameTranscript("pause in a transaction", func(i int, a *redistest.Client) []string {
 		var out []string
 		for _, cmd := range [][]string{{"MULTI"}, {"SET", "foo1", "bar"}, {"CLIENT", "PAUSE", "60000", "WRITE"}, {"SET", "foo2", "bar"}, {"EXEC"}} {
 			out = append(out, a.MustDo(t, cmd...).String())
@@ -197,11 +204,8 @@ func TestDifferentialPauseStartsAfterTransaction(t *testing.T) {
 		out = append(out, a.MustDo(t, "MGET", "foo1", "foo2", "foo3").String())
 		a.MustDo(t, "CLIENT", "UNPAUSE")
 		out = append(out, receive(t, w), a.MustDo(t, "GET", "foo3").String())
-		got[i] = out
-	}
-	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
-		t.Errorf("pause in a transaction:\n redis:    %q\n replnode: %q", got[0], got[1])
-	}
+		return out
+	})
 }
 
 // TestDifferentialPauseStopsExpiry: during a pause keys expire neither
@@ -209,9 +213,7 @@ func TestDifferentialPauseStartsAfterTransaction(t *testing.T) {
 // expired_keys does not move); after UNPAUSE an access deletes them.
 func TestDifferentialPauseStopsExpiry(t *testing.T) {
 	p := newPauseServers(t, redistest.StartRedis(t), redistest.StartInProcess(t))
-	var got [2][]string
-	for i := range p.inst {
-		a := p.admin[i]
+	got := p.sameTranscript("expiry during a pause", func(i int, a *redistest.Client) []string {
 		a.MustDo(t, "MULTI")
 		a.MustDo(t, "SET", "foo", "bar", "PX", "10")
 		a.MustDo(t, "SET", "bar", "foo", "PX", "10")
@@ -225,13 +227,10 @@ func TestDifferentialPauseStopsExpiry(t *testing.T) {
 		a.MustDo(t, "GET", "foo")
 		a.MustDo(t, "GET", "bar")
 		out = append(out, "expired after: "+strconv.Itoa(infoInt(t, a, "stats", "expired_keys")-expired), a.MustDo(t, "DBSIZE").String())
-		got[i] = out
-	}
-	if strings.Join(got[0], "\n") != strings.Join(got[1], "\n") {
-		t.Errorf("expiry during a pause:\n redis:    %q\n replnode: %q", got[0], got[1])
-	}
-	if got[1][3] != "expired during pause: 0" {
-		t.Errorf("keys expired during the pause: %q", got[1])
+		return out
+	})
+	if got[3] != "expired during pause: 0" {
+		t.Errorf("keys expired during the pause: %q", got)
 	}
 }
 

@@ -33,17 +33,102 @@ func init() {
 
 // pubsubState is the server's subscription registry.
 type pubsubState struct {
-	channels map[string]map[*Client]struct{}
+	channels channelRegistry
 	// patterns keeps subscription order per pattern for delivery order.
 	patterns map[string][]*Client
 	// shard holds SSUBSCRIBE channels (pubsub_shard.go).
-	shard map[string]map[*Client]struct{}
+	shard channelRegistry
 }
 
 func (p *pubsubState) init() {
-	p.channels = map[string]map[*Client]struct{}{}
+	p.channels = channelRegistry{}
 	p.patterns = map[string][]*Client{}
-	p.shard = map[string]map[*Client]struct{}{}
+	p.shard = channelRegistry{}
+}
+
+// channelRegistry maps a channel to its subscribers: one shape for classic
+// and shard channels, which differ only in which registry they use.
+type channelRegistry map[string]map[*Client]struct{}
+
+// subscribe adds name to c's own subscriptions (*own) and c to the
+// registry; it reports false when c was already subscribed.
+func (r channelRegistry) subscribe(own *map[string]struct{}, c *Client, name string) bool {
+	if _, ok := (*own)[name]; ok {
+		return false
+	}
+	if *own == nil {
+		*own = map[string]struct{}{}
+	}
+	(*own)[name] = struct{}{}
+	set := r[name]
+	if set == nil {
+		set = map[*Client]struct{}{}
+		r[name] = set
+	}
+	set[c] = struct{}{}
+	return true
+}
+
+// unsubscribe is subscribe's inverse; a channel left without subscribers
+// leaves the registry.
+func (r channelRegistry) unsubscribe(own map[string]struct{}, c *Client, name string) {
+	if _, ok := own[name]; !ok {
+		return
+	}
+	delete(own, name)
+	if set := r[name]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(r, name)
+		}
+	}
+}
+
+// publish delivers message to the channel's subscribers as a kind push
+// ("message" or "smessage") and returns how many received it.
+func (r channelRegistry) publish(kind string, channel, message []byte) int {
+	n := 0
+	for c := range r[string(channel)] {
+		c.writePush(func() {
+			c.w.PushLen(3)
+			c.w.BulkString(kind)
+			c.w.Bulk(channel)
+			c.w.Bulk(message)
+		})
+		c.Flush()
+		n++
+	}
+	return n
+}
+
+// replyChannels answers PUBSUB CHANNELS|SHARDCHANNELS [pattern].
+func (r channelRegistry) replyChannels(ctx *Ctx) {
+	if len(ctx.Args) > 3 {
+		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", ctx.Args[1])
+		return
+	}
+	var names []string
+	for name := range r {
+		if len(ctx.Args) == 2 || globMatch(ctx.Args[2], []byte(name), false) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	ctx.W.ArrayLen(len(names))
+	for _, n := range names {
+		ctx.W.BulkString(n)
+	}
+}
+
+// replyNumsub answers PUBSUB NUMSUB|SHARDNUMSUB with channel, count pairs
+// as a flat array in both protocols: Redis 7.0 never made it a RESP3 map
+// (clients parse the pairs).
+func (r channelRegistry) replyNumsub(ctx *Ctx) {
+	ctx.W.ArrayLen(2 * (len(ctx.Args) - 2))
+	for _, ch := range ctx.Args[2:] {
+		ctx.W.Bulk(ch)
+		ctx.W.Int(int64(len(r[string(ch)])))
+	}
 }
 
 // subscriptionCount is the client's channel plus pattern count.
@@ -58,8 +143,16 @@ func (c *Client) updatePubSubFlag() {
 	}
 }
 
-// writeSubReply writes a (p)(un)subscribe confirmation.
+// writeSubReply writes a (p)(un)subscribe confirmation with the client's
+// channel plus pattern count.
 func writeSubReply(c *Client, kind string, name []byte, nullName bool) {
+	writeSubscriptionPush(c, kind, name, nullName, c.subscriptionCount())
+}
+
+// writeSubscriptionPush writes a subscription confirmation push, as
+// pubsub.c addReplyPubsub(Un)Subscribed: kind, the name (nil when a bare
+// unsubscribe found nothing) and the count of subscriptions of its type.
+func writeSubscriptionPush(c *Client, kind string, name []byte, nullName bool, count int) {
 	c.writePush(func() {
 		c.w.PushLen(3)
 		c.w.BulkString(kind)
@@ -68,26 +161,14 @@ func writeSubReply(c *Client, kind string, name []byte, nullName bool) {
 		} else {
 			c.w.Bulk(name)
 		}
-		c.w.Int(int64(c.subscriptionCount()))
+		c.w.Int(int64(count))
 	})
 }
 
 func subscribeCommand(ctx *Ctx) {
 	s, c := ctx.S, ctx.C
-	if c.channels == nil {
-		c.channels = map[string]struct{}{}
-	}
 	for _, ch := range ctx.Args[1:] {
-		name := string(ch)
-		if _, ok := c.channels[name]; !ok {
-			c.channels[name] = struct{}{}
-			set := s.pubsub.channels[name]
-			if set == nil {
-				set = map[*Client]struct{}{}
-				s.pubsub.channels[name] = set
-			}
-			set[c] = struct{}{}
-		}
+		s.pubsub.channels.subscribe(&c.channels, c, string(ch))
 		c.updatePubSubFlag()
 		writeSubReply(c, "subscribe", ch, false)
 	}
@@ -111,15 +192,7 @@ func psubscribeCommand(ctx *Ctx) {
 
 // unsubscribeChannel removes one channel subscription.
 func (s *Server) unsubscribeChannel(c *Client, name string, notify bool) {
-	if _, ok := c.channels[name]; ok {
-		delete(c.channels, name)
-		if set := s.pubsub.channels[name]; set != nil {
-			delete(set, c)
-			if len(set) == 0 {
-				delete(s.pubsub.channels, name)
-			}
-		}
-	}
+	s.pubsub.channels.unsubscribe(c.channels, c, name)
 	c.updatePubSubFlag()
 	if notify {
 		writeSubReply(c, "unsubscribe", []byte(name), false)
@@ -208,17 +281,7 @@ func sortedKeys(m map[string]struct{}) []string {
 // Publish delivers message to channel subscribers and matching pattern
 // subscribers and returns how many received it. Runs on the executor.
 func (s *Server) Publish(channel, message []byte) int {
-	n := 0
-	for c := range s.pubsub.channels[string(channel)] {
-		c.writePush(func() {
-			c.w.PushLen(3)
-			c.w.BulkString("message")
-			c.w.Bulk(channel)
-			c.w.Bulk(message)
-		})
-		c.Flush()
-		n++
-	}
+	n := s.pubsub.channels.publish("message", channel, message)
 	for pat, clients := range s.pubsub.patterns {
 		if !globMatch([]byte(pat), channel, false) {
 			continue
@@ -246,33 +309,9 @@ func publishCommand(ctx *Ctx) {
 	ctx.W.Int(int64(n))
 }
 
-func pubsubChannelsCommand(ctx *Ctx) {
-	if len(ctx.Args) > 3 {
-		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", ctx.Args[1])
-		return
-	}
-	var names []string
-	for name := range ctx.S.pubsub.channels {
-		if len(ctx.Args) == 2 || globMatch(ctx.Args[2], []byte(name), false) {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	ctx.W.ArrayLen(len(names))
-	for _, n := range names {
-		ctx.W.BulkString(n)
-	}
-}
+func pubsubChannelsCommand(ctx *Ctx) { ctx.S.pubsub.channels.replyChannels(ctx) }
 
-// pubsubNumsubCommand replies channel, count pairs as a flat array in both
-// protocols: Redis 7.0 never made it a RESP3 map (clients parse the pairs).
-func pubsubNumsubCommand(ctx *Ctx) {
-	ctx.W.ArrayLen(2 * (len(ctx.Args) - 2))
-	for _, ch := range ctx.Args[2:] {
-		ctx.W.Bulk(ch)
-		ctx.W.Int(int64(len(ctx.S.pubsub.channels[string(ch)])))
-	}
-}
+func pubsubNumsubCommand(ctx *Ctx) { ctx.S.pubsub.channels.replyNumsub(ctx) }
 
 func pubsubNumpatCommand(ctx *Ctx) { ctx.W.Int(int64(len(ctx.S.pubsub.patterns))) }
 

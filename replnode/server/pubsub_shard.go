@@ -1,7 +1,5 @@
 package server
 
-import "sort"
-
 // ---------------------------------------------------------------- sharded pub/sub
 //
 // SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH and PUBSUB SHARDCHANNELS|SHARDNUMSUB
@@ -21,14 +19,7 @@ func init() {
 // writeShardSubReply writes an ssubscribe / sunsubscribe confirmation
 // with the client's shard subscription count.
 func writeShardSubReply(c *Client, kind string, name []byte, nullName bool) {
-	c.w.PushLen(3)
-	c.w.BulkString(kind)
-	if nullName {
-		c.w.Null()
-	} else {
-		c.w.Bulk(name)
-	}
-	c.w.Int(int64(len(c.shardChannels)))
+	writeSubscriptionPush(c, kind, name, nullName, len(c.shardChannels))
 }
 
 func ssubscribeCommand(ctx *Ctx) {
@@ -39,36 +30,17 @@ func ssubscribeCommand(ctx *Ctx) {
 		ctx.Error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
 		return
 	}
-	if c.shardChannels == nil {
-		c.shardChannels = map[string]struct{}{}
-	}
 	for _, ch := range ctx.Args[1:] {
-		name := string(ch)
-		if _, ok := c.shardChannels[name]; !ok {
-			c.shardChannels[name] = struct{}{}
-			set := s.pubsub.shard[name]
-			if set == nil {
-				set = map[*Client]struct{}{}
-				s.pubsub.shard[name] = set
-			}
-			set[c] = struct{}{}
-		}
+		s.pubsub.shard.subscribe(&c.shardChannels, c, string(ch))
+		c.updatePubSubFlag()
 		writeShardSubReply(c, "ssubscribe", ch, false)
 	}
-	c.updatePubSubFlag()
 }
 
 // unsubscribeShardChannel removes one shard channel subscription.
 func (s *Server) unsubscribeShardChannel(c *Client, name string, notify bool) {
-	if _, ok := c.shardChannels[name]; ok {
-		delete(c.shardChannels, name)
-		if set := s.pubsub.shard[name]; set != nil {
-			delete(set, c)
-			if len(set) == 0 {
-				delete(s.pubsub.shard, name)
-			}
-		}
-	}
+	s.pubsub.shard.unsubscribe(c.shardChannels, c, name)
+	c.updatePubSubFlag()
 	if notify {
 		writeShardSubReply(c, "sunsubscribe", []byte(name), false)
 	}
@@ -79,30 +51,22 @@ func sunsubscribeCommand(ctx *Ctx) {
 	if len(ctx.Args) == 1 {
 		if len(c.shardChannels) == 0 {
 			writeShardSubReply(c, "sunsubscribe", nil, true)
+			return
 		}
 		for _, name := range sortedKeys(c.shardChannels) {
 			s.unsubscribeShardChannel(c, name, true)
 		}
-	} else {
-		for _, ch := range ctx.Args[1:] {
-			s.unsubscribeShardChannel(c, string(ch), true)
-		}
+		return
 	}
-	c.updatePubSubFlag()
+	for _, ch := range ctx.Args[1:] {
+		s.unsubscribeShardChannel(c, string(ch), true)
+	}
 }
 
 // publishShard delivers a message to a shard channel's subscribers (no
 // pattern matching) and returns how many received it.
 func (s *Server) publishShard(channel, message []byte) int {
-	n := 0
-	for c := range s.pubsub.shard[string(channel)] {
-		c.w.PushLen(3)
-		c.w.BulkString("smessage")
-		c.w.Bulk(channel)
-		c.w.Bulk(message)
-		c.Flush()
-		n++
-	}
+	n := s.pubsub.shard.publish("smessage", channel, message)
 	s.stats.PubsubChannelsSent += int64(n)
 	return n
 }
@@ -114,31 +78,6 @@ func spublishCommand(ctx *Ctx) {
 	ctx.W.Int(int64(n))
 }
 
-func pubsubShardChannelsCommand(ctx *Ctx) {
-	if len(ctx.Args) > 3 {
-		// At most one pattern, as PUBSUB CHANNELS.
-		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%s'. Try PUBSUB HELP.", ctx.Args[1])
-		return
-	}
-	var names []string
-	for name := range ctx.S.pubsub.shard {
-		if len(ctx.Args) == 2 || globMatch(ctx.Args[2], []byte(name), false) {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	ctx.W.ArrayLen(len(names))
-	for _, n := range names {
-		ctx.W.BulkString(n)
-	}
-}
+func pubsubShardChannelsCommand(ctx *Ctx) { ctx.S.pubsub.shard.replyChannels(ctx) }
 
-// pubsubShardNumsubCommand replies channel, count pairs as a flat array,
-// like NUMSUB.
-func pubsubShardNumsubCommand(ctx *Ctx) {
-	ctx.W.ArrayLen(2 * (len(ctx.Args) - 2))
-	for _, ch := range ctx.Args[2:] {
-		ctx.W.Bulk(ch)
-		ctx.W.Int(int64(len(ctx.S.pubsub.shard[string(ch)])))
-	}
-}
+func pubsubShardNumsubCommand(ctx *Ctx) { ctx.S.pubsub.shard.replyNumsub(ctx) }

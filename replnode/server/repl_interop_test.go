@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,10 +65,8 @@ func waitLinkUp(t *testing.T, c *testClient) {
 }
 
 func TestInteropChainRealOursReal(t *testing.T) {
-	mport := startRealRedis(t)
-	m := dialNode(t, mport)
-	writeLoad(m, "pre", 200)
-	mid := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	mport, m := startLoadedRealMaster(t, "pre", 200)
+	mid := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "our replica up", func() bool { return mid.info()["master_link_status"] == "up" })
 	bport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(mid.port))
 	b := dialNode(t, bport)
@@ -96,10 +93,8 @@ func TestInteropPartialResyncAfterKill(t *testing.T) {
 
 func realMasterKillLink(t *testing.T, diskless string) {
 	requireLoadCommands(t)
-	mport := startRealRedis(t, "--repl-diskless-sync", diskless)
-	m := dialNode(t, mport)
-	writeLoad(m, "a", 50)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	mport, m := startLoadedRealMaster(t, "a", 50, "--repl-diskless-sync", diskless)
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "our replica up", func() bool { return rep.info()["master_link_status"] == "up" })
 	m.do("CLIENT", "KILL", "TYPE", "replica")
 	writeLoad(m, "b", 50)
@@ -171,10 +166,8 @@ func ourMasterRealReplica(t *testing.T, diskless string) {
 }
 
 func TestInteropPromotionKeepsReplid2(t *testing.T) {
-	mport := startRealRedis(t)
-	m := dialNode(t, mport)
-	writeLoad(m, "x", 100)
-	a := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	mport, m := startLoadedRealMaster(t, "x", 100)
+	a := startReplicaOf(t, mport)
 	bport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(mport))
 	b := dialNode(t, bport)
 	waitFor(t, 60*time.Second, "A up", func() bool { return a.info()["master_link_status"] == "up" })
@@ -292,10 +285,8 @@ func (sv savedNode) restore(t *testing.T) func(s *Server) {
 
 func TestInteropReplicaRestartContinuesPartially(t *testing.T) {
 	requireLoadCommands(t)
-	mport := startRealRedis(t)
-	m := dialNode(t, mport)
-	writeLoad(m, "a", 100)
-	b := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	mport, m := startLoadedRealMaster(t, "a", 100)
+	b := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "replica up", func() bool {
 		return b.info()["master_link_status"] == "up" && b.info()["master_repl_offset"] == replInfo(m)["master_repl_offset"]
 	})
@@ -350,10 +341,8 @@ func TestInteropClientKillMasterOnOurReplica(t *testing.T) {
 	if commandTable["client"] == nil {
 		t.Skip("CLIENT not registered in this build yet")
 	}
-	mport := startRealRedis(t)
-	m := dialNode(t, mport)
-	writeLoad(m, "a", 30)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	mport, m := startLoadedRealMaster(t, "a", 30)
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
 	rc := dialNode(t, rep.port)
 	if r := rc.do("CLIENT", "KILL", "TYPE", "master"); r.IsError() {
@@ -447,10 +436,8 @@ func TestInteropDeterministicStream(t *testing.T) {
 // each time the link comes back with a partial resync.
 func TestInteropMasterLinkListedAndKilledByAddr(t *testing.T) {
 	requireLoadCommands(t)
-	mport := startRealRedis(t)
-	m := dialNode(t, mport)
-	writeLoad(m, "a", 30)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	mport, m := startLoadedRealMaster(t, "a", 30)
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
 	rc := dialNode(t, rep.port)
 	masterAddr := "127.0.0.1:" + strconv.Itoa(mport)
@@ -503,14 +490,7 @@ func startRealRedisIn(t *testing.T, port int, dir string, args ...string) (stop 
 			t.Logf("log of redis-server %d:\n%s", port, b)
 		}
 	})
-	waitFor(t, 10*time.Second, "redis-server up", func() bool {
-		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
+	waitForListener(t, port, "redis-server up")
 	return stop
 }
 
@@ -525,7 +505,7 @@ func TestInteropChainContinuesAfterMasterRestart(t *testing.T) {
 	startRealRedisIn(t, mport, mdir)
 	m := dialNode(t, mport)
 	writeLoad(m, "a", 50)
-	mid := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	mid := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "our replica up", func() bool { return mid.info()["master_link_status"] == "up" })
 	bport := startRealRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(mid.port))
 	b := dialNode(t, bport)

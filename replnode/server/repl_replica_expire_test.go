@@ -23,6 +23,22 @@ type scriptedMaster struct {
 	conn chan net.Conn
 }
 
+// startReplicaOfScriptedMaster starts a node replicating a scripted master
+// and returns it with the master's end of the link, once the link is up.
+func startReplicaOfScriptedMaster(t *testing.T) (*testNode, net.Conn) {
+	t.Helper()
+	m := startScriptedMaster(t)
+	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(m.port))
+	var conn net.Conn
+	select {
+	case conn = <-m.conn:
+	case <-time.After(30 * time.Second):
+		t.Fatal("replica did not sync")
+	}
+	waitFor(t, 30*time.Second, "link up", func() bool { return rep.info()["master_link_status"] == "up" })
+	return rep, conn
+}
+
 func startScriptedMaster(t *testing.T) *scriptedMaster {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,15 +107,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // by its own clock, as Redis's expireIfNeeded does for the master client:
 // only the master's DEL removes a key from a replica.
 func TestReplicaAppliesMasterWriteToLogicallyExpiredKey(t *testing.T) {
-	m := startScriptedMaster(t)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(m.port))
-	var conn net.Conn
-	select {
-	case conn = <-m.conn:
-	case <-time.After(30 * time.Second):
-		t.Fatal("replica did not sync")
-	}
-	waitFor(t, 30*time.Second, "link up", func() bool { return rep.info()["master_link_status"] == "up" })
+	rep, conn := startReplicaOfScriptedMaster(t)
 	// A key the master's snapshot holds already expired is loaded and
 	// kept until the master's DEL, and none is reported expired.
 	if !rep.has(0, "old") {
@@ -191,15 +199,7 @@ func (n *testNode) has(db int, key string) bool {
 // the replica where a real redis-server replica stands, and its backlog
 // never ends in a dangling MULTI.
 func TestReplicaOffsetCountsTransactionOnlyAtExec(t *testing.T) {
-	m := startScriptedMaster(t)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(m.port))
-	var conn net.Conn
-	select {
-	case conn = <-m.conn:
-	case <-time.After(30 * time.Second):
-		t.Fatal("replica did not sync")
-	}
-	waitFor(t, 30*time.Second, "link up", func() bool { return rep.info()["master_link_status"] == "up" })
+	rep, conn := startReplicaOfScriptedMaster(t)
 	first := resp.AppendCommandStrings(nil, "SELECT", "0")
 	first = resp.AppendCommandStrings(first, "SET", "x", "1")
 	if _, err := conn.Write(first); err != nil {

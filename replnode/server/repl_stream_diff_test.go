@@ -403,30 +403,6 @@ func runStreamScript(t *testing.T, port int, rr *rawReplica, steps []streamStep,
 	return normalizeStream(rr.commandsUntil(t, mark), start), replies
 }
 
-// readReply reads one more reply without sending anything.
-func (c *testClient) readReply() resp.Reply {
-	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	tmp := make([]byte, 64<<10)
-	for {
-		if len(c.buf) > 0 {
-			r, n, err := resp.ReadReply(c.buf)
-			if err == nil {
-				c.buf = c.buf[n:]
-				return r
-			}
-			if !errors.Is(err, resp.ErrIncomplete) {
-				c.t.Fatalf("bad reply: %v", err)
-			}
-		}
-		n, err := c.br.Read(tmp)
-		if err != nil {
-			c.t.Fatalf("read: %v", err)
-		}
-		c.buf = append(c.buf, tmp[:n]...)
-	}
-}
-
 func TestDifferentialReplicationStream(t *testing.T) {
 	rport := startRealRedis(t, "--repl-ping-replica-period", "3600", "--repl-diskless-sync", "no")
 	ours := startNode(t, "repl-ping-replica-period", "3600", "repl-diskless-sync", "no")

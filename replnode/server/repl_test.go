@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,28 +100,34 @@ func freePort(t *testing.T) int {
 // startRealRedis starts redis-server 7.0 on a free loopback port.
 func startRealRedis(t *testing.T, args ...string) int {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed")
 	}
 	port := freePort(t)
-	dir := t.TempDir()
-	logf := filepath.Join(dir, "redis.log")
-	argv := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", logf, "--repl-diskless-sync-delay", "0", "--daemonize", "no", "--enable-debug-command", "local"}, args...)
-	cmd := exec.Command(bin, argv...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf)
-			t.Logf("log of redis-server %d:\n%s", port, b)
-		}
-	})
-	waitFor(t, 10*time.Second, "redis-server up", func() bool {
+	startRealRedisIn(t, port, t.TempDir(), args...)
+	return port
+}
+
+// startLoadedRealMaster starts redis-server 7.0 (args) holding n keys
+// written by writeLoad(prefix) and returns its port and a client.
+func startLoadedRealMaster(t *testing.T, prefix string, n int, args ...string) (int, *testClient) {
+	t.Helper()
+	port := startRealRedis(t, args...)
+	m := dialNode(t, port)
+	writeLoad(m, prefix, n)
+	return port, m
+}
+
+// startReplicaOf starts a node replicating the server on masterPort.
+func startReplicaOf(t *testing.T, masterPort int, directives ...string) *testNode {
+	t.Helper()
+	return startNode(t, append([]string{"replicaof", "127.0.0.1 " + strconv.Itoa(masterPort)}, directives...)...)
+}
+
+// waitForListener waits until something accepts connections on port.
+func waitForListener(t *testing.T, port int, what string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, what, func() bool {
 		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
 			return false
@@ -131,7 +135,6 @@ func startRealRedis(t *testing.T, args ...string) int {
 		c.Close()
 		return true
 	})
-	return port
 }
 
 // waitFor polls cond until it holds or the (generous) deadline passes.
@@ -170,6 +173,18 @@ func (c *testClient) do(args ...string) resp.Reply {
 	if _, err := c.conn.Write(resp.AppendCommandStrings(nil, args...)); err != nil {
 		c.t.Fatal(err)
 	}
+	return c.receive(fmt.Sprint(args))
+}
+
+// readReply reads one more reply without sending anything.
+func (c *testClient) readReply() resp.Reply {
+	c.t.Helper()
+	return c.receive("reply")
+}
+
+// receive reads one reply, waiting up to 30s; what names it in failures.
+func (c *testClient) receive(what string) resp.Reply {
+	c.t.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	tmp := make([]byte, 64<<10)
 	for {
@@ -180,12 +195,12 @@ func (c *testClient) do(args ...string) resp.Reply {
 				return r
 			}
 			if !errors.Is(err, resp.ErrIncomplete) {
-				c.t.Fatalf("bad reply: %v", err)
+				c.t.Fatalf("%s: bad reply: %v", what, err)
 			}
 		}
 		n, err := c.br.Read(tmp)
 		if err != nil {
-			c.t.Fatalf("%v: read: %v", args, err)
+			c.t.Fatalf("%s: read: %v", what, err)
 		}
 		c.buf = append(c.buf, tmp[:n]...)
 	}
@@ -244,7 +259,7 @@ func TestReplRealMasterOurReplica(t *testing.T) {
 	}
 	m.do("SELECT", "3")
 	m.do("RPUSH", "list", "a", "b", "c")
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 30*time.Second, "replica link up", func() bool { return rep.info()["master_link_status"] == "up" })
 	if rep.keys(0) != 100 || rep.keys(3) != 1 {
 		t.Fatalf("keys after full sync: db0=%d db3=%d", rep.keys(0), rep.keys(3))
@@ -435,7 +450,7 @@ func TestReplOursChainAndPromotion(t *testing.T) {
 func TestReplLinkClosesOnShutdown(t *testing.T) {
 	mport := startRealRedis(t)
 	m := dialNode(t, mport)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "replica up", func() bool { return rep.info()["master_link_status"] == "up" })
 	rep.s.Close()
 	waitFor(t, 30*time.Second, "master sees the replica go", func() bool { return replInfo(m)["connected_slaves"] == "0" })

@@ -233,7 +233,8 @@ func TestDifferentialBlockedMoveToWrongType(t *testing.T) {
 // TestDifferentialReplyOffStillPushes: with CLIENT REPLY OFF (or SKIP)
 // replies are dropped but pushes are not: (un)subscribe confirmations,
 // pub/sub messages, keyspace notifications and tracking invalidations,
-// including those a client's own command causes, in RESP2 and RESP3.
+// including those a client's own command causes, in RESP2 and RESP3, for
+// classic and shard channels alike.
 func TestDifferentialReplyOffStillPushes(t *testing.T) {
 	real := redistest.StartRedis(t, "notify-keyspace-events KEA")
 	ours := redistest.StartInProcess(t, "notify-keyspace-events KEA")
@@ -246,6 +247,15 @@ func TestDifferentialReplyOffStillPushes(t *testing.T) {
 			{"UNSUBSCRIBE", "other"},
 			{"PUNSUBSCRIBE"},
 			{"UNSUBSCRIBE"},
+		},
+		"resp3 shard": {
+			{"HELLO", "3"},
+			{"CLIENT", "REPLY", "OFF"},
+			{"SSUBSCRIBE", "sch", "sother"},
+			{"SPUBLISH", "sch", "to-myself"},
+			{"SUNSUBSCRIBE", "sother"},
+			{"SUNSUBSCRIBE"},
+			{"SUNSUBSCRIBE"},
 		},
 		"resp3 skip": {
 			{"HELLO", "3"},

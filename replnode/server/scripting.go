@@ -252,6 +252,20 @@ func scriptCommandFlags(flags Flags, sf scripting.Flags) Flags {
 }
 
 // evalCommand is EVAL, EVALSHA, EVAL_RO and EVALSHA_RO.
+// scriptNumKeysFit checks EVAL's and FCALL's numkeys against the
+// arguments after it (evalGenericCommand, fcallCommandGeneric).
+func scriptNumKeysFit(ctx *Ctx, numkeys int64) bool {
+	if numkeys > int64(len(ctx.Args)-3) {
+		ctx.Error("ERR Number of keys can't be greater than number of args")
+		return false
+	}
+	if numkeys < 0 {
+		ctx.Error("ERR Number of keys can't be negative")
+		return false
+	}
+	return true
+}
+
 func evalCommand(ctx *Ctx) {
 	s := ctx.S
 	if len(s.monitors) > 0 {
@@ -262,12 +276,7 @@ func evalCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	if numkeys > int64(len(ctx.Args)-3) {
-		ctx.Error("ERR Number of keys can't be greater than number of args")
-		return
-	}
-	if numkeys < 0 {
-		ctx.Error("ERR Number of keys can't be negative")
+	if !scriptNumKeysFit(ctx, numkeys) {
 		return
 	}
 	e := s.scriptEngine()
@@ -438,12 +447,7 @@ func fcallCommand(ctx *Ctx) {
 		ctx.Error("ERR Bad number of keys provided")
 		return
 	}
-	if numkeys > int64(len(ctx.Args)-3) {
-		ctx.Error("ERR Number of keys can't be greater than number of args")
-		return
-	}
-	if numkeys < 0 {
-		ctx.Error("ERR Number of keys can't be negative")
+	if !scriptNumKeysFit(ctx, numkeys) {
 		return
 	}
 	run, msg := s.prepareScriptRun(ctx, fun.Flags, strings.HasSuffix(ctx.Cmd.Name, "_ro"))

@@ -79,7 +79,7 @@ func TestInteropScriptsRealMasterOurReplica(t *testing.T) {
 	mport := startRealRedis(t)
 	m := dialNode(t, mport)
 	m.do("FUNCTION", "LOAD", preLibrary)
-	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(mport))
+	rep := startReplicaOf(t, mport)
 	waitFor(t, 60*time.Second, "our replica up", func() bool { return rep.info()["master_link_status"] == "up" })
 	scriptWorkload(t, m)
 	waitFor(t, 30*time.Second, "offsets equal", func() bool {

@@ -199,46 +199,29 @@ func geodistCommand(ctx *Ctx) {
 }
 
 func geohashCommand(ctx *Ctx) {
-	z, ok := zsetForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	ctx.W.ArrayLen(len(ctx.Args) - 2)
-	for _, m := range ctx.Args[2:] {
-		var s string
-		ok := false
-		if z != nil {
-			if score, found := z.Score(m); found {
-				s, ok = geo.GeohashString(score)
+	replyEachMemberScore(ctx, func(score float64, found bool) {
+		if found {
+			if s, ok := geo.GeohashString(score); ok {
+				ctx.W.BulkString(s)
+				return
 			}
 		}
-		if ok {
-			ctx.W.BulkString(s)
-		} else {
-			ctx.W.Null()
-		}
-	}
+		ctx.W.Null()
+	})
 }
 
 func geoposCommand(ctx *Ctx) {
-	z, ok := zsetForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	ctx.W.ArrayLen(len(ctx.Args) - 2)
-	for _, m := range ctx.Args[2:] {
-		if z != nil {
-			if score, found := z.Score(m); found {
-				if lon, lat, ok := geo.Decode(score); ok {
-					ctx.W.ArrayLen(2)
-					geoCoordReply(ctx, lon)
-					geoCoordReply(ctx, lat)
-					continue
-				}
+	replyEachMemberScore(ctx, func(score float64, found bool) {
+		if found {
+			if lon, lat, ok := geo.Decode(score); ok {
+				ctx.W.ArrayLen(2)
+				geoCoordReply(ctx, lon)
+				geoCoordReply(ctx, lat)
+				return
 			}
 		}
 		ctx.W.NullArray()
-	}
+	})
 }
 
 // Search variants (georadiusGeneric's flags).
@@ -419,11 +402,7 @@ func georadiusGeneric(ctx *Ctx, srcIdx int, flags int) {
 	}
 	if z == nil {
 		if storeKey != nil {
-			if ctx.DeleteKey(storeKey) {
-				ctx.Notify(NotifyGeneric, "del", storeKey)
-				ctx.Modified(1)
-			}
-			ctx.W.Int(0)
+			storeZSetResult(ctx, storeKey, store.NewZSet(), "")
 		} else {
 			ctx.W.ArrayLen(0)
 		}
@@ -490,29 +469,19 @@ func georadiusGeneric(ctx *Ctx, srcIdx int, flags int) {
 		}
 		return
 	}
-	if returned > 0 {
-		res := store.NewZSet()
-		for _, p := range points {
-			score := p.score
-			if storeDist {
-				score = p.dist / shape.Conversion
-			}
-			res.Add(append([]byte(nil), p.member...), score)
+	res := store.NewZSet()
+	for _, p := range points {
+		score := p.score
+		if storeDist {
+			score = p.dist / shape.Conversion
 		}
-		res.ShrinkIfSmall()
-		ctx.SetKey(storeKey, res, false)
-		ctx.S.SignalKeyAsReady(ctx.DBNum, storeKey)
-		event := "georadiusstore"
-		if flags&geoSearch != 0 {
-			event = "geosearchstore"
-		}
-		ctx.Notify(NotifyZSet, event, storeKey)
-		ctx.Modified(int64(returned))
-	} else if ctx.DeleteKey(storeKey) {
-		ctx.Notify(NotifyGeneric, "del", storeKey)
-		ctx.Modified(1)
+		res.Add(append([]byte(nil), p.member...), score)
 	}
-	ctx.W.Int(int64(returned))
+	event := "georadiusstore"
+	if flags&geoSearch != 0 {
+		event = "geosearchstore"
+	}
+	storeZSetResultCounting(ctx, storeKey, res, event, int64(returned), int64(returned))
 }
 
 // geoFromMember centers shape on a member's position (longLatFromMember).

@@ -77,22 +77,35 @@ func pfaddCommand(ctx *Ctx) {
 	ctx.W.Int(0)
 }
 
+// mergeHLLKeys merges the registers of the HyperLogLogs at keys (missing
+// keys skipped) into max, for PFCOUNT of several keys and PFMERGE; dense
+// reports whether any of them was dense.
+func mergeHLLKeys(ctx *Ctx, keys [][]byte, max *[hll.Registers]uint8) (dense, ok bool) {
+	for _, key := range keys {
+		v := ctx.Lookup(key)
+		if v == nil {
+			continue
+		}
+		sv, ok := hllValue(ctx, v)
+		if !ok {
+			return false, false
+		}
+		if !hll.IsSparse(sv.B) {
+			dense = true
+		}
+		if err := hll.Merge(max, sv.B); err != nil {
+			ctx.Error(err.Error())
+			return false, false
+		}
+	}
+	return dense, true
+}
+
 func pfcountCommand(ctx *Ctx) {
 	if len(ctx.Args) > 2 {
 		var max [hll.Registers]uint8
-		for _, key := range ctx.Args[1:] {
-			v := ctx.Lookup(key)
-			if v == nil {
-				continue
-			}
-			sv, ok := hllValue(ctx, v)
-			if !ok {
-				return
-			}
-			if err := hll.Merge(&max, sv.B); err != nil {
-				ctx.Error(err.Error())
-				return
-			}
+		if _, ok := mergeHLLKeys(ctx, ctx.Args[1:], &max); !ok {
+			return
 		}
 		ctx.W.Int(int64(hll.CountRegisters(&max)))
 		return
@@ -124,23 +137,9 @@ func pfcountCommand(ctx *Ctx) {
 
 func pfmergeCommand(ctx *Ctx) {
 	var max [hll.Registers]uint8
-	useDense := false
-	for _, key := range ctx.Args[1:] {
-		v := ctx.Lookup(key)
-		if v == nil {
-			continue
-		}
-		sv, ok := hllValue(ctx, v)
-		if !ok {
-			return
-		}
-		if !hll.IsSparse(sv.B) {
-			useDense = true
-		}
-		if err := hll.Merge(&max, sv.B); err != nil {
-			ctx.Error(err.Error())
-			return
-		}
+	useDense, ok := mergeHLLKeys(ctx, ctx.Args[1:], &max)
+	if !ok {
+		return
 	}
 	dest := ctx.Args[1]
 	var sv *store.String

@@ -455,21 +455,8 @@ func sintercardCommand(ctx *Ctx) {
 		return
 	}
 	keys := ctx.Args[2 : 2+numkeys]
-	limit := int64(0)
-	for i := 2 + numkeys; i < len(ctx.Args); i += 2 {
-		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
-			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
-			if !ok {
-				return
-			}
-			if n < 0 {
-				ctx.Error("ERR LIMIT can't be negative")
-				return
-			}
-			limit = n
-			continue
-		}
-		ctx.Error(ErrSyntax)
+	limit, ok := parseIntercardLimit(ctx, 2+numkeys)
+	if !ok {
 		return
 	}
 	sets, ok := loadSets(ctx, keys)
@@ -484,6 +471,29 @@ func sintercardCommand(ctx *Ctx) {
 
 // parseNumKeys parses the numkeys argument at i: at least 1 and no more than
 // the arguments that follow, with Redis's messages.
+// parseIntercardLimit parses SINTERCARD's and ZINTERCARD's options from
+// index from: LIMIT n, 0 (the default) meaning no limit.
+func parseIntercardLimit(ctx *Ctx, from int) (int64, bool) {
+	limit := int64(0)
+	for i := from; i < len(ctx.Args); i += 2 {
+		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
+			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
+			if !ok {
+				return 0, false
+			}
+			if n < 0 {
+				ctx.Error("ERR LIMIT can't be negative")
+				return 0, false
+			}
+			limit = n
+			continue
+		}
+		ctx.Error(ErrSyntax)
+		return 0, false
+	}
+	return limit, true
+}
+
 func parseNumKeys(ctx *Ctx, i int) (int, bool) {
 	n, ok := resp.ParseInt(ctx.Args[i])
 	if !ok || n <= 0 {

@@ -400,34 +400,47 @@ func zlexcountCommand(ctx *Ctx) {
 	ctx.W.Int(int64(z.CountByLex(r)))
 }
 
+// zsetScore is member's score in z, a sorted set that may be missing (nil).
+func zsetScore(z *store.ZSet, member []byte) (float64, bool) {
+	if z == nil {
+		return 0, false
+	}
+	return z.Score(member)
+}
+
 func zscoreCommand(ctx *Ctx) {
 	z, ok := zsetForRead(ctx, ctx.Args[1])
 	if !ok {
 		return
 	}
-	if z != nil {
-		if s, found := z.Score(ctx.Args[2]); found {
-			ctx.W.Double(s)
-			return
-		}
+	if s, found := zsetScore(z, ctx.Args[2]); found {
+		ctx.W.Double(s)
+		return
 	}
 	ctx.W.Null()
 }
 
 func zmscoreCommand(ctx *Ctx) {
+	replyEachMemberScore(ctx, func(s float64, found bool) {
+		if found {
+			ctx.W.Double(s)
+		} else {
+			ctx.W.Null()
+		}
+	})
+}
+
+// replyEachMemberScore replies an array with one reply per member named
+// after the key (ZMSCORE, GEOHASH, GEOPOS): reply gets the member's score
+// and whether the sorted set, which may be missing, holds it.
+func replyEachMemberScore(ctx *Ctx, reply func(score float64, found bool)) {
 	z, ok := zsetForRead(ctx, ctx.Args[1])
 	if !ok {
 		return
 	}
 	ctx.W.ArrayLen(len(ctx.Args) - 2)
 	for _, m := range ctx.Args[2:] {
-		if z != nil {
-			if s, found := z.Score(m); found {
-				ctx.W.Double(s)
-				continue
-			}
-		}
-		ctx.W.Null()
+		reply(zsetScore(z, m))
 	}
 }
 
@@ -569,17 +582,24 @@ func zrangeGeneric(ctx *Ctx, argStart int, dst []byte, rtype rangeType, reverse,
 // storeZSetResult stores res under dst (deleting dst when res is empty)
 // and replies with its size, for ZRANGESTORE and ZUNIONSTORE-like commands.
 func storeZSetResult(ctx *Ctx, dst []byte, res *store.ZSet, event string) {
+	storeZSetResultCounting(ctx, dst, res, event, 1, int64(res.Len()))
+}
+
+// storeZSetResultCounting is storeZSetResult with the dirty count of a
+// stored result and the reply given: GEOSEARCHSTORE and GEORADIUS STORE
+// count and reply the items they found (geo.c returned_items).
+func storeZSetResultCounting(ctx *Ctx, dst []byte, res *store.ZSet, event string, dirty, reply int64) {
 	if res.Len() > 0 {
 		res.ShrinkIfSmall()
 		ctx.SetKey(dst, res, false)
 		ctx.S.SignalKeyAsReady(ctx.DBNum, dst)
 		ctx.Notify(NotifyZSet, event, dst)
-		ctx.Modified(1)
+		ctx.Modified(dirty)
 	} else if ctx.DeleteKey(dst) {
 		ctx.Notify(NotifyGeneric, "del", dst)
 		ctx.Modified(1)
 	}
-	ctx.W.Int(int64(res.Len()))
+	ctx.W.Int(reply)
 }
 
 func zrangeCommand(ctx *Ctx) { zrangeGeneric(ctx, 1, nil, rangeAuto, false, true) }
@@ -957,23 +977,13 @@ func parseZNumKeys(ctx *Ctx, i int) (int, bool) {
 	return int(n), true
 }
 
-// zunionInterDiff implements ZUNION, ZINTER, ZDIFF and their STORE forms,
-// and ZINTERCARD's input handling: numIdx is the index of numkeys, dst the
-// destination for STORE (nil otherwise).
-func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
-	numkeys, ok := parseZNumKeys(ctx, numIdx)
-	if !ok {
-		return
-	}
-	n := int64(numkeys)
-	keys := ctx.Args[numIdx+1 : numIdx+1+int(n)]
+// lookupZInputs looks up the inputs of ZUNION, ZINTER, ZDIFF and
+// ZINTERCARD, sorted sets or sets, weight 1: before the options are parsed,
+// so WRONGTYPE wins over a syntax error, as zunionInterDiffGenericCommand.
+func lookupZInputs(ctx *Ctx, keys [][]byte) ([]zinput, bool) {
 	inputs := make([]zinput, len(keys))
-	for i := range inputs {
-		inputs[i].weight = 1
-	}
-	// The inputs are looked up (WRONGTYPE) before the options are parsed,
-	// as zunionInterDiffGenericCommand.
 	for i, k := range keys {
+		inputs[i].weight = 1
 		v := ctx.Lookup(k)
 		if v == nil {
 			continue
@@ -985,8 +995,24 @@ func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
 			inputs[i].s = v.(*store.Set)
 		default:
 			ctx.Error(ErrWrongType)
-			return
+			return nil, false
 		}
+	}
+	return inputs, true
+}
+
+// zunionInterDiff implements ZUNION, ZINTER, ZDIFF and their STORE forms,
+// and ZINTERCARD's input handling: numIdx is the index of numkeys, dst the
+// destination for STORE (nil otherwise).
+func zunionInterDiff(ctx *Ctx, numIdx int, dst []byte, op zsetOp) {
+	numkeys, ok := parseZNumKeys(ctx, numIdx)
+	if !ok {
+		return
+	}
+	n := int64(numkeys)
+	inputs, ok := lookupZInputs(ctx, ctx.Args[numIdx+1:numIdx+1+int(n)])
+	if !ok {
+		return
 	}
 	agg := "sum"
 	withScores := false
@@ -1108,40 +1134,12 @@ func zintercardCommand(ctx *Ctx) {
 	if !ok {
 		return
 	}
-	keys := ctx.Args[2 : 2+numkeys]
-	// Inputs first (WRONGTYPE), then options, as zunionInterDiffGenericCommand.
-	inputs := make([]zinput, len(keys))
-	for i, k := range keys {
-		inputs[i].weight = 1
-		v := ctx.Lookup(k)
-		if v == nil {
-			continue
-		}
-		switch v.Kind() {
-		case store.KindZSet:
-			inputs[i].z = v.(*store.ZSet)
-		case store.KindSet:
-			inputs[i].s = v.(*store.Set)
-		default:
-			ctx.Error(ErrWrongType)
-			return
-		}
+	inputs, ok := lookupZInputs(ctx, ctx.Args[2:2+numkeys])
+	if !ok {
+		return
 	}
-	limit := int64(0)
-	for i := 2 + numkeys; i < len(ctx.Args); i += 2 {
-		if ctx.ArgIs(i, "limit") && i+1 < len(ctx.Args) {
-			n, ok := ctx.IntMsg(i+1, "ERR LIMIT can't be negative")
-			if !ok {
-				return
-			}
-			if n < 0 {
-				ctx.Error("ERR LIMIT can't be negative")
-				return
-			}
-			limit = n
-			continue
-		}
-		ctx.Error(ErrSyntax)
+	limit, ok := parseIntercardLimit(ctx, 2+numkeys)
+	if !ok {
 		return
 	}
 	sorted := append([]zinput(nil), inputs...)
