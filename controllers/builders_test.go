@@ -33,7 +33,7 @@ func TestBuildRedisConf(t *testing.T) {
 		"save": "900 1", "maxmemory": "10mb", "notify-keyspace-events": "", "appendfilename": `a"b`,
 	}
 	conf := buildRedisConf(rg)
-	for _, want := range []string{"port 6379\n", "dir /data\n", "min-replicas-to-write 1\n", "min-replicas-max-lag 7\n", "repl-ping-replica-period 1\n", "repl-timeout 10\n", "repl-diskless-sync-delay 0\n",
+	for _, want := range []string{"port 6379\n", "dir /data\n", "min-replicas-to-write 1\n", "min-replicas-max-lag 7\n", "repl-ping-replica-period 1\n", "repl-timeout 10\n", "repl-diskless-sync-delay 0\n", "replica-serve-stale-data no\n",
 		"save 900 1\n", "maxmemory 10mb\n", "notify-keyspace-events \"\"\n", `appendfilename "a\"b"` + "\n"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("redis.conf lacks %q:\n%s", want, conf)

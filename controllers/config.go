@@ -72,6 +72,13 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 	// holds back WAIT-acknowledged writes until it is online again; Redis's
 	// 5s wait for more replicas to share the transfer is 5s more outage.
 	b.WriteString("repl-diskless-sync-delay 0\n")
+	// A member without a live master link answers reads with -MASTERDOWN
+	// instead of its possibly stale data: a master that restarted from an
+	// older dump comes back as a replica whose link never comes up, and
+	// until the role=master label moves, clients of the master Service
+	// would otherwise read values older than writes they saw acknowledged
+	// (a stale read the chaos suite's linearizability check caught).
+	b.WriteString("replica-serve-stale-data no\n")
 	keys := make([]string, 0, len(rg.Spec.Config))
 	for k := range rg.Spec.Config {
 		keys = append(keys, k)

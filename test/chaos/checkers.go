@@ -382,11 +382,21 @@ func ParseOperatorLog(operator string, log []byte) []OperatorEvent {
 	return out
 }
 
-// StaleLeaderActions returns the actions an operator took after another
-// operator had acquired the lease (strictly later in the log's time
-// resolution: an action in the same second as the other's acquisition is
-// given the benefit of the doubt). Operators that never acquired a lease
-// (no leader election) are not judged.
+// statusOnlyActions are the plan actions that change nothing but the
+// group's status (and events): a stale leader's status write is refused
+// (it is made only at the resourceVersion the pass read), so logging one
+// after losing the lease is not acting on the group.
+var statusOnlyActions = map[string]bool{
+	"SetTargetMaster": true, "ClearTargetMaster": true, "SetCurrentMaster": true,
+	"MarkFenced": true, "ClearFenced": true, "Event": true,
+}
+
+// StaleLeaderActions returns the actions touching a node, a pod or a label
+// that an operator took after another operator had acquired the lease
+// (strictly later in the log's time resolution: an action in the same
+// second as the other's acquisition is given the benefit of the doubt).
+// Status-only actions are left out (statusOnlyActions). Operators that
+// never acquired a lease (no leader election) are not judged.
 func StaleLeaderActions(events []OperatorEvent) []OperatorEvent {
 	ordered := append([]OperatorEvent(nil), events...)
 	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].At.Before(ordered[j].At) })
@@ -404,7 +414,8 @@ func StaleLeaderActions(events []OperatorEvent) []OperatorEvent {
 			leader, since = e.Operator, e.At
 			continue
 		}
-		if elected[e.Operator] && leader != "" && e.Operator != leader && e.At.After(since) {
+		kind, _, _ := strings.Cut(e.Action, " ")
+		if elected[e.Operator] && leader != "" && e.Operator != leader && e.At.After(since) && !statusOnlyActions[kind] {
 			stale = append(stale, e)
 		}
 	}

@@ -204,18 +204,21 @@ func TestStaleLeaderActions(t *testing.T) {
 {"level":"info","ts":"2026-12-04T21:30:20Z","msg":"failover action","action":"SetCurrentMaster cache-0"}
 not json
 {"level":"info","ts":"2026-12-04T21:30:32Z","msg":"failover action","action":"ClearFenced cache-0"}
+{"level":"info","ts":"2026-12-04T21:30:33Z","msg":"failover action","action":"Unpause cache-0"}
 {"level":"error","ts":"2026-12-04T21:30:41Z","msg":"manager stopped","error":"leader election lost"}`)
 	next := []byte(`{"level":"info","ts":"2026-12-04T21:30:28Z","logger":"leaderelection","msg":"Successfully acquired lease"}
 {"level":"info","ts":"2026-12-04T21:30:28Z","msg":"failover action","action":"SetTargetMaster cache-1"}
 {"level":"info","ts":"2026-12-04T21:30:31Z","msg":"failover action","action":"Promote cache-1"}`)
 	single := []byte(`{"level":"info","ts":"2026-12-04T21:31:00Z","msg":"failover action","action":"Promote cache-2"}`)
 	events := append(append(ParseOperatorLog("old", old), ParseOperatorLog("next", next)...), ParseOperatorLog("single", single)...)
-	if len(events) != 7 {
-		t.Fatalf("parsed %d events, want 7: %+v", len(events), events)
+	if len(events) != 8 {
+		t.Fatalf("parsed %d events, want 8: %+v", len(events), events)
 	}
 	stale := StaleLeaderActions(events)
-	if len(stale) != 1 || stale[0].Operator != "old" || stale[0].Action != "ClearFenced cache-0" {
-		t.Errorf("stale = %+v, want old's ClearFenced after next took the lease", stale)
+	// ClearFenced only changes status, which the stale leader cannot write
+	// (optimistic lock); Unpause reaches a node.
+	if len(stale) != 1 || stale[0].Operator != "old" || stale[0].Action != "Unpause cache-0" {
+		t.Errorf("stale = %+v, want old's Unpause after next took the lease", stale)
 	}
 	// The old leader's action before the handover, and the new leader's
 	// own actions, are fine; so is an operator without leader election.
@@ -223,7 +226,7 @@ not json
 		t.Errorf("a lone leader's actions reported stale: %+v", got)
 	}
 	// Same second as the other's acquisition: benefit of the doubt.
-	tie := append(ParseOperatorLog("next", next), OperatorEvent{Operator: "old", At: events[3].At, Action: "x"},
+	tie := append(ParseOperatorLog("next", next), OperatorEvent{Operator: "old", At: events[4].At, Action: "x"},
 		OperatorEvent{Operator: "old", At: events[0].At, Acquired: true})
 	if got := StaleLeaderActions(tie); len(got) != 0 {
 		t.Errorf("an action in the second of the handover reported stale: %+v", got)

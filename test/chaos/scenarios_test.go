@@ -224,7 +224,10 @@ var scenarios = []scenario{
 		}
 		return err
 	}},
-	{name: "failover-disabled-kill-master", keepsMaster: true, run: func(r *round) error {
+	// The master may move here: the killed master restarts from an older
+	// dump, and R1 (docs/failover.md) promotes the replica that holds more
+	// rather than let the behind member wipe it, failover disabled or not.
+	{name: "failover-disabled-kill-master", run: func(r *round) error {
 		disabled := false
 		if err := patchGroup(func(rg *replnodev1alpha1.ReplicationGroup) { rg.Spec.Failover.Enabled = &disabled }); err != nil {
 			return err
@@ -609,7 +612,7 @@ Checks, after healing and settling (test/chaos/checkers.go):
   writes as possibly applied, final reads included.
 - rto: the longest span from the fault to the end of the round with no ok
   write from any client.
-- keepsMaster scenarios (operator-cut-off, failover-disabled-kill-master)
+- keepsMaster scenarios (operator-cut-off)
   also fail when the master moved.
 - one active operator (from the operators' logs): no operator acts on the
   group after another has acquired the leader lease.
