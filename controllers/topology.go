@@ -160,6 +160,21 @@ func decideTopology(in topologyInput) []topologyAction {
 			Message: fmt.Sprintf("master %s's pod is being deleted; failover decides", master.Name)})
 	}
 	if !master.Reachable || master.Role != "master" || master.PodIP == "" {
+		if master.Reachable && master.Role == "slave" && master.PodIP != "" {
+			// The master restarted (every member starts as a replica) and
+			// replicas are missing, as after all pods were deleted: the
+			// failover policy can neither restore it nor promote anyone
+			// without the replicas' positions (R1, R2). Recreate them
+			// pointed at it: it answers their PSYNC with -NOMASTERLINK, so
+			// they keep the data on their volumes and report where they are.
+			for _, a := range decideScale(in, master) {
+				if a.Kind == topoCreatePod {
+					a.Reason = "ReplicaRecreated"
+					a.Message = fmt.Sprintf("recreating %s so the failover policy learns its position (master %s restarted as a replica)", a.Member, master.Name)
+					acts = append(acts, a)
+				}
+			}
+		}
 		return append(acts, topologyAction{Kind: topoWait, Reason: "MasterNotAnswering",
 			Message: fmt.Sprintf("master %s does not answer as master yet", master.Name)})
 	}

@@ -45,6 +45,16 @@ func TestDecideTopology(t *testing.T) {
 			want: "SetTargetMaster g-0; CreatePod g-0 master",
 		},
 		{
+			// All pods were deleted: the master came back alone, as a
+			// replica (of its own Service). Without its replicas'
+			// positions the failover policy waits, so topology recreates
+			// them pointed at it; they keep their data (-NOMASTERLINK).
+			name: "restarted master alone: missing replicas recreated, then wait",
+			in: topologyInput{DesiredReplicas: 2, CurrentMaster: "g-0", TargetMaster: "g-0",
+				Members: []observedMember{up("g-0", 0, "slave", "10.96.0.10", 0)}},
+			want: "SetRoleLabel g-0 master; CreatePod g-1 replica; CreatePod g-2 replica; Wait",
+		},
+		{
 			name: "target master pod missing is created",
 			in:   topologyInput{DesiredReplicas: 2, TargetMaster: "g-0"},
 			want: "CreatePod g-0 master",
