@@ -292,6 +292,12 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 	case failover.ActSetCurrentMaster:
 		p.rg.Status.CurrentMaster = a.Target
 		p.rg.Status.TargetMaster = a.Target
+		// The old master's history is no longer the reference: until a
+		// pass sees the new master answer (observeMembers records its
+		// replid), the policy learns the reference from the members. A
+		// stale one would place members that moved on to the new history
+		// at the fork point and let a behind member win (R1, R2).
+		p.rg.Status.MasterReplID, p.rg.Status.MasterOffset = "", 0
 		return nil
 	case failover.ActEvent:
 		eventType := corev1.EventTypeNormal
