@@ -439,6 +439,18 @@ func decideInFlight(obs Observation) Decision {
 		d.Actions, d.Resyncs = failoverPlan(obs, from, to, true, "Resumed")
 		return d
 	}
+	if target != nil && !target.Reachable && target.podRunning() && !target.ProcessDown {
+		// Its pod runs but it does not answer (a pause, a cut between the
+		// operator and it): it may already be master, with writes that
+		// replicas acknowledged. Abandoning now could demote it later
+		// under the old master and lose them; wait until it answers or
+		// its process is provably gone.
+		d.Kind, d.Reason = KindWait, "FailoverTargetUnreachable"
+		d.Message = fmt.Sprintf("failover target %s does not answer; it may already be master, so the failover from %s waits for it to answer or for its process to be gone",
+			to, from)
+		d.RequeueAfter = pollWhileSuspect
+		return d
+	}
 	// Not promoted yet: the choice is made again from this observation, as
 	// if the failover were starting now, and the target kept only while it
 	// is still the best candidate.

@@ -251,10 +251,16 @@ func TestDecideInterruptedFailover(t *testing.T) {
 			[]Member{fencedGone, replica("g-1", 1, histA, 900, LinkDown), replica("g-2", 2, histA, 1000, LinkDown)},
 			KindAbandon, "FailoverTargetOvertaken",
 			[]string{"ClearTargetMaster", "Event Normal FailoverTargetOvertaken"}},
-		{"target lost before promotion: abandon and choose again",
-			[]Member{fencedGone, unreachable(replica("g-1", 1, histA, 1000, LinkDown)), replica("g-2", 2, histA, 900, LinkDown)},
+		{"target's process gone before promotion: abandon and choose again",
+			[]Member{fencedGone, processDown(unreachable(replica("g-1", 1, histA, 1000, LinkDown))), replica("g-2", 2, histA, 900, LinkDown)},
 			KindAbandon, "FailoverTargetLost",
 			[]string{"ClearTargetMaster", "Event Warning FailoverTargetLost"}},
+		// Review finding: an unreachable target whose pod runs may already
+		// be master with acknowledged writes; abandoning it let the old
+		// master win a later two-master repair (fault-model seed 25649).
+		{"target unreachable, pod running: wait, it may be master already",
+			[]Member{fencedGone, unreachable(replica("g-1", 1, histA, 1000, LinkDown)), replica("g-2", 2, histA, 900, LinkDown)},
+			KindWait, "FailoverTargetUnreachable", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -552,4 +558,10 @@ func TestDecidePartitionWithTheOperatorOnTheMinoritySide(t *testing.T) {
 	if d.Kind != KindHold || d.Reason != "OperatorPartitioned" || len(d.Actions) != 0 || d.RequeueAfter != pollWhileSuspect {
 		t.Fatalf("decision %s/%s requeue %s (%s) %v", d.Kind, d.Reason, d.RequeueAfter, d.Message, d.Actions)
 	}
+}
+
+// processDown marks a member's server container as not running (kubelet).
+func processDown(m Member) Member {
+	m.ProcessDown = true
+	return m
 }
