@@ -21,9 +21,9 @@ import (
 type blockingState struct {
 	s *Server
 	q *blockQueues
-	// present remembers which waited keys held a servable value at the
-	// last sweep (see serveReady).
-	present map[blockedKeyRef]bool
+	// present remembers which kind of servable value each waited key
+	// held at the last sweep (see serveReady).
+	present map[blockedKeyRef]blockKind
 }
 
 // blockingStates maps each Server to its blockingState. (A field on Server
@@ -34,7 +34,7 @@ func init() { onNewServer(initBlocking) }
 
 // initBlocking installs the hooks for a new server.
 func initBlocking(s *Server) {
-	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]bool)}
+	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]blockKind)}
 	blockingStates.Store(s, b)
 	s.OnAfterCommand(b.serveReady)
 	s.OnCron(b.expire)
@@ -89,7 +89,7 @@ func (s *Server) UnblockKeyWaiter(c *Client, withError bool) bool {
 // RENAME, MOVE, COPY, RESTORE and the *STORE commands serve waiters.
 func (s *Server) signalIfBlockable(db int, key []byte, v store.Value) {
 	switch v.Kind() {
-	case store.KindList, store.KindZSet:
+	case store.KindList, store.KindZSet, store.KindStream:
 		s.SignalKeyAsReady(db, key)
 	}
 }
@@ -122,6 +122,8 @@ func (b *blockingState) kindOf(db int, key string) blockKind {
 		return blockOnList
 	case store.KindZSet:
 		return blockOnZSet
+	case store.KindStream:
+		return blockOnStream
 	}
 	return 0
 }
@@ -142,11 +144,14 @@ const sweepLimit = 128
 func (b *blockingState) serveReady() {
 	if n := b.q.keyCount(); n > 0 && n <= sweepLimit {
 		for ref := range b.q.byKey {
-			present := b.kindOf(ref.db, ref.key) != 0
-			if present && !b.present[ref] {
+			kind := b.kindOf(ref.db, ref.key)
+			// A key that appeared, or a stream that went away (its
+			// XREADGROUP waiters end, as after Redis's
+			// signalDeletedKeyAsReady).
+			if prev := b.present[ref]; kind != prev && (prev == 0 || prev == blockOnStream) {
 				b.q.signal(ref.db, ref.key)
 			}
-			b.present[ref] = present
+			b.present[ref] = kind
 		}
 		for ref := range b.present {
 			if _, waited := b.q.byKey[ref]; !waited {
@@ -210,7 +215,7 @@ type blockedCall struct {
 // command on a ready key with a fresh context and reports whether it could;
 // nullReply writes the timeout reply.
 func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
-	serve func(sctx *Ctx, key []byte) bool, nullReply func(w *Ctx)) {
+	serve func(sctx *Ctx, key []byte) bool, nullReply func(w *Ctx)) *blockedWaiter {
 	s, c := ctx.S, ctx.C
 	call := blockedCall{cmd: ctx.Cmd, args: cloneArgs(ctx.Args)}
 	w := &blockedWaiter{owner: c, db: ctx.DBNum, deadlineMs: deadline, kind: kind}
@@ -245,6 +250,19 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 	c.BlockState = w
 	c.Block()
 	b.armTimer(deadline)
+	return w
+}
+
+// goneHandler builds a waiter's gone hook (see blockedWaiter.gone): it
+// replies on a serving context and resumes the client.
+func goneHandler(ctx *Ctx, reply func(sctx *Ctx)) func() {
+	s, c := ctx.S, ctx.C
+	call := blockedCall{cmd: ctx.Cmd, args: cloneArgs(ctx.Args)}
+	return func() {
+		sctx := servingCtx(s, c, call)
+		reply(sctx)
+		finishServed(sctx)
+	}
 }
 
 // armTimer wakes the executor at deadline to time out waiters, so a wait

@@ -39,6 +39,10 @@ type blockedWaiter struct {
 	// timeout writes the reply for a wait that ran out and resumes the
 	// client. Set by the handler that blocked.
 	timeout func()
+	// gone, when set, ends the wait with an error once the key no longer
+	// holds the kind of value the waiter needs (XREADGROUP on a deleted
+	// stream).
+	gone func()
 	// seq orders waiters by the time they blocked.
 	seq uint64
 }
@@ -49,6 +53,7 @@ type blockKind uint8
 const (
 	blockOnList blockKind = iota + 1
 	blockOnZSet
+	blockOnStream
 )
 
 // blockQueues is the registry of waiters.
@@ -168,11 +173,16 @@ func (q *blockQueues) serveKey(ref blockedKeyRef, kindOf func(db int, key string
 	// Walk a copy of the queue: serving removes waiters from it.
 	waiters := append([]*blockedWaiter(nil), q.byKey[ref]...)
 	for _, w := range waiters {
-		kind := kindOf(ref.db, ref.key)
-		if kind == 0 {
-			return
+		if q.byOwner[w.owner] != w {
+			continue
 		}
-		if w.kind != kind || !q.waiting(w.owner) || q.byOwner[w.owner] != w {
+		kind := kindOf(ref.db, ref.key)
+		if w.gone != nil && kind != w.kind {
+			q.remove(w.owner)
+			w.gone()
+			continue
+		}
+		if kind == 0 || w.kind != kind {
 			continue
 		}
 		// A waiter that could not be served (its connection is gone)
