@@ -1,0 +1,300 @@
+package server_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/replnode/replnode/replnode/redistest"
+)
+
+// TestDifferentialStreams requires the same replies, errors included, and
+// the same DEBUG DIGEST, XINFO bookkeeping (radix tree shape, entries
+// added, max deleted ID, first recorded ID, entries read, lag) and MEMORY
+// USAGE as redis-server 7.0 for every stream command. IDs are explicit so
+// both servers hold the same entries; "*" is checked for its form only.
+func TestDifferentialStreams(t *testing.T) {
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
+	d := redistest.NewDiff(t, real, ours)
+	steps := [][]string{
+		// XADD: ids, options and their errors
+		{"XADD", "s"},
+		{"XADD", "s", "1-1"},
+		{"XADD", "s", "1-1", "f"},
+		{"XADD", "s", "0-0", "f", "v"},
+		{"XADD", "s", "0", "f", "v"},
+		{"XADD", "s", "-", "f", "v"},
+		{"XADD", "s", "+", "f", "v"},
+		{"XADD", "s", "abc", "f", "v"},
+		{"XADD", "s", "1-x", "f", "v"},
+		{"XADD", "s", "-1", "f", "v"},
+		{"XADD", "s", "NOMKSTREAM", "1-1", "f", "v"},
+		{"EXISTS", "s"},
+		{"XADD", "s", "1-1", "f", "v"},
+		{"XADD", "s", "1-1", "f", "v"},
+		{"XADD", "s", "1-0", "f", "v"},
+		{"XADD", "s", "1-*", "f", "v2"},
+		{"XADD", "s", "1", "f", "v"},
+		{"XADD", "s", "2", "f", "v", "g", "w"},
+		{"XADD", "s", "3-*", "a", "1", "b", "2"},
+		{"XADD", "s", "3-*", "f", "12345678901234567890123"},
+		{"XADD", "s", "5-5", "f", "-100", "g", "4096"},
+		{"XADD", "s", "MAXLEN", "10", "MINID", "1", "6-0", "f", "v"},
+		{"XADD", "s", "MAXLEN", "-1", "6-0", "f", "v"},
+		{"XADD", "s", "MAXLEN", "x", "6-0", "f", "v"},
+		{"XADD", "s", "LIMIT", "10", "6-0", "f", "v"},
+		{"XADD", "s", "MAXLEN", "10", "LIMIT", "10", "6-0", "f", "v"},
+		{"XADD", "s", "MAXLEN", "~", "10", "LIMIT", "-1", "6-0", "f", "v"},
+		{"XADD", "s", "MINID", "abc", "6-0", "f", "v"},
+		{"XADD", "s", "MINID", "-", "6-0", "f", "v"},
+		{"XADD", "s", "6-0", "f", "v", "extra"},
+		{"XADD", "s", "18446744073709551615-18446744073709551614", "f", "v"},
+		{"XADD", "s", "18446744073709551615-*", "f", "v"},
+		{"XADD", "s", "18446744073709551615-*", "f", "v"},
+		{"XADD", "s", "*", "f", "v"},
+		{"XLEN", "s"},
+		{"XRANGE", "s", "-", "+"},
+		{"XREVRANGE", "s", "+", "-"},
+		{"XRANGE", "s", "(1-1", "(5-5"},
+		{"XRANGE", "s", "(-", "+"},
+		{"XRANGE", "s", "(18446744073709551615-18446744073709551615", "+"},
+		{"XRANGE", "s", "-", "(0-0"},
+		{"XRANGE", "s", "2", "3"},
+		{"XRANGE", "s", "-", "+", "COUNT", "2"},
+		{"XRANGE", "s", "-", "+", "COUNT", "0"},
+		{"XRANGE", "s", "-", "+", "COUNT", "-1"},
+		{"XRANGE", "s", "-", "+", "COUNT"},
+		{"XRANGE", "s", "-", "+", "LIMIT", "1"},
+		{"XRANGE", "s", "x", "+"},
+		{"XREVRANGE", "s", "(5-5", "-", "COUNT", "3"},
+		{"XRANGE", "nokey", "-", "+"},
+		{"XLEN", "nokey"},
+		{"SET", "str", "x"},
+		{"XADD", "str", "1-1", "f", "v"},
+		{"XRANGE", "str", "-", "+"},
+		{"XLEN", "str"},
+		{"TYPE", "s"},
+		{"OBJECT", "ENCODING", "s"},
+		{"DEBUG", "DIGEST-VALUE", "s"},
+		// XDEL and the bookkeeping it moves
+		{"XDEL", "s", "2-0", "1-1", "99-0"},
+		{"XDEL", "s", "x"},
+		{"XDEL", "nokey", "1-1"},
+		{"XINFO", "STREAM", "s"},
+		{"XDEL", "s", "1-2"},
+		{"XINFO", "STREAM", "s"},
+		{"XSETID", "s", "1-0"},
+		{"XSETID", "s", "18446744073709551615-18446744073709551615"},
+		{"XSETID", "nokey", "1-0"},
+		{"XSETID", "s", "18446744073709551615-18446744073709551615", "ENTRIESADDED", "1"},
+		{"XSETID", "s", "18446744073709551615-18446744073709551615", "ENTRIESADDED", "-1"},
+		{"XSETID", "s", "1-0", "MAXDELETEDID", "2-0"},
+		{"XSETID", "s", "18446744073709551615-18446744073709551615", "ENTRIESADDED", "100", "MAXDELETEDID", "3-0"},
+		{"XSETID", "s", "5-0", "FOO"},
+		{"XINFO", "STREAM", "s"},
+		{"XINFO", "STREAM", "s", "FULL"},
+		{"XINFO", "STREAM", "s", "FULL", "COUNT", "2"},
+		{"XINFO", "STREAM", "s", "FULL", "COUNT"},
+		{"XINFO", "STREAM", "s", "NOPE"},
+		{"XINFO", "STREAM", "nokey"},
+		{"XINFO", "STREAM", "str"},
+		{"XINFO", "HELP"},
+		{"XINFO", "HELP", "x"},
+		{"XINFO", "NOPE", "s"},
+		{"XINFO", "GROUPS", "s"},
+		{"XGROUP", "HELP"},
+		{"DEBUG", "DIGEST"},
+	}
+	for _, s := range steps {
+		d.Do(s...)
+	}
+
+	// Many nodes: trimming by whole nodes (~), exact trimming, LIMIT.
+	d.Do("CONFIG", "SET", "stream-node-max-entries", "5")
+	for i := 1; i <= 60; i++ {
+		args := []string{"XADD", "t", strconv.Itoa(i) + "-1", "f", "v" + strconv.Itoa(i)}
+		if i%7 == 0 {
+			args = append(args, "other", strconv.Itoa(i*1000))
+		}
+		d.Do(args...)
+	}
+	for _, s := range [][]string{
+		{"XINFO", "STREAM", "t"},
+		{"MEMORY", "USAGE", "t"},
+		{"XDEL", "t", "3-1", "4-1", "12-1"},
+		{"XTRIM", "t", "MAXLEN", "~", "52"},
+		{"XINFO", "STREAM", "t"},
+		{"XTRIM", "t", "MAXLEN", "=", "50"},
+		{"XINFO", "STREAM", "t"},
+		{"XTRIM", "t", "MINID", "~", "20"},
+		{"XTRIM", "t", "MINID", "22"},
+		{"XTRIM", "t", "MAXLEN", "~", "10", "LIMIT", "5"},
+		{"XTRIM", "t", "MAXLEN", "~", "10", "LIMIT", "10"},
+		{"XTRIM", "t", "MAXLEN", "10", "LIMIT", "10"},
+		{"XTRIM", "t"},
+		{"XTRIM", "t", "FOO"},
+		{"XTRIM", "t", "MAXLEN"},
+		{"XTRIM", "nokey", "MAXLEN", "1"},
+		{"XTRIM", "str", "MAXLEN", "1"},
+		{"XINFO", "STREAM", "t"},
+		{"XRANGE", "t", "-", "+"},
+		{"XREVRANGE", "t", "+", "-", "COUNT", "4"},
+		{"XADD", "t", "MAXLEN", "~", "5", "100-1", "f", "v"},
+		{"XADD", "t", "MINID", "=", "55", "101-1", "f", "v"},
+		{"XINFO", "STREAM", "t"},
+		{"MEMORY", "USAGE", "t"},
+		{"DEBUG", "DIGEST-VALUE", "t"},
+		{"SCAN", "0", "TYPE", "stream"},
+	} {
+		d.Do(s...)
+	}
+
+	// Consumer groups. Delivery times are set with XCLAIM TIME so that
+	// replies holding them are the same on both servers.
+	for _, s := range [][]string{
+		{"XGROUP", "CREATE", "nokey", "g", "$"},
+		{"XGROUP", "CREATE", "mk", "g", "$", "MKSTREAM"},
+		{"TYPE", "mk"},
+		{"XLEN", "mk"},
+		{"XINFO", "STREAM", "mk"},
+		{"MEMORY", "USAGE", "mk"},
+		{"XGROUP", "CREATE", "mk", "g", "$"},
+		{"XGROUP", "CREATE", "mk", "g2", "0", "ENTRIESREAD", "-2"},
+		{"XGROUP", "CREATE", "mk", "g2", "0", "ENTRIESREAD", "x"},
+		{"XGROUP", "CREATE", "mk", "g2", "0", "FOO"},
+		{"XGROUP", "CREATE", "mk", "g2", "abc"},
+		{"XGROUP", "CREATE", "str", "g", "$"},
+		{"XGROUP", "SETID", "mk", "nog", "0"},
+		{"XGROUP", "NOPE", "mk", "g"},
+		{"DEL", "q"},
+		{"XADD", "q", "1-0", "a", "1"},
+		{"XADD", "q", "2-0", "b", "2"},
+		{"XADD", "q", "3-0", "c", "3"},
+		{"XADD", "q", "4-0", "d", "4"},
+		{"XADD", "q", "5-0", "e", "5"},
+		{"XGROUP", "CREATE", "q", "g1", "0"},
+		{"XGROUP", "CREATE", "q", "g2", "$"},
+		{"XGROUP", "CREATE", "q", "g3", "2-0", "ENTRIESREAD", "2"},
+		{"XINFO", "GROUPS", "q"},
+		{"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "2", "STREAMS", "q", ">"},
+		{"XREADGROUP", "GROUP", "g1", "bob", "STREAMS", "q", ">"},
+		{"XREADGROUP", "GROUP", "g1", "bob", "STREAMS", "q", ">"},
+		{"XREADGROUP", "GROUP", "g1", "alice", "STREAMS", "q", "0"},
+		{"XREADGROUP", "GROUP", "g1", "alice", "COUNT", "1", "STREAMS", "q", "1-0"},
+		{"XREADGROUP", "GROUP", "g1", "carol", "STREAMS", "q", "0"},
+		{"XREADGROUP", "GROUP", "g2", "x", "NOACK", "STREAMS", "q", ">"},
+		{"XREADGROUP", "GROUP", "g9", "x", "STREAMS", "q", ">"},
+		{"XREADGROUP", "GROUP", "g1", "x", "STREAMS", "q", "$"},
+		{"XREADGROUP", "GROUP", "g1", "x", "STREAMS", "q"},
+		{"XREADGROUP", "GROUP", "g1", "x", "STREAMS", "nokey", ">"},
+		{"XREADGROUP", "GROUP", "g1", "x", "STREAMS", "str", ">"},
+		{"XREADGROUP", "STREAMS", "q", ">"},
+		{"XREADGROUP", "GROUP", "g1", "x", "COUNT", "x", "STREAMS", "q", ">"},
+		{"XREAD", "STREAMS", "q", "0"},
+		{"XREAD", "COUNT", "2", "STREAMS", "q", "t", "0", "50"},
+		{"XREAD", "STREAMS", "q", "$"},
+		{"XREAD", "STREAMS", "q", ">"},
+		{"XREAD", "GROUP", "g", "c", "STREAMS", "q", "0"},
+		{"XREAD", "NOACK", "STREAMS", "q", "0"},
+		{"XREAD", "STREAMS", "q"},
+		{"XREAD", "STREAMS", "nokey", "0"},
+		{"XREAD", "BLOCK", "-1", "STREAMS", "q", "0"},
+		{"XREAD", "BLOCK", "x", "STREAMS", "q", "0"},
+		{"XREAD", "FOO", "STREAMS", "q", "0"},
+		{"XINFO", "GROUPS", "q"},
+		{"XPENDING", "q", "g1"},
+		{"XPENDING", "q", "g2"},
+		{"XPENDING", "q", "nog"},
+		{"XPENDING", "nokey", "g"},
+		{"XPENDING", "q", "g1", "-", "+"},
+		{"XPENDING", "q", "g1", "-", "+", "x"},
+		{"XPENDING", "q", "g1", "IDLE", "x", "-", "+", "10"},
+		{"XPENDING", "q", "g1", "IDLE", "10", "-", "+"},
+		{"XPENDING", "q", "g1", "(9-0", "+", "10"},
+		{"XPENDING", "q", "g1", "-", "+", "10", "nobody"},
+		{"XACK", "q", "g1", "1-0", "9-9"},
+		{"XACK", "q", "g1", "x"},
+		{"XACK", "q", "nog", "2-0"},
+		{"XACK", "nokey", "g1", "2-0"},
+		{"XACK", "str", "g1", "2-0"},
+		{"XPENDING", "q", "g1"},
+		// XCLAIM: every option; TIME makes delivery times fixed.
+		{"XCLAIM", "q", "g1", "dave", "0", "2-0", "TIME", "1000", "RETRYCOUNT", "7"},
+		{"XCLAIM", "q", "g1", "dave", "0", "3-0", "4-0", "JUSTID", "TIME", "2000"},
+		{"XCLAIM", "q", "g1", "erin", "999999999", "3-0", "JUSTID"},
+		{"XCLAIM", "q", "g1", "erin", "0", "1-0", "FORCE", "JUSTID", "TIME", "3000"},
+		{"XCLAIM", "q", "g1", "erin", "0", "9-0", "FORCE", "JUSTID"},
+		{"XCLAIM", "q", "g1", "erin", "0", "5-0", "LASTID", "10-0", "JUSTID", "TIME", "4000"},
+		{"XCLAIM", "q", "g1", "erin", "0", "5-0", "FOO"},
+		{"XCLAIM", "q", "g1", "erin", "x", "5-0"},
+		{"XCLAIM", "q", "g1", "erin", "0", "5-0", "IDLE", "x"},
+		{"XCLAIM", "q", "g1", "erin", "0", "5-0", "TIME", "x"},
+		{"XCLAIM", "q", "g1", "erin", "0", "5-0", "RETRYCOUNT", "x"},
+		{"XCLAIM", "q", "g1", "erin", "0", "5-0", "LASTID", "x"},
+		{"XCLAIM", "q", "nog", "erin", "0", "5-0"},
+		{"XCLAIM", "str", "g", "erin", "0", "5-0"},
+		{"XPENDING", "q", "g1"},
+		{"XINFO", "CONSUMERS", "q", "nog"},
+		{"XDEL", "q", "3-0"},
+		{"XAUTOCLAIM", "q", "g1", "frank", "0", "0", "COUNT", "2", "JUSTID"},
+		{"XAUTOCLAIM", "q", "g1", "frank", "0", "(1-0", "JUSTID"},
+		{"XAUTOCLAIM", "q", "g1", "frank", "0", "0", "COUNT", "0"},
+		{"XAUTOCLAIM", "q", "g1", "frank", "0", "0", "FOO"},
+		{"XAUTOCLAIM", "q", "g1", "frank", "x", "0"},
+		{"XAUTOCLAIM", "q", "g1", "frank", "0", "x"},
+		{"XAUTOCLAIM", "q", "nog", "frank", "0", "0"},
+		{"XAUTOCLAIM", "nokey", "g", "frank", "0", "0"},
+		{"XPENDING", "q", "g1"},
+		{"XINFO", "GROUPS", "q"},
+		{"XGROUP", "SETID", "q", "g2", "0", "ENTRIESREAD", "0"},
+		{"XGROUP", "SETID", "q", "g2", "$"},
+		{"XGROUP", "SETID", "q", "g2", "1-0", "ENTRIESREAD"},
+		{"XGROUP", "SETID", "q", "g2", "1-0", "MKSTREAM"},
+		{"XINFO", "GROUPS", "q"},
+		{"XGROUP", "CREATECONSUMER", "q", "g1", "zed"},
+		{"XGROUP", "CREATECONSUMER", "q", "g1", "zed"},
+		{"XGROUP", "CREATECONSUMER", "q", "nog", "zed"},
+		{"XGROUP", "DELCONSUMER", "q", "g1", "dave"},
+		{"XGROUP", "DELCONSUMER", "q", "g1", "nobody"},
+		{"XPENDING", "q", "g1"},
+		{"XGROUP", "DESTROY", "q", "g3"},
+		{"XGROUP", "DESTROY", "q", "g3"},
+		{"XINFO", "GROUPS", "q"},
+		{"XADD", "q", "6-0", "f", "6"},
+		{"XDEL", "q", "4-0"},
+		{"XINFO", "GROUPS", "q"},
+		{"XREADGROUP", "GROUP", "g2", "y", "STREAMS", "q", ">"},
+		{"XINFO", "GROUPS", "q"},
+		{"XINFO", "STREAM", "q"},
+		{"MEMORY", "USAGE", "q"},
+		{"DEBUG", "DIGEST"},
+	} {
+		d.Do(s...)
+	}
+	// Replies with the consumers' own clocks in them: same shape.
+	d.DoType("XINFO", "CONSUMERS", "q", "g1")
+	d.DoType("XINFO", "STREAM", "q", "FULL")
+	d.DoType("XPENDING", "q", "g1", "-", "+", "10")
+	d.DoType("XPENDING", "q", "g1", "IDLE", "0", "-", "+", "10", "erin")
+	d.DoType("XCLAIM", "q", "g1", "erin", "0", "5-0")
+	d.DoType("XAUTOCLAIM", "q", "g1", "frank", "0", "0")
+	d.DoType("XADD", "q", "*", "f", "v")
+	d.Do("XLEN", "q")
+
+	// DUMP payloads are byte for byte Redis's (uncompressed: the listpacks
+	// and the group data as Redis lays them out); each server restores
+	// the other's.
+	d.Do("CONFIG", "SET", "rdbcompression", "no")
+	for _, key := range []string{"s", "t", "q", "mk"} {
+		a := real.Dial(t).MustDo(t, "DUMP", key)
+		b := ours.Dial(t).MustDo(t, "DUMP", key)
+		// q's consumers carry each server's own seen-time.
+		if key != "q" && a.Str != b.Str {
+			t.Errorf("DUMP %s differs:\nredis    %q\nreplnode %q", key, a.Str, b.Str)
+		}
+		d.Do("RESTORE", key+"-copy", "0", a.Str)
+		d.Do("XINFO", "STREAM", key+"-copy")
+		d.Do("DEBUG", "DIGEST-VALUE", key+"-copy")
+	}
+	d.Do("DEBUG", "DIGEST")
+}
