@@ -144,7 +144,8 @@ func TestDifferentialStreams(t *testing.T) {
 		{"XINFO", "STREAM", "t"},
 		{"MEMORY", "USAGE", "t"},
 		{"DEBUG", "DIGEST-VALUE", "t"},
-		{"SCAN", "0", "TYPE", "stream"},
+		{"SCAN", "0", "TYPE", "stream", "MATCH", "t"},
+		{"SCAN", "0", "TYPE", "STREAM", "MATCH", "s*", "COUNT", "100"},
 	} {
 		d.Do(s...)
 	}
