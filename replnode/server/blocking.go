@@ -74,6 +74,9 @@ func (s *Server) UnblockKeyWaiter(c *Client, withError bool) bool {
 	}
 	b.q.remove(c)
 	if withError {
+		st := s.cmdStats(w.call.cmd)
+		st.calls++
+		st.failed++
 		s.countError("UNBLOCKED")
 		c.w.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
 		c.BlockState = nil
@@ -218,7 +221,7 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 	serve func(sctx *Ctx, key []byte) bool, nullReply func(w *Ctx)) *blockedWaiter {
 	s, c := ctx.S, ctx.C
 	call := blockedCall{cmd: ctx.Cmd, args: cloneArgs(ctx.Args)}
-	w := &blockedWaiter{owner: c, db: ctx.DBNum, deadlineMs: deadline, kind: kind}
+	w := &blockedWaiter{owner: c, db: ctx.DBNum, deadlineMs: deadline, kind: kind, call: call}
 	for _, k := range keys {
 		w.keys = append(w.keys, string(k))
 	}
@@ -242,11 +245,20 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 	w.timeout = func() {
 		sctx := servingCtx(s, c, call)
 		nullReply(sctx)
+		s.cmdStats(call.cmd).calls++
 		c.BlockState = nil
 		c.Unblock()
 	}
 	b := blockingOf(s)
 	b.q.add(w)
+	// What the keys hold now is the baseline of the safety-net sweep:
+	// only a later change may serve the waiter.
+	for _, k := range w.keys {
+		ref := blockedKeyRef{w.db, k}
+		if _, seen := b.present[ref]; !seen {
+			b.present[ref] = b.kindOf(w.db, k)
+		}
+	}
 	c.BlockState = w
 	c.Block()
 	b.armTimer(deadline)
@@ -299,7 +311,11 @@ func finishServed(sctx *Ctx) {
 	if sctx.changes > 0 && !sctx.noPropagate && sctx.rewritten != nil {
 		s.propagate(sctx.DBNum, sctx.rewritten)
 	}
-	s.cmdStats(sctx.Cmd).calls++
+	st := s.cmdStats(sctx.Cmd)
+	st.calls++
+	if sctx.errors > 0 {
+		st.failed++
+	}
 	sctx.C.BlockState = nil
 	sctx.C.Unblock()
 }

@@ -45,6 +45,8 @@ type blockedWaiter struct {
 	gone func()
 	// seq orders waiters by the time they blocked.
 	seq uint64
+	// call is the blocked command (for its statistics).
+	call blockedCall
 }
 
 // blockKind is the value type a waiter needs.
