@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/replnode/replnode/replnode/redistest"
@@ -298,4 +299,153 @@ func TestDifferentialStreams(t *testing.T) {
 		d.Do("DEBUG", "DIGEST-VALUE", key+"-copy")
 	}
 	d.Do("DEBUG", "DIGEST")
+}
+
+// streamBlockCase is one blocking scenario: setup on the actor, waiters
+// that block in order, then acts; every waiter's reply is compared.
+type streamBlockCase struct {
+	name    string
+	setup   [][]string
+	waiters [][]string
+	acts    [][]string
+}
+
+// TestDifferentialStreamBlocking: blocked XREAD / XREADGROUP are served in
+// Redis's order by XADD (also inside MULTI), get Redis's errors when their
+// group is destroyed or their stream deleted or replaced, and time out with
+// a null reply; the commandstats of the blocked command count it once, when
+// it ends, failed when it ended with an error.
+func TestDifferentialStreamBlocking(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	cases := []streamBlockCase{
+		{"served in order by one XADD",
+			[][]string{{"XADD", "s", "1-0", "a", "1"}, {"XGROUP", "CREATE", "s", "g", "$"}},
+			[][]string{
+				{"XREAD", "BLOCK", "0", "STREAMS", "s", "$"},
+				{"XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">"},
+				{"XREAD", "BLOCK", "0", "COUNT", "5", "STREAMS", "other", "s", "0", "1-0"},
+			},
+			[][]string{{"XADD", "s", "2-0", "b", "2"}, {"XPENDING", "s", "g"}}},
+		{"a group reader left nothing for the next one",
+			[][]string{{"XADD", "s", "1-0", "a", "1"}, {"XGROUP", "CREATE", "s", "g", "$"}},
+			[][]string{
+				{"XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">"},
+				{"XREADGROUP", "GROUP", "g", "c2", "BLOCK", "100", "STREAMS", "s", ">"},
+			},
+			[][]string{{"XADD", "s", "2-0", "b", "2"}}},
+		{"one entry each from a transaction",
+			[][]string{{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}},
+			[][]string{
+				{"XREADGROUP", "GROUP", "g", "c1", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">"},
+				{"XREADGROUP", "GROUP", "g", "c2", "COUNT", "1", "NOACK", "BLOCK", "0", "STREAMS", "s", ">"},
+			},
+			[][]string{{"MULTI"}, {"XADD", "s", "1-0", "a", "1"}, {"XADD", "s", "2-0", "b", "2"}, {"XADD", "s", "3-0", "c", "3"}, {"EXEC"}, {"XINFO", "GROUPS", "s"}}},
+		{"added then deleted in a transaction",
+			[][]string{{"XADD", "s", "1-0", "a", "1"}},
+			[][]string{{"XREAD", "BLOCK", "0", "STREAMS", "s", "$"}},
+			[][]string{{"MULTI"}, {"XADD", "s", "2-0", "b", "2"}, {"XDEL", "s", "2-0"}, {"EXEC"}}},
+		{"group destroyed",
+			[][]string{{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}},
+			[][]string{{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"}},
+			[][]string{{"XGROUP", "DESTROY", "s", "g"}}},
+		{"stream deleted",
+			[][]string{{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}},
+			[][]string{
+				{"XREAD", "BLOCK", "300", "STREAMS", "s", "$"},
+				{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"},
+			},
+			[][]string{{"DEL", "s"}}},
+		{"stream replaced by a string",
+			[][]string{{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}},
+			[][]string{{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"}},
+			[][]string{{"SET", "s", "x"}}},
+		{"timeout",
+			nil,
+			[][]string{{"XREAD", "BLOCK", "50", "STREAMS", "s", "$"}},
+			nil},
+	}
+	for _, c := range cases {
+		var got [2][]string
+		for i, in := range []*redistest.Instance{real, ours} {
+			actor := in.Dial(t)
+			actor.MustDo(t, "FLUSHALL")
+			actor.MustDo(t, "CONFIG", "RESETSTAT")
+			for _, s := range c.setup {
+				actor.MustDo(t, s...)
+			}
+			var ws []*redistest.Client
+			for n, w := range c.waiters {
+				wc := in.Dial(t)
+				if err := wc.Send(w...); err != nil {
+					t.Fatal(err)
+				}
+				waitBlockedClients(t, actor, n+1)
+				ws = append(ws, wc)
+			}
+			for _, a := range c.acts {
+				got[i] = append(got[i], actor.MustDo(t, a...).String())
+			}
+			for _, wc := range ws {
+				r, err := wc.Receive()
+				if err != nil {
+					t.Fatalf("%s: %v", c.name, err)
+				}
+				got[i] = append(got[i], r.String())
+			}
+			for _, l := range strings.Split(actor.MustDo(t, "INFO", "commandstats").Str, "\n") {
+				if strings.HasPrefix(l, "cmdstat_xread") {
+					got[i] = append(got[i], strings.TrimSpace(l[:strings.Index(l, "usec=")])+strings.TrimSpace(l[strings.Index(l, ",rejected"):]))
+				}
+			}
+		}
+		if a, b := strings.Join(got[0], "\n"), strings.Join(got[1], "\n"); a != b {
+			t.Errorf("%s:\n--- redis\n%s\n--- replnode\n%s", c.name, a, b)
+		}
+	}
+}
+
+// TestDifferentialStreamNotifications compares the keyspace events of the
+// stream commands with redis-server 7.0.
+func TestDifferentialStreamNotifications(t *testing.T) {
+	real := redistest.StartRedis(t, "notify-keyspace-events KEA")
+	ours := redistest.StartInProcess(t, "notify-keyspace-events KEA")
+	sub := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	cmd := redistest.NewDiffClients(t, real.Dial(t), ours.Dial(t))
+	sub.Do("PSUBSCRIBE", "__key*@0__:*")
+	for _, args := range [][]string{
+		{"XADD", "s", "1-0", "a", "1"},
+		{"XADD", "s", "MAXLEN", "1", "2-0", "a", "2"},
+		{"XADD", "s", "MAXLEN", "5", "3-0", "a", "3"},
+		{"XADD", "s", "1-0", "a", "1"},
+		{"XADD", "nos", "NOMKSTREAM", "1-0", "a", "1"},
+		{"XTRIM", "s", "MAXLEN", "1"},
+		{"XTRIM", "s", "MAXLEN", "1"},
+		{"XDEL", "s", "3-0", "9-9"},
+		{"XDEL", "s", "9-9"},
+		{"XADD", "s", "4-0", "a", "4"},
+		{"XGROUP", "CREATE", "s", "g", "0"},
+		{"XGROUP", "CREATE", "s", "g", "0"},
+		{"XGROUP", "CREATE", "mk", "g", "$", "MKSTREAM"},
+		{"XGROUP", "SETID", "s", "g", "0"},
+		{"XGROUP", "CREATECONSUMER", "s", "g", "c"},
+		{"XGROUP", "CREATECONSUMER", "s", "g", "c"},
+		{"XREADGROUP", "GROUP", "g", "c2", "STREAMS", "s", ">"},
+		{"XCLAIM", "s", "g", "c3", "0", "4-0"},
+		{"XAUTOCLAIM", "s", "g", "c4", "0", "0"},
+		{"XACK", "s", "g", "4-0"},
+		{"XGROUP", "DELCONSUMER", "s", "g", "c"},
+		{"XGROUP", "DESTROY", "s", "g"},
+		{"XSETID", "s", "10-0"},
+		{"DEL", "s"},
+	} {
+		cmd.Do(args...)
+		cmd.Do("PUBLISH", "__keyspace@0__:marker", "end")
+		for {
+			r := sub.Receive()
+			if strings.Contains(r.String(), "marker") {
+				break
+			}
+		}
+	}
 }
