@@ -3,7 +3,7 @@ package server
 import "math"
 
 // This file holds the bookkeeping of blocking commands (BLPOP, BRPOP, BLMOVE,
-// BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP) with no I/O and no clock:
+// BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD, XREADGROUP) with no I/O and no clock:
 // which clients wait on which keys, in what order, until when, and which
 // keys became ready since the last time they were served. The executor
 // drives it (see blocking.go): it registers waiters, signals keys that

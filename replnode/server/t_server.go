@@ -1661,6 +1661,13 @@ func valueSize(v store.Value) int64 {
 		x.Range(func(m []byte) bool { n += int64(len(m)); return true })
 	case *store.ZSet:
 		x.Range(func(m []byte, _ float64) bool { n += int64(len(m)) + 8; return true })
+	case *store.Stream:
+		x.Range(store.StreamID{}, store.MaxStreamID, false, func(_ store.StreamID, fv [][]byte) bool {
+			for _, b := range fv {
+				n += int64(len(b))
+			}
+			return true
+		})
 	}
 	return n
 }
