@@ -284,6 +284,57 @@ func TestDifferentialStreams(t *testing.T) {
 	d.DoType("XADD", "q", "*", "f", "v")
 	d.Do("XLEN", "q")
 
+	// Streams among the generic commands, transactions, scripts and RESP3.
+	for _, s := range [][]string{
+		{"COPY", "q", "qc"},
+		{"XINFO", "GROUPS", "qc"},
+		{"XPENDING", "qc", "g1"},
+		{"DEBUG", "DIGEST-VALUE", "qc"},
+		{"XREADGROUP", "GROUP", "g1", "newc", "STREAMS", "qc", "0"},
+		{"XPENDING", "q", "g1"},
+		{"RENAME", "qc", "qr"},
+		{"XLEN", "qr"},
+		{"SORT", "qr"},
+		{"LPUSH", "qr", "x"},
+		{"OBJECT", "ENCODING", "qr"},
+		{"TYPE", "qr"},
+		{"MULTI"},
+		{"XREAD", "BLOCK", "0", "STREAMS", "qr", "$"},
+		{"XREADGROUP", "GROUP", "g1", "c", "BLOCK", "0", "STREAMS", "qr", ">"},
+		{"XADD", "qr", "999-0", "a", "b"},
+		{"EXEC"},
+		{"EVAL", "return redis.call('XREAD','BLOCK','0','STREAMS','qr','$')", "0"},
+		{"EVAL", "return redis.call('XREADGROUP','GROUP','g1','c','BLOCK','0','STREAMS','qr','>')", "0"},
+		{"EVAL", "return redis.call('XADD','qr','1000-0','x','y')", "0"},
+		{"EVAL", "return redis.call('XRANGE','qr','-','+')", "0"},
+		{"XREAD", "STREAMS", "q", "qr", "0", "0"},
+		{"RESP3"},
+		{"XREAD", "COUNT", "2", "STREAMS", "q", "qr", "0", "0"},
+		{"XREADGROUP", "GROUP", "g1", "r3", "COUNT", "1", "STREAMS", "qr", ">"},
+		{"TYPEONLY", "XINFO", "STREAM", "qr", "FULL", "COUNT", "1"}, // seen-times
+		{"XREAD", "STREAMS", "nokey", "0"},
+		{"XINFO", "STREAM", "qr"},
+		{"XINFO", "GROUPS", "qr"},
+		{"XPENDING", "qr", "g1"},
+		{"XRANGE", "qr", "-", "+", "COUNT", "0"},
+		{"XADD", "nokey", "NOMKSTREAM", "1-1", "a", "b"},
+		{"XAUTOCLAIM", "qr", "g1", "z", "0", "0", "JUSTID"},
+		{"RESP2"},
+		{"DEBUG", "RELOAD"},
+		{"DEBUG", "DIGEST"},
+		{"XINFO", "STREAM", "t"},
+		{"XINFO", "GROUPS", "q"},
+	} {
+		switch s[0] {
+		case "RESP3", "RESP2": // HELLO's client id differs: compare the switch's effect only
+			d.DoType("HELLO", s[0][4:])
+		case "TYPEONLY":
+			d.DoType(s[1:]...)
+		default:
+			d.Do(s...)
+		}
+	}
+
 	// DUMP payloads are byte for byte Redis's (uncompressed: the listpacks
 	// and the group data as Redis lays them out); each server restores
 	// the other's.
