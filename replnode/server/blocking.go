@@ -73,10 +73,10 @@ func (s *Server) UnblockKeyWaiter(c *Client, withError bool) bool {
 		return false
 	}
 	b.q.remove(c)
+	// Redis 7.0's CLIENT UNBLOCK calls updateStatsOnUnblock with
+	// had_errors set in both modes: the unblocked command counts as failed.
+	s.cmdStats(w.call.cmd).failed++
 	if withError {
-		st := s.cmdStats(w.call.cmd)
-		st.calls++
-		st.failed++
 		s.countError("UNBLOCKED")
 		c.w.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
 		c.BlockState = nil
@@ -245,7 +245,6 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 	w.timeout = func() {
 		sctx := servingCtx(s, c, call)
 		nullReply(sctx)
-		s.cmdStats(call.cmd).calls++
 		c.BlockState = nil
 		c.Unblock()
 	}
@@ -311,10 +310,11 @@ func finishServed(sctx *Ctx) {
 	if sctx.changes > 0 && !sctx.noPropagate && sctx.rewritten != nil {
 		s.propagate(sctx.DBNum, sctx.rewritten)
 	}
-	st := s.cmdStats(sctx.Cmd)
-	st.calls++
+	// The call was counted when the command blocked (Redis's call()
+	// counts calls whatever the outcome); the failure is counted now, as
+	// updateStatsOnUnblock does.
 	if sctx.errors > 0 {
-		st.failed++
+		s.cmdStats(sctx.Cmd).failed++
 	}
 	sctx.C.BlockState = nil
 	sctx.C.Unblock()

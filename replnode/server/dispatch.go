@@ -345,18 +345,13 @@ func (s *Server) callFrom(ctx *Ctx, cmd *Command, start time.Time) {
 	s.inCall = wasInCall
 	s.stats.CommandsProcessed++
 	st := s.cmdStats(cmd)
-	// A command that blocked on keys is counted when it is served or
-	// times out (blocking.go), as Redis's call() skips CLIENT_BLOCKED
-	// and updateStatsOnUnblock counts it later.
-	if _, waiting := c.BlockState.(*blockedWaiter); !waiting || !c.blocked {
-		st.calls++
-		st.usec += dur.Microseconds()
-		if ctx.errors > 0 {
-			st.failed++
-		}
-	}
+	st.calls++
+	st.usec += dur.Microseconds()
 	s.recordLatency(c, st, dur.Microseconds())
 	s.latencyMonitor(c, cmd, dur)
+	if ctx.errors > 0 {
+		st.failed++
+	}
 
 	// Suppressed replies: CLIENT REPLY OFF|SKIP and the master link.
 	if c.flags&(ClientNoReply|ClientSkipReply|ClientMaster) != 0 && !ctx.forceReply {

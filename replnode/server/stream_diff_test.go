@@ -434,6 +434,13 @@ func TestDifferentialStreamBlocking(t *testing.T) {
 			[][]string{{"XADD", "s", "666", "f", "v"}, {"XADD", "s", "667", "f2", "v2"}, {"XDEL", "s", "667"}},
 			[][]string{{"XREAD", "BLOCK", "50", "STREAMS", "s", "666"}},
 			[][]string{{"XADD", "other", "1-1", "a", "b"}}},
+		{"CLIENT UNBLOCK",
+			[][]string{{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}},
+			[][]string{
+				{"XREAD", "BLOCK", "0", "STREAMS", "s", "$"},
+				{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"},
+			},
+			[][]string{{"CLIENT", "UNBLOCK", "$W0", "TIMEOUT"}, {"CLIENT", "UNBLOCK", "$W1", "ERROR"}, {"CLIENT", "UNBLOCK", "$W1"}}},
 		{"timeout",
 			nil,
 			[][]string{{"XREAD", "BLOCK", "50", "STREAMS", "s", "$"}},
@@ -449,8 +456,10 @@ func TestDifferentialStreamBlocking(t *testing.T) {
 				actor.MustDo(t, s...)
 			}
 			var ws []*redistest.Client
+			ids := map[string]string{}
 			for n, w := range c.waiters {
 				wc := in.Dial(t)
+				ids["$W"+strconv.Itoa(n)] = strconv.FormatInt(wc.MustDo(t, "CLIENT", "ID").Int, 10)
 				if err := wc.Send(w...); err != nil {
 					t.Fatal(err)
 				}
@@ -458,7 +467,17 @@ func TestDifferentialStreamBlocking(t *testing.T) {
 				ws = append(ws, wc)
 			}
 			for _, a := range c.acts {
-				got[i] = append(got[i], actor.MustDo(t, a...).String())
+				a = append([]string(nil), a...)
+				for j, x := range a {
+					if id, ok := ids[x]; ok {
+						a[j] = id
+					}
+				}
+				r, err := actor.Do(a...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[i] = append(got[i], r.String())
 			}
 			for _, wc := range ws {
 				r, err := wc.Receive()
