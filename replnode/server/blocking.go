@@ -24,6 +24,11 @@ type blockingState struct {
 	// present remembers which kind of servable value each waited key
 	// held at the last sweep (see serveReady).
 	present map[blockedKeyRef]blockKind
+	// goneKeys are the keys with a waiter that ends when the key stops
+	// holding a stream (XREADGROUP): checked after every command whatever
+	// the number of waited keys, as Redis signals every deleted or
+	// overwritten stream (signalDeletedKeyAsReady).
+	goneKeys map[blockedKeyRef]struct{}
 }
 
 // blockingStates maps each Server to its blockingState. (A field on Server
@@ -34,7 +39,7 @@ func init() { onNewServer(initBlocking) }
 
 // initBlocking installs the hooks for a new server.
 func initBlocking(s *Server) {
-	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]blockKind)}
+	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]blockKind), goneKeys: make(map[blockedKeyRef]struct{})}
 	blockingStates.Store(s, b)
 	s.OnAfterCommand(b.serveReady)
 	s.OnCron(b.expire)
@@ -164,6 +169,13 @@ func (b *blockingState) serveReady() {
 	} else if len(b.present) > 0 {
 		clear(b.present)
 	}
+	for ref := range b.goneKeys {
+		if _, waited := b.q.byKey[ref]; !waited {
+			delete(b.goneKeys, ref)
+		} else if b.kindOf(ref.db, ref.key) != blockOnStream {
+			b.q.signal(ref.db, ref.key)
+		}
+	}
 	if !b.q.hasReady() {
 		return
 	}
@@ -262,6 +274,15 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 	c.Block()
 	b.armTimer(deadline)
 	return w
+}
+
+// watchGone sets w's gone hook (see blockedWaiter.gone) and has its keys
+// checked after every command.
+func (b *blockingState) watchGone(w *blockedWaiter, gone func()) {
+	w.gone = gone
+	for _, k := range w.keys {
+		b.goneKeys[blockedKeyRef{w.db, k}] = struct{}{}
+	}
 }
 
 // goneHandler builds a waiter's gone hook (see blockedWaiter.gone): it

@@ -388,6 +388,12 @@ type streamBlockCase struct {
 func TestDifferentialStreamBlocking(t *testing.T) {
 	real := redistest.StartRedis(t)
 	ours := redistest.StartInProcess(t)
+	// Many waited keys switch off replnode's sweep for keys that change
+	// without a signal: the deletion must be noticed all the same.
+	var manyKeys []string
+	for i := 0; i < 200; i++ {
+		manyKeys = append(manyKeys, "filler:"+strconv.Itoa(i))
+	}
 	cases := []streamBlockCase{
 		{"served in order by one XADD",
 			[][]string{{"XADD", "s", "1-0", "a", "1"}, {"XGROUP", "CREATE", "s", "g", "$"}},
@@ -426,6 +432,13 @@ func TestDifferentialStreamBlocking(t *testing.T) {
 				{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"},
 			},
 			[][]string{{"DEL", "s"}}},
+		{"stream deleted, with many waited keys",
+			[][]string{{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}},
+			[][]string{
+				append(append([]string{"BLPOP"}, manyKeys...), "0"),
+				{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"},
+			},
+			[][]string{{"DEL", "s"}, {"RPUSH", "filler:7", "x"}}},
 		{"stream replaced by a string",
 			[][]string{{"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}},
 			[][]string{{"XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"}},

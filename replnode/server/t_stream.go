@@ -1079,9 +1079,9 @@ func blockXread(ctx *Ctx, req *xreadRequest, deadline int64) {
 	}, func(sctx *Ctx) { sctx.W.NullArray() })
 	if isGroup {
 		// Redis 7.0's unblockDeletedStreamReadgroupClients.
-		w.gone = goneHandler(ctx, func(sctx *Ctx) {
+		blockingOf(ctx.S).watchGone(w, goneHandler(ctx, func(sctx *Ctx) {
 			sctx.Error("UNBLOCKED the stream key no longer exists")
-		})
+		}))
 	}
 }
 
