@@ -396,6 +396,15 @@ var streamScripts = []struct {
 		sleepThen(200*time.Millisecond, "XADD", "s", "201-0", "f", "v"),
 		step("XGROUP", "DESTROY", "s", "g2"),
 		step("XGROUP", "DESTROY", "s", "g2"),
+		step("XGROUP", "CREATE", "s", "g3", "0"),
+		step("MULTI"),
+		step("XREADGROUP", "GROUP", "g3", "m1", "COUNT", "2", "STREAMS", "s", ">"),
+		step("XREADGROUP", "GROUP", "g3", "m2", "NOACK", "COUNT", "1", "STREAMS", "s", ">"),
+		step("XACK", "s", "g3", "2-5"),
+		step("XADD", "s", "300-*", "f", "v"),
+		step("EXEC"),
+		step("EVAL", "redis.call('XREADGROUP','GROUP','g3','lua','COUNT','1','STREAMS',KEYS[1],'>'); return redis.call('XAUTOCLAIM',KEYS[1],'g3','lua2','0','0','COUNT','2')", "1", "s"),
+		step("EVAL", "return redis.call('XADD',KEYS[1],'MAXLEN','~','2','5-*','f','v')", "1", "lua"),
 	}},
 }
 
