@@ -417,13 +417,13 @@ func (e *Encoder) writeStream(s *store.Stream) {
 		e.writeLen(g.LastID.Seq)
 		e.writeLen(uint64(g.EntriesRead))
 		e.writeLen(uint64(g.PEL.Len()))
-		for i := 0; i < g.PEL.Len(); i++ {
-			id, nack := g.PEL.At(i)
+		g.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
 			e.write(store.EncodeStreamID(id))
 			binary.LittleEndian.PutUint64(b[:], uint64(nack.DeliveryTime))
 			e.write(b[:])
 			e.writeLen(nack.DeliveryCount)
-		}
+			return true
+		})
 		consumers := g.Consumers()
 		e.writeLen(uint64(len(consumers)))
 		for _, c := range consumers {
@@ -431,10 +431,10 @@ func (e *Encoder) writeStream(s *store.Stream) {
 			binary.LittleEndian.PutUint64(b[:], uint64(c.SeenTime))
 			e.write(b[:])
 			e.writeLen(uint64(c.PEL.Len()))
-			for i := 0; i < c.PEL.Len(); i++ {
-				id, _ := c.PEL.At(i)
+			c.PEL.Ascend(func(id store.StreamID, _ *store.PendingEntry) bool {
 				e.write(store.EncodeStreamID(id))
-			}
+				return true
+			})
 		}
 	}
 }

@@ -608,10 +608,13 @@ func (d *decoder) stream(start int64, v2 bool) (store.Value, error) {
 				nack.Consumer = c
 			}
 		}
-		for i := 0; i < g.PEL.Len(); i++ {
-			if _, nack := g.PEL.At(i); nack.Consumer == nil {
-				return nil, d.fail(off, "stream group PEL entry without a consumer")
-			}
+		orphan := false
+		g.PEL.Ascend(func(_ store.StreamID, nack *store.PendingEntry) bool {
+			orphan = nack.Consumer == nil
+			return !orphan
+		})
+		if orphan {
+			return nil, d.fail(off, "stream group PEL entry without a consumer")
 		}
 	}
 	return s, nil

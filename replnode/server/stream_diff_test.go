@@ -299,7 +299,11 @@ func TestDifferentialStreams(t *testing.T) {
 	d.DoType("XPENDING", "q", "g1", "IDLE", "0", "-", "+", "10", "erin")
 	d.DoType("XCLAIM", "q", "g1", "erin", "0", "5-0")
 	d.DoType("XAUTOCLAIM", "q", "g1", "frank", "0", "0")
-	d.DoType("XADD", "q", "*", "f", "v")
+	// "*" is each server's clock: on a key of its own, then dropped.
+	d.DoType("XADD", "star", "*", "f", "v")
+	d.DoType("XADD", "star", "*", "f", "v")
+	d.Do("XLEN", "star")
+	d.Do("DEL", "star")
 	d.Do("XLEN", "q")
 
 	// Streams among the generic commands, transactions, scripts and RESP3.

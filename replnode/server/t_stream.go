@@ -723,8 +723,11 @@ func replyRangeFromConsumerPEL(ctx *Ctx, s *store.Stream, start store.StreamID, 
 	d := ctx.W.Deferred()
 	var n int64
 	now := ctx.S.clock()
-	for i := c.PEL.Seek(start); i < c.PEL.Len() && (count == 0 || n < count); i++ {
-		id, nack := c.PEL.At(i)
+	for cur := start; count == 0 || n < count; {
+		id, nack, ok := c.PEL.Next(cur)
+		if !ok {
+			break
+		}
 		if replyRange(ctx, s, id, id, 1, false, nil, nil, rwrRawEntries, nil) == 0 {
 			ctx.W.ArrayLen(2)
 			replyStreamID(ctx, id)
@@ -734,6 +737,9 @@ func replyRangeFromConsumerPEL(ctx *Ctx, s *store.Stream, start store.StreamID, 
 			nack.DeliveryCount++
 		}
 		n++
+		if cur, ok = id.Incr(); !ok {
+			break
+		}
 	}
 	ctx.W.SetArrayLen(d, int(n))
 	return n
@@ -1402,10 +1408,8 @@ func xpendingCommand(ctx *Ctx) {
 			ctx.W.NullArray()
 			return
 		}
-		first, _ := g.PEL.At(0)
-		last, _ := g.PEL.At(g.PEL.Len() - 1)
-		replyStreamID(ctx, first)
-		replyStreamID(ctx, last)
+		replyStreamID(ctx, g.PEL.First())
+		replyStreamID(ctx, g.PEL.Last())
 		d := ctx.W.Deferred()
 		n := 0
 		for _, c := range g.Consumers() {
@@ -1432,11 +1436,12 @@ func xpendingCommand(ctx *Ctx) {
 	now := ctx.S.clock()
 	d := ctx.W.Deferred()
 	n := 0
-	for i := pel.Seek(start); count > 0 && i < pel.Len(); i++ {
-		id, nack := pel.At(i)
-		if end.Less(id) {
+	for cur, more := start, true; count > 0 && more; {
+		id, nack, ok := pel.Next(cur)
+		if !ok || end.Less(id) {
 			break
 		}
+		cur, more = id.Incr()
 		if minIdle != 0 && now-nack.DeliveryTime < minIdle {
 			continue
 		}
@@ -1674,9 +1679,15 @@ func xautoclaimCommand(ctx *Ctx) {
 	var deleted []store.StreamID
 	n := 0
 	now := ctx.S.clock()
-	i := g.PEL.Seek(start)
-	for ; attempts > 0 && count > 0 && i < g.PEL.Len(); attempts-- {
-		id, nack := g.PEL.At(i)
+	// cur is where the rax iterator of Redis stands: the next entry is
+	// the first pending ID >= cur (eof once past the largest ID).
+	cur, eof := start, false
+	for ; attempts > 0 && count > 0 && !eof; attempts-- {
+		id, nack, ok := g.PEL.Next(cur)
+		if !ok {
+			eof = true
+			break
+		}
 		if !s.Exists(id) {
 			propagateXCLAIM(ctx, args[1], g, args[2], idBytes(id), nack)
 			ctx.Modified(1)
@@ -1684,9 +1695,12 @@ func xautoclaimCommand(ctx *Ctx) {
 			nack.Consumer.PEL.Remove(id)
 			deleted = append(deleted, id)
 			count--
+			cur = id
 			continue
 		}
-		i++
+		if cur, ok = id.Incr(); !ok {
+			eof = true
+		}
 		if minIdle != 0 && now-nack.DeliveryTime < minIdle {
 			continue
 		}
@@ -1718,8 +1732,10 @@ func xautoclaimCommand(ctx *Ctx) {
 	}
 	ctx.W = saved
 	var cursor store.StreamID
-	if i < g.PEL.Len() {
-		cursor, _ = g.PEL.At(i)
+	if !eof {
+		if id, _, ok := g.PEL.Next(cur); ok {
+			cursor = id
+		}
 	}
 	replyStreamID(ctx, cursor)
 	ctx.W.ArrayLen(n)
@@ -1902,14 +1918,19 @@ func xinfoStream(ctx *Ctx, s *store.Stream) {
 			np = int(count)
 		}
 		ctx.W.ArrayLen(np)
-		for i := 0; i < np; i++ {
-			id, nack := g.PEL.At(i)
+		i := 0
+		g.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
+			if i == np {
+				return false
+			}
+			i++
 			ctx.W.ArrayLen(4)
 			replyStreamID(ctx, id)
 			ctx.W.Bulk(nack.Consumer.Name)
 			ctx.W.Int(nack.DeliveryTime)
 			ctx.W.Int(int64(nack.DeliveryCount))
-		}
+			return true
+		})
 		ctx.W.BulkString("consumers")
 		ctx.W.ArrayLen(len(g.Consumers()))
 		for _, c := range g.Consumers() {
@@ -1926,13 +1947,18 @@ func xinfoStream(ctx *Ctx, s *store.Stream) {
 				nc = int(count)
 			}
 			ctx.W.ArrayLen(nc)
-			for i := 0; i < nc; i++ {
-				id, nack := c.PEL.At(i)
+			i := 0
+			c.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
+				if i == nc {
+					return false
+				}
+				i++
 				ctx.W.ArrayLen(3)
 				replyStreamID(ctx, id)
 				ctx.W.Int(nack.DeliveryTime)
 				ctx.W.Int(int64(nack.DeliveryCount))
-			}
+				return true
+			})
 		}
 	}
 }

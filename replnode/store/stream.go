@@ -652,19 +652,38 @@ type PendingEntry struct {
 	Consumer      *Consumer // nil only transiently (XCLAIM FORCE)
 }
 
-// PEL is a pending entries list ordered by ID.
+// PEL is a pending entries list ordered by ID: a map for lookups plus the
+// IDs in sorted chunks, so that acknowledging the oldest entries one by one
+// (the usual order) costs a chunk's worth of copying, not the whole list's.
 type PEL struct {
-	ids []StreamID
-	m   map[StreamID]*PendingEntry
+	chunks [][]StreamID
+	m      map[StreamID]*PendingEntry
 }
 
+// pelChunkMax is the size at which a chunk splits in two.
+const pelChunkMax = 512
+
 // Len is the number of pending entries.
-func (p *PEL) Len() int { return len(p.ids) }
+func (p *PEL) Len() int { return len(p.m) }
 
 // Get returns the entry for id.
 func (p *PEL) Get(id StreamID) (*PendingEntry, bool) {
 	e, ok := p.m[id]
 	return e, ok
+}
+
+// chunkFor is the index of the first chunk whose last ID is >= id
+// (len(p.chunks) if none).
+func (p *PEL) chunkFor(id StreamID) int {
+	return sort.Search(len(p.chunks), func(i int) bool {
+		c := p.chunks[i]
+		return !c[len(c)-1].Less(id)
+	})
+}
+
+// posIn is the position of the first ID >= id in chunk c.
+func posIn(c []StreamID, id StreamID) int {
+	return sort.Search(len(c), func(i int) bool { return !c[i].Less(id) })
 }
 
 // Insert adds id unless present and reports whether it did.
@@ -676,10 +695,28 @@ func (p *PEL) Insert(id StreamID, e *PendingEntry) bool {
 		return false
 	}
 	p.m[id] = e
-	i := p.Seek(id)
-	p.ids = append(p.ids, StreamID{})
-	copy(p.ids[i+1:], p.ids[i:])
-	p.ids[i] = id
+	if len(p.chunks) == 0 {
+		p.chunks = [][]StreamID{{id}}
+		return true
+	}
+	ci := p.chunkFor(id)
+	if ci == len(p.chunks) {
+		ci--
+	}
+	c := p.chunks[ci]
+	i := posIn(c, id)
+	c = append(c, StreamID{})
+	copy(c[i+1:], c[i:])
+	c[i] = id
+	if len(c) > pelChunkMax {
+		half := len(c) / 2
+		right := append([]StreamID(nil), c[half:]...)
+		c = c[:half:half]
+		p.chunks = append(p.chunks, nil)
+		copy(p.chunks[ci+2:], p.chunks[ci+1:])
+		p.chunks[ci+1] = right
+	}
+	p.chunks[ci] = c
 	return true
 }
 
@@ -689,18 +726,71 @@ func (p *PEL) Remove(id StreamID) bool {
 		return false
 	}
 	delete(p.m, id)
-	i := p.Seek(id)
-	p.ids = append(p.ids[:i], p.ids[i+1:]...)
+	ci := p.chunkFor(id)
+	c := p.chunks[ci]
+	i := posIn(c, id)
+	c = append(c[:i], c[i+1:]...)
+	if len(c) == 0 {
+		p.chunks = append(p.chunks[:ci], p.chunks[ci+1:]...)
+	} else {
+		p.chunks[ci] = c
+	}
 	return true
 }
 
-// Seek is the position of the first ID >= id.
-func (p *PEL) Seek(id StreamID) int {
-	return sort.Search(len(p.ids), func(i int) bool { return !p.ids[i].Less(id) })
+// Next returns the first pending entry with an ID >= from.
+func (p *PEL) Next(from StreamID) (StreamID, *PendingEntry, bool) {
+	ci := p.chunkFor(from)
+	if ci == len(p.chunks) {
+		return StreamID{}, nil, false
+	}
+	c := p.chunks[ci]
+	id := c[posIn(c, from)]
+	return id, p.m[id], true
 }
 
-// At returns the i-th pending entry in ID order.
-func (p *PEL) At(i int) (StreamID, *PendingEntry) { return p.ids[i], p.m[p.ids[i]] }
+// First and Last are the lowest and highest pending IDs (the PEL must not
+// be empty).
+func (p *PEL) First() StreamID { return p.chunks[0][0] }
+
+// Last is the highest pending ID.
+func (p *PEL) Last() StreamID {
+	c := p.chunks[len(p.chunks)-1]
+	return c[len(c)-1]
+}
+
+// Ascend calls fn for each pending entry in ID order until it returns
+// false; fn must not change the PEL.
+func (p *PEL) Ascend(fn func(id StreamID, e *PendingEntry) bool) {
+	for _, c := range p.chunks {
+		for _, id := range c {
+			if !fn(id, p.m[id]) {
+				return
+			}
+		}
+	}
+}
+
+// ids returns every pending ID in order.
+func (p *PEL) ids() []StreamID {
+	out := make([]StreamID, 0, p.Len())
+	for _, c := range p.chunks {
+		out = append(out, c...)
+	}
+	return out
+}
+
+// cloneWith copies the PEL's order, taking each entry from entry.
+func (p *PEL) cloneWith(entry func(id StreamID, e *PendingEntry) *PendingEntry) PEL {
+	c := PEL{chunks: make([][]StreamID, len(p.chunks)), m: make(map[StreamID]*PendingEntry, len(p.m))}
+	for i, ch := range p.chunks {
+		c.chunks[i] = append([]StreamID(nil), ch...)
+	}
+	for id, e := range p.m {
+		c.m[id] = entry(id, e)
+	}
+	return c
+}
 
 // Consumer is a consumer of a group.
 type Consumer struct {
@@ -783,7 +873,7 @@ func (g *ConsumerGroup) CreateConsumer(name []byte, seen int64) *Consumer {
 // DeleteConsumer removes c and its pending entries from the group
 // (streamDelConsumer).
 func (g *ConsumerGroup) DeleteConsumer(c *Consumer) {
-	for _, id := range c.PEL.ids {
+	for _, id := range c.PEL.ids() {
 		g.PEL.Remove(id)
 	}
 	i := sort.Search(len(g.consumers), func(i int) bool { return bytes.Compare(g.consumers[i].Name, c.Name) >= 0 })
@@ -796,23 +886,19 @@ func (g *ConsumerGroup) DeleteConsumer(c *Consumer) {
 func (g *ConsumerGroup) clone() *ConsumerGroup {
 	c := &ConsumerGroup{Name: g.Name, LastID: g.LastID, EntriesRead: g.EntriesRead}
 	nacks := make(map[*PendingEntry]*PendingEntry, g.PEL.Len())
-	c.PEL.ids = append([]StreamID(nil), g.PEL.ids...)
-	c.PEL.m = make(map[StreamID]*PendingEntry, len(g.PEL.m))
-	for id, e := range g.PEL.m {
+	c.PEL = g.PEL.cloneWith(func(_ StreamID, e *PendingEntry) *PendingEntry {
 		ne := *e
 		nacks[e] = &ne
-		c.PEL.m[id] = &ne
-	}
+		return &ne
+	})
 	c.consumers = make([]*Consumer, len(g.consumers))
 	for i, cons := range g.consumers {
 		nc := &Consumer{Name: cons.Name, SeenTime: cons.SeenTime}
-		nc.PEL.ids = append([]StreamID(nil), cons.PEL.ids...)
-		nc.PEL.m = make(map[StreamID]*PendingEntry, len(cons.PEL.m))
-		for id, e := range cons.PEL.m {
+		nc.PEL = cons.PEL.cloneWith(func(_ StreamID, e *PendingEntry) *PendingEntry {
 			ne := nacks[e]
 			ne.Consumer = nc
-			nc.PEL.m[id] = ne
-		}
+			return ne
+		})
 		c.consumers[i] = nc
 	}
 	return c
@@ -997,8 +1083,9 @@ func raxMemory(numele, numnodes int) int64 {
 
 // pelRaxNodes is the node count of a PEL's rax.
 func pelRaxNodes(p *PEL) int {
-	keys := make([][]byte, len(p.ids))
-	for i, id := range p.ids {
+	ids := p.ids()
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
 		keys[i] = EncodeStreamID(id)
 	}
 	return RaxNodeCount(keys)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -149,12 +151,67 @@ func TestStreamCloneIsDeep(t *testing.T) {
 	cl := s.Clone().(*Stream)
 	cl.Delete(StreamID{1, 1})
 	cg := cl.Group([]byte("g"))
-	_, cn := cg.PEL.At(0)
+	cn, _ := cg.PEL.Get(StreamID{1, 1})
 	cn.DeliveryCount = 99
 	if cn.Consumer != cg.Consumer([]byte("c")) || cn.Consumer == c {
 		t.Fatal("clone's NACK does not point at the clone's consumer")
 	}
 	if nack.DeliveryCount != 1 || s.Len() != 3 || !s.Exists(StreamID{1, 1}) {
 		t.Fatal("changing the clone changed the original")
+	}
+}
+
+// TestPELOrder checks the chunked PEL against a sorted slice through
+// inserts and removals in random order, across chunk splits and empty
+// chunks: Len, Next from any point, First, Last and Ascend.
+func TestPELOrder(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var p PEL
+	want := map[StreamID]bool{}
+	check := func() {
+		t.Helper()
+		var ids []StreamID
+		for id := range want {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
+		if p.Len() != len(ids) {
+			t.Fatalf("Len %d, want %d", p.Len(), len(ids))
+		}
+		var got []StreamID
+		p.Ascend(func(id StreamID, _ *PendingEntry) bool { got = append(got, id); return true })
+		if fmt.Sprint(got) != fmt.Sprint(ids) {
+			t.Fatalf("Ascend out of order")
+		}
+		if len(ids) > 0 && (p.First() != ids[0] || p.Last() != ids[len(ids)-1]) {
+			t.Fatalf("First/Last")
+		}
+		for k := 0; k < 20; k++ {
+			from := StreamID{uint64(rnd.IntN(3000)), uint64(rnd.IntN(3))}
+			i := sort.Search(len(ids), func(i int) bool { return !ids[i].Less(from) })
+			id, _, ok := p.Next(from)
+			if ok != (i < len(ids)) || (ok && id != ids[i]) {
+				t.Fatalf("Next(%v) = %v %v", from, id, ok)
+			}
+		}
+	}
+	for round := 0; round < 6; round++ {
+		for i := 0; i < 1500; i++ {
+			id := StreamID{uint64(rnd.IntN(3000)), uint64(rnd.IntN(3))}
+			if p.Insert(id, &PendingEntry{}) == want[id] {
+				t.Fatalf("Insert(%v) reported wrongly", id)
+			}
+			want[id] = true
+		}
+		check()
+		for id := range want {
+			if rnd.IntN(3) > 0 {
+				if !p.Remove(id) {
+					t.Fatalf("Remove(%v) failed", id)
+				}
+				delete(want, id)
+			}
+		}
+		check()
 	}
 }
