@@ -15,7 +15,11 @@ import (
 //
 // A served client's command runs on a fresh context bound to that client,
 // writes its reply to the client's Writer, and propagates the non-blocking
-// form (BLPOP → LPOP, BLMOVE → LMOVE, BZPOPMIN → ZPOPMIN...), as Redis does.
+// form (BLPOP → LPOP, BLMOVE → LMOVE, BZPOPMIN → ZPOPMIN...), or for
+// XREADGROUP the XCLAIM / XGROUP commands of its group read, as Redis does.
+// An XREADGROUP waiter whose stream is deleted or replaced ends with
+// -UNBLOCKED (blockedWaiter.gone). A blocked command's call is counted when
+// it blocks; its failure, when it ends with an error.
 
 // blockingState is one server's blocked clients.
 type blockingState struct {
