@@ -1205,10 +1205,21 @@ func commandGetkeysCommand(ctx *Ctx) {
 		ctx.Error("ERR Invalid command specified")
 		return
 	}
+	// Redis's commandGetKeys: an unknown subcommand is an unknown command;
+	// a command without key specs has no keys; one whose keys depend on
+	// the arguments and finds none got invalid arguments (XREAD without
+	// STREAMS), unless its keys are optional.
 	if len(c.Subcommands) > 0 && len(args) >= 2 {
-		if sub := c.subcommand(args[1]); sub != nil {
-			c = sub
+		sub := c.subcommand(args[1])
+		if sub == nil {
+			ctx.Error("ERR Invalid command specified")
+			return
 		}
+		c = sub
+	}
+	if c.FirstKey == 0 && c.GetKeys == nil {
+		ctx.Error("ERR The command has no key arguments")
+		return
 	}
 	if (c.Arity > 0 && c.Arity != len(args)) || len(args) < -c.Arity {
 		ctx.Error("ERR Invalid number of arguments specified for command")
@@ -1216,7 +1227,11 @@ func commandGetkeysCommand(ctx *Ctx) {
 	}
 	pos := c.keyPositions(args)
 	if len(pos) == 0 {
-		ctx.Error("ERR The command has no key arguments")
+		if c.Flags&FlagNoMandatoryKeys != 0 {
+			ctx.W.ArrayLen(0)
+			return
+		}
+		ctx.Error("ERR Invalid arguments specified for command")
 		return
 	}
 	ctx.W.ArrayLen(len(pos))
