@@ -391,9 +391,6 @@ func xaddCommand(ctx *Ctx) {
 	}
 	if s.LastID == store.MaxStreamID {
 		ctx.Error("ERR The stream has exhausted the last possible ID, unable to add more items")
-		if created {
-			return
-		}
 		return
 	}
 	// Choose the ID (streamAppendItem).
@@ -885,7 +882,7 @@ func xreadCommand(ctx *Ctx) {
 	for i := 0; i < n; i++ {
 		key := req.keys[i]
 		idArg := args[streamsArg+n+i]
-		v := ctx.lookupForXread(key)
+		v := ctx.Lookup(key)
 		if v != nil && v.Kind() != store.KindStream {
 			ctx.Error(ErrWrongType)
 			return
@@ -938,7 +935,7 @@ func xreadCommand(ctx *Ctx) {
 	var d resp.DeferredLen
 	for i := 0; i < n; i++ {
 		key := req.keys[i]
-		v := ctx.lookupForXread(key)
+		v := ctx.Lookup(key)
 		if v == nil {
 			continue
 		}
@@ -1017,9 +1014,6 @@ func xreadCommand(ctx *Ctx) {
 	}
 	ctx.W.NullArray()
 }
-
-// lookupForXread is lookupKeyRead for XREAD's key checks.
-func (ctx *Ctx) lookupForXread(key []byte) store.Value { return ctx.Lookup(key) }
 
 // blockXread parks an XREAD / XREADGROUP on its keys
 // (blockForKeys with BLOCKED_STREAM).
