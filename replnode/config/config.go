@@ -26,6 +26,10 @@ type Config struct {
 	// directives, for the server to log at startup.
 	Warnings []string
 	warned   map[string]bool
+	// Users are the `user <name> <rules>...` lines, in order, each with
+	// "user" first: the server loads them at startup (they are ACL rules,
+	// which this package does not interpret).
+	Users [][]string
 	// saveSeen is set once a file or argument gave a save line, so the
 	// first one replaces the default and later ones add to it.
 	saveSeen bool
@@ -303,6 +307,9 @@ func (c *Config) LoadString(text string) error {
 			if err := c.LoadString(string(data)); err != nil {
 				return err
 			}
+			continue
+		case name == "user" && len(args) >= 2:
+			c.Users = append(c.Users, args)
 			continue
 		case fileOnly[name]:
 			if !c.warned[name] {

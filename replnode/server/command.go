@@ -104,6 +104,8 @@ type Command struct {
 	statIdx int
 	// meta is the descriptive data of COMMAND DOCS / INFO (command_meta.go).
 	meta    *commandMeta
+	// acl is the command as ACLs see it (acl_keys.go).
+	acl     *aclCommand
 	id      int
 	fullLow string
 }

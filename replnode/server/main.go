@@ -107,6 +107,10 @@ func run(cfg *config.Config, stdout io.Writer) int {
 
 	s := New(cfg)
 	s.Log.SetOutput(logOut)
+	if err := s.loadUsersAtStartup(); err != nil {
+		boot.Warningf("%v", err)
+		return 1
+	}
 	s.Log.Role = func() byte {
 		if s.IsReplica() {
 			return 'S'

@@ -345,6 +345,8 @@ func (s *Server) prepareScriptRun(ctx *Ctx, flags scripting.Flags, ro bool) (*sc
 	c := s.scripts.client
 	c.DBNum = caller.DBNum
 	c.fence = caller.fence
+	// The script's commands are checked against the caller's ACL user.
+	c.user = caller.user
 	run := &scriptRun{
 		s: s, caller: caller, client: c, nowMs: ctx.NowMs, callerCmd: ctx.Cmd, callerArgs: ctx.Args,
 		readOnly:  ro || (!compat && flags&scripting.FlagNoWrites != 0),
