@@ -56,9 +56,9 @@ func theACLTable() *acl.Table {
 		attachCommandMeta()
 		var top []*acl.Command
 		for _, c := range sortedCommandsWithHidden() {
-			ac := newACLCommand(c, nil)
+			ac := newACLCommand(c, nil, c.Hidden)
 			for _, s := range c.Subcommands {
-				ac.cmd.Subs = append(ac.cmd.Subs, newACLCommand(s, ac.cmd).cmd)
+				ac.cmd.Subs = append(ac.cmd.Subs, newACLCommand(s, ac.cmd, c.Hidden).cmd)
 			}
 			top = append(top, ac.cmd)
 		}
@@ -79,9 +79,12 @@ func sortedCommandsWithHidden() []*Command {
 	return out
 }
 
-func newACLCommand(c *Command, parent *acl.Command) *aclCommand {
+// newACLCommand attaches c's ACL data. A hidden command (REPLNODE) is in
+// no category: only +@all or naming it allows it, so the categories
+// describe Redis's table.
+func newACLCommand(c *Command, parent *acl.Command, hidden bool) *aclCommand {
 	ac := &aclCommand{cmd: &acl.Command{ID: c.statIdx, Name: c.fullLow, NoAuth: c.Flags&FlagNoAuth != 0, Parent: parent}}
-	if !c.Hidden {
+	if !hidden {
 		ac.cmd.Categories = acl.CategoryFlags(commandACLCategories(c))
 	}
 	ac.specsUsable = true
