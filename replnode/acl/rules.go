@@ -54,11 +54,14 @@ func (r *Registry) applySelectorOp(s *selector, op string) error {
 					return errSyntax
 				}
 			}
+			// "%~x" gives no permission: redis-server 7.0.15 (as
+			// shipped) refuses it; "%R" alone is an empty pattern.
+			if flags == 0 {
+				return errSyntax
+			}
 		} else {
 			flags = permAll
 		}
-		// "%R" without "~" ends with off == len(op): an empty pattern,
-		// as Redis accepts it.
 		if off > len(op) {
 			off = len(op)
 		}

@@ -107,7 +107,7 @@ func run(cfg *config.Config, stdout io.Writer) int {
 
 	s := New(cfg)
 	s.Log.SetOutput(logOut)
-	if err := s.loadUsersAtStartup(); err != nil {
+	if err := s.LoadUsersAtStartup(); err != nil {
 		boot.Warningf("%v", err)
 		return 1
 	}

@@ -433,9 +433,9 @@ func aclSaveCommand(ctx *Ctx) {
 	ctx.W.OK()
 }
 
-// loadUsersAtStartup applies redis.conf's `user` lines, then the aclfile
+// LoadUsersAtStartup applies redis.conf's `user` lines, then the aclfile
 // (Redis's ACLLoadUsersAtStartup); an error stops startup.
-func (s *Server) loadUsersAtStartup() error {
+func (s *Server) LoadUsersAtStartup() error {
 	path := s.Config.String("aclfile")
 	if path != "" && len(s.Config.Users) > 0 {
 		return fmt.Errorf("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
