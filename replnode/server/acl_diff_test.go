@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -458,7 +459,7 @@ func TestDifferentialACLAuth(t *testing.T) {
 	// CLIENT LIST user= and CLIENT KILL USER.
 	d.Do("AUTH", "alice", "a1")
 	for _, in := range []*redistest.Client{d.Real, d.Ours} {
-		list := in.MustDo(t, "CLIENT", "LIST", "ID", in.MustDo(t, "CLIENT", "ID").String())
+		list := in.MustDo(t, "CLIENT", "LIST", "ID", strconv.FormatInt(in.MustDo(t, "CLIENT", "ID").Int, 10))
 		if !strings.Contains(list.Str, " user=alice ") {
 			t.Errorf("CLIENT LIST of alice's connection: %s", list.Str)
 		}
