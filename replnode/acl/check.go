@@ -139,6 +139,36 @@ func (r *Registry) selectorAllowsKey(s *selector, key []byte, kf KeyFlags) bool 
 	return false
 }
 
+// UnrestrictedKeyAccess reports whether a selector of u that allows the
+// request also gives the access kf to every key ("~*", "%R~*" for read):
+// SORT's BY and GET read keys named by the data (Redis's
+// ACLUserCheckCmdWithUnrestrictedKeyAccess).
+func (r *Registry) UnrestrictedKeyAccess(u *User, req *Request, kf KeyFlags) bool {
+	var keys []KeyRef
+	keysDone := false
+	need := 0
+	if kf&KeyAccess != 0 {
+		need |= permRead
+	}
+	if kf&(KeyInsert|KeyDelete|KeyUpdate) != 0 {
+		need |= permWrite
+	}
+	for _, s := range u.selectors {
+		if res, _ := r.checkSelector(s, req, &keys, &keysDone); res != OK {
+			continue
+		}
+		if s.allKeys {
+			return true
+		}
+		for _, p := range s.patterns {
+			if p.flags&need == need && p.pattern == "*" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ChannelPermitted reports whether u may use a channel (or, with
 // isPattern, a PSUBSCRIBE pattern) in any selector (Redis's
 // ACLUserCheckChannelPerm).

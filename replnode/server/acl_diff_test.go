@@ -409,6 +409,20 @@ func TestDifferentialACLPermissions(t *testing.T) {
 	d.Do("GET", "k")
 	d.Do("SUBSCRIBE", "ch")
 
+	// SORT BY and GET read keys named by the data: they need read
+	// access to every key.
+	admin.Do("RPUSH", "mylist", "1")
+	admin.Do("SET", "v1", "x")
+	srt := redistest.NewDiff(t, real, ours)
+	for _, rules := range [][]string{{"+sort", "~mylist", "~v*"}, {"(+sort ~mylist %W~*)"}, {"(+sort ~mylist %R~*)"}, {"+sort", "allkeys"}} {
+		admin.Do(append([]string{"ACL", "SETUSER", "sorter", "reset", "on", "nopass"}, rules...)...)
+		srt.Do("AUTH", "sorter", "x")
+		srt.Do("SORT", "mylist", "BY", "v*")
+		srt.Do("SORT", "mylist", "GET", "v*")
+		srt.Do("SORT", "mylist", "BY", "nosort")
+		srt.Do("SORT", "mylist")
+	}
+
 	compareACLLog(t, admin, "ACL", "LOG")
 	compareACLLog(t, admin, "ACL", "LOG", "3")
 	compareACLLog(t, admin, "ACL", "LOG", "0")

@@ -82,6 +82,22 @@ func (s *Server) aclCheck(u *acl.User, cmd *Command, args [][]byte) (acl.Result,
 	return s.acl.Check(u, &req)
 }
 
+// fullKeyAccess reports whether the client running ctx may read any key
+// with this command (SORT BY/GET); a client without a user may.
+func (s *Server) fullKeyAccess(ctx *Ctx) bool {
+	u := ctx.C.user
+	if u == nil || u.Unrestricted() {
+		return true
+	}
+	cmd, args := ctx.Cmd, ctx.Args
+	ac := cmd.acl
+	req := acl.Request{Cmd: ac.cmd, Args: args}
+	if ac.hasKeys {
+		req.Keys = func() []acl.KeyRef { return aclKeys(cmd, args) }
+	}
+	return s.acl.UnrestrictedKeyAccess(u, &req, acl.KeyAccess)
+}
+
 // aclDenied decides the ACL check of a command about to run for c (the
 // script client for a script's command), logging a denial in ACL LOG with
 // context (toplevel, multi, lua). A client without a user (the master
@@ -169,8 +185,18 @@ func (s *Server) disconnectUsers(ctx *Ctx, gone []*acl.User) {
 		if c.user != nil && set[c.user] {
 			c.user = s.acl.Default
 			c.authenticated = false
-			s.killClient(ctx, c)
+			s.aclKill(ctx, c)
 		}
+	}
+}
+
+// aclKill closes a client that lost its user or permissions: at once,
+// so CLIENT LIST no longer shows it (Redis frees it synchronously), or
+// after its reply for the client running the command.
+func (s *Server) aclKill(ctx *Ctx, c *Client) {
+	s.killClient(ctx, c)
+	if c != ctx.C {
+		s.freeClient(c)
 	}
 }
 
@@ -195,7 +221,7 @@ func (s *Server) killRevokedSubscribers(ctx *Ctx, rev *acl.Revocation) {
 			kill = kill || !rev.Allows(ch, false)
 		}
 		if kill {
-			s.killClient(ctx, c)
+			s.aclKill(ctx, c)
 		}
 	}
 }
