@@ -30,6 +30,11 @@ type Config struct {
 	// "user" first: the server loads them at startup (they are ACL rules,
 	// which this package does not interpret).
 	Users [][]string
+	// UserLines are the users as CONFIG REWRITE writes them ("user
+	// <name> <rules>"), which the server sets before Rewrite; nil when an
+	// aclfile holds the users, and then the file's user lines are dropped
+	// (Redis's rewriteConfigUserOption).
+	UserLines []string
 	// saveSeen is set once a file or argument gave a save line, so the
 	// first one replaces the default and later ones add to it.
 	saveSeen bool

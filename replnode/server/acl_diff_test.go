@@ -625,3 +625,36 @@ func TestACLUserLinesAtStartup(t *testing.T) {
 	d.Do("GET", "a1")
 	d.Do("GET", "b1")
 }
+
+// TestDifferentialACLConfigRewrite checks that CONFIG REWRITE writes the
+// users as `user` lines in place of the file's, as redis-server 7.0 does.
+func TestDifferentialACLConfigRewrite(t *testing.T) {
+	lines := []string{"user old on nopass ~* +@all", "user gone on nopass +get"}
+	real := redistest.StartRedis(t, lines...)
+	ours := redistest.StartBinary(t, lines...)
+	learnCommands(t, ours)
+	d := redistest.NewDiff(t, real, ours)
+	d.Do("ACL", "DELUSER", "gone")
+	d.Do("ACL", "SETUSER", "new", "on", ">pw", "%R~r*", "+@read", "(+set ~w*)")
+	d.Do("ACL", "SETUSER", "old", "-flushall")
+	d.Do("CONFIG", "REWRITE")
+	userLines := func(in *redistest.Instance) string {
+		b, err := os.ReadFile(filepath.Join(in.Dir, "redis.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "user ") {
+				out = append(out, normalizeRules(l))
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	if a := userLines(real); !strings.Contains(a, "user new on") || strings.Contains(a, "user gone") {
+		t.Fatalf("redis-server's rewrite is not what this test expects: %s", a)
+	}
+	if a, b := userLines(real), userLines(ours); a != b {
+		t.Errorf("user lines after CONFIG REWRITE:\n redis:\n%s\n replnode:\n%s", a, b)
+	}
+}

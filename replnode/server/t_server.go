@@ -1476,6 +1476,10 @@ func configRewriteCommand(ctx *Ctx) {
 		ctx.Error("ERR The server is running without a config file")
 		return
 	}
+	ctx.S.Config.UserLines = nil
+	if ctx.S.Config.String("aclfile") == "" {
+		ctx.S.Config.UserLines = ctx.S.acl.UserLines()
+	}
 	if err := ctx.S.Config.Rewrite(); err != nil {
 		ctx.S.Log.Warningf("CONFIG REWRITE failed: %v", err)
 		ctx.Errorf("ERR Rewriting config file: %s", errnoText(err))
