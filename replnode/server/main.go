@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -108,7 +109,9 @@ func run(cfg *config.Config, stdout io.Writer) int {
 	s := New(cfg)
 	s.Log.SetOutput(logOut)
 	if err := s.LoadUsersAtStartup(); err != nil {
-		boot.Warningf("%v", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			s.Log.Warningf("%s", line)
+		}
 		return 1
 	}
 	s.Log.Role = func() byte {
