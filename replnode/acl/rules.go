@@ -16,8 +16,11 @@ var (
 	errFirstArgOfSub = errors.New("Allowing first-arg of a subcommand is not supported")
 )
 
-// hasSpaces is Redis's ACLStringHasSpaces: spaces or NUL bytes.
-func hasSpaces(s string) bool { return strings.ContainsAny(s, " \x00") }
+// hasSpaces is Redis's ACLStringHasSpaces: isspace() or NUL bytes.
+func hasSpaces(s string) bool { return strings.ContainsAny(s, " \t\n\v\f\r\x00") }
+
+// HasSpaces reports whether a user name is one Redis refuses.
+func HasSpaces(s string) bool { return hasSpaces(s) }
 
 // applySelectorOp is Redis's ACLSetSelector.
 func (r *Registry) applySelectorOp(s *selector, op string) error {

@@ -255,7 +255,7 @@ func aclSetuserCommand(ctx *Ctx) {
 		ctx.Redact(j)
 	}
 	name := string(ctx.Args[2])
-	if strings.ContainsAny(name, " \x00") {
+	if acl.HasSpaces(name) {
 		ctx.Error("ERR Usernames can't contain spaces or null characters")
 		return
 	}
