@@ -260,10 +260,16 @@ func TestDifferentialACLRules(t *testing.T) {
 	d.Do("ACL", "LOAD")
 	d.Do("ACL", "SAVE")
 	d.Do("ACL", "LOAD", "x")
-	// The default user's rules change like any other's.
+	// The default user's rules change like any other's; once it lost
+	// @dangerous (ACL SETUSER is in it) another user puts them back.
+	d.Do("ACL", "SETUSER", "root", "on", "nopass", "~*", "&*", "+@all")
+	root := redistest.NewDiff(t, real, ours)
+	root.Do("AUTH", "root", "x")
 	d.Do("ACL", "SETUSER", "default", "-@dangerous")
 	doRules(t, d, "ACL", "LIST")
 	d.Do("ACL", "SETUSER", "default", "+@all")
+	d.Do("SHUTDOWN", "NOSAVE")
+	root.Do("ACL", "SETUSER", "default", "+@all")
 	doRules(t, d, "ACL", "LIST")
 	d.Do("CONFIG", "SET", "acl-pubsub-default", "allchannels")
 	d.Do("ACL", "SETUSER", "pubdefault")
