@@ -373,6 +373,7 @@ func TestDifferentialACLPermissions(t *testing.T) {
 	ours := redistest.StartInProcess(t)
 	admin := redistest.NewDiff(t, real, ours)
 	admin.Do("ACL", "SETUSER", "app", "on", ">pw", "+@all", "-@dangerous", "~app:*", "%R~shared:*", "&news.*", "-config|set")
+	admin.Do("FUNCTION", "LOAD", "#!lua name=acllib\nredis.register_function('setother', function(keys, args) return redis.call('set', 'other', 'v') end)\nredis.register_function('check', function(keys, args) return redis.acl_check_cmd('set', 'other', 'v') end)")
 	admin.Do("ACL", "SETUSER", "ro", "on", ">pw", "+@read", "+@connection", "+multi", "+exec", "+eval", "+subscribe", "~*")
 
 	for _, proto := range []string{"2", "3"} {
@@ -397,6 +398,8 @@ func TestDifferentialACLPermissions(t *testing.T) {
 		d.Do("EVAL", "return redis.call('publish', 'sports', 'x')", "0")
 		d.Do("EVAL", "return {redis.acl_check_cmd('set', 'app:1', 'v'), redis.acl_check_cmd('set', 'other', 'v'), redis.acl_check_cmd('flushall'), redis.acl_check_cmd('config', 'get', 'x'), redis.acl_check_cmd('config', 'set', 'x', 'y')}", "0")
 		d.Do("EVAL", "return redis.acl_check_cmd('nope')", "0")
+		d.Do("FCALL", "setother", "0")
+		d.Do("FCALL", "check", "0")
 		d.Do("EVAL", "return redis.acl_check_cmd('config', 'nope')", "0")
 		d.Do("EVAL", "return redis.acl_check_cmd()", "0")
 		d.Do("EVAL", "return redis.acl_check_cmd({})", "0")
