@@ -119,3 +119,37 @@ func TestReplMasterUserOurMasterOurReplica(t *testing.T) {
 		t.Fatalf("a replica whose user lost PSYNC re-synced: link %s", st)
 	}
 }
+
+// TestReplStreamIgnoresReplicaACL checks that a replica applies its
+// master's stream whatever its own users may do: the link has no user
+// (CLIENT LIST user=(superuser), as Redis's master client), so a replica
+// whose default user can only read still follows every write, FLUSHALL
+// included.
+func TestReplStreamIgnoresReplicaACL(t *testing.T) {
+	requireLoadCommands(t)
+	master := startNode(t)
+	mc := dialNode(t, master.port)
+	replica := startNode(t)
+	rc := dialNode(t, replica.port)
+	rc.do("REPLICAOF", "127.0.0.1", strconv.Itoa(master.port))
+	waitLinkUp(t, rc)
+	if r := rc.do("ACL", "SETUSER", "default", "resetkeys", "%R~*", "-@all", "+@read", "+@connection", "+info", "+client"); r.Str != "OK" {
+		t.Fatal(r.String())
+	}
+	writeLoad(mc, "acl", 50)
+	mc.do("FLUSHALL")
+	writeLoad(mc, "after", 20)
+	waitFor(t, 30*time.Second, "offsets equal", func() bool {
+		return master.info()["master_repl_offset"] == replica.info()["master_repl_offset"]
+	})
+	if got, want := replica.keys(0), master.keys(0); got != want || want == 0 {
+		t.Fatalf("replica has %d keys, master %d", got, want)
+	}
+	list := rc.do("CLIENT", "LIST", "TYPE", "master").Str
+	if !strings.Contains(list, "user=(superuser)") {
+		t.Fatalf("master link on the replica: %s", list)
+	}
+	if r := rc.do("SET", "x", "1"); !strings.HasPrefix(r.Str, "NOPERM") {
+		t.Fatalf("the replica's default user may not write: %s", r.String())
+	}
+}
