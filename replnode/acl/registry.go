@@ -171,36 +171,33 @@ func (r *Registry) SetDefaultPassword(pass string) {
 }
 
 // CheckUserLine validates a `user <name> rules...` line of redis.conf
-// (Redis's ACLAppendUserForLoading): syntax errors are fatal at startup,
-// unknown commands are reported only when the users are loaded.
+// as Redis's ACLAppendUserForLoading: a rule that fails is fatal when the
+// file is read; unknown commands are reported only when the users are
+// loaded. The argument quoted in the error is args[j] for the j-th rule,
+// not the rule itself: Redis indexes the line with the rule's position,
+// and users see that text.
 func (r *Registry) CheckUserLine(args []string) error {
-	if len(args) < 2 || !strings.EqualFold(args[0], "user") {
-		return fmt.Errorf("Error in user declaration")
-	}
 	merged, bad := mergeSelectorArgs(args[2:])
 	if bad >= 0 {
-		return fmt.Errorf("Unmatched parenthesis in acl selector starting at '%s'.", args[2+bad])
+		// Redis reports a stale errno here; the shipped 7.0.15 says this.
+		return fmt.Errorf("Error in user declaration '%s': %s", args[bad], errUnknown)
 	}
 	fake := newUser(r.table, args[1], r.PubsubDefaultAll)
-	for _, op := range merged {
+	for j, op := range merged {
 		if err := r.applyUserOp(fake, op); err != nil && err != errUnknown {
-			return fmt.Errorf("Error in user declaration '%s': %s", op, err)
+			return fmt.Errorf("Error in user declaration '%s': %s", args[j], err)
 		}
 	}
 	return nil
 }
 
 // LoadConfigUsers applies the `user` lines of redis.conf at startup
-// (Redis's ACLLoadConfiguredUsers). A `user default` line resets the
+// (Redis's ACLLoadConfiguredUsers), each naming a different user (the
+// configuration refuses duplicates). A `user default` line resets the
 // default user first.
 func (r *Registry) LoadConfigUsers(lines [][]string) error {
-	seen := map[string]bool{}
 	for _, args := range lines {
 		name := args[1]
-		if seen[name] {
-			return fmt.Errorf("Duplicate user found. A user can only be defined once in config files")
-		}
-		seen[name] = true
 		if hasSpaces(name) {
 			return fmt.Errorf("Spaces not allowed in ACL usernames")
 		}

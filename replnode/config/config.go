@@ -279,6 +279,29 @@ func (e *FatalError) Error() string {
 		RedisVersion, e.Line, e.Text, e.Problem)
 }
 
+// UserValidator checks the rules of a `user` line as it is read (the
+// server sets it: the rules are ACLs, which this package does not
+// interpret). It returns Redis's error for a rule that can never work.
+var UserValidator func(args []string) error
+
+// addUserLine keeps a `user` line for the server to load at startup,
+// refusing a user declared twice and, through UserValidator, bad rules,
+// as Redis's ACLAppendUserForLoading.
+func (c *Config) addUserLine(args []string) error {
+	for _, earlier := range c.Users {
+		if earlier[1] == args[1] {
+			return fmt.Errorf("Error in user declaration '%s': Duplicate user found. A user can only be defined once in config files", args[1])
+		}
+	}
+	if UserValidator != nil {
+		if err := UserValidator(args); err != nil {
+			return err
+		}
+	}
+	c.Users = append(c.Users, args)
+	return nil
+}
+
 // LoadString applies configuration text with redis.conf syntax: one
 // directive per line, '#' comments, sdssplitargs quoting, include. Errors
 // name the line, counted from 1 in text.
@@ -314,7 +337,9 @@ func (c *Config) LoadString(text string) error {
 			}
 			continue
 		case name == "user" && len(args) >= 2:
-			c.Users = append(c.Users, args)
+			if err := c.addUserLine(args); err != nil {
+				return fail(err.Error())
+			}
 			continue
 		case fileOnly[name]:
 			if !c.warned[name] {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -669,5 +670,37 @@ func TestDifferentialACLConfigRewrite(t *testing.T) {
 	}
 	if a, b := userLines(real), userLines(ours); a != b {
 		t.Errorf("user lines after CONFIG REWRITE:\n redis:\n%s\n replnode:\n%s", a, b)
+	}
+}
+
+// TestDifferentialACLUserLineErrors starts both binaries with bad `user`
+// lines on the command line: each must refuse to start with Redis's
+// message (the fatal configuration error, or the ACL loading error).
+func TestDifferentialACLUserLineErrors(t *testing.T) {
+	ours := redistest.BuildBinary(t)
+	real := redistest.RedisServerPath(t)
+	lastLine := func(bin string, args ...string) string {
+		out, err := exec.Command(bin, append([]string{"--port", strconv.Itoa(redistest.FreePort(t))}, args...)...).CombinedOutput()
+		if err == nil {
+			t.Fatalf("%s %q started", bin, args)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		last := lines[len(lines)-1]
+		if i := strings.Index(last, " # "); i >= 0 { // drop "pid:M date # "
+			last = last[i+3:]
+		}
+		return last
+	}
+	for _, args := range [][]string{
+		{"--user", "alice", "on", "~*", "~x"},
+		{"--user", "alice", "on", "(~x"},
+		{"--user", "alice", "on", "%Q~x"},
+		{"--user", "alice", "on", "+nope"},
+		{"--user", "alice", "on", "--user", "alice", "off"},
+		{"--user", "alice", "on", "--aclfile", "/nonexistent.acl"},
+	} {
+		if a, b := lastLine(real, args...), lastLine(ours, args...); a != b {
+			t.Errorf("%q:\n redis:    %s\n replnode: %s", args, a, b)
+		}
 	}
 }

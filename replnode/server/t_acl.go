@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/replnode/replnode/replnode/acl"
+	"github.com/replnode/replnode/replnode/config"
 )
 
 // ------ ACL (acl.c)
@@ -37,6 +38,13 @@ func init() {
 			{Name: "help", Arity: 2, Flags: FlagLoading | FlagStale, Handler: aclHelpCommand},
 		}},
 	)
+}
+
+// The rules of redis.conf's `user` lines are checked as the file is read.
+func init() {
+	config.UserValidator = func(args []string) error {
+		return acl.New(theACLTable(), nil).CheckUserLine(args)
+	}
 }
 
 // initACL gives a new Server its users: the default one, with
@@ -473,11 +481,6 @@ func (s *Server) LoadUsersAtStartup() error {
 	path := s.Config.String("aclfile")
 	if path != "" && len(s.Config.Users) > 0 {
 		return fmt.Errorf("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.")
-	}
-	for _, line := range s.Config.Users {
-		if err := s.acl.CheckUserLine(line); err != nil {
-			return err
-		}
 	}
 	if err := s.acl.LoadConfigUsers(s.Config.Users); err != nil {
 		return fmt.Errorf("%v\nCritical error while loading ACLs. Exiting.", err)
