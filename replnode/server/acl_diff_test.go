@@ -698,6 +698,7 @@ func TestDifferentialACLUserLineErrors(t *testing.T) {
 		{"--user", "alice", "on", "+nope"},
 		{"--user", "alice", "on", "--user", "alice", "off"},
 		{"--user", "alice", "on", "--aclfile", "/nonexistent.acl"},
+		{"--aclfile", "/nonexistent.acl"},
 	} {
 		if a, b := lastLine(real, args...), lastLine(ours, args...); a != b {
 			t.Errorf("%q:\n redis:    %s\n replnode: %s", args, a, b)
