@@ -150,10 +150,10 @@ var Directives = []*Directive{
 	// ------ keys tracking
 	intD("tracking-table-max-keys", "1000000", 0, maxInt, false),
 	// ------ security
-	intD("acllog-max-len", "128", 0, maxInt, false),
-	immutable(strD("aclfile", "", false)),
+	intD("acllog-max-len", "128", 0, maxInt, true),
+	immutable(strD("aclfile", "", true)),
 	strD("requirepass", "", true),
-	enumD("acl-pubsub-default", "resetchannels", false, "allchannels", "resetchannels"),
+	enumD("acl-pubsub-default", "resetchannels", true, "allchannels", "resetchannels"),
 	// ------ clients
 	intD("maxclients", "10000", 1, intMax, true),
 	// ------ memory management

@@ -7,8 +7,19 @@
 //
 // Command handlers live in files by data type (t_string.go, t_list.go, ...),
 // in the manner of Redis's src/. The checks every command shares (arity,
-// authentication, failover epoch, read-only replica, min-replicas, OOM,
-// CLIENT PAUSE) live once in dispatch, never in handlers.
+// authentication, ACL permissions, failover epoch, read-only replica,
+// min-replicas, OOM, CLIENT PAUSE) live once in dispatch, never in handlers.
+//
+// # ACL users
+//
+// Package acl owns the users and decides; t_acl.go is the ACL command
+// and the I/O around it (ACL LOG entries, the ACL file, disconnecting
+// clients a change takes rights from), acl_keys.go hands package acl the
+// command table and a command's keys (from command_meta.json's key specs)
+// and channels. Dispatch asks once per command (aclDenied), and again for
+// each queued command at EXEC and each command a script calls. A client
+// of a user that may do everything (the default user, as shipped), the
+// master link and internal clients (no user) cost a flag test.
 //
 // # Failover safety
 //

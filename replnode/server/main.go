@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -107,6 +108,12 @@ func run(cfg *config.Config, stdout io.Writer) int {
 
 	s := New(cfg)
 	s.Log.SetOutput(logOut)
+	if err := s.LoadUsersAtStartup(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			s.Log.Warningf("%s", line)
+		}
+		return 1
+	}
 	s.Log.Role = func() byte {
 		if s.IsReplica() {
 			return 'S'

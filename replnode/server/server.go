@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/replnode/replnode/replnode/acl"
 	"github.com/replnode/replnode/replnode/config"
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
@@ -92,6 +93,8 @@ type Server struct {
 	pubsub        pubsubState
 	monitors      []*Client
 	slowlog       slowlog
+	acl           *acl.Registry // users (t_acl.go)
+	aclLogEntries acl.Log
 	pausedUntilMs int64
 	pauseWrites   bool
 	fence         fenceState
@@ -178,7 +181,6 @@ type hotConfig struct {
 	serveStale       bool
 	slowlogSlower    int64
 	protoMaxBulk     int64
-	requirepass      string
 	latencyTracking  bool  // latency-tracking: per-command histograms
 	latencyMonitorMs int64 // latency-monitor-threshold
 	// outLimits are client-output-buffer-limit's hard, soft and seconds
@@ -237,6 +239,7 @@ func New(cfg *config.Config) *Server {
 		commandStats: make([]cmdStats, commandSlots),
 	}
 	s.stats.ErrorCodes = map[string]int64{}
+	s.initACL()
 	s.Log = NewLogger(os.Stdout, cfg.String("loglevel"))
 	s.pubsub.init()
 	s.slowlog.init()
@@ -305,7 +308,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
+		"proto-max-bulk-len", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
 		s.applyConfig(name)
 	}
 }
@@ -354,8 +357,6 @@ func (s *Server) applyConfig(name string) {
 		s.hot.slowlogSlower = c.Int(name)
 	case "proto-max-bulk-len":
 		s.hot.protoMaxBulk = c.Int(name)
-	case "requirepass":
-		s.hot.requirepass = c.String(name)
 	case "latency-tracking":
 		s.hot.latencyTracking = c.Bool(name)
 	case "latency-monitor-threshold":
@@ -377,7 +378,7 @@ func (s *Server) applyConfig(name string) {
 func (s *Server) protoLimits(c *Client) resp.Limits {
 	return resp.Limits{
 		MaxBulkLen:      s.hot.protoMaxBulk,
-		Unauthenticated: !c.authenticated && s.hot.requirepass != "",
+		Unauthenticated: s.authRequired(c),
 		Master:          c.flags&ClientMaster != 0,
 	}
 }
@@ -532,7 +533,7 @@ func (s *Server) accept(conn net.Conn) {
 // refuses a non-loopback client because no password is set and the server
 // is bound to every interface by default.
 func (s *Server) protectedModeRefusal(conn net.Conn) string {
-	if !s.Config.Bool("protected-mode") || s.Config.String("requirepass") != "" {
+	if !s.Config.Bool("protected-mode") || !s.acl.Default.NoPass() {
 		return ""
 	}
 	if s.Config.String("bind") != "* -::*" {

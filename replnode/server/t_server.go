@@ -651,10 +651,19 @@ func (s *Server) clientInfoLine(c, running *Client, now int64) string {
 			argvMem += len(a)
 		}
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d",
 		c.ID, c.addr, c.laddr, c.fd(), c.Name, (now-c.createdMs)/1000, (now-c.lastInteraction)/1000, clientFlagsString(c),
 		c.DBNum, len(c.channels), len(c.patterns), len(c.shardChannels), multi, c.queryBufLen, 16*1024, argvMem, cap(c.w.Bytes()), pending, pending,
-		pending+c.queryBufLen, cmd, trackingRedirect(c), c.Proto())
+		pending+c.queryBufLen, cmd, clientUserName(c), trackingRedirect(c), c.Proto())
+}
+
+// clientUserName is CLIENT LIST's user=: "(superuser)" for a client
+// without a user (the master link), as Redis.
+func clientUserName(c *Client) string {
+	if c.user == nil {
+		return "(superuser)"
+	}
+	return c.user.Name
 }
 
 // fd returns the socket's descriptor number for CLIENT LIST (-1 if none).
@@ -832,11 +841,11 @@ func clientKillCommand(ctx *Ctx) {
 		case ctx.ArgIs(j, "laddr"):
 			laddr = val
 		case ctx.ArgIs(j, "user"):
-			user = val
-			if user != "default" {
+			if ctx.S.acl.User(val) == nil {
 				ctx.Errorf("ERR No such user '%s'", val)
 				return
 			}
+			user = val
 		case ctx.ArgIs(j, "skipme"):
 			switch strings.ToLower(val) {
 			case "yes":
@@ -855,7 +864,8 @@ func clientKillCommand(ctx *Ctx) {
 	killed := 0
 	for _, c := range s.sortedClients() {
 		if id != 0 && c.ID != id || addr != "" && c.addr != addr || laddr != "" && c.laddr != laddr ||
-			typ != "" && clientType(c) != typ || skipme && c == ctx.C {
+			typ != "" && clientType(c) != typ || skipme && c == ctx.C ||
+			user != "" && (c.user == nil || c.user.Name != user) {
 			continue
 		}
 		s.killClient(ctx, c)
@@ -1480,6 +1490,10 @@ func configRewriteCommand(ctx *Ctx) {
 	if ctx.S.Config.File == "" {
 		ctx.Error("ERR The server is running without a config file")
 		return
+	}
+	ctx.S.Config.UserLines = nil
+	if ctx.S.Config.String("aclfile") == "" {
+		ctx.S.Config.UserLines = ctx.S.acl.UserLines()
 	}
 	if err := ctx.S.Config.Rewrite(); err != nil {
 		ctx.S.Log.Warningf("CONFIG REWRITE failed: %v", err)
