@@ -118,6 +118,10 @@ func run(cfg *config.Config, stdout io.Writer) int {
 		s.Log.Warningf("Failed listening on port %d (tcp), aborting.", cfg.Int("port"))
 		return 1
 	}
+	if err := s.ListenMetrics(); err != nil {
+		s.Log.Warningf("Failed listening on metrics port %d (http), aborting: %v", cfg.Int("metrics-port"), err)
+		return 1
+	}
 	if pidfile := cfg.String("pidfile"); pidfile != "" || cfg.Bool("daemonize") {
 		if pidfile == "" {
 			pidfile = "/var/run/redis.pid"

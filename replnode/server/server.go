@@ -36,6 +36,8 @@ type Server struct {
 	nextID    atomic.Uint64
 	listeners []net.Listener
 	wg        sync.WaitGroup
+	// metricsHTTP serves /metrics when metrics-port is set (metrics_http.go).
+	metricsHTTP *metricsEndpoint
 
 	// Dirty counts keyspace changes since the last successful save; the
 	// persistence code resets it. DirtyBeforeCommand is for INFO.
@@ -426,6 +428,7 @@ func (s *Server) Listen() error {
 	if len(s.listeners) == 0 {
 		return errors.New("no listening sockets")
 	}
+
 	return nil
 }
 
@@ -450,6 +453,7 @@ func (s *Server) Serve() error {
 	}
 	s.wg.Add(1)
 	go s.cronLoop()
+	s.serveMetrics()
 	<-s.shutdownCh
 	s.wg.Wait()
 	return nil
@@ -463,6 +467,7 @@ func (s *Server) Close() {
 		for _, l := range s.listeners {
 			_ = l.Close()
 		}
+		s.closeMetrics()
 		s.mu.Lock()
 		for _, c := range s.clients {
 			c.closeConn()
