@@ -3,12 +3,16 @@ package controllers
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -229,3 +233,37 @@ var _ = Describe("Operator metrics", func() {
 		}, eventually, poll).Should(Succeed())
 	})
 })
+
+// TestDashboardOperatorMetricsExist: every replnode_* series the
+// replnode-group chart's Grafana dashboard queries is one the operator
+// registers (a histogram's _bucket, _sum and _count included).
+func TestDashboardOperatorMetricsExist(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "charts", "replnode-group", "dashboards", "replnode-group.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := map[string]bool{}
+	descs := make(chan *prometheus.Desc, 16)
+	for _, c := range []prometheus.Collector{failoversTotal, failoverDuration, switchoversTotal, groupReady, memberLag, memberRole} {
+		c.Describe(descs)
+	}
+	close(descs)
+	for d := range descs {
+		_, rest, _ := strings.Cut(d.String(), `fqName: "`)
+		name, _, _ := strings.Cut(rest, `"`)
+		registered[name] = true
+	}
+	used := regexp.MustCompile(`replnode_[a-z_]+`).FindAllString(string(data), -1)
+	if len(used) == 0 {
+		t.Fatal("the dashboard queries no replnode_* metric")
+	}
+	for _, name := range used {
+		base := name
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			base = strings.TrimSuffix(base, suffix)
+		}
+		if !registered[base] && base != "replnode_group" && base != "replnode_member" { // PodMonitor target labels
+			t.Errorf("the dashboard queries %s, which the operator does not register", name)
+		}
+	}
+}

@@ -1,9 +1,15 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -220,6 +226,14 @@ func TestMetricsEndpointAgreesWithInfo(t *testing.T) {
 		{metric: "redis_instance_info", labels: map[string]string{"role": "slave", "run_id": rbefore["run_id"]}, before: 1, after: 1},
 		{metric: "redis_slave_info", labels: map[string]string{"master_host": "127.0.0.1", "master_port": strconv.Itoa(master.Port), "read_only": "1"}, before: 1, after: 1},
 	})
+
+	// Every series the Grafana dashboard of the replnode-group chart
+	// queries is served by a master or a replica.
+	for _, name := range dashboardMetricNames(t, "redis_") {
+		if mfs[name] == nil && rmfs[name] == nil {
+			t.Errorf("the dashboard queries %s, which neither node serves", name)
+		}
+	}
 }
 
 // TestMetricsOffByDefault: without metrics-port nothing listens for HTTP,
@@ -321,4 +335,35 @@ func TestMetricsDirectivesAreReplnodeOnly(t *testing.T) {
 	if got := c.MustDo(t, "CONFIG", "SET", "metrics-port", "9121").String(); !strings.Contains(got, "can't set immutable config") {
 		t.Errorf("CONFIG SET metrics-port = %s", got)
 	}
+}
+
+// dashboardMetricNames are the metric names the replnode-group chart's
+// Grafana dashboard queries, by prefix.
+func dashboardMetricNames(t *testing.T, prefix string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "charts", "replnode-group", "dashboards", "replnode-group.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Targets []struct{ Expr string } `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	seen := map[string]bool{}
+	re := regexp.MustCompile(`\b` + prefix + `[a-z_]+`)
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range re.FindAllString(tg.Expr, -1) {
+				seen[name] = true
+			}
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatalf("the dashboard queries no %s* metric", prefix)
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
