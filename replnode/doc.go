@@ -11,6 +11,7 @@
 //   - rdb:         the RDB file format codec over io.Reader/io.Writer.
 //   - replication: the pure replication state machine and backlog.
 //   - fencing:     the failover epoch rule (REPLNODE EPOCH) and its protocol.
+//   - metrics:     INFO as Prometheus metrics with redis_exporter's names.
 //   - server:      sockets, goroutines, timers, the command table and handlers.
 //
 // Only server does I/O or starts goroutines. The others are pure and tested

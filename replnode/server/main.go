@@ -277,5 +277,9 @@ Examples:
        ./replnode --port 7777
        ./replnode --port 7777 --replicaof 127.0.0.1 8888
        ./replnode /etc/myredis.conf --loglevel verbose -
+
+replnode extensions (unknown to redis-server):
+       --metrics-port <port>   serve Prometheus /metrics over HTTP (redis_exporter's names; 0, the default, is off)
+       --metrics-bind <addr>   address of the metrics listener (default: every interface)
 `)
 }
