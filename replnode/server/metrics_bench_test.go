@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http/httptest"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -63,4 +65,49 @@ func BenchmarkInfoAllExecutor(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		n.s.Exec(func() { _ = n.s.Info([]byte("all")) })
 	}
+}
+
+// BenchmarkMetricsSnapshotUnderLoad scrapes while four clients keep the
+// executor busy with pipelined SETs (batches of 16, as a reader runs them):
+// ns/op is a scrape's latency when it must queue for the executor, and
+// load-cmds/s what the load got done meanwhile.
+func BenchmarkMetricsSnapshotUnderLoad(b *testing.B) {
+	n := metricsBenchNode(b)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var done atomic.Int64
+	for i := 0; i < 4; i++ {
+		c := n.newClient()
+		args := [][]byte{[]byte("SET"), []byte("load:" + strconv.Itoa(i)), []byte("xxx")}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n.s.mu.Lock()
+				for j := 0; j < 16; j++ {
+					n.s.processCommand(c, args)
+				}
+				c.w.Reset()
+				n.s.mu.Unlock()
+				done.Add(16)
+			}
+		}()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := done.Load()
+	for i := 0; i < b.N; i++ {
+		if _, err := n.s.MetricsSnapshot(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(done.Load()-start)/b.Elapsed().Seconds(), "load-cmds/s")
+	close(stop)
+	wg.Wait()
 }
