@@ -1,6 +1,10 @@
 package controllers
 
 import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,10 +22,17 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 )
@@ -267,3 +278,69 @@ func TestDashboardOperatorMetricsExist(t *testing.T) {
 		}
 	}
 }
+
+var _ = Describe("Secured metrics endpoint", func() {
+	It("serves metrics over HTTPS only to a token whose owner may get /metrics", func() {
+		// The manager's options (cmd/manager metricsOptions) with a free port.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		addr := l.Addr().String()
+		Expect(l.Close()).To(Succeed())
+		httpClient, err := rest.HTTPClientFor(testConfig)
+		Expect(err).NotTo(HaveOccurred())
+		srv, err := metricsserver.NewServer(metricsserver.Options{
+			BindAddress: addr, SecureServing: true, FilterProvider: filters.WithAuthenticationAndAuthorization,
+		}, testConfig, httpClient)
+		Expect(err).NotTo(HaveOccurred())
+		ctx, cancel := context.WithCancel(suiteCtx)
+		defer cancel()
+		go func() { _ = srv.Start(ctx) }()
+
+		ns := admissionNamespace("scrape")
+		Expect(k8sClient.Create(suiteCtx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "scraper", Namespace: ns}})).To(Succeed())
+		clientset := kubernetes.NewForConfigOrDie(testConfig)
+		tr, err := clientset.CoreV1().ServiceAccounts(ns).CreateToken(suiteCtx, "scraper",
+			&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+
+		// Self-signed: the scraper skips verification, as the chart's
+		// ServiceMonitor does without metrics.certSecret.
+		scraper := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		get := func(token string) (int, string) {
+			req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/metrics", nil)
+			Expect(err).NotTo(HaveOccurred())
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := scraper.Do(req)
+			if err != nil {
+				return 0, err.Error()
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+		Eventually(func() int { code, _ := get(""); return code }, eventually, poll).Should(Equal(http.StatusUnauthorized))
+		code, body := get(tr.Status.Token)
+		Expect(code).To(Equal(http.StatusForbidden), "a token without the metrics-reader rule: %s", body)
+		plain, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			plain.Body.Close()
+			Expect(plain.StatusCode).To(Equal(http.StatusBadRequest), "plain HTTP must not be served")
+		}
+
+		// The chart's <fullname>-metrics-reader rule, bound to the scraper.
+		reader := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-reader-"},
+			Rules: []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}}
+		Expect(k8sClient.Create(suiteCtx, reader)).To(Succeed())
+		Expect(k8sClient.Create(suiteCtx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-reader-"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: reader.Name},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "scraper", Namespace: ns}}})).To(Succeed())
+		Eventually(func() int { code, body = get(tr.Status.Token); return code }, eventually, poll).Should(Equal(http.StatusOK))
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		mfs, err := p.TextToMetricFamilies(strings.NewReader(body))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(mfs).To(HaveKey("controller_runtime_reconcile_total"))
+		Expect(mfs).To(HaveKey("replnode_failover_duration_seconds"))
+	})
+})
