@@ -55,102 +55,181 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // gauges and counters map INFO fields to redis_exporter's metric names
-// (without the namespace). Only fields replnode's INFO can show are
-// listed; the names are redis_exporter's metricMapGauges and
-// metricMapCounters.
+// (without the namespace): its metricMapGauges and metricMapCounters
+// (exporter/exporter.go at cd5941f, August 2026), the Redis entries only
+// (not Tile38, KeyDB, modules or Valkey). A field INFO does not show is
+// simply not exported, so the tables may list more than replnode has.
 var gauges = map[string]string{
-	// Server
-	"uptime_in_seconds": "uptime_in_seconds",
-	"process_id":        "process_id",
-	// Clients
-	"connected_clients":               "connected_clients",
-	"blocked_clients":                 "blocked_clients",
-	"tracking_clients":                "tracking_clients",
-	"client_recent_max_output_buffer": "client_recent_max_output_buffer_bytes",
-	"client_recent_max_input_buffer":  "client_recent_max_input_buffer_bytes",
-	// Memory
-	"allocator_active":          "allocator_active_bytes",
-	"allocator_allocated":       "allocator_allocated_bytes",
-	"allocator_resident":        "allocator_resident_bytes",
-	"allocator_frag_ratio":      "allocator_frag_ratio",
-	"allocator_frag_bytes":      "allocator_frag_bytes",
-	"allocator_rss_ratio":       "allocator_rss_ratio",
-	"allocator_rss_bytes":       "allocator_rss_bytes",
-	"used_memory":               "memory_used_bytes",
-	"used_memory_rss":           "memory_used_rss_bytes",
-	"used_memory_peak":          "memory_used_peak_bytes",
-	"used_memory_lua":           "memory_used_lua_bytes",
-	"used_memory_overhead":      "memory_used_overhead_bytes",
-	"used_memory_startup":       "memory_used_startup_bytes",
-	"used_memory_dataset":       "memory_used_dataset_bytes",
-	"used_memory_scripts":       "memory_used_scripts_bytes",
-	"maxmemory":                 "memory_max_bytes",
-	"mem_fragmentation_ratio":   "mem_fragmentation_ratio",
-	"mem_fragmentation_bytes":   "mem_fragmentation_bytes",
-	"mem_clients_slaves":        "mem_clients_slaves",
-	"mem_clients_normal":        "mem_clients_normal",
-	"expired_stale_perc":        "expired_stale_percentage",
-	"mem_not_counted_for_evict": "mem_not_counted_for_eviction_bytes",
-	"lazyfree_pending_objects":  "lazyfree_pending_objects",
-	"active_defrag_running":     "active_defrag_running",
-	"migrate_cached_sockets":    "migrate_cached_sockets_total",
-	"active_defrag_hits":        "defrag_hits",
-	"active_defrag_misses":      "defrag_misses",
-	"active_defrag_key_hits":    "defrag_key_hits",
-	"active_defrag_key_misses":  "defrag_key_misses",
-	// Stats
-	"expired_time_cap_reached_count": "expired_time_cap_reached_total",
-	"pubsub_channels":                "pubsub_channels",
-	"pubsub_patterns":                "pubsub_patterns",
-	"latest_fork_usec":               "latest_fork_usec",
-	// Persistence
-	"loading":                      "loading_dump_file",
-	"rdb_changes_since_last_save":  "rdb_changes_since_last_save",
-	"rdb_bgsave_in_progress":       "rdb_bgsave_in_progress",
-	"rdb_last_save_time":           "rdb_last_save_timestamp_seconds",
-	"rdb_last_bgsave_status":       "rdb_last_bgsave_status",
-	"rdb_last_bgsave_time_sec":     "rdb_last_bgsave_duration_sec",
-	"rdb_current_bgsave_time_sec":  "rdb_current_bgsave_duration_sec",
-	"rdb_last_cow_size":            "rdb_last_cow_size_bytes",
-	"aof_enabled":                  "aof_enabled",
-	"aof_rewrite_in_progress":      "aof_rewrite_in_progress",
-	"aof_rewrite_scheduled":        "aof_rewrite_scheduled",
-	"aof_last_rewrite_time_sec":    "aof_last_rewrite_duration_sec",
-	"aof_current_rewrite_time_sec": "aof_current_rewrite_duration_sec",
-	"aof_last_cow_size":            "aof_last_cow_size_bytes",
-	"aof_last_bgrewrite_status":    "aof_last_bgrewrite_status",
-	"aof_last_write_status":        "aof_last_write_status",
-	"module_fork_in_progress":      "module_fork_in_progress",
-	"module_fork_last_cow_size":    "module_fork_last_cow_size",
-	// Replication
-	"connected_slaves":               "connected_slaves",
-	"repl_backlog_size":              "replication_backlog_bytes",
-	"repl_backlog_active":            "repl_backlog_is_active",
-	"repl_backlog_first_byte_offset": "repl_backlog_first_byte_offset",
-	"repl_backlog_histlen":           "repl_backlog_history_bytes",
-	"master_repl_offset":             "master_repl_offset",
-	"second_repl_offset":             "second_repl_offset",
-	"slave_expires_tracked_keys":     "slave_expires_tracked_keys",
-	"slave_priority":                 "slave_priority",
-	"sync_full":                      "replica_resyncs_full",
-	"sync_partial_ok":                "replica_partial_resync_accepted",
-	"sync_partial_err":               "replica_partial_resync_denied",
+	"uptime_in_seconds":                          "uptime_in_seconds",
+	"process_id":                                 "process_id",
+	"io_threads_active":                          "io_threads_active",
+	"connected_clients":                          "connected_clients",
+	"blocked_clients":                            "blocked_clients",
+	"maxclients":                                 "max_clients",
+	"tracking_clients":                           "tracking_clients",
+	"clients_in_timeout_table":                   "clients_in_timeout_table",
+	"pubsub_clients":                             "pubsub_clients",
+	"watching_clients":                           "watching_clients",
+	"total_watched_keys":                         "total_watched_keys",
+	"total_blocking_keys":                        "total_blocking_keys",
+	"total_blocking_keys_on_nokey":               "total_blocking_keys_on_nokey",
+	"client_longest_output_list":                 "client_longest_output_list",
+	"client_biggest_input_buf":                   "client_biggest_input_buf",
+	"client_recent_max_output_buffer":            "client_recent_max_output_buffer_bytes",
+	"client_recent_max_input_buffer":             "client_recent_max_input_buffer_bytes",
+	"allocator_active":                           "allocator_active_bytes",
+	"allocator_allocated":                        "allocator_allocated_bytes",
+	"allocator_resident":                         "allocator_resident_bytes",
+	"allocator_frag_ratio":                       "allocator_frag_ratio",
+	"allocator_frag_bytes":                       "allocator_frag_bytes",
+	"allocator_muzzy":                            "allocator_muzzy_bytes",
+	"allocator_rss_ratio":                        "allocator_rss_ratio",
+	"allocator_rss_bytes":                        "allocator_rss_bytes",
+	"used_memory":                                "memory_used_bytes",
+	"used_memory_rss":                            "memory_used_rss_bytes",
+	"used_memory_peak":                           "memory_used_peak_bytes",
+	"used_memory_lua":                            "memory_used_lua_bytes",
+	"used_memory_vm_eval":                        "memory_used_vm_eval_bytes",
+	"used_memory_scripts_eval":                   "memory_used_scripts_eval_bytes",
+	"used_memory_overhead":                       "memory_used_overhead_bytes",
+	"used_memory_startup":                        "memory_used_startup_bytes",
+	"used_memory_dataset":                        "memory_used_dataset_bytes",
+	"number_of_cached_scripts":                   "number_of_cached_scripts",
+	"number_of_functions":                        "number_of_functions",
+	"number_of_libraries":                        "number_of_libraries",
+	"used_memory_vm_functions":                   "memory_used_vm_functions_bytes",
+	"used_memory_scripts":                        "memory_used_scripts_bytes",
+	"used_memory_functions":                      "memory_used_functions_bytes",
+	"used_memory_vm_total":                       "memory_used_vm_total",
+	"maxmemory":                                  "memory_max_bytes",
+	"maxmemory_reservation":                      "memory_max_reservation_bytes",
+	"maxmemory_desired_reservation":              "memory_max_reservation_desired_bytes",
+	"maxfragmentationmemory_reservation":         "memory_max_fragmentation_reservation_bytes",
+	"maxfragmentationmemory_desired_reservation": "memory_max_fragmentation_reservation_desired_bytes",
+	"mem_fragmentation_ratio":                    "mem_fragmentation_ratio",
+	"mem_fragmentation_bytes":                    "mem_fragmentation_bytes",
+	"mem_clients_slaves":                         "mem_clients_slaves",
+	"mem_clients_normal":                         "mem_clients_normal",
+	"mem_cluster_links":                          "mem_cluster_links_bytes",
+	"mem_aof_buffer":                             "mem_aof_buffer_bytes",
+	"mem_replication_backlog":                    "mem_replication_backlog_bytes",
+	"expired_stale_perc":                         "expired_stale_percentage",
+	"mem_not_counted_for_evict":                  "mem_not_counted_for_eviction_bytes",
+	"mem_total_replication_buffers":              "mem_total_replication_buffers_bytes",
+	"mem_overhead_db_hashtable_rehashing":        "mem_overhead_db_hashtable_rehashing_bytes",
+	"lazyfree_pending_objects":                   "lazyfree_pending_objects",
+	"lazyfreed_objects":                          "lazyfreed_objects",
+	"active_defrag_running":                      "active_defrag_running",
+	"migrate_cached_sockets":                     "migrate_cached_sockets_total",
+	"active_defrag_hits":                         "defrag_hits",
+	"active_defrag_misses":                       "defrag_misses",
+	"active_defrag_key_hits":                     "defrag_key_hits",
+	"active_defrag_key_misses":                   "defrag_key_misses",
+	"loading":                                    "loading_dump_file",
+	"async_loading":                              "async_loading",
+	"rdb_changes_since_last_save":                "rdb_changes_since_last_save",
+	"rdb_bgsave_in_progress":                     "rdb_bgsave_in_progress",
+	"rdb_last_save_time":                         "rdb_last_save_timestamp_seconds",
+	"rdb_last_bgsave_status":                     "rdb_last_bgsave_status",
+	"rdb_last_bgsave_time_sec":                   "rdb_last_bgsave_duration_sec",
+	"rdb_current_bgsave_time_sec":                "rdb_current_bgsave_duration_sec",
+	"rdb_saves":                                  "rdb_saves_total",
+	"rdb_last_cow_size":                          "rdb_last_cow_size_bytes",
+	"rdb_last_load_keys_expired":                 "rdb_last_load_expired_keys",
+	"rdb_last_load_keys_loaded":                  "rdb_last_load_loaded_keys",
+	"aof_enabled":                                "aof_enabled",
+	"aof_rewrite_in_progress":                    "aof_rewrite_in_progress",
+	"aof_rewrite_scheduled":                      "aof_rewrite_scheduled",
+	"aof_last_rewrite_time_sec":                  "aof_last_rewrite_duration_sec",
+	"aof_current_rewrite_time_sec":               "aof_current_rewrite_duration_sec",
+	"aof_last_cow_size":                          "aof_last_cow_size_bytes",
+	"aof_current_size":                           "aof_current_size_bytes",
+	"aof_base_size":                              "aof_base_size_bytes",
+	"aof_pending_rewrite":                        "aof_pending_rewrite",
+	"aof_buffer_length":                          "aof_buffer_length",
+	"aof_rewrite_buffer_length":                  "aof_rewrite_buffer_length",
+	"aof_pending_bio_fsync":                      "aof_pending_bio_fsync",
+	"aof_delayed_fsync":                          "aof_delayed_fsync",
+	"aof_last_bgrewrite_status":                  "aof_last_bgrewrite_status",
+	"aof_last_write_status":                      "aof_last_write_status",
+	"module_fork_in_progress":                    "module_fork_in_progress",
+	"module_fork_last_cow_size":                  "module_fork_last_cow_size",
+	"current_eviction_exceeded_time":             "current_eviction_exceeded_time_ms",
+	"pubsub_channels":                            "pubsub_channels",
+	"pubsub_patterns":                            "pubsub_patterns",
+	"pubsubshard_channels":                       "pubsubshard_channels",
+	"latest_fork_usec":                           "latest_fork_usec",
+	"tracking_total_keys":                        "tracking_total_keys",
+	"tracking_total_items":                       "tracking_total_items",
+	"tracking_total_prefixes":                    "tracking_total_prefixes",
+	"instantaneous_eventloop_cycles_per_sec":     "instantaneous_eventloop_cycles_per_sec",
+	"instantaneous_eventloop_duration_usec":      "instantaneous_eventloop_duration_usec",
+	"connected_slaves":                           "connected_slaves",
+	"repl_backlog_size":                          "replication_backlog_bytes",
+	"repl_backlog_active":                        "repl_backlog_is_active",
+	"repl_backlog_first_byte_offset":             "repl_backlog_first_byte_offset",
+	"repl_backlog_histlen":                       "repl_backlog_history_bytes",
+	"master_repl_offset":                         "master_repl_offset",
+	"second_repl_offset":                         "second_repl_offset",
+	"slave_expires_tracked_keys":                 "slave_expires_tracked_keys",
+	"slave_priority":                             "slave_priority",
+	"sync_full":                                  "replica_resyncs_full",
+	"sync_partial_ok":                            "replica_partial_resync_accepted",
+	"sync_partial_err":                           "replica_partial_resync_denied",
+	"cluster_stats_messages_sent":                "cluster_messages_sent_total",
+	"cluster_stats_messages_received":            "cluster_messages_received_total",
 }
 
 var counters = map[string]string{
-	"total_connections_received": "connections_received_total",
-	"total_commands_processed":   "commands_processed_total",
-	"rejected_connections":       "rejected_connections_total",
-	"total_net_input_bytes":      "net_input_bytes_total",
-	"total_net_output_bytes":     "net_output_bytes_total",
-	"expired_keys":               "expired_keys_total",
-	"evicted_keys":               "evicted_keys_total",
-	"keyspace_hits":              "keyspace_hits_total",
-	"keyspace_misses":            "keyspace_misses_total",
-	"used_cpu_sys":               "cpu_sys_seconds_total",
-	"used_cpu_user":              "cpu_user_seconds_total",
-	"used_cpu_sys_children":      "cpu_sys_children_seconds_total",
-	"used_cpu_user_children":     "cpu_user_children_seconds_total",
+	"total_connections_received":                "connections_received_total",
+	"total_commands_processed":                  "commands_processed_total",
+	"rejected_connections":                      "rejected_connections_total",
+	"total_net_input_bytes":                     "net_input_bytes_total",
+	"total_net_output_bytes":                    "net_output_bytes_total",
+	"total_net_repl_input_bytes":                "net_repl_input_bytes_total",
+	"total_net_repl_output_bytes":               "net_repl_output_bytes_total",
+	"expired_subkeys":                           "expired_subkeys_total",
+	"expired_keys":                              "expired_keys_total",
+	"expired_time_cap_reached_count":            "expired_time_cap_reached_total",
+	"expire_cycle_cpu_milliseconds":             "expire_cycle_cpu_time_ms_total",
+	"evicted_keys":                              "evicted_keys_total",
+	"evicted_clients":                           "evicted_clients_total",
+	"evicted_scripts":                           "evicted_scripts_total",
+	"total_eviction_exceeded_time":              "eviction_exceeded_time_ms_total",
+	"keyspace_hits":                             "keyspace_hits_total",
+	"keyspace_misses":                           "keyspace_misses_total",
+	"eventloop_cycles":                          "eventloop_cycles_total",
+	"eventloop_duration_sum":                    "eventloop_duration_sum_usec_total",
+	"eventloop_duration_cmd_sum":                "eventloop_duration_cmd_sum_usec_total",
+	"used_cpu_sys":                              "cpu_sys_seconds_total",
+	"used_cpu_user":                             "cpu_user_seconds_total",
+	"used_cpu_sys_children":                     "cpu_sys_children_seconds_total",
+	"used_cpu_user_children":                    "cpu_user_children_seconds_total",
+	"used_cpu_sys_main_thread":                  "cpu_sys_main_thread_seconds_total",
+	"used_cpu_user_main_thread":                 "cpu_user_main_thread_seconds_total",
+	"unexpected_error_replies":                  "unexpected_error_replies",
+	"total_error_replies":                       "total_error_replies",
+	"dump_payload_sanitizations":                "dump_payload_sanitizations",
+	"total_reads_processed":                     "total_reads_processed",
+	"total_writes_processed":                    "total_writes_processed",
+	"io_threaded_reads_processed":               "io_threaded_reads_processed",
+	"io_threaded_writes_processed":              "io_threaded_writes_processed",
+	"client_query_buffer_limit_disconnections":  "client_query_buffer_limit_disconnections_total",
+	"client_output_buffer_limit_disconnections": "client_output_buffer_limit_disconnections_total",
+	"reply_buffer_shrinks":                      "reply_buffer_shrinks_total",
+	"reply_buffer_expands":                      "reply_buffer_expands_total",
+	"acl_access_denied_auth":                    "acl_access_denied_auth_total",
+	"acl_access_denied_cmd":                     "acl_access_denied_cmd_total",
+	"acl_access_denied_key":                     "acl_access_denied_key_total",
+	"acl_access_denied_channel":                 "acl_access_denied_channel_total",
+}
+
+// configFromInfo are redis_exporter's config_* gauges (from CONFIG GET
+// there) that INFO also shows.
+var configFromInfo = map[string]string{
+	"maxclients":        "config_maxclients",
+	"maxmemory":         "config_maxmemory",
+	"repl_backlog_size": "config_repl_backlog_size",
 }
 
 // replnodeCounters are INFO fields only replnode has (recovered handler
@@ -173,6 +252,8 @@ func Export(ch chan<- prometheus.Metric, snap Snapshot) {
 	section := ""
 	dbsSeen := map[string]bool{}
 	masterHost, masterPort := "", ""
+	cmdStats := map[string][2]float64{} // cmd -> calls, usec
+	latency := map[string]string{}      // cmd -> p50=..,p99=..
 	for _, line := range strings.Split(snap.Info, "\n") {
 		line = strings.TrimSpace(line)
 		if strings.HasPrefix(line, "# ") {
@@ -200,20 +281,19 @@ func Export(ch chan<- prometheus.Metric, snap Snapshot) {
 			case "hz", "configured_hz":
 				e.field(key, key, prometheus.GaugeValue, value)
 			}
-		case "Clients":
-			if key == "maxclients" {
-				e.field("config_maxclients", key, prometheus.GaugeValue, value)
-			}
-		case "Memory":
-			if key == "maxmemory" {
-				e.field("config_maxmemory", key, prometheus.GaugeValue, value)
-			}
 		case "Replication":
 			if exportReplication(e, key, value, masterHost, masterPort) {
 				continue
 			}
 		case "Commandstats":
-			exportCommandStat(e, key, value)
+			if cmd, calls, usec, ok := exportCommandStat(e, key, value); ok {
+				cmdStats[cmd] = [2]float64{calls, usec}
+			}
+			continue
+		case "Latencystats":
+			if cmd, ok := strings.CutPrefix(key, "latency_percentiles_usec_"); ok {
+				latency[cmd] = value
+			}
 			continue
 		case "Errorstats":
 			if code, ok := strings.CutPrefix(key, "errorstat_"); ok {
@@ -228,7 +308,15 @@ func Export(ch chan<- prometheus.Metric, snap Snapshot) {
 			}
 			continue
 		}
-		if name, ok := gauges[key]; ok {
+		// redis_exporter reads these from CONFIG GET; INFO has the same values.
+		if name, ok := configFromInfo[key]; ok {
+			e.field(name, key, prometheus.GaugeValue, value)
+		}
+		if key == "latest_fork_usec" { // redis_exporter's one unit change
+			if v, ok := parseValue(value); ok {
+				e.gauge("latest_fork_seconds", "latest_fork_usec metric, in seconds", v/1e6)
+			}
+		} else if name, ok := gauges[key]; ok {
 			e.field(name, key, prometheus.GaugeValue, value)
 		} else if name, ok := counters[key]; ok {
 			e.field(name, key, prometheus.CounterValue, value)
@@ -240,6 +328,7 @@ func Export(ch chan<- prometheus.Metric, snap Snapshot) {
 			}
 		}
 	}
+	exportLatency(e, latency, cmdStats)
 	for i := 0; i < snap.Databases; i++ {
 		db := "db" + strconv.Itoa(i)
 		if !dbsSeen[db] {
@@ -304,16 +393,18 @@ func exportReplication(e emitter, key, value, masterHost, masterPort string) boo
 	return true
 }
 
-// exportCommandStat handles cmdstat_<cmd>:calls=..,usec=..,usec_per_call=..,rejected_calls=..,failed_calls=..
-func exportCommandStat(e emitter, key, value string) {
-	cmd, ok := strings.CutPrefix(key, "cmdstat_")
+// exportCommandStat handles
+// cmdstat_<cmd>:calls=..,usec=..,usec_per_call=..,rejected_calls=..,failed_calls=..
+// and returns the command's calls and usec for its latency summary.
+func exportCommandStat(e emitter, key, value string) (cmd string, calls, usec float64, ok bool) {
+	cmd, ok = strings.CutPrefix(key, "cmdstat_")
 	if !ok {
-		return
+		return "", 0, 0, false
 	}
 	calls, ok1 := kvFloat(value, "calls")
 	usec, ok2 := kvFloat(value, "usec")
 	if !ok1 || !ok2 {
-		return
+		return "", 0, 0, false
 	}
 	labels := []string{"cmd"}
 	e.emit("commands_total", "Total number of calls per command", prometheus.CounterValue, calls, labels, cmd)
@@ -323,6 +414,34 @@ func exportCommandStat(e emitter, key, value string) {
 	}
 	if failed, ok := kvFloat(value, "failed_calls"); ok {
 		e.emit("commands_failed_calls_total", "Total number of errors within command execution per command", prometheus.CounterValue, failed, labels, cmd)
+	}
+	return cmd, calls, usec, true
+}
+
+// exportLatency turns latency_percentiles_usec_<cmd>:p50=..,p99=..,p99.9=..
+// into redis_exporter's summary redis_latency_percentiles_usec{cmd}: the
+// quantile label is the percentile as INFO names it (50, 99, 99.9), count
+// and sum are the command's calls and usec from Commandstats.
+func exportLatency(e emitter, latency map[string]string, cmdStats map[string][2]float64) {
+	desc := prometheus.NewDesc(Namespace+"_latency_percentiles_usec", "A summary of latency percentile distribution per command", []string{"cmd"}, nil)
+	for cmd, list := range latency {
+		st, ok := cmdStats[cmd]
+		if !ok {
+			continue
+		}
+		quantiles := map[float64]float64{}
+		for _, part := range strings.Split(list, ",") {
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || len(k) < 2 || k[0] != 'p' {
+				continue
+			}
+			p, err1 := strconv.ParseFloat(k[1:], 64)
+			val, err2 := strconv.ParseFloat(v, 64)
+			if err1 == nil && err2 == nil {
+				quantiles[p] = val
+			}
+		}
+		e.ch <- prometheus.MustNewConstSummary(desc, uint64(st[0]), st[1], quantiles, cmd)
 	}
 }
 

@@ -19,6 +19,7 @@ const masterInfo = "# Server\r\n" +
 	"\r\n# Memory\r\nused_memory:1048576\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:1.25\r\n" +
 	"\r\n# Persistence\r\nloading:0\r\nrdb_last_save_time:1700000000\r\nrdb_last_bgsave_status:ok\r\n" +
 	"\r\n# Stats\r\ntotal_commands_processed:17\r\nexpired_keys:2\r\nevicted_keys:3\r\nkeyspace_hits:5\r\nkeyspace_misses:7\r\n" +
+	"latest_fork_usec:1500\r\n" +
 	"command_panics:1\r\n" +
 	"\r\n# Replication\r\nrole:master\r\nconnected_slaves:1\r\n" +
 	"slave0:ip=10.0.0.2,port=6380,state=online,offset=1200,lag=1\r\n" +
@@ -28,6 +29,7 @@ const masterInfo = "# Server\r\n" +
 	"\r\n# Commandstats\r\ncmdstat_set:calls=10,usec=2500000,usec_per_call=250000.00,rejected_calls=1,failed_calls=2\r\n" +
 	"cmdstat_config|get:calls=4,usec=40,usec_per_call=10.00,rejected_calls=0,failed_calls=0\r\n" +
 	"\r\n# Errorstats\r\nerrorstat_WRONGTYPE:count=3\r\n" +
+	"\r\n# Latencystats\r\nlatency_percentiles_usec_set:p50=1.003,p99=250000.000,p99.9=300000.000\r\n" +
 	"\r\n# Keyspace\r\ndb0:keys=5,expires=2\r\ndb3:keys=1,expires=0,avg_ttl=1500\r\n"
 
 const replicaInfo = "# Replication\r\nrole:slave\r\nmaster_host:10.0.0.1\r\nmaster_port:6379\r\n" +
@@ -43,9 +45,9 @@ func collect(t *testing.T, snap Snapshot, err error) *prometheus.Registry {
 
 // TestExportMaster checks each kind of mapping on a master's INFO: plain
 // gauges and counters under redis_exporter's names, unit conversion
-// (usec to seconds, ms to seconds), labelled per-command, per-error,
-// per-database and per-replica metrics, zeros for empty databases and
-// instance_info's labels.
+// (usec and ms to seconds), labelled per-command, per-error, per-database
+// and per-replica metrics, per-command latency summaries, zeros for empty
+// databases and instance_info's labels.
 func TestExportMaster(t *testing.T) {
 	now := time.Unix(1_700_000_100, 0)
 	reg := collect(t, Snapshot{Info: masterInfo, Databases: 4, Now: now}, nil)
@@ -143,6 +145,16 @@ redis_db_avg_ttl_seconds{db="db3"} 1.5
 # HELP redis_instance_info Information about the Redis instance
 # TYPE redis_instance_info gauge
 redis_instance_info{master_replid="0123456789abcdef0123456789abcdef01234567",maxmemory_policy="noeviction",os="Linux 6.1 x86_64",process_id="42",redis_build_id="replnode",redis_mode="standalone",redis_version="7.0.15",role="master",run_id="abc",tcp_port="6379"} 1
+# HELP redis_latency_percentiles_usec A summary of latency percentile distribution per command
+# TYPE redis_latency_percentiles_usec summary
+redis_latency_percentiles_usec{cmd="set",quantile="50"} 1.003
+redis_latency_percentiles_usec{cmd="set",quantile="99"} 250000
+redis_latency_percentiles_usec{cmd="set",quantile="99.9"} 300000
+redis_latency_percentiles_usec_sum{cmd="set"} 2.5e+06
+redis_latency_percentiles_usec_count{cmd="set"} 10
+# HELP redis_latest_fork_seconds latest_fork_usec metric, in seconds
+# TYPE redis_latest_fork_seconds gauge
+redis_latest_fork_seconds 0.0015
 # HELP replnode_command_panics_total INFO command_panics (replnode only).
 # TYPE replnode_command_panics_total counter
 replnode_command_panics_total 1
@@ -155,7 +167,7 @@ replnode_command_panics_total 1
 		"redis_connected_slave_offset_bytes", "redis_cpu_sys_seconds_total", "redis_commands_total",
 		"redis_commands_duration_seconds_total", "redis_commands_failed_calls_total", "redis_errors_total",
 		"redis_db_keys", "redis_db_keys_expiring", "redis_db_avg_ttl_seconds", "redis_instance_info",
-		"replnode_command_panics_total"}
+		"redis_latency_percentiles_usec", "redis_latest_fork_seconds", "replnode_command_panics_total"}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}

@@ -22,12 +22,12 @@ type metricsEndpoint struct {
 	http     *http.Server
 }
 
-// metricsSections are the INFO sections a scrape exports, in INFO's order.
-// latencystats, modules and cluster carry nothing redis_exporter maps.
+// metricsSections are the INFO sections a scrape exports (nil: as INFO
+// renders them). modules and cluster carry nothing redis_exporter maps.
 var metricsSections = map[string]func(*Server, *strings.Builder){
 	"server": nil, "clients": nil, "memory": nil, "persistence": nil, "stats": nil,
 	"replication": nil, "cpu": nil, "commandstats": nil, "errorstats": nil,
-	"keyspace": infoKeyspaceCounts,
+	"latencystats": nil, "keyspace": infoKeyspaceCounts,
 }
 
 var errShuttingDown = errors.New("server is shutting down")

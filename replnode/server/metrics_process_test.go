@@ -87,6 +87,8 @@ next:
 			return m.GetCounter().GetValue(), true
 		case m.Untyped != nil:
 			return m.GetUntyped().GetValue(), true
+		case m.Summary != nil:
+			return float64(m.GetSummary().GetSampleCount()), true
 		}
 	}
 	return 0, false
@@ -188,6 +190,7 @@ func TestMetricsEndpointAgreesWithInfo(t *testing.T) {
 		plain("redis_connections_received_total", "total_connections_received"),
 		sub("redis_commands_total", map[string]string{"cmd": "set"}, "cmdstat_set", "calls", 1),
 		sub("redis_commands_duration_seconds_total", map[string]string{"cmd": "set"}, "cmdstat_set", "usec", 1e-6),
+		sub("redis_latency_percentiles_usec", map[string]string{"cmd": "set"}, "cmdstat_set", "calls", 1), // the summary's count
 		sub("redis_commands_failed_calls_total", map[string]string{"cmd": "lpush"}, "cmdstat_lpush", "failed_calls", 1),
 		sub("redis_errors_total", map[string]string{"err": "WRONGTYPE"}, "errorstat_WRONGTYPE", "count", 1),
 		sub("redis_db_keys", map[string]string{"db": "db0"}, "db0", "keys", 1),
