@@ -267,10 +267,12 @@ func metricNames(t *testing.T, info string) map[string]bool {
 	return names
 }
 
-// TestDifferentialMetricNames: the same workload on redis-server 7.0 and
-// on replnode gives the same metric names from their INFO (Redis's INFO
-// ALL, replnode's scrape snapshot), but for the ones listed here with the
-// reason. A dashboard made for Redis finds every series it knows.
+// TestDifferentialMetricNames: the same workload on a redis-server 7.0
+// master with a replica and on a replnode master with a replica gives the
+// same metric names, for the masters (redis-server's INFO ALL against
+// replnode's scrape snapshot) and for the replicas (redis-server's INFO ALL
+// against replnode's /metrics endpoint), but for the ones listed here with
+// the reason. A dashboard made for Redis finds every series it knows.
 func TestDifferentialMetricNames(t *testing.T) {
 	redisOnly := map[string]string{
 		// INFO keyspace's avg_ttl is a walk of every expiring key in
@@ -285,34 +287,62 @@ func TestDifferentialMetricNames(t *testing.T) {
 		c.MustDo(t, "GET", "nope")
 		c.MustDo(t, "LPUSH", "a", "x")
 	}
-	real, ours := redistest.StartRedis(t), redistest.StartInProcess(t)
+	real, ours := redistest.StartRedis(t), redistest.StartInProcess(t, "repl-diskless-sync-delay 0")
+	realReplica := redistest.StartRedis(t, "replicaof 127.0.0.1 "+strconv.Itoa(real.Port))
+	replicaMetrics := redistest.FreePort(t)
+	ourReplica := redistest.StartBinary(t, "replicaof 127.0.0.1 "+strconv.Itoa(ours.Port),
+		"metrics-port "+strconv.Itoa(replicaMetrics), "metrics-bind 127.0.0.1")
 	rc, oc := real.Dial(t), ours.Dial(t)
 	workload(rc)
 	workload(oc)
-	realNames := metricNames(t, rc.MustDo(t, "INFO", "all").Str)
+	rrc, orc := realReplica.Dial(t), ourReplica.Dial(t)
+	for _, c := range []*redistest.Client{rrc, orc} {
+		waitInfo(t, c, "master_link_status:up")
+		waitUntil(t, 20*time.Second, "the replica has the keys", func() bool { return c.MustDo(t, "DBSIZE").Int == 2 })
+	}
+	for _, c := range []*redistest.Client{rc, oc} {
+		waitInfo(t, c, "connected_slaves:1")
+	}
+
+	compare := func(role string, realNames, ourNames map[string]bool) {
+		var missing, extra []string
+		for n := range realNames {
+			if !ourNames[n] && redisOnly[n] == "" {
+				missing = append(missing, n)
+			}
+		}
+		for n := range ourNames {
+			if !realNames[n] && !strings.HasPrefix(n, "replnode_") {
+				extra = append(extra, n)
+			}
+		}
+		sort.Strings(missing)
+		sort.Strings(extra)
+		if len(missing) > 0 {
+			t.Errorf("%s: metrics from redis-server's INFO that replnode's lacks: %v", role, missing)
+		}
+		if len(extra) > 0 {
+			t.Errorf("%s: metrics only replnode has: %v", role, extra)
+		}
+	}
 	snap, err := ours.Server.MetricsSnapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ourNames := metricNames(t, snap.Info)
-	var missing, extra []string
-	for n := range realNames {
-		if !ourNames[n] && redisOnly[n] == "" {
-			missing = append(missing, n)
+	compare("master", metricNames(t, rc.MustDo(t, "INFO", "all").Str), metricNames(t, snap.Info))
+	scraped := map[string]bool{}
+	for name := range scrape(t, "127.0.0.1:"+strconv.Itoa(replicaMetrics)) {
+		if strings.HasPrefix(name, "redis_") || strings.HasPrefix(name, "replnode_") {
+			scraped[name] = true
 		}
 	}
-	for n := range ourNames {
-		if !realNames[n] && !strings.HasPrefix(n, "replnode_") {
-			extra = append(extra, n)
+	realReplicaNames := metricNames(t, rrc.MustDo(t, "INFO", "all").Str)
+	realReplicaNames["redis_up"] = true // Collect's, not Export's
+	compare("replica", realReplicaNames, scraped)
+	for _, name := range []string{"redis_master_link_up", "redis_slave_repl_offset", "redis_slave_info", "redis_master_last_io_seconds_ago"} {
+		if !scraped[name] {
+			t.Errorf("the replica's /metrics lacks %s", name)
 		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	if len(missing) > 0 {
-		t.Errorf("metrics from redis-server's INFO that replnode's lacks: %v", missing)
-	}
-	if len(extra) > 0 {
-		t.Errorf("metrics only replnode has: %v", extra)
 	}
 }
 
