@@ -428,6 +428,7 @@ func TestOperatorOptionalObjects(t *testing.T) {
 			Endpoints []struct {
 				Port, Path, Scheme string
 				BearerTokenFile    string `json:"bearerTokenFile"`
+				HonorLabels        bool   `json:"honorLabels"`
 			} `json:"endpoints"`
 		} `json:"spec"`
 	}
@@ -441,6 +442,11 @@ func TestOperatorOptionalObjects(t *testing.T) {
 	if sm.Metadata.Labels["release"] != "prom" || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Path != "/metrics" ||
 		sm.Spec.Endpoints[0].Scheme != "https" || sm.Spec.Endpoints[0].BearerTokenFile == "" {
 		t.Errorf("ServiceMonitor = %+v, want https with the scraper's token on port metrics", sm)
+	}
+	// replnode_* series carry their group's namespace label; the target's
+	// (the operator's namespace) must not overwrite it.
+	if !sm.Spec.Endpoints[0].HonorLabels {
+		t.Error("ServiceMonitor does not honor the series' labels")
 	}
 	var svc corev1.Service
 	objs.one(t, "Service", &svc)
