@@ -71,7 +71,8 @@ func (s *Server) MetricsHandler() http.Handler {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// A metric that fails to collect must not cost the whole scrape.
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // MetricsSnapshot takes the executor once, for as long as rendering the
