@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -399,4 +402,39 @@ func dashboardMetricNames(t *testing.T, prefix string) []string {
 		t.Fatalf("the dashboard queries no %s* metric", prefix)
 	}
 	return slices.Sorted(maps.Keys(seen))
+}
+
+// TestMetricsPortInUseStopsStartup: a metrics port that cannot be bound
+// stops the node at startup with a message, as a busy Redis port does,
+// rather than running without the metrics it was asked to serve.
+func TestMetricsPortInUseStopsStartup(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	cmd := exec.Command(redistest.BuildBinary(t), "--port", strconv.Itoa(redistest.FreePort(t)), "--bind", "127.0.0.1",
+		"--save", "", "--dir", t.TempDir(), "--metrics-port", strconv.Itoa(busyPort), "--metrics-bind", "127.0.0.1")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Errorf("exit: %v, want status 1", err)
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("the node kept running with its metrics port in use:\n%s", out.String())
+	}
+	if want := "Failed listening on metrics port " + strconv.Itoa(busyPort); !strings.Contains(out.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, out.String())
+	}
 }
