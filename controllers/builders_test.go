@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -145,8 +146,15 @@ func TestBuildPodMetrics(t *testing.T) {
 			t.Errorf("%s: args %q", tc.name, args)
 		}
 	}
-	if off.Annotations[annotationTemplateHash] == on.Annotations[annotationTemplateHash] {
-		t.Error("enabling metrics leaves the template hash unchanged: members would not roll")
+	if off.Annotations[annotationTemplateHash] == on.Annotations[annotationTemplateHash] ||
+		on.Annotations[annotationTemplateHash] == custom.Annotations[annotationTemplateHash] {
+		t.Error("enabling metrics or changing its port leaves the template hash unchanged: members would not roll")
+	}
+	// The flag itself is hashed, not only the container port: templateHash
+	// drops the per-member arguments from --replicaof on.
+	args := on.Spec.Containers[0].Args
+	if i := slices.Index(args, "--replicaof"); i < 0 || !strings.Contains(strings.Join(args[:i], " "), "--metrics-port 9121") {
+		t.Errorf("--metrics-port is outside what the template hash covers: %q", args)
 	}
 }
 

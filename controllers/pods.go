@@ -115,13 +115,14 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 	if masterHost == "" {
 		masterHost = masterServiceName(rg) + "." + rg.Namespace + ".svc"
 	}
-	args = append(args, "--replicaof", masterHost, strconv.Itoa(serverPort))
 	ports := []corev1.ContainerPort{{Name: "redis", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}}
 	if rg.Spec.Metrics.Enabled {
+		// Before --replicaof: templateHash ignores the per-member tail.
 		metricsPort := rg.Spec.EffectiveMetricsPort()
 		args = append(args, "--metrics-port", strconv.Itoa(int(metricsPort)))
 		ports = append(ports, corev1.ContainerPort{Name: metricsPortName, ContainerPort: metricsPort, Protocol: corev1.ProtocolTCP})
 	}
+	args = append(args, "--replicaof", masterHost, strconv.Itoa(serverPort))
 	pullPolicy := rg.Spec.ImagePullPolicy
 	if pullPolicy == "" {
 		pullPolicy = corev1.PullIfNotPresent
