@@ -115,6 +115,13 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 	if masterHost == "" {
 		masterHost = masterServiceName(rg) + "." + rg.Namespace + ".svc"
 	}
+	ports := []corev1.ContainerPort{{Name: "redis", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}}
+	if rg.Spec.Metrics.Enabled {
+		// Before --replicaof: templateHash ignores the per-member tail.
+		metricsPort := rg.Spec.EffectiveMetricsPort()
+		args = append(args, "--metrics-port", strconv.Itoa(int(metricsPort)))
+		ports = append(ports, corev1.ContainerPort{Name: metricsPortName, ContainerPort: metricsPort, Protocol: corev1.ProtocolTCP})
+	}
 	args = append(args, "--replicaof", masterHost, strconv.Itoa(serverPort))
 	pullPolicy := rg.Spec.ImagePullPolicy
 	if pullPolicy == "" {
@@ -140,7 +147,7 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 		Command:         []string{"replnode"},
 		Args:            args,
 		Env:             env,
-		Ports:           []corev1.ContainerPort{{Name: "redis", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}},
+		Ports:           ports,
 		Resources:       rg.Spec.Resources,
 		StartupProbe:    probe(0, 2, 60),
 		ReadinessProbe:  probe(0, 5, 3),

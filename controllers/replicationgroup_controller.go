@@ -86,6 +86,7 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if err := r.Get(ctx, req.NamespacedName, rg); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forgetPassword(req.NamespacedName)
+			forgetGroupMetrics(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -99,6 +100,9 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		r.finishStatus(p)
 		if perr := r.patchStatus(ctx, p); perr != nil && err == nil {
 			err = perr
+		}
+		if !errors.Is(err, errStatusConflict) {
+			observeGroupMetrics(p.original) // the status as last written
 		}
 	}
 	if errors.Is(err, errStatusConflict) {
@@ -284,6 +288,7 @@ func (r *ReplicationGroupReconciler) patchStatus(ctx context.Context, p *pass) e
 		}
 		return fmt.Errorf("patching status: %w", err)
 	}
+	recordMasterChange(p.rg, p.original.Status.LastFailover, p.rg.Status.LastFailover)
 	p.original = p.rg.DeepCopy()
 	return nil
 }

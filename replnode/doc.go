@@ -12,6 +12,7 @@
 //   - replication: the pure replication state machine and backlog.
 //   - fencing:     the failover epoch rule (REPLNODE EPOCH) and its protocol.
 //   - acl:         ACL users, their rule language and the permission check.
+//   - metrics:     INFO as Prometheus metrics with redis_exporter's names.
 //   - server:      sockets, goroutines, timers, the command table and handlers.
 //
 // Only server does I/O or starts goroutines. The others are pure and tested

@@ -53,7 +53,7 @@ type ReplicationGroupSpec struct {
 	// member's configuration. Directives the operator owns are rejected.
 	// +kubebuilder:validation:MaxProperties=128
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9-]*$'))",message="config keys must be lower-case redis.conf directive names (letters, digits and dashes)"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['replicaof', 'slaveof', 'port', 'bind', 'dir', 'dbfilename', 'requirepass', 'masterauth', 'masteruser', 'daemonize', 'pidfile', 'logfile', 'include', 'unixsocket', 'supervised', 'rename-command', 'replica-announce-ip', 'slave-announce-ip', 'replica-announce-port', 'slave-announce-port', 'min-replicas-to-write', 'min-slaves-to-write', 'min-replicas-max-lag', 'min-slaves-max-lag']))",message="config must not set operator-owned directives (replicaof, slaveof, port, bind, dir, dbfilename, requirepass, masterauth, masteruser, daemonize, pidfile, logfile, include, unixsocket, supervised, rename-command, replica-announce-*, min-replicas-*): use the dedicated spec fields"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['replicaof', 'slaveof', 'port', 'bind', 'dir', 'dbfilename', 'requirepass', 'masterauth', 'masteruser', 'daemonize', 'pidfile', 'logfile', 'include', 'unixsocket', 'supervised', 'rename-command', 'replica-announce-ip', 'slave-announce-ip', 'replica-announce-port', 'slave-announce-port', 'min-replicas-to-write', 'min-slaves-to-write', 'min-replicas-max-lag', 'min-slaves-max-lag', 'metrics-port', 'metrics-bind']))",message="config must not set operator-owned directives (replicaof, slaveof, port, bind, dir, dbfilename, requirepass, masterauth, masteruser, daemonize, pidfile, logfile, include, unixsocket, supervised, rename-command, replica-announce-*, min-replicas-*, metrics-*): use the dedicated spec fields"
 	// +optional
 	Config map[string]ConfigValue `json:"config,omitempty"`
 
@@ -116,6 +116,15 @@ type ReplicationGroupSpec struct {
 	// +optional
 	MinReplicasMaxLag int32 `json:"minReplicasMaxLag,omitempty"`
 
+	// Metrics makes every member serve Prometheus metrics, with
+	// redis_exporter's names (redis_up, redis_connected_clients, ...), on a
+	// container port named "metrics" at /metrics, for a PodMonitor to scrape
+	// (the replnode-group chart has one). No exporter sidecar: the node
+	// serves them itself (replnode's metrics-port directive).
+	// +kubebuilder:default={}
+	// +optional
+	Metrics MetricsSpec `json:"metrics,omitempty"`
+
 	// Master requests a switchover: the named member (<group>-<ordinal>)
 	// becomes master without losing acknowledged writes. It stays in effect:
 	// after a failover moves the master away, the group switches back to it
@@ -124,6 +133,33 @@ type ReplicationGroupSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?-[0-9]+$`
 	// +optional
 	Master string `json:"master,omitempty"`
+}
+
+// MetricsSpec configures the members' Prometheus endpoint.
+// +kubebuilder:validation:XValidation:rule="!has(self.port) || self.port != 6379",message="metrics.port must differ from the server port 6379"
+type MetricsSpec struct {
+	// Enabled serves /metrics on Port in every member. Changing it rolls
+	// the members like any template change.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// Port of the metrics endpoint (redis_exporter's 9121 by default).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:default=9121
+	// +optional
+	Port int32 `json:"port,omitempty"`
+}
+
+// DefaultMetricsPort is MetricsSpec.Port's default, redis_exporter's port.
+const DefaultMetricsPort = 9121
+
+// EffectiveMetricsPort is the metrics port members listen on.
+func (s *ReplicationGroupSpec) EffectiveMetricsPort() int32 {
+	if s.Metrics.Port == 0 {
+		return DefaultMetricsPort
+	}
+	return s.Metrics.Port
 }
 
 // ConfigValue is the value of one redis.conf directive: a single line, since

@@ -30,6 +30,12 @@ type Directive struct {
 	// accepted so a redis.conf loads unchanged, reported by CONFIG GET, and
 	// logged once as ignored when set to something other than the default.
 	Implemented bool
+	// Extension directives are replnode's own, unknown to redis-server
+	// (metrics-port, metrics-bind). They load from files and the command
+	// line like any other, but CONFIG GET shows one only when asked for by
+	// its exact name: a pattern such as * lists Redis's directives alone,
+	// so tools comparing a node with redis-server see no difference.
+	Extension bool
 }
 
 const (
@@ -65,7 +71,10 @@ func specialD(name, def string, impl bool, aliases ...string) *Directive {
 
 func immutable(d *Directive) *Directive { d.Immutable = true; return d }
 
-// Directives is every directive Redis 7.0 knows, with its 7.0 default.
+func extension(d *Directive) *Directive { d.Extension = true; return d }
+
+// Directives is every directive Redis 7.0 knows, with its 7.0 default, then
+// replnode's extensions.
 var Directives = []*Directive{
 	// ------ network
 	specialD("bind", "* -::*", true),
@@ -259,6 +268,12 @@ var Directives = []*Directive{
 	immutable(enumD("enable-protected-configs", "no", false, "no", "yes", "local")),
 	immutable(enumD("enable-debug-command", "no", true, "no", "yes", "local")),
 	immutable(enumD("enable-module-command", "no", false, "no", "yes", "local")),
+	// ------ replnode extensions
+	// metrics-port serves Prometheus /metrics over HTTP on that port (0,
+	// the default, serves nothing); metrics-bind is the one address it
+	// listens on ("" for every interface). See package metrics.
+	immutable(extension(intD("metrics-port", "0", 0, 65535, true))),
+	immutable(extension(strD("metrics-bind", "", true))),
 }
 
 // fileOnly are directives valid in a file but not settable or gettable

@@ -21,6 +21,15 @@
 // of a user that may do everything (the default user, as shipped), the
 // master link and internal clients (no user) cost a flag test.
 //
+// # Metrics
+//
+// With metrics-port set (a replnode extension directive, with metrics-bind;
+// off by default) the node serves Prometheus /metrics over HTTP on its own
+// listener (metrics_http.go). A scrape takes the executor once, to render
+// the INFO sections package metrics maps to redis_exporter's names
+// (MetricsSnapshot: no keyspace walk, so no avg_ttl), and parses and
+// encodes after releasing it.
+//
 // # Failover safety
 //
 // CLIENT PAUSE holds a command after every other check, as Redis 7.0's

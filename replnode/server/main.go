@@ -125,6 +125,10 @@ func run(cfg *config.Config, stdout io.Writer) int {
 		s.Log.Warningf("Failed listening on port %d (tcp), aborting.", cfg.Int("port"))
 		return 1
 	}
+	if err := s.ListenMetrics(); err != nil {
+		s.Log.Warningf("Failed listening on metrics port %d (http), aborting: %v", cfg.Int("metrics-port"), err)
+		return 1
+	}
 	if pidfile := cfg.String("pidfile"); pidfile != "" || cfg.Bool("daemonize") {
 		if pidfile == "" {
 			pidfile = "/var/run/redis.pid"
@@ -280,5 +284,9 @@ Examples:
        ./replnode --port 7777
        ./replnode --port 7777 --replicaof 127.0.0.1 8888
        ./replnode /etc/myredis.conf --loglevel verbose -
+
+replnode extensions (unknown to redis-server):
+       --metrics-port <port>   serve Prometheus /metrics over HTTP (redis_exporter's names; 0, the default, is off)
+       --metrics-bind <addr>   address of the metrics listener (default: every interface)
 `)
 }

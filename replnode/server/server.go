@@ -37,6 +37,8 @@ type Server struct {
 	nextID    atomic.Uint64
 	listeners []net.Listener
 	wg        sync.WaitGroup
+	// metricsHTTP serves /metrics when metrics-port is set (metrics_http.go).
+	metricsHTTP *metricsEndpoint
 
 	// Dirty counts keyspace changes since the last successful save; the
 	// persistence code resets it. DirtyBeforeCommand is for INFO.
@@ -427,6 +429,7 @@ func (s *Server) Listen() error {
 	if len(s.listeners) == 0 {
 		return errors.New("no listening sockets")
 	}
+
 	return nil
 }
 
@@ -451,6 +454,7 @@ func (s *Server) Serve() error {
 	}
 	s.wg.Add(1)
 	go s.cronLoop()
+	s.serveMetrics()
 	<-s.shutdownCh
 	s.wg.Wait()
 	return nil
@@ -464,6 +468,7 @@ func (s *Server) Close() {
 		for _, l := range s.listeners {
 			_ = l.Close()
 		}
+		s.closeMetrics()
 		s.mu.Lock()
 		for _, c := range s.clients {
 			c.closeConn()

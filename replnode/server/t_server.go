@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -128,20 +129,24 @@ func (s *Server) Info(sections ...[]byte) string {
 	var b strings.Builder
 	for _, sec := range infoSections {
 		include := everything || (all && sec.name != "modules") || want[sec.name] || (want["default"] && sec.deflt)
-		if !include {
-			continue
+		if include {
+			writeInfoSection(s, &b, sec.name, sec.collect)
 		}
-		if b.Len() > 0 {
-			b.WriteString("\r\n")
-		}
-		title := strings.ToUpper(sec.name[:1]) + sec.name[1:]
-		if sec.name == "cpu" {
-			title = "CPU"
-		}
-		b.WriteString("# " + title + "\r\n")
-		sec.collect(s, &b)
 	}
 	return b.String()
+}
+
+// writeInfoSection appends one section, its "# Title" header first.
+func writeInfoSection(s *Server, b *strings.Builder, name string, collect func(*Server, *strings.Builder)) {
+	if b.Len() > 0 {
+		b.WriteString("\r\n")
+	}
+	title := strings.ToUpper(name[:1]) + name[1:]
+	if name == "cpu" {
+		title = "CPU"
+	}
+	b.WriteString("# " + title + "\r\n")
+	collect(s, b)
 }
 
 func infoLine(b *strings.Builder, format string, args ...any) {
@@ -302,8 +307,12 @@ func infoMemory(s *Server, b *strings.Builder) {
 	infoLine(b, "lazyfreed_objects:0")
 }
 
-// totalSystemMemory reads /proc/meminfo's MemTotal.
-func totalSystemMemory() int64 {
+// totalSystemMemory is /proc/meminfo's MemTotal, read once as Redis reads
+// server.system_memory_size once at startup: INFO (and every metrics
+// scrape) then does no file I/O under the executor.
+var totalSystemMemory = sync.OnceValue(readTotalSystemMemory)
+
+func readTotalSystemMemory() int64 {
 	data, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return 0
@@ -448,6 +457,8 @@ func infoKeyspace(s *Server, b *strings.Builder) {
 		if db.Len() == 0 {
 			continue
 		}
+		// avg_ttl visits every expiring key (Redis keeps a running
+		// estimate instead): infoKeyspaceCounts leaves it out for scrapes.
 		var sum, n int64
 		db.SampleExpires(db.ExpiresLen(), func(_ string, at int64) {
 			if at > now {
@@ -460,6 +471,15 @@ func infoKeyspace(s *Server, b *strings.Builder) {
 			avg = sum / n
 		}
 		infoLine(b, "db%d:keys=%d,expires=%d,avg_ttl=%d", i, db.Len(), db.ExpiresLen(), avg)
+	}
+}
+
+// infoKeyspaceCounts is the keyspace section without avg_ttl, in O(databases).
+func infoKeyspaceCounts(s *Server, b *strings.Builder) {
+	for i, db := range s.Keyspace.DBs {
+		if db.Len() > 0 {
+			infoLine(b, "db%d:keys=%d,expires=%d", i, db.Len(), db.ExpiresLen())
+		}
 	}
 }
 
@@ -1331,6 +1351,9 @@ func configGetCommand(ctx *Ctx) {
 		for _, name := range config.Names() {
 			if seen[name] || !globMatch(pat, []byte(name), true) {
 				continue
+			}
+			if d, _ := config.Lookup(name); d.Extension && !strings.EqualFold(string(pat), name) {
+				continue // replnode's own: only by its exact name
 			}
 			seen[name] = true
 			pairs = append(pairs, [2]string{name, ctx.S.configValue(name)})
