@@ -11,8 +11,7 @@
 //   - rdb:         the RDB file format codec over io.Reader/io.Writer.
 //   - replication: the pure replication state machine and backlog.
 //   - fencing:     the failover epoch rule (REPLNODE EPOCH) and its protocol.
-//   - tlsconf:     the tls-* directives as crypto/tls configurations (Load
-//                  reads certificates through files the server gives it).
+//   - tlsconf:     the tls-* directives as crypto/tls configurations.
 //   - server:      sockets, goroutines, timers, the command table and handlers.
 //
 // Only server does I/O or starts goroutines. The others are pure and tested
