@@ -137,6 +137,17 @@
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).
 //
+// # TLS
+//
+// tls.go opens the tls-port listeners (crypto/tls over the same accept
+// loop; a client's handshake runs on its reader goroutine at its first
+// read) and wraps the link to our master when tls-replication is on. The
+// rules — what the tls-* directives mean, which certificate a handshake
+// gets — are package tlsconf's; the server gives it the files and keeps
+// its Contexts. CONFIG SET of any tls-* directive reloads (even to the
+// same value, so a rotated file is picked up), and a reload that fails
+// puts every value of that CONFIG SET back.
+//
 // # Scripting
 //
 // scripting.go is the seam to package scripting: EVAL and FCALL prepare a

@@ -13,6 +13,7 @@ import (
 	"github.com/replnode/replnode/replnode/config"
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
+	"github.com/replnode/replnode/replnode/tlsconf"
 )
 
 // ---------------------------------------------------------------- server
@@ -36,6 +37,9 @@ type Server struct {
 	nextID    atomic.Uint64
 	listeners []net.Listener
 	wg        sync.WaitGroup
+	// tls is the current TLS configuration of the tls-port listeners and
+	// the link to our master (tls.go).
+	tls tlsconf.Contexts
 
 	// Dirty counts keyspace changes since the last successful save; the
 	// persistence code resets it. DirtyBeforeCommand is for INFO.
@@ -305,7 +309,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
+		"proto-max-bulk-len", "requirepass", "tls-auth-clients", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
 		s.applyConfig(name)
 	}
 }
@@ -356,6 +360,8 @@ func (s *Server) applyConfig(name string) {
 		s.hot.protoMaxBulk = c.Int(name)
 	case "requirepass":
 		s.hot.requirepass = c.String(name)
+	case "tls-auth-clients":
+		s.tls.SetAuthClients(c.String(name))
 	case "latency-tracking":
 		s.hot.latencyTracking = c.Bool(name)
 	case "latency-monitor-threshold":
@@ -384,31 +390,22 @@ func (s *Server) protoLimits(c *Client) resp.Limits {
 
 // ---------------------------------------------------------------- listening
 
-// Listen opens the TCP listeners (bind, port) and the unix socket.
+// Listen opens the TCP listeners (bind, port), the TLS ones (bind,
+// tls-port) and the unix socket. With TLS in use it loads the
+// certificates first and fails if they do not load, as initServer.
 func (s *Server) Listen() error {
-	port := s.Config.Int("port")
-	if port != 0 {
-		for _, addr := range s.Config.Fields("bind") {
-			optional := false
-			if len(addr) > 0 && addr[0] == '-' {
-				optional, addr = true, addr[1:]
-			}
-			host := addr
-			switch addr {
-			case "*":
-				host = "0.0.0.0"
-			case "::*":
-				host = "::"
-			}
-			l, err := net.Listen("tcp", net.JoinHostPort(host, itoa(port)))
-			if err != nil {
-				if optional {
-					continue
-				}
-				return err
-			}
-			s.listeners = append(s.listeners, l)
+	if s.tlsEnabled() && s.configureTLS() != nil {
+		return errTLSConfigure
+	}
+	if port := s.Config.Int("port"); port != 0 {
+		ls, err := s.listenTCP(port)
+		if err != nil {
+			return err
 		}
+		s.listeners = append(s.listeners, ls...)
+	}
+	if err := s.listenTLS(); err != nil {
+		return err
 	}
 	if path := s.Config.String("unixsocket"); path != "" {
 		_ = os.Remove(path)
@@ -427,6 +424,36 @@ func (s *Server) Listen() error {
 		return errors.New("no listening sockets")
 	}
 	return nil
+}
+
+// listenTCP opens a TCP listener on port at every bind address.
+func (s *Server) listenTCP(port int64) ([]net.Listener, error) {
+	var out []net.Listener
+	for _, addr := range s.Config.Fields("bind") {
+		optional := false
+		if len(addr) > 0 && addr[0] == '-' {
+			optional, addr = true, addr[1:]
+		}
+		host := addr
+		switch addr {
+		case "*":
+			host = "0.0.0.0"
+		case "::*":
+			host = "::"
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, itoa(port)))
+		if err != nil {
+			if optional {
+				continue
+			}
+			for _, o := range out {
+				_ = o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // ListenOn uses an already open listener (tests, in-process harness).
@@ -500,7 +527,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 
 // accept admits a connection, applying maxclients and protected mode.
 func (s *Server) accept(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
+	if tc, ok := netConn(conn).(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 		if ka := s.Config.Int("tcp-keepalive"); ka > 0 {
 			_ = tc.SetKeepAlivePeriod(time.Duration(ka) * time.Second)

@@ -172,7 +172,7 @@ func infoServer(s *Server, b *strings.Builder) {
 	infoLine(b, "process_id:%d", os.Getpid())
 	infoLine(b, "process_supervised:no")
 	infoLine(b, "run_id:%s", s.runID)
-	infoLine(b, "tcp_port:%d", s.Config.Int("port"))
+	infoLine(b, "tcp_port:%d", s.announcedPort())
 	infoLine(b, "server_time_usec:%d", now.UnixMicro())
 	infoLine(b, "uptime_in_seconds:%d", uptime)
 	infoLine(b, "uptime_in_days:%d", uptime/86400)
@@ -662,7 +662,7 @@ func (c *Client) fd() int {
 	type syscallConn interface {
 		SyscallConn() (syscall.RawConn, error)
 	}
-	sc, ok := c.conn.(syscallConn)
+	sc, ok := netConn(c.conn).(syscallConn)
 	if !ok {
 		return -1
 	}
@@ -1405,6 +1405,18 @@ func configSetCommand(ctx *Ctx) {
 				return
 			}
 		}
+	}
+	// A TLS reload that fails (a file missing or not matching) puts every
+	// value back too, with applyTlsCfg's error.
+	names := make([]string, len(pairs))
+	for i, p := range pairs {
+		d, _ := config.Lookup(p[0])
+		names[i] = d.Name
+	}
+	if bad := ctx.S.reloadTLSAfterSet(names); bad != "" {
+		_ = ctx.S.Config.SetMany(old)
+		ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, errTLSUpdate)
+		return
 	}
 	for _, p := range pairs {
 		d, _ := config.Lookup(p[0])
