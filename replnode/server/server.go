@@ -539,20 +539,29 @@ func (s *Server) accept(conn net.Conn) {
 	if int64(len(s.clients)) >= s.Config.Int("maxclients") {
 		s.stats.RejectedConns++
 		s.mu.Unlock()
-		_, _ = conn.Write([]byte("-ERR max number of clients reached\r\n"))
-		_ = conn.Close()
+		refuse(conn, "-ERR max number of clients reached\r\n")
 		return
 	}
 	if msg := s.protectedModeRefusal(conn); msg != "" {
 		s.mu.Unlock()
-		_, _ = conn.Write([]byte(msg))
-		_ = conn.Close()
+		refuse(conn, msg)
 		return
 	}
 	c := s.newClient(conn)
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go c.serve()
+}
+
+// refuse sends msg and closes conn, off the accept loop: on a TLS
+// connection the write first waits for the client's handshake, which a
+// client that never sends one would hold forever.
+func refuse(conn net.Conn, msg string) {
+	go func() {
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = conn.Write([]byte(msg))
+		_ = conn.Close()
+	}()
 }
 
 // protectedModeRefusal returns Redis's DENIED error when protected mode

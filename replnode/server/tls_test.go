@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"io"
 	"math/big"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -303,5 +304,50 @@ func TestTLSReplicationRefusesAMasterOfAnotherCA(t *testing.T) {
 	}
 	if !strings.Contains(replica.log.String(), "certificate") {
 		t.Errorf("the replica's log does not say the certificate was refused:\n%s", replica.log.String())
+	}
+}
+
+// TestTLSRefusalDoesNotHoldTheAcceptLoop: over maxclients a connection is
+// refused with an error written over TLS, which first waits for the
+// client's handshake. A client that connects and sends nothing must not
+// stop the node from refusing (or accepting) the next ones.
+func TestTLSRefusalDoesNotHoldTheAcceptLoop(t *testing.T) {
+	ca := testpki.NewCA(t, "ca")
+	n := startTLSNode(t, ca, "maxclients", "1")
+	app := ca.Issue(t, "app")
+	first, err := dialTLS(t, n.port, ca, &app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := first.do(t, "PING"); got != "+PONG" {
+		t.Fatalf("PING: %q", got)
+	}
+	silent, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(n.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	time.Sleep(100 * time.Millisecond)
+	done := make(chan string, 1)
+	go func() {
+		c, err := dialTLS(t, n.port, ca, &app)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		line, err := c.reply()
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		done <- line
+	}()
+	select {
+	case got := <-done:
+		if got != "-ERR max number of clients reached" {
+			t.Fatalf("a client over maxclients got %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a client over maxclients got no answer: the accept loop waits for the silent connection's handshake")
 	}
 }
