@@ -51,8 +51,9 @@ func (s *Server) configureTLS() error {
 	return nil
 }
 
-// errTLSConfigure is initServer's error when TLS does not load at startup.
-var errTLSConfigure = errors.New("Failed to configure TLS. Check logs for more info.")
+// errTLSConfigure is initServer's error when TLS does not load at startup,
+// as Redis logs it.
+var errTLSConfigure error = &tlsconf.LoadError{Line: "Failed to configure TLS. Check logs for more info."}
 
 // errTLSUpdate is config.c's applyTlsCfg error.
 const errTLSUpdate = "Unable to update TLS configuration. Check server logs."

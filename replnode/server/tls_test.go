@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -239,7 +240,7 @@ func TestTLSStartupFailsWithoutUsableCertificates(t *testing.T) {
 	}
 	s := New(cfg)
 	s.Log.SetOutput(&syncBuffer{})
-	if err := s.Listen(); err != errTLSConfigure {
+	if err := s.Listen(); !errors.Is(err, errTLSConfigure) {
 		s.Close()
 		t.Fatalf("Listen with a missing certificate: %v, want %v", err, errTLSConfigure)
 	}

@@ -86,13 +86,13 @@ type Loaded struct {
 // files. The error is the line Redis logs for the same failure.
 func Load(s Settings, files Files) (*Loaded, error) {
 	if s.CertFile == "" {
-		return nil, errors.New("No tls-cert-file configured!")
+		return nil, logLine("No tls-cert-file configured!")
 	}
 	if s.KeyFile == "" {
-		return nil, errors.New("No tls-key-file configured!")
+		return nil, logLine("No tls-key-file configured!")
 	}
 	if (s.AuthClients != "no" || s.Cluster || s.Replication) && s.CACertFile == "" && s.CACertDir == "" {
-		return nil, errors.New("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!")
+		return nil, logLine("Either tls-ca-cert-file or tls-ca-cert-dir must be specified when tls-cluster, tls-replication or tls-auth-clients are enabled!")
 	}
 	minV, maxV, err := parseProtocols(s.Protocols)
 	if err != nil {
@@ -179,21 +179,21 @@ func verifyChain(chain []*x509.Certificate, roots *x509.CertPool) error {
 func loadKeyPair(files Files, certFile, keyFile, pass string) (tls.Certificate, error) {
 	certPEM, err := files.ReadFile(certFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("Failed to load certificate: %s: %v", certFile, err)
+		return tls.Certificate{}, logLine("Failed to load certificate: %s: %v", certFile, err)
 	}
 	if !containsBlock(certPEM, "CERTIFICATE") {
-		return tls.Certificate{}, fmt.Errorf("Failed to load certificate: %s: no certificate found", certFile)
+		return tls.Certificate{}, logLine("Failed to load certificate: %s: no certificate found", certFile)
 	}
 	keyPEM, err := files.ReadFile(keyFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("Failed to load private key: %s: %v", keyFile, err)
+		return tls.Certificate{}, logLine("Failed to load private key: %s: %v", keyFile, err)
 	}
 	if keyPEM, err = decryptKey(keyPEM, pass); err != nil {
-		return tls.Certificate{}, fmt.Errorf("Failed to load private key: %s: %v", keyFile, err)
+		return tls.Certificate{}, logLine("Failed to load private key: %s: %v", keyFile, err)
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("Failed to load private key: %s: %v", keyFile, err)
+		return tls.Certificate{}, logLine("Failed to load private key: %s: %v", keyFile, err)
 	}
 	return pair, nil
 }
@@ -243,7 +243,7 @@ func decryptKey(keyPEM []byte, pass string) ([]byte, error) {
 func loadCAs(files Files, file, dir string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	fail := func(err error) error {
-		return fmt.Errorf("Failed to configure CA certificate(s) file/directory: %v", err)
+		return logLine("Failed to configure CA certificate(s) file/directory: %v", err)
 	}
 	if file != "" {
 		data, err := files.ReadFile(file)
@@ -281,7 +281,7 @@ func parseProtocols(s string) (min, max uint16, err error) {
 	for _, tok := range strings.Split(s, " ") {
 		v, ok := versions[strings.ToLower(tok)]
 		if !ok {
-			return 0, 0, errors.New("Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.")
+			return 0, 0, logLine("Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.")
 		}
 		if min == 0 || v < min {
 			min = v
@@ -337,7 +337,17 @@ func parseCiphers(s string) ([]uint16, error) {
 	case keyword:
 		return nil, nil
 	}
-	return nil, fmt.Errorf("Failed to configure ciphers: %s", s)
+	return nil, logLine("Failed to configure ciphers: %s", s)
+}
+
+// LoadError is why Load failed, worded as the line Redis 7.0 logs for the
+// same failure (tls.c), so a node's log reads as redis-server's.
+type LoadError struct{ Line string }
+
+func (e *LoadError) Error() string { return e.Line }
+
+func logLine(format string, args ...any) error {
+	return &LoadError{Line: fmt.Sprintf(format, args...)}
 }
 
 // Contexts holds the current Loaded for listeners and dialers. Its methods
