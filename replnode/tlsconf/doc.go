@@ -20,10 +20,11 @@
 //     separated by ':' (or ',' or ' '); OpenSSL keywords (DEFAULT, HIGH,
 //     ...) and !/-/+ modifiers keep Go's default set; a list naming only
 //     unknown suites fails, as SSL_CTX_set_cipher_list.
-//   - tls-ciphersuites: the TLS 1.3 names are checked, but Go always offers
-//     all of its TLS 1.3 suites.
+//   - tls-ciphersuites is accepted and has no effect: Go always offers all
+//     of its TLS 1.3 suites.
 //   - tls-prefer-server-ciphers, tls-session-cache-size and
-//     tls-session-cache-timeout are accepted and have no effect (Go orders
+//     tls-session-cache-timeout are accepted and have no effect (the config
+//     package logs them as ignored when set) (Go orders
 //     suites itself and resumes with session tickets); tls-session-caching
 //     no turns session tickets off.
 //   - tls-dh-params-file: Go has no finite-field DHE suites; the file is
