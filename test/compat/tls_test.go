@@ -237,11 +237,22 @@ func TestTLSReplicationInterop(t *testing.T) {
 		t.Skip("redis-benchmark not installed")
 	}
 	servers := map[string]string{"replnode": replnodeBinary(t), "redis-server": "redis-server"}
-	for _, c := range []struct{ master, replica string }{{"replnode", "redis-server"}, {"redis-server", "replnode"}} {
-		t.Run(c.master+" master, "+c.replica+" replica", func(t *testing.T) {
+	for _, c := range []struct {
+		master, replica string
+		diskless        bool
+	}{{"replnode", "redis-server", true}, {"redis-server", "replnode", true}, {"redis-server", "replnode", false}} {
+		name := c.master + " master, " + c.replica + " replica"
+		if !c.diskless {
+			name += ", disk-based full sync"
+		}
+		t.Run(name, func(t *testing.T) {
 			p := newTLSPKI(t, "master", "replica")
 			mport, rport := freePort(t), freePort(t)
-			startTLSServer(t, servers[c.master], p.client, mport, tlsArgs(p.node["master"], mport)...)
+			masterArgs := tlsArgs(p.node["master"], mport)
+			if !c.diskless {
+				masterArgs = append(masterArgs, "--repl-diskless-sync", "no")
+			}
+			startTLSServer(t, servers[c.master], p.client, mport, masterArgs...)
 			proxy := startRecordingProxy(t, mport)
 			startTLSServer(t, servers[c.replica], p.client, rport, append(tlsArgs(p.node["replica"], rport),
 				"--tls-replication", "yes", "--replicaof", "127.0.0.1", strconv.Itoa(proxy.port))...)
