@@ -145,8 +145,9 @@
 // rules — what the tls-* directives mean, which certificate a handshake
 // gets — are package tlsconf's; the server gives it the files and keeps
 // its Contexts. CONFIG SET of any tls-* directive reloads (even to the
-// same value, so a rotated file is picked up), and a reload that fails
-// puts every value of that CONFIG SET back.
+// same value, so a rotated file is picked up), CONFIG SET tls-port moves
+// the listener, and a reload or move that fails puts every value of that
+// CONFIG SET back.
 //
 // # Scripting
 //

@@ -40,6 +40,12 @@ type Server struct {
 	// tls is the current TLS configuration of the tls-port listeners and
 	// the link to our master (tls.go).
 	tls tlsconf.Contexts
+	// tlsListeners are the tls-port listeners, which CONFIG SET tls-port
+	// replaces while the server runs; listenMu guards them and serving
+	// (set by Serve) against Close.
+	listenMu     sync.Mutex
+	tlsListeners []net.Listener
+	serving      bool
 
 	// Dirty counts keyspace changes since the last successful save; the
 	// persistence code resets it. DirtyBeforeCommand is for INFO.
@@ -420,7 +426,7 @@ func (s *Server) Listen() error {
 		}
 		s.listeners = append(s.listeners, l)
 	}
-	if len(s.listeners) == 0 {
+	if len(s.listeners) == 0 && len(s.tlsListeners) == 0 {
 		return errors.New("no listening sockets")
 	}
 	return nil
@@ -465,6 +471,11 @@ func (s *Server) Addrs() []net.Addr {
 	for _, l := range s.listeners {
 		out = append(out, l.Addr())
 	}
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	for _, l := range s.tlsListeners {
+		out = append(out, l.Addr())
+	}
 	return out
 }
 
@@ -475,6 +486,13 @@ func (s *Server) Serve() error {
 		s.wg.Add(1)
 		go s.acceptLoop(l)
 	}
+	s.listenMu.Lock()
+	s.serving = true
+	for _, l := range s.tlsListeners {
+		s.wg.Add(1)
+		go s.acceptLoop(l)
+	}
+	s.listenMu.Unlock()
 	s.wg.Add(1)
 	go s.cronLoop()
 	<-s.shutdownCh
@@ -490,6 +508,11 @@ func (s *Server) Close() {
 		for _, l := range s.listeners {
 			_ = l.Close()
 		}
+		s.listenMu.Lock()
+		for _, l := range s.tlsListeners {
+			_ = l.Close()
+		}
+		s.listenMu.Unlock()
 		s.mu.Lock()
 		for _, c := range s.clients {
 			c.closeConn()
@@ -527,6 +550,9 @@ func (s *Server) acceptLoop(l net.Listener) {
 
 // accept admits a connection, applying maxclients and protected mode.
 func (s *Server) accept(conn net.Conn) {
+	s.mu.Lock()
+	// The configuration belongs to the executor: read under its lock
+	// (CONFIG SET may be writing it).
 	if tc, ok := netConn(conn).(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 		if ka := s.Config.Int("tcp-keepalive"); ka > 0 {
@@ -534,7 +560,6 @@ func (s *Server) accept(conn net.Conn) {
 			_ = tc.SetKeepAlive(true)
 		}
 	}
-	s.mu.Lock()
 	s.stats.ConnectionsReceived++
 	if int64(len(s.clients)) >= s.Config.Int("maxclients") {
 		s.stats.RejectedConns++

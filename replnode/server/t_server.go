@@ -1418,6 +1418,17 @@ func configSetCommand(ctx *Ctx) {
 		ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, errTLSUpdate)
 		return
 	}
+	for i, name := range names {
+		if name != "tls-port" || ctx.S.Config.String(name) == old[i][1] {
+			continue
+		}
+		oldPort, _ := strconv.ParseInt(old[i][1], 10, 64)
+		if msg := ctx.S.changeTLSPort(oldPort); msg != "" {
+			_ = ctx.S.Config.SetMany(old)
+			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", pairs[i][0], msg)
+			return
+		}
+	}
 	for _, p := range pairs {
 		d, _ := config.Lookup(p[0])
 		clampAppliedConfig(ctx.S.Config, d.Name)

@@ -85,16 +85,73 @@ func (s *Server) listenTLS() error {
 	if err != nil {
 		return err
 	}
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
 	for _, l := range ls {
-		s.listeners = append(s.listeners, tls.NewListener(l, s.tls.ServerConfig()))
+		s.tlsListeners = append(s.tlsListeners, tls.NewListener(l, s.tls.ServerConfig()))
 	}
 	return nil
 }
 
+// errTLSListen is config.c's applyTLSPort error when the port cannot be
+// listened on.
+const errTLSListen = "Unable to listen on this port. Check server logs."
+
+// changeTLSPort moves the tls-port listeners to the configured port (none
+// for 0), loading the certificates first if nothing did yet, as Redis's
+// applyTLSPort and changeListenPort: the old listeners close first (the
+// port may be the same address family and host), and when the new port
+// cannot be opened the old one is opened again and applyTLSPort's error
+// text returned.
+func (s *Server) changeTLSPort(oldPort int64) string {
+	if !s.tls.Configured() && s.configureTLS() != nil {
+		return errTLSUpdate
+	}
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	if s.shuttingDown.Load() {
+		return ""
+	}
+	for _, l := range s.tlsListeners {
+		_ = l.Close()
+	}
+	s.tlsListeners = nil
+	open := func(port int64) error {
+		if port == 0 {
+			return nil
+		}
+		ls, err := s.listenTCP(port)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			tl := tls.NewListener(l, s.tls.ServerConfig())
+			s.tlsListeners = append(s.tlsListeners, tl)
+			if s.serving {
+				s.wg.Add(1)
+				go s.acceptLoop(tl)
+			}
+		}
+		return nil
+	}
+	port := s.Config.Int("tls-port")
+	if err := open(port); err != nil {
+		s.Log.Warningf("Could not create server TCP listening socket *:%d: %v", port, err)
+		if err := open(oldPort); err != nil {
+			s.Log.Warningf("Could not listen again on the previous tls-port %d: %v", oldPort, err)
+		}
+		return errTLSListen
+	}
+	return ""
+}
+
 // dialMasterTLS wraps the connection to our master in TLS when
-// tls-replication is on and completes the handshake within timeout.
+// tls-replication is on and completes the handshake within timeout. It
+// runs on the link's goroutine, off the executor.
 func (s *Server) dialMasterTLS(conn net.Conn, timeout time.Duration) (net.Conn, error) {
-	if !s.Config.Bool("tls-replication") {
+	var useTLS bool
+	s.Exec(func() { useTLS = s.Config.Bool("tls-replication") })
+	if !useTLS {
 		return conn, nil
 	}
 	tc, err := s.tls.Client(conn)

@@ -352,3 +352,83 @@ func TestTLSRefusalDoesNotHoldTheAcceptLoop(t *testing.T) {
 		t.Fatal("a client over maxclients got no answer: the accept loop waits for the silent connection's handshake")
 	}
 }
+
+// TestTLSConfigSetPortMovesTheListener: CONFIG SET tls-port opens the new
+// port and closes the old one, as applyTLSPort; a port that cannot be
+// opened is refused with Redis's error and the old one keeps serving; on a
+// node without TLS it loads the certificates first.
+func TestTLSConfigSetPortMovesTheListener(t *testing.T) {
+	ca := testpki.NewCA(t, "ca")
+	n := startTLSNode(t, ca, "tls-auth-clients", "no")
+	c, err := dialTLS(t, n.port, ca, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := freePort(t)
+	if got, _ := c.do(t, "CONFIG", "SET", "tls-port", strconv.Itoa(moved)); got != "+OK" {
+		t.Fatalf("CONFIG SET tls-port: %q", got)
+	}
+	c2, err := dialTLS(t, moved, ca, nil)
+	if err != nil {
+		t.Fatalf("the new tls-port does not answer: %v", err)
+	}
+	if got, _ := c2.do(t, "PING"); got != "+PONG" {
+		t.Fatalf("PING on the new port: %q", got)
+	}
+	if _, err := dialTLS(t, n.port, ca, nil); err == nil {
+		t.Fatal("the old tls-port still accepts connections")
+	}
+	if got, _ := c.do(t, "PING"); got != "+PONG" {
+		t.Fatalf("a connection made on the old port: %q", got)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	got, _ := c2.do(t, "CONFIG", "SET", "tls-port", strconv.Itoa(busyPort))
+	if got != "-ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to listen on this port. Check server logs." {
+		t.Fatalf("CONFIG SET tls-port to a busy port: %q", got)
+	}
+	if v, _ := c2.do(t, "CONFIG", "GET", "tls-port"); v != "tls-port\n"+strconv.Itoa(moved) {
+		t.Fatalf("tls-port after the refused change: %q", v)
+	}
+	if _, err := dialTLS(t, moved, ca, nil); err != nil {
+		t.Fatalf("the tls-port before the refused change does not answer: %v", err)
+	}
+
+	// A plain node: tls-port loads the certificates set before.
+	plain := startNode(t)
+	pc, pr := dialRaw(t, "127.0.0.1:"+strconv.Itoa(plain.port))
+	send := func(args ...string) string {
+		var b strings.Builder
+		b.WriteString("*" + strconv.Itoa(len(args)) + "\r\n")
+		for _, a := range args {
+			b.WriteString("$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n")
+		}
+		if _, err := pc.Write([]byte(b.String())); err != nil {
+			t.Fatal(err)
+		}
+		return readLine(t, pr)
+	}
+	tp := freePort(t)
+	if got := send("CONFIG", "SET", "tls-port", strconv.Itoa(tp)); !strings.Contains(got, "Unable to update TLS configuration") {
+		t.Fatalf("CONFIG SET tls-port without certificates: %q", got)
+	}
+	files := testpki.WriteFiles(t, t.TempDir(), "tls", ca, ca.Issue(t, "node"))
+	if got := send("CONFIG", "SET", "tls-cert-file", files.Cert, "tls-key-file", files.Key, "tls-ca-cert-file", files.CA, "tls-auth-clients", "no"); got != "+OK" {
+		t.Fatalf("CONFIG SET the certificate files: %q", got)
+	}
+	if got := send("CONFIG", "SET", "tls-port", strconv.Itoa(tp)); got != "+OK" {
+		t.Fatalf("CONFIG SET tls-port with certificates: %q", got)
+	}
+	tc, err := dialTLS(t, tp, ca, nil)
+	if err != nil {
+		t.Fatalf("the tls-port opened by CONFIG SET does not answer: %v", err)
+	}
+	if got, _ := tc.do(t, "PING"); got != "+PONG" {
+		t.Fatalf("PING over the new TLS port: %q", got)
+	}
+}
