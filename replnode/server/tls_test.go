@@ -260,12 +260,16 @@ func TestTLSReplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 100; i++ {
-		mc.do(t, "SET", "key:"+strconv.Itoa(i), strconv.Itoa(i))
+		if got, err := mc.do(t, "SET", "key:"+strconv.Itoa(i), strconv.Itoa(i)); got != "+OK" {
+			t.Fatalf("SET: %q %v", got, err)
+		}
 	}
 	if got, _ := rc.do(t, "REPLICAOF", "127.0.0.1", strconv.Itoa(master.port)); got != "+OK" {
 		t.Fatalf("REPLICAOF: %q", got)
 	}
-	mc.do(t, "SET", "after", "sync")
+	if got, err := mc.do(t, "SET", "after", "sync"); got != "+OK" {
+		t.Fatalf("SET: %q %v", got, err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		info, _ := rc.do(t, "INFO", "replication")

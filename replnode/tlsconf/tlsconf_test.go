@@ -293,7 +293,9 @@ func TestClientVerifiesTheChainButNotTheHostName(t *testing.T) {
 		}
 		err = cc.Handshake()
 		_ = b.Close()
-		<-done
+		if serr := <-done; serr != nil && c.ok {
+			t.Errorf("%s: server handshake: %v", c.name, serr)
+		}
 		if (err == nil) != c.ok {
 			t.Errorf("%s: client handshake err=%v, want ok=%v", c.name, err, c.ok)
 		}
