@@ -127,12 +127,34 @@ func TestTLSRedisCli(t *testing.T) {
 		{"CONFIG", "GET", "port"},
 		{"CONFIG", "SET", "tls-protocols", "TLSv1.2 SSLv3"},
 		{"CONFIG", "SET", "tls-ca-cert-file", "/does/not/exist"},
+		{"CONFIG", "SET", "tls-ciphers", "NOT-A-CIPHER"},
+		{"CONFIG", "SET", "tls-auth-clients", "maybe"},
+		{"CONFIG", "SET", "tls-protocols", "TLSv1.2"},
+		{"PING"},
+		{"CONFIG", "SET", "tls-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+		{"PING"},
+		{"CONFIG", "GET", "tls-ciphers"},
+		{"CONFIG", "SET", "tls-protocols", ""},
+		{"CONFIG", "GET", "tls-protocols"},
+		{"PING"},
 	} {
 		got, _ := tlsCli(ours, p.client, step...)
 		want, _ := tlsCli(theirs, p.client, step...)
 		if got != want {
 			t.Errorf("redis-cli --tls %v:\nreplnode:\n%s\nredis-server:\n%s", step, got, want)
 		}
+	}
+	// Moving tls-port onto a port in use: the same refusal, the old port kept.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	got, _ := tlsCli(ours, p.client, "CONFIG", "SET", "tls-port", busyPort)
+	want, _ := tlsCli(theirs, p.client, "CONFIG", "SET", "tls-port", busyPort)
+	if got != want {
+		t.Errorf("CONFIG SET tls-port <busy>:\nreplnode:\n%s\nredis-server:\n%s", got, want)
 	}
 	for port, name := range map[int]string{ours: "replnode", theirs: "redis-server"} {
 		if f := tlsInfo(t, port, p.client, "server"); f["tcp_port"] != strconv.Itoa(port) {
