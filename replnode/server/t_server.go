@@ -1425,6 +1425,9 @@ func configSetCommand(ctx *Ctx) {
 		oldPort, _ := strconv.ParseInt(old[i][1], 10, 64)
 		if msg := ctx.S.changeTLSPort(oldPort); msg != "" {
 			_ = ctx.S.Config.SetMany(old)
+			// Certificates this CONFIG SET loaded go back too, as
+			// restore_backup applies the old values again.
+			ctx.S.reloadTLSAfterSet(names)
 			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", pairs[i][0], msg)
 			return
 		}
