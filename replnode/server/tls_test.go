@@ -402,6 +402,23 @@ func TestTLSConfigSetPortMovesTheListener(t *testing.T) {
 	if _, err := dialTLS(t, moved, ca, nil); err != nil {
 		t.Fatalf("the tls-port before the refused change does not answer: %v", err)
 	}
+	// A certificate set in the same refused CONFIG SET is not served.
+	before, err := dialTLS(t, moved, ca, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := testpki.WriteFiles(t, t.TempDir(), "tls", ca, ca.Issue(t, "node"))
+	got, _ = c2.do(t, "CONFIG", "SET", "tls-cert-file", other.Cert, "tls-key-file", other.Key, "tls-port", strconv.Itoa(busyPort))
+	if !strings.Contains(got, "Unable to listen on this port") {
+		t.Fatalf("CONFIG SET of certificates and a busy tls-port: %q", got)
+	}
+	after, err := dialTLS(t, moved, ca, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := after.conn.ConnectionState().PeerCertificates[0], before.conn.ConnectionState().PeerCertificates[0]; !a.Equal(b) {
+		t.Fatal("the certificate of a refused CONFIG SET is served")
+	}
 
 	// A plain node: tls-port loads the certificates set before.
 	plain := startNode(t)
