@@ -18,6 +18,8 @@
 // wrote to status: a master change is counted by the status write that
 // completes status.lastFailover.
 //
-// It must not use StatefulSets, exec into pods, write Secrets or log secret
-// values; the failover policy itself lives in controllers/failover.
+// It reads the auth and TLS Secrets (secrets.go, tls.go) and keeps what it
+// read in memory only. It must not use StatefulSets, exec into pods, write
+// Secrets or log secret values; the failover policy itself lives in
+// controllers/failover.
 package controllers

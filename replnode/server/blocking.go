@@ -353,7 +353,7 @@ func connGone(c *Client) bool {
 	if c.conn == nil {
 		return false
 	}
-	sc, ok := c.conn.(syscall.Conn)
+	sc, ok := netConn(c.conn).(syscall.Conn)
 	if !ok {
 		return false
 	}

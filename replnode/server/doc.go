@@ -157,6 +157,18 @@
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).
 //
+// # TLS
+//
+// tls.go opens the tls-port listeners (crypto/tls over the same accept
+// loop; a client's handshake runs on its reader goroutine at its first
+// read) and wraps the link to our master when tls-replication is on. The
+// rules — what the tls-* directives mean, which certificate a handshake
+// gets — are package tlsconf's; the server gives it the files and keeps
+// its Contexts. CONFIG SET of any tls-* directive reloads (even to the
+// same value, so a rotated file is picked up), CONFIG SET tls-port moves
+// the listener, and a reload or move that fails puts every value of that
+// CONFIG SET back.
+//
 // # Scripting
 //
 // scripting.go is the seam to package scripting: EVAL and FCALL prepare a

@@ -120,9 +120,12 @@ func run(cfg *config.Config, stdout io.Writer) int {
 		}
 		return 'M'
 	}
-	if err := s.Listen(); err != nil {
-		s.Log.Warningf("Warning: Could not create server TCP listening socket *:%d: %v", cfg.Int("port"), err)
-		s.Log.Warningf("Failed listening on port %d (tcp), aborting.", cfg.Int("port"))
+	if err := s.Listen(); errors.Is(err, errTLSConfigure) {
+		s.Log.Warningf("%v", err)
+		return 1
+	} else if err != nil {
+		s.Log.Warningf("Warning: Could not create server TCP listening socket *:%d: %v", s.announcedPort(), err)
+		s.Log.Warningf("Failed listening on port %d (tcp), aborting.", s.announcedPort())
 		return 1
 	}
 	if err := s.ListenMetrics(); err != nil {
@@ -139,7 +142,7 @@ func run(cfg *config.Config, stdout io.Writer) int {
 			defer os.Remove(pidfile)
 		}
 	}
-	s.Log.Noticef("Running mode=standalone, port=%d.", cfg.Int("port"))
+	s.Log.Noticef("Running mode=standalone, port=%d.", s.announcedPort())
 	s.Log.Warningf("Server initialized")
 
 	// Clients are served from here on; while the dataset loads they get

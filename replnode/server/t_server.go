@@ -177,7 +177,7 @@ func infoServer(s *Server, b *strings.Builder) {
 	infoLine(b, "process_id:%d", os.Getpid())
 	infoLine(b, "process_supervised:no")
 	infoLine(b, "run_id:%s", s.runID)
-	infoLine(b, "tcp_port:%d", s.Config.Int("port"))
+	infoLine(b, "tcp_port:%d", s.announcedPort())
 	infoLine(b, "server_time_usec:%d", now.UnixMicro())
 	infoLine(b, "uptime_in_seconds:%d", uptime)
 	infoLine(b, "uptime_in_days:%d", uptime/86400)
@@ -691,7 +691,7 @@ func (c *Client) fd() int {
 	type syscallConn interface {
 		SyscallConn() (syscall.RawConn, error)
 	}
-	sc, ok := c.conn.(syscallConn)
+	sc, ok := netConn(c.conn).(syscallConn)
 	if !ok {
 		return -1
 	}
@@ -1452,6 +1452,32 @@ func configSetCommand(ctx *Ctx) {
 				ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", p[0], errnoText(err))
 				return
 			}
+		}
+	}
+	// A TLS reload that fails (a file missing or not matching) puts every
+	// value back too, with applyTlsCfg's error.
+	names := make([]string, len(pairs))
+	for i, p := range pairs {
+		d, _ := config.Lookup(p[0])
+		names[i] = d.Name
+	}
+	if bad := ctx.S.reloadTLSAfterSet(names); bad != "" {
+		_ = ctx.S.Config.SetMany(old)
+		ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, errTLSUpdate)
+		return
+	}
+	for i, name := range names {
+		if name != "tls-port" || ctx.S.Config.String(name) == old[i][1] {
+			continue
+		}
+		oldPort, _ := strconv.ParseInt(old[i][1], 10, 64)
+		if msg := ctx.S.changeTLSPort(oldPort); msg != "" {
+			_ = ctx.S.Config.SetMany(old)
+			// Certificates this CONFIG SET loaded go back too, as
+			// restore_backup applies the old values again.
+			ctx.S.reloadTLSAfterSet(names)
+			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", pairs[i][0], msg)
+			return
 		}
 	}
 	for _, p := range pairs {

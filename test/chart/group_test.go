@@ -87,6 +87,9 @@ func TestGroupFullValues(t *testing.T) {
 	if s.Auth == nil || s.Auth.SecretName != "cache-auth" || s.Auth.Key != "pass" {
 		t.Errorf("auth = %+v", s.Auth)
 	}
+	if s.TLS == nil || s.TLS.SecretName != "cache-tls" || s.TLS.ClientCertificates != "Optional" {
+		t.Errorf("tls = %+v", s.TLS)
+	}
 	if s.Storage == nil || s.Storage.Size.String() != "5Gi" || s.Storage.StorageClassName == nil || *s.Storage.StorageClassName != "fast" {
 		t.Errorf("storage = %+v", s.Storage)
 	}
@@ -122,7 +125,7 @@ func TestGroupMinimalAndPassword(t *testing.T) {
 	objs := render(t, groupChart, "apps", "--values", filepath.Join(repoRoot(t), "charts", groupChart, "ci", "minimal-values.yaml"))
 	var rg replnodev1alpha1.ReplicationGroup
 	objs.one(t, "ReplicationGroup", &rg)
-	if *rg.Spec.Replicas != 0 || rg.Spec.Auth != nil || rg.Spec.Storage != nil || rg.Spec.PDBEnabled() {
+	if *rg.Spec.Replicas != 0 || rg.Spec.Auth != nil || rg.Spec.TLS != nil || rg.Spec.Storage != nil || rg.Spec.PDBEnabled() {
 		t.Errorf("minimal spec = %+v, want 0 replicas, no auth, no storage, no PDB", rg.Spec)
 	}
 	if n := len(objs.ofKind("Secret")); n != 0 {
