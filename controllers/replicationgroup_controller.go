@@ -135,6 +135,7 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.reconcileServices,
 		r.reconcilePDB,
 		r.observeMembers,
+		r.observeCordons,
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
 		r.reconcileTopology,
@@ -241,6 +242,8 @@ type pass struct {
 	progressing *progressNote
 	// failoverBusy is true when the failover policy acted or waits this pass.
 	failoverBusy bool
+	// cordoned lists the members whose node is cordoned (disruption.go).
+	cordoned map[string]bool
 }
 
 // progressNote is a step's account of what it is doing.

@@ -322,7 +322,8 @@ func TestOperatorLeaderElection(t *testing.T) {
 
 // TestOperatorScopeSwitch checks watch.scope picks a ClusterRole with a
 // ClusterRoleBinding, or a Role with a RoleBinding in the watched namespace
-// plus the manager's --namespace flag, and that the main rules never grant
+// plus the manager's --namespace flag (and, unless rbac.nodeAccess=false, a
+// ClusterRole that only reads Nodes), and that the main rules never grant
 // leases (those live in the leader-election Role).
 func TestOperatorScopeSwitch(t *testing.T) {
 	cases := []struct {
@@ -366,8 +367,22 @@ func TestOperatorScopeSwitch(t *testing.T) {
 					}
 				}
 			} else {
-				if n := len(objs.ofKind("ClusterRole")) + len(objs.ofKind("ClusterRoleBinding")); n != 0 {
-					t.Errorf("namespace scope rendered %d cluster-wide RBAC objects", n)
+				// The only cluster-wide grant is reading Nodes (cluster-scoped),
+				// so a drain of the master's node switches it over first.
+				var nodes rbacv1.ClusterRole
+				objs.one(t, "ClusterRole", &nodes)
+				if len(nodes.Rules) != 1 || !slices.Equal(nodes.Rules[0].Resources, []string{"nodes"}) ||
+					!slices.Equal(nodes.Rules[0].Verbs, []string{"get", "list", "watch"}) {
+					t.Errorf("namespace scope ClusterRole rules = %+v, want only reading nodes", nodes.Rules)
+				}
+				var nrb rbacv1.ClusterRoleBinding
+				objs.one(t, "ClusterRoleBinding", &nrb)
+				if nrb.RoleRef.Name != nodes.Name || len(nrb.Subjects) != 1 || nrb.Subjects[0].Name != sa {
+					t.Errorf("nodes ClusterRoleBinding = %+v", nrb)
+				}
+				without := render(t, operatorChart, tc.releaseNS, append(args, "--set", "rbac.nodeAccess=false")...)
+				if n := len(without.ofKind("ClusterRole")) + len(without.ofKind("ClusterRoleBinding")); n != 0 {
+					t.Errorf("namespace scope with rbac.nodeAccess=false rendered %d cluster-wide RBAC objects", n)
 				}
 				var role rbacv1.Role
 				objs.one(t, "Role", &role)
