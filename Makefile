@@ -151,8 +151,25 @@ E2E_TIMEOUT ?= 40m
 E2E_LOG := $(BIN)/e2e.log
 
 .PHONY: demo
-demo: k8s-bins helm build ## Local cluster up, operator installed with helm (runs as a pod), sample ReplicationGroup Ready (master + 2 replicas), kubectl describe; the cluster stays up.
+demo: demo-deps k8s-bins helm build ## Local cluster up, operator installed with helm (runs as a pod), sample ReplicationGroup Ready (master + 2 replicas), kubectl describe; the cluster stays up.
 	$(ROOT)/hack/localcluster/demo.sh
+
+# The local cluster's faults (bin/localcluster fault partition|cut|stop-node),
+# which the README suggests right after `make demo`, run iptables in the pods'
+# network namespaces.
+.PHONY: demo-deps
+demo-deps: ## Install iptables, which the local cluster's faults need, if missing (root only; otherwise fail early saying how).
+	@if command -v iptables >/dev/null 2>&1; then \
+		echo "demo-deps: $$(iptables --version)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "demo-deps: installing iptables (bin/localcluster fault partition, cut and stop-node run it)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 update && \
+		DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y --no-install-recommends iptables; \
+	else \
+		echo "demo-deps: iptables is missing; bin/localcluster fault partition, cut and stop-node need it." >&2; \
+		echo "  as root run: apt-get update && apt-get install -y iptables" >&2; \
+		exit 1; \
+	fi
 
 .PHONY: demo-down
 demo-down: ## Stop the demo's operator, pods and local cluster and remove its state.
