@@ -142,9 +142,13 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 		Env:             env,
 		Ports:           []corev1.ContainerPort{{Name: "redis", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}},
 		Resources:       rg.Spec.Resources,
-		StartupProbe:    probe(0, 2, 60),
-		ReadinessProbe:  probe(0, 5, 3),
-		LivenessProbe:   probe(0, 10, 6),
+		// A server that exits on a bad config writes why to its log only:
+		// the log's tail becomes the termination message, which the
+		// MemberFailing condition shows (selfheal.go).
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		StartupProbe:             probe(0, 2, 60),
+		ReadinessProbe:           probe(0, 5, 3),
+		LivenessProbe:            probe(0, 10, 6),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "config", MountPath: configDir, ReadOnly: true},
 			{Name: "data", MountPath: dataDir},

@@ -136,6 +136,7 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.reconcilePDB,
 		r.observeMembers,
 		r.observeCordons,
+		r.reportMemberFailures,
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
 		r.reconcileTopology,

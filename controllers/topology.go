@@ -282,13 +282,17 @@ func mostAdvanced(members []observedMember) *observedMember {
 	return best
 }
 
-// decideRollout rolls members whose template hash is outdated, one at a time
-// and only when every member is ready: replicas first (highest ordinal
-// first), then the master through a switchover to the most advanced in-sync
+// decideRollout rolls members whose template hash is outdated: replicas that
+// are not ready at once (replaceBrokenOutdated, selfheal.go), the others one
+// at a time and only when every member is ready: replicas first (highest
+// ordinal first), then the master through a switchover to the most advanced in-sync
 // replica, or by deleting it when it has no replica.
 func decideRollout(in topologyInput, master *observedMember) []topologyAction {
 	if in.FailoverBusy {
 		return nil
+	}
+	if acts := replaceBrokenOutdated(in, master); len(acts) > 0 {
+		return acts
 	}
 	var outdated []observedMember
 	for _, m := range in.Members {
