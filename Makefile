@@ -52,9 +52,10 @@ help: ## Show the targets and what they do.
 # ------ BUILD ------
 
 .PHONY: build
-build: ## Build bin/manager (the operator) and bin/replnode (the Redis-compatible server).
+build: ## Build bin/manager (the operator), bin/replnode (the Redis-compatible server) and bin/kubectl-replnode (the kubectl plugin).
 	go build -o $(BIN)/manager ./cmd/manager
 	go build -o $(BIN)/replnode ./cmd/replnode
+	go build -o $(BIN)/kubectl-replnode ./cmd/kubectl-replnode
 
 .PHONY: fmt
 fmt: ## Format all Go code in place with gofmt.
