@@ -37,19 +37,19 @@ type memberReport struct {
 
 // statusReport is what `status` prints, text or JSON.
 type statusReport struct {
-	Group          string                            `json:"group"`
-	Namespace      string                            `json:"namespace"`
-	Phase          string                            `json:"phase"`
-	Master         string                            `json:"master"`
-	PinnedMaster   string                            `json:"pinnedMaster,omitempty"`
-	Replicas       string                            `json:"replicas"`
-	MasterService  string                            `json:"masterService,omitempty"`
-	ReplicaService string                            `json:"replicaService,omitempty"`
-	FailoverEpoch  int64                             `json:"failoverEpoch"`
-	Members        []memberReport                    `json:"members"`
+	Group          string                             `json:"group"`
+	Namespace      string                             `json:"namespace"`
+	Phase          string                             `json:"phase"`
+	Master         string                             `json:"master"`
+	PinnedMaster   string                             `json:"pinnedMaster,omitempty"`
+	Replicas       string                             `json:"replicas"`
+	MasterService  string                             `json:"masterService,omitempty"`
+	ReplicaService string                             `json:"replicaService,omitempty"`
+	FailoverEpoch  int64                              `json:"failoverEpoch"`
+	Members        []memberReport                     `json:"members"`
 	Switchover     *replnodev1alpha1.SwitchoverStatus `json:"switchover,omitempty"`
 	LastFailover   *replnodev1alpha1.FailoverRecord   `json:"lastFailover,omitempty"`
-	Conditions     []metav1.Condition                `json:"conditions"`
+	Conditions     []metav1.Condition                 `json:"conditions"`
 }
 
 // buildReport combines the group's status with its pods (node, restarts).
