@@ -77,12 +77,13 @@ API_PKGS := $(shell cd $(ROOT) && hack/tools/gopkgs.sh ./api)
 MANIFEST_PKGS := $(shell cd $(ROOT) && hack/tools/gopkgs.sh ./api ./controllers)
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Write CRDs to config/crd/bases and RBAC to config/rbac from api/ and controllers/ markers.
+manifests: $(CONTROLLER_GEN) ## Write CRDs to config/crd/bases, RBAC to config/rbac and the validating webhook to config/webhook from api/ and controllers/ markers.
 ifeq ($(MANIFEST_PKGS),)
 	@echo "manifests: api/ and controllers/ hold no Go files yet, nothing to generate"
 else
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="$(MANIFEST_PKGS)" \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="$(MANIFEST_PKGS)" \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
+		output:webhook:artifacts:config=config/webhook
 endif
 
 .PHONY: generate
