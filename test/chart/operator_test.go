@@ -50,8 +50,11 @@ func TestOperatorDefaultRender(t *testing.T) {
 		"Deployment/test-replnode-operator",
 		"Role/test-replnode-operator-leader-election",
 		"RoleBinding/test-replnode-operator-leader-election",
+		"Secret/test-replnode-operator-webhook-cert",
 		"Service/test-replnode-operator-metrics",
+		"Service/test-replnode-operator-webhook",
 		"ServiceAccount/test-replnode-operator",
+		"ValidatingWebhookConfiguration/test-replnode-operator-ops",
 	}
 	got := objs.kinds()
 	slices.Sort(got)
@@ -59,7 +62,7 @@ func TestOperatorDefaultRender(t *testing.T) {
 		t.Fatalf("rendered objects\n got %v\nwant %v", got, want)
 	}
 	for _, o := range objs {
-		if o.Kind == "CustomResourceDefinition" || strings.HasPrefix(o.Kind, "Cluster") {
+		if o.Kind == "CustomResourceDefinition" || strings.HasPrefix(o.Kind, "Cluster") || o.Kind == "ValidatingWebhookConfiguration" {
 			if o.Namespace != "" {
 				t.Errorf("cluster-scoped %s/%s has namespace %q", o.Kind, o.Name, o.Namespace)
 			}
@@ -118,7 +121,11 @@ func TestOperatorDefaultRender(t *testing.T) {
 	}
 
 	var svc corev1.Service
-	objs.one(t, "Service", &svc)
+	for _, o := range objs.ofKind("Service") {
+		if o.Name == "test-replnode-operator-metrics" {
+			decode(t, o, &svc)
+		}
+	}
 	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.String() != "metrics" {
 		t.Errorf("metrics Service ports = %+v, want one port targeting metrics", svc.Spec.Ports)
 	}
@@ -444,7 +451,11 @@ func TestOperatorOptionalObjects(t *testing.T) {
 		t.Errorf("ServiceMonitor = %+v", sm)
 	}
 	var svc corev1.Service
-	objs.one(t, "Service", &svc)
+	for _, o := range objs.ofKind("Service") {
+		if o.Name == "test-replnode-operator-metrics" {
+			decode(t, o, &svc)
+		}
+	}
 	for k, v := range sm.Spec.Selector.MatchLabels {
 		if svc.Labels[k] != v {
 			t.Errorf("ServiceMonitor selects %s=%s, which the metrics Service lacks", k, v)
@@ -452,7 +463,8 @@ func TestOperatorOptionalObjects(t *testing.T) {
 	}
 
 	stripped := render(t, operatorChart, "ops", "--set", "crds.install=false", "--set", "rbac.create=false",
-		"--set", "serviceAccount.create=false", "--set", "metrics.service.enabled=false", "--set", "serviceAccount.name=existing")
+		"--set", "serviceAccount.create=false", "--set", "metrics.service.enabled=false", "--set", "serviceAccount.name=existing",
+		"--set", "webhook.enabled=false")
 	if got := stripped.kinds(); !slices.Equal(got, []string{"Deployment/test-replnode-operator"}) {
 		t.Errorf("with every switch off rendered %v, want only the Deployment", got)
 	}
