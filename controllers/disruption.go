@@ -174,13 +174,13 @@ type switchoverRequest struct {
 // decideSwitchoverRequest returns the switchover request for the failover
 // policy: spec.master, unless it names a member on a cordoned node (the
 // master is not moved onto a node being drained; a pinned master returns
-// there once its pod runs elsewhere); else a switchover under way; else, when
+// there once its pod runs elsewhere) or a fenced one; else a switchover under way; else, when
 // the master's node is cordoned, the in-sync replica with the most history
 // on a schedulable node, so the drain's eviction of the master can pass once
 // it is a replica. Pure.
 func decideSwitchoverRequest(in switchoverRequestInput) switchoverRequest {
 	requested := in.SpecMaster
-	if requested != "" && requested != in.CurrentMaster && in.Cordoned[requested] && requested != in.SwitchoverTo {
+	if requested != "" && requested != in.CurrentMaster && (in.Cordoned[requested] || isFenced(in.Members, requested)) && requested != in.SwitchoverTo {
 		requested = ""
 	}
 	if requested == "" && in.SwitchoverTo != "" {
@@ -210,7 +210,7 @@ func drainTarget(in switchoverRequestInput) string {
 	}
 	var candidates []observedMember
 	for _, m := range in.Members {
-		if m.Name == in.CurrentMaster || !m.PodExists || m.Deleting || !m.Ready || !m.Reachable || in.Cordoned[m.Name] {
+		if m.Name == in.CurrentMaster || !m.PodExists || m.Deleting || !m.Ready || !m.Reachable || m.Fenced || in.Cordoned[m.Name] {
 			continue
 		}
 		if m.Role != "slave" || !m.LinkUp || m.MasterHost != master.PodIP {
@@ -228,6 +228,16 @@ func drainTarget(in switchoverRequestInput) string {
 		return candidates[i].Ordinal < candidates[j].Ordinal
 	})
 	return candidates[0].Name
+}
+
+// isFenced reports whether the named member is fenced by hand.
+func isFenced(members []observedMember, name string) bool {
+	for _, m := range members {
+		if m.Name == name {
+			return m.Fenced
+		}
+	}
+	return false
 }
 
 // switchoverRequestFor decides this pass's switchover request and announces

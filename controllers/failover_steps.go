@@ -278,11 +278,7 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		return nil
 	case failover.ActMoveMasterLabel:
 		for name := range p.pods {
-			role := roleReplica
-			if name == a.Target {
-				role = roleMaster
-			}
-			if err := r.setRoleLabel(ctx, p, name, role); err != nil {
+			if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, a.Target, p.fenced[name])); err != nil {
 				return err
 			}
 		}

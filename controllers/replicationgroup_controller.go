@@ -136,6 +136,7 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.reconcilePDB,
 		r.observeMembers,
 		r.observeCordons,
+		r.observeFencing,
 		r.reportMemberFailures,
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
@@ -245,6 +246,8 @@ type pass struct {
 	failoverBusy bool
 	// cordoned lists the members whose node is cordoned (disruption.go).
 	cordoned map[string]bool
+	// fenced lists the members fenced by hand (fencing.go).
+	fenced map[string]bool
 }
 
 // progressNote is a step's account of what it is doing.

@@ -170,7 +170,7 @@ func (r *ReplicationGroupReconciler) reportMemberFailures(_ context.Context, p *
 func replaceBrokenOutdated(in topologyInput, master *observedMember) []topologyAction {
 	var broken []observedMember
 	for _, m := range in.Members {
-		if m.Name == master.Name || !m.PodExists || m.Deleting || m.Ready || m.TemplateHash == in.TemplateHash {
+		if m.Name == master.Name || !m.PodExists || m.Deleting || m.Ready || m.Fenced || m.TemplateHash == in.TemplateHash {
 			continue
 		}
 		if m.Reachable && m.LinkUp {

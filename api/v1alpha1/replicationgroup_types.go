@@ -275,6 +275,18 @@ func (s *ReplicationGroupSpec) PDBEnabled() bool {
 	return s.PodDisruptionBudget.Enabled == nil || *s.PodDisruptionBudget.Enabled
 }
 
+// AnnotationFencedInstances fences members by hand, as CloudNativePG's
+// cnpg.io/fencedInstances does: a JSON array of member names, e.g.
+// '["cache-2"]' (`kubectl replnode fence cache cache-2` edits it). A fenced
+// member keeps running and replicating with its data, but is out of service:
+// its pod's role label becomes "fenced", so neither the master nor the
+// replicas Service (nor a disruption budget) selects it; it is never made
+// master (no switchover, drain or failover picks it, and the failover policy
+// counts it as not answering, so failovers stay safe with one replica less);
+// and it is neither repointed nor rolled. The master cannot be fenced: its
+// entry is ignored (switch over first) and the MembersFenced condition says so.
+const AnnotationFencedInstances = "replnode.io/fencedInstances"
+
 // ------ STATUS ------
 
 // Phase summarises the state of a group in one word.
@@ -311,6 +323,9 @@ const (
 	// loop); the message carries its last error from the container's
 	// termination message.
 	ConditionMemberFailing = "MemberFailing"
+	// ConditionMembersFenced: some members are fenced by
+	// AnnotationFencedInstances; the message lists them.
+	ConditionMembersFenced = "MembersFenced"
 	// ConditionFailoverSafe: the settings keep the failover's no-loss
 	// argument (docs/failover.md); False lists what weakens it.
 	ConditionFailoverSafe = "FailoverSafe"

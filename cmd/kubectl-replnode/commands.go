@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -78,8 +79,11 @@ func buildReport(rg *replnodev1alpha1.ReplicationGroup, pods []corev1.Pod) statu
 		}
 		for _, f := range rg.Status.FencedMembers {
 			if f == m.Name {
-				mr.Notes = append(mr.Notes, "fenced")
+				mr.Notes = append(mr.Notes, "fenced-by-failover")
 			}
+		}
+		if slices.Contains(fencedByHand(rg), m.Name) {
+			mr.Notes = append(mr.Notes, "fenced")
 		}
 		if sw := rg.Status.Switchover; sw != nil && sw.Phase != "" && sw.To == m.Name {
 			mr.Notes = append(mr.Notes, "switchover target")
@@ -251,5 +255,85 @@ func restart(ctx context.Context, c client.Client, key client.ObjectKey, out io.
 	}
 	fmt.Fprintf(out, "rolling restart of %s requested (%s=%s): replicas one at a time, then a switchover and the old master\n",
 		key.Name, restartedAtAnnotation, stamp)
+	return nil
+}
+
+// ------ FENCING ------
+
+// fencedByHand returns the members listed in the fencing annotation (an
+// unreadable annotation lists none; the operator reports it).
+func fencedByHand(rg *replnodev1alpha1.ReplicationGroup) []string {
+	names, _ := parseFenced(rg)
+	return names
+}
+
+// parseFenced parses the fencing annotation, a JSON array of member names.
+func parseFenced(rg *replnodev1alpha1.ReplicationGroup) ([]string, error) {
+	raw := rg.Annotations[replnodev1alpha1.AnnotationFencedInstances]
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var names []string
+	if err := json.Unmarshal([]byte(raw), &names); err != nil {
+		return nil, fmt.Errorf("annotation %s is not a JSON array of member names (%q): fix it by hand", replnodev1alpha1.AnnotationFencedInstances, raw)
+	}
+	return names, nil
+}
+
+// fencedList returns the annotation's list with member added or removed,
+// sorted; it refuses to fence the master or a name that is not a member. Pure.
+func fencedList(rg *replnodev1alpha1.ReplicationGroup, member string, fence bool) ([]string, error) {
+	names, err := parseFenced(rg)
+	if err != nil {
+		return nil, err
+	}
+	if !fence {
+		return slices.DeleteFunc(names, func(n string) bool { return n == member }), nil
+	}
+	if member == rg.Status.CurrentMaster {
+		return nil, fmt.Errorf("%s is the master: switch over first (kubectl replnode switchover %s)", member, rg.Name)
+	}
+	known := false
+	for _, m := range rg.Status.Members {
+		known = known || m.Name == member
+	}
+	if !known {
+		return nil, fmt.Errorf("%s is not a member of %s", member, rg.Name)
+	}
+	if !slices.Contains(names, member) {
+		names = append(names, member)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// fence adds member to (or removes it from) the fencing annotation.
+func fence(ctx context.Context, c client.Client, key client.ObjectKey, member string, fenced bool, out io.Writer) error {
+	rg := &replnodev1alpha1.ReplicationGroup{}
+	if err := c.Get(ctx, key, rg); err != nil {
+		return err
+	}
+	names, err := fencedList(rg, member, fenced)
+	if err != nil {
+		return err
+	}
+	patch := client.MergeFromWithOptions(rg.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	if rg.Annotations == nil {
+		rg.Annotations = map[string]string{}
+	}
+	if len(names) == 0 {
+		delete(rg.Annotations, replnodev1alpha1.AnnotationFencedInstances)
+	} else {
+		data, _ := json.Marshal(names)
+		rg.Annotations[replnodev1alpha1.AnnotationFencedInstances] = string(data)
+	}
+	if err := c.Patch(ctx, rg, patch); err != nil {
+		return fmt.Errorf("setting %s: %w", replnodev1alpha1.AnnotationFencedInstances, err)
+	}
+	if fenced {
+		fmt.Fprintf(out, "%s fenced: out of the Services, never made master, keeps its data and replicates (unfence: kubectl replnode unfence %s %s)\n", member, key.Name, member)
+	} else {
+		fmt.Fprintf(out, "%s unfenced: back in service as a replica\n", member)
+	}
 	return nil
 }

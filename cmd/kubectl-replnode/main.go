@@ -4,6 +4,7 @@
 //	kubectl replnode status GROUP [-o json]        members, roles, offsets, lag, last failover, conditions
 //	kubectl replnode switchover GROUP [--to MEMBER] zero-loss switchover (sets spec.master)
 //	kubectl replnode restart GROUP                  rolling restart, replicas first, the master last
+//	kubectl replnode fence|unfence GROUP MEMBER     take a replica out of service, or back
 //
 // It only reads and writes the ReplicationGroup (and reads its pods); the
 // operator does the work. Kubeconfig, context and namespace are chosen as
@@ -33,6 +34,8 @@ Usage:
   kubectl replnode status GROUP [-o text|json]
   kubectl replnode switchover GROUP [--to MEMBER]
   kubectl replnode restart GROUP
+  kubectl replnode fence GROUP MEMBER
+  kubectl replnode unfence GROUP MEMBER
 
 Commands:
   status      members with roles, offsets and lag, the last failover and the conditions, on one screen
@@ -42,6 +45,10 @@ Commands:
   restart     restart every member, replicas one at a time, then the master after a
               switchover (sets spec.podAnnotations[kubectl.kubernetes.io/restartedAt],
               as kubectl rollout restart does)
+  fence       take a replica out of service: no Service selects it, it is never made
+              master, it keeps running and replicating with its data (the
+              replnode.io/fencedInstances annotation, as CloudNativePG's fencing)
+  unfence     put it back in service
 
 Flags:
 `
@@ -82,8 +89,13 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, now func() t
 		return errors.New("a command and a GROUP are required")
 	}
 	command, group := fs.Arg(0), fs.Arg(1)
-	if fs.NArg() > 2 {
-		return fmt.Errorf("unexpected arguments %v", fs.Args()[2:])
+	wantArgs := 2
+	if command == "fence" || command == "unfence" {
+		wantArgs = 3
+	}
+	if fs.NArg() != wantArgs {
+		fs.Usage()
+		return fmt.Errorf("%s takes %d arguments, got %v", command, wantArgs-1, fs.Args()[1:])
 	}
 	if *output != "text" && *output != "json" {
 		return fmt.Errorf("--output must be text or json, not %q", *output)
@@ -116,6 +128,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, now func() t
 		return switchover(ctx, c, key, *to, out)
 	case "restart":
 		return restart(ctx, c, key, out, now())
+	case "fence", "unfence":
+		return fence(ctx, c, key, fs.Arg(2), command == "fence", out)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", command)

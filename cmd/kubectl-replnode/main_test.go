@@ -230,8 +230,44 @@ func TestPlugin(t *testing.T) {
 		}
 	})
 
+	t.Run("fence and unfence edit the fencing annotation", func(t *testing.T) {
+		annotation := func() string {
+			got := &replnodev1alpha1.ReplicationGroup{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "shop", Name: "cache"}, got); err != nil {
+				t.Fatal(err)
+			}
+			return got.Annotations[replnodev1alpha1.AnnotationFencedInstances]
+		}
+		for _, m := range []string{"cache-2", "cache-0", "cache-2"} {
+			if out, err := plugin(t, kubeconfig, now, "-n", "shop", "fence", "cache", m); err != nil {
+				t.Fatalf("fence %s: %v\n%s", m, err, out)
+			}
+		}
+		if got := annotation(); got != `["cache-0","cache-2"]` {
+			t.Errorf("annotation = %s", got)
+		}
+		out, err := plugin(t, kubeconfig, now, "-n", "shop", "status", "cache")
+		if err != nil || !strings.Contains(out, "local-2  fenced") {
+			t.Errorf("status does not note cache-2 fenced (%v):\n%s", err, out)
+		}
+		if _, err := plugin(t, kubeconfig, now, "-n", "shop", "fence", "cache", "cache-1"); err == nil || !strings.Contains(err.Error(), "switch over first") {
+			t.Errorf("fencing the master: %v", err)
+		}
+		if _, err := plugin(t, kubeconfig, now, "-n", "shop", "fence", "cache", "cache-7"); err == nil {
+			t.Error("fencing a non-member was accepted")
+		}
+		for _, m := range []string{"cache-0", "cache-2"} {
+			if out, err := plugin(t, kubeconfig, now, "-n", "shop", "unfence", "cache", m); err != nil {
+				t.Fatalf("unfence %s: %v\n%s", m, err, out)
+			}
+		}
+		if got := annotation(); got != "" {
+			t.Errorf("annotation after unfencing all = %q", got)
+		}
+	})
+
 	t.Run("usage errors", func(t *testing.T) {
-		for _, args := range [][]string{{"status"}, {"frobnicate", "cache"}, {"status", "cache", "-o", "yaml"}} {
+		for _, args := range [][]string{{"status"}, {"frobnicate", "cache"}, {"status", "cache", "-o", "yaml"}, {"fence", "cache"}, {"status", "cache", "extra"}} {
 			if _, err := plugin(t, kubeconfig, now, args...); err == nil {
 				t.Errorf("%v accepted", args)
 			}
