@@ -73,7 +73,11 @@ func TestFencedMemberInTopology(t *testing.T) {
 		{"labelled fenced", in(up("g-0", 0, "master", "", 10), up("g-1", 1, "slave", mip, 10), fenced(up("g-2", 2, "slave", mip, 10))),
 			"SetRoleLabel g-2 fenced"},
 		{"not repointed", in(up("g-0", 0, "master", "", 10), up("g-1", 1, "slave", mip, 10),
-			func() observedMember { m := fenced(up("g-2", 2, "slave", "10.9.9.9", 10)); m.RoleLabel = roleFenced; return m }()), ""},
+			func() observedMember {
+				m := fenced(up("g-2", 2, "slave", "10.9.9.9", 10))
+				m.RoleLabel = roleFenced
+				return m
+			}()), ""},
 		{"neither rolled nor holding the roll up when not ready", in(up("g-0", 0, "master", "", 10),
 			func() observedMember { m := up("g-1", 1, "slave", mip, 10); m.TemplateHash = "old"; return m }(),
 			func() observedMember {
