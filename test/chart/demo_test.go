@@ -284,6 +284,32 @@ func (d *demoCluster) groupBecomesReady(ctx context.Context) {
 	start := time.Now()
 	d.waitGroupReady(ctx, 3*time.Minute, "after kubectl apply -k config/samples")
 	t.Logf("ReplicationGroup %s/%s Ready after %s", demoGroupNamespace, demoGroup, time.Since(start).Round(time.Second))
+	d.webhookRefusesBadConfig(ctx)
+}
+
+// webhookRefusesBadConfig checks the chart's validating webhook works in
+// the cluster (certificate, Service, the API server reaching the manager):
+// a server-side dry run of a bad spec.config is refused with the node's
+// message. A dry run changes nothing; webhooks with sideEffects None see it.
+func (d *demoCluster) webhookRefusesBadConfig(ctx context.Context) {
+	t := d.t
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := d.kubectl(ctx, "patch", "rg", demoGroup, "-n", demoGroupNamespace, "--type", "merge",
+			"-p", `{"spec":{"config":{"maxmemory":"lots"}}}`, "--dry-run=server")
+		if err != nil {
+			if !strings.Contains(out, `spec.config[maxmemory]: Invalid value: "lots": argument must be a memory value`) {
+				t.Fatalf("the dry run was refused without the node's message: %v\n%s", err, out)
+			}
+			t.Logf("webhook refuses maxmemory lots: %s", strings.TrimSpace(out))
+			return
+		}
+		// Accepted: the webhook was not reachable (failurePolicy Ignore).
+		if time.Now().After(deadline) {
+			t.Fatalf("the chart's webhook never refused maxmemory lots (the API server cannot reach it?)\n%s", d.diagnostics())
+		}
+		time.Sleep(2 * time.Second)
+	}
 }
 
 // ------ HELM UPGRADE ------
