@@ -285,6 +285,30 @@ func (d *demoCluster) groupBecomesReady(ctx context.Context) {
 	d.waitGroupReady(ctx, 3*time.Minute, "after kubectl apply -k config/samples")
 	t.Logf("ReplicationGroup %s/%s Ready after %s", demoGroupNamespace, demoGroup, time.Since(start).Round(time.Second))
 	d.webhookRefusesBadConfig(ctx)
+	d.pluginPrintsStatus(ctx)
+}
+
+// pluginPrintsStatus runs `kubectl replnode status` (bin/kubectl-replnode,
+// built by make build) against the cluster: it prints the Ready group with
+// its master and its three members.
+func (d *demoCluster) pluginPrintsStatus(ctx context.Context) {
+	t := d.t
+	plugin := filepath.Join(d.root, "bin", "kubectl-replnode")
+	if !fileExists(plugin) {
+		t.Log("bin/kubectl-replnode is missing (make build builds it); not checking the plugin")
+		return
+	}
+	cmd := exec.CommandContext(ctx, plugin, "status", demoGroup, "-n", demoGroupNamespace, "--kubeconfig", d.cfg.AdminKubeconfig())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl replnode status: %v\n%s", err, out)
+	}
+	text := string(out)
+	if !strings.Contains(text, "ReplicationGroup "+demoGroupNamespace+"/"+demoGroup+": Running, master ") ||
+		!strings.Contains(text, "replicas 2/2 ready") || strings.Count(text, "\n"+demoGroup+"-") != 3 {
+		t.Errorf("kubectl replnode status does not show the Ready group and its 3 members:\n%s", text)
+	}
+	t.Logf("kubectl replnode status:\n%s", text)
 }
 
 // webhookRefusesBadConfig checks the chart's validating webhook works in
