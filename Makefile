@@ -52,9 +52,10 @@ help: ## Show the targets and what they do.
 # ------ BUILD ------
 
 .PHONY: build
-build: ## Build bin/manager (the operator) and bin/replnode (the Redis-compatible server).
+build: ## Build bin/manager (the operator), bin/replnode (the Redis-compatible server) and bin/kubectl-replnode (the kubectl plugin).
 	go build -o $(BIN)/manager ./cmd/manager
 	go build -o $(BIN)/replnode ./cmd/replnode
+	go build -o $(BIN)/kubectl-replnode ./cmd/kubectl-replnode
 
 .PHONY: fmt
 fmt: ## Format all Go code in place with gofmt.
@@ -76,12 +77,13 @@ API_PKGS := $(shell cd $(ROOT) && hack/tools/gopkgs.sh ./api)
 MANIFEST_PKGS := $(shell cd $(ROOT) && hack/tools/gopkgs.sh ./api ./controllers)
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Write CRDs to config/crd/bases and RBAC to config/rbac from api/ and controllers/ markers.
+manifests: $(CONTROLLER_GEN) ## Write CRDs to config/crd/bases, RBAC to config/rbac and the validating webhook to config/webhook from api/ and controllers/ markers.
 ifeq ($(MANIFEST_PKGS),)
 	@echo "manifests: api/ and controllers/ hold no Go files yet, nothing to generate"
 else
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="$(MANIFEST_PKGS)" \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="$(MANIFEST_PKGS)" \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
+		output:webhook:artifacts:config=config/webhook
 endif
 
 .PHONY: generate
@@ -151,19 +153,36 @@ E2E_TIMEOUT ?= 40m
 E2E_LOG := $(BIN)/e2e.log
 
 .PHONY: demo
-demo: k8s-bins helm build ## Local cluster up, operator installed with helm (runs as a pod), sample ReplicationGroup Ready (master + 2 replicas), kubectl describe; the cluster stays up.
+demo: demo-deps k8s-bins helm build ## Local cluster up, operator installed with helm (runs as a pod), sample ReplicationGroup Ready (master + 2 replicas), kubectl describe; the cluster stays up.
 	$(ROOT)/hack/localcluster/demo.sh
+
+# The local cluster's faults (bin/localcluster fault partition|cut|stop-node),
+# which the README suggests right after `make demo`, run iptables in the pods'
+# network namespaces.
+.PHONY: demo-deps
+demo-deps: ## Install iptables, which the local cluster's faults need, if missing (root only; otherwise fail early saying how).
+	@if command -v iptables >/dev/null 2>&1; then \
+		echo "demo-deps: $$(iptables --version)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "demo-deps: installing iptables (bin/localcluster fault partition, cut and stop-node run it)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 update && \
+		DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y --no-install-recommends iptables; \
+	else \
+		echo "demo-deps: iptables is missing; bin/localcluster fault partition, cut and stop-node need it." >&2; \
+		echo "  as root run: apt-get update && apt-get install -y iptables" >&2; \
+		exit 1; \
+	fi
 
 .PHONY: demo-down
 demo-down: ## Stop the demo's operator, pods and local cluster and remove its state.
 	$(ROOT)/hack/localcluster/demo.sh down
 
 .PHONY: e2e
-e2e: test-deps k8s-bins build ## End-to-end failover suite on a local cluster of its own (root): replication, E2E_FAILOVERS kills, node stop, partition, switchover; results in docs/benchmarks-failover.md.
+e2e: test-deps k8s-bins build ## End-to-end suite on a local cluster of its own (root): replication, E2E_FAILOVERS kills, node stop, partition, switchover, then drains of every node, a rolling upgrade and a bad config healed; results in docs/benchmarks-failover.md.
 	@export E2E_FAILOVERS=$(E2E_FAILOVERS) E2E_REPORT=$(ROOT)/docs/benchmarks-failover.md; \
 	status=0; \
 	go test -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/ 2>&1 | tee $(E2E_LOG) || status=$$?; \
-	echo; grep -E '^(failover|node-stop|partition|switchover):' $(E2E_LOG) || true; \
+	echo; grep -E '^(failover|node-stop|partition|switchover|drain|rolling-upgrade|bad-config):' $(E2E_LOG) || true; \
 	exit $$status
 
 # CHAOS_ROUNDS is how many rounds of each scenario `make chaos` runs; plain

@@ -216,7 +216,7 @@ func TestTemplateHash(t *testing.T) {
 	}
 }
 
-// ------ SERVICES AND PDB ------
+// ------ SERVICES ------
 
 // TestBuildServices checks the three Services' selectors.
 func TestBuildServices(t *testing.T) {
@@ -236,19 +236,6 @@ func TestBuildServices(t *testing.T) {
 	}
 	if master.Spec.Ports[0].Port != serverPort {
 		t.Errorf("port = %d", master.Spec.Ports[0].Port)
-	}
-}
-
-// TestBuildPDB checks the default budget and that disabling removes it.
-func TestBuildPDB(t *testing.T) {
-	rg := testGroup()
-	pdb := buildPDB(rg)
-	if pdb == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.Selector.MatchLabels[labelGroup] != "cache" {
-		t.Fatalf("PDB = %+v", pdb)
-	}
-	rg.Spec.PodDisruptionBudget.Enabled = ptr.To(false)
-	if buildPDB(rg) != nil {
-		t.Error("PDB built while disabled")
 	}
 }
 

@@ -1,9 +1,13 @@
 // Package controllers owns the ReplicationGroup reconciler: it turns a
 // ReplicationGroup into a master and replicas run as Pods (with PVCs), a
-// ConfigMap holding the generated redis.conf, three Services and a
-// PodDisruptionBudget, keeps the replicas following the master through the
-// node client, hands master failure to the pure failover package, and
-// reports what it sees in the group's status, conditions and events.
+// ConfigMap holding the generated redis.conf, three Services and two
+// PodDisruptionBudgets (replicas; master), keeps the replicas following the
+// master through the node client, hands master failure to the pure failover
+// package, switches the master off a cordoned node before a drain evicts it,
+// honours members fenced by hand, replaces broken members on an outdated
+// template, and reports what it sees in the group's status, conditions and
+// events. It also owns the validating webhook that checks spec.config with
+// the node's own parser (webhook.go).
 //
 // Two operators must never both act: status is written only at the
 // resourceVersion a pass read, and the failover policy's node commands are

@@ -105,20 +105,18 @@ func (r *ReplicationGroupReconciler) observation(p *pass) failover.Observation {
 }
 
 // reconcileFailover runs the failover policy once a master is recorded:
-// a requested switchover (spec.master) or a failed master is handled by
-// executing the plan's actions in order. A switchover under way that the
-// operator started for a rolling update continues towards its own target.
+// a requested switchover (spec.master, or the drain of the master's node) or
+// a failed master is handled by executing the plan's actions in order. A
+// switchover under way that the operator started continues towards its own
+// target.
 func (r *ReplicationGroupReconciler) reconcileFailover(ctx context.Context, p *pass) (ctrl.Result, error) {
 	if p.rg.Status.CurrentMaster == "" {
 		return ctrl.Result{}, nil
 	}
-	requested := p.rg.Spec.Master
-	if sw := p.rg.Status.Switchover; requested == "" && sw != nil && sw.Phase != "" {
-		// A switchover the operator started itself (to roll the master) has
-		// no spec.master behind it; its target is the request until it ends.
-		requested = sw.To
-	}
-	return r.runFailoverPass(ctx, p, requested)
+	// spec.master, or a switchover the operator started itself (to roll
+	// the master, or to move it off a node being drained) until it ends:
+	// see decideSwitchoverRequest.
+	return r.runFailoverPass(ctx, p, r.switchoverRequestFor(p))
 }
 
 // runFailoverPass plans one failover pass with the given switchover request
@@ -280,11 +278,7 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		return nil
 	case failover.ActMoveMasterLabel:
 		for name := range p.pods {
-			role := roleReplica
-			if name == a.Target {
-				role = roleMaster
-			}
-			if err := r.setRoleLabel(ctx, p, name, role); err != nil {
+			if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, a.Target, p.fenced[name])); err != nil {
 				return err
 			}
 		}

@@ -157,10 +157,14 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 		Env:             env,
 		Ports:           ports,
 		Resources:       rg.Spec.Resources,
-		StartupProbe:    probe(0, 2, 60),
-		ReadinessProbe:  probe(0, 5, 3),
-		LivenessProbe:   probe(0, 10, 6),
-		VolumeMounts:    mounts,
+		// A server that exits on a bad config writes why to its log only:
+		// the log's tail becomes the termination message, which the
+		// MemberFailing condition shows (selfheal.go).
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		StartupProbe:             probe(0, 2, 60),
+		ReadinessProbe:           probe(0, 5, 3),
+		LivenessProbe:            probe(0, 10, 6),
+		VolumeMounts:             mounts,
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr.To(false),
 			ReadOnlyRootFilesystem:   ptr.To(true),

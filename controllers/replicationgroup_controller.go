@@ -144,6 +144,9 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.reconcileServices,
 		r.reconcilePDB,
 		r.observeMembers,
+		r.observeCordons,
+		r.observeFencing,
+		r.reportMemberFailures,
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
 		r.reconcileTopology,
@@ -256,6 +259,10 @@ type pass struct {
 	progressing *progressNote
 	// failoverBusy is true when the failover policy acted or waits this pass.
 	failoverBusy bool
+	// cordoned lists the members whose node is cordoned (disruption.go).
+	cordoned map[string]bool
+	// fenced lists the members fenced by hand (fencing.go).
+	fenced map[string]bool
 }
 
 // progressNote is a step's account of what it is doing.

@@ -3,11 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"maps"
 
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,7 +13,7 @@ import (
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 )
 
-// ------ SERVICES AND THE DISRUPTION BUDGET ------
+// ------ SERVICES ------
 
 // buildServices returns the group's Services: <name>-master selecting the
 // member labelled role=master, <name>-replicas selecting role=replica, and
@@ -46,26 +43,6 @@ func buildServices(rg *replnodev1alpha1.ReplicationGroup) []*corev1.Service {
 	return []*corev1.Service{master, replicas, headless}
 }
 
-// buildPDB returns the group's PodDisruptionBudget, or nil when disabled.
-func buildPDB(rg *replnodev1alpha1.ReplicationGroup) *policyv1.PodDisruptionBudget {
-	if !rg.Spec.PDBEnabled() {
-		return nil
-	}
-	maxUnavailable := intstr.FromInt32(1)
-	if rg.Spec.PodDisruptionBudget.MaxUnavailable != nil {
-		maxUnavailable = *rg.Spec.PodDisruptionBudget.MaxUnavailable
-	}
-	selector := map[string]string{}
-	maps.Copy(selector, selectorLabels(rg))
-	return &policyv1.PodDisruptionBudget{
-		ObjectMeta: metav1.ObjectMeta{Name: rg.Name, Namespace: rg.Namespace, Labels: commonLabels(rg)},
-		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: &maxUnavailable,
-			Selector:       &metav1.LabelSelector{MatchLabels: selector},
-		},
-	}
-}
-
 // reconcileServices creates or updates the three Services, keeping what the
 // API server assigned (clusterIP) and changing only selector, ports and labels.
 func (r *ReplicationGroupReconciler) reconcileServices(ctx context.Context, p *pass) (ctrl.Result, error) {
@@ -88,28 +65,5 @@ func (r *ReplicationGroupReconciler) reconcileServices(ctx context.Context, p *p
 	}
 	p.rg.Status.MasterService = masterServiceName(p.rg)
 	p.rg.Status.ReplicaService = replicaServiceName(p.rg)
-	return ctrl.Result{}, nil
-}
-
-// reconcilePDB creates, updates or (when disabled) deletes the PodDisruptionBudget.
-func (r *ReplicationGroupReconciler) reconcilePDB(ctx context.Context, p *pass) (ctrl.Result, error) {
-	want := buildPDB(p.rg)
-	if want == nil {
-		pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: p.rg.Name, Namespace: p.rg.Namespace}}
-		if err := r.Delete(ctx, pdb); err != nil && !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("deleting PodDisruptionBudget: %w", err)
-		}
-		return ctrl.Result{}, nil
-	}
-	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
-	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, pdb, func() error {
-		pdb.Labels = mergeLabels(pdb.Labels, want.Labels)
-		pdb.Spec.MaxUnavailable = want.Spec.MaxUnavailable
-		pdb.Spec.Selector = want.Spec.Selector
-		return controllerutil.SetControllerReference(p.rg, pdb, r.Scheme)
-	})
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("PodDisruptionBudget: %w", err)
-	}
 	return ctrl.Result{}, nil
 }

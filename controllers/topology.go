@@ -45,6 +45,9 @@ type observedMember struct {
 	// GoodReplicas is, on a master with min-replicas-to-write, how many
 	// replicas count for it (acknowledged within the max lag); -1 unknown.
 	GoodReplicas int64
+	// Fenced is true for a member fenced by hand (fencing.go): it carries
+	// the fenced role label and is neither repointed, rolled nor made master.
+	Fenced bool
 }
 
 // topologyInput is everything decideTopology reads.
@@ -144,10 +147,7 @@ func decideTopology(in topologyInput) []topologyAction {
 		if !m.PodExists || m.Deleting {
 			continue
 		}
-		want := roleReplica
-		if m.Name == in.CurrentMaster {
-			want = roleMaster
-		}
+		want := roleLabelFor(m.Name, in.CurrentMaster, m.Fenced)
 		if m.RoleLabel != want {
 			acts = append(acts, topologyAction{Kind: topoSetRoleLabel, Member: m.Name, Role: want, Reason: "RoleLabelMoved"})
 		}
@@ -187,7 +187,7 @@ func decideTopology(in topologyInput) []topologyAction {
 	}
 	// Replicas that answer but follow something else are repointed.
 	for _, m := range in.Members {
-		if m.Name == in.CurrentMaster || !m.PodExists || m.Deleting || !m.Reachable {
+		if m.Name == in.CurrentMaster || !m.PodExists || m.Deleting || !m.Reachable || m.Fenced {
 			continue
 		}
 		if m.Role != "slave" || m.MasterHost != master.PodIP {
@@ -282,17 +282,21 @@ func mostAdvanced(members []observedMember) *observedMember {
 	return best
 }
 
-// decideRollout rolls members whose template hash is outdated, one at a time
-// and only when every member is ready: replicas first (highest ordinal
-// first), then the master through a switchover to the most advanced in-sync
+// decideRollout rolls members whose template hash is outdated: replicas that
+// are not ready at once (replaceBrokenOutdated, selfheal.go), the others one
+// at a time and only when every member is ready: replicas first (highest
+// ordinal first), then the master through a switchover to the most advanced in-sync
 // replica, or by deleting it when it has no replica.
 func decideRollout(in topologyInput, master *observedMember) []topologyAction {
 	if in.FailoverBusy {
 		return nil
 	}
+	if acts := replaceBrokenOutdated(in, master); len(acts) > 0 {
+		return acts
+	}
 	var outdated []observedMember
 	for _, m := range in.Members {
-		if !m.PodExists {
+		if !m.PodExists || m.Fenced {
 			continue
 		}
 		if m.Deleting || !m.Ready {
@@ -315,7 +319,7 @@ func decideRollout(in topologyInput, master *observedMember) []topologyAction {
 	var best *observedMember
 	for i := range in.Members {
 		m := &in.Members[i]
-		if m.Name == master.Name || !m.PodExists || !m.Reachable || m.Role != "slave" || m.MasterHost != master.PodIP {
+		if m.Name == master.Name || !m.PodExists || !m.Reachable || m.Fenced || m.Role != "slave" || m.MasterHost != master.PodIP {
 			continue
 		}
 		if best == nil || m.Offset > best.Offset || (m.Offset == best.Offset && m.Ordinal < best.Ordinal) {

@@ -16,7 +16,12 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicasToWrite) || self.minReplicasToWrite <= self.replicas",message="minReplicasToWrite cannot exceed replicas: the master would refuse every write"
 // +kubebuilder:validation:XValidation:rule="has(self.tls) == has(oldSelf.tls)",message="spec.tls cannot be added to or removed from an existing group: members rolled one at a time would stop reaching the others (plain and TLS-only ports); create a new group"
 type ReplicationGroupSpec struct {
-	// Replicas is the number of replicas besides the master (0 runs a lone master).
+	// Replicas is the number of replicas besides the master (0 runs a lone
+	// master), so the group runs replicas+1 pods. It is also the scale
+	// subresource's spec.replicas: `kubectl scale rg/NAME --replicas=N` sets
+	// it, with the same meaning. The disruption controller never reads the
+	// scale (see PodDisruptionBudgetSpec), because its "expected pods" would
+	// then be one short of the pods the group runs.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=15
 	// +kubebuilder:default=2
@@ -235,14 +240,39 @@ func (t *TLSSpec) TLSAuthClients() string {
 	return "yes"
 }
 
-// PodDisruptionBudgetSpec describes the PodDisruptionBudget of the group.
+// PodDisruptionBudgetSpec describes the disruption budgets of the group.
+//
+// The operator writes two PodDisruptionBudgets, both with an integer
+// minAvailable that it computes, never maxUnavailable or a percentage: for
+// those the disruption controller counts the expected pods through the
+// owner's scale subresource, whose spec.replicas (spec.replicas here) counts
+// the replicas but not the master, one pod short, so it would allow one
+// eviction too many. With an integer minAvailable the expected count is the
+// number of pods the budget selects, which is always right.
+//
+//   - <name> selects the replicas (role=replica) with minAvailable =
+//     replicas - maxUnavailable (a percentage is taken of all members,
+//     rounded up), so a drain evicts at most maxUnavailable replicas at once.
+//   - <name>-master selects the master (role=master) with minAvailable 1:
+//     the master is never evicted while it is master. When a node is cordoned
+//     (kubectl drain) with the master on it, the operator switches the master
+//     over to an in-sync replica on a schedulable node (the ordinary, no-loss
+//     switchover); the old master's pod then carries role=replica, falls under
+//     the first budget, and the drain's retried eviction goes through. A lone
+//     master (replicas 0) has nowhere to go: its budget is minAvailable 0 when
+//     maxUnavailable allows one member down. See docs/drain.md.
+//
+// The two selectors never overlap, since the eviction API refuses a pod that
+// more than one budget selects.
 type PodDisruptionBudgetSpec struct {
-	// Enabled creates a PodDisruptionBudget covering all members.
+	// Enabled creates the PodDisruptionBudgets (replicas and master).
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
 
-	// MaxUnavailable is how many members may be evicted at once.
+	// MaxUnavailable is how many replicas may be evicted at once (a
+	// percentage is of all members, rounded up). The master is never evicted
+	// while it is master: a drain switches it over first.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:XIntOrString
 	// +optional
@@ -323,6 +353,18 @@ func (s *ReplicationGroupSpec) PDBEnabled() bool {
 	return s.PodDisruptionBudget.Enabled == nil || *s.PodDisruptionBudget.Enabled
 }
 
+// AnnotationFencedInstances fences members by hand, as CloudNativePG's
+// cnpg.io/fencedInstances does: a JSON array of member names, e.g.
+// '["cache-2"]' (`kubectl replnode fence cache cache-2` edits it). A fenced
+// member keeps running and replicating with its data, but is out of service:
+// its pod's role label becomes "fenced", so neither the master nor the
+// replicas Service (nor a disruption budget) selects it; it is never made
+// master (no switchover, drain or failover picks it, and the failover policy
+// counts it as not answering, so failovers stay safe with one replica less);
+// and it is neither repointed nor rolled. The master cannot be fenced: its
+// entry is ignored (switch over first) and the MembersFenced condition says so.
+const AnnotationFencedInstances = "replnode.io/fencedInstances"
+
 // ------ STATUS ------
 
 // Phase summarises the state of a group in one word.
@@ -359,6 +401,13 @@ const (
 	// serves its current certificate; False says which is not (the Secret
 	// or a key missing, a certificate not loaded yet).
 	ConditionTLSReady = "TLSReady"
+	// ConditionMemberFailing: some member's server keeps exiting (crash
+	// loop); the message carries its last error from the container's
+	// termination message.
+	ConditionMemberFailing = "MemberFailing"
+	// ConditionMembersFenced: some members are fenced by
+	// AnnotationFencedInstances; the message lists them.
+	ConditionMembersFenced = "MembersFenced"
 	// ConditionFailoverSafe: the settings keep the failover's no-loss
 	// argument (docs/failover.md); False lists what weakens it.
 	ConditionFailoverSafe = "FailoverSafe"
@@ -465,9 +514,15 @@ type ReplicationGroupStatus struct {
 	// lost its lease while paused.
 	// +optional
 	FailoverEpoch int64 `json:"failoverEpoch,omitempty"`
-	// ReadyReplicas counts ready members besides the master.
+	// ReadyReplicas counts ready members besides the master. It is the
+	// scale subresource's status.replicas.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Selector is the label selector of the group's pods, in its string
+	// form: the scale subresource's status.selector (for autoscalers and
+	// kubectl).
+	// +optional
+	Selector string `json:"selector,omitempty"`
 	// Replicas is "ready/desired" replicas, for kubectl get.
 	// +optional
 	Replicas string `json:"replicas,omitempty"`
@@ -524,6 +579,7 @@ type ReplicationGroupStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.readyReplicas,selectorpath=.status.selector
 // +kubebuilder:resource:shortName=rg,categories=replnode
 // +kubebuilder:printcolumn:name="Master",type=string,JSONPath=`.status.currentMaster`
 // +kubebuilder:printcolumn:name="Replicas",type=string,JSONPath=`.status.replicas`,description="ready/desired replicas"

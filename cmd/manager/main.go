@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/controllers"
@@ -32,7 +33,11 @@ type options struct {
 	metricsSecure, enableHTTP2                                     bool
 	metricsCertDir                                                 string
 	nodeTimeout, resync                                            time.Duration
-	zap                                                            zap.Options
+	// webhookCertDir holds tls.crt and tls.key of the validating webhook;
+	// empty serves no webhook.
+	webhookCertDir string
+	webhookPort    int
+	zap            zap.Options
 }
 
 // parseFlags parses args (without the program name). On bad flags it prints
@@ -55,6 +60,8 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace (default: all namespaces)")
 	fs.DurationVar(&o.nodeTimeout, "node-timeout", 2*time.Second, "timeout of each command sent to a replnode member (a master that stopped answering costs this much per look)")
 	fs.DurationVar(&o.resync, "resync-period", 2*time.Second, "how often a settled group is checked again (members' roles and offsets change without Kubernetes events)")
+	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", "", "directory holding tls.crt and tls.key: serve the validating webhook of ReplicationGroups (spec.config checked by the node's parser) with them (default: no webhook)")
+	fs.IntVar(&o.webhookPort, "webhook-port", 9443, "port of the validating webhook (with -webhook-cert-dir)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, then in-cluster)")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +112,9 @@ func managerOptions(o *options, scheme *runtime.Scheme) ctrl.Options {
 		// On SIGTERM the leader gives the Lease up at once, so a rolling
 		// update of the operator does not wait leaseDuration for a leader.
 		LeaderElectionReleaseOnCancel: true,
+	}
+	if o.webhookCertDir != "" {
+		opts.WebhookServer = webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir})
 	}
 	if o.namespace != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.namespace: {}}
@@ -179,6 +189,16 @@ func main() {
 		log.Error(err, "setting up the ReplicationGroup controller")
 		os.Exit(1)
 	}
+	if o.webhookCertDir != "" {
+		if err := controllers.SetupWebhookWithManager(mgr); err != nil {
+			log.Error(err, "setting up the validating webhook")
+			os.Exit(1)
+		}
+		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+			log.Error(err, "adding the webhook readiness check")
+			os.Exit(1)
+		}
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "adding the health check")
 		os.Exit(1)
@@ -187,7 +207,7 @@ func main() {
 		log.Error(err, "adding the readiness check")
 		os.Exit(1)
 	}
-	log.Info("starting the manager", "metrics", o.metricsAddr, "metricsSecure", o.metricsSecure, "probes", o.probeAddr, "leaderElection", o.leaderElect)
+	log.Info("starting the manager", "metrics", o.metricsAddr, "metricsSecure", o.metricsSecure, "probes", o.probeAddr, "leaderElection", o.leaderElect, "webhookCertDir", o.webhookCertDir)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)

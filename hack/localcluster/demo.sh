@@ -78,6 +78,7 @@ if [ ! -d cmd/manager ]; then
   fail operator "the operator is missing: cmd/manager does not exist yet"
 fi
 build "$bin/manager" ./cmd/manager || fail build "cmd/manager (the operator)"
+build "$bin/kubectl-replnode" ./cmd/kubectl-replnode || fail build "cmd/kubectl-replnode (the kubectl plugin)"
 [ -x "$bin/helm" ] || make helm || fail build "helm (make helm)"
 if [ -n "${DEMO_REPLNODE_BINARY:-}" ]; then
   [ -x "$DEMO_REPLNODE_BINARY" ] || fail build "DEMO_REPLNODE_BINARY=$DEMO_REPLNODE_BINARY is not an executable"
@@ -112,10 +113,14 @@ kubectl get rg,pods -o wide
 echo
 kubectl describe rg
 echo
+"$bin/kubectl-replnode" status cache
+echo
 cat <<EOF
 demo: done. Use the cluster with:
   export KUBECONFIG=$KUBECONFIG
   kubectl get rg,pods -o wide
+  PATH=$bin:\$PATH kubectl replnode status cache   # the kubectl plugin (also switchover, restart, fence)
+  kubectl drain <node> --ignore-daemonsets --delete-emptydir-data   # the master is switched over first
   kubectl logs <pod>                        # container logs (also: $bin/localcluster logs <pod>)
   $bin/localcluster fault stop-node <node>  # make the master's node vanish and watch the failover
   hack/localcluster/demo.sh down            # stop everything

@@ -284,6 +284,56 @@ func (d *demoCluster) groupBecomesReady(ctx context.Context) {
 	start := time.Now()
 	d.waitGroupReady(ctx, 3*time.Minute, "after kubectl apply -k config/samples")
 	t.Logf("ReplicationGroup %s/%s Ready after %s", demoGroupNamespace, demoGroup, time.Since(start).Round(time.Second))
+	d.webhookRefusesBadConfig(ctx)
+	d.pluginPrintsStatus(ctx)
+}
+
+// pluginPrintsStatus runs `kubectl replnode status` (bin/kubectl-replnode,
+// built by make build) against the cluster: it prints the Ready group with
+// its master and its three members.
+func (d *demoCluster) pluginPrintsStatus(ctx context.Context) {
+	t := d.t
+	plugin := filepath.Join(d.root, "bin", "kubectl-replnode")
+	if !fileExists(plugin) {
+		t.Log("bin/kubectl-replnode is missing (make build builds it); not checking the plugin")
+		return
+	}
+	cmd := exec.CommandContext(ctx, plugin, "status", demoGroup, "-n", demoGroupNamespace, "--kubeconfig", d.cfg.AdminKubeconfig())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl replnode status: %v\n%s", err, out)
+	}
+	text := string(out)
+	if !strings.Contains(text, "ReplicationGroup "+demoGroupNamespace+"/"+demoGroup+": Running, master ") ||
+		!strings.Contains(text, "replicas 2/2 ready") || strings.Count(text, "\n"+demoGroup+"-") != 3 {
+		t.Errorf("kubectl replnode status does not show the Ready group and its 3 members:\n%s", text)
+	}
+	t.Logf("kubectl replnode status:\n%s", text)
+}
+
+// webhookRefusesBadConfig checks the chart's validating webhook works in
+// the cluster (certificate, Service, the API server reaching the manager):
+// a server-side dry run of a bad spec.config is refused with the node's
+// message. A dry run changes nothing; webhooks with sideEffects None see it.
+func (d *demoCluster) webhookRefusesBadConfig(ctx context.Context) {
+	t := d.t
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := d.kubectl(ctx, "patch", "rg", demoGroup, "-n", demoGroupNamespace, "--type", "merge",
+			"-p", `{"spec":{"config":{"maxmemory":"lots"}}}`, "--dry-run=server")
+		if err != nil {
+			if !strings.Contains(out, `spec.config[maxmemory]: Invalid value: "lots": argument must be a memory value`) {
+				t.Fatalf("the dry run was refused without the node's message: %v\n%s", err, out)
+			}
+			t.Logf("webhook refuses maxmemory lots: %s", strings.TrimSpace(out))
+			return
+		}
+		// Accepted: the webhook was not reachable (failurePolicy Ignore).
+		if time.Now().After(deadline) {
+			t.Fatalf("the chart's webhook never refused maxmemory lots (the API server cannot reach it?)\n%s", d.diagnostics())
+		}
+		time.Sleep(2 * time.Second)
+	}
 }
 
 // ------ HELM UPGRADE ------

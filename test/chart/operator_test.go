@@ -54,8 +54,11 @@ func TestOperatorDefaultRender(t *testing.T) {
 		"Deployment/test-replnode-operator",
 		"Role/test-replnode-operator-leader-election",
 		"RoleBinding/test-replnode-operator-leader-election",
+		"Secret/test-replnode-operator-webhook-cert",
 		"Service/test-replnode-operator-metrics",
+		"Service/test-replnode-operator-webhook",
 		"ServiceAccount/test-replnode-operator",
+		"ValidatingWebhookConfiguration/test-replnode-operator-ops",
 	}
 	got := objs.kinds()
 	slices.Sort(got)
@@ -63,7 +66,7 @@ func TestOperatorDefaultRender(t *testing.T) {
 		t.Fatalf("rendered objects\n got %v\nwant %v", got, want)
 	}
 	for _, o := range objs {
-		if o.Kind == "CustomResourceDefinition" || strings.HasPrefix(o.Kind, "Cluster") {
+		if o.Kind == "CustomResourceDefinition" || strings.HasPrefix(o.Kind, "Cluster") || o.Kind == "ValidatingWebhookConfiguration" {
 			if o.Namespace != "" {
 				t.Errorf("cluster-scoped %s/%s has namespace %q", o.Kind, o.Name, o.Namespace)
 			}
@@ -122,7 +125,11 @@ func TestOperatorDefaultRender(t *testing.T) {
 	}
 
 	var svc corev1.Service
-	objs.one(t, "Service", &svc)
+	for _, o := range objs.ofKind("Service") {
+		if o.Name == "test-replnode-operator-metrics" {
+			decode(t, o, &svc)
+		}
+	}
 	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.String() != "metrics" {
 		t.Errorf("metrics Service ports = %+v, want one port targeting metrics", svc.Spec.Ports)
 	}
@@ -328,7 +335,8 @@ func TestOperatorLeaderElection(t *testing.T) {
 
 // TestOperatorScopeSwitch checks watch.scope picks a ClusterRole with a
 // ClusterRoleBinding, or a Role with a RoleBinding in the watched namespace
-// plus the manager's --namespace flag, and that the main rules never grant
+// plus the manager's --namespace flag (and, unless rbac.nodeAccess=false, a
+// ClusterRole that only reads Nodes), and that the main rules never grant
 // leases (those live in the leader-election Role).
 func TestOperatorScopeSwitch(t *testing.T) {
 	cases := []struct {
@@ -374,8 +382,22 @@ func TestOperatorScopeSwitch(t *testing.T) {
 					}
 				}
 			} else {
-				if n := len(objs.ofKind("ClusterRole")) + len(objs.ofKind("ClusterRoleBinding")); n != 0 {
-					t.Errorf("namespace scope rendered %d cluster-wide RBAC objects", n)
+				// The only cluster-wide grant is reading Nodes (cluster-scoped),
+				// so a drain of the master's node switches it over first.
+				var nodes rbacv1.ClusterRole
+				objs.one(t, "ClusterRole", &nodes)
+				if len(nodes.Rules) != 1 || !slices.Equal(nodes.Rules[0].Resources, []string{"nodes"}) ||
+					!slices.Equal(nodes.Rules[0].Verbs, []string{"get", "list", "watch"}) {
+					t.Errorf("namespace scope ClusterRole rules = %+v, want only reading nodes", nodes.Rules)
+				}
+				var nrb rbacv1.ClusterRoleBinding
+				objs.one(t, "ClusterRoleBinding", &nrb)
+				if nrb.RoleRef.Name != nodes.Name || len(nrb.Subjects) != 1 || nrb.Subjects[0].Name != sa {
+					t.Errorf("nodes ClusterRoleBinding = %+v", nrb)
+				}
+				without := render(t, operatorChart, tc.releaseNS, append(args, "--set", "rbac.nodeAccess=false")...)
+				if n := len(without.ofKind("ClusterRole")) + len(without.ofKind("ClusterRoleBinding")); n != 0 {
+					t.Errorf("namespace scope with rbac.nodeAccess=false rendered %d cluster-wide RBAC objects", n)
 				}
 				var role rbacv1.Role
 				objs.one(t, "Role", &role)
@@ -449,7 +471,11 @@ func TestOperatorOptionalObjects(t *testing.T) {
 		t.Error("ServiceMonitor does not honor the series' labels")
 	}
 	var svc corev1.Service
-	objs.one(t, "Service", &svc)
+	for _, o := range objs.ofKind("Service") {
+		if o.Name == "test-replnode-operator-metrics" {
+			decode(t, o, &svc)
+		}
+	}
 	for k, v := range sm.Spec.Selector.MatchLabels {
 		if svc.Labels[k] != v {
 			t.Errorf("ServiceMonitor selects %s=%s, which the metrics Service lacks", k, v)
@@ -457,7 +483,8 @@ func TestOperatorOptionalObjects(t *testing.T) {
 	}
 
 	stripped := render(t, operatorChart, "ops", "--set", "crds.install=false", "--set", "rbac.create=false",
-		"--set", "serviceAccount.create=false", "--set", "metrics.service.enabled=false", "--set", "serviceAccount.name=existing")
+		"--set", "serviceAccount.create=false", "--set", "metrics.service.enabled=false", "--set", "serviceAccount.name=existing",
+		"--set", "webhook.enabled=false")
 	if got := stripped.kinds(); !slices.Equal(got, []string{"Deployment/test-replnode-operator"}) {
 		t.Errorf("with every switch off rendered %v, want only the Deployment", got)
 	}

@@ -7,7 +7,12 @@
 // WAIT, never leave two writable masters and cause no full resyncs of the
 // other replicas; a stopped node fails over and its master returns as a
 // replica; a switchover (spec.master) loses nothing; an operator cut off
-// from a healthy master does not fail it over.
+// from a healthy master does not fail it over. Day-2 operations
+// (operations_test.go): kubectl drain of every node in turn and a rolling
+// image upgrade lose no acknowledged write and end Ready; a bad spec.config
+// is refused at admission (the operator's webhook, served from the test
+// process), and with the webhook bypassed crash-loops a replica, shows the
+// node's error in MemberFailing and heals once the spec is fixed.
 //
 // It owns only test code and the measurements it writes (E2E_REPORT). It must
 // not change the cluster, operator or server packages it exercises.

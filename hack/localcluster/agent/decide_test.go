@@ -158,3 +158,17 @@ func TestTailLines(t *testing.T) {
 		}
 	}
 }
+
+// TestLogTail checks the termination message bounds of FallbackToLogsOnError.
+func TestLogTail(t *testing.T) {
+	log := "one\ntwo\nthree\n"
+	if got := LogTail([]byte(log), 2048, 80); got != log {
+		t.Errorf("short log = %q", got)
+	}
+	if got := LogTail([]byte(log), 2048, 2); got != "two\nthree\n" {
+		t.Errorf("two lines = %q", got)
+	}
+	if got := LogTail([]byte(log), 6, 80); got != "three\n" {
+		t.Errorf("six bytes = %q", got)
+	}
+}

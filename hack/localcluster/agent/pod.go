@@ -307,6 +307,13 @@ func (w *podWorker) handleExit(ev exitEvent) {
 		term.Reason, term.Message = "StartError", string(msg)
 		_ = os.Remove(errFile)
 	}
+	if term.Message == "" && ev.exitCode != 0 && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+		// As the kubelet: the tail of the container's log becomes the
+		// termination message of a failed container.
+		if data, err := readTail(w.logPath(c.spec.Name), terminationMessageBytes); err == nil {
+			term.Message = LogTail(data, terminationMessageBytes, terminationMessageLines)
+		}
+	}
 	c.status.Ready = false
 	c.status.Started = ptr.To(false)
 	w.mu.Lock()
@@ -564,4 +571,45 @@ func (w *podWorker) forEachProc(fn func(c *ctr, pid int)) {
 			fn(c, p.Pid)
 		}
 	}
+}
+
+// The kubelet's bounds on a termination message taken from the log.
+const (
+	terminationMessageBytes = 2048
+	terminationMessageLines = 80
+)
+
+// readTail returns at most the last n bytes of the file at path.
+func readTail(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off := max(0, st.Size()-n)
+	buf := make([]byte, st.Size()-off)
+	_, err = f.ReadAt(buf, off)
+	return buf, err
+}
+
+// LogTail returns the end of a log as the kubelet's FallbackToLogsOnError
+// does: at most maxLines lines and maxBytes bytes.
+func LogTail(data []byte, maxBytes, maxLines int) string {
+	if len(data) > maxBytes {
+		data = data[len(data)-maxBytes:]
+	}
+	lines := 0
+	for i := len(data) - 1; i >= 0; i-- {
+		if data[i] == '\n' && i != len(data)-1 {
+			lines++
+			if lines == maxLines {
+				return string(data[i+1:])
+			}
+		}
+	}
+	return string(data)
 }

@@ -264,6 +264,10 @@ func startAPIServer(c *Config, gateway net.IP) error {
 		"--kubelet-preferred-address-types=InternalIP",
 		"--event-ttl=30m",
 		"--endpoint-reconciler-type=lease",
+		// Nothing routes ClusterIPs here: admission webhooks (the
+		// operator's) are called at their Service's endpoints, pod IPs the
+		// host reaches over the bridge.
+		"--enable-aggregator-routing=true",
 	)
 }
 

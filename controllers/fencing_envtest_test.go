@@ -1,0 +1,87 @@
+package controllers
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+)
+
+// ------ FENCING BY HAND (envtest) ------
+
+var _ = Describe("Fencing by hand", func() {
+	var ns string
+	BeforeEach(func() { ns = admissionNamespace("fence") })
+
+	podRole := func(g Gomega, name string) string {
+		pod := &corev1.Pod{}
+		g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name}, pod)).To(Succeed())
+		return pod.Labels[labelRole]
+	}
+	annotate := func(value string) {
+		rg := getGroup(ns, "fe")
+		if rg.Annotations == nil {
+			rg.Annotations = map[string]string{}
+		}
+		if value == "" {
+			delete(rg.Annotations, replnodev1alpha1.AnnotationFencedInstances)
+		} else {
+			rg.Annotations[replnodev1alpha1.AnnotationFencedInstances] = value
+		}
+		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+	}
+
+	It("takes a fenced replica out of service, never makes it master, refuses the master and unfences", func() {
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "fe", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "fe", 2)
+
+		annotate(`["fe-2"]`)
+		Eventually(func(g Gomega) {
+			g.Expect(podRole(g, "fe-2")).To(Equal(roleFenced))
+			c := meta.FindStatusCondition(getGroup(ns, "fe").Status.Conditions, replnodev1alpha1.ConditionMembersFenced)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(c.Message).To(ContainSubstring("fe-2"))
+		}, eventually, poll).Should(Succeed())
+		svc := &corev1.Service{}
+		Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "fe-replicas"}, svc)).To(Succeed())
+		Expect(svc.Spec.Selector).To(HaveKeyWithValue(labelRole, roleReplica), "the replicas Service must not select the fenced role")
+
+		By("spec.master naming the fenced member is not acted on")
+		rg = getGroup(ns, "fe")
+		rg.Spec.Master = "fe-2"
+		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(getGroup(ns, "fe").Status.CurrentMaster).To(Equal("fe-0"))
+			g.Expect(podRole(g, "fe-2")).To(Equal(roleFenced))
+		}, "4s", poll).Should(Succeed())
+
+		By("the master cannot be fenced")
+		annotate(`["fe-0","fe-2"]`)
+		Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(getGroup(ns, "fe").Status.Conditions, replnodev1alpha1.ConditionMembersFenced)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal("MasterNotFenced"))
+		}, eventually, poll).Should(Succeed())
+		Consistently(func(g Gomega) { g.Expect(podRole(g, "fe-0")).To(Equal(roleMaster)) }, "2s", poll).Should(Succeed())
+
+		By("unfenced, it is a replica again and the pending switchover to it goes ahead")
+		annotate("")
+		Eventually(func(g Gomega) {
+			rg := getGroup(ns, "fe")
+			g.Expect(rg.Status.CurrentMaster).To(Equal("fe-2"))
+			g.Expect(conditionStatus(rg, replnodev1alpha1.ConditionMembersFenced)).To(Equal(metav1.ConditionFalse))
+			g.Expect(podRole(g, "fe-2")).To(Equal(roleMaster))
+			g.Expect(podRole(g, "fe-0")).To(Equal(roleReplica))
+		}, eventually, poll).Should(Succeed())
+		expectRunning(ns, "fe", 2)
+	})
+})
