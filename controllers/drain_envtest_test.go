@@ -115,9 +115,9 @@ var _ = Describe("Scale subresource and disruption budgets", func() {
 
 		By("cordoning the master's node: the master moves to the replica on the schedulable node")
 		// The pin says dr-0; it must not pull the master back onto the node being drained.
-		rg = getGroup(ns, "dr")
-		rg.Spec.Master = "dr-0"
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "dr", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Master = "dr-0"
+		})
 		cordon(ns + "-node-0")
 		Eventually(func(g Gomega) {
 			rg := getGroup(ns, "dr")

@@ -141,9 +141,9 @@ var _ = Describe("Two operators", func() {
 		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
 		expectRunning(ns, "two", 2)
 		key = types.NamespacedName{Namespace: ns, Name: "two"}
-		rg = getGroup(ns, "two")
-		rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "two", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
+		})
 		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
 		// Let a pass of the suite's manager that started before the
 		// deletion finish: the group stays unchanged for a second.

@@ -56,9 +56,9 @@ var _ = Describe("Fencing by hand", func() {
 		Expect(svc.Spec.Selector).To(HaveKeyWithValue(labelRole, roleReplica), "the replicas Service must not select the fenced role")
 
 		By("spec.master naming the fenced member is not acted on")
-		rg = getGroup(ns, "fe")
-		rg.Spec.Master = "fe-2"
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "fe", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Master = "fe-2"
+		})
 		Consistently(func(g Gomega) {
 			g.Expect(getGroup(ns, "fe").Status.CurrentMaster).To(Equal("fe-0"))
 			g.Expect(podRole(g, "fe-2")).To(Equal(roleFenced))

@@ -196,9 +196,9 @@ var _ = Describe("Operator metrics", func() {
 		Expect(scrapeOperator()).To(HaveKey("controller_runtime_reconcile_total"))
 
 		// A switchover counts once, as a switchover.
-		rg = getGroup(ns, "mx")
-		rg.Spec.Master = "mx-2"
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "mx", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Master = "mx-2"
+		})
 		Eventually(func(g Gomega) {
 			st := getGroup(ns, "mx").Status
 			g.Expect(st.CurrentMaster).To(Equal("mx-2"))
@@ -212,9 +212,9 @@ var _ = Describe("Operator metrics", func() {
 
 		// Let failovers stand, then lose the master: one failover, with the
 		// record's reason, and its duration observed.
-		rg = getGroup(ns, "mx")
-		rg.Spec.Master = ""
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "mx", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Master = ""
+		})
 		expectRunning(ns, "mx", 2)
 		durationsBefore, _ := sample(scrapeOperator(), "replnode_failover_duration_seconds", map[string]string{})
 		addr, err = kubelet.addrOf(suiteCtx, ns, "mx-2")

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"k8s.io/client-go/util/retry"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -30,6 +31,19 @@ const (
 func getGroup(ns, name string) *replnodev1alpha1.ReplicationGroup {
 	rg := &replnodev1alpha1.ReplicationGroup{}
 	Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name}, rg)).To(Succeed())
+	return rg
+}
+
+// updateGroup applies change to the group's latest version and retries on a
+// conflict: the operator's status writes bump the object's resourceVersion
+// between any read and write of the spec.
+func updateGroup(ns, name string, change func(*replnodev1alpha1.ReplicationGroup)) *replnodev1alpha1.ReplicationGroup {
+	var rg *replnodev1alpha1.ReplicationGroup
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		rg = getGroup(ns, name)
+		change(rg)
+		return k8sClient.Update(suiteCtx, rg)
+	})).To(Succeed())
 	return rg
 }
 
@@ -176,9 +190,9 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 		expectRunning(ns, "scale", 1)
 
 		By("scaling up to 3 replicas")
-		rg = getGroup(ns, "scale")
-		rg.Spec.Replicas = ptr.To[int32](3)
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "scale", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Replicas = ptr.To[int32](3)
+		})
 		expectRunning(ns, "scale", 3)
 		Expect(groupPods(ns, "scale")).To(ConsistOf("scale-0", "scale-1", "scale-2", "scale-3"))
 
@@ -186,16 +200,16 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 		addr, err := kubelet.addrOf(suiteCtx, ns, "scale-1")
 		Expect(err).NotTo(HaveOccurred())
 		fakeNodes.SetReachable(addr, false)
-		rg = getGroup(ns, "scale")
-		rg.Spec.Replicas = ptr.To[int32](2)
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "scale", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Replicas = ptr.To[int32](2)
+		})
 		Eventually(func() []string { return groupPods(ns, "scale") }, eventually, poll).Should(ConsistOf("scale-0", "scale-2", "scale-3"))
 		expectRunning(ns, "scale", 2)
 
 		By("scaling down to 0: only the master remains")
-		rg = getGroup(ns, "scale")
-		rg.Spec.Replicas = ptr.To[int32](0)
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "scale", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Replicas = ptr.To[int32](0)
+		})
 		Eventually(func() []string { return groupPods(ns, "scale") }, eventually, poll).Should(ConsistOf("scale-0"))
 		Eventually(func(g Gomega) {
 			rg := getGroup(ns, "scale")
@@ -288,9 +302,9 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 			Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name}, pod)).To(Succeed())
 			uids[name] = pod.UID
 		}
-		rg = getGroup(ns, "roll")
-		rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"maxmemory-policy": "allkeys-lru"}
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "roll", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"maxmemory-policy": "allkeys-lru"}
+		})
 		Eventually(func(g Gomega) {
 			for _, name := range []string{"roll-1", "roll-2"} {
 				pod := &corev1.Pod{}
@@ -343,9 +357,9 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 		expectRunning(ns, "sw", 2)
 		Expect(getGroup(ns, "sw").Status.CurrentMaster).To(Equal("sw-0"))
 
-		rg = getGroup(ns, "sw")
-		rg.Spec.Master = "sw-2"
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "sw", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Master = "sw-2"
+		})
 		Eventually(func(g Gomega) {
 			rg := getGroup(ns, "sw")
 			g.Expect(rg.Status.CurrentMaster).To(Equal("sw-2"))

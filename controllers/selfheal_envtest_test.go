@@ -60,9 +60,9 @@ var _ = Describe("Self-healing", func() {
 		}, eventually, poll).Should(Succeed())
 
 		By("the spec changes: the broken replica on the old template is replaced without waiting for it")
-		rg = getGroup(ns, "heal")
-		rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"maxmemory": "20mb"}
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		rg = updateGroup(ns, "heal", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"maxmemory": "20mb"}
+		})
 		Eventually(func(g Gomega) {
 			p := &corev1.Pod{}
 			g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "heal-2"}, p)).To(Succeed())
