@@ -628,3 +628,58 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestAsynqWorkloadRealReplica: a redis-server 7.0 replica of a replnode
+// master running the asynq workload (its scripts' effects replicated as
+// MULTI/EXEC blocks, EXPIREAT, unique locks with SET NX EX) ends with the
+// master's data: equal offsets, then an equal DEBUG DIGEST.
+func TestAsynqWorkloadRealReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("asynq workload takes seconds")
+	}
+	master := redistest.StartInProcess(t, "enable-debug-command yes", "repl-diskless-sync-delay 0")
+	replica := redistest.StartRedis(t, "replicaof 127.0.0.1 "+strconv.Itoa(master.Port), "enable-debug-command local", "repl-diskless-sync-delay 0")
+	mc := goredislib.NewClient(&goredislib.Options{Addr: master.Addr, PoolSize: 64})
+	rc := goredislib.NewClient(&goredislib.Options{Addr: replica.Addr})
+	t.Cleanup(func() { _ = mc.Close(); _ = rc.Close() })
+	ctx := context.Background()
+	waitReplication := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	infoField := func(c *goredislib.Client, field string) string {
+		s, _ := c.Info(ctx, "replication").Result()
+		for _, line := range strings.Split(s, "\r\n") {
+			if v, ok := strings.CutPrefix(line, field+":"); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	waitReplication("the replica's link", func() bool { return infoField(rc, "master_link_status") == "up" })
+	asynqProcessWorkload(t, mc, 2000)
+	asynqInspectorTranscript(t, mc)
+	waitReplication("equal offsets", func() bool {
+		return infoField(mc, "master_repl_offset") == infoField(rc, "master_repl_offset")
+	})
+	dm, err := mc.Do(ctx, "DEBUG", "DIGEST").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr, err := rc.Do(ctx, "DEBUG", "DIGEST").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dm != dr {
+		t.Fatalf("DEBUG DIGEST: replnode master %s, redis-server replica %s", dm, dr)
+	}
+	if n, _ := rc.DBSize(ctx).Result(); n == 0 {
+		t.Fatal("the replica holds no keys")
+	}
+}
