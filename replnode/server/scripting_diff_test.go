@@ -230,6 +230,13 @@ var scriptCorpus = [][]string{
 	{"EVAL", "return {type(tonumber('abc')), type(tonumber('1e')), type(tonumber('')), type(tonumber(' 0x ')), type(tonumber('- 1'))}", "0"},
 	{"EVAL", "return {tostring(math.huge), tostring(-math.huge), tostring(tonumber('1e400')), tostring(math.huge == 1/0)}", "0"},
 	{"EVAL", "return {tostring(12345678901234), tostring(2^53), tostring(10/3), tostring(0.1)}", "0"},
+	// Numbers turned into strings by .., table.concat, string.format's
+	// %s and the string functions use Lua 5.1's "%.14g" as well.
+	{"EVAL", "return {2^53 .. '', 123456789012345 .. '', 12345678901234 .. '', (10/3) .. '', 0.1 + 0.2 .. '', 1e100 .. '', 1/0 .. '', -1/0 .. ''}", "0"},
+	{"EVAL", "return -0.0 .. ''", "0"},
+	{"EVAL", "return {table.concat({2^53, 0.1 + 0.2, 1e15, 7}, ','), string.format('%s|%s', 2^60, 1/3), string.rep(2^53, 2), string.len(2^53), string.upper(1e15)}", "0"},
+	{"EVAL", "local t = {} for i = 1, 3 do t[#t + 1] = i * 1e14 end return table.concat(t, ' ')", "0"},
+	{"EVAL", "return redis.call('set', 'concat-key', 2^53 .. ':' .. 2^53) and redis.call('get', 'concat-key')", "0"},
 	{"EVAL", "return redis.call('blpop', 'nolist', 0)", "0"},
 	{"EVAL", "return redis.call('select', 100)", "0"},
 	{"EVAL", "return redis.call('wait', 0, 0)", "0"},
