@@ -92,6 +92,9 @@ type Client struct {
 	unblockCh chan struct{}
 	// fence is the failover epoch this connection set (REPLNODE EPOCH).
 	fence fencing.Conn
+	// heldInput is what was read from the socket while CLIENT PAUSE
+	// held a command; the reader appends it to its buffer.
+	heldInput []byte
 	// paused is set while CLIENT PAUSE holds the client's command
 	// (waitPause): it counts as blocked in INFO and CLIENT LIST.
 	paused bool
@@ -210,6 +213,11 @@ func (c *Client) serve() {
 		s := c.s
 		s.mu.Lock()
 		lim := s.protoLimits(c)
+		if s.overQueryBufLimit(c, buf) {
+			s.freeClient(c)
+			s.mu.Unlock()
+			return
+		}
 		s.mu.Unlock()
 		var protoErr error
 		flat, bounds = flat[:0], bounds[:0]
@@ -244,6 +252,13 @@ func (c *Client) serve() {
 			}
 			s.processCommand(c, flat[start:end:end])
 			start = end
+			if len(c.heldInput) > 0 {
+				// Read while CLIENT PAUSE held the command.
+				buf = append(buf, c.heldInput...)
+				c.queryBufLen += len(c.heldInput)
+				readWhileBlocked = true
+				c.heldInput = nil
+			}
 			if c.blocked {
 				// Ends the batch: it releases the executor.
 				arrived, gone := c.waitUnblocked()
@@ -256,6 +271,7 @@ func (c *Client) serve() {
 				// point into (they stay in the old array, or before
 				// len(buf)).
 				buf = append(buf, arrived...)
+				c.queryBufLen += len(arrived)
 				readWhileBlocked = readWhileBlocked || len(arrived) > 0
 				s.beginBatch()
 			}
@@ -305,14 +321,44 @@ func (c *Client) waitUnblocked() (arrived []byte, gone bool) {
 	}
 	ch := c.unblockCh
 	c.flushOutLocked()
+	h := c.startHeldRead()
 	c.s.endBatch() // others run meanwhile: the batch's clock goes stale
 	c.s.mu.Unlock()
 	c.writePending()
-	type readResult struct {
-		got []byte
-		err error
+	var r heldReadResult
+	select {
+	case <-ch:
+		r = h.stop()
+	case r = <-h.done:
 	}
-	watched := make(chan readResult, 1)
+	c.s.mu.Lock()
+	return h.finish(r)
+}
+
+// heldRead reads a client's socket while its reader goroutine is held (a
+// blocked client, a command held by CLIENT PAUSE), as Redis keeps reading
+// such a client into its query buffer: input that arrives is kept for
+// the reader, a closed connection is noticed at once, and input past
+// client-query-buffer-limit ends the read.
+type heldRead struct {
+	c    *Client
+	done chan heldReadResult
+}
+
+type heldReadResult struct {
+	got []byte
+	err error
+}
+
+// startHeldRead starts reading c's socket. Runs on the executor.
+func (c *Client) startHeldRead() *heldRead {
+	// What may still arrive before the query buffer (the unparsed input
+	// already held plus what is read now) passes client-query-buffer-limit.
+	room := int64(-1)
+	if c.flags&ClientMaster == 0 {
+		room = c.s.hot.queryBufLimit - int64(c.queryBufLen)
+	}
+	h := &heldRead{c: c, done: make(chan heldReadResult, 1)}
 	go func() {
 		var got []byte
 		b := make([]byte, 4096)
@@ -321,27 +367,65 @@ func (c *Client) waitUnblocked() (arrived []byte, gone bool) {
 			if n > 0 {
 				c.s.stats.NetInputBytes.Add(int64(n))
 				got = append(got, b[:n]...)
+				if room >= 0 && int64(len(got)) > room && err == nil {
+					err = errQueryBufLimit
+				}
 			}
 			if err != nil {
-				watched <- readResult{got, err}
+				h.done <- heldReadResult{got, err}
 				return
 			}
 		}
 	}()
-	var r readResult
-	select {
-	case <-ch:
-		// Stop the watcher: an expired deadline ends its Read.
-		_ = c.conn.SetReadDeadline(time.Now())
-		r = <-watched
-		_ = c.conn.SetReadDeadline(time.Time{})
-		if errors.Is(r.err, os.ErrDeadlineExceeded) {
-			r.err = nil
-		}
-	case r = <-watched:
+	return h
+}
+
+// stop ends the read (an expired deadline ends its Read) and returns what
+// it got. Runs without the executor.
+func (h *heldRead) stop() heldReadResult {
+	_ = h.c.conn.SetReadDeadline(time.Now())
+	r := <-h.done
+	_ = h.c.conn.SetReadDeadline(time.Time{})
+	if errors.Is(r.err, os.ErrDeadlineExceeded) {
+		r.err = nil
 	}
-	c.s.mu.Lock()
+	return r
+}
+
+// finish accounts for what the read got and reports whether the client
+// is gone (its connection closed, or its query buffer over the limit,
+// which is logged). Runs on the executor.
+func (h *heldRead) finish(r heldReadResult) (arrived []byte, gone bool) {
+	if r.err == errQueryBufLimit {
+		h.c.queryBufLen += len(r.got)
+		h.c.s.logQueryBufLimit(h.c, r.got)
+	}
 	return r.got, r.err != nil
+}
+
+// errQueryBufLimit ends the read of a blocked client whose input passed
+// client-query-buffer-limit.
+var errQueryBufLimit = errors.New("query buffer limit")
+
+// overQueryBufLimit applies client-query-buffer-limit to the input read
+// but not yet parsed (buf), as Redis's readQueryFromClient does after each
+// read: a client other than our master with more is logged and must be
+// closed, without a reply. Runs on the executor.
+func (s *Server) overQueryBufLimit(c *Client, buf []byte) bool {
+	if c.flags&ClientMaster != 0 || int64(len(buf)) <= s.hot.queryBufLimit {
+		return false
+	}
+	c.queryBufLen = len(buf)
+	s.logQueryBufLimit(c, buf)
+	return true
+}
+
+// logQueryBufLimit is Redis's warning for a client closed by
+// client-query-buffer-limit, with the first 64 bytes of its input.
+func (s *Server) logQueryBufLimit(c *Client, buf []byte) {
+	head := buf[:min(len(buf), 64)]
+	s.Log.Warningf("Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)",
+		s.clientInfoLine(c, nil, s.clock()), appendRepr(nil, head))
 }
 
 // Block marks the client blocked after the current command: its reader

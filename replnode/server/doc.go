@@ -39,10 +39,15 @@
 // client's Writer on the executor and sent by calling Client.Flush.
 //
 // A blocked client's reader keeps reading its socket (as Redis keeps
-// reading a blocked client): what arrives is run after the client is
-// unblocked, and a connection that closes frees the client at once — so a
-// vanished client leaves blocked_clients immediately and shutdown, which
-// closes every connection, never waits for one. Pushes (pub/sub, keyspace
+// reading a blocked client), and so does one whose command CLIENT PAUSE
+// holds (heldRead): what arrives is run after the client is unblocked,
+// and a connection that closes frees the client at once — so a vanished
+// client leaves blocked_clients immediately and shutdown, which closes
+// every connection, never waits for one. client-query-buffer-limit bounds
+// the input read but not yet parsed, after every read as in Redis's
+// readQueryFromClient: a client (other than our master) over it is logged
+// and closed without a reply. The parser (package resp) applies the hard
+// limits of networking.c to each request. Pushes (pub/sub, keyspace
 // notifications, tracking invalidations) bypass CLIENT REPLY OFF|SKIP
 // (push.go).
 //

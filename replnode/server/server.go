@@ -178,6 +178,7 @@ type hotConfig struct {
 	serveStale       bool
 	slowlogSlower    int64
 	protoMaxBulk     int64
+	queryBufLimit    int64 // client-query-buffer-limit
 	requirepass      string
 	latencyTracking  bool  // latency-tracking: per-command histograms
 	latencyMonitorMs int64 // latency-monitor-threshold
@@ -305,7 +306,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
+		"proto-max-bulk-len", "client-query-buffer-limit", "requirepass", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
 		s.applyConfig(name)
 	}
 }
@@ -354,6 +355,8 @@ func (s *Server) applyConfig(name string) {
 		s.hot.slowlogSlower = c.Int(name)
 	case "proto-max-bulk-len":
 		s.hot.protoMaxBulk = c.Int(name)
+	case "client-query-buffer-limit":
+		s.hot.queryBufLimit = c.Int(name)
 	case "requirepass":
 		s.hot.requirepass = c.String(name)
 	case "latency-tracking":
