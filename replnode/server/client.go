@@ -92,6 +92,9 @@ type Client struct {
 	unblockCh chan struct{}
 	// fence is the failover epoch this connection set (REPLNODE EPOCH).
 	fence fencing.Conn
+	// holdsExec is set while the client's reader goroutine holds the
+	// executor (lockExec), so recoverReader knows whether to release it.
+	holdsExec bool
 	// heldInput is what was read from the socket while CLIENT PAUSE
 	// held a command; the reader appends it to its buffer.
 	heldInput []byte
@@ -175,6 +178,7 @@ func (c *Client) Addr() string { return c.addr }
 // executor lock, flush the replies, repeat.
 func (c *Client) serve() {
 	defer c.s.wg.Done()
+	defer c.recoverReader()
 	go c.flusher()
 	var parser resp.Parser
 	buf := make([]byte, 0, 16*1024)
@@ -200,9 +204,9 @@ func (c *Client) serve() {
 				buf = buf[:len(buf)+n]
 			}
 			if err != nil {
-				c.s.mu.Lock()
+				c.lockExec()
 				c.s.freeClient(c)
-				c.s.mu.Unlock()
+				c.unlockExec()
 				return
 			}
 		}
@@ -211,14 +215,14 @@ func (c *Client) serve() {
 		// time since AUTH changes the limits.
 		off := 0
 		s := c.s
-		s.mu.Lock()
+		c.lockExec()
 		lim := s.protoLimits(c)
 		if s.overQueryBufLimit(c, buf) {
 			s.freeClient(c)
-			s.mu.Unlock()
+			c.unlockExec()
 			return
 		}
-		s.mu.Unlock()
+		c.unlockExec()
 		var protoErr error
 		flat, bounds = flat[:0], bounds[:0]
 		for off < len(buf) {
@@ -241,7 +245,7 @@ func (c *Client) serve() {
 				break
 			}
 		}
-		s.mu.Lock()
+		c.lockExec()
 		c.queryBufLen = len(buf) - off
 		start := 0
 		readWhileBlocked := false
@@ -264,7 +268,7 @@ func (c *Client) serve() {
 				arrived, gone := c.waitUnblocked()
 				if gone {
 					s.freeClient(c)
-					s.mu.Unlock()
+					c.unlockExec()
 					return
 				}
 				// Appending never moves bytes the batch's arguments
@@ -285,12 +289,12 @@ func (c *Client) serve() {
 		c.flushOutLocked()
 		s.overOutputLimits(c)
 		closing := c.closed || c.flags&ClientCloseAfterReply != 0
-		s.mu.Unlock()
+		c.unlockExec()
 		c.writePending()
 		if closing {
-			c.s.mu.Lock()
+			c.lockExec()
 			c.s.freeClient(c)
-			c.s.mu.Unlock()
+			c.unlockExec()
 			return
 		}
 		// Keep the unparsed tail at the front of the buffer.
@@ -323,7 +327,7 @@ func (c *Client) waitUnblocked() (arrived []byte, gone bool) {
 	c.flushOutLocked()
 	h := c.startHeldRead()
 	c.s.endBatch() // others run meanwhile: the batch's clock goes stale
-	c.s.mu.Unlock()
+	c.unlockExec()
 	c.writePending()
 	var r heldReadResult
 	select {
@@ -331,7 +335,7 @@ func (c *Client) waitUnblocked() (arrived []byte, gone bool) {
 		r = h.stop()
 	case r = <-h.done:
 	}
-	c.s.mu.Lock()
+	c.lockExec()
 	return h.finish(r)
 }
 
@@ -563,6 +567,7 @@ func (c *Client) writePending() {
 
 // flusher sends output produced on behalf of the client by others.
 func (c *Client) flusher() {
+	defer c.recoverFlusher()
 	for range c.kick {
 		c.writePending()
 	}

@@ -279,7 +279,7 @@ func (s *Server) waitPause(c *Client, mayReplicate bool) bool {
 			// with its postponed clients unserved.
 			break
 		}
-		s.mu.Unlock()
+		c.unlockExec()
 		c.writePending()
 		if h != nil {
 			select {
@@ -290,16 +290,16 @@ func (s *Server) waitPause(c *Client, mayReplicate bool) bool {
 		} else {
 			time.Sleep(5 * time.Millisecond)
 		}
-		s.mu.Lock()
+		c.lockExec()
 		if ended {
 			break
 		}
 	}
 	if h != nil {
 		if !ended {
-			s.mu.Unlock()
+			c.unlockExec()
 			r = h.stop()
-			s.mu.Lock()
+			c.lockExec()
 		}
 		arrived, gone := h.finish(r)
 		c.heldInput = append(c.heldInput, arrived...)

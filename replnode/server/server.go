@@ -168,6 +168,8 @@ type Server struct {
 	// most seen since that collection was read (evict.go).
 	evictNotCounted     int64
 	evictNotCountedPeak int64
+	// cronPanicLogged is when a cron panic was last logged (panics.go).
+	cronPanicLogged time.Time
 }
 
 // hotConfig caches the directives dispatch and handlers read per command.
@@ -206,6 +208,9 @@ type Stats struct {
 	// key half-changed (see doc.go).
 	CommandPanics      int64
 	WriteCommandPanics int64
+	// InternalPanics counts panics recovered outside command handlers
+	// (panics.go).
+	InternalPanics     atomic.Int64
 	ErrorCodes         map[string]int64
 	PubsubChannelsSent int64
 	EvictedKeys        int64
@@ -497,7 +502,9 @@ func (s *Server) acceptLoop(l net.Listener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		s.accept(conn)
+		if err := s.protect("accepting a connection", func() error { s.accept(conn); return nil }); err != nil {
+			_ = conn.Close()
+		}
 	}
 }
 
@@ -510,25 +517,31 @@ func (s *Server) accept(conn net.Conn) {
 			_ = tc.SetKeepAlive(true)
 		}
 	}
+	c, refusal := s.admit(conn)
+	if c == nil {
+		_, _ = conn.Write([]byte(refusal))
+		_ = conn.Close()
+		return
+	}
+	s.wg.Add(1)
+	go c.serve()
+}
+
+// admit registers a new client for conn, or returns the error line that
+// refuses it. It takes the executor, released by defer even on a panic
+// (acceptLoop recovers that and closes conn).
+func (s *Server) admit(conn net.Conn) (*Client, string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.stats.ConnectionsReceived++
 	if int64(len(s.clients)) >= s.Config.Int("maxclients") {
 		s.stats.RejectedConns++
-		s.mu.Unlock()
-		_, _ = conn.Write([]byte("-ERR max number of clients reached\r\n"))
-		_ = conn.Close()
-		return
+		return nil, "-ERR max number of clients reached\r\n"
 	}
 	if msg := s.protectedModeRefusal(conn); msg != "" {
-		s.mu.Unlock()
-		_, _ = conn.Write([]byte(msg))
-		_ = conn.Close()
-		return
+		return nil, msg
 	}
-	c := s.newClient(conn)
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go c.serve()
+	return s.newClient(conn), ""
 }
 
 // protectedModeRefusal returns Redis's DENIED error when protected mode
@@ -569,7 +582,7 @@ func (s *Server) cronLoop() {
 		}
 		s.mu.Lock()
 		s.waitScriptEnd()
-		s.cron()
+		s.cronProtected()
 		s.mu.Unlock()
 	}
 }
