@@ -68,3 +68,28 @@ func TestDifferentialExecOnStaleReplica(t *testing.T) {
 	other.Do("REPLICAOF", "NO", "ONE")
 	d.Do("EXEC")
 }
+
+// TestDifferentialSmoveWatchDestination: SMOVE of a member the
+// destination already holds leaves the destination unchanged, so a
+// transaction watching it still runs (signalModifiedKey only on an add).
+func TestDifferentialSmoveWatchDestination(t *testing.T) {
+	real := redistest.StartRedis(t)
+	ours := redistest.StartInProcess(t)
+	d := redistest.NewDiff(t, real, ours)
+	other := redistest.NewDiff(t, real, ours)
+	d.Do("SADD", "src", "a", "b")
+	d.Do("SADD", "dst", "a")
+	d.Do("WATCH", "dst")
+	d.Do("MULTI")
+	d.Do("SADD", "dst", "c")
+	other.Do("SMOVE", "src", "dst", "a")
+	d.Do("EXEC")
+	d.DoSorted("SMEMBERS", "dst")
+	// A member the destination lacks does change it.
+	d.Do("WATCH", "dst")
+	d.Do("MULTI")
+	d.Do("SADD", "dst", "d")
+	other.Do("SMOVE", "src", "dst", "b")
+	d.Do("EXEC")
+	d.DoSorted("SMEMBERS", "dst")
+}

@@ -166,12 +166,15 @@ func smoveCommand(ctx *Ctx) {
 		dstSet = ctx.S.limits.NewSet()
 		ctx.DB.Set(string(dst), dstSet, false)
 	}
+	ctx.S.signalModifiedKey(ctx.DBNum, src)
+	ctx.Modified(1)
+	// The destination changed (WATCH, tracking, dirty) only when the
+	// member was added to it, as in smoveCommand.
 	if dstSet.Add(bytes.Clone(member)) {
+		ctx.Modified(1)
+		ctx.S.signalModifiedKey(ctx.DBNum, dst)
 		ctx.Notify(NotifySet, "sadd", dst)
 	}
-	ctx.S.signalModifiedKey(ctx.DBNum, src)
-	ctx.S.signalModifiedKey(ctx.DBNum, dst)
-	ctx.Modified(1)
 	ctx.W.Int(1)
 }
 
