@@ -85,6 +85,7 @@ func saddCommand(ctx *Ctx) {
 	if s == nil {
 		s = ctx.S.limits.NewSet()
 		ctx.DB.Set(string(key), s, false)
+		ctx.S.notifyNewKey(key, ctx.DBNum)
 	}
 	added := 0
 	for _, m := range ctx.Args[2:] {
@@ -165,6 +166,7 @@ func smoveCommand(ctx *Ctx) {
 	if dstSet == nil {
 		dstSet = ctx.S.limits.NewSet()
 		ctx.DB.Set(string(dst), dstSet, false)
+		ctx.S.notifyNewKey(dst, ctx.DBNum)
 	}
 	ctx.S.signalModifiedKey(ctx.DBNum, src)
 	ctx.Modified(1)
