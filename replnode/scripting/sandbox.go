@@ -46,7 +46,6 @@ func (e *Engine) initSandbox() {
 	g.RawSetString("cmsgpack", openCmsgpack(L))
 	g.RawSetString("pcall", L.NewFunction(e.luaPcall))
 	g.RawSetString("error", L.NewFunction(luaError))
-	g.RawSetString("tostring", L.NewFunction(luaTostring))
 	g.RawSetString("tonumber", L.NewFunction(luaTonumber))
 	g.RawSetString("unpack", L.NewFunction(luaUnpack))
 	g.RawSetString("redis", e.redisTable())
@@ -270,20 +269,10 @@ func luaWhere(L *lua.LState, level int) string {
 	return strings.TrimPrefix(dbg.Source, "@") + ":" + strconv.Itoa(dbg.CurrentLine) + ": "
 }
 
-// luaTostring is tostring with Lua 5.1's number format ("%.14g", inf,
-// nan): gopher-lua prints numbers as Go does.
-func luaTostring(L *lua.LState) int {
-	v := L.CheckAny(1)
-	if n, ok := v.(lua.LNumber); ok {
-		L.Push(lua.LString(formatNumber(float64(n))))
-		return 1
-	}
-	L.Push(L.ToStringMeta(v))
-	return 1
-}
-
-// formatNumber is C's "%.14g", Lua 5.1's LUAI_NUMFFORMAT.
-func formatNumber(f float64) string { return formatCg(f, 14) }
+// formatNumber is C's "%.14g", Lua 5.1's LUAI_NUMFFORMAT: how the engine
+// turns a number into a string (tostring, .., the string functions), by
+// third_party/gopher-lua's patched LNumber.String.
+func formatNumber(f float64) string { return lua.LNumber(f).String() }
 
 // formatCg formats a number as C's "%.<precision>g", with C's spelling
 // of infinities and NaNs.
