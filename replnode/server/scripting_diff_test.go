@@ -230,6 +230,11 @@ var scriptCorpus = [][]string{
 	{"EVAL", "return {type(tonumber('abc')), type(tonumber('1e')), type(tonumber('')), type(tonumber(' 0x ')), type(tonumber('- 1'))}", "0"},
 	{"EVAL", "return {tostring(math.huge), tostring(-math.huge), tostring(tonumber('1e400')), tostring(math.huge == 1/0)}", "0"},
 	{"EVAL", "return {tostring(12345678901234), tostring(2^53), tostring(10/3), tostring(0.1)}", "0"},
+	// SORT BY a constant sorts a set (ALPHA) when a script asks, so its
+	// effects cannot depend on the set's internal order.
+	{"SADD", "sortset", "a", "b", "c", "z", "aa", "aaa", "azz", "10", "9"},
+	{"EVAL", "return redis.call('sort', KEYS[1], 'by', '_')", "1", "sortset"},
+	{"EVAL", "return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*', 'limit', '1', '4')", "1", "sortset"},
 	// Numbers turned into strings by .., table.concat, string.format's
 	// %s and the string functions use Lua 5.1's "%.14g" as well.
 	{"EVAL", "return {2^53 .. '', 123456789012345 .. '', 12345678901234 .. '', (10/3) .. '', 0.1 + 0.2 .. '', 1e100 .. '', 1/0 .. '', -1/0 .. ''}", "0"},
