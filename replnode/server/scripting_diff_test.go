@@ -230,6 +230,13 @@ var scriptCorpus = [][]string{
 	{"EVAL", "return {type(tonumber('abc')), type(tonumber('1e')), type(tonumber('')), type(tonumber(' 0x ')), type(tonumber('- 1'))}", "0"},
 	{"EVAL", "return {tostring(math.huge), tostring(-math.huge), tostring(tonumber('1e400')), tostring(math.huge == 1/0)}", "0"},
 	{"EVAL", "return {tostring(12345678901234), tostring(2^53), tostring(10/3), tostring(0.1)}", "0"},
+	// Integer arguments of the libraries accept numeric strings, as
+	// luaL_checkint does (scripts get their ARGV as strings).
+	{"EVAL", "math.randomseed(ARGV[1]) return tostring(math.random())", "0", "10"},
+	{"EVAL", "math.randomseed(ARGV[1]) return {math.random(ARGV[2]), math.random('3', ARGV[2])}", "0", "20", "100"},
+	{"EVAL", "return {string.rep('ab', ARGV[1]), string.sub('hello', '2', ARGV[1]), string.byte('abc', '2'), string.char('65', 66)}", "0", "3"},
+	{"EVAL", "return {string.format('%d|%5.1f|%x', '42', '3.14159', '255'), tostring(#string.rep('x', ' 2 '))}", "0"},
+	{"EVAL", "return string.rep('x', 'two')", "0"},
 	// SORT BY a constant sorts a set (ALPHA) when a script asks, so its
 	// effects cannot depend on the set's internal order.
 	{"SADD", "sortset", "a", "b", "c", "z", "aa", "aaa", "azz", "10", "9"},

@@ -17,9 +17,23 @@ func (ls *LState) CheckAny(n int) LValue {
 	return ls.Get(n)
 }
 
+// intArg is an integer argument as Lua 5.1's lua_tointeger reads it: a
+// number, or a string that converts to one (luaL_checkint accepts "10").
+// Upstream accepts numbers only. (replnode patch, see README.replnode.md.)
+func intArg(v LValue) (LNumber, bool) {
+	switch lv := v.(type) {
+	case LNumber:
+		return lv, true
+	case LString:
+		if num, err := parseNumber(string(lv)); err == nil {
+			return num, true
+		}
+	}
+	return 0, false
+}
+
 func (ls *LState) CheckInt(n int) int {
-	v := ls.Get(n)
-	if intv, ok := v.(LNumber); ok {
+	if intv, ok := intArg(ls.Get(n)); ok {
 		return int(intv)
 	}
 	ls.TypeError(n, LTNumber)
@@ -27,8 +41,7 @@ func (ls *LState) CheckInt(n int) int {
 }
 
 func (ls *LState) CheckInt64(n int) int64 {
-	v := ls.Get(n)
-	if intv, ok := v.(LNumber); ok {
+	if intv, ok := intArg(ls.Get(n)); ok {
 		return int64(intv)
 	}
 	ls.TypeError(n, LTNumber)
@@ -146,7 +159,7 @@ func (ls *LState) OptInt(n int, d int) int {
 	if v == LNil {
 		return d
 	}
-	if intv, ok := v.(LNumber); ok {
+	if intv, ok := intArg(v); ok {
 		return int(intv)
 	}
 	ls.TypeError(n, LTNumber)
@@ -158,7 +171,7 @@ func (ls *LState) OptInt64(n int, d int64) int64 {
 	if v == LNil {
 		return d
 	}
-	if intv, ok := v.(LNumber); ok {
+	if intv, ok := intArg(v); ok {
 		return int64(intv)
 	}
 	ls.TypeError(n, LTNumber)
@@ -241,12 +254,15 @@ func (ls *LState) OptUserData(n int, d *LUserData) *LUserData {
 
 /* error operations {{{ */
 
+// ArgError and TypeError quote the function's name as luaL_argerror
+// does ("bad argument #2 to 'rep'"). (replnode patch, see
+// README.replnode.md.)
 func (ls *LState) ArgError(n int, message string) {
-	ls.RaiseError("bad argument #%v to %v (%v)", n, ls.rawFrameFuncName(ls.currentFrame), message)
+	ls.RaiseError("bad argument #%v to '%v' (%v)", n, ls.rawFrameFuncName(ls.currentFrame), message)
 }
 
 func (ls *LState) TypeError(n int, typ LValueType) {
-	ls.RaiseError("bad argument #%v to %v (%v expected, got %v)", n, ls.rawFrameFuncName(ls.currentFrame), typ.String(), ls.Get(n).Type().String())
+	ls.RaiseError("bad argument #%v to '%v' (%v expected, got %v)", n, ls.rawFrameFuncName(ls.currentFrame), typ.String(), ls.Get(n).Type().String())
 }
 
 /* }}} */

@@ -140,9 +140,47 @@ func strFormat(L *LState) int {
 	for i := 2; i <= top; i++ {
 		args[i-2] = L.Get(i)
 	}
+	// Numeric conversions take a string that converts to a number, as
+	// Lua 5.1's luaL_checknumber does. (replnode patch, see
+	// README.replnode.md.)
+	for i, verb := range formatVerbs(str) {
+		if i >= len(args) {
+			break
+		}
+		if strings.IndexByte("diouxXeEfgGc", verb) < 0 {
+			continue
+		}
+		if lv, ok := args[i].(LString); ok {
+			if num, err := parseNumber(string(lv)); err == nil {
+				args[i] = num
+			}
+		}
+	}
 	npat := strings.Count(str, "%") - strings.Count(str, "%%")
 	L.Push(LString(fmt.Sprintf(str, args[:intMin(npat, len(args))]...)))
 	return 1
+}
+
+// formatVerbs returns the conversion letter of each directive of a
+// format string, in order ("%%" is none).
+func formatVerbs(format string) []byte {
+	var verbs []byte
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		if i < len(format) && format[i] == '%' {
+			continue
+		}
+		for i < len(format) && strings.IndexByte("-+ #0123456789.", format[i]) >= 0 {
+			i++
+		}
+		if i < len(format) {
+			verbs = append(verbs, format[i])
+		}
+	}
+	return verbs
 }
 
 func strGsub(L *LState) int {
