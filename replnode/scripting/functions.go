@@ -69,7 +69,11 @@ func (f *Functions) Flush() {
 }
 
 // Get returns the function called name, or nil.
-func (f *Functions) Get(name string) *Function { return f.funcs[name] }
+func (f *Functions) Get(name string) *Function { return f.funcs[funcKey(name)] }
+
+// funcKey is a function's key in the store: function names are
+// case-insensitive (functionDictType), library names are not.
+func funcKey(name string) string { return strings.ToLower(name) }
 
 // Libraries returns the libraries sorted by name.
 func (f *Functions) Libraries() []*Library {
@@ -91,7 +95,7 @@ func (f *Functions) Delete(name string) bool {
 		return false
 	}
 	for fn := range l.Functions {
-		delete(f.funcs, fn)
+		delete(f.funcs, funcKey(fn))
 	}
 	delete(f.libs, name)
 	return true
@@ -183,7 +187,7 @@ func (f *Functions) Load(code []byte, replace bool) (string, string) {
 		return "", "ERR No functions registered"
 	}
 	for fname := range lib.Functions {
-		if other := f.funcs[fname]; other != nil && other.Library != old {
+		if other := f.funcs[funcKey(fname)]; other != nil && other.Library != old {
 			return "", "ERR Function " + fname + " already exists"
 		}
 	}
@@ -192,7 +196,7 @@ func (f *Functions) Load(code []byte, replace bool) (string, string) {
 	}
 	f.libs[name] = lib
 	for fname, fun := range lib.Functions {
-		f.funcs[fname] = fun
+		f.funcs[funcKey(fname)] = fun
 	}
 	return name, ""
 }
@@ -339,10 +343,12 @@ func (f *Functions) Restore(codes [][]byte, policy string) (*Functions, string) 
 			delete(kept, name)
 		}
 	}
-	for fname := range incoming.funcs {
+	for key, fun := range incoming.funcs {
 		for _, l := range kept {
-			if l.Functions[fname] != nil {
-				return nil, "ERR Function " + fname + " already exists"
+			for fname := range l.Functions {
+				if funcKey(fname) == key {
+					return nil, "ERR Function " + fun.Name + " already exists"
+				}
 			}
 		}
 	}

@@ -617,7 +617,8 @@ func functionDumpCommand(ctx *Ctx) {
 // functionRestoreCommand is FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE].
 func functionRestoreCommand(ctx *Ctx) {
 	if len(ctx.Args) > 4 {
-		ctx.ArityError()
+		// addReplySubcommandSyntaxError, as functionRestoreCommand.
+		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%.128s'. Try FUNCTION HELP.", ctx.Arg(1))
 		return
 	}
 	policy := "append"
@@ -665,7 +666,10 @@ func functionStatsCommand(ctx *Ctx) {
 		w.BulkString("name")
 		w.BulkString(run.name)
 		w.BulkString("command")
-		w.ArrayLen(0)
+		w.ArrayLen(len(run.callerArgs)) // the caller's command, as scriptGetCaller
+		for _, a := range run.callerArgs {
+			w.Bulk(a)
+		}
 		w.BulkString("duration_ms")
 		w.Int(time.Since(run.start).Milliseconds())
 	}
