@@ -237,6 +237,17 @@ var scriptCorpus = [][]string{
 	{"EVAL", "return {string.rep('ab', ARGV[1]), string.sub('hello', '2', ARGV[1]), string.byte('abc', '2'), string.char('65', 66)}", "0", "3"},
 	{"EVAL", "return {string.format('%d|%5.1f|%x', '42', '3.14159', '255'), tostring(#string.rep('x', ' 2 '))}", "0"},
 	{"EVAL", "return string.rep('x', 'two')", "0"},
+	// Read-only tables: setmetatable and their metatable refuse writes
+	// with Redis's message; a binary chunk does not load; calling nil.
+	{"EVAL", "setmetatable(_G, {})", "0"},
+	{"EVAL", "local g = getmetatable(_G) g.__index = {}", "0"},
+	{"EVAL", "setmetatable(string, {})", "0"},
+	{"EVAL", "return {type(getmetatable(cjson)), type(getmetatable(string)), type(getmetatable(redis))}", "0"},
+	{"EVAL", "return type(getmetatable(_G).__index)", "0"},
+	{"EVAL", "local t = setmetatable({}, {__metatable = 'locked'}) return setmetatable(t, {})", "0"},
+	{"EVAL", "return {type(setmetatable({}, {}))}", "0"},
+	{"EVAL", "return loadstring(string.dump(function() return 1 end))()", "0"},
+	{"EVAL", "return pcall(nil)", "0"},
 	// SORT BY a constant sorts a set (ALPHA) when a script asks, so its
 	// effects cannot depend on the set's internal order.
 	{"SADD", "sortset", "a", "b", "c", "z", "aa", "aaa", "azz", "10", "9"},

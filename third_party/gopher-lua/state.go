@@ -1135,7 +1135,8 @@ func (ls *LState) pushCallFrame(cf callFrame, fn LValue, meta bool) { // +inline
 		ls.reg.Insert(fn, cf.LocalBase)
 	}
 	if cf.Fn == nil {
-		ls.RaiseError("attempt to call a non-function object")
+		// Lua 5.1's wording (replnode patch, see README.replnode.md).
+		ls.RaiseError("attempt to call a %s value", fn.Type().String())
 	}
 	if ls.stack.IsFull() {
 		ls.RaiseError("stack overflow")
