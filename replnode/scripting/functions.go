@@ -2,8 +2,10 @@ package scripting
 
 import (
 	"bytes"
+	"context"
 	"sort"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -120,6 +122,13 @@ func validName(s string) bool {
 // Load is FUNCTION LOAD: it returns the library's name, or Redis's error
 // text.
 func (f *Functions) Load(code []byte, replace bool) (string, string) {
+	return f.LoadTimeout(code, replace, 0)
+}
+
+// LoadTimeout is Load with a bound on how long the library's code may run
+// (0: none), as FUNCTION LOAD's: past it the load fails with Redis's
+// "FUNCTION LOAD timeout" instead of hanging the server.
+func (f *Functions) LoadTimeout(code []byte, replace bool, timeout time.Duration) (string, string) {
 	if !bytes.HasPrefix(code, []byte("#!")) {
 		return "", "ERR Missing library metadata"
 	}
@@ -166,10 +175,23 @@ func (f *Functions) Load(code []byte, replace bool) (string, string) {
 	lib := &Library{Name: name, Code: string(code), Functions: map[string]*Function{}}
 	f.loading = lib
 	f.e.lookup = f.loadAPI
+	var ctx context.Context
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		L.SetContext(ctx)
+	}
 	L.Push(fn)
 	perr := L.PCall(0, 0, nil)
+	if ctx != nil {
+		L.RemoveContext()
+	}
 	f.e.lookup = f.e.globals
 	f.loading = nil
+	if perr != nil && ctx != nil && ctx.Err() != nil {
+		return "", "ERR Error registering functions: ERR FUNCTION LOAD timeout"
+	}
 	if perr != nil {
 		var obj lua.LValue = lua.LString(perr.Error())
 		if ae, ok := perr.(*lua.ApiError); ok && ae.Object != nil {

@@ -77,6 +77,11 @@ var functionCorpus = [][]string{
 	{"FCALL", "myfunc", "0"},
 	{"FUNCTION", "KILL"},
 	{"FUNCTION", "FLUSH", "BOGUS"},
+	{"FUNCTION", "FLUSH", "SYNC", "extra"},
+	// A library whose code never returns times out (500 ms) instead of
+	// hanging the server.
+	{"FUNCTION", "LOAD", "#!lua name=spinlib\nlocal a = 1\nwhile 1 do a = a + 1 end"},
+	{"FUNCTION", "LIST", "LIBRARYNAME", "spinlib"},
 	{"FUNCTION", "FLUSH", "ASYNC"},
 	{"FUNCTION", "STATS"},
 }
