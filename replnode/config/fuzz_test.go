@@ -35,6 +35,14 @@ func FuzzConfigParse(f *testing.F) {
 		if err := c.LoadString(strings.Join(kept, "\n")); err != nil {
 			return
 		}
+		if saveChangesWrapped(c.String("save")) {
+			// Redis 7.0 keeps a save point's changes in an int: "save 1
+			// 2170000000" becomes "1 -2124967296", which CONFIG GET shows
+			// and CONFIG REWRITE writes, and which then does not load
+			// (checked against redis-server 7.0.15). Mimicked, so the
+			// round trip cannot hold.
+			return
+		}
 		out := c.RewriteText("")
 		again := Default()
 		if err := again.LoadString(out); err != nil {
@@ -46,4 +54,16 @@ func FuzzConfigParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// saveChangesWrapped reports whether a save value holds a negative number
+// of changes, which only int truncation of a larger one produces.
+func saveChangesWrapped(save string) bool {
+	f := strings.Fields(save)
+	for i := 1; i < len(f); i += 2 {
+		if strings.HasPrefix(f[i], "-") {
+			return true
+		}
+	}
+	return false
 }

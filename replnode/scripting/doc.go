@@ -19,11 +19,18 @@
 //
 // Differences from Redis 7.0 that remain, by design of the engine:
 // globals and library tables are made read-only with proxy tables (Redis
-// patches Lua for real read-only tables), so rawset on them is not refused
-// and pairs over a library table sees nothing; numbers converted to
-// strings by the .. operator use Go's formatting (tostring and redis.call
-// arguments use Lua's "%.14g" and Redis's "%.17g"), which differs past 14
-// significant digits and for integers from 1e15; gopher-lua's wording of
-// runtime errors (calling nil, bad arguments of the base libraries) can
-// differ from Lua 5.1's; the Lua VM's memory is not measured.
+// patches Lua for real read-only tables; setmetatable and getmetatable
+// are wrapped to answer as Redis does), so rawset on them is not refused
+// and pairs over a library table sees nothing; gopher-lua's runtime
+// errors do not name the variable involved ("attempt to call a nil value"
+// where Lua 5.1 says "attempt to call local 'f' (a nil value)"); table
+// iteration order (cmsgpack.pack and cjson.encode of tables with several
+// keys) follows Go's table layout, not Lua's; the Lua VM's memory is not
+// measured.
+//
+// gopher-lua comes from third_party/gopher-lua (a replace directive in
+// go.mod): a copy patched so that numbers become strings as in Lua 5.1
+// ("%.14g") wherever the VM converts them (.., table.concat, the string
+// functions), which upstream offers no hook for; see its
+// README.replnode.md. redis.call arguments use Redis's "%.17g".
 package scripting

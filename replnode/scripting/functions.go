@@ -2,8 +2,10 @@ package scripting
 
 import (
 	"bytes"
+	"context"
 	"sort"
 	"strings"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -69,7 +71,11 @@ func (f *Functions) Flush() {
 }
 
 // Get returns the function called name, or nil.
-func (f *Functions) Get(name string) *Function { return f.funcs[name] }
+func (f *Functions) Get(name string) *Function { return f.funcs[funcKey(name)] }
+
+// funcKey is a function's key in the store: function names are
+// case-insensitive (functionDictType), library names are not.
+func funcKey(name string) string { return strings.ToLower(name) }
 
 // Libraries returns the libraries sorted by name.
 func (f *Functions) Libraries() []*Library {
@@ -91,7 +97,7 @@ func (f *Functions) Delete(name string) bool {
 		return false
 	}
 	for fn := range l.Functions {
-		delete(f.funcs, fn)
+		delete(f.funcs, funcKey(fn))
 	}
 	delete(f.libs, name)
 	return true
@@ -116,6 +122,13 @@ func validName(s string) bool {
 // Load is FUNCTION LOAD: it returns the library's name, or Redis's error
 // text.
 func (f *Functions) Load(code []byte, replace bool) (string, string) {
+	return f.LoadTimeout(code, replace, 0)
+}
+
+// LoadTimeout is Load with a bound on how long the library's code may run
+// (0: none), as FUNCTION LOAD's: past it the load fails with Redis's
+// "FUNCTION LOAD timeout" instead of hanging the server.
+func (f *Functions) LoadTimeout(code []byte, replace bool, timeout time.Duration) (string, string) {
 	if !bytes.HasPrefix(code, []byte("#!")) {
 		return "", "ERR Missing library metadata"
 	}
@@ -162,10 +175,23 @@ func (f *Functions) Load(code []byte, replace bool) (string, string) {
 	lib := &Library{Name: name, Code: string(code), Functions: map[string]*Function{}}
 	f.loading = lib
 	f.e.lookup = f.loadAPI
+	var ctx context.Context
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		L.SetContext(ctx)
+	}
 	L.Push(fn)
 	perr := L.PCall(0, 0, nil)
+	if ctx != nil {
+		L.RemoveContext()
+	}
 	f.e.lookup = f.e.globals
 	f.loading = nil
+	if perr != nil && ctx != nil && ctx.Err() != nil {
+		return "", "ERR Error registering functions: ERR FUNCTION LOAD timeout"
+	}
 	if perr != nil {
 		var obj lua.LValue = lua.LString(perr.Error())
 		if ae, ok := perr.(*lua.ApiError); ok && ae.Object != nil {
@@ -183,7 +209,7 @@ func (f *Functions) Load(code []byte, replace bool) (string, string) {
 		return "", "ERR No functions registered"
 	}
 	for fname := range lib.Functions {
-		if other := f.funcs[fname]; other != nil && other.Library != old {
+		if other := f.funcs[funcKey(fname)]; other != nil && other.Library != old {
 			return "", "ERR Function " + fname + " already exists"
 		}
 	}
@@ -192,7 +218,7 @@ func (f *Functions) Load(code []byte, replace bool) (string, string) {
 	}
 	f.libs[name] = lib
 	for fname, fun := range lib.Functions {
-		f.funcs[fname] = fun
+		f.funcs[funcKey(fname)] = fun
 	}
 	return name, ""
 }
@@ -339,10 +365,12 @@ func (f *Functions) Restore(codes [][]byte, policy string) (*Functions, string) 
 			delete(kept, name)
 		}
 	}
-	for fname := range incoming.funcs {
+	for key, fun := range incoming.funcs {
 		for _, l := range kept {
-			if l.Functions[fname] != nil {
-				return nil, "ERR Function " + fname + " already exists"
+			for fname := range l.Functions {
+				if funcKey(fname) == key {
+					return nil, "ERR Function " + fun.Name + " already exists"
+				}
 			}
 		}
 	}

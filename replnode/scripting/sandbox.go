@@ -46,7 +46,6 @@ func (e *Engine) initSandbox() {
 	g.RawSetString("cmsgpack", openCmsgpack(L))
 	g.RawSetString("pcall", L.NewFunction(e.luaPcall))
 	g.RawSetString("error", L.NewFunction(luaError))
-	g.RawSetString("tostring", L.NewFunction(luaTostring))
 	g.RawSetString("tonumber", L.NewFunction(luaTonumber))
 	g.RawSetString("unpack", L.NewFunction(luaUnpack))
 	g.RawSetString("redis", e.redisTable())
@@ -59,6 +58,39 @@ func (e *Engine) initSandbox() {
 		L.Push(lua.LString(lua.CoroutineLibName))
 		L.Call(1, 0)
 	}
+	// string.dump gives a binary chunk, which loadstring refuses (it
+	// takes source only): loadstring(string.dump(f)) is nil, as in Redis,
+	// where gopher-lua's dump raises an error of its own.
+	g.RawGetString("string").(*lua.LTable).RawSetString("dump", L.NewFunction(func(L *lua.LState) int {
+		L.CheckFunction(1)
+		L.Push(lua.LString("\x1bLua\x51\x00"))
+		return 1
+	}))
+	// setmetatable on a read-only table fails as Redis's patched Lua.
+	baseSetmetatable := g.RawGetString("setmetatable").(*lua.LFunction)
+	g.RawSetString("setmetatable", L.NewFunction(func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && isReadOnly(t) {
+			// Raised by lua_setmetatable itself: no position.
+			L.Error(lua.LString("Attempt to modify a readonly table"), 0)
+		}
+		L.Push(baseSetmetatable)
+		L.Push(L.Get(1))
+		L.Push(L.Get(2))
+		L.Call(2, 1)
+		return 1
+	}))
+	// A read-only library table has no metatable, as in Redis.
+	baseGetmetatable := g.RawGetString("getmetatable").(*lua.LFunction)
+	g.RawSetString("getmetatable", L.NewFunction(func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && isReadOnly(t) && t.Metatable.(*lua.LTable).RawGetString("__metatable") == lua.LFalse {
+			L.Push(lua.LNil)
+			return 1
+		}
+		L.Push(baseGetmetatable)
+		L.Push(L.Get(1))
+		L.Call(1, 1)
+		return 1
+	}))
 	m := g.RawGetString("math").(*lua.LTable)
 	m.RawSetString("random", L.NewFunction(e.mathRandom))
 	m.RawSetString("randomseed", L.NewFunction(e.mathRandomseed))
@@ -107,24 +139,54 @@ func readOnlyProxy(L *lua.LState, t *lua.LTable, strict bool) *lua.LTable {
 	if strict {
 		index = protectedIndex(L, func() *lua.LTable { return t })
 	}
-	return newReadOnlyProxy(L, index, true)
+	return newReadOnlyProxy(L, index, false)
 }
 
+// readOnlyMarker is the key under which a read-only proxy's metatable
+// holds its marker: a userdata value no script can make, so isReadOnly
+// cannot be fooled.
+const readOnlyMarker = "\x00readonly"
+
 // newReadOnlyProxy returns an empty table reading through index that
-// refuses writes; hideMetatable makes getmetatable answer false.
-func newReadOnlyProxy(L *lua.LState, index lua.LValue, hideMetatable bool) *lua.LTable {
+// refuses writes ("Attempt to modify a readonly table"). For the globals,
+// getmetatable answers a read-only view of its metatable, as for Redis's
+// _G (which has one, for the undefined-global errors): reading it works,
+// writing it fails. Otherwise getmetatable answers nil, as for Redis's
+// read-only library tables.
+func newReadOnlyProxy(L *lua.LState, index lua.LValue, globals bool) *lua.LTable {
 	p := L.NewTable()
 	mt := L.NewTable()
 	mt.RawSetString("__index", index)
-	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+	refuse := L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError("Attempt to modify a readonly table")
 		return 0
-	}))
-	if hideMetatable {
-		mt.RawSetString("__metatable", lua.LFalse)
+	})
+	mt.RawSetString("__newindex", refuse)
+	mt.RawSetString(readOnlyMarker, L.NewUserData())
+	mt.RawSetString("__metatable", lua.LFalse)
+	if globals {
+		view := L.NewTable()
+		viewMT := L.NewTable()
+		viewMT.RawSetString("__index", mt)
+		viewMT.RawSetString("__newindex", refuse)
+		viewMT.RawSetString("__metatable", lua.LFalse)
+		viewMT.RawSetString(readOnlyMarker, L.NewUserData())
+		L.SetMetatable(view, viewMT)
+		mt.RawSetString("__metatable", view)
 	}
 	L.SetMetatable(p, mt)
 	return p
+}
+
+// isReadOnly reports whether t is a read-only proxy (or the view of one's
+// metatable).
+func isReadOnly(t *lua.LTable) bool {
+	mt, ok := t.Metatable.(*lua.LTable)
+	if !ok {
+		return false
+	}
+	_, ok = mt.RawGetString(readOnlyMarker).(*lua.LUserData)
+	return ok
 }
 
 // protectedIndex is an __index reading table() where a missing name fails
@@ -270,20 +332,10 @@ func luaWhere(L *lua.LState, level int) string {
 	return strings.TrimPrefix(dbg.Source, "@") + ":" + strconv.Itoa(dbg.CurrentLine) + ": "
 }
 
-// luaTostring is tostring with Lua 5.1's number format ("%.14g", inf,
-// nan): gopher-lua prints numbers as Go does.
-func luaTostring(L *lua.LState) int {
-	v := L.CheckAny(1)
-	if n, ok := v.(lua.LNumber); ok {
-		L.Push(lua.LString(formatNumber(float64(n))))
-		return 1
-	}
-	L.Push(L.ToStringMeta(v))
-	return 1
-}
-
-// formatNumber is C's "%.14g", Lua 5.1's LUAI_NUMFFORMAT.
-func formatNumber(f float64) string { return formatCg(f, 14) }
+// formatNumber is C's "%.14g", Lua 5.1's LUAI_NUMFFORMAT: how the engine
+// turns a number into a string (tostring, .., the string functions), by
+// third_party/gopher-lua's patched LNumber.String.
+func formatNumber(f float64) string { return lua.LNumber(f).String() }
 
 // formatCg formats a number as C's "%.<precision>g", with C's spelling
 // of infinities and NaNs.

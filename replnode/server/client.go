@@ -97,6 +97,12 @@ type Client struct {
 	unblockCh chan struct{}
 	// fence is the failover epoch this connection set (REPLNODE EPOCH).
 	fence fencing.Conn
+	// holdsExec is set while the client's reader goroutine holds the
+	// executor (lockExec), so recoverReader knows whether to release it.
+	holdsExec bool
+	// heldInput is what was read from the socket while CLIENT PAUSE
+	// held a command; the reader appends it to its buffer.
+	heldInput []byte
 	// paused is set while CLIENT PAUSE holds the client's command
 	// (waitPause): it counts as blocked in INFO and CLIENT LIST.
 	paused bool
@@ -178,6 +184,7 @@ func (c *Client) Addr() string { return c.addr }
 // executor lock, flush the replies, repeat.
 func (c *Client) serve() {
 	defer c.s.wg.Done()
+	defer c.recoverReader()
 	go c.flusher()
 	var parser resp.Parser
 	buf := make([]byte, 0, 16*1024)
@@ -203,9 +210,9 @@ func (c *Client) serve() {
 				buf = buf[:len(buf)+n]
 			}
 			if err != nil {
-				c.s.mu.Lock()
+				c.lockExec()
 				c.s.freeClient(c)
-				c.s.mu.Unlock()
+				c.unlockExec()
 				return
 			}
 		}
@@ -214,9 +221,14 @@ func (c *Client) serve() {
 		// time since AUTH changes the limits.
 		off := 0
 		s := c.s
-		s.mu.Lock()
+		c.lockExec()
 		lim := s.protoLimits(c)
-		s.mu.Unlock()
+		if s.overQueryBufLimit(c, buf) {
+			s.freeClient(c)
+			c.unlockExec()
+			return
+		}
+		c.unlockExec()
 		var protoErr error
 		flat, bounds = flat[:0], bounds[:0]
 		for off < len(buf) {
@@ -239,7 +251,7 @@ func (c *Client) serve() {
 				break
 			}
 		}
-		s.mu.Lock()
+		c.lockExec()
 		c.queryBufLen = len(buf) - off
 		start := 0
 		readWhileBlocked := false
@@ -250,18 +262,26 @@ func (c *Client) serve() {
 			}
 			s.processCommand(c, flat[start:end:end])
 			start = end
+			if len(c.heldInput) > 0 {
+				// Read while CLIENT PAUSE held the command.
+				buf = append(buf, c.heldInput...)
+				c.queryBufLen += len(c.heldInput)
+				readWhileBlocked = true
+				c.heldInput = nil
+			}
 			if c.blocked {
 				// Ends the batch: it releases the executor.
 				arrived, gone := c.waitUnblocked()
 				if gone {
 					s.freeClient(c)
-					s.mu.Unlock()
+					c.unlockExec()
 					return
 				}
 				// Appending never moves bytes the batch's arguments
 				// point into (they stay in the old array, or before
 				// len(buf)).
 				buf = append(buf, arrived...)
+				c.queryBufLen += len(arrived)
 				readWhileBlocked = readWhileBlocked || len(arrived) > 0
 				s.beginBatch()
 			}
@@ -275,12 +295,12 @@ func (c *Client) serve() {
 		c.flushOutLocked()
 		s.overOutputLimits(c)
 		closing := c.closed || c.flags&ClientCloseAfterReply != 0
-		s.mu.Unlock()
+		c.unlockExec()
 		c.writePending()
 		if closing {
-			c.s.mu.Lock()
+			c.lockExec()
 			c.s.freeClient(c)
-			c.s.mu.Unlock()
+			c.unlockExec()
 			return
 		}
 		// Keep the unparsed tail at the front of the buffer.
@@ -311,14 +331,44 @@ func (c *Client) waitUnblocked() (arrived []byte, gone bool) {
 	}
 	ch := c.unblockCh
 	c.flushOutLocked()
+	h := c.startHeldRead()
 	c.s.endBatch() // others run meanwhile: the batch's clock goes stale
-	c.s.mu.Unlock()
+	c.unlockExec()
 	c.writePending()
-	type readResult struct {
-		got []byte
-		err error
+	var r heldReadResult
+	select {
+	case <-ch:
+		r = h.stop()
+	case r = <-h.done:
 	}
-	watched := make(chan readResult, 1)
+	c.lockExec()
+	return h.finish(r)
+}
+
+// heldRead reads a client's socket while its reader goroutine is held (a
+// blocked client, a command held by CLIENT PAUSE), as Redis keeps reading
+// such a client into its query buffer: input that arrives is kept for
+// the reader, a closed connection is noticed at once, and input past
+// client-query-buffer-limit ends the read.
+type heldRead struct {
+	c    *Client
+	done chan heldReadResult
+}
+
+type heldReadResult struct {
+	got []byte
+	err error
+}
+
+// startHeldRead starts reading c's socket. Runs on the executor.
+func (c *Client) startHeldRead() *heldRead {
+	// What may still arrive before the query buffer (the unparsed input
+	// already held plus what is read now) passes client-query-buffer-limit.
+	room := int64(-1)
+	if c.flags&ClientMaster == 0 {
+		room = c.s.hot.queryBufLimit - int64(c.queryBufLen)
+	}
+	h := &heldRead{c: c, done: make(chan heldReadResult, 1)}
 	go func() {
 		var got []byte
 		b := make([]byte, 4096)
@@ -327,27 +377,65 @@ func (c *Client) waitUnblocked() (arrived []byte, gone bool) {
 			if n > 0 {
 				c.s.stats.NetInputBytes.Add(int64(n))
 				got = append(got, b[:n]...)
+				if room >= 0 && int64(len(got)) > room && err == nil {
+					err = errQueryBufLimit
+				}
 			}
 			if err != nil {
-				watched <- readResult{got, err}
+				h.done <- heldReadResult{got, err}
 				return
 			}
 		}
 	}()
-	var r readResult
-	select {
-	case <-ch:
-		// Stop the watcher: an expired deadline ends its Read.
-		_ = c.conn.SetReadDeadline(time.Now())
-		r = <-watched
-		_ = c.conn.SetReadDeadline(time.Time{})
-		if errors.Is(r.err, os.ErrDeadlineExceeded) {
-			r.err = nil
-		}
-	case r = <-watched:
+	return h
+}
+
+// stop ends the read (an expired deadline ends its Read) and returns what
+// it got. Runs without the executor.
+func (h *heldRead) stop() heldReadResult {
+	_ = h.c.conn.SetReadDeadline(time.Now())
+	r := <-h.done
+	_ = h.c.conn.SetReadDeadline(time.Time{})
+	if errors.Is(r.err, os.ErrDeadlineExceeded) {
+		r.err = nil
 	}
-	c.s.mu.Lock()
+	return r
+}
+
+// finish accounts for what the read got and reports whether the client
+// is gone (its connection closed, or its query buffer over the limit,
+// which is logged). Runs on the executor.
+func (h *heldRead) finish(r heldReadResult) (arrived []byte, gone bool) {
+	if r.err == errQueryBufLimit {
+		h.c.queryBufLen += len(r.got)
+		h.c.s.logQueryBufLimit(h.c, r.got)
+	}
 	return r.got, r.err != nil
+}
+
+// errQueryBufLimit ends the read of a blocked client whose input passed
+// client-query-buffer-limit.
+var errQueryBufLimit = errors.New("query buffer limit")
+
+// overQueryBufLimit applies client-query-buffer-limit to the input read
+// but not yet parsed (buf), as Redis's readQueryFromClient does after each
+// read: a client other than our master with more is logged and must be
+// closed, without a reply. Runs on the executor.
+func (s *Server) overQueryBufLimit(c *Client, buf []byte) bool {
+	if c.flags&ClientMaster != 0 || int64(len(buf)) <= s.hot.queryBufLimit {
+		return false
+	}
+	c.queryBufLen = len(buf)
+	s.logQueryBufLimit(c, buf)
+	return true
+}
+
+// logQueryBufLimit is Redis's warning for a client closed by
+// client-query-buffer-limit, with the first 64 bytes of its input.
+func (s *Server) logQueryBufLimit(c *Client, buf []byte) {
+	head := buf[:min(len(buf), 64)]
+	s.Log.Warningf("Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)",
+		s.clientInfoLine(c, nil, s.clock()), appendRepr(nil, head))
 }
 
 // Block marks the client blocked after the current command: its reader
@@ -485,6 +573,7 @@ func (c *Client) writePending() {
 
 // flusher sends output produced on behalf of the client by others.
 func (c *Client) flusher() {
+	defer c.recoverFlusher()
 	for range c.kick {
 		c.writePending()
 	}

@@ -335,6 +335,11 @@ func (ctx *Ctx) Exists(key []byte) bool {
 // the expiry is dropped unless keepTTL, WATCH is signalled, and clients
 // blocked on key are signalled when v is a list or sorted set.
 func (ctx *Ctx) SetKey(key []byte, v store.Value, keepTTL bool) {
+	if ctx.S.notifyFlags()&notifyNew != 0 {
+		if _, exists := ctx.DB.Peek(string(key)); !exists {
+			defer ctx.S.notifyNewKey(key, ctx.DBNum)
+		}
+	}
 	ctx.DB.SetAt(key, v, keepTTL, ctx.NowMs)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.S.signalIfBlockable(ctx.DBNum, key, v)

@@ -50,6 +50,7 @@ func debugPopulateCommand(ctx *Ctx) {
 			val = sized
 		}
 		ctx.DB.Set(string(keyBuf), store.NewString(val), false)
+		ctx.S.notifyNewKey(keyBuf, ctx.DBNum)
 	}
 	ctx.W.SimpleString("OK")
 }

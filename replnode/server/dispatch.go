@@ -182,7 +182,10 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 			return false
 		}
 	}
-	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && flags&FlagStale == 0 {
+	// EXEC is refused on a stale replica when any queued command would
+	// be (is_denystale_command).
+	denyStale := flags&FlagStale == 0 || (isExec && c.multi.active && c.multi.invFlags&FlagStale != 0)
+	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && denyStale {
 		s.reject(ctx, ErrMasterDown)
 		return false
 	}

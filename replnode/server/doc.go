@@ -59,10 +59,15 @@
 // client's Writer on the executor and sent by calling Client.Flush.
 //
 // A blocked client's reader keeps reading its socket (as Redis keeps
-// reading a blocked client): what arrives is run after the client is
-// unblocked, and a connection that closes frees the client at once — so a
-// vanished client leaves blocked_clients immediately and shutdown, which
-// closes every connection, never waits for one. Pushes (pub/sub, keyspace
+// reading a blocked client), and so does one whose command CLIENT PAUSE
+// holds (heldRead): what arrives is run after the client is unblocked,
+// and a connection that closes frees the client at once — so a vanished
+// client leaves blocked_clients immediately and shutdown, which closes
+// every connection, never waits for one. client-query-buffer-limit bounds
+// the input read but not yet parsed, after every read as in Redis's
+// readQueryFromClient: a client (other than our master) over it is logged
+// and closed without a reply. The parser (package resp) applies the hard
+// limits of networking.c to each request. Pushes (pub/sub, keyspace
 // notifications, tracking invalidations) bypass CLIENT REPLY OFF|SKIP
 // (push.go).
 //
@@ -73,9 +78,8 @@
 // reply the handler had written, answers -ERR internal error in '<cmd>',
 // counts it (INFO stats command_panics, and write_command_panics for
 // commands flagged write; errorstats as any ERR) and does not propagate
-// the command. The node keeps serving. Nothing outside handlers is
-// covered: a panic in a reader goroutine, cron or a replication link still
-// ends the process.
+// the command. The node keeps serving. Panics outside handlers are
+// covered too, see "A panic outside a command".
 //
 // Why not die as Redis does on a crash: a panic is almost always one input
 // hitting one bug, deterministically. If it killed the node, the operator
@@ -94,6 +98,35 @@
 // it again from the start (and panic again). write_command_panics > 0 is
 // the signal that the dataset may differ from the replicas'; a full resync
 // (or a failover to a replica) restores agreement.
+//
+// # A panic outside a command
+//
+// The same argument holds for the goroutines around the handlers: what
+// panics there is data or input too (a request, a value the RDB writer
+// cannot encode, a master's stream), and a crash would repeat on every
+// node it reaches. So no goroutine the server starts lets a panic end the
+// process or keep a lock (panics.go). Each is logged with its stack and
+// counted in INFO stats internal_panics, then:
+//   - a client's reader or output goroutine: the batch is ended, the
+//     executor released (the reader tracks holding it, Client.lockExec) and
+//     that client alone is closed. A write that ran before the panic stays,
+//     as for a handler panic;
+//   - the server cron: the tick is abandoned and the next one runs; a
+//     panic that repeats every tick is logged once a minute;
+//   - a background save: the save fails (rdb_last_bgsave_status:err, and
+//     MISCONF refuses writes as after any failed save);
+//   - a full sync to replicas: the sync fails and its replicas are dropped
+//     (they retry), their output released;
+//   - the replication link of a replica: the link is dropped and the
+//     cached master discarded, so the replica comes back by a full sync
+//     (what it had half applied is replaced);
+//   - accepting a connection: that connection is closed;
+//   - loading the dataset at startup: a fatal load error, the process
+//     exits non-zero with the report in its log, as Redis on a crash.
+//
+// Panics that hold the executor are released by Exec's deferred unlock or
+// by the reader's tracking; a goroutine never recovers a panic while it
+// holds a lock it does not release.
 //
 // # How to add a command
 //

@@ -264,16 +264,48 @@ func (s *Server) waitPause(c *Client, mayReplicate bool) bool {
 	s.endBatch() // others run meanwhile: the batch's clock goes stale
 	c.paused = true
 	defer func() { c.paused = false }()
+	// The socket is read meanwhile, as for a blocked client: input is
+	// kept for the reader (Client.heldInput), and a client that goes
+	// away or passes client-query-buffer-limit is freed at once.
+	var h *heldRead
+	if c.conn != nil && c.flags&(ClientInternal|ClientMaster) == 0 {
+		h = c.startHeldRead()
+	}
+	var r heldReadResult
+	ended := false
 	for s.pausedFor(c, mayReplicate) {
 		if c.closed || s.shuttingDown.Load() {
 			// A stopping server drops held commands, as Redis exits
 			// with its postponed clients unserved.
-			return false
+			break
 		}
-		s.mu.Unlock()
+		c.unlockExec()
 		c.writePending()
-		time.Sleep(5 * time.Millisecond)
-		s.mu.Lock()
+		if h != nil {
+			select {
+			case r = <-h.done:
+				ended = true
+			case <-time.After(5 * time.Millisecond):
+			}
+		} else {
+			time.Sleep(5 * time.Millisecond)
+		}
+		c.lockExec()
+		if ended {
+			break
+		}
+	}
+	if h != nil {
+		if !ended {
+			c.unlockExec()
+			r = h.stop()
+			c.lockExec()
+		}
+		arrived, gone := h.finish(r)
+		c.heldInput = append(c.heldInput, arrived...)
+		if gone {
+			s.freeClient(c)
+		}
 	}
 	return !c.closed && !s.shuttingDown.Load()
 }

@@ -177,7 +177,16 @@ func run(cfg *config.Config, stdout io.Writer) int {
 		close(served)
 	}()
 	loaded := make(chan bool, 1)
-	go func() { loaded <- s.loadDataset() }()
+	go func() {
+		ok := false
+		// A panic in a loader is a fatal load error, reported as one:
+		// the process exits non-zero, as Redis does on a crash.
+		if err := s.protect("loading the dataset", func() error { ok = s.loadDataset(); return nil }); err != nil {
+			s.Log.Warningf("Fatal error loading the DB, exiting.")
+			ok = false
+		}
+		loaded <- ok
+	}()
 	select {
 	case ok := <-loaded:
 		if !ok {

@@ -251,10 +251,13 @@ func (p *persistState) startBgsave() {
 	info, opt, delay, path := p.auxInfo(), p.encodeOptions(), p.keySaveDelay(), p.dumpPath()
 	s.Log.Noticef("Background saving started")
 	go func() {
-		job.err = writeDumpFile(path, func(w io.Writer) error {
-			return writeSnapshots(w, job.snaps, info, opt, delay, job)
+		defer close(job.done)
+		// A panic fails the save, as a crashed child fails Redis's.
+		job.err = s.protect("the background save", func() error {
+			return writeDumpFile(path, func(w io.Writer) error {
+				return writeSnapshots(w, job.snaps, info, opt, delay, job)
+			})
 		})
-		close(job.done)
 	}()
 }
 

@@ -367,6 +367,13 @@ const (
 
 // notifyKeyspaceEvent publishes __keyspace@db__:key and __keyevent@db__:event
 // messages when notify-keyspace-events enables the class.
+// notifyNewKey fires the "new" event (class n) for a key just added to
+// db, as Redis's dbAdd does for every key it creates (not when a value
+// replaces another under an existing key, nor when loading a dataset).
+func (s *Server) notifyNewKey(key []byte, db int) {
+	s.notifyKeyspaceEvent(notifyNew, "new", key, db)
+}
+
 func (s *Server) notifyKeyspaceEvent(class int, event string, key []byte, db int) {
 	flags := s.notifyFlags()
 	if flags&class == 0 || flags&(config.NotifyKeyspace|config.NotifyKeyevent) == 0 {

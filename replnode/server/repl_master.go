@@ -651,16 +651,19 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 		}
 	}
 	fan := &fanoutWriter{ws: writers, errs: make([]error, len(writers))}
-	var err error
-	if job.diskless {
-		mark := []byte(randomHex(replEOFMarkLen))
-		fan.send([]byte("$EOF:" + string(mark) + "\r\n"))
-		err = rdb.WriteSnapshot(fan, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
-		fan.send(mark)
-	} else {
-		var buf bytes.Buffer
-		err = rdb.WriteSnapshot(&payloadCounter{w: &buf, r: r}, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
-		defer r.payloadBytes.Add(-int64(buf.Len()))
+	var buf bytes.Buffer
+	defer func() { r.payloadBytes.Add(-int64(buf.Len())) }()
+	// A panic (a snapshot the writer cannot encode) fails the sync: the
+	// replicas' output is released and they are dropped, to retry.
+	err := r.s.protect("a full sync to replicas", func() error {
+		if job.diskless {
+			mark := []byte(randomHex(replEOFMarkLen))
+			fan.send([]byte("$EOF:" + string(mark) + "\r\n"))
+			err := rdb.WriteSnapshot(fan, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
+			fan.send(mark)
+			return err
+		}
+		err := rdb.WriteSnapshot(&payloadCounter{w: &buf, r: r}, snaps, info, rdb.Options{Compress: r.s.Config.Bool("rdbcompression"), Checksum: r.s.Config.Bool("rdbchecksum")})
 		if err == nil {
 			r.s.Exec(func() {
 				for _, rc := range conns {
@@ -670,7 +673,8 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 			fan.send([]byte("$" + strconv.Itoa(buf.Len()) + "\r\n"))
 			fan.send(buf.Bytes())
 		}
-	}
+		return err
+	})
 	unlock()
 	for i, rc := range conns {
 		if fan.errs[i] != nil {

@@ -259,10 +259,15 @@ func (r *replState) linkRun(gen int, host string, port int) {
 		return
 	}
 	br := bufio.NewReaderSize(conn, rdb.LoadBufferSize)
-	err = r.linkHandshake(mc, br)
-	if err == nil {
-		err = r.linkStream(mc, br)
-	}
+	// A panic while syncing or applying the stream drops the link like
+	// an I/O error (Exec released the executor on the way).
+	err = r.s.protect("the replication link", func() error {
+		err := r.linkHandshake(mc, br)
+		if err == nil {
+			err = r.linkStream(mc, br)
+		}
+		return err
+	})
 	r.s.Exec(func() {
 		if r.master != mc || r.s.shuttingDown.Load() {
 			return
@@ -272,6 +277,11 @@ func (r *replState) linkRun(gen int, host string, port int) {
 		}
 		r.dropMasterConn()
 		r.perform(r.link.Disconnected(r.s.clock()))
+		if isPanic(err) {
+			// Part of what was being applied may be in the dataset:
+			// only a full sync makes it the master's again.
+			r.link.DiscardCached()
+		}
 	})
 }
 

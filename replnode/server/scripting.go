@@ -515,6 +515,9 @@ func (s *Server) runScript(ctx *Ctx, run *scriptRun, body func() (string, bool))
 }
 
 // functionLoadCommand is FUNCTION LOAD [REPLACE] code.
+// functionLoadTimeout is Redis's LOAD_TIMEOUT_MS.
+const functionLoadTimeout = 500 * time.Millisecond
+
 func functionLoadCommand(ctx *Ctx) {
 	replace := false
 	i := 2
@@ -530,7 +533,13 @@ func functionLoadCommand(ctx *Ctx) {
 		ctx.Error("ERR Function code is missing")
 		return
 	}
-	name, msg := ctx.S.functionStore().Load(ctx.Args[i], replace)
+	// A library's code gets 500 ms to register its functions
+	// (LOAD_TIMEOUT_MS), except from our master, which must be obeyed.
+	timeout := functionLoadTimeout
+	if ctx.C.flags&ClientMaster != 0 {
+		timeout = 0
+	}
+	name, msg := ctx.S.functionStore().LoadTimeout(ctx.Args[i], replace, timeout)
 	if msg != "" {
 		ctx.Error(msg)
 		return
@@ -551,7 +560,11 @@ func functionDeleteCommand(ctx *Ctx) {
 
 // functionFlushCommand is FUNCTION FLUSH [ASYNC|SYNC].
 func functionFlushCommand(ctx *Ctx) {
-	if len(ctx.Args) > 3 || (len(ctx.Args) == 3 && !ctx.ArgIs(2, "sync") && !ctx.ArgIs(2, "async")) {
+	if len(ctx.Args) > 3 {
+		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%.128s'. Try FUNCTION HELP.", ctx.Arg(1))
+		return
+	}
+	if len(ctx.Args) == 3 && !ctx.ArgIs(2, "sync") && !ctx.ArgIs(2, "async") {
 		ctx.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option")
 		return
 	}
@@ -646,7 +659,8 @@ func functionDumpCommand(ctx *Ctx) {
 // functionRestoreCommand is FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE].
 func functionRestoreCommand(ctx *Ctx) {
 	if len(ctx.Args) > 4 {
-		ctx.ArityError()
+		// addReplySubcommandSyntaxError, as functionRestoreCommand.
+		ctx.Errorf("ERR unknown subcommand or wrong number of arguments for '%.128s'. Try FUNCTION HELP.", ctx.Arg(1))
 		return
 	}
 	policy := "append"
@@ -694,7 +708,10 @@ func functionStatsCommand(ctx *Ctx) {
 		w.BulkString("name")
 		w.BulkString(run.name)
 		w.BulkString("command")
-		w.ArrayLen(0)
+		w.ArrayLen(len(run.callerArgs)) // the caller's command, as scriptGetCaller
+		for _, a := range run.callerArgs {
+			w.Bulk(a)
+		}
 		w.BulkString("duration_ms")
 		w.Int(time.Since(run.start).Milliseconds())
 	}

@@ -83,6 +83,12 @@ func TestDifferentialBusyScript(t *testing.T) {
 			if r := other.MustDo(t, "SCRIPT", "KILL"); r.Str != busyFn {
 				t.Fatalf("SCRIPT KILL of a function = %v", r)
 			}
+			// FUNCTION STATS names the running function and the command
+			// that called it.
+			if r := other.MustDo(t, "FUNCTION", "STATS"); len(r.Elems) != 4 || len(r.Elems[1].Elems) != 6 ||
+				r.Elems[1].Elems[1].Str != "spin" || r.Elems[1].Elems[3].String() != `["FCALL", "spin", "0"]` {
+				t.Fatalf("FUNCTION STATS during a busy function = %v", r)
+			}
 			if r := other.MustDo(t, "FUNCTION", "KILL"); r.Str != "OK" {
 				t.Fatalf("FUNCTION KILL = %v", r)
 			}

@@ -230,6 +230,36 @@ var scriptCorpus = [][]string{
 	{"EVAL", "return {type(tonumber('abc')), type(tonumber('1e')), type(tonumber('')), type(tonumber(' 0x ')), type(tonumber('- 1'))}", "0"},
 	{"EVAL", "return {tostring(math.huge), tostring(-math.huge), tostring(tonumber('1e400')), tostring(math.huge == 1/0)}", "0"},
 	{"EVAL", "return {tostring(12345678901234), tostring(2^53), tostring(10/3), tostring(0.1)}", "0"},
+	// Integer arguments of the libraries accept numeric strings, as
+	// luaL_checkint does (scripts get their ARGV as strings).
+	{"EVAL", "math.randomseed(ARGV[1]) return tostring(math.random())", "0", "10"},
+	{"EVAL", "math.randomseed(ARGV[1]) return {math.random(ARGV[2]), math.random('3', ARGV[2])}", "0", "20", "100"},
+	{"EVAL", "return {string.rep('ab', ARGV[1]), string.sub('hello', '2', ARGV[1]), string.byte('abc', '2'), string.char('65', 66)}", "0", "3"},
+	{"EVAL", "return {string.format('%d|%5.1f|%x', '42', '3.14159', '255'), tostring(#string.rep('x', ' 2 '))}", "0"},
+	{"EVAL", "return string.rep('x', 'two')", "0"},
+	// Read-only tables: setmetatable and their metatable refuse writes
+	// with Redis's message; a binary chunk does not load; calling nil.
+	{"EVAL", "setmetatable(_G, {})", "0"},
+	{"EVAL", "local g = getmetatable(_G) g.__index = {}", "0"},
+	{"EVAL", "setmetatable(string, {})", "0"},
+	{"EVAL", "return {type(getmetatable(cjson)), type(getmetatable(string)), type(getmetatable(redis))}", "0"},
+	{"EVAL", "return type(getmetatable(_G).__index)", "0"},
+	{"EVAL", "local t = setmetatable({}, {__metatable = 'locked'}) return setmetatable(t, {})", "0"},
+	{"EVAL", "return {type(setmetatable({}, {}))}", "0"},
+	{"EVAL", "return loadstring(string.dump(function() return 1 end))()", "0"},
+	{"EVAL", "return pcall(nil)", "0"},
+	// SORT BY a constant sorts a set (ALPHA) when a script asks, so its
+	// effects cannot depend on the set's internal order.
+	{"SADD", "sortset", "a", "b", "c", "z", "aa", "aaa", "azz", "10", "9"},
+	{"EVAL", "return redis.call('sort', KEYS[1], 'by', '_')", "1", "sortset"},
+	{"EVAL", "return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*', 'limit', '1', '4')", "1", "sortset"},
+	// Numbers turned into strings by .., table.concat, string.format's
+	// %s and the string functions use Lua 5.1's "%.14g" as well.
+	{"EVAL", "return {2^53 .. '', 123456789012345 .. '', 12345678901234 .. '', (10/3) .. '', 0.1 + 0.2 .. '', 1e100 .. '', 1/0 .. '', -1/0 .. ''}", "0"},
+	{"EVAL", "return -0.0 .. ''", "0"},
+	{"EVAL", "return {table.concat({2^53, 0.1 + 0.2, 1e15, 7}, ','), string.format('%s|%s', 2^60, 1/3), string.rep(2^53, 2), string.len(2^53), string.upper(1e15)}", "0"},
+	{"EVAL", "local t = {} for i = 1, 3 do t[#t + 1] = i * 1e14 end return table.concat(t, ' ')", "0"},
+	{"EVAL", "return redis.call('set', 'concat-key', 2^53 .. ':' .. 2^53) and redis.call('get', 'concat-key')", "0"},
 	{"EVAL", "return redis.call('blpop', 'nolist', 0)", "0"},
 	{"EVAL", "return redis.call('select', 100)", "0"},
 	{"EVAL", "return redis.call('wait', 0, 0)", "0"},

@@ -58,6 +58,17 @@ var functionCorpus = [][]string{
 	{"FCALL", "boom", "0"},
 	{"FUNCTION", "LOAD", "#!lua name=lib3\nredis.register_function('readkeys', function(keys, args) return KEYS end)"},
 	{"FCALL", "readkeys", "0"},
+	// Function names are case-insensitive (library names are not).
+	{"FUNCTION", "LOAD", "#!lua name=caselib\nredis.register_function('CaseFn', function() return 'hello' end)"},
+	{"FCALL", "casefn", "0"},
+	{"FCALL_RO", "CASEFN", "0"},
+	{"FUNCTION", "LOAD", "#!lua name=caselib2\nredis.register_function('casefn', function() return 1 end)"},
+	{"FUNCTION", "LOAD", "#!lua name=CASELIB\nredis.register_function('other', function() return 1 end)"},
+	{"FUNCTION", "DELETE", "CASELIB"},
+	{"FUNCTION", "DELETE", "caselib"},
+	{"FCALL", "CaseFn", "0"},
+	{"FUNCTION", "RESTORE", "a", "b", "c"},
+	{"FUNCTION", "RESTORE", "a", "bogus"},
 	{"FUNCTION", "LOAD", "#!lua name=lib4\nredis.register_function{function_name='w', callback=function(keys) return redis.call('set', keys[1], 'x') end, flags={'no-writes'}}"},
 	{"FCALL", "w", "1", "k"},
 	{"FUNCTION", "STATS"},
@@ -66,6 +77,11 @@ var functionCorpus = [][]string{
 	{"FCALL", "myfunc", "0"},
 	{"FUNCTION", "KILL"},
 	{"FUNCTION", "FLUSH", "BOGUS"},
+	{"FUNCTION", "FLUSH", "SYNC", "extra"},
+	// A library whose code never returns times out (500 ms) instead of
+	// hanging the server.
+	{"FUNCTION", "LOAD", "#!lua name=spinlib\nlocal a = 1\nwhile 1 do a = a + 1 end"},
+	{"FUNCTION", "LIST", "LIBRARYNAME", "spinlib"},
 	{"FUNCTION", "FLUSH", "ASYNC"},
 	{"FUNCTION", "STATS"},
 }

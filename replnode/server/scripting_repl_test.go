@@ -37,6 +37,38 @@ func scriptWorkload(t *testing.T, c *testClient) {
 	for i := 0; i < 5; i++ {
 		c.do("EVALSHA", sha, "1", "ctr", strconv.Itoa(i))
 	}
+	// Nondeterministic and rewritten commands inside scripts: TIME and
+	// SRANDMEMBER feed writes (effects replication sends the values),
+	// BLPOP inside a script pops without blocking (propagated as LPOP),
+	// ZADD INCR and HINCRBYFLOAT are sent as their results, a relative
+	// EXPIRE as PEXPIREAT.
+	more := [][]string{
+		{"EVAL", "local t = redis.call('time') return redis.call('set', 'time-key', t[1] .. '.' .. t[2])", "0"},
+		{"EVAL", "local m = redis.call('srandmember', 'set') if m then redis.call('set', 'picked', m) end return m", "0"},
+		{"EVAL", "redis.call('rpush', 'bl', 'a', 'b') return redis.call('blpop', 'bl', 0)", "0"},
+		{"EVAL", "redis.call('zadd', 'z', 'INCR', '0.5', 'm3') return redis.call('hincrbyfloat', 'h', 'f', '2.25')", "0"},
+		{"EVAL", "redis.call('set', 'rel', 'v') return redis.call('expire', 'rel', 1000)", "0"},
+		// A library replaced, then all of them dumped, flushed and
+		// restored: each FUNCTION write reaches the replica.
+		{"FUNCTION", "LOAD", "REPLACE", "#!lua name=jobs\nredis.register_function('push', function(keys, args) redis.call('lpush', keys[1], args[1]) return redis.call('incrby', keys[2], 2) end)"},
+		{"FCALL", "push", "2", "queue", "pushed", "job3"},
+	}
+	for _, s := range more {
+		c.do(s...)
+	}
+	dump := c.do("FUNCTION", "DUMP").Str
+	c.do("FUNCTION", "FLUSH")
+	c.do("FUNCTION", "LOAD", "#!lua name=gone\nredis.register_function('gone', function() return 1 end)")
+	c.do("FUNCTION", "DELETE", "gone")
+	if r := c.do("FUNCTION", "RESTORE", dump); r.Str != "OK" {
+		c.t.Fatalf("FUNCTION RESTORE = %v", r)
+	}
+	c.do("FCALL", "push", "2", "queue", "pushed", "job4")
+	// A key that expires before a script reads it is deleted by the
+	// master, which sends the DEL.
+	c.do("SET", "short", "v", "PX", "1")
+	time.Sleep(5 * time.Millisecond)
+	c.do("EVAL", "return redis.call('get', 'short')", "0")
 }
 
 // preLibrary is loaded before a replica attaches.

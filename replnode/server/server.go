@@ -183,6 +183,8 @@ type Server struct {
 	// most seen since that collection was read (evict.go).
 	evictNotCounted     int64
 	evictNotCountedPeak int64
+	// cronPanicLogged is when a cron panic was last logged (panics.go).
+	cronPanicLogged time.Time
 }
 
 // hotConfig caches the directives dispatch and handlers read per command.
@@ -193,6 +195,7 @@ type hotConfig struct {
 	serveStale       bool
 	slowlogSlower    int64
 	protoMaxBulk     int64
+	queryBufLimit    int64 // client-query-buffer-limit
 	latencyTracking  bool  // latency-tracking: per-command histograms
 	latencyMonitorMs int64 // latency-monitor-threshold
 	// outLimits are client-output-buffer-limit's hard, soft and seconds
@@ -219,6 +222,9 @@ type Stats struct {
 	// key half-changed (see doc.go).
 	CommandPanics      int64
 	WriteCommandPanics int64
+	// InternalPanics counts panics recovered outside command handlers
+	// (panics.go).
+	InternalPanics     atomic.Int64
 	ErrorCodes         map[string]int64
 	PubsubChannelsSent int64
 	EvictedKeys        int64
@@ -320,7 +326,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "tls-auth-clients", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
+		"proto-max-bulk-len", "tls-auth-clients", "client-query-buffer-limit", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
 		s.applyConfig(name)
 	}
 }
@@ -371,6 +377,8 @@ func (s *Server) applyConfig(name string) {
 		s.hot.protoMaxBulk = c.Int(name)
 	case "tls-auth-clients":
 		s.tls.SetAuthClients(c.String(name))
+	case "client-query-buffer-limit":
+		s.hot.queryBufLimit = c.Int(name)
 	case "latency-tracking":
 		s.hot.latencyTracking = c.Bool(name)
 	case "latency-monitor-threshold":
@@ -550,7 +558,9 @@ func (s *Server) acceptLoop(l net.Listener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		s.accept(conn)
+		if err := s.protect("accepting a connection", func() error { s.accept(conn); return nil }); err != nil {
+			_ = conn.Close()
+		}
 	}
 }
 
@@ -566,22 +576,31 @@ func (s *Server) accept(conn net.Conn) {
 			_ = tc.SetKeepAlive(true)
 		}
 	}
+	s.mu.Unlock()
+	c, refusal := s.admit(conn)
+	if c == nil {
+		refuse(conn, refusal)
+		return
+	}
+	s.wg.Add(1)
+	go c.serve()
+}
+
+// admit registers a new client for conn, or returns the error line that
+// refuses it. It takes the executor, released by defer even on a panic
+// (acceptLoop recovers that and closes conn).
+func (s *Server) admit(conn net.Conn) (*Client, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.stats.ConnectionsReceived++
 	if int64(len(s.clients)) >= s.Config.Int("maxclients") {
 		s.stats.RejectedConns++
-		s.mu.Unlock()
-		refuse(conn, "-ERR max number of clients reached\r\n")
-		return
+		return nil, "-ERR max number of clients reached\r\n"
 	}
 	if msg := s.protectedModeRefusal(conn); msg != "" {
-		s.mu.Unlock()
-		refuse(conn, msg)
-		return
+		return nil, msg
 	}
-	c := s.newClient(conn)
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go c.serve()
+	return s.newClient(conn), ""
 }
 
 // refuse sends msg and closes conn, off the accept loop: on a TLS
@@ -633,7 +652,7 @@ func (s *Server) cronLoop() {
 		}
 		s.mu.Lock()
 		s.waitScriptEnd()
-		s.cron()
+		s.cronProtected()
 		s.mu.Unlock()
 	}
 }

@@ -81,6 +81,7 @@ func hashForWrite(ctx *Ctx, key []byte, create bool) (h *store.Hash, ok bool) {
 	}
 	h = ctx.S.limits.NewHash()
 	ctx.DB.Set(string(key), h, false)
+	ctx.S.notifyNewKey(key, ctx.DBNum)
 	return h, true
 }
 

@@ -115,6 +115,7 @@ func renameGeneric(ctx *Ctx, nx bool) {
 	// The value may be shared with a BGSAVE or full-sync snapshot:
 	// SetMoved keeps it copy-on-write under its new name.
 	ctx.DB.SetMoved(string(dst), v, ctx.NowMs)
+	ctx.S.notifyNewKey(dst, ctx.DBNum) // the old dst, if any, was deleted
 	ctx.S.signalModifiedKey(ctx.DBNum, dst)
 	ctx.S.signalIfBlockable(ctx.DBNum, dst, v)
 	if hasExpire {
@@ -173,6 +174,7 @@ func moveCommand(ctx *Ctx) {
 	expireAt, hasExpire := ctx.DB.ExpireAt(string(key))
 	ctx.DB.Delete(string(key))
 	dst.SetMoved(string(key), v, ctx.NowMs) // copy-on-write kept, see RENAME
+	ctx.S.notifyNewKey(key, dbNum)
 	if hasExpire {
 		dst.SetExpireAt(string(key), expireAt)
 	}
@@ -226,6 +228,7 @@ func copyCommand(ctx *Ctx) {
 	}
 	expireAt, hasExpire := ctx.DB.ExpireAt(string(src))
 	dst.Set(string(dstKey), v.Clone(), false)
+	ctx.S.notifyNewKey(dstKey, dbNum)
 	if hasExpire {
 		dst.SetExpireAt(string(dstKey), expireAt)
 	}

@@ -99,6 +99,7 @@ func listForWrite(ctx *Ctx, key []byte) (*store.List, bool) {
 func createList(ctx *Ctx, key []byte) *store.List {
 	l := store.NewList()
 	ctx.DB.Set(string(key), l, false)
+	ctx.S.notifyNewKey(key, ctx.DBNum)
 	return l
 }
 

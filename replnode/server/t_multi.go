@@ -39,9 +39,12 @@ type multiState struct {
 	// dirtyCAS: a watched key was modified.
 	dirtyCAS bool
 	cmds     []queuedCommand
-	// flags is the union of the queued commands' flags.
-	flags   Flags
-	watched []watchedKey
+	// flags is the union of the queued commands' flags; invFlags the
+	// union of their missing flags (Redis's cmd_inv_flags: a flag set
+	// there is lacking in at least one queued command).
+	flags    Flags
+	invFlags Flags
+	watched  []watchedKey
 }
 
 type watchedKey struct {
@@ -53,6 +56,7 @@ type watchedKey struct {
 func (m *multiState) queue(cmd *Command, args [][]byte) {
 	m.cmds = append(m.cmds, queuedCommand{cmd: cmd, args: cloneArgs(args)})
 	m.flags |= cmd.Flags
+	m.invFlags |= ^cmd.Flags
 }
 
 // multiCommand starts a transaction.
@@ -81,6 +85,7 @@ func (s *Server) discardTransaction(c *Client) {
 	c.multi.dirty = false
 	c.multi.cmds = nil
 	c.multi.flags = 0
+	c.multi.invFlags = 0
 	s.unwatchAll(c)
 }
 
@@ -109,16 +114,15 @@ func execCommand(ctx *Ctx) {
 	c.multi.active = false
 	c.multi.cmds = nil
 	c.multi.flags = 0
+	c.multi.invFlags = 0
 	ctx.W.ArrayLen(len(cmds))
 	now := ctx.NowMs
 	for _, q := range cmds {
-		// A write queued on a master that became a read-only replica
-		// meanwhile fails alone, as in Redis.
-		if q.cmd.Flags&FlagWrite != 0 && s.IsReplica() && s.hot.replicaReadOnly && c.flags&ClientMaster == 0 {
-			s.countError(ErrReadOnly)
-			c.w.Error("EXECABORT Transaction discarded because of: " + ErrReadOnly)
-			continue
-		}
+		// No role check per command: dispatch checked EXEC as a whole
+		// (a read-only replica refuses it when it holds a write), and
+		// under the executor the role changes only by a command of this
+		// very transaction (REPLICAOF inside it), whose later writes
+		// still run, as in Redis 7.0's execCommand.
 		// ACL rules may have changed since the command was queued.
 		if res, denied := s.aclDenied(c, q.cmd, q.args, "multi"); denied {
 			msg := "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + execDenialReason(res)

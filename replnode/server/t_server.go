@@ -385,6 +385,7 @@ func infoStats(s *Server, b *strings.Builder) {
 	// Not in Redis (which dies on a crash): handler panics recovered.
 	infoLine(b, "command_panics:%d", st.CommandPanics)
 	infoLine(b, "write_command_panics:%d", st.WriteCommandPanics)
+	infoLine(b, "internal_panics:%d", st.InternalPanics.Load())
 }
 
 // opsPerSec is the command rate over the last cron samples.

@@ -85,6 +85,7 @@ func saddCommand(ctx *Ctx) {
 	if s == nil {
 		s = ctx.S.limits.NewSet()
 		ctx.DB.Set(string(key), s, false)
+		ctx.S.notifyNewKey(key, ctx.DBNum)
 	}
 	added := 0
 	for _, m := range ctx.Args[2:] {
@@ -165,13 +166,17 @@ func smoveCommand(ctx *Ctx) {
 	if dstSet == nil {
 		dstSet = ctx.S.limits.NewSet()
 		ctx.DB.Set(string(dst), dstSet, false)
-	}
-	if dstSet.Add(bytes.Clone(member)) {
-		ctx.Notify(NotifySet, "sadd", dst)
+		ctx.S.notifyNewKey(dst, ctx.DBNum)
 	}
 	ctx.S.signalModifiedKey(ctx.DBNum, src)
-	ctx.S.signalModifiedKey(ctx.DBNum, dst)
 	ctx.Modified(1)
+	// The destination changed (WATCH, tracking, dirty) only when the
+	// member was added to it, as in smoveCommand.
+	if dstSet.Add(bytes.Clone(member)) {
+		ctx.Modified(1)
+		ctx.S.signalModifiedKey(ctx.DBNum, dst)
+		ctx.Notify(NotifySet, "sadd", dst)
+	}
 	ctx.W.Int(1)
 }
 

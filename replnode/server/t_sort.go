@@ -109,8 +109,10 @@ func sortGeneric(ctx *Ctx, readOnly bool) {
 		ctx.LookupWrite(ctx.Args[1]).(*store.ZSet).ToSkiplist()
 	}
 	// An unsorted set would come out in an order replicas may not share:
-	// sort it when storing, as Redis does.
-	if dontSort && v != nil && v.Kind() == store.KindSet && storeKey != nil {
+	// sort it when storing or for a script (whose writes may depend on
+	// it), as Redis does.
+	fromScript := ctx.C != nil && ctx.C == ctx.S.scripts.client
+	if dontSort && v != nil && v.Kind() == store.KindSet && (storeKey != nil || fromScript) {
 		dontSort, alpha, sortBy = false, true, nil
 	}
 

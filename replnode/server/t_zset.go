@@ -259,6 +259,7 @@ parsed:
 		}
 		z = ctx.S.limits.NewZSet()
 		ctx.DB.Set(string(key), z, false)
+		ctx.S.notifyNewKey(key, ctx.DBNum)
 	}
 	var added, updated, processed int
 	var newScore float64

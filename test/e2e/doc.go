@@ -21,4 +21,8 @@
 // it skips, unless CI=true, where missing prerequisites fail. E2E_FAILOVERS
 // sets how many master kills/deletions run (default 4; `make e2e` uses 20);
 // E2E_BRIDGE and E2E_POD_CIDR run the suite beside another run of it.
+// workloads-failover runs an asynq producer/worker and a go-redsync lock
+// load through E2E_WORKLOAD_FAILOVERS (default 2) master failovers: no
+// task acknowledged with WAIT may go unprocessed (workloads_test.go);
+// E2E_WORKLOADS=0 skips it.
 package e2e

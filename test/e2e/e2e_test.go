@@ -438,6 +438,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("operator-partition", func(t *testing.T) { testOperatorPartition(t) })
 	t.Run("node-stop", func(t *testing.T) { testNodeStop(t) })
 	t.Run("failover", func(t *testing.T) { testFailovers(t) })
+	t.Run("workloads-failover", func(t *testing.T) { testWorkloadsFailover(t) })
 }
 
 // testReplication: a master and two replicas; a key written to the master
