@@ -117,4 +117,4 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 )
 
-replace github.com/yuin/gopher-lua => ./third_party/gopher-lua
+replace github.com/yuin/gopher-lua => ./replnode/scripting/gopher-lua

@@ -2,7 +2,7 @@
 # verify.sh — check the image's build stage without a Docker engine.
 #
 # It copies exactly what hack/image/Dockerfile copies into its build stage
-# (go.mod, go.sum, third_party/, api/, controllers/, replnode/, cmd/, without tests, as
+# (go.mod, go.sum, api/, controllers/, replnode/, cmd/, without tests, as
 # Dockerfile.dockerignore filters them) into a temporary directory, runs the
 # same `CGO_ENABLED=0 go build -trimpath` there, and checks both binaries are
 # static (built without cgo, no ELF interpreter) and start (`-h`). This

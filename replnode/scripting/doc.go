@@ -28,9 +28,10 @@
 // keys) follows Go's table layout, not Lua's; the Lua VM's memory is not
 // measured.
 //
-// gopher-lua comes from third_party/gopher-lua (a replace directive in
-// go.mod): a copy patched so that numbers become strings as in Lua 5.1
-// ("%.14g") wherever the VM converts them (.., table.concat, the string
+// gopher-lua comes from replnode/scripting/gopher-lua, a module of its
+// own that a replace directive in go.mod points to: a copy of v1.1.2
+// patched so that numbers become strings as in Lua 5.1 ("%.14g")
+// wherever the VM converts them (.., table.concat, the string
 // functions), which upstream offers no hook for; see its
 // README.replnode.md. redis.call arguments use Redis's "%.17g".
 package scripting

@@ -334,7 +334,7 @@ func luaWhere(L *lua.LState, level int) string {
 
 // formatNumber is C's "%.14g", Lua 5.1's LUAI_NUMFFORMAT: how the engine
 // turns a number into a string (tostring, .., the string functions), by
-// third_party/gopher-lua's patched LNumber.String.
+// gopher-lua's (replnode/scripting/gopher-lua) patched LNumber.String.
 func formatNumber(f float64) string { return lua.LNumber(f).String() }
 
 // formatCg formats a number as C's "%.<precision>g", with C's spelling
