@@ -108,6 +108,9 @@ func managerOptions(o *options, scheme *runtime.Scheme) ctrl.Options {
 // main parses flags, builds the manager and runs it until SIGTERM/SIGINT.
 // Bad flags print usage and exit 2.
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == restoreCommand {
+		os.Exit(restoreFrom(os.Args[2:], os.Stderr))
+	}
 	o, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -153,6 +156,10 @@ func main() {
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up the ReplicationGroup controller")
+		os.Exit(1)
+	}
+	if err := setupBackupControllers(mgr); err != nil {
+		log.Error(err, "setting up the Backup controllers")
 		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

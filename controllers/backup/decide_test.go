@@ -110,3 +110,27 @@ func TestExpired(t *testing.T) {
 		}
 	}
 }
+
+func TestDueRun(t *testing.T) {
+	at := func(h, m, s int) time.Time { return time.Date(2026, 12, 5, h, m, s, 0, time.UTC) }
+	cases := []struct {
+		name      string
+		sched     string
+		last, now time.Time
+		due       time.Time
+		ok        bool
+		next      time.Time
+	}{
+		{"not yet due", "* * * * *", at(0, 0, 0), at(0, 0, 59), time.Time{}, false, at(0, 1, 0)},
+		{"due at the minute", "* * * * *", at(0, 0, 0), at(0, 1, 0), at(0, 1, 0), true, at(0, 2, 0)},
+		{"missed runs collapse to the latest", "* * * * *", at(0, 0, 0), at(0, 5, 30), at(0, 5, 0), true, at(0, 6, 0)},
+		{"hourly", "@hourly", at(0, 0, 0), at(2, 30, 0), at(2, 0, 0), true, at(3, 0, 0)},
+		{"months missed, minutely", "* * * * *", at(0, 0, 0).AddDate(0, -6, 0), at(0, 5, 30), at(0, 5, 0), true, at(0, 6, 0)},
+	}
+	for _, c := range cases {
+		due, ok, next, err := DueRun(c.sched, c.last, c.now)
+		if err != nil || ok != c.ok || !due.Equal(c.due) || !next.Equal(c.next) {
+			t.Errorf("%s: got %v %v %v %v; want %v %v %v", c.name, due, ok, next, err, c.due, c.ok, c.next)
+		}
+	}
+}

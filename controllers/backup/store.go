@@ -75,6 +75,11 @@ func NewBucket(spec replv1.ObjectStoreSpec, creds Credentials, caPEM []byte) (*B
 // backup either way).
 func (b *Bucket) Upload(ctx context.Context, snap *Snapshot, keys Keys, source string, now func() time.Time) (*replv1.BackupManifest, error) {
 	taken := now()
+	// A retried backup reuses its keys: drop an earlier manifest first, so
+	// that no manifest ever sits beside data it does not describe.
+	if err := b.Client.RemoveObject(ctx, b.Name, keys.Manifest, minio.RemoveObjectOptions{}); err != nil {
+		return nil, fmt.Errorf("remove old manifest: %w", err)
+	}
 	hash := sha256.New()
 	pr, pw := io.Pipe()
 	type decoded struct {
