@@ -40,7 +40,7 @@ const (
 
 // restoreFrom downloads and verifies a backup into a data directory. The
 // S3 keys come from the environment (RESTORE_ACCESS_KEY_ID,
-// RESTORE_SECRET_ACCESS_KEY, optional RESTORE_CA_FILE) so they never appear
+// RESTORE_SECRET_ACCESS_KEY, optional RESTORE_CA_PEM) so they never appear
 // in the pod spec's arguments. Its last line, also written to
 // -termination-log, is what the operator copies into the group's Restored
 // condition.
@@ -74,29 +74,23 @@ func restoreFrom(args []string, out io.Writer) int {
 		}
 		return code
 	}
-	var ca []byte
-	if f := os.Getenv("RESTORE_CA_FILE"); f != "" {
-		var err error
-		if ca, err = os.ReadFile(f); err != nil {
-			return report(exitFailed, "RestoreFailed: CA file: %v", err)
-		}
-	}
+	ca := []byte(os.Getenv("RESTORE_CA_PEM"))
 	creds := backup.Credentials{AccessKeyID: os.Getenv("RESTORE_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("RESTORE_SECRET_ACCESS_KEY")}
 	b, err := backup.NewBucket(spec, creds, ca)
 	if err != nil {
-		return report(exitFailed, "RestoreFailed: %v", err)
+		return report(exitFailed, backup.ReasonRestoreFailed+": %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	m, err := b.Restore(ctx, key, dir, dbfilename)
 	switch {
 	case errors.Is(err, backup.ErrDataPresent):
-		return report(exitDataPresent, "DataPresent: the volume already holds data; it is kept and nothing was restored (%v)", err)
+		return report(exitDataPresent, backup.ReasonDataPresent+": the volume already holds data; it is kept and nothing was restored (%v)", err)
 	case errors.Is(err, backup.ErrChecksumMismatch):
-		return report(exitChecksum, "ChecksumMismatch: refused s3://%s/%s: %v", spec.Bucket, key, err)
+		return report(exitChecksum, backup.ReasonChecksumMismatch+": refused s3://%s/%s: %v", spec.Bucket, key, err)
 	case err != nil:
-		return report(exitFailed, "RestoreFailed: s3://%s/%s: %v", spec.Bucket, key, err)
+		return report(exitFailed, backup.ReasonRestoreFailed+": s3://%s/%s: %v", spec.Bucket, key, err)
 	}
-	return report(exitRestored, "RestoredFromBackup: s3://%s/%s (%d keys, %d bytes, sha256 %s, taken %s from %s)",
+	return report(exitRestored, backup.ReasonRestored+": s3://%s/%s (%d keys, %d bytes, sha256 %s, taken %s from %s)",
 		spec.Bucket, key, m.Keys, m.Size, m.SHA256, m.Time.UTC().Format(time.RFC3339), m.Source)
 }

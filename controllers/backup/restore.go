@@ -81,3 +81,13 @@ func (b *Bucket) Restore(ctx context.Context, manifestKey, dir, dbfilename strin
 	}
 	return m, nil
 }
+
+// The outcomes of a restore, as `manager restore-from` reports them (the
+// first word of its termination message) and the group's Restored
+// condition carries them.
+const (
+	ReasonRestored         = "RestoredFromBackup"
+	ReasonDataPresent      = "DataPresent"
+	ReasonChecksumMismatch = "ChecksumMismatch"
+	ReasonRestoreFailed    = "RestoreFailed"
+)
