@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,13 +21,59 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/replnode/replnode/replnode/redistest"
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // These tests run real replnode processes and a real MinIO (bin/minio).
 
+// must sends a command and fails the test on an I/O error or an error reply.
+func must(t *testing.T, c *redistest.Client, args ...string) resp.Reply {
+	t.Helper()
+	r := c.MustDo(t, args...)
+	if r.Type == '-' {
+		t.Fatalf("%q: %s", args, r.Str)
+	}
+	return r
+}
+
+// populate writes n keys <prefix>:<i> with random (incompressible) values
+// of size bytes to the master, pipelined; unlike DEBUG POPULATE, the writes
+// replicate.
+func populate(t *testing.T, in *redistest.Instance, n int, prefix string, size int) {
+	t.Helper()
+	c := in.Dial(t)
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(size)))
+	val := make([]byte, size)
+	const batch = 500
+	for i := 0; i < n; i += batch {
+		var buf []byte
+		m := min(batch, n-i)
+		for j := 0; j < m; j++ {
+			for k := range val {
+				val[k] = byte(rng.Uint32())
+			}
+			key := fmt.Sprintf("%s:%d", prefix, i+j)
+			buf = fmt.Appendf(buf, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n", len(key), key, len(val))
+			buf = append(append(buf, val...), "\r\n"...)
+		}
+		if err := c.SendRaw(buf); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < m; j++ {
+			r, err := c.Receive()
+			if err != nil || r.Type == '-' {
+				t.Fatalf("populate: %v %s", err, r.Str)
+			}
+		}
+	}
+}
+
+// debugOn lets the tests use DEBUG POPULATE and DEBUG DIGEST.
+const debugOn = "enable-debug-command local"
+
 func info(t *testing.T, c *redistest.Client, section string) map[string]string {
 	t.Helper()
-	r := c.MustDo(t, "INFO", section)
+	r := must(t, c, "INFO", section)
 	out := map[string]string{}
 	for _, line := range strings.Split(r.Str, "\n") {
 		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
@@ -36,11 +83,12 @@ func info(t *testing.T, c *redistest.Client, section string) map[string]string {
 	return out
 }
 
-// startPair starts a replnode master and a replica of it, synced.
-func startPair(t *testing.T) (master, replica *redistest.Instance) {
+// startPair starts a replnode master and a replica of it (with extra
+// directives), synced.
+func startPair(t *testing.T, replicaDirectives ...string) (master, replica *redistest.Instance) {
 	t.Helper()
-	master = redistest.StartBinary(t)
-	replica = redistest.StartBinary(t, fmt.Sprintf("replicaof 127.0.0.1 %d", master.Port))
+	master = redistest.StartBinary(t, debugOn)
+	replica = redistest.StartBinary(t, append([]string{debugOn, fmt.Sprintf("replicaof 127.0.0.1 %d", master.Port)}, replicaDirectives...)...)
 	waitCaughtUp(t, master, replica)
 	return master, replica
 }
@@ -61,7 +109,7 @@ func waitCaughtUp(t *testing.T, master, replica *redistest.Instance) {
 
 func digest(t *testing.T, in *redistest.Instance) string {
 	t.Helper()
-	return in.Dial(t).MustDo(t, "DEBUG", "DIGEST").Str
+	return must(t, in.Dial(t), "DEBUG", "DIGEST").Str
 }
 
 func takeBackup(t *testing.T, b *Bucket, from *redistest.Instance, name string) (Keys, error) {
@@ -114,7 +162,16 @@ func restoreAndStart(t *testing.T, b *Bucket, keys Keys, start func(testing.TB, 
 	if _, err := b.Restore(context.Background(), keys.Manifest, dir, "dump.rdb"); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	return start(t, "dir "+dir, "dbfilename dump.rdb")
+	in := start(t, debugOn, "dir "+dir, "dbfilename dump.rdb")
+	c := in.Dial(t)
+	deadline := time.Now().Add(60 * time.Second)
+	for info(t, c, "persistence")["loading"] != "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("the restored node is still loading after 60s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return in
 }
 
 // The snapshot comes from a replica while the master takes writes; the
@@ -125,7 +182,7 @@ func TestBackupFromReplicaUnderWrites(t *testing.T) {
 	b := store.bucket(t)
 	master, replica := startPair(t)
 	mc := master.Dial(t)
-	mc.MustDo(t, "DEBUG", "POPULATE", "20000", "key", "100")
+	populate(t, master, 20000, "key", 100)
 	waitCaughtUp(t, master, replica)
 
 	stop := make(chan struct{})
@@ -185,7 +242,7 @@ func TestBackupFromReplicaUnderWrites(t *testing.T) {
 		t.Errorf("manifest time %v", m.Time)
 	}
 	restored := restoreAndStart(t, b, keys, redistest.StartBinary)
-	if n := restored.Dial(t).MustDo(t, "DBSIZE").Int; n != m.Keys {
+	if n := must(t, restored.Dial(t), "DBSIZE").Int; n != m.Keys {
 		t.Errorf("restored node has %d keys, manifest says %d", n, m.Keys)
 	}
 }
@@ -197,13 +254,12 @@ func TestRestoreDigestEqualsBackupDigest(t *testing.T) {
 	b := store.bucket(t)
 	master, replica := startPair(t)
 	mc := master.Dial(t)
-	mc.MustDo(t, "DEBUG", "POPULATE", "5000", "s", "32")
-	mc.MustDo(t, "HSET", "h", "a", "1", "b", "2")
-	mc.MustDo(t, "ZADD", "z", "1", "one", "2.5", "two")
-	mc.MustDo(t, "RPUSH", "l", "x", "y", "z")
-	mc.MustDo(t, "SADD", "set", "m1", "m2")
-	mc.MustDo(t, "SET", "exp", "v", "EX", "3600")
-	mc.MustDo(t, "XADD", "st", "1-1", "f", "v")
+	populate(t, master, 5000, "s", 32)
+	must(t, mc, "HSET", "h", "a", "1", "b", "2")
+	must(t, mc, "ZADD", "z", "1", "one", "2.5", "two")
+	must(t, mc, "RPUSH", "l", "x", "y", "z")
+	must(t, mc, "SADD", "set", "m1", "m2")
+	must(t, mc, "SET", "exp", "v", "EX", "3600")
 	waitCaughtUp(t, master, replica)
 	want := digest(t, master)
 	if got := digest(t, replica); got != want {
@@ -227,7 +283,7 @@ func TestRestoreRefusesCorruptObjectAndExistingData(t *testing.T) {
 	store := startMinio(t)
 	b := store.bucket(t)
 	master, replica := startPair(t)
-	master.Dial(t).MustDo(t, "DEBUG", "POPULATE", "2000", "k", "16")
+	populate(t, master, 2000, "k", 16)
 	waitCaughtUp(t, master, replica)
 	keys, err := takeBackup(t, b, replica, "corrupt")
 	if err != nil {
@@ -277,7 +333,7 @@ func TestRetentionKeepsLastN(t *testing.T) {
 	store := startMinio(t)
 	b := store.bucket(t)
 	master, replica := startPair(t)
-	master.Dial(t).MustDo(t, "DEBUG", "POPULATE", "100", "k", "8")
+	populate(t, master, 100, "k", 8)
 	waitCaughtUp(t, master, replica)
 	var stored []Stored
 	base := time.Now().Add(-time.Hour)
@@ -311,17 +367,18 @@ func TestRetentionKeepsLastN(t *testing.T) {
 // killAfter kills MinIO once n bytes of the snapshot have been read.
 type killAfter struct {
 	io.ReadCloser
-	n    int64
-	read int64
-	kill func()
-	once sync.Once
+	n     int64
+	read  int64
+	kill  func()
+	once  sync.Once
+	fired bool
 }
 
 func (k *killAfter) Read(p []byte) (int, error) {
 	n, err := k.ReadCloser.Read(p)
 	k.read += int64(n)
 	if k.read > k.n {
-		k.once.Do(k.kill)
+		k.once.Do(func() { k.fired = true; k.kill() })
 	}
 	return n, err
 }
@@ -332,8 +389,9 @@ func (k *killAfter) Read(p []byte) (int, error) {
 func TestKilledObjectStoreLeavesNoValidBackup(t *testing.T) {
 	store := startMinio(t)
 	b := store.bucket(t)
+	// ~30 MiB of random values: two 16 MiB parts and more.
 	master, replica := startPair(t)
-	master.Dial(t).MustDo(t, "DEBUG", "POPULATE", "30000", "big", "1024") // ~30 MiB: two parts and more
+	populate(t, master, 30000, "big", 1024)
 	waitCaughtUp(t, master, replica)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -343,11 +401,17 @@ func TestKilledObjectStoreLeavesNoValidBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer snap.Body.Close()
-	snap.Body = &killAfter{ReadCloser: snap.Body, n: PartSize + PartSize/2, kill: store.kill}
+	killer := &killAfter{ReadCloser: snap.Body, n: PartSize + PartSize/2, kill: store.kill}
+	snap.Body = killer
 	keys := KeysFor("test", "ns", "g", "killed")
-	if _, err := b.Upload(ctx, snap, keys, "g-1", time.Now); err == nil {
+	_, err = b.Upload(ctx, snap, keys, "g-1", time.Now)
+	if !killer.fired {
+		t.Fatalf("the snapshot ended after %d bytes, before MinIO was killed: the test proves nothing", killer.read)
+	}
+	if err == nil {
 		t.Fatal("upload succeeded although MinIO was killed during it")
 	}
+	t.Logf("upload failed as it must: %v", err)
 	store.start(t)
 	if exists(t, b, keys.Manifest) {
 		t.Fatal("a manifest exists for the failed upload")
@@ -362,8 +426,9 @@ func TestKilledObjectStoreLeavesNoValidBackup(t *testing.T) {
 func TestTruncatedSnapshotLeavesNoValidBackup(t *testing.T) {
 	store := startMinio(t)
 	b := store.bucket(t)
+	// ~30 MiB: far more than the socket buffers hold when the node dies.
 	master, replica := startPair(t)
-	master.Dial(t).MustDo(t, "DEBUG", "POPULATE", "20000", "k", "512")
+	populate(t, master, 30000, "k", 1024)
 	waitCaughtUp(t, master, replica)
 	ctx := context.Background()
 	snap, err := OpenSnapshot(ctx, replica.Addr, NodeAuth{}, 30*time.Second)
@@ -372,11 +437,17 @@ func TestTruncatedSnapshotLeavesNoValidBackup(t *testing.T) {
 	}
 	defer snap.Body.Close()
 	// The source node dies after 1 MiB of the snapshot.
-	snap.Body = &killAfter{ReadCloser: snap.Body, n: 1 << 20, kill: func() { _ = replica.Signal(syscall.SIGKILL) }}
+	killer := &killAfter{ReadCloser: snap.Body, n: 1 << 20, kill: func() { _ = replica.Signal(syscall.SIGKILL) }}
+	snap.Body = killer
 	keys := KeysFor("test", "ns", "g", "truncated")
-	if _, err := b.Upload(ctx, snap, keys, "g-1", time.Now); err == nil {
+	_, err = b.Upload(ctx, snap, keys, "g-1", time.Now)
+	if !killer.fired {
+		t.Fatalf("the snapshot ended after %d bytes, before the node was killed: the test proves nothing", killer.read)
+	}
+	if err == nil {
 		t.Fatal("upload of a truncated snapshot succeeded")
 	}
+	t.Logf("upload failed as it must: %v", err)
 	if exists(t, b, keys.Manifest) {
 		t.Fatal("a manifest exists for a truncated snapshot")
 	}

@@ -70,6 +70,13 @@ func handshake(conn net.Conn, auth NodeAuth, timeout time.Duration) (*Snapshot, 
 			return "", err
 		}
 		line, err := readLine(rd)
+		// A master waiting to start the snapshot (repl-diskless-sync-delay,
+		// or a save in progress) sends bare newlines as keep-alives, even
+		// before +FULLRESYNC; each renews the deadline.
+		for err == nil && line == "" {
+			_ = conn.SetReadDeadline(time.Now().Add(timeout))
+			line, err = readLine(rd)
+		}
 		if err != nil {
 			return "", err
 		}
