@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +22,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	replv1 "github.com/replnode/replnode/api/v1alpha1"
 )
@@ -43,6 +45,7 @@ func startEnvtest(t *testing.T) client.Client {
 		}
 		dir = filepath.Dir(matches[len(matches)-1])
 	}
+	ctrllog.SetLogger(logr.Discard())
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    dir,
 		CRDDirectoryPaths:        []string{filepath.Join(repoRoot(), "config", "crd", "bases")},
