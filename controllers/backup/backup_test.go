@@ -452,3 +452,59 @@ func TestTruncatedSnapshotLeavesNoValidBackup(t *testing.T) {
 		t.Fatal("a manifest exists for a truncated snapshot")
 	}
 }
+
+// The snapshot from a real redis-server 7.0 (diskless by default, so the
+// $EOF:<mark> form) and from one with a password: the manifest describes
+// it and a node restored from it has the source's digest.
+func TestBackupFromRedisServer(t *testing.T) {
+	store := startMinio(t)
+	b := store.bucket(t)
+	for _, tc := range []struct {
+		name       string
+		directives []string
+		auth       NodeAuth
+	}{
+		{"diskless", []string{"repl-diskless-sync yes", "repl-diskless-sync-delay 1"}, NodeAuth{}},
+		{"disk with password", []string{"repl-diskless-sync no"}, NodeAuth{Password: "s3cret"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := redistest.StartRedis(t, append([]string{debugOn}, tc.directives...)...)
+			c := src.Dial(t)
+			if tc.auth.Password != "" {
+				// Set after start: the start-up check pings without a password.
+				must(t, c, "CONFIG", "SET", "requirepass", tc.auth.Password)
+			}
+			for i := 0; i < 2000; i++ {
+				must(t, c, "SET", fmt.Sprintf("k%d", i), strings.Repeat("v", i%50))
+			}
+			must(t, c, "HSET", "h", "f", "v")
+			want := must(t, c, "DEBUG", "DIGEST").Str
+			ctx := context.Background()
+			if tc.auth.Password != "" {
+				_, err := OpenSnapshot(ctx, src.Addr, NodeAuth{Password: "wrong"}, 10*time.Second)
+				if err == nil || strings.Contains(err.Error(), "wrong") {
+					t.Fatalf("wrong password: %v (must fail without echoing it)", err)
+				}
+			}
+			snap, err := OpenSnapshot(ctx, src.Addr, tc.auth, 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer snap.Body.Close()
+			keys := KeysFor("test", "ns", "redis", strings.ReplaceAll(tc.name, " ", "-"))
+			m, err := b.Upload(ctx, snap, keys, "redis-0", time.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Keys != 2001 || !strings.HasPrefix(m.ServerVersion, "7.0") || m.ReplID != info(t, c, "replication")["master_replid"] {
+				t.Errorf("manifest %+v", m)
+			}
+			if sum, size := objectSHA(t, b, keys.Data); sum != m.SHA256 || size != m.Size {
+				t.Errorf("object sha256 %s size %d, manifest %s %d", sum, size, m.SHA256, m.Size)
+			}
+			if got := digest(t, restoreAndStart(t, b, keys, redistest.StartBinary)); got != want {
+				t.Errorf("restored digest %s, source %s", got, want)
+			}
+		})
+	}
+}
