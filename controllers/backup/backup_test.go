@@ -496,6 +496,16 @@ func TestBackupFromRedisServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The pseudo-replica is gone as soon as the payload is read,
+			// before Body is closed: it must never linger as an online
+			// replica that min-replicas-to-write could count.
+			deadline := time.Now().Add(2 * time.Second)
+			for info(t, c, "replication")["connected_slaves"] != "0" {
+				if time.Now().After(deadline) {
+					t.Fatalf("the pseudo-replica is still connected after the upload: %v", info(t, c, "replication"))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			if m.Keys != 2001 || !strings.HasPrefix(m.ServerVersion, "7.0") || m.ReplID != info(t, c, "replication")["master_replid"] {
 				t.Errorf("manifest %+v", m)
 			}

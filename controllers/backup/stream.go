@@ -168,6 +168,7 @@ type payload struct {
 	remaining int64  // known-length form
 	mark      []byte // EOF-mark form
 	held      []byte // mark form: the last 40 bytes read, not yet released
+	scratch   []byte // mark form: the read buffer
 	done      bool
 }
 
@@ -178,7 +179,7 @@ func (p *payload) Read(b []byte) (int, error) {
 	_ = p.conn.SetReadDeadline(time.Now().Add(p.timeout))
 	if p.mark == nil {
 		if p.remaining == 0 {
-			p.done = true
+			p.finish()
 			return 0, io.EOF
 		}
 		if int64(len(b)) > p.remaining {
@@ -186,14 +187,22 @@ func (p *payload) Read(b []byte) (int, error) {
 		}
 		n, err := p.rd.Read(b)
 		p.remaining -= int64(n)
+		if p.remaining == 0 {
+			p.finish()
+			return n, nil
+		}
 		if errors.Is(err, io.EOF) {
 			err = ErrTruncated
 		}
 		return n, err
 	}
 	// Mark form: keep the last len(mark) bytes back until more arrive; the
-	// payload ends when the held bytes equal the mark.
-	buf := make([]byte, len(b)+len(p.mark))
+	// payload ends when the held bytes equal the mark. Reads go through a
+	// bounded scratch buffer: the caller may pass a whole upload part.
+	if p.scratch == nil {
+		p.scratch = make([]byte, markReadSize+len(p.mark))
+	}
+	buf := p.scratch[:len(p.held)+min(len(b), markReadSize)]
 	copy(buf, p.held)
 	n, err := p.rd.Read(buf[len(p.held):])
 	all := buf[:len(p.held)+n]
@@ -208,9 +217,21 @@ func (p *payload) Read(b []byte) (int, error) {
 	out := copy(b, all[:cut])
 	p.held = append(p.held[:0], all[cut:]...)
 	if bytes.Equal(p.held, p.mark) {
-		p.done = true
+		p.finish()
 	}
 	return out, err
+}
+
+// markReadSize bounds one read of an EOF-mark payload.
+const markReadSize = 64 << 10
+
+// finish marks the payload read and drops the connection at once: on a
+// disk-based sync the node counts a replica online as soon as the payload
+// is sent, and this pseudo-replica never acknowledges anything, so it must
+// not linger where min-replicas-to-write could count it.
+func (p *payload) finish() {
+	p.done = true
+	_ = p.conn.Close()
 }
 
 func (p *payload) Close() error { return p.conn.Close() }
