@@ -302,6 +302,28 @@ func TestRestoreRefusesCorruptObjectAndExistingData(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(existing, "dump.rdb")); string(got) != string(old) {
 		t.Error("existing dump was changed")
 	}
+	// An append-only directory is data too; a volume's lost+found and an
+	// interrupted restore's temporary file are not.
+	aof := t.TempDir()
+	if err := os.Mkdir(filepath.Join(aof, "appendonlydir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Restore(ctx, keys.Manifest, aof, "dump.rdb"); !errors.Is(err, ErrDataPresent) {
+		t.Errorf("restore beside an appendonlydir: %v, want ErrDataPresent", err)
+	}
+	fresh := t.TempDir()
+	if err := os.Mkdir(filepath.Join(fresh, "lost+found"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fresh, ".restore-123.rdb"), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Restore(ctx, keys.Manifest, fresh, "dump.rdb"); err != nil {
+		t.Errorf("restore into a volume with lost+found and a stale temp file: %v", err)
+	}
+	if left, _ := os.ReadDir(fresh); len(left) != 2 {
+		t.Errorf("after the restore the volume holds %v, want lost+found and dump.rdb", left)
+	}
 
 	obj, err := b.Client.GetObject(ctx, b.Name, keys.Data, minio.GetObjectOptions{})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 
@@ -24,18 +25,43 @@ var (
 	ErrChecksumMismatch = errors.New("the backup object does not match its manifest")
 )
 
+// checkEmpty returns ErrDataPresent when dir holds anything but a volume's
+// lost+found and the temporary files of an earlier, interrupted restore
+// (which it removes): a dump, an append-only directory, anything a node
+// wrote is data a restore must not hide.
+func checkEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		switch {
+		case e.Name() == "lost+found":
+		case strings.HasPrefix(e.Name(), restoreTempPrefix):
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%w: %s holds %s", ErrDataPresent, dir, e.Name())
+		}
+	}
+	return nil
+}
+
+// restoreTempPrefix names the file a download is written to before it is
+// verified.
+const restoreTempPrefix = ".restore-"
+
 // Restore downloads the backup whose manifest is at manifestKey into
 // dir/dbfilename. The object is written to a temporary file in dir while
 // its sha256 and size are computed; only when both equal the manifest's is
 // the file synced and renamed to dbfilename, so the node can never load an
-// unverified snapshot. When dir/dbfilename already exists nothing is
+// unverified snapshot. When dir already holds data (checkEmpty) nothing is
 // downloaded and ErrDataPresent is returned: a restore never overwrites
-// data.
+// or shadows data.
 func (b *Bucket) Restore(ctx context.Context, manifestKey, dir, dbfilename string) (*replv1.BackupManifest, error) {
 	dest := filepath.Join(dir, dbfilename)
-	if _, err := os.Lstat(dest); err == nil {
-		return nil, fmt.Errorf("%w: %s exists", ErrDataPresent, dest)
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if err := checkEmpty(dir); err != nil {
 		return nil, err
 	}
 	m, err := b.ReadManifest(ctx, manifestKey)
@@ -47,7 +73,7 @@ func (b *Bucket) Restore(ctx context.Context, manifestKey, dir, dbfilename strin
 		return nil, err
 	}
 	defer obj.Close()
-	tmp, err := os.CreateTemp(dir, ".restore-*.rdb")
+	tmp, err := os.CreateTemp(dir, restoreTempPrefix+"*.rdb")
 	if err != nil {
 		return nil, err
 	}
