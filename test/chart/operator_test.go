@@ -46,7 +46,9 @@ func TestOperatorDefaultRender(t *testing.T) {
 	want := []string{
 		"ClusterRole/test-replnode-operator-manager",
 		"ClusterRoleBinding/test-replnode-operator-manager",
+		"CustomResourceDefinition/backups.replnode.io",
 		"CustomResourceDefinition/replicationgroups.replnode.io",
+		"CustomResourceDefinition/scheduledbackups.replnode.io",
 		"Deployment/test-replnode-operator",
 		"Role/test-replnode-operator-leader-election",
 		"RoleBinding/test-replnode-operator-leader-election",
