@@ -14,6 +14,10 @@
 // decision, status conditions) is pure and unit-tested; the steps only read
 // the cluster, call the decisions and apply their results.
 //
+// A group with spec.bootstrap.fromBackup gets a restore init container on
+// its first master and a Restored condition (restore.go); taking, storing
+// and verifying backups belongs to controllers/backup.
+//
 // It must not use StatefulSets, exec into pods, write Secrets or log secret
 // values; the failover policy itself lives in controllers/failover.
 package controllers
