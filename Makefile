@@ -114,6 +114,10 @@ helm: ## Build helm at the pinned HELM_VERSION from the module proxy into bin/ (
 		GOBIN=$(BIN) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION); \
 	fi
 
+.PHONY: minio-bin
+minio-bin: ## Build the MinIO server (AGPL; a test tool only, never linked) from the module proxy into bin/minio (once).
+	$(ROOT)/hack/minio/build.sh
+
 .PHONY: k8s-bins
 k8s-bins: ## Build kube-apiserver, controller-manager, scheduler and etcd from source into bin/k8s/<version>/ (once).
 	$(ROOT)/hack/k8s/build.sh
@@ -219,9 +223,9 @@ test-deps: ## Install Debian's redis-server, redis-tools and iptables (local-clu
 	fi
 
 .PHONY: test
-test: test-deps k8s-bins build helm ## Run every test in the repository (go test ./..., envtest on the source-built control plane, chart tests with bin/helm).
+test: test-deps k8s-bins minio-bin build helm ## Run every test in the repository (go test ./..., envtest on the source-built control plane, chart tests with bin/helm).
 	@echo "test: KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) REPLNODE_BIN=$(BIN)/replnode"
-	@export KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) REPLNODE_BIN=$(BIN)/replnode; \
+	@export KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) REPLNODE_BIN=$(BIN)/replnode MINIO_BIN=$(BIN)/minio; \
 	status=0; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./... 2>&1 | tee $(TEST_LOG) || status=$$?; \
 	echo "test: summary: $$(grep -cE '^ok[[:space:]]' $(TEST_LOG) || true) packages ok," \

@@ -144,6 +144,13 @@ func (r *ReplicationGroupReconciler) createMember(ctx context.Context, p *pass, 
 		}
 	}
 	params := podParams{Ordinal: ord, Role: role, ConfigHash: p.confHash}
+	if role == roleMaster && p.rg.Status.CurrentMaster == "" {
+		src, err := r.resolveRestore(ctx, p.rg)
+		if err != nil {
+			return r.restoreNotReady(ctx, p, err)
+		}
+		params.Restore = src
+	}
 	if role == roleReplica {
 		master := p.pods[p.rg.Status.CurrentMaster]
 		if master == nil || master.Status.PodIP == "" {

@@ -22,6 +22,10 @@
 // wrote to status: a master change is counted by the status write that
 // completes status.lastFailover.
 //
+// A group with spec.bootstrap.fromBackup gets a restore init container on
+// its first master and a Restored condition (restore.go); taking, storing
+// and verifying backups belongs to controllers/backup.
+//
 // It reads the auth and TLS Secrets (secrets.go, tls.go) and keeps what it
 // read in memory only. It must not use StatefulSets, exec into pods, write
 // Secrets or log secret values; the failover policy itself lives in

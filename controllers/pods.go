@@ -31,6 +31,9 @@ type podParams struct {
 	MasterHost string
 	// ConfigHash is the digest of the generated redis.conf.
 	ConfigHash string
+	// Restore, on the first master of a group bootstrapped from a backup,
+	// adds the restore init container (restore.go).
+	Restore *restoreSource
 }
 
 // buildPod returns the pod of one member: the replnode container started
@@ -76,6 +79,9 @@ func buildPod(rg *replnodev1alpha1.ReplicationGroup, p podParams) *corev1.Pod {
 			Containers: []corev1.Container{serverContainer(rg, p)},
 			Volumes:    podVolumes(rg, name),
 		},
+	}
+	if p.Restore != nil {
+		pod.Spec.InitContainers = append(pod.Spec.InitContainers, restoreInitContainer(pod.Spec.Containers[0], p.Restore))
 	}
 	pod.Annotations[annotationTemplateHash] = templateHash(rg, pod, p.ConfigHash)
 	return pod
@@ -221,6 +227,7 @@ func templateHash(rg *replnodev1alpha1.ReplicationGroup, pod *corev1.Pod, confHa
 	spec := pod.Spec.DeepCopy()
 	// Per-member fields: the same template gives each member its own name and claim.
 	spec.Hostname = ""
+	withoutRestoreContainer(spec)
 	for i := range spec.Volumes {
 		if pvc := spec.Volumes[i].PersistentVolumeClaim; pvc != nil {
 			pvc.ClaimName = ""

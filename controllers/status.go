@@ -214,6 +214,7 @@ func (r *ReplicationGroupReconciler) finishStatus(p *pass) {
 	safe := failoverSafeCondition(p.rg)
 	safe.ObservedGeneration = p.rg.Generation
 	meta.SetStatusCondition(&st.Conditions, safe)
+	observeRestore(p)
 }
 
 // failoverSafeCondition renders failover.SafetyWarnings for the group's

@@ -147,6 +147,11 @@ type ReplicationGroupSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?-[0-9]+$`
 	// +optional
 	Master string `json:"master,omitempty"`
+
+	// Bootstrap says where a new group's data comes from; it is read only
+	// while the group has never had a master (docs/backup.md).
+	// +optional
+	Bootstrap *BootstrapSpec `json:"bootstrap,omitempty"`
 }
 
 // MetricsSpec configures the members' Prometheus endpoint.

@@ -142,6 +142,9 @@ func metricsOptions(o *options) metricsserver.Options {
 // main parses flags, builds the manager and runs it until SIGTERM/SIGINT.
 // Bad flags print usage and exit 2.
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == restoreCommand {
+		os.Exit(restoreFrom(os.Args[2:], os.Stderr))
+	}
 	o, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -198,6 +201,10 @@ func main() {
 			log.Error(err, "adding the webhook readiness check")
 			os.Exit(1)
 		}
+	}
+	if err := setupBackupControllers(mgr); err != nil {
+		log.Error(err, "setting up the Backup controllers")
+		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "adding the health check")

@@ -16,6 +16,8 @@ chart="$root/charts/replnode-operator"
 # Pairs of source (in config/) and copy (in the chart), relative to the root.
 pairs=(
 	"config/crd/bases/replnode.io_replicationgroups.yaml:charts/replnode-operator/files/crds/replnode.io_replicationgroups.yaml"
+	"config/crd/bases/replnode.io_backups.yaml:charts/replnode-operator/files/crds/replnode.io_backups.yaml"
+	"config/crd/bases/replnode.io_scheduledbackups.yaml:charts/replnode-operator/files/crds/replnode.io_scheduledbackups.yaml"
 	"config/rbac/role.yaml:charts/replnode-operator/files/rbac/role.yaml"
 )
 

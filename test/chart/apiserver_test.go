@@ -153,14 +153,27 @@ func TestChartsAgainstAPIServer(t *testing.T) {
 // is Established.
 func installCRD(ctx context.Context, t *testing.T, c client.Client) {
 	t.Helper()
-	var crd apiextensionsv1.CustomResourceDefinition
-	render(t, operatorChart, "ops").one(t, "CustomResourceDefinition", &crd)
-	if err := c.Create(ctx, &crd); err != nil {
-		t.Fatalf("creating the rendered CRD: %v", err)
+	objs := render(t, operatorChart, "ops").ofKind("CustomResourceDefinition")
+	if len(objs) == 0 {
+		t.Fatal("the operator chart renders no CustomResourceDefinition")
 	}
+	for _, o := range objs {
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := yaml.Unmarshal(o.YAML, &crd); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Create(ctx, &crd); err != nil {
+			t.Fatalf("creating the rendered CRD %s: %v", crd.Name, err)
+		}
+		waitEstablished(ctx, t, c, crd.Name)
+	}
+}
+
+func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
+	t.Helper()
 	for {
 		var got apiextensionsv1.CustomResourceDefinition
-		if err := c.Get(ctx, client.ObjectKey{Name: crd.Name}, &got); err == nil {
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &got); err == nil {
 			for _, cond := range got.Status.Conditions {
 				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
 					return
@@ -169,7 +182,7 @@ func installCRD(ctx context.Context, t *testing.T, c client.Client) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("CRD %s never became Established", crd.Name)
+			t.Fatalf("CRD %s never became Established", name)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -221,20 +234,22 @@ func helmLifecycle(ctx context.Context, t *testing.T, env *envtest.Environment, 
 			t.Fatalf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
 		}
 	}
-	// The CRD is already installed (without Helm's ownership) by the test
-	// above; delete it so this release owns its own, then wait until gone.
-	if err := c.Delete(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: crdName}}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := c.Get(ctx, client.ObjectKey{Name: crdName}, &crd); err != nil {
-			break
+	// The CRDs are already installed (without Helm's ownership) by the test
+	// above; delete them so this release owns its own, then wait until gone.
+	for _, name := range []string{crdName, "backups.replnode.io", "scheduledbackups.replnode.io"} {
+		if err := c.Delete(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+			t.Fatal(err)
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("CRD %s was never deleted", crdName)
-		case <-time.After(200 * time.Millisecond):
+		for {
+			var crd apiextensionsv1.CustomResourceDefinition
+			if err := c.Get(ctx, client.ObjectKey{Name: name}, &crd); err != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("CRD %s was never deleted", name)
+			case <-time.After(200 * time.Millisecond):
+			}
 		}
 	}
 	helmIn("install", "lc", chartCopy, "--create-namespace")

@@ -21,6 +21,8 @@ func TestChartCopiesEqualConfig(t *testing.T) {
 	root := repoRoot(t)
 	pairs := map[string]string{
 		"config/crd/bases/replnode.io_replicationgroups.yaml": "charts/replnode-operator/files/crds/replnode.io_replicationgroups.yaml",
+		"config/crd/bases/replnode.io_backups.yaml":           "charts/replnode-operator/files/crds/replnode.io_backups.yaml",
+		"config/crd/bases/replnode.io_scheduledbackups.yaml":  "charts/replnode-operator/files/crds/replnode.io_scheduledbackups.yaml",
 		"config/rbac/role.yaml":                               "charts/replnode-operator/files/rbac/role.yaml",
 	}
 	for src, dst := range pairs {
@@ -101,36 +103,47 @@ func TestSyncScriptInACopy(t *testing.T) {
 // generated one, changed only by the chart's labels and the keep annotation:
 // the fromYaml/toYaml round trip in the template loses nothing.
 func TestRenderedCRDEqualsConfig(t *testing.T) {
-	var want map[string]any
-	readYAML(t, "config/crd/bases/replnode.io_replicationgroups.yaml", &want)
+	files, _ := filepath.Glob(filepath.Join(repoRoot(t), "config/crd/bases/*.yaml"))
+	wants := map[string]map[string]any{}
+	for _, f := range files {
+		var want map[string]any
+		readYAML(t, filepath.Join("config/crd/bases", filepath.Base(f)), &want)
+		wants[want["metadata"].(map[string]any)["name"].(string)] = want
+	}
 	for _, keep := range []bool{true, false} {
 		args := []string{}
 		if !keep {
 			args = append(args, "--set", "crds.keep=false")
 		}
 		objs := render(t, operatorChart, "ops", args...).ofKind("CustomResourceDefinition")
-		if len(objs) != 1 {
-			t.Fatalf("rendered %d CRDs, want 1", len(objs))
+		if len(objs) != len(wants) {
+			t.Fatalf("rendered %d CRDs, want %d", len(objs), len(wants))
 		}
-		var got map[string]any
-		if err := yaml.Unmarshal(objs[0].YAML, &got); err != nil {
-			t.Fatal(err)
-		}
-		meta := got["metadata"].(map[string]any)
-		ann, _ := meta["annotations"].(map[string]any)
-		if keep != (ann["helm.sh/resource-policy"] == "keep") {
-			t.Errorf("crds.keep=%v but annotations are %v", keep, ann)
-		}
-		delete(ann, "helm.sh/resource-policy")
-		labels, _ := meta["labels"].(map[string]any)
-		if labels["app.kubernetes.io/managed-by"] != "Helm" {
-			t.Errorf("CRD labels %v lack the chart's labels", labels)
-		}
-		delete(meta, "labels")
-		if !reflect.DeepEqual(got, want) {
-			gotJSON, _ := yaml.Marshal(got)
-			wantJSON, _ := yaml.Marshal(want)
-			t.Errorf("rendered CRD (keep=%v) differs from config/crd/bases beyond labels and annotations:\n%s", keep, diffLines(string(wantJSON), string(gotJSON)))
+		for _, obj := range objs {
+			var got map[string]any
+			if err := yaml.Unmarshal(obj.YAML, &got); err != nil {
+				t.Fatal(err)
+			}
+			meta := got["metadata"].(map[string]any)
+			want, ok := wants[meta["name"].(string)]
+			if !ok {
+				t.Fatalf("rendered CRD %v is not in config/crd/bases", meta["name"])
+			}
+			ann, _ := meta["annotations"].(map[string]any)
+			if keep != (ann["helm.sh/resource-policy"] == "keep") {
+				t.Errorf("crds.keep=%v but annotations are %v", keep, ann)
+			}
+			delete(ann, "helm.sh/resource-policy")
+			labels, _ := meta["labels"].(map[string]any)
+			if labels["app.kubernetes.io/managed-by"] != "Helm" {
+				t.Errorf("CRD labels %v lack the chart's labels", labels)
+			}
+			delete(meta, "labels")
+			if !reflect.DeepEqual(got, want) {
+				gotJSON, _ := yaml.Marshal(got)
+				wantJSON, _ := yaml.Marshal(want)
+				t.Errorf("rendered CRD %v (keep=%v) differs from config/crd/bases beyond labels and annotations:\n%s", meta["name"], keep, diffLines(string(wantJSON), string(gotJSON)))
+			}
 		}
 	}
 	if n := len(render(t, operatorChart, "ops", "--set", "crds.install=false").ofKind("CustomResourceDefinition")); n != 0 {
