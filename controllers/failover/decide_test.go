@@ -26,9 +26,11 @@ func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
 		"SetTargetMaster g-2",
 		"DeletePod g-0",
 		"MarkFenced g-0 g-2",
+		// g-1 voted the master down: it follows g-2 before g-2 is promoted,
+		// so the old master cannot win it back if the cut heals mid-plan.
+		"ReplicaOf g-1 g-2",
 		"Promote g-2",
 		"VerifyRole g-2 master",
-		"ReplicaOf g-1 g-2",
 		"MoveMasterLabel g-2",
 		"SetCurrentMaster g-2",
 		"Event Warning FailedOver")
@@ -390,8 +392,8 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
 		}
 		wantActions(t, d.Actions,
-			"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
-			"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+			"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
+			"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
 			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 	})
 	t.Run("process exited, not restarted yet: marked fenced, not deleted", func(t *testing.T) {
@@ -404,8 +406,8 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
 		}
 		wantActions(t, d.Actions,
-			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
-			"ReplicaOf g-2 g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver")
+			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "ReplicaOf g-2 g-1", "Promote g-1", "VerifyRole g-1 master",
+			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver")
 	})
 	t.Run("no replica: made master again", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 700))
@@ -445,6 +447,33 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("decision = %s (%s)", d.Kind, d.Message)
 		}
 		wantActions(t, d.Actions, "ClearFenced g-0")
+	})
+	// Review finding 3, fault-model seed 25649: a failover promoted g-1
+	// from g-0's history, g-2 followed g-1 onto its new history and
+	// acknowledged writes there, then g-1 restarted from an old dump and the
+	// attempt was abandoned. g-0 restarted holding more of its history than
+	// g-2's switch point, and was made master again: g-2 full-synced from it
+	// and lost what it acknowledged on g-1's history.
+	t.Run("a replica moved on to a later history: wait, it may hold writes the master lacks", func(t *testing.T) {
+		movedOn := replica("g-2", 2, histC, 1450, LinkDown)
+		movedOn.Repl.ReplID2, movedOn.Repl.SecondReplOffset = histA, 1301
+		obs := observe("g-0", 0, restarted(histA, 1470), replica("g-1", 1, histA, 1000, LinkDown), movedOn)
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindWait || d.Reason != "ReplicaOnLaterHistory" || len(d.Actions) != 0 {
+			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		}
+		obs.Settings.AcceptDataLoss = true
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
+			t.Fatalf("with accept-data-loss: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		}
+		// Nothing past its switch point: contained, restored.
+		movedOn.Repl.Offset = 1300
+		obs = observe("g-0", 0, restarted(histA, 1470), replica("g-1", 1, histA, 1000, LinkDown), movedOn)
+		obs.Status.LastMasterReplID = histA
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
+			t.Fatalf("replica with nothing past its switch: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		}
 	})
 	t.Run("reloaded everything from disk: made master again, nobody is wiped", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 1000), replica("g-1", 1, histA, 900, LinkDown))
@@ -541,8 +570,8 @@ func TestDecideCutOffMasterIsReplaced(t *testing.T) {
 		t.Fatalf("decision %s to %q (%s)", d.Kind, d.To, d.Message)
 	}
 	wantActions(t, d.Actions,
-		"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
-		"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+		"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
+		"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
 		"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 }
 
