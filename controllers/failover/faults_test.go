@@ -97,9 +97,15 @@ const (
 
 func newFaultGroup(t *testing.T, seed int64) *faultGroup {
 	r := rand.New(rand.NewSource(seed))
-	g := &faultGroup{t: t, r: r, n: 2 + r.Intn(2), lag: 2 * time.Second, cut: map[[2]string]bool{},
+	n := 2 + r.Intn(2)
+	return newFaultGroupOf(t, r, n, 1+r.Intn(n))
+}
+
+// newFaultGroupOf is a group of a master and n replicas with
+// min-replicas-to-write w, all in sync at offset 1000.
+func newFaultGroupOf(t *testing.T, r *rand.Rand, n, w int) *faultGroup {
+	g := &faultGroup{t: t, r: r, n: n, w: w, lag: 2 * time.Second, cut: map[[2]string]bool{},
 		forks: map[string]fork{}, waitAcked: map[string]int64{}, ackers: map[string][]string{}, now: t0, label: "g-0"}
-	g.w = 1 + r.Intn(g.n)
 	for i := 0; i <= g.n; i++ {
 		m := &fmember{name: fmt.Sprintf("g-%d", i), alive: true, linkUp: i > 0, lastIO: t0, linkSince: t0, acks: map[string]fack{},
 			repl: Replication{Role: RoleReplica, ReplID: histA, ReplID2: zeros, SecondReplOffset: -1, Offset: 1000,
@@ -675,4 +681,59 @@ func TestRandomFaultsKeepTheRules(t *testing.T) {
 		t.Fatal("no schedule caused a failover: the fault model tests nothing")
 	}
 	t.Logf("%d of %d schedules failed over; %v settled only with accept-data-loss", failovers, seeds, stuck)
+}
+
+// TestOperatorKilledAfterPromotionCannotReviveTheOldMaster is review finding
+// 3 as a transcript: the master is cut off from its replicas (the operator
+// still reaches it), the operator pauses it and promotes g-1, and dies right
+// after the promotion. The cut heals and the pause lapses. Had the replicas
+// still followed the old master, they would acknowledge it again: it would
+// take WAIT-acknowledged writes that the two-master repair, keeping the
+// promoted g-1, later wipes. The plan points them at g-1 before promoting it.
+func TestOperatorKilledAfterPromotionCannotReviveTheOldMaster(t *testing.T) {
+	for _, w := range []int{1, 2} {
+		t.Run(fmt.Sprintf("w=%d", w), func(t *testing.T) {
+			g := newFaultGroupOf(t, rand.New(rand.NewSource(1)), 2, w)
+			g.cut[[2]string{"g-0", "g-1"}], g.cut[[2]string{"g-0", "g-2"}] = true, true
+			g.logf("cut g-0 from g-1 and g-2")
+			killed := false
+			for i := 0; i < 20 && !killed; i++ {
+				g.tick(false)
+				obs := g.observe()
+				if m := obs.member(g.status.CurrentMaster); m.Reachable && m.Repl.Role == RoleMaster {
+					g.lastSeen = g.now
+					g.status.LastMasterReplID, g.status.LastMasterOffset = m.Repl.ReplID, m.Repl.Offset
+					obs.MasterLastSeen, obs.Status = g.now, g.status
+				}
+				for _, a := range PlanPass(obs, g.sw, "").Actions {
+					if !g.apply(a) {
+						break
+					}
+					if a.Kind == ActPromote {
+						g.logf("operator killed")
+						killed = true
+						break
+					}
+				}
+				g.check(1)
+			}
+			if !killed {
+				t.Fatalf("no promotion within 20s:\n%s", joinLines(g.log))
+			}
+			g.cut = map[[2]string]bool{}
+			g.logf("heal")
+			for i := 0; i < 15; i++ { // the pause (5s) lapses; no operator
+				g.tick(false)
+				g.check(1)
+			}
+			for i := 0; i < 30; i++ { // a new operator takes over
+				g.tick(false)
+				g.operatorPass(false)
+				g.check(1)
+			}
+			if m := g.get(g.status.CurrentMaster); m.repl.Role != RoleMaster || g.label != m.name {
+				t.Fatalf("not settled: status %+v label %s\n%s", g.status, g.label, joinLines(g.log))
+			}
+		})
+	}
 }
