@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
 	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
@@ -31,6 +32,8 @@ func (r *ReplicationGroupReconciler) reconcileTopology(ctx context.Context, p *p
 		Members:         p.members,
 		MemberName:      func(i int) string { return memberName(p.rg, i) },
 		FailoverBusy:    p.failoverBusy,
+		Fenced:          p.rg.Status.FencedMembers,
+		AcceptDataLoss:  p.rg.Annotations[failover.AnnotationAcceptDataLoss] == "true",
 	})
 	var res ctrl.Result
 	for _, a := range acts {

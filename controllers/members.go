@@ -111,6 +111,7 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	v.observed.MasterHost = repl.MasterHost
 	v.observed.LinkUp = repl.LinkStatus == failover.LinkUp && !repl.SyncInProgress
 	v.observed.Offset = repl.Offset
+	v.observed.Repl = repl
 	v.observed.GoodReplicas = repl.GoodReplicas
 	return v
 }

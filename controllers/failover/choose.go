@@ -72,6 +72,19 @@ func (ref Reference) Contains(r Replication, upTo int64) bool {
 	return ok && pos == r.Offset && pos <= upTo
 }
 
+// SourceContains reports whether source's data provably holds all of r's,
+// so that a full sync from source replacing r's data loses nothing (R1): r
+// is on source's history, or on the one source moved on from up to the
+// switch, with nothing past what source holds. The topology applies it
+// before pointing a member at the master, and bootstrap before choosing one.
+func SourceContains(source, r Replication) bool {
+	ref := Reference{ReplID: source.ReplID}
+	if hasReplID(source.ReplID2) && source.SecondReplOffset > 0 && source.ReplID2 != source.ReplID {
+		ref.Lineage = map[string]Fork{source.ReplID: {Parent: source.ReplID2, Shared: source.SecondReplOffset - 1}}
+	}
+	return ref.Contains(r, source.Offset)
+}
+
 // lineage collects the history switches the answering members report.
 func lineage(obs Observation) map[string]Fork {
 	out := map[string]Fork{}

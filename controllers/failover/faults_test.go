@@ -423,10 +423,14 @@ func (g *faultGroup) operatorPass(crash bool) {
 	}
 	g.sw = p.Switchover
 	if len(p.Actions) == 0 && p.Decision != nil && p.Decision.Kind == KindNone {
-		// The reconciler's topology step: replicas follow the master.
+		// The reconciler's topology step: replicas follow the master, a
+		// replica whose data the master does not contain only when it is
+		// fenced (the policy's rejoin) or data loss is accepted.
+		master := g.get(g.status.CurrentMaster)
 		for _, m := range g.members {
 			if m.name != g.status.CurrentMaster && m.running() && g.linked(fOperator, m.name) &&
-				(m.repl.Role != RoleReplica || m.follows != g.status.CurrentMaster) {
+				(m.repl.Role != RoleReplica || m.follows != g.status.CurrentMaster) &&
+				(SourceContains(master.repl, m.repl) || containsName(g.fenced(), m.name) || g.acceptDataLoss) {
 				g.apply(replicaOf(m.name, g.status.CurrentMaster))
 			}
 		}
