@@ -79,8 +79,15 @@ type topologyInput struct {
 // m, replacing m's data (R1 of docs/failover.md): source provably contains
 // m's data, or m is a fenced old master (the failover policy takes it back
 // and reports what it loses), or the user accepted data loss.
+//
+// A replica linked up on the history of source while source answers as
+// master (it follows it through the master Service, say) holds a prefix of
+// source's stream: only source writes that history. Its offset may exceed
+// the one source reported only because the two were asked one after the
+// other under writes, so it counts as contained.
 func (in topologyInput) mayReplaceData(source, m observedMember) bool {
-	return failover.SourceContains(source.Repl, m.Repl) || containsString(in.Fenced, m.Name) || in.AcceptDataLoss
+	streaming := source.Role == "master" && m.LinkUp && m.Repl.ReplID != "" && m.Repl.ReplID == source.Repl.ReplID
+	return streaming || failover.SourceContains(source.Repl, m.Repl) || containsString(in.Fenced, m.Name) || in.AcceptDataLoss
 }
 
 // topologyActionKind names one thing the reconciler does about pods.

@@ -177,8 +177,17 @@ func TestDecideTopology(t *testing.T) {
 		{
 			name: "replica ahead of the master on its history is not repointed",
 			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
-				Members: []observedMember{up("g-0", 0, "master", "", 100), up("g-1", 1, "slave", "10.9.9.9", 150)}},
+				Members: []observedMember{up("g-0", 0, "master", "", 100),
+					func() observedMember { m := up("g-1", 1, "slave", "10.9.9.9", 150); m.LinkUp = false; return m }()}},
 			want: "Wait g-1",
+		},
+		{
+			// It follows the master Service and was asked after the master,
+			// under writes: its offset is ahead only by the time between.
+			name: "replica streaming the master's history through another address is repointed",
+			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
+				Members: []observedMember{up("g-0", 0, "master", "", 100), up("g-1", 1, "slave", "10.96.0.10", 150)}},
+			want: "ReplicaOf g-1",
 		},
 		{
 			name: "replica on an unrelated history is not repointed, unless fenced",
