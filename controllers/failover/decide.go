@@ -182,7 +182,7 @@ func promotionBlocked(obs Observation, d Decision, choice Choice) (Decision, boo
 	}
 	if !det.Contained {
 		return wait("OldMasterNotContained",
-			"not promoting anyone until it provably cannot accept writes: its pod must be gone, or its guard expire (%s)", ev.VoteSummary())
+			"not promoting anyone until it provably cannot accept writes: its process must be confirmed gone (pod ended, container not running), or its guard expire (%s)", ev.VoteSummary())
 	}
 	if choice.Best == nil {
 		d.Kind, d.Reason = KindRefuse, "NoEligibleReplica"
@@ -589,9 +589,12 @@ func fenceActions(obs Observation, from, to string) []Action {
 		return []Action{pauseWrites(from, obs.Settings.PauseTimeout)}
 	case old.Fenced:
 		return nil
-	case old.Phase == PodMissing || old.Deleted || old.ProcessDown:
-		// Nothing runs that could take writes; a restarted process comes
-		// back as a replica (its pod arguments say so) and rejoins.
+	case old.Phase == PodMissing || old.Deleted || old.ProcessDown || old.Phase == PodFailed || old.Phase == PodSucceeded:
+		// Already going or gone (the plan runs only once it is contained),
+		// or its containers ended: deleting it again proves nothing more.
+		// A restarted process comes back as a replica (its pod arguments
+		// say so) and rejoins; the topology recreates an ended pod once
+		// another member is recorded as master.
 		return []Action{{Kind: ActMarkFenced, Member: from, Target: to}}
 	default:
 		return []Action{{Kind: ActDeletePod, Member: from}, {Kind: ActMarkFenced, Member: from, Target: to}}

@@ -101,7 +101,7 @@ func TestDecideNoFailover(t *testing.T) {
 		{"suspect waits", observe("g-0", 5*time.Second, unreachable(m0), replica("g-1", 1, histA, 1000, LinkDown)), true, KindWait, "MasterNotAnswering", "Unknown", ""},
 		{"operator cut off from a healthy master", observe("g-0", time.Hour, unreachable(m0), replica("g-1", 1, histA, 1000, LinkUp), replica("g-2", 2, histA, 1000, LinkUp)), true, KindHold, "OperatorPartitioned", "Unknown", "not failing over"},
 		{"disabled", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histA, 1000, LinkDown)), false, KindRefuse, "FailoverDisabled", "False", "disabled"},
-		{"no eligible replica", observe("g-0", time.Hour, gone(m0), unreachable(replica("g-1", 1, histA, 1000, LinkDown))), true, KindRefuse, "NoEligibleReplica", "False", "g-1: is unreachable"},
+		{"no eligible replica", observe("g-0", time.Hour, processDown(unreachable(m0)), unreachable(replica("g-1", 1, histA, 1000, LinkDown))), true, KindRefuse, "NoEligibleReplica", "False", "g-1: is unreachable"},
 		// g-1's data is on a history whose relation to the master's is not
 		// known: it proves nothing about where a WAIT-acknowledged write is.
 		{"other replica on a foreign history", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histC, 1000, LinkDown), replica("g-2", 2, histA, 1, LinkDown)), true, KindWait, "ReplicaPositionsUnknown", "Unknown", "from 1 of the 2 replicas"},
@@ -124,6 +124,26 @@ func TestDecideNoFailover(t *testing.T) {
 	}
 }
 
+// TestDecideMissingPodIsNotFencing is review finding 4: a pod object that is
+// gone (a force delete, an eviction) says nothing about the process, which
+// may still run on a node cut off from the API server and keep a replica
+// acknowledging its writes. Only the replicas' votes contain it.
+func TestDecideMissingPodIsNotFencing(t *testing.T) {
+	obs := observe("g-0", time.Hour, gone(master("g-0", 0, histA, 1000)),
+		replica("g-1", 1, histA, 1000, LinkUp), quiet(replica("g-2", 2, histA, 990, LinkUp), 9))
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindWait || d.Reason != "OldMasterNotContained" || len(d.Actions) != 0 {
+		t.Fatalf("decision %s/%s: %s %v", d.Kind, d.Reason, d.Message, d.Actions)
+	}
+	obs = observe("g-0", time.Hour, gone(master("g-0", 0, histA, 1000)),
+		quiet(replica("g-1", 1, histA, 1000, LinkUp), 6), quiet(replica("g-2", 2, histA, 990, LinkUp), 9))
+	obs.Status.LastMasterReplID = histA
+	if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-1" || !d.Detection.Contained {
+		t.Fatalf("with the guard expired: decision %s to %s: %s", d.Kind, d.To, d.Message)
+	}
+}
+
 // TestDecideWaitsForPositionsUnlessDataLossIsAccepted is issue point 2
 // (R2): with N=3 replicas and min-replicas-to-write 1, a WAIT 1 write may be
 // only on the unreachable g-1, so promoting the far-behind g-3 could lose
@@ -132,7 +152,7 @@ func TestDecideNoFailover(t *testing.T) {
 // Warning.
 func TestDecideWaitsForPositionsUnlessDataLossIsAccepted(t *testing.T) {
 	broken := []Member{
-		gone(master("g-0", 0, histA, 1000)),
+		processDown(unreachable(master("g-0", 0, histA, 1000))),
 		unreachable(replica("g-1", 1, histA, 1000, LinkDown)),
 		replica("g-2", 2, histC, 7000, LinkDown), // foreign history
 		replica("g-3", 3, histA, 10, LinkDown),   // far behind but healthy
