@@ -21,8 +21,10 @@ import (
 	"github.com/replnode/replnode/test/internal/resp"
 )
 
-// The group under test: the sample's shape (config/samples), a master and
-// 2 replicas, minReplicasToWrite 1, minReplicasMaxLag 2, masterDownAfter 3s.
+// The group under test (testdata/replicationgroup.yaml): the sample's shape
+// (config/samples), a master and 2 replicas, minReplicasToWrite 1,
+// minReplicasMaxLag 2, masterDownAfter 3s, without the sample's maxmemory
+// (its eviction of the suite's keys looked like data loss).
 const (
 	namespace  = "default"
 	group      = "cache"
@@ -33,18 +35,21 @@ const (
 	waitMillis = "1000"
 )
 
-// createGroup applies config/samples (the Secret and the ReplicationGroup)
-// and checks it is the shape the scenarios assume.
+// createGroup applies the suite's group (the Secret and the
+// ReplicationGroup) and checks it is the shape the scenarios assume.
 func createGroup() error {
-	if out, err := kubectl("apply", "-f", filepath.Join(repoRoot, "config/samples/replnode_v1alpha1_replicationgroup.yaml")); err != nil {
-		return fmt.Errorf("apply the sample: %v: %s", err, out)
+	if out, err := kubectl("apply", "-f", filepath.Join(repoRoot, "test/chaos/testdata/replicationgroup.yaml")); err != nil {
+		return fmt.Errorf("apply the group: %v: %s", err, out)
 	}
 	rg, err := getGroup()
 	if err != nil {
 		return err
 	}
 	if rg.Spec.MinReplicasToWrite == nil || *rg.Spec.MinReplicasToWrite != 1 || rg.Spec.Failover.MasterDownAfter == nil || rg.Spec.Failover.MasterDownAfter.Duration != downAfter {
-		return fmt.Errorf("config/samples changed shape (minReplicasToWrite 1, masterDownAfter %s assumed): %+v", downAfter, rg.Spec)
+		return fmt.Errorf("testdata/replicationgroup.yaml changed shape (minReplicasToWrite 1, masterDownAfter %s assumed): %+v", downAfter, rg.Spec)
+	}
+	if _, ok := rg.Spec.Config["maxmemory"]; ok {
+		return fmt.Errorf("the chaos group must not set maxmemory: eviction of the suite's keys reads as data loss")
 	}
 	return nil
 }

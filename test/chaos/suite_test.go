@@ -147,6 +147,9 @@ var _ = ginkgo.BeforeSuite(func() {
 })
 
 var _ = ginkgo.AfterSuite(func() {
+	for _, l := range summaryLines() {
+		fmt.Fprintln(os.Stderr, l)
+	}
 	writeResults()
 	if operators != nil {
 		operators.stopAll()
