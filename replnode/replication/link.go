@@ -167,6 +167,10 @@ type Link struct {
 	lastAckMs     int64
 	nextConnectMs int64
 	downSinceMs   int64 // when the link last went down, for master_link_down_since_seconds
+	// pointedMs is when the link was pointed at its current master
+	// (REPLICAOF, or replicaof at startup): no acknowledgement from this
+	// process can have reached that master before (NoContactSinceMs).
+	pointedMs int64
 	// failover makes PSYNC carry FAILOVER: we are a master handing over
 	// to this replica (FAILOVER command), which promotes itself on it.
 	failover bool
@@ -253,6 +257,9 @@ func (l *Link) SetMaster(host string, port int, nowMs int64) Output {
 		l.CacheFromIdentity()
 		l.downSinceMs = nowMs
 	}
+	if l.host != host || l.port != port {
+		l.pointedMs = nowMs
+	}
 	l.host, l.port = host, port
 	l.startConnect(nowMs, &o)
 	return o
@@ -270,6 +277,20 @@ func (l *Link) SetMasterAtStartup(host string, port int, nowMs int64) {
 	l.nextConnectMs = nowMs
 	l.downSinceMs = 0
 	l.lastIOMs = nowMs
+	l.pointedMs = nowMs
+}
+
+// NoContactSinceMs is the time after which the master this link follows
+// cannot have heard from us (master_no_contact_ms): the last data from it
+// while connected (we acknowledge what we read), else when the link went
+// down or, if it never came up for this master, when we were pointed at it
+// — a process that never connected never acknowledged anything, and one
+// that restarted sent its last acknowledgement before it started.
+func (l *Link) NoContactSinceMs() int64 {
+	if l.state == StateConnected {
+		return l.lastIOMs
+	}
+	return max(l.downSinceMs, l.pointedMs)
 }
 
 // SetNoOne is REPLICAOF NO ONE: the node becomes a master. Its replid moves
