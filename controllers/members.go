@@ -64,7 +64,7 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 }
 
 // observePod builds the view of one member pod, asking its node when it runs.
-func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, pod *corev1.Pod, ord int) memberView {
+func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, pod *corev1.Pod, ord int) (v memberView) {
 	o := observedMember{
 		Name:         pod.Name,
 		Ordinal:      ord,
@@ -82,7 +82,12 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 		Fenced:      containsString(p.rg.Status.FencedMembers, pod.Name),
 		ProcessDown: serverContainerDown(pod),
 	}
-	v := memberView{observed: o, failover: fm}
+	v = memberView{observed: o, failover: fm}
+	// What its process declared, remembered while it does not answer
+	// (set after everything below, whatever path returns).
+	defer func() {
+		v.failover.GuardMs = r.rememberGuard(pod.UID, v.failover.Reachable, v.failover.Repl.GuardMs)
+	}()
 	if o.PodIP == "" || o.Deleting || pod.Status.Phase != corev1.PodRunning {
 		return v
 	}

@@ -63,6 +63,26 @@ type ReplicationGroupReconciler struct {
 	// using the old one. It lives in memory only: secrets never go to status.
 	mu        sync.Mutex
 	passwords map[types.NamespacedName]string
+	// guardMs remembers, per pod UID, whether its process declared the
+	// millisecond min-replicas guard (failover.Member.GuardMs), so a master
+	// that stops answering keeps its known guard. Memory only: after a
+	// restart the operator knows it again once the pod answers, and until
+	// then uses the whole-second threshold, which is safe for any master.
+	guardMs map[types.UID]bool
+}
+
+// rememberGuard records what a pod's process declared this pass and
+// returns what is known of it (false when never seen answering).
+func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered, guardMs bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.guardMs == nil {
+		r.guardMs = map[types.UID]bool{}
+	}
+	if answered {
+		r.guardMs[uid] = guardMs
+	}
+	return r.guardMs[uid]
 }
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete

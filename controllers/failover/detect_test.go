@@ -189,3 +189,49 @@ func TestDetectRequeueAndFirstSighting(t *testing.T) {
 		t.Fatalf("never-seen master: %+v", d)
 	}
 }
+
+// TestDetectMillisecondVotes is issue 12's "Done when" (b) and review
+// finding 9. A replnode replica reports master_no_contact_ms; when the
+// master declared the millisecond guard (it counts replicas caught up
+// within L by a monotonic clock), a vote needs L + ping period + CronSlack
+// = 3.5s instead of L + GuardMargin = 5s of whole seconds. A master that
+// did not declare it (an older image mid-upgrade, redis-server) keeps the
+// whole-second threshold. A replica whose link never came up — Redis shows
+// master_link_down_since_seconds:-1 — votes with the time since it was
+// pointed at the master: it cannot have acknowledged anything since.
+func TestDetectMillisecondVotes(t *testing.T) {
+	precise := func(m Member, ms int64) Member {
+		m.Repl.NoContactMs = ms
+		return m
+	}
+	neverUp := func(m Member, ms int64) Member {
+		m.Repl.LinkStatus, m.Repl.LinkDownSeconds, m.Repl.LastIOSeconds = LinkDown, -1, -1
+		return precise(m, ms)
+	}
+	guarded := unreachable(master("g-0", 0, histA, 1000))
+	guarded.GuardMs = true
+	cases := []struct {
+		name       string
+		master     Member
+		replicas   []Member
+		wantHealth Health
+	}{
+		{"3.6s of silence in ms, master guards in ms: failed",
+			guarded, []Member{precise(replica("g-1", 1, histA, 990, LinkUp), 3600), precise(replica("g-2", 2, histA, 980, LinkUp), 3700)}, HealthFailed},
+		{"3.4s is not enough",
+			guarded, []Member{precise(replica("g-1", 1, histA, 990, LinkUp), 3400), precise(replica("g-2", 2, histA, 980, LinkUp), 3700)}, HealthIsolated},
+		{"the master never declared the ms guard: whole-second threshold",
+			unreachable(master("g-0", 0, histA, 1000)), []Member{precise(replica("g-1", 1, histA, 990, LinkUp), 4900), precise(replica("g-2", 2, histA, 980, LinkUp), 4900)}, HealthIsolated},
+		{"a link that never came up votes",
+			guarded, []Member{neverUp(replica("g-1", 1, histA, 990, LinkDown), 4000), precise(replica("g-2", 2, histA, 980, LinkUp), 3700)}, HealthFailed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, append([]Member{c.master}, c.replicas...)...)
+			obs.Status.LastMasterReplID = histA
+			if d := Detect(obs); d.Health != c.wantHealth {
+				t.Fatalf("health %s (%s): %s", d.Health, d.Reason, d.Message)
+			}
+		})
+	}
+}

@@ -74,6 +74,10 @@ func ParseInfoReplication(text string) (Replication, error) {
 			r.BacklogHistLen, err = parseInt64(key, value)
 		case "min_slaves_good_slaves":
 			r.GoodReplicas, err = parseInt64(key, value)
+		case "master_no_contact_ms":
+			r.NoContactMs, err = parseInt64(key, value)
+		case "min_replicas_guard_ms":
+			r.GuardMs = value == "1"
 		}
 		if err != nil {
 			return Replication{}, err

@@ -93,6 +93,18 @@ type Replication struct {
 	// within min-replicas-max-lag, i.e. whether writes are accepted. -1
 	// when the node does not report it.
 	GoodReplicas int64
+	// NoContactMs is replnode's master_no_contact_ms: how long, in ms by
+	// its own clock, the master a replica follows cannot have heard from
+	// it (since its last read while linked; since the link went down, or
+	// it was pointed at that master, otherwise — also for a link that
+	// never came up). 0 when the node does not report it (redis-server),
+	// which is harmless: a reported 0 could not vote either.
+	NoContactMs int64
+	// GuardMs is replnode's min_replicas_guard_ms:1: the node's
+	// min-replicas guard counts a replica as good while it caught up
+	// within min-replicas-max-lag milliseconds, by acknowledged offset
+	// (docs/failover.md, "The guard in milliseconds").
+	GuardMs bool
 }
 
 // Member is everything the operator observed about one member of the group.
@@ -119,6 +131,10 @@ type Member struct {
 	ProcessDown bool
 	// Reachable is true when the operator got answers to ROLE and INFO this pass.
 	Reachable bool
+	// GuardMs is true when this member's process declared the millisecond
+	// guard (Replication.GuardMs), this pass or, while it does not answer,
+	// the last time it did (same pod, so same image).
+	GuardMs bool
 	// Repl is the replication state; meaningful only when Reachable.
 	Repl Replication
 }
