@@ -323,6 +323,10 @@ func (l *Link) startConnect(nowMs int64, o *Output) {
 	l.pendingSends = nil
 }
 
+// NotReadyRetryMs is how soon a replica tries again after its master
+// answered PSYNC with -NOMASTERLINK or -LOADING.
+const NotReadyRetryMs = 100
+
 // fail drops the current attempt: close, go back to connect, retry later.
 func (l *Link) fail(nowMs int64, o *Output) {
 	o.act(Action{Kind: ActClose})
@@ -509,6 +513,12 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 	case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING"):
 		o.log(LevelNotice, "Master is currently unable to PSYNC but should be in the future: %s", line)
 		l.fail(nowMs, o)
+		// Redis retries from its next cron, up to a second later. A
+		// failover points the replicas at the chosen one before promoting
+		// it (docs/failover.md): it answers -NOMASTERLINK until then, and
+		// the new master takes writes only once a replica is back, so the
+		// retry comes sooner.
+		l.nextConnectMs = nowMs + min(l.cfg.RetryMs, NotReadyRetryMs)
 	default:
 		if strings.HasPrefix(line, "-ERR") {
 			o.log(LevelNotice, "Master does not support PSYNC or is in error state (reply: %s)", line)
