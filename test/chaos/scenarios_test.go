@@ -567,6 +567,9 @@ func saveEvidence(sc scenario, n int, ops []Op, samples []Sample, fin Final, pro
 	}
 }
 
+// startLoad is the load average when the suite started.
+var startLoad = loadAverage()
+
 // loadAverage is the host's 1-minute load average (/proc/loadavg), recorded
 // with each round: the RTOs depend on how busy the 2-CPU machine was.
 func loadAverage() string {
@@ -601,16 +604,23 @@ func summaryLines() []string {
 }
 
 // writeResults writes the results to CHAOS_REPORT when it is set (make
-// chaos: docs/chaos.md).
+// chaos: docs/chaos.md): the header, this run, then the runs the file
+// already held (newest first), so runs of different scenario lists add up.
 func writeResults() {
 	path := os.Getenv("CHAOS_REPORT")
 	if path == "" || len(results) == 0 {
 		return
 	}
+	older := ""
+	if prev, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(prev), "\n## "); i >= 0 {
+			older = string(prev[i+1:])
+		}
+	}
 	commit, _ := exec.Command("git", "-C", repoRoot, "rev-parse", "--short", "HEAD").Output()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n## Run of %s\n\n", chaosDocHeader, time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Commit %s, %d CPUs (%s/%s), %s; CHAOS_ROUNDS=%d, CHAOS_SCENARIOS=%s.\n\n```\n", strings.TrimSpace(string(commit)), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), rounds(), envOr("CHAOS_SCENARIOS", shortList))
+	fmt.Fprintf(&b, "Commit %s, %d CPUs (%s/%s), %s; CHAOS_ROUNDS=%d, CHAOS_SCENARIOS=%s; load average at the start %s.\n\n```\n", strings.TrimSpace(string(commit)), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), rounds(), envOr("CHAOS_SCENARIOS", shortList), startLoad)
 	for _, l := range results {
 		b.WriteString(l + "\n")
 	}
@@ -618,6 +628,9 @@ func writeResults() {
 		b.WriteString(l + "\n")
 	}
 	b.WriteString("```\n")
+	if older != "" {
+		b.WriteString("\n" + older)
+	}
 	_ = os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
