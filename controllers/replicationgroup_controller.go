@@ -261,6 +261,9 @@ type pass struct {
 	progressing *progressNote
 	// failoverBusy is true when the failover policy acted or waits this pass.
 	failoverBusy bool
+	// epochTaken is true once this pass raised and stored the failover
+	// epoch (beginFailoverEpoch): it holds the group's latest version.
+	epochTaken bool
 }
 
 // progressNote is a step's account of what it is doing.
