@@ -57,7 +57,7 @@ type Detection struct {
 // again: the verdict can change at any moment (it answers, its pod goes, it
 // restarts as a replica, the replicas' no-contact reaches the threshold),
 // not only when MasterDownAfter runs out.
-const pollWhileSuspect = 500 * time.Millisecond
+const pollWhileSuspect = 250 * time.Millisecond
 
 // reasonMasterRestarted is the verdict on a master that answers as a replica.
 const reasonMasterRestarted = "MasterRestarted"

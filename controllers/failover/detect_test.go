@@ -179,9 +179,9 @@ func TestDetectRequeueAndFirstSighting(t *testing.T) {
 	if d := Detect(obs); d.RequeueAfter != pollWhileSuspect {
 		t.Fatalf("RequeueAfter = %s, want %s (18s of masterDownAfter are left, but a suspect master is polled)", d.RequeueAfter, pollWhileSuspect)
 	}
-	obs = observe("g-0", 29500*time.Millisecond, unreachable(master("g-0", 0, histA, 1)))
-	if d := Detect(obs); d.RequeueAfter != 500*time.Millisecond {
-		t.Fatalf("RequeueAfter = %s, want the 500ms left of masterDownAfter", d.RequeueAfter)
+	obs = observe("g-0", 29900*time.Millisecond, unreachable(master("g-0", 0, histA, 1)))
+	if d := Detect(obs); d.RequeueAfter != 100*time.Millisecond {
+		t.Fatalf("RequeueAfter = %s, want the 100ms left of masterDownAfter", d.RequeueAfter)
 	}
 	obs.MasterLastSeen = time.Time{}
 	d := Detect(obs)
