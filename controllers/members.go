@@ -86,7 +86,7 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	// What its process declared, remembered while it does not answer
 	// (set after everything below, whatever path returns).
 	defer func() {
-		v.failover.GuardMs = r.rememberGuard(pod.UID, v.failover.Reachable, v.failover.Repl.GuardMs)
+		v.failover.Guard = r.rememberGuard(pod.UID, v.failover.Reachable, v.failover.Repl.Guard)
 	}()
 	if o.PodIP == "" || o.Deleting || pod.Status.Phase != corev1.PodRunning {
 		return v

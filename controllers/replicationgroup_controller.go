@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
 	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
@@ -63,26 +64,27 @@ type ReplicationGroupReconciler struct {
 	// using the old one. It lives in memory only: secrets never go to status.
 	mu        sync.Mutex
 	passwords map[types.NamespacedName]string
-	// guardMs remembers, per pod UID, whether its process declared the
-	// millisecond min-replicas guard (failover.Member.GuardMs), so a master
-	// that stops answering keeps its known guard. Memory only: after a
-	// restart the operator knows it again once the pod answers, and until
-	// then uses the whole-second threshold, which is safe for any master.
-	guardMs map[types.UID]bool
+	// guards remembers, per pod UID, the min-replicas guard its process
+	// reported (failover.Member.Guard), so a master that stops answering
+	// keeps its known guard. Memory only: after a restart the operator
+	// knows it again once the pod answers, and until then uses the spec's
+	// values with the whole-second threshold, which is safe for a master
+	// running them.
+	guards map[types.UID]failover.NodeGuard
 }
 
-// rememberGuard records what a pod's process declared this pass and
-// returns what is known of it (false when never seen answering).
-func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered, guardMs bool) bool {
+// rememberGuard records what a pod's process reported this pass and
+// returns what is known of it (zero when never seen answering).
+func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered bool, g failover.NodeGuard) failover.NodeGuard {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.guardMs == nil {
-		r.guardMs = map[types.UID]bool{}
+	if r.guards == nil {
+		r.guards = map[types.UID]failover.NodeGuard{}
 	}
 	if answered {
-		r.guardMs[uid] = guardMs
+		r.guards[uid] = g
 	}
-	return r.guardMs[uid]
+	return r.guards[uid]
 }
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete

@@ -209,7 +209,7 @@ func TestDetectMillisecondVotes(t *testing.T) {
 		return precise(m, ms)
 	}
 	guarded := unreachable(master("g-0", 0, histA, 1000))
-	guarded.GuardMs = true
+	guarded.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: 1, MaxLag: 2 * time.Second}
 	cases := []struct {
 		name       string
 		master     Member
@@ -230,6 +230,50 @@ func TestDetectMillisecondVotes(t *testing.T) {
 			obs := observe("g-0", time.Minute, append([]Member{c.master}, c.replicas...)...)
 			obs.Status.LastMasterReplID = histA
 			if d := Detect(obs); d.Health != c.wantHealth {
+				t.Fatalf("health %s (%s): %s", d.Health, d.Reason, d.Message)
+			}
+		})
+	}
+}
+
+// TestDetectUsesTheGuardTheMasterRuns is review finding 5: the spec's w and
+// L may be ahead of what the master runs until it is rolled. A master that
+// runs a longer max lag than the spec says is voted down only after its own
+// lag; one that runs a smaller w needs more votes (N-w+1).
+func TestDetectUsesTheGuardTheMasterRuns(t *testing.T) {
+	quietMs := func(m Member, ms int64) Member {
+		m.Repl.NoContactMs = ms
+		return m
+	}
+	runs := func(w int, lag time.Duration) Member {
+		m := unreachable(master("g-0", 0, histA, 1000))
+		m.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: w, MaxLag: lag}
+		return m
+	}
+	cases := []struct {
+		name     string
+		master   Member
+		replicas []Member
+		want     Health
+	}{
+		{"runs the spec's values: 3.6s of silence fails it",
+			runs(1, 2*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3600), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3600)}, HealthFailed},
+		{"still runs max lag 5s: 3.6s is not enough",
+			runs(1, 5*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3600), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3600)}, HealthIsolated},
+		{"still runs max lag 5s: 6.6s is",
+			runs(1, 5*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 6600), quietMs(replica("g-2", 2, histA, 980, LinkUp), 6600)}, HealthFailed},
+		{"spec says w=2 but it runs w=1: one vote is not enough",
+			runs(1, 2*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3600), replica("g-2", 2, histA, 980, LinkUp)}, HealthIsolated},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, append([]Member{c.master}, c.replicas...)...)
+			obs.Status.LastMasterReplID = histA
+			obs.Settings.MinReplicasToWrite = 2
+			if c.name != "spec says w=2 but it runs w=1: one vote is not enough" {
+				obs.Settings.MinReplicasToWrite = 1
+			}
+			if d := Detect(obs); d.Health != c.want {
 				t.Fatalf("health %s (%s): %s", d.Health, d.Reason, d.Message)
 			}
 		})

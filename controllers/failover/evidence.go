@@ -127,7 +127,8 @@ func replicaCount(obs Observation, master string) int {
 // position: its offset is the one it is about to discard. A replica that
 // follows another host than the master's does not vote.
 func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
-	s := obs.Settings
+	m := obs.member(master)
+	s := guardSettings(obs.Settings, m)
 	ev := Evidence{Replicas: replicaCount(obs, master), MinReplicasToWrite: min(s.MinReplicasToWrite, replicaCount(obs, master)),
 		Threshold: s.MinReplicasMaxLag + GuardMargin(s), PreciseThreshold: s.MinReplicasMaxLag + PreciseGuardMargin(s), MostAdvanced: -1}
 	n, w := ev.Replicas, max(ev.MinReplicasToWrite, 0)
@@ -135,7 +136,6 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	if w > 0 {
 		ev.NeedVotes = n - w + 1
 	}
-	m := obs.member(master)
 	var voted []time.Duration
 	for _, r := range sortedMembers(obs.Members) {
 		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress {
@@ -156,7 +156,7 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 		if quiet, precise, ok := r.Repl.noContact(); ok && followsMaster {
 			rep.NoContact = quiet
 			threshold := ev.Threshold
-			if precise && m != nil && m.GuardMs {
+			if precise && m != nil && m.Guard.Ms {
 				threshold = ev.PreciseThreshold
 			}
 			rep.Voted = ev.NeedVotes > 0 && quiet >= threshold
@@ -173,6 +173,20 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 		ev.VotedDownFor = voted[ev.NeedVotes-1]
 	}
 	return ev
+}
+
+// guardSettings returns the settings the vote arithmetic uses for master
+// m: the spec's w and L, unless the master last reported running with a
+// smaller w or a longer L (a node not yet rolled to a changed spec, review
+// finding 5). The smaller w needs more votes and more positions, the longer
+// L a longer silence: both only make the operator wait longer.
+func guardSettings(s Settings, m *Member) Settings {
+	if m == nil || !m.Guard.Reported {
+		return s
+	}
+	s.MinReplicasToWrite = min(s.MinReplicasToWrite, m.Guard.ToWrite)
+	s.MinReplicasMaxLag = max(s.MinReplicasMaxLag, m.Guard.MaxLag)
+	return s
 }
 
 // noContact is how long a replica has heard nothing from its master by its

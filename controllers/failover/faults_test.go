@@ -396,7 +396,9 @@ func (g *faultGroup) observe() Observation {
 		if m.podGone {
 			fm.Phase, fm.ProcessDown = PodMissing, false
 		}
-		fm.GuardMs = g.precise
+		if g.precise {
+			fm.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: g.w, MaxLag: g.lag}
+		}
 		if m.running() && g.linked(fOperator, m.name) {
 			fm.Reachable, fm.Repl = true, m.repl
 			fm.Repl.LastIOSeconds, fm.Repl.LinkDownSeconds = -1, -1

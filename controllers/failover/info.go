@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ------ INFO REPLICATION PARSING ------
@@ -77,7 +78,15 @@ func ParseInfoReplication(text string) (Replication, error) {
 		case "master_no_contact_ms":
 			r.NoContactMs, err = parseInt64(key, value)
 		case "min_replicas_guard_ms":
-			r.GuardMs = value == "1"
+			r.Guard.Reported, r.Guard.Ms = true, value == "1"
+		case "min_replicas_guard_to_write":
+			var w int64
+			w, err = parseInt64(key, value)
+			r.Guard.ToWrite = int(w)
+		case "min_replicas_guard_max_lag_ms":
+			var ms int64
+			ms, err = parseInt64(key, value)
+			r.Guard.MaxLag = time.Duration(ms) * time.Millisecond
 		}
 		if err != nil {
 			return Replication{}, err

@@ -100,11 +100,23 @@ type Replication struct {
 	// never came up). 0 when the node does not report it (redis-server),
 	// which is harmless: a reported 0 could not vote either.
 	NoContactMs int64
-	// GuardMs is replnode's min_replicas_guard_ms:1: the node's
-	// min-replicas guard counts a replica as good while it caught up
-	// within min-replicas-max-lag milliseconds, by acknowledged offset
-	// (docs/failover.md, "The guard in milliseconds").
-	GuardMs bool
+	// Guard is the min-replicas guard the node reports running with
+	// (replnode's min_replicas_guard_* fields); zero when not reported.
+	Guard NodeGuard
+}
+
+// NodeGuard is the min-replicas guard a node runs with, as it reports it.
+type NodeGuard struct {
+	// Reported is true when the node reported its guard (a replnode node).
+	Reported bool
+	// Ms is min_replicas_guard_ms:1: it counts a replica as good while it
+	// caught up within MaxLag milliseconds, by acknowledged offset
+	// (docs/failover.md, "The guard, and how long a vote must wait").
+	Ms bool
+	// ToWrite and MaxLag are the min-replicas-to-write and
+	// min-replicas-max-lag the node runs with.
+	ToWrite int
+	MaxLag  time.Duration
 }
 
 // Member is everything the operator observed about one member of the group.
@@ -131,10 +143,11 @@ type Member struct {
 	ProcessDown bool
 	// Reachable is true when the operator got answers to ROLE and INFO this pass.
 	Reachable bool
-	// GuardMs is true when this member's process declared the millisecond
-	// guard (Replication.GuardMs), this pass or, while it does not answer,
-	// the last time it did (same pod, so same image).
-	GuardMs bool
+	// Guard is what this member's process reported of its guard
+	// (Replication.Guard), this pass or, while it does not answer, the
+	// last time it did (same pod, so same image and, until a CONFIG SET,
+	// same settings).
+	Guard NodeGuard
 	// Repl is the replication state; meaningful only when Reachable.
 	Repl Replication
 }

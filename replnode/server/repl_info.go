@@ -130,13 +130,17 @@ func (r *replState) info(now int64) string {
 //   - min_replicas_guard_ms:1 — this node's min-replicas guard counts a
 //     replica as good while it caught up within min-replicas-max-lag
 //     milliseconds of a monotonic clock (replication/guard.go), not whole
-//     seconds since its last ACK;
+//     seconds since its last ACK; min_replicas_guard_to_write and
+//     min_replicas_guard_max_lag_ms are the values it runs with (the
+//     operator's spec may be ahead of a node not yet rolled);
 //   - on a replica, master_last_io_ms_ago: master_last_io_seconds_ago in
 //     milliseconds (-1 likewise), and master_no_contact_ms: how long the
 //     master it follows cannot have heard from it — also when the link
 //     never came up, where Redis shows master_link_down_since_seconds:-1.
 func (r *replState) preciseInfo(line func(string, ...any), now int64) {
 	line("min_replicas_guard_ms:1")
+	line("min_replicas_guard_to_write:%d", r.s.Config.Int("min-replicas-to-write"))
+	line("min_replicas_guard_max_lag_ms:%d", r.s.Config.Int("min-replicas-max-lag")*1000)
 	if !r.s.IsReplica() {
 		return
 	}
