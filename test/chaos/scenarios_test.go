@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -567,8 +566,12 @@ func saveEvidence(sc scenario, n int, ops []Op, samples []Sample, fin Final, pro
 	}
 }
 
-// startLoad is the load average when the suite started.
-var startLoad = loadAverage()
+// startLoad is the load average when the suite started; builtFrom the
+// commit the suite built its binaries from.
+var (
+	startLoad = loadAverage()
+	builtFrom = "unknown"
+)
 
 // loadAverage is the host's 1-minute load average (/proc/loadavg), recorded
 // with each round: the RTOs depend on how busy the 2-CPU machine was.
@@ -617,10 +620,9 @@ func writeResults() {
 			older = string(prev[i+1:])
 		}
 	}
-	commit, _ := exec.Command("git", "-C", repoRoot, "rev-parse", "--short", "HEAD").Output()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n## Run of %s\n\n", chaosDocHeader, time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Commit %s, %d CPUs (%s/%s), %s; CHAOS_ROUNDS=%d, CHAOS_SCENARIOS=%s; load average at the start %s.\n\n```\n", strings.TrimSpace(string(commit)), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), rounds(), envOr("CHAOS_SCENARIOS", shortList), startLoad)
+	fmt.Fprintf(&b, "Commit %s, %d CPUs (%s/%s), %s; CHAOS_ROUNDS=%d, CHAOS_SCENARIOS=%s; load average at the start %s.\n\n```\n", builtFrom, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), rounds(), envOr("CHAOS_SCENARIOS", shortList), startLoad)
 	for _, l := range results {
 		b.WriteString(l + "\n")
 	}
