@@ -58,6 +58,9 @@ type ReplicationGroupReconciler struct {
 	Now func() time.Time
 	// ResyncPeriod overrides defaultResyncPeriod when positive.
 	ResyncPeriod time.Duration
+	// APIReader reads the group past the cache (SetupWithManager sets the
+	// manager's); nil reads through Client.
+	APIReader client.Reader
 
 	// passwords remembers, per group, the last password the members were
 	// known to accept, so a changed Secret can be rolled out with CONFIG SET
@@ -71,6 +74,34 @@ type ReplicationGroupReconciler struct {
 	// values with the whole-second threshold, which is safe for a master
 	// running them.
 	guards map[types.UID]failover.NodeGuard
+	// readFresh marks groups whose next pass must read the group past the
+	// cache: this operator just wrote its status (or lost a write to a
+	// newer version), and under load the cache can lag that write by
+	// seconds, each pass from it failing its optimistic status write and
+	// requeueing (a switchover's writes stay paused meanwhile).
+	readFresh map[types.NamespacedName]bool
+}
+
+// markReadFresh makes the next pass of the group read it past the cache.
+func (r *ReplicationGroupReconciler) markReadFresh(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.readFresh == nil {
+		r.readFresh = map[types.NamespacedName]bool{}
+	}
+	r.readFresh[key] = true
+}
+
+// getGroup reads the group, past the cache when markReadFresh asked for it.
+func (r *ReplicationGroupReconciler) getGroup(ctx context.Context, key types.NamespacedName, rg *replnodev1alpha1.ReplicationGroup) error {
+	r.mu.Lock()
+	fresh := r.readFresh[key]
+	delete(r.readFresh, key)
+	r.mu.Unlock()
+	if fresh && r.APIReader != nil {
+		return r.APIReader.Get(ctx, key, rg)
+	}
+	return r.Get(ctx, key, rg)
 }
 
 // rememberGuard records what a pod's process reported this pass and
@@ -105,7 +136,7 @@ func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered bool,
 // one pass in order, then patches the status once.
 func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rg := &replnodev1alpha1.ReplicationGroup{}
-	if err := r.Get(ctx, req.NamespacedName, rg); err != nil {
+	if err := r.getGroup(ctx, req.NamespacedName, rg); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forgetPassword(req.NamespacedName)
 			return ctrl.Result{}, nil
@@ -127,6 +158,7 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		// Another writer (or our own write the cache has not seen yet) got
 		// there first: nothing more was done; start over from a fresh read.
 		logf.FromContext(ctx).V(1).Info("status changed since read; requeueing", "reason", err.Error())
+		r.markReadFresh(req.NamespacedName)
 		return ctrl.Result{RequeueAfter: conflictRequeue}, nil
 	}
 	if errors.Is(err, errStop) {
@@ -225,6 +257,9 @@ func (r *ReplicationGroupReconciler) forgetPassword(key types.NamespacedName) {
 // SetupWithManager registers the reconciler: it owns the objects it creates
 // and watches Secrets named by spec.auth.
 func (r *ReplicationGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&replnodev1alpha1.ReplicationGroup{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -310,5 +345,6 @@ func (r *ReplicationGroupReconciler) patchStatus(ctx context.Context, p *pass) e
 		return fmt.Errorf("patching status: %w", err)
 	}
 	p.original = p.rg.DeepCopy()
+	r.markReadFresh(client.ObjectKeyFromObject(p.rg))
 	return nil
 }
