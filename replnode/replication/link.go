@@ -510,7 +510,13 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 		}
 		l.fail(nowMs, o)
 		o.act(Action{Kind: ActFailoverRejected})
-	case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING"):
+	case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING") || strings.HasPrefix(line, "-MASTERDOWN"):
+		// -MASTERDOWN is a replica with replica-serve-stale-data no whose
+		// own link is down (it refuses PSYNC before its SYNC code says
+		// -NOMASTERLINK). Redis falls back to SYNC on it, which, once that
+		// replica is promoted, is an old-protocol full sync: the data is
+		// replaced and the offset never tracked again. It is the same
+		// "not now": ask again with PSYNC.
 		o.log(LevelNotice, "Master is currently unable to PSYNC but should be in the future: %s", line)
 		l.fail(nowMs, o)
 		// Redis retries from its next cron, up to a second later. A
