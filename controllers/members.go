@@ -91,6 +91,18 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	if o.PodIP == "" || o.Deleting || pod.Status.Phase != corev1.PodRunning {
 		return v
 	}
+	if r.wasSilent(pod.UID) {
+		// It did not answer the last look (a frozen process, a cut): a
+		// stopped process accepts the connection and never replies, so
+		// every pass would wait the whole node timeout for it before
+		// deciding anything — seconds added to every failover of a
+		// frozen master or a stopped node. A member that answers again
+		// does so within this.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, silentMemberTimeout)
+		defer cancel()
+	}
+	defer func() { r.rememberSilent(pod.UID, !v.failover.Reachable) }()
 	node := p.node(pod.Name, o.PodIP)
 	info, err := r.Nodes.InfoReplication(ctx, node)
 	if err != nil && isWrongPass(err) {

@@ -74,12 +74,40 @@ type ReplicationGroupReconciler struct {
 	// values with the whole-second threshold, which is safe for a master
 	// running them.
 	guards map[types.UID]failover.NodeGuard
+	// silent marks pods whose node did not answer the last look
+	// (observePod asks those with silentMemberTimeout).
+	silent map[types.UID]bool
 	// readFresh marks groups whose next pass must read the group past the
 	// cache: this operator just wrote its status (or lost a write to a
 	// newer version), and under load the cache can lag that write by
 	// seconds, each pass from it failing its optimistic status write and
 	// requeueing (a switchover's writes stay paused meanwhile).
 	readFresh map[types.NamespacedName]bool
+}
+
+// silentMemberTimeout bounds a look at a member that did not answer the
+// previous one.
+const silentMemberTimeout = 300 * time.Millisecond
+
+// rememberSilent records whether a pod's node failed to answer this look.
+func (r *ReplicationGroupReconciler) rememberSilent(uid types.UID, silent bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.silent == nil {
+		r.silent = map[types.UID]bool{}
+	}
+	if silent {
+		r.silent[uid] = true
+	} else {
+		delete(r.silent, uid)
+	}
+}
+
+// wasSilent reports whether a pod's node failed to answer the last look.
+func (r *ReplicationGroupReconciler) wasSilent(uid types.UID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.silent[uid]
 }
 
 // markReadFresh makes the next pass of the group read it past the cache.
