@@ -652,7 +652,7 @@ GET of the register, each as MULTI; op; CLIENT INFO; EXEC through the master
 Service's endpoint, so every answer names the member that gave it (laddr).
 An error reply is fail, a timeout or dropped connection after EXEC was sent
 is unknown. A sampler reads DBSIZE, role, run_id and sync_full of every
-member every 500ms.
+member every 100ms.
 
 Checks, after healing and settling (test/chaos/checkers.go):
 
