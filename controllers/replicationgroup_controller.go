@@ -82,8 +82,15 @@ type ReplicationGroupReconciler struct {
 	// newer version), and under load the cache can lag that write by
 	// seconds, each pass from it failing its optimistic status write and
 	// requeueing (a switchover's writes stay paused meanwhile).
-	readFresh map[types.NamespacedName]bool
+	readFresh map[types.NamespacedName]time.Time
 }
+
+// freshReadWindow is how long after its own status write a pass reads past
+// the cache. Only that long: an operator paused past its lease must wake up
+// reading its stale cache, so its optimistic write fails (epoch.go), rather
+// than a fresh copy that would let it act before it notices it lost the
+// lease (chaos leader-paused).
+const freshReadWindow = 2 * time.Second
 
 // silentMemberTimeout bounds a look at a member that did not answer the
 // previous one.
@@ -115,18 +122,18 @@ func (r *ReplicationGroupReconciler) markReadFresh(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.readFresh == nil {
-		r.readFresh = map[types.NamespacedName]bool{}
+		r.readFresh = map[types.NamespacedName]time.Time{}
 	}
-	r.readFresh[key] = true
+	r.readFresh[key] = time.Now()
 }
 
 // getGroup reads the group, past the cache when markReadFresh asked for it.
 func (r *ReplicationGroupReconciler) getGroup(ctx context.Context, key types.NamespacedName, rg *replnodev1alpha1.ReplicationGroup) error {
 	r.mu.Lock()
-	fresh := r.readFresh[key]
+	marked, ok := r.readFresh[key]
 	delete(r.readFresh, key)
 	r.mu.Unlock()
-	if fresh && r.APIReader != nil {
+	if ok && time.Since(marked) < freshReadWindow && r.APIReader != nil {
 		return r.APIReader.Get(ctx, key, rg)
 	}
 	return r.Get(ctx, key, rg)
