@@ -201,7 +201,7 @@ chaos: test-deps k8s-bins build ## Jepsen-style chaos suite on a local cluster o
 	@export KUBEBUILDER_ASSETS=$(K8S_BIN_DIR) CHAOS_ROUNDS=$(CHAOS_ROUNDS) CHAOS_SCENARIOS=$(CHAOS_SCENARIOS) CHAOS_REPORT=$(ROOT)/docs/chaos.md; \
 	status=0; \
 	go test -count=1 -v -timeout $(CHAOS_TIMEOUT) ./test/chaos/ 2>&1 | tee $(CHAOS_LOG) || status=$$?; \
-	echo; grep -E '^chaos: [a-z-]+ (ok|FAIL),' $(CHAOS_LOG) || true; \
+	echo; grep -E '^(chaos: [a-z-]+ (ok|FAIL),|summary: )' $(CHAOS_LOG) || true; \
 	exit $$status
 
 # ------ TEST ------

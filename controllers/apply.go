@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
 	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
@@ -31,6 +32,8 @@ func (r *ReplicationGroupReconciler) reconcileTopology(ctx context.Context, p *p
 		Members:         p.members,
 		MemberName:      func(i int) string { return memberName(p.rg, i) },
 		FailoverBusy:    p.failoverBusy,
+		Fenced:          p.rg.Status.FencedMembers,
+		AcceptDataLoss:  p.rg.Annotations[failover.AnnotationAcceptDataLoss] == "true",
 	})
 	var res ctrl.Result
 	for _, a := range acts {
@@ -66,6 +69,9 @@ func (r *ReplicationGroupReconciler) applyTopologyAction(ctx context.Context, p 
 		p.progress(phase, a.Reason, a.Message)
 		return r.createMember(ctx, p, a.Member, a.Role)
 	case topoDeletePod:
+		if err := r.fenceTopology(ctx, p); err != nil {
+			return err
+		}
 		phase := replnodev1alpha1.PhaseScaling
 		if a.Reason == "RollingUpdate" {
 			phase = replnodev1alpha1.PhaseUpdating
@@ -74,6 +80,12 @@ func (r *ReplicationGroupReconciler) applyTopologyAction(ctx context.Context, p 
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)
 		return r.deletePod(ctx, p, a.Member)
 	case topoSetRoleLabel:
+		if pod := p.pods[a.Member]; pod == nil || pod.Labels[labelRole] == a.Role {
+			return nil
+		}
+		if err := r.fenceTopology(ctx, p); err != nil {
+			return err
+		}
 		return r.setRoleLabel(ctx, p, a.Member, a.Role)
 	case topoReplicaOf:
 		master := p.pods[p.rg.Status.CurrentMaster]
@@ -175,7 +187,13 @@ func (r *ReplicationGroupReconciler) createMember(ctx context.Context, p *pass, 
 // deletePod deletes a member's pod (its PVC is kept for reuse).
 func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string) error {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.rg.Namespace}}
-	if err := r.Delete(ctx, pod); err != nil && !apierrors.IsNotFound(err) {
+	var opts []client.DeleteOption
+	if seen := p.pods[name]; seen != nil && seen.UID != "" {
+		// Only the pod this pass saw: never a replacement created since
+		// (by another operator, or by this one's previous pass).
+		opts = append(opts, client.Preconditions{UID: &seen.UID})
+	}
+	if err := r.Delete(ctx, pod, opts...); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting pod %s: %w", name, err)
 	}
 	return nil

@@ -42,15 +42,16 @@ func epochContext(ctx context.Context, rg *replnodev1alpha1.ReplicationGroup) co
 	return nodeclient.WithEpoch(ctx, rg.Status.FailoverEpoch)
 }
 
-// touchesNodes reports whether a plan sends a command to a node or deletes
-// a pod, as opposed to only reading roles, recording status, moving labels
-// and emitting events. An action kind not listed here counts as touching a
-// node, so a new kind is fenced unless it is known not to need it.
+// touchesNodes reports whether a plan sends a command to a node, deletes a
+// pod or moves the master label (which routes clients), as opposed to only
+// reading roles, recording status and emitting events. An action kind not
+// listed here counts as touching a node, so a new kind is fenced unless it
+// is known not to need it.
 func touchesNodes(actions []failover.Action) bool {
 	for _, a := range actions {
 		switch a.Kind {
 		case failover.ActEvent, failover.ActVerifyRole, failover.ActMarkFenced, failover.ActClearFenced,
-			failover.ActSetTargetMaster, failover.ActClearTargetMaster, failover.ActSetCurrentMaster, failover.ActMoveMasterLabel:
+			failover.ActSetTargetMaster, failover.ActClearTargetMaster, failover.ActSetCurrentMaster:
 		default:
 			return true
 		}
@@ -69,6 +70,7 @@ func (r *ReplicationGroupReconciler) beginFailoverEpoch(ctx context.Context, p *
 	if err := r.patchStatus(ctx, p); err != nil {
 		return err
 	}
+	p.epochTaken = true
 	ctx = epochContext(ctx, p.rg)
 	for _, v := range p.views {
 		if !v.failover.Reachable {
@@ -120,4 +122,16 @@ func (r *ReplicationGroupReconciler) staleEpoch(ctx context.Context, p *pass, er
 	log.Info(msg)
 	r.event(p.rg, corev1.EventTypeWarning, "StaleFailoverEpoch", msg)
 	return fmt.Errorf("failover epoch %d: %w", ours, err)
+}
+
+// fenceTopology takes the failover epoch once per pass before the topology
+// deletes a pod or moves a role label (review finding 11): those act on the
+// group as this pass read it, so an operator holding a stale copy must fail
+// on the optimistic status write instead (errStatusConflict), and members
+// learn the new epoch.
+func (r *ReplicationGroupReconciler) fenceTopology(ctx context.Context, p *pass) error {
+	if p.epochTaken {
+		return nil
+	}
+	return r.beginFailoverEpoch(ctx, p)
 }

@@ -11,6 +11,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -284,7 +285,9 @@ func TestTouchesNodes(t *testing.T) {
 		want bool
 	}{
 		{"nothing", nil, false},
-		{"adopt a master", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActVerifyRole), act(failover.ActMoveMasterLabel), act(failover.ActSetCurrentMaster)}, false},
+		// Moving the master label routes clients: fenced too (finding 11).
+		{"adopt a master", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActVerifyRole), act(failover.ActMoveMasterLabel), act(failover.ActSetCurrentMaster)}, true},
+		{"record only", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActVerifyRole), act(failover.ActSetCurrentMaster)}, false},
 		{"fenced member rejoined", []failover.Action{act(failover.ActClearFenced), act(failover.ActEvent)}, false},
 		{"failover", []failover.Action{act(failover.ActSetTargetMaster), act(failover.ActPauseWrites), act(failover.ActPromote)}, true},
 		{"abandon", []failover.Action{act(failover.ActUnpause), act(failover.ActClearTargetMaster), act(failover.ActEvent)}, true},
@@ -298,3 +301,56 @@ func TestTouchesNodes(t *testing.T) {
 		}
 	}
 }
+
+// Review finding 11: the topology's pod deletions and label moves were not
+// fenced, so an operator paused past its lease could wake up and roll a
+// pod, or move the master label, from its stale copy. They now take the
+// failover epoch first, with the optimistic status write.
+var _ = Describe("A stale operator's topology", func() {
+	It("deletes no pod once the group changed since it read it", func() {
+		ns := admissionNamespace("staletopo")
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "topo", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](1)
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "topo", 1)
+		key := types.NamespacedName{Namespace: ns, Name: "topo"}
+		rg = getGroup(ns, "topo")
+		rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
+		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
+		DeferCleanup(func() {
+			rg := &replnodev1alpha1.ReplicationGroup{}
+			if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
+				rg.Finalizers = nil
+				Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
+			}
+		})
+		Eventually(func() bool {
+			before := getGroup(ns, "topo").ResourceVersion
+			time.Sleep(time.Second)
+			return getGroup(ns, "topo").ResourceVersion == before
+		}, eventually, poll).Should(BeTrue())
+		// B read the group when its spec asked for another image: its
+		// topology wants to roll the replica.
+		stale := getGroup(ns, "topo")
+		stale.Spec.Image = "replnode:next"
+		// Meanwhile the group moved on (another operator's pass).
+		live := getGroup(ns, "topo")
+		live.Status.FailoverEpoch++
+		Expect(k8sClient.Status().Update(suiteCtx, live)).To(Succeed())
+
+		var before corev1.PodList
+		Expect(k8sClient.List(suiteCtx, &before, client.InNamespace(ns))).To(Succeed())
+		b := operator(groupView{Client: k8sClient, key: key, frozen: stale}, &operatorNodes{Client: fakeNodes}, nil)
+		res, err := b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(err).NotTo(HaveOccurred(), "a lost status write is a requeue")
+		Expect(res.RequeueAfter).To(BeNumerically(">", 0))
+		var after corev1.PodList
+		Expect(k8sClient.List(suiteCtx, &after, client.InNamespace(ns))).To(Succeed())
+		Expect(after.Items).To(HaveLen(len(before.Items)))
+		for _, p := range after.Items {
+			Expect(p.DeletionTimestamp).To(BeNil(), "the stale operator deleted %s", p.Name)
+		}
+		Expect(getGroup(ns, "topo").Status.FailoverEpoch).To(Equal(live.Status.FailoverEpoch), "B stored nothing")
+	})
+})

@@ -64,7 +64,7 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 }
 
 // observePod builds the view of one member pod, asking its node when it runs.
-func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, pod *corev1.Pod, ord int) memberView {
+func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, pod *corev1.Pod, ord int) (v memberView) {
 	o := observedMember{
 		Name:         pod.Name,
 		Ordinal:      ord,
@@ -82,10 +82,27 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 		Fenced:      containsString(p.rg.Status.FencedMembers, pod.Name),
 		ProcessDown: serverContainerDown(pod),
 	}
-	v := memberView{observed: o, failover: fm}
+	v = memberView{observed: o, failover: fm}
+	// What its process declared, remembered while it does not answer
+	// (set after everything below, whatever path returns).
+	defer func() {
+		v.failover.Guard = r.rememberGuard(pod.UID, v.failover.Reachable, v.failover.Repl.Guard)
+	}()
 	if o.PodIP == "" || o.Deleting || pod.Status.Phase != corev1.PodRunning {
 		return v
 	}
+	if r.wasSilent(pod.UID) {
+		// It did not answer the last look (a frozen process, a cut): a
+		// stopped process accepts the connection and never replies, so
+		// every pass would wait the whole node timeout for it before
+		// deciding anything — seconds added to every failover of a
+		// frozen master or a stopped node. A member that answers again
+		// does so within this.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, silentMemberTimeout)
+		defer cancel()
+	}
+	defer func() { r.rememberSilent(pod.UID, !v.failover.Reachable) }()
 	node := p.node(pod.Name, o.PodIP)
 	info, err := r.Nodes.InfoReplication(ctx, node)
 	if err != nil && isWrongPass(err) {
@@ -111,6 +128,7 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	v.observed.MasterHost = repl.MasterHost
 	v.observed.LinkUp = repl.LinkStatus == failover.LinkUp && !repl.SyncInProgress
 	v.observed.Offset = repl.Offset
+	v.observed.Repl = repl
 	v.observed.GoodReplicas = repl.GoodReplicas
 	return v
 }

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
 	"github.com/replnode/replnode/controllers/nodeclient"
 )
 
@@ -57,6 +58,9 @@ type ReplicationGroupReconciler struct {
 	Now func() time.Time
 	// ResyncPeriod overrides defaultResyncPeriod when positive.
 	ResyncPeriod time.Duration
+	// APIReader reads the group past the cache (SetupWithManager sets the
+	// manager's); nil reads through Client.
+	APIReader client.Reader
 
 	// passwords remembers, per group, the last password the members were
 	// known to accept, so a changed Secret can be rolled out with CONFIG SET
@@ -66,6 +70,90 @@ type ReplicationGroupReconciler struct {
 	// tlsKnown remembers, per group, the last usable spec.tls Secret
 	// (tls.go), in memory only.
 	tlsKnown map[types.NamespacedName]knownTLS
+	// guards remembers, per pod UID, the min-replicas guard its process
+	// reported (failover.Member.Guard), so a master that stops answering
+	// keeps its known guard. Memory only: after a restart the operator
+	// knows it again once the pod answers, and until then uses the spec's
+	// values with the whole-second threshold, which is safe for a master
+	// running them.
+	guards map[types.UID]failover.NodeGuard
+	// silent marks pods whose node did not answer the last look
+	// (observePod asks those with silentMemberTimeout).
+	silent map[types.UID]bool
+	// readFresh marks groups whose next pass must read the group past the
+	// cache: this operator just wrote its status (or lost a write to a
+	// newer version), and under load the cache can lag that write by
+	// seconds, each pass from it failing its optimistic status write and
+	// requeueing (a switchover's writes stay paused meanwhile).
+	readFresh map[types.NamespacedName]time.Time
+}
+
+// freshReadWindow is how long after its own status write a pass reads past
+// the cache. Only that long: an operator paused past its lease must wake up
+// reading its stale cache, so its optimistic write fails (epoch.go), rather
+// than a fresh copy that would let it act before it notices it lost the
+// lease (chaos leader-paused).
+const freshReadWindow = 2 * time.Second
+
+// silentMemberTimeout bounds a look at a member that did not answer the
+// previous one.
+const silentMemberTimeout = 300 * time.Millisecond
+
+// rememberSilent records whether a pod's node failed to answer this look.
+func (r *ReplicationGroupReconciler) rememberSilent(uid types.UID, silent bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.silent == nil {
+		r.silent = map[types.UID]bool{}
+	}
+	if silent {
+		r.silent[uid] = true
+	} else {
+		delete(r.silent, uid)
+	}
+}
+
+// wasSilent reports whether a pod's node failed to answer the last look.
+func (r *ReplicationGroupReconciler) wasSilent(uid types.UID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.silent[uid]
+}
+
+// markReadFresh makes the next pass of the group read it past the cache.
+func (r *ReplicationGroupReconciler) markReadFresh(key types.NamespacedName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.readFresh == nil {
+		r.readFresh = map[types.NamespacedName]time.Time{}
+	}
+	r.readFresh[key] = time.Now()
+}
+
+// getGroup reads the group, past the cache when markReadFresh asked for it.
+func (r *ReplicationGroupReconciler) getGroup(ctx context.Context, key types.NamespacedName, rg *replnodev1alpha1.ReplicationGroup) error {
+	r.mu.Lock()
+	marked, ok := r.readFresh[key]
+	delete(r.readFresh, key)
+	r.mu.Unlock()
+	if ok && time.Since(marked) < freshReadWindow && r.APIReader != nil {
+		return r.APIReader.Get(ctx, key, rg)
+	}
+	return r.Get(ctx, key, rg)
+}
+
+// rememberGuard records what a pod's process reported this pass and
+// returns what is known of it (zero when never seen answering).
+func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered bool, g failover.NodeGuard) failover.NodeGuard {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.guards == nil {
+		r.guards = map[types.UID]failover.NodeGuard{}
+	}
+	if answered {
+		r.guards[uid] = g
+	}
+	return r.guards[uid]
 }
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
@@ -86,7 +174,7 @@ type ReplicationGroupReconciler struct {
 // one pass in order, then patches the status once.
 func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	rg := &replnodev1alpha1.ReplicationGroup{}
-	if err := r.Get(ctx, req.NamespacedName, rg); err != nil {
+	if err := r.getGroup(ctx, req.NamespacedName, rg); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forgetPassword(req.NamespacedName)
 			forgetGroupMetrics(req.NamespacedName)
@@ -113,6 +201,7 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		// Another writer (or our own write the cache has not seen yet) got
 		// there first: nothing more was done; start over from a fresh read.
 		logf.FromContext(ctx).V(1).Info("status changed since read; requeueing", "reason", err.Error())
+		r.markReadFresh(req.NamespacedName)
 		return ctrl.Result{RequeueAfter: conflictRequeue}, nil
 	}
 	if errors.Is(err, errStop) {
@@ -216,6 +305,9 @@ func (r *ReplicationGroupReconciler) forgetPassword(key types.NamespacedName) {
 // SetupWithManager registers the reconciler: it owns the objects it creates
 // and watches Secrets named by spec.auth and spec.tls.
 func (r *ReplicationGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&replnodev1alpha1.ReplicationGroup{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -263,6 +355,9 @@ type pass struct {
 	cordoned map[string]bool
 	// fenced lists the members fenced by hand (fencing.go).
 	fenced map[string]bool
+	// epochTaken is true once this pass raised and stored the failover
+	// epoch (beginFailoverEpoch): it holds the group's latest version.
+	epochTaken bool
 }
 
 // progressNote is a step's account of what it is doing.
@@ -308,5 +403,6 @@ func (r *ReplicationGroupReconciler) patchStatus(ctx context.Context, p *pass) e
 	}
 	recordMasterChange(p.rg, p.original.Status.LastFailover, p.rg.Status.LastFailover)
 	p.original = p.rg.DeepCopy()
+	r.markReadFresh(client.ObjectKeyFromObject(p.rg))
 	return nil
 }

@@ -3,6 +3,8 @@ package controllers
 import (
 	"fmt"
 	"sort"
+
+	"github.com/replnode/replnode/controllers/failover"
 )
 
 // ------ TOPOLOGY DECISION ------
@@ -40,8 +42,11 @@ type observedMember struct {
 	// LinkUp is a replica's master_link_status:up with no full sync under
 	// way: it holds the master's data and receives its stream.
 	LinkUp bool
-	// Offset is the node's replication offset.
+	// Offset is the node's replication offset (Repl.Offset).
 	Offset int64
+	// Repl is its INFO replication: the histories (replid, replid2) R1
+	// compares before the member is pointed at, or chosen as, a sync source.
+	Repl failover.Replication
 	// GoodReplicas is, on a master with min-replicas-to-write, how many
 	// replicas count for it (acknowledged within the max lag); -1 unknown.
 	GoodReplicas int64
@@ -65,6 +70,27 @@ type topologyInput struct {
 	// FailoverBusy is true when the failover package is acting this pass (a
 	// switchover or failover is under way), so pods are not rolled meanwhile.
 	FailoverBusy bool
+	// Fenced are status.fencedMembers: returning old masters whose rejoin
+	// the failover policy decides (and warns about).
+	Fenced []string
+	// AcceptDataLoss is the group's accept-data-loss annotation: R1 may
+	// replace a member's data with a source that does not contain it.
+	AcceptDataLoss bool
+}
+
+// mayReplaceData reports whether source may become the full-sync source of
+// m, replacing m's data (R1 of docs/failover.md): source provably contains
+// m's data, or m is a fenced old master (the failover policy takes it back
+// and reports what it loses), or the user accepted data loss.
+//
+// A replica linked up on the history of source while source answers as
+// master (it follows it through the master Service, say) holds a prefix of
+// source's stream: only source writes that history. Its offset may exceed
+// the one source reported only because the two were asked one after the
+// other under writes, so it counts as contained.
+func (in topologyInput) mayReplaceData(source, m observedMember) bool {
+	streaming := source.Role == "master" && m.LinkUp && m.Repl.ReplID != "" && m.Repl.ReplID == source.Repl.ReplID
+	return streaming || failover.SourceContains(source.Repl, m.Repl) || containsString(in.Fenced, m.Name) || in.AcceptDataLoss
 }
 
 // topologyActionKind names one thing the reconciler does about pods.
@@ -191,6 +217,12 @@ func decideTopology(in topologyInput) []topologyAction {
 			continue
 		}
 		if m.Role != "slave" || m.MasterHost != master.PodIP {
+			if !in.mayReplaceData(*master, m) {
+				acts = append(acts, topologyAction{Kind: topoWait, Member: m.Name, Reason: "ReplicaNotContainedInMaster",
+					Message: fmt.Sprintf("%s follows %q and holds data (history %.8s, offset %d) that master %s (history %.8s, offset %d) does not provably contain; not pointing it at the master, which would replace its data (set %s: \"true\" to allow)",
+						m.Name, m.MasterHost, m.Repl.ReplID, m.Repl.Offset, master.Name, master.Repl.ReplID, master.Repl.Offset, failover.AnnotationAcceptDataLoss)})
+				continue
+			}
 			acts = append(acts, topologyAction{Kind: topoReplicaOf, Member: m.Name, Reason: "ReplicaRepointed",
 				Message: fmt.Sprintf("%s follows %q, not master %s at %s", m.Name, m.MasterHost, master.Name, master.PodIP)})
 		}
@@ -238,6 +270,9 @@ func decideBootstrap(in topologyInput, byName map[string]*observedMember, master
 			return []topologyAction{{Kind: topoWait, Reason: "NoMemberAnswering",
 				Message: "members exist but none answers; waiting before choosing a master"}}
 		}
+		if wait, ok := in.bootstrapBlocked(*best); ok {
+			return []topologyAction{wait}
+		}
 		return []topologyAction{{Kind: topoSetTargetMaster, Member: best.Name, Reason: "MasterChosen",
 			Message: fmt.Sprintf("no master recorded; %s holds the most history (offset %d)", best.Name, best.Offset)}}
 	}
@@ -264,6 +299,37 @@ func decideBootstrap(in topologyInput, byName map[string]*observedMember, master
 			Message: fmt.Sprintf("%s reports ROLE master", target.Name)},
 		{Kind: topoSetRoleLabel, Member: target.Name, Role: roleMaster, Reason: "RoleLabelMoved"},
 	}
+}
+
+// bootstrapBlocked returns a Wait, and true, when best must not become the
+// master of a group whose status names none (R1): the others become its
+// replicas and full-sync from it, so its data must contain every member's.
+// A member whose pod runs but does not answer may hold more, and so may one
+// on a history best's does not contain. The accept-data-loss annotation
+// lifts both.
+func (in topologyInput) bootstrapBlocked(best observedMember) (topologyAction, bool) {
+	if in.AcceptDataLoss {
+		return topologyAction{}, false
+	}
+	for _, m := range in.Members {
+		if m.Name == best.Name || !m.PodExists || m.Deleting || m.Failed {
+			continue
+		}
+		why := ""
+		switch {
+		case !m.Reachable:
+			why = "does not answer, so what it holds is unknown"
+		case !in.mayReplaceData(best, m):
+			why = fmt.Sprintf("holds data (history %.8s, offset %d) that %s's (history %.8s, offset %d) does not provably contain",
+				m.Repl.ReplID, m.Repl.Offset, best.Name, best.Repl.ReplID, best.Repl.Offset)
+		default:
+			continue
+		}
+		return topologyAction{Kind: topoWait, Member: m.Name, Reason: "BootstrapWouldReplaceData",
+			Message: fmt.Sprintf("no master recorded; not choosing %s: %s %s (set %s: \"true\" to choose anyway)",
+				best.Name, m.Name, why, failover.AnnotationAcceptDataLoss)}, true
+	}
+	return topologyAction{}, false
 }
 
 // mostAdvanced returns the reachable live member with the highest offset

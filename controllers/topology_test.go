@@ -4,14 +4,20 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/replnode/replnode/controllers/failover"
 )
+
+// topoHist is the history every member of the tables follows unless a case says otherwise.
+const topoHist = "17af7cfa9a3d3b6a9c8c1b0e4fb2e8c0d1a2b3c4"
 
 // ------ TOPOLOGY DECISION TABLES ------
 
 // up returns a running, ready, reachable member with the given role and offset.
 func up(name string, ord int, role string, masterIP string, offset int64) observedMember {
 	m := observedMember{Name: name, Ordinal: ord, PodExists: true, Ready: true, Reachable: true,
-		PodIP: fmt.Sprintf("10.0.0.%d", ord+1), Role: role, Offset: offset, TemplateHash: "t"}
+		PodIP: fmt.Sprintf("10.0.0.%d", ord+1), Role: role, Offset: offset, TemplateHash: "t",
+		Repl: failover.Replication{Role: failover.Role(role), ReplID: topoHist, Offset: offset}}
 	if role == "slave" {
 		m.MasterHost = masterIP
 		m.LinkUp = true
@@ -89,6 +95,27 @@ func TestDecideTopology(t *testing.T) {
 				Members: []observedMember{up("g-0", 0, "slave", "x", 5), up("g-1", 1, "slave", "x", 9)}},
 			want: "SetTargetMaster g-1",
 		},
+		// Review finding 8: bootstrap chose by raw offset across histories
+		// and ignored members that do not answer.
+		{
+			name: "no status: a member on another history is not wiped by the most advanced one",
+			in: topologyInput{DesiredReplicas: 1,
+				Members: []observedMember{up("g-0", 0, "slave", "x", 9),
+					func() observedMember { m := up("g-1", 1, "slave", "x", 5); m.Repl.ReplID = "66760bd4"; return m }()}},
+			want: "Wait g-1",
+		},
+		{
+			name: "no status: a member that does not answer may hold more",
+			in: topologyInput{DesiredReplicas: 1,
+				Members: []observedMember{up("g-0", 0, "slave", "x", 9), {Name: "g-1", Ordinal: 1, PodExists: true}}},
+			want: "Wait g-1",
+		},
+		{
+			name: "no status, accept-data-loss: the most advanced is chosen anyway",
+			in: topologyInput{DesiredReplicas: 1, AcceptDataLoss: true,
+				Members: []observedMember{up("g-0", 0, "slave", "x", 9), {Name: "g-1", Ordinal: 1, PodExists: true}}},
+			want: "SetTargetMaster g-0",
+		},
 		{
 			name: "healthy group: nothing",
 			in: topologyInput{DesiredReplicas: 2, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
@@ -144,6 +171,49 @@ func TestDecideTopology(t *testing.T) {
 				Members: []observedMember{up("g-0", 0, "master", "", 1),
 					func() observedMember { m := up("g-1", 1, "slave", "10.9.9.9", 1); m.RoleLabel = roleMaster; return m }()}},
 			want: "SetRoleLabel g-1 replica; ReplicaOf g-1",
+		},
+		// Review finding 10: the topology repointed any replica, even one
+		// ahead of the master, which then full-synced from it.
+		{
+			name: "replica ahead of the master on its history is not repointed",
+			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
+				Members: []observedMember{up("g-0", 0, "master", "", 100),
+					func() observedMember { m := up("g-1", 1, "slave", "10.9.9.9", 150); m.LinkUp = false; return m }()}},
+			want: "Wait g-1",
+		},
+		{
+			// It follows the master Service and was asked after the master,
+			// under writes: its offset is ahead only by the time between.
+			name: "replica streaming the master's history through another address is repointed",
+			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
+				Members: []observedMember{up("g-0", 0, "master", "", 100), up("g-1", 1, "slave", "10.96.0.10", 150)}},
+			want: "ReplicaOf g-1",
+		},
+		{
+			name: "replica on an unrelated history is not repointed, unless fenced",
+			in: topologyInput{DesiredReplicas: 2, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t", Fenced: []string{"g-2"},
+				Members: []observedMember{up("g-0", 0, "master", "", 100),
+					func() observedMember {
+						m := up("g-1", 1, "slave", "10.9.9.9", 50)
+						m.Repl.ReplID = "66760bd4"
+						return m
+					}(),
+					func() observedMember {
+						m := up("g-2", 2, "slave", "10.9.9.9", 50)
+						m.Repl.ReplID = "66760bd4"
+						return m
+					}()}},
+			want: "Wait g-1; ReplicaOf g-2",
+		},
+		{
+			name: "replica that moved on from the master's former history, behind its switch: repointed",
+			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
+				Members: []observedMember{func() observedMember {
+					m := up("g-0", 0, "master", "", 100)
+					m.Repl.ReplID, m.Repl.ReplID2, m.Repl.SecondReplOffset = "66760bd4", topoHist, 81
+					return m
+				}(), up("g-1", 1, "slave", "10.9.9.9", 80)}},
+			want: "ReplicaOf g-1",
 		},
 		{
 			name: "master not answering: labels only, then wait for failover",

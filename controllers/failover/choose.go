@@ -57,6 +57,34 @@ func (ref Reference) Position(r Replication) (int64, bool) {
 	return 0, false
 }
 
+// Contains reports whether a node holding the first upTo bytes of the
+// reference history provably holds all of r's data: r is placed in the
+// reference (Position) and holds nothing past that place. A node that moved
+// on to a later history (its replid2 is on the reference) holds bytes past
+// its switch point whose relation to the reference is unknown — they may be
+// writes of a master promoted from it — so it is contained only when it
+// holds nothing past the switch. A node without data is always contained.
+func (ref Reference) Contains(r Replication, upTo int64) bool {
+	if r.Offset == 0 {
+		return true
+	}
+	pos, ok := ref.Position(r)
+	return ok && pos == r.Offset && pos <= upTo
+}
+
+// SourceContains reports whether source's data provably holds all of r's,
+// so that a full sync from source replacing r's data loses nothing (R1): r
+// is on source's history, or on the one source moved on from up to the
+// switch, with nothing past what source holds. The topology applies it
+// before pointing a member at the master, and bootstrap before choosing one.
+func SourceContains(source, r Replication) bool {
+	ref := Reference{ReplID: source.ReplID}
+	if hasReplID(source.ReplID2) && source.SecondReplOffset > 0 && source.ReplID2 != source.ReplID {
+		ref.Lineage = map[string]Fork{source.ReplID: {Parent: source.ReplID2, Shared: source.SecondReplOffset - 1}}
+	}
+	return ref.Contains(r, source.Offset)
+}
+
 // lineage collects the history switches the answering members report.
 func lineage(obs Observation) map[string]Fork {
 	out := map[string]Fork{}

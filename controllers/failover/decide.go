@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -181,7 +182,7 @@ func promotionBlocked(obs Observation, d Decision, choice Choice) (Decision, boo
 	}
 	if !det.Contained {
 		return wait("OldMasterNotContained",
-			"not promoting anyone until it provably cannot accept writes: its pod must be gone, or its guard expire (%s)", ev.VoteSummary())
+			"not promoting anyone until it provably cannot accept writes: its process must be confirmed gone (pod ended, container not running), or its guard expire (%s)", ev.VoteSummary())
 	}
 	if choice.Best == nil {
 		d.Kind, d.Reason = KindRefuse, "NoEligibleReplica"
@@ -270,8 +271,28 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 		}
 		return decideFailover(obs, d, choice, note)
 	}
+	// R1 is about the restarted member's data replacing theirs: every
+	// replica it would become the sync source of must be contained in it,
+	// not merely be placed behind it. A replica that moved on to a later
+	// history (a failover promoted someone from the master's history and
+	// status never recorded it) may hold writes acknowledged there.
+	var movedOn []string
+	for _, r := range obs.Members {
+		if r.Name != name && r.Reachable && r.Repl.Role == RoleReplica && !r.Repl.SyncInProgress &&
+			!choice.Reference.Contains(r.Repl, held) {
+			if pos, ok := choice.Reference.Position(r.Repl); ok && pos <= held {
+				movedOn = append(movedOn, r.Name)
+			}
+		}
+	}
+	sort.Strings(movedOn)
 	why := ""
 	switch {
+	case len(movedOn) > 0 && !obs.Settings.AcceptDataLoss:
+		d.Kind, d.Reason, d.RequeueAfter = KindWait, "ReplicaOnLaterHistory", pollWhileSuspect
+		d.Message = fmt.Sprintf("%s; not making it master again: %v moved on from its history %s to a later one and may hold writes acknowledged there that its %d bytes lack (set %s: \"true\" to restore it anyway)",
+			d.Detection.Message, movedOn, shortID(choice.Reference.ReplID), max(held, 0), AnnotationAcceptDataLoss)
+		return d
 	case ev.Known >= ev.Replicas:
 		why = fmt.Sprintf("it holds %d bytes of history %s and none of the %d replicas holds more", max(held, 0),
 			shortID(choice.Reference.ReplID), ev.Replicas)
@@ -494,10 +515,20 @@ func decideInFlight(obs Observation) Decision {
 
 // failoverPlan is the ordered promotion of to in place of from: record the
 // target, fence the old master (pause its writes when it answers, else delete
-// its pod and mark it fenced so it can only return as a replica), promote,
-// verify ROLE, point every reachable member at the new master (the old one
-// last, then unpause it), move the master label, record the new master.
+// its pod and mark it fenced so it can only return as a replica), point every
+// other reachable member at to, promote it, verify ROLE, demote the old
+// master (then unpause it), move the master label, record the new master.
 // resume skips what an earlier pass already made true.
+//
+// The replicas are pointed at to before it is promoted, not after: the old
+// master's guard expired because N-w+1 of them stopped acknowledging it (or
+// it is paused), and both can end while the plan runs — a cut heals, the
+// pause lapses, the operator dies between Promote and the REPLICAOFs. A
+// replica that follows to no longer acknowledges the old master, so once the
+// voters follow to, the old master has at most w-1 replicas left and its
+// guard cannot revive. Until to is promoted they get -NOMASTERLINK from it
+// and retry (to's own link to a dead master is down); they then continue
+// with a partial resync on its new history.
 func failoverPlan(obs Observation, from, to string, resume bool, reason string) ([]Action, map[string]ResyncPrediction) {
 	var acts []Action
 	if !resume {
@@ -508,13 +539,11 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 	target := obs.member(to)
 	after := target.Repl
 	if target.Repl.Role != RoleMaster {
-		acts = append(acts, promote(to))
 		after = AfterPromotion(target.Repl)
 	}
-	acts = append(acts, verifyMaster(to))
-
 	resyncs := map[string]ResyncPrediction{}
 	var oldMaster *Member
+	var repoint []Action
 	for _, m := range sortedMembers(obs.Members) {
 		if m.Name == to || !m.Reachable {
 			continue
@@ -525,7 +554,15 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 			continue
 		}
 		resyncs[m.Name] = PredictResync(m.Repl, after)
-		acts = append(acts, replicaOf(m.Name, to))
+		repoint = append(repoint, replicaOf(m.Name, to))
+	}
+	if target.Repl.Role != RoleMaster {
+		acts = append(acts, repoint...)
+		acts = append(acts, promote(to), verifyMaster(to))
+	} else {
+		// Promoted by an earlier pass: nothing to order against.
+		acts = append(acts, verifyMaster(to))
+		acts = append(acts, repoint...)
 	}
 	if oldMaster != nil {
 		resyncs[from] = PredictResync(oldMaster.Repl, after)
@@ -552,9 +589,12 @@ func fenceActions(obs Observation, from, to string) []Action {
 		return []Action{pauseWrites(from, obs.Settings.PauseTimeout)}
 	case old.Fenced:
 		return nil
-	case old.Phase == PodMissing || old.Deleted || old.ProcessDown:
-		// Nothing runs that could take writes; a restarted process comes
-		// back as a replica (its pod arguments say so) and rejoins.
+	case old.Phase == PodMissing || old.Deleted || old.ProcessDown || old.Phase == PodFailed || old.Phase == PodSucceeded:
+		// Already going or gone (the plan runs only once it is contained),
+		// or its containers ended: deleting it again proves nothing more.
+		// A restarted process comes back as a replica (its pod arguments
+		// say so) and rejoins; the topology recreates an ended pod once
+		// another member is recorded as master.
 		return []Action{{Kind: ActMarkFenced, Member: from, Target: to}}
 	default:
 		return []Action{{Kind: ActDeletePod, Member: from}, {Kind: ActMarkFenced, Member: from, Target: to}}

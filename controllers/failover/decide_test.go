@@ -26,9 +26,11 @@ func TestDecideFailoverPlanUnreachableMaster(t *testing.T) {
 		"SetTargetMaster g-2",
 		"DeletePod g-0",
 		"MarkFenced g-0 g-2",
+		// g-1 voted the master down: it follows g-2 before g-2 is promoted,
+		// so the old master cannot win it back if the cut heals mid-plan.
+		"ReplicaOf g-1 g-2",
 		"Promote g-2",
 		"VerifyRole g-2 master",
-		"ReplicaOf g-1 g-2",
 		"MoveMasterLabel g-2",
 		"SetCurrentMaster g-2",
 		"Event Warning FailedOver")
@@ -99,7 +101,7 @@ func TestDecideNoFailover(t *testing.T) {
 		{"suspect waits", observe("g-0", 5*time.Second, unreachable(m0), replica("g-1", 1, histA, 1000, LinkDown)), true, KindWait, "MasterNotAnswering", "Unknown", ""},
 		{"operator cut off from a healthy master", observe("g-0", time.Hour, unreachable(m0), replica("g-1", 1, histA, 1000, LinkUp), replica("g-2", 2, histA, 1000, LinkUp)), true, KindHold, "OperatorPartitioned", "Unknown", "not failing over"},
 		{"disabled", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histA, 1000, LinkDown)), false, KindRefuse, "FailoverDisabled", "False", "disabled"},
-		{"no eligible replica", observe("g-0", time.Hour, gone(m0), unreachable(replica("g-1", 1, histA, 1000, LinkDown))), true, KindRefuse, "NoEligibleReplica", "False", "g-1: is unreachable"},
+		{"no eligible replica", observe("g-0", time.Hour, processDown(unreachable(m0)), unreachable(replica("g-1", 1, histA, 1000, LinkDown))), true, KindRefuse, "NoEligibleReplica", "False", "g-1: is unreachable"},
 		// g-1's data is on a history whose relation to the master's is not
 		// known: it proves nothing about where a WAIT-acknowledged write is.
 		{"other replica on a foreign history", observe("g-0", time.Hour, gone(m0), replica("g-1", 1, histC, 1000, LinkDown), replica("g-2", 2, histA, 1, LinkDown)), true, KindWait, "ReplicaPositionsUnknown", "Unknown", "from 1 of the 2 replicas"},
@@ -122,6 +124,26 @@ func TestDecideNoFailover(t *testing.T) {
 	}
 }
 
+// TestDecideMissingPodIsNotFencing is review finding 4: a pod object that is
+// gone (a force delete, an eviction) says nothing about the process, which
+// may still run on a node cut off from the API server and keep a replica
+// acknowledging its writes. Only the replicas' votes contain it.
+func TestDecideMissingPodIsNotFencing(t *testing.T) {
+	obs := observe("g-0", time.Hour, gone(master("g-0", 0, histA, 1000)),
+		replica("g-1", 1, histA, 1000, LinkUp), quiet(replica("g-2", 2, histA, 990, LinkUp), 9))
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindWait || d.Reason != "OldMasterNotContained" || len(d.Actions) != 0 {
+		t.Fatalf("decision %s/%s: %s %v", d.Kind, d.Reason, d.Message, d.Actions)
+	}
+	obs = observe("g-0", time.Hour, gone(master("g-0", 0, histA, 1000)),
+		quiet(replica("g-1", 1, histA, 1000, LinkUp), 6), quiet(replica("g-2", 2, histA, 990, LinkUp), 9))
+	obs.Status.LastMasterReplID = histA
+	if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-1" || !d.Detection.Contained {
+		t.Fatalf("with the guard expired: decision %s to %s: %s", d.Kind, d.To, d.Message)
+	}
+}
+
 // TestDecideWaitsForPositionsUnlessDataLossIsAccepted is issue point 2
 // (R2): with N=3 replicas and min-replicas-to-write 1, a WAIT 1 write may be
 // only on the unreachable g-1, so promoting the far-behind g-3 could lose
@@ -130,7 +152,7 @@ func TestDecideNoFailover(t *testing.T) {
 // Warning.
 func TestDecideWaitsForPositionsUnlessDataLossIsAccepted(t *testing.T) {
 	broken := []Member{
-		gone(master("g-0", 0, histA, 1000)),
+		processDown(unreachable(master("g-0", 0, histA, 1000))),
 		unreachable(replica("g-1", 1, histA, 1000, LinkDown)),
 		replica("g-2", 2, histC, 7000, LinkDown), // foreign history
 		replica("g-3", 3, histA, 10, LinkDown),   // far behind but healthy
@@ -390,8 +412,8 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
 		}
 		wantActions(t, d.Actions,
-			"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
-			"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+			"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
+			"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
 			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 	})
 	t.Run("process exited, not restarted yet: marked fenced, not deleted", func(t *testing.T) {
@@ -404,8 +426,8 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("decision = %s to %s (%s)", d.Kind, d.To, d.Message)
 		}
 		wantActions(t, d.Actions,
-			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
-			"ReplicaOf g-2 g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver")
+			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "ReplicaOf g-2 g-1", "Promote g-1", "VerifyRole g-1 master",
+			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver")
 	})
 	t.Run("no replica: made master again", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 700))
@@ -445,6 +467,33 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("decision = %s (%s)", d.Kind, d.Message)
 		}
 		wantActions(t, d.Actions, "ClearFenced g-0")
+	})
+	// Review finding 3, fault-model seed 25649: a failover promoted g-1
+	// from g-0's history, g-2 followed g-1 onto its new history and
+	// acknowledged writes there, then g-1 restarted from an old dump and the
+	// attempt was abandoned. g-0 restarted holding more of its history than
+	// g-2's switch point, and was made master again: g-2 full-synced from it
+	// and lost what it acknowledged on g-1's history.
+	t.Run("a replica moved on to a later history: wait, it may hold writes the master lacks", func(t *testing.T) {
+		movedOn := replica("g-2", 2, histC, 1450, LinkDown)
+		movedOn.Repl.ReplID2, movedOn.Repl.SecondReplOffset = histA, 1301
+		obs := observe("g-0", 0, restarted(histA, 1470), replica("g-1", 1, histA, 1000, LinkDown), movedOn)
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindWait || d.Reason != "ReplicaOnLaterHistory" || len(d.Actions) != 0 {
+			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		}
+		obs.Settings.AcceptDataLoss = true
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
+			t.Fatalf("with accept-data-loss: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		}
+		// Nothing past its switch point: contained, restored.
+		movedOn.Repl.Offset = 1300
+		obs = observe("g-0", 0, restarted(histA, 1470), replica("g-1", 1, histA, 1000, LinkDown), movedOn)
+		obs.Status.LastMasterReplID = histA
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
+			t.Fatalf("replica with nothing past its switch: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		}
 	})
 	t.Run("reloaded everything from disk: made master again, nobody is wiped", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 1000), replica("g-1", 1, histA, 900, LinkDown))
@@ -541,8 +590,8 @@ func TestDecideCutOffMasterIsReplaced(t *testing.T) {
 		t.Fatalf("decision %s to %q (%s)", d.Kind, d.To, d.Message)
 	}
 	wantActions(t, d.Actions,
-		"SetTargetMaster g-2", "PauseWrites g-0 10s", "Promote g-2", "VerifyRole g-2 master",
-		"ReplicaOf g-1 g-2", "ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+		"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
+		"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
 		"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 }
 

@@ -57,7 +57,7 @@ type Detection struct {
 // again: the verdict can change at any moment (it answers, its pod goes, it
 // restarts as a replica, the replicas' no-contact reaches the threshold),
 // not only when MasterDownAfter runs out.
-const pollWhileSuspect = 500 * time.Millisecond
+const pollWhileSuspect = 250 * time.Millisecond
 
 // reasonMasterRestarted is the verdict on a master that answers as a replica.
 const reasonMasterRestarted = "MasterRestarted"
@@ -161,11 +161,12 @@ func Detect(obs Observation) Detection {
 
 // certainlyDown returns a Failed verdict, and true, when facts that no
 // network fault can fake show the master is not serving as master, so there
-// is nothing to wait for: its pod is gone or ended, its server process has
-// exited (the kubelet reports the container not running), or it answers but
-// as a replica; those are also Contained. A pod being deleted that no longer
-// answers is Failed but not contained: the DELETE may never reach a
-// partitioned node. A member starts
+// is nothing to wait for: its pod ended, its server process has exited (the
+// kubelet reports the container not running), or it answers but as a
+// replica; those are also Contained. A pod being deleted, or already gone
+// from the API, that no longer answers is Failed but not contained: the
+// DELETE may never reach a partitioned node, and a force delete removes the
+// object without the kubelet confirming anything. A member starts
 // as a replica (its pod arguments carry --replicaof), so a master that answers
 // as a replica has restarted; waiting MasterDownAfter would only lengthen the
 // outage, since it takes no writes either way. A pod that is Unknown (its node
@@ -175,8 +176,11 @@ func certainlyDown(master *Member, name string) (Detection, bool) {
 	d := Detection{Health: HealthFailed}
 	switch {
 	case master == nil || master.Phase == PodMissing:
+		// A missing pod object is not a missing process: a force delete
+		// (or a node controller's eviction) removes the object while the
+		// process may still run on a node cut off from the API server. It
+		// is contained only once its guard has expired (Detect adds it).
 		d.Reason, d.Message = "MasterPodGone", fmt.Sprintf("master %s has no pod", name)
-		d.Contained, d.ContainedBy = true, containedProcessGone
 	case master.Phase == PodFailed || master.Phase == PodSucceeded:
 		d.Reason, d.Message = "MasterPodNotRunning", fmt.Sprintf("master %s's pod has ended (%s)", name, master.Phase)
 		d.Contained, d.ContainedBy = true, containedProcessGone

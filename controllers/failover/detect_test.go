@@ -179,13 +179,103 @@ func TestDetectRequeueAndFirstSighting(t *testing.T) {
 	if d := Detect(obs); d.RequeueAfter != pollWhileSuspect {
 		t.Fatalf("RequeueAfter = %s, want %s (18s of masterDownAfter are left, but a suspect master is polled)", d.RequeueAfter, pollWhileSuspect)
 	}
-	obs = observe("g-0", 29500*time.Millisecond, unreachable(master("g-0", 0, histA, 1)))
-	if d := Detect(obs); d.RequeueAfter != 500*time.Millisecond {
-		t.Fatalf("RequeueAfter = %s, want the 500ms left of masterDownAfter", d.RequeueAfter)
+	obs = observe("g-0", 29900*time.Millisecond, unreachable(master("g-0", 0, histA, 1)))
+	if d := Detect(obs); d.RequeueAfter != 100*time.Millisecond {
+		t.Fatalf("RequeueAfter = %s, want the 100ms left of masterDownAfter", d.RequeueAfter)
 	}
 	obs.MasterLastSeen = time.Time{}
 	d := Detect(obs)
 	if d.Health != HealthSuspect || d.Reason != "MasterNotYetSeen" || d.RequeueAfter != pollWhileSuspect {
 		t.Fatalf("never-seen master: %+v", d)
+	}
+}
+
+// TestDetectMillisecondVotes is issue 12's "Done when" (b) and review
+// finding 9. A replnode replica reports master_no_contact_ms; when the
+// master declared the millisecond guard (it counts replicas caught up
+// within L by a monotonic clock), a vote needs L + ping period + CronSlack
+// = 3.5s instead of L + GuardMargin = 5s of whole seconds. A master that
+// did not declare it (an older image mid-upgrade, redis-server) keeps the
+// whole-second threshold. A replica whose link never came up — Redis shows
+// master_link_down_since_seconds:-1 — votes with the time since it was
+// pointed at the master: it cannot have acknowledged anything since.
+func TestDetectMillisecondVotes(t *testing.T) {
+	precise := func(m Member, ms int64) Member {
+		m.Repl.NoContactMs = ms
+		return m
+	}
+	neverUp := func(m Member, ms int64) Member {
+		m.Repl.LinkStatus, m.Repl.LinkDownSeconds, m.Repl.LastIOSeconds = LinkDown, -1, -1
+		return precise(m, ms)
+	}
+	guarded := unreachable(master("g-0", 0, histA, 1000))
+	guarded.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: 1, MaxLag: 2 * time.Second}
+	cases := []struct {
+		name       string
+		master     Member
+		replicas   []Member
+		wantHealth Health
+	}{
+		{"3.6s of silence in ms, master guards in ms: failed",
+			guarded, []Member{precise(replica("g-1", 1, histA, 990, LinkUp), 3600), precise(replica("g-2", 2, histA, 980, LinkUp), 3700)}, HealthFailed},
+		{"3.4s is not enough",
+			guarded, []Member{precise(replica("g-1", 1, histA, 990, LinkUp), 3400), precise(replica("g-2", 2, histA, 980, LinkUp), 3700)}, HealthIsolated},
+		{"the master never declared the ms guard: whole-second threshold",
+			unreachable(master("g-0", 0, histA, 1000)), []Member{precise(replica("g-1", 1, histA, 990, LinkUp), 4900), precise(replica("g-2", 2, histA, 980, LinkUp), 4900)}, HealthIsolated},
+		{"a link that never came up votes",
+			guarded, []Member{neverUp(replica("g-1", 1, histA, 990, LinkDown), 4000), precise(replica("g-2", 2, histA, 980, LinkUp), 3700)}, HealthFailed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, append([]Member{c.master}, c.replicas...)...)
+			obs.Status.LastMasterReplID = histA
+			if d := Detect(obs); d.Health != c.wantHealth {
+				t.Fatalf("health %s (%s): %s", d.Health, d.Reason, d.Message)
+			}
+		})
+	}
+}
+
+// TestDetectUsesTheGuardTheMasterRuns is review finding 5: the spec's w and
+// L may be ahead of what the master runs until it is rolled. A master that
+// runs a longer max lag than the spec says is voted down only after its own
+// lag; one that runs a smaller w needs more votes (N-w+1).
+func TestDetectUsesTheGuardTheMasterRuns(t *testing.T) {
+	quietMs := func(m Member, ms int64) Member {
+		m.Repl.NoContactMs = ms
+		return m
+	}
+	runs := func(w int, lag time.Duration) Member {
+		m := unreachable(master("g-0", 0, histA, 1000))
+		m.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: w, MaxLag: lag}
+		return m
+	}
+	cases := []struct {
+		name     string
+		master   Member
+		replicas []Member
+		want     Health
+	}{
+		{"runs the spec's values: 3.6s of silence fails it",
+			runs(1, 2*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3600), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3600)}, HealthFailed},
+		{"still runs max lag 5s: 3.6s is not enough",
+			runs(1, 5*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3600), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3600)}, HealthIsolated},
+		{"still runs max lag 5s: 6.6s is",
+			runs(1, 5*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 6600), quietMs(replica("g-2", 2, histA, 980, LinkUp), 6600)}, HealthFailed},
+		{"spec says w=2 but it runs w=1: one vote is not enough",
+			runs(1, 2*time.Second), []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3600), replica("g-2", 2, histA, 980, LinkUp)}, HealthIsolated},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, append([]Member{c.master}, c.replicas...)...)
+			obs.Status.LastMasterReplID = histA
+			obs.Settings.MinReplicasToWrite = 2
+			if c.name != "spec says w=2 but it runs w=1: one vote is not enough" {
+				obs.Settings.MinReplicasToWrite = 1
+			}
+			if d := Detect(obs); d.Health != c.want {
+				t.Fatalf("health %s (%s): %s", d.Health, d.Reason, d.Message)
+			}
+		})
 	}
 }

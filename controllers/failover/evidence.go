@@ -59,8 +59,10 @@ type Evidence struct {
 	NeedVotes int
 	// Votes counts the reports that voted.
 	Votes int
-	// Threshold is the no-contact time a vote needs: L + GuardMargin(settings).
-	Threshold time.Duration
+	// Threshold is the no-contact time a vote needs: L + GuardMargin(settings);
+	// PreciseThreshold, L + PreciseGuardMargin, when the replica reports
+	// milliseconds and the master declared the millisecond guard.
+	Threshold, PreciseThreshold time.Duration
 	// VotedDownFor is the shortest no-contact among the NeedVotes longest
 	// votes: how long the guard has provably been expired; 0 when it has not.
 	VotedDownFor time.Duration
@@ -69,16 +71,35 @@ type Evidence struct {
 }
 
 // GuardMargin is what the no-contact a replica reports must exceed
-// min-replicas-max-lag by before its vote counts: one second because INFO
-// reports whole seconds (a replica saying 3 may have been cut off for just
-// over 2), one second because the node counts an acknowledgement as good
-// while its lag in whole seconds is at most L (so up to L+1 real seconds),
-// and one repl-ping-replica-period because an idle master is heard only that
-// often, so the cut may have come that long after the last thing a replica
-// read.
+// min-replicas-max-lag by before its vote counts, when either side counts
+// in whole seconds (redis-server, or a replnode without the millisecond
+// guard): one second because INFO reports whole seconds (a replica saying 3
+// may have been cut off for just over 2), one second because such a master
+// counts an acknowledgement as good while its lag in whole seconds is at
+// most L (so up to L+1 real seconds), and one repl-ping-replica-period
+// because an idle master is heard only that often, so the cut may have come
+// that long after the last thing a replica read.
 func GuardMargin(s Settings) time.Duration {
 	return 2*time.Second + s.pingPeriod()
 }
+
+// PreciseGuardMargin is the margin when the replica reports its no-contact
+// in milliseconds (master_no_contact_ms) and the master declared the
+// millisecond guard (min_replicas_guard_ms): that master counts a replica
+// as good only while it caught up within L by a monotonic clock, and its
+// offset goes past what a replica that stopped reading at t acknowledged
+// by t + repl-ping-replica-period (its next PING) plus its cron's lateness
+// (CronSlack) — whichever way the cut goes. docs/failover.md has the
+// arithmetic.
+func PreciseGuardMargin(s Settings) time.Duration {
+	return s.pingPeriod() + CronSlack
+}
+
+// CronSlack bounds how late a master's PING may be after its period: its
+// cron runs every 100ms (hz 10), plus scheduling delay on a loaded host.
+// A master stalled longer than that is the documented frozen-master
+// limitation.
+const CronSlack = 500 * time.Millisecond
 
 // pingPeriod is repl-ping-replica-period, Redis's 10s when unset.
 func (s Settings) pingPeriod() time.Duration {
@@ -106,15 +127,15 @@ func replicaCount(obs Observation, master string) int {
 // position: its offset is the one it is about to discard. A replica that
 // follows another host than the master's does not vote.
 func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
-	s := obs.Settings
+	m := obs.member(master)
+	s := guardSettings(obs.Settings, m)
 	ev := Evidence{Replicas: replicaCount(obs, master), MinReplicasToWrite: min(s.MinReplicasToWrite, replicaCount(obs, master)),
-		Threshold: s.MinReplicasMaxLag + GuardMargin(s), MostAdvanced: -1}
+		Threshold: s.MinReplicasMaxLag + GuardMargin(s), PreciseThreshold: s.MinReplicasMaxLag + PreciseGuardMargin(s), MostAdvanced: -1}
 	n, w := ev.Replicas, max(ev.MinReplicasToWrite, 0)
 	ev.NeedPositions = max(n-max(w, 1)+1, n/2+1)
 	if w > 0 {
 		ev.NeedVotes = n - w + 1
 	}
-	m := obs.member(master)
 	var voted []time.Duration
 	for _, r := range sortedMembers(obs.Members) {
 		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress {
@@ -132,9 +153,13 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 			ev.Unplaced = append(ev.Unplaced, r.Name)
 		}
 		followsMaster := m == nil || m.Host == "" || r.Repl.MasterHost == "" || r.Repl.MasterHost == m.Host
-		if quiet, ok := r.Repl.noContact(); ok && followsMaster {
+		if quiet, precise, ok := r.Repl.noContact(); ok && followsMaster {
 			rep.NoContact = quiet
-			rep.Voted = ev.NeedVotes > 0 && quiet >= ev.Threshold
+			threshold := ev.Threshold
+			if precise && m != nil && m.Guard.Ms {
+				threshold = ev.PreciseThreshold
+			}
+			rep.Voted = ev.NeedVotes > 0 && quiet >= threshold
 		}
 		if rep.Voted {
 			ev.Votes++
@@ -150,12 +175,33 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	return ev
 }
 
+// guardSettings returns the settings the vote arithmetic uses for master
+// m: the spec's w and L, unless the master last reported running with a
+// smaller w or a longer L (a node not yet rolled to a changed spec, review
+// finding 5). The smaller w needs more votes and more positions, the longer
+// L a longer silence: both only make the operator wait longer.
+func guardSettings(s Settings, m *Member) Settings {
+	if m == nil || !m.Guard.Reported {
+		return s
+	}
+	s.MinReplicasToWrite = min(s.MinReplicasToWrite, m.Guard.ToWrite)
+	s.MinReplicasMaxLag = max(s.MinReplicasMaxLag, m.Guard.MaxLag)
+	return s
+}
+
 // noContact is how long a replica has heard nothing from its master by its
 // own clock: master_last_io_seconds_ago while the link is up,
 // master_link_down_since_seconds once it is down (it then stopped
 // acknowledging, so counting from the drop only underestimates). Unknown
 // (false) when the replica does not say.
-func (r Replication) noContact() (time.Duration, bool) {
+//
+// A replnode replica reports it in milliseconds (master_no_contact_ms),
+// including a link that never came up (Redis: -1, no vote); precise is
+// then true.
+func (r Replication) noContact() (quiet time.Duration, precise, ok bool) {
+	if r.NoContactMs > 0 {
+		return time.Duration(r.NoContactMs) * time.Millisecond, true, true
+	}
 	secs := int64(-1)
 	switch r.LinkStatus {
 	case LinkUp:
@@ -164,9 +210,9 @@ func (r Replication) noContact() (time.Duration, bool) {
 		secs = r.LinkDownSeconds
 	}
 	if secs < 0 {
-		return 0, false
+		return 0, false, false
 	}
-	return time.Duration(secs) * time.Second, true
+	return time.Duration(secs) * time.Second, false, true
 }
 
 // GuardExpired reports whether N-w+1 replicas prove the old master cannot

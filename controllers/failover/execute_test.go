@@ -103,8 +103,8 @@ func TestExecuteFailoverPlan(t *testing.T) {
 		t.Fatalf("executed %d of %d: %v", ex.Executed, len(d.Actions), ex.Err)
 	}
 	want := []string{
-		`status.targetMaster="g-1"`, "delete pod g-0", "fenced g-0=true (g-1)", "REPLICAOF NO ONE @g-1", "ROLE @g-1",
-		"REPLICAOF g-1 @g-2", "label role=master g-1", "status.currentMaster=g-1", "event Warning FailedOver"}
+		`status.targetMaster="g-1"`, "delete pod g-0", "fenced g-0=true (g-1)", "REPLICAOF g-1 @g-2", "REPLICAOF NO ONE @g-1", "ROLE @g-1",
+		"label role=master g-1", "status.currentMaster=g-1", "event Warning FailedOver"}
 	if got := strings.Join(f.calls, "\n"); got != strings.Join(want, "\n") {
 		t.Fatalf("calls:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}

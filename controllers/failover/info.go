@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ------ INFO REPLICATION PARSING ------
@@ -74,6 +75,18 @@ func ParseInfoReplication(text string) (Replication, error) {
 			r.BacklogHistLen, err = parseInt64(key, value)
 		case "min_slaves_good_slaves":
 			r.GoodReplicas, err = parseInt64(key, value)
+		case "master_no_contact_ms":
+			r.NoContactMs, err = parseInt64(key, value)
+		case "min_replicas_guard_ms":
+			r.Guard.Reported, r.Guard.Ms = true, value == "1"
+		case "min_replicas_guard_to_write":
+			var w int64
+			w, err = parseInt64(key, value)
+			r.Guard.ToWrite = int(w)
+		case "min_replicas_guard_max_lag_ms":
+			var ms int64
+			ms, err = parseInt64(key, value)
+			r.Guard.MaxLag = time.Duration(ms) * time.Millisecond
 		}
 		if err != nil {
 			return Replication{}, err

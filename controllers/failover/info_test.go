@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // mustParseInfo parses an INFO replication capture from testdata.
@@ -107,5 +108,26 @@ func TestParseInfoReplicationLastIO(t *testing.T) {
 	if _, err := ParseInfoReplication("role:slave\nmaster_last_io_seconds_ago:soon\nmaster_replid:x\nmaster_repl_offset:1\n"); err == nil ||
 		!strings.Contains(err.Error(), "master_last_io_seconds_ago") {
 		t.Fatalf("a malformed master_last_io_seconds_ago parsed: %v", err)
+	}
+}
+
+// TestParseInfoReplicationMilliseconds checks replnode's own fields: a
+// replica's master_no_contact_ms and any node's min_replicas_guard_ms; a
+// redis-server reports neither (0 and false: no precise vote).
+func TestParseInfoReplicationMilliseconds(t *testing.T) {
+	r, err := ParseInfoReplication("role:slave\nmaster_link_status:down\nmaster_link_down_since_seconds:-1\nmaster_replid:" + histA +
+		"\nmaster_repl_offset:1\nmin_replicas_guard_ms:1\nmin_replicas_guard_to_write:1\nmin_replicas_guard_max_lag_ms:2000\nmaster_last_io_ms_ago:-1\nmaster_no_contact_ms:4200\n")
+	if err != nil || r.NoContactMs != 4200 || r.Guard != (NodeGuard{Reported: true, Ms: true, ToWrite: 1, MaxLag: 2 * time.Second}) || r.LinkDownSeconds != -1 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if q, precise, ok := r.noContact(); !ok || !precise || q != 4200*time.Millisecond {
+		t.Fatalf("noContact = %s %v %v", q, precise, ok)
+	}
+	r, err = ParseInfoReplication("role:slave\nmaster_link_status:up\nmaster_last_io_seconds_ago:3\nmaster_replid:" + histA + "\nmaster_repl_offset:1\n")
+	if err != nil || r.NoContactMs != 0 || r.Guard.Reported {
+		t.Fatalf("redis-server: %+v %v", r, err)
+	}
+	if q, precise, ok := r.noContact(); !ok || precise || q != 3*time.Second {
+		t.Fatalf("redis-server noContact = %s %v %v", q, precise, ok)
 	}
 }

@@ -86,9 +86,15 @@ type SwitchoverStep struct {
 	Resyncs map[string]ResyncPrediction
 }
 
-// switchoverPollInterval is the longest a waiting switchover sleeps between
-// looks at the target's offset.
-const switchoverPollInterval = time.Second
+// switchoverPollInterval is the longest a started or waiting switchover
+// sleeps between looks at the target's offset: writes are paused all that
+// time, and the target usually holds the master's last bytes within
+// milliseconds of the pause (issue 12 "Done when" c: pauses ≤ 1s).
+const switchoverPollInterval = 100 * time.Millisecond
+
+// switchoverPromotedRequeue is how soon the pass after the promotion comes:
+// it releases the old master and moves the label, so writes resume then.
+const switchoverPromotedRequeue = 10 * time.Millisecond
 
 // StepSwitchover advances a switchover by one step. requested is the member
 // the user asked to be master (spec.master or the annotation; "" for none).
@@ -163,6 +169,7 @@ func stepIdle(requested string, retryAfter time.Time, obs Observation) Switchove
 		Actions: []Action{setTarget(requested), pauseWrites(cur, pauseFor(obs.Settings)),
 			event(EventNormal, "SwitchoverStarted", msg)},
 		Result: SwitchoverStarted, Reason: "SwitchoverStarted", Message: msg,
+		RequeueAfter: switchoverPollInterval,
 	}
 }
 
@@ -238,15 +245,22 @@ func stepWaitingForSync(state SwitchoverState, requested string, obs Observation
 		next.Phase, next.PausedAt = SwitchoverPromoted, obs.Now
 		after := AfterPromotion(to.Repl)
 		resyncs := map[string]ResyncPrediction{state.From: PredictResync(from.Repl, after)}
-		for _, m := range obs.Members {
+		acts := []Action{pauseWrites(state.From, pauseFor(obs.Settings)), replicaOf(state.From, state.To)}
+		for _, m := range sortedMembers(obs.Members) {
 			if m.Name != state.From && m.Name != state.To && m.Reachable && m.Repl.Role == RoleReplica {
+				// The other replicas follow the target before it is
+				// promoted too (-NOMASTERLINK until then, a partial
+				// resync right after), so the new master has its
+				// min-replicas-to-write replicas the moment the label
+				// moves.
 				resyncs[m.Name] = PredictResync(m.Repl, after)
+				acts = append(acts, replicaOf(m.Name, state.To))
 			}
 		}
-		return SwitchoverStep{Next: next,
-			Actions: []Action{pauseWrites(state.From, pauseFor(obs.Settings)), replicaOf(state.From, state.To),
-				promote(state.To), verifyMaster(state.To)},
-			Result: SwitchoverPromoting, Reason: "SwitchoverPromoting", Message: msg, Resyncs: resyncs}
+		acts = append(acts, promote(state.To), verifyMaster(state.To))
+		return SwitchoverStep{Next: next, Actions: acts,
+			Result: SwitchoverPromoting, Reason: "SwitchoverPromoting", Message: msg, Resyncs: resyncs,
+			RequeueAfter: switchoverPromotedRequeue}
 	}
 	return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverWaitingForSync",
 		Message:      fmt.Sprintf("target %s at offset %d, master %s at %d", state.To, pos, state.From, from.Repl.Offset),

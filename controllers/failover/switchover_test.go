@@ -88,7 +88,9 @@ func TestSwitchoverHappyPath(t *testing.T) {
 			wantResult: SwitchoverWaiting, wantPhase: SwitchoverWaitingForSync},
 		{at: 3 * time.Second, requested: "g-1", members: []Member{m0, caughtUp, r2}, target: "g-1", persist: true,
 			wantResult: SwitchoverPromoting, wantPhase: SwitchoverPromoted,
-			want: []string{"PauseWrites g-0 30s", "ReplicaOf g-0 g-1", "Promote g-1", "VerifyRole g-1 master"}},
+			// g-2 follows g-1 before it is promoted: the new master has
+			// its replica the moment the label moves (writes resume).
+			want: []string{"PauseWrites g-0 30s", "ReplicaOf g-0 g-1", "ReplicaOf g-2 g-1", "Promote g-1", "VerifyRole g-1 master"}},
 		{at: 4 * time.Second, requested: "g-1", members: []Member{demoted(m0), promotedFrom(caughtUp), r2}, target: "g-1", persist: true,
 			wantResult: SwitchoverCompleted, wantPhase: SwitchoverIdle,
 			want: []string{"ReplicaOf g-2 g-1", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Normal SwitchoverCompleted"}},
@@ -353,9 +355,9 @@ func TestSwitchoverWaitRequeue(t *testing.T) {
 	if s := StepSwitchover(state, "g-1", obs); s.RequeueAfter != switchoverPollInterval {
 		t.Fatalf("RequeueAfter = %s, want the poll interval", s.RequeueAfter)
 	}
-	obs.Now = t0.Add(settings.SwitchoverTimeout - 300*time.Millisecond)
-	if s := StepSwitchover(state, "g-1", obs); s.RequeueAfter != 300*time.Millisecond {
-		t.Fatalf("RequeueAfter = %s, want the 300ms left before the timeout", s.RequeueAfter)
+	obs.Now = t0.Add(settings.SwitchoverTimeout - 30*time.Millisecond)
+	if s := StepSwitchover(state, "g-1", obs); s.RequeueAfter != 30*time.Millisecond {
+		t.Fatalf("RequeueAfter = %s, want the 30ms left before the timeout", s.RequeueAfter)
 	}
 }
 

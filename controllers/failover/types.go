@@ -93,6 +93,30 @@ type Replication struct {
 	// within min-replicas-max-lag, i.e. whether writes are accepted. -1
 	// when the node does not report it.
 	GoodReplicas int64
+	// NoContactMs is replnode's master_no_contact_ms: how long, in ms by
+	// its own clock, the master a replica follows cannot have heard from
+	// it (since its last read while linked; since the link went down, or
+	// it was pointed at that master, otherwise — also for a link that
+	// never came up). 0 when the node does not report it (redis-server),
+	// which is harmless: a reported 0 could not vote either.
+	NoContactMs int64
+	// Guard is the min-replicas guard the node reports running with
+	// (replnode's min_replicas_guard_* fields); zero when not reported.
+	Guard NodeGuard
+}
+
+// NodeGuard is the min-replicas guard a node runs with, as it reports it.
+type NodeGuard struct {
+	// Reported is true when the node reported its guard (a replnode node).
+	Reported bool
+	// Ms is min_replicas_guard_ms:1: it counts a replica as good while it
+	// caught up within MaxLag milliseconds, by acknowledged offset
+	// (docs/failover.md, "The guard, and how long a vote must wait").
+	Ms bool
+	// ToWrite and MaxLag are the min-replicas-to-write and
+	// min-replicas-max-lag the node runs with.
+	ToWrite int
+	MaxLag  time.Duration
 }
 
 // Member is everything the operator observed about one member of the group.
@@ -119,6 +143,11 @@ type Member struct {
 	ProcessDown bool
 	// Reachable is true when the operator got answers to ROLE and INFO this pass.
 	Reachable bool
+	// Guard is what this member's process reported of its guard
+	// (Replication.Guard), this pass or, while it does not answer, the
+	// last time it did (same pod, so same image and, until a CONFIG SET,
+	// same settings).
+	Guard NodeGuard
 	// Repl is the replication state; meaningful only when Reachable.
 	Repl Replication
 }

@@ -167,6 +167,10 @@ type Link struct {
 	lastAckMs     int64
 	nextConnectMs int64
 	downSinceMs   int64 // when the link last went down, for master_link_down_since_seconds
+	// pointedMs is when the link was pointed at its current master
+	// (REPLICAOF, or replicaof at startup): no acknowledgement from this
+	// process can have reached that master before (NoContactSinceMs).
+	pointedMs int64
 	// failover makes PSYNC carry FAILOVER: we are a master handing over
 	// to this replica (FAILOVER command), which promotes itself on it.
 	failover bool
@@ -253,6 +257,9 @@ func (l *Link) SetMaster(host string, port int, nowMs int64) Output {
 		l.CacheFromIdentity()
 		l.downSinceMs = nowMs
 	}
+	if l.host != host || l.port != port {
+		l.pointedMs = nowMs
+	}
 	l.host, l.port = host, port
 	l.startConnect(nowMs, &o)
 	return o
@@ -270,6 +277,20 @@ func (l *Link) SetMasterAtStartup(host string, port int, nowMs int64) {
 	l.nextConnectMs = nowMs
 	l.downSinceMs = 0
 	l.lastIOMs = nowMs
+	l.pointedMs = nowMs
+}
+
+// NoContactSinceMs is the time after which the master this link follows
+// cannot have heard from us (master_no_contact_ms): the last data from it
+// while connected (we acknowledge what we read), else when the link went
+// down or, if it never came up for this master, when we were pointed at it
+// — a process that never connected never acknowledged anything, and one
+// that restarted sent its last acknowledgement before it started.
+func (l *Link) NoContactSinceMs() int64 {
+	if l.state == StateConnected {
+		return l.lastIOMs
+	}
+	return max(l.downSinceMs, l.pointedMs)
 }
 
 // SetNoOne is REPLICAOF NO ONE: the node becomes a master. Its replid moves
@@ -301,6 +322,10 @@ func (l *Link) startConnect(nowMs int64, o *Output) {
 	l.lastIOMs = nowMs
 	l.pendingSends = nil
 }
+
+// NotReadyRetryMs is how soon a replica tries again after its master
+// answered PSYNC with -NOMASTERLINK or -LOADING.
+const NotReadyRetryMs = 100
 
 // fail drops the current attempt: close, go back to connect, retry later.
 func (l *Link) fail(nowMs int64, o *Output) {
@@ -485,9 +510,21 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 		}
 		l.fail(nowMs, o)
 		o.act(Action{Kind: ActFailoverRejected})
-	case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING"):
+	case strings.HasPrefix(line, "-NOMASTERLINK") || strings.HasPrefix(line, "-LOADING") || strings.HasPrefix(line, "-MASTERDOWN"):
+		// -MASTERDOWN is a replica with replica-serve-stale-data no whose
+		// own link is down (it refuses PSYNC before its SYNC code says
+		// -NOMASTERLINK). Redis falls back to SYNC on it, which, once that
+		// replica is promoted, is an old-protocol full sync: the data is
+		// replaced and the offset never tracked again. It is the same
+		// "not now": ask again with PSYNC.
 		o.log(LevelNotice, "Master is currently unable to PSYNC but should be in the future: %s", line)
 		l.fail(nowMs, o)
+		// Redis retries from its next cron, up to a second later. A
+		// failover points the replicas at the chosen one before promoting
+		// it (docs/failover.md): it answers -NOMASTERLINK until then, and
+		// the new master takes writes only once a replica is back, so the
+		// retry comes sooner.
+		l.nextConnectMs = nowMs + min(l.cfg.RetryMs, NotReadyRetryMs)
 	default:
 		if strings.HasPrefix(line, "-ERR") {
 			o.log(LevelNotice, "Master does not support PSYNC or is in error state (reply: %s)", line)

@@ -40,6 +40,10 @@ type Replica struct {
 	State         ReplicaState
 	AckOffset     int64
 	AckTimeMs     int64
+	// CaughtUpMs is the last monotonic time at which it held everything
+	// the master had (guard.go); the min-replicas guard counts from it.
+	// 0: not known to have caught up yet (not good).
+	CaughtUpMs int64
 }
 
 // Name is the replica's name in log lines: "ip:port", as Redis's
@@ -121,6 +125,14 @@ func (rs *Replicas) Ack(clientID, offset, nowMs int64) bool {
 	return true
 }
 
+// CaughtUp records that the replica held everything the master had at
+// monoMs (StreamClock.CaughtUpAt); it never moves back.
+func (rs *Replicas) CaughtUp(clientID, monoMs int64) {
+	if r, ok := rs.byID[clientID]; ok && monoMs > r.CaughtUpMs {
+		r.CaughtUpMs = monoMs
+	}
+}
+
 // CountAcked counts online replicas that acknowledged at least offset, as
 // Redis's replicationCountAcksByOffset.
 func (rs *Replicas) CountAcked(offset int64) int {
@@ -133,12 +145,13 @@ func (rs *Replicas) CountAcked(offset int64) int {
 	return n
 }
 
-// GoodCount counts online replicas whose lag is at most maxLagSeconds, as
-// Redis's refreshGoodSlavesCount.
-func (rs *Replicas) GoodCount(nowMs int64, maxLagSeconds int64) int {
+// GoodCount counts online replicas caught up within maxLagMs of monoMs
+// (guard.go): the min-replicas guard, in milliseconds and by acknowledged
+// offset, stricter than Redis's refreshGoodSlavesCount.
+func (rs *Replicas) GoodCount(monoMs int64, maxLagMs int64) int {
 	n := 0
 	for _, r := range rs.byID {
-		if r.State == ReplicaOnline && r.LagSeconds(nowMs) <= maxLagSeconds {
+		if r.State == ReplicaOnline && r.CaughtUpMs > 0 && monoMs-r.CaughtUpMs <= maxLagMs {
 			n++
 		}
 	}

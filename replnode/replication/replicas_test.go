@@ -22,10 +22,13 @@ func TestReplicasInfoAndGoodCount(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("InfoLines:\n%q\nwant\n%q", got, want)
 	}
-	if n := rs.GoodCount(14_200, 1); n != 1 {
-		t.Fatalf("GoodCount(maxlag 1) = %d", n)
+	rs.CaughtUp(7, 13_000)
+	rs.CaughtUp(7, 12_000) // never back
+	rs.CaughtUp(11, 12_500)
+	if n := rs.GoodCount(14_200, 1500); n != 1 {
+		t.Fatalf("GoodCount(maxlag 1.5s) = %d", n)
 	}
-	if n := rs.GoodCount(14_200, 10); n != 2 {
+	if n := rs.GoodCount(14_200, 10_000); n != 2 {
 		t.Fatalf("GoodCount(maxlag 10) = %d, the wait_bgsave replica must not count", n)
 	}
 	if !rs.Remove(9) || rs.Remove(9) || rs.Len() != 2 || rs.List()[1].ClientID != 11 {

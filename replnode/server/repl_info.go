@@ -119,7 +119,37 @@ func (r *replState) info(now int64) string {
 		line("repl_backlog_first_byte_offset:0")
 		line("repl_backlog_histlen:0")
 	}
+	r.preciseInfo(line, now)
 	return b.String()
+}
+
+// preciseInfo appends replnode's own fields after Redis's (which stay
+// identical, in Redis's order), for an operator that must time a failover
+// to the millisecond (docs/failover.md):
+//
+//   - min_replicas_guard_ms:1 — this node's min-replicas guard counts a
+//     replica as good while it caught up within min-replicas-max-lag
+//     milliseconds of a monotonic clock (replication/guard.go), not whole
+//     seconds since its last ACK; min_replicas_guard_to_write and
+//     min_replicas_guard_max_lag_ms are the values it runs with (the
+//     operator's spec may be ahead of a node not yet rolled);
+//   - on a replica, master_last_io_ms_ago: master_last_io_seconds_ago in
+//     milliseconds (-1 likewise), and master_no_contact_ms: how long the
+//     master it follows cannot have heard from it — also when the link
+//     never came up, where Redis shows master_link_down_since_seconds:-1.
+func (r *replState) preciseInfo(line func(string, ...any), now int64) {
+	line("min_replicas_guard_ms:1")
+	line("min_replicas_guard_to_write:%d", r.s.Config.Int("min-replicas-to-write"))
+	line("min_replicas_guard_max_lag_ms:%d", r.s.Config.Int("min-replicas-max-lag")*1000)
+	if !r.s.IsReplica() {
+		return
+	}
+	lastIO := int64(-1)
+	if r.masterCli != nil {
+		lastIO = now - r.link.LastIOMs()
+	}
+	line("master_last_io_ms_ago:%d", lastIO)
+	line("master_no_contact_ms:%d", max(0, now-r.link.NoContactSinceMs()))
 }
 
 func boolInt(b bool) int {

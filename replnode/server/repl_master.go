@@ -51,6 +51,12 @@ type replState struct {
 
 	fo failover // FAILOVER in progress (repl_failover.go)
 
+	// stream remembers when our offset grew, for the replicas' caught-up
+	// times the min-replicas guard counts from (replication/guard.go), on
+	// the monotonic clock started at monoStart.
+	stream    replication.StreamClock
+	monoStart time.Time
+
 	// payloadBytes is the size of the disk-mode full-sync payload being
 	// built in memory (Redis writes it to a file), payloadPeak the most
 	// since notCountedMemory last read it; both set by the sync goroutine.
@@ -111,6 +117,7 @@ func init() { onNewServer(initReplication) }
 // and a replicaof from the configuration.
 func initReplication(s *Server) {
 	r := &replState{
+		monoStart:   time.Now(),
 		s:           s,
 		id:          replication.NewIdentity(newReplID()),
 		replicas:    replication.NewReplicas(),
@@ -214,6 +221,7 @@ func (r *replState) propagating() bool {
 // and every replica gets them (online ones at once, syncing ones after
 // their snapshot).
 func (r *replState) feed(b []byte) {
+	r.stream.Grew(r.id.Offset, r.id.Offset+int64(len(b)), r.monoMs())
 	r.id.Offset += int64(len(b))
 	if r.backlog != nil {
 		r.backlog.Append(b)
@@ -300,6 +308,10 @@ func (r *replState) syncCommand(ctx *Ctx, psync bool) {
 			r.attach(c, rep)
 			rep.State = replication.ReplicaOnline
 			rep.AckTimeMs = now
+			if from, err := strconv.ParseInt(ctx.Arg(2), 10, 64); err == nil {
+				// It holds everything before the offset it asked for.
+				rep.CaughtUpMs = r.stream.CaughtUpAt(from-1, r.id.Offset, r.monoMs())
+			}
 			c.w.Raw([]byte(d.Reply))
 			c.w.Raw(d.Backlog)
 			r.syncPartialOK++
@@ -376,6 +388,7 @@ func (r *replState) replconfCommand(ctx *Ctx) {
 			if rc := r.conns[c.ID]; rc != nil {
 				if off, err := strconv.ParseInt(val, 10, 64); err == nil {
 					r.replicas.Ack(int64(c.ID), off, r.s.clock())
+					r.replicas.CaughtUp(int64(c.ID), r.stream.CaughtUpAt(off, r.id.Offset, r.monoMs()))
 				}
 				if rc.waitFirstAck {
 					r.putOnline(rc)
@@ -500,8 +513,14 @@ func (r *replState) goodReplicas() int {
 	if maxLag == 0 {
 		return math.MaxInt32
 	}
-	return r.replicas.GoodCount(r.s.clock(), maxLag)
+	return r.replicas.GoodCount(r.monoMs(), maxLag*1000)
 }
+
+// monoMs is the monotonic clock of the min-replicas guard: milliseconds
+// since the replication state was made, from 1 (0 means "never" in a
+// replica's CaughtUpMs). A wall-clock step (NTP) must not make an old
+// acknowledgement look fresh.
+func (r *replState) monoMs() int64 { return time.Since(r.monoStart).Milliseconds() + 1 }
 
 // clientClosed forgets a replica (or handshake data) when its client goes.
 func (r *replState) clientClosed(c *Client) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -320,7 +319,10 @@ type result struct {
 var (
 	resultsMu sync.Mutex
 	results   []string
-	roundSeq  int
+	// rtos are each scenario's round RTOs and verdicts, for the summary.
+	rtos     = map[string][]time.Duration{}
+	oks      = map[string]int{}
+	roundSeq int
 )
 
 // runRound runs one round of sc and returns its verdict; the summary line
@@ -337,6 +339,13 @@ func runRound(sc scenario, n int) result {
 		_ = operators.start(1)
 	}
 	master, err := waitSettled(5 * time.Minute)
+	if err == nil {
+		// A fresh operator may still wait for the lease a replaced one
+		// held (15s): a fault injected before it leads measures the
+		// election, not the failover (a pause-master round after
+		// leader-paused took 16s so).
+		err = poll(time.Minute, "an operator holding the lease", func() bool { return operators.leader() >= 0 })
+	}
 	if err != nil {
 		return report(sc, n, nil, "no master", []string{"the group never settled before the fault: " + err.Error()}, 0, 0, 0, 0)
 	}
@@ -527,7 +536,7 @@ func report(sc scenario, n int, ops []Op, masters string, problems []string, ack
 		}
 	}
 	line := fmt.Sprintf("chaos: %s %s, acked lost %d, switchover ok-lost %d, dual-writable %d, rto %.1fs", sc.name, verdict, ackedLost, okLost, dual, rto.Seconds())
-	detail := fmt.Sprintf("round %d: %s, ops ok %d fail %d unknown %d, WAIT-acked %d", n, masters, counts[OK], counts[Fail], counts[Unknown], acked)
+	detail := fmt.Sprintf("round %d: %s, ops ok %d fail %d unknown %d, WAIT-acked %d, load %s", n, masters, counts[OK], counts[Fail], counts[Unknown], acked, loadAverage())
 	if len(problems) > 0 {
 		detail += "; " + strings.Join(problems, "; ")
 	}
@@ -535,6 +544,10 @@ func report(sc scenario, n int, ops []Op, masters string, problems []string, ack
 	fmt.Fprintln(os.Stderr, "  "+detail)
 	resultsMu.Lock()
 	results = append(results, line+"\n  "+detail)
+	rtos[sc.name] = append(rtos[sc.name], rto)
+	if len(problems) == 0 {
+		oks[sc.name]++
+	}
 	resultsMu.Unlock()
 	return result{ok: len(problems) == 0, line: line + " — " + detail}
 }
@@ -560,21 +573,73 @@ func saveEvidence(sc scenario, n int, ops []Op, samples []Sample, fin Final, pro
 	}
 }
 
+// startLoad is the load average when the suite started; builtFrom the
+// commit the suite built its binaries from.
+var (
+	startLoad = loadAverage()
+	builtFrom = "unknown"
+)
+
+// loadAverage is the host's 1-minute load average (/proc/loadavg), recorded
+// with each round: the RTOs depend on how busy the 2-CPU machine was.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
+}
+
+// summaryLines renders one line per scenario: rounds ok, and the RTO p99
+// over its rounds (nearest rank: with fewer than 100 rounds, the largest).
+func summaryLines() []string {
+	resultsMu.Lock()
+	defer resultsMu.Unlock()
+	names := make([]string, 0, len(rtos))
+	for name := range rtos {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, name := range names {
+		r := append([]time.Duration(nil), rtos[name]...)
+		sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
+		p99 := r[(len(r)*99+99)/100-1]
+		out = append(out, fmt.Sprintf("summary: %s %d/%d rounds ok, rto p99 %.1fs, median %.1fs", name, oks[name], len(r), p99.Seconds(), r[len(r)/2].Seconds()))
+	}
+	return out
+}
+
 // writeResults writes the results to CHAOS_REPORT when it is set (make
-// chaos: docs/chaos.md).
+// chaos: docs/chaos.md): the header, this run, then the runs the file
+// already held (newest first), so runs of different scenario lists add up.
 func writeResults() {
 	path := os.Getenv("CHAOS_REPORT")
 	if path == "" || len(results) == 0 {
 		return
 	}
-	commit, _ := exec.Command("git", "-C", repoRoot, "rev-parse", "--short", "HEAD").Output()
+	older := ""
+	if prev, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(prev), "\n## "); i >= 0 {
+			older = string(prev[i+1:])
+		}
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n## Run of %s\n\n", chaosDocHeader, time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Commit %s, %d CPUs (%s/%s), %s; CHAOS_ROUNDS=%d, CHAOS_SCENARIOS=%s.\n\n```\n", strings.TrimSpace(string(commit)), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), rounds(), envOr("CHAOS_SCENARIOS", shortList))
+	fmt.Fprintf(&b, "Commit %s, %d CPUs (%s/%s), %s; CHAOS_ROUNDS=%d, CHAOS_SCENARIOS=%s; load average at the start %s.\n\n```\n", builtFrom, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), rounds(), envOr("CHAOS_SCENARIOS", shortList), startLoad)
 	for _, l := range results {
 		b.WriteString(l + "\n")
 	}
+	for _, l := range summaryLines() {
+		b.WriteString(l + "\n")
+	}
 	b.WriteString("```\n")
+	if older != "" {
+		b.WriteString("\n" + older)
+	}
 	_ = os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
@@ -585,15 +650,16 @@ const chaosDocHeader = `# Chaos suite results (test/chaos)
 Written by ` + "`make chaos`" + ` (test/chaos). A local cluster of its own
 (hack/localcluster, 3 nodes, bridge lcchaos0), the real operator
 (bin/manager, a host process; two with leader election in leader-paused),
-real replnode pods, config/samples (master + 2 replicas, minReplicasToWrite
-1, minReplicasMaxLag 2, masterDownAfter 3s). Four clients, from a pod of their own
+real replnode pods, test/chaos/testdata/replicationgroup.yaml (the shape of
+config/samples without its maxmemory: master + 2 replicas,
+minReplicasToWrite 1, minReplicasMaxLag 2, masterDownAfter 3s). Four clients, from a pod of their own
 (chaos-client), cycle through a WAIT-acknowledged SET of a fresh key (SET
 then WAIT 1 1000), SET of their register key, INCR of their counter key and
 GET of the register, each as MULTI; op; CLIENT INFO; EXEC through the master
 Service's endpoint, so every answer names the member that gave it (laddr).
 An error reply is fail, a timeout or dropped connection after EXEC was sent
 is unknown. A sampler reads DBSIZE, role, run_id and sync_full of every
-member every 500ms.
+member every 100ms.
 
 Checks, after healing and settling (test/chaos/checkers.go):
 

@@ -86,6 +86,14 @@ var _ = ginkgo.BeforeSuite(func() {
 	root, err := cluster.FindRepoRoot(wd)
 	Expect(err).NotTo(HaveOccurred())
 	repoRoot = root
+	// The commit the binaries are built from below, with "+dirty" when the
+	// tree has changes (the report names it, not the HEAD at the end).
+	if out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output(); err == nil {
+		builtFrom = strings.TrimSpace(string(out))
+		if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			builtFrom += "+dirty"
+		}
+	}
 	os.Unsetenv(cluster.MarkerEnv)
 	c, err := cluster.DefaultConfig(root)
 	Expect(err).NotTo(HaveOccurred())
@@ -147,6 +155,9 @@ var _ = ginkgo.BeforeSuite(func() {
 })
 
 var _ = ginkgo.AfterSuite(func() {
+	for _, l := range summaryLines() {
+		fmt.Fprintln(os.Stderr, l)
+	}
 	writeResults()
 	if operators != nil {
 		operators.stopAll()
