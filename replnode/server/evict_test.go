@@ -11,6 +11,11 @@ import (
 // overMemory makes the node's used-memory figures exceed maxmemory by
 // excess bytes, as if a collection had just found that much heap live and
 // cron had sampled it.
+// evictTestMaxmemory is far above the test process's real heap, which
+// the in-process node samples (every test of the package shares that
+// heap): only overMemory puts these nodes over the limit.
+const evictTestMaxmemory = "maxmemory 4gb"
+
 func (n *coreNode) overMemory(excess int64) {
 	n.s.mu.Lock()
 	used := n.s.hot.maxmemory + excess
@@ -83,7 +88,7 @@ func TestParseEvictionPolicy(t *testing.T) {
 // TestEvictionLRUPrefersIdleKeys: keys read recently survive eviction far
 // more than keys left untouched since they were written.
 func TestEvictionLRUPrefersIdleKeys(t *testing.T) {
-	n := newCoreNode(t, "maxmemory 10mb", "maxmemory-policy allkeys-lru")
+	n := newCoreNode(t, evictTestMaxmemory, "maxmemory-policy allkeys-lru")
 	val := strings.Repeat("v", 1000)
 	for i := 0; i < 1000; i++ {
 		n.do("SET", "cold:"+strconv.Itoa(i), val)
@@ -126,7 +131,7 @@ func TestEvictionLRUPrefersIdleKeys(t *testing.T) {
 // expired one — DEL before the command in the replication stream, the
 // evicted event, WATCH invalidated, evicted_keys counted.
 func TestEvictionPropagatesAndNotifies(t *testing.T) {
-	n := newCoreNode(t, "maxmemory 10mb", "maxmemory-policy allkeys-random", "notify-keyspace-events Ee")
+	n := newCoreNode(t, evictTestMaxmemory, "maxmemory-policy allkeys-random", "notify-keyspace-events Ee")
 	n.do("SET", "victim", "x")
 	prop := n.capturePropagation()
 	sub := n.newClient()
@@ -154,7 +159,7 @@ func TestEvictionPropagatesAndNotifies(t *testing.T) {
 // answer -OOM to a deny-oom command and still serve reads; a replica that
 // ignores maxmemory neither evicts nor refuses.
 func TestEvictionVolatileTTLAndOOM(t *testing.T) {
-	n := newCoreNode(t, "maxmemory 10mb", "maxmemory-policy volatile-ttl")
+	n := newCoreNode(t, evictTestMaxmemory, "maxmemory-policy volatile-ttl")
 	n.do("SET", "persistent", "1")
 	n.do("SET", "late", "1", "PX", "900000")
 	n.do("SET", "soon", "1", "PX", "100000")
@@ -203,7 +208,7 @@ func TestEvictionVolatileTTLAndOOM(t *testing.T) {
 // replication layer reports — does not make the node evict, even when the
 // collection that found it live is read after it was released.
 func TestEvictionIgnoresNotCountedMemory(t *testing.T) {
-	n := newCoreNode(t, "maxmemory 10mb", "maxmemory-policy allkeys-lru")
+	n := newCoreNode(t, evictTestMaxmemory, "maxmemory-policy allkeys-lru")
 	for i := 0; i < 100; i++ {
 		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 100))
 	}
