@@ -1,0 +1,103 @@
+package aof
+
+import (
+	"math"
+	"strconv"
+
+	"io"
+
+	"github.com/replnode/replnode/replnode/store"
+)
+
+// itemsPerCommand is AOF_REWRITE_ITEMS_PER_CMD: a collection is rewritten
+// in commands of at most this many elements.
+const itemsPerCommand = 64
+
+// WriteCommands writes a snapshot as the plain-RESP base file of
+// rewriteAppendOnlyFileRio (aof-use-rdb-preamble no): FUNCTION LOAD for
+// every library, then per non-empty database SELECT and for each key SET,
+// RPUSH, SADD, ZADD or HMSET (collections in batches of 64 elements),
+// followed by PEXPIREAT when the key has a TTL. eachKey, when not nil, is
+// called before each key and stops the rewrite with its error.
+func WriteCommands(w io.Writer, dbs []*store.Snapshot, functions [][]byte, eachKey func() error) error {
+	var b []byte
+	flush := func() error {
+		if len(b) == 0 {
+			return nil
+		}
+		_, err := w.Write(b)
+		b = b[:0]
+		return err
+	}
+	for _, code := range functions {
+		b = AppendCommand(b, []byte("FUNCTION"), []byte("LOAD"), code)
+	}
+	for i, sn := range dbs {
+		if sn == nil || sn.Len() == 0 {
+			continue
+		}
+		b = AppendCommand(b, []byte("SELECT"), []byte(strconv.Itoa(i)))
+		err := sn.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
+			if eachKey != nil {
+				if err := eachKey(); err != nil {
+					return err
+				}
+			}
+			b = appendValue(b, []byte(key), v)
+			if hasExpire {
+				b = AppendCommand(b, []byte("PEXPIREAT"), []byte(key), strconv.AppendInt(nil, expireAt, 10))
+			}
+			if len(b) >= 64<<10 {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+// appendValue appends the commands that rebuild v under key.
+func appendValue(b []byte, key []byte, v store.Value) []byte {
+	var cmd []byte
+	var items [][]byte
+	perItem := 1
+	switch x := v.(type) {
+	case *store.String:
+		return AppendCommand(b, []byte("SET"), key, x.B)
+	case *store.List:
+		cmd = []byte("RPUSH")
+		x.Range(func(e []byte) bool { items = append(items, e); return true })
+	case *store.Set:
+		cmd = []byte("SADD")
+		x.Range(func(m []byte) bool { items = append(items, m); return true })
+	case *store.ZSet:
+		cmd, perItem = []byte("ZADD"), 2
+		x.Range(func(m []byte, score float64) bool { items = append(items, formatScore(score), m); return true })
+	case *store.Hash:
+		cmd, perItem = []byte("HMSET"), 2
+		x.Range(func(f, val []byte) bool { items = append(items, f, val); return true })
+	default:
+		return b
+	}
+	step := itemsPerCommand * perItem
+	for i := 0; i < len(items); i += step {
+		end := min(i+step, len(items))
+		args := append([][]byte{cmd, key}, items[i:end]...)
+		b = AppendCommand(b, args...)
+	}
+	return b
+}
+
+// formatScore is rioWriteBulkDouble's "%.17g" (inf and -inf spelled so).
+func formatScore(f float64) []byte {
+	switch {
+	case math.IsInf(f, 1):
+		return []byte("inf")
+	case math.IsInf(f, -1):
+		return []byte("-inf")
+	}
+	return strconv.AppendFloat(nil, f, 'g', 17, 64)
+}
