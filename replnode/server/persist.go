@@ -335,6 +335,7 @@ func (p *persistState) cron(nowMs int64) {
 // shutdownHook is the persistence part of SHUTDOWN: stop a running
 // background save, then save in the foreground when asked.
 func (p *persistState) shutdownHook(save bool) error {
+	p.s.aofLayer().shutdown()
 	if p.job != nil {
 		p.s.Log.Warningf("There is a child saving an .rdb. Killing it!")
 		p.killBgsave()
@@ -357,13 +358,13 @@ func (p *persistState) writeError() string {
 	// Checked on every write command: test the cheap flag first so the
 	// common case (the last save succeeded) never parses configuration.
 	if p.lastBgsaveOK {
-		return ""
+		return p.s.aofLayer().writeError()
 	}
 	s := p.s
 	if s.Config.Bool("stop-writes-on-bgsave-error") && len(s.Config.SaveParams()) > 0 {
 		return misconfError
 	}
-	return ""
+	return s.aofLayer().writeError()
 }
 
 // ---------------------------------------------------------------- loading
@@ -376,6 +377,10 @@ func (p *persistState) writeError() string {
 // nothing is lost, and the caller must stop without saving.
 func (p *persistState) loadAtStartup() bool {
 	s := p.s
+	if s.Config.Bool("appendonly") {
+		// The AOF, when on, is the dataset; the dump is not read.
+		return s.aofLayer().loadAtStartup()
+	}
 	var path string
 	var ndb int
 	var opt rdb.LoadOptions
@@ -598,18 +603,11 @@ func (s *Server) PersistenceInfo() string {
 	line("rdb_last_cow_size", 0)
 	line("rdb_last_load_keys_expired", p.lastLoadExpired)
 	line("rdb_last_load_keys_loaded", p.lastLoadLoaded)
-	line("aof_enabled", 0)
-	line("aof_rewrite_in_progress", 0)
-	line("aof_rewrite_scheduled", 0)
-	line("aof_last_rewrite_time_sec", -1)
-	line("aof_current_rewrite_time_sec", -1)
-	line("aof_last_bgrewrite_status", "ok")
-	line("aof_rewrites", 0)
-	line("aof_rewrites_consecutive_failures", 0)
-	line("aof_last_write_status", "ok")
-	line("aof_last_cow_size", 0)
+	a := s.aofLayer()
+	a.info(line, now)
 	line("module_fork_in_progress", 0)
 	line("module_fork_last_cow_size", 0)
+	a.infoExtra(line)
 	if s.Loading {
 		p.loadingInfo(line)
 	}
