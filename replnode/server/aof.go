@@ -181,8 +181,8 @@ func initAOF(s *Server) {
 	}
 	s.OnCron(a.cron)
 	s.OnConfigSet(a.configChanged)
+	// The feed is installed once the files are open (openAtStartup).
 	s.OnStartup(a.openAtStartup)
-	a.updateHooks()
 }
 
 // readPolicy caches the AOF directives.
@@ -457,6 +457,20 @@ func (a *aofState) stop() {
 	a.killRewrite()
 	a.buf = nil
 	a.updateHooks()
+}
+
+// restartAfterSync starts the AOF over after a full sync from a master
+// replaced the dataset (restartAOFAfterSYNC): stop, then start with a
+// rewrite of the new dataset.
+func (a *aofState) restartAfterSync() {
+	if a.state == aofOff {
+		return
+	}
+	a.stop()
+	if err := a.start(); err != nil {
+		a.s.Log.Warningf("Failed enabling the AOF after successful master synchronization! The AOF stays off until CONFIG SET appendonly yes.")
+		_ = a.s.Config.SetMany([][2]string{{"appendonly", "no"}})
+	}
 }
 
 // openAtStartup opens the AOF for appending once the dataset is loaded
