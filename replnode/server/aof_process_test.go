@@ -1,0 +1,528 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run replnode (and redis-server, redis-check-aof) as
+// processes on one appendonlydir: what the AOF promises only exists across
+// a restart or a kill -9.
+
+// startRedisProc starts the real redis-server with --dir dir; skipped when
+// it is not installed.
+func startRedisProc(t *testing.T, dir string, extra ...string) *persistProc {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir, "--save", "",
+		"--enable-debug-command", "yes"}, extra...)
+	p := &persistProc{t: t, cmd: exec.Command(bin, args...), port: port, log: &bytes.Buffer{}, logM: &sync.Mutex{}, done: make(chan struct{})}
+	p.cmd.Stdout = lockedWriter{p.logM, p.log}
+	p.cmd.Stderr = p.cmd.Stdout
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+// kill9 kills the process at once and waits for it.
+func (p *persistProc) kill9() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	p.waitExit()
+}
+
+// infoField reads one field of INFO persistence.
+func (p *persistProc) infoField(name string) string {
+	p.t.Helper()
+	r := p.must("INFO", "persistence")
+	for _, line := range strings.Split(r.(string), "\r\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// waitRewriteDone waits until no AOF rewrite runs or is scheduled.
+func (p *persistProc) waitRewriteDone() {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for p.infoField("aof_rewrite_in_progress") != "0" || p.infoField("aof_rewrite_scheduled") != "0" {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("AOF rewrite did not finish:\n%s", p.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// writeMixedDataset writes every type, TTLs, several databases, a
+// transaction, a function and commands that propagate rewritten (SET EX,
+// INCRBYFLOAT, EXPIRE, SPOP, a script), rewriting the AOF halfway when
+// rewrite is set.
+func writeMixedDataset(t *testing.T, p *persistProc, rewrite bool) {
+	t.Helper()
+	lib := "#!lua name=aoflib\nredis.register_function('aofset', function(keys, args) return redis.call('SET', keys[1], args[1]) end)"
+	p.must("FUNCTION", "LOAD", lib)
+	for i := 0; i < 200; i++ {
+		k := strconv.Itoa(i)
+		p.must("SET", "s:"+k, strings.Repeat("v", i%50))
+		p.must("RPUSH", "l:"+strconv.Itoa(i%7), k, "x"+k)
+		p.must("SADD", "set:"+strconv.Itoa(i%5), k)
+		p.must("ZADD", "z:"+strconv.Itoa(i%3), strconv.FormatFloat(float64(i)/7, 'g', -1, 64), "m"+k)
+		p.must("HSET", "h:"+strconv.Itoa(i%4), "f"+k, k)
+		if i == 100 && rewrite {
+			p.must("BGREWRITEAOF")
+		}
+	}
+	p.must("SET", "ttl", "v", "EX", "1000")
+	p.must("SET", "gone-soon", "v", "PX", "1")
+	p.must("EXPIRE", "s:5", "5000")
+	p.must("INCRBYFLOAT", "f", "1.5")
+	p.must("SPOP", "set:1")
+	p.must("ZADD", "z:inf", "inf", "a", "-inf", "b")
+	p.must("EVAL", "redis.call('INCR', KEYS[1]); return redis.call('INCR', KEYS[1])", "1", "counter")
+	p.must("FCALL", "aofset", "1", "fromfunction", "1")
+	p.must("MULTI")
+	p.must("SELECT", "3")
+	p.must("LPUSH", "db3list", "a", "b")
+	p.must("SET", "db3str", "x")
+	p.must("EXEC")
+	p.must("SELECT", "9")
+	p.must("HSET", "db9", "a", "1")
+	p.must("SELECT", "0")
+	p.must("DEL", "l:3")
+	time.Sleep(5 * time.Millisecond) // gone-soon expires
+}
+
+// checkAOFWithTool runs redis-check-aof on the manifest and on every file
+// of the directory, which must all be reported valid.
+func checkAOFWithTool(t *testing.T, aofDir string) {
+	t.Helper()
+	tool, err := exec.LookPath("redis-check-aof")
+	if err != nil {
+		t.Skip("redis-check-aof not installed")
+	}
+	out, err := exec.Command(tool, filepath.Join(aofDir, "appendonly.aof.manifest")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "All AOF files and manifest are valid") {
+		t.Fatalf("redis-check-aof on the manifest: %v\n%s", err, out)
+	}
+	names, _ := filepath.Glob(filepath.Join(aofDir, "appendonly.aof.*.aof"))
+	rdbs, _ := filepath.Glob(filepath.Join(aofDir, "appendonly.aof.*.rdb"))
+	for _, f := range append(names, rdbs...) {
+		out, err := exec.Command(tool, f).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "is valid") {
+			t.Fatalf("redis-check-aof %s: %v\n%s", filepath.Base(f), err, out)
+		}
+	}
+}
+
+// TestAOFInteropReplnodeToRedis: replnode's appenddir (with and without the
+// RDB preamble, with timestamps, rewritten halfway) is accepted by
+// redis-check-aof and loaded by redis-server 7.0 with an equal digest.
+func TestAOFInteropReplnodeToRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	for _, preamble := range []string{"yes", "no"} {
+		t.Run("preamble="+preamble, func(t *testing.T) {
+			dir := t.TempDir()
+			p := startProc(t, dir, "--save", "", "--appendonly", "yes", "--aof-use-rdb-preamble", preamble,
+				"--aof-timestamp-enabled", "yes")
+			p.connect()
+			writeMixedDataset(t, p, true)
+			p.waitRewriteDone()
+			p.must("BGREWRITEAOF") // a base holding the function and every type
+			p.waitRewriteDone()
+			p.must("SET", "after-rewrite", "1")
+			p.must("ZINCRBY", "z:0", "2.5", "m0")
+			want := p.must("DEBUG", "DIGEST")
+			p.kill9()
+			checkAOFWithTool(t, filepath.Join(dir, "appendonlydir"))
+			if preamble == "yes" {
+				if m, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "*.base.rdb")); len(m) != 1 {
+					t.Fatalf("want one .base.rdb, got %v", m)
+				}
+			} else if m, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "*.base.aof")); len(m) != 1 {
+				t.Fatalf("want one .base.aof, got %v", m)
+			}
+
+			r := startRedisProc(t, dir, "--appendonly", "yes")
+			r.connect()
+			if got := r.must("DEBUG", "DIGEST"); got != want {
+				t.Fatalf("redis-server digest %v, replnode's %v\n%s", got, want, r.logText())
+			}
+			if got := r.must("FCALL", "aofset", "1", "k", "v"); got != "OK" {
+				t.Fatalf("function not loaded by redis-server: %v", got)
+			}
+			r.kill9()
+
+			// And replnode loads what redis-server appended on top.
+			p2 := startProc(t, dir, "--save", "", "--appendonly", "yes")
+			p2.connect()
+			if got := p2.must("GET", "k"); got != "v" {
+				t.Fatalf("replnode after redis-server appended: GET k = %v\n%s", got, p2.logText())
+			}
+		})
+	}
+}
+
+// TestAOFInteropRedisToReplnode: replnode loads redis-server 7.0's
+// appenddir (both base formats, timestamps, a rewrite halfway) with an
+// equal digest, and appends to it.
+func TestAOFInteropRedisToReplnode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	for _, preamble := range []string{"yes", "no"} {
+		t.Run("preamble="+preamble, func(t *testing.T) {
+			dir := t.TempDir()
+			r := startRedisProc(t, dir, "--appendonly", "yes", "--aof-use-rdb-preamble", preamble,
+				"--aof-timestamp-enabled", "yes", "--appendfsync", "always")
+			r.connect()
+			writeMixedDataset(t, r, true)
+			r.waitRewriteDone()
+			r.must("SET", "after-rewrite", "1")
+			want := r.must("DEBUG", "DIGEST")
+			r.kill9()
+
+			p := startProc(t, dir, "--save", "", "--appendonly", "yes", "--aof-use-rdb-preamble", preamble)
+			p.connect()
+			if got := p.must("DEBUG", "DIGEST"); got != want {
+				t.Fatalf("replnode digest %v, redis-server's %v\n%s", got, want, p.logText())
+			}
+			p.must("SET", "from-replnode", "1")
+			if got := p.must("DEBUG", "LOADAOF"); got != "OK" {
+				t.Fatalf("DEBUG LOADAOF: %v", got)
+			}
+			if got := p.must("GET", "from-replnode"); got != "1" {
+				t.Fatalf("after DEBUG LOADAOF: %v", got)
+			}
+		})
+	}
+}
+
+// TestAOFCrashLoopAlways kills replnode with SIGKILL at random moments
+// under write load with appendfsync always, at least 20 times, with
+// automatic rewrites happening meanwhile: every write that was
+// acknowledged is there after the restart, and the server always starts.
+func TestAOFCrashLoopAlways(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	args := []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--auto-aof-rewrite-min-size", "65536", "--auto-aof-rewrite-percentage", "50"}
+	const kills = 22
+	const writers = 4
+	acked := make(map[string]string) // key -> value acknowledged
+	counters := make([]int64, writers)
+	var ackMu sync.Mutex
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	seq := 0
+	for round := 0; round <= kills; round++ {
+		p := startProc(t, dir, args...)
+		p.connect() // fails the test if the server refuses to start
+		// Everything acknowledged so far must be there.
+		ackMu.Lock()
+		for k, v := range acked {
+			if got, err := p.do("GET", k); err != nil || got != v {
+				ackMu.Unlock()
+				t.Fatalf("round %d: acknowledged %s=%s, after restart %v (%v)\n%s", round, k, v, got, err, p.logText())
+			}
+		}
+		for w, n := range counters {
+			got, err := p.do("GET", "counter:"+strconv.Itoa(w))
+			have := int64(0)
+			if s, ok := got.(string); ok {
+				have, _ = strconv.ParseInt(s, 10, 64)
+			}
+			if err != nil || have < n {
+				ackMu.Unlock()
+				t.Fatalf("round %d: counter %d acknowledged at %d, after restart %v (%v)", round, w, n, got, err)
+			}
+			counters[w] = have // an unacknowledged INCR may have landed
+		}
+		ackMu.Unlock()
+		if round == kills {
+			break
+		}
+		var wg sync.WaitGroup
+		var stop atomic.Bool
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			seq++
+			go func(w, seq int) {
+				defer wg.Done()
+				c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port))
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				q := &persistProc{t: t, conn: c, rd: bufioReader(c)}
+				for i := 0; !stop.Load(); i++ {
+					k := fmt.Sprintf("k:%d:%d:%d", round, w, i)
+					v := strings.Repeat(strconv.Itoa(i%10), 1+i%300)
+					if r, err := q.do("SET", k, v); err != nil || r != "OK" {
+						return
+					}
+					ackMu.Lock()
+					acked[k] = v
+					ackMu.Unlock()
+					n, err := q.do("INCR", "counter:"+strconv.Itoa(w))
+					if err != nil {
+						return
+					}
+					ackMu.Lock()
+					counters[w] = n.(int64)
+					ackMu.Unlock()
+				}
+			}(w, seq)
+		}
+		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
+		p.kill9()
+		stop.Store(true)
+		wg.Wait()
+	}
+	if len(acked) < kills*writers {
+		t.Fatalf("only %d writes acknowledged over %d kills: the load did not run", len(acked), kills)
+	}
+	// Automatic rewrites ran during the loop (the kills hit them too).
+	mf, err := os.ReadFile(filepath.Join(dir, "appendonlydir", "appendonly.aof.manifest"))
+	if err != nil || bytes.HasPrefix(mf, []byte("file appendonly.aof.1.base")) {
+		t.Fatalf("no rewrite happened during the loop: %v\n%s", err, mf)
+	}
+	t.Logf("%d kills, %d acknowledged SETs, all present after every restart; manifest:\n%s", kills, len(acked), mf)
+	checkAOFWithTool(t, filepath.Join(dir, "appendonlydir"))
+}
+
+// TestAOFTruncatedAndCorrupt: a torn last command is cut with a warning
+// (aof-load-truncated yes) or refused (no); bytes that are not commands in
+// the middle, or a manifest naming a missing file, are refused with a
+// clear error and nothing on disk is touched. redis-server reaches the
+// same verdicts on the same directories.
+func TestAOFTruncatedAndCorrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	// A directory with a base and an incr holding a few commands.
+	seed := t.TempDir()
+	p := startProc(t, seed, "--save", "", "--appendonly", "yes")
+	p.connect()
+	p.must("SET", "a", "1")
+	p.must("SET", "b", "2")
+	p.must("SET", "c", "3")
+	p.kill9()
+	incr := filepath.Join("appendonlydir", "appendonly.aof.1.incr.aof")
+	full, err := os.ReadFile(filepath.Join(seed, incr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyDir := func(mutate func(b []byte) []byte) string {
+		d := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(d, "appendonlydir"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(filepath.Join(seed, "appendonlydir"))
+		for _, e := range entries {
+			b, _ := os.ReadFile(filepath.Join(seed, "appendonlydir", e.Name()))
+			if e.Name() == filepath.Base(incr) {
+				b = mutate(b)
+			}
+			if err := os.WriteFile(filepath.Join(d, "appendonlydir", e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	torn := func(b []byte) []byte { return b[:len(b)-4] }
+
+	t.Run("torn tail loads with a warning", func(t *testing.T) {
+		for _, bin := range []string{"replnode", "redis-server"} {
+			d := copyDir(torn)
+			var q *persistProc
+			if bin == "replnode" {
+				q = startProc(t, d, "--save", "", "--appendonly", "yes")
+			} else {
+				q = startRedisProc(t, d, "--appendonly", "yes")
+			}
+			q.connect()
+			if got := q.must("MGET", "a", "b", "c"); fmt.Sprint(got) != "[1 2 <nil>]" {
+				t.Fatalf("%s: after a torn tail MGET = %v", bin, got)
+			}
+			if !strings.Contains(q.logText(), "!!! Warning: short read while loading the AOF file") {
+				t.Fatalf("%s: no warning:\n%s", bin, q.logText())
+			}
+			b, _ := os.ReadFile(filepath.Join(d, incr))
+			if !bytes.HasPrefix(full, b) || len(b) >= len(full)-4 {
+				t.Fatalf("%s: torn tail not cut: %d bytes of %d", bin, len(b), len(full))
+			}
+		}
+	})
+	refused := []struct {
+		name   string
+		mutate func([]byte) []byte
+		args   []string
+		log    string
+	}{
+		{"torn tail with aof-load-truncated no", torn, []string{"--aof-load-truncated", "no"}, "Unexpected end of file reading the append only file"},
+		{"garbage in the middle", func(b []byte) []byte {
+			i := bytes.Index(b, []byte("*3\r\n$3\r\nSET\r\n$1\r\nb"))
+			if i < 0 {
+				t.Fatalf("SET b not found in %q", b)
+			}
+			return append(append(append([]byte(nil), b[:i]...), []byte("garbage\r\n")...), b[i:]...)
+		}, nil, "Bad file format reading the append only file"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			for _, bin := range []string{"replnode", "redis-server"} {
+				d := copyDir(c.mutate)
+				before, _ := os.ReadFile(filepath.Join(d, incr))
+				var q *persistProc
+				if bin == "replnode" {
+					q = startProc(t, d, append([]string{"--save", "", "--appendonly", "yes"}, c.args...)...)
+				} else {
+					q = startRedisProc(t, d, append([]string{"--appendonly", "yes"}, c.args...)...)
+				}
+				if code := q.waitExit(); code != 1 {
+					t.Fatalf("%s: exit code %d, want 1\n%s", bin, code, q.logText())
+				}
+				if !strings.Contains(q.logText(), c.log) {
+					t.Fatalf("%s: log lacks %q:\n%s", bin, c.log, q.logText())
+				}
+				after, _ := os.ReadFile(filepath.Join(d, incr))
+				if !bytes.Equal(before, after) {
+					t.Fatalf("%s: the refused file was changed", bin)
+				}
+			}
+		})
+	}
+	t.Run("manifest names a missing file", func(t *testing.T) {
+		d := copyDir(func(b []byte) []byte { return b })
+		if err := os.Remove(filepath.Join(d, incr)); err != nil {
+			t.Fatal(err)
+		}
+		q := startProc(t, d, "--save", "", "--appendonly", "yes")
+		if code := q.waitExit(); code != 1 {
+			t.Fatalf("exit code %d, want 1\n%s", code, q.logText())
+		}
+		if !strings.Contains(q.logText(), "appendonly.aof.1.incr.aof") {
+			t.Fatalf("the error does not name the file:\n%s", q.logText())
+		}
+	})
+	t.Run("corrupt manifest", func(t *testing.T) {
+		d := copyDir(func(b []byte) []byte { return b })
+		mf := filepath.Join(d, "appendonlydir", "appendonly.aof.manifest")
+		if err := os.WriteFile(mf, []byte("file appendonly.aof.1.incr.aof seq 1 type x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		q := startProc(t, d, "--save", "", "--appendonly", "yes")
+		if code := q.waitExit(); code != 1 {
+			t.Fatalf("exit code %d, want 1\n%s", code, q.logText())
+		}
+		if !strings.Contains(q.logText(), "Unknown AOF file type") {
+			t.Fatalf("log:\n%s", q.logText())
+		}
+	})
+}
+
+// TestAOFConfigSetAppendonly: CONFIG SET appendonly yes on a running node
+// rewrites the dataset into a new appenddir first, then appends; after a
+// kill -9 everything is loaded back. appendonly no stops appending. The AOF
+// is preferred over the dump at startup.
+func TestAOFConfigSetAppendonly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	p := startProc(t, dir, "--save", "")
+	p.connect()
+	p.must("SET", "before", "1")
+	p.must("RPUSH", "list", "a", "b")
+	p.must("SAVE") // a dump that must not be preferred
+	p.must("SET", "not-in-dump", "1")
+	if got := p.must("CONFIG", "SET", "appendonly", "yes"); got != "OK" {
+		t.Fatal(got)
+	}
+	p.waitRewriteDone()
+	if p.infoField("aof_enabled") != "1" {
+		t.Fatalf("aof_enabled after CONFIG SET: %s", p.infoField("aof_enabled"))
+	}
+	p.must("SET", "after", "2")
+	want := p.must("DEBUG", "DIGEST")
+	p.kill9()
+	p2 := startProc(t, dir, "--save", "", "--appendonly", "yes")
+	p2.connect()
+	if got := p2.must("DEBUG", "DIGEST"); got != want {
+		t.Fatalf("digest after restart %v, want %v\n%s", got, want, p2.logText())
+	}
+	p2.must("CONFIG", "SET", "appendonly", "no")
+	if p2.infoField("aof_enabled") != "0" {
+		t.Fatal("aof_enabled after appendonly no")
+	}
+	p2.must("SET", "not-appended", "1")
+	p2.kill9()
+	p3 := startProc(t, dir, "--save", "", "--appendonly", "yes")
+	p3.connect()
+	if got := p3.must("EXISTS", "not-appended", "after", "not-in-dump"); got != int64(2) {
+		t.Fatalf("EXISTS = %v, want 2 (the write after appendonly no is not in the AOF)", got)
+	}
+}
+
+// TestAOFInfoFieldsAsRedis: INFO persistence has Redis 7.0's aof_* fields
+// in its order, with and without appendonly.
+func TestAOFInfoFieldsAsRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	names := func(p *persistProc) []string {
+		var out []string
+		for _, line := range strings.Split(p.must("INFO", "persistence").(string), "\r\n") {
+			if k, _, ok := strings.Cut(line, ":"); ok && strings.HasPrefix(k, "aof_") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	for _, on := range []string{"yes", "no"} {
+		r := startRedisProc(t, t.TempDir(), "--appendonly", on)
+		r.connect()
+		p := startProc(t, t.TempDir(), "--save", "", "--appendonly", on)
+		p.connect()
+		if a, b := names(r), names(p); strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Fatalf("appendonly %s: redis-server %v\nreplnode %v", on, a, b)
+		}
+		p.must("SET", "k", "v")
+		if on == "yes" && p.infoField("aof_current_size") == "0" {
+			t.Fatal("aof_current_size did not grow")
+		}
+	}
+}
+
+// bufioReader wraps a connection for readProcReply.
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
