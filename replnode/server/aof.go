@@ -532,9 +532,13 @@ func (a *aofState) openAfterLoad() error {
 // rewriteContent writes the dataset of snaps as a base file: an RDB with
 // aof-base 1 when aof-use-rdb-preamble, else commands.
 func (a *aofState) rewriteContent(w io.Writer, snaps []*store.Snapshot, functions [][]byte, job *aofRewriteJob) error {
+	delay := a.s.persist().keySaveDelay() // rdb-key-save-delay slows rewrites too
 	eachKey := func() error {
 		if job != nil && job.cancel.Load() {
 			return errSaveCanceled
+		}
+		if delay > 0 && job != nil {
+			time.Sleep(delay)
 		}
 		return nil
 	}

@@ -526,3 +526,69 @@ func TestAOFInfoFieldsAsRedis(t *testing.T) {
 
 // bufioReader wraps a connection for readProcReply.
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// TestAOFDifferentialIncrFile: the same deterministic commands sent to
+// redis-server and replnode with appendonly yes leave byte-identical incr
+// files (SELECT placement, MULTI/EXEC wrapping, rewritten commands), and
+// BGREWRITEAOF / BGSAVE answer alike while a rewrite runs.
+func TestAOFDifferentialIncrFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	rdir, pdir := t.TempDir(), t.TempDir()
+	args := []string{"--appendonly", "yes", "--appendfsync", "always"}
+	r := startRedisProc(t, rdir, args...)
+	p := startProc(t, pdir, append([]string{"--save", ""}, args...)...)
+	r.connect()
+	p.connect()
+	both := func(args ...string) {
+		t.Helper()
+		rr, rerr := r.do(args...)
+		pr, perr := p.do(args...)
+		if fmt.Sprint(rr, rerr) != fmt.Sprint(pr, perr) {
+			t.Fatalf("%q: redis-server %v %v, replnode %v %v", args, rr, rerr, pr, perr)
+		}
+	}
+	cmds := [][]string{
+		{"SET", "a", "1"}, {"INCR", "a"}, {"DEL", "missing"}, {"SET", "b", "x", "PXAT", "4102444800000"},
+		{"INCRBYFLOAT", "f", "2.5"}, {"EXPIREAT", "a", "4102444800"}, {"PERSIST", "a"},
+		{"RPUSH", "l", "1", "2", "3"}, {"LPOP", "l"}, {"HSET", "h", "f", "v"}, {"HINCRBYFLOAT", "h", "n", "1.25"},
+		{"SELECT", "2"}, {"SET", "a", "db2"}, {"MULTI"}, {"SET", "m1", "1"}, {"SELECT", "0"}, {"SET", "m2", "2"}, {"EXEC"},
+		{"EVAL", "redis.call('SET', KEYS[1], 'e'); redis.call('DEL', KEYS[1]); return 1", "1", "ev"},
+		{"GETDEL", "b"}, {"ZADD", "z", "1", "a"}, {"ZINCRBY", "z", "1.5", "a"}, {"SETEX", "ignored", "0", "x"},
+		{"FLUSHDB"}, {"SET", "last", "1"},
+	}
+	for _, c := range cmds {
+		both(c...)
+	}
+	rb, err := os.ReadFile(filepath.Join(rdir, "appendonlydir", "appendonly.aof.1.incr.aof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := os.ReadFile(filepath.Join(pdir, "appendonlydir", "appendonly.aof.1.incr.aof"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rb, pb) {
+		t.Fatalf("incr files differ:\nredis-server %q\nreplnode     %q", rb, pb)
+	}
+
+	// A rewrite long enough (200k keys) for the commands about background
+	// jobs that follow it at once to find it running.
+	both("DEBUG", "POPULATE", "200000")
+	both("BGREWRITEAOF")
+	both("BGREWRITEAOF")
+	both("BGSAVE")
+	both("BGSAVE", "SCHEDULE")
+	r.waitRewriteDone()
+	p.waitRewriteDone()
+	for _, q := range []*persistProc{r, p} {
+		deadline := time.Now().Add(20 * time.Second)
+		for q.infoField("rdb_bgsave_in_progress") != "0" || q.infoField("rdb_saves") == "0" {
+			if time.Now().After(deadline) {
+				t.Fatalf("the scheduled BGSAVE did not run:\n%s", q.logText())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

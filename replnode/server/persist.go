@@ -31,6 +31,9 @@ type persistState struct {
 	s *Server
 
 	job *bgsaveJob // running background save, nil when none
+	// bgsaveScheduled is BGSAVE SCHEDULE while an AOF rewrite runs
+	// (rdb_bgsave_scheduled): the cron starts it when the rewrite ends.
+	bgsaveScheduled bool
 
 	lastBgsaveOK    bool
 	lastTryMs       int64 // last background save attempt (unix ms)
@@ -318,7 +321,13 @@ func (p *persistState) killBgsave() {
 func (p *persistState) cron(nowMs int64) {
 	s := p.s
 	p.collectBgsave(false)
-	if p.job != nil {
+	if p.job != nil || s.aofLayer().job != nil {
+		// One background job at a time, as Redis's single child.
+		return
+	}
+	if p.bgsaveScheduled {
+		p.bgsaveScheduled = false
+		p.startBgsave()
 		return
 	}
 	var points []savePoint
@@ -663,9 +672,8 @@ func saveCommand(ctx *Ctx) {
 	ctx.W.OK()
 }
 
-// bgsaveCommand is BGSAVE [SCHEDULE]. SCHEDULE only matters in Redis when
-// an AOF rewrite child blocks the save; here nothing does, so it starts at
-// once either way.
+// bgsaveCommand is BGSAVE [SCHEDULE]: refused while an AOF rewrite runs,
+// or with SCHEDULE started by the cron once it is done.
 func bgsaveCommand(ctx *Ctx) {
 	if len(ctx.Args) > 2 || len(ctx.Args) == 2 && !ctx.ArgIs(1, "schedule") {
 		ctx.Error(ErrSyntax)
@@ -675,6 +683,18 @@ func bgsaveCommand(ctx *Ctx) {
 	p.collectBgsave(false)
 	if p.job != nil {
 		ctx.Error("ERR Background save already in progress")
+		return
+	}
+	if a := ctx.S.aofLayer(); a.job != nil {
+		a.collectRewrite(false)
+	}
+	if ctx.S.aofLayer().job != nil {
+		if len(ctx.Args) == 2 {
+			p.bgsaveScheduled = true
+			ctx.W.SimpleString("Background saving scheduled")
+			return
+		}
+		ctx.Error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
 		return
 	}
 	p.startBgsave()
