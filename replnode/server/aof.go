@@ -971,8 +971,12 @@ func (r *aofReplay) flush() {
 		if r.c == nil {
 			r.c = s.NewInternalClient(ClientMaster | ClientNoReply)
 		}
+		// Loading stays set, as server.loading during Redis's AOF load:
+		// a TTL in the past is kept, not turned into a DEL
+		// (checkAlreadyExpired); replaying lets the commands through
+		// dispatch's -LOADING, stops propagation and lazy expiry.
 		loading := s.Loading
-		s.Loading, s.replaying = false, true
+		s.Loading, s.replaying = true, true
 		for _, args := range batch {
 			s.processCommand(r.c, args)
 		}

@@ -592,3 +592,36 @@ func TestAOFDifferentialIncrFile(t *testing.T) {
 		}
 	}
 }
+
+// TestAOFReplayDoesNotExpireKeys: a key whose TTL passed while the server
+// was down is not expired in the middle of the replay, as Redis's
+// keyIsExpired does nothing while loading: INCR on it must not recreate it
+// without a TTL.
+func TestAOFReplayDoesNotExpireKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	p := startProc(t, dir, "--save", "", "--appendonly", "yes")
+	p.connect()
+	p.must("SET", "k", "5", "PX", "400")
+	p.must("INCR", "k")
+	p.must("RPUSH", "l", "a")
+	p.must("PEXPIRE", "l", "400")
+	p.must("RPUSH", "l", "b")
+	p.kill9()
+	time.Sleep(600 * time.Millisecond)
+	for _, bin := range []string{"replnode", "redis-server"} {
+		var q *persistProc
+		if bin == "replnode" {
+			q = startProc(t, dir, "--save", "", "--appendonly", "yes")
+		} else {
+			q = startRedisProc(t, dir, "--appendonly", "yes")
+		}
+		q.connect()
+		if got := q.must("EXISTS", "k", "l"); got != int64(0) {
+			t.Fatalf("%s: keys expired before the restart came back (EXISTS k l = %v): GET k = %v", bin, got, q.must("GET", "k"))
+		}
+		q.kill9()
+	}
+}

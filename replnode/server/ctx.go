@@ -256,6 +256,11 @@ func (ctx *Ctx) lookupNoTouch(key []byte) (store.Value, bool) {
 // expireIfNeeded acts on a key known to be logically expired and reports
 // whether it must be treated as missing.
 func (s *Server) expireIfNeeded(ctx *Ctx, dbNum int, key []byte) bool {
+	if s.replaying {
+		// Nothing expires while the AOF is replayed (keyIsExpired while
+		// loading): its commands ran on keys that were alive then.
+		return false
+	}
 	if s.IsReplica() {
 		if ctx != nil && ctx.C.flags&ClientMaster != 0 {
 			return false
