@@ -625,3 +625,51 @@ func TestAOFReplayDoesNotExpireKeys(t *testing.T) {
 		q.kill9()
 	}
 }
+
+// TestAOFReplicaRewritesAfterFullSync: a replica with appendonly yes
+// starts its AOF over from the dataset a full sync gave it (a rewrite, as
+// restartAOFAfterSYNC) and appends its master's stream, so restarted on
+// its own it has everything it had replicated.
+func TestAOFReplicaRewritesAfterFullSync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	m := startProc(t, t.TempDir(), "--save", "")
+	m.connect()
+	for i := 0; i < 100; i++ {
+		m.must("SET", "before:"+strconv.Itoa(i), "v")
+	}
+	rdir := t.TempDir()
+	r := startProc(t, rdir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--replicaof", "127.0.0.1", strconv.Itoa(m.port))
+	r.connect()
+	waitDigest := func() string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			want := m.must("DEBUG", "DIGEST")
+			if got := r.must("DEBUG", "DIGEST"); got == want {
+				return want.(string)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica did not catch up:\n%s", r.logText())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitDigest()
+	r.waitRewriteDone()
+	m.must("SET", "after", "1")
+	m.must("SELECT", "5")
+	m.must("LPUSH", "l", "x")
+	want := waitDigest()
+	r.kill9()
+	if !strings.Contains(r.logText(), "Background AOF rewrite finished successfully") {
+		t.Fatalf("the replica did not rewrite its AOF after the sync:\n%s", r.logText())
+	}
+	r2 := startProc(t, rdir, "--save", "", "--appendonly", "yes")
+	r2.connect()
+	if got := r2.must("DEBUG", "DIGEST"); got != want {
+		t.Fatalf("replica restarted on its AOF: digest %v, want %v\n%s", got, want, r2.logText())
+	}
+}
