@@ -7,7 +7,9 @@
 // WAIT, never leave two writable masters and cause no full resyncs of the
 // other replicas; a stopped node fails over and its master returns as a
 // replica; a switchover (spec.master) loses nothing; an operator cut off
-// from a healthy master does not fail it over.
+// from a healthy master does not fail it over; with spec.persistence aof
+// (appendfsync always) killing every member at once loses no acknowledged
+// write.
 //
 // It owns only test code and the measurements it writes (E2E_REPORT). It must
 // not change the cluster, operator or server packages it exercises.

@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/test/internal/resp"
+)
+
+// testRestartAll switches the group to spec.persistence aof with
+// appendfsync always (a rolling update), then kills the server process of
+// every member at once under WAIT-acknowledged load: each restarts on its
+// PVC from its append-only file and the group settles with every
+// acknowledged write.
+func testRestartAll(t *testing.T) {
+	waitSettled(t, "", 3*time.Minute)
+	rg := getGroup(t)
+	rg.Spec.Persistence = v1alpha1.PersistenceSpec{Mode: v1alpha1.PersistenceAOF, AppendFsync: "always"}
+	if err := kube.Update(context.Background(), rg); err != nil {
+		t.Fatalf("set spec.persistence: %v", err)
+	}
+	gen := getGroup(t).Generation
+	waitFor(t, 5*time.Minute, "every member running with appendonly yes", func() bool {
+		cur := getGroup(t)
+		if cur.Status.ObservedGeneration < gen {
+			return false
+		}
+		if _, ok := settled(t, ""); !ok {
+			return false
+		}
+		for _, p := range members(t) {
+			in := info(p.Status.PodIP+":6379", "persistence")
+			if resp.InfoField(in, "aof_enabled") != "1" || resp.InfoField(in, "aof_rewrite_in_progress") != "0" {
+				return false
+			}
+		}
+		return true
+	})
+	w := startWriter()
+	waitFor(t, time.Minute, "acknowledged writes before the restart", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+	time.Sleep(3 * time.Second)
+	pods := members(t)
+	at := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(pods))
+	for name := range pods {
+		wg.Add(1)
+		go func(name string) {
+			defer wg.Done()
+			if _, err := faults.KillPod(context.Background(), namespace, name, "replnode"); err != nil {
+				errs <- fmt.Errorf("kill %s: %w", name, err)
+			}
+		}(name)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	master := waitSettled(t, "", 5*time.Minute)
+	settledAt := time.Now()
+	waitFor(t, 2*time.Minute, "an acknowledged write after the restart", func() bool { return w.ackedAfter(settledAt) })
+	w.finish()
+	keys := w.snapshot()
+	lost := missing(t, masterEndpoint(), keys)
+	line := fmt.Sprintf("restart-all (aof, appendfsync always): every member killed at once, master %s after %s, %d acked writes, %d lost",
+		master, w.outage(at, time.Now()).Round(100*time.Millisecond), len(keys), lost)
+	t.Log(line)
+	record(line)
+	if lost > 0 {
+		t.Errorf("%d acknowledged writes lost across a restart of every member", lost)
+	}
+}
