@@ -432,6 +432,9 @@ func (a *aofState) start() error {
 		}
 	}
 	a.lastFsyncUnix = a.s.clock() / 1000
+	if a.bio.failed.Swap(false) {
+		a.s.Log.Warningf("AOF reopen, just ignore the AOF fsync error in bio job")
+	}
 	if !a.lastWriteOK {
 		a.s.Log.Warningf("AOF reopen, just ignore the last error.")
 		a.lastWriteOK = true
@@ -447,7 +450,8 @@ func (a *aofState) stop() {
 		if err := fdatasync(a.file); err != nil {
 			a.s.Log.Warningf("Fail to fsync the AOF file: %v", err)
 		}
-		a.file.Close()
+		// Closed by the worker, after any fsync it still has queued.
+		a.bio.submit(a.file, true)
 		a.file = nil
 	}
 	a.feed.Reset()
@@ -731,7 +735,7 @@ func (a *aofState) collectRewrite(wait bool) bool {
 		// go, the next rewrite starts over.
 		a.buf = nil
 		if a.file != nil {
-			a.file.Close()
+			a.bio.submit(a.file, true)
 			a.file = nil
 		}
 		os.Remove(a.inDir(aof.TempIncrName(a.filename())))
@@ -1054,9 +1058,18 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 		if loaded != nil {
 			r = &countingReader{r: f, n: loaded}
 		}
+		// Read through a buffer of rdb.LoadBufferSize, which the RDB
+		// decoder uses as is: the commands after an RDB preamble (an old
+		// single-file AOF) stay unread for aof.Load.
 		br := bufio.NewReaderSize(r, rdb.LoadBufferSize)
+		var commandsFrom int64
 		if sig, _ := br.Peek(5); bytes.Equal(sig, []byte("REDIS")) {
-			s.Log.Noticef("Reading RDB base file on AOF loading...")
+			oldStyle := fi.Name == a.filename()
+			if oldStyle {
+				s.Log.Noticef("Reading RDB preamble from AOF file...")
+			} else {
+				s.Log.Noticef("Reading RDB base file on AOF loading...")
+			}
 			ks := store.NewKeyspace(ndb)
 			var opt rdb.LoadOptions
 			exec(func() { opt = a.s.persist().loadOptions() })
@@ -1067,16 +1080,26 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 			res, err := rdb.LoadKeyspace(br, ks, opt)
 			if err != nil {
 				f.Close()
-				s.Log.Warningf("Error reading the RDB base file %s, AOF loading aborted", fi.Name)
+				if oldStyle {
+					s.Log.Warningf("Error reading the RDB preamble of the AOF file %s, AOF loading aborted", fi.Name)
+				} else {
+					s.Log.Warningf("Error reading the RDB base file %s, AOF loading aborted", fi.Name)
+				}
 				return fmt.Errorf("can't load the RDB base file %s: %w", fi.Name, err)
 			}
 			exec(func() { a.s.persist().install(ks, res) })
-			f.Close()
-			s.Log.Noticef("DB loaded from base file %s: %.3f seconds", fi.Name, time.Since(start).Seconds())
-			continue
+			if _, err := br.Peek(1); err != nil {
+				f.Close()
+				s.Log.Noticef("DB loaded from base file %s: %.3f seconds", fi.Name, time.Since(start).Seconds())
+				continue
+			}
+			if oldStyle {
+				s.Log.Noticef("Reading the remaining AOF tail...")
+			}
+			commandsFrom = res.Bytes
 		}
 		rp.name = fi.Name
-		res := aof.Load(br, 0, a.loadTruncated, rp.apply)
+		res := aof.Load(br, commandsFrom, a.loadTruncated, rp.apply)
 		f.Close()
 		if res.Status != aof.Failed {
 			rp.flush()
@@ -1141,17 +1164,8 @@ func (a *aofState) loadAtStartup() bool {
 		})
 		return false
 	}
-	m, err := a.readManifest()
+	m, err := a.readManifestLogged()
 	if err != nil {
-		var me *aof.ManifestError
-		if errors.As(err, &me) {
-			s.Log.Warningf("*** FATAL AOF MANIFEST FILE ERROR ***")
-			if me.Line > 0 {
-				s.Log.Warningf("Reading the manifest file, at line %d", me.Line)
-				s.Log.Warningf(">>> '%s'", me.Text)
-			}
-			s.Log.Warningf("%s", me.Msg)
-		}
 		return fatal(err)
 	}
 	if m, err = a.upgradeOldAOF(m); err != nil {
@@ -1168,6 +1182,43 @@ func (a *aofState) loadAtStartup() bool {
 			s.Log.Noticef("DB loaded from append only file: %.3f seconds", time.Since(start).Seconds())
 		}
 		s.Dirty = 0
+		a.deleteHistory()
+	})
+	return true
+}
+
+// readManifestLogged is readManifest logging a bad manifest as
+// aofLoadManifestFromFile does before it exits.
+func (a *aofState) readManifestLogged() (*aof.Manifest, error) {
+	m, err := a.readManifest()
+	var me *aof.ManifestError
+	if errors.As(err, &me) {
+		a.s.Log.Warningf("*** FATAL AOF MANIFEST FILE ERROR ***")
+		if me.Line > 0 {
+			a.s.Log.Warningf("Reading the manifest file, at line %d", me.Line)
+			a.s.Log.Warningf(">>> '%s'", me.Text)
+		}
+		a.s.Log.Warningf("%s", me.Msg)
+	}
+	return m, err
+}
+
+// loadManifestOnly reads the manifest at startup with the AOF off
+// (aofLoadManifestFromDisk runs either way) and deletes history files;
+// false is a fatal error, as in Redis.
+func (a *aofState) loadManifestOnly() bool {
+	m, err := a.readManifestLogged()
+	if err != nil {
+		a.s.Log.Warningf("Fatal error loading the AOF manifest: %v. Exiting.", err)
+		a.s.Exec(func() {
+			a.s.Loading = false
+			a.s.exitCode = 1
+		})
+		return false
+	}
+	a.s.Exec(func() {
+		a.manifest = m
+		a.deleteHistory()
 	})
 	return true
 }

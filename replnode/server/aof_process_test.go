@@ -673,3 +673,57 @@ func TestAOFReplicaRewritesAfterFullSync(t *testing.T) {
 		t.Fatalf("replica restarted on its AOF: digest %v, want %v\n%s", got, want, r2.logText())
 	}
 }
+
+// TestAOFUpgradesOldSingleFile: an old-style appendonly.aof in dir (an RDB
+// preamble followed by commands, as Redis before 7.0 wrote it) is moved
+// into the AOF directory with a manifest naming it the base and loaded, by
+// replnode as by redis-server, with the same digest.
+func TestAOFUpgradesOldSingleFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	seed := t.TempDir()
+	p := startProc(t, seed, "--save", "")
+	p.connect()
+	p.must("SET", "from-preamble", "1")
+	p.must("RPUSH", "list", "a", "b")
+	p.must("SAVE")
+	p.kill9()
+	preamble, err := os.ReadFile(filepath.Join(seed, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$9\r\nfrom-tail\r\n$1\r\n2\r\n*3\r\n$5\r\nRPUSH\r\n$4\r\nlist\r\n$1\r\nc\r\n"
+	var digests []any
+	for _, bin := range []string{"replnode", "redis-server"} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "appendonly.aof"), append(append([]byte(nil), preamble...), tail...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var q *persistProc
+		if bin == "replnode" {
+			q = startProc(t, dir, "--save", "", "--appendonly", "yes")
+		} else {
+			q = startRedisProc(t, dir, "--appendonly", "yes")
+		}
+		q.connect()
+		if got := q.must("MGET", "from-preamble", "from-tail"); fmt.Sprint(got) != "[1 2]" {
+			t.Fatalf("%s: MGET = %v\n%s", bin, got, q.logText())
+		}
+		if got := q.must("LLEN", "list"); got != int64(3) {
+			t.Fatalf("%s: LLEN = %v", bin, got)
+		}
+		digests = append(digests, q.must("DEBUG", "DIGEST"))
+		mf, err := os.ReadFile(filepath.Join(dir, "appendonlydir", "appendonly.aof.manifest"))
+		if err != nil || !strings.HasPrefix(string(mf), "file appendonly.aof seq 1 type b\n") {
+			t.Fatalf("%s: manifest after the upgrade: %v %q", bin, err, mf)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "appendonly.aof")); err == nil {
+			t.Fatalf("%s: the old file is still in dir", bin)
+		}
+		q.kill9()
+	}
+	if digests[0] != digests[1] {
+		t.Fatalf("digests differ: replnode %v, redis-server %v", digests[0], digests[1])
+	}
+}

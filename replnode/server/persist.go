@@ -390,6 +390,11 @@ func (p *persistState) loadAtStartup() bool {
 		// The AOF, when on, is the dataset; the dump is not read.
 		return s.aofLayer().loadAtStartup()
 	}
+	// The manifest is read even with the AOF off, as redis-server does, so
+	// a BGREWRITEAOF or CONFIG SET appendonly yes continues its sequence.
+	if !s.aofLayer().loadManifestOnly() {
+		return false
+	}
 	var path string
 	var ndb int
 	var opt rdb.LoadOptions
