@@ -727,3 +727,38 @@ func TestAOFUpgradesOldSingleFile(t *testing.T) {
 		t.Fatalf("digests differ: replnode %v, redis-server %v", digests[0], digests[1])
 	}
 }
+
+// TestAOFShutdownWhileWritingInitialAOF: SHUTDOWN is refused while the
+// rewrite that CONFIG SET appendonly yes started runs (the AOF holds
+// nothing yet), as redis-server does, and SHUTDOWN FORCE exits.
+func TestAOFShutdownWhileWritingInitialAOF(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	for _, bin := range []string{"replnode", "redis-server"} {
+		var q *persistProc
+		if bin == "replnode" {
+			q = startProc(t, t.TempDir(), "--save", "")
+		} else {
+			q = startRedisProc(t, t.TempDir())
+		}
+		q.connect()
+		q.must("DEBUG", "POPULATE", "300000")
+		q.must("CONFIG", "SET", "appendonly", "yes")
+		_, err := q.do("SHUTDOWN", "NOSAVE")
+		if err == nil || !strings.Contains(err.Error(), "Errors trying to SHUTDOWN") {
+			t.Fatalf("%s: SHUTDOWN during the initial rewrite: %v", bin, err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(q.logText(), "Writing initial AOF, can't exit.") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: log (SHUTDOWN said %v):\n%s", bin, err, q.logText())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_, _ = q.do("SHUTDOWN", "NOSAVE", "FORCE")
+		if code := q.waitExit(); code != 0 {
+			t.Fatalf("%s: SHUTDOWN FORCE exit code %d", bin, code)
+		}
+	}
+}
