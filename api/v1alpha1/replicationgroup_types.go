@@ -249,7 +249,11 @@ const (
 // be zero too, at the cost of an fsync per write on every member. See
 // docs/failover.md, "Persistence and WAIT".
 type PersistenceSpec struct {
-	// Mode is none, rdb (the default), aof or rdb+aof.
+	// Mode is none, rdb (the default), aof or rdb+aof. Changing it rolls
+	// the members one at a time; a member restarting with the append-only
+	// file newly on starts empty, as redis-server does (dump.rdb is not
+	// read), and resyncs from the master: safe with replicas, but a group
+	// with replicas: 0 loses its data.
 	// +kubebuilder:default=rdb
 	// +optional
 	Mode PersistenceMode `json:"mode,omitempty"`

@@ -1175,6 +1175,13 @@ func (a *aofState) loadAtStartup() bool {
 	if err != nil && !errors.Is(err, errAOFNotExist) {
 		return fatal(err)
 	}
+	if errors.Is(err, errAOFNotExist) {
+		if _, serr := os.Stat(p.dumpPath()); serr == nil {
+			// Redis does the same, silently: say it, since the dump's
+			// keys are not loaded.
+			s.Log.Warningf("appendonly is yes and there is no append only file: starting with an empty dataset; %s is NOT loaded (as in Redis). Turn the AOF on with CONFIG SET appendonly yes on a running server to keep the data.", p.dumpPath())
+		}
+	}
 	s.Exec(func() {
 		a.manifest = m
 		s.Loading = false
