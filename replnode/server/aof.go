@@ -591,7 +591,11 @@ func (a *aofState) writeTempBase(tmp string, snaps []*store.Snapshot, functions 
 			os.Remove(tmp)
 		}
 	}()
-	bw := bufio.NewWriterSize(f, 256<<10)
+	var w io.Writer = f
+	if a.incrementalSync {
+		w = &syncingWriter{f: f}
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
 	if err = a.rewriteContent(bw, snaps, functions, job); err != nil {
 		return err
 	}
@@ -602,6 +606,23 @@ func (a *aofState) writeTempBase(tmp string, snaps []*store.Snapshot, functions 
 		return err
 	}
 	return f.Close()
+}
+
+// syncingWriter fdatasyncs every 4 MB written (aof-rewrite-incremental-fsync,
+// REDIS_AUTOSYNC_BYTES) so a big rewrite does not end in one long fsync.
+type syncingWriter struct {
+	f       *os.File
+	pending int
+}
+
+func (w *syncingWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.pending += n
+	if err == nil && w.pending >= 4<<20 {
+		w.pending = 0
+		err = fdatasync(w.f)
+	}
+	return n, err
 }
 
 // rewriteNow writes the current dataset to path on the executor
