@@ -11,11 +11,15 @@
 // format error.
 //
 // It is pure: it reads and writes through io.Reader / io.Writer and byte
-// slices and never opens files, fsyncs, takes the time or decides when to
-// rewrite. Package server does the file I/O, the fsync policy
-// (appendfsync), background rewrites and replaying commands.
+// slices and never opens files, fsyncs or takes the time. Package server
+// does the file I/O, the fsync policy (appendfsync), background rewrites
+// and replaying commands.
+//
+// It also decides, with the time and sizes handed in, when an automatic
+// rewrite is due and when failed rewrites hold the next one back
+// (policy.go).
 //
 // Files: manifest.go (manifest, names, quoting), feed.go (what is appended
 // for each propagated command), reader.go (reading and the load verdict),
-// rewrite.go (a snapshot as commands).
+// rewrite.go (a snapshot as commands), policy.go (rewrite timing).
 package aof

@@ -46,13 +46,6 @@ const (
 	aofWaitRewrite           // CONFIG SET appendonly yes: first rewrite running
 )
 
-// aofRewriteLimitThreshold and aofRewriteLimitMaxMinutes are aof.c's
-// AOF_REWRITE_LIMITE_THRESHOLD and _MAX_MINUTES.
-const (
-	aofRewriteLimitThreshold  = 3
-	aofRewriteLimitMaxMinutes = 60
-)
-
 // aofState is the append-only layer of one Server; its fields belong to
 // the executor except inside an aofRewriteJob, as noted there.
 type aofState struct {
@@ -81,7 +74,6 @@ type aofState struct {
 	lastFsyncUnix   int64
 	lastWriteOK     bool
 	lastWriteErr    error
-	delayedFsync    int64
 
 	job                 *aofRewriteJob
 	scheduled           bool
@@ -89,18 +81,27 @@ type aofState struct {
 	lastRewriteSecs     int64
 	rewrites            int64
 	consecutiveFailures int64
-	nextDelayMinutes    int64
-	nextRewriteUnix     int64
+	limiter             aof.RewriteLimiter
 
 	bio bioWorker
+
+	// paths are read off the executor by the startup loader, so they are
+	// computed on it (refreshPaths) and published atomically.
+	paths atomic.Pointer[aofPaths]
 }
+
+// aofPaths locate the AOF files: dir is the appenddirname directory, work
+// the directory of temporary rewrite files and of an old single-file AOF
+// ("" is the working directory, which is dir after startup), file is
+// appendfilename.
+type aofPaths struct{ dir, work, file string }
 
 // aofRewriteJob is one background rewrite. The goroutine writes err and
 // closes done; everything else is set on the executor before it starts.
 type aofRewriteJob struct {
 	startMs int64
 	tmp     string
-	snaps   []*store.Snapshot
+	base    *baseWrite
 	cancel  atomic.Bool
 	done    chan struct{}
 	err     error
@@ -176,6 +177,7 @@ func initAOF(s *Server) {
 	aofStates[s] = a
 	aofStatesMu.Unlock()
 	a.readPolicy()
+	a.refreshPaths()
 	if s.Config.Bool("appendonly") {
 		a.state = aofOn
 	}
@@ -211,6 +213,10 @@ func (a *aofState) updateHooks() {
 // configChanged applies CONFIG SET of an AOF directive: appendonly starts
 // (with a rewrite) or stops appending, as updateAppendonly.
 func (a *aofState) configChanged(name string) {
+	if name == "dir" {
+		a.refreshPaths()
+		return
+	}
 	if !strings.HasPrefix(name, "append") && !strings.Contains(name, "aof") {
 		return
 	}
@@ -232,15 +238,21 @@ func (a *aofState) configChanged(name string) {
 
 // ---------------------------------------------------------------- paths
 
-// dirPath is where appenddirname lives: dir, which is the working
-// directory once the binary has chdir'd (as persist's dumpPath).
-func (a *aofState) dirPath() string {
-	name := a.s.Config.String("appenddirname")
-	if dir := a.s.Config.String("dir"); filepath.IsAbs(dir) {
-		return filepath.Join(dir, name)
+// refreshPaths computes the paths from the configuration: appenddirname
+// inside dir, which is the working directory once the binary has chdir'd
+// (as persist's dumpPath). Runs on the executor (or before serving).
+func (a *aofState) refreshPaths() {
+	cfg := a.s.Config
+	p := &aofPaths{dir: cfg.String("appenddirname"), file: cfg.String("appendfilename")}
+	if dir := cfg.String("dir"); filepath.IsAbs(dir) {
+		p.work = dir
+		p.dir = filepath.Join(dir, p.dir)
 	}
-	return name
+	a.paths.Store(p)
 }
+
+// dirPath is the AOF directory.
+func (a *aofState) dirPath() string { return a.paths.Load().dir }
 
 // inDir is the path of a file of the AOF directory.
 func (a *aofState) inDir(name string) string { return filepath.Join(a.dirPath(), name) }
@@ -248,13 +260,13 @@ func (a *aofState) inDir(name string) string { return filepath.Join(a.dirPath(),
 // inWorkDir is the path of a file in dir (temporary rewrite files, the
 // old single-file AOF).
 func (a *aofState) inWorkDir(name string) string {
-	if dir := a.s.Config.String("dir"); filepath.IsAbs(dir) {
-		return filepath.Join(dir, name)
+	if w := a.paths.Load().work; w != "" {
+		return filepath.Join(w, name)
 	}
 	return name
 }
 
-func (a *aofState) filename() string { return a.s.Config.String("appendfilename") }
+func (a *aofState) filename() string { return a.paths.Load().file }
 
 // ---------------------------------------------------------------- manifest
 
@@ -324,7 +336,7 @@ func (a *aofState) feedCommand(db int, args [][]byte) {
 // beforeReply is the core's aofBeforeReply.
 func (a *aofState) beforeReply() {
 	if len(a.buf) > 0 || a.lastIncrFsynced != a.lastIncrSize {
-		a.flush(false)
+		a.flush()
 	}
 }
 
@@ -337,7 +349,7 @@ func (a *aofState) childActive() bool {
 // (flushAppendOnlyFile). With appendfsync always a failed write or fsync
 // ends the process: the reply must not be sent for a write that is not on
 // disk, and the dataset cannot be rolled back.
-func (a *aofState) flush(force bool) {
+func (a *aofState) flush() {
 	if a.file == nil {
 		return
 	}
@@ -392,11 +404,11 @@ func (a *aofState) flush(force bool) {
 		a.lastIncrFsynced, a.lastFsyncUnix = a.lastIncrSize, now
 	case "everysec":
 		if now > a.lastFsyncUnix && a.lastIncrFsynced != a.lastIncrSize {
+			// One fsync at a time, as aofFsyncInProgress: the next second
+			// takes what this one could not.
 			if a.bio.pending.Load() == 0 {
 				a.bio.submit(a.file, false)
 				a.lastIncrFsynced = a.lastIncrSize
-			} else if !force {
-				a.delayedFsync++
 			}
 			a.lastFsyncUnix = now
 		}
@@ -445,7 +457,7 @@ func (a *aofState) start() error {
 // stop turns the AOF off (stopAppendOnly): what is buffered is written and
 // synced, the file closed, a running rewrite abandoned.
 func (a *aofState) stop() {
-	a.flush(true)
+	a.flush()
 	if a.file != nil {
 		if err := fdatasync(a.file); err != nil {
 			a.s.Log.Warningf("Fail to fsync the AOF file: %v", err)
@@ -533,26 +545,61 @@ func (a *aofState) openAfterLoad() error {
 
 // ---------------------------------------------------------------- rewriting
 
-// rewriteContent writes the dataset of snaps as a base file: an RDB with
-// aof-base 1 when aof-use-rdb-preamble, else commands.
-func (a *aofState) rewriteContent(w io.Writer, snaps []*store.Snapshot, functions [][]byte, job *aofRewriteJob) error {
-	delay := a.s.persist().keySaveDelay() // rdb-key-save-delay slows rewrites too
+// baseWrite is everything writing a base file needs, taken on the
+// executor so the writing goroutine reads nothing of the Server.
+type baseWrite struct {
+	snaps       []*store.Snapshot
+	functions   [][]byte
+	rdbPreamble bool
+	info        rdb.AuxInfo // AUX fields of the RDB preamble
+	opt         rdb.Options
+	timestamp   int64 // #TS: at the top of a command base, 0 for none
+	delay       time.Duration
+	syncEvery   bool // aof-rewrite-incremental-fsync
+}
+
+// newBaseWrite freezes the dataset and the settings of a base file.
+// Runs on the executor.
+func (a *aofState) newBaseWrite() *baseWrite {
+	p := a.s.persist()
+	bw := &baseWrite{snaps: p.snapshotAll(), functions: a.s.functionCodes(), rdbPreamble: a.useRDBPreamble,
+		opt: p.encodeOptions(), delay: p.keySaveDelay(), syncEvery: a.incrementalSync}
+	if bw.rdbPreamble {
+		bw.info = p.auxInfo()
+		bw.info.HasRepl, bw.info.AOFBase = false, true
+	}
+	if a.feed.Timestamps {
+		bw.timestamp = a.s.clock() / 1000
+	}
+	return bw
+}
+
+// release ends the snapshots. Runs on the executor.
+func (b *baseWrite) release() {
+	for _, sn := range b.snaps {
+		sn.Release()
+	}
+}
+
+// content writes the dataset as a base file: an RDB with aof-base 1 when
+// aof-use-rdb-preamble, else commands. cancel, when not nil, stops it.
+func (b *baseWrite) content(w io.Writer, cancel *atomic.Bool) error {
 	eachKey := func() error {
-		if job != nil && job.cancel.Load() {
+		if cancel != nil && cancel.Load() {
 			return errSaveCanceled
 		}
-		if delay > 0 && job != nil {
-			time.Sleep(delay)
+		if b.delay > 0 && cancel != nil {
+			time.Sleep(b.delay)
 		}
 		return nil
 	}
-	if a.useRDBPreamble {
-		info := a.s.persist().auxInfo()
-		info.HasRepl, info.AOFBase, info.Functions = false, true, functions
-		e := rdb.NewEncoder(w, a.s.persist().encodeOptions())
+	if b.rdbPreamble {
+		info := b.info
+		info.Functions = b.functions
+		e := rdb.NewEncoder(w, b.opt)
 		e.Header()
 		e.WriteAuxFields(info)
-		for i, sn := range snaps {
+		for i, sn := range b.snaps {
 			if sn == nil || sn.Len() == 0 {
 				continue
 			}
@@ -571,16 +618,16 @@ func (a *aofState) rewriteContent(w io.Writer, snaps []*store.Snapshot, function
 		}
 		return e.Finish()
 	}
-	if a.feed.Timestamps {
-		if _, err := w.Write(aof.AppendTimestamp(nil, time.Now().Unix())); err != nil {
+	if b.timestamp != 0 {
+		if _, err := w.Write(aof.AppendTimestamp(nil, b.timestamp)); err != nil {
 			return err
 		}
 	}
-	return aof.WriteCommands(w, snaps, functions, eachKey)
+	return aof.WriteCommands(w, b.snaps, b.functions, eachKey)
 }
 
-// writeTempBase writes a base file to tmp, synced and closed.
-func (a *aofState) writeTempBase(tmp string, snaps []*store.Snapshot, functions [][]byte, job *aofRewriteJob) (err error) {
+// writeTemp writes the base file to tmp, synced and closed.
+func (b *baseWrite) writeTemp(tmp string, cancel *atomic.Bool) (err error) {
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("opening the temp file for AOF rewrite: %w", err)
@@ -592,11 +639,11 @@ func (a *aofState) writeTempBase(tmp string, snaps []*store.Snapshot, functions 
 		}
 	}()
 	var w io.Writer = f
-	if a.incrementalSync {
+	if b.syncEvery {
 		w = &syncingWriter{f: f}
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
-	if err = a.rewriteContent(bw, snaps, functions, job); err != nil {
+	if err = b.content(bw, cancel); err != nil {
 		return err
 	}
 	if err = bw.Flush(); err != nil {
@@ -628,14 +675,10 @@ func (w *syncingWriter) Write(p []byte) (int, error) {
 // rewriteNow writes the current dataset to path on the executor
 // (rewriteAppendOnlyFile): the base of an empty directory at startup.
 func (a *aofState) rewriteNow(path string) error {
-	snaps := a.s.persist().snapshotAll()
-	defer func() {
-		for _, sn := range snaps {
-			sn.Release()
-		}
-	}()
+	bw := a.newBaseWrite()
+	defer bw.release()
 	tmp := a.inWorkDir(fmt.Sprintf("temp-rewriteaof-%d.aof", os.Getpid()))
-	if err := a.writeTempBase(tmp, snaps, a.s.functionCodes(), nil); err != nil {
+	if err := bw.writeTemp(tmp, nil); err != nil {
 		a.s.Log.Warningf("Write error writing append only file on disk: %v", err)
 		return err
 	}
@@ -699,19 +742,18 @@ func (a *aofState) startRewrite() error {
 		return err
 	}
 	a.feed.Reset()
-	a.flush(true)
+	a.flush()
 	if err := a.openNewIncr(); err != nil {
 		a.lastRewriteOK = false
 		return err
 	}
 	a.rewrites++
-	job := &aofRewriteJob{startMs: s.clock(), snaps: s.persist().snapshotAll(), done: make(chan struct{}),
+	job := &aofRewriteJob{startMs: s.clock(), base: a.newBaseWrite(), done: make(chan struct{}),
 		tmp: a.inWorkDir(fmt.Sprintf("temp-rewriteaof-bg-%d.aof", os.Getpid()))}
-	functions := s.functionCodes()
 	a.job, a.scheduled = job, false
 	s.Log.Noticef("Background append only file rewriting started")
 	go func() {
-		job.err = a.writeTempBase(job.tmp, job.snaps, functions, job)
+		job.err = job.base.writeTemp(job.tmp, &job.cancel)
 		close(job.done)
 	}()
 	return nil
@@ -734,9 +776,7 @@ func (a *aofState) collectRewrite(wait bool) bool {
 		}
 	}
 	s := a.s
-	for _, sn := range job.snaps {
-		sn.Release()
-	}
+	job.base.release()
 	a.job = nil
 	a.lastRewriteSecs = (s.clock() - job.startMs) / 1000
 	switch {
@@ -787,7 +827,7 @@ func (a *aofState) installRewrite(job *aofRewriteJob) {
 	var incrPath string
 	if a.state == aofWaitRewrite {
 		// Flush what the temp incr collected, then give it its name.
-		a.flush(true)
+		a.flush()
 		tmpName := aof.TempIncrName(a.filename())
 		incrName := m.NewIncr(a.filename())
 		incrPath = a.inDir(incrName)
@@ -851,28 +891,13 @@ func (a *aofState) killRewrite() {
 	a.collectRewrite(true)
 }
 
-// rewriteLimited is aofRewriteLimited: after three failures in a row
-// automatic rewrites wait 1, 2, 4... up to 60 minutes.
+// rewriteLimited is aofRewriteLimited (package aof decides).
 func (a *aofState) rewriteLimited(nowUnix int64) bool {
-	if a.consecutiveFailures < aofRewriteLimitThreshold {
-		a.nextDelayMinutes, a.nextRewriteUnix = 0, 0
-		return false
+	limited, started := a.limiter.Limited(a.consecutiveFailures, nowUnix)
+	if started > 0 {
+		a.s.Log.Warningf("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d minutes", started)
 	}
-	if a.nextRewriteUnix != 0 {
-		if nowUnix < a.nextRewriteUnix {
-			return true
-		}
-		a.nextRewriteUnix = 0
-		return false
-	}
-	if a.nextDelayMinutes == 0 {
-		a.nextDelayMinutes = 1
-	} else {
-		a.nextDelayMinutes = min(a.nextDelayMinutes*2, aofRewriteLimitMaxMinutes)
-	}
-	a.nextRewriteUnix = nowUnix + a.nextDelayMinutes*60
-	a.s.Log.Warningf("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in %d minutes", a.nextDelayMinutes)
-	return true
+	return limited
 }
 
 // cron collects a finished rewrite, starts a scheduled or automatic one,
@@ -884,19 +909,15 @@ func (a *aofState) cron(nowMs int64) {
 	if !a.childActive() && a.scheduled && !a.rewriteLimited(nowUnix) {
 		_ = a.startRewrite()
 	}
-	if a.state == aofOn && !a.childActive() && a.rewritePerc > 0 && a.currentSize > a.rewriteMinSize {
-		base := a.baseSize
-		if base == 0 {
-			base = 1
-		}
-		growth := a.currentSize*100/base - 100
-		if growth >= a.rewritePerc && !a.rewriteLimited(nowUnix) {
+	if a.state == aofOn && !a.childActive() {
+		growth, due := aof.AutoRewriteDue(a.currentSize, a.baseSize, a.rewritePerc, a.rewriteMinSize)
+		if due && !a.rewriteLimited(nowUnix) {
 			a.s.Log.Noticef("Starting automatic rewriting of AOF on %d%% growth", growth)
 			_ = a.startRewrite()
 		}
 	}
 	if a.state == aofOn {
-		a.flush(false)
+		a.flush()
 	}
 }
 
@@ -909,7 +930,7 @@ func (a *aofState) shutdown() {
 	}
 	if a.state != aofOff && a.file != nil {
 		a.s.Log.Noticef("Calling fsync() on the AOF file.")
-		a.flush(true)
+		a.flush()
 		_ = fdatasync(a.file)
 	}
 }
@@ -1053,7 +1074,8 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 		return nil // AOF_EMPTY
 	}
 	var ndb int
-	exec(func() { ndb = len(s.Keyspace.DBs) })
+	var loadTruncated bool
+	exec(func() { ndb, loadTruncated = len(s.Keyspace.DBs), a.loadTruncated })
 	// The dataset starts empty; an RDB base replaces it whole.
 	exec(func() { s.swapInDatabases(store.NewKeyspace(ndb).DBs) })
 	var baseSize int64
@@ -1120,7 +1142,7 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 			commandsFrom = res.Bytes
 		}
 		rp.name = fi.Name
-		res := aof.Load(br, commandsFrom, a.loadTruncated, rp.apply)
+		res := aof.Load(br, commandsFrom, loadTruncated, rp.apply)
 		f.Close()
 		if res.Status != aof.Failed {
 			rp.flush()
@@ -1197,10 +1219,12 @@ func (a *aofState) loadAtStartup() bool {
 		return fatal(err)
 	}
 	if errors.Is(err, errAOFNotExist) {
-		if _, serr := os.Stat(p.dumpPath()); serr == nil {
+		var dump string
+		s.Exec(func() { dump = p.dumpPath() })
+		if _, serr := os.Stat(dump); serr == nil {
 			// Redis does the same, silently: say it, since the dump's
 			// keys are not loaded.
-			s.Log.Warningf("appendonly is yes and there is no append only file: starting with an empty dataset; %s is NOT loaded (as in Redis). Turn the AOF on with CONFIG SET appendonly yes on a running server to keep the data.", p.dumpPath())
+			s.Log.Warningf("appendonly is yes and there is no append only file: starting with an empty dataset; %s is NOT loaded (as in Redis). Turn the AOF on with CONFIG SET appendonly yes on a running server to keep the data.", dump)
 		}
 	}
 	s.Exec(func() {
@@ -1296,7 +1320,7 @@ func debugLoadAOFCommand(ctx *Ctx) {
 	s := ctx.S
 	a := s.aofLayer()
 	if a.state == aofOn {
-		a.flush(true)
+		a.flush()
 	}
 	m, err := a.readManifest()
 	if err == nil {
@@ -1369,5 +1393,7 @@ func (a *aofState) infoExtra(line func(k string, v any)) {
 	line("aof_pending_rewrite", scheduled)
 	line("aof_buffer_length", len(a.buf))
 	line("aof_pending_bio_fsync", a.bio.pending.Load())
-	line("aof_delayed_fsync", a.delayedFsync)
+	// Writes are never postponed behind a running fsync here (Redis's
+	// aof_flush_postponed_start), so none is ever delayed.
+	line("aof_delayed_fsync", 0)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand"
 	"net"
@@ -279,13 +280,14 @@ func TestAOFCrashLoopAlways(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		var stop atomic.Bool
+		benchCtx, stopBench := context.WithCancel(context.Background())
 		if bench, err := exec.LookPath("redis-benchmark"); err == nil {
-			// Background load besides the recorded writers (it ends when
-			// the server is killed).
+			// Background load besides the recorded writers, killed with
+			// the round.
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_ = exec.Command(bench, "-p", strconv.Itoa(p.port), "-t", "set,incr,lpush,hset", "-n", "10000000",
+				_ = exec.CommandContext(benchCtx, bench, "-p", strconv.Itoa(p.port), "-t", "set,incr,lpush,hset", "-n", "10000000",
 					"-r", "100000", "-c", "4", "-q").Run()
 			}()
 		}
@@ -322,6 +324,7 @@ func TestAOFCrashLoopAlways(t *testing.T) {
 		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
 		p.kill9()
 		stop.Store(true)
+		stopBench()
 		wg.Wait()
 	}
 	if len(acked) < kills*writers {
