@@ -141,7 +141,7 @@ func checkAOFWithTool(t *testing.T, aofDir string) {
 	rdbs, _ := filepath.Glob(filepath.Join(aofDir, "appendonly.aof.*.rdb"))
 	for _, f := range append(names, rdbs...) {
 		out, err := exec.Command(tool, f).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "is valid") {
+		if err != nil || !strings.Contains(string(out), "is valid") && !strings.Contains(string(out), "is empty") {
 			t.Fatalf("redis-check-aof %s: %v\n%s", filepath.Base(f), err, out)
 		}
 	}
@@ -241,10 +241,25 @@ func TestAOFCrashLoopAlways(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes")
 	}
+	crashLoop(t, "always", 22)
+}
+
+// TestAOFCrashLoopEverysec: with everysec the file is still written before
+// the reply (only the fsync waits), so killing the process loses nothing
+// acknowledged either; what everysec may lose is in the page cache at a
+// power cut, which no process test can produce.
+func TestAOFCrashLoopEverysec(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	crashLoop(t, "everysec", 5)
+}
+
+// crashLoop is the kill -9 loop of the crash tests.
+func crashLoop(t *testing.T, fsync string, kills int) {
 	dir := t.TempDir()
-	args := []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always",
+	args := []string{"--save", "", "--appendonly", "yes", "--appendfsync", fsync,
 		"--auto-aof-rewrite-min-size", "65536", "--auto-aof-rewrite-percentage", "50"}
-	const kills = 22
 	const writers = 4
 	acked := make(map[string]string) // key -> value acknowledged
 	counters := make([]int64, writers)
