@@ -18,12 +18,17 @@ import (
 // acknowledged write.
 func testRestartAll(t *testing.T) {
 	waitSettled(t, "", 3*time.Minute)
-	rg := getGroup(t)
-	rg.Spec.Persistence = v1alpha1.PersistenceSpec{Mode: v1alpha1.PersistenceAOF, AppendFsync: "always"}
-	if err := kube.Update(context.Background(), rg); err != nil {
-		t.Fatalf("set spec.persistence: %v", err)
-	}
-	gen := getGroup(t).Generation
+	var gen int64
+	waitFor(t, time.Minute, "spec.persistence set (status updates may conflict)", func() bool {
+		rg := getGroup(t)
+		rg.Spec.Persistence = v1alpha1.PersistenceSpec{Mode: v1alpha1.PersistenceAOF, AppendFsync: "always"}
+		if err := kube.Update(context.Background(), rg); err != nil {
+			t.Logf("set spec.persistence: %v", err)
+			return false
+		}
+		gen = rg.Generation
+		return true
+	})
 	waitFor(t, 5*time.Minute, "every member running with appendonly yes", func() bool {
 		cur := getGroup(t)
 		if cur.Status.ObservedGeneration < gen {
