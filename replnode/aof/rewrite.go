@@ -1,10 +1,10 @@
 package aof
 
 import (
+	"fmt"
+	"io"
 	"math"
 	"strconv"
-
-	"io"
 
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -43,7 +43,10 @@ func WriteCommands(w io.Writer, dbs []*store.Snapshot, functions [][]byte, eachK
 					return err
 				}
 			}
-			b = appendValue(b, []byte(key), v)
+			var ok bool
+			if b, ok = appendValue(b, []byte(key), v); !ok {
+				return fmt.Errorf("can't rewrite key %q: no command form for a %s value", key, v.Kind())
+			}
 			if hasExpire {
 				b = AppendCommand(b, []byte("PEXPIREAT"), []byte(key), strconv.AppendInt(nil, expireAt, 10))
 			}
@@ -59,14 +62,16 @@ func WriteCommands(w io.Writer, dbs []*store.Snapshot, functions [][]byte, eachK
 	return flush()
 }
 
-// appendValue appends the commands that rebuild v under key.
-func appendValue(b []byte, key []byte, v store.Value) []byte {
+// appendValue appends the commands that rebuild v under key; ok is false
+// for a kind it cannot rebuild, which must fail the rewrite rather than
+// drop the key.
+func appendValue(b []byte, key []byte, v store.Value) (_ []byte, ok bool) {
 	var cmd []byte
 	var items [][]byte
 	perItem := 1
 	switch x := v.(type) {
 	case *store.String:
-		return AppendCommand(b, []byte("SET"), key, x.B)
+		return AppendCommand(b, []byte("SET"), key, x.B), true
 	case *store.List:
 		cmd = []byte("RPUSH")
 		x.Range(func(e []byte) bool { items = append(items, e); return true })
@@ -80,7 +85,7 @@ func appendValue(b []byte, key []byte, v store.Value) []byte {
 		cmd, perItem = []byte("HMSET"), 2
 		x.Range(func(f, val []byte) bool { items = append(items, f, val); return true })
 	default:
-		return b
+		return b, false
 	}
 	step := itemsPerCommand * perItem
 	for i := 0; i < len(items); i += step {
@@ -88,7 +93,7 @@ func appendValue(b []byte, key []byte, v store.Value) []byte {
 		args := append([][]byte{cmd, key}, items[i:end]...)
 		b = AppendCommand(b, args...)
 	}
-	return b
+	return b, true
 }
 
 // formatScore is rioWriteBulkDouble's "%.17g" (inf and -inf spelled so).
