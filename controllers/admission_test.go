@@ -48,6 +48,8 @@ var _ = Describe("ReplicationGroup admission", func() {
 		Expect(rg.Spec.Failover.SwitchoverTimeout.Duration.String()).To(Equal("30s"))
 		Expect(rg.Spec.PodDisruptionBudget.Enabled).To(HaveValue(BeTrue()))
 		Expect(rg.Spec.PodDisruptionBudget.MaxUnavailable.IntValue()).To(Equal(1))
+		Expect(rg.Spec.Metrics.Enabled).To(BeFalse())
+		Expect(rg.Spec.Metrics.Port).To(Equal(int32(9121)))
 	})
 
 	It("defaults the auth key to password", func() {
@@ -107,6 +109,12 @@ var _ = Describe("ReplicationGroup admission", func() {
 		Entry("config sets port", invalidCase{func(rg *replnodev1alpha1.ReplicationGroup) {
 			rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"port": "6380"}
 		}, "config must not set operator-owned directives"}),
+		Entry("config sets metrics-port", invalidCase{func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"metrics-port": "9121"}
+		}, "config must not set operator-owned directives"}),
+		Entry("metrics on the server port", invalidCase{func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Metrics = replnodev1alpha1.MetricsSpec{Enabled: true, Port: 6379}
+		}, "metrics.port must differ from the server port 6379"}),
 		Entry("config key with upper case", invalidCase{func(rg *replnodev1alpha1.ReplicationGroup) {
 			rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"MaxMemory": "1mb"}
 		}, "config keys must be lower-case"}),

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,6 +111,50 @@ func TestBuildPodMaster(t *testing.T) {
 	aff := pod.Spec.Affinity.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution
 	if len(aff) != 1 || aff[0].PodAffinityTerm.TopologyKey != corev1.LabelHostname || aff[0].PodAffinityTerm.LabelSelector.MatchLabels[labelGroup] != "cache" {
 		t.Errorf("default anti-affinity = %+v", aff)
+	}
+}
+
+// TestBuildPodMetrics: spec.metrics.enabled passes replnode's
+// --metrics-port and names the container port "metrics" (what the
+// replnode-group chart's PodMonitor selects); off, the pod has neither, and
+// the template hash differs so that switching it rolls the members.
+func TestBuildPodMetrics(t *testing.T) {
+	rg := testGroup()
+	off := buildPod(rg, podParams{Ordinal: 1, Role: roleReplica, MasterHost: "10.0.0.1", ConfigHash: "h"})
+	rg.Spec.Metrics = replnodev1alpha1.MetricsSpec{Enabled: true}
+	on := buildPod(rg, podParams{Ordinal: 1, Role: roleReplica, MasterHost: "10.0.0.1", ConfigHash: "h"})
+	rg.Spec.Metrics.Port = 9500
+	custom := buildPod(rg, podParams{Ordinal: 1, Role: roleReplica, MasterHost: "10.0.0.1", ConfigHash: "h"})
+	for _, tc := range []struct {
+		name     string
+		pod      *corev1.Pod
+		wantPort int32
+	}{{"off", off, 0}, {"on", on, 9121}, {"custom port", custom, 9500}} {
+		c := tc.pod.Spec.Containers[0]
+		args := strings.Join(c.Args, " ")
+		var port int32
+		for _, p := range c.Ports {
+			if p.Name == "metrics" {
+				port = p.ContainerPort
+			}
+		}
+		if port != tc.wantPort {
+			t.Errorf("%s: metrics container port %d, want %d", tc.name, port, tc.wantPort)
+		}
+		hasFlag := strings.Contains(args, "--metrics-port")
+		if tc.wantPort == 0 && hasFlag || tc.wantPort != 0 && !strings.Contains(args, fmt.Sprintf("--metrics-port %d", tc.wantPort)) {
+			t.Errorf("%s: args %q", tc.name, args)
+		}
+	}
+	if off.Annotations[annotationTemplateHash] == on.Annotations[annotationTemplateHash] ||
+		on.Annotations[annotationTemplateHash] == custom.Annotations[annotationTemplateHash] {
+		t.Error("enabling metrics or changing its port leaves the template hash unchanged: members would not roll")
+	}
+	// The flag itself is hashed, not only the container port: templateHash
+	// drops the per-member arguments from --replicaof on.
+	args := on.Spec.Containers[0].Args
+	if i := slices.Index(args, "--replicaof"); i < 0 || !strings.Contains(strings.Join(args[:i], " "), "--metrics-port 9121") {
+		t.Errorf("--metrics-port is outside what the template hash covers: %q", args)
 	}
 }
 

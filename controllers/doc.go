@@ -14,6 +14,12 @@
 // decision, status conditions) is pure and unit-tested; the steps only read
 // the cluster, call the decisions and apply their results.
 //
-// It must not use StatefulSets, exec into pods, write Secrets or log secret
-// values; the failover policy itself lives in controllers/failover.
+// The operator's Prometheus metrics (metrics.go) are set from what a pass
+// wrote to status: a master change is counted by the status write that
+// completes status.lastFailover.
+//
+// It reads the auth and TLS Secrets (secrets.go, tls.go) and keeps what it
+// read in memory only. It must not use StatefulSets, exec into pods, write
+// Secrets or log secret values; the failover policy itself lives in
+// controllers/failover.
 package controllers

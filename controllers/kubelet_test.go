@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -21,8 +22,11 @@ import (
 // envtest runs no kubelet, so pods never start. fakeKubelet stands in: it
 // gives every new pod of a ReplicationGroup an IP, marks it Running and
 // Ready, and starts a fake node for it in the nodeclient.Fake with the
-// password from the pod's Secret reference and the --replicaof argument from
-// its command line, the way the real container would come up.
+// password from the pod's Secret reference, the --replicaof argument from
+// its command line and (spec.tls) the certificate of its mounted Secret, the
+// way the real container would come up. It does not update mounted
+// Secrets: tests do, with nodeclient.Fake.SetCertOnDisk, when they mean
+// the kubelet to have caught up.
 
 type fakeKubelet struct {
 	c     client.Client
@@ -108,7 +112,30 @@ func (k *fakeKubelet) startPod(ctx context.Context, pod *corev1.Pod) error {
 			master = net.JoinHostPort(c.Args[i+1], c.Args[i+2])
 		}
 	}
-	k.nodes.Start(net.JoinHostPort(ip, strconv.Itoa(serverPort)), password, master)
+	// A Secret volume (spec.tls) must exist to mount; the node then serves
+	// the certificate it holds.
+	var servedCert []byte
+	for _, v := range pod.Spec.Volumes {
+		if v.Secret == nil {
+			continue
+		}
+		var s corev1.Secret
+		if err := k.c.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: v.Secret.SecretName}, &s); err != nil {
+			return fmt.Errorf("pod %s: volume %s: Secret %s: %w", pod.Name, v.Name, v.Secret.SecretName, err)
+		}
+		if v.Name == tlsVolume {
+			block, _ := pem.Decode(s.Data[tlsCertKey])
+			if block == nil {
+				return fmt.Errorf("pod %s: %s of Secret %s holds no certificate", pod.Name, tlsCertKey, s.Name)
+			}
+			servedCert = block.Bytes
+		}
+	}
+	addr := net.JoinHostPort(ip, strconv.Itoa(serverPort))
+	k.nodes.Start(addr, password, master)
+	if servedCert != nil {
+		k.nodes.StartTLS(addr, servedCert)
+	}
 	pod.Status.Phase = corev1.PodRunning
 	pod.Status.PodIP = ip
 	pod.Status.PodIPs = []corev1.PodIP{{IP: ip}}

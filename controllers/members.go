@@ -170,7 +170,7 @@ func (p *pass) view(name string) *memberView {
 
 // node returns the address and password to reach a member at ip.
 func (p *pass) node(_ string, ip string) nodeclient.Node {
-	return nodeclient.Node{Addr: net.JoinHostPort(ip, strconv.Itoa(serverPort)), Password: p.password}
+	return nodeclient.Node{Addr: net.JoinHostPort(ip, strconv.Itoa(serverPort)), Password: p.password, TLS: p.tls.Config}
 }
 
 // nodeOf returns how to reach the named member, or false when it has no IP.

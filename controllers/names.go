@@ -14,6 +14,9 @@ import (
 const (
 	// serverPort is the port every member listens on (the operator owns `port`).
 	serverPort = 6379
+	// metricsPortName names the members' /metrics container port
+	// (spec.metrics), which PodMonitors select.
+	metricsPortName = "metrics"
 	// configDir is where the ConfigMap's redis.conf is mounted.
 	configDir = "/etc/replnode"
 	// configFile is the generated redis.conf inside the ConfigMap.

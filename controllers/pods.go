@@ -115,6 +115,13 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 	if masterHost == "" {
 		masterHost = masterServiceName(rg) + "." + rg.Namespace + ".svc"
 	}
+	ports := []corev1.ContainerPort{{Name: "redis", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}}
+	if rg.Spec.Metrics.Enabled {
+		// Before --replicaof: templateHash ignores the per-member tail.
+		metricsPort := rg.Spec.EffectiveMetricsPort()
+		args = append(args, "--metrics-port", strconv.Itoa(int(metricsPort)))
+		ports = append(ports, corev1.ContainerPort{Name: metricsPortName, ContainerPort: metricsPort, Protocol: corev1.ProtocolTCP})
+	}
 	args = append(args, "--replicaof", masterHost, strconv.Itoa(serverPort))
 	pullPolicy := rg.Spec.ImagePullPolicy
 	if pullPolicy == "" {
@@ -133,6 +140,14 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 			FailureThreshold:    failures,
 		}
 	}
+	mounts := []corev1.VolumeMount{
+		{Name: "config", MountPath: configDir, ReadOnly: true},
+		{Name: "data", MountPath: dataDir},
+		{Name: "tmp", MountPath: "/tmp"},
+	}
+	if rg.Spec.TLS != nil {
+		mounts = append(mounts, corev1.VolumeMount{Name: tlsVolume, MountPath: tlsDir, ReadOnly: true})
+	}
 	return corev1.Container{
 		Name:            containerName,
 		Image:           image,
@@ -140,16 +155,12 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 		Command:         []string{"replnode"},
 		Args:            args,
 		Env:             env,
-		Ports:           []corev1.ContainerPort{{Name: "redis", ContainerPort: serverPort, Protocol: corev1.ProtocolTCP}},
+		Ports:           ports,
 		Resources:       rg.Spec.Resources,
 		StartupProbe:    probe(0, 2, 60),
 		ReadinessProbe:  probe(0, 5, 3),
 		LivenessProbe:   probe(0, 10, 6),
-		VolumeMounts: []corev1.VolumeMount{
-			{Name: "config", MountPath: configDir, ReadOnly: true},
-			{Name: "data", MountPath: dataDir},
-			{Name: "tmp", MountPath: "/tmp"},
-		},
+		VolumeMounts:    mounts,
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr.To(false),
 			ReadOnlyRootFilesystem:   ptr.To(true),
@@ -160,19 +171,24 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 	}
 }
 
-// podVolumes returns the config, data (PVC or emptyDir) and tmp volumes.
+// podVolumes returns the config, data (PVC or emptyDir) and tmp volumes,
+// and the spec.tls Secret's.
 func podVolumes(rg *replnodev1alpha1.ReplicationGroup, member string) []corev1.Volume {
 	data := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 	if rg.Spec.Storage != nil {
 		data = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvcName(member)}}
 	}
-	return []corev1.Volume{
+	vols := []corev1.Volume{
 		{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: configMapName(rg)},
 		}}},
 		{Name: "data", VolumeSource: data},
 		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}
+	if v := tlsPodVolume(rg); v != nil {
+		vols = append(vols, *v)
+	}
+	return vols
 }
 
 // podAffinity returns spec.affinity, or by default a preferred anti-affinity

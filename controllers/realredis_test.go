@@ -83,6 +83,10 @@ func (c routingClient) ClientKillNormal(ctx context.Context, n nodeclient.Node) 
 	return c.pick(n).ClientKillNormal(ctx, n)
 }
 
+func (c routingClient) ServedCertificate(ctx context.Context, n nodeclient.Node) ([]byte, error) {
+	return c.pick(n).ServedCertificate(ctx, n)
+}
+
 // processKubelet runs labelled pods as redis-server processes.
 type processKubelet struct {
 	c     client.Client

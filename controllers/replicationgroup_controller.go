@@ -63,6 +63,9 @@ type ReplicationGroupReconciler struct {
 	// using the old one. It lives in memory only: secrets never go to status.
 	mu        sync.Mutex
 	passwords map[types.NamespacedName]string
+	// tlsKnown remembers, per group, the last usable spec.tls Secret
+	// (tls.go), in memory only.
+	tlsKnown map[types.NamespacedName]knownTLS
 }
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
@@ -86,6 +89,8 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if err := r.Get(ctx, req.NamespacedName, rg); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forgetPassword(req.NamespacedName)
+			forgetGroupMetrics(req.NamespacedName)
+			r.forgetTLS(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -99,6 +104,9 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		r.finishStatus(p)
 		if perr := r.patchStatus(ctx, p); perr != nil && err == nil {
 			err = perr
+		}
+		if !errors.Is(err, errStatusConflict) {
+			observeGroupMetrics(p.original) // the status as last written
 		}
 	}
 	if errors.Is(err, errStatusConflict) {
@@ -131,6 +139,7 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctrl.Result, error) {
 	steps := []func(context.Context, *pass) (ctrl.Result, error){
 		r.reconcileAuth,
+		r.reconcileTLS,
 		r.reconcileConfigMap,
 		r.reconcileServices,
 		r.reconcilePDB,
@@ -138,6 +147,7 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
 		r.reconcileTopology,
+		r.reconcileTLSRotation,
 	}
 	var result ctrl.Result
 	for _, step := range steps {
@@ -201,7 +211,7 @@ func (r *ReplicationGroupReconciler) forgetPassword(key types.NamespacedName) {
 }
 
 // SetupWithManager registers the reconciler: it owns the objects it creates
-// and watches Secrets named by spec.auth.
+// and watches Secrets named by spec.auth and spec.tls.
 func (r *ReplicationGroupReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&replnodev1alpha1.ReplicationGroup{}, builder.WithPredicates(predicate.Or(
@@ -226,6 +236,11 @@ type pass struct {
 	// password and secretVersion come from the auth Secret.
 	password      string
 	secretVersion string
+	// tls is the spec.tls Secret's client configuration (tls.go);
+	// tlsCurrent is false when it is a remembered one because the Secret
+	// cannot be used now.
+	tls        tlsResult
+	tlsCurrent bool
 	// confHash and templateHash describe what members should run.
 	confHash     string
 	templateHash string
@@ -284,6 +299,7 @@ func (r *ReplicationGroupReconciler) patchStatus(ctx context.Context, p *pass) e
 		}
 		return fmt.Errorf("patching status: %w", err)
 	}
+	recordMasterChange(p.rg, p.original.Status.LastFailover, p.rg.Status.LastFailover)
 	p.original = p.rg.DeepCopy()
 	return nil
 }

@@ -96,7 +96,7 @@ func (r *ReplicationGroupReconciler) reconcileAuth(ctx context.Context, p *pass)
 }
 
 // secretToGroups maps a Secret to the groups in its namespace that name it in
-// spec.auth, so creating or changing the Secret reconciles them.
+// spec.auth or spec.tls, so creating or changing the Secret reconciles them.
 func (r *ReplicationGroupReconciler) secretToGroups(ctx context.Context, obj client.Object) []reconcile.Request {
 	var list replnodev1alpha1.ReplicationGroupList
 	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
@@ -104,7 +104,8 @@ func (r *ReplicationGroupReconciler) secretToGroups(ctx context.Context, obj cli
 	}
 	var reqs []reconcile.Request
 	for _, rg := range list.Items {
-		if rg.Spec.Auth != nil && rg.Spec.Auth.SecretName == obj.GetName() {
+		if (rg.Spec.Auth != nil && rg.Spec.Auth.SecretName == obj.GetName()) ||
+			(rg.Spec.TLS != nil && rg.Spec.TLS.SecretName == obj.GetName()) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rg.Namespace, Name: rg.Name}})
 		}
 	}

@@ -13,6 +13,9 @@
 //     reader and its load verdict), over io.Reader/io.Writer.
 //   - replication: the pure replication state machine and backlog.
 //   - fencing:     the failover epoch rule (REPLNODE EPOCH) and its protocol.
+//   - acl:         ACL users, their rule language and the permission check.
+//   - metrics:     INFO as Prometheus metrics with redis_exporter's names.
+//   - tlsconf:     the tls-* directives as crypto/tls configurations.
 //   - server:      sockets, goroutines, timers, the command table and handlers.
 //
 // Only server does I/O or starts goroutines. The others are pure and tested

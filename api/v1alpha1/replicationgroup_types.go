@@ -14,6 +14,7 @@ import (
 // <group>-<ordinal>.
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicasToWrite) || self.minReplicasToWrite <= self.replicas",message="minReplicasToWrite cannot exceed replicas: the master would refuse every write"
+// +kubebuilder:validation:XValidation:rule="has(self.tls) == has(oldSelf.tls)",message="spec.tls cannot be added to or removed from an existing group: members rolled one at a time would stop reaching the others (plain and TLS-only ports); create a new group"
 type ReplicationGroupSpec struct {
 	// Replicas is the number of replicas besides the master (0 runs a lone master).
 	// +kubebuilder:validation:Minimum=0
@@ -49,11 +50,19 @@ type ReplicationGroupSpec struct {
 	// +optional
 	Auth *AuthSpec `json:"auth,omitempty"`
 
+	// TLS turns on TLS for clients and for replication from a Secret in
+	// cert-manager's layout. Members then listen with TLS only, and the
+	// operator's own connections use it too. A renewed certificate is
+	// loaded without restarting pods.
+	// +optional
+	TLS *TLSSpec `json:"tls,omitempty"`
+
 	// Config holds redis.conf directives (name → value) written into every
 	// member's configuration. Directives the operator owns are rejected.
 	// +kubebuilder:validation:MaxProperties=128
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9-]*$'))",message="config keys must be lower-case redis.conf directive names (letters, digits and dashes)"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['replicaof', 'slaveof', 'port', 'bind', 'dir', 'dbfilename', 'requirepass', 'masterauth', 'masteruser', 'daemonize', 'pidfile', 'logfile', 'include', 'unixsocket', 'supervised', 'rename-command', 'replica-announce-ip', 'slave-announce-ip', 'replica-announce-port', 'slave-announce-port', 'min-replicas-to-write', 'min-slaves-to-write', 'min-replicas-max-lag', 'min-slaves-max-lag']))",message="config must not set operator-owned directives (replicaof, slaveof, port, bind, dir, dbfilename, requirepass, masterauth, masteruser, daemonize, pidfile, logfile, include, unixsocket, supervised, rename-command, replica-announce-*, min-replicas-*): use the dedicated spec fields"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['replicaof', 'slaveof', 'port', 'bind', 'dir', 'dbfilename', 'requirepass', 'masterauth', 'masteruser', 'daemonize', 'pidfile', 'logfile', 'include', 'unixsocket', 'supervised', 'rename-command', 'replica-announce-ip', 'slave-announce-ip', 'replica-announce-port', 'slave-announce-port', 'min-replicas-to-write', 'min-slaves-to-write', 'min-replicas-max-lag', 'min-slaves-max-lag', 'metrics-port', 'metrics-bind']))",message="config must not set operator-owned directives (replicaof, slaveof, port, bind, dir, dbfilename, requirepass, masterauth, masteruser, daemonize, pidfile, logfile, include, unixsocket, supervised, rename-command, replica-announce-*, min-replicas-*, metrics-*): use the dedicated spec fields"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['tls-port', 'tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file', 'tls-client-key-file-pass', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-auth-clients', 'tls-replication', 'tls-cluster']))",message="config must not set the TLS files, ports or switches (tls-port, tls-*-file, tls-ca-cert-dir, tls-auth-clients, tls-replication, tls-cluster): use spec.tls"
 	// +optional
 	Config map[string]ConfigValue `json:"config,omitempty"`
 
@@ -123,6 +132,15 @@ type ReplicationGroupSpec struct {
 	// +optional
 	MinReplicasMaxLag int32 `json:"minReplicasMaxLag,omitempty"`
 
+	// Metrics makes every member serve Prometheus metrics, with
+	// redis_exporter's names (redis_up, redis_connected_clients, ...), on a
+	// container port named "metrics" at /metrics, for a PodMonitor to scrape
+	// (the replnode-group chart has one). No exporter sidecar: the node
+	// serves them itself (replnode's metrics-port directive).
+	// +kubebuilder:default={}
+	// +optional
+	Metrics MetricsSpec `json:"metrics,omitempty"`
+
 	// Master requests a switchover: the named member (<group>-<ordinal>)
 	// becomes master without losing acknowledged writes. It stays in effect:
 	// after a failover moves the master away, the group switches back to it
@@ -131,6 +149,33 @@ type ReplicationGroupSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?-[0-9]+$`
 	// +optional
 	Master string `json:"master,omitempty"`
+}
+
+// MetricsSpec configures the members' Prometheus endpoint.
+// +kubebuilder:validation:XValidation:rule="!has(self.port) || self.port != 6379",message="metrics.port must differ from the server port 6379"
+type MetricsSpec struct {
+	// Enabled serves /metrics on Port in every member. Changing it rolls
+	// the members like any template change.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// Port of the metrics endpoint (redis_exporter's 9121 by default).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:default=9121
+	// +optional
+	Port int32 `json:"port,omitempty"`
+}
+
+// DefaultMetricsPort is MetricsSpec.Port's default, redis_exporter's port.
+const DefaultMetricsPort = 9121
+
+// EffectiveMetricsPort is the metrics port members listen on.
+func (s *ReplicationGroupSpec) EffectiveMetricsPort() int32 {
+	if s.Metrics.Port == 0 {
+		return DefaultMetricsPort
+	}
+	return s.Metrics.Port
 }
 
 // ConfigValue is the value of one redis.conf directive: a single line, since
@@ -162,6 +207,39 @@ type AuthSpec struct {
 	// +kubebuilder:default=password
 	// +optional
 	Key string `json:"key,omitempty"`
+}
+
+// TLSSpec names the Secret holding the members' certificate.
+type TLSSpec struct {
+	// SecretName is a Secret in the group's namespace with the keys
+	// cert-manager writes: tls.crt (the members' certificate, with its
+	// chain), tls.key (its private key) and ca.crt (the CA that signed the
+	// members' and the clients' certificates). Members present tls.crt both
+	// as servers and as clients (replication, the operator), so it must
+	// allow server and client authentication (cert-manager usages: server
+	// auth, client auth). Host names are not checked, as in Redis.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	SecretName string `json:"secretName"`
+
+	// ClientCertificates is tls-auth-clients: Required (yes), Optional
+	// (checked when sent) or None (not asked for).
+	// +kubebuilder:validation:Enum=Required;Optional;None
+	// +kubebuilder:default=Required
+	// +optional
+	ClientCertificates string `json:"clientCertificates,omitempty"`
+}
+
+// TLSAuthClients returns tls-auth-clients for spec.tls.clientCertificates
+// (Required, its default, is yes).
+func (t *TLSSpec) TLSAuthClients() string {
+	switch t.ClientCertificates {
+	case "Optional":
+		return "optional"
+	case "None":
+		return "no"
+	}
+	return "yes"
 }
 
 // PodDisruptionBudgetSpec describes the PodDisruptionBudget of the group.
@@ -357,6 +435,10 @@ const (
 	ConditionReplicasInSync = "ReplicasInSync"
 	// ConditionSecretMissing: the auth Secret or its key is missing.
 	ConditionSecretMissing = "SecretMissing"
+	// ConditionTLSReady: spec.tls's Secret is usable and every member
+	// serves its current certificate; False says which is not (the Secret
+	// or a key missing, a certificate not loaded yet).
+	ConditionTLSReady = "TLSReady"
 	// ConditionFailoverSafe: the settings keep the failover's no-loss
 	// argument (docs/failover.md); False lists what weakens it.
 	ConditionFailoverSafe = "FailoverSafe"
@@ -508,7 +590,7 @@ type ReplicationGroupStatus struct {
 	// +optional
 	LastFailover *FailoverRecord `json:"lastFailover,omitempty"`
 	// Conditions: Ready, Available, Progressing, Degraded, ReplicasInSync,
-	// SecretMissing, MasterAvailable, SwitchoverReady.
+	// SecretMissing, TLSReady, MasterAvailable, SwitchoverReady.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

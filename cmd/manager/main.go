@@ -3,6 +3,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
@@ -27,6 +29,8 @@ import (
 type options struct {
 	metricsAddr, probeAddr, leaderNamespace, namespace, kubeconfig string
 	leaderElect                                                    bool
+	metricsSecure, enableHTTP2                                     bool
+	metricsCertDir                                                 string
 	nodeTimeout, resync                                            time.Duration
 	zap                                                            zap.Options
 }
@@ -41,7 +45,10 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 		fmt.Fprintf(out, "Usage: manager [flags]\n\nRuns the replnode operator: reconciles ReplicationGroup objects (replnode.io/v1alpha1).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to (\"0\" disables it)")
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "address the metrics endpoint binds to (\"0\" disables it)")
+	fs.BoolVar(&o.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to callers whose bearer token may get the /metrics URL (TokenReview and SubjectAccessReview); -metrics-secure=false serves plain HTTP to anyone")
+	fs.StringVar(&o.metricsCertDir, "metrics-cert-dir", "", "directory holding tls.crt and tls.key for the metrics endpoint, reloaded when they change (default: a self-signed certificate made at startup)")
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "allow HTTP/2 on the metrics endpoint (off: HTTP/2 Rapid Reset, CVE-2023-44487 and CVE-2023-39325)")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz endpoints bind to")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader through a Lease, so only one manager acts at a time (-leader-elect=false for a single local run)")
 	fs.StringVar(&o.leaderNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: the in-cluster namespace)")
@@ -87,7 +94,7 @@ const (
 func managerOptions(o *options, scheme *runtime.Scheme) ctrl.Options {
 	opts := ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "replnode-operator.replnode.io",
@@ -103,6 +110,23 @@ func managerOptions(o *options, scheme *runtime.Scheme) ctrl.Options {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{o.namespace: {}}
 	}
 	return opts
+}
+
+// metricsOptions configures controller-runtime's metrics endpoint as
+// kubebuilder scaffolds it: by default HTTPS, and each request's bearer
+// token must pass a TokenReview and a SubjectAccessReview for "get" on the
+// non-resource URL /metrics (the chart's <fullname>-metrics-reader
+// ClusterRole grants it; the manager itself needs tokenreviews and
+// subjectaccessreviews create, the chart's <fullname>-metrics-auth).
+func metricsOptions(o *options) metricsserver.Options {
+	m := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.metricsSecure, CertDir: o.metricsCertDir}
+	if o.metricsSecure {
+		m.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	if !o.enableHTTP2 {
+		m.TLSOpts = append(m.TLSOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	return m
 }
 
 // main parses flags, builds the manager and runs it until SIGTERM/SIGINT.
@@ -163,7 +187,7 @@ func main() {
 		log.Error(err, "adding the readiness check")
 		os.Exit(1)
 	}
-	log.Info("starting the manager", "metrics", o.metricsAddr, "probes", o.probeAddr, "leaderElection", o.leaderElect)
+	log.Info("starting the manager", "metrics", o.metricsAddr, "metricsSecure", o.metricsSecure, "probes", o.probeAddr, "leaderElection", o.leaderElect)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped")
 		os.Exit(1)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"flag"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +59,35 @@ func TestManagerOptionsLeaderElection(t *testing.T) {
 	o, _ = parseFlags([]string{"--leader-elect=false"}, &bytes.Buffer{})
 	if managerOptions(o, nil).LeaderElection {
 		t.Fatal("--leader-elect=false still elects")
+	}
+}
+
+// TestMetricsOptionsSecureByDefault: the metrics endpoint is HTTPS behind
+// Kubernetes authentication and authorization unless -metrics-secure=false,
+// and refuses HTTP/2 unless -enable-http2.
+func TestMetricsOptionsSecureByDefault(t *testing.T) {
+	o, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := managerOptions(o, nil).Metrics
+	if m.BindAddress != ":8443" || !m.SecureServing || m.FilterProvider == nil {
+		t.Fatalf("default metrics options = %+v, want :8443, HTTPS and the authn/authz filter", m)
+	}
+	cfg := &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
+	for _, opt := range m.TLSOpts {
+		opt(cfg)
+	}
+	if slices.Contains(cfg.NextProtos, "h2") {
+		t.Errorf("HTTP/2 offered by default: %v", cfg.NextProtos)
+	}
+
+	o, err = parseFlags([]string{"-metrics-secure=false", "-metrics-bind-address=:8080", "-enable-http2", "-metrics-cert-dir=/certs"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = managerOptions(o, nil).Metrics
+	if m.SecureServing || m.FilterProvider != nil || m.BindAddress != ":8080" || len(m.TLSOpts) != 0 || m.CertDir != "/certs" {
+		t.Fatalf("-metrics-secure=false -enable-http2: %+v", m)
 	}
 }

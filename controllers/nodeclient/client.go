@@ -2,6 +2,7 @@ package nodeclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,10 +11,13 @@ import (
 
 // ------ INTERFACE ------
 
-// Node addresses one server: host:port and the password (empty: no AUTH).
+// Node addresses one server: host:port, the password (empty: no AUTH)
+// and, for a node listening with TLS, the client configuration (nil:
+// plain TCP).
 type Node struct {
 	Addr     string
 	Password string
+	TLS      *tls.Config
 }
 
 // String names the node by address only, never the password.
@@ -71,6 +75,10 @@ type Client interface {
 	// ClientKillNormal disconnects every normal client but the caller
 	// (CLIENT KILL TYPE normal), so none keeps writing to a demoted master.
 	ClientKillNormal(ctx context.Context, n Node) error
+	// ServedCertificate returns the DER of the certificate the node
+	// presents to a new TLS connection, nil for a Node without TLS. It
+	// tells whether a node has loaded a renewed certificate.
+	ServedCertificate(ctx context.Context, n Node) ([]byte, error)
 }
 
 // ServerError is an error reply ("-ERR ...") from the node.

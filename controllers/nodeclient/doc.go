@@ -2,7 +2,9 @@
 // redis-server) nodes: the few administrative commands reconciliation needs —
 // PING, ROLE, INFO replication, REPLICAOF, CONFIG SET, CLIENT PAUSE WRITE,
 // CLIENT UNPAUSE and REPLNODE EPOCH — behind the small Client interface, with
-// a real RESP2 implementation over TCP (RESP) and an in-memory Fake for tests.
+// a real RESP2 implementation over TCP or TLS (RESP; Node.TLS) and an
+// in-memory Fake for tests. ServedCertificate reports which certificate a
+// TLS node presents, so the caller can tell whether a renewal was loaded.
 // Mutating commands carry the failover epoch the caller put in the context
 // (WithEpoch), announced on the same connection, and a node's -STALEEPOCH
 // refusal is returned as ErrStaleEpoch.

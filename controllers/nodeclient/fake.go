@@ -45,6 +45,10 @@ type FakeNode struct {
 	NoEpochs bool
 	// ClientKills counts CLIENT KILL TYPE normal calls.
 	ClientKills int
+	// ServedCert is the DER of the certificate the node presents (nil: it
+	// listens without TLS); CertOnDisk is what its tls.crt file holds now.
+	// CONFIG SET tls-cert-file loads CertOnDisk into ServedCert.
+	ServedCert, CertOnDisk []byte
 	// lastContact is when a replica last found its master reachable, for
 	// master_last_io_seconds_ago and master_link_down_since_seconds.
 	lastContact time.Time
@@ -78,6 +82,9 @@ func (f *Fake) enter(n Node, cmd string) (*FakeNode, error) {
 	fn := f.node(n.Addr)
 	if !fn.Reachable {
 		return nil, fmt.Errorf("connect %s: connection refused", n.Addr)
+	}
+	if (fn.ServedCert != nil) != (n.TLS != nil) {
+		return nil, fmt.Errorf("connect %s: TLS on one side only (node %v, client %v)", n.Addr, fn.ServedCert != nil, n.TLS != nil)
 	}
 	if fn.Password != "" && fn.Password != n.Password {
 		return nil, &ServerError{Message: "WRONGPASS invalid username-password pair or user is disabled."}
@@ -241,10 +248,47 @@ func (f *Fake) ConfigSet(ctx context.Context, n Node, parameter, value string) e
 		return err
 	}
 	fn.Config[parameter] = value
-	if parameter == "requirepass" {
+	switch parameter {
+	case "requirepass":
 		fn.Password = value
+	case "tls-cert-file", "tls-key-file", "tls-ca-cert-file":
+		// A reload reads whatever the files hold now.
+		fn.ServedCert = fn.CertOnDisk
 	}
 	return nil
+}
+
+// ServedCertificate implements Client.
+func (f *Fake) ServedCertificate(_ context.Context, n Node) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n.TLS == nil {
+		return nil, nil
+	}
+	fn, err := f.enter(n, "TLS")
+	if err != nil {
+		return nil, err
+	}
+	return fn.ServedCert, nil
+}
+
+// StartTLS makes the node at addr listen with TLS, serving der, which is
+// also what its certificate file holds (a pod starting with the Secret
+// mounted).
+func (f *Fake) StartTLS(addr string, der []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn := f.node(addr)
+	fn.ServedCert, fn.CertOnDisk = der, der
+}
+
+// SetCertOnDisk replaces what the node's certificate file holds, as the
+// kubelet does when the mounted Secret changes; the node serves it after
+// the next reload.
+func (f *Fake) SetCertOnDisk(addr string, der []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.node(addr).CertOnDisk = der
 }
 
 // ClientPause implements Client.

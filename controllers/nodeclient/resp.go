@@ -3,6 +3,7 @@ package nodeclient
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -141,10 +142,9 @@ func (c *RESP) exchange(ctx context.Context, n Node, fenced bool, args []string)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	epoch, hasEpoch := EpochFrom(ctx)
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", n.Addr)
+	conn, err := c.dial(ctx, n)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %w", n, err)
+		return nil, err
 	}
 	defer conn.Close()
 	if deadline, ok := ctx.Deadline(); ok {
@@ -181,6 +181,48 @@ func (c *RESP) exchange(ctx context.Context, n Node, fenced bool, args []string)
 		return nil, replyError(args, n, err)
 	}
 	return v, nil
+}
+
+// dial connects to n, over TLS when n has a TLS configuration (the
+// handshake done, bounded by ctx).
+func (c *RESP) dial(ctx context.Context, n Node) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", n.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", n, err)
+	}
+	if n.TLS == nil {
+		return conn, nil
+	}
+	tc := tls.Client(conn, n.TLS)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", n, err)
+	}
+	return tc, nil
+}
+
+// ServedCertificate implements Client: a TLS handshake and nothing more.
+func (c *RESP) ServedCertificate(ctx context.Context, n Node) ([]byte, error) {
+	if n.TLS == nil {
+		return nil, nil
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := c.dial(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	peer := conn.(*tls.Conn).ConnectionState().PeerCertificates
+	if len(peer) == 0 {
+		return nil, fmt.Errorf("TLS handshake with %s: no certificate", n)
+	}
+	return peer[0].Raw, nil
 }
 
 // roundTrip sends one command and reads its reply.

@@ -26,6 +26,15 @@ type Config struct {
 	// directives, for the server to log at startup.
 	Warnings []string
 	warned   map[string]bool
+	// Users are the `user <name> <rules>...` lines, in order, each with
+	// "user" first: the server loads them at startup (they are ACL rules,
+	// which this package does not interpret).
+	Users [][]string
+	// UserLines are the users as CONFIG REWRITE writes them ("user
+	// <name> <rules>"), which the server sets before Rewrite; nil when an
+	// aclfile holds the users, and then the file's user lines are dropped
+	// (Redis's rewriteConfigUserOption).
+	UserLines []string
 	// saveSeen is set once a file or argument gave a save line, so the
 	// first one replaces the default and later ones add to it.
 	saveSeen bool
@@ -270,6 +279,29 @@ func (e *FatalError) Error() string {
 		RedisVersion, e.Line, e.Text, e.Problem)
 }
 
+// UserValidator checks the rules of a `user` line as it is read (the
+// server sets it: the rules are ACLs, which this package does not
+// interpret). It returns Redis's error for a rule that can never work.
+var UserValidator func(args []string) error
+
+// addUserLine keeps a `user` line for the server to load at startup,
+// refusing a user declared twice and, through UserValidator, bad rules,
+// as Redis's ACLAppendUserForLoading.
+func (c *Config) addUserLine(args []string) error {
+	for _, earlier := range c.Users {
+		if earlier[1] == args[1] {
+			return fmt.Errorf("Error in user declaration '%s': Duplicate user found. A user can only be defined once in config files", args[1])
+		}
+	}
+	if UserValidator != nil {
+		if err := UserValidator(args); err != nil {
+			return err
+		}
+	}
+	c.Users = append(c.Users, args)
+	return nil
+}
+
 // LoadString applies configuration text with redis.conf syntax: one
 // directive per line, '#' comments, sdssplitargs quoting, include. Errors
 // name the line, counted from 1 in text.
@@ -302,6 +334,11 @@ func (c *Config) LoadString(text string) error {
 			}
 			if err := c.LoadString(string(data)); err != nil {
 				return err
+			}
+			continue
+		case name == "user" && len(args) >= 2:
+			if err := c.addUserLine(args); err != nil {
+				return fail(err.Error())
 			}
 			continue
 		case fileOnly[name]:

@@ -128,3 +128,25 @@ func TestMemoryUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSDirectivesImplemented: the tls-* directives replnode applies are
+// not logged as ignored; the ones Go cannot apply are.
+func TestTLSDirectivesImplemented(t *testing.T) {
+	c := Default()
+	if err := c.LoadString(strings.Join([]string{
+		"tls-port 6380", "tls-cert-file /t/tls.crt", "tls-key-file /t/tls.key", "tls-ca-cert-file /t/ca.crt",
+		"tls-auth-clients optional", "tls-replication yes", `tls-protocols "TLSv1.2 TLSv1.3"`, "tls-session-caching no",
+	}, "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("implemented tls-* directives logged as ignored: %q", c.Warnings)
+	}
+	c = Default()
+	if err := c.LoadString("tls-dh-params-file /t/dh.pem\ntls-cluster yes\ntls-ciphersuites TLS_AES_128_GCM_SHA256"); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 3 {
+		t.Errorf("directives Go cannot apply are not all logged as ignored: %q", c.Warnings)
+	}
+}

@@ -42,6 +42,7 @@ func (c *Config) RewriteText(old string) string {
 	}
 	// Map each directive to the lines that set it.
 	where := map[string][]int{}
+	var userAt []int
 	for i, raw := range lines {
 		line := strings.TrimSpace(raw)
 		if line == "" || line[0] == '#' {
@@ -53,11 +54,30 @@ func (c *Config) RewriteText(old string) string {
 		}
 		if d, found := Lookup(string(args[0])); found {
 			where[d.Name] = append(where[d.Name], i)
+		} else if strings.EqualFold(string(args[0]), "user") {
+			userAt = append(userAt, i)
 		}
 	}
 	out := append([]string(nil), lines...)
 	drop := map[int]bool{}
-	var appended []string
+	var appended, usersAppended []string
+	// The users replace the file's user lines one for one, as any
+	// directive, and are always written.
+	for i, idx := range userAt {
+		if i < len(c.UserLines) {
+			out[idx] = c.UserLines[i]
+		} else {
+			drop[idx] = true
+		}
+	}
+	if len(c.UserLines) > len(userAt) {
+		if len(userAt) > 0 {
+			last := userAt[len(userAt)-1]
+			out[last] = strings.Join(c.UserLines[len(userAt)-1:], "\n")
+		} else {
+			usersAppended = c.UserLines
+		}
+	}
 	for _, d := range Directives {
 		cur := c.values[d.Name]
 		newLines := c.directiveLines(d)
@@ -83,6 +103,7 @@ func (c *Config) RewriteText(old string) string {
 			out[last] = strings.Join(newLines[len(at)-1:], "\n")
 		}
 	}
+	appended = append(appended, usersAppended...)
 	var b strings.Builder
 	hasSig := false
 	for i, l := range out {

@@ -30,6 +30,12 @@ type Directive struct {
 	// accepted so a redis.conf loads unchanged, reported by CONFIG GET, and
 	// logged once as ignored when set to something other than the default.
 	Implemented bool
+	// Extension directives are replnode's own, unknown to redis-server
+	// (metrics-port, metrics-bind). They load from files and the command
+	// line like any other, but CONFIG GET shows one only when asked for by
+	// its exact name: a pattern such as * lists Redis's directives alone,
+	// so tools comparing a node with redis-server see no difference.
+	Extension bool
 }
 
 const (
@@ -65,7 +71,10 @@ func specialD(name, def string, impl bool, aliases ...string) *Directive {
 
 func immutable(d *Directive) *Directive { d.Immutable = true; return d }
 
-// Directives is every directive Redis 7.0 knows, with its 7.0 default.
+func extension(d *Directive) *Directive { d.Extension = true; return d }
+
+// Directives is every directive Redis 7.0 knows, with its 7.0 default, then
+// replnode's extensions.
 var Directives = []*Directive{
 	// ------ network
 	specialD("bind", "* -::*", true),
@@ -78,25 +87,26 @@ var Directives = []*Directive{
 	intD("timeout", "0", 0, intMax, true),
 	intD("tcp-keepalive", "300", 0, intMax, true),
 	immutable(intD("socket-mark-id", "0", 0, intMax, false)),
-	// ------ tls
-	intD("tls-port", "0", 0, 65535, false),
-	strD("tls-cert-file", "", false),
-	strD("tls-key-file", "", false),
-	strD("tls-key-file-pass", "", false),
-	strD("tls-client-cert-file", "", false),
-	strD("tls-client-key-file", "", false),
-	strD("tls-client-key-file-pass", "", false),
+	// ------ tls (package tlsconf; Go has no DHE suites, no cluster, and
+	// picks TLS 1.3 suites and their order itself)
+	intD("tls-port", "0", 0, 65535, true),
+	strD("tls-cert-file", "", true),
+	strD("tls-key-file", "", true),
+	strD("tls-key-file-pass", "", true),
+	strD("tls-client-cert-file", "", true),
+	strD("tls-client-key-file", "", true),
+	strD("tls-client-key-file-pass", "", true),
 	strD("tls-dh-params-file", "", false),
-	strD("tls-ca-cert-file", "", false),
-	strD("tls-ca-cert-dir", "", false),
-	enumD("tls-auth-clients", "yes", false, "no", "yes", "optional"),
-	boolD("tls-replication", "no", false),
+	strD("tls-ca-cert-file", "", true),
+	strD("tls-ca-cert-dir", "", true),
+	enumD("tls-auth-clients", "yes", true, "no", "yes", "optional"),
+	boolD("tls-replication", "no", true),
 	boolD("tls-cluster", "no", false),
-	strD("tls-protocols", "", false),
-	strD("tls-ciphers", "", false),
+	strD("tls-protocols", "", true),
+	strD("tls-ciphers", "", true),
 	strD("tls-ciphersuites", "", false),
 	boolD("tls-prefer-server-ciphers", "no", false),
-	boolD("tls-session-caching", "yes", false),
+	boolD("tls-session-caching", "yes", true),
 	intD("tls-session-cache-size", "20480", 0, intMax, false),
 	intD("tls-session-cache-timeout", "300", 0, intMax, false),
 	// ------ general
@@ -150,10 +160,10 @@ var Directives = []*Directive{
 	// ------ keys tracking
 	intD("tracking-table-max-keys", "1000000", 0, maxInt, false),
 	// ------ security
-	intD("acllog-max-len", "128", 0, maxInt, false),
-	immutable(strD("aclfile", "", false)),
+	intD("acllog-max-len", "128", 0, maxInt, true),
+	immutable(strD("aclfile", "", true)),
 	strD("requirepass", "", true),
-	enumD("acl-pubsub-default", "resetchannels", false, "allchannels", "resetchannels"),
+	enumD("acl-pubsub-default", "resetchannels", true, "allchannels", "resetchannels"),
 	// ------ clients
 	intD("maxclients", "10000", 1, intMax, true),
 	// ------ memory management
@@ -259,6 +269,12 @@ var Directives = []*Directive{
 	immutable(enumD("enable-protected-configs", "no", false, "no", "yes", "local")),
 	immutable(enumD("enable-debug-command", "no", true, "no", "yes", "local")),
 	immutable(enumD("enable-module-command", "no", false, "no", "yes", "local")),
+	// ------ replnode extensions
+	// metrics-port serves Prometheus /metrics over HTTP on that port (0,
+	// the default, serves nothing); metrics-bind is the one address it
+	// listens on ("" for every interface). See package metrics.
+	immutable(extension(intD("metrics-port", "0", 0, 65535, true))),
+	immutable(extension(strD("metrics-bind", "", true))),
 }
 
 // fileOnly are directives valid in a file but not settable or gettable

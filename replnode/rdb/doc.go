@@ -1,7 +1,10 @@
 // Package rdb owns the RDB snapshot format of Redis 7.0 (RDB version 10) and
 // the older versions it loads (6–9): length and string encodings, LZF,
-// listpack, ziplist, zipmap, intset and quicklist forms, AUX fields, and the
-// CRC64 trailer.
+// listpack, ziplist, zipmap, intset and quicklist forms, streams (type 19,
+// RDB_TYPE_STREAM_LISTPACKS_2, written as 7.0 writes it: the nodes'
+// listpacks byte for byte, groups, PELs and consumers; type 15 of Redis 5
+// and 6 read with the counters 7.0 derives; 7.2's type 21 refused), AUX
+// fields, and the CRC64 trailer.
 //
 // One encoder writes to any io.Writer (a file, a replica socket, a DUMP
 // payload); one decoder reads from any io.Reader. The on-disk codes live in
@@ -19,7 +22,7 @@
 //   - DumpPayload and ParseDumpPayload are DUMP and RESTORE's format.
 //
 // Files: format.go (codes), encode.go, decode.go (stream and errors),
-// values.go (value bodies to store values), blobs.go (listpack, ziplist,
+// values.go (value bodies to store values, streams included), blobs.go (listpack, ziplist,
 // intset, zipmap parsers), lzf.go, crc64.go, dump.go (DUMP payloads and
 // keyspace loading).
 //

@@ -320,6 +320,8 @@ func valueType(v store.Value) byte {
 			return typeHashListpack
 		}
 		return typeHash
+	case *store.Stream:
+		return typeStreamListpacks2
 	}
 	panic(fmt.Sprintf("rdb: no RDB type for %T", v))
 }
@@ -327,6 +329,8 @@ func valueType(v store.Value) byte {
 // writeValue writes the body of v in the format valueType chose.
 func (e *Encoder) writeValue(v store.Value) {
 	switch v := v.(type) {
+	case *store.Stream:
+		e.writeStream(v)
 	case *store.String:
 		e.writeString(v.B)
 	case *store.List:
@@ -380,6 +384,64 @@ func (e *Encoder) writeValue(v store.Value) {
 			e.writeString(val)
 			return e.err == nil
 		})
+	}
+}
+
+// writeStream writes a stream as RDB_TYPE_STREAM_LISTPACKS_2: each node's
+// 128-bit master ID and listpack, the stream's counters, then every group
+// with its PEL (IDs, delivery times and counts) and its consumers with
+// their own PELs (IDs only), as rdbSaveObject does.
+func (e *Encoder) writeStream(s *store.Stream) {
+	nodes := s.RawNodes()
+	e.writeLen(uint64(len(nodes)))
+	for _, n := range nodes {
+		e.writeString(store.EncodeStreamID(n.Master))
+		var lp listpackBuilder
+		for _, el := range n.Elems {
+			if el.IsInt {
+				lp.appendInt(el.Int)
+			} else {
+				lp.append(el.Str)
+			}
+		}
+		e.writeString(lp.finish())
+	}
+	e.writeLen(s.Len())
+	e.writeLen(s.LastID.Ms)
+	e.writeLen(s.LastID.Seq)
+	e.writeLen(s.FirstID.Ms)
+	e.writeLen(s.FirstID.Seq)
+	e.writeLen(s.MaxDeletedID.Ms)
+	e.writeLen(s.MaxDeletedID.Seq)
+	e.writeLen(s.EntriesAdded)
+	groups := s.Groups()
+	e.writeLen(uint64(len(groups)))
+	var b [8]byte
+	for _, g := range groups {
+		e.writeString(g.Name)
+		e.writeLen(g.LastID.Ms)
+		e.writeLen(g.LastID.Seq)
+		e.writeLen(uint64(g.EntriesRead))
+		e.writeLen(uint64(g.PEL.Len()))
+		g.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
+			e.write(store.EncodeStreamID(id))
+			binary.LittleEndian.PutUint64(b[:], uint64(nack.DeliveryTime))
+			e.write(b[:])
+			e.writeLen(nack.DeliveryCount)
+			return true
+		})
+		consumers := g.Consumers()
+		e.writeLen(uint64(len(consumers)))
+		for _, c := range consumers {
+			e.writeString(c.Name)
+			binary.LittleEndian.PutUint64(b[:], uint64(c.SeenTime))
+			e.write(b[:])
+			e.writeLen(uint64(c.PEL.Len()))
+			c.PEL.Ascend(func(id store.StreamID, _ *store.PendingEntry) bool {
+				e.write(store.EncodeStreamID(id))
+				return true
+			})
+		}
 	}
 }
 
@@ -465,6 +527,12 @@ func (lp *listpackBuilder) size() int { return lpHdrSize + len(lp.body) + 1 }
 // append adds one entry: canonical integers as numbers, as lpAppend does.
 func (lp *listpackBuilder) append(s []byte) {
 	lp.body = appendListpackEntry(lp.body, s)
+	lp.count++
+}
+
+// appendInt adds an integer entry, as lpAppendInteger does.
+func (lp *listpackBuilder) appendInt(n int64) {
+	lp.body = appendListpackEntry(lp.body, strconv.AppendInt(nil, n, 10))
 	lp.count++
 }
 

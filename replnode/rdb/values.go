@@ -76,7 +76,7 @@ func (d *decoder) value(start int64, t byte) (store.Value, error) {
 	case typeModule, typeModule2:
 		return nil, d.fail(start, "module values are not supported (value type %d needs a Redis module)", t)
 	case typeStreamListpacks, typeStreamListpacks2:
-		return nil, d.fail(start, "stream values are not supported (value type %d)", t)
+		return d.stream(start, t == typeStreamListpacks2)
 	}
 	return nil, d.fail(start, "unknown value type %d", t)
 }
@@ -458,4 +458,164 @@ func (d *decoder) hashOf(start int64, pairs [][]byte) (store.Value, error) {
 		}
 	}
 	return h, nil
+}
+
+// ---------------------------------------------------------------- streams
+
+// stream reads RDB_TYPE_STREAM_LISTPACKS (v2 false: Redis 5 and 6, whose
+// counters 7.0 derives on load) or RDB_TYPE_STREAM_LISTPACKS_2 (7.0), with
+// the checks rdbLoadObject makes.
+func (d *decoder) stream(start int64, v2 bool) (store.Value, error) {
+	s := store.NewStream()
+	nodes, err := d.plainLength()
+	if err != nil {
+		return nil, err
+	}
+	for ; nodes > 0; nodes-- {
+		off := d.off
+		key, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		if len(key) != 16 {
+			return nil, d.fail(off, "stream node key entry is not the size of a stream ID")
+		}
+		off = d.off
+		elems, err := d.blob(off, "listpack", parseListpack)
+		if err != nil {
+			return nil, err
+		}
+		if len(elems) == 0 {
+			return nil, d.fail(off, "empty listpack inside stream")
+		}
+		if _, err := s.AppendRawNode(store.DecodeStreamID(key), elems); err != nil {
+			return nil, d.fail(off, "stream node: %v", err)
+		}
+	}
+	var n [8]uint64
+	count := 3
+	if v2 {
+		count = 8
+	}
+	for i := 0; i < count; i++ {
+		if n[i], err = d.plainLength(); err != nil {
+			return nil, err
+		}
+	}
+	s.SetLength(n[0])
+	s.LastID = store.StreamID{Ms: n[1], Seq: n[2]}
+	if v2 {
+		s.FirstID = store.StreamID{Ms: n[3], Seq: n[4]}
+		s.MaxDeletedID = store.StreamID{Ms: n[5], Seq: n[6]}
+		s.EntriesAdded = n[7]
+	} else {
+		s.EntriesAdded = n[0]
+		s.FirstID = s.EdgeID(true, true)
+	}
+	if s.Len() != 0 && s.NodeCount() == 0 {
+		return nil, d.fail(start, "stream length inconsistent with rax entries")
+	}
+	groups, err := d.plainLength()
+	if err != nil {
+		return nil, err
+	}
+	for ; groups > 0; groups-- {
+		off := d.off
+		name, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		var id store.StreamID
+		if id.Ms, err = d.plainLength(); err != nil {
+			return nil, err
+		}
+		if id.Seq, err = d.plainLength(); err != nil {
+			return nil, err
+		}
+		var entriesRead int64
+		if v2 {
+			v, err := d.plainLength()
+			if err != nil {
+				return nil, err
+			}
+			entriesRead = int64(v)
+		} else {
+			entriesRead = s.EstimateDistance(id)
+		}
+		g := s.CreateGroup(name, id, entriesRead)
+		if g == nil {
+			return nil, d.fail(off, "duplicated consumer group name %q", name)
+		}
+		pel, err := d.plainLength()
+		if err != nil {
+			return nil, err
+		}
+		for ; pel > 0; pel-- {
+			off := d.off
+			raw, err := d.bytes(16)
+			if err != nil {
+				return nil, err
+			}
+			var t [8]byte
+			if err := d.read(t[:]); err != nil {
+				return nil, err
+			}
+			cnt, err := d.plainLength()
+			if err != nil {
+				return nil, err
+			}
+			nack := &store.PendingEntry{DeliveryTime: int64(binary.LittleEndian.Uint64(t[:])), DeliveryCount: cnt}
+			if !g.PEL.Insert(store.DecodeStreamID(raw), nack) {
+				return nil, d.fail(off, "duplicated global PEL entry loading stream consumer group")
+			}
+		}
+		consumers, err := d.plainLength()
+		if err != nil {
+			return nil, err
+		}
+		for ; consumers > 0; consumers-- {
+			off := d.off
+			cname, err := d.string()
+			if err != nil {
+				return nil, err
+			}
+			var t [8]byte
+			if err := d.read(t[:]); err != nil {
+				return nil, err
+			}
+			c := g.CreateConsumer(cname, int64(binary.LittleEndian.Uint64(t[:])))
+			if c == nil {
+				return nil, d.fail(off, "duplicate stream consumer detected")
+			}
+			npel, err := d.plainLength()
+			if err != nil {
+				return nil, err
+			}
+			for ; npel > 0; npel-- {
+				off := d.off
+				raw, err := d.bytes(16)
+				if err != nil {
+					return nil, err
+				}
+				id := store.DecodeStreamID(raw)
+				nack, ok := g.PEL.Get(id)
+				if !ok {
+					return nil, d.fail(off, "consumer entry not found in group global PEL")
+				}
+				if !c.PEL.Insert(id, nack) || nack.Consumer != nil {
+					return nil, d.fail(off, "duplicated consumer PEL entry loading a stream consumer group")
+				}
+				nack.Consumer = c
+			}
+		}
+		orphan := false
+		g.PEL.Ascend(func(_ store.StreamID, nack *store.PendingEntry) bool {
+			orphan = nack.Consumer == nil
+			return !orphan
+		})
+		if orphan {
+			return nil, d.fail(off, "stream group PEL entry without a consumer")
+		}
+	}
+	return s, nil
 }

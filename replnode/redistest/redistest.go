@@ -245,6 +245,9 @@ func StartInProcess(t testing.TB, directives ...string) *Instance {
 	_ = cfg.Set("port", []string{strconv.Itoa(port)}, true)
 	s := server.New(cfg)
 	s.Log.SetOutput(testLogWriter{t})
+	if err := s.LoadUsersAtStartup(); err != nil {
+		t.Fatal(err)
+	}
 	s.ListenOn(l)
 	done := make(chan struct{})
 	go func() { _ = s.Serve(); close(done) }()

@@ -79,6 +79,10 @@ type Host interface {
 	// error statistics (not when it is a command's error the script
 	// passed on, counted when it happened); either way the call failed.
 	ErrorReplied(msg string, counted bool)
+	// ACLCheckCmd is redis.acl_check_cmd: whether the script's caller's
+	// ACL user may run the command; known is false for an unknown
+	// command.
+	ACLCheckCmd(args [][]byte) (allowed, known bool)
 }
 
 // Script is a cached EVAL script.

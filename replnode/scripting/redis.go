@@ -34,8 +34,15 @@ func (e *Engine) redisTable() *lua.LTable {
 			if e.run == nil {
 				raiseRedisError(L, "redis.acl_check_cmd can only be called inside a script invocation")
 			}
-			// replnode has no ACL users: every command is permitted.
-			L.Push(lua.LTrue)
+			args, errText := luaCommandArgs(L)
+			if errText != "" {
+				raiseRedisError(L, errText)
+			}
+			allowed, known := e.run.host.ACLCheckCmd(args)
+			if !known {
+				raiseRedisError(L, "Invalid command passed to redis.acl_check_cmd()")
+			}
+			L.Push(lua.LBool(allowed))
 			return 1
 		},
 	}
@@ -78,15 +85,13 @@ func raiseRedisError(L *lua.LState, text string) {
 	L.Error(errorTable(L, text), 0)
 }
 
-// redisCall is luaRedisGenericCommand: raise is redis.call, !raise
-// redis.pcall.
-func (e *Engine) redisCall(L *lua.LState, raise bool) int {
-	if e.run == nil {
-		raiseRedisError(L, "redis.call/pcall can only be called inside a script invocation")
-	}
+// luaCommandArgs converts the Lua arguments of redis.call and
+// redis.acl_check_cmd to a command (Redis's luaArgsToRedisArgv), or
+// returns the error text.
+func luaCommandArgs(L *lua.LState) ([][]byte, string) {
 	n := L.GetTop()
 	if n == 0 {
-		return e.callFailed(L, raise, errorTable(L, "Please specify at least one argument for this redis lib call"))
+		return nil, "Please specify at least one argument for this redis lib call"
 	}
 	args := make([][]byte, n)
 	for i := 1; i <= n; i++ {
@@ -96,8 +101,21 @@ func (e *Engine) redisCall(L *lua.LState, raise bool) int {
 		case lua.LString:
 			args[i-1] = []byte(string(v))
 		default:
-			return e.callFailed(L, raise, errorTable(L, "Lua redis lib command arguments must be strings or integers"))
+			return nil, "Lua redis lib command arguments must be strings or integers"
 		}
+	}
+	return args, ""
+}
+
+// redisCall is luaRedisGenericCommand: raise is redis.call, !raise
+// redis.pcall.
+func (e *Engine) redisCall(L *lua.LState, raise bool) int {
+	if e.run == nil {
+		raiseRedisError(L, "redis.call/pcall can only be called inside a script invocation")
+	}
+	args, errText := luaCommandArgs(L)
+	if errText != "" {
+		return e.callFailed(L, raise, errorTable(L, errText))
 	}
 	L.SetTop(0)
 	reply := e.run.host.Call(args, e.run.proto)

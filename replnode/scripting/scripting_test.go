@@ -107,6 +107,7 @@ func (h *fakeHost) Call(args [][]byte, proto int) []byte {
 	return h.reply
 }
 func (h *fakeHost) SetRepl(int)                           {}
+func (h *fakeHost) ACLCheckCmd([][]byte) (bool, bool)     { return true, true }
 func (h *fakeHost) Log(int, string)                       {}
 func (h *fakeHost) ErrorReplied(msg string, counted bool) { h.errs = append(h.errs, msg) }
 

@@ -15,15 +15,24 @@ import (
 //
 // A served client's command runs on a fresh context bound to that client,
 // writes its reply to the client's Writer, and propagates the non-blocking
-// form (BLPOP → LPOP, BLMOVE → LMOVE, BZPOPMIN → ZPOPMIN...), as Redis does.
+// form (BLPOP → LPOP, BLMOVE → LMOVE, BZPOPMIN → ZPOPMIN...), or for
+// XREADGROUP the XCLAIM / XGROUP commands of its group read, as Redis does.
+// An XREADGROUP waiter whose stream is deleted or replaced ends with
+// -UNBLOCKED (blockedWaiter.gone). A blocked command's call is counted when
+// it blocks; its failure, when it ends with an error.
 
 // blockingState is one server's blocked clients.
 type blockingState struct {
 	s *Server
 	q *blockQueues
-	// present remembers which waited keys held a servable value at the
-	// last sweep (see serveReady).
-	present map[blockedKeyRef]bool
+	// present remembers which kind of servable value each waited key
+	// held at the last sweep (see serveReady).
+	present map[blockedKeyRef]blockKind
+	// goneKeys are the keys with a waiter that ends when the key stops
+	// holding a stream (XREADGROUP): checked after every command whatever
+	// the number of waited keys, as Redis signals every deleted or
+	// overwritten stream (signalDeletedKeyAsReady).
+	goneKeys map[blockedKeyRef]struct{}
 }
 
 // blockingStates maps each Server to its blockingState. (A field on Server
@@ -34,7 +43,7 @@ func init() { onNewServer(initBlocking) }
 
 // initBlocking installs the hooks for a new server.
 func initBlocking(s *Server) {
-	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]bool)}
+	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]blockKind), goneKeys: make(map[blockedKeyRef]struct{})}
 	blockingStates.Store(s, b)
 	s.OnAfterCommand(b.serveReady)
 	s.OnCron(b.expire)
@@ -73,6 +82,9 @@ func (s *Server) UnblockKeyWaiter(c *Client, withError bool) bool {
 		return false
 	}
 	b.q.remove(c)
+	// Redis 7.0's CLIENT UNBLOCK calls updateStatsOnUnblock with
+	// had_errors set in both modes: the unblocked command counts as failed.
+	s.cmdStats(w.call.cmd).failed++
 	if withError {
 		s.countError("UNBLOCKED")
 		c.w.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
@@ -89,7 +101,7 @@ func (s *Server) UnblockKeyWaiter(c *Client, withError bool) bool {
 // RENAME, MOVE, COPY, RESTORE and the *STORE commands serve waiters.
 func (s *Server) signalIfBlockable(db int, key []byte, v store.Value) {
 	switch v.Kind() {
-	case store.KindList, store.KindZSet:
+	case store.KindList, store.KindZSet, store.KindStream:
 		s.SignalKeyAsReady(db, key)
 	}
 }
@@ -122,6 +134,8 @@ func (b *blockingState) kindOf(db int, key string) blockKind {
 		return blockOnList
 	case store.KindZSet:
 		return blockOnZSet
+	case store.KindStream:
+		return blockOnStream
 	}
 	return 0
 }
@@ -142,11 +156,14 @@ const sweepLimit = 128
 func (b *blockingState) serveReady() {
 	if n := b.q.keyCount(); n > 0 && n <= sweepLimit {
 		for ref := range b.q.byKey {
-			present := b.kindOf(ref.db, ref.key) != 0
-			if present && !b.present[ref] {
+			kind := b.kindOf(ref.db, ref.key)
+			// A key that appeared, or a stream that went away (its
+			// XREADGROUP waiters end, as after Redis's
+			// signalDeletedKeyAsReady).
+			if prev := b.present[ref]; kind != prev && (prev == 0 || prev == blockOnStream) {
 				b.q.signal(ref.db, ref.key)
 			}
-			b.present[ref] = present
+			b.present[ref] = kind
 		}
 		for ref := range b.present {
 			if _, waited := b.q.byKey[ref]; !waited {
@@ -155,6 +172,13 @@ func (b *blockingState) serveReady() {
 		}
 	} else if len(b.present) > 0 {
 		clear(b.present)
+	}
+	for ref := range b.goneKeys {
+		if _, waited := b.q.byKey[ref]; !waited {
+			delete(b.goneKeys, ref)
+		} else if b.kindOf(ref.db, ref.key) != blockOnStream {
+			b.q.signal(ref.db, ref.key)
+		}
 	}
 	if !b.q.hasReady() {
 		return
@@ -210,10 +234,10 @@ type blockedCall struct {
 // command on a ready key with a fresh context and reports whether it could;
 // nullReply writes the timeout reply.
 func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
-	serve func(sctx *Ctx, key []byte) bool, nullReply func(w *Ctx)) {
+	serve func(sctx *Ctx, key []byte) bool, nullReply func(w *Ctx)) *blockedWaiter {
 	s, c := ctx.S, ctx.C
 	call := blockedCall{cmd: ctx.Cmd, args: cloneArgs(ctx.Args)}
-	w := &blockedWaiter{owner: c, db: ctx.DBNum, deadlineMs: deadline, kind: kind}
+	w := &blockedWaiter{owner: c, db: ctx.DBNum, deadlineMs: deadline, kind: kind, call: call}
 	for _, k := range keys {
 		w.keys = append(w.keys, string(k))
 	}
@@ -242,9 +266,39 @@ func block(ctx *Ctx, keys [][]byte, deadline int64, kind blockKind,
 	}
 	b := blockingOf(s)
 	b.q.add(w)
+	// What the keys hold now is the baseline of the safety-net sweep:
+	// only a later change may serve the waiter.
+	for _, k := range w.keys {
+		ref := blockedKeyRef{w.db, k}
+		if _, seen := b.present[ref]; !seen {
+			b.present[ref] = b.kindOf(w.db, k)
+		}
+	}
 	c.BlockState = w
 	c.Block()
 	b.armTimer(deadline)
+	return w
+}
+
+// watchGone sets w's gone hook (see blockedWaiter.gone) and has its keys
+// checked after every command.
+func (b *blockingState) watchGone(w *blockedWaiter, gone func()) {
+	w.gone = gone
+	for _, k := range w.keys {
+		b.goneKeys[blockedKeyRef{w.db, k}] = struct{}{}
+	}
+}
+
+// goneHandler builds a waiter's gone hook (see blockedWaiter.gone): it
+// replies on a serving context and resumes the client.
+func goneHandler(ctx *Ctx, reply func(sctx *Ctx)) func() {
+	s, c := ctx.S, ctx.C
+	call := blockedCall{cmd: ctx.Cmd, args: cloneArgs(ctx.Args)}
+	return func() {
+		sctx := servingCtx(s, c, call)
+		reply(sctx)
+		finishServed(sctx)
+	}
 }
 
 // armTimer wakes the executor at deadline to time out waiters, so a wait
@@ -281,7 +335,12 @@ func finishServed(sctx *Ctx) {
 	if sctx.changes > 0 && !sctx.noPropagate && sctx.rewritten != nil {
 		s.propagate(sctx.DBNum, sctx.rewritten)
 	}
-	s.cmdStats(sctx.Cmd).calls++
+	// The call was counted when the command blocked (Redis's call()
+	// counts calls whatever the outcome); the failure is counted now, as
+	// updateStatsOnUnblock does.
+	if sctx.errors > 0 {
+		s.cmdStats(sctx.Cmd).failed++
+	}
 	sctx.C.BlockState = nil
 	sctx.C.Unblock()
 }
@@ -294,7 +353,7 @@ func connGone(c *Client) bool {
 	if c.conn == nil {
 		return false
 	}
-	sc, ok := c.conn.(syscall.Conn)
+	sc, ok := netConn(c.conn).(syscall.Conn)
 	if !ok {
 		return false
 	}

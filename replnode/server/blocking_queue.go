@@ -3,7 +3,7 @@ package server
 import "math"
 
 // This file holds the bookkeeping of blocking commands (BLPOP, BRPOP, BLMOVE,
-// BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP) with no I/O and no clock:
+// BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, XREAD, XREADGROUP) with no I/O and no clock:
 // which clients wait on which keys, in what order, until when, and which
 // keys became ready since the last time they were served. The executor
 // drives it (see blocking.go): it registers waiters, signals keys that
@@ -39,8 +39,14 @@ type blockedWaiter struct {
 	// timeout writes the reply for a wait that ran out and resumes the
 	// client. Set by the handler that blocked.
 	timeout func()
+	// gone, when set, ends the wait with an error once the key no longer
+	// holds the kind of value the waiter needs (XREADGROUP on a deleted
+	// stream).
+	gone func()
 	// seq orders waiters by the time they blocked.
 	seq uint64
+	// call is the blocked command (for its statistics).
+	call blockedCall
 }
 
 // blockKind is the value type a waiter needs.
@@ -49,6 +55,7 @@ type blockKind uint8
 const (
 	blockOnList blockKind = iota + 1
 	blockOnZSet
+	blockOnStream
 )
 
 // blockQueues is the registry of waiters.
@@ -168,11 +175,16 @@ func (q *blockQueues) serveKey(ref blockedKeyRef, kindOf func(db int, key string
 	// Walk a copy of the queue: serving removes waiters from it.
 	waiters := append([]*blockedWaiter(nil), q.byKey[ref]...)
 	for _, w := range waiters {
-		kind := kindOf(ref.db, ref.key)
-		if kind == 0 {
-			return
+		if q.byOwner[w.owner] != w {
+			continue
 		}
-		if w.kind != kind || !q.waiting(w.owner) || q.byOwner[w.owner] != w {
+		kind := kindOf(ref.db, ref.key)
+		if w.gone != nil && kind != w.kind {
+			q.remove(w.owner)
+			w.gone()
+			continue
+		}
+		if kind == 0 || w.kind != kind {
 			continue
 		}
 		// A waiter that could not be served (its connection is gone)

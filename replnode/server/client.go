@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/replnode/replnode/replnode/acl"
 	"github.com/replnode/replnode/replnode/fencing"
 	"github.com/replnode/replnode/replnode/resp"
 )
@@ -49,7 +50,11 @@ type Client struct {
 	DBNum int
 	flags ClientFlags
 
+	// authenticated is set by AUTH/HELLO (or at connection when the
+	// default user needs no password); user is the ACL user, nil for the
+	// master link and internal clients, which may run anything.
 	authenticated bool
+	user          *acl.User
 
 	// w collects replies on the executor; flushOut moves them to pending.
 	w *resp.Writer
@@ -111,7 +116,7 @@ func (s *Server) newClient(conn net.Conn) *Client {
 		createdMs:       now,
 		lastInteraction: now,
 	}
-	c.authenticated = s.Config.String("requirepass") == ""
+	s.setDefaultAuth(c)
 	if conn != nil {
 		c.addr = conn.RemoteAddr().String()
 		c.laddr = conn.LocalAddr().String()
@@ -132,6 +137,7 @@ func (s *Server) NewInternalClient(flags ClientFlags) *Client {
 	c := s.newClient(nil)
 	c.flags |= flags | ClientInternal
 	c.authenticated = true
+	c.user = nil
 	return c
 }
 

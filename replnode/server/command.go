@@ -103,7 +103,9 @@ type Command struct {
 	// is shared by every Server in the process, its counters are not.
 	statIdx int
 	// meta is the descriptive data of COMMAND DOCS / INFO (command_meta.go).
-	meta    *commandMeta
+	meta *commandMeta
+	// acl is the command as ACLs see it (acl_keys.go).
+	acl     *aclCommand
 	id      int
 	fullLow string
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/replnode/replnode/replnode/acl"
 	"github.com/replnode/replnode/replnode/scripting"
 )
 
@@ -120,8 +121,16 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 			return false
 		}
 	}
-	if !c.authenticated && cmd.Flags&FlagNoAuth == 0 {
+	if cmd.Flags&FlagNoAuth == 0 && s.authRequired(c) {
 		s.reject(ctx, ErrNoAuth)
+		return false
+	}
+	if c.multi.active && cmd.Flags&FlagNoMulti != 0 {
+		s.reject(ctx, "ERR Command not allowed inside a transaction")
+		return false
+	}
+	if res, denied := s.aclDenied(c, cmd, args, aclLogContext(c)); denied {
+		s.reject(ctx, noPermMessage(res, cmd))
 		return false
 	}
 	isExec := cmd.Name == "exec" && cmd.parent == nil
@@ -188,10 +197,6 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 			return s.waitScript(c)
 		}
 		s.reject(ctx, s.busyError())
-		return false
-	}
-	if c.multi.active && cmd.Flags&FlagNoMulti != 0 {
-		s.reject(ctx, "ERR Command not allowed inside a transaction")
 		return false
 	}
 	// CLIENT PAUSE comes last, after every refusal and before MULTI
@@ -463,6 +468,10 @@ func (s *Server) callFromScript(run *scriptRun, args [][]byte) {
 	}
 	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && cmd.Flags&FlagStale == 0 {
 		s.reject(ctx, "ERR Can not execute the command on a stale replica")
+		return
+	}
+	if res, denied := s.aclDenied(c, cmd, args, "lua"); denied {
+		s.reject(ctx, "ERR The user executing the script "+acl.ErrorMessage(res))
 		return
 	}
 	if msg := s.checkFence(run.caller, cmd.Flags&FlagFenced != 0); msg != "" {

@@ -7,8 +7,28 @@
 //
 // Command handlers live in files by data type (t_string.go, t_list.go, ...),
 // in the manner of Redis's src/. The checks every command shares (arity,
-// authentication, failover epoch, read-only replica, min-replicas, OOM,
-// CLIENT PAUSE) live once in dispatch, never in handlers.
+// authentication, ACL permissions, failover epoch, read-only replica,
+// min-replicas, OOM, CLIENT PAUSE) live once in dispatch, never in handlers.
+//
+// # ACL users
+//
+// Package acl owns the users and decides; t_acl.go is the ACL command
+// and the I/O around it (ACL LOG entries, the ACL file, disconnecting
+// clients a change takes rights from), acl_keys.go hands package acl the
+// command table and a command's keys (from command_meta.json's key specs)
+// and channels. Dispatch asks once per command (aclDenied), and again for
+// each queued command at EXEC and each command a script calls. A client
+// of a user that may do everything (the default user, as shipped), the
+// master link and internal clients (no user) cost a flag test.
+//
+// # Metrics
+//
+// With metrics-port set (a replnode extension directive, with metrics-bind;
+// off by default) the node serves Prometheus /metrics over HTTP on its own
+// listener (metrics_http.go). A scrape takes the executor once, to render
+// the INFO sections package metrics maps to redis_exporter's names
+// (MetricsSnapshot: no keyspace walk, so no avg_ttl), and parses and
+// encodes after releasing it.
 //
 // # Failover safety
 //
@@ -138,6 +158,18 @@
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).
+//
+// # TLS
+//
+// tls.go opens the tls-port listeners (crypto/tls over the same accept
+// loop; a client's handshake runs on its reader goroutine at its first
+// read) and wraps the link to our master when tls-replication is on. The
+// rules — what the tls-* directives mean, which certificate a handshake
+// gets — are package tlsconf's; the server gives it the files and keeps
+// its Contexts. CONFIG SET of any tls-* directive reloads (even to the
+// same value, so a rotated file is picked up), CONFIG SET tls-port moves
+// the listener, and a reload or move that fails puts every value of that
+// CONFIG SET back.
 //
 // # Scripting
 //

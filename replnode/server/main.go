@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -107,15 +108,28 @@ func run(cfg *config.Config, stdout io.Writer) int {
 
 	s := New(cfg)
 	s.Log.SetOutput(logOut)
+	if err := s.LoadUsersAtStartup(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			s.Log.Warningf("%s", line)
+		}
+		return 1
+	}
 	s.Log.Role = func() byte {
 		if s.IsReplica() {
 			return 'S'
 		}
 		return 'M'
 	}
-	if err := s.Listen(); err != nil {
-		s.Log.Warningf("Warning: Could not create server TCP listening socket *:%d: %v", cfg.Int("port"), err)
-		s.Log.Warningf("Failed listening on port %d (tcp), aborting.", cfg.Int("port"))
+	if err := s.Listen(); errors.Is(err, errTLSConfigure) {
+		s.Log.Warningf("%v", err)
+		return 1
+	} else if err != nil {
+		s.Log.Warningf("Warning: Could not create server TCP listening socket *:%d: %v", s.announcedPort(), err)
+		s.Log.Warningf("Failed listening on port %d (tcp), aborting.", s.announcedPort())
+		return 1
+	}
+	if err := s.ListenMetrics(); err != nil {
+		s.Log.Warningf("Failed listening on metrics port %d (http), aborting: %v", cfg.Int("metrics-port"), err)
 		return 1
 	}
 	if pidfile := cfg.String("pidfile"); pidfile != "" || cfg.Bool("daemonize") {
@@ -128,7 +142,7 @@ func run(cfg *config.Config, stdout io.Writer) int {
 			defer os.Remove(pidfile)
 		}
 	}
-	s.Log.Noticef("Running mode=standalone, port=%d.", cfg.Int("port"))
+	s.Log.Noticef("Running mode=standalone, port=%d.", s.announcedPort())
 	s.Log.Warningf("Server initialized")
 
 	// Clients are served from here on; while the dataset loads they get
@@ -273,5 +287,9 @@ Examples:
        ./replnode --port 7777
        ./replnode --port 7777 --replicaof 127.0.0.1 8888
        ./replnode /etc/myredis.conf --loglevel verbose -
+
+replnode extensions (unknown to redis-server):
+       --metrics-port <port>   serve Prometheus /metrics over HTTP (redis_exporter's names; 0, the default, is off)
+       --metrics-bind <addr>   address of the metrics listener (default: every interface)
 `)
 }

@@ -153,6 +153,9 @@ func (r *replState) linkConfig() replication.LinkConfig {
 	port := cfg.Int("replica-announce-port")
 	if port == 0 {
 		port = cfg.Int("port")
+		if cfg.Bool("tls-replication") && cfg.Int("tls-port") != 0 {
+			port = cfg.Int("tls-port")
+		}
 	}
 	return replication.LinkConfig{
 		MasterUser:    cfg.String("masteruser"),

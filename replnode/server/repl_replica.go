@@ -229,6 +229,13 @@ func (r *replState) current(gen int) bool { return r.linkGen == gen }
 func (r *replState) linkRun(gen int, host string, port int) {
 	timeout := time.Duration(r.s.Config.Int("repl-timeout")) * time.Second
 	conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), timeout)
+	if err == nil {
+		plain := conn
+		if conn, err = r.s.dialMasterTLS(plain, timeout); err != nil {
+			_ = plain.Close()
+			conn = nil
+		}
+	}
 	var mc *masterConn
 	ok := false
 	r.s.Exec(func() {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/replnode/replnode/replnode/acl"
 	"github.com/replnode/replnode/replnode/rdb"
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/scripting"
@@ -132,13 +133,19 @@ func (r *scriptRun) Call(args [][]byte, proto int) []byte {
 	r.s.callFromScript(r, args)
 	out := append([]byte(nil), r.client.w.Bytes()...)
 	r.client.w.Reset()
+	r.releaseAfterCall()
+	return out
+}
+
+// releaseAfterCall ends a call into the server: a script that ran past
+// busy-reply-threshold lends the executor again.
+func (r *scriptRun) releaseAfterCall() {
 	r.lendMu.Lock()
 	r.inCall = false
 	if r.timedOut && !r.lent {
 		r.lendExecutor()
 	}
 	r.lendMu.Unlock()
-	return out
 }
 
 // lendExecutor lets other clients in while the script runs pure Lua past
@@ -185,6 +192,26 @@ func (r *scriptRun) watch(threshold time.Duration) (stop func()) {
 		}
 	})
 	return func() { timer.Stop() }
+}
+
+// ACLCheckCmd implements scripting.Host (redis.acl_check_cmd): the
+// caller's user is checked as dispatch would, without logging.
+func (r *scriptRun) ACLCheckCmd(args [][]byte) (allowed, known bool) {
+	r.reclaimExecutor(true)
+	defer r.releaseAfterCall()
+	cmd := lookupCommandName(args[0])
+	if cmd != nil && len(cmd.Subcommands) > 0 && len(args) >= 2 {
+		cmd = cmd.subcommand(args[1])
+	}
+	if cmd == nil {
+		return false, false
+	}
+	u := r.caller.user
+	if u == nil || u.Unrestricted() {
+		return true, true
+	}
+	res, _ := r.s.aclCheck(u, cmd, args)
+	return res == acl.OK, true
 }
 
 // SetRepl implements scripting.Host.
@@ -345,6 +372,8 @@ func (s *Server) prepareScriptRun(ctx *Ctx, flags scripting.Flags, ro bool) (*sc
 	c := s.scripts.client
 	c.DBNum = caller.DBNum
 	c.fence = caller.fence
+	// The script's commands are checked against the caller's ACL user.
+	c.user = caller.user
 	run := &scriptRun{
 		s: s, caller: caller, client: c, nowMs: ctx.NowMs, callerCmd: ctx.Cmd, callerArgs: ctx.Args,
 		readOnly:  ro || (!compat && flags&scripting.FlagNoWrites != 0),

@@ -10,9 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/replnode/replnode/replnode/acl"
 	"github.com/replnode/replnode/replnode/config"
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
+	"github.com/replnode/replnode/replnode/tlsconf"
 )
 
 // ---------------------------------------------------------------- server
@@ -36,6 +38,17 @@ type Server struct {
 	nextID    atomic.Uint64
 	listeners []net.Listener
 	wg        sync.WaitGroup
+	// metricsHTTP serves /metrics when metrics-port is set (metrics_http.go).
+	metricsHTTP *metricsEndpoint
+	// tls is the current TLS configuration of the tls-port listeners and
+	// the link to our master (tls.go).
+	tls tlsconf.Contexts
+	// tlsListeners are the tls-port listeners, which CONFIG SET tls-port
+	// replaces while the server runs; listenMu guards them and serving
+	// (set by Serve) against Close.
+	listenMu     sync.Mutex
+	tlsListeners []net.Listener
+	serving      bool
 
 	// Dirty counts keyspace changes since the last successful save; the
 	// persistence code resets it. DirtyBeforeCommand is for INFO.
@@ -92,6 +105,8 @@ type Server struct {
 	pubsub        pubsubState
 	monitors      []*Client
 	slowlog       slowlog
+	acl           *acl.Registry // users (t_acl.go)
+	aclLogEntries acl.Log
 	pausedUntilMs int64
 	pauseWrites   bool
 	fence         fenceState
@@ -186,7 +201,6 @@ type hotConfig struct {
 	serveStale       bool
 	slowlogSlower    int64
 	protoMaxBulk     int64
-	requirepass      string
 	latencyTracking  bool  // latency-tracking: per-command histograms
 	latencyMonitorMs int64 // latency-monitor-threshold
 	// outLimits are client-output-buffer-limit's hard, soft and seconds
@@ -245,6 +259,7 @@ func New(cfg *config.Config) *Server {
 		commandStats: make([]cmdStats, commandSlots),
 	}
 	s.stats.ErrorCodes = map[string]int64{}
+	s.initACL()
 	s.Log = NewLogger(os.Stdout, cfg.String("loglevel"))
 	s.pubsub.init()
 	s.slowlog.init()
@@ -313,7 +328,7 @@ func (s *Server) applyAllConfig() {
 	for _, name := range []string{"hz", "hash-max-listpack-entries", "hash-max-listpack-value",
 		"set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value", "loglevel", "slowlog-max-len", "notify-keyspace-events",
 		"maxmemory", "min-replicas-to-write", "replica-read-only", "replica-serve-stale-data", "slowlog-log-slower-than",
-		"proto-max-bulk-len", "requirepass", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
+		"proto-max-bulk-len", "tls-auth-clients", "client-output-buffer-limit", "latency-tracking", "latency-monitor-threshold"} {
 		s.applyConfig(name)
 	}
 }
@@ -362,8 +377,8 @@ func (s *Server) applyConfig(name string) {
 		s.hot.slowlogSlower = c.Int(name)
 	case "proto-max-bulk-len":
 		s.hot.protoMaxBulk = c.Int(name)
-	case "requirepass":
-		s.hot.requirepass = c.String(name)
+	case "tls-auth-clients":
+		s.tls.SetAuthClients(c.String(name))
 	case "latency-tracking":
 		s.hot.latencyTracking = c.Bool(name)
 	case "latency-monitor-threshold":
@@ -385,38 +400,29 @@ func (s *Server) applyConfig(name string) {
 func (s *Server) protoLimits(c *Client) resp.Limits {
 	return resp.Limits{
 		MaxBulkLen:      s.hot.protoMaxBulk,
-		Unauthenticated: !c.authenticated && s.hot.requirepass != "",
+		Unauthenticated: s.authRequired(c),
 		Master:          c.flags&ClientMaster != 0,
 	}
 }
 
 // ---------------------------------------------------------------- listening
 
-// Listen opens the TCP listeners (bind, port) and the unix socket.
+// Listen opens the TCP listeners (bind, port), the TLS ones (bind,
+// tls-port) and the unix socket. With TLS in use it loads the
+// certificates first and fails if they do not load, as initServer.
 func (s *Server) Listen() error {
-	port := s.Config.Int("port")
-	if port != 0 {
-		for _, addr := range s.Config.Fields("bind") {
-			optional := false
-			if len(addr) > 0 && addr[0] == '-' {
-				optional, addr = true, addr[1:]
-			}
-			host := addr
-			switch addr {
-			case "*":
-				host = "0.0.0.0"
-			case "::*":
-				host = "::"
-			}
-			l, err := net.Listen("tcp", net.JoinHostPort(host, itoa(port)))
-			if err != nil {
-				if optional {
-					continue
-				}
-				return err
-			}
-			s.listeners = append(s.listeners, l)
+	if s.tlsEnabled() && s.configureTLS() != nil {
+		return errTLSConfigure
+	}
+	if port := s.Config.Int("port"); port != 0 {
+		ls, err := s.listenTCP(port)
+		if err != nil {
+			return err
 		}
+		s.listeners = append(s.listeners, ls...)
+	}
+	if err := s.listenTLS(); err != nil {
+		return err
 	}
 	if path := s.Config.String("unixsocket"); path != "" {
 		_ = os.Remove(path)
@@ -431,10 +437,41 @@ func (s *Server) Listen() error {
 		}
 		s.listeners = append(s.listeners, l)
 	}
-	if len(s.listeners) == 0 {
+	if len(s.listeners) == 0 && len(s.tlsListeners) == 0 {
 		return errors.New("no listening sockets")
 	}
+
 	return nil
+}
+
+// listenTCP opens a TCP listener on port at every bind address.
+func (s *Server) listenTCP(port int64) ([]net.Listener, error) {
+	var out []net.Listener
+	for _, addr := range s.Config.Fields("bind") {
+		optional := false
+		if len(addr) > 0 && addr[0] == '-' {
+			optional, addr = true, addr[1:]
+		}
+		host := addr
+		switch addr {
+		case "*":
+			host = "0.0.0.0"
+		case "::*":
+			host = "::"
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, itoa(port)))
+		if err != nil {
+			if optional {
+				continue
+			}
+			for _, o := range out {
+				_ = o.Close()
+			}
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // ListenOn uses an already open listener (tests, in-process harness).
@@ -444,6 +481,11 @@ func (s *Server) ListenOn(l net.Listener) { s.listeners = append(s.listeners, l)
 func (s *Server) Addrs() []net.Addr {
 	var out []net.Addr
 	for _, l := range s.listeners {
+		out = append(out, l.Addr())
+	}
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	for _, l := range s.tlsListeners {
 		out = append(out, l.Addr())
 	}
 	return out
@@ -456,8 +498,16 @@ func (s *Server) Serve() error {
 		s.wg.Add(1)
 		go s.acceptLoop(l)
 	}
+	s.listenMu.Lock()
+	s.serving = true
+	for _, l := range s.tlsListeners {
+		s.wg.Add(1)
+		go s.acceptLoop(l)
+	}
+	s.listenMu.Unlock()
 	s.wg.Add(1)
 	go s.cronLoop()
+	s.serveMetrics()
 	<-s.shutdownCh
 	s.wg.Wait()
 	return nil
@@ -471,6 +521,12 @@ func (s *Server) Close() {
 		for _, l := range s.listeners {
 			_ = l.Close()
 		}
+		s.closeMetrics()
+		s.listenMu.Lock()
+		for _, l := range s.tlsListeners {
+			_ = l.Close()
+		}
+		s.listenMu.Unlock()
 		s.mu.Lock()
 		for _, c := range s.clients {
 			c.closeConn()
@@ -508,26 +564,26 @@ func (s *Server) acceptLoop(l net.Listener) {
 
 // accept admits a connection, applying maxclients and protected mode.
 func (s *Server) accept(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
+	s.mu.Lock()
+	// The configuration belongs to the executor: read under its lock
+	// (CONFIG SET may be writing it).
+	if tc, ok := netConn(conn).(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 		if ka := s.Config.Int("tcp-keepalive"); ka > 0 {
 			_ = tc.SetKeepAlivePeriod(time.Duration(ka) * time.Second)
 			_ = tc.SetKeepAlive(true)
 		}
 	}
-	s.mu.Lock()
 	s.stats.ConnectionsReceived++
 	if int64(len(s.clients)) >= s.Config.Int("maxclients") {
 		s.stats.RejectedConns++
 		s.mu.Unlock()
-		_, _ = conn.Write([]byte("-ERR max number of clients reached\r\n"))
-		_ = conn.Close()
+		refuse(conn, "-ERR max number of clients reached\r\n")
 		return
 	}
 	if msg := s.protectedModeRefusal(conn); msg != "" {
 		s.mu.Unlock()
-		_, _ = conn.Write([]byte(msg))
-		_ = conn.Close()
+		refuse(conn, msg)
 		return
 	}
 	c := s.newClient(conn)
@@ -536,11 +592,22 @@ func (s *Server) accept(conn net.Conn) {
 	go c.serve()
 }
 
+// refuse sends msg and closes conn, off the accept loop: on a TLS
+// connection the write first waits for the client's handshake, which a
+// client that never sends one would hold forever.
+func refuse(conn net.Conn, msg string) {
+	go func() {
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = conn.Write([]byte(msg))
+		_ = conn.Close()
+	}()
+}
+
 // protectedModeRefusal returns Redis's DENIED error when protected mode
 // refuses a non-loopback client because no password is set and the server
 // is bound to every interface by default.
 func (s *Server) protectedModeRefusal(conn net.Conn) string {
-	if !s.Config.Bool("protected-mode") || s.Config.String("requirepass") != "" {
+	if !s.Config.Bool("protected-mode") || !s.acl.Default.NoPass() {
 		return ""
 	}
 	if s.Config.String("bind") != "* -::*" {

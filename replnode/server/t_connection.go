@@ -1,9 +1,5 @@
 package server
 
-import (
-	"crypto/subtle"
-)
-
 // ---------------------------------------------------------------- connection
 //
 // PING, ECHO, SELECT, AUTH, HELLO, RESET (QUIT is answered by dispatch).
@@ -60,24 +56,6 @@ func selectCommand(ctx *Ctx) {
 	ctx.W.OK()
 }
 
-// checkPassword tests a user/password pair against requirepass (only the
-// default user exists). It reports false after replying with the error.
-func checkPassword(ctx *Ctx, user, pass []byte) bool {
-	if string(user) != "default" {
-		ctx.Error("WRONGPASS invalid username-password pair or user is disabled.")
-		return false
-	}
-	want := ctx.S.Config.String("requirepass")
-	if want == "" {
-		return true
-	}
-	if subtle.ConstantTimeCompare([]byte(want), pass) != 1 {
-		ctx.Error("WRONGPASS invalid username-password pair or user is disabled.")
-		return false
-	}
-	return true
-}
-
 func authCommand(ctx *Ctx) {
 	if len(ctx.Args) > 3 {
 		ctx.Error(ErrSyntax)
@@ -88,14 +66,13 @@ func authCommand(ctx *Ctx) {
 	if len(ctx.Args) == 3 {
 		user, pass = ctx.Args[1], ctx.Args[2]
 		ctx.Redact(2)
-	} else if ctx.S.Config.String("requirepass") == "" {
+	} else if ctx.S.acl.Default.NoPass() {
 		ctx.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 		return
 	}
-	if !checkPassword(ctx, user, pass) {
+	if !ctx.S.authenticate(ctx, user, pass) {
 		return
 	}
-	ctx.C.authenticated = true
 	ctx.W.OK()
 }
 
@@ -123,10 +100,9 @@ func helloCommand(ctx *Ctx) {
 		case ctx.ArgIs(j, "auth") && more >= 2:
 			ctx.Redact(j + 1)
 			ctx.Redact(j + 2)
-			if !checkPassword(ctx, ctx.Args[j+1], ctx.Args[j+2]) {
+			if !ctx.S.authenticate(ctx, ctx.Args[j+1], ctx.Args[j+2]) {
 				return
 			}
-			c.authenticated = true
 			j += 2
 		case ctx.ArgIs(j, "setname") && more >= 1:
 			name, hasName = ctx.Args[j+1], true
@@ -192,6 +168,6 @@ func resetCommand(ctx *Ctx) {
 	c.Name = ""
 	ctx.SelectDB(0)
 	c.w.SetProto(2)
-	c.authenticated = s.Config.String("requirepass") == ""
+	s.setDefaultAuth(c)
 	ctx.W.SimpleString("RESET")
 }

@@ -259,7 +259,7 @@ func keysCommand(ctx *Ctx) {
 
 // typeByName maps SCAN TYPE names to kinds.
 func typeByName(name string) (store.Kind, bool) {
-	for _, k := range []store.Kind{store.KindString, store.KindList, store.KindSet, store.KindZSet, store.KindHash} {
+	for _, k := range []store.Kind{store.KindString, store.KindList, store.KindSet, store.KindZSet, store.KindHash, store.KindStream} {
 		if equalFold([]byte(name), k.String()) {
 			return k, true
 		}

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/replnode/replnode/replnode/acl"
+
 // ---------------------------------------------------------------- transactions
 //
 // MULTI, EXEC, DISCARD, WATCH, UNWATCH, as Redis 7.0's multi.c: commands
@@ -117,6 +119,13 @@ func execCommand(ctx *Ctx) {
 			c.w.Error("EXECABORT Transaction discarded because of: " + ErrReadOnly)
 			continue
 		}
+		// ACL rules may have changed since the command was queued.
+		if res, denied := s.aclDenied(c, q.cmd, q.args, "multi"); denied {
+			msg := "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + execDenialReason(res)
+			s.countError(msg)
+			c.w.Error(msg)
+			continue
+		}
 		inner := &Ctx{}
 		inner.init(s, c)
 		inner.reset(q.cmd, q.args, now)
@@ -230,4 +239,18 @@ func (s *Server) touchAllWatchedKeysInDB(db int, other int) {
 			}
 		}
 	}
+}
+
+// execDenialReason is why EXEC refuses a queued command the ACL rules no
+// longer allow, in Redis 7.0's words.
+func execDenialReason(res acl.Result) string {
+	switch res {
+	case acl.DeniedCommand:
+		return "no permission to execute the command or subcommand"
+	case acl.DeniedKey:
+		return "no permission to touch the specified keys"
+	case acl.DeniedChannel:
+		return "no permission to access one of the channels used as arguments"
+	}
+	return "no permission"
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -128,20 +129,24 @@ func (s *Server) Info(sections ...[]byte) string {
 	var b strings.Builder
 	for _, sec := range infoSections {
 		include := everything || (all && sec.name != "modules") || want[sec.name] || (want["default"] && sec.deflt)
-		if !include {
-			continue
+		if include {
+			writeInfoSection(s, &b, sec.name, sec.collect)
 		}
-		if b.Len() > 0 {
-			b.WriteString("\r\n")
-		}
-		title := strings.ToUpper(sec.name[:1]) + sec.name[1:]
-		if sec.name == "cpu" {
-			title = "CPU"
-		}
-		b.WriteString("# " + title + "\r\n")
-		sec.collect(s, &b)
 	}
 	return b.String()
+}
+
+// writeInfoSection appends one section, its "# Title" header first.
+func writeInfoSection(s *Server, b *strings.Builder, name string, collect func(*Server, *strings.Builder)) {
+	if b.Len() > 0 {
+		b.WriteString("\r\n")
+	}
+	title := strings.ToUpper(name[:1]) + name[1:]
+	if name == "cpu" {
+		title = "CPU"
+	}
+	b.WriteString("# " + title + "\r\n")
+	collect(s, b)
 }
 
 func infoLine(b *strings.Builder, format string, args ...any) {
@@ -172,7 +177,7 @@ func infoServer(s *Server, b *strings.Builder) {
 	infoLine(b, "process_id:%d", os.Getpid())
 	infoLine(b, "process_supervised:no")
 	infoLine(b, "run_id:%s", s.runID)
-	infoLine(b, "tcp_port:%d", s.Config.Int("port"))
+	infoLine(b, "tcp_port:%d", s.announcedPort())
 	infoLine(b, "server_time_usec:%d", now.UnixMicro())
 	infoLine(b, "uptime_in_seconds:%d", uptime)
 	infoLine(b, "uptime_in_days:%d", uptime/86400)
@@ -302,8 +307,12 @@ func infoMemory(s *Server, b *strings.Builder) {
 	infoLine(b, "lazyfreed_objects:0")
 }
 
-// totalSystemMemory reads /proc/meminfo's MemTotal.
-func totalSystemMemory() int64 {
+// totalSystemMemory is /proc/meminfo's MemTotal, read once as Redis reads
+// server.system_memory_size once at startup: INFO (and every metrics
+// scrape) then does no file I/O under the executor.
+var totalSystemMemory = sync.OnceValue(readTotalSystemMemory)
+
+func readTotalSystemMemory() int64 {
 	data, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return 0
@@ -448,6 +457,8 @@ func infoKeyspace(s *Server, b *strings.Builder) {
 		if db.Len() == 0 {
 			continue
 		}
+		// avg_ttl visits every expiring key (Redis keeps a running
+		// estimate instead): infoKeyspaceCounts leaves it out for scrapes.
 		var sum, n int64
 		db.SampleExpires(db.ExpiresLen(), func(_ string, at int64) {
 			if at > now {
@@ -460,6 +471,15 @@ func infoKeyspace(s *Server, b *strings.Builder) {
 			avg = sum / n
 		}
 		infoLine(b, "db%d:keys=%d,expires=%d,avg_ttl=%d", i, db.Len(), db.ExpiresLen(), avg)
+	}
+}
+
+// infoKeyspaceCounts is the keyspace section without avg_ttl, in O(databases).
+func infoKeyspaceCounts(s *Server, b *strings.Builder) {
+	for i, db := range s.Keyspace.DBs {
+		if db.Len() > 0 {
+			infoLine(b, "db%d:keys=%d,expires=%d", i, db.Len(), db.ExpiresLen())
+		}
 	}
 }
 
@@ -651,10 +671,19 @@ func (s *Server) clientInfoLine(c, running *Client, now int64) string {
 			argvMem += len(a)
 		}
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=0 obl=%d oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d",
 		c.ID, c.addr, c.laddr, c.fd(), c.Name, (now-c.createdMs)/1000, (now-c.lastInteraction)/1000, clientFlagsString(c),
 		c.DBNum, len(c.channels), len(c.patterns), len(c.shardChannels), multi, c.queryBufLen, 16*1024, argvMem, cap(c.w.Bytes()), pending, pending,
-		pending+c.queryBufLen, cmd, trackingRedirect(c), c.Proto())
+		pending+c.queryBufLen, cmd, clientUserName(c), trackingRedirect(c), c.Proto())
+}
+
+// clientUserName is CLIENT LIST's user=: "(superuser)" for a client
+// without a user (the master link), as Redis.
+func clientUserName(c *Client) string {
+	if c.user == nil {
+		return "(superuser)"
+	}
+	return c.user.Name
 }
 
 // fd returns the socket's descriptor number for CLIENT LIST (-1 if none).
@@ -662,7 +691,7 @@ func (c *Client) fd() int {
 	type syscallConn interface {
 		SyscallConn() (syscall.RawConn, error)
 	}
-	sc, ok := c.conn.(syscallConn)
+	sc, ok := netConn(c.conn).(syscallConn)
 	if !ok {
 		return -1
 	}
@@ -832,11 +861,11 @@ func clientKillCommand(ctx *Ctx) {
 		case ctx.ArgIs(j, "laddr"):
 			laddr = val
 		case ctx.ArgIs(j, "user"):
-			user = val
-			if user != "default" {
+			if ctx.S.acl.User(val) == nil {
 				ctx.Errorf("ERR No such user '%s'", val)
 				return
 			}
+			user = val
 		case ctx.ArgIs(j, "skipme"):
 			switch strings.ToLower(val) {
 			case "yes":
@@ -855,7 +884,8 @@ func clientKillCommand(ctx *Ctx) {
 	killed := 0
 	for _, c := range s.sortedClients() {
 		if id != 0 && c.ID != id || addr != "" && c.addr != addr || laddr != "" && c.laddr != laddr ||
-			typ != "" && clientType(c) != typ || skipme && c == ctx.C {
+			typ != "" && clientType(c) != typ || skipme && c == ctx.C ||
+			user != "" && (c.user == nil || c.user.Name != user) {
 			continue
 		}
 		s.killClient(ctx, c)
@@ -1205,10 +1235,21 @@ func commandGetkeysCommand(ctx *Ctx) {
 		ctx.Error("ERR Invalid command specified")
 		return
 	}
+	// Redis's commandGetKeys: an unknown subcommand is an unknown command;
+	// a command without key specs has no keys; one whose keys depend on
+	// the arguments and finds none got invalid arguments (XREAD without
+	// STREAMS), unless its keys are optional.
 	if len(c.Subcommands) > 0 && len(args) >= 2 {
-		if sub := c.subcommand(args[1]); sub != nil {
-			c = sub
+		sub := c.subcommand(args[1])
+		if sub == nil {
+			ctx.Error("ERR Invalid command specified")
+			return
 		}
+		c = sub
+	}
+	if c.FirstKey == 0 && c.GetKeys == nil {
+		ctx.Error("ERR The command has no key arguments")
+		return
 	}
 	if (c.Arity > 0 && c.Arity != len(args)) || len(args) < -c.Arity {
 		ctx.Error("ERR Invalid number of arguments specified for command")
@@ -1216,7 +1257,11 @@ func commandGetkeysCommand(ctx *Ctx) {
 	}
 	pos := c.keyPositions(args)
 	if len(pos) == 0 {
-		ctx.Error("ERR The command has no key arguments")
+		if c.Flags&FlagNoMandatoryKeys != 0 {
+			ctx.W.ArrayLen(0)
+			return
+		}
+		ctx.Error("ERR Invalid arguments specified for command")
 		return
 	}
 	ctx.W.ArrayLen(len(pos))
@@ -1306,6 +1351,9 @@ func configGetCommand(ctx *Ctx) {
 		for _, name := range config.Names() {
 			if seen[name] || !globMatch(pat, []byte(name), true) {
 				continue
+			}
+			if d, _ := config.Lookup(name); d.Extension && !strings.EqualFold(string(pat), name) {
+				continue // replnode's own: only by its exact name
 			}
 			seen[name] = true
 			pairs = append(pairs, [2]string{name, ctx.S.configValue(name)})
@@ -1406,6 +1454,32 @@ func configSetCommand(ctx *Ctx) {
 			}
 		}
 	}
+	// A TLS reload that fails (a file missing or not matching) puts every
+	// value back too, with applyTlsCfg's error.
+	names := make([]string, len(pairs))
+	for i, p := range pairs {
+		d, _ := config.Lookup(p[0])
+		names[i] = d.Name
+	}
+	if bad := ctx.S.reloadTLSAfterSet(names); bad != "" {
+		_ = ctx.S.Config.SetMany(old)
+		ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", bad, errTLSUpdate)
+		return
+	}
+	for i, name := range names {
+		if name != "tls-port" || ctx.S.Config.String(name) == old[i][1] {
+			continue
+		}
+		oldPort, _ := strconv.ParseInt(old[i][1], 10, 64)
+		if msg := ctx.S.changeTLSPort(oldPort); msg != "" {
+			_ = ctx.S.Config.SetMany(old)
+			// Certificates this CONFIG SET loaded go back too, as
+			// restore_backup applies the old values again.
+			ctx.S.reloadTLSAfterSet(names)
+			ctx.Errorf("ERR CONFIG SET failed (possibly related to argument '%s') - %s", pairs[i][0], msg)
+			return
+		}
+	}
 	for _, p := range pairs {
 		d, _ := config.Lookup(p[0])
 		clampAppliedConfig(ctx.S.Config, d.Name)
@@ -1465,6 +1539,10 @@ func configRewriteCommand(ctx *Ctx) {
 	if ctx.S.Config.File == "" {
 		ctx.Error("ERR The server is running without a config file")
 		return
+	}
+	ctx.S.Config.UserLines = nil
+	if ctx.S.Config.String("aclfile") == "" {
+		ctx.S.Config.UserLines = ctx.S.acl.UserLines()
 	}
 	if err := ctx.S.Config.Rewrite(); err != nil {
 		ctx.S.Log.Warningf("CONFIG REWRITE failed: %v", err)
@@ -1661,6 +1739,13 @@ func valueSize(v store.Value) int64 {
 		x.Range(func(m []byte) bool { n += int64(len(m)); return true })
 	case *store.ZSet:
 		x.Range(func(m []byte, _ float64) bool { n += int64(len(m)) + 8; return true })
+	case *store.Stream:
+		x.Range(store.StreamID{}, store.MaxStreamID, false, func(_ store.StreamID, fv [][]byte) bool {
+			for _, b := range fv {
+				n += int64(len(b))
+			}
+			return true
+		})
 	}
 	return n
 }

@@ -79,9 +79,18 @@ func sortGeneric(ctx *Ctx, readOnly bool) {
 			// SORT ... BY nosort skips sorting.
 			if bytes.IndexByte(sortBy, '*') < 0 {
 				dontSort = true
+			} else if !ctx.S.fullKeyAccess(ctx) {
+				// The keys BY reads are named by the data: only a
+				// user who may read every key may use it.
+				ctx.Error("ERR BY option of SORT denied due to insufficient ACL permissions.")
+				return
 			}
 			j++
 		case ctx.ArgIs(j, "get") && left >= 1:
+			if !ctx.S.fullKeyAccess(ctx) {
+				ctx.Error("ERR GET option of SORT denied due to insufficient ACL permissions.")
+				return
+			}
 			gets = append(gets, ctx.Args[j+1])
 			j++
 		default:

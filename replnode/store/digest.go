@@ -98,6 +98,19 @@ func (d *Digest) xorValue(v Value, hasExpire bool) {
 			d.xor(e[:])
 			return true
 		})
+	case *Stream:
+		// debug.c mixes each entry's "<ms>.<seq>" then its fields and
+		// values in order; groups do not count.
+		v.Range(StreamID{}, MaxStreamID, false, func(id StreamID, fv [][]byte) bool {
+			b := strconv.AppendUint(nil, id.Ms, 10)
+			b = append(b, '.')
+			b = strconv.AppendUint(b, id.Seq, 10)
+			d.mix(b)
+			for _, x := range fv {
+				d.mix(x)
+			}
+			return true
+		})
 	}
 	if hasExpire {
 		d.xor([]byte("!!expire!!"))

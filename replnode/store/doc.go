@@ -1,5 +1,5 @@
 // Package store owns the keyspace: numbered databases mapping keys to typed
-// values (string, list, hash, set, sorted set), their expiry times, and the
+// values (string, list, hash, set, sorted set, stream), their expiry times, and the
 // copy-on-write snapshots that let BGSAVE and full sync read a frozen view
 // while clients keep writing. It also models how many bytes Redis 7.0 would
 // spend on a value (MemoryUsage, for MEMORY USAGE).

@@ -171,6 +171,8 @@ func valueMemory(v Value, samples int) int64 {
 		return robjSize + sdsAllocSize(len(x.B))
 	case *List:
 		return listMemory(x, samples)
+	case *Stream:
+		return x.memory(samples)
 	case *Set:
 		if !x.ht {
 			width := int64(2)

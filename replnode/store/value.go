@@ -9,6 +9,8 @@ const (
 	KindSet
 	KindZSet
 	KindHash
+	// KindStream is OBJ_STREAM (6: 5 is Redis's module type).
+	KindStream Kind = 6
 )
 
 // String returns the name TYPE replies with.
@@ -24,6 +26,8 @@ func (k Kind) String() string {
 		return "zset"
 	case KindHash:
 		return "hash"
+	case KindStream:
+		return "stream"
 	}
 	return "none"
 }

@@ -2,6 +2,8 @@ package chart
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +87,9 @@ func TestGroupFullValues(t *testing.T) {
 	if s.Auth == nil || s.Auth.SecretName != "cache-auth" || s.Auth.Key != "pass" {
 		t.Errorf("auth = %+v", s.Auth)
 	}
+	if s.TLS == nil || s.TLS.SecretName != "cache-tls" || s.TLS.ClientCertificates != "Optional" {
+		t.Errorf("tls = %+v", s.TLS)
+	}
 	if s.Storage == nil || s.Storage.Size.String() != "5Gi" || s.Storage.StorageClassName == nil || *s.Storage.StorageClassName != "fast" {
 		t.Errorf("storage = %+v", s.Storage)
 	}
@@ -98,6 +103,9 @@ func TestGroupFullValues(t *testing.T) {
 		if s.Config[k] != v {
 			t.Errorf("config[%s] = %q, want %q", k, s.Config[k], v)
 		}
+	}
+	if !s.Metrics.Enabled || s.Metrics.Port != 9121 {
+		t.Errorf("metrics = %+v", s.Metrics)
 	}
 	if s.MinReplicasToWrite == nil || *s.MinReplicasToWrite != 1 || s.MinReplicasMaxLag != 5 || s.Master != "cache-1" || s.PriorityClassName != "high" {
 		t.Errorf("minReplicasToWrite/maxLag/master/priorityClass = %v/%d/%s/%s", s.MinReplicasToWrite, s.MinReplicasMaxLag, s.Master, s.PriorityClassName)
@@ -120,7 +128,7 @@ func TestGroupMinimalAndPassword(t *testing.T) {
 	objs := render(t, groupChart, "apps", "--values", filepath.Join(repoRoot(t), "charts", groupChart, "ci", "minimal-values.yaml"))
 	var rg replnodev1alpha1.ReplicationGroup
 	objs.one(t, "ReplicationGroup", &rg)
-	if *rg.Spec.Replicas != 0 || rg.Spec.Auth != nil || rg.Spec.Storage != nil || rg.Spec.PDBEnabled() {
+	if *rg.Spec.Replicas != 0 || rg.Spec.Auth != nil || rg.Spec.TLS != nil || rg.Spec.Storage != nil || rg.Spec.PDBEnabled() {
 		t.Errorf("minimal spec = %+v, want 0 replicas, no auth, no storage, no PDB", rg.Spec)
 	}
 	if n := len(objs.ofKind("Secret")); n != 0 {
@@ -153,6 +161,9 @@ func TestGroupRejectsBadValues(t *testing.T) {
 		{"master of another group", []string{"--set", "master=other-0"}, []string{`master "other-0" must name a member of this group: test-<ordinal>`}},
 		{"password and existing secret", []string{"--set", "auth.password=x", "--set", "auth.existingSecret=s"}, []string{"set auth.password or auth.existingSecret, not both"}},
 		{"name too long", []string{"--set", "nameOverride=" + strings.Repeat("a", 41)}, []string{"/nameOverride", "maxLength"}},
+		{"metrics on the server port", []string{"--set", "metrics.port=6379"}, []string{"/metrics/port"}},
+		{"pod monitor without metrics", []string{"--set", "metrics.podMonitor.enabled=true"}, []string{"metrics.podMonitor.enabled needs metrics.enabled=true"}},
+		{"unknown pod monitor key", []string{"--set", "metrics.podMonitor.port=1"}, []string{"/metrics/podMonitor", "additional properties 'port' not allowed"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,5 +178,83 @@ func TestGroupRejectsBadValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGroupMetricsAndPodMonitor: metrics are off by default; metrics.enabled
+// sets spec.metrics; the PodMonitor renders only when asked and the
+// monitoring.coreos.com/v1 API is there, selecting the operator's group
+// label on the members' "metrics" port; the dashboard ConfigMap carries the
+// chart's Grafana JSON.
+func TestGroupMetricsAndPodMonitor(t *testing.T) {
+	objs := render(t, groupChart, "apps")
+	if n := len(objs.ofKind("PodMonitor")) + len(objs.ofKind("ConfigMap")); n != 0 {
+		t.Errorf("defaults rendered %d PodMonitors or dashboards", n)
+	}
+	var rg replnodev1alpha1.ReplicationGroup
+	objs.one(t, "ReplicationGroup", &rg)
+	if rg.Spec.Metrics.Enabled {
+		t.Error("metrics enabled by default")
+	}
+
+	asked := []string{"--set", "metrics.enabled=true", "--set", "metrics.port=9500", "--set", "metrics.podMonitor.enabled=true"}
+	if n := len(render(t, groupChart, "apps", asked...).ofKind("PodMonitor")); n != 0 {
+		t.Errorf("without the monitoring.coreos.com/v1 API rendered %d PodMonitors, want none", n)
+	}
+	objs = render(t, groupChart, "apps", append(asked, "--api-versions", "monitoring.coreos.com/v1", "--set", "metrics.podMonitor.labels.release=prom")...)
+	objs.one(t, "ReplicationGroup", &rg)
+	if !rg.Spec.Metrics.Enabled || rg.Spec.Metrics.Port != 9500 {
+		t.Errorf("spec.metrics = %+v, want enabled on 9500", rg.Spec.Metrics)
+	}
+	var pm struct {
+		APIVersion string `json:"apiVersion"`
+		Metadata   struct {
+			Name, Namespace string
+			Labels          map[string]string
+		} `json:"metadata"`
+		Spec struct {
+			Selector struct {
+				MatchLabels map[string]string `json:"matchLabels"`
+			} `json:"selector"`
+			NamespaceSelector struct {
+				MatchNames []string `json:"matchNames"`
+			} `json:"namespaceSelector"`
+			PodMetricsEndpoints []struct {
+				Port, Path string
+			} `json:"podMetricsEndpoints"`
+		} `json:"spec"`
+	}
+	o := objs.ofKind("PodMonitor")
+	if len(o) != 1 {
+		t.Fatalf("rendered %d PodMonitors, want 1 (objects %v)", len(o), objs.kinds())
+	}
+	if err := yamlUnmarshal(o[0].YAML, &pm); err != nil {
+		t.Fatal(err)
+	}
+	if pm.APIVersion != "monitoring.coreos.com/v1" || pm.Metadata.Name != "test" || pm.Metadata.Namespace != "apps" || pm.Metadata.Labels["release"] != "prom" {
+		t.Errorf("PodMonitor metadata = %+v", pm)
+	}
+	// replnode.io/group is what the operator puts on every member pod
+	// (controllers.selectorLabels); "metrics" is the container port name.
+	if pm.Spec.Selector.MatchLabels["replnode.io/group"] != "test" || len(pm.Spec.Selector.MatchLabels) != 1 ||
+		len(pm.Spec.NamespaceSelector.MatchNames) != 1 || pm.Spec.NamespaceSelector.MatchNames[0] != "apps" {
+		t.Errorf("PodMonitor selects %+v", pm.Spec)
+	}
+	if len(pm.Spec.PodMetricsEndpoints) != 1 || pm.Spec.PodMetricsEndpoints[0].Port != "metrics" || pm.Spec.PodMetricsEndpoints[0].Path != "/metrics" {
+		t.Errorf("PodMonitor endpoints = %+v", pm.Spec.PodMetricsEndpoints)
+	}
+
+	var cm corev1.ConfigMap
+	render(t, groupChart, "apps", "--set", "metrics.dashboard.enabled=true").one(t, "ConfigMap", &cm)
+	want, err := os.ReadFile(filepath.Join(repoRoot(t), "charts", groupChart, "dashboards", "replnode-group.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Labels["grafana_dashboard"] != "1" || strings.TrimSpace(cm.Data["replnode-group.json"]) != strings.TrimSpace(string(want)) {
+		t.Errorf("dashboard ConfigMap labels %v, data equal to the chart's JSON: %v", cm.Labels, strings.TrimSpace(cm.Data["replnode-group.json"]) == strings.TrimSpace(string(want)))
+	}
+	var dash map[string]any
+	if err := json.Unmarshal(want, &dash); err != nil || dash["uid"] != "replnode-group" {
+		t.Errorf("dashboard JSON: uid %v, %v", dash["uid"], err)
 	}
 }

@@ -2,6 +2,7 @@ package chart
 
 import (
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -45,7 +46,10 @@ func TestOperatorDefaultRender(t *testing.T) {
 	objs := render(t, operatorChart, "ops")
 	want := []string{
 		"ClusterRole/test-replnode-operator-manager",
+		"ClusterRole/test-replnode-operator-metrics-auth",
+		"ClusterRole/test-replnode-operator-metrics-reader",
 		"ClusterRoleBinding/test-replnode-operator-manager",
+		"ClusterRoleBinding/test-replnode-operator-metrics-auth",
 		"CustomResourceDefinition/replicationgroups.replnode.io",
 		"Deployment/test-replnode-operator",
 		"Role/test-replnode-operator-leader-election",
@@ -87,7 +91,7 @@ func TestOperatorDefaultRender(t *testing.T) {
 	if !slices.Equal(c.Command, []string{"manager"}) {
 		t.Errorf("command = %v, want [manager] (on the image's PATH)", c.Command)
 	}
-	for _, a := range []string{"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081", "--node-timeout=2s", "--resync-period=2s", "--zap-log-level=info"} {
+	for _, a := range []string{"--metrics-bind-address=:8443", "--metrics-secure=true", "--health-probe-bind-address=:8081", "--node-timeout=2s", "--resync-period=2s", "--zap-log-level=info"} {
 		if !slices.Contains(c.Args, a) {
 			t.Errorf("args %v lack %s", c.Args, a)
 		}
@@ -110,8 +114,8 @@ func TestOperatorDefaultRender(t *testing.T) {
 	for _, p := range c.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	if ports["health"] != 8081 || ports["metrics"] != 8080 {
-		t.Errorf("container ports = %v, want health 8081 and metrics 8080", ports)
+	if ports["health"] != 8081 || ports["metrics"] != 8443 {
+		t.Errorf("container ports = %v, want health 8081 and metrics 8443", ports)
 	}
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("resources = %+v, want a CPU request and a memory limit", c.Resources)
@@ -223,7 +227,9 @@ func valueSets(t *testing.T) map[string][]string {
 		"custom-user":      {"--set", "runAsUser=1000", "--set", "runAsGroup=1000"},
 		"no-crds-no-rbac":  {"--set", "crds.install=false", "--set", "rbac.create=false", "--set", "serviceAccount.create=false"},
 		"no-metrics-svc":   {"--set", "metrics.service.enabled=false"},
-		"service-monitor":  {"--set", "serviceMonitor.enabled=true"},
+		"service-monitor":  {"--set", "serviceMonitor.enabled=true", "--api-versions", "monitoring.coreos.com/v1"},
+		"insecure-metrics": {"--set", "metrics.secure=false"},
+		"metrics-cert":     {"--set", "metrics.certSecret=op-metrics-tls", "--set", "metrics.readers[0].name=prometheus", "--set", "metrics.readers[0].namespace=monitoring"},
 		"custom-ports":     {"--set", "metrics.port=9090", "--set", "healthPort=9091"},
 		"image-with-tag":   {"--set", "image.tag=v9.9.9"},
 		"namespace-cache":  {"--set", "watch.scope=namespace", "--set", "watch.namespace=cache"},
@@ -342,7 +348,9 @@ func TestOperatorScopeSwitch(t *testing.T) {
 			// Without leader election, whose lease Role TestOperatorLeaderElection
 			// checks, the only Role or ClusterRole is the operator's.
 			args := append([]string{"--set", "leaderElection.enabled=false"}, tc.args...)
-			objs := render(t, operatorChart, tc.releaseNS, args...)
+			// The metrics endpoint's cluster-wide RBAC is the same in both
+			// scopes (TestOperatorMetricsRBAC).
+			objs := withoutMetricsRBAC(render(t, operatorChart, tc.releaseNS, args...))
 			var dep appsv1.Deployment
 			objs.one(t, "Deployment", &dep)
 			c := managerContainer(t, &dep)
@@ -405,7 +413,11 @@ func TestOperatorOptionalObjects(t *testing.T) {
 	if n := len(render(t, operatorChart, "ops").ofKind("ServiceMonitor")); n != 0 {
 		t.Errorf("default render has %d ServiceMonitors, want none", n)
 	}
-	objs := render(t, operatorChart, "ops", "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=prom")
+	if n := len(render(t, operatorChart, "ops", "--set", "serviceMonitor.enabled=true").ofKind("ServiceMonitor")); n != 0 {
+		t.Errorf("serviceMonitor.enabled without the monitoring.coreos.com/v1 API rendered %d ServiceMonitors, want none", n)
+	}
+	objs := render(t, operatorChart, "ops", "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=prom",
+		"--api-versions", "monitoring.coreos.com/v1")
 	var sm struct {
 		Kind     string `json:"kind"`
 		Metadata struct {
@@ -414,7 +426,9 @@ func TestOperatorOptionalObjects(t *testing.T) {
 		Spec struct {
 			Selector  struct{ MatchLabels map[string]string } `json:"selector"`
 			Endpoints []struct {
-				Port, Path string
+				Port, Path, Scheme string
+				BearerTokenFile    string `json:"bearerTokenFile"`
+				HonorLabels        bool   `json:"honorLabels"`
 			} `json:"endpoints"`
 		} `json:"spec"`
 	}
@@ -425,8 +439,14 @@ func TestOperatorOptionalObjects(t *testing.T) {
 	if err := yamlUnmarshal(o[0].YAML, &sm); err != nil {
 		t.Fatal(err)
 	}
-	if sm.Metadata.Labels["release"] != "prom" || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Path != "/metrics" {
-		t.Errorf("ServiceMonitor = %+v", sm)
+	if sm.Metadata.Labels["release"] != "prom" || len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Path != "/metrics" ||
+		sm.Spec.Endpoints[0].Scheme != "https" || sm.Spec.Endpoints[0].BearerTokenFile == "" {
+		t.Errorf("ServiceMonitor = %+v, want https with the scraper's token on port metrics", sm)
+	}
+	// replnode_* series carry their group's namespace label; the target's
+	// (the operator's namespace) must not overwrite it.
+	if !sm.Spec.Endpoints[0].HonorLabels {
+		t.Error("ServiceMonitor does not honor the series' labels")
 	}
 	var svc corev1.Service
 	objs.one(t, "Service", &svc)
@@ -492,7 +512,86 @@ func TestOperatorRejectsBadValues(t *testing.T) {
 	}
 }
 
+// TestOperatorMetricsRBAC checks the secured metrics endpoint's RBAC: the
+// manager may create TokenReviews and SubjectAccessReviews (nothing else),
+// in either scope; <fullname>-metrics-reader grants only GET /metrics and
+// is bound to metrics.readers; metrics.secure=false drops all of it and
+// passes --metrics-secure=false.
+func TestOperatorMetricsRBAC(t *testing.T) {
+	for _, scope := range []string{"cluster", "namespace"} {
+		objs := render(t, operatorChart, "ops", "--set", "watch.scope="+scope,
+			"--set", "metrics.readers[0].name=prometheus", "--set", "metrics.readers[0].namespace=monitoring")
+		roles := map[string]rbacv1.ClusterRole{}
+		for _, o := range objs.ofKind("ClusterRole") {
+			var r rbacv1.ClusterRole
+			decode(t, o, &r)
+			roles[r.Name] = r
+		}
+		auth, reader := roles["test-replnode-operator-metrics-auth"], roles["test-replnode-operator-metrics-reader"]
+		wantAuth := []rbacv1.PolicyRule{
+			{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+			{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
+		}
+		if !reflect.DeepEqual(auth.Rules, wantAuth) {
+			t.Errorf("%s: metrics-auth rules = %+v", scope, auth.Rules)
+		}
+		if want := []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}; !reflect.DeepEqual(reader.Rules, want) {
+			t.Errorf("%s: metrics-reader rules = %+v", scope, reader.Rules)
+		}
+		bindings := map[string]rbacv1.ClusterRoleBinding{}
+		for _, o := range objs.ofKind("ClusterRoleBinding") {
+			var b rbacv1.ClusterRoleBinding
+			decode(t, o, &b)
+			bindings[b.Name] = b
+		}
+		if b := bindings["test-replnode-operator-metrics-auth"]; b.RoleRef.Name != auth.Name || len(b.Subjects) != 1 ||
+			b.Subjects[0].Name != "test-replnode-operator" || b.Subjects[0].Namespace != "ops" {
+			t.Errorf("%s: metrics-auth binding = %+v, want the operator's ServiceAccount", scope, b)
+		}
+		if b := bindings["test-replnode-operator-metrics-reader"]; b.RoleRef.Name != reader.Name || len(b.Subjects) != 1 ||
+			b.Subjects[0].Name != "prometheus" || b.Subjects[0].Namespace != "monitoring" {
+			t.Errorf("%s: metrics-reader binding = %+v, want metrics.readers", scope, b)
+		}
+	}
+	plain := render(t, operatorChart, "ops", "--set", "metrics.secure=false")
+	if got := len(metricsRBAC(plain)); got != 0 {
+		t.Errorf("metrics.secure=false rendered %d metrics RBAC objects", got)
+	}
+	var dep appsv1.Deployment
+	plain.one(t, "Deployment", &dep)
+	if c := managerContainer(t, &dep); !slices.Contains(c.Args, "--metrics-secure=false") {
+		t.Errorf("metrics.secure=false: args %v", c.Args)
+	}
+}
+
 // ------ HELPERS ------
+
+// isMetricsRBAC reports whether o is the metrics endpoint's RBAC
+// (templates/metrics-rbac.yaml).
+func isMetricsRBAC(o object) bool {
+	return strings.HasPrefix(o.Kind, "ClusterRole") && (strings.HasSuffix(o.Name, "-metrics-auth") || strings.HasSuffix(o.Name, "-metrics-reader"))
+}
+
+func metricsRBAC(objs rendered) rendered {
+	var out rendered
+	for _, o := range objs {
+		if isMetricsRBAC(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// withoutMetricsRBAC drops the metrics endpoint's RBAC from objs.
+func withoutMetricsRBAC(objs rendered) rendered {
+	var out rendered
+	for _, o := range objs {
+		if !isMetricsRBAC(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
 
 // managerContainer returns the Deployment's "manager" container.
 func managerContainer(t *testing.T, dep *appsv1.Deployment) *corev1.Container {

@@ -2,10 +2,17 @@
 // replnode binary (REPLNODE_BIN, or a fresh build into a temp dir) next to a
 // real redis-server 7.0 and compares what real clients (redis-cli) see from
 // both. It owns only tests; it must not import replnode internals, so it
-// checks exactly what an outside client can observe. It also runs the two as
+// checks exactly what an outside client can observe (the one import,
+// replnode/tlsconf/testpki, only makes throwaway certificates). It also runs the two as
 // master and replica of each other, in both directions, under redis-benchmark
 // write load with cut links (equal DEBUG DIGEST and offsets, only partial
 // resyncs after the first sync).
+//
+// tls_test.go does the same over TLS: redis-cli --tls against both
+// (TLS-only, client certificates required or optional), replication both
+// ways with tls-replication through a proxy that records the link and
+// finds no plaintext RESP on it, and certificate rotation by CONFIG SET
+// tls-cert-file.
 //
 // The differential fuzzer (fuzz_diff_test.go) sends the same random command
 // sequences, generated from the argument specs in

@@ -39,6 +39,7 @@ const (
 // fuzzGroups are the command groups fuzzed: the data commands.
 var fuzzGroups = map[string]bool{
 	"string": true, "list": true, "set": true, "sorted-set": true, "hash": true, "generic": true, "bitmap": true,
+	"stream": true,
 }
 
 // fuzzExtra are commands from other groups that are deterministic and
@@ -87,6 +88,9 @@ var fuzzSkipped = map[string]string{
 	"bzpopmax":        "blocking",
 	"bzmpop":          "blocking",
 	"object":          "container; its subcommands are fuzzed",
+	"xinfo|consumers": "idle times are each server's clock",
+	"xinfo":           "container; its subcommands are fuzzed",
+	"xgroup":          "container; its subcommands are fuzzed",
 }
 
 // fuzzTypeOnly are commands whose reply value depends on the clock between
@@ -109,6 +113,37 @@ var fuzzUnordered = map[string]bool{
 var fuzzAvoided = map[string]func(args []string) bool{
 	"sort":    sortAvoided,
 	"sort_ro": sortAvoided,
+	// Streams: "*" IDs are each server's clock; BLOCK could wait forever;
+	// idle times and min-idle-time thresholds race the two servers'
+	// clocks. Everything else of every stream command is fuzzed.
+	"xadd":         func(args []string) bool { return hasArg(args, "*") },
+	"xread":        func(args []string) bool { return hasArg(args, "block") },
+	"xreadgroup":   func(args []string) bool { return hasArg(args, "block") },
+	"xpending":     func(args []string) bool { return len(args) > 3 },
+	"xinfo|stream": func(args []string) bool { return hasArg(args, "full") },
+	"xclaim":       minIdleAvoided,
+	"xautoclaim":   minIdleAvoided,
+}
+
+// hasArg reports whether args holds word (case-insensitively).
+func hasArg(args []string, word string) bool {
+	for _, a := range args {
+		if strings.EqualFold(a, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// minIdleAvoided avoids XCLAIM / XAUTOCLAIM calls with a positive
+// min-idle-time: whether an entry is idle enough depends on when each
+// server runs the call.
+func minIdleAvoided(args []string) bool {
+	if len(args) < 5 {
+		return false
+	}
+	n, err := strconv.ParseInt(args[4], 10, 64)
+	return err == nil && n > 0
 }
 
 // sortAvoided are the SORT calls not fuzzed: BY with ALPHA or with a
@@ -584,6 +619,12 @@ var (
 	fuzzTimes = []string{"-1", "0", "100000", "1000000000", "4000000000000", "9223372036854775807", "abc", "-9223372036854775808"}
 )
 
+// fuzzStreamIDs are stream IDs and what stands for them: every special
+// form, exclusive bounds, the extremes and bad spellings.
+var fuzzStreamIDs = []string{"0", "0-0", "0-1", "1", "1-0", "1-1", "1-2", "1-*", "2", "2-*", "3-0", "5-5", "10",
+	"$", ">", "-", "+", "(1", "(1-1", "(0-0", "(-", "(+", "18446744073709551615-18446744073709551615",
+	"18446744073709551615-*", "18446744073709551616", "-1", "1--1", "abc", "", "1-x", "100", "2-0"}
+
 func (g *fuzzGen) pick(list []string) string { return list[g.rnd.Intn(len(list))] }
 
 // command builds one call of c: mostly well-formed from its argument specs,
@@ -664,6 +705,14 @@ func (g *fuzzGen) value(out []string, a fuzzArg, cmd string) []string {
 		return append(out, g.pick(fuzzInts))
 	}
 	// strings and anything else
+	if strings.HasPrefix(cmd, "x") {
+		switch name {
+		case "id", "start", "end", "last-id", "max_deleted_entry_id", "threshold":
+			return append(out, g.pick(fuzzStreamIDs))
+		case "group", "groupname", "consumer", "consumername":
+			return append(out, g.pick([]string{"g1", "g2", "c1", "c2", ""}))
+		}
+	}
 	switch {
 	case strings.Contains(name, "member") || strings.Contains(name, "field") || strings.Contains(name, "element") ||
 		strings.Contains(name, "pivot"):
