@@ -84,6 +84,8 @@ func appendValue(b []byte, key []byte, v store.Value) (_ []byte, ok bool) {
 	case *store.Hash:
 		cmd, perItem = []byte("HMSET"), 2
 		x.Range(func(f, val []byte) bool { items = append(items, f, val); return true })
+	case *store.Stream:
+		return appendStream(b, key, x), true
 	default:
 		return b, false
 	}
@@ -105,4 +107,43 @@ func formatScore(f float64) []byte {
 		return []byte("-inf")
 	}
 	return strconv.AppendFloat(nil, f, 'g', 17, 64)
+}
+
+// appendStream appends rewriteStreamObject's commands: XADD per entry (an
+// empty stream through XADD MAXLEN 0), XSETID with the last ID, entries
+// added and max deleted ID, then per group XGROUP CREATE ... ENTRIESREAD,
+// and per consumer XCLAIM ... FORCE for each pending entry or XGROUP
+// CREATECONSUMER when it has none.
+func appendStream(b []byte, key []byte, s *store.Stream) []byte {
+	id := func(x store.StreamID) []byte {
+		return []byte(strconv.FormatUint(x.Ms, 10) + "-" + strconv.FormatUint(x.Seq, 10))
+	}
+	num := func(n int64) []byte { return strconv.AppendInt(nil, n, 10) }
+	if s.Len() > 0 {
+		s.Range(store.StreamID{}, store.MaxStreamID, false, func(eid store.StreamID, fv [][]byte) bool {
+			args := append([][]byte{[]byte("XADD"), key, id(eid)}, fv...)
+			b = AppendCommand(b, args...)
+			return true
+		})
+	} else {
+		b = AppendCommand(b, []byte("XADD"), key, []byte("MAXLEN"), []byte("0"), []byte("0-1"), []byte("x"), []byte("y"))
+	}
+	b = AppendCommand(b, []byte("XSETID"), key, id(s.LastID), []byte("ENTRIESADDED"), num(int64(s.EntriesAdded)),
+		[]byte("MAXDELETEDID"), id(s.MaxDeletedID))
+	for _, g := range s.Groups() {
+		b = AppendCommand(b, []byte("XGROUP"), []byte("CREATE"), key, g.Name, id(g.LastID), []byte("ENTRIESREAD"), num(g.EntriesRead))
+		for _, c := range g.Consumers() {
+			if c.PEL.Len() == 0 {
+				b = AppendCommand(b, []byte("XGROUP"), []byte("CREATECONSUMER"), key, g.Name, c.Name)
+				continue
+			}
+			c.PEL.Ascend(func(pid store.StreamID, e *store.PendingEntry) bool {
+				b = AppendCommand(b, []byte("XCLAIM"), key, g.Name, c.Name, []byte("0"), id(pid),
+					[]byte("TIME"), num(e.DeliveryTime), []byte("RETRYCOUNT"), num(int64(e.DeliveryCount)),
+					[]byte("JUSTID"), []byte("FORCE"))
+				return true
+			})
+		}
+	}
+	return b
 }

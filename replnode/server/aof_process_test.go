@@ -117,6 +117,17 @@ func writeMixedDataset(t *testing.T, p *persistProc, rewrite bool) {
 	p.must("HSET", "db9", "a", "1")
 	p.must("SELECT", "0")
 	p.must("DEL", "l:3")
+	// Streams: entries, a deleted one, groups with pending entries and an
+	// idle consumer, and an empty stream.
+	for i := 1; i <= 20; i++ {
+		p.must("XADD", "st", strconv.Itoa(i)+"-1", "f", strconv.Itoa(i), "g", "x")
+	}
+	p.must("XDEL", "st", "3-1")
+	p.must("XGROUP", "CREATE", "st", "grp", "0")
+	p.must("XREADGROUP", "GROUP", "grp", "alice", "COUNT", "4", "STREAMS", "st", ">")
+	p.must("XGROUP", "CREATECONSUMER", "st", "grp", "bob")
+	p.must("XGROUP", "CREATE", "st", "late", "$")
+	p.must("XADD", "empty", "MAXLEN", "0", "1-1", "a", "b")
 	// gone-soon expires; reading it deletes it and appends the DEL, so the
 	// digest does not depend on when active expiry runs on either side.
 	time.Sleep(5 * time.Millisecond)
