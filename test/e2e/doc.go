@@ -7,9 +7,9 @@
 // WAIT, never leave two writable masters and cause no full resyncs of the
 // other replicas; a stopped node fails over and its master returns as a
 // replica; a switchover (spec.master) loses nothing; an operator cut off
-// from a healthy master does not fail it over; with spec.persistence aof
-// (appendfsync always) killing every member at once loses no acknowledged
-// write.
+// from a healthy master does not fail it over. restart-all (opt-in,
+// E2E_RESTART_ALL=1, failing today) kills every member at once with
+// spec.persistence aof and checks that no acknowledged write is lost.
 //
 // It owns only test code and the measurements it writes (E2E_REPORT). It must
 // not change the cluster, operator or server packages it exercises.
