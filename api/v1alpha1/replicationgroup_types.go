@@ -307,9 +307,10 @@ const (
 	PersistenceRDB PersistenceMode = "rdb"
 	// PersistenceAOF is the append-only file (appendonly yes, save ""):
 	// every write is appended before it is acknowledged and synced as
-	// appendfsync says, so a restart of every member at once keeps the
-	// acknowledged writes (appendfsync always), or all but about the last
-	// second of them (everysec).
+	// appendfsync says, so after a restart of every member at once the
+	// volumes hold the acknowledged writes (appendfsync always), or all but
+	// about the last second of them (everysec). The operator does not yet
+	// restore a master on its own after such a restart (docs/failover.md).
 	PersistenceAOF PersistenceMode = "aof"
 	// PersistenceRDBAndAOF is the append-only file plus the RDB save
 	// points, for backups taken from dump.rdb.
