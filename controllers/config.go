@@ -82,6 +82,7 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 	// would otherwise read values older than writes they saw acknowledged
 	// (a stale read the chaos suite's linearizability check caught).
 	b.WriteString("replica-serve-stale-data no\n")
+	writePersistence(&b, rg.Spec.Persistence)
 	keys := make([]string, 0, len(rg.Spec.Config))
 	for k := range rg.Spec.Config {
 		keys = append(keys, k)
@@ -91,6 +92,26 @@ func buildRedisConf(rg *replnodev1alpha1.ReplicationGroup) string {
 		fmt.Fprintf(&b, "%s %s\n", k, confValue(string(rg.Spec.Config[k])))
 	}
 	return b.String()
+}
+
+// writePersistence renders spec.persistence. rdb, the default, writes
+// nothing: the members keep redis-server's default save points, and the
+// generated text (so its hash, which rolls the members when it changes) is
+// what it was before spec.persistence existed. spec.config comes after, so
+// a directive set there still wins.
+func writePersistence(b *strings.Builder, p replnodev1alpha1.PersistenceSpec) {
+	switch p.EffectiveMode() {
+	case replnodev1alpha1.PersistenceNone:
+		b.WriteString("save \"\"\n")
+		b.WriteString("appendonly no\n")
+	case replnodev1alpha1.PersistenceAOF:
+		b.WriteString("save \"\"\n")
+		b.WriteString("appendonly yes\n")
+		fmt.Fprintf(b, "appendfsync %s\n", p.EffectiveAppendFsync())
+	case replnodev1alpha1.PersistenceRDBAndAOF:
+		b.WriteString("appendonly yes\n")
+		fmt.Fprintf(b, "appendfsync %s\n", p.EffectiveAppendFsync())
+	}
 }
 
 // confValue quotes a redis.conf argument when it is empty or holds spaces,

@@ -9,6 +9,8 @@
 //   - hll:         HyperLogLog string encodings (sparse/dense) as Redis's.
 //   - geo:         geohash scores and geo search math as Redis's.
 //   - rdb:         the RDB file format codec over io.Reader/io.Writer.
+//   - aof:         the multi-part append-only file formats (manifest, feed,
+//     reader and its load verdict), over io.Reader/io.Writer.
 //   - replication: the pure replication state machine and backlog.
 //   - fencing:     the failover epoch rule (REPLNODE EPOCH) and its protocol.
 //   - acl:         ACL users, their rule language and the permission check.

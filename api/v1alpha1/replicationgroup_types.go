@@ -109,6 +109,13 @@ type ReplicationGroupSpec struct {
 	// +optional
 	Failover FailoverSpec `json:"failover,omitempty"`
 
+	// Persistence chooses how each member keeps its dataset on its volume
+	// across a restart: RDB snapshots, an append-only file, both or
+	// neither. Unset is rdb, see PersistenceSpec.
+	// +kubebuilder:default={}
+	// +optional
+	Persistence PersistenceSpec `json:"persistence,omitempty"`
+
 	// MinReplicasToWrite is min-replicas-to-write on the master: it refuses
 	// writes unless this many replicas are connected with a lag of at most
 	// MinReplicasMaxLag seconds, so a master cut off from all its replicas
@@ -316,6 +323,80 @@ type FailoverSpec struct {
 	// +kubebuilder:validation:Format=duration
 	// +optional
 	SwitchoverTimeout *metav1.Duration `json:"switchoverTimeout,omitempty"`
+}
+
+// PersistenceMode is what a member writes to its volume.
+// +kubebuilder:validation:Enum=none;rdb;aof;rdb+aof
+type PersistenceMode string
+
+// The persistence modes.
+const (
+	// PersistenceNone writes nothing: a restarted member comes back empty
+	// and full-syncs from the master (a pure cache; a restart of every
+	// member at once loses the dataset).
+	PersistenceNone PersistenceMode = "none"
+	// PersistenceRDB is Redis's default: RDB snapshots at the save points
+	// (save 3600 1 300 100 60 10000). A member restarted alone resyncs from
+	// the master; a restart of every member at once loses the writes
+	// since the last snapshot.
+	PersistenceRDB PersistenceMode = "rdb"
+	// PersistenceAOF is the append-only file (appendonly yes, save ""):
+	// every write is appended before it is acknowledged and synced as
+	// appendfsync says, so after a restart of every member at once the
+	// volumes hold the acknowledged writes (appendfsync always), or all but
+	// about the last second of them (everysec). The operator does not yet
+	// restore a master on its own after such a restart (docs/failover.md).
+	PersistenceAOF PersistenceMode = "aof"
+	// PersistenceRDBAndAOF is the append-only file plus the RDB save
+	// points, for backups taken from dump.rdb.
+	PersistenceRDBAndAOF PersistenceMode = "rdb+aof"
+)
+
+// PersistenceSpec is the members' persistence.
+//
+// The default is rdb, what a Redis user gets from redis-server without a
+// configuration and what this operator always did: for a replicated cache
+// on PVCs, the replicas already hold every acknowledged write (WAIT, and
+// min-replicas-to-write on the master), so a single member restarting
+// loses nothing and snapshots only bound what a restart of the whole group
+// at once loses. Choose aof (with appendfsync always) when that bound must
+// be zero too, at the cost of an fsync per write on every member. See
+// docs/failover.md, "Persistence and WAIT".
+type PersistenceSpec struct {
+	// Mode is none, rdb (the default), aof or rdb+aof. Changing it rolls
+	// the members one at a time; a member restarting with the append-only
+	// file newly on starts empty, as redis-server does (dump.rdb is not
+	// read), and resyncs from the master: safe with replicas, but a group
+	// with replicas: 0 loses its data.
+	// +kubebuilder:default=rdb
+	// +optional
+	Mode PersistenceMode `json:"mode,omitempty"`
+
+	// AppendFsync is appendfsync for the aof modes: always (fsync before
+	// every acknowledgement), everysec (at most about one second of
+	// acknowledged writes lost when every member stops at once) or no (the
+	// kernel decides). Ignored without an append-only file.
+	// +kubebuilder:validation:Enum=always;everysec;no
+	// +kubebuilder:default=everysec
+	// +optional
+	AppendFsync string `json:"appendfsync,omitempty"`
+}
+
+// EffectiveMode returns spec.persistence.mode, rdb when unset.
+func (p PersistenceSpec) EffectiveMode() PersistenceMode {
+	if p.Mode == "" {
+		return PersistenceRDB
+	}
+	return p.Mode
+}
+
+// EffectiveAppendFsync returns spec.persistence.appendfsync, everysec when
+// unset.
+func (p PersistenceSpec) EffectiveAppendFsync() string {
+	if p.AppendFsync == "" {
+		return "everysec"
+	}
+	return p.AppendFsync
 }
 
 // DesiredReplicas returns spec.replicas, or its default 2 when unset (an

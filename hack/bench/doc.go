@@ -8,7 +8,9 @@
 //     path (normal end, error, SIGINT/SIGTERM);
 //   - running redis-benchmark (--csv) against each server for a fixed set of
 //     scenarios, interleaving the servers and repeating every run a fixed
-//     number of times so that the median per command is reported;
+//     number of times so that the median per command is reported (the aof-*
+//     scenarios turn appendonly on with CONFIG SET for their run only, the
+//     files going to the servers' temporary directories);
 //   - measuring memory after loading the same keys into fresh servers
 //     (INFO memory used_memory after MEMORY PURGE, and /proc/<pid>/status VmRSS);
 //   - running the Go micro-benchmarks of ./replnode/... once;

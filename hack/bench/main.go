@@ -36,6 +36,9 @@ type options struct {
 type scenario struct {
 	name string
 	args []string
+	// config is CONFIG SET for this scenario only (the AOF scenarios turn
+	// appendonly on, wait for its first rewrite, and turn it off after).
+	config [][2]string
 }
 
 // allTests are the commands of the default and pipelined scenarios.
@@ -48,9 +51,49 @@ func scenarios(o options) []scenario {
 	n := strconv.Itoa(o.requests)
 	c := strconv.Itoa(o.clients)
 	return []scenario{
-		{"default", []string{"-t", allTests, "-n", n, "-c", c}},
-		{"pipeline-16", []string{"-t", allTests, "-n", strconv.Itoa(o.pipelineRequests), "-c", c, "-P", "16"}},
-		{"value-1KiB", []string{"-t", "set,get,lpush,rpop,hset,mset", "-n", n, "-c", c, "-d", "1024"}},
+		{"default", []string{"-t", allTests, "-n", n, "-c", c}, nil},
+		{"pipeline-16", []string{"-t", allTests, "-n", strconv.Itoa(o.pipelineRequests), "-c", c, "-P", "16"}, nil},
+		{"value-1KiB", []string{"-t", "set,get,lpush,rpop,hset,mset", "-n", n, "-c", c, "-d", "1024"}, nil},
+		// SET with the append-only file on (issue 16): everysec writes
+		// before each reply, always also fsyncs.
+		{"aof-everysec", []string{"-t", "set", "-n", n, "-c", c}, [][2]string{{"appendfsync", "everysec"}, {"appendonly", "yes"}}},
+		{"aof-always", []string{"-t", "set", "-n", n, "-c", c}, [][2]string{{"appendfsync", "always"}, {"appendonly", "yes"}}},
+	}
+}
+
+// applyConfig runs CONFIG SET for each pair; turning appendonly on waits
+// for the rewrite that starts it. undo turns appendonly back off.
+func applyConfig(port int, pairs [][2]string, undo bool) error {
+	if len(pairs) == 0 {
+		return nil
+	}
+	c, err := dial(port)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	if undo {
+		_, err := c.do("CONFIG", "SET", "appendonly", "no")
+		return err
+	}
+	for _, kv := range pairs {
+		if _, err := c.do("CONFIG", "SET", kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		info, err := c.do("INFO", "persistence")
+		if err != nil {
+			return err
+		}
+		if strings.Contains(info, "aof_rewrite_in_progress:0") && strings.Contains(info, "aof_rewrite_scheduled:0") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("AOF rewrite did not finish")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -234,10 +277,17 @@ func runThroughput(ctx context.Context, o options, scratch, rawPath, stamp strin
 				if o.perf && s.Name == serverReplnode && rep == 1 && sc.name == "default" {
 					stopPerf = startPerf(ctx, s.Pid(), filepath.Join(o.outDir, "perf-"+stamp+".data"), fail)
 				}
+				if err := applyConfig(s.Port, sc.config, false); err != nil {
+					fail("%s %s rep %d: CONFIG SET: %v", sc.name, s.Name, rep, err)
+					continue
+				}
 				started := time.Now()
 				samples, err := runBenchmark(ctx, o, s.Port, sc.args)
 				if stopPerf != nil {
 					stopPerf()
+				}
+				if uerr := applyConfig(s.Port, sc.config, true); uerr != nil {
+					fail("%s %s rep %d: CONFIG SET appendonly no: %v", sc.name, s.Name, rep, uerr)
 				}
 				fmt.Fprintf(os.Stderr, "bench: %-12s %-12s rep %d: %d commands in %.1fs\n",
 					sc.name, s.Name, rep, len(samples), time.Since(started).Seconds())

@@ -144,6 +144,8 @@ type AuxInfo struct {
 	ReplStreamDB int    // repl-stream-db
 	ReplID       string // repl-id
 	ReplOffset   int64  // repl-offset
+	// AOFBase is set for the base file of an append-only file (aof-base 1).
+	AOFBase bool
 	// Functions are the FUNCTION libraries' codes, written after the AUX
 	// fields (FUNCTION2), as Redis 7.0's rdbSaveFunctions.
 	Functions [][]byte
@@ -161,7 +163,11 @@ func (e *Encoder) WriteAuxFields(info AuxInfo) {
 		e.Aux("repl-id", info.ReplID)
 		e.Aux("repl-offset", strconv.FormatInt(info.ReplOffset, 10))
 	}
-	e.Aux("aof-base", "0")
+	if info.AOFBase {
+		e.Aux("aof-base", "1")
+	} else {
+		e.Aux("aof-base", "0")
+	}
 	for _, code := range info.Functions {
 		e.Function(code)
 	}

@@ -471,6 +471,11 @@ func (c *Client) flushOutLocked() {
 	if c.flags&ClientInternal != 0 {
 		return
 	}
+	if c.s.aofBeforeReply != nil {
+		// The AOF is written (and with appendfsync always synced) before
+		// any reply may leave, as Redis's beforeSleep does.
+		c.s.aofBeforeReply()
+	}
 	c.outMu.Lock()
 	c.pending = append(c.pending, c.w.Bytes()...)
 	c.outMu.Unlock()

@@ -256,6 +256,11 @@ func (ctx *Ctx) lookupNoTouch(key []byte) (store.Value, bool) {
 // expireIfNeeded acts on a key known to be logically expired and reports
 // whether it must be treated as missing.
 func (s *Server) expireIfNeeded(ctx *Ctx, dbNum int, key []byte) bool {
+	if s.replaying {
+		// Nothing expires while the AOF is replayed (keyIsExpired while
+		// loading): its commands ran on keys that were alive then.
+		return false
+	}
 	if s.IsReplica() {
 		if ctx != nil && ctx.C.flags&ClientMaster != 0 {
 			return false
@@ -429,9 +434,10 @@ type propOp struct {
 // flushed after the top-level command (wrapped in MULTI/EXEC when it holds
 // more than one command, as Redis 7.0 does).
 func (s *Server) propagate(db int, args [][]byte) {
-	if s.Propagator == nil || (s.Propagating != nil && !s.Propagating()) {
-		// Nowhere to go (no replica, no backlog): skip the copy, as
-		// Redis's shouldPropagate does.
+	replicated := s.Propagator != nil && (s.Propagating == nil || s.Propagating())
+	if (!replicated && s.aofFeed == nil) || s.replaying {
+		// Nowhere to go (no replica, no backlog, no AOF): skip the copy,
+		// as Redis's shouldPropagate does.
 		return
 	}
 	s.pendingProp = append(s.pendingProp, propOp{db, cloneArgs(args)})
@@ -452,17 +458,29 @@ func (s *Server) flushPropagation() {
 		return
 	}
 	s.pendingProp = s.pendingProp[:0]
-	if s.Propagator == nil {
+	if s.Propagator == nil && s.aofFeed == nil {
 		return
 	}
 	wrap := len(ops) > 1
 	if wrap {
-		s.Propagator(ops[0].db, multiArgs)
+		s.emitPropagated(ops[0].db, multiArgs)
 	}
 	for _, op := range ops {
-		s.Propagator(op.db, op.args)
+		s.emitPropagated(op.db, op.args)
 	}
 	if wrap {
-		s.Propagator(ops[len(ops)-1].db, execArgs)
+		s.emitPropagated(ops[len(ops)-1].db, execArgs)
+	}
+}
+
+// emitPropagated hands one command of the stream to the replication
+// layer and the append-only file: both get the same commands, as Redis's
+// propagateNow feeds feedAppendOnlyFile and replicationFeedSlaves.
+func (s *Server) emitPropagated(db int, args [][]byte) {
+	if s.aofFeed != nil {
+		s.aofFeed(db, args)
+	}
+	if s.Propagator != nil {
+		s.Propagator(db, args)
 	}
 }

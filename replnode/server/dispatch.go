@@ -189,7 +189,7 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 		s.reject(ctx, ErrMasterDown)
 		return false
 	}
-	if s.Loading && cmd.Flags&FlagLoading == 0 {
+	if s.Loading && cmd.Flags&FlagLoading == 0 && !s.replaying {
 		s.reject(ctx, ErrLoading)
 		return false
 	}

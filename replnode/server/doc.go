@@ -185,7 +185,9 @@
 // executor while clients get -LOADING) and OnStartup, and set Server.Propagator (the
 // replication stream), GoodReplicas, NotCountedMemory (what maxmemory
 // does not count), WriteError, ShutdownHook, Loading,
-// MasterHost/MasterLinkUp. INFO calls PersistenceInfo, ReplicationInfo and
+// MasterHost/MasterLinkUp. The append-only file (aof.go) gets the same
+// propagated stream through Server.aofFeed and writes it before replies
+// leave through aofBeforeReply (flushOutLocked). INFO calls PersistenceInfo, ReplicationInfo and
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).

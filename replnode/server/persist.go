@@ -31,6 +31,9 @@ type persistState struct {
 	s *Server
 
 	job *bgsaveJob // running background save, nil when none
+	// bgsaveScheduled is BGSAVE SCHEDULE while an AOF rewrite runs
+	// (rdb_bgsave_scheduled): the cron starts it when the rewrite ends.
+	bgsaveScheduled bool
 
 	lastBgsaveOK    bool
 	lastTryMs       int64 // last background save attempt (unix ms)
@@ -321,7 +324,13 @@ func (p *persistState) killBgsave() {
 func (p *persistState) cron(nowMs int64) {
 	s := p.s
 	p.collectBgsave(false)
-	if p.job != nil {
+	if p.job != nil || s.aofLayer().job != nil {
+		// One background job at a time, as Redis's single child.
+		return
+	}
+	if p.bgsaveScheduled {
+		p.bgsaveScheduled = false
+		p.startBgsave()
 		return
 	}
 	var points []savePoint
@@ -338,6 +347,7 @@ func (p *persistState) cron(nowMs int64) {
 // shutdownHook is the persistence part of SHUTDOWN: stop a running
 // background save, then save in the foreground when asked.
 func (p *persistState) shutdownHook(save bool) error {
+	p.s.aofLayer().shutdown()
 	if p.job != nil {
 		p.s.Log.Warningf("There is a child saving an .rdb. Killing it!")
 		p.killBgsave()
@@ -360,13 +370,13 @@ func (p *persistState) writeError() string {
 	// Checked on every write command: test the cheap flag first so the
 	// common case (the last save succeeded) never parses configuration.
 	if p.lastBgsaveOK {
-		return ""
+		return p.s.aofLayer().writeError()
 	}
 	s := p.s
 	if s.Config.Bool("stop-writes-on-bgsave-error") && len(s.Config.SaveParams()) > 0 {
 		return misconfError
 	}
-	return ""
+	return s.aofLayer().writeError()
 }
 
 // ---------------------------------------------------------------- loading
@@ -379,6 +389,15 @@ func (p *persistState) writeError() string {
 // nothing is lost, and the caller must stop without saving.
 func (p *persistState) loadAtStartup() bool {
 	s := p.s
+	if s.Config.Bool("appendonly") {
+		// The AOF, when on, is the dataset; the dump is not read.
+		return s.aofLayer().loadAtStartup()
+	}
+	// The manifest is read even with the AOF off, as redis-server does, so
+	// a BGREWRITEAOF or CONFIG SET appendonly yes continues its sequence.
+	if !s.aofLayer().loadManifestOnly() {
+		return false
+	}
 	var path string
 	var ndb int
 	var opt rdb.LoadOptions
@@ -601,18 +620,11 @@ func (s *Server) PersistenceInfo() string {
 	line("rdb_last_cow_size", 0)
 	line("rdb_last_load_keys_expired", p.lastLoadExpired)
 	line("rdb_last_load_keys_loaded", p.lastLoadLoaded)
-	line("aof_enabled", 0)
-	line("aof_rewrite_in_progress", 0)
-	line("aof_rewrite_scheduled", 0)
-	line("aof_last_rewrite_time_sec", -1)
-	line("aof_current_rewrite_time_sec", -1)
-	line("aof_last_bgrewrite_status", "ok")
-	line("aof_rewrites", 0)
-	line("aof_rewrites_consecutive_failures", 0)
-	line("aof_last_write_status", "ok")
-	line("aof_last_cow_size", 0)
+	a := s.aofLayer()
+	a.info(line, now)
 	line("module_fork_in_progress", 0)
 	line("module_fork_last_cow_size", 0)
+	a.infoExtra(line)
 	if s.Loading {
 		p.loadingInfo(line)
 	}
@@ -668,9 +680,8 @@ func saveCommand(ctx *Ctx) {
 	ctx.W.OK()
 }
 
-// bgsaveCommand is BGSAVE [SCHEDULE]. SCHEDULE only matters in Redis when
-// an AOF rewrite child blocks the save; here nothing does, so it starts at
-// once either way.
+// bgsaveCommand is BGSAVE [SCHEDULE]: refused while an AOF rewrite runs,
+// or with SCHEDULE started by the cron once it is done.
 func bgsaveCommand(ctx *Ctx) {
 	if len(ctx.Args) > 2 || len(ctx.Args) == 2 && !ctx.ArgIs(1, "schedule") {
 		ctx.Error(ErrSyntax)
@@ -680,6 +691,18 @@ func bgsaveCommand(ctx *Ctx) {
 	p.collectBgsave(false)
 	if p.job != nil {
 		ctx.Error("ERR Background save already in progress")
+		return
+	}
+	if a := ctx.S.aofLayer(); a.job != nil {
+		a.collectRewrite(false)
+	}
+	if ctx.S.aofLayer().job != nil {
+		if len(ctx.Args) == 2 {
+			p.bgsaveScheduled = true
+			ctx.W.SimpleString("Background saving scheduled")
+			return
+		}
+		ctx.Error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
 		return
 	}
 	p.startBgsave()

@@ -421,6 +421,9 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 		r.s.trackingInvalidateKeysOnFlush()
 		r.s.restoreFunctions(functions)
 		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: 0.", loaded)
+		// The AOF describes the old dataset: start it over from this
+		// one, as restartAOFAfterSYNC.
+		r.s.aofLayer().restartAfterSync()
 		r.streamDB = streamDB
 		r.perform(r.link.TransferDone(r.s.clock()))
 		r.backlog = replication.NewBacklog(int(r.s.Config.Int("repl-backlog-size")), r.id.Offset)
@@ -526,6 +529,11 @@ func (r *replState) applyFromMaster(args [][]byte) {
 		return
 	}
 	if len(args) >= 2 && equalFold(args[0], "replconf") && equalFold(args[1], "getack") {
+		if r.s.aofBeforeReply != nil {
+			// What the ACK acknowledges is in our AOF first, as Redis
+			// writes the AOF before any reply.
+			r.s.aofBeforeReply()
+		}
 		if r.master != nil {
 			r.master.send(out)
 		}

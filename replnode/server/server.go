@@ -124,6 +124,14 @@ type Server struct {
 	hz           int
 	pendingProp  []propOp
 	inCall       bool
+	// aofFeed receives every propagated change, as the Propagator does,
+	// while the append-only file is on (aof.go); nil when it is off.
+	// aofBeforeReply runs before replies leave the executor (flushOutLocked)
+	// so that with appendfsync always an acknowledged write is on disk.
+	// replaying is set while the AOF is replayed: nothing propagates.
+	aofFeed        func(dbID int, args [][]byte)
+	aofBeforeReply func()
+	replaying      bool
 	// tracking is client side caching's tables (tracking.go).
 	tracking     *trackingState
 	startupHooks []func()

@@ -27,6 +27,15 @@ func (s *Server) prepareShutdown(f shutdownFlags) error {
 		// half-read (or empty) keyspace would replace the good file.
 		save = false
 	}
+	if a := s.aofLayer(); a != nil && a.state == aofWaitRewrite && a.job != nil {
+		// The AOF was just turned on and holds nothing yet: exiting now
+		// would leave no file with the dataset (prepareForShutdown).
+		if !f.force {
+			s.Log.Warningf("Writing initial AOF, can't exit.")
+			return errShutdownAborted
+		}
+		s.Log.Warningf("Writing initial AOF. Exit anyway.")
+	}
 	if s.ShutdownHook != nil {
 		if err := s.ShutdownHook(save); err != nil {
 			s.Log.Warningf("Error trying to save the DB, can't exit.")

@@ -307,7 +307,7 @@ func getexCommand(ctx *Ctx) {
 	}
 	ctx.W.Bulk(sv.B)
 	switch {
-	case expireAt > 0 && when <= ctx.NowMs && !ctx.S.IsReplica():
+	case expireAt > 0 && when <= ctx.NowMs && !ctx.S.Loading && !ctx.S.IsReplica():
 		// An absolute time in the past deletes the key, as Redis does.
 		ctx.DeleteKey(key)
 		ctx.Notify(NotifyGeneric, "del", key)

@@ -110,6 +110,9 @@ func TestGroupFullValues(t *testing.T) {
 	if s.MinReplicasToWrite == nil || *s.MinReplicasToWrite != 1 || s.MinReplicasMaxLag != 5 || s.Master != "cache-1" || s.PriorityClassName != "high" {
 		t.Errorf("minReplicasToWrite/maxLag/master/priorityClass = %v/%d/%s/%s", s.MinReplicasToWrite, s.MinReplicasMaxLag, s.Master, s.PriorityClassName)
 	}
+	if s.Persistence.Mode != replnodev1alpha1.PersistenceRDBAndAOF || s.Persistence.AppendFsync != "always" {
+		t.Errorf("persistence = %+v, want rdb+aof with appendfsync always", s.Persistence)
+	}
 	if s.PodDisruptionBudget.MaxUnavailable == nil || s.PodDisruptionBudget.MaxUnavailable.String() != "50%" {
 		t.Errorf("pdb = %+v, want maxUnavailable 50%%", s.PodDisruptionBudget)
 	}

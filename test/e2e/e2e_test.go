@@ -439,6 +439,8 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("node-stop", func(t *testing.T) { testNodeStop(t) })
 	t.Run("failover", func(t *testing.T) { testFailovers(t) })
 	t.Run("workloads-failover", func(t *testing.T) { testWorkloadsFailover(t) })
+	// Last: it switches the group to spec.persistence aof.
+	t.Run("restart-all", func(t *testing.T) { testRestartAll(t) })
 }
 
 // testReplication: a master and two replicas; a key written to the master
