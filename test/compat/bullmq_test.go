@@ -20,6 +20,7 @@ const bullmqJobs = 10000
 type bullmqOutcome struct {
 	Counts          map[string]int `json:"counts"`
 	ByKind          map[string]int `json:"byKind"`
+	Events          map[string]int `json:"events"`
 	RepeatRuns      int            `json:"repeatRuns"`
 	RepeatableLeft  int            `json:"repeatableLeft"`
 	FlowParentValue int            `json:"flowParentValue"`
@@ -90,24 +91,36 @@ func runBullMQ(t *testing.T, dir string, port int) bullmqOutcome {
 
 // TestBullMQ runs BullMQ (npm) with one Worker of concurrency 50 over
 // 10,000 jobs (delayed, retried after a failed first attempt with fixed
-// backoff, prioritized and plain), a repeatable job limited to 3 runs and a
-// flow of a parent and 3 children, against replnode and against
-// redis-server 7.0: every job must complete once with the expected return
-// value and attempt count, nothing may be left in another state, and both
-// servers must give the same outcome.
+// backoff, prioritized, always failing, reporting progress and a log line,
+// and plain), a repeatable job limited to 3 runs and a flow of a parent and
+// 3 children, against replnode and against redis-server 7.0, while
+// QueueEvents reads the events stream: every job must complete (or, when
+// always failing, fail) once with the expected return value (failed reason),
+// attempt count, progress and logs, nothing may be left in another state,
+// QueueEvents must see every event, and both servers must give the same
+// outcome.
 func TestBullMQ(t *testing.T) {
 	requireNode(t)
 	dir := installBullMQ(t)
 	ours, theirs := pair(t)
 
+	tenth := bullmqJobs / 10                // jobs of each special kind
+	completed := bullmqJobs - tenth + 3 + 4 // all but the always failing, 3 repeat runs, the flow's parent and 3 children
 	want := bullmqOutcome{
 		Counts: map[string]int{
-			"completed": bullmqJobs + 3 + 4, // jobs, 3 repeat runs, the flow's parent and 3 children
-			"failed":    0, "delayed": 0, "wait": 0, "active": 0, "prioritized": 0, "waiting-children": 0, "paused": 0,
+			"completed": completed, "failed": tenth,
+			"delayed": 0, "wait": 0, "active": 0, "prioritized": 0, "waiting-children": 0, "paused": 0,
 		},
 		ByKind: map[string]int{
-			"delayed": bullmqJobs / 10, "retried": bullmqJobs / 10, "prioritized": bullmqJobs / 10,
-			"plain": bullmqJobs - 3*(bullmqJobs/10),
+			"delayed": tenth, "retried": tenth, "prioritized": tenth, "progress": tenth,
+			"plain": bullmqJobs - 5*tenth, "failed failing": tenth,
+		},
+		Events: map[string]int{
+			"added":     bullmqJobs + 3 + 4,
+			"delayed":   tenth + tenth + 3, // delayed jobs, backoff after a failed first attempt, repeat runs
+			"progress":  tenth,
+			"completed": completed,
+			"failed":    tenth,
 		},
 		RepeatRuns:      3,
 		FlowParentValue: 1 + 2 + 3,
@@ -121,7 +134,10 @@ func TestBullMQ(t *testing.T) {
 			t.Errorf("%s: job counts %v, want %v", server, got.Counts, want.Counts)
 		}
 		if !reflect.DeepEqual(got.ByKind, want.ByKind) {
-			t.Errorf("%s: completed jobs by kind %v, want %v", server, got.ByKind, want.ByKind)
+			t.Errorf("%s: finished jobs by kind %v, want %v", server, got.ByKind, want.ByKind)
+		}
+		if !reflect.DeepEqual(got.Events, want.Events) {
+			t.Errorf("%s: QueueEvents saw %v, want %v", server, got.Events, want.Events)
 		}
 		if got.RepeatRuns != want.RepeatRuns || got.FlowParentValue != want.FlowParentValue {
 			t.Errorf("%s: repeat runs %d, flow parent value %d; want %d and %d",

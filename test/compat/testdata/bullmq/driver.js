@@ -1,27 +1,38 @@
 // Driver for test/compat/bullmq_test.go. Runs BullMQ against the server at
 // REDIS_PORT: adds JOBS jobs (every 10th delayed, every 10th+1 fails its
 // first attempt and is retried after a fixed backoff, every 10th+2 has a
-// priority, the rest plain), one repeatable job (REPEAT_LIMIT runs) and one
-// flow (a parent and three children); one Worker with concurrency processes
-// them all. It prints one JSON line: the queue's job counts and what it
-// found wrong, so the Go test can compare the outcome with what is expected
-// and with the other server's. It exits non-zero only when it cannot finish.
+// priority, every 10th+3 always fails and ends failed, every 10th+4 reports
+// progress and writes a log line, the rest plain), one repeatable job
+// (3 runs) and one flow (a parent and three children); one Worker with
+// concurrency processes them all while QueueEvents reads the events stream
+// from its start. It prints one JSON line: the queue's job counts, the
+// events seen and what it found wrong, so the Go test can compare the
+// outcome with what is expected and with the other server's. It exits
+// non-zero only when it cannot finish.
 'use strict';
-const { Queue, Worker, FlowProducer } = require('bullmq');
+const { Queue, Worker, FlowProducer, QueueEvents } = require('bullmq');
 
 const port = Number(process.env.REDIS_PORT);
 const jobs = Number(process.env.JOBS || 10000);
 const repeatLimit = 3;
 const children = 3;
 const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+// No trimming of the events stream, so QueueEvents sees every event.
+const streams = { events: { maxLen: 10000000 } };
 const queueName = 'compat';
 
-const kind = (i) => ['delayed', 'retried', 'prioritized'][i % 10] || 'plain';
+const kind = (i) => ['delayed', 'retried', 'prioritized', 'failing', 'progress'][i % 10] || 'plain';
 const expectedValue = (i) => ({ i, doubled: i * 2 });
 
 async function main() {
-  const queue = new Queue(queueName, { connection });
+  const queue = new Queue(queueName, { connection, streams });
   const flows = new FlowProducer({ connection });
+  const events = new QueueEvents(queueName, { connection, lastEventId: '0-0' });
+  const eventCounts = {};
+  for (const name of ['added', 'completed', 'failed', 'delayed', 'progress']) {
+    events.on(name, () => { eventCounts[name] = (eventCounts[name] || 0) + 1; });
+  }
+  await events.waitUntilReady();
   const problems = [];
   const byKind = {};
   let repeatRuns = 0;
@@ -40,13 +51,23 @@ async function main() {
     }
     const i = job.data.i;
     if (kind(i) === 'retried' && job.attemptsMade === 0) throw new Error('first attempt fails');
+    if (kind(i) === 'failing') throw new Error(`job ${i} always fails`);
+    if (kind(i) === 'progress') {
+      await job.updateProgress({ i });
+      await job.log(`job ${i} logs`);
+    }
     return expectedValue(i);
-  }, { connection, concurrency: 50 });
+  }, { connection, concurrency: 50, streams });
   worker.on('error', (err) => problems.push('worker error: ' + err.message));
 
   const total = jobs + repeatLimit + children + 1;
   let completed = 0;
-  const done = new Promise((resolve) => worker.on('completed', () => { if (++completed === total) resolve(); }));
+  let finished = 0;
+  let done;
+  const allDone = new Promise((resolve) => { done = resolve; });
+  const finish = () => { if (++finished === total) done(); };
+  worker.on('completed', () => { completed++; finish(); });
+  worker.on('failed', (job) => { if (job.attemptsMade >= (job.opts.attempts || 1)) finish(); });
 
   const bulk = [];
   for (let i = 0; i < jobs; i++) {
@@ -67,9 +88,17 @@ async function main() {
   });
 
   const timeout = new Promise((_, reject) => setTimeout(
-    () => reject(new Error(`timed out: ${completed}/${total} completed`)), Number(process.env.TIMEOUT_MS || 240000)));
-  await Promise.race([done, timeout]);
+    () => reject(new Error(`timed out: ${finished}/${total} finished`)), Number(process.env.TIMEOUT_MS || 240000)));
+  await Promise.race([allDone, timeout]);
   await worker.close();
+  // QueueEvents reads the stream behind the worker; wait until it has seen
+  // every job finish.
+  const eventsDeadline = Date.now() + 60000;
+  const eventsSeen = () => (eventCounts.completed || 0) + (eventCounts.failed || 0);
+  while (eventsSeen() < total && Date.now() < eventsDeadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (eventsSeen() !== total) problems.push(`QueueEvents saw ${eventsSeen()} jobs finish, want ${total}`);
 
   const counts = await queue.getJobCounts('completed', 'failed', 'delayed', 'wait', 'active', 'prioritized', 'waiting-children', 'paused');
   for (const job of await queue.getJobs(['completed'], 0, -1)) {
@@ -84,12 +113,24 @@ async function main() {
     if (job.attemptsMade !== wantAttempts) problems.push(`job ${i}: attemptsMade ${job.attemptsMade}, want ${wantAttempts}`);
     if (k === 'retried' && job.stacktrace.length !== 1) problems.push(`job ${i}: ${job.stacktrace.length} stacktraces, want 1`);
     if (k === 'delayed' && job.processedOn < job.timestamp + job.delay) problems.push(`job ${i}: processed before its delay`);
+    if (k === 'progress') {
+      if (JSON.stringify(job.progress) !== JSON.stringify({ i })) problems.push(`job ${i}: progress ${JSON.stringify(job.progress)}`);
+      const { logs, count } = await queue.getJobLogs(job.id);
+      if (count !== 1 || logs[0] !== `job ${i} logs`) problems.push(`job ${i}: logs ${JSON.stringify(logs)} (count ${count})`);
+    }
+  }
+  for (const job of await queue.getJobs(['failed'], 0, -1)) {
+    const i = job.data.i;
+    byKind['failed ' + kind(i)] = (byKind['failed ' + kind(i)] || 0) + 1;
+    if (job.failedReason !== `job ${i} always fails`) problems.push(`job ${i}: failedReason ${job.failedReason}`);
+    if (job.attemptsMade !== 1) problems.push(`failed job ${i}: attemptsMade ${job.attemptsMade}, want 1`);
   }
   const repeatable = await queue.getRepeatableJobs();
+  await events.close();
   await queue.close();
   await flows.close();
   console.log(JSON.stringify({
-    counts, byKind, repeatRuns, repeatableLeft: repeatable.length, flowParentValue,
+    counts, byKind, events: eventCounts, repeatRuns, repeatableLeft: repeatable.length, flowParentValue,
     problems: problems.slice(0, 20), problemCount: problems.length,
   }));
 }
