@@ -18,14 +18,19 @@ const bullmqJobs = 10000
 
 // bullmqOutcome is the one JSON line testdata/bullmq/driver.js prints.
 type bullmqOutcome struct {
-	Counts          map[string]int `json:"counts"`
-	ByKind          map[string]int `json:"byKind"`
-	Events          map[string]int `json:"events"`
-	RepeatRuns      int            `json:"repeatRuns"`
-	RepeatableLeft  int            `json:"repeatableLeft"`
-	FlowParentValue int            `json:"flowParentValue"`
-	Problems        []string       `json:"problems"`
-	ProblemCount    int            `json:"problemCount"`
+	Counts  map[string]int `json:"counts"`
+	ByKind  map[string]int `json:"byKind"`
+	Events  map[string]int `json:"events"`
+	Stalled struct {
+		Stalled []string       `json:"stalled"`
+		Result  string         `json:"result"`
+		Counts  map[string]int `json:"counts"`
+	} `json:"stalled"`
+	RepeatRuns      int      `json:"repeatRuns"`
+	RepeatableLeft  int      `json:"repeatableLeft"`
+	FlowParentValue int      `json:"flowParentValue"`
+	Problems        []string `json:"problems"`
+	ProblemCount    int      `json:"problemCount"`
 }
 
 // requireNode fails when node or npm is missing: BullMQ compatibility is a
@@ -97,8 +102,9 @@ func runBullMQ(t *testing.T, dir string, port int) bullmqOutcome {
 // QueueEvents reads the events stream: every job must complete (or, when
 // always failing, fail) once with the expected return value (failed reason),
 // attempt count, progress and logs, nothing may be left in another state,
-// QueueEvents must see every event, and both servers must give the same
-// outcome.
+// QueueEvents must see every event, a job whose worker stops renewing its
+// lock must be found stalled and finished by another worker, and both
+// servers must give the same outcome.
 func TestBullMQ(t *testing.T) {
 	requireNode(t)
 	dir := installBullMQ(t)
@@ -138,6 +144,13 @@ func TestBullMQ(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got.Events, want.Events) {
 			t.Errorf("%s: QueueEvents saw %v, want %v", server, got.Events, want.Events)
+		}
+		stalledCounts := map[string]int{"completed": 1, "failed": 0, "active": 0, "wait": 0}
+		const stalledResult = "finished on start 2" // the stuck worker's start was the first
+		if !reflect.DeepEqual(got.Stalled.Stalled, []string{"stuck"}) || got.Stalled.Result != stalledResult ||
+			!reflect.DeepEqual(got.Stalled.Counts, stalledCounts) {
+			t.Errorf("%s: stalled job recovery %+v, want job stuck found stalled once, result %q, counts %v",
+				server, got.Stalled, stalledResult, stalledCounts)
 		}
 		if got.RepeatRuns != want.RepeatRuns || got.FlowParentValue != want.FlowParentValue {
 			t.Errorf("%s: repeat runs %d, flow parent value %d; want %d and %d",

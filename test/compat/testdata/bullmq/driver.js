@@ -5,7 +5,8 @@
 // progress and writes a log line, the rest plain), one repeatable job
 // (3 runs) and one flow (a parent and three children); one Worker with
 // concurrency processes them all while QueueEvents reads the events stream
-// from its start. It prints one JSON line: the queue's job counts, the
+// from its start. Then a job whose worker stops renewing its lock must be
+// found stalled and finished by a second worker. It prints one JSON line: the queue's job counts, the
 // events seen and what it found wrong, so the Go test can compare the
 // outcome with what is expected and with the other server's. It exits
 // non-zero only when it cannot finish.
@@ -129,10 +130,35 @@ async function main() {
   await events.close();
   await queue.close();
   await flows.close();
+  const stalled = await recoverStalled();
   console.log(JSON.stringify({
-    counts, byKind, events: eventCounts, repeatRuns, repeatableLeft: repeatable.length, flowParentValue,
+    counts, byKind, events: eventCounts, stalled, repeatRuns, repeatableLeft: repeatable.length, flowParentValue,
     problems: problems.slice(0, 20), problemCount: problems.length,
   }));
+}
+
+// recoverStalled starts a job on a worker that never renews its 500 ms lock
+// and never finishes, then lets a second worker's stalled check move the job
+// back to wait and complete it.
+async function recoverStalled() {
+  const name = 'compat-stalled';
+  const queue = new Queue(name, { connection });
+  await queue.add('stuck', {}, { jobId: 'stuck' });
+  let started;
+  const firstStarted = new Promise((resolve) => { started = resolve; });
+  const stuck = new Worker(name, async () => { started(); await new Promise(() => {}); },
+    { connection, lockDuration: 500, skipLockRenewal: true, skipStalledCheck: true });
+  await firstStarted;
+  const stalled = [];
+  const rescuer = new Worker(name, async (job) => `finished on start ${job.attemptsStarted}`,
+    { connection, lockDuration: 500, stalledInterval: 300, maxStalledCount: 2 });
+  rescuer.on('stalled', (id) => stalled.push(id));
+  const result = await new Promise((resolve) => rescuer.on('completed', (job, value) => resolve(value)));
+  await rescuer.close();
+  stuck.close(true).catch(() => {});
+  const counts = await queue.getJobCounts('completed', 'failed', 'active', 'wait');
+  await queue.close();
+  return { stalled, result, counts };
 }
 
 main().then(() => process.exit(0), (err) => { console.error(err && err.stack || err); process.exit(1); });
