@@ -23,4 +23,15 @@
 // many of its commands a failure prints. Commands left out, compared
 // loosely, avoided inputs and accepted differences are listed there, each
 // with its reason.
+//
+// bullmq_test.go runs BullMQ (npm; testdata/bullmq holds package.json, the
+// committed package-lock.json and driver.js) against both servers: 10,000
+// jobs (delayed, retried after a failed first attempt, prioritized, always
+// failing, with progress and logs, plain), a repeatable job and a flow,
+// processed by one Worker with concurrency while QueueEvents reads the
+// events stream, then a stalled job (its worker stops renewing the lock)
+// recovered by a second worker; every job must finish as expected, with
+// the same outcome on both.
+// `npm ci` installs into the test's temp dir, never the repository tree.
+// node and npm are required (`make test-deps`); only BULLMQ=0 turns it off.
 package compat
