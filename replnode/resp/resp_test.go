@@ -5,6 +5,15 @@ import (
 	"testing"
 )
 
+// TestAppendCommand pins the multibulk request form shared by the
+// replication stream, the backlog and AOF files (catAppendOnlyGenericCommand).
+func TestAppendCommand(t *testing.T) {
+	got := string(AppendCommandStrings(nil, "SET", "k", ""))
+	if got != "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n" {
+		t.Fatalf("AppendCommandStrings = %q", got)
+	}
+}
+
 func TestReadCommand(t *testing.T) {
 	big := "*1\r\n$" + "600000000" + "\r\n"
 	cases := []struct {

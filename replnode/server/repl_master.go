@@ -15,6 +15,7 @@ import (
 
 	"github.com/replnode/replnode/replnode/rdb"
 	"github.com/replnode/replnode/replnode/replication"
+	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
 )
 
@@ -203,10 +204,10 @@ func (r *replState) propagate(dbID int, args [][]byte) {
 	}
 	var b []byte
 	if dbID != r.slaveSelDB {
-		b = replAppendCommandStrings(b, "SELECT", strconv.Itoa(dbID))
+		b = resp.AppendCommandStrings(b, "SELECT", strconv.Itoa(dbID))
 		r.slaveSelDB = dbID
 	}
-	b = replAppendCommand(b, args...)
+	b = resp.AppendCommand(b, args...)
 	r.feed(b)
 }
 
@@ -503,7 +504,7 @@ func (r *replState) propagateRaw(args ...string) {
 	if r.backlog == nil && r.replicas.Len() == 0 {
 		return
 	}
-	r.feed(replAppendCommandStrings(nil, args...))
+	r.feed(resp.AppendCommandStrings(nil, args...))
 }
 
 // goodReplicas is the core's GoodReplicas: replicas within
