@@ -177,3 +177,21 @@ func BenchmarkWriterBulk(b *testing.B) {
 		w.OK()
 	}
 }
+
+// TestAppendRepr pins sdscatrepr's escapes (sds.c) and that SplitArgs reads
+// every byte value back, as the AOF manifest and config files rely on.
+func TestAppendRepr(t *testing.T) {
+	got := string(AppendRepr([]byte("x="), []byte("a \"q\\\n\r\t\a\b\x00\x7f\xffz")))
+	want := `x="a \"q\\\n\r\t\a\b\x00\x7f\xffz"`
+	if got != want {
+		t.Fatalf("AppendRepr = %s, want %s", got, want)
+	}
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	args, _, ok := SplitArgs(AppendRepr(nil, all), nil, nil)
+	if !ok || len(args) != 1 || string(args[0]) != string(all) {
+		t.Fatalf("SplitArgs(AppendRepr(all bytes)) = %q, %v", args, ok)
+	}
+}
