@@ -9,7 +9,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,17 +97,12 @@ type replicaConn struct {
 	waitSinceMs  int64
 }
 
-var (
-	replStatesMu sync.Mutex
-	replStates   = map[*Server]*replState{}
-)
+var replStates layerTable[replState]
 
 // repl returns the server's replication state. The core Server has no
 // field for it, so it lives in a side table keyed by server.
 func (s *Server) repl() *replState {
-	replStatesMu.Lock()
-	defer replStatesMu.Unlock()
-	return replStates[s]
+	return replStates.get(s)
 }
 
 func init() { onNewServer(initReplication) }
@@ -128,9 +122,7 @@ func initReplication(s *Server) {
 	}
 	r.noReplicasSince = s.clock()
 	r.link = replication.NewLink(r.linkConfig(), &r.id)
-	replStatesMu.Lock()
-	replStates[s] = r
-	replStatesMu.Unlock()
+	replStates.set(s, r)
 	s.Propagator = r.propagate
 	s.Propagating = r.propagating
 	s.GoodReplicas = r.goodReplicas
