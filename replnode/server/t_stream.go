@@ -1813,6 +1813,39 @@ func xinfoCommand(ctx *Ctx) {
 	}
 }
 
+// replyFullPEL replies the "pel-count" and "pending" fields of XINFO STREAM
+// FULL for a group's or a consumer's PEL, at most count entries (0: all), as
+// xinfoReplyWithStreamInfo: a group's entries name their consumer, a
+// consumer's do not.
+func replyFullPEL(ctx *Ctx, pel *store.PEL, count int64, withConsumer bool) {
+	ctx.W.BulkString("pel-count")
+	ctx.W.Int(int64(pel.Len()))
+	ctx.W.BulkString("pending")
+	n := pel.Len()
+	if count != 0 && int64(n) > count {
+		n = int(count)
+	}
+	ctx.W.ArrayLen(n)
+	i := 0
+	pel.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
+		if i == n {
+			return false
+		}
+		i++
+		if withConsumer {
+			ctx.W.ArrayLen(4)
+			replyStreamID(ctx, id)
+			ctx.W.Bulk(nack.Consumer.Name)
+		} else {
+			ctx.W.ArrayLen(3)
+			replyStreamID(ctx, id)
+		}
+		ctx.W.Int(nack.DeliveryTime)
+		ctx.W.Int(int64(nack.DeliveryCount))
+		return true
+	})
+}
+
 func replyEntriesRead(ctx *Ctx, g *store.ConsumerGroup) {
 	ctx.W.BulkString("entries-read")
 	if g.EntriesRead != store.InvalidEntriesRead {
@@ -1904,27 +1937,7 @@ func xinfoStream(ctx *Ctx, s *store.Stream) {
 		replyEntriesRead(ctx, g)
 		ctx.W.BulkString("lag")
 		replyLag(ctx, s, g)
-		ctx.W.BulkString("pel-count")
-		ctx.W.Int(int64(g.PEL.Len()))
-		ctx.W.BulkString("pending")
-		np := g.PEL.Len()
-		if count != 0 && int64(np) > count {
-			np = int(count)
-		}
-		ctx.W.ArrayLen(np)
-		i := 0
-		g.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
-			if i == np {
-				return false
-			}
-			i++
-			ctx.W.ArrayLen(4)
-			replyStreamID(ctx, id)
-			ctx.W.Bulk(nack.Consumer.Name)
-			ctx.W.Int(nack.DeliveryTime)
-			ctx.W.Int(int64(nack.DeliveryCount))
-			return true
-		})
+		replyFullPEL(ctx, &g.PEL, count, true)
 		ctx.W.BulkString("consumers")
 		ctx.W.ArrayLen(len(g.Consumers()))
 		for _, c := range g.Consumers() {
@@ -1933,26 +1946,7 @@ func xinfoStream(ctx *Ctx, s *store.Stream) {
 			ctx.W.Bulk(c.Name)
 			ctx.W.BulkString("seen-time")
 			ctx.W.Int(c.SeenTime)
-			ctx.W.BulkString("pel-count")
-			ctx.W.Int(int64(c.PEL.Len()))
-			ctx.W.BulkString("pending")
-			nc := c.PEL.Len()
-			if count != 0 && int64(nc) > count {
-				nc = int(count)
-			}
-			ctx.W.ArrayLen(nc)
-			i := 0
-			c.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
-				if i == nc {
-					return false
-				}
-				i++
-				ctx.W.ArrayLen(3)
-				replyStreamID(ctx, id)
-				ctx.W.Int(nack.DeliveryTime)
-				ctx.W.Int(int64(nack.DeliveryCount))
-				return true
-			})
+			replyFullPEL(ctx, &c.PEL, count, false)
 		}
 	}
 }
