@@ -330,6 +330,28 @@ func (ctx *Ctx) LookupWriteKind(key []byte, kind store.Kind) (v store.Value, ok 
 	return ctx.LookupWrite(key), true
 }
 
+// lookupAs is LookupKind with the value as its concrete type V: nil for a
+// missing key, ok false after a WRONGTYPE reply.
+func lookupAs[V store.Value](ctx *Ctx, key []byte, kind store.Kind) (V, bool) {
+	v, ok := ctx.LookupKind(key, kind)
+	if !ok || v == nil {
+		var missing V
+		return missing, ok
+	}
+	return v.(V), true
+}
+
+// lookupWriteAs is LookupWriteKind with the value as its concrete type V:
+// nil for a missing key, ok false after a WRONGTYPE reply.
+func lookupWriteAs[V store.Value](ctx *Ctx, key []byte, kind store.Kind) (V, bool) {
+	v, ok := ctx.LookupWriteKind(key, kind)
+	if !ok || v == nil {
+		var missing V
+		return missing, ok
+	}
+	return v.(V), true
+}
+
 // Exists reports whether key is live (no hit/miss accounting).
 func (ctx *Ctx) Exists(key []byte) bool {
 	_, ok := ctx.lookup(key)

@@ -59,11 +59,7 @@ func (l *lockedSource) Uint64() uint64 {
 // hashForRead returns the hash under key (nil if missing); ok is false after
 // a WRONGTYPE reply.
 func hashForRead(ctx *Ctx, key []byte) (*store.Hash, bool) {
-	v, ok := ctx.LookupKind(key, store.KindHash)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Hash), true
+	return lookupAs[*store.Hash](ctx, key, store.KindHash)
 }
 
 // hashForWrite returns the hash under key ready for modification, creating

@@ -217,20 +217,12 @@ func replyEntry(ctx *Ctx, id store.StreamID, fv [][]byte) {
 // streamForRead returns the stream under key (nil if missing), replying
 // WRONGTYPE for another type.
 func streamForRead(ctx *Ctx, key []byte) (*store.Stream, bool) {
-	v, ok := ctx.LookupKind(key, store.KindStream)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Stream), true
+	return lookupAs[*store.Stream](ctx, key, store.KindStream)
 }
 
 // streamForWrite is streamForRead for modification.
 func streamForWrite(ctx *Ctx, key []byte) (*store.Stream, bool) {
-	v, ok := ctx.LookupWriteKind(key, store.KindStream)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Stream), true
+	return lookupWriteAs[*store.Stream](ctx, key, store.KindStream)
 }
 
 // ---------------------------------------------------------------- XADD XTRIM

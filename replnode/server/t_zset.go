@@ -68,21 +68,13 @@ func storeKeys(args [][]byte) []int {
 // zsetForRead returns the sorted set under key (nil if missing); ok is false
 // after a WRONGTYPE reply.
 func zsetForRead(ctx *Ctx, key []byte) (*store.ZSet, bool) {
-	v, ok := ctx.LookupKind(key, store.KindZSet)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.ZSet), true
+	return lookupAs[*store.ZSet](ctx, key, store.KindZSet)
 }
 
 // zsetForWrite returns the sorted set under key ready for modification, nil
 // if missing; ok is false after a WRONGTYPE reply.
 func zsetForWrite(ctx *Ctx, key []byte) (*store.ZSet, bool) {
-	v, ok := ctx.LookupWriteKind(key, store.KindZSet)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.ZSet), true
+	return lookupWriteAs[*store.ZSet](ctx, key, store.KindZSet)
 }
 
 // d2string formats a score as Redis's d2string (ZSCAN, SORT): integers
