@@ -328,25 +328,15 @@ func (r *ReplicationGroupReconciler) reconcileTLSRotation(ctx context.Context, p
 
 // knownTLSOf returns what is remembered of the group's TLS Secret.
 func (r *ReplicationGroupReconciler) knownTLSOf(key types.NamespacedName) (knownTLS, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k, ok := r.tlsKnown[key]
-	return k, ok
+	return r.tlsKnown.recall(key)
 }
 
 // rememberTLS records the group's last usable TLS Secret.
 func (r *ReplicationGroupReconciler) rememberTLS(key types.NamespacedName, k knownTLS) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.tlsKnown == nil {
-		r.tlsKnown = map[types.NamespacedName]knownTLS{}
-	}
-	r.tlsKnown[key] = k
+	r.tlsKnown.remember(key, k)
 }
 
 // forgetTLS drops what is remembered of a group's TLS Secret.
 func (r *ReplicationGroupReconciler) forgetTLS(key types.NamespacedName) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.tlsKnown, key)
+	r.tlsKnown.forget(key)
 }
