@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -213,14 +212,9 @@ func (r *ReplicationGroupReconciler) reconcileTLS(ctx context.Context, p *pass) 
 		r.forgetTLS(p.key())
 		return ctrl.Result{}, nil
 	}
-	var secret *corev1.Secret
-	s := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: p.rg.Namespace, Name: spec.SecretName}, s)
-	switch {
-	case err == nil:
-		secret = s
-	case !apierrors.IsNotFound(err):
-		return ctrl.Result{}, fmt.Errorf("reading TLS Secret %q: %w", spec.SecretName, err)
+	secret, err := r.optionalSecret(ctx, p.rg.Namespace, spec.SecretName, "TLS")
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	known, hadKnown := r.knownTLSOf(p.key())
 	res := evaluateTLS(spec, secret, known.cas)
