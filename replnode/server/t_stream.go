@@ -1574,24 +1574,7 @@ func xclaimCommand(ctx *Ctx) {
 				consumer = createConsumer(ctx, g, name, args[1])
 			}
 		}
-		if nack.Consumer != consumer && nack.Consumer != nil {
-			nack.Consumer.PEL.Remove(id)
-		}
-		nack.DeliveryTime = deliveryTime
-		if retryCount >= 0 {
-			nack.DeliveryCount = uint64(retryCount)
-		} else if !justID {
-			nack.DeliveryCount++
-		}
-		if nack.Consumer != consumer {
-			consumer.PEL.Insert(id, nack)
-			nack.Consumer = consumer
-		}
-		if justID {
-			replyStreamID(ctx, id)
-		} else {
-			replyRange(ctx, s, id, id, 1, false, nil, nil, rwrRawEntries, nil)
-		}
+		claimPending(ctx, s, id, nack, consumer, deliveryTime, retryCount, justID)
 		n++
 		propagateXCLAIM(ctx, args[1], g, args[2], args[k], nack)
 		propagateLastID = false
@@ -1695,22 +1678,7 @@ func xautoclaimCommand(ctx *Ctx) {
 				consumer = createConsumer(ctx, g, args[3], args[1])
 			}
 		}
-		if nack.Consumer != consumer && nack.Consumer != nil {
-			nack.Consumer.PEL.Remove(id)
-		}
-		nack.DeliveryTime = now
-		if !justID {
-			nack.DeliveryCount++
-		}
-		if nack.Consumer != consumer {
-			consumer.PEL.Insert(id, nack)
-			nack.Consumer = consumer
-		}
-		if justID {
-			replyStreamID(ctx, id)
-		} else {
-			replyRange(ctx, s, id, id, 1, false, nil, nil, rwrRawEntries, nil)
-		}
+		claimPending(ctx, s, id, nack, consumer, now, -1, justID)
 		n++
 		count--
 		propagateXCLAIM(ctx, args[1], g, args[2], idBytes(id), nack)
@@ -1802,6 +1770,31 @@ func xinfoCommand(ctx *Ctx) {
 		xinfoStream(ctx, s)
 	default:
 		subcommandSyntaxError(ctx)
+	}
+}
+
+// claimPending gives the pending entry id to consumer and replies it (its
+// ID alone with JUSTID), the step XCLAIM and XAUTOCLAIM share: the delivery
+// time becomes deliveryTime and the delivery count retryCount when that is
+// not negative (XCLAIM RETRYCOUNT), else one more unless JUSTID.
+func claimPending(ctx *Ctx, s *store.Stream, id store.StreamID, nack *store.PendingEntry, consumer *store.Consumer, deliveryTime, retryCount int64, justID bool) {
+	if nack.Consumer != consumer && nack.Consumer != nil {
+		nack.Consumer.PEL.Remove(id)
+	}
+	nack.DeliveryTime = deliveryTime
+	if retryCount >= 0 {
+		nack.DeliveryCount = uint64(retryCount)
+	} else if !justID {
+		nack.DeliveryCount++
+	}
+	if nack.Consumer != consumer {
+		consumer.PEL.Insert(id, nack)
+		nack.Consumer = consumer
+	}
+	if justID {
+		replyStreamID(ctx, id)
+	} else {
+		replyRange(ctx, s, id, id, 1, false, nil, nil, rwrRawEntries, nil)
 	}
 }
 
