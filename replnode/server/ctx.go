@@ -352,6 +352,20 @@ func lookupWriteAs[V store.Value](ctx *Ctx, key []byte, kind store.Kind) (V, boo
 	return v.(V), true
 }
 
+// replyLength replies the length of the value of kind under the first key,
+// 0 when the key is missing: LLEN, SCARD, ZCARD, HLEN and XLEN.
+func replyLength[V store.Value](ctx *Ctx, kind store.Kind, length func(V) int64) {
+	v, ok := ctx.LookupKind(ctx.Args[1], kind)
+	if !ok {
+		return
+	}
+	if v == nil {
+		ctx.W.Int(0)
+		return
+	}
+	ctx.W.Int(length(v.(V)))
+}
+
 // Exists reports whether key is live (no hit/miss accounting).
 func (ctx *Ctx) Exists(key []byte) bool {
 	_, ok := ctx.lookup(key)

@@ -182,15 +182,7 @@ func hmgetCommand(ctx *Ctx) {
 }
 
 func hlenCommand(ctx *Ctx) {
-	h, ok := hashForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if h == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(h.Len()))
+	replyLength(ctx, store.KindHash, func(h *store.Hash) int64 { return int64(h.Len()) })
 }
 
 func hstrlenCommand(ctx *Ctx) {

@@ -215,15 +215,7 @@ func rpopCommand(ctx *Ctx) { popGeneric(ctx, listTail) }
 // ---------------------------------------------------------------- READS
 
 func llenCommand(ctx *Ctx) {
-	l, ok := listForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if l == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(l.Len()))
+	replyLength(ctx, store.KindList, func(l *store.List) int64 { return int64(l.Len()) })
 }
 
 func lindexCommand(ctx *Ctx) {

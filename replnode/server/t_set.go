@@ -215,15 +215,7 @@ func smismemberCommand(ctx *Ctx) {
 }
 
 func scardCommand(ctx *Ctx) {
-	s, ok := setForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if s == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(s.Len()))
+	replyLength(ctx, store.KindSet, func(s *store.Set) int64 { return int64(s.Len()) })
 }
 
 // ---------------------------------------------------------------- RANDOM

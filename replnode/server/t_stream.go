@@ -535,15 +535,7 @@ func xrangeCommand(ctx *Ctx)    { xrangeGeneric(ctx, false) }
 func xrevrangeCommand(ctx *Ctx) { xrangeGeneric(ctx, true) }
 
 func xlenCommand(ctx *Ctx) {
-	s, ok := streamForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if s == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(s.Len()))
+	replyLength(ctx, store.KindStream, func(s *store.Stream) int64 { return int64(s.Len()) })
 }
 
 func xdelCommand(ctx *Ctx) {

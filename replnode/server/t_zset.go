@@ -350,15 +350,7 @@ func zremCommand(ctx *Ctx) {
 }
 
 func zcardCommand(ctx *Ctx) {
-	z, ok := zsetForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if z == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(z.Len()))
+	replyLength(ctx, store.KindZSet, func(z *store.ZSet) int64 { return int64(z.Len()) })
 }
 
 func zcountCommand(ctx *Ctx) {
