@@ -65,11 +65,12 @@ type ReplicationGroupReconciler struct {
 	// passwords remembers, per group, the last password the members were
 	// known to accept, so a changed Secret can be rolled out with CONFIG SET
 	// using the old one. It lives in memory only: secrets never go to status.
-	mu        sync.Mutex
-	passwords map[types.NamespacedName]string
+	passwords groupMemory[string]
 	// tlsKnown remembers, per group, the last usable spec.tls Secret
 	// (tls.go), in memory only.
-	tlsKnown map[types.NamespacedName]knownTLS
+	tlsKnown groupMemory[knownTLS]
+	// mu guards the maps below.
+	mu sync.Mutex
 	// guards remembers, per pod UID, the min-replicas guard its process
 	// reported (failover.Member.Guard), so a master that stops answering
 	// keeps its known guard. Memory only: after a restart the operator
@@ -279,27 +280,49 @@ func (r *ReplicationGroupReconciler) event(rg *replnodev1alpha1.ReplicationGroup
 
 // knownPassword returns the password the group's members last accepted.
 func (r *ReplicationGroupReconciler) knownPassword(key types.NamespacedName) (string, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	pw, ok := r.passwords[key]
-	return pw, ok
+	return r.passwords.recall(key)
 }
 
 // rememberPassword records the password the group's members accept.
 func (r *ReplicationGroupReconciler) rememberPassword(key types.NamespacedName, pw string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.passwords == nil {
-		r.passwords = map[types.NamespacedName]string{}
-	}
-	r.passwords[key] = pw
+	r.passwords.remember(key, pw)
 }
 
 // forgetPassword drops a deleted group's password.
 func (r *ReplicationGroupReconciler) forgetPassword(key types.NamespacedName) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.passwords, key)
+	r.passwords.forget(key)
+}
+
+// groupMemory is what the operator remembers per group in memory only
+// (never in status), safe for concurrent passes. The zero value is empty.
+type groupMemory[V any] struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]V
+}
+
+// recall returns what is remembered of the group.
+func (g *groupMemory[V]) recall(key types.NamespacedName) (V, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	v, ok := g.m[key]
+	return v, ok
+}
+
+// remember records v for the group.
+func (g *groupMemory[V]) remember(key types.NamespacedName, v V) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m == nil {
+		g.m = map[types.NamespacedName]V{}
+	}
+	g.m[key] = v
+}
+
+// forget drops what is remembered of the group.
+func (g *groupMemory[V]) forget(key types.NamespacedName) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.m, key)
 }
 
 // SetupWithManager registers the reconciler: it owns the objects it creates

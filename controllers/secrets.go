@@ -60,19 +60,30 @@ func evaluateAuth(spec *replnodev1alpha1.AuthSpec, secret *corev1.Secret) authRe
 	return authResult{Password: string(value), ResourceVersion: secret.ResourceVersion, Condition: cond, Usable: true}
 }
 
+// optionalSecret reads the Secret name in namespace ns: nil when it does not
+// exist (the callers report that in a condition), an error naming the
+// Secret's use (what: "auth", "TLS") when it cannot be read.
+func (r *ReplicationGroupReconciler) optionalSecret(ctx context.Context, ns, name, what string) (*corev1.Secret, error) {
+	s := &corev1.Secret{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, s)
+	switch {
+	case err == nil:
+		return s, nil
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	}
+	return nil, fmt.Errorf("reading %s Secret %q: %w", what, name, err)
+}
+
 // reconcileAuth reads the auth Secret and records the SecretMissing
 // condition. Without a usable password no pod can start, so the pass stops
 // here (the Secret watch brings the group back when the Secret appears).
 func (r *ReplicationGroupReconciler) reconcileAuth(ctx context.Context, p *pass) (ctrl.Result, error) {
 	var secret *corev1.Secret
 	if auth := p.rg.Spec.Auth; auth != nil {
-		s := &corev1.Secret{}
-		err := r.Get(ctx, types.NamespacedName{Namespace: p.rg.Namespace, Name: auth.SecretName}, s)
-		switch {
-		case err == nil:
-			secret = s
-		case !apierrors.IsNotFound(err):
-			return ctrl.Result{}, fmt.Errorf("reading auth Secret %q: %w", auth.SecretName, err)
+		var err error
+		if secret, err = r.optionalSecret(ctx, p.rg.Namespace, auth.SecretName, "auth"); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
 	res := evaluateAuth(p.rg.Spec.Auth, secret)

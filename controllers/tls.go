@@ -12,7 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -213,14 +212,9 @@ func (r *ReplicationGroupReconciler) reconcileTLS(ctx context.Context, p *pass) 
 		r.forgetTLS(p.key())
 		return ctrl.Result{}, nil
 	}
-	var secret *corev1.Secret
-	s := &corev1.Secret{}
-	err := r.Get(ctx, types.NamespacedName{Namespace: p.rg.Namespace, Name: spec.SecretName}, s)
-	switch {
-	case err == nil:
-		secret = s
-	case !apierrors.IsNotFound(err):
-		return ctrl.Result{}, fmt.Errorf("reading TLS Secret %q: %w", spec.SecretName, err)
+	secret, err := r.optionalSecret(ctx, p.rg.Namespace, spec.SecretName, "TLS")
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	known, hadKnown := r.knownTLSOf(p.key())
 	res := evaluateTLS(spec, secret, known.cas)
@@ -328,25 +322,15 @@ func (r *ReplicationGroupReconciler) reconcileTLSRotation(ctx context.Context, p
 
 // knownTLSOf returns what is remembered of the group's TLS Secret.
 func (r *ReplicationGroupReconciler) knownTLSOf(key types.NamespacedName) (knownTLS, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k, ok := r.tlsKnown[key]
-	return k, ok
+	return r.tlsKnown.recall(key)
 }
 
 // rememberTLS records the group's last usable TLS Secret.
 func (r *ReplicationGroupReconciler) rememberTLS(key types.NamespacedName, k knownTLS) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.tlsKnown == nil {
-		r.tlsKnown = map[types.NamespacedName]knownTLS{}
-	}
-	r.tlsKnown[key] = k
+	r.tlsKnown.remember(key, k)
 }
 
 // forgetTLS drops what is remembered of a group's TLS Secret.
 func (r *ReplicationGroupReconciler) forgetTLS(key types.NamespacedName) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.tlsKnown, key)
+	r.tlsKnown.forget(key)
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // Snapshot is an RDB payload being read from a node.
@@ -60,13 +62,8 @@ func OpenSnapshot(ctx context.Context, addr string, auth NodeAuth, timeout time.
 func handshake(conn net.Conn, auth NodeAuth, timeout time.Duration) (*Snapshot, error) {
 	rd := bufio.NewReaderSize(conn, 64<<10)
 	cmd := func(args ...string) (string, error) {
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "*%d\r\n", len(args))
-		for _, a := range args {
-			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-		}
 		_ = conn.SetDeadline(time.Now().Add(timeout))
-		if _, err := conn.Write(b.Bytes()); err != nil {
+		if _, err := conn.Write(resp.AppendCommandStrings(nil, args...)); err != nil {
 			return "", err
 		}
 		line, err := readLine(rd)

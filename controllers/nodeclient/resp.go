@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // ------ RESP CLIENT ------
@@ -258,10 +260,7 @@ func commandName(args []string) []string {
 
 // writeCommand encodes args as a RESP array of bulk strings.
 func writeCommand(w *bufio.Writer, args ...string) {
-	fmt.Fprintf(w, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(w, "$%d\r\n%s\r\n", len(a), a)
-	}
+	_, _ = w.Write(resp.AppendCommandStrings(nil, args...))
 }
 
 // readReply decodes one RESP2 reply: simple strings and bulk strings become

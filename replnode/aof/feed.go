@@ -1,22 +1,10 @@
 package aof
 
-import "strconv"
+import (
+	"strconv"
 
-// AppendCommand appends args as one RESP array of bulk strings, as
-// catAppendOnlyGenericCommand.
-func AppendCommand(dst []byte, args ...[]byte) []byte {
-	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(args)), 10)
-	dst = append(dst, '\r', '\n')
-	for _, a := range args {
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(a)), 10)
-		dst = append(dst, '\r', '\n')
-		dst = append(dst, a...)
-		dst = append(dst, '\r', '\n')
-	}
-	return dst
-}
+	"github.com/replnode/replnode/replnode/resp"
+)
 
 // AppendTimestamp appends the annotation "#TS:<unix seconds>\r\n".
 func AppendTimestamp(dst []byte, unix int64) []byte {
@@ -59,5 +47,5 @@ func (f *Feed) Append(dst []byte, db int, args [][]byte, now int64) []byte {
 		dst = append(dst, '\r', '\n')
 		f.selectedDB = db
 	}
-	return AppendCommand(dst, args...)
+	return resp.AppendCommand(dst, args...)
 }

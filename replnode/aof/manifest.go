@@ -136,7 +136,7 @@ func (m *Manifest) Format() []byte {
 	line := func(fi FileInfo) {
 		b = append(b, "file "...)
 		if needsRepr(fi.Name) {
-			b = appendRepr(b, fi.Name)
+			b = resp.AppendRepr(b, []byte(fi.Name))
 		} else {
 			b = append(b, fi.Name...)
 		}
@@ -293,33 +293,4 @@ func needsRepr(s string) bool {
 		}
 	}
 	return false
-}
-
-// appendRepr is sdscatrepr.
-func appendRepr(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch c {
-		case '\\', '"':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\a':
-			dst = append(dst, '\\', 'a')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		default:
-			if c < 0x20 || c > 0x7e {
-				dst = fmt.Appendf(dst, "\\x%02x", c)
-			} else {
-				dst = append(dst, c)
-			}
-		}
-	}
-	return append(dst, '"')
 }

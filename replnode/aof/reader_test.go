@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // collect loads in and returns the verdict and the commands applied.
@@ -18,9 +20,9 @@ func collect(in string, loadTruncated bool) (Result, []string) {
 }
 
 func TestLoadVerdicts(t *testing.T) {
-	set := string(AppendCommand(nil, []byte("SET"), []byte("k"), []byte("v")))
-	multi := string(AppendCommand(nil, []byte("MULTI")))
-	exec := string(AppendCommand(nil, []byte("EXEC")))
+	set := string(resp.AppendCommand(nil, []byte("SET"), []byte("k"), []byte("v")))
+	multi := string(resp.AppendCommand(nil, []byte("MULTI")))
+	exec := string(resp.AppendCommand(nil, []byte("EXEC")))
 	cases := []struct {
 		name      string
 		in        string
@@ -90,7 +92,7 @@ func TestLoadEveryPrefix(t *testing.T) {
 
 func TestLoadApplyErrorFails(t *testing.T) {
 	boom := errors.New("Unknown command 'NOPE'")
-	res := Load(strings.NewReader(string(AppendCommand(nil, []byte("NOPE")))), 0, true, func([][]byte) error { return boom })
+	res := Load(strings.NewReader(string(resp.AppendCommand(nil, []byte("NOPE")))), 0, true, func([][]byte) error { return boom })
 	if res.Status != Failed || !errors.Is(res.Err, boom) {
 		t.Fatalf("%+v", res)
 	}
@@ -112,7 +114,7 @@ func TestFeedSelectsAndStamps(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
-	f.Add([]byte(AppendCommand(nil, []byte("SET"), []byte("k"), []byte("v"))))
+	f.Add([]byte(resp.AppendCommand(nil, []byte("SET"), []byte("k"), []byte("v"))))
 	f.Add([]byte("*1\r\n$999999999999\r\nx"))
 	f.Add([]byte("#TS:1\r\n*2\r\n$5\r\nMULTI\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {

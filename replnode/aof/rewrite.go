@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
 )
 
@@ -30,13 +31,13 @@ func WriteCommands(w io.Writer, dbs []*store.Snapshot, functions [][]byte, eachK
 		return err
 	}
 	for _, code := range functions {
-		b = AppendCommand(b, []byte("FUNCTION"), []byte("LOAD"), code)
+		b = resp.AppendCommand(b, []byte("FUNCTION"), []byte("LOAD"), code)
 	}
 	for i, sn := range dbs {
 		if sn == nil || sn.Len() == 0 {
 			continue
 		}
-		b = AppendCommand(b, []byte("SELECT"), []byte(strconv.Itoa(i)))
+		b = resp.AppendCommand(b, []byte("SELECT"), []byte(strconv.Itoa(i)))
 		err := sn.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
 			if eachKey != nil {
 				if err := eachKey(); err != nil {
@@ -48,7 +49,7 @@ func WriteCommands(w io.Writer, dbs []*store.Snapshot, functions [][]byte, eachK
 				return fmt.Errorf("can't rewrite key %q: no command form for a %s value", key, v.Kind())
 			}
 			if hasExpire {
-				b = AppendCommand(b, []byte("PEXPIREAT"), []byte(key), strconv.AppendInt(nil, expireAt, 10))
+				b = resp.AppendCommand(b, []byte("PEXPIREAT"), []byte(key), strconv.AppendInt(nil, expireAt, 10))
 			}
 			if len(b) >= 64<<10 {
 				return flush()
@@ -71,7 +72,7 @@ func appendValue(b []byte, key []byte, v store.Value) (_ []byte, ok bool) {
 	perItem := 1
 	switch x := v.(type) {
 	case *store.String:
-		return AppendCommand(b, []byte("SET"), key, x.B), true
+		return resp.AppendCommand(b, []byte("SET"), key, x.B), true
 	case *store.List:
 		cmd = []byte("RPUSH")
 		x.Range(func(e []byte) bool { items = append(items, e); return true })
@@ -93,7 +94,7 @@ func appendValue(b []byte, key []byte, v store.Value) (_ []byte, ok bool) {
 	for i := 0; i < len(items); i += step {
 		end := min(i+step, len(items))
 		args := append([][]byte{cmd, key}, items[i:end]...)
-		b = AppendCommand(b, args...)
+		b = resp.AppendCommand(b, args...)
 	}
 	return b, true
 }
@@ -122,23 +123,23 @@ func appendStream(b []byte, key []byte, s *store.Stream) []byte {
 	if s.Len() > 0 {
 		s.Range(store.StreamID{}, store.MaxStreamID, false, func(eid store.StreamID, fv [][]byte) bool {
 			args := append([][]byte{[]byte("XADD"), key, id(eid)}, fv...)
-			b = AppendCommand(b, args...)
+			b = resp.AppendCommand(b, args...)
 			return true
 		})
 	} else {
-		b = AppendCommand(b, []byte("XADD"), key, []byte("MAXLEN"), []byte("0"), []byte("0-1"), []byte("x"), []byte("y"))
+		b = resp.AppendCommand(b, []byte("XADD"), key, []byte("MAXLEN"), []byte("0"), []byte("0-1"), []byte("x"), []byte("y"))
 	}
-	b = AppendCommand(b, []byte("XSETID"), key, id(s.LastID), []byte("ENTRIESADDED"), num(int64(s.EntriesAdded)),
+	b = resp.AppendCommand(b, []byte("XSETID"), key, id(s.LastID), []byte("ENTRIESADDED"), num(int64(s.EntriesAdded)),
 		[]byte("MAXDELETEDID"), id(s.MaxDeletedID))
 	for _, g := range s.Groups() {
-		b = AppendCommand(b, []byte("XGROUP"), []byte("CREATE"), key, g.Name, id(g.LastID), []byte("ENTRIESREAD"), num(g.EntriesRead))
+		b = resp.AppendCommand(b, []byte("XGROUP"), []byte("CREATE"), key, g.Name, id(g.LastID), []byte("ENTRIESREAD"), num(g.EntriesRead))
 		for _, c := range g.Consumers() {
 			if c.PEL.Len() == 0 {
-				b = AppendCommand(b, []byte("XGROUP"), []byte("CREATECONSUMER"), key, g.Name, c.Name)
+				b = resp.AppendCommand(b, []byte("XGROUP"), []byte("CREATECONSUMER"), key, g.Name, c.Name)
 				continue
 			}
 			c.PEL.Ascend(func(pid store.StreamID, e *store.PendingEntry) bool {
-				b = AppendCommand(b, []byte("XCLAIM"), key, g.Name, c.Name, []byte("0"), id(pid),
+				b = resp.AppendCommand(b, []byte("XCLAIM"), key, g.Name, c.Name, []byte("0"), id(pid),
 					[]byte("TIME"), num(e.DeliveryTime), []byte("RETRYCOUNT"), num(int64(e.DeliveryCount)),
 					[]byte("JUSTID"), []byte("FORCE"))
 				return true

@@ -425,34 +425,8 @@ func FromArgs(args []string, stdin func() (string, error)) (*Config, error) {
 	return c, nil
 }
 
-// Quote renders s as Redis's sdscatrepr does: in double quotes, with
-// \n \r \t \a \b \\ \" escaped and other non-printable bytes as \xHH.
+// Quote renders s as Redis's sdscatrepr does (resp.AppendRepr), the quoting
+// config files and CONFIG REWRITE use.
 func Quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch ch := s[i]; ch {
-		case '\\', '"':
-			b.WriteByte('\\')
-			b.WriteByte(ch)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\a':
-			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
-		default:
-			if ch < 0x20 || ch > 0x7e {
-				fmt.Fprintf(&b, `\x%02x`, ch)
-			} else {
-				b.WriteByte(ch)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return string(resp.AppendRepr(nil, []byte(s)))
 }

@@ -298,6 +298,37 @@ func SplitArgs(line []byte, args [][]byte, arena []byte) (_ [][]byte, _ []byte, 
 	}
 }
 
+// AppendRepr appends s quoted as Redis's sdscatrepr does, the form
+// SplitArgs reads back: in double quotes, with \n \r \t \a \b \\ \"
+// escaped and other bytes outside printable ASCII as \xHH.
+func AppendRepr(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	for _, c := range s {
+		switch c {
+		case '\\', '"':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\a':
+			dst = append(dst, '\\', 'a')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		default:
+			if c < 0x20 || c > 0x7e {
+				const hex = "0123456789abcdef"
+				dst = append(dst, '\\', 'x', hex[c>>4], hex[c&0xf])
+			} else {
+				dst = append(dst, c)
+			}
+		}
+	}
+	return append(dst, '"')
+}
+
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f'
 }

@@ -5,6 +5,15 @@ import (
 	"testing"
 )
 
+// TestAppendCommand pins the multibulk request form shared by the
+// replication stream, the backlog and AOF files (catAppendOnlyGenericCommand).
+func TestAppendCommand(t *testing.T) {
+	got := string(AppendCommandStrings(nil, "SET", "k", ""))
+	if got != "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n" {
+		t.Fatalf("AppendCommandStrings = %q", got)
+	}
+}
+
 func TestReadCommand(t *testing.T) {
 	big := "*1\r\n$" + "600000000" + "\r\n"
 	cases := []struct {
@@ -166,5 +175,23 @@ func BenchmarkWriterBulk(b *testing.B) {
 		w.Bulk(v)
 		w.Int(int64(i))
 		w.OK()
+	}
+}
+
+// TestAppendRepr pins sdscatrepr's escapes (sds.c) and that SplitArgs reads
+// every byte value back, as the AOF manifest and config files rely on.
+func TestAppendRepr(t *testing.T) {
+	got := string(AppendRepr([]byte("x="), []byte("a \"q\\\n\r\t\a\b\x00\x7f\xffz")))
+	want := `x="a \"q\\\n\r\t\a\b\x00\x7f\xffz"`
+	if got != want {
+		t.Fatalf("AppendRepr = %s, want %s", got, want)
+	}
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	args, _, ok := SplitArgs(AppendRepr(nil, all), nil, nil)
+	if !ok || len(args) != 1 || string(args[0]) != string(all) {
+		t.Fatalf("SplitArgs(AppendRepr(all bytes)) = %q, %v", args, ok)
 	}
 }

@@ -153,16 +153,11 @@ func fdatasync(f *os.File) error {
 	}
 }
 
-var (
-	aofStatesMu sync.Mutex
-	aofStates   = map[*Server]*aofState{}
-)
+var aofStates layerTable[aofState]
 
 // aofLayer returns the append-only layer of s.
 func (s *Server) aofLayer() *aofState {
-	aofStatesMu.Lock()
-	defer aofStatesMu.Unlock()
-	return aofStates[s]
+	return aofStates.get(s)
 }
 
 func init() { onNewServer(initAOF) }
@@ -173,9 +168,7 @@ func init() { onNewServer(initAOF) }
 func initAOF(s *Server) {
 	a := &aofState{s: s, manifest: &aof.Manifest{}, feed: aof.NewFeed(), lastWriteOK: true,
 		lastRewriteOK: true, lastRewriteSecs: -1}
-	aofStatesMu.Lock()
-	aofStates[s] = a
-	aofStatesMu.Unlock()
+	aofStates.set(s, a)
 	a.readPolicy()
 	a.refreshPaths()
 	if s.Config.Bool("appendonly") {

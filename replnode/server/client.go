@@ -435,7 +435,7 @@ func (s *Server) overQueryBufLimit(c *Client, buf []byte) bool {
 func (s *Server) logQueryBufLimit(c *Client, buf []byte) {
 	head := buf[:min(len(buf), 64)]
 	s.Log.Warningf("Closing client that reached max query buffer length: %s (qbuf initial bytes: %s)",
-		s.clientInfoLine(c, nil, s.clock()), appendRepr(nil, head))
+		s.clientInfoLine(c, nil, s.clock()), resp.AppendRepr(nil, head))
 }
 
 // Block marks the client blocked after the current command: its reader

@@ -330,6 +330,42 @@ func (ctx *Ctx) LookupWriteKind(key []byte, kind store.Kind) (v store.Value, ok 
 	return ctx.LookupWrite(key), true
 }
 
+// lookupAs is LookupKind with the value as its concrete type V: nil for a
+// missing key, ok false after a WRONGTYPE reply.
+func lookupAs[V store.Value](ctx *Ctx, key []byte, kind store.Kind) (V, bool) {
+	v, ok := ctx.LookupKind(key, kind)
+	if !ok || v == nil {
+		var missing V
+		return missing, ok
+	}
+	return v.(V), true
+}
+
+// lookupWriteAs is LookupWriteKind with the value as its concrete type V:
+// nil for a missing key, ok false after a WRONGTYPE reply.
+func lookupWriteAs[V store.Value](ctx *Ctx, key []byte, kind store.Kind) (V, bool) {
+	v, ok := ctx.LookupWriteKind(key, kind)
+	if !ok || v == nil {
+		var missing V
+		return missing, ok
+	}
+	return v.(V), true
+}
+
+// replyLength replies the length of the value of kind under the first key,
+// 0 when the key is missing: LLEN, SCARD, ZCARD, HLEN and XLEN.
+func replyLength[V store.Value](ctx *Ctx, kind store.Kind, length func(V) int64) {
+	v, ok := ctx.LookupKind(ctx.Args[1], kind)
+	if !ok {
+		return
+	}
+	if v == nil {
+		ctx.W.Int(0)
+		return
+	}
+	ctx.W.Int(length(v.(V)))
+}
+
 // Exists reports whether key is live (no hit/miss accounting).
 func (ctx *Ctx) Exists(key []byte) bool {
 	_, ok := ctx.lookup(key)

@@ -3,6 +3,8 @@ package server
 import (
 	"runtime/metrics"
 	"time"
+
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // ---------------------------------------------------------------- active expiry
@@ -118,40 +120,12 @@ func (s *Server) feedMonitors(c *Client, db int, args [][]byte) {
 	line = append(line, ']')
 	for _, a := range args {
 		line = append(line, ' ')
-		line = appendRepr(line, a)
+		line = resp.AppendRepr(line, a)
 	}
 	for _, m := range s.monitors {
 		m.w.SimpleString(string(line))
 		m.Flush()
 	}
-}
-
-// appendRepr quotes b as sdscatrepr does.
-func appendRepr(dst, b []byte) []byte {
-	dst = append(dst, '"')
-	for _, ch := range b {
-		switch ch {
-		case '\\', '"':
-			dst = append(dst, '\\', ch)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\a':
-			dst = append(dst, '\\', 'a')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		default:
-			if ch < 0x20 || ch > 0x7e {
-				dst = append(dst, []byte(sprintf("\\x%02x", ch))...)
-			} else {
-				dst = append(dst, ch)
-			}
-		}
-	}
-	return append(dst, '"')
 }
 
 // removeMonitor stops MONITOR output to c.

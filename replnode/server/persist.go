@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,16 +63,11 @@ type bgsaveJob struct {
 	err         error
 }
 
-var (
-	persistStatesMu sync.Mutex
-	persistStates   = map[*Server]*persistState{}
-)
+var persistStates layerTable[persistState]
 
 // persist returns the persistence layer of s.
 func (s *Server) persist() *persistState {
-	persistStatesMu.Lock()
-	defer persistStatesMu.Unlock()
-	return persistStates[s]
+	return persistStates.get(s)
 }
 
 // init installs the persistence layer on every new server.
@@ -83,9 +77,7 @@ func init() { onNewServer(initPersistence) }
 // load, save points in the cron, save on shutdown and the MISCONF check.
 func initPersistence(s *Server) {
 	p := &persistState{s: s, lastBgsaveOK: true, lastBgsaveSecs: -1}
-	persistStatesMu.Lock()
-	persistStates[s] = p
-	persistStatesMu.Unlock()
+	persistStates.set(s, p)
 	s.LastSaveUnix = s.clock() / 1000
 	s.OnStartupLoad(p.loadAtStartup)
 	s.OnCron(p.cron)

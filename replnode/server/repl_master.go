@@ -9,12 +9,12 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/replnode/replnode/replnode/rdb"
 	"github.com/replnode/replnode/replnode/replication"
+	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
 )
 
@@ -97,17 +97,12 @@ type replicaConn struct {
 	waitSinceMs  int64
 }
 
-var (
-	replStatesMu sync.Mutex
-	replStates   = map[*Server]*replState{}
-)
+var replStates layerTable[replState]
 
 // repl returns the server's replication state. The core Server has no
 // field for it, so it lives in a side table keyed by server.
 func (s *Server) repl() *replState {
-	replStatesMu.Lock()
-	defer replStatesMu.Unlock()
-	return replStates[s]
+	return replStates.get(s)
 }
 
 func init() { onNewServer(initReplication) }
@@ -127,9 +122,7 @@ func initReplication(s *Server) {
 	}
 	r.noReplicasSince = s.clock()
 	r.link = replication.NewLink(r.linkConfig(), &r.id)
-	replStatesMu.Lock()
-	replStates[s] = r
-	replStatesMu.Unlock()
+	replStates.set(s, r)
 	s.Propagator = r.propagate
 	s.Propagating = r.propagating
 	s.GoodReplicas = r.goodReplicas
@@ -203,10 +196,10 @@ func (r *replState) propagate(dbID int, args [][]byte) {
 	}
 	var b []byte
 	if dbID != r.slaveSelDB {
-		b = replAppendCommandStrings(b, "SELECT", strconv.Itoa(dbID))
+		b = resp.AppendCommandStrings(b, "SELECT", strconv.Itoa(dbID))
 		r.slaveSelDB = dbID
 	}
-	b = replAppendCommand(b, args...)
+	b = resp.AppendCommand(b, args...)
 	r.feed(b)
 }
 
@@ -503,7 +496,7 @@ func (r *replState) propagateRaw(args ...string) {
 	if r.backlog == nil && r.replicas.Len() == 0 {
 		return
 	}
-	r.feed(replAppendCommandStrings(nil, args...))
+	r.feed(resp.AppendCommandStrings(nil, args...))
 }
 
 // goodReplicas is the core's GoodReplicas: replicas within

@@ -91,7 +91,7 @@ func (r *replState) perform(out replication.Output) {
 			go r.linkRun(gen, a.Host, a.Port)
 		case replication.ActSend:
 			if r.master != nil {
-				r.master.send(replAppendCommandStrings(nil, a.Argv...))
+				r.master.send(resp.AppendCommandStrings(nil, a.Argv...))
 			}
 		case replication.ActClose:
 			r.dropMasterConn()

@@ -13,37 +13,13 @@ import (
 // ------ REPLICATION WIRE HELPERS ------
 //
 // The byte-level pieces of the replication protocol that need no server
-// state: encoding stream commands, reading reply lines on the replica's
-// synchronous handshake, and framing the RDB payload in both of Redis's
-// forms ("$<len>\r\n<rdb>" and diskless "$EOF:<40 bytes>\r\n<rdb><40 bytes>").
+// state: reading reply lines on the replica's synchronous handshake and
+// framing the RDB payload in both of Redis's forms ("$<len>\r\n<rdb>" and
+// diskless "$EOF:<40 bytes>\r\n<rdb><40 bytes>"). Stream commands are
+// encoded by resp.AppendCommand, the same encoder the AOF uses.
 
 // replEOFMarkLen is the length of the diskless transfer delimiter.
 const replEOFMarkLen = 40
-
-// replAppendCommand appends argv as a RESP multibulk request, the form every
-// command takes in the replication stream and in the backlog.
-func replAppendCommand(dst []byte, argv ...[]byte) []byte {
-	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(argv)), 10)
-	dst = append(dst, '\r', '\n')
-	for _, a := range argv {
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(a)), 10)
-		dst = append(dst, '\r', '\n')
-		dst = append(dst, a...)
-		dst = append(dst, '\r', '\n')
-	}
-	return dst
-}
-
-// replAppendCommandStrings is replAppendCommand for string arguments.
-func replAppendCommandStrings(dst []byte, argv ...string) []byte {
-	bs := make([][]byte, len(argv))
-	for i, a := range argv {
-		bs[i] = []byte(a)
-	}
-	return replAppendCommand(dst, bs...)
-}
 
 // readReplLine reads one CRLF (or LF) terminated line and returns it without
 // the terminator. A bare "\n" keepalive yields "".

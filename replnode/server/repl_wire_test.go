@@ -10,13 +10,6 @@ import (
 	"testing/iotest"
 )
 
-func TestAppendCommand(t *testing.T) {
-	got := string(replAppendCommandStrings(nil, "SET", "k", ""))
-	if got != "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n" {
-		t.Fatalf("replAppendCommand = %q", got)
-	}
-}
-
 func TestReadPayloadHeaderDiskForm(t *testing.T) {
 	in := "\n\n$5\r\nREDIS*1\r\n$4\r\nPING\r\n"
 	br := bufio.NewReader(strings.NewReader(in))

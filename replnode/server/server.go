@@ -247,6 +247,32 @@ var serverInits []func(s *Server)
 // before it accepts connections.
 func onNewServer(fn func(s *Server)) { serverInits = append(serverInits, fn) }
 
+// layerTable holds one layer's state for each server. A layer installed
+// through onNewServer has no field in the core Server, so its state lives in
+// a table keyed by server, set by its init function and read from any
+// goroutine.
+type layerTable[T any] struct {
+	mu sync.Mutex
+	m  map[*Server]*T
+}
+
+// get returns the layer's state for s, nil before it is installed.
+func (t *layerTable[T]) get(s *Server) *T {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[s]
+}
+
+// set installs the layer's state for s.
+func (t *layerTable[T]) set(s *Server, v *T) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[*Server]*T{}
+	}
+	t.m[s] = v
+}
+
 // New returns a server for cfg that is not yet listening.
 func New(cfg *config.Config) *Server {
 	s := &Server{

@@ -59,11 +59,7 @@ func (l *lockedSource) Uint64() uint64 {
 // hashForRead returns the hash under key (nil if missing); ok is false after
 // a WRONGTYPE reply.
 func hashForRead(ctx *Ctx, key []byte) (*store.Hash, bool) {
-	v, ok := ctx.LookupKind(key, store.KindHash)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Hash), true
+	return lookupAs[*store.Hash](ctx, key, store.KindHash)
 }
 
 // hashForWrite returns the hash under key ready for modification, creating
@@ -186,15 +182,7 @@ func hmgetCommand(ctx *Ctx) {
 }
 
 func hlenCommand(ctx *Ctx) {
-	h, ok := hashForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if h == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(h.Len()))
+	replyLength(ctx, store.KindHash, func(h *store.Hash) int64 { return int64(h.Len()) })
 }
 
 func hstrlenCommand(ctx *Ctx) {

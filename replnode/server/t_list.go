@@ -77,21 +77,13 @@ func parseListEnd(b []byte) (listEnd, bool) {
 // listForRead returns the list under key (nil if missing); ok is false after
 // a WRONGTYPE reply.
 func listForRead(ctx *Ctx, key []byte) (*store.List, bool) {
-	v, ok := ctx.LookupKind(key, store.KindList)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.List), true
+	return lookupAs[*store.List](ctx, key, store.KindList)
 }
 
 // listForWrite returns the list under key ready for modification, nil if
 // missing; ok is false after a WRONGTYPE reply.
 func listForWrite(ctx *Ctx, key []byte) (*store.List, bool) {
-	v, ok := ctx.LookupWriteKind(key, store.KindList)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.List), true
+	return lookupWriteAs[*store.List](ctx, key, store.KindList)
 }
 
 // createList stores a new empty list under key. A list appearing under a
@@ -223,15 +215,7 @@ func rpopCommand(ctx *Ctx) { popGeneric(ctx, listTail) }
 // ---------------------------------------------------------------- READS
 
 func llenCommand(ctx *Ctx) {
-	l, ok := listForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if l == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(l.Len()))
+	replyLength(ctx, store.KindList, func(l *store.List) int64 { return int64(l.Len()) })
 }
 
 func lindexCommand(ctx *Ctx) {

@@ -57,21 +57,13 @@ func numkeysAt(i int) func(args [][]byte) []int {
 // setForRead returns the set under key (nil if missing); ok is false after
 // a WRONGTYPE reply.
 func setForRead(ctx *Ctx, key []byte) (*store.Set, bool) {
-	v, ok := ctx.LookupKind(key, store.KindSet)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Set), true
+	return lookupAs[*store.Set](ctx, key, store.KindSet)
 }
 
 // setForWrite returns the set under key ready for modification, nil if
 // missing; ok is false after a WRONGTYPE reply.
 func setForWrite(ctx *Ctx, key []byte) (*store.Set, bool) {
-	v, ok := ctx.LookupWriteKind(key, store.KindSet)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Set), true
+	return lookupWriteAs[*store.Set](ctx, key, store.KindSet)
 }
 
 // ---------------------------------------------------------------- ADD AND REMOVE
@@ -223,15 +215,7 @@ func smismemberCommand(ctx *Ctx) {
 }
 
 func scardCommand(ctx *Ctx) {
-	s, ok := setForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if s == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(s.Len()))
+	replyLength(ctx, store.KindSet, func(s *store.Set) int64 { return int64(s.Len()) })
 }
 
 // ---------------------------------------------------------------- RANDOM

@@ -217,20 +217,12 @@ func replyEntry(ctx *Ctx, id store.StreamID, fv [][]byte) {
 // streamForRead returns the stream under key (nil if missing), replying
 // WRONGTYPE for another type.
 func streamForRead(ctx *Ctx, key []byte) (*store.Stream, bool) {
-	v, ok := ctx.LookupKind(key, store.KindStream)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Stream), true
+	return lookupAs[*store.Stream](ctx, key, store.KindStream)
 }
 
 // streamForWrite is streamForRead for modification.
 func streamForWrite(ctx *Ctx, key []byte) (*store.Stream, bool) {
-	v, ok := ctx.LookupWriteKind(key, store.KindStream)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.Stream), true
+	return lookupWriteAs[*store.Stream](ctx, key, store.KindStream)
 }
 
 // ---------------------------------------------------------------- XADD XTRIM
@@ -543,15 +535,7 @@ func xrangeCommand(ctx *Ctx)    { xrangeGeneric(ctx, false) }
 func xrevrangeCommand(ctx *Ctx) { xrangeGeneric(ctx, true) }
 
 func xlenCommand(ctx *Ctx) {
-	s, ok := streamForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if s == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(s.Len()))
+	replyLength(ctx, store.KindStream, func(s *store.Stream) int64 { return int64(s.Len()) })
 }
 
 func xdelCommand(ctx *Ctx) {
@@ -1582,24 +1566,7 @@ func xclaimCommand(ctx *Ctx) {
 				consumer = createConsumer(ctx, g, name, args[1])
 			}
 		}
-		if nack.Consumer != consumer && nack.Consumer != nil {
-			nack.Consumer.PEL.Remove(id)
-		}
-		nack.DeliveryTime = deliveryTime
-		if retryCount >= 0 {
-			nack.DeliveryCount = uint64(retryCount)
-		} else if !justID {
-			nack.DeliveryCount++
-		}
-		if nack.Consumer != consumer {
-			consumer.PEL.Insert(id, nack)
-			nack.Consumer = consumer
-		}
-		if justID {
-			replyStreamID(ctx, id)
-		} else {
-			replyRange(ctx, s, id, id, 1, false, nil, nil, rwrRawEntries, nil)
-		}
+		claimPending(ctx, s, id, nack, consumer, deliveryTime, retryCount, justID)
 		n++
 		propagateXCLAIM(ctx, args[1], g, args[2], args[k], nack)
 		propagateLastID = false
@@ -1703,22 +1670,7 @@ func xautoclaimCommand(ctx *Ctx) {
 				consumer = createConsumer(ctx, g, args[3], args[1])
 			}
 		}
-		if nack.Consumer != consumer && nack.Consumer != nil {
-			nack.Consumer.PEL.Remove(id)
-		}
-		nack.DeliveryTime = now
-		if !justID {
-			nack.DeliveryCount++
-		}
-		if nack.Consumer != consumer {
-			consumer.PEL.Insert(id, nack)
-			nack.Consumer = consumer
-		}
-		if justID {
-			replyStreamID(ctx, id)
-		} else {
-			replyRange(ctx, s, id, id, 1, false, nil, nil, rwrRawEntries, nil)
-		}
+		claimPending(ctx, s, id, nack, consumer, now, -1, justID)
 		n++
 		count--
 		propagateXCLAIM(ctx, args[1], g, args[2], idBytes(id), nack)
@@ -1813,6 +1765,64 @@ func xinfoCommand(ctx *Ctx) {
 	}
 }
 
+// claimPending gives the pending entry id to consumer and replies it (its
+// ID alone with JUSTID), the step XCLAIM and XAUTOCLAIM share: the delivery
+// time becomes deliveryTime and the delivery count retryCount when that is
+// not negative (XCLAIM RETRYCOUNT), else one more unless JUSTID.
+func claimPending(ctx *Ctx, s *store.Stream, id store.StreamID, nack *store.PendingEntry, consumer *store.Consumer, deliveryTime, retryCount int64, justID bool) {
+	if nack.Consumer != consumer && nack.Consumer != nil {
+		nack.Consumer.PEL.Remove(id)
+	}
+	nack.DeliveryTime = deliveryTime
+	if retryCount >= 0 {
+		nack.DeliveryCount = uint64(retryCount)
+	} else if !justID {
+		nack.DeliveryCount++
+	}
+	if nack.Consumer != consumer {
+		consumer.PEL.Insert(id, nack)
+		nack.Consumer = consumer
+	}
+	if justID {
+		replyStreamID(ctx, id)
+	} else {
+		replyRange(ctx, s, id, id, 1, false, nil, nil, rwrRawEntries, nil)
+	}
+}
+
+// replyFullPEL replies the "pel-count" and "pending" fields of XINFO STREAM
+// FULL for a group's or a consumer's PEL, at most count entries (0: all), as
+// xinfoReplyWithStreamInfo: a group's entries name their consumer, a
+// consumer's do not.
+func replyFullPEL(ctx *Ctx, pel *store.PEL, count int64, withConsumer bool) {
+	ctx.W.BulkString("pel-count")
+	ctx.W.Int(int64(pel.Len()))
+	ctx.W.BulkString("pending")
+	n := pel.Len()
+	if count != 0 && int64(n) > count {
+		n = int(count)
+	}
+	ctx.W.ArrayLen(n)
+	i := 0
+	pel.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
+		if i == n {
+			return false
+		}
+		i++
+		if withConsumer {
+			ctx.W.ArrayLen(4)
+			replyStreamID(ctx, id)
+			ctx.W.Bulk(nack.Consumer.Name)
+		} else {
+			ctx.W.ArrayLen(3)
+			replyStreamID(ctx, id)
+		}
+		ctx.W.Int(nack.DeliveryTime)
+		ctx.W.Int(int64(nack.DeliveryCount))
+		return true
+	})
+}
+
 func replyEntriesRead(ctx *Ctx, g *store.ConsumerGroup) {
 	ctx.W.BulkString("entries-read")
 	if g.EntriesRead != store.InvalidEntriesRead {
@@ -1904,27 +1914,7 @@ func xinfoStream(ctx *Ctx, s *store.Stream) {
 		replyEntriesRead(ctx, g)
 		ctx.W.BulkString("lag")
 		replyLag(ctx, s, g)
-		ctx.W.BulkString("pel-count")
-		ctx.W.Int(int64(g.PEL.Len()))
-		ctx.W.BulkString("pending")
-		np := g.PEL.Len()
-		if count != 0 && int64(np) > count {
-			np = int(count)
-		}
-		ctx.W.ArrayLen(np)
-		i := 0
-		g.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
-			if i == np {
-				return false
-			}
-			i++
-			ctx.W.ArrayLen(4)
-			replyStreamID(ctx, id)
-			ctx.W.Bulk(nack.Consumer.Name)
-			ctx.W.Int(nack.DeliveryTime)
-			ctx.W.Int(int64(nack.DeliveryCount))
-			return true
-		})
+		replyFullPEL(ctx, &g.PEL, count, true)
 		ctx.W.BulkString("consumers")
 		ctx.W.ArrayLen(len(g.Consumers()))
 		for _, c := range g.Consumers() {
@@ -1933,26 +1923,7 @@ func xinfoStream(ctx *Ctx, s *store.Stream) {
 			ctx.W.Bulk(c.Name)
 			ctx.W.BulkString("seen-time")
 			ctx.W.Int(c.SeenTime)
-			ctx.W.BulkString("pel-count")
-			ctx.W.Int(int64(c.PEL.Len()))
-			ctx.W.BulkString("pending")
-			nc := c.PEL.Len()
-			if count != 0 && int64(nc) > count {
-				nc = int(count)
-			}
-			ctx.W.ArrayLen(nc)
-			i := 0
-			c.PEL.Ascend(func(id store.StreamID, nack *store.PendingEntry) bool {
-				if i == nc {
-					return false
-				}
-				i++
-				ctx.W.ArrayLen(3)
-				replyStreamID(ctx, id)
-				ctx.W.Int(nack.DeliveryTime)
-				ctx.W.Int(int64(nack.DeliveryCount))
-				return true
-			})
+			replyFullPEL(ctx, &c.PEL, count, false)
 		}
 	}
 }

@@ -68,21 +68,13 @@ func storeKeys(args [][]byte) []int {
 // zsetForRead returns the sorted set under key (nil if missing); ok is false
 // after a WRONGTYPE reply.
 func zsetForRead(ctx *Ctx, key []byte) (*store.ZSet, bool) {
-	v, ok := ctx.LookupKind(key, store.KindZSet)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.ZSet), true
+	return lookupAs[*store.ZSet](ctx, key, store.KindZSet)
 }
 
 // zsetForWrite returns the sorted set under key ready for modification, nil
 // if missing; ok is false after a WRONGTYPE reply.
 func zsetForWrite(ctx *Ctx, key []byte) (*store.ZSet, bool) {
-	v, ok := ctx.LookupWriteKind(key, store.KindZSet)
-	if !ok || v == nil {
-		return nil, ok
-	}
-	return v.(*store.ZSet), true
+	return lookupWriteAs[*store.ZSet](ctx, key, store.KindZSet)
 }
 
 // d2string formats a score as Redis's d2string (ZSCAN, SORT): integers
@@ -358,15 +350,7 @@ func zremCommand(ctx *Ctx) {
 }
 
 func zcardCommand(ctx *Ctx) {
-	z, ok := zsetForRead(ctx, ctx.Args[1])
-	if !ok {
-		return
-	}
-	if z == nil {
-		ctx.W.Int(0)
-		return
-	}
-	ctx.W.Int(int64(z.Len()))
+	replyLength(ctx, store.KindZSet, func(z *store.ZSet) int64 { return int64(z.Len()) })
 }
 
 func zcountCommand(ctx *Ctx) {
