@@ -444,6 +444,23 @@ func decideInFlight(obs Observation) Decision {
 	target := obs.member(to)
 	targetIsMaster := target != nil && target.Reachable && target.Repl.Role == RoleMaster && target.podRunning()
 
+	if target != nil && !target.Reachable && target.podRunning() && !target.ProcessDown {
+		// Its pod runs but it does not answer (a pause, a cut between the
+		// operator and it): it may already be master, with writes that
+		// replicas acknowledged. Abandoning now could demote it later
+		// under the old master and lose them; wait until it answers or
+		// its process is provably gone. This comes before the old
+		// master's recovery: the plan repointed the voting replicas at the
+		// target before promoting it, so they no longer report losing the
+		// old master, which then looks healthy while the target may
+		// already be master with those replicas.
+		d.Kind, d.Reason = KindWait, "FailoverTargetUnreachable"
+		d.Message = fmt.Sprintf("failover target %s does not answer; it may already be master, so the failover from %s waits for it to answer or for its process to be gone",
+			to, from)
+		d.RequeueAfter = pollWhileSuspect
+		return d
+	}
+
 	old := obs.member(from)
 	if !targetIsMaster && old != nil && old.Reachable && old.Repl.Role == RoleMaster && !old.Fenced &&
 		Detect(obs).Health == HealthHealthy {
@@ -458,18 +475,6 @@ func decideInFlight(obs Observation) Decision {
 		d.Kind, d.Reason = KindResume, "ResumingFailover"
 		d.Message = fmt.Sprintf("resuming the failover from %s to %s", from, to)
 		d.Actions, d.Resyncs = failoverPlan(obs, from, to, true, "Resumed")
-		return d
-	}
-	if target != nil && !target.Reachable && target.podRunning() && !target.ProcessDown {
-		// Its pod runs but it does not answer (a pause, a cut between the
-		// operator and it): it may already be master, with writes that
-		// replicas acknowledged. Abandoning now could demote it later
-		// under the old master and lose them; wait until it answers or
-		// its process is provably gone.
-		d.Kind, d.Reason = KindWait, "FailoverTargetUnreachable"
-		d.Message = fmt.Sprintf("failover target %s does not answer; it may already be master, so the failover from %s waits for it to answer or for its process to be gone",
-			to, from)
-		d.RequeueAfter = pollWhileSuspect
 		return d
 	}
 	// Not promoted yet: the choice is made again from this observation, as

@@ -614,3 +614,29 @@ func processDown(m Member) Member {
 	m.ProcessDown = true
 	return m
 }
+
+// TestInFlightSilentTargetIsWaitedForBeforeTheOldMasterRecovers (review
+// finding): the plan pointed g-2 at the target g-1 before promoting it, so
+// g-2 no longer reports losing g-0, which then looks healthy. A target that
+// does not answer while its pod runs may already be master with g-2: the
+// failover waits for it instead of abandoning and unpausing g-0.
+func TestInFlightSilentTargetIsWaitedForBeforeTheOldMasterRecovers(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	m0.Host = "10.0.0.1"
+	r1 := replica("g-1", 1, histA, 1000, LinkDown)
+	r1.Host, r1.Repl.MasterHost = "10.0.0.2", "10.0.0.1"
+	r2 := replica("g-2", 2, histA, 1000, LinkDown)
+	r2.Host, r2.Repl.MasterHost = "10.0.0.3", "10.0.0.2" // repointed at the target
+	obs := observe("g-0", 0, m0, unreachable(r1), r2)
+	obs.Status.TargetMaster = "g-1"
+	obs.Now, obs.MasterLastSeen = t0.Add(61*time.Second), t0.Add(61*time.Second)
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindWait || d.Reason != "FailoverTargetUnreachable" {
+		t.Fatalf("decision %s/%s (%s) %v: want a wait for the silent target", d.Kind, d.Reason, d.Message, d.Actions)
+	}
+	for _, a := range d.Actions {
+		if a.Kind == ActUnpause || a.Kind == ActClearTargetMaster {
+			t.Fatalf("the old master released while the target may be master: %v", d.Actions)
+		}
+	}
+}

@@ -287,6 +287,15 @@ func demotedTo(from, to *Member) bool {
 // state: it never retries the promotion blindly.
 func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 	from, to := obs.member(state.From), obs.member(state.To)
+	if to != nil && !to.Reachable && to.Phase == PodRunning && !to.ProcessDown {
+		// It may be master and writable with the replicas the hand-over
+		// pointed at it: promoting the old master back now could leave two
+		// masters. Wait until it answers or its process is provably gone.
+		return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverTargetUnreachable",
+			Message: fmt.Sprintf("target %s does not answer after its promotion; it may be master, so the switchover waits for it to answer or for its process to be gone",
+				state.To),
+			RequeueAfter: switchoverPollInterval}
+	}
 	if to == nil || !to.Reachable || !to.podRunning() {
 		return abortSwitchover(state, obs, "TargetLostAfterPromotion",
 			fmt.Sprintf("target %s became unreachable after promotion, before taking any write", state.To))
@@ -351,6 +360,14 @@ func abortSwitchover(state SwitchoverState, obs Observation, reason, why string)
 		acts = append(acts, replicaOf(state.To, state.From))
 	case !toIsMaster && demotedTo(from, to):
 		acts = append(acts, promote(state.From), verifyMaster(state.From))
+		// The hand-over pointed the other replicas at the target: back to
+		// the old master, which holds everything they have.
+		for _, m := range obs.Members {
+			if m.Name != state.From && m.Name != state.To && m.Reachable && m.Repl.Role == RoleReplica &&
+				(from == nil || from.Host == "" || m.Repl.MasterHost != from.Host) {
+				acts = append(acts, replicaOf(m.Name, state.From))
+			}
+		}
 	}
 	if from != nil && from.Reachable {
 		acts = append(acts, unpause(state.From))

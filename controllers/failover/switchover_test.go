@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -287,10 +288,16 @@ func TestSwitchoverAborts(t *testing.T) {
 			{at: time.Second, requested: "g-1", members: []Member{m0, foreign}, target: "g-1", persist: true,
 				wantResult: SwitchoverAborted, wantReason: "TargetHistoryChanged",
 				want: []string{"Unpause g-0", "ClearTargetMaster", "Event Warning TargetHistoryChanged"}}}},
-		{"target lost after promotion: roll back, it never took a write", []turn{started, promoting,
-			{at: 2 * time.Second, requested: "g-1", members: []Member{demoted(m0), unreachable(r1)}, target: "g-1", persist: true,
+		{"target's process gone after promotion: roll back, it never took a write", []turn{started, promoting,
+			{at: 2 * time.Second, requested: "g-1", members: []Member{demoted(m0), processDown(unreachable(r1))}, target: "g-1", persist: true,
 				wantResult: SwitchoverAborted, wantReason: "TargetLostAfterPromotion",
 				want: []string{"Promote g-0", "VerifyRole g-0 master", "Unpause g-0", "ClearTargetMaster", "Event Warning TargetLostAfterPromotion"}}}},
+		// Review finding: a target that merely does not answer (a slow reply,
+		// a pause, fenced by hand) may be master with the replicas the
+		// hand-over pointed at it; promoting g-0 back made two masters.
+		{"target silent after promotion while its pod runs: wait, never promote the old master back", []turn{started, promoting,
+			{at: 2 * time.Second, requested: "g-1", members: []Member{demoted(m0), unreachable(r1)}, target: "g-1", persist: true,
+				wantResult: SwitchoverWaiting, wantPhase: SwitchoverPromoted, wantReason: "SwitchoverTargetUnreachable"}}},
 		{"a request change after promotion does not stop the switchover", []turn{started, promoting,
 			{at: 2 * time.Second, requested: "g-0", members: []Member{demoted(m0), promotedFrom(at(r1, 1000))}, target: "g-1", persist: true,
 				wantResult: SwitchoverCompleted,
@@ -375,5 +382,47 @@ func TestSwitchoverDropsInvalidState(t *testing.T) {
 			t.Fatalf("state %+v: step %+v", state, step)
 		}
 		wantActions(t, step.Actions, "Unpause g-0", "ClearTargetMaster", "Event Warning InvalidSwitchoverState")
+	}
+}
+
+// TestSwitchoverRollbackRepointsTheOthers: with three members the hand-over
+// pointed g-2 at the target; when the target's process is gone and g-0 is
+// promoted back, g-2 is pointed back at g-0 in the same step.
+func TestSwitchoverRollbackRepointsTheOthers(t *testing.T) {
+	m0 := master("g-0", 0, histA, 1000)
+	r1 := replica("g-1", 1, histA, 1000, LinkUp)
+	r2 := replica("g-2", 2, histA, 1000, LinkUp)
+	obs := observe("g-0", 0, m0, r1, r2)
+	obs.Status.TargetMaster = "g-1"
+	obs.Now = t0.Add(time.Second)
+	st := SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}
+	step := StepSwitchover(st, "g-1", obs)
+	if step.Result != SwitchoverPromoting {
+		t.Fatalf("promotion step: %s %s", step.Result, step.Reason)
+	}
+	gone := processDown(unreachable(promotedFrom(r1)))
+	follower := r2
+	follower.Repl.MasterHost = gone.Host
+	obs = observe("g-0", 0, demoted(m0), gone, follower)
+	obs.Status.TargetMaster = "g-1"
+	obs.Now = t0.Add(2 * time.Second)
+	step = StepSwitchover(step.Next, "g-1", obs)
+	if step.Result != SwitchoverAborted {
+		t.Fatalf("want an abort once the target's process is gone, got %s %s", step.Result, step.Reason)
+	}
+	got := strings.Split(actionLines(step.Actions), "\n")
+	if !slices.Contains(got, "ReplicaOf g-2 g-0") || !slices.Contains(got, "Promote g-0") {
+		t.Fatalf("rollback actions %v: want g-0 promoted back and g-2 pointed back at it", got)
+	}
+
+	// A silent target whose pod runs is waited for instead.
+	obs = observe("g-0", 0, demoted(m0), unreachable(promotedFrom(r1)), follower)
+	obs.Status.TargetMaster = "g-1"
+	obs.Now = t0.Add(2 * time.Second)
+	step2 := StepSwitchover(StepSwitchover(st, "g-1", observe("g-0", 0, m0, r1, r2)).Next, "g-1", obs)
+	for _, a := range step2.Actions {
+		if a.Kind == ActPromote && a.Member == "g-0" {
+			t.Fatalf("g-0 promoted back while g-1 may be master:\n%s", actionLines(step2.Actions))
+		}
 	}
 }
