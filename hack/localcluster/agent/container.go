@@ -57,7 +57,7 @@ func (w *podWorker) launch(ctx context.Context, pod *corev1.Pod, c *ctr) (*os.Pr
 	if err != nil {
 		return nil, "CreateContainerConfigError", err
 	}
-	argv, err := containerArgv(binary, cluster.ImageBaseName(c.spec.Image), c.spec.Command, c.spec.Args, env)
+	argv, err := containerArgv(w.a.cfg.Images, binary, cluster.ImageBaseName(c.spec.Image), c.spec.Command, c.spec.Args, env)
 	if err != nil {
 		return nil, "RunContainerError", err
 	}
@@ -159,8 +159,11 @@ func podHostname(pod *corev1.Pod) string {
 // binary is the entrypoint. With one, command[0] runs as given when it is an
 // existing absolute path or found on PATH; a command naming the image's own
 // program (the binary's or the image's base name, e.g. "replnode" or
-// "/manager") runs the mapped binary.
-func containerArgv(binary, imageBase string, command, args, env []string) ([]string, error) {
+// "/manager") runs the mapped binary. A command naming another program the
+// rules map (e.g. "manager" in the replnode image) runs that program's
+// binary: the real image ships both binaries (hack/image/Dockerfile), and
+// the restore init container of a member pod runs `manager restore-from`.
+func containerArgv(rules []cluster.ImageRule, binary, imageBase string, command, args, env []string) ([]string, error) {
 	argv := ExpandCommand(command, args, env)
 	if len(command) == 0 {
 		return append([]string{binary}, argv...), nil
@@ -168,6 +171,10 @@ func containerArgv(binary, imageBase string, command, args, env []string) ([]str
 	first := argv[0]
 	if filepath.Base(first) == filepath.Base(binary) || filepath.Base(first) == imageBase {
 		argv[0] = binary
+		return argv, nil
+	}
+	if program, err := cluster.ResolveImage(rules, filepath.Base(first)); err == nil {
+		argv[0] = program
 		return argv, nil
 	}
 	if filepath.IsAbs(first) {
