@@ -203,3 +203,25 @@ func TestWriteVolumeFiles(t *testing.T) {
 		t.Error("escaping path accepted")
 	}
 }
+
+// TestMountsUnder reads the mounts below /dev from a mountinfo file: only
+// strictly below, shallowest first, each once.
+func TestMountsUnder(t *testing.T) {
+	info := `22 1 0:21 / /dev rw,nosuid - devtmpfs udev rw
+23 22 0:22 / /dev/pts rw - devpts devpts rw
+24 22 0:23 / /dev/shm rw - tmpfs tmpfs rw
+25 24 0:24 / /dev/shm/inner rw - tmpfs tmpfs rw
+26 22 0:23 / /dev/shm rw - tmpfs tmpfs rw
+27 1 0:25 / /devices rw - tmpfs tmpfs rw
+28 22 0:26 / /dev/mqueue rw - mqueue mqueue rw
+`
+	path := filepath.Join(t.TempDir(), "mountinfo")
+	if err := os.WriteFile(path, []byte(info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := mountsUnder(path, "/dev")
+	want := []string{"/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/shm/inner"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("mountsUnder = %v, %v; want %v", got, err, want)
+	}
+}
