@@ -1,6 +1,7 @@
 // Package miniotest runs a real MinIO server (bin/minio, built by `make
 // minio-bin` from hack/minio/build.sh) for tests: an S3 store on a loopback
-// port with its data in a temporary directory. MinIO is AGPL-3.0 and is
+// port (or an address the test names, such as a local cluster's bridge)
+// with its data in a temporary directory. MinIO is AGPL-3.0 and is
 // only ever run as a separate process, never imported.
 package miniotest
 
