@@ -452,8 +452,9 @@ func assertNothingServes(t *testing.T, name string, window time.Duration) {
 				}
 			}
 		}
-		if restoring != 1 {
-			t.Fatalf("%d members of %s carry the restore step; want 1", restoring, name)
+		// None for a moment if the operator replaces the stuck pod; never two.
+		if restoring > 1 {
+			t.Fatalf("%d members of %s carry the restore step; want at most 1", restoring, name)
 		}
 		if time.Now().After(end) {
 			return
