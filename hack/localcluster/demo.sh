@@ -121,6 +121,7 @@ minio_endpoint=
 if [ "${DEMO_MINIO:-}" = 1 ]; then
   echo "demo: == minio (object store for backups)"
   [ -x "$bin/minio" ] || fail minio "bin/minio is missing: run make minio-bin (or make demo MINIO=1)"
+  command -v curl >/dev/null || fail minio "curl is missing (it creates the bucket): apt-get install -y curl"
   pod_net=$(sed -n 's/.*"podCIDR": *"\([^"/]*\)\/.*/\1/p' "$state/cluster.json")
   [ -n "$pod_net" ] || fail minio "no podCIDR in $state/cluster.json"
   # The gateway is the pod range's first host address (hack/localcluster/podnet).
