@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
-	"github.com/replnode/replnode/test/internal/ackwriter"
 	"github.com/replnode/replnode/test/internal/resp"
 )
 
@@ -151,8 +150,18 @@ func info(addr, section string) string {
 
 // ------ LOAD WRITER ------
 
-// writer is the WAIT-acknowledged load writer shared with test/chart.
-type writer = ackwriter.Writer
+// writer writes unique keys to whatever the master Service points at (or
+// wherever its connect function leads) and logs each key acknowledged by
+// WAIT 1 (at least one replica has it).
+type writer struct {
+	mu       sync.Mutex
+	acked    []string
+	ackTimes []time.Time
+	attempts int
+	connect  func() (*resp.Conn, error)
+	stop     chan struct{}
+	done     chan struct{}
+}
 
 // errNoMasterEndpoint: the master Service has no single ready endpoint.
 var errNoMasterEndpoint = errors.New("the master Service has no single ready endpoint")
@@ -166,15 +175,103 @@ func dialMasterService() (*resp.Conn, error) {
 	return resp.Dial(addr, password, 3*time.Second)
 }
 
-// startWriter starts writing e2e:<n> keys to whatever the master Service
-// points at, from the host; stop it with Finish.
+// startWriter starts the load loop against the master Service from the
+// host; stop it with finish.
 func startWriter() *writer {
 	return startWriterVia(dialMasterService)
 }
 
-// startWriterVia starts writing e2e:<n> keys over connections from connect.
+// startWriterVia starts the load loop over connections from connect.
 func startWriterVia(connect func() (*resp.Conn, error)) *writer {
-	return ackwriter.Start("e2e:", connect)
+	w := &writer{connect: connect, stop: make(chan struct{}), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// loop writes e2e:<n> = <n>, one at a time, each followed by WAIT 1 2000,
+// reconnecting (to the current master endpoint, by default) after any error.
+func (w *writer) loop() {
+	defer close(w.done)
+	seq := 0
+	for {
+		select {
+		case <-w.stop:
+			return
+		default:
+		}
+		c, err := w.connect()
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		for {
+			select {
+			case <-w.stop:
+				c.Close()
+				return
+			default:
+			}
+			seq++
+			key := "e2e:" + strconv.Itoa(seq)
+			w.mu.Lock()
+			w.attempts++
+			w.mu.Unlock()
+			if _, err := c.Do("SET", key, strconv.Itoa(seq)); err != nil {
+				break
+			}
+			n, err := c.Do("WAIT", "1", "2000")
+			if err != nil {
+				break
+			}
+			if got, _ := n.(int64); got >= 1 {
+				w.mu.Lock()
+				w.acked = append(w.acked, key)
+				w.ackTimes = append(w.ackTimes, time.Now())
+				w.mu.Unlock()
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		c.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// finish stops the writer and waits for it.
+func (w *writer) finish() {
+	close(w.stop)
+	<-w.done
+}
+
+// snapshot returns the acknowledged keys so far.
+func (w *writer) snapshot() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.acked)
+}
+
+// outage returns the longest gap between consecutive acknowledgements that
+// overlaps [from, to] — the write-unavailability window of a fault at from.
+func (w *writer) outage(from, to time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var longest time.Duration
+	prev := time.Time{}
+	for _, at := range w.ackTimes {
+		if !prev.IsZero() && at.After(from) && prev.Before(to) {
+			if gap := at.Sub(prev); gap > longest {
+				longest = gap
+			}
+		}
+		prev = at
+	}
+	return longest
+}
+
+// ackedAfter reports whether a write was acknowledged after t.
+func (w *writer) ackedAfter(t time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.ackTimes) > 0 && w.ackTimes[len(w.ackTimes)-1].After(t)
 }
 
 // missing returns how many of keys the master at addr does not have.
@@ -185,17 +282,23 @@ func missing(t *testing.T, addr string, keys []string) int {
 		t.Fatalf("dial master %s: %v", addr, err)
 	}
 	defer c.Close()
-	lost, err := ackwriter.Missing(c, keys)
-	if err != nil {
-		t.Fatalf("MGET on %s: %v", addr, err)
-	}
-	for i, key := range lost {
-		if i == 5 {
-			break
+	lost := 0
+	for start := 0; start < len(keys); start += 500 {
+		end := min(start+500, len(keys))
+		v, err := c.Do(append([]string{"MGET"}, keys[start:end]...)...)
+		if err != nil {
+			t.Fatalf("MGET on %s: %v", addr, err)
 		}
-		t.Logf("acknowledged key %s is missing on the master %s", key, addr)
+		for i, x := range v.([]any) {
+			if x == nil {
+				if lost < 5 {
+					t.Logf("acknowledged key %s is missing on the master %s", keys[start+i], addr)
+				}
+				lost++
+			}
+		}
 	}
-	return len(lost)
+	return lost
 }
 
 // ------ DUAL-MASTER WATCH ------
@@ -411,14 +514,14 @@ func testFailovers(t *testing.T) {
 	// The summary is recorded even when a round fails the test.
 	defer func() {
 		if done < rounds {
-			w.Finish()
+			w.finish()
 			record(fmt.Sprintf("failover: %d/%d ok (stopped after round %d of %d: it did not recover), rto p50=%s p99=%s, acked lost %d, dual-master %d, full resyncs %d",
 				ok, rounds, done+1, rounds, percentile(rtos, 50).Round(100*time.Millisecond), percentile(rtos, 99).Round(100*time.Millisecond), lostTotal, dual.finish(), fullTotal))
 		}
 	}()
 	for i := 0; i < rounds; i++ {
 		old := waitSettled(t, "", 3*time.Minute)
-		waitFor(t, time.Minute, "acknowledged writes before the fault", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
+		waitFor(t, time.Minute, "acknowledged writes before the fault", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
 		pods := members(t)
 		syncBefore := map[string]int{}
 		for name, p := range pods {
@@ -440,11 +543,11 @@ func testFailovers(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		master := waitSettled(t, "", 3*time.Minute)
 		settledAt := time.Now()
-		waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.AckedAfter(settledAt) })
+		waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.ackedAfter(settledAt) })
 		recovered := time.Now()
-		rto := w.Outage(at, recovered)
+		rto := w.outage(at, recovered)
 		rtos = append(rtos, rto)
-		lost := missing(t, masterEndpoint(), w.Acked())
+		lost := missing(t, masterEndpoint(), w.snapshot())
 		// Full resyncs served by the (new) master to members other than
 		// the one that was just faulted.
 		full := 0
@@ -466,7 +569,7 @@ func testFailovers(t *testing.T) {
 		results.detail = append(results.detail, line)
 		done++
 	}
-	w.Finish()
+	w.finish()
 	dualEpisodes := dual.finish()
 	record(fmt.Sprintf("failover: %d/%d ok, rto p50=%s p99=%s, acked lost %d, dual-master %d, full resyncs %d",
 		ok, rounds, percentile(rtos, 50).Round(100*time.Millisecond), percentile(rtos, 99).Round(100*time.Millisecond), lostTotal, dualEpisodes, fullTotal))
@@ -486,8 +589,8 @@ func testFailovers(t *testing.T) {
 func testNodeStop(t *testing.T) {
 	old := waitSettled(t, "", 3*time.Minute)
 	w := startWriter()
-	defer w.Finish()
-	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
+	defer w.finish()
+	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
 	node := members(t)[old].Spec.NodeName
 	at := time.Now()
 	if _, err := faults.StopNode(context.Background(), node); err != nil {
@@ -506,8 +609,8 @@ func testNodeStop(t *testing.T) {
 		return master != "" && master != old && masterEndpoint() != ""
 	})
 	promotedAt := time.Now()
-	waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.AckedAfter(promotedAt) })
-	rto := w.Outage(at, time.Now())
+	waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.ackedAfter(promotedAt) })
+	rto := w.outage(at, time.Now())
 	if _, err := faults.ResumeNode(context.Background(), node); err != nil {
 		t.Fatalf("resume node %s: %v", node, err)
 	}
@@ -534,7 +637,7 @@ func testNodeStop(t *testing.T) {
 		}
 		return false
 	})
-	lost := missing(t, masterEndpoint(), w.Acked())
+	lost := missing(t, masterEndpoint(), w.snapshot())
 	record(fmt.Sprintf("node-stop: master %s on %s -> %s, rto %s, %s, acked lost %d", old, node, master, rto.Round(100*time.Millisecond), outcome, lost))
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost", lost)
@@ -553,8 +656,8 @@ func testSwitchover(t *testing.T) {
 		}
 	}
 	w := startWriter()
-	defer w.Finish()
-	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
+	defer w.finish()
+	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
 	rg := getGroup(t)
 	patch := client.MergeFrom(rg.DeepCopy())
 	rg.Spec.Master = target
@@ -565,9 +668,9 @@ func testSwitchover(t *testing.T) {
 	waitSettled(t, target, 3*time.Minute)
 	took := time.Since(at)
 	switchedAt := time.Now()
-	waitFor(t, time.Minute, "an acknowledged write after the switchover", func() bool { return w.AckedAfter(switchedAt) })
-	rto := w.Outage(at, time.Now())
-	lost := missing(t, masterEndpoint(), w.Acked())
+	waitFor(t, time.Minute, "an acknowledged write after the switchover", func() bool { return w.ackedAfter(switchedAt) })
+	rto := w.outage(at, time.Now())
+	lost := missing(t, masterEndpoint(), w.snapshot())
 	record(fmt.Sprintf("switchover: %s -> %s in %s, write pause %s, acked lost %d", old, target, took.Round(100*time.Millisecond), rto.Round(10*time.Millisecond), lost))
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost", lost)

@@ -113,19 +113,6 @@ func (w *Writer) AckedAfter(t time.Time) bool {
 	return len(w.ackTimes) > 0 && w.ackTimes[len(w.ackTimes)-1].After(t)
 }
 
-// AckedBetween counts the writes acknowledged after from and before to.
-func (w *Writer) AckedBetween(from, to time.Time) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	n := 0
-	for _, at := range w.ackTimes {
-		if at.After(from) && at.Before(to) {
-			n++
-		}
-	}
-	return n
-}
-
 // Missing returns those of keys that the server on c does not have, asking
 // with MGET in batches of 500.
 func Missing(c *resp.Conn, keys []string) ([]string, error) {
