@@ -76,6 +76,28 @@ type ReplicationGroupSpec struct {
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 
+	// No omitempty: a client that reads and writes back the whole object
+	// keeps an explicit empty list, and the API server drops the null that
+	// an unset list is written as (a non-nullable field), so it stays unset.
+
+	// TopologySpreadConstraints of the member pods. Unset (or null), the
+	// operator spreads each group's members over nodes
+	// (kubernetes.io/hostname) and zones (topology.kubernetes.io/zone), both
+	// with maxSkew 1 and whenUnsatisfiable ScheduleAnyway: a member that
+	// replaces a failed one always schedules, even when the spread cannot be
+	// kept, and a cluster whose nodes carry no zone label still schedules.
+	// A list replaces these defaults; an empty list ([]) turns them off. A
+	// constraint without a labelSelector counts the group's own members.
+	//
+	// Setting or changing the list rolls the members (replicas first, the
+	// master last, through a switchover). The defaults themselves are not
+	// part of the template hash, so an operator upgrade that brings them
+	// does not roll existing groups: members get them when next recreated.
+	// See docs/operations.md, "Placement".
+	// +optional
+	// +listType=atomic
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints"`
+
 	// Tolerations of the member pods.
 	// +optional
 	// +listType=atomic
