@@ -241,6 +241,7 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.reconcileFailover,
 		r.reconcileTopology,
 		r.reconcileTLSRotation,
+		r.reconcileUsers,
 	}
 	var result ctrl.Result
 	for _, step := range steps {

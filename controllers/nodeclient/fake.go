@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/replnode/replnode/replnode/acl"
 )
 
 // ------ FAKE ------
@@ -24,6 +26,11 @@ type Fake struct {
 	mu    sync.Mutex
 	nodes map[string]*FakeNode
 	calls []string
+	// NewACL gives a node its users when it is first asked about them
+	// (the node's own registry, server.NewACLRegistry, in the operator's
+	// tests); nil makes the ACL commands unknown, as on a server without
+	// ACLs. Set it before the Fake is used.
+	NewACL func() *acl.Registry
 }
 
 // FakeNode is the state of one fake server.
@@ -49,6 +56,9 @@ type FakeNode struct {
 	// listens without TLS); CertOnDisk is what its tls.crt file holds now.
 	// CONFIG SET tls-cert-file loads CertOnDisk into ServedCert.
 	ServedCert, CertOnDisk []byte
+	// acl holds the users ACL SETUSER made; nil until the first ACL call
+	// and again after Start (a new process has only its default user).
+	acl *acl.Registry
 	// lastContact is when a replica last found its master reachable, for
 	// master_last_io_seconds_ago and master_link_down_since_seconds.
 	lastContact time.Time
@@ -338,7 +348,88 @@ func (f *Fake) ClientKillNormal(ctx context.Context, n Node) error {
 	return nil
 }
 
+// users returns the node's ACL users, the default one with the node's
+// password; the caller holds mu.
+func (f *Fake) users(fn *FakeNode) (*acl.Registry, error) {
+	if f.NewACL == nil {
+		return nil, &ServerError{Message: "ERR unknown command 'ACL'"}
+	}
+	if fn.acl == nil {
+		fn.acl = f.NewACL()
+	}
+	fn.acl.SetDefaultPassword(fn.Password)
+	return fn.acl, nil
+}
+
+// ACLList implements Client.
+func (f *Fake) ACLList(_ context.Context, n Node) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "ACL LIST")
+	if err != nil {
+		return nil, err
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return nil, err
+	}
+	return reg.UserLines(), nil
+}
+
+// ACLSetUser implements Client with the node's own rule parser.
+func (f *Fake) ACLSetUser(ctx context.Context, n Node, name string, rules []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enterFenced(ctx, n, "ACL SETUSER "+name)
+	if err != nil {
+		return err
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return err
+	}
+	if _, err := reg.SetUser(name, rules); err != nil {
+		return &ServerError{Message: "ERR " + err.Error()}
+	}
+	return nil
+}
+
+// ACLDelUser implements Client.
+func (f *Fake) ACLDelUser(ctx context.Context, n Node, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enterFenced(ctx, n, "ACL DELUSER "+name)
+	if err != nil {
+		return err
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return err
+	}
+	if _, err := reg.DelUser([]string{name}); err != nil {
+		return &ServerError{Message: "ERR " + err.Error()}
+	}
+	return nil
+}
+
 // ------ FAKE CONTROLS (tests only) ------
+
+// ACLAccepts reports whether the node at addr would let a client
+// authenticate as user with password (AUTH user password).
+func (f *Fake) ACLAccepts(addr, user, password string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, ok := f.nodes[addr]
+	if !ok {
+		return false
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return false
+	}
+	u := reg.User(user)
+	return u != nil && u.Enabled() && u.CheckPassword([]byte(password))
+}
 
 // SetMasterSilence makes the replica at addr report that it last heard
 // from its master silentFor ago (master_last_io_seconds_ago and
@@ -365,6 +456,7 @@ func (f *Fake) Start(addr, password, masterAddr string) {
 	defer f.mu.Unlock()
 	fn := f.node(addr)
 	fn.Reachable, fn.Password = true, password
+	fn.acl = nil // users set live die with the process
 	if masterAddr == "" {
 		return
 	}
