@@ -95,7 +95,7 @@ func (r *ReplicationGroupReconciler) reconcileAuth(ctx context.Context, p *pass)
 	}
 	res := evaluateAuth(p.rg.Spec.Auth, secret)
 	res.Condition.ObservedGeneration = p.rg.Generation
-	was := meta.FindStatusCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionSecretMissing)
+	was := previousCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionSecretMissing)
 	meta.SetStatusCondition(&p.rg.Status.Conditions, res.Condition)
 	if !res.Usable {
 		if was == nil || was.Status != metav1.ConditionTrue || was.Reason != res.Condition.Reason {

@@ -376,8 +376,8 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 // an event when the reason changes ("Users"+reason).
 func (r *ReplicationGroupReconciler) setUsersCondition(p *pass, status metav1.ConditionStatus, reason, message, eventType string) {
 	wasReason := ""
-	if was := meta.FindStatusCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionUsersApplied); was != nil {
-		wasReason = was.Reason // a copy: SetStatusCondition updates the entry in place
+	if was := previousCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionUsersApplied); was != nil {
+		wasReason = was.Reason
 	}
 	meta.SetStatusCondition(&p.rg.Status.Conditions, metav1.Condition{
 		Type: replnodev1alpha1.ConditionUsersApplied, Status: status, Reason: reason, Message: message,
