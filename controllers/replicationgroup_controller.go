@@ -87,6 +87,9 @@ type ReplicationGroupReconciler struct {
 	// seconds, each pass from it failing its optimistic status write and
 	// requeueing (a switchover's writes stay paused meanwhile).
 	readFresh map[types.NamespacedName]time.Time
+	// masterUserSet marks the server processes (users.go: processKey)
+	// given masteruser; memory only, set again after a restart.
+	masterUserSet map[string]bool
 }
 
 // freshReadWindow is how long after its own status write a pass reads past
@@ -237,11 +240,11 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.observeCordons,
 		r.observeFencing,
 		r.reportMemberFailures,
+		r.reconcileUsers,
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
 		r.reconcileTopology,
 		r.reconcileTLSRotation,
-		r.reconcileUsers,
 	}
 	var result ctrl.Result
 	for _, step := range steps {
@@ -369,8 +372,6 @@ type pass struct {
 	members []observedMember
 	// promotedOffset is the offset a new master reported when verified.
 	promotedOffset int64
-	// stalePassword is the previous password, for members not yet rotated.
-	stalePassword string
 	// progressing is set by steps that changed something this pass.
 	progressing *progressNote
 	// failoverBusy is true when the failover policy acted or waits this pass.

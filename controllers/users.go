@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/replnode/acl"
@@ -39,10 +40,106 @@ import (
 // old one). It needs no memory: the old hashes are read from ACL LIST, so
 // an operator restarted halfway finishes the job.
 
-// wantedUser is a spec.users entry with its password read.
+// ------ THE OPERATOR'S OWN USERS ------
+//
+// With spec.auth, every member also gets two users of the operator's,
+// applied the same way, with the group password:
+//
+//   - replnode-operator, which the operator authenticates as: only the
+//     commands package nodeclient sends (the Client interface: PING, ROLE,
+//     INFO, REPLICAOF, CONFIG SET, CLIENT PAUSE/UNPAUSE/KILL, REPLNODE
+//     EPOCH, ACL LIST/SETUSER/DELUSER), no key, no channel;
+//   - replnode-replication, which replicas authenticate to their master as
+//     (masteruser, set with CONFIG SET once every member has the user):
+//     PSYNC, REPLCONF and PING, what Redis's ACL documentation gives a
+//     replication user.
+//
+// Nothing in the pods changes, so existing groups upgrade in place: the
+// operator keeps reaching a member as the default user until the member
+// has its user (observePod tries it first), and a member's replication
+// link switches user at its next connection. A restarted process has
+// neither user until the next pass gives them back; this step runs before
+// the failover steps, so a member is never promoted without them. While
+// the group password is rotated both users accept the old and the new one
+// (members.go rotates masterauth and requirepass member by member).
+
+const (
+	operatorUser    = "replnode-operator"
+	replicationUser = "replnode-replication"
+)
+
+// systemUsers are the operator's own users and their rules.
+var systemUsers = []struct{ name, rules string }{
+	{operatorUser, "+ping +role +info +replicaof +config|set +client|pause +client|unpause +client|kill +replnode|epoch +acl|list +acl|setuser +acl|deluser"},
+	{replicationUser, "+psync +replconf +ping"},
+}
+
+// setMasterUser makes every running member's replication link
+// authenticate as replnode-replication (CONFIG SET masteruser), once per
+// server process (pod UID and container restart count): a restarted
+// process starts from the pod's configuration, with the default user.
+// Called once every member has the user.
+func (r *ReplicationGroupReconciler) setMasterUser(ctx context.Context, p *pass) {
+	if p.rg.Spec.Auth == nil {
+		return
+	}
+	for _, v := range p.views {
+		pod := p.pods[v.observed.Name]
+		if pod == nil || !v.failover.Reachable {
+			continue
+		}
+		process := processKey(pod)
+		if r.masterUserSetOn(process) {
+			continue
+		}
+		n, _ := p.nodeOf(v.observed.Name)
+		if err := r.Nodes.ConfigSet(ctx, n, "masteruser", replicationUser); err != nil {
+			logf.FromContext(ctx).Info("could not set masteruser", "member", v.observed.Name, "error", redactPasswords(err.Error(), nil))
+			continue
+		}
+		r.rememberMasterUser(process)
+	}
+}
+
+// processKey names a member's server process: its pod and the container's
+// restart count.
+func processKey(pod *corev1.Pod) string {
+	restarts := int32(0)
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == containerName {
+			restarts = cs.RestartCount
+		}
+	}
+	return fmt.Sprintf("%s/%d", pod.UID, restarts)
+}
+
+// masterUserSetOn reports whether the process was given masteruser.
+func (r *ReplicationGroupReconciler) masterUserSetOn(process string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.masterUserSet[process]
+}
+
+// rememberMasterUser records that the process was given masteruser.
+func (r *ReplicationGroupReconciler) rememberMasterUser(process string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.masterUserSet == nil {
+		r.masterUserSet = map[string]bool{}
+	}
+	r.masterUserSet[process] = true
+}
+
+// wantedUser is a spec.users entry with its password read, or one of the
+// operator's own users (system).
 type wantedUser struct {
-	spec     replnodev1alpha1.UserSpec
-	password string
+	spec replnodev1alpha1.UserSpec
+	// passwords are the ones the user must accept: the Secret's, and for
+	// the operator's users the previous group password too while the group
+	// password is being rotated.
+	passwords []string
+	// system marks the operator's own users (not in spec or status.users).
+	system bool
 	// secretVersion is the password Secret's resourceVersion.
 	secretVersion string
 	// line is the user as ACL LIST prints it once applied.
@@ -170,10 +267,13 @@ func planMemberUsers(current map[string]string, wanted []wantedUser, removed []s
 		if ok && cur == w.line {
 			continue
 		}
-		newHash := acl.HashPassword([]byte(w.password))
+		wantedHash := map[string]bool{}
+		for _, pw := range w.passwords {
+			wantedHash[acl.HashPassword([]byte(pw))] = true
+		}
 		var keep []string
 		for _, h := range lineHashes(cur) {
-			if h != newHash {
+			if !wantedHash[h] {
 				keep = append(keep, "#"+h)
 			}
 		}
@@ -216,20 +316,50 @@ func (r *ReplicationGroupReconciler) wantedUsers(ctx context.Context, p *pass) (
 		if err := checkUserRules(u); err != nil {
 			return nil, &usersProblem{reason: "InvalidRules", message: fmt.Sprintf("user %q: %v; no member's users were changed", u.Name, err)}, nil
 		}
-		w := wantedUser{spec: u, password: string(value), secretVersion: secret.ResourceVersion}
-		w.final = userSetArgs(u.Rules, ">"+w.password)
-		if w.line, err = describeUser(pubsubAll, u.Name, w.final); err != nil {
+		w := wantedUser{spec: u, passwords: []string{string(value)}, secretVersion: secret.ResourceVersion}
+		if err := w.describe(pubsubAll); err != nil {
 			return nil, &usersProblem{reason: "InvalidRules", message: fmt.Sprintf("user %q: %v; no member's users were changed", u.Name, err)}, nil
+		}
+		out = append(out, w)
+	}
+	if p.rg.Spec.Auth == nil {
+		return out, nil, nil
+	}
+	passwords := []string{p.password}
+	if old, ok := r.knownPassword(p.key()); ok && old != "" && old != p.password {
+		// The group password is being rotated: members not rotated yet
+		// still authenticate their replication link (and the operator
+		// them) with the old one.
+		passwords = append(passwords, old)
+	}
+	for _, su := range systemUsers {
+		w := wantedUser{spec: replnodev1alpha1.UserSpec{Name: su.name, Rules: su.rules}, passwords: passwords, system: true}
+		if err := w.describe(pubsubAll); err != nil {
+			return nil, nil, fmt.Errorf("the operator's user %s: %w", su.name, err)
 		}
 		out = append(out, w)
 	}
 	return out, nil, nil
 }
 
+// describe sets the ACL SETUSER rules and the ACL LIST line of w.
+func (w *wantedUser) describe(pubsubAll bool) error {
+	var ops []string
+	for _, pw := range w.passwords {
+		ops = append(ops, ">"+pw)
+	}
+	w.final = userSetArgs(w.spec.Rules, ops...)
+	var err error
+	w.line, err = describeUser(pubsubAll, w.spec.Name, w.final)
+	return err
+}
+
 // redactPasswords removes the users' passwords from a node's message.
 func redactPasswords(msg string, wanted []wantedUser) string {
 	for _, w := range wanted {
-		msg = strings.ReplaceAll(msg, w.password, "<redacted>")
+		for _, pw := range w.passwords {
+			msg = strings.ReplaceAll(msg, pw, "<redacted>")
+		}
 	}
 	return msg
 }
@@ -240,7 +370,7 @@ func redactPasswords(msg string, wanted []wantedUser) string {
 // or failover.
 func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass) (ctrl.Result, error) {
 	st := &p.rg.Status
-	if len(p.rg.Spec.Users) == 0 && len(st.Users) == 0 {
+	if len(p.rg.Spec.Users) == 0 && len(st.Users) == 0 && p.rg.Spec.Auth == nil {
 		meta.RemoveStatusCondition(&st.Conditions, replnodev1alpha1.ConditionUsersApplied)
 		return ctrl.Result{}, nil
 	}
@@ -253,8 +383,12 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 		return ctrl.Result{RequeueAfter: r.resyncPeriod()}, nil
 	}
 	inSpec := map[string]bool{}
+	specUsers := 0
 	for _, w := range wanted {
 		inSpec[w.spec.Name] = true
+		if !w.system {
+			specUsers++
+		}
 	}
 	var removed []string
 	for _, a := range st.Users {
@@ -340,8 +474,11 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 	for _, a := range st.Users {
 		previous[a.Name] = a
 	}
-	applied := make([]replnodev1alpha1.AppliedUser, 0, len(wanted))
+	var applied []replnodev1alpha1.AppliedUser
 	for _, w := range wanted {
+		if w.system {
+			continue
+		}
 		a := replnodev1alpha1.AppliedUser{
 			Name: w.spec.Name, SecretName: w.spec.PasswordSecretKeyRef.Name,
 			SecretResourceVersion: w.secretVersion, RulesHash: rulesHash(w.spec.Rules), AppliedAt: &now,
@@ -356,6 +493,7 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 	for _, name := range removed {
 		r.event(p.rg, corev1.EventTypeNormal, "UserDeleted", fmt.Sprintf("user %q was deleted from every member", name))
 	}
+	r.setMasterUser(ctx, p)
 	if len(changedMembers) > 0 {
 		var names []string
 		for name := range touched {
@@ -367,7 +505,10 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 				fmt.Sprintf("users %s applied on %s", strings.Join(names, ", "), strings.Join(changedMembers, ", ")))
 		}
 	}
-	msg := fmt.Sprintf("%d users as specified on every running member", len(wanted))
+	msg := fmt.Sprintf("%d users as specified on every running member", specUsers)
+	if p.rg.Spec.Auth != nil {
+		msg += fmt.Sprintf(", with the operator's %s and the replicas' %s", operatorUser, replicationUser)
+	}
 	r.setUsersCondition(p, metav1.ConditionTrue, "Applied", msg, "")
 	return ctrl.Result{}, nil
 }

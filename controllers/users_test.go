@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -109,6 +110,28 @@ type usersHarness struct {
 	events *events.FakeRecorder
 	addrs  []string
 	notes  []string
+	// lastViews are the members as the last pass observed them.
+	lastViews []memberView
+}
+
+// restarted bumps member i's container restart count, as the kubelet
+// does when its server process is restarted.
+func (h *usersHarness) restarted(i int) {
+	h.t.Helper()
+	var pod corev1.Pod
+	ctx := context.Background()
+	if err := h.r.Get(ctx, client.ObjectKey{Namespace: "ns", Name: memberName(h.rg, i)}, &pod); err != nil {
+		h.t.Fatal(err)
+	}
+	restarts := int32(0)
+	if len(pod.Status.ContainerStatuses) > 0 {
+		restarts = pod.Status.ContainerStatuses[0].RestartCount
+	}
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: containerName, RestartCount: restarts + 1,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	if err := h.r.Status().Update(ctx, &pod); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 const usersGroupPassword = "group-pw-9d1f"
@@ -137,7 +160,7 @@ func newUsersHarness(t *testing.T, users []replnodev1alpha1.UserSpec, secrets ..
 		}
 		h.nodes.Start(addr, usersGroupPassword, master)
 		objs = append(objs, &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: memberName(rg, i), Labels: selectorLabels(rg),
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: memberName(rg, i), Labels: selectorLabels(rg), UID: types.UID(fmt.Sprintf("pod-uid-%d", i)),
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "replnode.io/v1alpha1", Kind: "ReplicationGroup",
 					Name: "g", UID: "rg-uid", Controller: ptr.To(true)}}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip},
@@ -160,6 +183,7 @@ func (h *usersHarness) pass() {
 		}
 	}
 	h.rg = p.rg
+	h.lastViews = p.views
 	for {
 		select {
 		case e := <-h.events.Events:
@@ -415,10 +439,8 @@ func TestUsersMissingSecretTouchesNothing(t *testing.T) {
 
 // TestPlanMemberUsers: what a member needs, from its ACL LIST.
 func TestPlanMemberUsers(t *testing.T) {
-	w := wantedUser{spec: userSpec("u", "~* +@read", "s"), password: "new"}
-	w.final = userSetArgs(w.spec.Rules, ">new")
-	var err error
-	if w.line, err = describeUser(false, "u", w.final); err != nil {
+	w := wantedUser{spec: userSpec("u", "~* +@read", "s"), passwords: []string{"new"}}
+	if err := w.describe(false); err != nil {
 		t.Fatal(err)
 	}
 	oldLine, _ := describeUser(false, "u", userSetArgs(w.spec.Rules, ">old"))

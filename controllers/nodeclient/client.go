@@ -11,16 +11,18 @@ import (
 
 // ------ INTERFACE ------
 
-// Node addresses one server: host:port, the password (empty: no AUTH)
+// Node addresses one server: host:port, the ACL user and password
+// (empty Password: no AUTH; empty User: AUTH <password>, the default user)
 // and, for a node listening with TLS, the client configuration (nil:
 // plain TCP).
 type Node struct {
 	Addr     string
+	User     string
 	Password string
 	TLS      *tls.Config
 }
 
-// String names the node by address only, never the password.
+// String names the node by address only, never the credentials.
 func (n Node) String() string { return n.Addr }
 
 // RoleReply is the parsed reply of ROLE.

@@ -96,10 +96,49 @@ func (f *Fake) enter(n Node, cmd string) (*FakeNode, error) {
 	if (fn.ServedCert != nil) != (n.TLS != nil) {
 		return nil, fmt.Errorf("connect %s: TLS on one side only (node %v, client %v)", n.Addr, fn.ServedCert != nil, n.TLS != nil)
 	}
+	if n.User != "" && n.User != "default" {
+		if err := f.checkUser(fn, n, cmd); err != nil {
+			return nil, err
+		}
+		return fn, nil
+	}
 	if fn.Password != "" && fn.Password != n.Password {
 		return nil, &ServerError{Message: "WRONGPASS invalid username-password pair or user is disabled."}
 	}
 	return fn, nil
+}
+
+// checkUser authenticates n's ACL user on the node and checks that it may
+// run cmd ("CONFIG SET maxmemory": the command, and its subcommand for a
+// container), as the node's dispatch does; the caller holds mu.
+func (f *Fake) checkUser(fn *FakeNode, n Node, cmd string) error {
+	reg, err := f.users(fn)
+	if err != nil {
+		return err
+	}
+	u := reg.User(n.User)
+	if u == nil || !u.CheckPassword([]byte(n.Password)) {
+		return &ServerError{Message: "WRONGPASS invalid username-password pair or user is disabled."}
+	}
+	if cmd == "TLS" { // a handshake, no command
+		return nil
+	}
+	words := strings.Fields(strings.ToLower(cmd))
+	c := reg.Table().Lookup(words[0])
+	if c != nil && len(c.Subs) > 0 && len(words) > 1 {
+		c = reg.Table().Lookup(words[0] + "|" + words[1])
+	}
+	args := make([][]byte, len(words))
+	for i, w := range words {
+		args[i] = []byte(w)
+	}
+	if c == nil {
+		return &ServerError{Message: fmt.Sprintf("ERR unknown command '%s'", words[0])}
+	}
+	if res, _ := reg.Check(u, &acl.Request{Cmd: c, Args: args}); res != acl.OK {
+		return &ServerError{Message: fmt.Sprintf("NOPERM User %s has no permissions to run the '%s' command", n.User, c.Name)}
+	}
+	return nil
 }
 
 // fence applies the failover epoch ctx carries to a mutating call, as a
@@ -124,6 +163,12 @@ func (f *Fake) enterFenced(ctx context.Context, n Node, cmd string) (*FakeNode, 
 	fn, err := f.enter(n, cmd)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := EpochFrom(ctx); ok && !fn.NoEpochs && n.User != "" && n.User != "default" {
+		// The epoch is announced first, with REPLNODE EPOCH.
+		if err := f.checkUser(fn, n, "REPLNODE EPOCH"); err != nil {
+			return nil, err
+		}
 	}
 	if err := f.fence(ctx, fn, cmd); err != nil {
 		return nil, err
@@ -456,7 +501,8 @@ func (f *Fake) Start(addr, password, masterAddr string) {
 	defer f.mu.Unlock()
 	fn := f.node(addr)
 	fn.Reachable, fn.Password = true, password
-	fn.acl = nil // users set live die with the process
+	fn.acl = nil                    // users set live die with the process,
+	fn.Config = map[string]string{} // and so does CONFIG SET
 	if masterAddr == "" {
 		return
 	}

@@ -191,7 +191,11 @@ func (c *RESP) exchange(ctx context.Context, n Node, fenced bool, args []string)
 	w := bufio.NewWriter(conn)
 	r := bufio.NewReader(conn)
 	if n.Password != "" {
-		writeCommand(w, "AUTH", n.Password)
+		if n.User != "" {
+			writeCommand(w, "AUTH", n.User, n.Password)
+		} else {
+			writeCommand(w, "AUTH", n.Password)
+		}
 		if err := w.Flush(); err != nil {
 			return nil, fmt.Errorf("AUTH %s: %w", n, err)
 		}
