@@ -59,8 +59,14 @@ func members(t *testing.T) map[string]*corev1.Pod {
 // masterEndpoint returns the address of the ready endpoint of the
 // <group>-master Service, or "" when it has none (or several).
 func masterEndpoint() string {
+	return serviceEndpoint(group + "-master")
+}
+
+// serviceEndpoint returns the address of the single ready endpoint of a
+// Service, or "" when it has none (or several).
+func serviceEndpoint(service string) string {
 	var slices discoveryv1.EndpointSliceList
-	if err := kube.List(context.Background(), &slices, client.InNamespace(namespace), client.MatchingLabels{"kubernetes.io/service-name": group + "-master"}); err != nil {
+	if err := kube.List(context.Background(), &slices, client.InNamespace(namespace), client.MatchingLabels{"kubernetes.io/service-name": service}); err != nil {
 		return ""
 	}
 	var addrs []string
@@ -439,6 +445,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("node-stop", func(t *testing.T) { testNodeStop(t) })
 	t.Run("failover", func(t *testing.T) { testFailovers(t) })
 	t.Run("workloads-failover", func(t *testing.T) { testWorkloadsFailover(t) })
+	t.Run("security", func(t *testing.T) { testSecurity(t) })
 	// Last: it switches the group to spec.persistence aof.
 	t.Run("restart-all", func(t *testing.T) { testRestartAll(t) })
 }
