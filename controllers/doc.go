@@ -7,7 +7,9 @@
 // honours members fenced by hand, replaces broken members on an outdated
 // template, and reports what it sees in the group's status, conditions and
 // events. It keeps spec.users on every member live with ACL SETUSER and
-// DELUSER (users.go). It also owns the validating webhook that checks
+// DELUSER, and with spec.auth its own least-privilege users: it talks to
+// members as replnode-operator and replicas to their master as
+// replnode-replication (users.go). It also owns the validating webhook that checks
 // spec.config and spec.users' rules with the node's own parsers
 // (webhook.go).
 //

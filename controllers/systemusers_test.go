@@ -69,7 +69,7 @@ func TestOperatorUserRunsEveryNodeCommand(t *testing.T) {
 	if r := cl.MustDo(t, "AUTH", operatorUser, pw); r.Str != "OK" {
 		t.Fatalf("AUTH: %+v", r)
 	}
-	for _, cmd := range [][]string{{"SET", "k", "v"}, {"GET", "k"}, {"FLUSHALL"}, {"CONFIG", "GET", "requirepass"}, {"SUBSCRIBE", "c"}, {"DEBUG", "SLEEP", "0"}} {
+	for _, cmd := range [][]string{{"SET", "k", "v"}, {"GET", "k"}, {"FLUSHALL"}, {"CONFIG", "GET", "requirepass"}, {"SUBSCRIBE", "c"}, {"KEYS", "*"}, {"EVAL", "return 1", "0"}, {"CONFIG", "REWRITE"}} {
 		if r := cl.MustDo(t, cmd...); r.Type != '-' || !strings.HasPrefix(r.Str, "NOPERM") {
 			t.Errorf("%v as %s: %+v, want -NOPERM", cmd, operatorUser, r)
 		}
@@ -83,16 +83,20 @@ func TestOperatorUserRunsEveryNodeCommand(t *testing.T) {
 func TestReplicationUserIsEnough(t *testing.T) {
 	const pw = "replication-test-pw"
 	c := &nodeclient.RESP{Timeout: 10 * time.Second}
+	// Started without a password (the harness waits for PONG), given one next.
 	masters := map[string]func(t *testing.T) *redistest.Instance{
-		"replnode":     func(t *testing.T) *redistest.Instance { return redistest.StartInProcess(t, "requirepass "+pw) },
-		"redis-server": func(t *testing.T) *redistest.Instance { return redistest.StartRedis(t, "requirepass "+pw) },
+		"replnode":     func(t *testing.T) *redistest.Instance { return redistest.StartInProcess(t) },
+		"redis-server": func(t *testing.T) *redistest.Instance { return redistest.StartRedis(t) },
 	}
 	for kind, start := range masters {
 		t.Run(kind, func(t *testing.T) {
 			master := start(t)
-			applySystemUsers(t, c, master.Addr, pw, replicationUser)
 			mc := master.Dial(t)
+			if r := mc.MustDo(t, "CONFIG", "SET", "requirepass", pw); r.Str != "OK" {
+				t.Fatalf("CONFIG SET requirepass: %+v", r)
+			}
 			mc.MustDo(t, "AUTH", pw)
+			applySystemUsers(t, c, master.Addr, pw, replicationUser)
 			mc.MustDo(t, "SET", "before", "1")
 			replica := redistest.StartInProcess(t, "requirepass "+pw, "masteruser "+replicationUser, "masterauth "+pw,
 				"replicaof 127.0.0.1 "+strconv.Itoa(master.Port))
