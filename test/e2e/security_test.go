@@ -170,14 +170,16 @@ type capture struct {
 	errs bytes.Buffer
 }
 
-// startCapture starts tcpdump and waits until it listens.
-func startCapture(t *testing.T) *capture {
+// startCapture starts tcpdump on the traffic of port 6379 to and from
+// the pods at ips, and waits until it listens.
+func startCapture(t *testing.T, name string, ips []string) *capture {
 	t.Helper()
 	if _, err := exec.LookPath("tcpdump"); err != nil {
 		t.Fatalf("tcpdump is not installed (make test-deps: apt-get install -y tcpdump)")
 	}
-	c := &capture{path: filepath.Join(t.TempDir(), "replication.pcap")}
-	c.cmd = exec.Command("tcpdump", "-i", cfg.Bridge, "-U", "-n", "-s", "0", "-w", c.path, "tcp port 6379")
+	c := &capture{path: filepath.Join(t.TempDir(), name+".pcap")}
+	filter := "tcp port 6379 and (host " + strings.Join(ips, " or host ") + ")"
+	c.cmd = exec.Command("tcpdump", "-i", cfg.Bridge, "-U", "-n", "-s", "0", "-w", c.path, filter)
 	c.cmd.Stderr = &c.errs
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("tcpdump: %v", err)
@@ -266,11 +268,22 @@ func testSecurity(t *testing.T) {
 	maddr := podAddr(pods[master])
 	t.Logf("secure group Ready, master %s", master)
 
-	cap := startCapture(t)
+	// The capture of the secure group's members, and a control one of the
+	// sample group's (plaintext on the same bridge), which must show RESP.
+	var secureIPs, plainIPs []string
+	for _, p := range pods {
+		secureIPs = append(secureIPs, p.Status.PodIP)
+	}
+	for _, p := range members(t) {
+		plainIPs = append(plainIPs, p.Status.PodIP)
+	}
+	cap := startCapture(t, "secure", secureIPs)
+	control := startCapture(t, "control", plainIPs)
 	capStopped := false
 	defer func() {
 		if !capStopped {
 			cap.stop(t)
+			control.stop(t)
 		}
 	}()
 
@@ -343,15 +356,19 @@ func testSecurity(t *testing.T) {
 		}
 	}
 	data := cap.stop(t)
+	plain := control.stop(t)
 	capStopped = true
+	if !bytes.Contains(plain, []byte("REPLCONF")) {
+		t.Fatalf("the control capture of the plaintext sample group (%d bytes) holds no REPLCONF: the capture method sees nothing", len(plain))
+	}
 	records := bytes.Count(data, []byte{0x17, 0x03, 0x03})
 	t.Logf("capture: %d bytes, %d TLS application-data record headers", len(data), records)
 	if records < 100 {
 		t.Fatalf("the capture holds %d TLS records: it did not see the traffic (tcpdump: %s)", records, cap.errs.String())
 	}
-	for _, plain := range []string{"*3\r\n$3\r\nSET", "*3\r\n$3\r\nset", "REPLCONF", "PSYNC", "PLAINTEXT-MARKER", "e2e:1", groupPW, roPW, rwPW} {
-		if bytes.Contains(data, []byte(plain)) {
-			t.Fatalf("plaintext %q on port 6379", plain)
+	for _, text := range []string{"*3\r\n$3\r\nSET", "*3\r\n$3\r\nset", "REPLCONF", "PSYNC", "PLAINTEXT-MARKER", "e2e:1", groupPW, roPW, rwPW} {
+		if bytes.Contains(data, []byte(text)) {
+			t.Fatalf("plaintext %q on the secure group's port 6379", text)
 		}
 	}
 
