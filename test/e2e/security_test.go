@@ -207,7 +207,8 @@ func (c *capture) stop(t *testing.T) []byte {
 // the bridge shows no plaintext RESP); replicas authenticate as
 // replnode-replication; a master killed under load fails over with no
 // write acknowledged by WAIT lost; a renewed certificate is served with no
-// pod restarted. Then no password of the run appears in any log (the
+// pod restarted; the reader's password rotated in its Secret replaces the
+// old one on every member. Then no password of the run appears in any log (the
 // operator's, every pod's, the control plane's) or event, nor in the
 // group's status, ConfigMap or kubectl describe.
 func testSecurity(t *testing.T) {
@@ -462,8 +463,40 @@ func testSecurity(t *testing.T) {
 		}
 	}
 
+	// The reader's password rotated in its Secret: every member takes the
+	// new one and then refuses the old, status names the Secret version.
+	roPW2 := secretWord(t, "ro2")
+	var roSecret corev1.Secret
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: "secure-ro"}, &roSecret); err != nil {
+		t.Fatal(err)
+	}
+	roSecret.Data["password"] = []byte(roPW2)
+	if err := kube.Update(ctx, &roSecret); err != nil {
+		t.Fatalf("rotate the reader's password: %v", err)
+	}
+	waitFor(t, 2*time.Minute, "the reader's new password on every member, the old one refused", func() bool {
+		for _, p := range secPods(t) {
+			if _, err := sc.do(podAddr(p), "reader", roPW2, "GET", "secure:marker"); err != nil {
+				return false
+			}
+			if _, err := sc.do(podAddr(p), "reader", roPW, "PING"); err == nil {
+				return false
+			}
+		}
+		var g replnodev1alpha1.ReplicationGroup
+		if err := kube.Get(ctx, client.ObjectKeyFromObject(rg), &g); err != nil {
+			return false
+		}
+		for _, u := range g.Status.Users {
+			if u.Name == "reader" {
+				return u.SecretResourceVersion == roSecret.ResourceVersion && apimeta.IsStatusConditionTrue(g.Status.Conditions, replnodev1alpha1.ConditionUsersApplied)
+			}
+		}
+		return false
+	})
+
 	// No password of the run anywhere it could leak.
-	expectNoPasswords(t, []string{groupPW, roPW, rwPW})
+	expectNoPasswords(t, []string{groupPW, roPW, rwPW, roPW2})
 }
 
 // expectNoPasswords greps every log of the local cluster (the operator's,
