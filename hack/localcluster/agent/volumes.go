@@ -74,6 +74,11 @@ func (w *podWorker) refreshVolumes(ctx context.Context, pod *corev1.Pod) {
 		if v.ConfigMap == nil && v.Secret == nil && v.DownwardAPI == nil && v.Projected == nil {
 			continue
 		}
+		if hasTokenSource(v.Projected) {
+			// A new token every sync would be a TokenRequest and a
+			// rewrite each time; it stays as written at start, as before.
+			continue
+		}
 		dir, ok := w.volumes[v.Name]
 		if !ok {
 			continue
@@ -86,6 +91,20 @@ func (w *podWorker) refreshVolumes(ctx context.Context, pod *corev1.Pod) {
 			w.logf("refreshing volume %q: %v", v.Name, err)
 		}
 	}
+}
+
+// hasTokenSource reports whether a projected volume holds a service
+// account token.
+func hasTokenSource(p *corev1.ProjectedVolumeSource) bool {
+	if p == nil {
+		return false
+	}
+	for _, src := range p.Sources {
+		if src.ServiceAccountToken != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // updateVolumeFiles makes dir hold exactly files, keeping dir itself:
