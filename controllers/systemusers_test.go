@@ -184,3 +184,83 @@ func TestExistingGroupUpgradesInPlace(t *testing.T) {
 		t.Fatalf("the restarted member's masteruser is %q", n.Config["masteruser"])
 	}
 }
+
+// masterauthWatch is a node client that checks, after every change it
+// sends, that each member's masterauth is a password every member's
+// replnode-replication takes: a replica reconnecting at any moment of a
+// group-password rotation authenticates.
+type masterauthWatch struct {
+	*nodeclient.Fake
+	t       *testing.T
+	addrs   []string
+	initial string
+	changes int
+}
+
+// check verifies the invariant now.
+func (w *masterauthWatch) check(after string) {
+	w.changes++
+	for _, a := range w.addrs {
+		n, _ := w.Node(a)
+		auth := w.initial
+		if v, ok := n.Config["masterauth"]; ok {
+			auth = v
+		}
+		for _, b := range w.addrs {
+			if !w.ACLAccepts(b, replicationUser, auth) {
+				w.t.Errorf("after %s: %s's masterauth is refused by %s's %s", after, a, b, replicationUser)
+			}
+		}
+	}
+}
+
+// ConfigSet implements nodeclient.Client.
+func (w *masterauthWatch) ConfigSet(ctx context.Context, n nodeclient.Node, parameter, value string) error {
+	err := w.Fake.ConfigSet(ctx, n, parameter, value)
+	w.check("CONFIG SET " + parameter + " on " + n.Addr)
+	return err
+}
+
+// ACLSetUser implements nodeclient.Client.
+func (w *masterauthWatch) ACLSetUser(ctx context.Context, n nodeclient.Node, name string, rules []string) error {
+	err := w.Fake.ACLSetUser(ctx, n, name, rules)
+	w.check("ACL SETUSER " + name + " on " + n.Addr)
+	return err
+}
+
+// TestGroupPasswordRotationKeepsTheReplicationUser: while the group
+// password is rotated member by member, every member's replication user
+// takes every member's masterauth at every step; afterwards only the new
+// password works, for the operator's users too.
+func TestGroupPasswordRotationKeepsTheReplicationUser(t *testing.T) {
+	h := newUsersHarness(t, nil)
+	h.pass()
+	if c := h.condition(); c.Status != metav1.ConditionTrue {
+		t.Fatalf("condition %+v", c)
+	}
+	watch := &masterauthWatch{Fake: h.nodes, t: t, addrs: h.addrs, initial: usersGroupPassword}
+	h.r.Nodes = watch
+	h.setSecret("group-pw", "group-pw-rotated")
+	for i := 0; i < 3; i++ {
+		h.pass()
+	}
+	if watch.changes == 0 {
+		t.Fatal("the rotation sent nothing")
+	}
+	for _, a := range h.addrs {
+		n, _ := h.nodes.Node(a)
+		if n.Password != "group-pw-rotated" || n.Config["masterauth"] != "group-pw-rotated" {
+			t.Fatalf("%s not rotated: requirepass %q masterauth %q", a, n.Password, n.Config["masterauth"])
+		}
+		for _, u := range []string{operatorUser, replicationUser} {
+			if !h.nodes.ACLAccepts(a, u, "group-pw-rotated") || h.nodes.ACLAccepts(a, u, usersGroupPassword) {
+				t.Fatalf("%s: %s does not take only the new password", a, u)
+			}
+		}
+	}
+	for _, v := range h.lastViews {
+		if v.user != operatorUser || v.password != "group-pw-rotated" {
+			t.Fatalf("%s reached as %q after the rotation", v.observed.Name, v.user)
+		}
+	}
+}

@@ -170,13 +170,14 @@ func newUsersHarness(t *testing.T, users []replnodev1alpha1.UserSpec, secrets ..
 	return h
 }
 
-// pass runs one pass of the steps users depend on and keeps its status.
+// pass runs one pass of the steps users depend on, in runSteps' order
+// (users before the password rotation), and keeps its status.
 func (h *usersHarness) pass() {
 	h.t.Helper()
 	p := newPass(h.rg)
 	ctx := context.Background()
 	for _, step := range []func(context.Context, *pass) (ctrl.Result, error){
-		h.r.reconcileAuth, h.r.observeMembers, h.r.reconcileUsers,
+		h.r.reconcileAuth, h.r.observeMembers, h.r.reconcileUsers, h.r.reconcilePasswordRotation,
 	} {
 		if _, err := step(ctx, p); err != nil {
 			h.t.Fatalf("pass: %v", err)
