@@ -69,6 +69,10 @@ type ReplicationGroupReconciler struct {
 	// tlsKnown remembers, per group, the last usable spec.tls Secret
 	// (tls.go), in memory only.
 	tlsKnown groupMemory[knownTLS]
+	// masterUserSet remembers, per group, the server processes
+	// (users.go: processKey) given masteruser; memory only, set again
+	// after an operator restart.
+	masterUserSet groupMemory[map[string]bool]
 	// mu guards the maps below.
 	mu sync.Mutex
 	// guards remembers, per pod UID, the min-replicas guard its process
@@ -87,9 +91,6 @@ type ReplicationGroupReconciler struct {
 	// seconds, each pass from it failing its optimistic status write and
 	// requeueing (a switchover's writes stay paused meanwhile).
 	readFresh map[types.NamespacedName]time.Time
-	// masterUserSet marks the server processes (users.go: processKey)
-	// given masteruser; memory only, set again after a restart.
-	masterUserSet map[string]bool
 }
 
 // freshReadWindow is how long after its own status write a pass reads past
@@ -183,6 +184,7 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 			r.forgetPassword(req.NamespacedName)
 			forgetGroupMetrics(req.NamespacedName)
 			r.forgetTLS(req.NamespacedName)
+			r.masterUserSet.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err

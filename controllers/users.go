@@ -78,27 +78,32 @@ var systemUsers = []struct{ name, rules string }{
 // authenticate as replnode-replication (CONFIG SET masteruser), once per
 // server process (pod UID and container restart count): a restarted
 // process starts from the pod's configuration, with the default user.
-// Called once every member has the user.
+// Called once every member has the user. What it remembers is the group's
+// current processes only.
 func (r *ReplicationGroupReconciler) setMasterUser(ctx context.Context, p *pass) {
 	if p.rg.Spec.Auth == nil {
 		return
 	}
+	done, _ := r.masterUserSet.recall(p.key())
+	next := map[string]bool{}
 	for _, v := range p.views {
 		pod := p.pods[v.observed.Name]
 		if pod == nil || !v.failover.Reachable {
 			continue
 		}
 		process := processKey(pod)
-		if r.masterUserSetOn(process) {
+		if done[process] {
+			next[process] = true
 			continue
 		}
 		n, _ := p.nodeOf(v.observed.Name)
 		if err := r.Nodes.ConfigSet(ctx, n, "masteruser", replicationUser); err != nil {
-			logf.FromContext(ctx).Info("could not set masteruser", "member", v.observed.Name, "error", redactPasswords(err.Error(), nil))
+			logf.FromContext(ctx).Info("could not set masteruser", "member", v.observed.Name, "error", err.Error())
 			continue
 		}
-		r.rememberMasterUser(process)
+		next[process] = true
 	}
+	r.masterUserSet.remember(p.key(), next)
 }
 
 // processKey names a member's server process: its pod and the container's
@@ -111,23 +116,6 @@ func processKey(pod *corev1.Pod) string {
 		}
 	}
 	return fmt.Sprintf("%s/%d", pod.UID, restarts)
-}
-
-// masterUserSetOn reports whether the process was given masteruser.
-func (r *ReplicationGroupReconciler) masterUserSetOn(process string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.masterUserSet[process]
-}
-
-// rememberMasterUser records that the process was given masteruser.
-func (r *ReplicationGroupReconciler) rememberMasterUser(process string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.masterUserSet == nil {
-		r.masterUserSet = map[string]bool{}
-	}
-	r.masterUserSet[process] = true
 }
 
 // wantedUser is a spec.users entry with its password read, or one of the
