@@ -22,6 +22,12 @@
 // with no pod restarted, and no password of the run appears in any log of
 // the local cluster, any event, the status, the ConfigMap or kubectl
 // describe (needs tcpdump: make test-deps).
+// backup-restore (backup_test.go) runs MinIO (bin/minio) on the cluster's
+// bridge: 100k keys written with WAIT, a Backup from a caught-up replica,
+// the group and its PVCs deleted, a new group restored from it with DEBUG
+// DIGEST equal on every member, a 1-minute ScheduledBackup keeping the last
+// 2, and a corrupted object refused (Restored=False/ChecksumMismatch, no
+// member serving).
 // restart-all (opt-in, E2E_RESTART_ALL=1, failing today) kills every
 // member at once with spec.persistence aof and checks that no
 // acknowledged write is lost.

@@ -113,42 +113,6 @@ func (s *secClient) servedSerial(addr string) (*big.Int, error) {
 	return conn.ConnectionState().PeerCertificates[0].SerialNumber, nil
 }
 
-// secPods returns the secure group's running pods by name.
-func secPods(t *testing.T) map[string]*corev1.Pod {
-	t.Helper()
-	var pods corev1.PodList
-	if err := kube.List(context.Background(), &pods, client.InNamespace(namespace), client.MatchingLabels{"replnode.io/group": secGroup}); err != nil {
-		t.Fatalf("list pods: %v", err)
-	}
-	out := map[string]*corev1.Pod{}
-	for i := range pods.Items {
-		out[pods.Items[i].Name] = &pods.Items[i]
-	}
-	return out
-}
-
-// secSettled returns the secure group's master once it is Ready with every
-// member ready and its master Service pointing at the master.
-func secSettled(t *testing.T) (string, bool) {
-	rg := &replnodev1alpha1.ReplicationGroup{}
-	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: secGroup}, rg); err != nil {
-		return "", false
-	}
-	if !apimeta.IsStatusConditionTrue(rg.Status.Conditions, "Ready") || rg.Status.CurrentMaster == "" || len(rg.Status.Members) != 3 {
-		return "", false
-	}
-	for _, m := range rg.Status.Members {
-		if !m.Ready {
-			return "", false
-		}
-	}
-	pod := secPods(t)[rg.Status.CurrentMaster]
-	if pod == nil || pod.Status.PodIP == "" || serviceEndpoint(secGroup+"-master") != pod.Status.PodIP+":6379" {
-		return "", false
-	}
-	return rg.Status.CurrentMaster, true
-}
-
 // podAddr returns a pod's server address.
 func podAddr(p *corev1.Pod) string { return p.Status.PodIP + ":6379" }
 
@@ -254,18 +218,13 @@ func testSecurity(t *testing.T) {
 		}
 	}()
 
-	var master string
-	waitFor(t, 4*time.Minute, "the secure group Ready", func() bool {
-		m, ok := secSettled(t)
-		master = m
-		return ok
-	})
+	master := waitGroupSettled(t, secGroup, "", 4*time.Minute)
 	waitFor(t, 2*time.Minute, "UsersApplied", func() bool {
 		var g replnodev1alpha1.ReplicationGroup
 		_ = kube.Get(ctx, client.ObjectKeyFromObject(rg), &g)
 		return apimeta.IsStatusConditionTrue(g.Status.Conditions, replnodev1alpha1.ConditionUsersApplied)
 	})
-	pods := secPods(t)
+	pods := membersOf(t, secGroup)
 	maddr := podAddr(pods[master])
 	t.Logf("secure group Ready, master %s", master)
 
@@ -343,7 +302,7 @@ func testSecurity(t *testing.T) {
 
 	// Load through the master Service, killed master, failover under TLS.
 	connect := func() (*resp.Conn, error) {
-		addr := serviceEndpoint(secGroup + "-master")
+		addr := masterEndpointOf(secGroup)
 		if addr == "" {
 			return nil, errNoMasterEndpoint
 		}
@@ -383,14 +342,14 @@ func testSecurity(t *testing.T) {
 		t.Fatalf("delete the master: %v", err)
 	}
 	waitFor(t, 3*time.Minute, "a new master under TLS", func() bool {
-		m, ok := secSettled(t)
+		m, ok := settledGroup(t, secGroup, "")
 		master = m
 		return ok && m != oldMaster && w.ackedAfter(kill)
 	})
 	time.Sleep(2 * time.Second) // a few more acknowledged writes on the new master
 	w.finish()
 	acked := w.snapshot()
-	pods = secPods(t)
+	pods = membersOf(t, secGroup)
 	maddr = podAddr(pods[master])
 	lost := 0
 	for start := 0; start < len(acked); start += 500 {
@@ -457,7 +416,7 @@ func testSecurity(t *testing.T) {
 		return true
 	})
 	record(fmt.Sprintf("security: renewed certificate served by every member %s after the Secret update", time.Since(renewedAt).Round(time.Second)))
-	for name, p := range secPods(t) {
+	for name, p := range membersOf(t, secGroup) {
 		if uids[name] != string(p.UID) || restartCount(p) != restarts[name] {
 			t.Fatalf("%s restarted for the renewal (uid %s -> %s, restarts %d -> %d)", name, uids[name], p.UID, restarts[name], restartCount(p))
 		}
@@ -475,7 +434,7 @@ func testSecurity(t *testing.T) {
 		t.Fatalf("rotate the reader's password: %v", err)
 	}
 	waitFor(t, 2*time.Minute, "the reader's new password on every member, the old one refused", func() bool {
-		for _, p := range secPods(t) {
+		for _, p := range membersOf(t, secGroup) {
 			if _, err := sc.do(podAddr(p), "reader", roPW2, "GET", "secure:marker"); err != nil {
 				return false
 			}
