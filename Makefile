@@ -209,10 +209,11 @@ chaos: test-deps k8s-bins build ## Jepsen-style chaos suite on a local cluster o
 # ------ TEST ------
 
 .PHONY: test-deps
-test-deps: ## Install Debian's redis-server, redis-tools, iptables (local-cluster faults), nodejs and npm (test/compat's BullMQ run) if missing (root only; otherwise prints the command).
+test-deps: ## Install Debian's redis-server, redis-tools, iptables (local-cluster faults), tcpdump (e2e security capture), nodejs and npm (test/compat's BullMQ run) if missing (root only; otherwise prints the command).
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 && command -v redis-check-rdb >/dev/null 2>&1 || missing="redis-server redis-tools"; \
 	command -v iptables >/dev/null 2>&1 || missing="$$missing iptables"; \
+	command -v tcpdump >/dev/null 2>&1 || missing="$$missing tcpdump"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then \

@@ -69,6 +69,10 @@ type ReplicationGroupReconciler struct {
 	// tlsKnown remembers, per group, the last usable spec.tls Secret
 	// (tls.go), in memory only.
 	tlsKnown groupMemory[knownTLS]
+	// masterUserSet remembers, per group, the server processes
+	// (users.go: processKey) given masteruser; memory only, set again
+	// after an operator restart.
+	masterUserSet groupMemory[map[string]bool]
 	// mu guards the maps below.
 	mu sync.Mutex
 	// guards remembers, per pod UID, the min-replicas guard its process
@@ -180,6 +184,7 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 			r.forgetPassword(req.NamespacedName)
 			forgetGroupMetrics(req.NamespacedName)
 			r.forgetTLS(req.NamespacedName)
+			r.masterUserSet.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -237,6 +242,7 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.observeCordons,
 		r.observeFencing,
 		r.reportMemberFailures,
+		r.reconcileUsers,
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
 		r.reconcileTopology,
@@ -368,8 +374,6 @@ type pass struct {
 	members []observedMember
 	// promotedOffset is the offset a new master reported when verified.
 	promotedOffset int64
-	// stalePassword is the previous password, for members not yet rotated.
-	stalePassword string
 	// progressing is set by steps that changed something this pass.
 	progressing *progressNote
 	// failoverBusy is true when the failover policy acted or waits this pass.

@@ -219,7 +219,7 @@ func (r *ReplicationGroupReconciler) reconcileTLS(ctx context.Context, p *pass) 
 	known, hadKnown := r.knownTLSOf(p.key())
 	res := evaluateTLS(spec, secret, known.cas)
 	res.Condition.ObservedGeneration = p.rg.Generation
-	was := meta.FindStatusCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionTLSReady)
+	was := previousCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionTLSReady)
 	if !res.Usable {
 		meta.SetStatusCondition(&p.rg.Status.Conditions, res.Condition)
 		if was == nil || was.Reason != res.Condition.Reason {

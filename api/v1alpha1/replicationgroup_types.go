@@ -15,6 +15,7 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicasToWrite) || self.minReplicasToWrite <= self.replicas",message="minReplicasToWrite cannot exceed replicas: the master would refuse every write"
 // +kubebuilder:validation:XValidation:rule="has(self.tls) == has(oldSelf.tls)",message="spec.tls cannot be added to or removed from an existing group: members rolled one at a time would stop reaching the others (plain and TLS-only ports); create a new group"
+// +kubebuilder:validation:XValidation:rule="!has(self.users) || size(self.users) == 0 || has(self.auth)",message="spec.users needs spec.auth: without a password the default user lets every client do everything, whatever the users' rules"
 type ReplicationGroupSpec struct {
 	// Replicas is the number of replicas besides the master (0 runs a lone
 	// master), so the group runs replicas+1 pods. It is also the scale
@@ -61,6 +62,16 @@ type ReplicationGroupSpec struct {
 	// loaded without restarting pods.
 	// +optional
 	TLS *TLSSpec `json:"tls,omitempty"`
+
+	// Users are ACL users the operator keeps on every member, live (ACL
+	// SETUSER; a user removed from the list is deleted with ACL DELUSER),
+	// each with its rules and a password read from a Secret. They need
+	// spec.auth, which protects the default user.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Users []UserSpec `json:"users,omitempty"`
 
 	// Config holds redis.conf directives (name → value) written into every
 	// member's configuration. Directives the operator owns are rejected.
@@ -239,6 +250,35 @@ type AuthSpec struct {
 	// +kubebuilder:default=password
 	// +optional
 	Key string `json:"key,omitempty"`
+}
+
+// UserSpec is one ACL user of the group's members.
+type UserSpec struct {
+	// Name is the ACL user name (AUTH <name> <password>). default is
+	// spec.auth's; replnode-operator and replnode-replication are the
+	// operator's and the replicas' own users.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[^\s]+$`
+	// +kubebuilder:validation:XValidation:rule="!(self in ['default', 'replnode-operator', 'replnode-replication'])",message="default, replnode-operator and replnode-replication are reserved: default is spec.auth's user, the others the operator's and the replicas'"
+	Name string `json:"name"`
+
+	// Rules are the user's ACL rules in Redis's language, as after
+	// `ACL SETUSER <name>`, separated by spaces: for example
+	// "~app:* +@read -@dangerous" or "~* &* +@all". The operator applies
+	// `reset on <rules> ><password>`, so the user is on unless the rules
+	// say off, and the rules must not set passwords (>, <, #, !, nopass,
+	// resetpass): the password is the Secret's. They are checked at
+	// admission by the node's own ACL parser.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Rules string `json:"rules"`
+
+	// PasswordSecretKeyRef is the key of a Secret, in the group's
+	// namespace, holding the user's password. A changed password is
+	// added on every member before the old one is removed.
+	// +kubebuilder:validation:XValidation:rule="!has(self.optional) || !self.optional",message="a user's password Secret cannot be optional"
+	PasswordSecretKeyRef corev1.SecretKeySelector `json:"passwordSecretKeyRef"`
 }
 
 // TLSSpec names the Secret holding the members' certificate.
@@ -509,6 +549,10 @@ const (
 	// serves its current certificate; False says which is not (the Secret
 	// or a key missing, a certificate not loaded yet).
 	ConditionTLSReady = "TLSReady"
+	// ConditionUsersApplied: every member has spec.users as specified
+	// (False while applying, when a password Secret is missing, or when a
+	// member refuses a user).
+	ConditionUsersApplied = "UsersApplied"
 	// ConditionMemberFailing: some member's server keeps exiting (crash
 	// loop); the message carries its last error from the container's
 	// termination message.
@@ -598,6 +642,26 @@ type SwitchoverStatus struct {
 	RetryAfter *metav1.Time `json:"retryAfter,omitempty"`
 }
 
+// AppliedUser is a spec.users entry as applied to every member.
+type AppliedUser struct {
+	// Name is the ACL user.
+	Name string `json:"name"`
+	// SecretName is the Secret its password was read from.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+	// SecretResourceVersion is the resourceVersion of that Secret when its
+	// password was applied.
+	// +optional
+	SecretResourceVersion string `json:"secretResourceVersion,omitempty"`
+	// RulesHash identifies the rules applied (SHA-256 of the user's rules
+	// text, never of the password).
+	// +optional
+	RulesHash string `json:"rulesHash,omitempty"`
+	// AppliedAt is when every member last had the user as specified.
+	// +optional
+	AppliedAt *metav1.Time `json:"appliedAt,omitempty"`
+}
+
 // ReplicationGroupStatus is the observed state of a ReplicationGroup.
 type ReplicationGroupStatus struct {
 	// ObservedGeneration is the spec generation the status describes.
@@ -669,11 +733,18 @@ type ReplicationGroupStatus struct {
 	// members were configured from; a change rolls the password out.
 	// +optional
 	AuthSecretResourceVersion string `json:"authSecretResourceVersion,omitempty"`
+	// Users are the spec.users applied to every member: when, and from
+	// which version of their password Secret. A user removed from the spec
+	// stays listed until it is deleted from every member.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Users []AppliedUser `json:"users,omitempty"`
 	// LastFailover describes the last failover or switchover.
 	// +optional
 	LastFailover *FailoverRecord `json:"lastFailover,omitempty"`
 	// Conditions: Ready, Available, Progressing, Degraded, ReplicasInSync,
-	// SecretMissing, TLSReady, MasterAvailable, SwitchoverReady.
+	// SecretMissing, TLSReady, UsersApplied, MasterAvailable, SwitchoverReady.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

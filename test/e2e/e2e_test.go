@@ -464,6 +464,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("node-stop", func(t *testing.T) { testNodeStop(t) })
 	t.Run("failover", func(t *testing.T) { testFailovers(t) })
 	t.Run("workloads-failover", func(t *testing.T) { testWorkloadsFailover(t) })
+	t.Run("security", func(t *testing.T) { testSecurity(t) })
 	// Its own groups, MinIO on the bridge: leaves the sample group alone.
 	t.Run("backup-restore", func(t *testing.T) { testBackupRestore(t) })
 	// Last: it switches the group to spec.persistence aof.

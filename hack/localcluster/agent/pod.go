@@ -79,9 +79,12 @@ type podWorker struct {
 	setupErr     string
 	nextSetup    time.Time
 	volumes      map[string]string // volume name -> host path
-	inits        []*ctr
-	apps         []*ctr
-	lastStatus   []byte
+	// nextVolumeSync is when the content volumes are next brought up to
+	// date with their Secrets and ConfigMaps (refreshVolumes).
+	nextVolumeSync time.Time
+	inits          []*ctr
+	apps           []*ctr
+	lastStatus     []byte
 }
 
 // newPodWorker returns a worker for pod; run starts it.
@@ -197,6 +200,11 @@ func (w *podWorker) step(ctx context.Context, pod *corev1.Pod) {
 		}
 		w.sandboxReady = true
 		w.setupErr = ""
+		w.nextVolumeSync = now.Add(volumeSyncPeriod)
+	}
+	if !now.Before(w.nextVolumeSync) {
+		w.refreshVolumes(ctx, pod)
+		w.nextVolumeSync = now.Add(volumeSyncPeriod)
 	}
 	for _, c := range w.inits {
 		if t := c.status.State.Terminated; c.done && t != nil && t.ExitCode != 0 {
