@@ -25,15 +25,16 @@ import (
 func (r *ReplicationGroupReconciler) reconcileTopology(ctx context.Context, p *pass) (ctrl.Result, error) {
 	p.templateHash = templateHash(p.rg, buildPod(p.rg, podParams{Role: roleReplica, ConfigHash: p.confHash}), p.confHash)
 	acts := decideTopology(topologyInput{
-		DesiredReplicas: int(p.rg.Spec.DesiredReplicas()),
-		CurrentMaster:   p.rg.Status.CurrentMaster,
-		TargetMaster:    p.rg.Status.TargetMaster,
-		TemplateHash:    p.templateHash,
-		Members:         p.members,
-		MemberName:      func(i int) string { return memberName(p.rg, i) },
-		FailoverBusy:    p.failoverBusy,
-		Fenced:          p.rg.Status.FencedMembers,
-		AcceptDataLoss:  p.rg.Annotations[failover.AnnotationAcceptDataLoss] == "true",
+		DesiredReplicas:    int(p.rg.Spec.DesiredReplicas()),
+		CurrentMaster:      p.rg.Status.CurrentMaster,
+		TargetMaster:       p.rg.Status.TargetMaster,
+		TemplateHash:       p.templateHash,
+		Members:            p.members,
+		MemberName:         func(i int) string { return memberName(p.rg, i) },
+		FailoverBusy:       p.failoverBusy,
+		Fenced:             p.rg.Status.FencedMembers,
+		AcceptDataLoss:     p.rg.Annotations[failover.AnnotationAcceptDataLoss] == "true",
+		MinReplicasToWrite: int(p.rg.Spec.EffectiveMinReplicasToWrite()),
 	})
 	var res ctrl.Result
 	for _, a := range acts {

@@ -75,12 +75,13 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 		PodIP:        pod.Status.PodIP,
 		RoleLabel:    pod.Labels[labelRole],
 		TemplateHash: pod.Annotations[annotationTemplateHash],
+		ProcessDown:  serverContainerDown(pod),
 	}
 	fm := failover.Member{
 		Name: pod.Name, Ordinal: ord, Host: pod.Status.PodIP,
 		Phase: failover.PodPhase(pod.Status.Phase), Ready: o.Ready, Deleted: o.Deleting,
 		Fenced:      containsString(p.rg.Status.FencedMembers, pod.Name),
-		ProcessDown: serverContainerDown(pod),
+		ProcessDown: o.ProcessDown,
 	}
 	v = memberView{observed: o, failover: fm}
 	// What its process declared, remembered while it does not answer
