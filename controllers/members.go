@@ -234,7 +234,7 @@ func (r *ReplicationGroupReconciler) reconcilePasswordRotation(ctx context.Conte
 			continue
 		}
 		for _, param := range []string{"masterauth", "requirepass"} {
-			if err := r.Nodes.ConfigSet(ctx, n, param, p.password); err != nil {
+			if err := r.nodesFor(p).ConfigSet(ctx, n, param, p.password); err != nil {
 				r.event(p.rg, corev1.EventTypeWarning, "PasswordRotationFailed",
 					fmt.Sprintf("could not set %s on %s: %v", param, v.observed.Name, err))
 				return ctrl.Result{}, fmt.Errorf("CONFIG SET %s on %s: %w", param, v.observed.Name, err)
