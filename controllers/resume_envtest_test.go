@@ -160,98 +160,122 @@ func (n stoppingNodes) ClientKillNormal(ctx context.Context, node nodeclient.Nod
 }
 
 var _ = Describe("An operator replaced mid-failover", func() {
-	It("is resumed from the stored status by a fresh operator, with one promotion and no rollback", func() {
-		ns := admissionNamespace("resume")
-		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: ns}}
-		rg.Spec.Replicas = ptr.To[int32](2)
-		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
-		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
-		expectRunning(ns, "rs", 2)
-		key := types.NamespacedName{Namespace: ns, Name: "rs"}
-		// Keep the suite's manager out (it skips groups being deleted; the
-		// operators' view hides the deletion).
-		rg = updateGroup(ns, "rs", func(rg *replnodev1alpha1.ReplicationGroup) {
-			rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
-		})
-		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
-		DeferCleanup(func() {
-			rg := &replnodev1alpha1.ReplicationGroup{}
-			if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
-				rg.Finalizers = nil
-				Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
-			}
-		})
-		Eventually(func() bool {
-			before := getGroup(ns, "rs").ResourceVersion
-			time.Sleep(time.Second)
-			return getGroup(ns, "rs").ResourceVersion == before
-		}, eventually, poll).Should(BeTrue())
-		Expect(getGroup(ns, "rs").Status.CurrentMaster).To(Equal("rs-0"))
+	DescribeTable("is resumed from the stored status by a fresh operator, with one promotion and no rollback",
+		func(switchover bool) {
+			ns := admissionNamespace("resume")
+			rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: ns}}
+			rg.Spec.Replicas = ptr.To[int32](2)
+			rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
+			Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+			expectRunning(ns, "rs", 2)
+			key := types.NamespacedName{Namespace: ns, Name: "rs"}
+			// Keep the suite's manager out (it skips groups being deleted;
+			// the operators' view hides the deletion).
+			rg = updateGroup(ns, "rs", func(rg *replnodev1alpha1.ReplicationGroup) {
+				rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
+			})
+			Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
+			DeferCleanup(func() {
+				rg := &replnodev1alpha1.ReplicationGroup{}
+				if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
+					rg.Finalizers = nil
+					Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
+				}
+			})
+			Eventually(func() bool {
+				before := getGroup(ns, "rs").ResourceVersion
+				time.Sleep(time.Second)
+				return getGroup(ns, "rs").ResourceVersion == before
+			}, eventually, poll).Should(BeTrue())
+			Expect(getGroup(ns, "rs").Status.CurrentMaster).To(Equal("rs-0"))
 
-		masterAddr, err := kubelet.addrOf(suiteCtx, ns, "rs-0")
-		Expect(err).NotTo(HaveOccurred())
-		fakeNodes.SetReachable(masterAddr, false)
-		addrs := map[string]string{}
-		for _, replica := range []string{"rs-1", "rs-2"} {
-			addr, err := kubelet.addrOf(suiteCtx, ns, replica)
-			Expect(err).NotTo(HaveOccurred())
-			fakeNodes.SetMasterSilence(addr, time.Minute)
-			addrs[addr] = replica
-		}
-
-		var promotions []string
-		target := ""
-		completed := false
-		for k := 1; k <= 200 && !completed; k++ {
-			// A fresh operator: no memory but the group's status and what
-			// the nodes answer.
-			budget := &writeBudget{left: k}
-			op := &ReplicationGroupReconciler{
-				Client: stoppingClient{Client: groupView{Client: k8sClient, key: key}, budget: budget},
-				Scheme: testScheme, Nodes: stoppingNodes{Client: fakeNodes, budget: budget},
-				Now: func() time.Time { return time.Now().Add(time.Minute) },
+			addrs := map[string]string{}
+			for _, name := range []string{"rs-0", "rs-1", "rs-2"} {
+				addr, err := kubelet.addrOf(suiteCtx, ns, name)
+				Expect(err).NotTo(HaveOccurred())
+				addrs[addr] = name
 			}
-			for pass := 0; pass < 10 && !budget.stopped; pass++ {
-				_, _ = op.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
-				st := getGroup(ns, "rs").Status
-				if st.TargetMaster != "rs-0" {
-					if target == "" {
-						target = st.TargetMaster
-						Expect(target).To(BeElementOf("rs-1", "rs-2"))
+			want := ""
+			if switchover {
+				// A planned switchover to rs-2.
+				want = "rs-2"
+				updateGroup(ns, "rs", func(rg *replnodev1alpha1.ReplicationGroup) { rg.Spec.Master = want })
+			} else {
+				// The master is cut off; its replicas have not heard from it.
+				for addr, name := range addrs {
+					if name == "rs-0" {
+						fakeNodes.SetReachable(addr, false)
+					} else {
+						fakeNodes.SetMasterSilence(addr, time.Minute)
 					}
-					Expect(st.TargetMaster).To(Equal(target), "operator %d changed the target: the failover was rolled back or abandoned", k)
-				}
-				Expect(st.CurrentMaster).To(BeElementOf("rs-0", target), "operator %d", k)
-				if completed {
-					Expect(st.CurrentMaster).To(Equal(target), "operator %d moved the master back", k)
-				}
-				if st.CurrentMaster == target && st.TargetMaster == target && target != "" {
-					completed = true
 				}
 			}
-			promotions = append(promotions, budget.promotions...)
-			GinkgoWriter.Printf("operator stopped after %d writes: status target %s current %s epoch %d, promotions so far %v\n",
-				k, getGroup(ns, "rs").Status.TargetMaster, getGroup(ns, "rs").Status.CurrentMaster, getGroup(ns, "rs").Status.FailoverEpoch, promotions)
-		}
-		Expect(completed).To(BeTrue(), "no operator completed the failover")
-		Expect(promotions).To(HaveLen(1), "promotions %v: a resumed failover promoted again", promotions)
-		Expect(addrs[promotions[0]]).To(Equal(target))
 
-		By("the nodes agree: one master, the target, followed by the other replica")
-		targetAddr, err := kubelet.addrOf(suiteCtx, ns, target)
-		Expect(err).NotTo(HaveOccurred())
-		for addr, name := range addrs {
-			n, _ := fakeNodes.Node(addr)
-			if name == target {
-				Expect(n.Role).To(Equal("master"))
-				continue
+			var promotions []string
+			target := ""
+			completed := false
+			for k := 1; k <= 200 && !completed; k++ {
+				// A fresh operator: no memory but the group's status and
+				// what the nodes answer.
+				budget := &writeBudget{left: k}
+				op := &ReplicationGroupReconciler{
+					Client: stoppingClient{Client: groupView{Client: k8sClient, key: key}, budget: budget},
+					Scheme: testScheme, Nodes: stoppingNodes{Client: fakeNodes, budget: budget},
+					Now: func() time.Time { return time.Now().Add(time.Minute) },
+				}
+				for pass := 0; pass < 10 && !budget.stopped; pass++ {
+					_, _ = op.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+					st := getGroup(ns, "rs").Status
+					if st.TargetMaster != "rs-0" {
+						if target == "" {
+							target = st.TargetMaster
+							Expect(target).To(BeElementOf("rs-1", "rs-2"))
+							if want != "" {
+								Expect(target).To(Equal(want))
+							}
+						}
+						Expect(st.TargetMaster).To(Equal(target), "operator %d changed the target: the master change was rolled back or abandoned", k)
+					}
+					Expect(st.CurrentMaster).To(BeElementOf("rs-0", target), "operator %d", k)
+					if completed {
+						Expect(st.CurrentMaster).To(Equal(target), "operator %d moved the master back", k)
+					}
+					if st.CurrentMaster == target && st.TargetMaster == target && target != "" && st.Switchover == nil {
+						completed = true
+					}
+				}
+				promotions = append(promotions, budget.promotions...)
+				st := getGroup(ns, "rs").Status
+				GinkgoWriter.Printf("operator stopped after %d writes: status target %s current %s epoch %d switchover %+v, promotions so far %v\n",
+					k, st.TargetMaster, st.CurrentMaster, st.FailoverEpoch, st.Switchover, promotions)
 			}
-			Expect(n.Role).To(Equal("slave"), name)
-			Expect(fmt.Sprintf("%s:%d", n.MasterHost, n.MasterPort)).To(Equal(targetAddr), "%s follows the new master", name)
-		}
-		rec := getGroup(ns, "rs").Status.LastFailover
-		Expect(rec).NotTo(BeNil())
-		Expect(rec.From).To(Equal("rs-0"))
-		Expect(rec.To).To(Equal(target))
-	})
+			Expect(completed).To(BeTrue(), "no operator completed the master change")
+			Expect(promotions).To(HaveLen(1), "promotions %v: a resumed master change promoted again", promotions)
+			Expect(addrs[promotions[0]]).To(Equal(target))
+
+			By("the nodes agree: one master, the target, followed by the other replicas")
+			targetAddr, err := kubelet.addrOf(suiteCtx, ns, target)
+			Expect(err).NotTo(HaveOccurred())
+			for addr, name := range addrs {
+				n, _ := fakeNodes.Node(addr)
+				if name == target {
+					Expect(n.Role).To(Equal("master"))
+					Expect(n.PausedFor).To(BeZero(), "the new master is paused")
+					continue
+				}
+				if name == "rs-0" && !switchover {
+					continue // cut off: fenced, its pod replaced
+				}
+				Expect(n.Role).To(Equal("slave"), name)
+				Expect(fmt.Sprintf("%s:%d", n.MasterHost, n.MasterPort)).To(Equal(targetAddr), "%s follows the new master", name)
+				Expect(n.PausedFor).To(BeZero(), "%s is left paused", name)
+			}
+			rec := getGroup(ns, "rs").Status.LastFailover
+			Expect(rec).NotTo(BeNil())
+			Expect(rec.From).To(Equal("rs-0"))
+			Expect(rec.To).To(Equal(target))
+		},
+		Entry("failover of a cut-off master", false),
+		Entry("planned switchover", true),
+	)
 })
