@@ -134,6 +134,12 @@ func (r *ReplicationGroupReconciler) mayAct(p *pass) error {
 	return nil
 }
 
+// actingRefused reports whether err is mayAct's refusal, not a node's
+// failure: the pass stops without reporting the node as failing.
+func actingRefused(err error) bool {
+	return errors.Is(err, errNotLeader) || errors.Is(err, errStaleView)
+}
+
 // seeEpoch records that the group with uid was seen at failover epoch
 // epoch and returns the newest epoch seen of it. Keyed by UID: a group
 // deleted and created again starts over.

@@ -235,6 +235,9 @@ func (r *ReplicationGroupReconciler) reconcilePasswordRotation(ctx context.Conte
 		}
 		for _, param := range []string{"masterauth", "requirepass"} {
 			if err := r.nodesFor(p).ConfigSet(ctx, n, param, p.password); err != nil {
+				if actingRefused(err) {
+					return ctrl.Result{}, err
+				}
 				r.event(p.rg, corev1.EventTypeWarning, "PasswordRotationFailed",
 					fmt.Sprintf("could not set %s on %s: %v", param, v.observed.Name, err))
 				return ctrl.Result{}, fmt.Errorf("CONFIG SET %s on %s: %w", param, v.observed.Name, err)
