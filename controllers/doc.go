@@ -14,8 +14,10 @@
 // (webhook.go).
 //
 // Two operators must never both act: status is written only at the
-// resourceVersion a pass read, and the failover policy's node commands are
-// fenced by status.failoverEpoch (epoch.go).
+// resourceVersion a pass read, the failover policy's node commands are
+// fenced by status.failoverEpoch (epoch.go), and nothing touches a node
+// unless this process provably holds the leader lease and acts on a copy of
+// the group no older than the newest epoch it saw (leadership.go).
 //
 // Reconcile is thin: it fetches the group and runs a flat sequence of small
 // idempotent steps. Everything that decides (object builders, the topology

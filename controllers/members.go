@@ -101,12 +101,13 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 		PodIP:        pod.Status.PodIP,
 		RoleLabel:    pod.Labels[labelRole],
 		TemplateHash: pod.Annotations[annotationTemplateHash],
+		ProcessDown:  serverContainerDown(pod),
 	}
 	fm := failover.Member{
 		Name: pod.Name, Ordinal: ord, Host: pod.Status.PodIP,
 		Phase: failover.PodPhase(pod.Status.Phase), Ready: o.Ready, Deleted: o.Deleting,
 		Fenced:      containsString(p.rg.Status.FencedMembers, pod.Name),
-		ProcessDown: serverContainerDown(pod),
+		ProcessDown: o.ProcessDown,
 	}
 	v = memberView{observed: o, failover: fm}
 	// What its process declared, remembered while it does not answer
@@ -261,7 +262,10 @@ func (r *ReplicationGroupReconciler) reconcilePasswordRotation(ctx context.Conte
 			continue
 		}
 		for _, param := range []string{"masterauth", "requirepass"} {
-			if err := r.Nodes.ConfigSet(ctx, n, param, p.password); err != nil {
+			if err := r.nodesFor(p).ConfigSet(ctx, n, param, p.password); err != nil {
+				if actingRefused(err) {
+					return ctrl.Result{}, err
+				}
 				r.event(p.rg, corev1.EventTypeWarning, "PasswordRotationFailed",
 					fmt.Sprintf("could not set %s on %s: %v", param, v.observed.Name, err))
 				return ctrl.Result{}, fmt.Errorf("CONFIG SET %s on %s: %w", param, v.observed.Name, err)

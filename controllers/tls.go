@@ -287,7 +287,10 @@ func (r *ReplicationGroupReconciler) reconcileTLSRotation(ctx context.Context, p
 		if bytes.Equal(served, p.tls.Leaf) {
 			continue
 		}
-		if err := r.Nodes.ConfigSet(ctx, n, "tls-cert-file", tlsDir+"/"+tlsCertKey); err != nil {
+		if err := r.nodesFor(p).ConfigSet(ctx, n, "tls-cert-file", tlsDir+"/"+tlsCertKey); err != nil {
+			if actingRefused(err) {
+				return ctrl.Result{}, err
+			}
 			r.event(p.rg, corev1.EventTypeWarning, "TLSReloadFailed", fmt.Sprintf("%s could not reload its certificate: %v", v.observed.Name, err))
 			behind = append(behind, v.observed.Name)
 			continue

@@ -507,10 +507,15 @@ func (s *ReplicationGroupSpec) PDBEnabled() bool {
 // member keeps running and replicating with its data, but is out of service:
 // its pod's role label becomes "fenced", so neither the master nor the
 // replicas Service (nor a disruption budget) selects it; it is never made
-// master (no switchover, drain or failover picks it, and the failover policy
-// counts it as not answering, so failovers stay safe with one replica less);
-// and it is neither repointed nor rolled. The master cannot be fenced: its
-// entry is ignored (switch over first) and the MembersFenced condition says so.
+// master (no switchover, drain or failover picks it); and the topology
+// neither repoints nor rolls it. It still counts in spec.replicas for the
+// failover quorums: while it runs and answers it reports its replication
+// position and votes like any replica (the master counts its
+// acknowledgements), and a failover or switchover points it at the new
+// master with the other replicas; while it is stopped it gives no vote and
+// no position, so a failover may wait for it (docs/failover.md). The master
+// cannot be fenced: its entry is ignored (switch over first) and the
+// MembersFenced condition says so.
 const AnnotationFencedInstances = "replnode.io/fencedInstances"
 
 // ------ STATUS ------
