@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -30,7 +31,7 @@ import (
 //
 // Groups whose pods carry the label kubelet=process are not handled by the
 // fake kubelet: processKubelet runs each pod as a real redis-server 7.0 on
-// its own loopback address (127.77.x.y, port 6379), from the pod's own
+// its own loopback address (127.s.x.y with s random per run, port 6379), from the pod's own
 // command line and the ConfigMap's redis.conf, with --dir and --bind moved
 // to a temporary directory and that address. The operator then talks RESP to
 // them through routingClient. This checks the generated configuration and
@@ -101,12 +102,16 @@ func (c routingClient) ACLDelUser(ctx context.Context, n nodeclient.Node, name s
 
 // processKubelet runs labelled pods as redis-server processes.
 type processKubelet struct {
-	c     client.Client
-	bin   string
-	mu    sync.Mutex
-	next  int
-	procs map[types.UID]*exec.Cmd
-	names map[types.UID]types.NamespacedName
+	c    client.Client
+	bin  string
+	mu   sync.Mutex
+	next int
+	// subnet is this run's second octet of 127.x.y.z: two test runs on
+	// one machine (two checkouts' go test) must not bind each other's
+	// addresses, which a fixed range did.
+	subnet int
+	procs  map[types.UID]*exec.Cmd
+	names  map[types.UID]types.NamespacedName
 }
 
 // newProcessKubelet returns a kubelet running bin, or nil when redis-server is missing.
@@ -115,7 +120,8 @@ func newProcessKubelet(c client.Client) *processKubelet {
 	if err != nil {
 		return nil
 	}
-	return &processKubelet{c: c, bin: bin, procs: map[types.UID]*exec.Cmd{}, names: map[types.UID]types.NamespacedName{}}
+	subnet := 64 + rand.IntN(190) // 127.64.0.0 – 127.253.255.255; 127.0.x is the host's own
+	return &processKubelet{c: c, bin: bin, subnet: subnet, procs: map[types.UID]*exec.Cmd{}, names: map[types.UID]types.NamespacedName{}}
 }
 
 // run starts new pods and stops deleted ones every interval until ctx ends,
@@ -172,7 +178,7 @@ func (k *processKubelet) start(ctx context.Context, pod *corev1.Pod) error {
 	}
 	k.mu.Lock()
 	k.next++
-	ip := fmt.Sprintf("127.77.%d.%d", k.next/250, k.next%250+1)
+	ip := fmt.Sprintf("127.%d.%d.%d", k.subnet, k.next/250, k.next%250+1)
 	k.mu.Unlock()
 	dir, err := os.MkdirTemp("", "rg-member-")
 	if err != nil {
