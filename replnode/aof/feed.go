@@ -51,11 +51,14 @@ func (f *Feed) Here(dst []byte, p Position) []byte {
 }
 
 // Append appends the bytes for one command on database db at unix second
-// now. after is the replication position once the command is applied
-// (Known false when the node has none): when the command completes a
-// change and a load would not arrive at after by counting bytes, an
-// RPNEXT annotation naming it goes right before the command's own bytes.
-func (f *Feed) Append(dst []byte, db int, args [][]byte, now int64, after Position) []byte {
+// now. When the command completes a change, after(n) is the replication
+// position once it is applied (Known false when the node has none), n
+// being the command's length as encoded here, which is its length in the
+// replication stream too; when a load would not arrive at that position
+// by counting bytes, an RPNEXT annotation naming it goes right before the
+// command's own bytes. after is not called for SELECT, MULTI and the
+// commands inside a transaction.
+func (f *Feed) Append(dst []byte, db int, args [][]byte, now int64, after func(n int64) Position) []byte {
 	if f.Timestamps && f.lastStampTS < now {
 		f.lastStampTS = now
 		dst = AppendTimestamp(dst, now)
@@ -74,8 +77,12 @@ func (f *Feed) Append(dst []byte, db int, args [][]byte, now int64, after Positi
 	start := len(dst)
 	dst = resp.AppendCommand(dst, args...)
 	n := int64(len(dst) - start)
-	if f.track.completesChange(args) && !samePosition(f.track.predict(n), after) {
-		ann := appendNext(nil, after)
+	if !f.track.completesChange(args) {
+		f.track.Command(args, n)
+		return dst
+	}
+	if pos := after(n); !samePosition(f.track.predict(n), pos) {
+		ann := appendNext(nil, pos)
 		f.track.Annotation(ann)
 		dst = slices.Insert(dst, start, ann...)
 	}

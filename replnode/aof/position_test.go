@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+
+	"github.com/replnode/replnode/replnode/resp"
 )
 
 // event is a point of the written file where the dataset stands at a
@@ -52,13 +54,18 @@ func writeStream(rng *rand.Rand, n int) ([]byte, []event) {
 			if rng.Intn(5) == 0 {
 				off += int64(rng.Intn(60)) // a replica's raw bytes differ
 			}
-			off += int64(len(bytes.Join(args, nil)) + 4*len(args) + 8)
 		}
-		after := Position{ReplID: id, Offset: off, DB: db, Known: known}
-		if !known {
-			after = Position{}
+		var after Position
+		if known {
+			off += int64(len(resp.AppendCommand(nil, args...)))
+			after = Position{ReplID: id, Offset: off, DB: db, Known: true}
 		}
-		file = f.Append(file, db, args, now, after)
+		file = f.Append(file, db, args, now, func(n int64) Position {
+			if want := int64(len(resp.AppendCommand(nil, args...))); n != want {
+				panic(fmt.Sprintf("after(%d) for a command of %d bytes", n, want))
+			}
+			return after
+		})
 		if completes {
 			events = append(events, event{len(file), after})
 		}
@@ -145,8 +152,8 @@ func TestPositionAnnotationsOnlyWhereNeeded(t *testing.T) {
 		if i > 0 {
 			probe.selectedDB = 0
 		}
-		off += int64(len(probe.Append(nil, 0, args, 0, Position{})))
-		file = f.Append(file, 0, args, 0, Position{ReplID: id, Offset: off, DB: 0, Known: true})
+		off += int64(len(probe.Append(nil, 0, args, 0, noPosition)))
+		file = f.Append(file, 0, args, 0, func(int64) Position { return Position{ReplID: id, Offset: off, DB: 0, Known: true} })
 		if bytes.Contains(file[start:], []byte("#RP")) {
 			t.Fatalf("command %d got an annotation: %q", i, file[start:])
 		}

@@ -63,7 +63,7 @@ func TestLoadEveryPrefix(t *testing.T) {
 	var stream []byte
 	var bounds []int
 	for i := 0; i < 20; i++ {
-		stream = f.Append(stream, i%3, [][]byte{[]byte("SET"), []byte("key"), bytes.Repeat([]byte{'x'}, i)}, int64(i/4), Position{})
+		stream = f.Append(stream, i%3, [][]byte{[]byte("SET"), []byte("key"), bytes.Repeat([]byte{'x'}, i)}, int64(i/4), noPosition)
 		bounds = append(bounds, len(stream))
 	}
 	for cut := 0; cut <= len(stream); cut++ {
@@ -102,9 +102,9 @@ func TestFeedSelectsAndStamps(t *testing.T) {
 	f := NewFeed()
 	f.Timestamps = true
 	var b []byte
-	b = f.Append(b, 0, [][]byte{[]byte("SET"), []byte("a"), []byte("1")}, 100, Position{})
-	b = f.Append(b, 0, [][]byte{[]byte("DEL"), []byte("a")}, 100, Position{})
-	b = f.Append(b, 2, [][]byte{[]byte("DEL"), []byte("a")}, 101, Position{})
+	b = f.Append(b, 0, [][]byte{[]byte("SET"), []byte("a"), []byte("1")}, 100, noPosition)
+	b = f.Append(b, 0, [][]byte{[]byte("DEL"), []byte("a")}, 100, noPosition)
+	b = f.Append(b, 2, [][]byte{[]byte("DEL"), []byte("a")}, 101, noPosition)
 	want := "#TS:100\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n" +
 		"*2\r\n$3\r\nDEL\r\n$1\r\na\r\n" +
 		"#TS:101\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$3\r\nDEL\r\n$1\r\na\r\n"
@@ -112,6 +112,8 @@ func TestFeedSelectsAndStamps(t *testing.T) {
 		t.Fatalf("got %q", b)
 	}
 }
+
+func noPosition(int64) Position { return Position{} }
 
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(resp.AppendCommand(nil, []byte("SET"), []byte("k"), []byte("v"))))
