@@ -63,9 +63,10 @@ func (ref Reference) Position(r Replication) (int64, bool) {
 // on to a later history (its replid2 is on the reference) holds bytes past
 // its switch point whose relation to the reference is unknown — they may be
 // writes of a master promoted from it — so it is contained only when it
-// holds nothing past the switch. A node without data is always contained.
+// holds nothing past the switch. A node without data (Empty, not merely
+// at offset 0) is always contained.
 func (ref Reference) Contains(r Replication, upTo int64) bool {
-	if r.Offset == 0 {
+	if r.Offset == 0 && r.Empty {
 		return true
 	}
 	pos, ok := ref.Position(r)

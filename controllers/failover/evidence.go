@@ -144,8 +144,11 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 		rep := Report{Name: r.Name, Position: -1}
 		if pos, ok := ref.Position(r.Repl); ok {
 			rep.Position = pos
-		} else if r.Repl.Offset == 0 {
-			rep.Position = 0 // no data: provably holds nothing
+		} else if r.Repl.Offset == 0 && r.Repl.Empty {
+			// No data: provably holds nothing. Offset 0 alone proves
+			// nothing: a node restarted from files without a replication
+			// ID holds its data on a fresh history at 0.
+			rep.Position = 0
 		}
 		if rep.Position >= 0 {
 			ev.Known++

@@ -60,7 +60,9 @@ func (c *RESP) Role(ctx context.Context, n Node) (RoleReply, error) {
 
 // InfoReplication implements Client.
 func (c *RESP) InfoReplication(ctx context.Context, n Node) (string, error) {
-	v, err := c.do(ctx, n, "INFO", "replication")
+	// The keyspace tells an empty node from one holding data on a history
+	// that starts at offset 0 (failover.Replication.Empty).
+	v, err := c.do(ctx, n, "INFO", "replication", "keyspace")
 	if err != nil {
 		return "", err
 	}
