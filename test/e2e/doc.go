@@ -13,9 +13,8 @@
 // is refused at admission (the operator's webhook, served from the test
 // process), and with the webhook bypassed crash-loops a replica, shows the
 // node's error in MemberFailing and heals once the spec is fixed.
-// restart-all (opt-in, E2E_RESTART_ALL=1, failing today) kills every
-// member at once with spec.persistence aof and checks that no
-// acknowledged write is lost.
+// restart-all kills every member at once with spec.persistence aof and
+// checks that no acknowledged write is lost and the group comes back Ready.
 //
 // It owns only test code and the measurements it writes (E2E_REPORT). It must
 // not change the cluster, operator or server packages it exercises.
