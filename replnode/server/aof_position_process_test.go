@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bufio"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,7 +69,11 @@ func TestAOFReplicationPositionSurvivesKillOfBoth(t *testing.T) {
 	aofArgs := []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--repl-ping-replica-period", "3600"}
 	m := startProc(t, mdir, aofArgs...)
 	m.connect()
-	replicaArgs := append(append([]string{}, aofArgs...), "--replicaof", "127.0.0.1", strconv.Itoa(m.port))
+	// replica-serve-stale-data no, as the operator configures: the
+	// replica restarted while its master is down must load its AOF all
+	// the same (the replay is not a client refused with -MASTERDOWN).
+	replicaArgs := append(append([]string{}, aofArgs...), "--replicaof", "127.0.0.1", strconv.Itoa(m.port),
+		"--replica-serve-stale-data", "no")
 	r := startProc(t, rdir, replicaArgs...)
 	r.connect()
 	r.waitFor("the replica's link", func() bool { return r.replField("master_link_status") == "up" })
@@ -107,6 +113,7 @@ func TestAOFReplicationPositionSurvivesKillOfBoth(t *testing.T) {
 	r.waitFor("the replica at the master's offset", func() bool { return r.replOffset() == last })
 	replID := m.replField("master_replid")
 	digest := m.must("DEBUG", "DIGEST")
+	keyspace := m.must("INFO", "keyspace")
 	m.kill9()
 	r.kill9()
 
@@ -120,6 +127,20 @@ func TestAOFReplicationPositionSurvivesKillOfBoth(t *testing.T) {
 	}
 	if !annotated {
 		t.Fatalf("no #RPNEXT annotation in the master's incr files: the test does not exercise them")
+	}
+
+	// The replica first, its master still down.
+	r2 := startProc(t, rdir, replicaArgs...)
+	r2.connectStale()
+	r2.waitFor("the replica's AOF loaded", func() bool { return r2.infoField("loading") == "0" })
+	if got := r2.must("INFO", "keyspace"); got != keyspace {
+		t.Fatalf("replica restarted with its master down: keyspace %q, want %q\n%s", got, keyspace, r2.logText())
+	}
+	if got := r2.replField("master_replid"); got != replID {
+		t.Fatalf("restarted replica: master_replid %q, want its master's %q", got, replID)
+	}
+	if got := r2.replOffset(); got != last {
+		t.Fatalf("restarted replica: master_repl_offset %d, want %d", got, last)
 	}
 
 	m2 := startProcOnPort(t, mdir, m.port, aofArgs...)
@@ -137,8 +158,6 @@ func TestAOFReplicationPositionSurvivesKillOfBoth(t *testing.T) {
 		t.Fatalf("restarted master: digest %v, want %v", got, digest)
 	}
 
-	r2 := startProc(t, rdir, replicaArgs...)
-	r2.connect()
 	r2.waitFor("the replica's link", func() bool { return r2.replField("master_link_status") == "up" })
 	if got := m2.infoSection("stats", "sync_partial_ok"); got != "1" {
 		t.Fatalf("restarted replica: sync_partial_ok %s on the master, want 1 (sync_full %s)\nreplica:\n%s",
@@ -157,6 +176,34 @@ func TestAOFReplicationPositionSurvivesKillOfBoth(t *testing.T) {
 	rs.connect()
 	if got := rs.must("DEBUG", "DIGEST"); got != want {
 		t.Fatalf("redis-server on the annotated directory: digest %v, want %v\n%s", got, want, rs.logText())
+	}
+}
+
+// connectStale is connect for a replica whose link is down with
+// replica-serve-stale-data no, which answers PING -MASTERDOWN (as Redis
+// 7.0): it waits until INFO answers.
+func (p *persistProc) connectStale() {
+	p.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port)); err == nil {
+			p.conn, p.rd = c, bufio.NewReader(c)
+			if r, err := p.do("INFO", "server"); err == nil {
+				if _, ok := r.(string); ok {
+					return
+				}
+			}
+			c.Close()
+		}
+		select {
+		case <-p.done:
+			p.t.Fatalf("replnode exited during startup:\n%s", p.logText())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("replnode did not start:\n%s", p.logText())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
