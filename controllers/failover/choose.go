@@ -121,7 +121,7 @@ func ReferenceHistory(obs Observation) Reference {
 	tallies := map[string]*tally{}
 	for _, m := range obs.Members {
 		if m.Name == obs.Status.CurrentMaster || !m.Reachable || m.Repl.Role != RoleReplica ||
-			m.Repl.SyncInProgress || !hasReplID(m.Repl.ReplID) {
+			m.Repl.SyncInProgress || m.Repl.Loading || !hasReplID(m.Repl.ReplID) {
 			continue
 		}
 		t := tallies[m.Repl.ReplID]
@@ -207,6 +207,8 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 			reason = fmt.Sprintf("reports role %q, not slave", string(m.Repl.Role))
 		case m.Repl.SyncInProgress:
 			reason = "is loading a full sync"
+		case m.Repl.Loading:
+			reason = "is still loading its data from disk"
 		case !hasReplID(ch.Reference.ReplID):
 			reason = "no reference history is known to compare it with"
 		}

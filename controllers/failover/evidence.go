@@ -124,7 +124,9 @@ func replicaCount(obs Observation, master string) int {
 // GatherEvidence collects the replicas' fresh reports about master (the
 // current master's name; it may be gone) measured against the reference
 // history ref. A replica loading a full sync neither votes nor reports a
-// position: its offset is the one it is about to discard. A replica that
+// position: its offset is the one it is about to discard; nor does one
+// still loading its files at startup: its offset is not yet the one they
+// hold. A replica that
 // follows another host than the master's does not vote.
 func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	m := obs.member(master)
@@ -138,7 +140,7 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	}
 	var voted []time.Duration
 	for _, r := range sortedMembers(obs.Members) {
-		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress {
+		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress || r.Repl.Loading {
 			continue
 		}
 		rep := Report{Name: r.Name, Position: -1}

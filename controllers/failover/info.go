@@ -14,7 +14,8 @@ import (
 // role, master_replid and master_repl_offset are required; a malformed
 // number is an error naming the field. Unknown fields are ignored, so newer
 // servers parse too. When the text also holds the Keyspace section (INFO
-// replication keyspace), Empty says whether it lists no key.
+// replication keyspace persistence), Empty says whether it lists no key,
+// and Loading whether the node is still loading its files.
 func ParseInfoReplication(text string) (Replication, error) {
 	r := Replication{SecondReplOffset: NoSecondOffset, LinkDownSeconds: -1, LastIOSeconds: -1, GoodReplicas: -1}
 	seen := map[string]bool{}
@@ -73,6 +74,8 @@ func ParseInfoReplication(text string) (Replication, error) {
 			r.LastIOSeconds, err = parseInt64(key, value)
 		case "master_sync_in_progress":
 			r.SyncInProgress = value == "1"
+		case "loading":
+			r.Loading = value == "1"
 		case "repl_backlog_active":
 			r.BacklogActive = value == "1"
 		case "repl_backlog_first_byte_offset":
@@ -107,7 +110,7 @@ func ParseInfoReplication(text string) (Replication, error) {
 			return Replication{}, err
 		}
 	}
-	r.Empty = keyspaceListed && !keys
+	r.Empty = keyspaceListed && !keys && !r.Loading
 	for _, required := range []string{"role", "master_replid", "master_repl_offset"} {
 		if !seen[required] {
 			return Replication{}, fmt.Errorf("INFO replication: missing field %s", required)

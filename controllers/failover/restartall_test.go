@@ -150,3 +150,48 @@ func TestRestartAllWithoutPositions(t *testing.T) {
 		t.Fatalf("decision %s (%s): want a wait that names the restarted master: %s", d.Kind, d.Reason, d.Message)
 	}
 }
+
+// TestLoadingIsNotAPosition: a node still loading its files at startup
+// reports a fresh history at offset 0 and a keyspace filling up. It is
+// neither empty nor placed: it gives no position and no vote, is not a
+// candidate, and a restarted master still loading is waited for rather
+// than taken for holding nothing.
+func TestLoadingIsNotAPosition(t *testing.T) {
+	text := "# Replication\r\nrole:slave\r\nmaster_replid:" + histC + "\r\nmaster_repl_offset:0\r\n" +
+		"\r\n# Keyspace\r\n\r\n# Persistence\r\nloading:1\r\n"
+	r, err := ParseInfoReplication(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Loading || r.Empty {
+		t.Fatalf("loading node parsed as Loading %v Empty %v", r.Loading, r.Empty)
+	}
+
+	loading := replica("g-1", 1, histC, 0, LinkDown)
+	loading.Repl.Loading, loading.Repl.Empty = true, true // even if it said empty
+	obs := observe("g-0", time.Minute, gone(master("g-0", 0, histA, 1000)), loading, replica("g-2", 2, histA, 990, LinkDown))
+	obs.Status.LastMasterReplID = histA
+	ev := GatherEvidence(obs, "g-0", Reference{ReplID: histA})
+	for _, rep := range ev.Reports {
+		if rep.Name == "g-1" {
+			t.Fatalf("a loading replica reported %+v", rep)
+		}
+	}
+	if d := Decide(obs, SwitchoverState{}); d.To == "g-1" {
+		t.Fatalf("a loading replica was chosen: %s (%s)", d.Kind, d.Message)
+	}
+
+	restarted := replica("g-0", 0, histC, 0, LinkDown)
+	restarted.Repl.Loading = true
+	obs = observe("g-0", 10*time.Second, restarted, replica("g-1", 1, histA, 990, LinkDown), replica("g-2", 2, histA, 995, LinkDown))
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindWait || d.Reason != "RestartedMasterLoading" {
+		t.Fatalf("restarted master still loading: %s %s (%s)", d.Kind, d.Reason, d.Message)
+	}
+	restarted.Repl = replica("g-0", 0, histA, 1000, LinkDown).Repl // loaded: its position is back
+	obs.Members[0] = restarted
+	if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster || d.To != "g-0" {
+		t.Fatalf("restarted master loaded at 1000, replicas at 990 and 995: %s to %q (%s)", d.Kind, d.To, d.Message)
+	}
+}

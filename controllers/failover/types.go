@@ -82,6 +82,10 @@ type Replication struct {
 	MasterPort int
 	// SyncInProgress is master_sync_in_progress:1, a replica loading a full sync.
 	SyncInProgress bool
+	// Loading is loading:1 (INFO persistence): the node is still loading
+	// its files at startup, so its replid, offset and keyspace are not yet
+	// its data's (the position comes back at the end of the load).
+	Loading bool
 	// LinkDownSeconds is master_link_down_since_seconds: how long a replica's
 	// link has been down by its own clock; -1 when unknown or never up.
 	LinkDownSeconds int64

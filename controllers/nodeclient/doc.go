@@ -1,6 +1,6 @@
 // Package nodeclient owns the operator's conversation with replnode (and
 // redis-server) nodes: the few administrative commands reconciliation needs —
-// PING, ROLE, INFO replication (with keyspace), REPLICAOF, CONFIG SET, CLIENT PAUSE WRITE,
+// PING, ROLE, INFO replication (with keyspace and persistence), REPLICAOF, CONFIG SET, CLIENT PAUSE WRITE,
 // CLIENT UNPAUSE and REPLNODE EPOCH — behind the small Client interface, with
 // a real RESP2 implementation over TCP or TLS (RESP; Node.TLS) and an
 // in-memory Fake for tests. ServedCertificate reports which certificate a
