@@ -64,6 +64,12 @@ func (f *Feed) Append(dst []byte, db int, args [][]byte, now int64, after func(n
 		dst = AppendTimestamp(dst, now)
 	}
 	if db != f.selectedDB {
+		if f.track.mark.Known || f.track.next != nil {
+			// Without it a load would take this SELECT for another
+			// server's and drop the position (position.go).
+			dst = append(dst, selectTag...)
+			f.track.Annotation([]byte(selectTag))
+		}
 		n := strconv.Itoa(db)
 		start := len(dst)
 		dst = append(dst, "*2\r\n$6\r\nSELECT\r\n$"...)

@@ -22,6 +22,16 @@ import (
 //	#RPNEXT:<replid>:<offset>:<db>\r\n  the position at the end of the next
 //	                                    command that completes a change
 //	#RP:?\r\n                           position unknown from here on
+//	#RPSEL\r\n                         the SELECT right after is ours
+//
+// Another server appending to our last incr file (redis-server started on
+// the directory, or a replnode from before these annotations) would have
+// its commands counted from our last annotation, into a stream they never
+// were in. Every such session starts with a SELECT (its selected database
+// is unknown at start), so while a position is known the feed vouches for
+// each SELECT it writes with #RPSEL, and the loader takes a SELECT that no
+// #RPSEL vouches for as the start of a foreign session: no position from
+// there on.
 //
 // "Here" is written only where the dataset really stands at that offset:
 // the head of every incremental file (the position of the base snapshot
@@ -50,8 +60,9 @@ type Position struct {
 }
 
 const (
-	hereTag = "#RP:"
-	nextTag = "#RPNEXT:"
+	hereTag   = "#RP:"
+	nextTag   = "#RPNEXT:"
+	selectTag = "#RPSEL\r\n"
 )
 
 // AppendHere appends the annotation saying the dataset stands at p here.
@@ -108,6 +119,7 @@ func parsePosition(line []byte) (p Position, next, ok bool) {
 // the writer knows when an annotation is needed. Both sides run the same
 // rules, so what is written is what is read back.
 type Tracker struct {
+	vouched   bool      // the last line read was #RPSEL
 	mark      Position  // the last position taken (Known false: none)
 	since     int64     // command bytes after mark
 	db        int       // the stream's db: mark's, then each SELECT's
@@ -134,6 +146,7 @@ func (t *Tracker) Replaced() {
 
 // Annotation takes one '#' line of the file.
 func (t *Tracker) Annotation(line []byte) {
+	t.vouched = string(line) == selectTag
 	p, next, ok := parsePosition(line)
 	switch {
 	case !ok:
@@ -154,8 +167,15 @@ func (t *Tracker) here(p Position) {
 // Command takes one complete command of n bytes in the file.
 func (t *Tracker) Command(args [][]byte, n int64) {
 	t.since += n
+	vouched := t.vouched
+	t.vouched = false
 	switch {
 	case equalFold(args[0], "select"):
+		if !vouched {
+			// Another server's session starts here: nothing after it
+			// is in our stream until an annotation says so.
+			t.mark, t.next = Position{}, nil
+		}
 		if len(args) == 2 {
 			if db, err := strconv.Atoi(string(args[1])); err == nil {
 				t.db = db

@@ -154,7 +154,7 @@ func TestPositionAnnotationsOnlyWhereNeeded(t *testing.T) {
 		}
 		off += int64(len(probe.Append(nil, 0, args, 0, noPosition)))
 		file = f.Append(file, 0, args, 0, func(int64) Position { return Position{ReplID: id, Offset: off, DB: 0, Known: true} })
-		if bytes.Contains(file[start:], []byte("#RP")) {
+		if bytes.Contains(file[start:], []byte("#RPNEXT")) || i > 0 && bytes.Contains(file[start:], []byte("#RP")) {
 			t.Fatalf("command %d got an annotation: %q", i, file[start:])
 		}
 	}
@@ -225,5 +225,41 @@ func TestPositionBaseAndFiles(t *testing.T) {
 	tr.Replaced()
 	if p := tr.Position(); p.Known {
 		t.Fatalf("after a base: %+v", p)
+	}
+}
+
+// TestPositionForeignAppend: commands another server appended after our
+// annotations (redis-server started on the directory: its session starts
+// with SELECT, with or without #TS) are in no stream of ours: the load
+// gives no position, until an annotation of ours says one again.
+func TestPositionForeignAppend(t *testing.T) {
+	id := strings.Repeat("e", 40)
+	f := NewFeed()
+	ours := f.Here(nil, Position{ReplID: id, Offset: 10, DB: 0, Known: true})
+	set := [][]byte{[]byte("SET"), []byte("k"), []byte("v")}
+	n := int64(len(resp.AppendCommand(nil, set...)))
+	sel := int64(len(resp.AppendCommand(nil, []byte("SELECT"), []byte("0"))))
+	ours = f.Append(ours, 0, set, 0, func(int64) Position { return Position{ReplID: id, Offset: 10 + sel + n, Known: true} })
+	load := func(file string) Position {
+		var tr Tracker
+		if res := Load(strings.NewReader(file), 0, false, &tr, func([][]byte) error { return nil }); res.Status != Loaded {
+			t.Fatalf("%+v", res)
+		}
+		return tr.Position()
+	}
+	if p := load(string(ours)); !p.Known || p.Offset != 10+sel+n {
+		t.Fatalf("our own file: %+v (%q)", p, ours)
+	}
+	theirs := string(NewFeed().Append(nil, 0, set, 0, noPosition))
+	stamped := "#TS:1700000000\r\n" + theirs
+	for _, foreign := range []string{theirs, stamped} {
+		if p := load(string(ours) + foreign); p.Known {
+			t.Fatalf("a foreign session appended %q: position %+v", foreign, p)
+		}
+		again := NewFeed()
+		back := again.Here(nil, Position{ReplID: id, Offset: 500, DB: 0, Known: true})
+		if p := load(string(ours) + foreign + string(back)); !p.Known || p.Offset != 500 {
+			t.Fatalf("our annotation after a foreign session: %+v", p)
+		}
 	}
 }

@@ -177,6 +177,30 @@ func TestAOFReplicationPositionSurvivesKillOfBoth(t *testing.T) {
 	if got := rs.must("DEBUG", "DIGEST"); got != want {
 		t.Fatalf("redis-server on the annotated directory: digest %v, want %v\n%s", got, want, rs.logText())
 	}
+	// What redis-server appends is in no history of ours: replnode
+	// started on the directory again restores no position, now or after
+	// one more restart, though the commands follow our annotations.
+	rs.must("SELECT", "1")
+	rs.must("SET", "from-redis-server", "1")
+	rs.kill9()
+	for i := 0; i < 2; i++ {
+		p := startProcOnPort(t, mdir, m.port, aofArgs...)
+		p.connect()
+		if got := p.must("GET", "from-redis-server"); got != nil && i == 0 {
+			t.Fatalf("db 0 has the key written in db 1")
+		}
+		p.must("SELECT", "1")
+		if got := p.must("GET", "from-redis-server"); got != "1" {
+			t.Fatalf("restart %d after redis-server: GET = %v", i, got)
+		}
+		if got := p.replField("master_replid2"); strings.Trim(got, "0") != "" {
+			t.Fatalf("restart %d after redis-server appended: master_replid2 %s restored\n%s", i, got, p.logText())
+		}
+		if got := p.replOffset(); got != 0 {
+			t.Fatalf("restart %d after redis-server appended: master_repl_offset %d", i, got)
+		}
+		p.kill9()
+	}
 }
 
 // connectStale is connect for a replica whose link is down with
