@@ -13,6 +13,12 @@
 // is refused at admission (the operator's webhook, served from the test
 // process), and with the webhook bypassed crash-loops a replica, shows the
 // node's error in MemberFailing and heals once the spec is fixed.
+// backup-restore (backup_test.go) runs MinIO (bin/minio) on the cluster's
+// bridge: 100k keys written with WAIT, a Backup from a caught-up replica,
+// the group and its PVCs deleted, a new group restored from it with DEBUG
+// DIGEST equal on every member, a 1-minute ScheduledBackup keeping the last
+// 2, and a corrupted object refused (Restored=False/ChecksumMismatch, no
+// member serving).
 // restart-all kills every member at once with spec.persistence aof and
 // checks that no acknowledged write is lost and the group comes back Ready.
 //

@@ -307,6 +307,13 @@ func (w *podWorker) handleExit(ev exitEvent) {
 		term.Reason, term.Message = "StartError", string(msg)
 		_ = os.Remove(errFile)
 	}
+	if c.spec.TerminationMessagePath != "" && term.Reason != "StartError" {
+		// What the program wrote to its terminationMessagePath, as the
+		// kubelet reads it (at most 4096 bytes).
+		if data, err := readTail(w.terminationLogPath(c.spec.Name), terminationFileBytes); err == nil && len(data) > 0 {
+			term.Message = string(data)
+		}
+	}
 	if term.Message == "" && ev.exitCode != 0 && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
 		// As the kubelet: the tail of the container's log becomes the
 		// termination message of a failed container.
@@ -573,10 +580,12 @@ func (w *podWorker) forEachProc(fn func(c *ctr, pid int)) {
 	}
 }
 
-// The kubelet's bounds on a termination message taken from the log.
+// The kubelet's bounds on a termination message taken from the log, and
+// from the terminationMessagePath file.
 const (
 	terminationMessageBytes = 2048
 	terminationMessageLines = 80
+	terminationFileBytes    = 4096
 )
 
 // readTail returns at most the last n bytes of the file at path.
