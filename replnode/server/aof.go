@@ -1032,6 +1032,11 @@ type aofReplay struct {
 	exec  func(fn func()) // runs fn on the executor
 	batch [][][]byte
 	name  string
+	// refused counts the commands processCommand refused before running
+	// them. Redis's loader runs commands without those checks, so there
+	// should be none; if there are, the data loaded is not what the files
+	// say and no replication position is taken from them.
+	refused int64
 }
 
 func (r *aofReplay) apply(args [][]byte) error {
@@ -1063,9 +1068,11 @@ func (r *aofReplay) flush() {
 		// dispatch's -LOADING, stops propagation and lazy expiry.
 		loading := s.Loading
 		s.Loading, s.replaying = true, true
+		before := r.c.rejected
 		for _, args := range batch {
 			s.processCommand(r.c, args)
 		}
+		r.refused += r.c.rejected - before
 		s.Loading, s.replaying = loading, false
 	})
 }
@@ -1124,6 +1131,12 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 	var baseSize int64
 	rp := &aofReplay{a: a, exec: exec}
 	defer rp.close()
+	defer func() {
+		if rp.refused > 0 && t != nil {
+			s.Log.Warningf("%d commands of the append only file were refused while loading: no replication position is taken from it", rp.refused)
+			t.Replaced()
+		}
+	}()
 	for i, fi := range files {
 		last := i == len(files)-1
 		path := a.inDir(fi.Name)

@@ -325,3 +325,47 @@ func TestAOFNoPositionWithoutHistory(t *testing.T) {
 		t.Fatalf("a position was restored with no history:\n%s", m2.logText())
 	}
 }
+
+// TestAOFReplicationPositionNotTakenWhenReplayRefuses: a command of the AOF
+// that the replay refuses (here one with a wrong argument count, appended
+// by hand after the annotations) means the data loaded is not what the
+// files say: the node starts without the recorded position.
+func TestAOFReplicationPositionNotTakenWhenReplayRefuses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	dir := t.TempDir()
+	args := []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--repl-ping-replica-period", "3600"}
+	m := startProc(t, dir, args...)
+	m.connect()
+	r := startProc(t, t.TempDir(), "--save", "", "--replicaof", "127.0.0.1", strconv.Itoa(m.port))
+	r.connect()
+	r.waitFor("the replica's link", func() bool { return r.replField("master_link_status") == "up" })
+	m.must("SET", "k", "v")
+	replID := m.replField("master_replid")
+	m.kill9()
+	r.kill9()
+	incr, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "*.incr.aof"))
+	if len(incr) != 1 {
+		t.Fatalf("incr files %v", incr)
+	}
+	f, err := os.OpenFile(incr[0], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("*2\r\n$3\r\nSET\r\n$1\r\nk\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	m2 := startProc(t, dir, args...)
+	m2.connect()
+	if got := m2.must("GET", "k"); got != "v" {
+		t.Fatalf("GET k = %v", got)
+	}
+	if got := m2.replField("master_replid2"); got == replID || m2.replOffset() != 0 {
+		t.Fatalf("position restored from a replay with a refused command (replid2 %s, offset %d)\n%s", got, m2.replOffset(), m2.logText())
+	}
+	if !strings.Contains(m2.logText(), "were refused while loading") {
+		t.Fatalf("no warning:\n%s", m2.logText())
+	}
+}

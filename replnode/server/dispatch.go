@@ -311,6 +311,7 @@ func truncate(b []byte, n int) string {
 // -EXECABORT, as Redis's rejectCommand.
 func (s *Server) reject(ctx *Ctx, msg string) {
 	c := ctx.C
+	c.rejected++
 	if ctx.Cmd != nil {
 		s.cmdStats(ctx.Cmd).rejected++
 	}
