@@ -63,9 +63,10 @@ func (ref Reference) Position(r Replication) (int64, bool) {
 // on to a later history (its replid2 is on the reference) holds bytes past
 // its switch point whose relation to the reference is unknown — they may be
 // writes of a master promoted from it — so it is contained only when it
-// holds nothing past the switch. A node without data is always contained.
+// holds nothing past the switch. A node without data (Empty, not merely
+// at offset 0) is always contained.
 func (ref Reference) Contains(r Replication, upTo int64) bool {
-	if r.Offset == 0 {
+	if r.Offset == 0 && r.Empty {
 		return true
 	}
 	pos, ok := ref.Position(r)
@@ -120,7 +121,7 @@ func ReferenceHistory(obs Observation) Reference {
 	tallies := map[string]*tally{}
 	for _, m := range obs.Members {
 		if m.Name == obs.Status.CurrentMaster || !m.Reachable || m.Repl.Role != RoleReplica ||
-			m.Repl.SyncInProgress || !hasReplID(m.Repl.ReplID) {
+			m.Repl.SyncInProgress || m.Repl.Loading || !hasReplID(m.Repl.ReplID) {
 			continue
 		}
 		t := tallies[m.Repl.ReplID]
@@ -208,6 +209,8 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 			reason = fmt.Sprintf("reports role %q, not slave", string(m.Repl.Role))
 		case m.Repl.SyncInProgress:
 			reason = "is loading a full sync"
+		case m.Repl.Loading:
+			reason = "is still loading its data from disk"
 		case !hasReplID(ch.Reference.ReplID):
 			reason = "no reference history is known to compare it with"
 		}

@@ -254,10 +254,19 @@ func dataLossWaiver(obs Observation, ev Evidence, choice Choice) string {
 //     it is made master again (RestoreMaster);
 //   - some replica's position is unknown: wait, unless accept-data-loss is
 //     set, which restores it with a Warning.
+//
+// While it is still loading its files its own position is not known yet
+// (it comes back at the end of the load): wait for it, rather than take it
+// for holding nothing.
 func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 	name := obs.Status.CurrentMaster
 	master := obs.member(name)
 	ev := d.Detection.Evidence
+	if master.Repl.Loading {
+		d.Kind, d.Reason, d.RequeueAfter = KindWait, "RestartedMasterLoading", pollWhileSuspect
+		d.Message = fmt.Sprintf("%s; waiting for it to finish loading its data from disk, which gives back its position", d.Detection.Message)
+		return d
+	}
 	held, ok := choice.Reference.Position(master.Repl)
 	if !ok {
 		held = -1
@@ -278,7 +287,7 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 	// status never recorded it) may hold writes acknowledged there.
 	var movedOn []string
 	for _, r := range obs.Members {
-		if r.Name != name && r.Reachable && r.Repl.Role == RoleReplica && !r.Repl.SyncInProgress &&
+		if r.Name != name && r.Reachable && r.Repl.Role == RoleReplica && !r.Repl.SyncInProgress && !r.Repl.Loading &&
 			!choice.Reference.Contains(r.Repl, held) {
 			if pos, ok := choice.Reference.Position(r.Repl); ok && pos <= held {
 				movedOn = append(movedOn, r.Name)

@@ -124,7 +124,9 @@ func replicaCount(obs Observation, master string) int {
 // GatherEvidence collects the replicas' fresh reports about master (the
 // current master's name; it may be gone) measured against the reference
 // history ref. A replica loading a full sync neither votes nor reports a
-// position: its offset is the one it is about to discard. A replica that
+// position: its offset is the one it is about to discard; nor does one
+// still loading its files at startup: its offset is not yet the one they
+// hold. A replica that
 // follows another host than the master's does not vote.
 func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	m := obs.member(master)
@@ -138,14 +140,17 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	}
 	var voted []time.Duration
 	for _, r := range sortedMembers(obs.Members) {
-		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress {
+		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress || r.Repl.Loading {
 			continue
 		}
 		rep := Report{Name: r.Name, Position: -1}
 		if pos, ok := ref.Position(r.Repl); ok {
 			rep.Position = pos
-		} else if r.Repl.Offset == 0 {
-			rep.Position = 0 // no data: provably holds nothing
+		} else if r.Repl.Offset == 0 && r.Repl.Empty {
+			// No data: provably holds nothing. Offset 0 alone proves
+			// nothing: a node restarted from files without a replication
+			// ID holds its data on a fresh history at 0.
+			rep.Position = 0
 		}
 		if rep.Position >= 0 {
 			ev.Known++

@@ -13,12 +13,19 @@ import (
 // redis-server 7.0 print it, "\r\n" or "\n" separated) into a Replication.
 // role, master_replid and master_repl_offset are required; a malformed
 // number is an error naming the field. Unknown fields are ignored, so newer
-// servers parse too.
+// servers parse too. When the text also holds the Keyspace section (INFO
+// replication keyspace persistence), Empty says whether it lists no key,
+// and Loading whether the node is still loading its files.
 func ParseInfoReplication(text string) (Replication, error) {
 	r := Replication{SecondReplOffset: NoSecondOffset, LinkDownSeconds: -1, LastIOSeconds: -1, GoodReplicas: -1}
 	seen := map[string]bool{}
+	keyspaceListed, keys := false, false
 	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimRight(line, "\r")
+		if line == "# Keyspace" {
+			keyspaceListed = true
+			continue
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -67,6 +74,8 @@ func ParseInfoReplication(text string) (Replication, error) {
 			r.LastIOSeconds, err = parseInt64(key, value)
 		case "master_sync_in_progress":
 			r.SyncInProgress = value == "1"
+		case "loading":
+			r.Loading = value == "1"
 		case "repl_backlog_active":
 			r.BacklogActive = value == "1"
 		case "repl_backlog_first_byte_offset":
@@ -87,11 +96,21 @@ func ParseInfoReplication(text string) (Replication, error) {
 			var ms int64
 			ms, err = parseInt64(key, value)
 			r.Guard.MaxLag = time.Duration(ms) * time.Millisecond
+		default:
+			if keyspaceListed && strings.HasPrefix(key, "db") {
+				// db<N>:keys=<n>,expires=..., listed only when n > 0; a
+				// line that does not parse counts as data, never as none.
+				n, ok := strings.CutPrefix(strings.Split(value, ",")[0], "keys=")
+				if v, perr := strconv.ParseInt(n, 10, 64); !ok || perr != nil || v != 0 {
+					keys = true
+				}
+			}
 		}
 		if err != nil {
 			return Replication{}, err
 		}
 	}
+	r.Empty = keyspaceListed && !keys && !r.Loading
 	for _, required := range []string{"role", "master_replid", "master_repl_offset"} {
 		if !seen[required] {
 			return Replication{}, fmt.Errorf("INFO replication: missing field %s", required)

@@ -213,6 +213,7 @@ func TestSwitchoverNeverPromotesBlindly(t *testing.T) {
 // policy promotes the best replica.
 func TestSwitchoverTargetDiesAfterPromotionOldMasterGone(t *testing.T) {
 	restartedTarget := replica("g-1", 1, histC, 0, LinkDown)
+	restartedTarget.Repl.Empty = true // restarted with no data (offset 0 alone would not say so)
 	members := []Member{gone(master("g-0", 0, histA, 1000)), restartedTarget, replica("g-2", 2, histA, 1000, LinkDown)}
 	obs := observe("g-0", 0, members...)
 	obs.Status.TargetMaster, obs.Status.LastMasterReplID = "g-1", histA

@@ -67,7 +67,14 @@ type Replication struct {
 	// ReplID2's history (the node's offset + 1 at the switch), -1 when none.
 	SecondReplOffset int64
 	// Offset is master_repl_offset: how many bytes of history the node holds.
+	// 0 does not mean it holds no data: a node that loaded a dump or an
+	// AOF carrying no replication ID starts a fresh history at 0 with all
+	// its data. Only Empty says a node holds nothing.
 	Offset int64
+	// Empty is true when the node listed its keyspace (INFO keyspace) and
+	// it holds no key in any database; false when it holds some or did not
+	// say.
+	Empty bool
 	// LinkStatus is master_link_status (replicas only).
 	LinkStatus LinkStatus
 	// MasterHost and MasterPort are the master a replica follows (replicas only).
@@ -75,6 +82,10 @@ type Replication struct {
 	MasterPort int
 	// SyncInProgress is master_sync_in_progress:1, a replica loading a full sync.
 	SyncInProgress bool
+	// Loading is loading:1 (INFO persistence): the node is still loading
+	// its files at startup, so its replid, offset and keyspace are not yet
+	// its data's (the position comes back at the end of the load).
+	Loading bool
 	// LinkDownSeconds is master_link_down_since_seconds: how long a replica's
 	// link has been down by its own clock; -1 when unknown or never up.
 	LinkDownSeconds int64

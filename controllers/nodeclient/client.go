@@ -59,7 +59,8 @@ type Client interface {
 	Ping(ctx context.Context, n Node) error
 	// Role returns the node's ROLE reply.
 	Role(ctx context.Context, n Node) (RoleReply, error)
-	// InfoReplication returns the text of INFO replication.
+	// InfoReplication returns the text of INFO replication, keyspace and
+	// persistence.
 	InfoReplication(ctx context.Context, n Node) (string, error)
 	// ReplicaOf makes the node a replica of host:port, or a master when host is "".
 	ReplicaOf(ctx context.Context, n Node, host string, port int) error

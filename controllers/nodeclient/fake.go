@@ -35,10 +35,13 @@ type Fake struct {
 
 // FakeNode is the state of one fake server.
 type FakeNode struct {
-	Addr       string
-	Role       string // "master" or "slave"
-	ReplID     string
-	Offset     int64
+	Addr   string
+	Role   string // "master" or "slave"
+	ReplID string
+	Offset int64
+	// Keys is the keys INFO keyspace lists; a node at an offset past 0
+	// lists at least one.
+	Keys       int64
 	MasterHost string
 	MasterPort int
 	Reachable  bool
@@ -271,6 +274,12 @@ func (f *Fake) InfoReplication(_ context.Context, n Node) (string, error) {
 	fmt.Fprintf(&b, "master_replid:%s\r\nmaster_replid2:%s\r\nmaster_repl_offset:%d\r\nsecond_repl_offset:-1\r\n",
 		fn.ReplID, strings.Repeat("0", 40), fn.Offset)
 	fmt.Fprintf(&b, "repl_backlog_active:1\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:1\r\nrepl_backlog_histlen:%d\r\n", fn.Offset)
+	// A fake node holds data once it applied writes, or when a test says
+	// so (Keys): a node restarted from files without a history.
+	b.WriteString("\r\n# Keyspace\r\n")
+	if fn.Offset > 0 || fn.Keys > 0 {
+		fmt.Fprintf(&b, "db0:keys=%d,expires=0,avg_ttl=0\r\n", max(fn.Keys, 1))
+	}
 	return b.String(), nil
 }
 

@@ -60,7 +60,10 @@ func (c *RESP) Role(ctx context.Context, n Node) (RoleReply, error) {
 
 // InfoReplication implements Client.
 func (c *RESP) InfoReplication(ctx context.Context, n Node) (string, error) {
-	v, err := c.do(ctx, n, "INFO", "replication")
+	// The keyspace tells an empty node from one holding data on a history
+	// that starts at offset 0 (failover.Replication.Empty), persistence
+	// one still loading its files (loading:1) from both.
+	v, err := c.do(ctx, n, "INFO", "replication", "keyspace", "persistence")
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,13 @@
 // truncated at the last complete command (torn tail, unfinished MULTI) or a
 // format error.
 //
+// It also carries what Redis 7.0's AOF lacks and its RDB has: the
+// replication ID and offset the data stands at, as '#RP' annotation lines
+// that redis-server and redis-check-aof skip (position.go). The feed writes
+// them where counting bytes would not arrive at the position handed in;
+// the loader follows them (Tracker) to the exact position of the data kept,
+// torn tail included.
+//
 // It is pure: it reads and writes through io.Reader / io.Writer and byte
 // slices and never opens files, fsyncs or takes the time. Package server
 // does the file I/O, the fsync policy (appendfsync), background rewrites
@@ -20,6 +27,7 @@
 // (policy.go).
 //
 // Files: manifest.go (manifest, names, quoting), feed.go (what is appended
-// for each propagated command), reader.go (reading and the load verdict),
+// for each propagated command), position.go (replication position
+// annotations and Tracker), reader.go (reading and the load verdict),
 // rewrite.go (a snapshot as commands), policy.go (rewrite timing).
 package aof

@@ -30,9 +30,14 @@ func (e *FormatError) Error() string {
 // loadSingleAppendOnlyFile: '#' lines are annotations and skipped, a
 // command is "*<argc>" then argc times "$<len>", len bytes and two more.
 type Reader struct {
-	br  *bufio.Reader
-	off int64 // bytes consumed
-	end int64 // offset just past the last complete command
+	br    *bufio.Reader
+	off   int64 // bytes consumed
+	end   int64 // offset just past the last complete command
+	start int64 // offset of the last command's first byte
+
+	// OnAnnotation, when set, gets every complete annotation line
+	// (ending in '\n'), in order with the commands.
+	OnAnnotation func(line []byte)
 }
 
 // NewReader reads commands from r; offsets count from base (the bytes of
@@ -43,6 +48,10 @@ func NewReader(r io.Reader, base int64) *Reader {
 
 // Offset is the offset just past the last complete command read.
 func (r *Reader) Offset() int64 { return r.end }
+
+// CommandLen is the length in the file of the last command read, without
+// the annotations before it.
+func (r *Reader) CommandLen() int64 { return r.end - r.start }
 
 // fgets is C's fgets with a lineMax buffer: up to and including '\n', or
 // lineMax-1 bytes, or what is left at end of file. It returns nil at end
@@ -77,6 +86,9 @@ func (r *Reader) Next() ([][]byte, error) {
 			return nil, err
 		}
 		if line[0] == '#' {
+			if r.OnAnnotation != nil && line[len(line)-1] == '\n' {
+				r.OnAnnotation(line)
+			}
 			continue
 		}
 		if line[0] != '*' {
@@ -114,7 +126,7 @@ func (r *Reader) Next() ([][]byte, error) {
 			}
 			args = append(args, arg)
 		}
-		r.end = r.off
+		r.start, r.end = start, r.off
 		return args, nil
 	}
 }
@@ -174,9 +186,15 @@ type Result struct {
 // an end in the middle of a command, or inside MULTI, is Truncated at the
 // end of the last complete command (before the MULTI) when loadTruncated
 // (aof-load-truncated) is set, Failed otherwise; a format error, a read
-// error or an error from apply (an unknown command) is Failed.
-func Load(r io.Reader, base int64, loadTruncated bool, apply func(args [][]byte) error) Result {
+// error or an error from apply (an unknown command) is Failed. When t is
+// not nil it follows the replication position through the file: a torn
+// command never reaches it and it takes no position inside a MULTI, so
+// after a Truncated verdict it stands where the kept part of the file ends.
+func Load(r io.Reader, base int64, loadTruncated bool, t *Tracker, apply func(args [][]byte) error) Result {
 	rd := NewReader(r, base)
+	if t != nil {
+		rd.OnAnnotation = t.Annotation
+	}
 	res := Result{}
 	validUpTo, validBeforeMulti := base, base
 	inMulti := false
@@ -202,6 +220,9 @@ func Load(r io.Reader, base int64, loadTruncated bool, apply func(args [][]byte)
 		if err := apply(args); err != nil {
 			res.Status, res.Err = Failed, err
 			return res
+		}
+		if t != nil {
+			t.Command(args, rd.CommandLen())
 		}
 		res.Commands++
 		validUpTo = rd.Offset()

@@ -12,7 +12,7 @@ import (
 // collect loads in and returns the verdict and the commands applied.
 func collect(in string, loadTruncated bool) (Result, []string) {
 	var got []string
-	res := Load(strings.NewReader(in), 0, loadTruncated, func(args [][]byte) error {
+	res := Load(strings.NewReader(in), 0, loadTruncated, nil, func(args [][]byte) error {
 		got = append(got, string(bytes.Join(args, []byte(" "))))
 		return nil
 	})
@@ -63,7 +63,7 @@ func TestLoadEveryPrefix(t *testing.T) {
 	var stream []byte
 	var bounds []int
 	for i := 0; i < 20; i++ {
-		stream = f.Append(stream, i%3, [][]byte{[]byte("SET"), []byte("key"), bytes.Repeat([]byte{'x'}, i)}, int64(i/4))
+		stream = f.Append(stream, i%3, [][]byte{[]byte("SET"), []byte("key"), bytes.Repeat([]byte{'x'}, i)}, int64(i/4), noPosition)
 		bounds = append(bounds, len(stream))
 	}
 	for cut := 0; cut <= len(stream); cut++ {
@@ -92,7 +92,7 @@ func TestLoadEveryPrefix(t *testing.T) {
 
 func TestLoadApplyErrorFails(t *testing.T) {
 	boom := errors.New("Unknown command 'NOPE'")
-	res := Load(strings.NewReader(string(resp.AppendCommand(nil, []byte("NOPE")))), 0, true, func([][]byte) error { return boom })
+	res := Load(strings.NewReader(string(resp.AppendCommand(nil, []byte("NOPE")))), 0, true, nil, func([][]byte) error { return boom })
 	if res.Status != Failed || !errors.Is(res.Err, boom) {
 		t.Fatalf("%+v", res)
 	}
@@ -102,9 +102,9 @@ func TestFeedSelectsAndStamps(t *testing.T) {
 	f := NewFeed()
 	f.Timestamps = true
 	var b []byte
-	b = f.Append(b, 0, [][]byte{[]byte("SET"), []byte("a"), []byte("1")}, 100)
-	b = f.Append(b, 0, [][]byte{[]byte("DEL"), []byte("a")}, 100)
-	b = f.Append(b, 2, [][]byte{[]byte("DEL"), []byte("a")}, 101)
+	b = f.Append(b, 0, [][]byte{[]byte("SET"), []byte("a"), []byte("1")}, 100, noPosition)
+	b = f.Append(b, 0, [][]byte{[]byte("DEL"), []byte("a")}, 100, noPosition)
+	b = f.Append(b, 2, [][]byte{[]byte("DEL"), []byte("a")}, 101, noPosition)
 	want := "#TS:100\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n" +
 		"*2\r\n$3\r\nDEL\r\n$1\r\na\r\n" +
 		"#TS:101\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$3\r\nDEL\r\n$1\r\na\r\n"
@@ -113,12 +113,16 @@ func TestFeedSelectsAndStamps(t *testing.T) {
 	}
 }
 
+func noPosition(int64) Position { return Position{} }
+
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(resp.AppendCommand(nil, []byte("SET"), []byte("k"), []byte("v"))))
 	f.Add([]byte("*1\r\n$999999999999\r\nx"))
 	f.Add([]byte("#TS:1\r\n*2\r\n$5\r\nMULTI\r\n"))
+	f.Add([]byte("#RP:" + strings.Repeat("a", 40) + ":10:0\r\n#RPNEXT:" + strings.Repeat("b", 40) + ":99:1\r\n*1\r\n$4\r\nPING\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		res := Load(bytes.NewReader(in), 0, true, func(args [][]byte) error {
+		var tr Tracker
+		res := Load(bytes.NewReader(in), 0, true, &tr, func(args [][]byte) error {
 			if len(args) == 0 {
 				t.Fatal("empty command applied")
 			}
@@ -126,6 +130,9 @@ func FuzzLoad(f *testing.F) {
 		})
 		if res.Status == Truncated && (res.ValidUpTo < 0 || res.ValidUpTo > int64(len(in))) {
 			t.Fatalf("ValidUpTo %d outside the input (%d bytes)", res.ValidUpTo, len(in))
+		}
+		if p := tr.Position(); p.Known && (p.Offset < 0 || p.DB < 0 || len(p.ReplID) != 40) {
+			t.Fatalf("position %+v read from a file is not a valid one", p)
 		}
 	})
 }

@@ -36,6 +36,13 @@ import (
 // cron, which renames it to the new base and swaps the manifest
 // (backgroundRewriteDoneHandler). Writes go to a fresh incremental file
 // from the moment the rewrite starts, so nothing needs to be merged.
+//
+// Every incr file starts with the replication position of the dataset at
+// that moment (the base snapshot's), and the feed adds the position after
+// a change wherever counting bytes would not give it (aof/position.go);
+// loading follows them and hands the position to the replication layer,
+// as an RDB's repl-id / repl-offset, so a node restarted from its AOF
+// continues its history and can be compared with the other members.
 
 // aofStatus is aof_state.
 type aofStatus int
@@ -56,6 +63,9 @@ type aofState struct {
 	file     *os.File // current incr file (or the temp incr while waiting)
 	buf      []byte   // appended, not yet written
 	feed     *aof.Feed
+	// hereBeforeNext: a file reopened after loading gets the position
+	// written before its next command (feedCommand).
+	hereBeforeNext bool
 
 	// Policy, cached from the configuration (OnConfigSet).
 	fsyncPolicy     string // always, everysec, no
@@ -322,7 +332,15 @@ func (a *aofState) readManifest() (*aof.Manifest, error) {
 // the AOF is on, or while the first rewrite after enabling it runs.
 func (a *aofState) feedCommand(db int, args [][]byte) {
 	if a.state == aofOn || (a.state == aofWaitRewrite && a.job != nil) {
-		a.buf = a.feed.Append(a.buf, db, args, a.s.clock()/1000)
+		if a.hereBeforeNext {
+			// The AOF is fed before the stream: the position now is
+			// where this command starts.
+			a.buf = a.feed.Here(a.buf, a.s.replPosition())
+			a.hereBeforeNext = false
+		}
+		a.buf = a.feed.Append(a.buf, db, args, a.s.clock()/1000, func(n int64) aof.Position {
+			return a.s.replPositionAfter(db, n)
+		})
 	}
 }
 
@@ -460,6 +478,7 @@ func (a *aofState) stop() {
 		a.file = nil
 	}
 	a.feed.Reset()
+	a.hereBeforeNext = false
 	a.state = aofOff
 	a.scheduled = false
 	a.lastIncrSize, a.lastIncrFsynced = 0, 0
@@ -526,7 +545,17 @@ func (a *aofState) openAfterLoad() error {
 	}
 	a.file = f
 	a.lastIncrSize, a.lastIncrFsynced = fi.Size(), fi.Size()
-	a.feed.Reset()
+	if created {
+		a.startFile()
+	} else {
+		// Reopened as it was loaded: the position written before the
+		// next command says where that command starts, whatever the end
+		// of the file (cut at a torn tail) leaves a load in the middle
+		// of. Nothing is written until then, as redis-server appends
+		// nothing to a file it only reopens.
+		a.feed.Reset()
+		a.hereBeforeNext = true
+	}
 	if created {
 		a.s.Log.Noticef("Creating AOF incr file %s on server start", name)
 	} else {
@@ -721,7 +750,25 @@ func (a *aofState) openNewIncr() error {
 	if m != nil {
 		a.manifest = m
 	}
+	a.startFile()
 	return nil
+}
+
+// startFile begins appending to a new incr file with the position the
+// dataset stands at now, when it has one: the position of the base
+// snapshot a rewrite takes in the same executor turn (or of the dataset
+// an empty directory starts from). It is written at once so that a
+// manifest naming the file never names it without its position. With no
+// position nothing is written, and the file is the one redis-server would
+// write: a load attributes no position to a base or to the commands of a
+// file before an annotation.
+func (a *aofState) startFile() {
+	a.feed.Reset()
+	a.hereBeforeNext = false
+	if pos := a.s.replPosition(); pos.Known {
+		a.buf = a.feed.Here(a.buf, pos)
+		a.flush()
+	}
 }
 
 // startRewrite starts a background rewrite
@@ -985,6 +1032,11 @@ type aofReplay struct {
 	exec  func(fn func()) // runs fn on the executor
 	batch [][][]byte
 	name  string
+	// refused counts the commands processCommand refused before running
+	// them. Redis's loader runs commands without those checks, so there
+	// should be none; if there are, the data loaded is not what the files
+	// say and no replication position is taken from them.
+	refused int64
 }
 
 func (r *aofReplay) apply(args [][]byte) error {
@@ -1016,9 +1068,11 @@ func (r *aofReplay) flush() {
 		// dispatch's -LOADING, stops propagation and lazy expiry.
 		loading := s.Loading
 		s.Loading, s.replaying = true, true
+		before := r.c.rejected
 		for _, args := range batch {
 			s.processCommand(r.c, args)
 		}
+		r.refused += r.c.rejected - before
 		s.Loading, s.replaying = loading, false
 	})
 }
@@ -1039,7 +1093,10 @@ func (r *aofReplay) close() {
 // function on the executor (Server.Exec off it, a direct call on it).
 // A torn tail of the last file is cut when aof-load-truncated; anything
 // else wrong is an error, and nothing on disk is changed then.
-func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atomic.Int64) error {
+//
+// t, when not nil, follows the replication position through the files:
+// after a load it is where the data loaded stands.
+func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atomic.Int64, t *aof.Tracker) error {
 	s := a.s
 	if m.Empty() {
 		return errAOFNotExist
@@ -1074,6 +1131,12 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 	var baseSize int64
 	rp := &aofReplay{a: a, exec: exec}
 	defer rp.close()
+	defer func() {
+		if rp.refused > 0 && t != nil {
+			s.Log.Warningf("%d commands of the append only file were refused while loading: no replication position is taken from it", rp.refused)
+			t.Replaced()
+		}
+	}()
 	for i, fi := range files {
 		last := i == len(files)-1
 		path := a.inDir(fi.Name)
@@ -1089,6 +1152,9 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 		if st.Size() == 0 {
 			f.Close()
 			continue
+		}
+		if t != nil {
+			t.StartFile()
 		}
 		var r io.Reader = f
 		if loaded != nil {
@@ -1124,6 +1190,11 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 				return fmt.Errorf("can't load the RDB base file %s: %w", fi.Name, err)
 			}
 			exec(func() { a.s.persist().install(ks, res) })
+			if t != nil {
+				// Our base files carry no position: the head of the
+				// incr file written with it does.
+				t.Replaced()
+			}
 			if _, err := br.Peek(1); err != nil {
 				f.Close()
 				s.Log.Noticef("DB loaded from base file %s: %.3f seconds", fi.Name, time.Since(start).Seconds())
@@ -1135,7 +1206,7 @@ func (a *aofState) loadFiles(m *aof.Manifest, exec func(fn func()), loaded *atom
 			commandsFrom = res.Bytes
 		}
 		rp.name = fi.Name
-		res := aof.Load(br, commandsFrom, loadTruncated, rp.apply)
+		res := aof.Load(br, commandsFrom, loadTruncated, t, rp.apply)
 		f.Close()
 		if res.Status != aof.Failed {
 			rp.flush()
@@ -1207,7 +1278,8 @@ func (a *aofState) loadAtStartup() bool {
 	if m, err = a.upgradeOldAOF(m); err != nil {
 		return fatal(err)
 	}
-	err = a.loadFiles(m, s.Exec, &p.loadedBytes)
+	var pos aof.Tracker
+	err = a.loadFiles(m, s.Exec, &p.loadedBytes, &pos)
 	if err != nil && !errors.Is(err, errAOFNotExist) {
 		return fatal(err)
 	}
@@ -1225,6 +1297,14 @@ func (a *aofState) loadAtStartup() bool {
 		s.Loading = false
 		if err == nil {
 			s.Log.Noticef("DB loaded from append only file: %.3f seconds", time.Since(start).Seconds())
+			if at := pos.Position(); at.Known {
+				// As loadDataFromDisk does with an RDB's repl-id and
+				// repl-offset.
+				s.Log.Noticef("Replication position from the append only file: replid %s offset %d", at.ReplID, at.Offset)
+				if r, ok := any(s).(replInfoRestorer); ok {
+					r.RestoreReplicationInfo(at.ReplID, at.Offset, at.DB)
+				}
+			}
 		}
 		s.Dirty = 0
 		a.deleteHistory()
@@ -1322,7 +1402,8 @@ func debugLoadAOFCommand(ctx *Ctx) {
 		old := append([]*store.DB(nil), s.Keyspace.DBs...)
 		loading := s.Loading
 		s.Loading = true
-		err = a.loadFiles(m, func(fn func()) { fn() }, nil)
+		// DEBUG LOADAOF leaves replication as it is, as in Redis.
+		err = a.loadFiles(m, func(fn func()) { fn() }, nil, nil)
 		s.Loading = loading
 		if err != nil && !errors.Is(err, errAOFNotExist) {
 			s.swapInDatabases(old)

@@ -56,6 +56,10 @@ type Client struct {
 	authenticated bool
 	user          *acl.User
 
+	// rejected counts the commands refused before they ran (reject): the
+	// AOF replay checks that none of its commands was.
+	rejected int64
+
 	// w collects replies on the executor; flushOut moves them to pending.
 	w *resp.Writer
 	// callDepth counts the client's own commands executing (EXEC nests),

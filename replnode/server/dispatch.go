@@ -185,7 +185,10 @@ func (s *Server) processCommandOnce(c *Client, args [][]byte) (again bool) {
 	// EXEC is refused on a stale replica when any queued command would
 	// be (is_denystale_command).
 	denyStale := flags&FlagStale == 0 || (isExec && c.multi.active && c.multi.invFlags&FlagStale != 0)
-	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && denyStale {
+	// The AOF replayed at startup is not a client: Redis's loader runs
+	// its commands without processCommand's refusals, and a replica
+	// restarting with its link down must load its data all the same.
+	if s.IsReplica() && !s.MasterLinkUp && !s.hot.serveStale && denyStale && !s.replaying {
 		s.reject(ctx, ErrMasterDown)
 		return false
 	}
@@ -308,6 +311,7 @@ func truncate(b []byte, n int) string {
 // -EXECABORT, as Redis's rejectCommand.
 func (s *Server) reject(ctx *Ctx, msg string) {
 	c := ctx.C
+	c.rejected++
 	if ctx.Cmd != nil {
 		s.cmdStats(ctx.Cmd).rejected++
 	}

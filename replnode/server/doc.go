@@ -187,7 +187,10 @@
 // does not count), WriteError, ShutdownHook, Loading,
 // MasterHost/MasterLinkUp. The append-only file (aof.go) gets the same
 // propagated stream through Server.aofFeed and writes it before replies
-// leave through aofBeforeReply (flushOutLocked). INFO calls PersistenceInfo, ReplicationInfo and
+// leave through aofBeforeReply (flushOutLocked), with the replication
+// position after each change that replPositionAfter (repl_rdbinfo.go)
+// gives it; it hands the position it loads to RestoreReplicationInfo, as
+// the RDB loader does. INFO calls PersistenceInfo, ReplicationInfo and
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).

@@ -79,13 +79,20 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // not wait for the port (a refused start never opens it).
 func startProc(t *testing.T, dir string, extra ...string) *persistProc {
 	t.Helper()
-	bin := buildReplnode(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	return startProcOnPort(t, dir, port, extra...)
+}
+
+// startProcOnPort is startProc on a given port: a node restarted where
+// its replicas (or its master) expect it.
+func startProcOnPort(t *testing.T, dir string, port int, extra ...string) *persistProc {
+	t.Helper()
+	bin := buildReplnode(t)
 	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir,
 		"--enable-debug-command", "yes"}, extra...)
 	p := &persistProc{t: t, cmd: exec.Command(bin, args...), port: port, log: &bytes.Buffer{}, logM: &sync.Mutex{}, done: make(chan struct{})}

@@ -70,7 +70,12 @@ type replState struct {
 	// multiPending holds the stream bytes of a MULTI from our master not
 	// ended yet by EXEC: they count in our offset only with it.
 	multiPending []byte
-	streamDB     int // repl-stream-db of the last full sync
+	// applyingEnd is, while a command of the master's stream runs, our
+	// offset once it is applied (with the MULTI before it, for EXEC); -1
+	// otherwise. The AOF records it as the position of what the command
+	// changed (replPositionAfter).
+	applyingEnd int64
+	streamDB    int // repl-stream-db of the last full sync
 	// transferSize/transferRead describe the payload being received, for
 	// INFO's master_sync_* fields (size -1: diskless, unknown).
 	transferSize, transferRead int64
@@ -119,6 +124,7 @@ func initReplication(s *Server) {
 		conns:       map[uint64]*replicaConn{},
 		pendingConf: map[uint64]*replconfInfo{},
 		slaveSelDB:  -1,
+		applyingEnd: -1,
 	}
 	r.noReplicasSince = s.clock()
 	r.link = replication.NewLink(r.linkConfig(), &r.id)

@@ -421,13 +421,14 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 		r.s.trackingInvalidateKeysOnFlush()
 		r.s.restoreFunctions(functions)
 		r.s.Log.Noticef("Done loading RDB, keys loaded: %d, keys expired: 0.", loaded)
-		// The AOF describes the old dataset: start it over from this
-		// one, as restartAOFAfterSYNC.
-		r.s.aofLayer().restartAfterSync()
 		r.streamDB = streamDB
 		r.perform(r.link.TransferDone(r.s.clock()))
 		r.backlog = replication.NewBacklog(int(r.s.Config.Int("repl-backlog-size")), r.id.Offset)
 		r.masterLinkUp()
+		// The AOF describes the old dataset: start it over from this
+		// one, as restartAOFAfterSYNC, once our replid and offset are the
+		// master's (its new files record that position).
+		r.s.aofLayer().restartAfterSync()
 		// Diskless masters wait for our first ACK to start the stream.
 		r.perform(r.link.GetAck(r.s.clock()))
 	})
@@ -473,7 +474,9 @@ func (r *replState) linkStream(mc *masterConn, br *bufio.Reader) error {
 					raw := buf[off : off+used]
 					off += used
 					if len(args) > 0 {
+						r.applyingEnd = r.id.Offset + int64(len(r.multiPending)+used)
 						r.applyFromMaster(args)
+						r.applyingEnd = -1
 					}
 					r.feedApplied(raw)
 				}

@@ -28,9 +28,8 @@
 // DIGEST equal on every member, a 1-minute ScheduledBackup keeping the last
 // 2, and a corrupted object refused (Restored=False/ChecksumMismatch, no
 // member serving).
-// restart-all (opt-in, E2E_RESTART_ALL=1, failing today) kills every
-// member at once with spec.persistence aof and checks that no
-// acknowledged write is lost.
+// restart-all kills every member at once with spec.persistence aof and
+// checks that no acknowledged write is lost and the group comes back Ready.
 //
 // It owns only test code and the measurements it writes (E2E_REPORT). It must
 // not change the cluster, operator or server packages it exercises.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,19 +14,10 @@ import (
 // testRestartAll switches the group to spec.persistence aof with
 // appendfsync always (a rolling update), then kills the server process of
 // every member at once under WAIT-acknowledged load: each restarts on its
-// PVC from its append-only file and the group settles with every
-// acknowledged write.
-//
-// Opt-in (E2E_RESTART_ALL=1) because it fails today, at the operator: the
-// members come back from their AOFs with fresh replication IDs (Redis
-// 7.0's AOF carries none), so no member's history contains another's and
-// the operator waits (MasterAvailable=False NoEligibleReplica) instead of
-// restoring the old master, whose AOF holds every acknowledged write. See
-// docs/failover.md, "Persistence and WAIT".
+// PVC from its append-only file, with the replication ID and offset its
+// AOF records (replnode/aof, position.go), and the group settles with
+// every acknowledged write. See docs/failover.md, "Persistence and WAIT".
 func testRestartAll(t *testing.T) {
-	if os.Getenv("E2E_RESTART_ALL") == "" {
-		t.Skip("known to fail until the operator restores a master after a restart of every member from AOF; set E2E_RESTART_ALL=1 to run")
-	}
 	waitSettled(t, "", 3*time.Minute)
 	var gen int64
 	waitFor(t, time.Minute, "spec.persistence set (status updates may conflict)", func() bool {
