@@ -434,6 +434,10 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[i]
 }
 
+// reportKeptMarker starts the part of E2E_REPORT that writeReport keeps:
+// notes and earlier measurements written by hand.
+const reportKeptMarker = "<!-- kept by make e2e: everything below -->"
+
 // writeReport writes the measurements to E2E_REPORT when it is set.
 func writeReport(t *testing.T) {
 	path := os.Getenv("E2E_REPORT")
@@ -452,6 +456,12 @@ func writeReport(t *testing.T) {
 		b.WriteString(l + "\n")
 	}
 	b.WriteString("```\n")
+	// Analysis written by hand below the marker survives the rewrite.
+	if prev, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(prev), reportKeptMarker); i >= 0 {
+			b.WriteString("\n" + string(prev[i:]))
+		}
+	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Errorf("write %s: %v", path, err)
 	}
