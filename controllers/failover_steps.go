@@ -185,7 +185,8 @@ func continueSwitchover(plan failover.Pass) bool {
 func (r *ReplicationGroupReconciler) runFailoverPlan(ctx context.Context, p *pass, requested string) (res ctrl.Result, plan failover.Pass, stepped bool, err error) {
 	obs := r.observation(p)
 	plan = failover.PlanPass(obs, switchoverState(p.rg.Status.Switchover), requested)
-	if len(plan.Actions) > 0 || plan.Switchover.Active() {
+	// A pass polling a lagging target logs its first look only.
+	if len(plan.Actions) > 0 || (plan.Switchover.Active() && !p.failoverBusy) {
 		logf.FromContext(ctx).Info("failover plan", "reason", plan.Condition.Reason, "switchover", string(plan.Switchover.Phase),
 			"actions", len(plan.Actions), "requeueMs", plan.RequeueAfter.Milliseconds(), "passMs", msSince(p.started))
 	}
