@@ -206,7 +206,8 @@ func (r *ReplicationGroupReconciler) runFailoverPlan(ctx context.Context, p *pas
 	if touchesNodes(plan.Actions) && !p.epochTaken {
 		// Fence any other operator before touching a node (epoch.go).
 		// Once per pass: the steps a pass chains run under the epoch it
-		// took, and every status write since carried its optimistic check.
+		// took (members that learnt a newer one refuse them), and the
+		// pass's status write carries its optimistic check.
 		if err := r.beginFailoverEpoch(ctx, p); err != nil {
 			return res, plan, false, err
 		}
