@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,8 +73,8 @@ func testSwitchover(t *testing.T) {
 	for i := 0; i < rounds; i++ {
 		old := waitSettled(t, "", 3*time.Minute)
 		waitFor(t, time.Minute, "acknowledged writes before the switchover", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
-		names := sortedNames(members(t))
-		target := names[(slicesIndex(names, old)+1)%len(names)]
+		names := slices.Sorted(maps.Keys(members(t)))
+		target := names[(slices.Index(names, old)+1)%len(names)]
 		fullBefore, _ := totalSyncFull(t)
 		rg := getGroup(t)
 		patch := client.MergeFrom(rg.DeepCopy())
@@ -143,26 +145,6 @@ func testSwitchover(t *testing.T) {
 	if err := kube.Patch(context.Background(), rg, patch); err != nil {
 		t.Fatalf("clear spec.master: %v", err)
 	}
-}
-
-// sortedNames returns the pod names in order.
-func sortedNames[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// slicesIndex is the index of s in list, -1 when absent.
-func slicesIndex(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // ------ WHERE THE PAUSE GOES ------
