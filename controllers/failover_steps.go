@@ -372,10 +372,9 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }
 
-// masterEndpointDropWait bounds how long moveMasterLabel waits for the
-// master Service's EndpointSlice to drop the old master before it labels
-// the new one.
-const masterEndpointDropWait = time.Second
+// masterEndpointWait bounds each wait of moveMasterLabel for the master
+// Service's EndpointSlice to show a change.
+const masterEndpointWait = time.Second
 
 // masterEndpointPoll is how often moveMasterLabel reads the EndpointSlice.
 const masterEndpointPoll = 10 * time.Millisecond
@@ -383,57 +382,76 @@ const masterEndpointPoll = 10 * time.Millisecond
 // moveMasterLabel labels target the master and every other pod a replica
 // (or fenced); the master Service follows the label. kube-controller-
 // manager's EndpointSlice controller syncs the Service once per pod change,
-// and a sync that comes before its cache saw its own previous write is
-// retried only after a second (defaultSyncBackOff). Two label patches in a
-// row hit that almost every time on a loaded host: the slice dropped the
-// old master at once and listed the new one a second later, the largest
-// part of a switchover's write pause (docs/benchmarks-failover.md). So the
-// old master's label goes first, and the new master's once the slice no
-// longer lists the old one; the old master is a replica by then, and no
-// client can write anywhere before the new label anyway.
+// and a sync that comes before its informer saw its own previous write is
+// retried only after a second (defaultSyncBackOff). Pod changes in quick
+// succession (a label patch after another, or after the old master's pod
+// deletion) hit that almost every time on a loaded host: the slice lost
+// the old master at once and listed the new one a second later, the
+// largest part of a switchover's write pause (docs/benchmarks-failover.md).
+// So each change waits until the slice shows the previous one: the old
+// master's label goes first (a pod being deleted keeps its label until
+// later: its endpoint is already not ready), the new master's once no
+// other endpoint is ready, the leaving pods' once the new master is
+// listed. The old master is a replica or contained by then, so nothing is
+// written anywhere before the new label anyway.
 func (r *ReplicationGroupReconciler) moveMasterLabel(ctx context.Context, p *pass, target string) error {
-	demoted := false
+	targetIP := ""
+	if pod := p.pods[target]; pod != nil {
+		targetIP = pod.Status.PodIP
+	}
+	var leaving []string
 	for _, name := range slices.Sorted(maps.Keys(p.pods)) {
 		if name == target {
 			continue
 		}
-		if p.pods[name].Labels[labelRole] == roleMaster {
-			demoted = true
+		if !p.pods[name].DeletionTimestamp.IsZero() {
+			leaving = append(leaving, name)
+			continue
 		}
 		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
 			return err
 		}
 	}
-	if demoted {
-		r.waitMasterEndpointsOnly(ctx, p, target)
+	r.waitMasterEndpoints(ctx, p, "others not ready", func(s []discoveryv1.EndpointSlice) bool {
+		return !readyOtherThan(s, targetIP)
+	})
+	if err := r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target])); err != nil {
+		return err
 	}
-	return r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target]))
+	if len(leaving) == 0 {
+		return nil
+	}
+	r.waitMasterEndpoints(ctx, p, "target listed", func(s []discoveryv1.EndpointSlice) bool {
+		return lists(s, targetIP)
+	})
+	for _, name := range leaving {
+		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// waitMasterEndpointsOnly waits, at most masterEndpointDropWait, until the
-// master Service's EndpointSlices list no address but target's pod IP. It
-// returns at once when the Service has no EndpointSlice (no controller
-// maintains them, as under envtest) or they cannot be read: the wait only
-// saves time, the label move is correct without it.
-func (r *ReplicationGroupReconciler) waitMasterEndpointsOnly(ctx context.Context, p *pass, target string) {
+// waitMasterEndpoints waits, at most masterEndpointWait, until done holds
+// for the master Service's EndpointSlices. It returns at once when the
+// Service has no EndpointSlice (no controller maintains them, as under
+// envtest) or they cannot be read: the waits only save time, the label
+// move is correct without them.
+func (r *ReplicationGroupReconciler) waitMasterEndpoints(ctx context.Context, p *pass, what string, done func([]discoveryv1.EndpointSlice) bool) {
 	var reader client.Reader = r.Client
 	if r.APIReader != nil {
 		reader = r.APIReader
 	}
-	targetIP := ""
-	if pod := p.pods[target]; pod != nil {
-		targetIP = pod.Status.PodIP
-	}
 	began := time.Now()
 	for {
-		var slices discoveryv1.EndpointSliceList
-		if err := reader.List(ctx, &slices, client.InNamespace(p.rg.Namespace),
-			client.MatchingLabels{discoveryv1.LabelServiceName: masterServiceName(p.rg)}); err != nil || len(slices.Items) == 0 {
+		var list discoveryv1.EndpointSliceList
+		if err := reader.List(ctx, &list, client.InNamespace(p.rg.Namespace),
+			client.MatchingLabels{discoveryv1.LabelServiceName: masterServiceName(p.rg)}); err != nil || len(list.Items) == 0 {
 			return
 		}
-		if !listsOtherThan(slices.Items, targetIP) || time.Since(began) >= masterEndpointDropWait {
-			logf.FromContext(ctx).Info("failover endpoint wait", "waitedMs", msSince(began),
-				"dropped", !listsOtherThan(slices.Items, targetIP))
+		ok := done(list.Items)
+		if ok || time.Since(began) >= masterEndpointWait {
+			logf.FromContext(ctx).Info("failover endpoint wait", "for", what, "done", ok, "waitedMs", msSince(began))
 			return
 		}
 		select {
@@ -444,14 +462,31 @@ func (r *ReplicationGroupReconciler) waitMasterEndpointsOnly(ctx context.Context
 	}
 }
 
-// listsOtherThan reports whether the slices hold an address other than ip.
-func listsOtherThan(slices []discoveryv1.EndpointSlice, ip string) bool {
-	for _, s := range slices {
+// readyOtherThan reports whether the slices hold a ready endpoint with an
+// address other than ip (a nil ready condition counts as ready, as the API
+// says).
+func readyOtherThan(eps []discoveryv1.EndpointSlice, ip string) bool {
+	for _, s := range eps {
 		for _, e := range s.Endpoints {
+			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
+				continue
+			}
 			for _, a := range e.Addresses {
 				if a != ip {
 					return true
 				}
+			}
+		}
+	}
+	return false
+}
+
+// lists reports whether the slices hold ip.
+func lists(eps []discoveryv1.EndpointSlice, ip string) bool {
+	for _, s := range eps {
+		for _, e := range s.Endpoints {
+			if slices.Contains(e.Addresses, ip) {
+				return true
 			}
 		}
 	}

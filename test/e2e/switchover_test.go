@@ -167,7 +167,8 @@ type managerLogLine struct {
 	RequeueMs  int64   `json:"requeueMs"`
 	Conflict   bool    `json:"conflict"`
 	WaitedMs   float64 `json:"waitedMs"`
-	Dropped    bool    `json:"dropped"`
+	For        string  `json:"for"`
+	Done       bool    `json:"done"`
 }
 
 // timelineEntry is one line of a switchover's timeline.
@@ -226,7 +227,7 @@ func switchoverTimeline(gapFrom, gapTo, requested time.Time, extra []timelineEnt
 				ph.LabelMoved, labelSeen = d, true
 			}
 		case "failover endpoint wait":
-			entries = append(entries, timelineEntry{at, fmt.Sprintf("operator   old master's endpoint dropped %v after %.0fms", l.Dropped, l.WaitedMs)})
+			entries = append(entries, timelineEntry{at, fmt.Sprintf("operator   endpoint wait (%s): %v after %.0fms", l.For, l.Done, l.WaitedMs)})
 		case "failover pass done":
 			entries = append(entries, timelineEntry{at, fmt.Sprintf("operator pass done after %.0fms, requeue %dms, conflict %v", l.PassMs, l.RequeueMs, l.Conflict)})
 			if labelSeen && ph.StatusWritten < 0 {
