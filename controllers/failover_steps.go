@@ -390,8 +390,8 @@ const masterEndpointPoll = 10 * time.Millisecond
 // largest part of a switchover's write pause (docs/benchmarks-failover.md).
 // So each change waits until the slice shows the previous one: the old
 // master's label goes first (a pod being deleted keeps its label until
-// later: its endpoint is already not ready), the new master's once no
-// other endpoint is ready, the leaving pods' once the new master is
+// later: its deletion is the change), the new master's once the slice
+// shows those (oldEndpointsOut), the leaving pods' once the new master is
 // listed. The old master is a replica or contained by then, so nothing is
 // written anywhere before the new label anyway.
 func (r *ReplicationGroupReconciler) moveMasterLabel(ctx context.Context, p *pass, target string) error {
@@ -412,8 +412,14 @@ func (r *ReplicationGroupReconciler) moveMasterLabel(ctx context.Context, p *pas
 			return err
 		}
 	}
-	r.waitMasterEndpoints(ctx, p, "others not ready", func(s []discoveryv1.EndpointSlice) bool {
-		return !readyOtherThan(s, targetIP)
+	deleting := map[string]bool{}
+	for _, name := range leaving {
+		if ip := p.pods[name].Status.PodIP; ip != "" {
+			deleting[ip] = true
+		}
+	}
+	r.waitMasterEndpoints(ctx, p, "old endpoints out", func(s []discoveryv1.EndpointSlice) bool {
+		return oldEndpointsOut(s, targetIP, deleting)
 	})
 	if err := r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target])); err != nil {
 		return err
@@ -462,23 +468,30 @@ func (r *ReplicationGroupReconciler) waitMasterEndpoints(ctx context.Context, p 
 	}
 }
 
-// readyOtherThan reports whether the slices hold a ready endpoint with an
-// address other than ip (a nil ready condition counts as ready, as the API
-// says).
-func readyOtherThan(eps []discoveryv1.EndpointSlice, ip string) bool {
+// oldEndpointsOut reports whether the slices show the changes made to the
+// members other than the new master (targetIP): a pod being deleted
+// (deleting) is listed terminating or not at all, and no other endpoint but
+// the new master's is ready (a nil ready condition counts as ready, as the
+// API says). Waiting for the terminating mark, not only for "not ready",
+// matters: a killed master is not ready before its deletion, and the
+// deletion's own sync must be seen before the next pod change.
+func oldEndpointsOut(eps []discoveryv1.EndpointSlice, targetIP string, deleting map[string]bool) bool {
 	for _, s := range eps {
 		for _, e := range s.Endpoints {
-			if e.Conditions.Ready != nil && !*e.Conditions.Ready {
-				continue
-			}
 			for _, a := range e.Addresses {
-				if a != ip {
-					return true
+				switch {
+				case a == targetIP:
+				case deleting[a]:
+					if e.Conditions.Terminating == nil || !*e.Conditions.Terminating {
+						return false
+					}
+				case e.Conditions.Ready == nil || *e.Conditions.Ready:
+					return false
 				}
 			}
 		}
 	}
-	return false
+	return true
 }
 
 // lists reports whether the slices hold ip.

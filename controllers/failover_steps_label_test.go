@@ -39,15 +39,16 @@ type endpointController struct {
 // labelPatch is one role label patch and the slice when it was sent.
 type labelPatch struct {
 	pod, role string
-	// ready and listed are the slice's ready and listed addresses.
-	ready, listed map[string]bool
+	// ready, terminating and listed are the slice's ready, terminating
+	// and listed addresses.
+	ready, terminating, listed map[string]bool
 }
 
-func (e *endpointController) slice(ctx context.Context) (ready, listed map[string]bool) {
-	ready, listed = map[string]bool{}, map[string]bool{}
+func (e *endpointController) slice(ctx context.Context) (ready, terminating, listed map[string]bool) {
+	ready, terminating, listed = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var s discoveryv1.EndpointSlice
 	if err := e.c.Get(ctx, client.ObjectKey{Namespace: e.rg.Namespace, Name: masterServiceName(e.rg)}, &s); err != nil {
-		return ready, listed
+		return ready, terminating, listed
 	}
 	for _, ep := range s.Endpoints {
 		for _, a := range ep.Addresses {
@@ -55,9 +56,12 @@ func (e *endpointController) slice(ctx context.Context) (ready, listed map[strin
 			if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
 				ready[a] = true
 			}
+			if ep.Conditions.Terminating != nil && *ep.Conditions.Terminating {
+				terminating[a] = true
+			}
 		}
 	}
-	return ready, listed
+	return ready, terminating, listed
 }
 
 // sync rewrites the slice from the pods as they are now.
@@ -73,8 +77,9 @@ func (e *endpointController) sync(ctx context.Context) {
 		if p.Labels[labelRole] != roleMaster {
 			continue
 		}
+		deleting := !p.DeletionTimestamp.IsZero()
 		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{p.Status.PodIP},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(p.DeletionTimestamp.IsZero())}})
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(!deleting), Terminating: ptr.To(deleting)}})
 	}
 	_ = e.c.Update(ctx, &s)
 }
@@ -84,9 +89,9 @@ func (e *endpointController) sync(ctx context.Context) {
 func (e *endpointController) funcs() interceptor.Funcs {
 	return interceptor.Funcs{Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 		if pod, ok := obj.(*corev1.Pod); ok {
-			ready, listed := e.slice(ctx)
+			ready, terminating, listed := e.slice(ctx)
 			e.mu.Lock()
-			e.patches = append(e.patches, labelPatch{pod: pod.Name, role: pod.Labels[labelRole], ready: ready, listed: listed})
+			e.patches = append(e.patches, labelPatch{pod: pod.Name, role: pod.Labels[labelRole], ready: ready, terminating: terminating, listed: listed})
 			e.mu.Unlock()
 		}
 		if err := c.Patch(ctx, obj, patch, opts...); err != nil {
@@ -103,12 +108,13 @@ func (e *endpointController) funcs() interceptor.Funcs {
 }
 
 // TestMoveMasterLabelWaitsForTheEndpointSlice: each role label change waits
-// until the master Service's EndpointSlice shows the previous one, so the
-// EndpointSlice controller never syncs on a cache behind its own write (it
-// then backs off a second, which was most of a switchover's write pause).
-// The old master is relabelled first; the new master only once no other
-// endpoint is ready; a pod being deleted (a fenced old master, already not
-// ready) only once the new master is listed.
+// until the master Service's EndpointSlice shows the previous pod change,
+// so the EndpointSlice controller never syncs on a cache behind its own
+// write (it then backs off a second, which was most of a switchover's write
+// pause). The old master is relabelled first; the new master only once no
+// other endpoint is ready and a pod being deleted (a fenced old master) is
+// listed terminating; that pod is relabelled only once the new master is
+// listed.
 func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
 	pod := func(name, ip, role string, deleting bool) *corev1.Pod {
@@ -123,15 +129,21 @@ func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 	cases := []struct {
 		name string
 		pods []*corev1.Pod
+		// killed: the old master's endpoint is already not ready (its
+		// process died) before its deletion is synced.
+		killed bool
 		// want is the order of the label patches.
 		want []string
 	}{
 		{"switchover: the old master is a running replica",
 			[]*corev1.Pod{pod("g-0", "10.0.0.1", roleMaster, false), pod("g-1", "10.0.0.2", roleReplica, false), pod("g-2", "10.0.0.3", roleReplica, false)},
-			[]string{"g-0 replica", "g-2 master"}},
+			false, []string{"g-0 replica", "g-2 master"}},
 		{"failover: the old master's pod is being deleted",
 			[]*corev1.Pod{pod("g-0", "10.0.0.1", roleMaster, true), pod("g-1", "10.0.0.2", roleReplica, false), pod("g-2", "10.0.0.3", roleReplica, false)},
-			[]string{"g-2 master", "g-0 replica"}},
+			false, []string{"g-2 master", "g-0 replica"}},
+		{"failover: the killed old master was not ready before its pod was deleted",
+			[]*corev1.Pod{pod("g-0", "10.0.0.1", roleMaster, true), pod("g-1", "10.0.0.2", roleReplica, false), pod("g-2", "10.0.0.3", roleReplica, false)},
+			true, []string{"g-2 master", "g-0 replica"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -141,9 +153,23 @@ func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 			for _, p := range c.pods {
 				objs = append(objs, p)
 			}
+			// The slice as it was before the old master's pod deletion
+			// (if any): it is listed ready; the deletion's own sync comes
+			// later, like any other.
+			for _, pd := range c.pods {
+				if pd.Labels[labelRole] == roleMaster {
+					slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{pd.Status.PodIP},
+						Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(!c.killed)}})
+				}
+			}
 			ec := &endpointController{rg: rg, delay: 50 * time.Millisecond}
 			ec.c = fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(objs...).WithInterceptorFuncs(ec.funcs()).Build()
-			ec.sync(context.Background())
+			ec.pending.Add(1)
+			go func() {
+				defer ec.pending.Done()
+				time.Sleep(ec.delay)
+				ec.sync(context.Background())
+			}()
 			r := &ReplicationGroupReconciler{Client: ec.c}
 			p := newPass(rg)
 			for _, pd := range c.pods {
@@ -167,6 +193,9 @@ func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 					if len(others) > 0 {
 						t.Errorf("the new master was labelled while the slice still had other ready endpoints: %v", slices.Sorted(maps.Keys(others)))
 					}
+					if c.pods[0].DeletionTimestamp != nil && lp.listed["10.0.0.1"] && !lp.terminating["10.0.0.1"] {
+						t.Errorf("the new master was labelled before the slice showed the old master's deletion")
+					}
 				case c.pods[0].DeletionTimestamp != nil && lp.pod == "g-0":
 					if !lp.listed["10.0.0.3"] {
 						t.Errorf("the leaving pod was relabelled before the slice listed the new master: %v", slices.Sorted(maps.Keys(lp.listed)))
@@ -176,7 +205,7 @@ func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(c.want) {
 				t.Fatalf("label patches %v, want %v", got, c.want)
 			}
-			ready, _ := ec.slice(context.Background())
+			ready, _, _ := ec.slice(context.Background())
 			if len(ready) != 1 || !ready["10.0.0.3"] {
 				t.Fatalf("the slice ends with ready endpoints %v, want only the new master", slices.Sorted(maps.Keys(ready)))
 			}
