@@ -13,6 +13,12 @@
 // resourceVersion a pass read, and the failover policy's node commands are
 // fenced by status.failoverEpoch (epoch.go).
 //
+// A switchover is driven step by step within one pass while its steps only
+// wait on the members (failover_steps.go), and a master change reads the
+// master Service's EndpointSlices (never writes them) so each role label
+// change follows the slice's previous one: kube-controller-manager backs
+// off a second when pod changes outrun its own writes.
+//
 // Reconcile is thin: it fetches the group and runs a flat sequence of small
 // idempotent steps. Everything that decides (object builders, the topology
 // decision, status conditions) is pure and unit-tested; the steps only read
