@@ -134,14 +134,20 @@ const switchoverChainBudget = 2 * time.Second
 // usually a few milliseconds behind, and every look is a few INFOs.
 const switchoverChainPoll = 10 * time.Millisecond
 
+// switchoverChainWaitBudget bounds how long one pass polls a target that
+// has not caught up; past it the pass ends and the next look is a requeue,
+// so a slow target does not keep the worker from the other groups for the
+// whole switchover timeout.
+const switchoverChainWaitBudget = 250 * time.Millisecond
+
 // runFailoverPass plans one failover pass with the given switchover request
 // and executes it. A switchover whose step asks to be called again soon
 // (failover.SwitchoverPollInterval) is driven on in the same pass: the
 // members are observed again and the next step is planned from that fresh
 // observation, until it completes, aborts or switchoverChainBudget is
-// spent. Each step still sees only what the members report after the
-// previous step's actions succeeded, exactly as across passes; only the
-// requeue, the pass's other steps and the status writes between steps are
+// spent (a target that lags is polled for switchoverChainWaitBudget). Each
+// step still sees only what the members report after the previous step's
+// actions succeeded, exactly as across passes; only the requeue, the pass's other steps and the status writes between steps are
 // gone (with the API server's latency on a loaded host they were most of
 // a switchover's write pause, docs/benchmarks-failover.md). The state
 // reached is stored once, by the pass's status write: a pass cut short
@@ -151,6 +157,7 @@ const switchoverChainPoll = 10 * time.Millisecond
 // failover epoch the pass took before its first node command, and its
 // status write carries the pass's optimistic check (epoch.go).
 func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pass, requested string) (ctrl.Result, error) {
+	var waitingSince time.Time
 	for {
 		res, plan, stepped, err := r.runFailoverPlan(ctx, p, requested)
 		if err != nil && !errors.Is(err, errStop) {
@@ -160,6 +167,11 @@ func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pas
 			return res, err
 		}
 		if plan.Step.Result == failover.SwitchoverWaiting {
+			if waitingSince.IsZero() {
+				waitingSince = time.Now()
+			} else if time.Since(waitingSince) >= switchoverChainWaitBudget {
+				return res, err
+			}
 			select {
 			case <-ctx.Done():
 				return res, err
