@@ -124,32 +124,33 @@ var _ = Describe("A switchover driven in one pass", func() {
 		masterAddr, targetAddr string
 	)
 
-	// A Running group of a master (sc-0) and two replicas with writes on
-	// it, the suite's manager kept out, and spec.master naming sc-2.
+	// A Running group of a master (chain-0) and two replicas with writes
+	// on it, the suite's manager kept out, and spec.master naming chain-2.
+	// (Its name is its own: drain_envtest_test.go lists pods cluster-wide.)
 	BeforeEach(func() {
 		ns = admissionNamespace("swchain")
-		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "sc", Namespace: ns}}
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "chain", Namespace: ns}}
 		rg.Spec.Replicas = ptr.To[int32](2)
 		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
-		expectRunning(ns, "sc", 2)
-		key = types.NamespacedName{Namespace: ns, Name: "sc"}
+		expectRunning(ns, "chain", 2)
+		key = types.NamespacedName{Namespace: ns, Name: "chain"}
 		var err error
-		masterAddr, err = kubelet.addrOf(suiteCtx, ns, "sc-0")
+		masterAddr, err = kubelet.addrOf(suiteCtx, ns, "chain-0")
 		Expect(err).NotTo(HaveOccurred())
-		targetAddr, err = kubelet.addrOf(suiteCtx, ns, "sc-2")
+		targetAddr, err = kubelet.addrOf(suiteCtx, ns, "chain-2")
 		Expect(err).NotTo(HaveOccurred())
 		fakeNodes.AddWrites(masterAddr, 5000)
-		rg = updateGroup(ns, "sc", func(rg *replnodev1alpha1.ReplicationGroup) {
+		rg = updateGroup(ns, "chain", func(rg *replnodev1alpha1.ReplicationGroup) {
 			rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
 		})
 		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
 		Eventually(func() bool {
-			before := getGroup(ns, "sc").ResourceVersion
+			before := getGroup(ns, "chain").ResourceVersion
 			time.Sleep(time.Second)
-			return getGroup(ns, "sc").ResourceVersion == before
+			return getGroup(ns, "chain").ResourceVersion == before
 		}, eventually, poll).Should(BeTrue())
-		Expect(getGroup(ns, "sc").Status.CurrentMaster).To(Equal("sc-0"))
-		updateGroup(ns, "sc", func(rg *replnodev1alpha1.ReplicationGroup) { rg.Spec.Master = "sc-2" })
+		Expect(getGroup(ns, "chain").Status.CurrentMaster).To(Equal("chain-0"))
+		updateGroup(ns, "chain", func(rg *replnodev1alpha1.ReplicationGroup) { rg.Spec.Master = "chain-2" })
 	})
 
 	AfterEach(func() {
@@ -171,9 +172,9 @@ var _ = Describe("A switchover driven in one pass", func() {
 
 		Expect(nodes.laggedReads).To(Equal(3), "the pass looked at the lagging target until it caught up")
 		Expect(nodes.promotedWhileLagging).To(BeFalse(), "promoted a target that reported fewer bytes than the master: %v", nodes.calls)
-		rg := getGroup(ns, "sc")
-		Expect(rg.Status.CurrentMaster).To(Equal("sc-2"), "one pass completes the switchover; calls: %v", nodes.calls)
-		Expect(rg.Status.TargetMaster).To(Equal("sc-2"))
+		rg := getGroup(ns, "chain")
+		Expect(rg.Status.CurrentMaster).To(Equal("chain-2"), "one pass completes the switchover; calls: %v", nodes.calls)
+		Expect(rg.Status.TargetMaster).To(Equal("chain-2"))
 		Expect(rg.Status.Switchover).To(BeNil())
 		target, _ := fakeNodes.Node(targetAddr)
 		Expect(target.Role).To(Equal("master"))
@@ -183,7 +184,7 @@ var _ = Describe("A switchover driven in one pass", func() {
 		Expect(old.PausedFor).To(BeZero(), "the old master was left paused")
 		Expect(old.ClientKills).To(BeNumerically(">", 0), "the old master's clients were not disconnected")
 		pod := &corev1.Pod{}
-		Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "sc-2"}, pod)).To(Succeed())
+		Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "chain-2"}, pod)).To(Succeed())
 		Expect(pod.Labels[labelRole]).To(Equal(roleMaster))
 		// The pause came first, and the old master followed the target
 		// before the target was promoted (Redis's FAILOVER order).
@@ -201,8 +202,8 @@ var _ = Describe("A switchover driven in one pass", func() {
 		Expect(res.RequeueAfter).To(BeNumerically(">", 0))
 		Expect(nodes.promoted()).To(BeFalse(), "promoted a target that never caught up: %v", nodes.calls)
 		Expect(nodes.laggedReads).To(BeNumerically(">", 1), "the pass looked at the target again before giving the step to a requeue")
-		rg := getGroup(ns, "sc")
-		Expect(rg.Status.CurrentMaster).To(Equal("sc-0"))
+		rg := getGroup(ns, "chain")
+		Expect(rg.Status.CurrentMaster).To(Equal("chain-0"))
 		Expect(rg.Status.Switchover).NotTo(BeNil())
 		Expect(rg.Status.Switchover.Phase).To(Equal(string(failover.SwitchoverWaitingForSync)))
 		master, _ := fakeNodes.Node(masterAddr)
@@ -216,7 +217,7 @@ var _ = Describe("A switchover driven in one pass", func() {
 		_, err = reconciler(nodes).Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(nodes.promotedWhileLagging).To(BeFalse())
-		Expect(getGroup(ns, "sc").Status.CurrentMaster).To(Equal("sc-2"))
+		Expect(getGroup(ns, "chain").Status.CurrentMaster).To(Equal("chain-2"))
 	})
 })
 
