@@ -19,6 +19,12 @@
 // unless this process provably holds the leader lease and acts on a copy of
 // the group no older than the newest epoch it saw (leadership.go).
 //
+// A switchover is driven step by step within one pass while its steps only
+// wait on the members (failover_steps.go), and a master change reads the
+// master Service's EndpointSlices (never writes them) so each role label
+// change follows the slice's previous one: kube-controller-manager backs
+// off a second when pod changes outrun its own writes.
+//
 // Reconcile is thin: it fetches the group and runs a flat sequence of small
 // idempotent steps. Everything that decides (object builders, the topology
 // decision, status conditions) is pure and unit-tested; the steps only read

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
@@ -119,28 +123,105 @@ func (r *ReplicationGroupReconciler) reconcileFailover(ctx context.Context, p *p
 	return r.runFailoverPass(ctx, p, r.switchoverRequestFor(p))
 }
 
+// switchoverChainBudget bounds how long one pass drives a switchover from
+// step to step (runFailoverPass) before it hands the next step to a
+// requeue: the master's writes are paused while it runs, and the worker
+// serves no other group meanwhile.
+const switchoverChainBudget = 2 * time.Second
+
+// switchoverChainPoll is how long a pass waits before looking again at a
+// target that has not caught up with the paused master: a target is
+// usually a few milliseconds behind, and every look is a few INFOs.
+const switchoverChainPoll = 10 * time.Millisecond
+
+// switchoverChainWaitBudget bounds how long one pass polls a target that
+// has not caught up; past it the pass ends and the next look is a requeue,
+// so a slow target does not keep the worker from the other groups for the
+// whole switchover timeout.
+const switchoverChainWaitBudget = 250 * time.Millisecond
+
 // runFailoverPass plans one failover pass with the given switchover request
-// and executes it.
+// and executes it. A switchover whose step asks to be called again soon
+// (failover.SwitchoverPollInterval) is driven on in the same pass: the
+// members are observed again and the next step is planned from that fresh
+// observation, until it completes, aborts or switchoverChainBudget is
+// spent (a target that lags is polled for switchoverChainWaitBudget). Each
+// step still sees only what the members report after the previous step's
+// actions succeeded, exactly as across passes; only the requeue, the pass's other steps and the status writes between steps are
+// gone (with the API server's latency on a loaded host they were most of
+// a switchover's write pause, docs/benchmarks-failover.md). The state
+// reached is stored once, by the pass's status write: a pass cut short
+// before it leaves an earlier state in status, which StepSwitchover already
+// resumes from (a target found master resumes as Promoted; an older
+// PausedAt only makes the pause look shorter). The steps run under the
+// failover epoch the pass took before its first node command, and its
+// status write carries the pass's optimistic check (epoch.go).
 func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pass, requested string) (ctrl.Result, error) {
+	var waitingSince time.Time
+	for {
+		res, plan, stepped, err := r.runFailoverPlan(ctx, p, requested)
+		if err != nil && !errors.Is(err, errStop) {
+			return res, err
+		}
+		if !stepped || !continueSwitchover(plan) || time.Since(p.started) >= switchoverChainBudget {
+			return res, err
+		}
+		if plan.Step.Result == failover.SwitchoverWaiting {
+			if waitingSince.IsZero() {
+				waitingSince = time.Now()
+			} else if time.Since(waitingSince) >= switchoverChainWaitBudget {
+				return res, err
+			}
+			select {
+			case <-ctx.Done():
+				return res, err
+			case <-time.After(switchoverChainPoll):
+			}
+		}
+		if _, err := r.observeMembers(ctx, p); err != nil {
+			return res, err
+		}
+	}
+}
+
+// continueSwitchover reports whether a planned pass is a switchover step
+// whose next step depends only on the members' state (see
+// failover.SwitchoverPollInterval).
+func continueSwitchover(plan failover.Pass) bool {
+	return plan.Step != nil && plan.Switchover.Active() &&
+		plan.RequeueAfter > 0 && plan.RequeueAfter <= failover.SwitchoverPollInterval
+}
+
+// runFailoverPlan plans one failover step and executes it. stepped is true
+// when every action ran and the plan's switchover state is in status.
+func (r *ReplicationGroupReconciler) runFailoverPlan(ctx context.Context, p *pass, requested string) (res ctrl.Result, plan failover.Pass, stepped bool, err error) {
 	obs := r.observation(p)
-	plan := failover.PlanPass(obs, switchoverState(p.rg.Status.Switchover), requested)
+	plan = failover.PlanPass(obs, switchoverState(p.rg.Status.Switchover), requested)
+	// A pass polling a lagging target logs its first look only.
+	if len(plan.Actions) > 0 || (plan.Switchover.Active() && !p.failoverBusy) {
+		logf.FromContext(ctx).Info("failover plan", "reason", plan.Condition.Reason, "switchover", string(plan.Switchover.Phase),
+			"actions", len(plan.Actions), "requeueMs", plan.RequeueAfter.Milliseconds(), "passMs", msSince(p.started))
+	}
 	setPolicyCondition(p.rg, plan.Condition)
 	if plan.SwitchoverCondition != nil {
 		setPolicyCondition(p.rg, *plan.SwitchoverCondition)
 	}
-	res := ctrl.Result{RequeueAfter: plan.RequeueAfter}
+	res = ctrl.Result{RequeueAfter: plan.RequeueAfter}
 	if len(plan.Actions) == 0 {
 		p.rg.Status.Switchover = switchoverStatus(plan.Switchover)
 		if plan.Switchover.Active() {
 			p.failoverBusy = true
 		}
-		return res, nil
+		return res, plan, true, nil
 	}
 	p.failoverBusy = true
-	if touchesNodes(plan.Actions) {
+	if touchesNodes(plan.Actions) && !p.epochTaken {
 		// Fence any other operator before touching a node (epoch.go).
+		// Once per pass: the steps a pass chains run under the epoch it
+		// took (members that learnt a newer one refuse them), and the
+		// pass's status write carries its optimistic check.
 		if err := r.beginFailoverEpoch(ctx, p); err != nil {
-			return res, err
+			return res, plan, false, err
 		}
 	}
 	reason := plan.Condition.Reason
@@ -155,23 +236,23 @@ func (r *ReplicationGroupReconciler) runFailoverPass(ctx context.Context, p *pas
 	p.progress(replnodev1alpha1.PhaseFailingOver, reason, plan.Condition.Message)
 	completed, err := r.executeFailoverActions(ctx, p, plan.Actions, reason)
 	if err != nil {
-		return res, err
+		return res, plan, false, err
 	}
 	if !completed {
 		// A VerifyRole did not hold: keep the old switchover state and look again soon.
-		return ctrl.Result{RequeueAfter: time.Second}, errStop
+		return ctrl.Result{RequeueAfter: time.Second}, plan, false, errStop
 	}
 	p.rg.Status.Switchover = switchoverStatus(plan.Switchover)
 	if !changesMembers(plan.Actions) && !plan.Switchover.Active() {
 		// Only events and bookkeeping: the observation still holds.
 		p.failoverBusy = false
-		return res, nil
+		return res, plan, true, nil
 	}
 	if res.RequeueAfter == 0 {
 		res.RequeueAfter = time.Second
 	}
 	// The members changed under us; the topology step works from the next observation.
-	return res, errStop
+	return res, plan, true, errStop
 }
 
 // changesMembers reports whether a plan touches a node, a pod or the master
@@ -201,8 +282,12 @@ func setPolicyCondition(rg *replnodev1alpha1.ReplicationGroup, c failover.Condit
 func (r *ReplicationGroupReconciler) executeFailoverActions(ctx context.Context, p *pass, actions []failover.Action, reason string) (bool, error) {
 	log := logf.FromContext(ctx)
 	for _, a := range actions {
-		log.Info("failover action", "action", a.String())
-		if err := r.executeFailoverAction(ctx, p, a, reason); err != nil {
+		began := time.Now()
+		err := r.executeFailoverAction(ctx, p, a, reason)
+		// The pass's age and each action's duration are what a write pause
+		// of a switchover is made of (docs/benchmarks-failover.md).
+		log.Info("failover action", "action", a.String(), "tookMs", msSince(began), "passMs", msSince(p.started))
+		if err != nil {
 			if errors.Is(err, errVerifyFailed) {
 				return false, nil
 			}
@@ -277,12 +362,7 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		p.rg.Status.FencedMembers = kept
 		return nil
 	case failover.ActMoveMasterLabel:
-		for name := range p.pods {
-			if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, a.Target, p.fenced[name])); err != nil {
-				return err
-			}
-		}
-		return nil
+		return r.moveMasterLabel(ctx, p, a.Target)
 	case failover.ActSetCurrentMaster:
 		p.rg.Status.CurrentMaster = a.Target
 		p.rg.Status.TargetMaster = a.Target
@@ -302,6 +382,140 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		return nil
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
+}
+
+// masterEndpointWait bounds each wait of moveMasterLabel for the master
+// Service's EndpointSlice to show a change.
+const masterEndpointWait = time.Second
+
+// masterEndpointPoll is how often moveMasterLabel reads the EndpointSlice.
+const masterEndpointPoll = 10 * time.Millisecond
+
+// moveMasterLabel labels target the master and every other pod a replica
+// (or fenced); the master Service follows the label. kube-controller-
+// manager's EndpointSlice controller syncs the Service once per pod change,
+// and a sync that comes before its informer saw its own previous write is
+// retried only after a second (defaultSyncBackOff). Pod changes in quick
+// succession (a label patch after another, or after the old master's pod
+// deletion) hit that almost every time on a loaded host: the slice lost
+// the old master at once and listed the new one a second later, the
+// largest part of a switchover's write pause (docs/benchmarks-failover.md).
+// So each change waits until the slice shows the previous one: the old
+// master's label goes first (a pod being deleted keeps its label until
+// later: its deletion is the change), the new master's once the slice
+// shows those (oldEndpointsOut), the leaving pods' once the new master is
+// listed. The old master is a replica or contained by then, so nothing is
+// written anywhere before the new label anyway.
+func (r *ReplicationGroupReconciler) moveMasterLabel(ctx context.Context, p *pass, target string) error {
+	targetIP := ""
+	if pod := p.pods[target]; pod != nil {
+		targetIP = pod.Status.PodIP
+	}
+	var leaving []string
+	for _, name := range slices.Sorted(maps.Keys(p.pods)) {
+		if name == target {
+			continue
+		}
+		if !p.pods[name].DeletionTimestamp.IsZero() {
+			leaving = append(leaving, name)
+			continue
+		}
+		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
+			return err
+		}
+	}
+	deleting := map[string]bool{}
+	for _, name := range leaving {
+		if ip := p.pods[name].Status.PodIP; ip != "" {
+			deleting[ip] = true
+		}
+	}
+	r.waitMasterEndpoints(ctx, p, "old endpoints out", func(s []discoveryv1.EndpointSlice) bool {
+		return oldEndpointsOut(s, targetIP, deleting)
+	})
+	if err := r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target])); err != nil {
+		return err
+	}
+	if len(leaving) == 0 {
+		return nil
+	}
+	r.waitMasterEndpoints(ctx, p, "target listed", func(s []discoveryv1.EndpointSlice) bool {
+		return lists(s, targetIP)
+	})
+	for _, name := range leaving {
+		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitMasterEndpoints waits, at most masterEndpointWait, until done holds
+// for the master Service's EndpointSlices. It returns at once when the
+// Service has no EndpointSlice (no controller maintains them, as under
+// envtest) or they cannot be read: the waits only save time, the label
+// move is correct without them.
+func (r *ReplicationGroupReconciler) waitMasterEndpoints(ctx context.Context, p *pass, what string, done func([]discoveryv1.EndpointSlice) bool) {
+	var reader client.Reader = r.Client
+	if r.APIReader != nil {
+		reader = r.APIReader
+	}
+	began := time.Now()
+	for {
+		var list discoveryv1.EndpointSliceList
+		if err := reader.List(ctx, &list, client.InNamespace(p.rg.Namespace),
+			client.MatchingLabels{discoveryv1.LabelServiceName: masterServiceName(p.rg)}); err != nil || len(list.Items) == 0 {
+			return
+		}
+		ok := done(list.Items)
+		if ok || time.Since(began) >= masterEndpointWait {
+			logf.FromContext(ctx).Info("failover endpoint wait", "for", what, "done", ok, "waitedMs", msSince(began))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(masterEndpointPoll):
+		}
+	}
+}
+
+// oldEndpointsOut reports whether the slices show the changes made to the
+// members other than the new master (targetIP): a pod being deleted
+// (deleting) is listed terminating or not at all, and no other endpoint but
+// the new master's is ready (a nil ready condition counts as ready, as the
+// API says). Waiting for the terminating mark, not only for "not ready",
+// matters: a killed master is not ready before its deletion, and the
+// deletion's own sync must be seen before the next pod change.
+func oldEndpointsOut(eps []discoveryv1.EndpointSlice, targetIP string, deleting map[string]bool) bool {
+	for _, s := range eps {
+		for _, e := range s.Endpoints {
+			for _, a := range e.Addresses {
+				switch {
+				case a == targetIP:
+				case deleting[a]:
+					if e.Conditions.Terminating == nil || !*e.Conditions.Terminating {
+						return false
+					}
+				case e.Conditions.Ready == nil || *e.Conditions.Ready:
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// lists reports whether the slices hold ip.
+func lists(eps []discoveryv1.EndpointSlice, ip string) bool {
+	for _, s := range eps {
+		for _, e := range s.Endpoints {
+			if slices.Contains(e.Addresses, ip) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // nodeAction sends the node command an action stands for. It is the one
@@ -342,6 +556,11 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		return nil
 	}
 	return nil
+}
+
+// msSince is the time since t in milliseconds, for timing logs.
+func msSince(t time.Time) float64 {
+	return float64(time.Since(t).Microseconds()) / 1000
 }
 
 // ------ FAILOVER RECORD ------

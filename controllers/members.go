@@ -63,6 +63,10 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 		return ctrl.Result{}, fmt.Errorf("listing pods: %w", err)
 	}
 	p.views = nil
+	// The recorded master is asked last, so what its replicas say can
+	// bound the look at it (masterLooksSilent).
+	var master *corev1.Pod
+	masterOrd := 0
 	for i := range pods.Items {
 		pod := &pods.Items[i]
 		if !metav1.IsControlledBy(pod, p.rg) {
@@ -73,7 +77,15 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 			continue
 		}
 		p.pods[pod.Name] = pod
-		p.views = append(p.views, r.observePod(ctx, p, pod, ord))
+		if pod.Name == p.rg.Status.CurrentMaster {
+			master, masterOrd = pod, ord
+			continue
+		}
+		p.views = append(p.views, r.observePod(ctx, p, pod, ord, false))
+	}
+	if master != nil {
+		quick := masterLooksSilent(p.views, master.Status.PodIP, failoverSettings(p.rg))
+		p.views = append(p.views, r.observePod(ctx, p, master, masterOrd, quick))
 	}
 	sort.Slice(p.views, func(i, j int) bool { return p.views[i].observed.Ordinal < p.views[j].observed.Ordinal })
 	p.members = nil
@@ -89,8 +101,30 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 	return ctrl.Result{}, nil
 }
 
-// observePod builds the view of one member pod, asking its node when it runs.
-func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, pod *corev1.Pod, ord int) (v memberView) {
+// masterLooksSilent reports whether a replica that follows the master at
+// ip reports, in milliseconds, no contact with it for longer than a ping
+// period plus CronSlack: a master that runs is heard at least that often,
+// so it is frozen, stopped or cut off, and a look at it is bounded like a
+// look at a member that did not answer. Without this, the first look at a
+// frozen master waited the whole node timeout (2s), often in the very pass
+// that could have seen the replicas' votes (issue 12, SIGSTOP RTO). A
+// shorter look only decides whether the master counts as reachable; a
+// master that does not answer is failed over only on its replicas' votes.
+func masterLooksSilent(views []memberView, ip string, s failover.Settings) bool {
+	limit := failover.PreciseGuardMargin(s).Milliseconds()
+	for _, v := range views {
+		r := v.failover.Repl
+		if v.failover.Reachable && r.Role == failover.RoleReplica && ip != "" && r.MasterHost == ip && r.NoContactMs >= limit {
+			return true
+		}
+	}
+	return false
+}
+
+// observePod builds the view of one member pod, asking its node when it
+// runs; quick bounds the look by silentMemberTimeout, as for a member that
+// did not answer the last one.
+func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, pod *corev1.Pod, ord int, quick bool) (v memberView) {
 	o := observedMember{
 		Name:         pod.Name,
 		Ordinal:      ord,
@@ -118,7 +152,7 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 	if o.PodIP == "" || o.Deleting || pod.Status.Phase != corev1.PodRunning {
 		return v
 	}
-	if r.wasSilent(pod.UID) {
+	if quick || r.wasSilent(pod.UID) {
 		// It did not answer the last look (a frozen process, a cut): a
 		// stopped process accepts the connection and never replies, so
 		// every pass would wait the whole node timeout for it before

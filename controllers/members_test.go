@@ -2,11 +2,17 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/controllers/nodeclient"
@@ -41,7 +47,7 @@ func TestObserveFrozenMemberCostsTheNodeTimeoutOnce(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "g-0", Namespace: "ns", UID: "uid-0"},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"}}
 	for i := 0; i < 3; i++ {
-		if v := r.observePod(context.Background(), newPass(rg), pod, 0); v.failover.Reachable {
+		if v := r.observePod(context.Background(), newPass(rg), pod, 0, false); v.failover.Reachable {
 			t.Fatal("a frozen node reported reachable")
 		}
 	}
@@ -52,5 +58,78 @@ func TestObserveFrozenMemberCostsTheNodeTimeoutOnce(t *testing.T) {
 		if d > silentMemberTimeout+200*time.Millisecond {
 			t.Errorf("a look at a member that was silent last time took %s, want about %s", d, silentMemberTimeout)
 		}
+	}
+}
+
+// silentMasterNodes answers INFO replication for replicas that follow
+// masterIP and report noContactMs, and never answers for the master (a
+// frozen process); it records how long each look at the master may last.
+type silentMasterNodes struct {
+	nodeclient.Client
+	masterIP    string
+	noContactMs int64
+	mu          sync.Mutex
+	masterLooks []time.Duration
+}
+
+// InfoReplication implements nodeclient.Client.
+func (f *silentMasterNodes) InfoReplication(ctx context.Context, n nodeclient.Node) (string, error) {
+	if n.Addr == f.masterIP+":6379" {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second) // the node timeout
+		defer cancel()
+		deadline, _ := ctx.Deadline()
+		f.mu.Lock()
+		f.masterLooks = append(f.masterLooks, time.Until(deadline))
+		f.mu.Unlock()
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	return fmt.Sprintf("# Replication\r\nrole:slave\r\nmaster_host:%s\r\nmaster_port:6379\r\nmaster_link_status:up\r\n"+
+		"master_last_io_seconds_ago:1\r\nmaster_no_contact_ms:%d\r\nmaster_sync_in_progress:0\r\nslave_repl_offset:100\r\n"+
+		"master_replid:%040d\r\nmaster_replid2:%040d\r\nmaster_repl_offset:100\r\nsecond_repl_offset:-1\r\n",
+		f.masterIP, f.noContactMs, 1, 0), nil
+}
+
+// TestObserveMasterItsReplicasNoLongerHear: the recorded master is asked
+// after its replicas, and when one that follows it reports no contact for
+// longer than a ping period plus CronSlack (a running master is heard at
+// least that often), the look at it is bounded by silentMemberTimeout even
+// the first time: the first look at a frozen master used to wait the whole
+// node timeout, often in the pass that could have seen the replicas'
+// votes. Replicas that still hear it leave the look at the node timeout.
+func TestObserveMasterItsReplicasNoLongerHear(t *testing.T) {
+	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
+	rg.Spec.Replicas = ptr.To[int32](2)
+	rg.Status.CurrentMaster = "g-0"
+	pod := func(name, ip string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: "uid-" + types.UID(name),
+			Labels: selectorLabels(rg),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "replnode.io/v1alpha1", Kind: "ReplicationGroup", Name: "g",
+				UID: rg.UID, Controller: ptr.To(true)}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
+	}
+	for _, c := range []struct {
+		noContactMs int64
+		quick       bool
+	}{{2000, true}, {1200, false}} {
+		t.Run(fmt.Sprintf("replicas report %dms", c.noContactMs), func(t *testing.T) {
+			nodes := &silentMasterNodes{masterIP: "10.0.0.1", noContactMs: c.noContactMs}
+			r := &ReplicationGroupReconciler{Nodes: nodes, Client: fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).
+				WithObjects(pod("g-0", "10.0.0.1"), pod("g-1", "10.0.0.2"), pod("g-2", "10.0.0.3")).Build()}
+			p := newPass(rg.DeepCopy())
+			if _, err := r.observeMembers(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			if len(p.views) != 3 || p.views[0].failover.Name != "g-0" || p.views[0].failover.Reachable {
+				t.Fatalf("views: want g-0 first and unreachable, got %+v", p.views)
+			}
+			if len(nodes.masterLooks) != 1 {
+				t.Fatalf("the master was asked %d times", len(nodes.masterLooks))
+			}
+			quick := nodes.masterLooks[0] <= silentMemberTimeout
+			if quick != c.quick {
+				t.Fatalf("the look at the master could last %s; want bounded by %s: %v", nodes.masterLooks[0], silentMemberTimeout, c.quick)
+			}
+		})
 	}
 }

@@ -174,6 +174,7 @@ func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered bool,
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=replnode.io,resources=replicationgroups,verbs=get;list;watch;update;patch
@@ -223,6 +224,10 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if !errors.Is(err, errStatusConflict) {
 			observeGroupMetrics(p.original) // the status as last written
 		}
+	}
+	if p.failoverBusy {
+		logf.FromContext(ctx).Info("failover pass done", "passMs", msSince(p.started), "requeueMs", res.RequeueAfter.Milliseconds(),
+			"conflict", errors.Is(err, errStatusConflict))
 	}
 	if errors.Is(err, errStatusConflict) {
 		// Another writer (or our own write the cache has not seen yet) got
@@ -406,6 +411,9 @@ type pass struct {
 	// epochTaken is true once this pass raised and stored the failover
 	// epoch (beginFailoverEpoch): it holds the group's latest version.
 	epochTaken bool
+	// started is when the pass began (wall clock), so the failover log
+	// says how much of a write pause each pass spent before acting.
+	started time.Time
 }
 
 // progressNote is a step's account of what it is doing.
@@ -417,7 +425,7 @@ type progressNote struct {
 
 // newPass starts a pass over rg.
 func newPass(rg *replnodev1alpha1.ReplicationGroup) *pass {
-	return &pass{rg: rg, original: rg.DeepCopy(), pods: map[string]*corev1.Pod{}}
+	return &pass{rg: rg, original: rg.DeepCopy(), pods: map[string]*corev1.Pod{}, started: time.Now()}
 }
 
 // progress records the first thing the pass is busy with (it names the phase).

@@ -59,6 +59,24 @@ type Detection struct {
 // not only when MasterDownAfter runs out.
 const pollWhileSuspect = 250 * time.Millisecond
 
+// minSuspectPoll is the shortest wait before the next look at a suspect
+// master (suspectPoll).
+const minSuspectPoll = 20 * time.Millisecond
+
+// suspectPoll is when to look again at a master that is not failed yet
+// only because the replicas' votes are missing: after pollWhileSuspect, or
+// sooner when the votes are foreseen sooner (Evidence.VotesDueIn), so the
+// pass that can decide comes as they mature instead of up to a poll period
+// later (part of a frozen or cut-off master's RTO). It never looks later
+// than pollWhileSuspect and changes no verdict: each look decides from
+// fresh reports.
+func suspectPoll(ev Evidence) time.Duration {
+	if ev.VotesDueIn <= 0 {
+		return pollWhileSuspect
+	}
+	return min(pollWhileSuspect, max(minSuspectPoll, ev.VotesDueIn))
+}
+
 // reasonMasterRestarted is the verdict on a master that answers as a replica.
 const reasonMasterRestarted = "MasterRestarted"
 
@@ -116,7 +134,7 @@ func Detect(obs Observation) Detection {
 		if !ev.GuardExpired() {
 			d.Health, d.Reason = HealthSuspect, "MasterNotYetSeen"
 			d.Message = fmt.Sprintf("master %s has not answered since the operator started; %s", name, ev.VoteSummary())
-			d.RequeueAfter = pollWhileSuspect
+			d.RequeueAfter = suspectPoll(ev)
 			return d
 		}
 		d.DownFor = ev.VotedDownFor
@@ -154,7 +172,7 @@ func Detect(obs Observation) Detection {
 			name, d.DownFor, ev.VoteSummary())
 	}
 	if d.Health == HealthIsolated {
-		d.RequeueAfter = pollWhileSuspect
+		d.RequeueAfter = suspectPoll(ev)
 	}
 	return d
 }

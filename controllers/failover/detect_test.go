@@ -279,3 +279,52 @@ func TestDetectUsesTheGuardTheMasterRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestDetectLooksAgainWhenVotesMature: a master the operator cannot reach
+// and whose replicas have not heard it for almost the vote threshold is
+// looked at again when their votes are due, not up to a whole poll period
+// later (issue 12, a frozen master's RTO); it is never looked at later than
+// pollWhileSuspect, and nothing is failed before the votes are there.
+func TestDetectLooksAgainWhenVotesMature(t *testing.T) {
+	quietMs := func(m Member, ms int64) Member {
+		m.Repl.NoContactMs = ms
+		return m
+	}
+	guarded := unreachable(master("g-0", 0, histA, 1000))
+	guarded.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: 1, MaxLag: 2 * time.Second}
+	cases := []struct {
+		name     string
+		master   Member
+		replicas []Member
+		want     time.Duration
+	}{
+		// The threshold is L + ping period + CronSlack = 3.5s; N-w+1 = 2 votes.
+		{"both 100ms from the threshold",
+			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3400), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3450)}, 100 * time.Millisecond},
+		{"the second vote decides: the later one counts",
+			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3490), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3380)}, 120 * time.Millisecond},
+		{"a millisecond away: not a busy loop",
+			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3499), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3499)}, minSuspectPoll},
+		{"far from the threshold: the usual poll",
+			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 1000), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3400)}, pollWhileSuspect},
+		{"one replica does not say: no vote can be foreseen",
+			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3400), unreachable(replica("g-2", 2, histA, 980, LinkUp))}, pollWhileSuspect},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, append([]Member{c.master}, c.replicas...)...)
+			obs.Status.LastMasterReplID = histA
+			d := Detect(obs)
+			if d.Health != HealthIsolated {
+				t.Fatalf("health %s (%s), want Isolated: no vote is there yet: %s", d.Health, d.Reason, d.Message)
+			}
+			if d.RequeueAfter != c.want {
+				t.Fatalf("RequeueAfter = %s, want %s", d.RequeueAfter, c.want)
+			}
+			// Decide waits with the same delay.
+			if dec := Decide(obs, SwitchoverState{}); dec.RequeueAfter != c.want || len(dec.Actions) != 0 {
+				t.Fatalf("Decide: %s after %s with %d actions, want a wait of %s", dec.Reason, dec.RequeueAfter, len(dec.Actions), c.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -66,6 +67,11 @@ type Evidence struct {
 	// VotedDownFor is the shortest no-contact among the NeedVotes longest
 	// votes: how long the guard has provably been expired; 0 when it has not.
 	VotedDownFor time.Duration
+	// VotesDueIn is how much longer the replicas must hear nothing before
+	// NeedVotes of them vote, counted from their reports: 0 when the guard
+	// has expired, or when fewer than NeedVotes report a no-contact (no
+	// vote can be foreseen). Only when to look again depends on it.
+	VotesDueIn time.Duration
 	// MostAdvanced is the largest position reported (-1 when none).
 	MostAdvanced int64
 }
@@ -138,7 +144,7 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	if w > 0 {
 		ev.NeedVotes = n - w + 1
 	}
-	var voted []time.Duration
+	var voted, due []time.Duration
 	for _, r := range sortedMembers(obs.Members) {
 		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress || r.Repl.Loading {
 			continue
@@ -165,6 +171,7 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 				threshold = ev.PreciseThreshold
 			}
 			rep.Voted = ev.NeedVotes > 0 && quiet >= threshold
+			due = append(due, max(0, threshold-quiet))
 		}
 		if rep.Voted {
 			ev.Votes++
@@ -176,6 +183,9 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 	if ev.GuardExpired() {
 		sort.Slice(voted, func(i, j int) bool { return voted[i] > voted[j] })
 		ev.VotedDownFor = voted[ev.NeedVotes-1]
+	} else if ev.NeedVotes > 0 && len(due) >= ev.NeedVotes {
+		slices.Sort(due)
+		ev.VotesDueIn = due[ev.NeedVotes-1]
 	}
 	return ev
 }

@@ -86,11 +86,14 @@ type SwitchoverStep struct {
 	Resyncs map[string]ResyncPrediction
 }
 
-// switchoverPollInterval is the longest a started or waiting switchover
+// SwitchoverPollInterval is the longest a started or waiting switchover
 // sleeps between looks at the target's offset: writes are paused all that
 // time, and the target usually holds the master's last bytes within
-// milliseconds of the pause (issue 12 "Done when" c: pauses ≤ 1s).
-const switchoverPollInterval = 100 * time.Millisecond
+// milliseconds of the pause (issue 12 "Done when" c: pauses ≤ 1s). A step
+// that asks to be called again within it depends only on the members'
+// state: a caller may observe them again and take the next step at once,
+// in the same pass (the reconciler does, see runFailoverPass).
+const SwitchoverPollInterval = 100 * time.Millisecond
 
 // switchoverPromotedRequeue is how soon the pass after the promotion comes:
 // it releases the old master and moves the label, so writes resume then.
@@ -169,7 +172,7 @@ func stepIdle(requested string, retryAfter time.Time, obs Observation) Switchove
 		Actions: []Action{setTarget(requested), pauseWrites(cur, pauseFor(obs.Settings)),
 			event(EventNormal, "SwitchoverStarted", msg)},
 		Result: SwitchoverStarted, Reason: "SwitchoverStarted", Message: msg,
-		RequeueAfter: switchoverPollInterval,
+		RequeueAfter: SwitchoverPollInterval,
 	}
 }
 
@@ -264,7 +267,7 @@ func stepWaitingForSync(state SwitchoverState, requested string, obs Observation
 	}
 	return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverWaitingForSync",
 		Message:      fmt.Sprintf("target %s at offset %d, master %s at %d", state.To, pos, state.From, from.Repl.Offset),
-		RequeueAfter: min(switchoverPollInterval, obs.Settings.SwitchoverTimeout-waited)}
+		RequeueAfter: min(SwitchoverPollInterval, obs.Settings.SwitchoverTimeout-waited)}
 }
 
 // demotedTo reports whether from answers as a replica of to: the hand-over
@@ -294,7 +297,7 @@ func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 		return SwitchoverStep{Next: state, Result: SwitchoverWaiting, Reason: "SwitchoverTargetUnreachable",
 			Message: fmt.Sprintf("target %s does not answer after its promotion; it may be master, so the switchover waits for it to answer or for its process to be gone",
 				state.To),
-			RequeueAfter: switchoverPollInterval}
+			RequeueAfter: SwitchoverPollInterval}
 	}
 	if to == nil || !to.Reachable || !to.podRunning() {
 		return abortSwitchover(state, obs, "TargetLostAfterPromotion",

@@ -360,7 +360,7 @@ func TestSwitchoverWaitRequeue(t *testing.T) {
 	obs := observe("g-0", 0, master("g-0", 0, histA, 1000), replica("g-1", 1, histA, 10, LinkUp))
 	state := SwitchoverState{Phase: SwitchoverWaitingForSync, From: "g-0", To: "g-1", StartedAt: t0, PausedAt: t0}
 	obs.Now = t0.Add(5 * time.Second)
-	if s := StepSwitchover(state, "g-1", obs); s.RequeueAfter != switchoverPollInterval {
+	if s := StepSwitchover(state, "g-1", obs); s.RequeueAfter != SwitchoverPollInterval {
 		t.Fatalf("RequeueAfter = %s, want the poll interval", s.RequeueAfter)
 	}
 	obs.Now = t0.Add(settings.SwitchoverTimeout - 30*time.Millisecond)

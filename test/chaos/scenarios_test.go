@@ -372,7 +372,8 @@ func runRound(sc scenario, n int) result {
 	})
 	hold(2 * time.Second)
 	faultAt := h.Now()
-	logf("round %s #%d: fault (master %s, replicas %v)", sc.name, n, master, replicas)
+	// The wall clock places the fault against the operator's log.
+	logf("round %s #%d: fault at %s (master %s, replicas %v)", sc.name, n, time.Now().UTC().Format(time.RFC3339Nano), master, replicas)
 	if err := sc.run(&round{master: master, pods: pods, replicas: replicas, ctx: ctx}); err != nil {
 		problems = append(problems, "fault: "+err.Error())
 	}

@@ -216,7 +216,10 @@ func (o *operatorSet) start(n int) error {
 		// operator takes the lease, so a restarted one waits for a killed
 		// one's lease to expire, as it would in a cluster.
 		args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-			"--leader-election-namespace", "default"}
+			"--leader-election-namespace", "default",
+			// Sub-second timestamps place the failover steps (their
+			// durations are logged) against the clients' history.
+			"--zap-time-encoding=rfc3339nano"}
 		cmd := exec.Command(filepath.Join(binDir, "manager"), args...)
 		cmd.Env = append(os.Environ(), cluster.MarkerEnv+"="+cfg.StateDir)
 		cmd.Stdout, cmd.Stderr = f, f

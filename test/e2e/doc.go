@@ -6,7 +6,9 @@
 // repeated master kills and pod deletions lose no write acknowledged with
 // WAIT, never leave two writable masters and cause no full resyncs of the
 // other replicas; a stopped node fails over and its master returns as a
-// replica; a switchover (spec.master) loses nothing; an operator cut off
+// replica; ten switchovers (spec.master, E2E_SWITCHOVERS) pause writes at
+// most 1s at the p99, lose no write answered OK and make no member serve a
+// full sync; an operator cut off
 // from a healthy master does not fail it over. Day-2 operations
 // (operations_test.go): kubectl drain of every node in turn and a rolling
 // image upgrade lose no acknowledged write and end Ready; a bad spec.config

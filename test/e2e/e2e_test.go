@@ -182,6 +182,10 @@ type writer struct {
 	mu       sync.Mutex
 	acked    []string
 	ackTimes []time.Time
+	// oked are the keys whose SET answered OK, acknowledged by WAIT or not.
+	oked []string
+	// trace records the writer's connects and errors, for timelines.
+	trace    []writerEvent
 	attempts int
 	connect  func() (*resp.Conn, error)
 	stop     chan struct{}
@@ -226,9 +230,11 @@ func (w *writer) loop() {
 		}
 		c, err := w.connect()
 		if err != nil {
+			w.note("connect: " + err.Error())
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
+		w.note("connected")
 		for {
 			select {
 			case <-w.stop:
@@ -242,10 +248,15 @@ func (w *writer) loop() {
 			w.attempts++
 			w.mu.Unlock()
 			if _, err := c.Do("SET", key, strconv.Itoa(seq)); err != nil {
+				w.note("SET: " + err.Error())
 				break
 			}
+			w.mu.Lock()
+			w.oked = append(w.oked, key)
+			w.mu.Unlock()
 			n, err := c.Do("WAIT", "1", "2000")
 			if err != nil {
+				w.note("WAIT: " + err.Error())
 				break
 			}
 			if got, _ := n.(int64); got >= 1 {
@@ -261,6 +272,32 @@ func (w *writer) loop() {
 	}
 }
 
+// writerEvent is one entry of the writer's trace.
+type writerEvent struct {
+	at   time.Time
+	what string
+}
+
+// note adds an entry to the writer's trace.
+func (w *writer) note(what string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.trace = append(w.trace, writerEvent{at: time.Now(), what: what})
+}
+
+// traceBetween returns the trace entries in [from, to].
+func (w *writer) traceBetween(from, to time.Time) []writerEvent {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []writerEvent
+	for _, e := range w.trace {
+		if !e.at.Before(from) && !e.at.After(to) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // finish stops the writer and waits for it.
 func (w *writer) finish() {
 	close(w.stop)
@@ -274,22 +311,35 @@ func (w *writer) snapshot() []string {
 	return slices.Clone(w.acked)
 }
 
+// okSnapshot returns the keys whose SET answered OK so far.
+func (w *writer) okSnapshot() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.oked)
+}
+
 // outage returns the longest gap between consecutive acknowledgements that
 // overlaps [from, to] — the write-unavailability window of a fault at from.
 func (w *writer) outage(from, to time.Time) time.Duration {
+	start, end := w.outageSpan(from, to)
+	return end.Sub(start)
+}
+
+// outageSpan returns the two acknowledgements that bound outage's gap.
+func (w *writer) outageSpan(from, to time.Time) (time.Time, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var longest time.Duration
+	var start, end time.Time
 	prev := time.Time{}
 	for _, at := range w.ackTimes {
 		if !prev.IsZero() && at.After(from) && prev.Before(to) {
-			if gap := at.Sub(prev); gap > longest {
-				longest = gap
+			if gap := at.Sub(prev); gap > end.Sub(start) {
+				start, end = prev, at
 			}
 		}
 		prev = at
 	}
-	return longest
+	return start, end
 }
 
 // ackedAfter reports whether a write was acknowledged after t.
@@ -409,6 +459,10 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[i]
 }
 
+// reportKeptMarker starts the part of E2E_REPORT that writeReport keeps:
+// notes and earlier measurements written by hand.
+const reportKeptMarker = "<!-- kept by make e2e: everything below -->"
+
 // writeReport writes the measurements to E2E_REPORT when it is set.
 func writeReport(t *testing.T) {
 	path := os.Getenv("E2E_REPORT")
@@ -427,6 +481,12 @@ func writeReport(t *testing.T) {
 		b.WriteString(l + "\n")
 	}
 	b.WriteString("```\n")
+	// Analysis written by hand below the marker survives the rewrite.
+	if prev, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(prev), reportKeptMarker); i >= 0 {
+			b.WriteString("\n" + string(prev[i:]))
+		}
+	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Errorf("write %s: %v", path, err)
 	}
@@ -669,47 +729,5 @@ func testNodeStop(t *testing.T) {
 	record(fmt.Sprintf("node-stop: master %s on %s -> %s, rto %s, %s, acked lost %d", old, node, master, rto.Round(100*time.Millisecond), outcome, lost))
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost", lost)
-	}
-}
-
-// testSwitchover moves the master with spec.master under load: nothing
-// acknowledged is lost.
-func testSwitchover(t *testing.T) {
-	old := waitSettled(t, "", 3*time.Minute)
-	var target string
-	for name := range members(t) {
-		if name != old {
-			target = name
-			break
-		}
-	}
-	w := startWriter()
-	defer w.finish()
-	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
-	rg := getGroup(t)
-	patch := client.MergeFrom(rg.DeepCopy())
-	rg.Spec.Master = target
-	at := time.Now()
-	if err := kube.Patch(context.Background(), rg, patch); err != nil {
-		t.Fatalf("set spec.master=%s: %v", target, err)
-	}
-	waitSettled(t, target, 3*time.Minute)
-	took := time.Since(at)
-	switchedAt := time.Now()
-	waitFor(t, time.Minute, "an acknowledged write after the switchover", func() bool { return w.ackedAfter(switchedAt) })
-	rto := w.outage(at, time.Now())
-	lost := missing(t, masterEndpoint(), w.snapshot())
-	record(fmt.Sprintf("switchover: %s -> %s in %s, write pause %s, acked lost %d", old, target, took.Round(100*time.Millisecond), rto.Round(10*time.Millisecond), lost))
-	if lost > 0 {
-		t.Errorf("%d acknowledged writes lost", lost)
-	}
-	// spec.master pins the master: left set, every later failover would be
-	// followed by a switchover back to it once it is a healthy replica. The
-	// later scenarios measure failovers alone.
-	rg = getGroup(t)
-	patch = client.MergeFrom(rg.DeepCopy())
-	rg.Spec.Master = ""
-	if err := kube.Patch(context.Background(), rg, patch); err != nil {
-		t.Fatalf("clear spec.master: %v", err)
 	}
 }

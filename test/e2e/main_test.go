@@ -202,7 +202,10 @@ func run(m *testing.M) int {
 	}
 	// One host process and no in-cluster namespace for a lease: no election.
 	manager := exec.Command(filepath.Join(binDir, "manager"), "--kubeconfig", kubeconfig,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--leader-elect=false")
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0", "--leader-elect=false",
+		// Sub-second timestamps: the switchover scenario reads the
+		// failover steps' timing from this log.
+		"--zap-time-encoding=rfc3339nano")
 	manager.Env = append(os.Environ(), cluster.MarkerEnv+"="+c.StateDir)
 	manager.Stdout, manager.Stderr = managerLog, managerLog
 	manager.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
