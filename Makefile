@@ -185,7 +185,7 @@ demo-down: ## Stop the demo's operator, pods and local cluster and remove its st
 
 .PHONY: e2e
 e2e: test-deps k8s-bins build ## End-to-end suite on a local cluster of its own (root): replication, E2E_FAILOVERS kills, node stop, partition, switchover, then drains of every node, a rolling upgrade and a bad config healed; results in docs/benchmarks-failover.md.
-	@export E2E_FAILOVERS=$(E2E_FAILOVERS) E2E_REPORT=$(ROOT)/docs/benchmarks-failover.md; \
+	@export E2E_FAILOVERS=$(E2E_FAILOVERS) E2E_TIMING_GOALS=1 E2E_REPORT=$(ROOT)/docs/benchmarks-failover.md; \
 	status=0; \
 	go test -count=1 -v -timeout $(E2E_TIMEOUT) ./test/e2e/ 2>&1 | tee $(E2E_LOG) || status=$$?; \
 	echo; grep -E '^(failover|node-stop|partition|switchover|drain|rolling-upgrade|bad-config):' $(E2E_LOG) || true; \
