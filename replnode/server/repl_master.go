@@ -163,6 +163,7 @@ func (r *replState) linkConfig() replication.LinkConfig {
 		ListeningPort: int(port),
 		AnnounceIP:    cfg.String("replica-announce-ip"),
 		TimeoutMs:     cfg.Int("repl-timeout") * 1000,
+		KeepNewerData: r.s.keepNewerData(),
 	}
 }
 
