@@ -392,7 +392,7 @@ func decideTwoMasters(obs Observation) (Decision, bool) {
 		p := PredictResync(m.Repl, winner.Repl)
 		d.Resyncs[m.Name] = p
 		d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
-		d.Actions = append(d.Actions, demote(m.Name, winner.Name)...)
+		d.Actions = append(d.Actions, demote(m.Name, winner.Name, true)...)
 		d.Actions = append(d.Actions,
 			event(EventWarning, "TwoMastersRepaired", fmt.Sprintf(
 				"%s also answered as master; made it a replica of %s (%s). %s resync: %s; %s",
@@ -571,7 +571,7 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 	}
 	if oldMaster != nil {
 		resyncs[from] = PredictResync(oldMaster.Repl, after)
-		acts = append(acts, demote(from, to)...)
+		acts = append(acts, demote(from, to, true)...)
 	}
 	acts = append(acts,
 		Action{Kind: ActMoveMasterLabel, Target: to},
@@ -663,6 +663,14 @@ func decideRejoin(obs Observation, d Decision) Decision {
 			// full sync runs aggregate into one event.
 			if m.Repl.ReplID != master.Repl.ReplID {
 				d.Resyncs[m.Name] = p
+				if m.Repl.LinkStatus != LinkUp && !m.Repl.SyncInProgress {
+					// A replnode node refuses a full sync from a master
+					// behind it (R1) unless told, in this epoch, that its
+					// newer bytes may go: they are an old master's, which
+					// no WAIT acknowledged. Repeating REPLICAOF to the
+					// master it already follows changes nothing else.
+					d.Actions = append(d.Actions, replicaOfDiscarding(m.Name, master.Name))
+				}
 				d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
 					"%s returned as a replica of %s: %s resync; %s", m.Name, master.Name, p.Mode, divergenceText(p))))
 			}
@@ -671,9 +679,9 @@ func decideRejoin(obs Observation, d Decision) Decision {
 		d.Resyncs[m.Name] = p
 		if m.Repl.Role == RoleMaster {
 			d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
-			d.Actions = append(d.Actions, demote(m.Name, master.Name)...)
+			d.Actions = append(d.Actions, demote(m.Name, master.Name, true)...)
 		} else {
-			d.Actions = append(d.Actions, replicaOf(m.Name, master.Name))
+			d.Actions = append(d.Actions, replicaOfDiscarding(m.Name, master.Name))
 		}
 		d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
 			"%s returns as a replica of %s: %s resync expected (%s); %s",

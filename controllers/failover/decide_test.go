@@ -61,7 +61,7 @@ func TestDecideFencing(t *testing.T) {
 	}{
 		{"reachable old master is paused, then follows and is unpaused", demoted, []string{
 			"SetTargetMaster g-1", "PauseWrites g-0 10s", "Promote g-1", "VerifyRole g-1 master",
-			"ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+			"ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
 		{"pod gone: marked fenced so it comes back a replica", gone(master("g-0", 0, histA, 1000)), []string{
 			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
 			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
@@ -194,7 +194,7 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}(), replica("g-2", 2, histB, 2000, LinkUp)},
 			"g-1", "g-1", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"},
+			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"},
 			"g-0", 300, "TwoMastersRepaired"},
 		{"the target wins during an interrupted failover",
 			[]Member{master("g-0", 0, histA, 1000), func() Member {
@@ -203,13 +203,13 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}()},
 			"g-1", "g-0", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired",
+			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-1 master", "MoveMasterLabel g-1", "SetCurrentMaster g-1"},
 			"g-0", 0, "TwoMastersRepaired"},
 		{"status names neither: most advanced on the reference history",
 			[]Member{unreachable(master("g-0", 0, histA, 1000)), master("g-1", 1, histA, 900), master("g-2", 2, histA, 950)},
 			"g-0", "g-0", KindRepairTwoMasters,
-			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "ReplicaOf g-1 g-2", "KillClients g-1", "Unpause g-1", "Event Warning TwoMastersRepaired",
+			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "ReplicaOf g-1 g-2 discarding its newer data", "KillClients g-1", "Unpause g-1", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-2 master", "MoveMasterLabel g-2", "SetCurrentMaster g-2"},
 			"g-1", 0, "TwoMastersRepaired"},
 		{"status names neither and no history matches: refuse",
@@ -315,18 +315,18 @@ func TestDecideOldMasterReturns(t *testing.T) {
 	}{
 		{"returns as a replica before syncing, nothing lost: partial",
 			func() Member { m := replica("g-0", 0, histA, 1200, LinkDown); m.Fenced = true; return m }(),
-			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncPartial, 0, true},
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncPartial, 0, true},
 		{"returns with writes the new master never got: full, bytes reported",
 			func() Member { m := replica("g-0", 0, histA, 1500, LinkDown); m.Fenced = true; return m }(),
-			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
 		{"returns still claiming master is handled as two masters", func() Member {
 			m := master("g-0", 0, histA, 1500)
 			m.Fenced = true
 			return m
-		}(), KindRepairTwoMasters, []string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"}, ResyncFull, 300, true},
+		}(), KindRepairTwoMasters, []string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"}, ResyncFull, 300, true},
 		{"returns empty (lost its disk): full, divergence unknown",
 			func() Member { m := replica("g-0", 0, histC, 0, LinkDown); m.Fenced = true; return m }(),
-			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
 		{"recreated pointed at the master, still on its old history: warn only",
 			func() Member {
 				m := replica("g-0", 0, histA, 1500, LinkDown)
@@ -334,6 +334,13 @@ func TestDecideOldMasterReturns(t *testing.T) {
 				return m
 			}(),
 			KindRejoin, []string{"Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
+		{"recreated pointed at the master, ahead of it and not syncing (its node refuses the full sync): allowed to discard",
+			func() Member {
+				m := replica("g-0", 0, histA, 2500, LinkDown)
+				m.Fenced, m.Repl.MasterHost = true, "10.0.0.11"
+				return m
+			}(),
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncFull, 1300, true},
 		{"recreated pointed at the master, already on its history: wait quietly",
 			func() Member {
 				m := replica("g-0", 0, histB, 1900, LinkDown)
@@ -413,7 +420,7 @@ func TestDecideRestartedMaster(t *testing.T) {
 		}
 		wantActions(t, d.Actions,
 			"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
-			"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+			"ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
 			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 	})
 	t.Run("process exited, not restarted yet: marked fenced, not deleted", func(t *testing.T) {
@@ -591,7 +598,7 @@ func TestDecideCutOffMasterIsReplaced(t *testing.T) {
 	}
 	wantActions(t, d.Actions,
 		"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
-		"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+		"ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
 		"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 }
 
