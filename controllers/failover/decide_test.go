@@ -481,18 +481,24 @@ func TestDecideRestartedMaster(t *testing.T) {
 	// attempt was abandoned. g-0 restarted holding more of its history than
 	// g-2's switch point, and was made master again: g-2 full-synced from it
 	// and lost what it acknowledged on g-1's history.
-	t.Run("a replica moved on to a later history: wait, it may hold writes the master lacks", func(t *testing.T) {
+	// Since the reference follows a replica onto a later history on which
+	// it holds bytes of its own (ReferenceHistory), that replica is the most
+	// advanced one: it is promoted and the restarted member rejoins it,
+	// losing only its bytes past g-2's switch, which no known replica
+	// acknowledged. (It used to wait, ReplicaOnLaterHistory, until
+	// accept-data-loss restored g-0 and wiped g-2's.)
+	t.Run("a replica moved on to a later history with writes of its own: it is promoted", func(t *testing.T) {
 		movedOn := replica("g-2", 2, histC, 1450, LinkDown)
 		movedOn.Repl.ReplID2, movedOn.Repl.SecondReplOffset = histA, 1301
 		obs := observe("g-0", 0, restarted(histA, 1470), replica("g-1", 1, histA, 1000, LinkDown), movedOn)
 		obs.Status.LastMasterReplID = histA
 		d := Decide(obs, SwitchoverState{})
-		if d.Kind != KindWait || d.Reason != "ReplicaOnLaterHistory" || len(d.Actions) != 0 {
-			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		if d.Kind != KindFailover || d.To != "g-2" {
+			t.Fatalf("decision = %s/%s to %s (%s) %v", d.Kind, d.Reason, d.To, d.Message, d.Actions)
 		}
 		obs.Settings.AcceptDataLoss = true
-		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
-			t.Fatalf("with accept-data-loss: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-2" {
+			t.Fatalf("with accept-data-loss: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
 		}
 		// Nothing past its switch point: contained, restored.
 		movedOn.Repl.Offset = 1300
