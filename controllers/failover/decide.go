@@ -559,7 +559,11 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 			continue
 		}
 		resyncs[m.Name] = PredictResync(m.Repl, after)
-		repoint = append(repoint, replicaOf(m.Name, to))
+		// A replica ahead of to keeps its data (its node refuses the
+		// full sync, R1) unless the user accepted the loss.
+		a := replicaOf(m.Name, to)
+		a.DiscardData = obs.Settings.AcceptDataLoss
+		repoint = append(repoint, a)
 	}
 	if target.Repl.Role != RoleMaster {
 		acts = append(acts, repoint...)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/replnode/replnode/replnode/redistest"
+	"github.com/replnode/replnode/replnode/server"
 )
 
 // Tests of replica-keep-newer-data (package fencing, "Keeping newer data"):
@@ -171,8 +172,12 @@ func TestReplicaKeepNewerDataWithRedisServerMaster(t *testing.T) {
 	m := redistest.StartRedis(t, "repl-diskless-sync-delay 0")
 	mc := m.Dial(t)
 	fill(t, mc, "m", 100)
-	replica := redistest.StartBinary(t, "replica-keep-newer-data yes", "replicaof 127.0.0.1 "+strconv.Itoa(m.Port))
+	// Turned on as the operator's pods do, through the environment (their
+	// redis.conf and command line must start a redis-server too).
+	t.Setenv(server.KeepNewerDataEnv, "yes")
+	replica := redistest.StartBinary(t, "replicaof 127.0.0.1 "+strconv.Itoa(m.Port))
 	rc := replica.Dial(t)
+	expect(t, rc, `["replica-keep-newer-data", "yes"]`, "CONFIG", "GET", "replica-keep-newer-data")
 	waitSynced(t, mc, rc)
 	expectDBSize(t, rc, 100)
 	fill(t, mc, "m2", 50)
