@@ -506,11 +506,9 @@ func (g *faultGroup) operatorPass(crash bool) {
 		}
 	}
 	g.sw = p.Switchover
-	if len(p.Actions) == 0 && p.Decision != nil && p.Decision.Kind == KindNone {
-		// The reconciler's topology step: the master label on the master;
-		// replicas follow the master, a
-		// replica whose data the master does not contain only when it is
-		// fenced (the policy's rejoin) or data loss is accepted.
+	if len(p.Actions) == 0 && !p.Switchover.Active() {
+		// The reconciler's topology step, which runs whenever the failover
+		// pass had nothing to do (failover_steps.go), waits included.
 		master := g.get(g.status.CurrentMaster)
 		// Role labels follow status.currentMaster (topology.go's
 		// RoleLabelMoved), also after a plan cut short between its
@@ -519,9 +517,18 @@ func (g *faultGroup) operatorPass(crash bool) {
 			g.logf("label moves to %s", master.name)
 			g.label = master.name
 		}
+		if !master.running() || !g.linked(fOperator, master.name) || master.repl.Role != RoleMaster {
+			return // topology.go repoints nobody at a master that does not answer as one
+		}
+		// Replicas follow the master; a replica whose data the master does
+		// not contain only when it is fenced (the policy's rejoin) or data
+		// loss is accepted, and then with the grant to lose it.
 		for _, m := range g.members {
+			// topology.go: a replica refusing the master's full sync is
+			// pointed again, with the grant, once data loss is accepted.
+			refusing := g.acceptDataLoss && m.refusing && m.follows == g.status.CurrentMaster
 			if m.name != g.status.CurrentMaster && m.running() && g.linked(fOperator, m.name) &&
-				(m.repl.Role != RoleReplica || m.follows != g.status.CurrentMaster) &&
+				(m.repl.Role != RoleReplica || m.follows != g.status.CurrentMaster || refusing) &&
 				(SourceContains(master.repl, m.repl) || containsName(g.fenced(), m.name) || g.acceptDataLoss) {
 				a := replicaOf(m.name, g.status.CurrentMaster)
 				a.DiscardData = !SourceContains(master.repl, m.repl)
@@ -801,6 +808,13 @@ func TestRandomFaultsKeepTheRules(t *testing.T) {
 					g.tick(false)
 					g.operatorPass(false)
 					g.check(seed)
+				}
+				for _, m := range g.members {
+					// With the loss accepted nothing may keep a member out
+					// of sync: no refusal outlives the grant.
+					if m.name != g.status.CurrentMaster && m.refusing {
+						t.Fatalf("seed %d: %s still refuses the master's full sync with accept-data-loss\n%s", seed, m.name, joinLines(g.log[max(0, len(g.log)-40):]))
+					}
 				}
 				if !settled() {
 					p := PlanPass(g.observe(), g.sw, "")
