@@ -667,12 +667,13 @@ func decideRejoin(obs Observation, d Decision) Decision {
 			// full sync runs aggregate into one event.
 			if m.Repl.ReplID != master.Repl.ReplID {
 				d.Resyncs[m.Name] = p
-				if m.Repl.LinkStatus != LinkUp && !m.Repl.SyncInProgress {
-					// A replnode node refuses a full sync from a master
-					// behind it (R1) unless told, in this epoch, that its
-					// newer bytes may go: they are an old master's, which
-					// no WAIT acknowledged. Repeating REPLICAOF to the
-					// master it already follows changes nothing else.
+				if m.Repl.LinkStatus != LinkUp && !m.Repl.SyncInProgress && m.Repl.Offset > master.Repl.Offset {
+					// Its node refuses the full sync from a master behind
+					// it (replica-keep-newer-data) unless told, in this
+					// epoch, that its newer bytes may go: they are an old
+					// master's, which no WAIT acknowledged. Repeating
+					// REPLICAOF to the master it already follows changes
+					// nothing else.
 					d.Actions = append(d.Actions, replicaOfDiscarding(m.Name, master.Name))
 				}
 				d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
