@@ -633,6 +633,7 @@ func (g *faultGroup) apply(a Action) bool {
 				m.discardAllowed = true
 			}
 			if m.repl.Role == RoleMaster || m.follows != a.Target {
+				m.refusing = false // it refused another source
 				m.repl.Role, m.follows, m.linkUp, m.syncing = RoleReplica, a.Target, false, false
 				m.linkSince, m.lastIO, m.acks = g.now, time.Time{}, map[string]fack{}
 			}
