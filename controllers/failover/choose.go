@@ -100,6 +100,25 @@ func lineage(obs Observation) map[string]Fork {
 	return out
 }
 
+// switches maps each history to every history the reachable members report
+// it moved on from, with the most bytes a report shows shared (not
+// lineage's one per history), so answers built on it do not depend on
+// member order even when the reports disagree.
+func switches(obs Observation) map[string]map[string]int64 {
+	parents := map[string]map[string]int64{}
+	for _, m := range obs.Members {
+		r := m.Repl
+		if !m.Reachable || !hasReplID(r.ReplID) || !hasReplID(r.ReplID2) || r.SecondReplOffset <= 0 || r.ReplID == r.ReplID2 {
+			continue
+		}
+		if parents[r.ReplID] == nil {
+			parents[r.ReplID] = map[string]int64{}
+		}
+		parents[r.ReplID][r.ReplID2] = max(parents[r.ReplID][r.ReplID2], r.SecondReplOffset-1)
+	}
+	return parents
+}
+
 // ReferenceHistory picks the history the master's data follows: the master's
 // own replid when it answers; else the replid recorded in status when the
 // master was last seen — unless reachable replicas moved on from it to a
@@ -139,20 +158,7 @@ func ReferenceHistory(obs Observation) Reference {
 		t.count++
 		t.best = max(t.best, m.Repl.Offset)
 	}
-	// Every switch any reachable member reports (not lineage's one per
-	// history), so the answer does not depend on member order even when
-	// the reports disagree.
-	parents := map[string]map[string]int64{}
-	for _, m := range obs.Members {
-		r := m.Repl
-		if !m.Reachable || !hasReplID(r.ReplID) || !hasReplID(r.ReplID2) || r.SecondReplOffset <= 0 || r.ReplID == r.ReplID2 {
-			continue
-		}
-		if parents[r.ReplID] == nil {
-			parents[r.ReplID] = map[string]int64{}
-		}
-		parents[r.ReplID][r.ReplID2] = max(parents[r.ReplID][r.ReplID2], r.SecondReplOffset-1)
-	}
+	parents := switches(obs)
 	// movedOnFrom lists the histories a replica holding best bytes of id
 	// provably moved on from with bytes of its own past the switch.
 	movedOnFrom := func(id string, best int64) map[string]bool {

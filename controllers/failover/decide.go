@@ -262,6 +262,19 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 	if !ok {
 		held = -1
 	}
+	if !ok && !mayDiscard(obs, master.Repl) {
+		// Its data is on a history that is neither the reference nor one
+		// the reference moved on from: it may have replicated from a
+		// master status never recorded and hold writes WAIT confirmed
+		// there. Promoting a replica would make it
+		// a replica of one that does not contain them, and its node keeps
+		// them only while that master's offset is below its own (R1;
+		// fault-model seed 11330).
+		d.Kind, d.Reason, d.RequeueAfter = KindWait, "RestartedMasterUnplaced", pollWhileSuspect
+		d.Message = fmt.Sprintf("%s; it holds %d bytes of history %s, which cannot be placed in the master's history %s: it may hold writes acknowledged there, so no replica is promoted over it (set %s: \"true\" to promote the most advanced replica anyway)",
+			d.Detection.Message, master.Repl.Offset, shortID(master.Repl.ReplID), shortID(choice.Reference.ReplID), AnnotationAcceptDataLoss)
+		return d
+	}
 	if ev.MostAdvanced > held {
 		note := ""
 		if !obs.Settings.Enabled {
@@ -392,7 +405,8 @@ func decideTwoMasters(obs Observation) (Decision, bool) {
 		p := PredictResync(m.Repl, winner.Repl)
 		d.Resyncs[m.Name] = p
 		d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
-		d.Actions = append(d.Actions, demote(m.Name, winner.Name, true)...)
+		d.Actions = append(d.Actions, markFencedUnlessFenced(m, winner.Name)...)
+		d.Actions = append(d.Actions, demote(m.Name, winner.Name, mayDiscard(obs, m.Repl))...)
 		d.Actions = append(d.Actions,
 			event(EventWarning, "TwoMastersRepaired", fmt.Sprintf(
 				"%s also answered as master; made it a replica of %s (%s). %s resync: %s; %s",
@@ -575,13 +589,62 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 	}
 	if oldMaster != nil {
 		resyncs[from] = PredictResync(oldMaster.Repl, after)
-		acts = append(acts, demote(from, to, true)...)
+		acts = append(acts, markFencedUnlessFenced(*oldMaster, to)...)
+		acts = append(acts, demote(from, to, mayDiscard(obs, oldMaster.Repl))...)
 	}
 	acts = append(acts,
 		Action{Kind: ActMoveMasterLabel, Target: to},
 		Action{Kind: ActSetCurrentMaster, Target: to},
 		event(EventWarning, "FailedOver", fmt.Sprintf("master moved from %s to %s (%s)", from, to, reason)))
 	return acts, resyncs
+}
+
+// mayDiscard reports whether the policy lets an old master's data past
+// its new master's be replaced (Action.DiscardData): the user accepted data
+// loss, or it holds nothing, or its history is the reference history or
+// one the reference descends from. Its bytes past the switch are then a
+// tail it wrote as master after a replica took over, which no WAIT
+// acknowledged (R2 at the promotion, R3 since). On another or a later
+// history — it replicated from a master status never recorded, or lost the
+// lineage in a full sync — it may hold writes acknowledged there: its node
+// keeps them (replica-keep-newer-data) until the user accepts the loss
+// (fault-model seed 11330).
+func mayDiscard(obs Observation, r Replication) bool {
+	if obs.Settings.AcceptDataLoss || r.Offset == 0 {
+		return true
+	}
+	parents := switches(obs)
+	seen := map[string]bool{}
+	next := []string{ReferenceHistory(obs).ReplID}
+	for depth := 0; depth < 16 && len(next) > 0; depth++ {
+		var up []string
+		for _, h := range next {
+			if !hasReplID(h) || seen[h] {
+				continue
+			}
+			if r.ReplID == h {
+				return true
+			}
+			seen[h] = true
+			for p := range parents[h] {
+				up = append(up, p)
+			}
+		}
+		next = up
+	}
+	return false
+}
+
+// markFencedUnlessFenced marks m, an old master about to be demoted with the
+// grant to lose its newer data, fenced towards target, so that decideRejoin
+// follows it until it has synced: the grant lasts one epoch and a restart,
+// and a node that missed it (its link to target was down, it restarted)
+// refuses target's full sync for good unless it is sent again.
+func markFencedUnlessFenced(m Member, target string) []Action {
+	if m.Fenced {
+		return nil
+	}
+	return []Action{{Kind: ActMarkFenced, Member: m.Name, Target: target}}
 }
 
 // fenceActions makes sure the old master cannot take writes any more: a
@@ -674,7 +737,9 @@ func decideRejoin(obs Observation, d Decision) Decision {
 					// master's, which no WAIT acknowledged. Repeating
 					// REPLICAOF to the master it already follows changes
 					// nothing else.
-					d.Actions = append(d.Actions, replicaOfDiscarding(m.Name, master.Name))
+					if mayDiscard(obs, m.Repl) {
+						d.Actions = append(d.Actions, replicaOfDiscarding(m.Name, master.Name))
+					}
 				}
 				d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
 					"%s returned as a replica of %s: %s resync; %s", m.Name, master.Name, p.Mode, divergenceText(p))))
@@ -684,9 +749,10 @@ func decideRejoin(obs Observation, d Decision) Decision {
 		d.Resyncs[m.Name] = p
 		if m.Repl.Role == RoleMaster {
 			d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
-			d.Actions = append(d.Actions, demote(m.Name, master.Name, true)...)
+			d.Actions = append(d.Actions, demote(m.Name, master.Name, mayDiscard(obs, m.Repl))...)
 		} else {
-			d.Actions = append(d.Actions, replicaOfDiscarding(m.Name, master.Name))
+			d.Actions = append(d.Actions, replicaOf(m.Name, master.Name))
+			d.Actions[len(d.Actions)-1].DiscardData = mayDiscard(obs, m.Repl)
 		}
 		d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
 			"%s returns as a replica of %s: %s resync expected (%s); %s",

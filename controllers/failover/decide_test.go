@@ -61,7 +61,7 @@ func TestDecideFencing(t *testing.T) {
 	}{
 		{"reachable old master is paused, then follows and is unpaused", demoted, []string{
 			"SetTargetMaster g-1", "PauseWrites g-0 10s", "Promote g-1", "VerifyRole g-1 master",
-			"ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+			"MarkFenced g-0 g-1", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
 		{"pod gone: marked fenced so it comes back a replica", gone(master("g-0", 0, histA, 1000)), []string{
 			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
 			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
@@ -194,7 +194,7 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}(), replica("g-2", 2, histB, 2000, LinkUp)},
 			"g-1", "g-1", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"},
+			[]string{"PauseWrites g-0 10s", "MarkFenced g-0 g-1", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"},
 			"g-0", 300, "TwoMastersRepaired"},
 		{"the target wins during an interrupted failover",
 			[]Member{master("g-0", 0, histA, 1000), func() Member {
@@ -203,13 +203,13 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}()},
 			"g-1", "g-0", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired",
+			[]string{"PauseWrites g-0 10s", "MarkFenced g-0 g-1", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-1 master", "MoveMasterLabel g-1", "SetCurrentMaster g-1"},
 			"g-0", 0, "TwoMastersRepaired"},
 		{"status names neither: most advanced on the reference history",
 			[]Member{unreachable(master("g-0", 0, histA, 1000)), master("g-1", 1, histA, 900), master("g-2", 2, histA, 950)},
 			"g-0", "g-0", KindRepairTwoMasters,
-			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "ReplicaOf g-1 g-2 discarding its newer data", "KillClients g-1", "Unpause g-1", "Event Warning TwoMastersRepaired",
+			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "MarkFenced g-1 g-2", "ReplicaOf g-1 g-2 discarding its newer data", "KillClients g-1", "Unpause g-1", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-2 master", "MoveMasterLabel g-2", "SetCurrentMaster g-2"},
 			"g-1", 0, "TwoMastersRepaired"},
 		{"status names neither and no history matches: refuse",
@@ -420,7 +420,7 @@ func TestDecideRestartedMaster(t *testing.T) {
 		}
 		wantActions(t, d.Actions,
 			"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
-			"ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
+			"MarkFenced g-0 g-2", "ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
 			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 	})
 	t.Run("process exited, not restarted yet: marked fenced, not deleted", func(t *testing.T) {
@@ -506,6 +506,24 @@ func TestDecideRestartedMaster(t *testing.T) {
 		obs.Status.LastMasterReplID = histA
 		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
 			t.Fatalf("replica with nothing past its switch: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		}
+	})
+	// Fault-model seed 11330: the restarted master had replicated from a
+	// master status never recorded (its history lost its lineage in a full
+	// sync) and alone held a write WAIT confirmed there. Promoting the
+	// most advanced replica of the recorded history made it that
+	// replica's replica, and once the new master's offset passed its own
+	// its node took the full sync and the write was gone.
+	t.Run("restarted holding data on a history nobody can place: wait", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histC, 3068), replica("g-1", 1, histA, 1840, LinkDown), replica("g-2", 2, histA, 1000, LinkDown))
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindWait || d.Reason != "RestartedMasterUnplaced" || len(d.Actions) != 0 {
+			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		}
+		obs.Settings.AcceptDataLoss = true
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-1" {
+			t.Fatalf("with accept-data-loss: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
 		}
 	})
 	t.Run("reloaded everything from disk: made master again, nobody is wiped", func(t *testing.T) {
@@ -604,7 +622,7 @@ func TestDecideCutOffMasterIsReplaced(t *testing.T) {
 	}
 	wantActions(t, d.Actions,
 		"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
-		"ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
+		"MarkFenced g-0 g-2", "ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
 		"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 }
 

@@ -625,6 +625,7 @@ func (g *faultGroup) apply(a Action) bool {
 				m.repl = AfterPromotion(m.repl)
 				m.repl.ReplID = id
 				m.follows, m.linkUp, m.syncing, m.acks = "", false, false, map[string]fack{}
+				m.refusing = false
 			}
 		case ActVerifyRole:
 			return m.repl.Role == a.Role
@@ -738,8 +739,22 @@ func joinLines(lines []string) string {
 // confirmed there; placed at its switch point, it tied with a replica on
 // the older history, which was promoted and wiped it (ReferenceHistory
 // now prefers the later history).
+//
+// 2314 (found while checking that no member is left refusing): a
+// two-masters repair demoted the loser with the grant, it could not reach
+// the winner, restarted (the grant lives in memory only) and refused the
+// winner's full sync for good, unfenced, so nothing sent the grant again.
+// Demoted old masters are now marked fenced until they rejoin.
+//
+// 11330: a restarted master had replicated from a master status never
+// recorded (its lineage lost in a full sync) and alone held a write WAIT
+// confirmed there; the policy promoted a replica of the recorded history
+// over it, and its node, keeping its data only while the new master's
+// offset was below its own, later took the full sync (decideRestarted now
+// waits, RestartedMasterUnplaced, and the grant is given only for data on
+// the reference history or one it moved on from: mayDiscard).
 var regressionSeeds = []int64{4172, 7988, 14416, 25649, 10508, 13176, 1384, 5663, 6067, 7230, 15612, 27766, 23907, 29750,
-	60761, 63784, 79487}
+	60761, 63784, 79487, 2314, 11330}
 
 // TestRandomFaultsKeepTheRules runs many seeded fault schedules and checks
 // R1-R3 after every tick; then it heals everything and checks the group
