@@ -515,6 +515,22 @@ func decideInFlight(obs Observation) Decision {
 		d.Actions = []Action{{Kind: ActClearTargetMaster}, event(EventNormal, "FailoverTargetOvertaken", d.Message)}
 		return d
 	}
+	if old != nil && old.Reachable && old.Repl.Role == RoleReplica {
+		// The old master restarted (it answers as a replica) before the
+		// target was promoted. It is no candidate, but it may hold more
+		// than the target — writes WAIT confirmed that only it kept —
+		// or data nobody can place: decideRestarted weighs it, so the
+		// attempt is dropped (fault-model seed 67512: the target had
+		// restarted from an old dump, the old master held the write).
+		pos, placed := choice.Reference.Position(old.Repl)
+		if placed && pos > ranked.Position || !placed && !mayDiscard(obs, old.Repl) {
+			d.Kind, d.Reason = KindAbandon, "FailoverTargetBehindOldMaster"
+			d.Message = fmt.Sprintf("failover target %s holds %d bytes of history %s but the old master %s restarted holding %s; choosing again",
+				to, ranked.Position, shortID(choice.Reference.ReplID), from, positionText(pos, placed))
+			d.Actions = []Action{{Kind: ActClearTargetMaster}, event(EventWarning, "FailoverTargetBehindOldMaster", d.Message)}
+			return d
+		}
+	}
 	// Keep the target on a tie rather than flip between equals.
 	choice.Best = ranked
 	d.Detection = Detect(obs)
@@ -597,6 +613,14 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 		Action{Kind: ActSetCurrentMaster, Target: to},
 		event(EventWarning, "FailedOver", fmt.Sprintf("master moved from %s to %s (%s)", from, to, reason)))
 	return acts, resyncs
+}
+
+// positionText renders a position for a message.
+func positionText(pos int64, placed bool) string {
+	if !placed {
+		return "data that cannot be placed in it"
+	}
+	return fmt.Sprintf("%d", pos)
 }
 
 // mayDiscard reports whether the policy lets an old master's data past

@@ -526,6 +526,24 @@ func TestDecideRestartedMaster(t *testing.T) {
 			t.Fatalf("with accept-data-loss: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
 		}
 	})
+	// Fault-model seed 67512: a failover to g-1 was cut short before the
+	// promotion; g-1 then restarted from an old dump and g-0, the old
+	// master, restarted holding a write WAIT confirmed that only it kept.
+	// Resuming promoted g-1 over it. The attempt is dropped instead, and
+	// decideRestarted weighs the old master.
+	t.Run("failover in flight, old master restarted holding more than the target: abandoned", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histA, 1800), replica("g-1", 1, histA, 1000, LinkDown), replica("g-2", 2, histA, 900, LinkDown))
+		obs.Status.TargetMaster, obs.Status.LastMasterReplID = "g-1", histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindAbandon || d.Reason != "FailoverTargetBehindOldMaster" {
+			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		}
+		wantActions(t, d.Actions, "ClearTargetMaster", "Event Warning FailoverTargetBehindOldMaster")
+		obs.Status.TargetMaster = "g-0"
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster || d.To != "g-0" {
+			t.Fatalf("next pass: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
+		}
+	})
 	t.Run("reloaded everything from disk: made master again, nobody is wiped", func(t *testing.T) {
 		obs := observe("g-0", 0, restarted(histA, 1000), replica("g-1", 1, histA, 900, LinkDown))
 		obs.Status.LastMasterReplID = histA

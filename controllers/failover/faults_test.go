@@ -753,8 +753,14 @@ func joinLines(lines []string) string {
 // offset was below its own, later took the full sync (decideRestarted now
 // waits, RestartedMasterUnplaced, and the grant is given only for data on
 // the reference history or one it moved on from: mayDiscard).
+//
+// 67512: a failover cut short before its promotion was resumed after the
+// target had restarted from an old dump, while the old master had
+// restarted holding a write WAIT confirmed that only it kept; the target
+// was promoted over it (decideInFlight now drops the attempt,
+// FailoverTargetBehindOldMaster, and decideRestarted weighs the old master).
 var regressionSeeds = []int64{4172, 7988, 14416, 25649, 10508, 13176, 1384, 5663, 6067, 7230, 15612, 27766, 23907, 29750,
-	60761, 63784, 79487, 2314, 11330}
+	60761, 63784, 79487, 2314, 11330, 67512}
 
 // TestRandomFaultsKeepTheRules runs many seeded fault schedules and checks
 // R1-R3 after every tick; then it heals everything and checks the group
