@@ -156,9 +156,11 @@ E2E_FAILOVERS ?= 20
 E2E_TIMEOUT ?= 40m
 E2E_LOG := $(BIN)/e2e.log
 
+# MINIO=1: the demo also runs MinIO and takes an example Backup.
+MINIO ?=
 .PHONY: demo
-demo: demo-deps k8s-bins helm build ## Local cluster up, operator installed with helm (runs as a pod), sample ReplicationGroup Ready (master + 2 replicas), kubectl describe; the cluster stays up.
-	$(ROOT)/hack/localcluster/demo.sh
+demo: demo-deps k8s-bins helm build $(if $(filter 1,$(MINIO)),minio-bin) ## Local cluster up, operator installed with helm (runs as a pod), sample ReplicationGroup Ready (master + 2 replicas), kubectl describe; the cluster stays up. MINIO=1: MinIO on the bridge, Secret demo-s3, Backup cache-demo (docs/backup.md).
+	DEMO_MINIO=$(MINIO) $(ROOT)/hack/localcluster/demo.sh
 
 # The local cluster's faults (bin/localcluster fault partition|cut|stop-node),
 # which the README suggests right after `make demo`, run iptables in the pods'
@@ -207,10 +209,11 @@ chaos: test-deps k8s-bins build ## Jepsen-style chaos suite on a local cluster o
 # ------ TEST ------
 
 .PHONY: test-deps
-test-deps: ## Install Debian's redis-server, redis-tools, iptables (local-cluster faults), nodejs and npm (test/compat's BullMQ run) if missing (root only; otherwise prints the command).
+test-deps: ## Install Debian's redis-server, redis-tools, iptables (local-cluster faults), tcpdump (e2e security capture), nodejs and npm (test/compat's BullMQ run) if missing (root only; otherwise prints the command).
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 && command -v redis-check-rdb >/dev/null 2>&1 || missing="redis-server redis-tools"; \
 	command -v iptables >/dev/null 2>&1 || missing="$$missing iptables"; \
+	command -v tcpdump >/dev/null 2>&1 || missing="$$missing tcpdump"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then \

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 )
@@ -50,6 +51,34 @@ var _ = Describe("ReplicationGroup admission", func() {
 		Expect(rg.Spec.PodDisruptionBudget.MaxUnavailable.IntValue()).To(Equal(1))
 		Expect(rg.Spec.Metrics.Enabled).To(BeFalse())
 		Expect(rg.Spec.Metrics.Port).To(Equal(int32(9121)))
+	})
+
+	It("keeps an explicit empty topologySpreadConstraints and treats null as unset", func() {
+		// The typed client writes an unset list as null (the field has no
+		// omitempty): the API server must drop it, not refuse it or store it.
+		unset := newGroup("spread-unset")
+		Expect(k8sClient.Create(suiteCtx, unset)).To(Succeed())
+		Expect(unset.Spec.TopologySpreadConstraints).To(BeNil())
+		raw := &unstructured.Unstructured{}
+		raw.SetGroupVersionKind(replnodev1alpha1.GroupVersion.WithKind("ReplicationGroup"))
+		Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(unset), raw)).To(Succeed())
+		_, found, err := unstructured.NestedFieldNoCopy(raw.Object, "spec", "topologySpreadConstraints")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found).To(BeFalse(), "null stored for an unset topologySpreadConstraints")
+
+		// [] means "no spreading" and must survive a read and a whole-object
+		// update, which omitempty would have turned back into "unset".
+		off := newGroup("spread-off")
+		off.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{}
+		Expect(k8sClient.Create(suiteCtx, off)).To(Succeed())
+		got := &replnodev1alpha1.ReplicationGroup{}
+		Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(off), got)).To(Succeed())
+		Expect(got.Spec.TopologySpreadConstraints).NotTo(BeNil())
+		Expect(got.Spec.TopologySpreadConstraints).To(BeEmpty())
+		got.Spec.PodLabels = map[string]string{"touched": "yes"}
+		Expect(k8sClient.Update(suiteCtx, got)).To(Succeed())
+		Expect(k8sClient.Get(suiteCtx, client.ObjectKeyFromObject(off), got)).To(Succeed())
+		Expect(got.Spec.TopologySpreadConstraints).NotTo(BeNil(), "a whole-object update dropped the explicit []")
 	})
 
 	It("defaults the auth key to password", func() {

@@ -25,15 +25,16 @@ import (
 func (r *ReplicationGroupReconciler) reconcileTopology(ctx context.Context, p *pass) (ctrl.Result, error) {
 	p.templateHash = templateHash(p.rg, buildPod(p.rg, podParams{Role: roleReplica, ConfigHash: p.confHash}), p.confHash)
 	acts := decideTopology(topologyInput{
-		DesiredReplicas: int(p.rg.Spec.DesiredReplicas()),
-		CurrentMaster:   p.rg.Status.CurrentMaster,
-		TargetMaster:    p.rg.Status.TargetMaster,
-		TemplateHash:    p.templateHash,
-		Members:         p.members,
-		MemberName:      func(i int) string { return memberName(p.rg, i) },
-		FailoverBusy:    p.failoverBusy,
-		Fenced:          p.rg.Status.FencedMembers,
-		AcceptDataLoss:  p.rg.Annotations[failover.AnnotationAcceptDataLoss] == "true",
+		DesiredReplicas:    int(p.rg.Spec.DesiredReplicas()),
+		CurrentMaster:      p.rg.Status.CurrentMaster,
+		TargetMaster:       p.rg.Status.TargetMaster,
+		TemplateHash:       p.templateHash,
+		Members:            p.members,
+		MemberName:         func(i int) string { return memberName(p.rg, i) },
+		FailoverBusy:       p.failoverBusy,
+		Fenced:             p.rg.Status.FencedMembers,
+		AcceptDataLoss:     p.rg.Annotations[failover.AnnotationAcceptDataLoss] == "true",
+		MinReplicasToWrite: int(p.rg.Spec.EffectiveMinReplicasToWrite()),
 	})
 	var res ctrl.Result
 	for _, a := range acts {
@@ -101,14 +102,14 @@ func (r *ReplicationGroupReconciler) applyTopologyAction(ctx context.Context, p 
 			// refuses such a sync otherwise (replica-keep-newer-data).
 			ctx = nodeclient.WithDataLossAccepted(ctx)
 		}
-		return r.Nodes.ReplicaOf(ctx, n, master.Status.PodIP, serverPort)
+		return r.nodesFor(p).ReplicaOf(ctx, n, master.Status.PodIP, serverPort)
 	case topoPromote:
 		n, ok := p.nodeOf(a.Member)
 		if !ok {
 			return nil
 		}
 		p.progress(replnodev1alpha1.PhaseCreating, a.Reason, a.Message)
-		return r.Nodes.ReplicaOf(epochContext(ctx, p.rg), n, "", 0)
+		return r.nodesFor(p).ReplicaOf(epochContext(ctx, p.rg), n, "", 0)
 	case topoSwitchover:
 		p.progress(replnodev1alpha1.PhaseUpdating, a.Reason, a.Message)
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)
@@ -192,6 +193,9 @@ func (r *ReplicationGroupReconciler) createMember(ctx context.Context, p *pass, 
 
 // deletePod deletes a member's pod (its PVC is kept for reuse).
 func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string) error {
+	if err := r.mayAct(p); err != nil {
+		return err
+	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.rg.Namespace}}
 	var opts []client.DeleteOption
 	if seen := p.pods[name]; seen != nil && seen.UID != "" {
@@ -210,6 +214,9 @@ func (r *ReplicationGroupReconciler) setRoleLabel(ctx context.Context, p *pass, 
 	pod := p.pods[name]
 	if pod == nil || pod.Labels[labelRole] == role {
 		return nil
+	}
+	if err := r.mayAct(p); err != nil {
+		return err
 	}
 	before := pod.DeepCopy()
 	pod.Labels[labelRole] = role

@@ -6,12 +6,18 @@
 // package, switches the master off a cordoned node before a drain evicts it,
 // honours members fenced by hand, replaces broken members on an outdated
 // template, and reports what it sees in the group's status, conditions and
-// events. It also owns the validating webhook that checks spec.config with
-// the node's own parser (webhook.go).
+// events. It keeps spec.users on every member live with ACL SETUSER and
+// DELUSER, and with spec.auth its own least-privilege users: it talks to
+// members as replnode-operator and replicas to their master as
+// replnode-replication (users.go). It also owns the validating webhook that checks
+// spec.config and spec.users' rules with the node's own parsers
+// (webhook.go).
 //
 // Two operators must never both act: status is written only at the
-// resourceVersion a pass read, and the failover policy's node commands are
-// fenced by status.failoverEpoch (epoch.go).
+// resourceVersion a pass read, the failover policy's node commands are
+// fenced by status.failoverEpoch (epoch.go), and nothing touches a node
+// unless this process provably holds the leader lease and acts on a copy of
+// the group no older than the newest epoch it saw (leadership.go).
 //
 // Reconcile is thin: it fetches the group and runs a flat sequence of small
 // idempotent steps. Everything that decides (object builders, the topology
@@ -26,8 +32,8 @@
 // its first master and a Restored condition (restore.go); taking, storing
 // and verifying backups belongs to controllers/backup.
 //
-// It reads the auth and TLS Secrets (secrets.go, tls.go) and keeps what it
-// read in memory only. It must not use StatefulSets, exec into pods, write
+// It reads the auth, TLS and users' password Secrets (secrets.go, tls.go,
+// users.go) and keeps what it read in memory only. It must not use StatefulSets, exec into pods, write
 // Secrets or log secret values; the failover policy itself lives in
 // controllers/failover.
 package controllers

@@ -66,6 +66,11 @@ func touchesNodes(actions []failover.Action) bool {
 // knows a newer epoch ends the pass (staleEpoch); an unreachable one learns
 // the epoch from the next command it gets.
 func (r *ReplicationGroupReconciler) beginFailoverEpoch(ctx context.Context, p *pass) error {
+	// An ex-leader, or a pass on an older copy, must not even take an
+	// epoch: it would fence the real leader's commands (leadership.go).
+	if err := r.mayAct(p); err != nil {
+		return err
+	}
 	p.rg.Status.FailoverEpoch++
 	if err := r.patchStatus(ctx, p); err != nil {
 		return err
@@ -80,7 +85,7 @@ func (r *ReplicationGroupReconciler) beginFailoverEpoch(ctx context.Context, p *
 		if !ok {
 			continue
 		}
-		err := r.Nodes.PushEpoch(ctx, n)
+		err := r.nodesFor(p).PushEpoch(ctx, n)
 		if errors.Is(err, nodeclient.ErrStaleEpoch) {
 			return r.staleEpoch(ctx, p, err)
 		}

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -235,6 +236,92 @@ var _ = Describe("Two operators", func() {
 		_, errB = b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
 		Expect(errB).NotTo(HaveOccurred())
 		Expect(nodesB.accepted()).To(BeEmpty())
+	})
+})
+
+// Review finding 6: a pass that lost its status write re-reads the group
+// past the cache and goes on, so an ex-leader paused past its lease (which
+// a new leader took) could act from a perfectly fresh copy. It now checks
+// its lease right before every node command and at the start of a pass.
+var _ = Describe("An ex-leader paused past its lease", func() {
+	It("touches no node and writes nothing while the new leader fails over", func() {
+		ns := admissionNamespace("exleader")
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "ex", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "ex", 2)
+		key := types.NamespacedName{Namespace: ns, Name: "ex"}
+		rg = updateGroup(ns, "ex", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
+		})
+		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
+		DeferCleanup(func() {
+			rg := &replnodev1alpha1.ReplicationGroup{}
+			if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
+				rg.Finalizers = nil
+				Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
+			}
+		})
+		Eventually(func() bool {
+			before := getGroup(ns, "ex").ResourceVersion
+			time.Sleep(time.Second)
+			return getGroup(ns, "ex").ResourceVersion == before
+		}, eventually, poll).Should(BeTrue())
+		masterAddr, err := kubelet.addrOf(suiteCtx, ns, "ex-0")
+		Expect(err).NotTo(HaveOccurred())
+		fakeNodes.SetReachable(masterAddr, false)
+		for _, replica := range []string{"ex-1", "ex-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, replica)
+			Expect(err).NotTo(HaveOccurred())
+			fakeNodes.SetMasterSilence(addr, time.Minute)
+		}
+
+		// B renewed its lease, then was frozen for 20s: another manager (A)
+		// holds it now. Both read the live group, as B's pass does after a
+		// lost status write.
+		clock := &manualClock{t: time.Now()}
+		lease := &RenewalTracker{Interface: &fakeLock{id: "b"}, ValidFor: 10 * time.Second, Now: clock.now}
+		Expect(lease.Update(suiteCtx, resourcelock.LeaderElectionRecord{HolderIdentity: "b"})).To(Succeed())
+		clock.add(20 * time.Second)
+		nodesA, nodesB := &operatorNodes{Client: fakeNodes}, &operatorNodes{Client: fakeNodes}
+		a := operator(groupView{Client: k8sClient, key: key}, nodesA, nil)
+		b := operator(groupView{Client: k8sClient, key: key}, nodesB, nil)
+		b.Leader = lease
+		before := getGroup(ns, "ex")
+
+		res, err := b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.RequeueAfter).To(BeNumerically(">", 0))
+		Expect(nodesB.sent).To(BeEmpty(), "the ex-leader sent node commands")
+		Expect(getGroup(ns, "ex").ResourceVersion).To(Equal(before.ResourceVersion), "the ex-leader wrote the group")
+
+		// The two race: A's passes and B's alternate until A's failover
+		// is complete; B never acts, A promotes exactly one replica.
+		Eventually(func(g Gomega) {
+			_, err := a.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+			g.Expect(err).NotTo(HaveOccurred())
+			_, err = b.Reconcile(suiteCtx, ctrl.Request{NamespacedName: key})
+			g.Expect(err).NotTo(HaveOccurred())
+			rg := getGroup(ns, "ex")
+			g.Expect(rg.Status.CurrentMaster).To(BeElementOf("ex-1", "ex-2"))
+			g.Expect(rg.Status.TargetMaster).To(Equal(rg.Status.CurrentMaster))
+		}, eventually, poll).Should(Succeed())
+		Expect(nodesB.sent).To(BeEmpty(), "the ex-leader sent node commands during the race")
+		rg = getGroup(ns, "ex")
+		Expect(rg.Status.FailoverEpoch).To(BeNumerically(">", before.Status.FailoverEpoch))
+		masters := 0
+		for _, name := range []string{"ex-1", "ex-2"} {
+			addr, err := kubelet.addrOf(suiteCtx, ns, name)
+			Expect(err).NotTo(HaveOccurred())
+			n, _ := fakeNodes.Node(addr)
+			if n.Role == "master" {
+				masters++
+				Expect(name).To(Equal(rg.Status.CurrentMaster))
+			}
+			Expect(n.Epoch).To(Equal(rg.Status.FailoverEpoch), "%s knows A's epoch", name)
+		}
+		Expect(masters).To(Equal(1))
 	})
 })
 

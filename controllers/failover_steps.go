@@ -318,13 +318,13 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 	ctx = epochContext(ctx, p.rg)
 	switch a.Kind {
 	case failover.ActPauseWrites:
-		return r.Nodes.ClientPause(ctx, n, a.Timeout)
+		return r.nodesFor(p).ClientPause(ctx, n, a.Timeout)
 	case failover.ActUnpause:
-		return r.Nodes.ClientUnpause(ctx, n)
+		return r.nodesFor(p).ClientUnpause(ctx, n)
 	case failover.ActKillClients:
-		return r.Nodes.ClientKillNormal(ctx, n)
+		return r.nodesFor(p).ClientKillNormal(ctx, n)
 	case failover.ActPromote:
-		return r.Nodes.ReplicaOf(ctx, n, "", 0)
+		return r.nodesFor(p).ReplicaOf(ctx, n, "", 0)
 	case failover.ActReplicaOf:
 		target := p.pods[a.Target]
 		if target == nil || target.Status.PodIP == "" {
@@ -333,7 +333,7 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		if a.DiscardData {
 			ctx = nodeclient.WithDataLossAccepted(ctx)
 		}
-		return r.Nodes.ReplicaOf(ctx, n, target.Status.PodIP, serverPort)
+		return r.nodesFor(p).ReplicaOf(ctx, n, target.Status.PodIP, serverPort)
 	case failover.ActVerifyRole:
 		role, err := r.Nodes.Role(ctx, n)
 		if err != nil || role.Role != string(a.Role) {

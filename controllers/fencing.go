@@ -19,8 +19,12 @@ import (
 // What a fenced member is, is documented on AnnotationFencedInstances. Here
 // the annotation is read and applied to this pass's observation; the
 // decisions (role labels, repointing, rolling, switchover targets) read
-// observedMember.Fenced, and the failover policy sees a fenced member as not
-// answering, so it neither promotes it nor counts it as evidence.
+// observedMember.Fenced, and the failover policy reads
+// failover.Member.FencedByHand: it never promotes such a member, but one
+// that runs and answers still reports its position and votes (it keeps
+// replicating, so the master counts its acknowledgements and WAIT may have
+// been answered by it), and a stopped one gives neither while it still
+// counts in N (docs/failover.md, "Members fenced by hand").
 
 // roleFenced is the role label of a fenced member: neither the master nor
 // the replicas Service, nor a disruption budget, selects it.
@@ -94,9 +98,11 @@ func (r *ReplicationGroupReconciler) observeFencing(_ context.Context, p *pass) 
 	for i := range p.views {
 		if p.fenced[p.views[i].observed.Name] {
 			p.views[i].observed.Fenced = true
-			// The failover policy must neither promote it nor count what it
-			// reports as evidence: to the policy it does not answer.
-			p.views[i].failover.Reachable = false
+			// Never promoted, but what a running one reports is evidence
+			// like any replica's: hiding it stalled every failover of a
+			// group that needs its vote (N = 2, w = 1) and left it on the
+			// old master when the plan repointed the voters.
+			p.views[i].failover.FencedByHand = true
 		}
 	}
 	for i := range p.members {

@@ -1,6 +1,10 @@
 package controllers
 
 import (
+	"net"
+	"strconv"
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -83,5 +87,65 @@ var _ = Describe("Fencing by hand", func() {
 			g.Expect(podRole(g, "fe-0")).To(Equal(roleReplica))
 		}, eventually, poll).Should(Succeed())
 		expectRunning(ns, "fe", 2)
+	})
+
+	// Review finding 3: a fenced replica was hidden from the failover
+	// policy while it still counted in N, so with two replicas and
+	// min-replicas-to-write 1 a cut-off master was never replaced.
+	It("counts a running fenced replica's vote and repoints it, and waits for a stopped one", func() {
+		for _, stopped := range []bool{false, true} {
+			name := "fv"
+			if stopped {
+				name = "fs"
+			}
+			rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+				Annotations: map[string]string{replnodev1alpha1.AnnotationFencedInstances: `["` + name + `-2"]`}}}
+			rg.Spec.Replicas = ptr.To[int32](2)
+			rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
+			Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+			Eventually(func(g Gomega) {
+				rg := getGroup(ns, name)
+				g.Expect(rg.Status.CurrentMaster).To(Equal(name + "-0"))
+				pod := &corev1.Pod{}
+				g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name + "-2"}, pod)).To(Succeed())
+				g.Expect(pod.Labels[labelRole]).To(Equal(roleFenced))
+				g.Expect(pod.Status.PodIP).NotTo(BeEmpty())
+				p1 := &corev1.Pod{}
+				g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name + "-1"}, p1)).To(Succeed())
+				g.Expect(p1.Status.PodIP).NotTo(BeEmpty())
+			}, eventually, poll).Should(Succeed())
+			addr := func(member string) string {
+				a, err := kubelet.addrOf(suiteCtx, ns, member)
+				Expect(err).NotTo(HaveOccurred())
+				return a
+			}
+			fenced := addr(name + "-2")
+			if stopped {
+				fakeNodes.SetReachable(fenced, false)
+			} else {
+				fakeNodes.SetMasterSilence(fenced, time.Minute)
+			}
+			fakeNodes.SetMasterSilence(addr(name+"-1"), time.Minute)
+			fakeNodes.SetReachable(addr(name+"-0"), false)
+
+			if stopped {
+				By("a stopped fenced replica gives no vote: the cut-off master is not replaced")
+				Consistently(func(g Gomega) {
+					g.Expect(getGroup(ns, name).Status.TargetMaster).To(Equal(name + "-0"))
+				}, "8s", poll).Should(Succeed())
+				continue
+			}
+			By("a running fenced replica votes: the other replica is promoted and the fenced one follows it")
+			Eventually(func(g Gomega) {
+				rg := getGroup(ns, name)
+				g.Expect(rg.Status.CurrentMaster).To(Equal(name + "-1"))
+				n, _ := fakeNodes.Node(fenced)
+				g.Expect(n.Role).To(Equal("slave"))
+				g.Expect(net.JoinHostPort(n.MasterHost, strconv.Itoa(n.MasterPort))).To(Equal(addr(name + "-1")))
+			}, eventually, poll).Should(Succeed())
+			pod := &corev1.Pod{}
+			Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name + "-2"}, pod)).To(Succeed())
+			Expect(pod.Labels[labelRole]).To(Equal(roleFenced), "still fenced: out of service")
+		}
 	})
 })

@@ -27,6 +27,32 @@ type memberView struct {
 	failover failover.Member
 	// staleAuth is true when the node accepted only the previous password.
 	staleAuth bool
+	// user and password are the credentials the node accepted this pass
+	// (memberCredentials).
+	user, password string
+}
+
+// credential is one way to authenticate to a member.
+type credential struct {
+	user, password string
+	// stale marks the previous group password.
+	stale bool
+}
+
+// memberCredentials are the ways to authenticate to a member, in order of
+// preference: the operator's own ACL user (users.go), which members get
+// once the users step ran; the group password as the default user (a new
+// process, or a group from before the operator had its user); and the
+// previous group password, for a member the rotation has not reached.
+func (r *ReplicationGroupReconciler) memberCredentials(p *pass) []credential {
+	if p.rg.Spec.Auth == nil {
+		return []credential{{password: p.password}}
+	}
+	creds := []credential{{user: operatorUser, password: p.password}, {password: p.password}}
+	if old, ok := r.knownPassword(p.key()); ok && old != p.password {
+		creds = append(creds, credential{password: old, stale: true})
+	}
+	return creds
 }
 
 // observeMembers lists the group's pods and asks every running one for ROLE
@@ -75,12 +101,13 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 		PodIP:        pod.Status.PodIP,
 		RoleLabel:    pod.Labels[labelRole],
 		TemplateHash: pod.Annotations[annotationTemplateHash],
+		ProcessDown:  serverContainerDown(pod),
 	}
 	fm := failover.Member{
 		Name: pod.Name, Ordinal: ord, Host: pod.Status.PodIP,
 		Phase: failover.PodPhase(pod.Status.Phase), Ready: o.Ready, Deleted: o.Deleting,
 		Fenced:      containsString(p.rg.Status.FencedMembers, pod.Name),
-		ProcessDown: serverContainerDown(pod),
+		ProcessDown: o.ProcessDown,
 	}
 	v = memberView{observed: o, failover: fm}
 	// What its process declared, remembered while it does not answer
@@ -103,15 +130,18 @@ func (r *ReplicationGroupReconciler) observePod(ctx context.Context, p *pass, po
 		defer cancel()
 	}
 	defer func() { r.rememberSilent(pod.UID, !v.failover.Reachable) }()
-	node := p.node(pod.Name, o.PodIP)
-	info, err := r.Nodes.InfoReplication(ctx, node)
-	if err != nil && isWrongPass(err) {
-		if old, ok := r.knownPassword(p.key()); ok && old != node.Password {
-			node.Password = old
-			if info, err = r.Nodes.InfoReplication(ctx, node); err == nil {
-				v.staleAuth = true
-			}
+	var info string
+	var err error
+	for _, c := range r.memberCredentials(p) {
+		node := p.node(pod.Name, o.PodIP)
+		node.User, node.Password = c.user, c.password
+		if info, err = r.Nodes.InfoReplication(ctx, node); err != nil && isWrongPass(err) {
+			continue
 		}
+		if err == nil {
+			v.user, v.password, v.staleAuth = c.user, c.password, c.stale
+		}
+		break
 	}
 	if err != nil {
 		logf.FromContext(ctx).V(1).Info("member does not answer", "member", pod.Name, "error", err.Error())
@@ -198,9 +228,10 @@ func (p *pass) nodeOf(name string) (nodeclient.Node, bool) {
 		return nodeclient.Node{}, false
 	}
 	n := p.node(name, pod.Status.PodIP)
-	if v := p.view(name); v != nil && v.staleAuth {
-		// Until the rotation step has run the node still wants the old password.
-		n.Password = p.stalePassword
+	if v := p.view(name); v != nil && v.failover.Reachable {
+		// What it accepted when observed: the operator's user, or until
+		// the rotation step has run the old password.
+		n.User, n.Password = v.user, v.password
 	}
 	return n, true
 }
@@ -216,8 +247,6 @@ func (r *ReplicationGroupReconciler) reconcilePasswordRotation(ctx context.Conte
 		p.rg.Status.AuthSecretResourceVersion = ""
 		return ctrl.Result{}, nil
 	}
-	old, _ := r.knownPassword(p.key())
-	p.stalePassword = old
 	var stale []*memberView
 	for i := range p.views {
 		if p.views[i].staleAuth {
@@ -233,13 +262,17 @@ func (r *ReplicationGroupReconciler) reconcilePasswordRotation(ctx context.Conte
 			continue
 		}
 		for _, param := range []string{"masterauth", "requirepass"} {
-			if err := r.Nodes.ConfigSet(ctx, n, param, p.password); err != nil {
+			if err := r.nodesFor(p).ConfigSet(ctx, n, param, p.password); err != nil {
+				if actingRefused(err) {
+					return ctrl.Result{}, err
+				}
 				r.event(p.rg, corev1.EventTypeWarning, "PasswordRotationFailed",
 					fmt.Sprintf("could not set %s on %s: %v", param, v.observed.Name, err))
 				return ctrl.Result{}, fmt.Errorf("CONFIG SET %s on %s: %w", param, v.observed.Name, err)
 			}
 		}
 		v.staleAuth = false
+		v.user, v.password = "", p.password
 		r.event(p.rg, corev1.EventTypeNormal, "PasswordRotated", fmt.Sprintf("%s now uses the password from the auth Secret", v.observed.Name))
 	}
 	allAnswer := true

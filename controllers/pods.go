@@ -69,6 +69,7 @@ func buildPod(rg *replnodev1alpha1.ReplicationGroup, p podParams) *corev1.Pod {
 			Tolerations:                  rg.Spec.Tolerations,
 			PriorityClassName:            rg.Spec.PriorityClassName,
 			Affinity:                     podAffinity(rg),
+			TopologySpreadConstraints:    topologySpread(rg),
 			SecurityContext: &corev1.PodSecurityContext{
 				RunAsNonRoot:   ptr.To(true),
 				RunAsUser:      ptr.To[int64](runAsID),
@@ -227,13 +228,65 @@ func podAffinity(rg *replnodev1alpha1.ReplicationGroup) *corev1.Affinity {
 	}}
 }
 
+// topologySpread returns the members' topology spread constraints:
+// spec.topologySpreadConstraints when set (an empty list: none), each
+// without a labelSelector given the group's selector, or by default one
+// over nodes and one over zones, maxSkew 1, both ScheduleAnyway.
+//
+// ScheduleAnyway, not DoNotSchedule: the replacement of a failed member must
+// schedule. A node that is down but still registered counts as a domain,
+// holding none of the group's pods once its member's pod is deleted, so under
+// DoNotSchedule that member's replacement could go to no other node while
+// the others hold one each. And a node without the zone
+// label would be filtered out entirely. As a score the zone constraint costs
+// nothing on an unlabelled cluster: the scheduler then scores no node for
+// spreading (it ignores nodes lacking any of the constraints' keys), and
+// the default pod anti-affinity (podAffinity) still spreads over nodes.
+func topologySpread(rg *replnodev1alpha1.ReplicationGroup) []corev1.TopologySpreadConstraint {
+	if rg.Spec.TopologySpreadConstraints != nil {
+		constraints := make([]corev1.TopologySpreadConstraint, len(rg.Spec.TopologySpreadConstraints))
+		for i := range rg.Spec.TopologySpreadConstraints {
+			rg.Spec.TopologySpreadConstraints[i].DeepCopyInto(&constraints[i])
+			if constraints[i].LabelSelector == nil {
+				constraints[i].LabelSelector = &metav1.LabelSelector{MatchLabels: selectorLabels(rg)}
+			}
+		}
+		return constraints
+	}
+	spread := func(key string) corev1.TopologySpreadConstraint {
+		return corev1.TopologySpreadConstraint{
+			MaxSkew:           1,
+			TopologyKey:       key,
+			WhenUnsatisfiable: corev1.ScheduleAnyway,
+			LabelSelector:     &metav1.LabelSelector{MatchLabels: selectorLabels(rg)},
+		}
+	}
+	return []corev1.TopologySpreadConstraint{spread(corev1.LabelHostname), spread(corev1.LabelTopologyZone)}
+}
+
 // templateHash digests what a member's pod is made of, plus the redis.conf
 // digest. It leaves out what differs per member or changes on failover
 // without needing a restart: the role label, the --replicaof arguments, the
 // hostname and the claim name. Every member of an up-to-date group has the
 // same hash.
+//
+// The default topology spread constraints are left out too, and
+// spec.topologySpreadConstraints goes in only when set, after everything
+// that was there before: a group that leaves it unset keeps the hash it had
+// under an operator without placement defaults, so upgrading the operator
+// does not roll every group at once for a scheduling preference that only
+// matters when a pod is placed (TestTemplateHashStableAcrossUpgrade).
 func templateHash(rg *replnodev1alpha1.ReplicationGroup, pod *corev1.Pod, confHash string) string {
 	spec := pod.Spec.DeepCopy()
+	var spread *[]corev1.TopologySpreadConstraint
+	if rg.Spec.TopologySpreadConstraints != nil {
+		set := spec.TopologySpreadConstraints
+		if set == nil {
+			set = []corev1.TopologySpreadConstraint{} // an explicit "none" hashes as []
+		}
+		spread = &set
+	}
+	spec.TopologySpreadConstraints = nil
 	// Per-member fields: the same template gives each member its own name and claim.
 	spec.Hostname = ""
 	withoutRestoreContainer(spec)
@@ -259,7 +312,8 @@ func templateHash(rg *replnodev1alpha1.ReplicationGroup, pod *corev1.Pod, confHa
 		Labels      map[string]string
 		Annotations map[string]string
 		Config      string
-	}{spec, labels, rg.Spec.PodAnnotations, confHash}
+		Spread      *[]corev1.TopologySpreadConstraint `json:",omitempty"`
+	}{spec, labels, rg.Spec.PodAnnotations, confHash, spread}
 	data, _ := json.Marshal(input)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])[:16]

@@ -87,6 +87,18 @@ func (c routingClient) ServedCertificate(ctx context.Context, n nodeclient.Node)
 	return c.pick(n).ServedCertificate(ctx, n)
 }
 
+func (c routingClient) ACLList(ctx context.Context, n nodeclient.Node) ([]string, error) {
+	return c.pick(n).ACLList(ctx, n)
+}
+
+func (c routingClient) ACLSetUser(ctx context.Context, n nodeclient.Node, name string, rules []string) error {
+	return c.pick(n).ACLSetUser(ctx, n, name, rules)
+}
+
+func (c routingClient) ACLDelUser(ctx context.Context, n nodeclient.Node, name string) error {
+	return c.pick(n).ACLDelUser(ctx, n, name)
+}
+
 // processKubelet runs labelled pods as redis-server processes.
 type processKubelet struct {
 	c     client.Client

@@ -61,6 +61,9 @@ type ReplicationGroupReconciler struct {
 	// APIReader reads the group past the cache (SetupWithManager sets the
 	// manager's); nil reads through Client.
 	APIReader client.Reader
+	// Leader says whether this process still holds the leader lease
+	// (leadership.go); nil when leader election is off (one operator).
+	Leader Leadership
 
 	// passwords remembers, per group, the last password the members were
 	// known to accept, so a changed Secret can be rolled out with CONFIG SET
@@ -69,6 +72,10 @@ type ReplicationGroupReconciler struct {
 	// tlsKnown remembers, per group, the last usable spec.tls Secret
 	// (tls.go), in memory only.
 	tlsKnown groupMemory[knownTLS]
+	// masterUserSet remembers, per group, the server processes
+	// (users.go: processKey) given masteruser; memory only, set again
+	// after an operator restart.
+	masterUserSet groupMemory[map[string]bool]
 	// mu guards the maps below.
 	mu sync.Mutex
 	// guards remembers, per pod UID, the min-replicas guard its process
@@ -87,13 +94,16 @@ type ReplicationGroupReconciler struct {
 	// seconds, each pass from it failing its optimistic status write and
 	// requeueing (a switchover's writes stay paused meanwhile).
 	readFresh map[types.NamespacedName]time.Time
+	// epochs is the newest status.failoverEpoch seen of each group, by
+	// UID (mayAct).
+	epochs map[types.UID]int64
 }
 
 // freshReadWindow is how long after its own status write a pass reads past
-// the cache. Only that long: an operator paused past its lease must wake up
-// reading its stale cache, so its optimistic write fails (epoch.go), rather
-// than a fresh copy that would let it act before it notices it lost the
-// lease (chaos leader-paused).
+// the cache. Only that long: an operator paused past its lease should wake
+// up reading its stale cache, so its optimistic write fails (epoch.go); a
+// fresh copy read anyway (after a lost write) is stopped by the lease check
+// (leadership.go).
 const freshReadWindow = 2 * time.Second
 
 // silentMemberTimeout bounds a look at a member that did not answer the
@@ -174,21 +184,37 @@ func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered bool,
 // references let the garbage collector remove its objects), runs the steps of
 // one pass in order, then patches the status once.
 func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if r.Leader != nil {
+		if err := r.Leader.Held(); err != nil {
+			// Woken up past its lease: not even a read it could act on.
+			logf.FromContext(ctx).Info("not acting: " + err.Error())
+			return ctrl.Result{RequeueAfter: conflictRequeue}, nil
+		}
+	}
 	rg := &replnodev1alpha1.ReplicationGroup{}
 	if err := r.getGroup(ctx, req.NamespacedName, rg); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forgetPassword(req.NamespacedName)
 			forgetGroupMetrics(req.NamespacedName)
 			r.forgetTLS(req.NamespacedName)
+			r.masterUserSet.forget(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
 	}
+	r.seeEpoch(rg.UID, rg.Status.FailoverEpoch)
 	if !rg.DeletionTimestamp.IsZero() {
+		r.forgetEpoch(rg.UID)
 		return ctrl.Result{}, nil
 	}
 	p := newPass(rg)
 	res, err := r.runSteps(ctx, p)
+	if errors.Is(err, errNotLeader) {
+		// It may not be the leader any more: it writes nothing either
+		// (controller-runtime ends the process once the elector notices).
+		logf.FromContext(ctx).Info("not acting: " + err.Error())
+		return ctrl.Result{RequeueAfter: conflictRequeue}, nil
+	}
 	if !errors.Is(err, errStatusConflict) {
 		r.finishStatus(p)
 		if perr := r.patchStatus(ctx, p); perr != nil && err == nil {
@@ -237,6 +263,7 @@ func (r *ReplicationGroupReconciler) runSteps(ctx context.Context, p *pass) (ctr
 		r.observeCordons,
 		r.observeFencing,
 		r.reportMemberFailures,
+		r.reconcileUsers,
 		r.reconcilePasswordRotation,
 		r.reconcileFailover,
 		r.reconcileTopology,
@@ -368,8 +395,6 @@ type pass struct {
 	members []observedMember
 	// promotedOffset is the offset a new master reported when verified.
 	promotedOffset int64
-	// stalePassword is the previous password, for members not yet rotated.
-	stalePassword string
 	// progressing is set by steps that changed something this pass.
 	progressing *progressNote
 	// failoverBusy is true when the failover policy acted or waits this pass.
@@ -425,6 +450,7 @@ func (r *ReplicationGroupReconciler) patchStatus(ctx context.Context, p *pass) e
 		return fmt.Errorf("patching status: %w", err)
 	}
 	recordMasterChange(p.rg, p.original.Status.LastFailover, p.rg.Status.LastFailover)
+	r.seeEpoch(p.rg.UID, p.rg.Status.FailoverEpoch)
 	p.original = p.rg.DeepCopy()
 	r.markReadFresh(client.ObjectKeyFromObject(p.rg))
 	return nil

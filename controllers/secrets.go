@@ -40,24 +40,31 @@ func evaluateAuth(spec *replnodev1alpha1.AuthSpec, secret *corev1.Secret) authRe
 	if key == "" {
 		key = "password"
 	}
-	if secret == nil {
-		cond.Status, cond.Reason = metav1.ConditionTrue, "SecretNotFound"
-		cond.Message = fmt.Sprintf("Secret %q named by spec.auth.secretName does not exist", spec.SecretName)
-		return authResult{Condition: cond}
-	}
-	value, ok := secret.Data[key]
-	if !ok {
-		cond.Status, cond.Reason = metav1.ConditionTrue, "SecretKeyMissing"
-		cond.Message = fmt.Sprintf("Secret %q has no key %q", spec.SecretName, key)
-		return authResult{Condition: cond}
-	}
-	if len(value) == 0 {
-		cond.Status, cond.Reason = metav1.ConditionTrue, "SecretKeyEmpty"
-		cond.Message = fmt.Sprintf("key %q of Secret %q is empty", key, spec.SecretName)
+	value, reason, message := secretKeyValue(secret, spec.SecretName, key, "spec.auth.secretName")
+	if reason != "" {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, reason, message
 		return authResult{Condition: cond}
 	}
 	cond.Reason, cond.Message = "SecretFound", fmt.Sprintf("password read from key %q of Secret %q", key, spec.SecretName)
 	return authResult{Password: string(value), ResourceVersion: secret.ResourceVersion, Condition: cond, Usable: true}
+}
+
+// secretKeyValue returns the non-empty value of key in secret (nil when
+// the Secret named name, which namedBy names, does not exist), or the
+// reason it cannot (SecretNotFound, SecretKeyMissing, SecretKeyEmpty) and
+// a message naming the Secret and key, never the value.
+func secretKeyValue(secret *corev1.Secret, name, key, namedBy string) (value []byte, reason, message string) {
+	if secret == nil {
+		return nil, "SecretNotFound", fmt.Sprintf("Secret %q named by %s does not exist", name, namedBy)
+	}
+	value, ok := secret.Data[key]
+	if !ok {
+		return nil, "SecretKeyMissing", fmt.Sprintf("Secret %q has no key %q", name, key)
+	}
+	if len(value) == 0 {
+		return nil, "SecretKeyEmpty", fmt.Sprintf("key %q of Secret %q is empty", key, name)
+	}
+	return value, "", ""
 }
 
 // optionalSecret reads the Secret name in namespace ns: nil when it does not
@@ -88,7 +95,7 @@ func (r *ReplicationGroupReconciler) reconcileAuth(ctx context.Context, p *pass)
 	}
 	res := evaluateAuth(p.rg.Spec.Auth, secret)
 	res.Condition.ObservedGeneration = p.rg.Generation
-	was := meta.FindStatusCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionSecretMissing)
+	was := previousCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionSecretMissing)
 	meta.SetStatusCondition(&p.rg.Status.Conditions, res.Condition)
 	if !res.Usable {
 		if was == nil || was.Status != metav1.ConditionTrue || was.Reason != res.Condition.Reason {
@@ -107,7 +114,8 @@ func (r *ReplicationGroupReconciler) reconcileAuth(ctx context.Context, p *pass)
 }
 
 // secretToGroups maps a Secret to the groups in its namespace that name it in
-// spec.auth or spec.tls, so creating or changing the Secret reconciles them.
+// spec.auth, spec.tls or spec.users, so creating or changing the Secret
+// reconciles them.
 func (r *ReplicationGroupReconciler) secretToGroups(ctx context.Context, obj client.Object) []reconcile.Request {
 	var list replnodev1alpha1.ReplicationGroupList
 	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
@@ -116,7 +124,8 @@ func (r *ReplicationGroupReconciler) secretToGroups(ctx context.Context, obj cli
 	var reqs []reconcile.Request
 	for _, rg := range list.Items {
 		if (rg.Spec.Auth != nil && rg.Spec.Auth.SecretName == obj.GetName()) ||
-			(rg.Spec.TLS != nil && rg.Spec.TLS.SecretName == obj.GetName()) {
+			(rg.Spec.TLS != nil && rg.Spec.TLS.SecretName == obj.GetName()) ||
+			namesUserSecret(&rg, obj.GetName()) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: rg.Namespace, Name: rg.Name}})
 		}
 	}

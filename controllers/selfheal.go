@@ -18,9 +18,11 @@ import (
 //
 // A member whose server keeps exiting (a bad spec.config value, a broken
 // image) is reported with the node's own last words, and a member that runs
-// an outdated template and is not ready is replaced at once instead of
-// holding the rolling update forever: fixing the spec is all it takes to
-// heal the group.
+// an outdated template and is not ready is replaced without waiting for it
+// instead of holding the rolling update forever — one at a time, and only
+// while the master keeps min-replicas-to-write linked replicas — so fixing
+// the spec is all it takes to heal the group, and a bad fix never costs
+// every replica.
 
 // maxFailureMessage bounds one member's error in the MemberFailing condition
 // (a condition message holds at most 32 KiB for all members).
@@ -161,12 +163,15 @@ func (r *ReplicationGroupReconciler) reportMemberFailures(_ context.Context, p *
 	return ctrl.Result{}, nil
 }
 
-// replaceBrokenOutdated returns the replicas to delete at once because they
-// run an outdated template and are not ready nor replicating: they serve
-// nothing and hold no data the master lacks, and waiting for them, as the
-// rolling update waits for every member, would wait forever when the old
-// template is what breaks them (a bad config value fixed since). Highest
-// ordinal first. Pure.
+// replaceBrokenOutdated returns the replica to delete without waiting for
+// it because it runs an outdated template and is neither ready nor
+// replicating: waiting for it, as the rolling update waits for every member,
+// would wait forever when the old template is what breaks it (a bad config
+// value fixed since). It replaces at most one at a time and only while the
+// rest of the group can do without it (brokenReplacementBlocked), so a spec
+// fix that is bad as well, or replicas that are not ready because of
+// something else than their template, never cost every replica at once.
+// Highest ordinal first. Pure.
 func replaceBrokenOutdated(in topologyInput, master *observedMember) []topologyAction {
 	var broken []observedMember
 	for _, m := range in.Members {
@@ -179,11 +184,54 @@ func replaceBrokenOutdated(in topologyInput, master *observedMember) []topologyA
 		}
 		broken = append(broken, m)
 	}
-	sort.Slice(broken, func(i, j int) bool { return broken[i].Ordinal > broken[j].Ordinal })
-	var acts []topologyAction
-	for _, m := range broken {
-		acts = append(acts, topologyAction{Kind: topoDeletePod, Member: m.Name, Reason: "RollingUpdate",
-			Message: fmt.Sprintf("replica %s runs an outdated template and is not ready; replacing it at once", m.Name)})
+	if len(broken) == 0 {
+		return nil
 	}
-	return acts
+	sort.Slice(broken, func(i, j int) bool { return broken[i].Ordinal > broken[j].Ordinal })
+	m := broken[0]
+	if blocked, ok := brokenReplacementBlocked(in, master, m); ok {
+		return []topologyAction{blocked}
+	}
+	return []topologyAction{{Kind: topoDeletePod, Member: m.Name, Reason: "RollingUpdate",
+		Message: fmt.Sprintf("replica %s runs an outdated template and is not ready; replacing it at once", m.Name)}}
+}
+
+// brokenReplacementBlocked returns a Wait, and true, when the broken
+// outdated replica m must not be replaced yet:
+//
+//   - a replacement is under way: a replica pod is being deleted, or runs
+//     the current template and is not ready yet (the previous replacement,
+//     which may be broken by the new template too);
+//   - fewer than min-replicas-to-write other replicas are linked to the
+//     master, so the group is not healthy enough to lose a member, unless
+//     m's server is not running at all (a crash loop): deleting its pod
+//     then stops nothing and keeps its volume.
+//
+// The master is up: decideTopology rolls only a group whose master answers.
+func brokenReplacementBlocked(in topologyInput, master *observedMember, m observedMember) (topologyAction, bool) {
+	wait := func(format string, args ...any) (topologyAction, bool) {
+		return topologyAction{Kind: topoWait, Member: m.Name, Reason: "BrokenReplicaReplacementWaits",
+			Message: fmt.Sprintf("replica %s runs an outdated template and is not ready; not replacing it yet: ", m.Name) + fmt.Sprintf(format, args...)}, true
+	}
+	linked := 0
+	for _, o := range in.Members {
+		if o.Name == master.Name || o.Name == m.Name || !o.PodExists || o.Fenced {
+			continue
+		}
+		if o.Deleting {
+			return wait("%s is being replaced", o.Name)
+		}
+		if o.TemplateHash == in.TemplateHash && !o.Ready {
+			return wait("%s, on the current template, is not ready yet (one replacement at a time)", o.Name)
+		}
+	}
+	for _, o := range in.Members {
+		if o.Name != master.Name && o.Name != m.Name && o.PodExists && !o.Deleting && o.Reachable && o.LinkUp && o.MasterHost == master.PodIP {
+			linked++
+		}
+	}
+	if linked < in.MinReplicasToWrite && !m.ProcessDown {
+		return wait("only %d other replicas are linked to master %s and min-replicas-to-write is %d", linked, master.Name, in.MinReplicasToWrite)
+	}
+	return topologyAction{}, false
 }

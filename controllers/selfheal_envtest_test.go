@@ -84,4 +84,48 @@ var _ = Describe("Self-healing", func() {
 			g.Expect(rg.Status.Phase).To(Equal(replnodev1alpha1.PhaseRunning))
 		}, eventually, poll).Should(Succeed())
 	})
+
+	It("replaces broken replicas on an outdated template one at a time", func() {
+		rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "heal1", Namespace: ns}}
+		rg.Spec.Replicas = ptr.To[int32](2)
+		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
+		expectRunning(ns, "heal1", 2)
+		uid := func(g Gomega, name string) types.UID {
+			p := &corev1.Pod{}
+			g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name}, p)).To(Succeed())
+			return p.UID
+		}
+		first, second := uid(Default, "heal1-1"), uid(Default, "heal1-2")
+
+		By("both replicas crash-loop; the first replacement will not become ready until released")
+		crashLoop(ns, "heal1-1", redisConfigError)
+		crashLoop(ns, "heal1-2", redisConfigError)
+		kubelet.mu.Lock()
+		kubelet.hold[ns+"/heal1-2"] = true
+		kubelet.mu.Unlock()
+		DeferCleanup(func() {
+			kubelet.mu.Lock()
+			delete(kubelet.hold, ns+"/heal1-2")
+			kubelet.mu.Unlock()
+		})
+		updateGroup(ns, "heal1", func(rg *replnodev1alpha1.ReplicationGroup) {
+			rg.Spec.Config = map[string]replnodev1alpha1.ConfigValue{"maxmemory": "20mb"}
+		})
+		Eventually(func(g Gomega) { g.Expect(uid(g, "heal1-2")).NotTo(Equal(second)) }, eventually, poll).Should(Succeed())
+
+		By("while that replacement is not ready, the other broken replica is left alone")
+		Consistently(func(g Gomega) {
+			p := &corev1.Pod{}
+			g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: "heal1-1"}, p)).To(Succeed())
+			g.Expect(p.UID).To(Equal(first), "heal1-1 was replaced while heal1-2's replacement was not ready")
+			g.Expect(p.DeletionTimestamp).To(BeNil(), "heal1-1 is being deleted while heal1-2's replacement is not ready")
+		}, "6s", poll).Should(Succeed())
+
+		By("once it is ready, the next one is replaced")
+		kubelet.mu.Lock()
+		delete(kubelet.hold, ns+"/heal1-2")
+		kubelet.mu.Unlock()
+		Eventually(func(g Gomega) { g.Expect(uid(g, "heal1-1")).NotTo(Equal(first)) }, eventually, poll).Should(Succeed())
+		expectRunning(ns, "heal1", 2)
+	})
 })

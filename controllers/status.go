@@ -234,3 +234,16 @@ func failoverSafeCondition(rg *replnodev1alpha1.ReplicationGroup) metav1.Conditi
 	return metav1.Condition{Type: replnodev1alpha1.ConditionFailoverSafe, Status: metav1.ConditionFalse,
 		Reason: "SettingsWeakenFailover", Message: strings.Join(warnings, "; ")}
 }
+
+// previousCondition returns a copy of the condition of type t (nil when
+// absent), to compare with after meta.SetStatusCondition, which updates
+// the entry in place: a pointer from FindStatusCondition would already
+// hold the new reason, and a change would go unnoticed.
+func previousCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	c := meta.FindStatusCondition(conds, t)
+	if c == nil {
+		return nil
+	}
+	cp := *c
+	return &cp
+}

@@ -14,6 +14,7 @@ import (
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/controllers/nodeclient"
+	"github.com/replnode/replnode/replnode/server"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -110,6 +111,7 @@ var _ = BeforeSuite(func() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	fakeNodes = nodeclient.NewFake()
+	fakeNodes.NewACL = server.NewACLRegistry
 	reconciler := &ReplicationGroupReconciler{
 		Client:       mgr.GetClient(),
 		Scheme:       mgr.GetScheme(),

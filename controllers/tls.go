@@ -219,7 +219,7 @@ func (r *ReplicationGroupReconciler) reconcileTLS(ctx context.Context, p *pass) 
 	known, hadKnown := r.knownTLSOf(p.key())
 	res := evaluateTLS(spec, secret, known.cas)
 	res.Condition.ObservedGeneration = p.rg.Generation
-	was := meta.FindStatusCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionTLSReady)
+	was := previousCondition(p.rg.Status.Conditions, replnodev1alpha1.ConditionTLSReady)
 	if !res.Usable {
 		meta.SetStatusCondition(&p.rg.Status.Conditions, res.Condition)
 		if was == nil || was.Reason != res.Condition.Reason {
@@ -287,7 +287,10 @@ func (r *ReplicationGroupReconciler) reconcileTLSRotation(ctx context.Context, p
 		if bytes.Equal(served, p.tls.Leaf) {
 			continue
 		}
-		if err := r.Nodes.ConfigSet(ctx, n, "tls-cert-file", tlsDir+"/"+tlsCertKey); err != nil {
+		if err := r.nodesFor(p).ConfigSet(ctx, n, "tls-cert-file", tlsDir+"/"+tlsCertKey); err != nil {
+			if actingRefused(err) {
+				return ctrl.Result{}, err
+			}
 			r.event(p.rg, corev1.EventTypeWarning, "TLSReloadFailed", fmt.Sprintf("%s could not reload its certificate: %v", v.observed.Name, err))
 			behind = append(behind, v.observed.Name)
 			continue

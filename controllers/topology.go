@@ -53,6 +53,9 @@ type observedMember struct {
 	// Fenced is true for a member fenced by hand (fencing.go): it carries
 	// the fenced role label and is neither repointed, rolled nor made master.
 	Fenced bool
+	// ProcessDown is true when the kubelet reports the server container
+	// not running (serverContainerDown): replacing the pod stops nothing.
+	ProcessDown bool
 }
 
 // topologyInput is everything decideTopology reads.
@@ -76,6 +79,10 @@ type topologyInput struct {
 	// AcceptDataLoss is the group's accept-data-loss annotation: R1 may
 	// replace a member's data with a source that does not contain it.
 	AcceptDataLoss bool
+	// MinReplicasToWrite is the master's effective min-replicas-to-write:
+	// a broken replica is replaced only while this many others stay
+	// linked to the master (replaceBrokenOutdated).
+	MinReplicasToWrite int
 }
 
 // mayReplaceData reports whether source may become the full-sync source of
@@ -355,7 +362,8 @@ func mostAdvanced(members []observedMember) *observedMember {
 }
 
 // decideRollout rolls members whose template hash is outdated: replicas that
-// are not ready at once (replaceBrokenOutdated, selfheal.go), the others one
+// are not ready without waiting for them, one at a time while the master
+// keeps its linked replicas (replaceBrokenOutdated, selfheal.go), the others one
 // at a time and only when every member is ready: replicas first (highest
 // ordinal first), then the master through a switchover to the most advanced in-sync
 // replica, or by deleting it when it has no replica.

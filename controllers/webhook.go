@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -15,7 +16,7 @@ import (
 	"github.com/replnode/replnode/replnode/config"
 )
 
-// ------ ADMISSION: SPEC.CONFIG CHECKED BY THE NODE'S OWN PARSER ------
+// ------ ADMISSION: SPEC.CONFIG AND SPEC.USERS CHECKED BY THE NODE'S OWN PARSERS ------
 //
 // The CRD's CEL rules check the shape of spec.config (directive names, single
 // lines, operator-owned directives); only the node knows whether a value is
@@ -23,6 +24,8 @@ import (
 // exactly as the ConfigMap will hold it (buildRedisConf) and loads it with
 // replnode/config, the parser the node starts with, so `kubectl apply`
 // refuses what would crash-loop the members, with the node's own message.
+// The rules of spec.users go through the node's ACL parser and command
+// table the same way (validateUsers, users.go).
 //
 // The webhook is an early warning, not a guarantee: its failurePolicy is
 // Ignore (the chart's default), so an operator that is down or a group the
@@ -46,19 +49,41 @@ func SetupWebhookWithManager(mgr ctrl.Manager) error {
 		Complete()
 }
 
-// ValidateCreate checks the configuration of a new group.
+// ValidateCreate checks the configuration and the users of a new group.
 func (ConfigValidator) ValidateCreate(_ context.Context, rg *replnodev1alpha1.ReplicationGroup) (admission.Warnings, error) {
-	return validateRedisConf(rg)
+	warnings, err := validateRedisConf(rg)
+	if err != nil {
+		return warnings, err
+	}
+	return warnings, usersInvalid(rg)
 }
 
 // ValidateUpdate checks the configuration when the update changes what
-// feeds redis.conf; an update that leaves it as it was (a label, spec.master,
-// a scale) is never refused for a configuration stored before the webhook.
+// feeds redis.conf, and the users when they change; an update that leaves
+// them as they were (a label, spec.master, a scale) is never refused for a
+// configuration stored before the webhook.
 func (ConfigValidator) ValidateUpdate(_ context.Context, old, rg *replnodev1alpha1.ReplicationGroup) (admission.Warnings, error) {
-	if buildRedisConf(old) == buildRedisConf(rg) {
-		return nil, nil
+	var warnings admission.Warnings
+	if buildRedisConf(old) != buildRedisConf(rg) {
+		var err error
+		if warnings, err = validateRedisConf(rg); err != nil {
+			return warnings, err
+		}
 	}
-	return validateRedisConf(rg)
+	if equality.Semantic.DeepEqual(old.Spec.Users, rg.Spec.Users) {
+		return warnings, nil
+	}
+	return warnings, usersInvalid(rg)
+}
+
+// usersInvalid is the Invalid error for spec.users rules the node's ACL
+// parser refuses (users.go), nil when it accepts them all.
+func usersInvalid(rg *replnodev1alpha1.ReplicationGroup) error {
+	errs := validateUsers(rg.Spec.Users)
+	if len(errs) == 0 {
+		return nil
+	}
+	return apierrors.NewInvalid(replnodev1alpha1.GroupVersion.WithKind("ReplicationGroup").GroupKind(), rg.Name, errs)
 }
 
 // ValidateDelete allows every deletion.

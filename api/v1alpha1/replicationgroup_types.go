@@ -15,6 +15,7 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicasToWrite) || self.minReplicasToWrite <= self.replicas",message="minReplicasToWrite cannot exceed replicas: the master would refuse every write"
 // +kubebuilder:validation:XValidation:rule="has(self.tls) == has(oldSelf.tls)",message="spec.tls cannot be added to or removed from an existing group: members rolled one at a time would stop reaching the others (plain and TLS-only ports); create a new group"
+// +kubebuilder:validation:XValidation:rule="!has(self.users) || size(self.users) == 0 || has(self.auth)",message="spec.users needs spec.auth: without a password the default user lets every client do everything, whatever the users' rules"
 type ReplicationGroupSpec struct {
 	// Replicas is the number of replicas besides the master (0 runs a lone
 	// master), so the group runs replicas+1 pods. It is also the scale
@@ -62,6 +63,16 @@ type ReplicationGroupSpec struct {
 	// +optional
 	TLS *TLSSpec `json:"tls,omitempty"`
 
+	// Users are ACL users the operator keeps on every member, live (ACL
+	// SETUSER; a user removed from the list is deleted with ACL DELUSER),
+	// each with its rules and a password read from a Secret. They need
+	// spec.auth, which protects the default user.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Users []UserSpec `json:"users,omitempty"`
+
 	// Config holds redis.conf directives (name → value) written into every
 	// member's configuration. Directives the operator owns are rejected.
 	// +kubebuilder:validation:MaxProperties=128
@@ -75,6 +86,28 @@ type ReplicationGroupSpec struct {
 	// members of the same group on different nodes.
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// No omitempty: a client that reads and writes back the whole object
+	// keeps an explicit empty list, and the API server drops the null that
+	// an unset list is written as (a non-nullable field), so it stays unset.
+
+	// TopologySpreadConstraints of the member pods. Unset (or null), the
+	// operator spreads each group's members over nodes
+	// (kubernetes.io/hostname) and zones (topology.kubernetes.io/zone), both
+	// with maxSkew 1 and whenUnsatisfiable ScheduleAnyway: a member that
+	// replaces a failed one always schedules, even when the spread cannot be
+	// kept, and a cluster whose nodes carry no zone label still schedules.
+	// A list replaces these defaults; an empty list ([]) turns them off. A
+	// constraint without a labelSelector counts the group's own members.
+	//
+	// Setting or changing the list rolls the members (replicas first, the
+	// master last, through a switchover). The defaults themselves are not
+	// part of the template hash, so an operator upgrade that brings them
+	// does not roll existing groups: members get them when next recreated.
+	// See docs/operations.md, "Placement".
+	// +optional
+	// +listType=atomic
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints"`
 
 	// Tolerations of the member pods.
 	// +optional
@@ -217,6 +250,35 @@ type AuthSpec struct {
 	// +kubebuilder:default=password
 	// +optional
 	Key string `json:"key,omitempty"`
+}
+
+// UserSpec is one ACL user of the group's members.
+type UserSpec struct {
+	// Name is the ACL user name (AUTH <name> <password>). default is
+	// spec.auth's; replnode-operator and replnode-replication are the
+	// operator's and the replicas' own users.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[^\s]+$`
+	// +kubebuilder:validation:XValidation:rule="!(self in ['default', 'replnode-operator', 'replnode-replication'])",message="default, replnode-operator and replnode-replication are reserved: default is spec.auth's user, the others the operator's and the replicas'"
+	Name string `json:"name"`
+
+	// Rules are the user's ACL rules in Redis's language, as after
+	// `ACL SETUSER <name>`, separated by spaces: for example
+	// "~app:* +@read -@dangerous" or "~* &* +@all". The operator applies
+	// `reset on <rules> ><password>`, so the user is on unless the rules
+	// say off, and the rules must not set passwords (>, <, #, !, nopass,
+	// resetpass): the password is the Secret's. They are checked at
+	// admission by the node's own ACL parser.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Rules string `json:"rules"`
+
+	// PasswordSecretKeyRef is the key of a Secret, in the group's
+	// namespace, holding the user's password. A changed password is
+	// added on every member before the old one is removed.
+	// +kubebuilder:validation:XValidation:rule="!has(self.optional) || !self.optional",message="a user's password Secret cannot be optional"
+	PasswordSecretKeyRef corev1.SecretKeySelector `json:"passwordSecretKeyRef"`
 }
 
 // TLSSpec names the Secret holding the members' certificate.
@@ -445,10 +507,15 @@ func (s *ReplicationGroupSpec) PDBEnabled() bool {
 // member keeps running and replicating with its data, but is out of service:
 // its pod's role label becomes "fenced", so neither the master nor the
 // replicas Service (nor a disruption budget) selects it; it is never made
-// master (no switchover, drain or failover picks it, and the failover policy
-// counts it as not answering, so failovers stay safe with one replica less);
-// and it is neither repointed nor rolled. The master cannot be fenced: its
-// entry is ignored (switch over first) and the MembersFenced condition says so.
+// master (no switchover, drain or failover picks it); and the topology
+// neither repoints nor rolls it. It still counts in spec.replicas for the
+// failover quorums: while it runs and answers it reports its replication
+// position and votes like any replica (the master counts its
+// acknowledgements), and a failover or switchover points it at the new
+// master with the other replicas; while it is stopped it gives no vote and
+// no position, so a failover may wait for it (docs/failover.md). The master
+// cannot be fenced: its entry is ignored (switch over first) and the
+// MembersFenced condition says so.
 const AnnotationFencedInstances = "replnode.io/fencedInstances"
 
 // ------ STATUS ------
@@ -487,6 +554,10 @@ const (
 	// serves its current certificate; False says which is not (the Secret
 	// or a key missing, a certificate not loaded yet).
 	ConditionTLSReady = "TLSReady"
+	// ConditionUsersApplied: every member has spec.users as specified
+	// (False while applying, when a password Secret is missing, or when a
+	// member refuses a user).
+	ConditionUsersApplied = "UsersApplied"
 	// ConditionMemberFailing: some member's server keeps exiting (crash
 	// loop); the message carries its last error from the container's
 	// termination message.
@@ -576,6 +647,26 @@ type SwitchoverStatus struct {
 	RetryAfter *metav1.Time `json:"retryAfter,omitempty"`
 }
 
+// AppliedUser is a spec.users entry as applied to every member.
+type AppliedUser struct {
+	// Name is the ACL user.
+	Name string `json:"name"`
+	// SecretName is the Secret its password was read from.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+	// SecretResourceVersion is the resourceVersion of that Secret when its
+	// password was applied.
+	// +optional
+	SecretResourceVersion string `json:"secretResourceVersion,omitempty"`
+	// RulesHash identifies the rules applied (SHA-256 of the user's rules
+	// text, never of the password).
+	// +optional
+	RulesHash string `json:"rulesHash,omitempty"`
+	// AppliedAt is when every member last had the user as specified.
+	// +optional
+	AppliedAt *metav1.Time `json:"appliedAt,omitempty"`
+}
+
 // ReplicationGroupStatus is the observed state of a ReplicationGroup.
 type ReplicationGroupStatus struct {
 	// ObservedGeneration is the spec generation the status describes.
@@ -647,11 +738,18 @@ type ReplicationGroupStatus struct {
 	// members were configured from; a change rolls the password out.
 	// +optional
 	AuthSecretResourceVersion string `json:"authSecretResourceVersion,omitempty"`
+	// Users are the spec.users applied to every member: when, and from
+	// which version of their password Secret. A user removed from the spec
+	// stays listed until it is deleted from every member.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Users []AppliedUser `json:"users,omitempty"`
 	// LastFailover describes the last failover or switchover.
 	// +optional
 	LastFailover *FailoverRecord `json:"lastFailover,omitempty"`
 	// Conditions: Ready, Available, Progressing, Degraded, ReplicasInSync,
-	// SecretMissing, TLSReady, MasterAvailable, SwitchoverReady.
+	// SecretMissing, TLSReady, UsersApplied, MasterAvailable, SwitchoverReady.
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -5,9 +5,10 @@
 //	kubectl replnode switchover GROUP [--to MEMBER] zero-loss switchover (sets spec.master)
 //	kubectl replnode restart GROUP                  rolling restart, replicas first, the master last
 //	kubectl replnode fence|unfence GROUP MEMBER     take a replica out of service, or back
+//	kubectl replnode backup GROUP [--name N]        take a Backup (docs/backup.md)
 //
-// It only reads and writes the ReplicationGroup (and reads its pods); the
-// operator does the work. Kubeconfig, context and namespace are chosen as
+// It only reads and writes the ReplicationGroup (and reads its pods), and
+// creates Backups; the operator does the work. Kubeconfig, context and namespace are chosen as
 // kubectl chooses them.
 package main
 
@@ -36,6 +37,8 @@ Usage:
   kubectl replnode restart GROUP
   kubectl replnode fence GROUP MEMBER
   kubectl replnode unfence GROUP MEMBER
+  kubectl replnode backup GROUP [--name N] [--target replica|prefer-replica|master]
+                          [--bucket B --endpoint HOST:PORT --credentials-secret S [--prefix P] [--region R] [--insecure]]
 
 Commands:
   status      members with roles, offsets and lag, the last failover and the conditions, on one screen
@@ -49,6 +52,10 @@ Commands:
               master, it keeps running and replicating with its data (the
               replnode.io/fencedInstances annotation, as CloudNativePG's fencing)
   unfence     put it back in service
+  backup      create a Backup of GROUP (default name GROUP-<UTC yyyymmddhhmmss>): the
+              operator streams a snapshot from a caught-up replica to the object store.
+              Without --bucket the object store is the one of the group's ScheduledBackup,
+              else of its newest Backup
 
 Flags:
 `
@@ -81,6 +88,15 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, now func() t
 	fs.StringVarP(&overrides.Context.Namespace, "namespace", "n", "", "namespace of the group (default: the context's)")
 	output := fs.StringP("output", "o", "text", "status output format: text or json")
 	to := fs.String("to", "", "switchover: the member to make master (default: the most advanced in-sync replica)")
+	var bk backupOptions
+	fs.StringVar(&bk.Name, "name", "", "backup: the Backup's name (default GROUP-<UTC yyyymmddhhmmss>)")
+	fs.StringVar(&bk.Target, "target", string(replnodev1alpha1.BackupTargetReplica), "backup: the member to snapshot: replica, prefer-replica or master")
+	fs.StringVar(&bk.Store.Bucket, "bucket", "", "backup: the bucket (with --endpoint and --credentials-secret)")
+	fs.StringVar(&bk.Store.Endpoint, "endpoint", "", "backup: the S3 endpoint, host[:port]")
+	fs.StringVar(&bk.Store.Credentials.SecretName, "credentials-secret", "", "backup: the Secret with accessKeyID and secretAccessKey")
+	fs.StringVar(&bk.Store.Prefix, "prefix", "", "backup: the object key prefix")
+	fs.StringVar(&bk.Store.Region, "region", "", "backup: the bucket's region")
+	fs.BoolVar(&bk.Store.Insecure, "insecure", false, "backup: plain HTTP to the endpoint")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -130,6 +146,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, now func() t
 		return restart(ctx, c, key, out, now())
 	case "fence", "unfence":
 		return fence(ctx, c, key, fs.Arg(2), command == "fence", out)
+	case "backup":
+		return takeBackup(ctx, c, key, bk, out, now())
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", command)

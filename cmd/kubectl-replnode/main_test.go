@@ -293,3 +293,93 @@ func TestChooseSwitchoverTarget(t *testing.T) {
 		t.Errorf("got %q, %v", got, err)
 	}
 }
+
+// TestBackupCommand runs `backup` against a real API server: the Backup it
+// creates, where its object store comes from, and what it refuses.
+func TestBackupCommand(t *testing.T) {
+	c, kubeconfig := startAPI(t)
+	ctx := context.Background()
+	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "cache", Namespace: "default"}}
+	rg.Spec.Replicas = ptr.To[int32](2)
+	if err := c.Create(ctx, rg); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 5, 23, 4, 5, 0, time.UTC)
+	get := func(name string) *replnodev1alpha1.Backup {
+		t.Helper()
+		bk := &replnodev1alpha1.Backup{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, bk); err != nil {
+			t.Fatalf("get Backup %s: %v", name, err)
+		}
+		return bk
+	}
+
+	// No object store anywhere: refused, saying how to give one.
+	if out, err := plugin(t, kubeconfig, now, "backup", "cache"); err == nil || !strings.Contains(err.Error(), "--bucket") {
+		t.Fatalf("backup with no object store: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"backup", "cache", "--bucket", "b"}, // partial object store
+		{"backup", "cache", "--target", "leader", "--bucket", "b", "--endpoint", "e:9000", "--credentials-secret", "s"}, // bad target
+		{"backup", "nosuch", "--bucket", "backups", "--endpoint", "e:9000", "--credentials-secret", "s"},                // no group
+		{"backup"}, {"backup", "cache", "extra"},
+	} {
+		if out, err := plugin(t, kubeconfig, now, args...); err == nil {
+			t.Errorf("%v accepted:\n%s", args, out)
+		}
+	}
+	var list replnodev1alpha1.BackupList
+	if err := c.List(ctx, &list); err != nil || len(list.Items) != 0 {
+		t.Fatalf("refused commands left Backups: %d, %v", len(list.Items), err)
+	}
+
+	// From the flags, with a name.
+	out, err := plugin(t, kubeconfig, now, "backup", "cache", "--name", "before-migration", "--target", "prefer-replica",
+		"--bucket", "backups", "--endpoint", "minio.storage:9000", "--credentials-secret", "s3-creds", "--prefix", "prod", "--insecure")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "backup.replnode.io/before-migration created") {
+		t.Errorf("output:\n%s", out)
+	}
+	bk := get("before-migration")
+	want := replnodev1alpha1.ObjectStoreSpec{Bucket: "backups", Prefix: "prod", Endpoint: "minio.storage:9000", Insecure: true,
+		Credentials: replnodev1alpha1.ObjectStoreCredentials{SecretName: "s3-creds", AccessKeyIDKey: "accessKeyID", SecretAccessKeyKey: "secretAccessKey"}}
+	if bk.Spec.Group != "cache" || bk.Spec.Target != replnodev1alpha1.BackupTargetPreferReplica || bk.Spec.ObjectStore != want {
+		t.Errorf("Backup spec %+v; want group cache, prefer-replica, %+v", bk.Spec, want)
+	}
+	// The same name again: the API's conflict, not a second Backup.
+	if _, err := plugin(t, kubeconfig, now, "backup", "cache", "--name", "before-migration"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("a second Backup with the same name: %v", err)
+	}
+
+	// No flags: the newest Backup's object store, the default name and target.
+	out, err = plugin(t, kubeconfig, now, "backup", "cache")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	bk = get("cache-20261205230405")
+	if bk.Spec.ObjectStore != want || bk.Spec.Target != replnodev1alpha1.BackupTargetReplica || !strings.Contains(out, "from Backup before-migration") {
+		t.Errorf("default Backup %+v\n%s", bk.Spec, out)
+	}
+
+	// A ScheduledBackup of the group wins over its Backups; another
+	// group's does not count.
+	for _, sb := range []*replnodev1alpha1.ScheduledBackup{
+		{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "default"}, Spec: replnodev1alpha1.ScheduledBackupSpec{Schedule: "0 3 * * *", Group: "cache",
+			ObjectStore: replnodev1alpha1.ObjectStoreSpec{Bucket: "nightly-bucket", Endpoint: "s3.example:443", Credentials: replnodev1alpha1.ObjectStoreCredentials{SecretName: "aws"}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "default"}, Spec: replnodev1alpha1.ScheduledBackupSpec{Schedule: "0 3 * * *", Group: "other",
+			ObjectStore: replnodev1alpha1.ObjectStoreSpec{Bucket: "other-bucket", Endpoint: "s3.example:443", Credentials: replnodev1alpha1.ObjectStoreCredentials{SecretName: "aws"}}}},
+	} {
+		if err := c.Create(ctx, sb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = plugin(t, kubeconfig, now.Add(time.Minute), "backup", "cache")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if bk = get("cache-20261205230505"); bk.Spec.ObjectStore.Bucket != "nightly-bucket" || !strings.Contains(out, "from ScheduledBackup nightly") {
+		t.Errorf("Backup with a ScheduledBackup present: %+v\n%s", bk.Spec.ObjectStore, out)
+	}
+}

@@ -89,8 +89,10 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 // last renewal. RenewDeadline < LeaseDuration leaves the old leader
 // leaseDuration-leaseRenewDeadline to exit before a new one can start. A
 // leader paused longer than that (SIGSTOP, a frozen VM) can still wake up
-// mid-reconcile; status.failoverEpoch and the optimistic status lock fence
-// it, not these timings.
+// mid-reconcile: the reconciler then checks, right before each node command,
+// that the lease was renewed less than leaseRenewDeadline ago (leaderLock,
+// controllers/leadership.go), and status.failoverEpoch with the optimistic
+// status lock fence a command that gets through anyway.
 const (
 	leaseDuration      = 15 * time.Second
 	leaseRenewDeadline = 10 * time.Second
@@ -176,6 +178,14 @@ func main() {
 		log.Error(err, "no Kubernetes configuration (-kubeconfig, $KUBECONFIG or in-cluster)")
 		os.Exit(1)
 	}
+	var leader *controllers.RenewalTracker
+	if opts.LeaderElection {
+		if leader, err = leaderLock(cfg, opts.LeaderElectionID, opts.LeaderElectionNamespace); err != nil {
+			log.Error(err, "creating the leader election lock")
+			os.Exit(1)
+		}
+		opts.LeaderElectionResourceLockInterface = leader
+	}
 	mgr, err := ctrl.NewManager(cfg, opts)
 	if err != nil {
 		log.Error(err, "creating the manager")
@@ -187,6 +197,10 @@ func main() {
 		Recorder:     mgr.GetEventRecorder("replnode-operator"),
 		Nodes:        &nodeclient.RESP{Timeout: o.nodeTimeout},
 		ResyncPeriod: o.resync,
+	}
+	if leader != nil {
+		// Checked right before every node command (controllers/leadership.go).
+		r.Leader = leader
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		log.Error(err, "setting up the ReplicationGroup controller")

@@ -244,8 +244,8 @@ type Choice struct {
 
 // ChooseCandidate ranks the members that may become master in place of
 // exclude (the failed or departing master): reachable, pod running and ready,
-// not being deleted, not fenced (unless it already resynced into the
-// reference history), reporting ROLE slave, not loading a full sync, and
+// not being deleted, not fenced by hand, not fenced by the operator (unless
+// it already resynced into the reference history), reporting ROLE slave, not loading a full sync, and
 // holding part of the reference history (Reference.Position). The most advanced one
 // (largest position in the reference history) wins; ties go to the lowest
 // ordinal. Offsets on other histories are never compared.
@@ -268,6 +268,8 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 			reason = "is unreachable"
 		case !m.Ready:
 			reason = "pod is not ready"
+		case m.FencedByHand:
+			reason = "is fenced by hand (replnode.io/fencedInstances)"
 		case m.Fenced && !m.rejoined(ch.Reference):
 			// A fenced old master may hold a diverged tail; once it has
 			// synced into the master's history it is a replica like any other.

@@ -8,7 +8,10 @@
 // run, never against those that happen to answer, and a replica is promoted
 // only once the old master provably cannot write and the replica provably
 // holds every WAIT-acknowledged write; otherwise the decision waits and says
-// why.
+// why. A member fenced by hand (Member.FencedByHand) is never promoted but
+// otherwise counts like any replica: a running one reports its position and
+// votes, and plans repoint it; a stopped one gives neither and is still
+// counted in N.
 //
 // It is pure, in the manner of cert-manager's policies and etcd raft: callers
 // pass what they observed (members, their replication state as reported by

@@ -182,7 +182,7 @@ func switchoverTargetProblem(to, from *Member) string {
 		return fmt.Sprintf("%s is not ready", to.Name)
 	case !to.Reachable:
 		return fmt.Sprintf("%s is unreachable", to.Name)
-	case to.Fenced:
+	case to.Fenced || to.FencedByHand:
 		return fmt.Sprintf("%s is fenced", to.Name)
 	case to.Repl.Role != RoleReplica:
 		return fmt.Sprintf("%s reports role %q, not slave", to.Name, string(to.Repl.Role))

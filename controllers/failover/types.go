@@ -137,6 +137,13 @@ type Member struct {
 	// Fenced is true when the operator already fenced this member (it must not
 	// come back as master until it has rejoined as a replica).
 	Fenced bool
+	// FencedByHand is true for a member the user fenced
+	// (replnode.io/fencedInstances): out of service, so it is never
+	// promoted. It still counts in N like every replica; while it runs
+	// and answers it reports its position and votes like any other, and a
+	// plan points it at the new master like every voter (Reachable says
+	// whether it answered; a stopped one gives neither).
+	FencedByHand bool
 	// ProcessDown is true when the kubelet reports the member's server
 	// container not running (it exited and waits to be restarted): a fact
 	// from the API, not a network observation.

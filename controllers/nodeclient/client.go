@@ -11,16 +11,18 @@ import (
 
 // ------ INTERFACE ------
 
-// Node addresses one server: host:port, the password (empty: no AUTH)
+// Node addresses one server: host:port, the ACL user and password
+// (empty Password: no AUTH; empty User: AUTH <password>, the default user)
 // and, for a node listening with TLS, the client configuration (nil:
 // plain TCP).
 type Node struct {
 	Addr     string
+	User     string
 	Password string
 	TLS      *tls.Config
 }
 
-// String names the node by address only, never the password.
+// String names the node by address only, never the credentials.
 func (n Node) String() string { return n.Addr }
 
 // RoleReply is the parsed reply of ROLE.
@@ -47,7 +49,8 @@ type RoleReplica struct {
 
 // Client is the set of node commands the operator uses. Every method is
 // idempotent on the node (repeating it leaves the same state). The mutating
-// ones (ReplicaOf, ConfigSet, ClientPause, ClientUnpause, ClientKillNormal) are fenced by the
+// ones (ReplicaOf, ConfigSet, ClientPause, ClientUnpause, ClientKillNormal,
+// ACLSetUser, ACLDelUser) are fenced by the
 // failover epoch the context carries (WithEpoch): they announce it with
 // REPLNODE EPOCH on the same connection first, and a node that knows a newer
 // epoch refuses them with an error matching ErrStaleEpoch.
@@ -79,6 +82,16 @@ type Client interface {
 	// presents to a new TLS connection, nil for a Node without TLS. It
 	// tells whether a node has loaded a renewed certificate.
 	ServedCertificate(ctx context.Context, n Node) ([]byte, error)
+	// ACLList returns the node's users as ACL LIST prints them, one
+	// "user <name> <rules>" line each (passwords as #<sha256> hashes).
+	ACLList(ctx context.Context, n Node) ([]string, error)
+	// ACLSetUser applies rules to the named user (ACL SETUSER), creating
+	// it if needed. The rules may hold passwords: they never appear in an
+	// error.
+	ACLSetUser(ctx context.Context, n Node, name string, rules []string) error
+	// ACLDelUser deletes the named user (ACL DELUSER); deleting a user the
+	// node does not have succeeds.
+	ACLDelUser(ctx context.Context, n Node, name string) error
 }
 
 // ServerError is an error reply ("-ERR ...") from the node.

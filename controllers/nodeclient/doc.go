@@ -1,7 +1,7 @@
 // Package nodeclient owns the operator's conversation with replnode (and
 // redis-server) nodes: the few administrative commands reconciliation needs —
 // PING, ROLE, INFO replication, REPLICAOF, CONFIG SET, CLIENT PAUSE WRITE,
-// CLIENT UNPAUSE and REPLNODE EPOCH — behind the small Client interface, with
+// CLIENT UNPAUSE, REPLNODE EPOCH and ACL LIST/SETUSER/DELUSER — behind the small Client interface, with
 // a real RESP2 implementation over TCP or TLS (RESP; Node.TLS) and an
 // in-memory Fake for tests. ServedCertificate reports which certificate a
 // TLS node presents, so the caller can tell whether a renewal was loaded.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/replnode/replnode/replnode/acl"
 )
 
 // ------ FAKE ------
@@ -24,6 +26,11 @@ type Fake struct {
 	mu    sync.Mutex
 	nodes map[string]*FakeNode
 	calls []string
+	// NewACL gives a node its users when it is first asked about them
+	// (the node's own registry, server.NewACLRegistry, in the operator's
+	// tests); nil makes the ACL commands unknown, as on a server without
+	// ACLs. Set it before the Fake is used.
+	NewACL func() *acl.Registry
 }
 
 // FakeNode is the state of one fake server.
@@ -49,6 +56,9 @@ type FakeNode struct {
 	// listens without TLS); CertOnDisk is what its tls.crt file holds now.
 	// CONFIG SET tls-cert-file loads CertOnDisk into ServedCert.
 	ServedCert, CertOnDisk []byte
+	// acl holds the users ACL SETUSER made; nil until the first ACL call
+	// and again after Start (a new process has only its default user).
+	acl *acl.Registry
 	// lastContact is when a replica last found its master reachable, for
 	// master_last_io_seconds_ago and master_link_down_since_seconds.
 	lastContact time.Time
@@ -86,10 +96,49 @@ func (f *Fake) enter(n Node, cmd string) (*FakeNode, error) {
 	if (fn.ServedCert != nil) != (n.TLS != nil) {
 		return nil, fmt.Errorf("connect %s: TLS on one side only (node %v, client %v)", n.Addr, fn.ServedCert != nil, n.TLS != nil)
 	}
+	if n.User != "" && n.User != "default" {
+		if err := f.checkUser(fn, n, cmd); err != nil {
+			return nil, err
+		}
+		return fn, nil
+	}
 	if fn.Password != "" && fn.Password != n.Password {
 		return nil, &ServerError{Message: "WRONGPASS invalid username-password pair or user is disabled."}
 	}
 	return fn, nil
+}
+
+// checkUser authenticates n's ACL user on the node and checks that it may
+// run cmd ("CONFIG SET maxmemory": the command, and its subcommand for a
+// container), as the node's dispatch does; the caller holds mu.
+func (f *Fake) checkUser(fn *FakeNode, n Node, cmd string) error {
+	reg, err := f.users(fn)
+	if err != nil {
+		return err
+	}
+	u := reg.User(n.User)
+	if u == nil || !u.CheckPassword([]byte(n.Password)) {
+		return &ServerError{Message: "WRONGPASS invalid username-password pair or user is disabled."}
+	}
+	if cmd == "TLS" { // a handshake, no command
+		return nil
+	}
+	words := strings.Fields(strings.ToLower(cmd))
+	c := reg.Table().Lookup(words[0])
+	if c != nil && len(c.Subs) > 0 && len(words) > 1 {
+		c = reg.Table().Lookup(words[0] + "|" + words[1])
+	}
+	args := make([][]byte, len(words))
+	for i, w := range words {
+		args[i] = []byte(w)
+	}
+	if c == nil {
+		return &ServerError{Message: fmt.Sprintf("ERR unknown command '%s'", words[0])}
+	}
+	if res, _ := reg.Check(u, &acl.Request{Cmd: c, Args: args}); res != acl.OK {
+		return &ServerError{Message: fmt.Sprintf("NOPERM User %s has no permissions to run the '%s' command", n.User, c.Name)}
+	}
+	return nil
 }
 
 // fence applies the failover epoch ctx carries to a mutating call, as a
@@ -114,6 +163,12 @@ func (f *Fake) enterFenced(ctx context.Context, n Node, cmd string) (*FakeNode, 
 	fn, err := f.enter(n, cmd)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := EpochFrom(ctx); ok && !fn.NoEpochs && n.User != "" && n.User != "default" {
+		// The epoch is announced first, with REPLNODE EPOCH.
+		if err := f.checkUser(fn, n, "REPLNODE EPOCH"); err != nil {
+			return nil, err
+		}
 	}
 	if err := f.fence(ctx, fn, cmd); err != nil {
 		return nil, err
@@ -338,7 +393,88 @@ func (f *Fake) ClientKillNormal(ctx context.Context, n Node) error {
 	return nil
 }
 
+// users returns the node's ACL users, the default one with the node's
+// password; the caller holds mu.
+func (f *Fake) users(fn *FakeNode) (*acl.Registry, error) {
+	if f.NewACL == nil {
+		return nil, &ServerError{Message: "ERR unknown command 'ACL'"}
+	}
+	if fn.acl == nil {
+		fn.acl = f.NewACL()
+	}
+	fn.acl.SetDefaultPassword(fn.Password)
+	return fn.acl, nil
+}
+
+// ACLList implements Client.
+func (f *Fake) ACLList(_ context.Context, n Node) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enter(n, "ACL LIST")
+	if err != nil {
+		return nil, err
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return nil, err
+	}
+	return reg.UserLines(), nil
+}
+
+// ACLSetUser implements Client with the node's own rule parser.
+func (f *Fake) ACLSetUser(ctx context.Context, n Node, name string, rules []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enterFenced(ctx, n, "ACL SETUSER "+name)
+	if err != nil {
+		return err
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return err
+	}
+	if _, err := reg.SetUser(name, rules); err != nil {
+		return &ServerError{Message: "ERR " + err.Error()}
+	}
+	return nil
+}
+
+// ACLDelUser implements Client.
+func (f *Fake) ACLDelUser(ctx context.Context, n Node, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, err := f.enterFenced(ctx, n, "ACL DELUSER "+name)
+	if err != nil {
+		return err
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return err
+	}
+	if _, err := reg.DelUser([]string{name}); err != nil {
+		return &ServerError{Message: "ERR " + err.Error()}
+	}
+	return nil
+}
+
 // ------ FAKE CONTROLS (tests only) ------
+
+// ACLAccepts reports whether the node at addr would let a client
+// authenticate as user with password (AUTH user password).
+func (f *Fake) ACLAccepts(addr, user, password string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn, ok := f.nodes[addr]
+	if !ok {
+		return false
+	}
+	reg, err := f.users(fn)
+	if err != nil {
+		return false
+	}
+	u := reg.User(user)
+	return u != nil && u.Enabled() && u.CheckPassword([]byte(password))
+}
 
 // SetMasterSilence makes the replica at addr report that it last heard
 // from its master silentFor ago (master_last_io_seconds_ago and
@@ -365,6 +501,8 @@ func (f *Fake) Start(addr, password, masterAddr string) {
 	defer f.mu.Unlock()
 	fn := f.node(addr)
 	fn.Reachable, fn.Password = true, password
+	fn.acl = nil                    // users set live die with the process,
+	fn.Config = map[string]string{} // and so does CONFIG SET
 	if masterAddr == "" {
 		return
 	}

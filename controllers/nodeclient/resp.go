@@ -117,6 +117,42 @@ func (c *RESP) ClientKillNormal(ctx context.Context, n Node) error {
 	return err
 }
 
+// ACLList implements Client.
+func (c *RESP) ACLList(ctx context.Context, n Node) ([]string, error) {
+	v, err := c.do(ctx, n, "ACL", "LIST")
+	if err != nil {
+		return nil, err
+	}
+	items, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("ACL LIST %s: reply is %T, not an array", n, v)
+	}
+	lines := make([]string, 0, len(items))
+	for _, item := range items {
+		line, ok := item.(string)
+		if !ok {
+			return nil, fmt.Errorf("ACL LIST %s: element is %T, not a bulk string", n, item)
+		}
+		lines = append(lines, line)
+	}
+	return lines, nil
+}
+
+// ACLSetUser implements Client. The reply to a refused rule quotes the
+// rule; a rule carrying a password (>pass) is never refused by Redis, and
+// the caller redacts the password from the error anyway.
+func (c *RESP) ACLSetUser(ctx context.Context, n Node, name string, rules []string) error {
+	_, err := c.doFenced(ctx, n, append([]string{"ACL", "SETUSER", name}, rules...)...)
+	return err
+}
+
+// ACLDelUser implements Client; the reply (how many users were deleted)
+// does not matter.
+func (c *RESP) ACLDelUser(ctx context.Context, n Node, name string) error {
+	_, err := c.doFenced(ctx, n, "ACL", "DELUSER", name)
+	return err
+}
+
 // do dials n, authenticates when it has a password, sends one command and
 // returns its decoded reply. An error reply becomes a *ServerError; the
 // password never appears in an error.
@@ -155,7 +191,11 @@ func (c *RESP) exchange(ctx context.Context, n Node, fenced bool, args []string)
 	w := bufio.NewWriter(conn)
 	r := bufio.NewReader(conn)
 	if n.Password != "" {
-		writeCommand(w, "AUTH", n.Password)
+		if n.User != "" {
+			writeCommand(w, "AUTH", n.User, n.Password)
+		} else {
+			writeCommand(w, "AUTH", n.Password)
+		}
 		if err := w.Flush(); err != nil {
 			return nil, fmt.Errorf("AUTH %s: %w", n, err)
 		}
@@ -255,7 +295,7 @@ func replyError(args []string, n Node, err error) error {
 // commandName returns the words of args that name the command (for errors),
 // leaving out values such as CONFIG SET's.
 func commandName(args []string) []string {
-	if len(args) >= 2 && (args[0] == "CONFIG" || args[0] == "CLIENT" || args[0] == "REPLNODE") {
+	if len(args) >= 2 && (args[0] == "CONFIG" || args[0] == "CLIENT" || args[0] == "REPLNODE" || args[0] == "ACL") {
 		return args[:2]
 	}
 	return args[:1]

@@ -12,6 +12,11 @@
 #   DEMO_TIMEOUT          how long to wait for the group to become Ready (default 300s)
 #   DEMO_REPLNODE_BINARY  run the replnode image with this binary instead of bin/replnode
 #                         (e.g. /usr/bin/redis-server, which takes the same command line)
+#   DEMO_MINIO=1          also run MinIO (bin/minio, `make minio-bin`) as a host process on
+#                         the cluster's bridge, create its bucket backups, the credentials
+#                         Secret demo-s3 and Backup cache-demo of the sample group
+#                         (`make demo MINIO=1`; docs/backup.md); `down` stops it with the cluster
+#   DEMO_MINIO_PORT       its S3 port on the bridge (default 9000)
 #   LOCALCLUSTER_*        passed on to localcluster (state dir, nodes, images)
 #
 # A failing step exits non-zero with "demo: step <name> failed".
@@ -107,6 +112,68 @@ if ! kubectl wait --for=condition=Ready rg --all --timeout="$timeout"; then
   fail wait "the ReplicationGroup did not become Ready within $timeout"
 fi
 
+# ------ OBJECT STORE AND A BACKUP (DEMO_MINIO=1) ------
+# MinIO runs on the host, listening on the bridge's gateway address, which
+# the operator pod and a restoring member's init container both reach. It
+# carries the cluster's process marker, so `localcluster down` stops it
+# with the cluster; its data lives in the state directory.
+minio_endpoint=
+if [ "${DEMO_MINIO:-}" = 1 ]; then
+  echo "demo: == minio (object store for backups)"
+  [ -x "$bin/minio" ] || fail minio "bin/minio is missing: run make minio-bin (or make demo MINIO=1)"
+  command -v curl >/dev/null || fail minio "curl is missing (it creates the bucket): apt-get install -y curl"
+  pod_net=$(sed -n 's/.*"podCIDR": *"\([^"/]*\)\/.*/\1/p' "$state/cluster.json")
+  [ -n "$pod_net" ] || fail minio "no podCIDR in $state/cluster.json"
+  # The gateway is the pod range's first host address (hack/localcluster/podnet).
+  gateway="${pod_net%.*}.$((${pod_net##*.} + 1))"
+  minio_endpoint="$gateway:${DEMO_MINIO_PORT:-9000}"
+  minio_user=replnode-demo
+  minio_password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  mkdir -p "$state/minio" "$state/logs"
+  env LOCALCLUSTER_MEMBER_OF="$state" MINIO_ROOT_USER="$minio_user" MINIO_ROOT_PASSWORD="$minio_password" \
+    MINIO_BROWSER=off MINIO_UPDATE=off \
+    setsid "$bin/minio" server --quiet --address "$minio_endpoint" --console-address 127.0.0.1:0 "$state/minio" \
+    >"$state/logs/minio.log" 2>&1 </dev/null &
+  for _ in $(seq 1 120); do
+    curl -fsS -o /dev/null "http://$minio_endpoint/minio/health/ready" 2>/dev/null && break
+    sleep 0.5
+  done
+  curl -fsS -o /dev/null "http://$minio_endpoint/minio/health/ready" ||
+    fail minio "MinIO did not become ready on $minio_endpoint (see $state/logs/minio.log)"
+  # The bucket, with an S3 PUT that curl signs (no mc needed).
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$minio_user:$minio_password" "http://$minio_endpoint/backups")
+  case "$code" in
+    200 | 409) ;;
+    *) fail minio "creating bucket backups on $minio_endpoint: HTTP $code" ;;
+  esac
+  kubectl create secret generic demo-s3 --from-literal=accessKeyID="$minio_user" \
+    --from-literal=secretAccessKey="$minio_password" --dry-run=client -o yaml | kubectl apply -f - >/dev/null ||
+    fail minio "creating Secret demo-s3"
+  step backup-crds kubectl wait --for=condition=Established crd/backups.replnode.io crd/scheduledbackups.replnode.io --timeout=60s
+  echo "demo: == backup (Backup cache-demo of group cache to s3://backups/demo at $minio_endpoint)"
+  kubectl apply -f - <<YAML || fail backup "creating Backup cache-demo"
+apiVersion: replnode.io/v1alpha1
+kind: Backup
+metadata:
+  name: cache-demo
+spec:
+  group: cache
+  target: replica
+  objectStore:
+    bucket: backups
+    prefix: demo
+    endpoint: $minio_endpoint
+    insecure: true
+    credentials:
+      secretName: demo-s3
+YAML
+  if ! kubectl wait --for=jsonpath='{.status.phase}'=Completed backup/cache-demo --timeout=180s; then
+    kubectl describe backup cache-demo >&2 || true
+    fail backup "Backup cache-demo did not complete within 180s"
+  fi
+fi
+
 # ------ SHOW ------
 echo
 kubectl get rg,pods -o wide
@@ -115,6 +182,28 @@ kubectl describe rg
 echo
 "$bin/kubectl-replnode" status cache
 echo
+if [ -n "$minio_endpoint" ]; then
+  kubectl get backups
+  echo
+  cat <<EOF
+demo: MinIO runs at http://$minio_endpoint (bucket backups, credentials in Secret demo-s3,
+  log $state/logs/minio.log). Backup cache-demo is Completed. Try:
+  PATH=$bin:\$PATH kubectl replnode backup cache     # another Backup, same object store
+  kubectl apply -f - <<YAML                       # a new group restored from cache-demo
+apiVersion: replnode.io/v1alpha1
+kind: ReplicationGroup
+metadata: {name: cache-restored}
+spec:
+  replicas: 2
+  image: replnode
+  auth: {secretName: cache-auth, key: password}
+  storage: {size: 1Gi}
+  bootstrap: {fromBackup: {backupName: cache-demo}}
+YAML
+  kubectl get rg cache-restored -o jsonpath='{.status.conditions[?(@.type=="Restored")]}'
+
+EOF
+fi
 cat <<EOF
 demo: done. Use the cluster with:
   export KUBECONFIG=$KUBECONFIG

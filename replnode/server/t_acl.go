@@ -47,10 +47,19 @@ func init() {
 	}
 }
 
+// NewACLRegistry returns users as a fresh node has them (the default
+// user only, nopass) over this node's command table, matching patterns
+// as the node does: for checking and describing ACL rules exactly as a
+// node would without running one (the operator's admission webhook and
+// its comparison of the users a member has with the ones it should).
+func NewACLRegistry() *acl.Registry {
+	return acl.New(theACLTable(), func(p, str []byte) bool { return globMatch(p, str, false) })
+}
+
 // initACL gives a new Server its users: the default one, with
 // requirepass as its password. New calls it before any client exists.
 func (s *Server) initACL() {
-	s.acl = acl.New(theACLTable(), func(p, str []byte) bool { return globMatch(p, str, false) })
+	s.acl = NewACLRegistry()
 	s.acl.PubsubDefaultAll = s.Config.String("acl-pubsub-default") == "allchannels"
 	s.acl.SetDefaultPassword(s.Config.String("requirepass"))
 	s.OnConfigSet(func(name string) {

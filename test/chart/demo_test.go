@@ -48,7 +48,12 @@ const (
 //  3. `helm upgrade --reuse-values --set operator.logLevel=debug` rolls the
 //     operator (a new ReplicaSet, new pods Ready with the new flag, one of
 //     them the leader) while the group stays Ready;
-//  4. `helm uninstall` removes the operator and leaves the group, its pods
+//  4. `helm upgrade` again, in the middle of a failover (the master's server
+//     killed under a WAIT-acknowledged writer, status.targetMaster recorded,
+//     the promotion held until the new pods lead): the upgraded operator
+//     resumes the failover from status to the recorded target, with one
+//     promotion and no acknowledged write lost (midfailover_test.go);
+//  5. `helm uninstall` removes the operator and leaves the group, its pods
 //     and its PVCs (the CRD is kept by design).
 //
 // Three nodes because the operator's default anti-affinity spreads members
@@ -90,7 +95,7 @@ func TestDemoInstallOnLocalCluster(t *testing.T) {
 		t.Fatalf("building hack/localcluster: %v\n%s", err, out)
 	}
 	logf := func(format string, a ...any) { t.Logf("localcluster: "+format, a...) }
-	ctx, cancel := context.WithTimeout(context.Background(), 17*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	t.Cleanup(func() {
 		if err := cluster.Down(c, logf); err != nil {
@@ -128,6 +133,7 @@ func TestDemoInstallOnLocalCluster(t *testing.T) {
 
 	d.groupBecomesReady(ctx)
 	d.upgradeRollsOperator(ctx)
+	d.upgradeMidFailover(ctx)
 	d.uninstallKeepsGroup(ctx)
 }
 
@@ -360,7 +366,7 @@ func (d *demoCluster) upgradeRollsOperator(ctx context.Context) {
 	if err != nil {
 		t.Fatalf("helm upgrade --reuse-values --set operator.logLevel=debug: %v\n%s\n%s", err, out, d.diagnostics())
 	}
-	rolled, err := d.waitRolled(ctx, 5*time.Minute, oldNames, oldHash)
+	rolled, err := d.waitRolled(ctx, 5*time.Minute, oldNames, oldHash, "--zap-log-level=debug")
 	if err != nil {
 		t.Fatalf("after helm upgrade the operator did not roll: %v\n%s", err, d.diagnostics())
 	}
@@ -392,16 +398,16 @@ func (d *demoCluster) operatorPods(ctx context.Context) ([]corev1.Pod, error) {
 
 // waitRolled waits up to timeout until the operator's pods are exactly two,
 // none of them named in oldNames or labelled with oldHash, all Ready and all
-// running the manager with --zap-log-level=debug. It returns those pods, or
-// the last reason they were not.
-func (d *demoCluster) waitRolled(ctx context.Context, timeout time.Duration, oldNames []string, oldHash string) ([]corev1.Pod, error) {
+// running the manager with the argument flag (the upgrade's new value). It
+// returns those pods, or the last reason they were not.
+func (d *demoCluster) waitRolled(ctx context.Context, timeout time.Duration, oldNames []string, oldHash, flag string) ([]corev1.Pod, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
 		pods, err := d.operatorPods(ctx)
 		if err == nil {
-			err = rolledFrom(pods, oldNames, oldHash)
+			err = rolledFrom(pods, oldNames, oldHash, flag)
 		}
 		if err == nil {
 			return pods, nil
@@ -417,8 +423,8 @@ func (d *demoCluster) waitRolled(ctx context.Context, timeout time.Duration, old
 
 // rolledFrom returns nil when pods are the two pods of a new ReplicaSet —
 // names not in oldNames, pod-template-hash not oldHash — all Ready and
-// running with --zap-log-level=debug, and otherwise says what is missing.
-func rolledFrom(pods []corev1.Pod, oldNames []string, oldHash string) error {
+// running with the argument flag, and otherwise says what is missing.
+func rolledFrom(pods []corev1.Pod, oldNames []string, oldHash, flag string) error {
 	if len(pods) != 2 {
 		return fmt.Errorf("%d operator pods %v, want 2", len(pods), podNames(pods))
 	}
@@ -431,8 +437,8 @@ func rolledFrom(pods []corev1.Pod, oldNames []string, oldHash string) error {
 			return fmt.Errorf("pod %s has the old pod-template-hash %s", p.Name, hash)
 		case !podReady(&p):
 			return fmt.Errorf("pod %s is not Ready (phase %s)", p.Name, p.Status.Phase)
-		case !hasArg(p.Spec.Containers, "--zap-log-level=debug"):
-			return fmt.Errorf("pod %s does not run the manager with --zap-log-level=debug", p.Name)
+		case !hasArg(p.Spec.Containers, flag):
+			return fmt.Errorf("pod %s does not run the manager with %s", p.Name, flag)
 		}
 	}
 	return nil
@@ -615,7 +621,7 @@ func TestRolledFrom(t *testing.T) {
 		{"not Ready", []corev1.Pod{pod("op-bbb-1", "bbb", false, debug), pod("op-bbb-2", "bbb", true, debug)}, "op-bbb-1 is not Ready"},
 		{"flag missing", []corev1.Pod{pod("op-bbb-1", "bbb", true, "--zap-log-level=info"), pod("op-bbb-2", "bbb", true, debug)}, "--zap-log-level=debug"},
 	} {
-		err := rolledFrom(tc.pods, old, "aaa")
+		err := rolledFrom(tc.pods, old, "aaa", debug)
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("%s: want rolled, got %v", tc.name, err)

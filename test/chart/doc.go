@@ -16,7 +16,10 @@
 // another namespace reaches Ready (the chart's RBAC is enough); `helm
 // upgrade --reuse-values --set operator.logLevel=debug` rolls the operator
 // to a new ReplicaSet whose pods are Ready and take the lease while the
-// group stays Ready; `helm uninstall` removes the operator and leaves the
+// group stays Ready; `helm upgrade` again in the middle of a failover (the
+// master killed under a WAIT-acknowledged writer, the promotion held until
+// the upgraded pods lead) is resumed from status by the new operator with
+// one promotion and no acknowledged write lost; `helm uninstall` removes the operator and leaves the
 // CRD, the group, its pods and its PVCs (same UIDs). On a failure it prints
 // `kubectl describe rg`, the pods and PVCs and the operator pods' logs.
 //

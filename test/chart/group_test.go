@@ -54,6 +54,9 @@ func TestGroupDefaultRender(t *testing.T) {
 	if s.Storage == nil || s.Storage.Size.String() != "1Gi" {
 		t.Errorf("storage = %+v, want 1Gi", s.Storage)
 	}
+	if s.TopologySpreadConstraints != nil {
+		t.Errorf("topologySpreadConstraints = %+v, want it left unset (the operator's defaults)", s.TopologySpreadConstraints)
+	}
 	if !s.FailoverEnabled() || s.Failover.MasterDownAfter == nil || s.Failover.MasterDownAfter.Duration.String() != "3s" {
 		t.Errorf("failover = %+v, want enabled after 3s", s.Failover)
 	}
@@ -116,6 +119,10 @@ func TestGroupFullValues(t *testing.T) {
 	if s.PodDisruptionBudget.MaxUnavailable == nil || s.PodDisruptionBudget.MaxUnavailable.String() != "50%" {
 		t.Errorf("pdb = %+v, want maxUnavailable 50%%", s.PodDisruptionBudget)
 	}
+	if len(s.TopologySpreadConstraints) != 1 || s.TopologySpreadConstraints[0].TopologyKey != "topology.kubernetes.io/zone" ||
+		s.TopologySpreadConstraints[0].WhenUnsatisfiable != corev1.DoNotSchedule {
+		t.Errorf("topologySpreadConstraints = %+v, want the zone constraint of full-values.yaml", s.TopologySpreadConstraints)
+	}
 	if s.Failover.MasterDownAfter.Duration.String() != "3s" || len(s.Tolerations) != 1 || s.NodeSelector["disk"] != "ssd" ||
 		s.PodLabels["team"] != "storage" || s.PodAnnotations["example.com/scrape"] != "true" {
 		t.Errorf("failover/scheduling/pod metadata not carried over: %+v", s)
@@ -133,6 +140,14 @@ func TestGroupMinimalAndPassword(t *testing.T) {
 	}
 	if n := len(objs.ofKind("Secret")); n != 0 {
 		t.Errorf("auth.enabled=false renders %d Secrets", n)
+	}
+
+	// An explicit empty list must reach the spec as [] (spreading off),
+	// not be dropped into "unset" (the operator's defaults).
+	var off replnodev1alpha1.ReplicationGroup
+	render(t, groupChart, "apps", "--set-json", "topologySpreadConstraints=[]").one(t, "ReplicationGroup", &off)
+	if off.Spec.TopologySpreadConstraints == nil || len(off.Spec.TopologySpreadConstraints) != 0 {
+		t.Errorf("topologySpreadConstraints=[] renders as %#v, want an empty list", off.Spec.TopologySpreadConstraints)
 	}
 
 	var secret corev1.Secret

@@ -13,6 +13,21 @@
 // is refused at admission (the operator's webhook, served from the test
 // process), and with the webhook bypassed crash-loops a replica, shows the
 // node's error in MemberFailing and heals once the spec is fixed.
+// security (security_test.go) runs a second group with spec.tls (a CA and
+// certificate made by the test) and two spec.users: the read-only user
+// gets -NOPERM on a write, replication is up over TLS only and a tcpdump
+// capture of the bridge's port 6379 holds no plaintext RESP, a killed
+// master fails over under TLS losing no acknowledged write, the repointed
+// replica links as replnode-replication, a renewed certificate is served
+// with no pod restarted, and no password of the run appears in any log of
+// the local cluster, any event, the status, the ConfigMap or kubectl
+// describe (needs tcpdump: make test-deps).
+// backup-restore (backup_test.go) runs MinIO (bin/minio) on the cluster's
+// bridge: 100k keys written with WAIT, a Backup from a caught-up replica,
+// the group and its PVCs deleted, a new group restored from it with DEBUG
+// DIGEST equal on every member, a 1-minute ScheduledBackup keeping the last
+// 2, and a corrupted object refused (Restored=False/ChecksumMismatch, no
+// member serving).
 // restart-all (opt-in, E2E_RESTART_ALL=1, failing today) kills every
 // member at once with spec.persistence aof and checks that no
 // acknowledged write is lost.

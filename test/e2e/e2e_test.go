@@ -35,18 +35,30 @@ const (
 // getGroup fetches the sample ReplicationGroup.
 func getGroup(t *testing.T) *replnodev1alpha1.ReplicationGroup {
 	t.Helper()
+	return getGroupNamed(t, group)
+}
+
+// getGroupNamed fetches the ReplicationGroup name in the suite's namespace.
+func getGroupNamed(t *testing.T, name string) *replnodev1alpha1.ReplicationGroup {
+	t.Helper()
 	rg := &replnodev1alpha1.ReplicationGroup{}
-	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: group}, rg); err != nil {
-		t.Fatalf("get ReplicationGroup: %v", err)
+	if err := kube.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, rg); err != nil {
+		t.Fatalf("get ReplicationGroup %s: %v", name, err)
 	}
 	return rg
 }
 
-// members returns the group's pods by name.
+// members returns the sample group's pods by name.
 func members(t *testing.T) map[string]*corev1.Pod {
 	t.Helper()
+	return membersOf(t, group)
+}
+
+// membersOf returns the pods of group name by pod name.
+func membersOf(t *testing.T, name string) map[string]*corev1.Pod {
+	t.Helper()
 	var pods corev1.PodList
-	if err := kube.List(context.Background(), &pods, client.InNamespace(namespace), client.MatchingLabels{"replnode.io/group": group}); err != nil {
+	if err := kube.List(context.Background(), &pods, client.InNamespace(namespace), client.MatchingLabels{"replnode.io/group": name}); err != nil {
 		t.Fatalf("list pods: %v", err)
 	}
 	out := map[string]*corev1.Pod{}
@@ -56,11 +68,15 @@ func members(t *testing.T) map[string]*corev1.Pod {
 	return out
 }
 
-// masterEndpoint returns the address of the ready endpoint of the
-// <group>-master Service, or "" when it has none (or several).
-func masterEndpoint() string {
+// masterEndpoint returns the address of the ready endpoint of the sample
+// group's master Service, or "" when it has none (or several).
+func masterEndpoint() string { return masterEndpointOf(group) }
+
+// masterEndpointOf returns the address of the ready endpoint of the
+// <name>-master Service, or "" when it has none (or several).
+func masterEndpointOf(name string) string {
 	var slices discoveryv1.EndpointSliceList
-	if err := kube.List(context.Background(), &slices, client.InNamespace(namespace), client.MatchingLabels{"kubernetes.io/service-name": group + "-master"}); err != nil {
+	if err := kube.List(context.Background(), &slices, client.InNamespace(namespace), client.MatchingLabels{"kubernetes.io/service-name": name + "-master"}); err != nil {
 		return ""
 	}
 	var addrs []string
@@ -77,11 +93,14 @@ func masterEndpoint() string {
 	return addrs[0] + ":6379"
 }
 
-// settled reports whether the group is Ready with the given master (any
-// master when want is "") and every member reported ready, and the master
-// Service points at that master's pod.
-func settled(t *testing.T, want string) (string, bool) {
-	rg := getGroup(t)
+// settled reports whether the sample group is Ready with the given master
+// (any master when want is "") and every member reported ready, and the
+// master Service points at that master's pod.
+func settled(t *testing.T, want string) (string, bool) { return settledGroup(t, group, want) }
+
+// settledGroup is settled for group name.
+func settledGroup(t *testing.T, name, want string) (string, bool) {
+	rg := getGroupNamed(t, name)
 	if !apimeta.IsStatusConditionTrue(rg.Status.Conditions, "Ready") || rg.Status.CurrentMaster == "" {
 		return "", false
 	}
@@ -96,8 +115,8 @@ func settled(t *testing.T, want string) (string, bool) {
 			return "", false
 		}
 	}
-	pod := members(t)[rg.Status.CurrentMaster]
-	if pod == nil || pod.Status.PodIP == "" || masterEndpoint() != pod.Status.PodIP+":6379" {
+	pod := membersOf(t, name)[rg.Status.CurrentMaster]
+	if pod == nil || pod.Status.PodIP == "" || masterEndpointOf(name) != pod.Status.PodIP+":6379" {
 		return "", false
 	}
 	return rg.Status.CurrentMaster, true
@@ -119,9 +138,15 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // waitSettled waits for settled(want) and returns the master.
 func waitSettled(t *testing.T, want string, timeout time.Duration) string {
 	t.Helper()
+	return waitGroupSettled(t, group, want, timeout)
+}
+
+// waitGroupSettled waits for settledGroup(name, want) and returns the master.
+func waitGroupSettled(t *testing.T, name, want string, timeout time.Duration) string {
+	t.Helper()
 	var master string
-	waitFor(t, timeout, "group Ready with master "+want, func() bool {
-		m, ok := settled(t, want)
+	waitFor(t, timeout, "group "+name+" Ready with master "+want, func() bool {
+		m, ok := settledGroup(t, name, want)
 		master = m
 		return ok
 	})
@@ -439,6 +464,9 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("node-stop", func(t *testing.T) { testNodeStop(t) })
 	t.Run("failover", func(t *testing.T) { testFailovers(t) })
 	t.Run("workloads-failover", func(t *testing.T) { testWorkloadsFailover(t) })
+	t.Run("security", func(t *testing.T) { testSecurity(t) })
+	// Its own groups, MinIO on the bridge: leaves the sample group alone.
+	t.Run("backup-restore", func(t *testing.T) { testBackupRestore(t) })
 	// Last: it switches the group to spec.persistence aof.
 	t.Run("restart-all", func(t *testing.T) { testRestartAll(t) })
 }

@@ -141,7 +141,12 @@ func run(m *testing.M) int {
 	c.Bridge = bridge
 	c.PodCIDR = podCIDR
 	c.Nodes = 3
-	c.Images = append([]cluster.ImageRule{{Pattern: "replnode", Binary: filepath.Join(binDir, "replnode")}}, c.Images...)
+	// The image ships both programs: a restoring member's init container
+	// runs `manager restore-from` from the replnode image.
+	c.Images = append([]cluster.ImageRule{
+		{Pattern: "replnode", Binary: filepath.Join(binDir, "replnode")},
+		{Pattern: "*manager*", Binary: filepath.Join(binDir, "manager")},
+	}, c.Images...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	defer func() {

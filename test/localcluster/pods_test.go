@@ -465,3 +465,47 @@ func TestInitContainers(t *testing.T) {
 		t.Errorf("init container status: %+v", s)
 	}
 }
+
+// TestTerminationMessage: what a container writes to its
+// terminationMessagePath (the default /dev/termination-log, or a path of
+// its own) becomes its terminated state's message, as with the kubelet;
+// each container has its own file, and nothing lands in the host's /dev.
+// The container's /dev still has the host's devices and the mounts below
+// it (pts, shm).
+func TestTerminationMessage(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t)
+	hostFile := "/dev/termination-log"
+	_, hostHadIt := os.Stat(hostFile)
+	pod := shellPod("term", `set -e
+head -c 4 /dev/urandom > /dev/null
+echo x > /dev/null
+test -e /dev/pts/ptmx && test -d /dev/shm && test -w /dev/shm
+printf 'first: %s' "$(cat /dev/termination-log)" > /dev/termination-log
+exit 3`)
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	pod.Spec.InitContainers = []corev1.Container{{Name: "init", Image: shellImage, Command: []string{"sh", "-c", "echo init-done > /tmp/own-path"},
+		TerminationMessagePath: "/tmp/own-path"}}
+	createPod(t, ns, pod)
+	eventually(t, 90*time.Second, "the container terminated with its message", func() (bool, error) {
+		p, err := getPod(ns, "term")
+		if err != nil {
+			return false, err
+		}
+		if len(p.Status.ContainerStatuses) == 0 || len(p.Status.InitContainerStatuses) == 0 {
+			return false, fmt.Errorf("no statuses yet")
+		}
+		init, main := p.Status.InitContainerStatuses[0].State.Terminated, p.Status.ContainerStatuses[0].State.Terminated
+		if init == nil || main == nil {
+			return false, fmt.Errorf("not terminated: %+v %+v", p.Status.InitContainerStatuses[0].State, p.Status.ContainerStatuses[0].State)
+		}
+		// "first: " with nothing after it: the file starts empty.
+		if main.ExitCode != 3 || main.Message != "first: " || init.Message != "init-done\n" {
+			t.Fatalf("messages: main %d %q, init %q", main.ExitCode, main.Message, init.Message)
+		}
+		return true, nil
+	})
+	if _, err := os.Stat(hostFile); hostHadIt != nil && err == nil {
+		t.Errorf("a container's termination message landed in the host's %s", hostFile)
+	}
+}

@@ -1,6 +1,7 @@
 // Package miniotest runs a real MinIO server (bin/minio, built by `make
 // minio-bin` from hack/minio/build.sh) for tests: an S3 store on a loopback
-// port with its data in a temporary directory. MinIO is AGPL-3.0 and is
+// port (or an address the test names, such as a local cluster's bridge)
+// with its data in a temporary directory. MinIO is AGPL-3.0 and is
 // only ever run as a separate process, never imported.
 package miniotest
 
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -31,10 +33,22 @@ const (
 // Server is one MinIO process.
 type Server struct {
 	bin, dir string
+	host     string
 	port     int
+	env      []string
 	logPath  string
 	cmd      *exec.Cmd
 	exited   chan struct{}
+}
+
+// Options say where a server listens and what else its process carries.
+type Options struct {
+	// Host is the address to listen on; empty is 127.0.0.1. The end-to-end
+	// suite uses the local cluster's bridge gateway, which its pods reach.
+	Host string
+	// Env is added to the process's environment (e.g. the local cluster's
+	// marker, so taking the cluster down stops it too).
+	Env []string
 }
 
 // Path returns MINIO_BIN or <module>/bin/minio, skipping the test when
@@ -54,10 +68,22 @@ func Path(t testing.TB) string {
 	return p
 }
 
-// Start starts MinIO and creates Bucket; it is killed when the test ends.
+// Start starts MinIO on a loopback port and creates Bucket; it is killed
+// when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{bin: Path(t), dir: t.TempDir(), port: freePort(t), logPath: filepath.Join(t.TempDir(), "minio.log")}
+	return StartWith(t, Options{})
+}
+
+// StartWith starts MinIO as opts say and creates Bucket; it is killed when
+// the test ends.
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	s := &Server{bin: Path(t), dir: t.TempDir(), host: host, port: freePort(t, host), env: opts.Env, logPath: filepath.Join(t.TempDir(), "minio.log")}
 	s.Restart(t)
 	t.Cleanup(s.Kill)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -68,9 +94,10 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-func freePort(t testing.TB) int {
+// freePort returns a port free on host now.
+func freePort(t testing.TB, host string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,16 +106,20 @@ func freePort(t testing.TB) int {
 }
 
 // Endpoint is host:port of the S3 API.
-func (s *Server) Endpoint() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+func (s *Server) Endpoint() string { return net.JoinHostPort(s.host, strconv.Itoa(s.port)) }
+
+// LogPath is the server's log file (for a failing test to show).
+func (s *Server) LogPath() string { return s.logPath }
 
 // Restart starts the process (again, on the same data) and waits until it
 // is ready.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.cmd = exec.Command(s.bin, "server", "--quiet", "--address", s.Endpoint(),
-		"--console-address", fmt.Sprintf("127.0.0.1:%d", freePort(t)), s.dir)
+		"--console-address", fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1")), s.dir)
 	s.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+User, "MINIO_ROOT_PASSWORD="+Password,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off")
+	s.cmd.Env = append(s.cmd.Env, s.env...)
 	log, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,8 @@
 // registers the cluster's nodes, keeps their heartbeats (Node status and
 // Lease), runs the pods bound to them as real processes (each pod in its own
 // network namespace on the bridge, each container in its own mount namespace
-// with its volumes bind-mounted), drives probes, restarts and graceful
+// with its volumes bind-mounted, secret and configMap ones kept up to
+// date while it runs), drives probes, restarts and graceful
 // deletion, reports pod status like a kubelet, provisions PersistentVolumes
 // for the default StorageClass, proxies the API server onto the bridge, and
 // serves fault injection on a unix socket.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -57,7 +58,7 @@ func (w *podWorker) launch(ctx context.Context, pod *corev1.Pod, c *ctr) (*os.Pr
 	if err != nil {
 		return nil, "CreateContainerConfigError", err
 	}
-	argv, err := containerArgv(binary, cluster.ImageBaseName(c.spec.Image), c.spec.Command, c.spec.Args, env)
+	argv, err := containerArgv(w.a.cfg.Images, binary, cluster.ImageBaseName(c.spec.Image), c.spec.Command, c.spec.Args, env)
 	if err != nil {
 		return nil, "RunContainerError", err
 	}
@@ -83,6 +84,17 @@ func (w *podWorker) launch(ctx context.Context, pod *corev1.Pod, c *ctr) (*os.Pr
 	runDir := filepath.Join(w.dir, "run")
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, "RunContainerError", err
+	}
+	// As the kubelet: a fresh file of the container's own, bind-mounted at
+	// terminationMessagePath (/dev/termination-log by default), read when
+	// it exits. Mounted last, so a path inside a volume lands on top.
+	if path := c.spec.TerminationMessagePath; path != "" {
+		termFile := w.terminationLogPath(c.spec.Name)
+		if err := os.WriteFile(termFile, nil, 0o666); err != nil {
+			return nil, "RunContainerError", err
+		}
+		_ = os.Chmod(termFile, 0o666) // any user the container runs as may write it
+		mounts = append(mounts, MountSpec{Source: termFile, Target: path})
 	}
 	spec := InitSpec{
 		NetNS:    podnet.NamespacePath(w.nsName),
@@ -143,6 +155,12 @@ func (w *podWorker) logPath(container string) string {
 	return filepath.Join(w.dir, "logs", container+".log")
 }
 
+// terminationLogPath is the host file behind a container's
+// terminationMessagePath.
+func (w *podWorker) terminationLogPath(container string) string {
+	return filepath.Join(w.dir, "run", container+".termination-log")
+}
+
 // podHostname is the pod's hostname: spec.hostname or its name, at most 63 chars.
 func podHostname(pod *corev1.Pod) string {
 	h := pod.Name
@@ -159,8 +177,11 @@ func podHostname(pod *corev1.Pod) string {
 // binary is the entrypoint. With one, command[0] runs as given when it is an
 // existing absolute path or found on PATH; a command naming the image's own
 // program (the binary's or the image's base name, e.g. "replnode" or
-// "/manager") runs the mapped binary.
-func containerArgv(binary, imageBase string, command, args, env []string) ([]string, error) {
+// "/manager") runs the mapped binary. A command naming another program the
+// rules map (e.g. "manager" in the replnode image) runs that program's
+// binary: the real image ships both binaries (hack/image/Dockerfile), and
+// the restore init container of a member pod runs `manager restore-from`.
+func containerArgv(rules []cluster.ImageRule, binary, imageBase string, command, args, env []string) ([]string, error) {
 	argv := ExpandCommand(command, args, env)
 	if len(command) == 0 {
 		return append([]string{binary}, argv...), nil
@@ -168,6 +189,10 @@ func containerArgv(binary, imageBase string, command, args, env []string) ([]str
 	first := argv[0]
 	if filepath.Base(first) == filepath.Base(binary) || filepath.Base(first) == imageBase {
 		argv[0] = binary
+		return argv, nil
+	}
+	if program, err := cluster.ResolveImage(rules, filepath.Base(first)); err == nil {
+		argv[0] = program
 		return argv, nil
 	}
 	if filepath.IsAbs(first) {
@@ -338,13 +363,25 @@ func ContainerInit(specPath string) (err error) {
 	if err := syscall.Mount("overlay", root, "overlay", 0, fmt.Sprintf("lowerdir=/,upperdir=%s,workdir=%s", upper, work)); err != nil {
 		return fmt.Errorf("root overlay: %w", err)
 	}
+	// /dev is the host's devices under an overlay whose upper layer is the
+	// scratch tmpfs: a file a container creates there (the default
+	// terminationMessagePath is /dev/termination-log) stays its own
+	// instead of landing in the host's /dev for every pod to see. The
+	// overlay does not show the mounts under the host's /dev (pts, shm,
+	// mqueue), so they are bound again on top.
+	devUpper, devWork := filepath.Join(spec.Scratch, "dev-upper"), filepath.Join(spec.Scratch, "dev-work")
+	for _, d := range []string{devUpper, devWork} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
 	base := []struct {
 		src, target, fstype string
 		flags               uintptr
 		data                string
 	}{
 		{"proc", "/proc", "proc", 0, ""},
-		{"/dev", "/dev", "", syscall.MS_BIND | syscall.MS_REC, ""},
+		{"overlay", "/dev", "overlay", 0, fmt.Sprintf("lowerdir=/dev,upperdir=%s,workdir=%s", devUpper, devWork)},
 		{"/sys", "/sys", "", syscall.MS_BIND | syscall.MS_REC, ""},
 		{"tmpfs", "/tmp", "tmpfs", 0, "mode=1777,size=512m"},
 	}
@@ -356,6 +393,20 @@ func ContainerInit(specPath string) (err error) {
 		_ = os.MkdirAll(t, 0o755)
 		if err := syscall.Mount(m.src, t, m.fstype, m.flags, m.data); err != nil {
 			return fmt.Errorf("mount %s: %w", m.target, err)
+		}
+	}
+	devMounts, err := mountsUnder("/proc/self/mountinfo", "/dev")
+	if err != nil {
+		return err
+	}
+	for _, d := range devMounts {
+		t, err := resolveInRoot(root, d)
+		if err != nil {
+			return err
+		}
+		_ = os.MkdirAll(t, 0o755)
+		if err := syscall.Mount(d, t, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", d, err)
 		}
 	}
 	for name, content := range map[string]string{"/etc/hostname": spec.Hostname + "\n", "/etc/hosts": spec.Hosts} {
@@ -401,6 +452,33 @@ func ContainerInit(specPath string) (err error) {
 		return fmt.Errorf("exec %s: %w", argv0, err)
 	}
 	return nil
+}
+
+// mountsUnder returns the mount points strictly below dir listed in a
+// mountinfo file (field 5), shallowest first, each once.
+func mountsUnder(mountinfo, dir string) ([]string, error) {
+	b, err := os.ReadFile(mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 5 {
+			continue
+		}
+		// Octal escapes (\040 for a space) are left as they are: no device
+		// mount point has one.
+		mp := fields[4]
+		if !strings.HasPrefix(mp, dir+"/") || seen[mp] {
+			continue
+		}
+		seen[mp] = true
+		out = append(out, mp)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return strings.Count(out[i], "/") < strings.Count(out[j], "/") })
+	return out, nil
 }
 
 // bindInto bind-mounts m.Source at m.Target under root, creating the target

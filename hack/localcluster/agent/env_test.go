@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/replnode/replnode/hack/localcluster/cluster"
 )
 
 // TestExpand covers $(VAR) references, $$ escapes and unknown names.
@@ -113,24 +115,44 @@ func TestPodField(t *testing.T) {
 // TestContainerArgv checks entrypoint mapping and command resolution.
 func TestContainerArgv(t *testing.T) {
 	env := []string{"PORT=7000"}
-	got, err := containerArgv("/opt/bin/replnode", "replnode", nil, []string{"--port", "$(PORT)"}, env)
+	got, err := containerArgv(nil, "/opt/bin/replnode", "replnode", nil, []string{"--port", "$(PORT)"}, env)
 	if err != nil || !reflect.DeepEqual(got, []string{"/opt/bin/replnode", "--port", "7000"}) {
 		t.Errorf("no command: %v %v", got, err)
 	}
-	got, err = containerArgv("/opt/bin/replnode", "replnode", []string{"replnode"}, []string{"/etc/r.conf"}, env)
+	got, err = containerArgv(nil, "/opt/bin/replnode", "replnode", []string{"replnode"}, []string{"/etc/r.conf"}, env)
 	if err != nil || got[0] != "/opt/bin/replnode" {
 		t.Errorf("command naming the image program: %v %v", got, err)
 	}
-	got, err = containerArgv("/opt/bin/replnode", "replnode", []string{"sh", "-c", "echo"}, nil, env)
+	got, err = containerArgv(nil, "/opt/bin/replnode", "replnode", []string{"sh", "-c", "echo"}, nil, env)
 	if err != nil || !filepath.IsAbs(got[0]) || filepath.Base(got[0]) != "sh" {
 		t.Errorf("command on PATH: %v %v", got, err)
 	}
-	got, err = containerArgv("/usr/bin/redis-server", "replnode", []string{"/usr/local/bin/replnode", "/etc/r.conf"}, nil, env)
+	got, err = containerArgv(nil, "/usr/bin/redis-server", "replnode", []string{"/usr/local/bin/replnode", "/etc/r.conf"}, nil, env)
 	if err != nil || got[0] != "/usr/bin/redis-server" || got[1] != "/etc/r.conf" {
 		t.Errorf("command naming the image, mapped to another binary: %v %v", got, err)
 	}
-	if _, err := containerArgv("/opt/bin/replnode", "replnode", []string{"/no/such/thing"}, nil, env); err == nil {
+	if _, err := containerArgv(nil, "/opt/bin/replnode", "replnode", []string{"/no/such/thing"}, nil, env); err == nil {
 		t.Error("missing absolute executable accepted")
+	}
+	// The image's other program: "manager" in the replnode image runs the
+	// binary the rules map manager to, by its base name, absolute or not.
+	dir := t.TempDir()
+	manager := filepath.Join(dir, "manager-build")
+	if err := os.WriteFile(manager, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rules := []cluster.ImageRule{{Pattern: "replnode*", Binary: "/opt/bin/replnode"}, {Pattern: "*manager*", Binary: manager}}
+	for _, cmd := range []string{"manager", "/usr/local/bin/manager"} {
+		got, err = containerArgv(rules, "/opt/bin/replnode", "replnode", []string{cmd}, []string{"restore-from", "-dir", "/data"}, env)
+		if err != nil || !reflect.DeepEqual(got, []string{manager, "restore-from", "-dir", "/data"}) {
+			t.Errorf("command %q naming another mapped program: %v %v", cmd, got, err)
+		}
+	}
+	// A rule whose binary is missing does not hide a host program of that
+	// name, and an unmapped name still comes from the host.
+	got, err = containerArgv([]cluster.ImageRule{{Pattern: "sh", Binary: filepath.Join(dir, "absent")}}, "/opt/bin/replnode", "replnode", []string{"sh"}, nil, env)
+	if err != nil || filepath.Base(got[0]) != "sh" || got[0] == filepath.Join(dir, "absent") {
+		t.Errorf("missing mapped binary: %v %v", got, err)
 	}
 }
 
@@ -179,5 +201,27 @@ func TestWriteVolumeFiles(t *testing.T) {
 	}
 	if err := writeVolumeFiles(dir, []volumeFile{{path: "../escape", data: nil, mode: 0o644}}); err == nil {
 		t.Error("escaping path accepted")
+	}
+}
+
+// TestMountsUnder reads the mounts below /dev from a mountinfo file: only
+// strictly below, shallowest first, each once.
+func TestMountsUnder(t *testing.T) {
+	info := `22 1 0:21 / /dev rw,nosuid - devtmpfs udev rw
+23 22 0:22 / /dev/pts rw - devpts devpts rw
+24 22 0:23 / /dev/shm rw - tmpfs tmpfs rw
+25 24 0:24 / /dev/shm/inner rw - tmpfs tmpfs rw
+26 22 0:23 / /dev/shm rw - tmpfs tmpfs rw
+27 1 0:25 / /devices rw - tmpfs tmpfs rw
+28 22 0:26 / /dev/mqueue rw - mqueue mqueue rw
+`
+	path := filepath.Join(t.TempDir(), "mountinfo")
+	if err := os.WriteFile(path, []byte(info), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := mountsUnder(path, "/dev")
+	want := []string{"/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/shm/inner"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("mountsUnder = %v, %v; want %v", got, err, want)
 	}
 }

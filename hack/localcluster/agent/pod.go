@@ -79,9 +79,12 @@ type podWorker struct {
 	setupErr     string
 	nextSetup    time.Time
 	volumes      map[string]string // volume name -> host path
-	inits        []*ctr
-	apps         []*ctr
-	lastStatus   []byte
+	// nextVolumeSync is when the content volumes are next brought up to
+	// date with their Secrets and ConfigMaps (refreshVolumes).
+	nextVolumeSync time.Time
+	inits          []*ctr
+	apps           []*ctr
+	lastStatus     []byte
 }
 
 // newPodWorker returns a worker for pod; run starts it.
@@ -197,6 +200,11 @@ func (w *podWorker) step(ctx context.Context, pod *corev1.Pod) {
 		}
 		w.sandboxReady = true
 		w.setupErr = ""
+		w.nextVolumeSync = now.Add(volumeSyncPeriod)
+	}
+	if !now.Before(w.nextVolumeSync) {
+		w.refreshVolumes(ctx, pod)
+		w.nextVolumeSync = now.Add(volumeSyncPeriod)
 	}
 	for _, c := range w.inits {
 		if t := c.status.State.Terminated; c.done && t != nil && t.ExitCode != 0 {
@@ -306,6 +314,13 @@ func (w *podWorker) handleExit(ev exitEvent) {
 	if msg, err := os.ReadFile(errFile); err == nil && len(msg) > 0 {
 		term.Reason, term.Message = "StartError", string(msg)
 		_ = os.Remove(errFile)
+	}
+	if c.spec.TerminationMessagePath != "" && term.Reason != "StartError" {
+		// What the program wrote to its terminationMessagePath, as the
+		// kubelet reads it (at most 4096 bytes).
+		if data, err := readTail(w.terminationLogPath(c.spec.Name), terminationFileBytes); err == nil && len(data) > 0 {
+			term.Message = string(data)
+		}
 	}
 	if term.Message == "" && ev.exitCode != 0 && c.spec.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
 		// As the kubelet: the tail of the container's log becomes the
@@ -573,10 +588,12 @@ func (w *podWorker) forEachProc(fn func(c *ctr, pid int)) {
 	}
 }
 
-// The kubelet's bounds on a termination message taken from the log.
+// The kubelet's bounds on a termination message taken from the log, and
+// from the terminationMessagePath file.
 const (
 	terminationMessageBytes = 2048
 	terminationMessageLines = 80
+	terminationFileBytes    = 4096
 )
 
 // readTail returns at most the last n bytes of the file at path.

@@ -1,11 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +20,8 @@ import (
 
 // prepareVolumes materialises every volume of pod on the host and returns
 // volume name -> host path. Content volumes (configMap, secret, downwardAPI,
-// projected) are written once, when the pod starts; emptyDir survives
+// projected) are written when the pod starts and kept up to date while it
+// runs (refreshVolumes); emptyDir survives
 // container restarts; a persistentVolumeClaim maps to its bound PV's
 // directory, which outlives the pod.
 func (w *podWorker) prepareVolumes(ctx context.Context, pod *corev1.Pod) (map[string]string, error) {
@@ -53,6 +56,99 @@ func (w *podWorker) prepareVolumes(ctx context.Context, pod *corev1.Pod) (map[st
 		out[v.Name] = dir
 	}
 	return out, nil
+}
+
+// volumeSyncPeriod is how often a running pod's configMap, secret,
+// downwardAPI and projected volumes are rewritten from the API, as the
+// kubelet's periodic sync does (it takes up to a minute or two; shorter
+// here, so tests of renewals wait less).
+const volumeSyncPeriod = 10 * time.Second
+
+// refreshVolumes brings the content volumes of a running pod up to date:
+// changed files are replaced in place inside the volume's directory, which
+// the containers have bind-mounted (replacing the directory itself, as
+// writeVolumeFiles does at start, would leave them the old one). A volume
+// whose source cannot be read keeps its content, as on a kubelet.
+func (w *podWorker) refreshVolumes(ctx context.Context, pod *corev1.Pod) {
+	for _, v := range pod.Spec.Volumes {
+		if v.ConfigMap == nil && v.Secret == nil && v.DownwardAPI == nil && v.Projected == nil {
+			continue
+		}
+		if hasTokenSource(v.Projected) {
+			// A new token every sync would be a TokenRequest and a
+			// rewrite each time; it stays as written at start, as before.
+			continue
+		}
+		dir, ok := w.volumes[v.Name]
+		if !ok {
+			continue
+		}
+		files, err := w.volumeFiles(ctx, pod, v)
+		if err == nil {
+			err = updateVolumeFiles(dir, files)
+		}
+		if err != nil {
+			w.logf("refreshing volume %q: %v", v.Name, err)
+		}
+	}
+}
+
+// hasTokenSource reports whether a projected volume holds a service
+// account token.
+func hasTokenSource(p *corev1.ProjectedVolumeSource) bool {
+	if p == nil {
+		return false
+	}
+	for _, src := range p.Sources {
+		if src.ServiceAccountToken != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// updateVolumeFiles makes dir hold exactly files, keeping dir itself:
+// each changed file is written beside its target and renamed over it
+// (a reader sees the old or the new content, never a torn one), and files
+// no longer in the volume are removed.
+func updateVolumeFiles(dir string, files []volumeFile) error {
+	want := map[string]bool{}
+	for _, f := range files {
+		clean := filepath.Clean(f.path)
+		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+			return fmt.Errorf("file path %q must stay inside the volume", f.path)
+		}
+		want[clean] = true
+		p := filepath.Join(dir, clean)
+		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, f.data) {
+			if st, err := os.Stat(p); err == nil && st.Mode().Perm() == f.mode.Perm() {
+				continue
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		tmp := filepath.Join(filepath.Dir(p), ".."+filepath.Base(p)+".tmp")
+		if err := os.WriteFile(tmp, f.data, f.mode); err != nil {
+			return err
+		}
+		if err := os.Chmod(tmp, f.mode); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			return err
+		}
+	}
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !want[rel] {
+			return os.Remove(p)
+		}
+		return nil
+	})
 }
 
 // claimPath returns the host directory of the PV bound to a claim.
