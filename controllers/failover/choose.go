@@ -146,11 +146,7 @@ func ReferenceHistory(obs Observation) Reference {
 	}
 	tallies := map[string]*tally{}
 	for _, m := range obs.Members {
-		// A fenced member's history is an old master's, whose tail past
-		// its successor's no WAIT acknowledged: it never names the
-		// reference (fault-model seed 166728: it won the tie between two
-		// branches and the fenced old master was promoted on it).
-		if m.Name == obs.Status.CurrentMaster || m.Fenced || !m.Reachable || m.Repl.Role != RoleReplica ||
+		if m.Name == obs.Status.CurrentMaster || !m.Reachable || m.Repl.Role != RoleReplica ||
 			m.Repl.SyncInProgress || !hasReplID(m.Repl.ReplID) {
 			continue
 		}

@@ -58,8 +58,6 @@ func TestChooseCandidate(t *testing.T) {
 			[]Member{m0, replica("g-1", 1, histA, 650, LinkDown), movedOn}, histA, "g-3", 5000, ""},
 		{"past the switch on the older history is not placed in the later one",
 			[]Member{m0, replica("g-1", 1, histA, 800, LinkDown), movedOn}, histA, "g-3", 5000, "g-1: history 17af7cfa does not contain the master's history 30cd0889"},
-		{"a fenced old master's history never names the reference",
-			[]Member{m0, replica("g-1", 1, histA, 700, LinkDown), func() Member { m := movedOn; m.Fenced = true; return m }()}, "", "g-1", 700, ""},
 		{"the later history wins over the replicas' majority on the older one",
 			[]Member{m0, replica("g-1", 1, histA, 700, LinkDown), replica("g-2", 2, histA, 690, LinkDown), movedOn}, "", "g-3", 5000, ""},
 		{"without a recorded replid the replicas' majority history is the reference",
