@@ -96,7 +96,13 @@ func (r *ReplicationGroupReconciler) applyTopologyAction(ctx context.Context, p 
 		}
 		p.progress(replnodev1alpha1.PhaseDegraded, a.Reason, a.Message)
 		r.event(p.rg, corev1.EventTypeNormal, a.Reason, a.Message)
-		return r.nodesFor(p).ReplicaOf(epochContext(ctx, p.rg), n, master.Status.PodIP, serverPort)
+		ctx = epochContext(ctx, p.rg)
+		if p.rg.Annotations[failover.AnnotationAcceptDataLoss] == "true" {
+			// The user accepted losing what the master lacks; the node
+			// refuses such a sync otherwise (replica-keep-newer-data).
+			ctx = nodeclient.WithDataLossAccepted(ctx)
+		}
+		return r.nodesFor(p).ReplicaOf(ctx, n, master.Status.PodIP, serverPort)
 	case topoPromote:
 		n, ok := p.nodeOf(a.Member)
 		if !ok {

@@ -544,6 +544,9 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		if target == nil || target.Status.PodIP == "" {
 			return fmt.Errorf("target %s has no pod IP", a.Target)
 		}
+		if a.DiscardData {
+			ctx = nodeclient.WithDataLossAccepted(ctx)
+		}
 		return r.nodesFor(p).ReplicaOf(ctx, n, target.Status.PodIP, serverPort)
 	case failover.ActVerifyRole:
 		role, err := r.Nodes.Role(ctx, n)

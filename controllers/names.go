@@ -25,6 +25,9 @@ const (
 	dataDir = "/data"
 	// passwordEnv carries the auth Secret's password into the container.
 	passwordEnv = "REPLNODE_PASSWORD"
+	// keepNewerDataEnv turns on a replnode node's replica-keep-newer-data
+	// (replnode/server's KeepNewerDataEnv).
+	keepNewerDataEnv = "REPLNODE_REPLICA_KEEP_NEWER_DATA"
 	// podIPEnv carries the pod IP, announced to the master.
 	podIPEnv = "POD_IP"
 	// containerName is the server container of each member pod.

@@ -103,6 +103,15 @@ func serverContainer(rg *replnodev1alpha1.ReplicationGroup, p podParams) corev1.
 	env := []corev1.EnvVar{{
 		Name:      podIPEnv,
 		ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}},
+	}, {
+		// R1 on the node (docs/failover.md, "Keeping newer data"): a
+		// replica the operator cannot reach still follows an old master's
+		// address, and a member behind it answering there would wipe it
+		// with a full sync; with replica-keep-newer-data the node refuses
+		// unless the operator granted the loss. Through the environment,
+		// not redis.conf or the command line, which a redis-server must
+		// accept too (it ignores the variable).
+		Name: keepNewerDataEnv, Value: "yes",
 	}}
 	if rg.Spec.Auth != nil {
 		key := rg.Spec.Auth.Key

@@ -223,7 +223,13 @@ func decideTopology(in topologyInput) []topologyAction {
 		if m.Name == in.CurrentMaster || !m.PodExists || m.Deleting || !m.Reachable || m.Fenced {
 			continue
 		}
-		if m.Role != "slave" || m.MasterHost != master.PodIP {
+		// A replica pointed at the master whose node refuses its full sync
+		// (replica-keep-newer-data: the master's offset is below its own)
+		// stays out of sync, keeping its data, until the user accepts the
+		// loss; then it is pointed again, and apply.go sends the grant.
+		refusing := in.AcceptDataLoss && m.Role == "slave" && m.MasterHost == master.PodIP && !m.LinkUp &&
+			!m.Repl.SyncInProgress && m.Repl.Offset > master.Repl.Offset
+		if m.Role != "slave" || m.MasterHost != master.PodIP || refusing {
 			if !in.mayReplaceData(*master, m) {
 				acts = append(acts, topologyAction{Kind: topoWait, Member: m.Name, Reason: "ReplicaNotContainedInMaster",
 					Message: fmt.Sprintf("%s follows %q and holds data (history %.8s, offset %d) that master %s (history %.8s, offset %d) does not provably contain; not pointing it at the master, which would replace its data (set %s: \"true\" to allow)",

@@ -181,6 +181,31 @@ func TestDecideTopology(t *testing.T) {
 					func() observedMember { m := up("g-1", 1, "slave", "10.9.9.9", 150); m.LinkUp = false; return m }()}},
 			want: "Wait g-1",
 		},
+		// A replica pointed at the master whose node refuses the master's
+		// full sync (replica-keep-newer-data: the master is behind it)
+		// keeps its data; once the user accepts the loss it is pointed
+		// again, which carries the grant (apply.go).
+		{
+			name: "replica refusing the master's full sync is left alone",
+			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t",
+				Members: []observedMember{up("g-0", 0, "master", "", 100),
+					func() observedMember { m := up("g-1", 1, "slave", mip, 150); m.LinkUp = false; return m }()}},
+			want: "",
+		},
+		{
+			name: "replica refusing the master's full sync is pointed again with accept-data-loss",
+			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t", AcceptDataLoss: true,
+				Members: []observedMember{up("g-0", 0, "master", "", 100),
+					func() observedMember { m := up("g-1", 1, "slave", mip, 150); m.LinkUp = false; return m }()}},
+			want: "ReplicaOf g-1",
+		},
+		{
+			name: "replica behind the master, link down, is not pointed again even with accept-data-loss",
+			in: topologyInput{DesiredReplicas: 1, CurrentMaster: "g-0", TargetMaster: "g-0", TemplateHash: "t", AcceptDataLoss: true,
+				Members: []observedMember{up("g-0", 0, "master", "", 100),
+					func() observedMember { m := up("g-1", 1, "slave", mip, 50); m.LinkUp = false; return m }()}},
+			want: "",
+		},
 		{
 			// It follows the master Service and was asked after the master,
 			// under writes: its offset is ahead only by the time between.

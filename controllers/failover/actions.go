@@ -33,7 +33,11 @@ const (
 	// ActVerifyRole asks Member for ROLE; if it does not report Role the caller
 	// stops executing the plan and requeues.
 	ActVerifyRole ActionKind = "VerifyRole"
-	// ActReplicaOf sends REPLICAOF <Target's address> to Member.
+	// ActReplicaOf sends REPLICAOF <Target's address> to Member. With
+	// DiscardData the node is first told that, in this failover epoch, it
+	// may accept a full sync that replaces data it holds beyond the
+	// master's offset (REPLNODE EPOCH <n> ACCEPT-DATA-LOSS): a replnode
+	// node refuses such a sync otherwise (docs/failover.md, R1).
 	ActReplicaOf ActionKind = "ReplicaOf"
 	// ActKillClients sends CLIENT KILL TYPE normal to Member, a demoted
 	// master, right after its REPLICAOF: no client that was writing to it
@@ -65,6 +69,12 @@ type Action struct {
 	Role Role
 	// Timeout is the CLIENT PAUSE duration.
 	Timeout time.Duration
+	// DiscardData (ReplicaOf): the policy decided Member's data past what
+	// Target holds is to be discarded — Member is a demoted or fenced old
+	// master whose extra bytes no WAIT acknowledged (R2 held when it was
+	// replaced), or the user accepted data loss. Without it a replnode
+	// node keeps data newer than its master's (R1).
+	DiscardData bool
 	// EventType, Reason and Message describe an ActEvent.
 	EventType, Reason, Message string
 }
@@ -78,7 +88,12 @@ func (a Action) String() string {
 		return string(a.Kind)
 	case ActPauseWrites:
 		return fmt.Sprintf("%s %s %s", a.Kind, a.Member, a.Timeout)
-	case ActReplicaOf, ActMarkFenced:
+	case ActReplicaOf:
+		if a.DiscardData {
+			return fmt.Sprintf("%s %s %s discarding its newer data", a.Kind, a.Member, a.Target)
+		}
+		return fmt.Sprintf("%s %s %s", a.Kind, a.Member, a.Target)
+	case ActMarkFenced:
 		return fmt.Sprintf("%s %s %s", a.Kind, a.Member, a.Target)
 	case ActVerifyRole:
 		return fmt.Sprintf("%s %s %s", a.Kind, a.Member, a.Role)
@@ -115,15 +130,25 @@ func replicaOf(member, target string) Action {
 	return Action{Kind: ActReplicaOf, Member: member, Target: target}
 }
 
+// replicaOfDiscarding returns ActReplicaOf pointing member, an old master
+// the policy demotes, at target, allowed to lose its data past target's.
+func replicaOfDiscarding(member, target string) Action {
+	return Action{Kind: ActReplicaOf, Member: member, Target: target, DiscardData: true}
+}
+
 // killClients returns ActKillClients on member.
 func killClients(member string) Action { return Action{Kind: ActKillClients, Member: member} }
 
 // demote is the sequence that turns member, a (possibly paused) master, into
 // a replica of target: REPLICAOF, then CLIENT KILL TYPE normal so no client
 // keeps writing to it, then CLIENT UNPAUSE so it applies the replication
-// stream again.
-func demote(member, target string) []Action {
-	return []Action{replicaOf(member, target), killClients(member), unpause(member)}
+// stream again. discard lets the REPLICAOF replace member's data past
+// target's (a failed-over master: what it wrote after target took over no
+// WAIT acknowledged); a switchover's old master never needs it, target
+// holds all its bytes, so there the node's guard stays as a safety net.
+func demote(member, target string, discard bool) []Action {
+	return []Action{{Kind: ActReplicaOf, Member: member, Target: target, DiscardData: discard},
+		killClients(member), unpause(member)}
 }
 
 // event returns an ActEvent.

@@ -101,18 +101,45 @@ func lineage(obs Observation) map[string]Fork {
 	return out
 }
 
+// switches maps each history to every history the reachable members report
+// it moved on from, with the most bytes a report shows shared (not
+// lineage's one per history), so answers built on it do not depend on
+// member order even when the reports disagree.
+func switches(obs Observation) map[string]map[string]int64 {
+	parents := map[string]map[string]int64{}
+	for _, m := range obs.Members {
+		r := m.Repl
+		if !m.Reachable || !hasReplID(r.ReplID) || !hasReplID(r.ReplID2) || r.SecondReplOffset <= 0 || r.ReplID == r.ReplID2 {
+			continue
+		}
+		if parents[r.ReplID] == nil {
+			parents[r.ReplID] = map[string]int64{}
+		}
+		parents[r.ReplID][r.ReplID2] = max(parents[r.ReplID][r.ReplID2], r.SecondReplOffset-1)
+	}
+	return parents
+}
+
 // ReferenceHistory picks the history the master's data follows: the master's
-// own replid when it answers, else the replid recorded in status when the
-// master was last seen, else the replid most reachable replicas report (ties
-// go to the history holding the most bytes, then the smaller replid so the
-// answer never depends on member order).
+// own replid when it answers; else the replid recorded in status when the
+// master was last seen — unless reachable replicas moved on from it to a
+// later history, which a master promoted after that sighting wrote (status
+// never recorded it, or has not seen it answer yet); else, and then among
+// those later histories, the latest: of the histories reachable replicas
+// report that no other reported one moved on from (with bytes past the
+// switch), the one most replicas
+// report (ties go to the history holding the most bytes, then the smaller
+// replid so the answer never depends on member order).
+//
+// A history a replica moved on from is never the master's latest: its
+// writes past the switch, possibly WAIT-acknowledged, are on the later
+// history only, and measured against the older one that replica would be
+// placed at its switch point and lose its newer bytes to a candidate that
+// merely ties it there (fault-model seeds 60761, 63784, 79487).
 func ReferenceHistory(obs Observation) Reference {
 	lin := lineage(obs)
 	if m := obs.member(obs.Status.CurrentMaster); m != nil && m.Reachable && m.Repl.Role == RoleMaster && hasReplID(m.Repl.ReplID) {
 		return Reference{ReplID: m.Repl.ReplID, Source: "master", Lineage: lin}
-	}
-	if id := obs.Status.LastMasterReplID; hasReplID(id) {
-		return Reference{ReplID: id, Source: "status", Lineage: lin}
 	}
 	type tally struct {
 		count int
@@ -131,6 +158,49 @@ func ReferenceHistory(obs Observation) Reference {
 		}
 		t.count++
 		t.best = max(t.best, m.Repl.Offset)
+	}
+	parents := switches(obs)
+	// movedOnFrom lists the histories a replica holding best bytes of id
+	// provably moved on from with bytes of its own past the switch.
+	movedOnFrom := func(id string, best int64) map[string]bool {
+		out := map[string]bool{}
+		var walk func(id string, depth int)
+		walk = func(id string, depth int) {
+			for p := range parents[id] {
+				if depth < 16 && !out[p] {
+					out[p] = true
+					walk(p, depth+1)
+				}
+			}
+		}
+		for p, shared := range parents[id] {
+			if best > shared && !out[p] {
+				out[p] = true
+				walk(p, 1)
+			}
+		}
+		return out
+	}
+	superseded := map[string]bool{}
+	later := map[string]map[string]bool{}
+	for id, t := range tallies {
+		later[id] = movedOnFrom(id, t.best)
+		for p := range later[id] {
+			superseded[p] = true
+		}
+	}
+	for id := range superseded {
+		delete(tallies, id)
+	}
+	if id := obs.Status.LastMasterReplID; hasReplID(id) {
+		for l := range tallies {
+			if !later[l][id] {
+				delete(tallies, l)
+			}
+		}
+		if len(tallies) == 0 {
+			return Reference{ReplID: id, Source: "status", Lineage: lin}
+		}
 	}
 	ref := Reference{Lineage: lin}
 	var bestTally *tally

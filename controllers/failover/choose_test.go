@@ -25,6 +25,9 @@ func TestChooseCandidate(t *testing.T) {
 	// to 700 and more on history B.
 	movedOn := replica("g-3", 3, histB, 5000, LinkDown)
 	movedOn.Repl.ReplID2, movedOn.Repl.SecondReplOffset = histA, 701
+	// One that switched to history B and holds nothing past the switch yet.
+	switchedOnly := movedOn
+	switchedOnly.Repl.Offset = 700
 
 	cases := []struct {
 		name         string
@@ -44,8 +47,19 @@ func TestChooseCandidate(t *testing.T) {
 		{"being deleted is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), deleting}, histA, "g-1", 900, "g-3: pod is being deleted"},
 		{"pending pod is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), pending}, histA, "g-1", 900, "g-3: pod is Pending"},
 		{"unreachable is skipped", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), unreachable(replica("g-3", 3, histA, 5000, LinkDown))}, histA, "g-1", 900, "g-3: is unreachable"},
-		{"replid2 chain counts up to the switch", []Member{m0, replica("g-1", 1, histA, 650, LinkDown), movedOn}, histA, "g-3", 700, ""},
-		{"replid2 chain loses to a further replica", []Member{m0, replica("g-1", 1, histA, 800, LinkDown), movedOn}, histA, "g-1", 800, ""},
+		{"replid2 chain counts up to the switch", []Member{m0, replica("g-1", 1, histA, 650, LinkDown), switchedOnly}, histA, "g-3", 700, ""},
+		{"replid2 chain loses to a further replica", []Member{m0, replica("g-1", 1, histA, 800, LinkDown), switchedOnly}, histA, "g-1", 800, ""},
+		// A replica with bytes past its switch from the recorded history:
+		// a master was promoted after the last sighting and wrote them
+		// (possibly WAIT-acknowledged); the later history is the reference.
+		// Measured against A, g-3 would tie g-1 at 700 and could be wiped
+		// (fault-model seed 60761).
+		{"a replica that moved on with writes of its own makes its history the reference",
+			[]Member{m0, replica("g-1", 1, histA, 650, LinkDown), movedOn}, histA, "g-3", 5000, ""},
+		{"past the switch on the older history is not placed in the later one",
+			[]Member{m0, replica("g-1", 1, histA, 800, LinkDown), movedOn}, histA, "g-3", 5000, "g-1: history 17af7cfa does not contain the master's history 30cd0889"},
+		{"the later history wins over the replicas' majority on the older one",
+			[]Member{m0, replica("g-1", 1, histA, 700, LinkDown), replica("g-2", 2, histA, 690, LinkDown), movedOn}, "", "g-3", 5000, ""},
 		{"without a recorded replid the replicas' majority history is the reference",
 			[]Member{m0, replica("g-1", 1, histA, 900, LinkDown), replica("g-2", 2, histA, 800, LinkDown), replica("g-3", 3, histC, 5000, LinkDown)}, "", "g-1", 900, "g-3: history"},
 		{"a member answering as master is not a candidate", []Member{m0, replica("g-1", 1, histA, 900, LinkDown), master("g-2", 2, histA, 5000)}, histA, "g-1", 900, `g-2: reports role "master"`},

@@ -271,6 +271,19 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 	if !ok {
 		held = -1
 	}
+	if !ok && !mayDiscard(obs, master.Repl) {
+		// Its data is on a history that is neither the reference nor one
+		// the reference moved on from: it may have replicated from a
+		// master status never recorded and hold writes WAIT confirmed
+		// there. Promoting a replica would make it
+		// a replica of one that does not contain them, and its node keeps
+		// them only while that master's offset is below its own (R1;
+		// fault-model seed 11330).
+		d.Kind, d.Reason, d.RequeueAfter = KindWait, "RestartedMasterUnplaced", pollWhileSuspect
+		d.Message = fmt.Sprintf("%s; it holds %d bytes of history %s, which cannot be placed in the master's history %s: it may hold writes acknowledged there, so no replica is promoted over it (set %s: \"true\" to promote the most advanced replica anyway)",
+			d.Detection.Message, master.Repl.Offset, shortID(master.Repl.ReplID), shortID(choice.Reference.ReplID), AnnotationAcceptDataLoss)
+		return d
+	}
 	if ev.MostAdvanced > held {
 		note := ""
 		if !obs.Settings.Enabled {
@@ -401,7 +414,8 @@ func decideTwoMasters(obs Observation) (Decision, bool) {
 		p := PredictResync(m.Repl, winner.Repl)
 		d.Resyncs[m.Name] = p
 		d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
-		d.Actions = append(d.Actions, demote(m.Name, winner.Name)...)
+		d.Actions = append(d.Actions, markFencedUnlessFenced(m, winner.Name)...)
+		d.Actions = append(d.Actions, demote(m.Name, winner.Name, mayDiscard(obs, m.Repl))...)
 		d.Actions = append(d.Actions,
 			event(EventWarning, "TwoMastersRepaired", fmt.Sprintf(
 				"%s also answered as master; made it a replica of %s (%s). %s resync: %s; %s",
@@ -510,6 +524,22 @@ func decideInFlight(obs Observation) Decision {
 		d.Actions = []Action{{Kind: ActClearTargetMaster}, event(EventNormal, "FailoverTargetOvertaken", d.Message)}
 		return d
 	}
+	if old != nil && old.Reachable && old.Repl.Role == RoleReplica {
+		// The old master restarted (it answers as a replica) before the
+		// target was promoted. It is no candidate, but it may hold more
+		// than the target — writes WAIT confirmed that only it kept —
+		// or data nobody can place: decideRestarted weighs it, so the
+		// attempt is dropped (fault-model seed 67512: the target had
+		// restarted from an old dump, the old master held the write).
+		pos, placed := choice.Reference.Position(old.Repl)
+		if placed && pos > ranked.Position || !placed && !mayDiscard(obs, old.Repl) {
+			d.Kind, d.Reason = KindAbandon, "FailoverTargetBehindOldMaster"
+			d.Message = fmt.Sprintf("failover target %s holds %d bytes of history %s but the old master %s restarted holding %s; choosing again",
+				to, ranked.Position, shortID(choice.Reference.ReplID), from, positionText(pos, placed))
+			d.Actions = []Action{{Kind: ActClearTargetMaster}, event(EventWarning, "FailoverTargetBehindOldMaster", d.Message)}
+			return d
+		}
+	}
 	// Keep the target on a tie rather than flip between equals.
 	choice.Best = ranked
 	d.Detection = Detect(obs)
@@ -568,7 +598,11 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 			continue
 		}
 		resyncs[m.Name] = PredictResync(m.Repl, after)
-		repoint = append(repoint, replicaOf(m.Name, to))
+		// A replica ahead of to keeps its data (its node refuses the
+		// full sync, R1) unless the user accepted the loss.
+		a := replicaOf(m.Name, to)
+		a.DiscardData = obs.Settings.AcceptDataLoss
+		repoint = append(repoint, a)
 	}
 	if target.Repl.Role != RoleMaster {
 		acts = append(acts, repoint...)
@@ -580,13 +614,70 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 	}
 	if oldMaster != nil {
 		resyncs[from] = PredictResync(oldMaster.Repl, after)
-		acts = append(acts, demote(from, to)...)
+		acts = append(acts, markFencedUnlessFenced(*oldMaster, to)...)
+		acts = append(acts, demote(from, to, mayDiscard(obs, oldMaster.Repl))...)
 	}
 	acts = append(acts,
 		Action{Kind: ActMoveMasterLabel, Target: to},
 		Action{Kind: ActSetCurrentMaster, Target: to},
 		event(EventWarning, "FailedOver", fmt.Sprintf("master moved from %s to %s (%s)", from, to, reason)))
 	return acts, resyncs
+}
+
+// positionText renders a position for a message.
+func positionText(pos int64, placed bool) string {
+	if !placed {
+		return "data that cannot be placed in it"
+	}
+	return fmt.Sprintf("%d", pos)
+}
+
+// mayDiscard reports whether the policy lets an old master's data past
+// its new master's be replaced (Action.DiscardData): the user accepted data
+// loss, or it holds nothing, or its history is the reference history or
+// one the reference descends from. Its bytes past the switch are then a
+// tail it wrote as master after a replica took over, which no WAIT
+// acknowledged (R2 at the promotion, R3 since). On another or a later
+// history — it replicated from a master status never recorded, or lost the
+// lineage in a full sync — it may hold writes acknowledged there: its node
+// keeps them (replica-keep-newer-data) until the user accepts the loss
+// (fault-model seed 11330).
+func mayDiscard(obs Observation, r Replication) bool {
+	if obs.Settings.AcceptDataLoss || r.Offset == 0 {
+		return true
+	}
+	parents := switches(obs)
+	seen := map[string]bool{}
+	next := []string{ReferenceHistory(obs).ReplID}
+	for depth := 0; depth < 16 && len(next) > 0; depth++ {
+		var up []string
+		for _, h := range next {
+			if !hasReplID(h) || seen[h] {
+				continue
+			}
+			if r.ReplID == h {
+				return true
+			}
+			seen[h] = true
+			for p := range parents[h] {
+				up = append(up, p)
+			}
+		}
+		next = up
+	}
+	return false
+}
+
+// markFencedUnlessFenced marks m, an old master about to be demoted with the
+// grant to lose its newer data, fenced towards target, so that decideRejoin
+// follows it until it has synced: the grant lasts one epoch and a restart,
+// and a node that missed it (its link to target was down, it restarted)
+// refuses target's full sync for good unless it is sent again.
+func markFencedUnlessFenced(m Member, target string) []Action {
+	if m.Fenced {
+		return nil
+	}
+	return []Action{{Kind: ActMarkFenced, Member: m.Name, Target: target}}
 }
 
 // fenceActions makes sure the old master cannot take writes any more: a
@@ -672,6 +763,17 @@ func decideRejoin(obs Observation, d Decision) Decision {
 			// full sync runs aggregate into one event.
 			if m.Repl.ReplID != master.Repl.ReplID {
 				d.Resyncs[m.Name] = p
+				if m.Repl.LinkStatus != LinkUp && !m.Repl.SyncInProgress && m.Repl.Offset > master.Repl.Offset {
+					// Its node refuses the full sync from a master behind
+					// it (replica-keep-newer-data) unless told, in this
+					// epoch, that its newer bytes may go: they are an old
+					// master's, which no WAIT acknowledged. Repeating
+					// REPLICAOF to the master it already follows changes
+					// nothing else.
+					if mayDiscard(obs, m.Repl) {
+						d.Actions = append(d.Actions, replicaOfDiscarding(m.Name, master.Name))
+					}
+				}
 				d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
 					"%s returned as a replica of %s: %s resync; %s", m.Name, master.Name, p.Mode, divergenceText(p))))
 			}
@@ -680,9 +782,10 @@ func decideRejoin(obs Observation, d Decision) Decision {
 		d.Resyncs[m.Name] = p
 		if m.Repl.Role == RoleMaster {
 			d.Actions = append(d.Actions, pauseWrites(m.Name, obs.Settings.PauseTimeout))
-			d.Actions = append(d.Actions, demote(m.Name, master.Name)...)
+			d.Actions = append(d.Actions, demote(m.Name, master.Name, mayDiscard(obs, m.Repl))...)
 		} else {
 			d.Actions = append(d.Actions, replicaOf(m.Name, master.Name))
+			d.Actions[len(d.Actions)-1].DiscardData = mayDiscard(obs, m.Repl)
 		}
 		d.Actions = append(d.Actions, event(EventWarning, "OldMasterRejoining", fmt.Sprintf(
 			"%s returns as a replica of %s: %s resync expected (%s); %s",

@@ -61,7 +61,7 @@ func TestDecideFencing(t *testing.T) {
 	}{
 		{"reachable old master is paused, then follows and is unpaused", demoted, []string{
 			"SetTargetMaster g-1", "PauseWrites g-0 10s", "Promote g-1", "VerifyRole g-1 master",
-			"ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
+			"MarkFenced g-0 g-1", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
 		{"pod gone: marked fenced so it comes back a replica", gone(master("g-0", 0, histA, 1000)), []string{
 			"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
 			"MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver"}},
@@ -194,7 +194,7 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}(), replica("g-2", 2, histB, 2000, LinkUp)},
 			"g-1", "g-1", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"},
+			[]string{"PauseWrites g-0 10s", "MarkFenced g-0 g-1", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"},
 			"g-0", 300, "TwoMastersRepaired"},
 		{"the target wins during an interrupted failover",
 			[]Member{master("g-0", 0, histA, 1000), func() Member {
@@ -203,13 +203,13 @@ func TestDecideTwoMasters(t *testing.T) {
 				return m
 			}()},
 			"g-1", "g-0", KindRepairTwoMasters,
-			[]string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired",
+			[]string{"PauseWrites g-0 10s", "MarkFenced g-0 g-1", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-1 master", "MoveMasterLabel g-1", "SetCurrentMaster g-1"},
 			"g-0", 0, "TwoMastersRepaired"},
 		{"status names neither: most advanced on the reference history",
 			[]Member{unreachable(master("g-0", 0, histA, 1000)), master("g-1", 1, histA, 900), master("g-2", 2, histA, 950)},
 			"g-0", "g-0", KindRepairTwoMasters,
-			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "ReplicaOf g-1 g-2", "KillClients g-1", "Unpause g-1", "Event Warning TwoMastersRepaired",
+			[]string{"SetTargetMaster g-2", "PauseWrites g-1 10s", "MarkFenced g-1 g-2", "ReplicaOf g-1 g-2 discarding its newer data", "KillClients g-1", "Unpause g-1", "Event Warning TwoMastersRepaired",
 				"VerifyRole g-2 master", "MoveMasterLabel g-2", "SetCurrentMaster g-2"},
 			"g-1", 0, "TwoMastersRepaired"},
 		{"status names neither and no history matches: refuse",
@@ -315,18 +315,18 @@ func TestDecideOldMasterReturns(t *testing.T) {
 	}{
 		{"returns as a replica before syncing, nothing lost: partial",
 			func() Member { m := replica("g-0", 0, histA, 1200, LinkDown); m.Fenced = true; return m }(),
-			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncPartial, 0, true},
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncPartial, 0, true},
 		{"returns with writes the new master never got: full, bytes reported",
 			func() Member { m := replica("g-0", 0, histA, 1500, LinkDown); m.Fenced = true; return m }(),
-			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
 		{"returns still claiming master is handled as two masters", func() Member {
 			m := master("g-0", 0, histA, 1500)
 			m.Fenced = true
 			return m
-		}(), KindRepairTwoMasters, []string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"}, ResyncFull, 300, true},
+		}(), KindRepairTwoMasters, []string{"PauseWrites g-0 10s", "ReplicaOf g-0 g-1 discarding its newer data", "KillClients g-0", "Unpause g-0", "Event Warning TwoMastersRepaired"}, ResyncFull, 300, true},
 		{"returns empty (lost its disk): full, divergence unknown",
 			func() Member { m := replica("g-0", 0, histC, 0, LinkDown); m.Fenced = true; return m }(),
-			KindRejoin, []string{"ReplicaOf g-0 g-1", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncFull, 0, false},
 		{"recreated pointed at the master, still on its old history: warn only",
 			func() Member {
 				m := replica("g-0", 0, histA, 1500, LinkDown)
@@ -334,6 +334,13 @@ func TestDecideOldMasterReturns(t *testing.T) {
 				return m
 			}(),
 			KindRejoin, []string{"Event Warning OldMasterRejoining"}, ResyncFull, 300, true},
+		{"recreated pointed at the master, ahead of it and not syncing (its node refuses the full sync): allowed to discard",
+			func() Member {
+				m := replica("g-0", 0, histA, 2500, LinkDown)
+				m.Fenced, m.Repl.MasterHost = true, "10.0.0.11"
+				return m
+			}(),
+			KindRejoin, []string{"ReplicaOf g-0 g-1 discarding its newer data", "Event Warning OldMasterRejoining"}, ResyncFull, 1300, true},
 		{"recreated pointed at the master, already on its history: wait quietly",
 			func() Member {
 				m := replica("g-0", 0, histB, 1900, LinkDown)
@@ -413,7 +420,7 @@ func TestDecideRestartedMaster(t *testing.T) {
 		}
 		wantActions(t, d.Actions,
 			"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
-			"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+			"MarkFenced g-0 g-2", "ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
 			"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 	})
 	t.Run("process exited, not restarted yet: marked fenced, not deleted", func(t *testing.T) {
@@ -474,18 +481,24 @@ func TestDecideRestartedMaster(t *testing.T) {
 	// attempt was abandoned. g-0 restarted holding more of its history than
 	// g-2's switch point, and was made master again: g-2 full-synced from it
 	// and lost what it acknowledged on g-1's history.
-	t.Run("a replica moved on to a later history: wait, it may hold writes the master lacks", func(t *testing.T) {
+	// Since the reference follows a replica onto a later history on which
+	// it holds bytes of its own (ReferenceHistory), that replica is the most
+	// advanced one: it is promoted and the restarted member rejoins it,
+	// losing only its bytes past g-2's switch, which no known replica
+	// acknowledged. (It used to wait, ReplicaOnLaterHistory, until
+	// accept-data-loss restored g-0 and wiped g-2's.)
+	t.Run("a replica moved on to a later history with writes of its own: it is promoted", func(t *testing.T) {
 		movedOn := replica("g-2", 2, histC, 1450, LinkDown)
 		movedOn.Repl.ReplID2, movedOn.Repl.SecondReplOffset = histA, 1301
 		obs := observe("g-0", 0, restarted(histA, 1470), replica("g-1", 1, histA, 1000, LinkDown), movedOn)
 		obs.Status.LastMasterReplID = histA
 		d := Decide(obs, SwitchoverState{})
-		if d.Kind != KindWait || d.Reason != "ReplicaOnLaterHistory" || len(d.Actions) != 0 {
-			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		if d.Kind != KindFailover || d.To != "g-2" {
+			t.Fatalf("decision = %s/%s to %s (%s) %v", d.Kind, d.Reason, d.To, d.Message, d.Actions)
 		}
 		obs.Settings.AcceptDataLoss = true
-		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
-			t.Fatalf("with accept-data-loss: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-2" {
+			t.Fatalf("with accept-data-loss: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
 		}
 		// Nothing past its switch point: contained, restored.
 		movedOn.Repl.Offset = 1300
@@ -493,6 +506,42 @@ func TestDecideRestartedMaster(t *testing.T) {
 		obs.Status.LastMasterReplID = histA
 		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster {
 			t.Fatalf("replica with nothing past its switch: decision = %s/%s (%s)", d.Kind, d.Reason, d.Message)
+		}
+	})
+	// Fault-model seed 11330: the restarted master had replicated from a
+	// master status never recorded (its history lost its lineage in a full
+	// sync) and alone held a write WAIT confirmed there. Promoting the
+	// most advanced replica of the recorded history made it that
+	// replica's replica, and once the new master's offset passed its own
+	// its node took the full sync and the write was gone.
+	t.Run("restarted holding data on a history nobody can place: wait", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histC, 3068), replica("g-1", 1, histA, 1840, LinkDown), replica("g-2", 2, histA, 1000, LinkDown))
+		obs.Status.LastMasterReplID = histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindWait || d.Reason != "RestartedMasterUnplaced" || len(d.Actions) != 0 {
+			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		}
+		obs.Settings.AcceptDataLoss = true
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindFailover || d.To != "g-1" {
+			t.Fatalf("with accept-data-loss: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
+		}
+	})
+	// Fault-model seed 67512: a failover to g-1 was cut short before the
+	// promotion; g-1 then restarted from an old dump and g-0, the old
+	// master, restarted holding a write WAIT confirmed that only it kept.
+	// Resuming promoted g-1 over it. The attempt is dropped instead, and
+	// decideRestarted weighs the old master.
+	t.Run("failover in flight, old master restarted holding more than the target: abandoned", func(t *testing.T) {
+		obs := observe("g-0", 0, restarted(histA, 1800), replica("g-1", 1, histA, 1000, LinkDown), replica("g-2", 2, histA, 900, LinkDown))
+		obs.Status.TargetMaster, obs.Status.LastMasterReplID = "g-1", histA
+		d := Decide(obs, SwitchoverState{})
+		if d.Kind != KindAbandon || d.Reason != "FailoverTargetBehindOldMaster" {
+			t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+		}
+		wantActions(t, d.Actions, "ClearTargetMaster", "Event Warning FailoverTargetBehindOldMaster")
+		obs.Status.TargetMaster = "g-0"
+		if d := Decide(obs, SwitchoverState{}); d.Kind != KindRestoreMaster || d.To != "g-0" {
+			t.Fatalf("next pass: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
 		}
 	})
 	t.Run("reloaded everything from disk: made master again, nobody is wiped", func(t *testing.T) {
@@ -591,7 +640,7 @@ func TestDecideCutOffMasterIsReplaced(t *testing.T) {
 	}
 	wantActions(t, d.Actions,
 		"SetTargetMaster g-2", "PauseWrites g-0 10s", "ReplicaOf g-1 g-2", "Promote g-2", "VerifyRole g-2 master",
-		"ReplicaOf g-0 g-2", "KillClients g-0", "Unpause g-0",
+		"MarkFenced g-0 g-2", "ReplicaOf g-0 g-2 discarding its newer data", "KillClients g-0", "Unpause g-0",
 		"MoveMasterLabel g-2", "SetCurrentMaster g-2", "Event Warning FailedOver")
 }
 

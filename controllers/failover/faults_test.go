@@ -27,6 +27,13 @@ import (
 //     member's data (a full sync that wiped it, or a promotion that lost it,
 //     shows here), and at the end by the master.
 //
+// The members are replnode nodes run as the operator runs them, with
+// replica-keep-newer-data: a replica refuses a full sync from a source whose
+// offset is below its own unless the operator granted the loss in its
+// epoch (Action.DiscardData; the grant ends with the next epoch, a restart
+// or the first sync it allows). With redis-server members that guard does
+// not exist (docs/failover.md, known limitations).
+//
 // Not modelled (documented limitations): one-way cuts, and acknowledgements
 // buffered while a master was frozen being read when it resumes.
 
@@ -43,6 +50,9 @@ type fmember struct {
 	// (re)started; linkUp whether it is connected now.
 	lastIO, linkSince time.Time
 	linkUp            bool
+	// incarnation counts the process's restarts; linkedTo is the
+	// incarnation of follows this replica's link was made to.
+	incarnation, linkedTo int
 	// acks are, on a master, each replica's last acknowledgement.
 	acks        map[string]fack
 	pausedUntil time.Time
@@ -51,6 +61,10 @@ type fmember struct {
 	deleted, podGone bool
 	// dump is the data an older RDB holds (the master restarts from it).
 	dump Replication
+	// discardAllowed: the operator told the node, in its current epoch,
+	// that a full sync may replace its newer data (REPLNODE EPOCH <n>
+	// ACCEPT-DATA-LOSS); refusing: its last full sync was refused.
+	discardAllowed, refusing bool
 }
 
 // fack is one acknowledgement a master received.
@@ -264,9 +278,11 @@ func (g *faultGroup) restart(m *fmember) {
 		m.repl = m.dump
 	}
 	m.repl.Role = RoleReplica
+	m.incarnation++
 	m.alive, m.frozen, m.syncing, m.linkUp = true, false, false, false
 	m.follows, m.linkSince, m.lastIO = g.label, g.now, time.Time{}
 	m.pausedUntil, m.acks = time.Time{}, map[string]fack{}
+	m.discardAllowed, m.refusing = false, false // the lift lives in memory only
 	if g.status.CurrentMaster != m.name && containsName(g.fenced(), m.name) {
 		m.follows = g.status.CurrentMaster
 	}
@@ -325,6 +341,13 @@ func (g *faultGroup) tick(faults bool) {
 		if r.repl.Role != RoleReplica || src == nil || !r.running() {
 			continue
 		}
+		if r.linkUp && r.linkedTo != src.incarnation {
+			// The source's process ended: its kernel closed the
+			// connection, so the replica saw the link drop and must PSYNC
+			// again to whatever process answers there now — a restarted
+			// one no longer has the bytes the old one streamed.
+			r.linkUp, r.syncing, r.linkSince = false, false, g.now
+		}
 		if !src.running() || !g.linked(r.name, src.name) || src.repl.Role != RoleMaster && !src.linkUp {
 			if r.linkUp && g.now.Sub(r.lastIO) > 10*time.Second { // repl-timeout
 				r.linkUp, r.linkSince = false, g.now
@@ -335,8 +358,22 @@ func (g *faultGroup) tick(faults bool) {
 			// PSYNC as Redis 7.0 answers it: +CONTINUE only on the
 			// source's replid, or its replid2 up to the switch, and not
 			// past the source's offset; otherwise a full sync.
-			r.linkUp, r.linkSince = true, g.now
-			r.syncing = PredictResync(r.repl, src.repl).Mode == ResyncFull
+			full := PredictResync(r.repl, src.repl).Mode == ResyncFull
+			if full && r.repl.Offset > src.repl.Offset && !r.discardAllowed {
+				// The replnode replica's guard (replica-keep-newer-data,
+				// which the operator's pods run with): a +FULLRESYNC at an
+				// offset below its own cannot contain its data, so it
+				// drops the link and tries again later, keeping its data,
+				// unless the operator allowed the loss in this epoch.
+				if !r.refusing {
+					g.logf("%s (%s/%d) refuses a full sync from %s (%s/%d)", r.name, shortID(r.repl.ReplID), r.repl.Offset, src.name, shortID(src.repl.ReplID), src.repl.Offset)
+				}
+				r.refusing = true
+				continue
+			}
+			r.linkUp, r.linkSince, r.refusing, r.linkedTo = true, g.now, false, src.incarnation
+			r.syncing = full
+			r.discardAllowed = false // used up once linked to the master it was pointed at
 		}
 		r.lastIO = g.now
 		switch {
@@ -347,6 +384,9 @@ func (g *faultGroup) tick(faults bool) {
 		case r.repl.ReplID == src.repl.ReplID || r.repl.ReplID == src.repl.ReplID2 && r.repl.Offset < src.repl.SecondReplOffset:
 			if r.repl.ReplID != src.repl.ReplID {
 				r.repl.ReplID2, r.repl.SecondReplOffset, r.repl.ReplID = r.repl.ReplID, r.repl.Offset+1, src.repl.ReplID
+			}
+			if src.repl.Offset < r.repl.Offset {
+				g.t.Fatalf("model error: %s streams from %s at %d while it holds %d of the same history", r.name, src.name, src.repl.Offset, r.repl.Offset)
 			}
 			r.repl.Offset = min(src.repl.Offset, r.repl.Offset+150)
 		default:
@@ -450,22 +490,49 @@ func (g *faultGroup) operatorPass(crash bool) {
 	if crash && g.r.Intn(8) == 0 {
 		limit = g.r.Intn(limit + 1)
 	}
+	if planTouchesNodes(p.Actions) {
+		// As the controller's beginFailoverEpoch: a new epoch is announced
+		// to every reachable member first, which ends a lift given in an
+		// older one.
+		for _, m := range g.members {
+			if m.running() && g.linked(fOperator, m.name) {
+				m.discardAllowed = false
+			}
+		}
+	}
 	for i, a := range p.Actions {
 		if i >= limit || !g.apply(a) {
 			return
 		}
 	}
 	g.sw = p.Switchover
-	if len(p.Actions) == 0 && p.Decision != nil && p.Decision.Kind == KindNone {
-		// The reconciler's topology step: replicas follow the master, a
-		// replica whose data the master does not contain only when it is
-		// fenced (the policy's rejoin) or data loss is accepted.
+	if len(p.Actions) == 0 && !p.Switchover.Active() {
+		// The reconciler's topology step, which runs whenever the failover
+		// pass had nothing to do (failover_steps.go), waits included.
 		master := g.get(g.status.CurrentMaster)
+		// Role labels follow status.currentMaster (topology.go's
+		// RoleLabelMoved), also after a plan cut short between its
+		// promotion and its MoveMasterLabel (seed 29750).
+		if g.label != master.name {
+			g.logf("label moves to %s", master.name)
+			g.label = master.name
+		}
+		if !master.running() || !g.linked(fOperator, master.name) || master.repl.Role != RoleMaster {
+			return // topology.go repoints nobody at a master that does not answer as one
+		}
+		// Replicas follow the master; a replica whose data the master does
+		// not contain only when it is fenced (the policy's rejoin) or data
+		// loss is accepted, and then with the grant to lose it.
 		for _, m := range g.members {
+			// topology.go: a replica refusing the master's full sync is
+			// pointed again, with the grant, once data loss is accepted.
+			refusing := g.acceptDataLoss && m.refusing && m.follows == g.status.CurrentMaster
 			if m.name != g.status.CurrentMaster && m.running() && g.linked(fOperator, m.name) &&
-				(m.repl.Role != RoleReplica || m.follows != g.status.CurrentMaster) &&
+				(m.repl.Role != RoleReplica || m.follows != g.status.CurrentMaster || refusing) &&
 				(SourceContains(master.repl, m.repl) || containsName(g.fenced(), m.name) || g.acceptDataLoss) {
-				g.apply(replicaOf(m.name, g.status.CurrentMaster))
+				a := replicaOf(m.name, g.status.CurrentMaster)
+				a.DiscardData = !SourceContains(master.repl, m.repl)
+				g.apply(a)
 			}
 		}
 	}
@@ -558,11 +625,16 @@ func (g *faultGroup) apply(a Action) bool {
 				m.repl = AfterPromotion(m.repl)
 				m.repl.ReplID = id
 				m.follows, m.linkUp, m.syncing, m.acks = "", false, false, map[string]fack{}
+				m.refusing = false
 			}
 		case ActVerifyRole:
 			return m.repl.Role == a.Role
 		case ActReplicaOf:
+			if a.DiscardData {
+				m.discardAllowed = true
+			}
 			if m.repl.Role == RoleMaster || m.follows != a.Target {
+				m.refusing = false // it refused another source
 				m.repl.Role, m.follows, m.linkUp, m.syncing = RoleReplica, a.Target, false, false
 				m.linkSince, m.lastIO, m.acks = g.now, time.Time{}, map[string]fack{}
 			}
@@ -606,6 +678,19 @@ func (g *faultGroup) check(seed int64) {
 	}
 }
 
+// planTouchesNodes is the controller's touchesNodes: whether a pass raises
+// the failover epoch before acting.
+func planTouchesNodes(actions []Action) bool {
+	for _, a := range actions {
+		switch a.Kind {
+		case ActEvent, ActVerifyRole, ActMarkFenced, ActClearFenced, ActSetTargetMaster, ActClearTargetMaster, ActSetCurrentMaster:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 func joinLines(lines []string) string {
 	out := ""
 	for _, l := range lines {
@@ -625,7 +710,65 @@ func joinLines(lines []string) string {
 // history of a promotion status never recorded, and held writes
 // acknowledged there (decideRestarted now requires every replica to be
 // contained in the restarted master's data).
-var regressionSeeds = []int64{4172, 7988, 14416, 25649, 10508, 13176}
+//
+// 1384, 5663, 6067, 7230, 15612, 27766 (a 30,000-seed run): a replica the
+// operator could not reach still followed an old master's address; when a
+// member behind it answered there (a restarted master, or a member that
+// rejoined the new master and was still catching up), Redis's PSYNC rules
+// full-synced the replica from it and wiped writes WAIT had confirmed on
+// it — in 5663, g-3 at 3080 was wiped by g-0 at 1870, and the only other
+// copy died with a disk. No operator action is involved: the node refuses
+// such a sync itself (replica-keep-newer-data), and the policy grants the
+// loss only for old masters it demotes (Action.DiscardData).
+//
+// 23907: the same hole, found only once the model stopped keeping a
+// replica's link up across its source's crash: a process that ends closes
+// its connections, so the replica must PSYNC again to the restarted
+// process (the model let it "continue" from a source that had lost the
+// bytes, and its offset went down).
+//
+// 29750: not settled — a plan cut short between Promote and
+// MoveMasterLabel left the label on another member; the reconciler's
+// topology moves role labels to status.currentMaster on every pass
+// (topology.go), which the model lacked.
+//
+// 60761, 63784 and 79487 (a 30,000-seed run over 60001-90000, once the
+// hole above was closed): with the master not answering, the reference
+// history was the one status recorded or the replicas' majority, while a
+// replica had moved on from it to a later history and held writes WAIT
+// confirmed there; placed at its switch point, it tied with a replica on
+// the older history, which was promoted and wiped it (ReferenceHistory
+// now prefers the later history).
+//
+// 2314 (found while checking that no member is left refusing): a
+// two-masters repair demoted the loser with the grant, it could not reach
+// the winner, restarted (the grant lives in memory only) and refused the
+// winner's full sync for good, unfenced, so nothing sent the grant again.
+// Demoted old masters are now marked fenced until they rejoin.
+//
+// 11330: a restarted master had replicated from a master status never
+// recorded (its lineage lost in a full sync) and alone held a write WAIT
+// confirmed there; the policy promoted a replica of the recorded history
+// over it, and its node, keeping its data only while the new master's
+// offset was below its own, later took the full sync (decideRestarted now
+// waits, RestartedMasterUnplaced, and the grant is given only for data on
+// the reference history or one it moved on from: mayDiscard).
+//
+// 67512: a failover cut short before its promotion was resumed after the
+// target had restarted from an old dump, while the old master had
+// restarted holding a write WAIT confirmed that only it kept; the target
+// was promoted over it (decideInFlight now drops the attempt,
+// FailoverTargetBehindOldMaster, and decideRestarted weighs the old master).
+//
+// Open (not listed, it still fails): 166728, found in 150001-180000. The
+// replicas report two branches of one history — a new master's that status
+// never saw answer, and a fenced old master's — and the tally picks the
+// fenced one's on its larger offset; its member is promoted and a write WAIT
+// confirmed on the other branch is wiped. Leaving fenced members out of the
+// tally fixed it but broke 150564, 165292 and 29239, so it needs a better
+// rule for choosing between branches.
+var regressionSeeds = []int64{4172, 7988, 14416, 25649, 10508, 13176, 1384, 5663, 6067, 7230, 15612, 27766, 23907, 29750,
+	60761, 63784, 79487, 2314, 11330, 67512}
 
 // TestRandomFaultsKeepTheRules runs many seeded fault schedules and checks
 // R1-R3 after every tick; then it heals everything and checks the group
@@ -687,7 +830,7 @@ func TestRandomFaultsKeepTheRules(t *testing.T) {
 				// so, and the accept-data-loss annotation must unstick it.
 				p := PlanPass(g.observe(), g.sw, "")
 				if p.Condition.Status == "True" || len(p.Actions) != 0 {
-					t.Fatalf("seed %d: not settled, yet %s %s: %s\n%s", seed, p.Condition.Status, p.Condition.Reason, p.Condition.Message, joinLines(g.log))
+					t.Fatalf("seed %d: not settled (status %+v, label %s), yet %s %s: %s\n%s", seed, g.status, g.label, p.Condition.Status, p.Condition.Reason, p.Condition.Message, joinLines(g.log))
 				}
 				stuck[p.Condition.Reason]++
 				g.acceptDataLoss = true
@@ -695,6 +838,13 @@ func TestRandomFaultsKeepTheRules(t *testing.T) {
 					g.tick(false)
 					g.operatorPass(false)
 					g.check(seed)
+				}
+				for _, m := range g.members {
+					// With the loss accepted nothing may keep a member out
+					// of sync: no refusal outlives the grant.
+					if m.name != g.status.CurrentMaster && m.refusing {
+						t.Fatalf("seed %d: %s still refuses the master's full sync with accept-data-loss\n%s", seed, m.name, joinLines(g.log[max(0, len(g.log)-40):]))
+					}
 				}
 				if !settled() {
 					p := PlanPass(g.observe(), g.sw, "")

@@ -324,7 +324,7 @@ func stepPromoted(state SwitchoverState, obs Observation) SwitchoverStep {
 		}
 	}
 	if from != nil && from.Reachable {
-		acts = append(acts, demote(state.From, state.To)...)
+		acts = append(acts, demote(state.From, state.To, false)...)
 	} else {
 		acts = append(acts, fenceActions(obs, state.From, state.To)...)
 	}

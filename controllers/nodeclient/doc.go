@@ -8,7 +8,9 @@
 // TLS node presents, so the caller can tell whether a renewal was loaded.
 // Mutating commands carry the failover epoch the caller put in the context
 // (WithEpoch), announced on the same connection, and a node's -STALEEPOCH
-// refusal is returned as ErrStaleEpoch.
+// refusal is returned as ErrStaleEpoch; WithDataLossAccepted adds the grant
+// that lets a node lose data in a full sync (REPLNODE EPOCH <n>
+// ACCEPT-DATA-LOSS). The Fake does not model that grant.
 //
 // It must not decide anything: it reports what nodes answer and sends what it
 // is told. It never logs or returns passwords, and every call is bounded by

@@ -33,6 +33,25 @@ func WithEpoch(ctx context.Context, e int64) context.Context {
 	return context.WithValue(ctx, epochKey{}, e)
 }
 
+// dataLossKey is the context key of WithDataLossAccepted.
+type dataLossKey struct{}
+
+// WithDataLossAccepted returns ctx whose epoch announcement also grants the
+// node, for that epoch, one full resync that replaces data its master
+// cannot contain (REPLNODE EPOCH <n> ACCEPT-DATA-LOSS; a replnode node run
+// with replica-keep-newer-data refuses it otherwise). For the REPLICAOF of
+// a member whose loss the operator decided: an old master it demotes, or
+// a group with the accept-data-loss annotation.
+func WithDataLossAccepted(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dataLossKey{}, true)
+}
+
+// dataLossAccepted reports whether ctx carries WithDataLossAccepted.
+func dataLossAccepted(ctx context.Context) bool {
+	v, _ := ctx.Value(dataLossKey{}).(bool)
+	return v
+}
+
 // EpochFrom returns the failover epoch ctx carries, and whether it carries one.
 func EpochFrom(ctx context.Context) (int64, bool) {
 	e, ok := ctx.Value(epochKey{}).(int64)

@@ -208,6 +208,9 @@ func (c *RESP) exchange(ctx context.Context, n Node, fenced bool, args []string)
 	}
 	if fenced && hasEpoch {
 		announce := []string{"REPLNODE", "EPOCH", strconv.FormatInt(epoch, 10)}
+		if dataLossAccepted(ctx) {
+			announce = append(announce, "ACCEPT-DATA-LOSS")
+		}
 		_, err := roundTrip(w, r, announce)
 		var se *ServerError
 		switch {

@@ -275,6 +275,11 @@ var Directives = []*Directive{
 	// listens on ("" for every interface). See package metrics.
 	immutable(extension(intD("metrics-port", "0", 0, 65535, true))),
 	immutable(extension(strD("metrics-bind", "", true))),
+	// replica-keep-newer-data: as a replica, refuse a full resync from a
+	// master whose offset is below ours (it cannot contain our data),
+	// unless the operator granted the loss (package fencing, "Keeping
+	// newer data"). Off by default: redis-server's behaviour.
+	extension(boolD("replica-keep-newer-data", "no", true)),
 }
 
 // fileOnly are directives valid in a file but not settable or gettable

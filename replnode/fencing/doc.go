@@ -33,6 +33,30 @@
 // when it is processed again). Connections that never set an epoch behave
 // exactly as with redis-server.
 //
+// # Keeping newer data
+//
+// A replica run with replica-keep-newer-data yes (a replnode directive,
+// off by default, so a node behaves as redis-server unless asked) refuses
+// a full resync that would replace the data it holds with a master's that
+// cannot contain it: a +FULLRESYNC at an offset below its own, or the old
+// SYNC, which gives none. It keeps its data, drops the link and tries again
+// later (package replication's Link does this). This is the node's half of
+// the operator's rule R1 (docs/failover.md): a replica the operator cannot
+// reach still follows an old master's address, and when a member behind it
+// answers there, Redis's replication alone would wipe it.
+//
+// The operator lifts the guard when it decided the loss itself (an old
+// master it demotes, whose extra bytes no WAIT acknowledged, or the user's
+// accept-data-loss annotation):
+//
+//	REPLNODE EPOCH <n> ACCEPT-DATA-LOSS → as REPLNODE EPOCH <n>, and the
+//	                       node may accept one such full resync while its
+//	                       epoch is n
+//
+// The grant lives in memory only (a restart re-arms the guard), ends when
+// the node's epoch rises past n, and is used up by the first sync, full or
+// partial, that links the node to a master (KeepNewerData).
+//
 // REPLNODE needs authentication like any command and is allowed while
 // loading and on a stale replica. It is hidden from COMMAND, COMMAND COUNT,
 // COMMAND INFO, COMMAND DOCS and COMMAND LIST, so the command table clients

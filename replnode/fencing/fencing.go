@@ -45,6 +45,25 @@ func (c Conn) Check(node int64) error {
 	return nil
 }
 
+// DataLossGrant is the operator's permission, given with REPLNODE EPOCH <n>
+// ACCEPT-DATA-LOSS, for the node to accept a full resync that replaces
+// data its master cannot contain (replica-keep-newer-data). It holds while
+// the node's epoch is still n, and the server uses it up at the first sync
+// that links the node to a master. The zero value grants nothing.
+type DataLossGrant struct {
+	Epoch int64
+	Set   bool
+}
+
+// KeepNewerData decides whether a replica refuses a full resync from a
+// master behind it, on a node whose epoch is node: when the guard is
+// configured and no grant covers the node's epoch. A grant from an older
+// epoch does not count: a newer failover has decided again, and whoever
+// decided then did not grant it.
+func KeepNewerData(configured bool, g DataLossGrant, node int64) bool {
+	return configured && !(g.Set && g.Epoch == node)
+}
+
 // Encode is the epoch file's content.
 func Encode(epoch int64) []byte {
 	return []byte(strconv.FormatInt(epoch, 10) + "\n")

@@ -66,3 +66,29 @@ func TestEncodeParse(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepNewerData: the guard holds whenever it is configured, except in
+// the one epoch a grant names; a grant from an older epoch, or none, lifts
+// nothing, and nothing turns the guard on when it is not configured.
+func TestKeepNewerData(t *testing.T) {
+	for _, tc := range []struct {
+		configured bool
+		grant      DataLossGrant
+		node       int64
+		want       bool
+	}{
+		{false, DataLossGrant{}, 0, false}, // redis-server's behaviour
+		{false, DataLossGrant{Epoch: 3, Set: true}, 4, false},
+		{true, DataLossGrant{}, 0, true},
+		{true, DataLossGrant{}, 7, true},
+		{true, DataLossGrant{Epoch: 0}, 0, true}, // the zero value grants nothing, even at epoch 0
+		{true, DataLossGrant{Epoch: 0, Set: true}, 0, false},
+		{true, DataLossGrant{Epoch: 5, Set: true}, 5, false},
+		{true, DataLossGrant{Epoch: 5, Set: true}, 6, true}, // a newer failover decided again
+		{true, DataLossGrant{Epoch: 6, Set: true}, 5, true}, // cannot happen (granting 6 raises the node), harmless
+	} {
+		if got := KeepNewerData(tc.configured, tc.grant, tc.node); got != tc.want {
+			t.Errorf("KeepNewerData(%v, %+v, node %d) = %v, want %v", tc.configured, tc.grant, tc.node, got, tc.want)
+		}
+	}
+}

@@ -13,8 +13,10 @@
 //   - identity.go: Identity (replid, replid2, offsets), ShiftReplicationID.
 //   - psync.go:    DecidePSync, masterTryPartialResynchronization's rules.
 //   - link.go:     Link, the replica's repl_state machine: handshake, PSYNC
-//     reply parsing, timeouts, reconnection, ACKs; it returns Output
-//     (actions and Redis's log lines).
+//     reply parsing, timeouts, reconnection, ACKs, and, with KeepNewerData
+//     (replica-keep-newer-data), the refusal of a full resync from a master
+//     behind this replica; it returns Output (actions and Redis's log
+//     lines).
 //   - replicas.go: the master's table of replicas, INFO slaveN lines,
 //     min-replicas counting and WAIT.
 //   - master_policy.go: when a snapshot starts for waiting replicas, and

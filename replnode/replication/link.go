@@ -142,7 +142,21 @@ type LinkConfig struct {
 	TimeoutMs     int64  // repl-timeout in milliseconds
 	RetryMs       int64  // delay before reconnecting; Redis's cron period (1000)
 	AckPeriodMs   int64  // REPLCONF ACK period; Redis sends one every second (1000)
+	// KeepNewerData refuses a full resync that would replace data this
+	// node holds with a master's that cannot contain it: a +FULLRESYNC at
+	// an offset below our own (offsets only grow along a history, so such
+	// a master lacks some of our bytes), or the old protocol's SYNC, which
+	// says no offset at all, while we hold any. The link drops and tries
+	// again after RefusedFullSyncRetryMs, keeping our data. Off, the link
+	// behaves as Redis's: any full resync replaces the data.
+	KeepNewerData bool
 }
+
+// RefusedFullSyncRetryMs is how soon a replica tries again after refusing a
+// full resync (KeepNewerData). Each attempt costs the master a snapshot, so
+// it is slower than the cron's retry; RetryNow cuts it short once the
+// operator allowed the loss.
+const RefusedFullSyncRetryMs = 5000
 
 // Link is the replica side of replication: the link to the master and the
 // PSYNC2 cached-master state. It holds a pointer to the node's Identity,
@@ -327,6 +341,31 @@ func (l *Link) startConnect(nowMs int64, o *Output) {
 // answered PSYNC with -NOMASTERLINK or -LOADING.
 const NotReadyRetryMs = 100
 
+// RetryNow makes a link waiting to reconnect (after a failure or a refused
+// full resync) try at once: the reason it waited may be gone.
+func (l *Link) RetryNow(nowMs int64) {
+	if l.state == StateConnect {
+		l.nextConnectMs = nowMs
+	}
+}
+
+// refuseFullSync drops the attempt when KeepNewerData forbids replacing our
+// data with a master's at offset (-1: not said, SYNC); it reports whether it
+// did.
+func (l *Link) refuseFullSync(nowMs, offset int64, o *Output) bool {
+	if !l.cfg.KeepNewerData || l.id.Offset <= 0 || offset >= l.id.Offset {
+		return false
+	}
+	if offset < 0 {
+		o.log(LevelWarning, "Refusing a full resync that does not say its offset: this replica holds %d bytes of history %s, which it keeps (replica-keep-newer-data yes).", l.id.Offset, l.id.ReplID)
+	} else {
+		o.log(LevelWarning, "Refusing a full resync from master at offset %d: this replica holds %d bytes of history %s, so the master's data cannot contain its own; keeping it (replica-keep-newer-data yes). Retrying in %d ms.", offset, l.id.Offset, l.id.ReplID, RefusedFullSyncRetryMs)
+	}
+	l.fail(nowMs, o)
+	l.nextConnectMs = nowMs + RefusedFullSyncRetryMs
+	return true
+}
+
 // fail drops the current attempt: close, go back to connect, retry later.
 func (l *Link) fail(nowMs int64, o *Output) {
 	o.act(Action{Kind: ActClose})
@@ -472,6 +511,10 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 		} else {
 			o.log(LevelNotice, "Full resync from master: %s:%d", l.fullReplID, l.fullOffset)
 		}
+		if l.refuseFullSync(nowMs, l.fullOffset, o) {
+			// The cached master stays: a later PSYNC may still continue.
+			return
+		}
 		if l.cachedValid {
 			o.log(LevelNotice, "Discarding previously cached master state.")
 			l.cachedValid = false
@@ -530,6 +573,9 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 			o.log(LevelNotice, "Master does not support PSYNC or is in error state (reply: %s)", line)
 		} else {
 			o.log(LevelWarning, "Unexpected reply to PSYNC from master: %s", line)
+		}
+		if l.refuseFullSync(nowMs, -1, o) {
+			return
 		}
 		o.log(LevelNotice, "Retrying with SYNC...")
 		o.act(Action{Kind: ActSend, Argv: []string{"SYNC"}})

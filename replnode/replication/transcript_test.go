@@ -72,6 +72,7 @@ func (h *linkHarness) run(t *testing.T, cmd string) string {
 		if v, ok := args["timeout"]; ok {
 			h.cfg.TimeoutMs, _ = strconv.ParseInt(v, 10, 64)
 		}
+		h.cfg.KeepNewerData = args["keepnewer"] == "yes"
 		h.link.SetConfig(h.cfg)
 	case "identity":
 		h.id = Identity{ReplID: args["replid"], ReplID2: args["replid2"], SecondOffset: num("second"), Offset: num("offset")}
@@ -83,6 +84,8 @@ func (h *linkHarness) run(t *testing.T, cmd string) string {
 		h.link.SetMasterAtStartup(pos[0], port, num("t"))
 	case "cache-self":
 		h.link.CacheFromIdentity()
+	case "retry-now":
+		h.link.RetryNow(num("t"))
 	case "discard-cached":
 		h.link.DiscardCached()
 	case "no-one":

@@ -41,7 +41,10 @@
 // (Server.GoodReplicas), never from a count a cron keeps. The failover
 // epoch (REPLNODE EPOCH, fencing.go; protocol in package fencing) refuses
 // fenced commands from an operator connection acting for an older
-// failover. REPLNODE is a hidden command (Command.Hidden): COMMAND and its
+// failover; with replica-keep-newer-data a replica refuses a full resync
+// from a master behind it unless REPLNODE EPOCH <n> ACCEPT-DATA-LOSS
+// granted the loss in the node's epoch (the grant is fenceState's, the
+// refusal the Link's). REPLNODE is a hidden command (Command.Hidden): COMMAND and its
 // subcommands do not show it, so the table clients see is Redis's.
 //
 // # Execution model

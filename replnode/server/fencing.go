@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -23,7 +24,19 @@ type fenceState struct {
 	// loadErr is why the epoch file could not be read at startup: the
 	// node then refuses REPLNODE EPOCH and the binary exits (fenceLoader).
 	loadErr error
+	// dataLoss is the operator's grant to lose data in a full resync
+	// (REPLNODE EPOCH <n> ACCEPT-DATA-LOSS; replica-keep-newer-data).
+	dataLoss fencing.DataLossGrant
 }
+
+// keepNewerData reports whether this node, as a replica, refuses a full
+// resync from a master behind it (package fencing, "Keeping newer data").
+func (s *Server) keepNewerData() bool {
+	return fencing.KeepNewerData(s.Config.Bool("replica-keep-newer-data"), s.fence.dataLoss, s.fence.epoch)
+}
+
+// dataLossUsed ends the grant: the node linked to a master.
+func (s *Server) dataLossUsed() { s.fence.dataLoss = fencing.DataLossGrant{} }
 
 // fencedCommands are the commands a connection acting for an older
 // failover epoch may not run (see package fencing). "debug" covers every
@@ -93,11 +106,16 @@ func (s *Server) checkFence(c *Client, fenced bool) string {
 	return ""
 }
 
-// replnodeEpochCommand is REPLNODE EPOCH [<n>].
+// replnodeEpochCommand is REPLNODE EPOCH [<n> [ACCEPT-DATA-LOSS]].
 func replnodeEpochCommand(ctx *Ctx) {
 	s := ctx.S
-	if len(ctx.Args) > 3 {
+	if len(ctx.Args) > 4 {
 		ctx.ArityError()
+		return
+	}
+	acceptLoss := len(ctx.Args) == 4
+	if acceptLoss && !strings.EqualFold(string(ctx.Args[3]), "accept-data-loss") {
+		ctx.Error("ERR syntax error")
 		return
 	}
 	if s.fence.loadErr != nil {
@@ -126,18 +144,34 @@ func replnodeEpochCommand(ctx *Ctx) {
 		s.fence.epoch = n
 	}
 	ctx.C.fence = fencing.Conn{Epoch: n, Set: true}
+	if acceptLoss {
+		s.fence.dataLoss = fencing.DataLossGrant{Epoch: n, Set: true}
+	}
+	if s.IsReplica() {
+		// The link decides with the guard as it is now: a new epoch ends
+		// an older grant, a grant lifts it — and a link that refused a
+		// full resync then retries at once.
+		r := s.repl()
+		r.link.SetConfig(r.linkConfig())
+		if acceptLoss {
+			r.link.RetryNow(s.clock())
+		}
+	}
 	ctx.W.OK()
 }
 
 func replnodeHelpCommand(ctx *Ctx) {
 	replyHelp(ctx, "REPLNODE",
-		"EPOCH [<epoch>]",
+		"EPOCH [<epoch> [ACCEPT-DATA-LOSS]]",
 		"    Without <epoch>, return the node's failover epoch (0 when never set).",
 		"    With <epoch>, raise the node's failover epoch to <epoch> (persisted before",
 		"    the reply) and make it this connection's: fails with STALEEPOCH when",
 		"    <epoch> is older than the node's. On a connection that set an epoch,",
 		"    REPLICAOF, SLAVEOF, CLIENT PAUSE|UNPAUSE|KILL, FAILOVER, CONFIG SET,",
 		"    SHUTDOWN and DEBUG fail with STALEEPOCH once the node's epoch is newer.",
+		"    ACCEPT-DATA-LOSS also lets this node, while its epoch is <epoch>, accept",
+		"    one full resync that replaces data its master cannot contain (refused",
+		"    with replica-keep-newer-data yes).",
 	)
 }
 

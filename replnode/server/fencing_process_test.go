@@ -104,13 +104,15 @@ func TestReplnodeCommandErrors(t *testing.T) {
 	for _, bad := range []string{"-1", "x", "1.5", "18446744073709551615"} {
 		expect(t, c, "(error) ERR failover epoch must be a non-negative 64-bit integer", "REPLNODE", "EPOCH", bad)
 	}
-	expect(t, c, "(error) ERR wrong number of arguments for 'replnode|epoch' command", "REPLNODE", "EPOCH", "1", "2")
+	expect(t, c, "(error) ERR wrong number of arguments for 'replnode|epoch' command", "REPLNODE", "EPOCH", "1", "ACCEPT-DATA-LOSS", "2")
+	expect(t, c, "(error) ERR syntax error", "REPLNODE", "EPOCH", "1", "2")
+	expect(t, c, "(integer) 0", "REPLNODE", "EPOCH") // the refused forms set nothing
 	expect(t, c, "(error) ERR wrong number of arguments for 'replnode' command", "REPLNODE")
 	expect(t, c, "(error) ERR unknown subcommand 'nope'. Try REPLNODE HELP.", "REPLNODE", "nope")
 	expect(t, c, "OK", "REPLNODE", "EPOCH", "9223372036854775807")
 	expect(t, c, "(integer) 9223372036854775807", "REPLNODE", "EPOCH")
 	help := c.MustDo(t, "REPLNODE", "HELP")
-	if len(help.Elems) == 0 || !strings.Contains(help.String(), "EPOCH [<epoch>]") {
+	if len(help.Elems) == 0 || !strings.Contains(help.String(), "EPOCH [<epoch> [ACCEPT-DATA-LOSS]]") {
 		t.Errorf("REPLNODE HELP: %s", help.String())
 	}
 }

@@ -23,6 +23,13 @@ const Version = "7.0.15"
 // daemonEnv marks the re-executed child of a daemonize yes start.
 const daemonEnv = "REPLNODE_DAEMONIZED"
 
+// KeepNewerDataEnv in the environment sets replica-keep-newer-data unless
+// the file or command line already turned it on (so "yes" there always
+// wins): the operator turns the guard on this way, since its redis.conf
+// and command line must also start a redis-server, which ignores the
+// variable.
+const KeepNewerDataEnv = "REPLNODE_REPLICA_KEEP_NEWER_DATA"
+
 // Main runs the replnode command line: replnode [config-file] [--directive
 // value ...], plus --version and --help. It returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -41,6 +48,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err.Error())
 		return 1
+	}
+	if v := os.Getenv(KeepNewerDataEnv); v != "" && !cfg.Bool("replica-keep-newer-data") {
+		if err := cfg.Set("replica-keep-newer-data", []string{v}, true); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", KeepNewerDataEnv, err)
+			return 1
+		}
 	}
 	if cfg.Bool("daemonize") && os.Getenv(daemonEnv) == "" {
 		return daemonize(stderr)

@@ -169,6 +169,7 @@ func (r *replState) linkConfig() replication.LinkConfig {
 		ListeningPort: int(port),
 		AnnounceIP:    cfg.String("replica-announce-ip"),
 		TimeoutMs:     cfg.Int("repl-timeout") * 1000,
+		KeepNewerData: r.s.keepNewerData(),
 	}
 }
 

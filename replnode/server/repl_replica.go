@@ -96,11 +96,14 @@ func (r *replState) perform(out replication.Output) {
 		case replication.ActClose:
 			r.dropMasterConn()
 		case replication.ActFullSync:
-			// linkRun reads the payload next.
+			// linkRun reads the payload next. A grant to lose data
+			// (REPLNODE EPOCH <n> ACCEPT-DATA-LOSS) is used up here.
+			r.s.dataLossUsed()
 			if r.fo.state == failoverInProgress {
 				r.clearFailoverState() // the target took over (Redis accepts a full resync too)
 			}
 		case replication.ActPartialSync:
+			r.s.dataLossUsed()
 			r.masterLinkUp()
 			if a.ReplIDChanged {
 				r.disconnectReplicas()
