@@ -143,7 +143,7 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 		runtime.GC()
 		gc = s.heapLive()
 	}
-	s.evictHeld.noteNotCounted(gc.cycles, s.notCountedMemory())
+	s.evictHeld.noteNotCounted(gc, s.notCountedMemory())
 	used := max(gc.live-s.evictHeld.heldBy(gc.cycles), 0)
 	if used <= maxmem {
 		// The excess is garbage: no eviction until cron samples again.
@@ -204,7 +204,16 @@ func (s *Server) notCountedMemory() int64 {
 // live heap.
 func (s *Server) trackNotCounted() {
 	if s.hot.maxmemory > 0 {
-		s.evictHeld.noteNotCounted(s.heapLive().cycles, s.notCountedMemory())
+		s.evictHeld.noteNotCounted(s.heapLive(), s.notCountedMemory())
+	}
+}
+
+// trackGarbage records the allocations since the reading begin, taken
+// when work that makes only garbage began (a full sync's encoding): any
+// collection marking meanwhile counted them live.
+func (s *Server) trackGarbage(begin heapReading) {
+	if s.hot.maxmemory > 0 {
+		s.evictHeld.noteGarbage(begin, s.heapLive())
 	}
 }
 
@@ -236,6 +245,9 @@ type heldRecord struct {
 type heldMemory struct {
 	evicted    []heldRecord
 	notCounted []heldRecord
+	// readings keeps the latest reading seen under each recent count,
+	// to bound the garbage a collection can have counted (noteGarbage).
+	readings []heapReading
 }
 
 // heldBy is what collection `cycles` may have found live that is not the
@@ -258,9 +270,11 @@ func (h *heldMemory) heldBy(cycles uint64) int64 {
 	return evicted + notCounted
 }
 
-// noteNotCounted records n bytes not counted, seen while the collection
-// count was cycles: collections cycles and cycles+1 may count it.
-func (h *heldMemory) noteNotCounted(cycles uint64, n int64) {
+// noteNotCounted records n bytes not counted, seen at reading: the
+// collections of its count and the next may count them.
+func (h *heldMemory) noteNotCounted(reading heapReading, n int64) {
+	h.noteReading(reading)
+	cycles := reading.cycles
 	h.notCounted = dropHeldBefore(h.notCounted, cycles)
 	if n <= 0 {
 		return
@@ -277,17 +291,55 @@ func (h *heldMemory) noteNotCounted(cycles uint64, n int64) {
 // noteEvicted records an eviction run that started with reading before
 // and ended with reading after: the freed bytes were live data, so every
 // collection up to the one that may have been marking at the end counts
-// them; what the run allocated counts in collections that ended after it
-// began.
+// them, and what the run allocated is garbage (noteGarbage).
 func (h *heldMemory) noteEvicted(before, after heapReading, freed int64) {
 	h.evicted = dropHeldBefore(h.evicted, after.cycles)
 	if freed > 0 {
 		h.evicted = append(h.evicted, heldRecord{from: 0, to: after.cycles + 1, bytes: freed})
 	}
-	if after.allocs > before.allocs {
-		garbage := int64(after.allocs - before.allocs)
-		h.evicted = append(h.evicted, heldRecord{from: before.cycles + 1, to: after.cycles + 1, bytes: garbage})
+	h.noteGarbage(before, after)
+}
+
+// noteGarbage records what was allocated between the readings begin and
+// end as garbage the collections that ended after begin may have counted.
+// Only the collection of end's count and the next are still to be read,
+// and their marks began after collection end.cycles-1 ended, so after any
+// reading whose count was end.cycles-2 or less: allocations before the
+// latest such reading are left out. The figure is the process's, not the
+// work's alone (data arriving meanwhile is counted from the collection
+// after those two): it errs towards evicting later, never twice.
+func (h *heldMemory) noteGarbage(begin, end heapReading) {
+	h.noteReading(end)
+	h.evicted = dropHeldBefore(h.evicted, end.cycles)
+	from := begin.allocs
+	for _, r := range h.readings {
+		if r.cycles+2 <= end.cycles && r.allocs > from {
+			from = r.allocs
+		}
 	}
+	if end.allocs > from {
+		h.evicted = append(h.evicted, heldRecord{from: begin.cycles + 1, to: end.cycles + 1, bytes: int64(end.allocs - from)})
+	}
+}
+
+// noteReading keeps reading as the latest of its count, and the readings
+// of the two counts before the current one.
+func (h *heldMemory) noteReading(reading heapReading) {
+	kept := h.readings[:0]
+	replaced := false
+	for _, r := range h.readings {
+		switch {
+		case r.cycles == reading.cycles:
+			kept = append(kept, reading)
+			replaced = true
+		case r.cycles+2 >= reading.cycles:
+			kept = append(kept, r)
+		}
+	}
+	if !replaced {
+		kept = append(kept, reading)
+	}
+	h.readings = kept
 }
 
 // dropHeldBefore removes the records no collection from cycles on counts

@@ -311,3 +311,30 @@ func TestEvictionCountsAnExcessOnce(t *testing.T) {
 		t.Fatal("nothing evicted for a later collection over the limit")
 	}
 }
+
+// What a full sync's encoding allocated is garbage: the collection that
+// was marking when the sync ended counted it live, and is not evicted for;
+// the one after is.
+func TestEvictionIgnoresFullSyncGarbage(t *testing.T) {
+	n := newCoreNode(t, evictTestMaxmemory, "maxmemory-policy allkeys-lru")
+	for i := 0; i < 1000; i++ {
+		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 100))
+	}
+	const encoded = 64 << 10
+	n.collectionFound(2, -1<<20, encoded) // under the limit; each reading sees another 64KB allocated
+	n.s.mu.Lock()
+	began := n.s.heapLive()
+	n.s.trackGarbage(began) // the sync ends: 64KB allocated since it began
+	n.s.mu.Unlock()
+
+	n.collectionFound(1, encoded, 0)
+	n.do("SET", "new1", "x")
+	if got := n.evictedKeys(); got != 0 {
+		t.Fatalf("evicted %d keys for a full sync's garbage", got)
+	}
+	n.overMemory(encoded)
+	n.do("SET", "new2", "x")
+	if got := n.evictedKeys(); got == 0 {
+		t.Fatal("nothing evicted for a later collection over the limit")
+	}
+}
