@@ -132,25 +132,19 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 	}
 	// The sampled heap counts garbage the collector has not swept yet:
 	// evicting on it would empty the data set for bytes already free.
-	// Eviction works from the live heap the last collection marked,
-	// less what evictions since are estimated to have freed. Growth
-	// since that collection shows up at the next one, which GOGC and the
-	// memory limit (applyMemoryLimit) bring about as the heap grows.
-	cycles, live := s.heapLive()
-	if cycles == 0 {
+	// Eviction works from the live heap the last collection marked, less
+	// what that collection may have marked that maxmemory does not count
+	// (heldBy). Growth since that collection shows up at the next one,
+	// which GOGC and the memory limit (applyMemoryLimit) bring about as
+	// the heap grows.
+	gc := s.heapLive()
+	if gc.cycles == 0 {
 		// No collection yet, so no live figure: make one (once).
 		runtime.GC()
-		cycles, live = s.heapLive()
+		gc = s.heapLive()
 	}
-	if cycles != s.evictGCCycles {
-		// The collection may have found live what maxmemory does not
-		// count at any moment since the previous one: the peak since then.
-		s.evictGCCycles, s.evictLive = cycles, live
-		now := s.notCountedMemory()
-		s.evictNotCounted = max(s.evictNotCountedPeak, now)
-		s.evictNotCountedPeak = now
-	}
-	used := max(s.evictLive-s.evictNotCounted, 0)
+	s.evictHeld.noteNotCounted(gc, s.notCountedMemory())
+	used := max(gc.live-s.evictHeld.heldBy(gc.cycles), 0)
 	if used <= maxmem {
 		// The excess is garbage: no eviction until cron samples again.
 		s.usedMemory.Store(used)
@@ -175,10 +169,13 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 		}
 		freed += s.evictKey(dbNum, key)
 	}
-	// The heap still holds the evicted values until the collector runs:
-	// trust the estimate until the next collection, and spare the next
-	// commands this check until cron samples the heap again.
-	s.evictLive -= freed
+	// The heap holds the evicted values until a collection that starts
+	// after this loop, and what the loop allocated (deletion, propagation,
+	// notifications) is garbage any collection marking meanwhile counts
+	// live: both are remembered by the collection count (heldBy), and the
+	// next commands are spared this check until cron samples the heap.
+	after := s.heapLive()
+	s.evictHeld.noteEvicted(gc, after, freed)
 	s.usedMemory.Store(used - freed)
 	return freed >= need
 }
@@ -201,13 +198,160 @@ func (s *Server) notCountedMemory() int64 {
 	return n
 }
 
-// trackNotCounted keeps the peak of notCountedMemory between collections
-// (cron): a snapshot released before eviction reads the next collection
-// may still be in that collection's live heap.
+// trackNotCounted records notCountedMemory under the current collection
+// count (cron, and before a snapshot is released): memory released before
+// eviction reads the next collection may still be in that collection's
+// live heap.
 func (s *Server) trackNotCounted() {
 	if s.hot.maxmemory > 0 {
-		s.evictNotCountedPeak = max(s.evictNotCountedPeak, s.notCountedMemory())
+		s.evictHeld.noteNotCounted(s.heapLive(), s.notCountedMemory())
 	}
+}
+
+// trackGarbage records the allocations since the reading begin, taken
+// when work that makes only garbage began (a full sync's encoding): any
+// collection marking meanwhile counted them live.
+func (s *Server) trackGarbage(begin heapReading) {
+	if s.hot.maxmemory > 0 {
+		s.evictHeld.noteGarbage(begin, s.heapLive())
+	}
+}
+
+// ------ WHAT A COLLECTION MAY STILL HAVE FOUND LIVE ------
+//
+// Go's collector marks what is reachable when its mark phase starts and
+// everything allocated while it marks; the live figure is known only when
+// it ends. So collection N counts memory let go at any time after
+// collection N-1 ended (its mark may have started then), and garbage
+// allocated before N ended. Under load, with the heap near the memory
+// limit, marking runs almost all the time: evicted keys and the eviction's
+// own garbage came back in the next collection's figure and were evicted
+// for again, with no write in between. The only clock tying an event to
+// the collections is their count: memory let go while the count was C may
+// be in collections C and C+1, never in C+2, whose mark started after C+1
+// ended.
+
+// heldRecord is memory a range of collections may have found live that
+// maxmemory does not count.
+type heldRecord struct {
+	from, to uint64 // the collection counts it applies to, both included
+	bytes    int64
+}
+
+// heldMemory keeps those records for the collections eviction has yet to
+// read: evicted data and eviction garbage add up; the snapshot and
+// replication memory not counted (notCountedMemory) is a level sampled
+// over time, of which the peak applies.
+type heldMemory struct {
+	evicted    []heldRecord
+	notCounted []heldRecord
+	// readings keeps the latest reading seen under each recent count,
+	// to bound the garbage a collection can have counted (noteGarbage).
+	readings []heapReading
+}
+
+// heldBy is what collection `cycles` may have found live that is not the
+// data set's: the data evicted and garbage made since the previous
+// collection ended, and the most memory not counted seen meanwhile.
+func (h *heldMemory) heldBy(cycles uint64) int64 {
+	h.evicted = dropHeldBefore(h.evicted, cycles)
+	h.notCounted = dropHeldBefore(h.notCounted, cycles)
+	var evicted, notCounted int64
+	for _, r := range h.evicted {
+		if r.from <= cycles {
+			evicted += r.bytes
+		}
+	}
+	for _, r := range h.notCounted {
+		if r.from <= cycles {
+			notCounted = max(notCounted, r.bytes)
+		}
+	}
+	return evicted + notCounted
+}
+
+// noteNotCounted records n bytes not counted, seen at reading: the
+// collections of its count and the next may count them.
+func (h *heldMemory) noteNotCounted(reading heapReading, n int64) {
+	h.noteReading(reading)
+	cycles := reading.cycles
+	h.notCounted = dropHeldBefore(h.notCounted, cycles)
+	if n <= 0 {
+		return
+	}
+	for i := range h.notCounted {
+		if r := &h.notCounted[i]; r.from == cycles {
+			r.bytes = max(r.bytes, n)
+			return
+		}
+	}
+	h.notCounted = append(h.notCounted, heldRecord{from: cycles, to: cycles + 1, bytes: n})
+}
+
+// noteEvicted records an eviction run that started with reading before
+// and ended with reading after: the freed bytes were live data, so every
+// collection up to the one that may have been marking at the end counts
+// them, and what the run allocated is garbage (noteGarbage).
+func (h *heldMemory) noteEvicted(before, after heapReading, freed int64) {
+	h.evicted = dropHeldBefore(h.evicted, after.cycles)
+	if freed > 0 {
+		h.evicted = append(h.evicted, heldRecord{from: 0, to: after.cycles + 1, bytes: freed})
+	}
+	h.noteGarbage(before, after)
+}
+
+// noteGarbage records what was allocated between the readings begin and
+// end as garbage the collections that ended after begin may have counted.
+// Only the collection of end's count and the next are still to be read,
+// and their marks began after collection end.cycles-1 ended, so after any
+// reading whose count was end.cycles-2 or less: allocations before the
+// latest such reading are left out. The figure is the process's, not the
+// work's alone (data arriving meanwhile is counted from the collection
+// after those two): it errs towards evicting later, never twice.
+func (h *heldMemory) noteGarbage(begin, end heapReading) {
+	h.noteReading(end)
+	h.evicted = dropHeldBefore(h.evicted, end.cycles)
+	from := begin.allocs
+	for _, r := range h.readings {
+		if r.cycles+2 <= end.cycles && r.allocs > from {
+			from = r.allocs
+		}
+	}
+	if end.allocs > from {
+		h.evicted = append(h.evicted, heldRecord{from: begin.cycles + 1, to: end.cycles + 1, bytes: int64(end.allocs - from)})
+	}
+}
+
+// noteReading keeps reading as the latest of its count, and the readings
+// of the two counts before the current one.
+func (h *heldMemory) noteReading(reading heapReading) {
+	kept := h.readings[:0]
+	replaced := false
+	for _, r := range h.readings {
+		switch {
+		case r.cycles == reading.cycles:
+			kept = append(kept, reading)
+			replaced = true
+		case r.cycles+2 >= reading.cycles:
+			kept = append(kept, r)
+		}
+	}
+	if !replaced {
+		kept = append(kept, reading)
+	}
+	h.readings = kept
+}
+
+// dropHeldBefore removes the records no collection from cycles on counts
+// (eviction never reads an older collection than the current count).
+func dropHeldBefore(rs []heldRecord, cycles uint64) []heldRecord {
+	kept := rs[:0]
+	for _, r := range rs {
+		if r.to >= cycles {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 // nextEvictionVictim chooses the key to evict under policy and reports
@@ -378,19 +522,28 @@ const memoryLimitMargin = 4 << 20
 var heapLiveSamples = []metrics.Sample{
 	{Name: "/gc/cycles/total:gc-cycles"},
 	{Name: "/gc/heap/live:bytes"},
+	{Name: "/gc/heap/allocs:bytes"},
 }
 
-// readHeapLive returns the number of completed collections and the heap
-// bytes the last one found live.
-func readHeapLive() (uint64, int64) {
+// heapReading is what eviction reads of the collector at one moment.
+type heapReading struct {
+	cycles uint64 // collections completed
+	live   int64  // heap bytes the last one found live
+	allocs uint64 // heap bytes allocated since the process started
+}
+
+// readHeapLive reads the collector's counters (the Server's heapLive).
+func readHeapLive() heapReading {
 	metrics.Read(heapLiveSamples)
-	var cycles uint64
-	var live int64
+	var h heapReading
 	if v := heapLiveSamples[0].Value; v.Kind() == metrics.KindUint64 {
-		cycles = v.Uint64()
+		h.cycles = v.Uint64()
 	}
 	if v := heapLiveSamples[1].Value; v.Kind() == metrics.KindUint64 {
-		live = int64(v.Uint64())
+		h.live = int64(v.Uint64())
 	}
-	return cycles, live
+	if v := heapLiveSamples[2].Value; v.Kind() == metrics.KindUint64 {
+		h.allocs = v.Uint64()
+	}
+	return h
 }

@@ -119,6 +119,14 @@ func TestEvictionFullSyncEvictsNothing(t *testing.T) {
 				}
 				c := in.Dial(t)
 				fillToLimit(t, c)
+				// The fill's last writes may have come after its last
+				// eviction check. A collection begun after them (MEMORY
+				// PURGE runs one in replnode, purges jemalloc in Redis),
+				// a memory sample by cron and a command settle that
+				// excess before the count starts: it is the fill's, not
+				// the sync's.
+				time.Sleep(300 * time.Millisecond)
+				c.MustDo(t, "MEMORY", "PURGE")
 				time.Sleep(300 * time.Millisecond)
 				c.MustDo(t, "PING")
 				before := evictedKeys(t, c)
@@ -136,12 +144,11 @@ func TestEvictionFullSyncEvictsNothing(t *testing.T) {
 				c.MustDo(t, "PING")
 				evicted := evictedKeys(t, c) - before
 				t.Logf("%s: dbsize %d, evicted during the full sync: %d", kind, size, evicted)
-				// On a quiet machine ours evicts none. On a starved one
-				// (make test runs packages side by side on 2 cores) the
-				// live-heap estimate eviction works from can lag the
-				// garbage a diskless sync makes, and a few hundred keys
-				// go, about what redis-server evicts here: bound it at
-				// 2% rather than let the test depend on the scheduler.
+				// Ours evicts none, quiet or loaded (the collection
+				// marking during an eviction no longer brings its excess
+				// back, see TestEvictionCountsAnExcessOnce). The bound is
+				// redis-server's own order of magnitude here (its replica
+				// buffers count): 2%.
 				if kind == "replnode" && evicted > size/50 {
 					t.Fatalf("a full sync of %d keys evicted %d keys", size, evicted)
 				}

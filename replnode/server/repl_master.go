@@ -574,6 +574,9 @@ type fullSyncJob struct {
 	diskless bool
 	offset   int64
 	targets  map[uint64]*replicaConn
+	// began is the collector's counters when the job started: what is
+	// allocated until it ends is garbage eviction must not count.
+	began heapReading
 }
 
 // maybeStartFullSync starts a snapshot for the replicas waiting for one
@@ -644,6 +647,7 @@ func (r *replState) startFullSync(targets []*replicaConn, diskless bool) {
 	info := rdb.AuxInfo{RedisVer: Version, CTime: r.s.clock() / 1000, UsedMem: r.s.usedMemory.Load(),
 		HasRepl: true, ReplStreamDB: streamDB, ReplID: r.id.ReplID, ReplOffset: job.offset, Functions: r.s.functionCodes()}
 	timeout := time.Duration(r.s.Config.Int("repl-timeout")) * time.Second
+	job.began = r.s.heapLive()
 	go r.runFullSync(job, conns, snaps, info, timeout)
 }
 
@@ -705,6 +709,9 @@ func (r *replState) runFullSync(job *fullSyncJob, conns []*replicaConn, snaps []
 		// The last collection may have found them live: their memory is
 		// remembered as not counted until eviction reads the next one.
 		r.s.trackNotCounted()
+		// What the encoding allocated is garbage a collection marking
+		// meanwhile counted live, like the fork's pages in Redis.
+		r.s.trackGarbage(job.began)
 		for _, sn := range snaps {
 			sn.Release()
 		}

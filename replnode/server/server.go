@@ -179,18 +179,11 @@ type Server struct {
 	evictPool       evictionPool
 	evictPoolPolicy string // the maxmemory-policy evictPool was filled under
 	evictNextDB     int
-	// evictGCCycles and evictLive are the collection count and live heap
-	// eviction last read from heapLive, evictLive lowered by what
-	// evictions since are estimated to free (evict.go). heapLive reads
-	// the runtime; tests replace it.
-	evictGCCycles uint64
-	evictLive     int64
-	heapLive      func() (cycles uint64, live int64)
-	// evictNotCounted is the memory not counted for maxmemory that the
-	// live heap of evictGCCycles may include; evictNotCountedPeak the
-	// most seen since that collection was read (evict.go).
-	evictNotCounted     int64
-	evictNotCountedPeak int64
+	// evictHeld is what the collections eviction may read found live
+	// that maxmemory does not count (evict.go). heapLive reads the
+	// collector's counters; tests replace it.
+	evictHeld heldMemory
+	heapLive  func() heapReading
 	// cronPanicLogged is when a cron panic was last logged (panics.go).
 	cronPanicLogged time.Time
 }
