@@ -88,7 +88,11 @@ func (d *demoCluster) upgradeMidFailover(ctx context.Context) {
 		t.Fatalf("the writer gets no acknowledgements before the fault: %v\n%s", err, d.diagnostics())
 	}
 
-	// The replicas refuse REPLICAOF (and its old name) until released.
+	// The replicas refuse REPLICAOF (and its old name) until released, to
+	// whichever user the operator speaks as: its own replnode-operator
+	// (which also loses ACL SETUSER, or the operator's users step would
+	// put its rules back at the next pass) or, before that user exists,
+	// default.
 	refusal := func(rule string) error {
 		for _, name := range replicas {
 			c, err := resp.Dial(pods[name].Status.PodIP+":6379", demoPassword, 5*time.Second)
@@ -96,9 +100,12 @@ func (d *demoCluster) upgradeMidFailover(ctx context.Context) {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			_, err = c.Do("ACL", "SETUSER", "default", rule+"replicaof", rule+"slaveof")
+			if err == nil {
+				_, err = c.Do("ACL", "SETUSER", "replnode-operator", rule+"replicaof", rule+"slaveof", rule+"acl|setuser")
+			}
 			c.Close()
 			if err != nil {
-				return fmt.Errorf("%s: ACL SETUSER default %sreplicaof: %w", name, rule, err)
+				return fmt.Errorf("%s: ACL SETUSER %sreplicaof: %w", name, rule, err)
 			}
 		}
 		return nil
