@@ -740,8 +740,25 @@ func (a *aofState) openNewIncr() error {
 		}
 	}
 	a.s.Log.Noticef("Creating AOF incr file %s on background rewrite", name)
+	vouched := true
 	if a.file != nil {
-		// always has synced it already; everysec may sync it later.
+		// The new file's position header vouches for every byte before
+		// it, the old file's tail included. Under everysec or no that
+		// tail may not be on disk yet, and the kernel may write the new
+		// file first: after a power loss the header would survive and the
+		// tail not, a position ahead of the data. So the tail is synced
+		// here, once per rewrite, before the header is written. If that
+		// fails the new file starts with no position and writes are
+		// refused (MISCONF, as after a failed background fsync) until the
+		// background sync of the old file, queued next, succeeds: later
+		// positions in the new file then vouch only for synced bytes.
+		if a.lastIncrFsynced < a.lastIncrSize {
+			if err := fdatasync(a.file); err != nil {
+				a.s.Log.Warningf("Can't fsync the append-only file before switching to %s: %v", name, err)
+				a.bio.failed.Store(true)
+				vouched = false
+			}
+		}
 		a.bio.submit(a.file, true)
 		a.lastFsyncUnix = a.s.clock() / 1000
 	}
@@ -750,7 +767,12 @@ func (a *aofState) openNewIncr() error {
 	if m != nil {
 		a.manifest = m
 	}
-	a.startFile()
+	if vouched {
+		a.startFile()
+	} else {
+		a.feed.Reset()
+		a.hereBeforeNext = false
+	}
 	return nil
 }
 
