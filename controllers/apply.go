@@ -193,7 +193,10 @@ func (r *ReplicationGroupReconciler) createMember(ctx context.Context, p *pass, 
 
 // deletePod deletes a member's pod (its PVC is kept for reuse).
 func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string) error {
-	if err := r.mayAct(p); err != nil {
+	// Bounded by the lease like a node command (leadership.go).
+	ctx, cancel, err := r.leaseBound(ctx, p)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.rg.Namespace}}
@@ -215,7 +218,9 @@ func (r *ReplicationGroupReconciler) setRoleLabel(ctx context.Context, p *pass, 
 	if pod == nil || pod.Labels[labelRole] == role {
 		return nil
 	}
-	if err := r.mayAct(p); err != nil {
+	ctx, cancel, err := r.leaseBound(ctx, p)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	before := pod.DeepCopy()

@@ -186,7 +186,7 @@ func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered bool,
 // one pass in order, then patches the status once.
 func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	if r.Leader != nil {
-		if err := r.Leader.Held(); err != nil {
+		if _, err := r.Leader.HeldFor(); err != nil {
 			// Woken up past its lease: not even a read it could act on.
 			logf.FromContext(ctx).Info("not acting: " + err.Error())
 			return ctrl.Result{RequeueAfter: conflictRequeue}, nil
