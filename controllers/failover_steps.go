@@ -532,8 +532,19 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 	ctx = epochContext(ctx, p.rg)
 	switch a.Kind {
 	case failover.ActPauseWrites:
-		return r.nodesFor(p).ClientPause(ctx, n, a.Timeout)
+		// The node starts the pause when the command arrives, after this
+		// instant: the pause holds at least until sent+Timeout.
+		sent := time.Now()
+		if err := r.nodesFor(p).ClientPause(ctx, n, a.Timeout); err != nil {
+			return err
+		}
+		if p.pausedUntil == nil {
+			p.pausedUntil = map[string]time.Time{}
+		}
+		p.pausedUntil[a.Member] = sent.Add(a.Timeout)
+		return nil
 	case failover.ActUnpause:
+		delete(p.pausedUntil, a.Member)
 		return r.nodesFor(p).ClientUnpause(ctx, n)
 	case failover.ActKillClients:
 		return r.nodesFor(p).ClientKillNormal(ctx, n)
@@ -546,6 +557,15 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		}
 		if a.DiscardData {
 			ctx = nodeclient.WithDataLossAccepted(ctx)
+		} else if until, paused := p.pausedUntil[a.Member]; paused {
+			targetNode, _ := p.nodeOf(a.Target)
+			var cancel context.CancelFunc
+			var err error
+			ctx, cancel, err = r.handOverWithinPause(ctx, n, a, targetNode, until)
+			defer cancel()
+			if err != nil {
+				return err
+			}
 		}
 		return r.nodesFor(p).ReplicaOf(ctx, n, target.Status.PodIP, serverPort)
 	case failover.ActVerifyRole:
@@ -559,6 +579,84 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		return nil
 	}
 	return nil
+}
+
+// ------ THE HAND-OVER HAPPENS WITHIN THE PAUSE ------
+//
+// A switchover hands over by pausing the old master again and making it a
+// replica of the target, which the policy planned from an observation in
+// which the target had caught up. The pass may stall between that
+// observation and the REPLICAOF (a loaded API server, a GC, a paused
+// process) past the end of the previous pause: the old master then took
+// writes the target never saw, and REPLICAOF would discard them (review
+// finding 3). So a REPLICAOF of a member this pass paused (and that may
+// not lose data) is conditional on the member's position, checked while
+// the fresh pause provably holds: the member's offset is read after the
+// pause was sent and the target's position in the member's history after
+// that, and the target must hold every byte (a paused master still sends
+// replication PINGs; the target, read later, has those too). Client writes
+// cannot land on the member between that read and the end of the pause,
+// and the REPLICAOF is bounded so that it is sent at least
+// handOverMargin before the pause can end (Go refuses a write past the
+// connection's deadline, also after a pause of this process). Otherwise
+// the action fails as a verification (errVerifyFailed): the switchover
+// keeps its state and the next pass looks again.
+
+// handOverMargin is the time left for the REPLICAOF's bytes to reach the
+// old master before its pause can end.
+const handOverMargin = time.Second
+
+// errHandOverBehind means the target of a hand-over lacks some of the old
+// master's bytes, or the pause that froze them is about to end.
+var errHandOverBehind = fmt.Errorf("%w: hand-over not within the old master's pause", errVerifyFailed)
+
+// handOverWithinPause checks a REPLICAOF of n (a.Member, paused until at
+// least until) onto target and returns the context to send it with. It is
+// a hand-over when the member answers as master and the target as a
+// replica (not yet promoted): then the target must hold every byte of the
+// member, and the context is bounded by the pause (see above). Anything
+// else is not a hand-over (a failover demotes an old master after its
+// replacement was promoted, and must demote it however late): ctx as is.
+// The caller must call cancel.
+func (r *ReplicationGroupReconciler) handOverWithinPause(ctx context.Context, n nodeclient.Node, a failover.Action, target nodeclient.Node, until time.Time) (context.Context, context.CancelFunc, error) {
+	unbounded := func() {}
+	fail := func(why string, args ...any) (context.Context, context.CancelFunc, error) {
+		return ctx, unbounded, fmt.Errorf("%w: REPLICAOF %s %s: %s", errHandOverBehind, a.Member, a.Target, fmt.Sprintf(why, args...))
+	}
+	read := func(node nodeclient.Node) (failover.Replication, error) {
+		text, err := r.Nodes.InfoReplication(ctx, node)
+		if err != nil {
+			return failover.Replication{}, err
+		}
+		return failover.ParseInfoReplication(text)
+	}
+	member, err := read(n)
+	if err != nil {
+		return fail("reading %s: %v", a.Member, err)
+	}
+	if member.Role != failover.RoleMaster {
+		// Already a replica (a resumed hand-over): it takes no writes.
+		return ctx, unbounded, nil
+	}
+	if target.Addr == "" {
+		return fail("%s has no address", a.Target)
+	}
+	held, err := read(target)
+	if err != nil {
+		return fail("reading %s: %v", a.Target, err)
+	}
+	if held.Role != failover.RoleReplica {
+		return ctx, unbounded, nil
+	}
+	if pos, ok := held.PositionIn(member.ReplID); !ok || pos < member.Offset {
+		return fail("%s holds %d bytes of %s's %d (same history: %v)", a.Target, pos, a.Member, member.Offset, ok)
+	}
+	bounded, cancel := context.WithDeadline(ctx, until.Add(-handOverMargin))
+	if bounded.Err() != nil {
+		cancel()
+		return fail("its pause may end within %s", handOverMargin)
+	}
+	return bounded, cancel, nil
 }
 
 // msSince is the time since t in milliseconds, for timing logs.

@@ -411,6 +411,9 @@ type pass struct {
 	// epochTaken is true once this pass raised and stored the failover
 	// epoch (beginFailoverEpoch): it holds the group's latest version.
 	epochTaken bool
+	// pausedUntil is, for each member this pass paused (CLIENT PAUSE),
+	// the earliest instant its pause may end (failover_steps.go).
+	pausedUntil map[string]time.Time
 	// started is when the pass began (wall clock), so the failover log
 	// says how much of a write pause each pass spent before acting.
 	started time.Time
