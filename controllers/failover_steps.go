@@ -351,6 +351,13 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		if !containsString(p.rg.Status.FencedMembers, a.Member) {
 			p.rg.Status.FencedMembers = append(p.rg.Status.FencedMembers, a.Member)
 		}
+		if pod := p.pods[a.Member]; pod != nil && !pod.DeletionTimestamp.IsZero() {
+			// An old master whose pod is terminating (deleted by someone
+			// else) is no longer the master: the master Service stops
+			// selecting it now, not once the new master is labelled
+			// (review finding 5).
+			return r.unlabelLeavingMaster(ctx, p, a.Member, a.Target)
+		}
 		return nil
 	case failover.ActClearFenced:
 		var kept []string
@@ -400,54 +407,34 @@ const masterEndpointPoll = 10 * time.Millisecond
 // deletion) hit that almost every time on a loaded host: the slice lost
 // the old master at once and listed the new one a second later, the
 // largest part of a switchover's write pause (docs/benchmarks-failover.md).
-// So each change waits until the slice shows the previous one: the old
-// master's label goes first (a pod being deleted keeps its label until
-// later: its deletion is the change), the new master's once the slice
-// shows those (oldEndpointsOut), the leaving pods' once the new master is
-// listed. The old master is a replica or contained by then, so nothing is
-// written anywhere before the new label anyway.
+// So the new master's label waits until the slice shows the other pods'
+// changes (oldEndpointsOut). Every other pod is relabelled first, one being
+// deleted too: a terminating old master labelled master would stay
+// selected by the master Service, and kube-proxy sends traffic to a
+// terminating endpoint that still serves when no ready one is left (review
+// finding 5). The old master is a replica or contained by then, so nothing
+// is written anywhere before the new label anyway.
 func (r *ReplicationGroupReconciler) moveMasterLabel(ctx context.Context, p *pass, target string) error {
 	targetIP := ""
 	if pod := p.pods[target]; pod != nil {
 		targetIP = pod.Status.PodIP
 	}
-	var leaving []string
+	deleting := map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(p.pods)) {
 		if name == target {
 			continue
 		}
-		if !p.pods[name].DeletionTimestamp.IsZero() {
-			leaving = append(leaving, name)
-			continue
+		if ip := p.pods[name].Status.PodIP; ip != "" && !p.pods[name].DeletionTimestamp.IsZero() {
+			deleting[ip] = true
 		}
 		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
 			return err
-		}
-	}
-	deleting := map[string]bool{}
-	for _, name := range leaving {
-		if ip := p.pods[name].Status.PodIP; ip != "" {
-			deleting[ip] = true
 		}
 	}
 	r.waitMasterEndpoints(ctx, p, "old endpoints out", func(s []discoveryv1.EndpointSlice) bool {
 		return oldEndpointsOut(s, targetIP, deleting)
 	})
-	if err := r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target])); err != nil {
-		return err
-	}
-	if len(leaving) == 0 {
-		return nil
-	}
-	r.waitMasterEndpoints(ctx, p, "target listed", func(s []discoveryv1.EndpointSlice) bool {
-		return lists(s, targetIP)
-	})
-	for _, name := range leaving {
-		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target]))
 }
 
 // waitMasterEndpoints waits, at most masterEndpointWait, until done holds
@@ -504,18 +491,6 @@ func oldEndpointsOut(eps []discoveryv1.EndpointSlice, targetIP string, deleting 
 		}
 	}
 	return true
-}
-
-// lists reports whether the slices hold ip.
-func lists(eps []discoveryv1.EndpointSlice, ip string) bool {
-	for _, s := range eps {
-		for _, e := range s.Endpoints {
-			if slices.Contains(e.Addresses, ip) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // nodeAction sends the node command an action stands for. It is the one
