@@ -219,10 +219,15 @@ func (r *ReplicationGroupReconciler) forgetEpoch(uid types.UID) {
 }
 
 // nodesFor returns the node client a pass changes nodes through: every
-// mutating command first passes mayAct and runs bounded by the lease
-// (leaseBound). Reads go straight through.
+// mutating command first passes mayAct, runs bounded by the lease
+// (leaseBound) and carries the group's failover epoch unless the caller
+// put one in its context (epochContext), so a member that knows a newer
+// epoch refuses it, whichever step sends it. Reads go straight through.
 func (r *ReplicationGroupReconciler) nodesFor(p *pass) nodeclient.Client {
 	return actingNodes{Client: r.Nodes, bound: func(ctx context.Context) (context.Context, context.CancelFunc, error) {
+		if _, ok := nodeclient.EpochFrom(ctx); !ok {
+			ctx = epochContext(ctx, p.rg)
+		}
 		return r.leaseBound(ctx, p)
 	}}
 }
@@ -243,7 +248,15 @@ func (a actingNodes) act(ctx context.Context, call func(context.Context) error) 
 		return err
 	}
 	err = call(ctx)
-	if err != nil && errors.Is(context.Cause(ctx), errLeaseRanOut) {
+	if err == nil {
+		return nil
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		// The connection's deadline can fire before the context's own
+		// timer: past the deadline, Done is closed at once.
+		<-ctx.Done()
+	}
+	if errors.Is(context.Cause(ctx), errLeaseRanOut) {
 		return fmt.Errorf("%w: %v", errLeaseRanOut, err)
 	}
 	return err

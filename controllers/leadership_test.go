@@ -530,3 +530,26 @@ func TestEveryMutatingNodeCallIsFenced(t *testing.T) {
 		})
 	}
 }
+
+// TestNodesForCarriesTheEpoch: a mutating command sent through nodesFor
+// without an epoch in its context (the TLS reload's and the password
+// rotation's CONFIG SET did so) still announces the group's epoch, so a
+// member that knows a newer one refuses it. On main it went out unfenced.
+func TestNodesForCarriesTheEpoch(t *testing.T) {
+	ctx := context.Background()
+	fake := nodeclient.NewFake()
+	const addr = "10.0.0.9:6379"
+	fake.Start(addr, "", "")
+	fake.SetEpoch(addr, 9)
+	n := nodeclient.Node{Addr: addr}
+	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "uid-1"}}
+	rg.Status.FailoverEpoch = 6
+	r := &ReplicationGroupReconciler{Nodes: fake}
+	if err := r.nodesFor(newPass(rg.DeepCopy())).ConfigSet(ctx, n, "tls-cert-file", "/tls/tls.crt"); !errors.Is(err, nodeclient.ErrStaleEpoch) {
+		t.Fatalf("CONFIG SET from a pass at epoch 6 on a member at epoch 9: %v, want ErrStaleEpoch", err)
+	}
+	rg.Status.FailoverEpoch = 9
+	if err := r.nodesFor(newPass(rg.DeepCopy())).ConfigSet(ctx, n, "tls-cert-file", "/tls/tls.crt"); err != nil {
+		t.Fatalf("CONFIG SET at the member's epoch: %v", err)
+	}
+}
