@@ -42,14 +42,17 @@ import (
 // leaves this process within the renew deadline after the renewal started,
 // and a new leader can only take the lease leaseDuration after it saw that
 // renewal: leaseDuration - renewDeadline (5s) is left for the bytes already
-// sent to reach the node. That is the simplest sound rule: it needs no
-// clock shared with the node or the API server, only clocks that run at
-// the same rate, which leases assume anyway. (Go's deadlines and the
-// tracker use the monotonic clock, which counts a SIGSTOP, a GC pause and
-// a hypervisor's pause of the VM; only a guest's own suspend-to-RAM stops
-// it, and no Kubernetes node does that with pods on it.) Beyond it, the
-// failover epoch refuses a stale command once the new leader announced its
-// epoch (epoch.go).
+// sent to reach the node. That is the simplest sound rule for a paused
+// process: it needs no clock shared with the node or the API server, only
+// clocks that run at the same rate, which leases assume anyway. Its limit
+// is the clock: Go's deadlines and the tracker use the monotonic clock,
+// which counts a SIGSTOP and a GC pause, but not time the whole VM spent
+// stopped when the hypervisor keeps the guest's clock still across the
+// stop (QEMU does, for kvmclock), nor a guest's suspend-to-RAM. No check
+// inside such a VM can see that time; the failover epoch refuses a stale
+// command once the new leader announced its epoch (epoch.go), and only a
+// node-side expiry in a clock the node keeps (an epoch grant that names
+// its end) would close the rest.
 
 // Leadership says whether this process may act as the leader now.
 type Leadership interface {
