@@ -303,7 +303,10 @@ func measureLoaded(ctx context.Context, o options, s *Server, metricsPort int) (
 		r.PauseP999 = d.quantile(0.999)
 		r.PauseMax = d.quantile(1)
 	}
-	fmt.Fprintf(os.Stderr, "bench: loaded      %-12s %d keys: %+v\n", s.Name, o.keys, r)
+	for _, t := range r.Tests {
+		fmt.Fprintf(os.Stderr, "bench: loaded      %-12s %d keys: %s %.0f rps, p99 %.3f ms, p99.9 <= %.3f ms; %d GCs, pause p99.9 <= %.3f ms\n",
+			s.Name, o.keys, t.Test, t.RPS, t.P99, t.P999, r.GCs, r.PauseP999*1e3)
+	}
 	return r, nil
 }
 
