@@ -257,6 +257,6 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10m) in turn; summary with e
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: test-deps ## Benchmark bin/replnode against redis-server 7.0: redis-benchmark scenarios with p99 and CPU per request, memory, full sync and GC at 1M keys, Go micro-benchmarks (~15 min; BENCH_FLAGS="-parts ..." selects); results in bin/bench/.
+bench: test-deps ## Benchmark bin/replnode against redis-server 7.0: redis-benchmark scenarios with p99 and CPU per request, memory, full sync and GC at 1M keys, Go micro-benchmarks (~10-16 min; BENCH_FLAGS="-parts ..." selects); results in bin/bench/.
 	go build -o $(BIN)/replnode ./cmd/replnode
 	go run ./hack/bench -replnode $(BIN)/replnode -out $(BIN)/bench $(BENCH_FLAGS)
