@@ -49,9 +49,10 @@
 //
 // # Execution model
 //
-// Each connection has a reader goroutine that reads from the socket and
-// parses every complete request in what it read (package resp), then takes
-// the executor lock (Server.mu) once for the whole batch, runs the commands
+// Each connection has a reader goroutine that reads from the socket, takes
+// the executor lock (Server.mu) once per read, parses every complete
+// request in what it read (package resp, without copying: arguments point
+// into the read buffer until the batch ends), runs the commands
 // one after another (Server.processCommand → Server.call → Handler), moves
 // the encoded replies to the client's pending buffer, releases the lock and
 // writes them with one syscall. Everything reachable from the Server — the
