@@ -359,12 +359,15 @@ func (g *faultGroup) tick(faults bool) {
 			// source's replid, or its replid2 up to the switch, and not
 			// past the source's offset; otherwise a full sync.
 			full := PredictResync(r.repl, src.repl).Mode == ResyncFull
-			if full && r.repl.Offset > src.repl.Offset && !r.discardAllowed {
+			if full && refusesFullSyncFrom(src.repl, r.repl) && !r.discardAllowed {
 				// The replnode replica's guard (replica-keep-newer-data,
-				// which the operator's pods run with): a +FULLRESYNC at an
-				// offset below its own cannot contain its data, so it
-				// drops the link and tries again later, keeping its data,
-				// unless the operator allowed the loss in this epoch.
+				// which the operator's pods run with): a +FULLRESYNC from a
+				// master whose history (replid, and replid2 up to the
+				// switch, which a replnode master shows on REPLCONF
+				// history) does not contain its position would lose data,
+				// so it drops the link and tries again later, keeping its
+				// data, unless the operator allowed the loss in this epoch.
+				// The node skips the guard at offset 0 (no history).
 				if !r.refusing {
 					g.logf("%s (%s/%d) refuses a full sync from %s (%s/%d)", r.name, shortID(r.repl.ReplID), r.repl.Offset, src.name, shortID(src.repl.ReplID), src.repl.Offset)
 				}
