@@ -180,12 +180,13 @@ type Link struct {
 	cachedReplID string
 	cachedOffset int64
 
-	fullReplID    string // from +FULLRESYNC, applied when the transfer ends
-	fullOffset    int64
 	// masterHistory is what the master answered to REPLCONF history on
 	// this connection (Identity without an offset: +FULLRESYNC gives it).
 	masterHistory      Identity
 	masterHistoryShown historyAnswer
+
+	fullReplID    string // from +FULLRESYNC, applied when the transfer ends
+	fullOffset    int64
 	pendingSends  []LinkState // reply states still expected in the pipelined handshake
 	lastIOMs      int64
 	lastAckMs     int64
@@ -373,8 +374,8 @@ func (l *Link) refuseFullSync(nowMs int64, replid string, offset int64, o *Outpu
 		if contained {
 			return false
 		}
-		o.log(LevelWarning, "Refusing a full resync from master at offset %d: this replica holds %d bytes of history %s (replid2 %s up to %d), which the master's data does not provably contain (%s); keeping it (replica-keep-newer-data yes). Retrying in %d ms.",
-			offset, l.id.Offset, l.id.ReplID, l.id.ReplID2, l.id.SecondOffset, how, RefusedFullSyncRetryMs)
+		o.log(LevelWarning, "Refusing a full resync from master at offset %d: this replica holds %d bytes of history %s, which the master's data does not provably contain (%s); keeping it (replica-keep-newer-data yes). Retrying in %d ms.",
+			offset, l.id.Offset, l.id.ReplID, how, RefusedFullSyncRetryMs)
 	}
 	l.fail(nowMs, o)
 	l.nextConnectMs = nowMs + RefusedFullSyncRetryMs
@@ -437,12 +438,12 @@ func (l *Link) masterContainsUs(replid string, offset int64) (bool, string) {
 	case l.masterHistoryShown == historyShown && l.masterHistory.ReplID == replid:
 		master := l.masterHistory
 		master.Offset = offset
-		return master.ContainsDataOf(*l.id), fmt.Sprintf("history %s, moved on from %s at %d", replid, master.ReplID2, master.SecondOffset)
+		return master.ContainsDataOf(*l.id), fmt.Sprintf("history %s, secondary %s valid up to offset %d", replid, master.ReplID2, master.SecondOffset)
 	default:
 		// Not asked on this connection, or the master's replid changed
 		// since it answered: only its current history is known.
 		master := Identity{ReplID: replid, ReplID2: ZeroReplID, SecondOffset: -1, Offset: offset}
-		return master.ContainsDataOf(*l.id), fmt.Sprintf("history %s (nothing known of an earlier one)", replid)
+		return master.ContainsDataOf(*l.id), fmt.Sprintf("history %s; nothing known of an earlier one", replid)
 	}
 }
 

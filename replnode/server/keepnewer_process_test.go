@@ -217,7 +217,7 @@ func TestReplicaKeepNewerDataRefusesADivergedBranchAheadOfIt(t *testing.T) {
 	if r := gc.MustDo(t, "GET", "a2:49"); r.Str != strings.Repeat("v", 100) {
 		t.Fatalf("a2:49, the diverged branch's last write, after the refusals: %s", r.String())
 	}
-	if log := guarded.Log(); !strings.Contains(log, "moved on from") {
+	if log := guarded.Log(); !strings.Contains(log, "secondary "+info["master_replid2"]+" valid up to offset "+info["second_repl_offset"]) {
 		t.Fatalf("the refusal does not name B's history, so it was not judged by it:\n%s", log)
 	}
 
