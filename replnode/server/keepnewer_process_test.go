@@ -201,6 +201,14 @@ func TestReplicaKeepNewerDataRefusesADivergedBranchAheadOfIt(t *testing.T) {
 		t.Fatalf("REPLCONF history = %s, want %s", r.String(), want)
 	}
 	expect(t, bc, "(error) ERR syntax error", "REPLCONF", "history", "*", "capa", "eof")
+	// The operator's replication user (controllers/users.go) needs no new
+	// permission: REPLCONF is one command, already allowed for it.
+	expect(t, bc, "OK", "ACL", "SETUSER", "replnode-replication", "on", ">pw", "+psync", "+replconf", "+ping")
+	asRepl := b.Dial(t)
+	expect(t, asRepl, "OK", "AUTH", "replnode-replication", "pw")
+	if r := asRepl.MustDo(t, "REPLCONF", "history", "*"); r.Str != want {
+		t.Fatalf("REPLCONF history as the replication user = %s, want %s", r.String(), want)
+	}
 	// A keeps writing: a branch only A and G hold.
 	fill(t, ac, "a2", 50)
 	waitSynced(t, ac, gc)
