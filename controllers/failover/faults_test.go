@@ -371,7 +371,7 @@ func (g *faultGroup) tick(faults bool) {
 				// data, unless the operator allowed the loss in this epoch.
 				// The node skips the guard at offset 0 (no history).
 				if !r.refusing {
-					g.logf("%s (%s/%d) refuses a full sync from %s (%s/%d)", r.name, shortID(r.repl.ReplID), r.repl.Offset, src.name, shortID(src.repl.ReplID), src.repl.Offset)
+					g.logf("%s (%s/%d) refuses a full sync from %s (%s/%d, %s/%d)", r.name, shortID(r.repl.ReplID), r.repl.Offset, src.name, shortID(src.repl.ReplID), src.repl.Offset, shortID(src.repl.ReplID2), src.repl.SecondReplOffset)
 				}
 				r.refusing = true
 				continue
@@ -841,7 +841,13 @@ func TestRandomFaultsKeepTheRules(t *testing.T) {
 					t.Fatalf("seed %d: not settled (status %+v, label %s), yet %s %s: %s\n%s", seed, g.status, g.label, p.Condition.Status, p.Condition.Reason, p.Condition.Message, joinLines(g.log))
 				}
 				stuck[p.Condition.Reason]++
-				t.Logf("seed %d waits (%s): %s", seed, p.Condition.Reason, p.Condition.Message)
+				var refusing []string
+				for _, m := range g.members {
+					if m.refusing {
+						refusing = append(refusing, m.name)
+					}
+				}
+				t.Logf("seed %d waits (%s; refusing a full sync: %v): %s", seed, p.Condition.Reason, refusing, p.Condition.Message)
 				g.acceptDataLoss = true
 				for i := 0; i < 30; i++ {
 					g.tick(false)
