@@ -271,8 +271,9 @@ func TestReplicaKeepNewerDataAcceptsAMasterWhoseHistoryContainsIt(t *testing.T) 
 
 // TestReplicaKeepNewerDataWithRedisServerMaster: the guard leaves ordinary
 // replication from a real redis-server 7.0 master alone — an empty replica
-// full-syncs, the stream flows, a dropped link continues partially — and
-// refuses a redis-server master behind it just the same.
+// full-syncs, the stream flows, a dropped link continues partially — and,
+// since redis-server cannot show its history, judges its full syncs by
+// offset: a redis-server master behind it is refused just the same.
 func TestReplicaKeepNewerDataWithRedisServerMaster(t *testing.T) {
 	m := redistest.StartRedis(t, "repl-diskless-sync-delay 0")
 	mc := m.Dial(t)
@@ -299,6 +300,11 @@ func TestReplicaKeepNewerDataWithRedisServerMaster(t *testing.T) {
 	}
 	if strings.Contains(replica.Log(), "Refusing") {
 		t.Fatalf("refused a sync from a master ahead of it:\n%s", replica.Log())
+	}
+	// redis-server cannot show its history (it answers REPLCONF history
+	// with an error): the guard falls back to offsets, and says so.
+	if !strings.Contains(replica.Log(), "Master does not show its replication history (-ERR Unrecognized REPLCONF option: history)") {
+		t.Fatalf("no offset-only fallback logged for the redis-server master:\n%s", replica.Log())
 	}
 
 	behind := redistest.StartRedis(t, "repl-diskless-sync-delay 0")
