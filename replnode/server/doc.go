@@ -42,9 +42,11 @@
 // epoch (REPLNODE EPOCH, fencing.go; protocol in package fencing) refuses
 // fenced commands from an operator connection acting for an older
 // failover; with replica-keep-newer-data a replica refuses a full resync
-// from a master behind it unless REPLNODE EPOCH <n> ACCEPT-DATA-LOSS
-// granted the loss in the node's epoch (the grant is fenceState's, the
-// refusal the Link's). REPLNODE is a hidden command (Command.Hidden): COMMAND and its
+// from a master whose history does not contain its data unless REPLNODE
+// EPOCH <n> ACCEPT-DATA-LOSS granted the loss in the node's epoch (the
+// grant is fenceState's, the refusal the Link's). A master answers the
+// replica's REPLCONF history with its replid, replid2 and
+// second_repl_offset (repl_master.go), which the Link needs for that. REPLNODE is a hidden command (Command.Hidden): COMMAND and its
 // subcommands do not show it, so the table clients see is Redis's.
 //
 // # Execution model
