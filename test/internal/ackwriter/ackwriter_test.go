@@ -33,7 +33,10 @@ func (s *fakeServer) connect() (*resp.Conn, error) {
 func (s *fakeServer) serve(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReader(c)
-	for served := 0; served < s.dropAfter; served++ {
+	s.mu.Lock()
+	limit := s.dropAfter
+	s.mu.Unlock()
+	for served := 0; served < limit; served++ {
 		args, err := readCommand(r)
 		if err != nil {
 			return
