@@ -27,6 +27,7 @@ import (
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/replnode/tlsconf/testpki"
+	"github.com/replnode/replnode/test/internal/ackwriter"
 	"github.com/replnode/replnode/test/internal/resp"
 )
 
@@ -351,19 +352,16 @@ func testSecurity(t *testing.T) {
 	acked := w.Acked()
 	pods = membersOf(t, secGroup)
 	maddr = podAddr(pods[master])
-	lost := 0
-	for start := 0; start < len(acked); start += 500 {
-		end := min(start+500, len(acked))
-		v, err := sc.do(maddr, "writer", rwPW, append([]string{"MGET"}, acked[start:end]...)...)
-		if err != nil {
-			t.Fatalf("MGET on %s: %v", master, err)
-		}
-		for _, x := range v.([]any) {
-			if x == nil {
-				lost++
-			}
-		}
+	mc, err := sc.dial(maddr, "writer", rwPW)
+	if err != nil {
+		t.Fatalf("dial the new master %s under TLS: %v", master, err)
 	}
+	missed, err := ackwriter.Missing(mc, acked)
+	mc.Close()
+	if err != nil {
+		t.Fatalf("MGET on %s: %v", master, err)
+	}
+	lost := len(missed)
 	record(fmt.Sprintf("security: failover under TLS %s -> %s, %d writes acknowledged, %d lost, outage %s",
 		oldMaster, master, len(acked), lost, w.Outage(kill, time.Now()).Round(time.Millisecond)))
 	if lost > 0 {
