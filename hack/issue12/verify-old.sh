@@ -29,10 +29,18 @@ cp "$root/replnode/server/pause_diff_test.go" "$dir/replnode/server/issue12_paus
 patch -s "$dir/replnode/server/issue12_pause_diff_test.go" "$here/testdata/replnode/server/pause_diff_test.go.patch"
 cd "$dir"
 status=0
+# run expects go test to fail, and by a failing test (not a build error).
 run() {
 	echo "== $*"
-	if go test -count=1 -timeout 20m "$@"; then
+	if out=$(go test -count=1 -timeout 20m "$@" 2>&1); then
+		printf '%s\n' "$out"
 		echo "UNEXPECTED PASS on $old: $*"
+		status=1
+		return
+	fi
+	printf '%s\n' "$out"
+	if ! printf '%s\n' "$out" | grep -q -- '--- FAIL'; then
+		echo "NOT A TEST FAILURE on $old (build or setup): $*"
 		status=1
 	fi
 }
