@@ -196,7 +196,10 @@
 // leave through aofBeforeReply (flushOutLocked), with the replication
 // position after each change that replPositionAfter (repl_rdbinfo.go)
 // gives it; it hands the position it loads to RestoreReplicationInfo, as
-// the RDB loader does. INFO calls PersistenceInfo, ReplicationInfo and
+// the RDB loader does. Its background fsyncs and the sync of the old incr
+// file at a switch go through bioWorker.sync, whose syncFile tests set to
+// see the order of syncs and writes, or to make a sync fail
+// (aof_switch_sync_test.go). INFO calls PersistenceInfo, ReplicationInfo and
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).
