@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -143,8 +144,8 @@ var _ = Describe("A switchover's hand-over", func() {
 		old, _ = fakeNodes.Node(masterAddr)
 		Expect(old.Role).To(Equal("slave"))
 		Expect(old.MasterHost + ":6379").To(Equal(targetAddr))
-		demote := indexOf(nodes.calls, fmt.Sprintf("REPLICAOF %s %s", masterAddr, hostOf(targetAddr)))
-		promote := indexOf(nodes.calls, "REPLICAOF NO ONE "+targetAddr)
+		demote := slices.Index(nodes.calls, fmt.Sprintf("REPLICAOF %s %s", masterAddr, hostOf(targetAddr)))
+		promote := slices.Index(nodes.calls, "REPLICAOF NO ONE "+targetAddr)
 		Expect(demote).To(BeNumerically(">=", 0), "%v", nodes.calls)
 		Expect(promote).To(BeNumerically(">", demote), "%v", nodes.calls)
 	})
