@@ -86,7 +86,9 @@ func SourceContains(source, r Replication) bool {
 	return ref.Contains(r, source.Offset)
 }
 
-// lineage collects the history switches the answering members report.
+// lineage collects the history switches the answering members report,
+// and those of the recorded chain (timeline.go) that reach further back
+// than a node's single replid2.
 func lineage(obs Observation) map[string]Fork {
 	out := map[string]Fork{}
 	for _, m := range obs.Members {
@@ -98,13 +100,18 @@ func lineage(obs Observation) map[string]Fork {
 			out[r.ReplID] = Fork{Parent: r.ReplID2, Shared: r.SecondReplOffset - 1}
 		}
 	}
+	for id, rec := range historyForks(obs.Status.History) {
+		if f, ok := out[id]; !ok || (f.Parent == rec.Parent && f.Shared < rec.Shared) {
+			out[id] = rec
+		}
+	}
 	return out
 }
 
 // switches maps each history to every history the reachable members report
-// it moved on from, with the most bytes a report shows shared (not
-// lineage's one per history), so answers built on it do not depend on
-// member order even when the reports disagree.
+// it moved on from (the recorded chain included), with the most bytes a
+// report shows shared (not lineage's one per history), so answers built on
+// it do not depend on member order even when the reports disagree.
 func switches(obs Observation) map[string]map[string]int64 {
 	parents := map[string]map[string]int64{}
 	for _, m := range obs.Members {
@@ -116,6 +123,12 @@ func switches(obs Observation) map[string]map[string]int64 {
 			parents[r.ReplID] = map[string]int64{}
 		}
 		parents[r.ReplID][r.ReplID2] = max(parents[r.ReplID][r.ReplID2], r.SecondReplOffset-1)
+	}
+	for id, f := range historyForks(obs.Status.History) {
+		if parents[id] == nil {
+			parents[id] = map[string]int64{}
+		}
+		parents[id][f.Parent] = max(parents[id][f.Parent], f.Shared)
 	}
 	return parents
 }
