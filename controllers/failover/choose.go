@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -322,11 +323,13 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 }
 
 // rejoined reports whether a fenced member has synced into the reference
-// history: it follows it (replid) or moved on from it (replid2), so none of
-// its bytes are a diverged tail of an old master.
+// history: it follows it (replid) or moved on from it (replid2), or all of
+// its data lies on a history the reference provably continues (the
+// recorded chain, timeline.go), so none of its bytes are a diverged tail of
+// an old master.
 func (m Member) rejoined(ref Reference) bool {
 	_, ok := m.Repl.PositionIn(ref.ReplID)
-	return ok && m.Repl.Role == RoleReplica
+	return (ok || ref.Contains(m.Repl, math.MaxInt64)) && m.Repl.Role == RoleReplica
 }
 
 // RejectionSummary renders the rejections as "a: reason; b: reason" for messages.

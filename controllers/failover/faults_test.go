@@ -102,6 +102,12 @@ type faultGroup struct {
 	log        []string
 	// acceptDataLoss is the group's accept-data-loss annotation.
 	acceptDataLoss bool
+	// historyLoss, when set, drops the newest links of the recorded
+	// replication history (status.replicationHistory) after some crashed
+	// passes: a status write lost with the operator, or one that lags the
+	// promotion. It has its own stream so the schedules stay those of the
+	// seeds.
+	historyLoss *rand.Rand
 	// precise: the members are replnode nodes reporting master_no_contact_ms
 	// and declaring the millisecond guard, so votes need L + ping period +
 	// CronSlack rather than L + GuardMargin. The model's master still
@@ -121,6 +127,7 @@ func newFaultGroup(t *testing.T, seed int64) *faultGroup {
 	n := 2 + r.Intn(2)
 	g := newFaultGroupOf(t, r, n, 1+r.Intn(n))
 	g.precise = seed%2 == 0
+	g.historyLoss = rand.New(rand.NewSource(seed ^ 0x7e1e))
 	return g
 }
 
@@ -475,6 +482,7 @@ func (g *faultGroup) operatorPass(crash bool) {
 	if m := obs.member(g.status.CurrentMaster); m != nil && m.Reachable && m.Repl.Role == RoleMaster {
 		g.lastSeen = g.now
 		g.status.LastMasterReplID, g.status.LastMasterOffset = m.Repl.ReplID, m.Repl.Offset
+		g.status.History = ExtendHistory(g.status.History, m.Repl, m.Name, 0)
 		obs.MasterLastSeen, obs.Status = g.now, g.status
 	}
 	p := PlanPass(obs, g.sw, "")
@@ -489,6 +497,18 @@ func (g *faultGroup) operatorPass(crash bool) {
 	limit := len(p.Actions)
 	if crash && g.r.Intn(8) == 0 {
 		limit = g.r.Intn(limit + 1)
+		if g.historyLoss != nil && g.historyLoss.Intn(2) == 0 {
+			// The chain's newest links were never written (the
+			// controller writes status once per pass): placing through
+			// what is left must never be wrong, only less able.
+			h := g.status.History
+			g.status.History = append([]HistoryLink(nil), h[:g.historyLoss.Intn(len(h)+1)]...)
+			defer func() {
+				if g.historyLoss.Intn(2) == 0 {
+					g.status.History = nil
+				}
+			}()
+		}
 	}
 	if planTouchesNodes(p.Actions) {
 		// As the controller's beginFailoverEpoch: a new epoch is announced
@@ -628,6 +648,11 @@ func (g *faultGroup) apply(a Action) bool {
 				m.refusing = false
 			}
 		case ActVerifyRole:
+			if m.repl.Role == a.Role && a.Role == RoleMaster {
+				// As the controller: the promoted master's INFO extends
+				// the recorded chain with the promotion.
+				g.status.History = ExtendHistory(g.status.History, m.repl, m.name, 0)
+			}
 			return m.repl.Role == a.Role
 		case ActReplicaOf:
 			if a.DiscardData {
@@ -891,6 +916,7 @@ func TestOperatorKilledAfterPromotionCannotReviveTheOldMaster(t *testing.T) {
 				if m := obs.member(g.status.CurrentMaster); m.Reachable && m.Repl.Role == RoleMaster {
 					g.lastSeen = g.now
 					g.status.LastMasterReplID, g.status.LastMasterOffset = m.Repl.ReplID, m.Repl.Offset
+					g.status.History = ExtendHistory(g.status.History, m.Repl, m.Name, 0)
 					obs.MasterLastSeen, obs.Status = g.now, g.status
 				}
 				for _, a := range PlanPass(obs, g.sw, "").Actions {

@@ -239,3 +239,35 @@ func shortHexID(i int) string {
 	b[38], b[39] = hex[i/16%16], hex[i%16]
 	return string(b)
 }
+
+// Fault-model seeds 13454 and 14702 (with the chain): the restarted master
+// was placed through the chain, behind replicas that cannot be promoted
+// (there: fenced, holding a branch past their switch; here: not ready).
+// Without accept-data-loss the policy refuses; with it, the restarted
+// member is the only one that can serve and is restored, rather than
+// refusing forever.
+func TestRestartedMasterBehindOnlyIneligibleReplicas(t *testing.T) {
+	obs := chaosRound3()
+	obs.Status.History = roundChain()
+	obs.Members[1].Ready, obs.Members[2].Ready = false, false
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindRefuse || d.Reason != "NoEligibleReplica" || len(d.Actions) != 0 {
+		t.Fatalf("decision = %s/%s (%s) %v", d.Kind, d.Reason, d.Message, d.Actions)
+	}
+	obs.Settings.AcceptDataLoss = true
+	d = Decide(obs, SwitchoverState{})
+	if d.Kind != KindRestoreMaster || d.To != "cache-0" {
+		t.Fatalf("with accept-data-loss: decision = %s/%s to %s (%s)", d.Kind, d.Reason, d.To, d.Message)
+	}
+	// A fenced member whose data the chain shows inside the reference
+	// holds no diverged tail: it is a candidate like any replica.
+	obs = chaosRound3()
+	obs.Status.History = roundChain()
+	obs.Members[1].Fenced = true
+	obs.Members[1].Repl.ReplID, obs.Members[1].Repl.ReplID2, obs.Members[1].Repl.SecondReplOffset = tlE2, zeros, -1
+	obs.Members[1].Repl.Offset = 96_000_000
+	ch := ChooseCandidate(obs, "cache-0")
+	if len(ch.Ranked) != 2 || ch.Ranked[1].Name != "cache-1" || ch.Ranked[1].Position != 96_000_000 {
+		t.Fatalf("ranked %+v rejected %+v", ch.Ranked, ch.Rejected)
+	}
+}
