@@ -102,11 +102,12 @@ type faultGroup struct {
 	log        []string
 	// acceptDataLoss is the group's accept-data-loss annotation.
 	acceptDataLoss bool
-	// historyLoss, when set, drops the newest links of the recorded
-	// replication history (status.replicationHistory) after some crashed
-	// passes: a status write lost with the operator, or one that lags the
-	// promotion. It has its own stream so the schedules stay those of the
-	// seeds.
+	// historyLoss, when set, loses what some crashed passes wrote to the
+	// recorded replication history (status.replicationHistory): the
+	// controller writes status once per pass, so an operator that dies
+	// mid-pass loses that pass's links (the promotion's among them); now
+	// and then the whole chain is lost. It has its own stream so the
+	// schedules stay those of the seeds.
 	historyLoss *rand.Rand
 	// precise: the members are replnode nodes reporting master_no_contact_ms
 	// and declaring the millisecond guard, so votes need L + ping period +
@@ -479,6 +480,7 @@ func (g *faultGroup) observe() Observation {
 // operator cannot reach the node; the pass is sometimes cut short.
 func (g *faultGroup) operatorPass(crash bool) {
 	obs := g.observe()
+	written := g.status.History
 	if m := obs.member(g.status.CurrentMaster); m != nil && m.Reachable && m.Repl.Role == RoleMaster {
 		g.lastSeen = g.now
 		g.status.LastMasterReplID, g.status.LastMasterOffset = m.Repl.ReplID, m.Repl.Offset
@@ -498,13 +500,14 @@ func (g *faultGroup) operatorPass(crash bool) {
 	if crash && g.r.Intn(8) == 0 {
 		limit = g.r.Intn(limit + 1)
 		if g.historyLoss != nil && g.historyLoss.Intn(2) == 0 {
-			// The chain's newest links were never written (the
-			// controller writes status once per pass): placing through
-			// what is left must never be wrong, only less able.
-			h := g.status.History
-			g.status.History = append([]HistoryLink(nil), h[:g.historyLoss.Intn(len(h)+1)]...)
+			// This pass's links are never written, while its other
+			// effects stay (the model applies status at once): placing
+			// through a chain that lags must never be wrong, only less
+			// able.
+			lost := g.historyLoss.Intn(25) == 0
 			defer func() {
-				if g.historyLoss.Intn(2) == 0 {
+				g.status.History = written
+				if lost {
 					g.status.History = nil
 				}
 			}()
