@@ -249,7 +249,7 @@ func dataLossWaiver(obs Observation, ev Evidence, choice Choice) string {
 //   - a replica holds more of the master's history: that replica is
 //     promoted and the restarted member rejoins as its replica, even with
 //     failover disabled (the master already lost its role; the Warning says
-//     so); when none can be promoted it waits (NoEligibleReplica), unless
+//     so); when none can be promoted it refuses (NoEligibleReplica), unless
 //     accept-data-loss is set, which restores it with a Warning;
 //   - every one of the N replicas gave a fresh position and none is ahead:
 //     it is made master again (RestoreMaster);
