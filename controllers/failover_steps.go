@@ -95,6 +95,7 @@ func (r *ReplicationGroupReconciler) observation(p *pass) failover.Observation {
 		Status: failover.Status{
 			CurrentMaster: p.rg.Status.CurrentMaster, TargetMaster: p.rg.Status.TargetMaster,
 			LastMasterReplID: p.rg.Status.MasterReplID, LastMasterOffset: p.rg.Status.MasterOffset,
+			History: historyChain(p.rg),
 		},
 		Settings: failoverSettings(p.rg),
 		Now:      r.now(),
@@ -550,6 +551,7 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		}
 		if a.Role == failover.RoleMaster {
 			p.promotedOffset = role.Offset
+			r.recordPromotedHistory(ctx, p, a.Member, n)
 		}
 		return nil
 	}

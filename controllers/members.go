@@ -97,6 +97,7 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 		p.rg.Status.MasterLastSeen = &now
 		p.rg.Status.MasterReplID = m.failover.Repl.ReplID
 		p.rg.Status.MasterOffset = m.failover.Repl.Offset
+		recordMasterHistory(p, m.failover.Name, m.failover.Repl)
 	}
 	return ctrl.Result{}, nil
 }

@@ -332,10 +332,29 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 			}
 		}, eventually, poll).Should(Succeed())
 
+		oldNode, _ := fakeNodes.Node(addr)
+		oldHistory := oldNode.ReplID
+		before := getGroup(ns, "fo").Status.ReplicationHistory
+		Expect(before).NotTo(BeEmpty())
+		Expect(before[len(before)-1]).To(Equal(replnodev1alpha1.ReplicationHistoryEntry{ReplID: oldHistory, PromotedMember: "fo-0"}),
+			"the first master's history is recorded")
+
 		fakeNodes.SetReachable(addr, false)
 		Eventually(func(g Gomega) {
 			rg := getGroup(ns, "fo")
 			g.Expect(rg.Status.CurrentMaster).To(BeElementOf("fo-1", "fo-2"))
+			// The promotion's link goes out with (or before) currentMaster:
+			// the new master's history continues the old one where it took over.
+			promotedAddr, err := kubelet.addrOf(suiteCtx, ns, rg.Status.CurrentMaster)
+			g.Expect(err).NotTo(HaveOccurred())
+			promoted, _ := fakeNodes.Node(promotedAddr)
+			after := rg.Status.ReplicationHistory
+			Expect(len(after)).To(Equal(len(before)+1), "one link per promotion")
+			Expect(after[len(after)-2:]).To(Equal([]replnodev1alpha1.ReplicationHistoryEntry{
+				{ReplID: oldHistory, EndOffset: promoted.SecondReplOffset, PromotedMember: "fo-0"},
+				{ReplID: promoted.ReplID, PromotedMember: rg.Status.CurrentMaster, Epoch: rg.Status.FailoverEpoch}}))
+			Expect(promoted.ReplID2).To(Equal(oldHistory))
+			Expect(promoted.SecondReplOffset).To(BeNumerically(">", 1000))
 			g.Expect(rg.Status.TargetMaster).To(Equal(rg.Status.CurrentMaster))
 			g.Expect(rg.Status.LastFailover).NotTo(BeNil())
 			g.Expect(rg.Status.LastFailover.From).To(Equal("fo-0"))

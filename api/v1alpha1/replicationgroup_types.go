@@ -667,6 +667,27 @@ type AppliedUser struct {
 	AppliedAt *metav1.Time `json:"appliedAt,omitempty"`
 }
 
+// ReplicationHistoryEntry is one replication history of the group's chain
+// (status.replicationHistory).
+type ReplicationHistoryEntry struct {
+	// ReplID is the history's replication ID (master_replid).
+	// +kubebuilder:validation:MaxLength=64
+	ReplID string `json:"replID"`
+	// EndOffset is the first offset of this history that the next entry
+	// does not contain: the next history's second_repl_offset. Absent on
+	// the last entry, which is still being written.
+	// +optional
+	EndOffset int64 `json:"endOffset,omitempty"`
+	// PromotedMember is the member that was master when the operator first
+	// saw this history; absent when it learnt the history only as a later
+	// master's previous one.
+	// +optional
+	PromotedMember string `json:"promotedMember,omitempty"`
+	// Epoch is status.failoverEpoch when the operator first saw it.
+	// +optional
+	Epoch int64 `json:"epoch,omitempty"`
+}
+
 // ReplicationGroupStatus is the observed state of a ReplicationGroup.
 type ReplicationGroupStatus struct {
 	// ObservedGeneration is the spec generation the status describes.
@@ -728,6 +749,17 @@ type ReplicationGroupStatus struct {
 	// MasterLastSeen is the last time the master answered.
 	// +optional
 	MasterLastSeen *metav1.Time `json:"masterLastSeen,omitempty"`
+	// ReplicationHistory is the chain of replication histories the group's
+	// masters ran, oldest first, the current one last, as the masters
+	// reported them (their replid, replid2 and second_repl_offset). A node
+	// remembers only one previous history; the chain lets the operator
+	// place data further back, e.g. a master that restarted from a dump
+	// taken two promotions ago, and resync it from the replicas instead of
+	// waiting. At most 16 entries: older ones are dropped.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	// +optional
+	ReplicationHistory []ReplicationHistoryEntry `json:"replicationHistory,omitempty"`
 	// Switchover is the state of a manual switchover in progress.
 	// +optional
 	Switchover *SwitchoverStatus `json:"switchover,omitempty"`

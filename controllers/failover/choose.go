@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -107,7 +108,9 @@ func (r Replication) identity() replication.Identity {
 	return replication.Identity{ReplID: r.ReplID, ReplID2: r.ReplID2, SecondOffset: r.SecondReplOffset, Offset: r.Offset}
 }
 
-// lineage collects the history switches the answering members report.
+// lineage collects the history switches the answering members report,
+// and those of the recorded chain (timeline.go) that reach further back
+// than a node's single replid2.
 func lineage(obs Observation) map[string]Fork {
 	out := map[string]Fork{}
 	for _, m := range obs.Members {
@@ -119,13 +122,18 @@ func lineage(obs Observation) map[string]Fork {
 			out[r.ReplID] = Fork{Parent: r.ReplID2, Shared: r.SecondReplOffset - 1}
 		}
 	}
+	for id, rec := range historyForks(obs.Status.History) {
+		if f, ok := out[id]; !ok || (f.Parent == rec.Parent && f.Shared < rec.Shared) {
+			out[id] = rec
+		}
+	}
 	return out
 }
 
 // switches maps each history to every history the reachable members report
-// it moved on from, with the most bytes a report shows shared (not
-// lineage's one per history), so answers built on it do not depend on
-// member order even when the reports disagree.
+// it moved on from (the recorded chain included), with the most bytes a
+// report shows shared (not lineage's one per history), so answers built on
+// it do not depend on member order even when the reports disagree.
 func switches(obs Observation) map[string]map[string]int64 {
 	parents := map[string]map[string]int64{}
 	for _, m := range obs.Members {
@@ -137,6 +145,12 @@ func switches(obs Observation) map[string]map[string]int64 {
 			parents[r.ReplID] = map[string]int64{}
 		}
 		parents[r.ReplID][r.ReplID2] = max(parents[r.ReplID][r.ReplID2], r.SecondReplOffset-1)
+	}
+	for id, f := range historyForks(obs.Status.History) {
+		if parents[id] == nil {
+			parents[id] = map[string]int64{}
+		}
+		parents[id][f.Parent] = max(parents[id][f.Parent], f.Shared)
 	}
 	return parents
 }
@@ -330,11 +344,13 @@ func ChooseCandidate(obs Observation, exclude string) Choice {
 }
 
 // rejoined reports whether a fenced member has synced into the reference
-// history: it follows it (replid) or moved on from it (replid2), so none of
-// its bytes are a diverged tail of an old master.
+// history: it follows it (replid) or moved on from it (replid2), or all of
+// its data lies on a history the reference provably continues (the
+// recorded chain, timeline.go), so none of its bytes are a diverged tail of
+// an old master.
 func (m Member) rejoined(ref Reference) bool {
 	_, ok := m.Repl.PositionIn(ref.ReplID)
-	return ok && m.Repl.Role == RoleReplica
+	return (ok || ref.Contains(m.Repl, math.MaxInt64)) && m.Repl.Role == RoleReplica
 }
 
 // RejectionSummary renders the rejections as "a: reason; b: reason" for messages.

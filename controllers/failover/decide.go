@@ -249,7 +249,8 @@ func dataLossWaiver(obs Observation, ev Evidence, choice Choice) string {
 //   - a replica holds more of the master's history: that replica is
 //     promoted and the restarted member rejoins as its replica, even with
 //     failover disabled (the master already lost its role; the Warning says
-//     so);
+//     so); when none can be promoted it refuses (NoEligibleReplica), unless
+//     accept-data-loss is set, which restores it with a Warning;
 //   - every one of the N replicas gave a fresh position and none is ahead:
 //     it is made master again (RestoreMaster);
 //   - some replica's position is unknown: wait, unless accept-data-loss is
@@ -284,7 +285,8 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 			d.Detection.Message, master.Repl.Offset, shortID(master.Repl.ReplID), shortID(choice.Reference.ReplID), AnnotationAcceptDataLoss)
 		return d
 	}
-	if ev.MostAdvanced > held {
+	behind := ev.MostAdvanced > held
+	if behind && (choice.Best != nil || !obs.Settings.AcceptDataLoss) {
 		note := ""
 		if !obs.Settings.Enabled {
 			note = fmt.Sprintf("automatic failover is disabled, but master %s restarted holding %d bytes of history %s while a replica holds %d: "+
@@ -315,6 +317,12 @@ func decideRestarted(obs Observation, d Decision, choice Choice) Decision {
 		d.Message = fmt.Sprintf("%s; not making it master again: %v moved on from its history %s to a later one and may hold writes acknowledged there that its %d bytes lack (set %s: \"true\" to restore it anyway)",
 			d.Detection.Message, movedOn, shortID(choice.Reference.ReplID), max(held, 0), AnnotationAcceptDataLoss)
 		return d
+	case behind:
+		// A replica holds more but none can be promoted (fenced with a
+		// diverged tail, not ready...): the user accepted the loss, and
+		// the restarted member is the only one that can serve.
+		why = fmt.Sprintf("a replica holds %d bytes of history %s, more than its %d, but none can be promoted (%s), and %s is set: data only the others hold will be replaced",
+			ev.MostAdvanced, shortID(choice.Reference.ReplID), max(held, 0), choice.RejectionSummary(), AnnotationAcceptDataLoss)
 	case ev.Known >= ev.Replicas:
 		why = fmt.Sprintf("it holds %d bytes of history %s and none of the %d replicas holds more", max(held, 0),
 			shortID(choice.Reference.ReplID), ev.Replicas)

@@ -2,7 +2,8 @@
 // the master of a ReplicationGroup is failed, which replica to promote, how to
 // fence the old master, the ordered promotion plan, the repair of two masters,
 // the prediction of how a returning old master resynchronises, the resumable
-// manual switchover state machine and the failover record. Every decision
+// manual switchover state machine, the failover record and the recorded
+// chain of replication histories (timeline.go). Every decision
 // keeps the rules of docs/failover.md (R1-R3): what the replicas prove
 // (GatherEvidence) is counted against the replicas the group is meant to
 // run, never against those that happen to answer, and a replica is promoted

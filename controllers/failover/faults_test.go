@@ -104,6 +104,13 @@ type faultGroup struct {
 	log        []string
 	// acceptDataLoss is the group's accept-data-loss annotation.
 	acceptDataLoss bool
+	// historyLoss, when set, loses what some crashed passes wrote to the
+	// recorded replication history (status.replicationHistory): the
+	// controller writes status once per pass, so an operator that dies
+	// mid-pass loses that pass's links (the promotion's among them); now
+	// and then the whole chain is lost. It has its own stream so the
+	// schedules stay those of the seeds.
+	historyLoss *rand.Rand
 	// precise: the members are replnode nodes reporting master_no_contact_ms
 	// and declaring the millisecond guard, so votes need L + ping period +
 	// CronSlack rather than L + GuardMargin. The model's master still
@@ -123,6 +130,7 @@ func newFaultGroup(t *testing.T, seed int64) *faultGroup {
 	n := 2 + r.Intn(2)
 	g := newFaultGroupOf(t, r, n, 1+r.Intn(n))
 	g.precise = seed%2 == 0
+	g.historyLoss = rand.New(rand.NewSource(seed ^ 0x7e1e))
 	return g
 }
 
@@ -477,9 +485,11 @@ func (g *faultGroup) observe() Observation {
 // operator cannot reach the node; the pass is sometimes cut short.
 func (g *faultGroup) operatorPass(crash bool) {
 	obs := g.observe()
+	written := g.status.History
 	if m := obs.member(g.status.CurrentMaster); m != nil && m.Reachable && m.Repl.Role == RoleMaster {
 		g.lastSeen = g.now
 		g.status.LastMasterReplID, g.status.LastMasterOffset = m.Repl.ReplID, m.Repl.Offset
+		g.status.History = ExtendHistory(g.status.History, m.Repl, m.Name, 0)
 		obs.MasterLastSeen, obs.Status = g.now, g.status
 	}
 	p := PlanPass(obs, g.sw, "")
@@ -494,6 +504,19 @@ func (g *faultGroup) operatorPass(crash bool) {
 	limit := len(p.Actions)
 	if crash && g.r.Intn(8) == 0 {
 		limit = g.r.Intn(limit + 1)
+		if g.historyLoss != nil && g.historyLoss.Intn(2) == 0 {
+			// This pass's links are never written, while its other
+			// effects stay (the model applies status at once): placing
+			// through a chain that lags must never be wrong, only less
+			// able.
+			lost := g.historyLoss.Intn(25) == 0
+			defer func() {
+				g.status.History = written
+				if lost {
+					g.status.History = nil
+				}
+			}()
+		}
 	}
 	if planTouchesNodes(p.Actions) {
 		// As the controller's beginFailoverEpoch: a new epoch is announced
@@ -633,6 +656,11 @@ func (g *faultGroup) apply(a Action) bool {
 				m.refusing = false
 			}
 		case ActVerifyRole:
+			if m.repl.Role == a.Role && a.Role == RoleMaster {
+				// As the controller: the promoted master's INFO extends
+				// the recorded chain with the promotion.
+				g.status.History = ExtendHistory(g.status.History, m.repl, m.name, 0)
+			}
 			return m.repl.Role == a.Role
 		case ActReplicaOf:
 			if a.DiscardData {
@@ -906,6 +934,7 @@ func TestOperatorKilledAfterPromotionCannotReviveTheOldMaster(t *testing.T) {
 				if m := obs.member(g.status.CurrentMaster); m.Reachable && m.Repl.Role == RoleMaster {
 					g.lastSeen = g.now
 					g.status.LastMasterReplID, g.status.LastMasterOffset = m.Repl.ReplID, m.Repl.Offset
+					g.status.History = ExtendHistory(g.status.History, m.Repl, m.Name, 0)
 					obs.MasterLastSeen, obs.Status = g.now, g.status
 				}
 				for _, a := range PlanPass(obs, g.sw, "").Actions {

@@ -217,6 +217,9 @@ type Status struct {
 	// when the master is gone ("" / 0 when never seen).
 	LastMasterReplID string
 	LastMasterOffset int64
+	// History is status.replicationHistory: the group's recorded chain of
+	// histories, oldest first (timeline.go); nil when none was recorded.
+	History []HistoryLink
 }
 
 // Observation is one reconcile pass's view of the group.

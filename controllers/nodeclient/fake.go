@@ -39,6 +39,11 @@ type FakeNode struct {
 	Role   string // "master" or "slave"
 	ReplID string
 	Offset int64
+	// ReplID2 and SecondReplOffset are the history the node followed
+	// before its last switch and the first offset not shared with it, as
+	// INFO reports them; "" / 0 when none (INFO shows zeros and -1).
+	ReplID2          string
+	SecondReplOffset int64
 	// Keys is the keys INFO keyspace lists; a node at an offset past 0
 	// lists at least one.
 	Keys       int64
@@ -194,6 +199,16 @@ func (f *Fake) master(fn *FakeNode) *FakeNode {
 // sync brings a replica of a reachable master up to the master's history; the caller holds mu.
 func (f *Fake) sync(fn *FakeNode) {
 	if m := f.master(fn); m != nil {
+		if fn.ReplID != m.ReplID {
+			// Redis keeps the previous history when it continues
+			// (PSYNC +CONTINUE from a master that moved on from it) and
+			// drops it on a full sync.
+			if fn.ReplID != "" && fn.ReplID == m.ReplID2 && fn.Offset < m.SecondReplOffset {
+				fn.ReplID2, fn.SecondReplOffset = fn.ReplID, fn.Offset+1
+			} else {
+				fn.ReplID2, fn.SecondReplOffset = "", 0
+			}
+		}
 		fn.ReplID, fn.Offset = m.ReplID, m.Offset
 	}
 }
@@ -271,8 +286,12 @@ func (f *Fake) InfoReplication(_ context.Context, n Node) (string, error) {
 	} else {
 		b.WriteString("role:master\r\n")
 	}
-	fmt.Fprintf(&b, "master_replid:%s\r\nmaster_replid2:%s\r\nmaster_repl_offset:%d\r\nsecond_repl_offset:-1\r\n",
-		fn.ReplID, strings.Repeat("0", 40), fn.Offset)
+	replid2, second := strings.Repeat("0", 40), int64(-1)
+	if fn.ReplID2 != "" {
+		replid2, second = fn.ReplID2, fn.SecondReplOffset
+	}
+	fmt.Fprintf(&b, "master_replid:%s\r\nmaster_replid2:%s\r\nmaster_repl_offset:%d\r\nsecond_repl_offset:%d\r\n",
+		fn.ReplID, replid2, fn.Offset, second)
 	fmt.Fprintf(&b, "repl_backlog_active:1\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:1\r\nrepl_backlog_histlen:%d\r\n", fn.Offset)
 	// A fake node holds data once it applied writes, or when a test says
 	// so (Keys): a node restarted from files without a history.
@@ -294,6 +313,9 @@ func (f *Fake) ReplicaOf(ctx context.Context, n Node, host string, port int) err
 	if host == "" {
 		if fn.Role == "slave" {
 			fn.Role, fn.MasterHost, fn.MasterPort = "master", "", 0
+			// Like Redis's shiftReplicationId: the old history becomes
+			// replid2, shared up to the current offset.
+			fn.ReplID2, fn.SecondReplOffset = fn.ReplID, fn.Offset+1
 			fn.ReplID = fakeReplID(1000 + len(f.calls))
 		}
 		return nil
