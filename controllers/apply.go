@@ -191,8 +191,9 @@ func (r *ReplicationGroupReconciler) createMember(ctx context.Context, p *pass, 
 	return nil
 }
 
-// deletePod deletes a member's pod (its PVC is kept for reuse).
-func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string) error {
+// deletePod deletes a member's pod (its PVC is kept for reuse); extra
+// options (a grace period) come after the pass's own.
+func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string, extra ...client.DeleteOption) error {
 	if err := r.mayAct(p); err != nil {
 		return err
 	}
@@ -203,6 +204,7 @@ func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, nam
 		// (by another operator, or by this one's previous pass).
 		opts = append(opts, client.Preconditions{UID: &seen.UID})
 	}
+	opts = append(opts, extra...)
 	if err := r.Delete(ctx, pod, opts...); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting pod %s: %w", name, err)
 	}

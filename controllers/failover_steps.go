@@ -102,6 +102,11 @@ func (r *ReplicationGroupReconciler) observation(p *pass) failover.Observation {
 	if p.rg.Status.MasterLastSeen != nil {
 		obs.MasterLastSeen = p.rg.Status.MasterLastSeen.Time
 	}
+	if !p.reportsReadAt.IsZero() {
+		// The look at a silent master after the replicas (up to
+		// silentMemberTimeout): the next look is timed from their reports.
+		obs.ReportsAge = max(0, obs.Now.Sub(p.reportsReadAt))
+	}
 	for _, v := range p.views {
 		obs.Members = append(obs.Members, v.failover)
 	}
@@ -346,7 +351,7 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		failover.ActKillClients:
 		return r.nodeAction(ctx, p, a)
 	case failover.ActDeletePod:
-		return r.deletePod(ctx, p, a.Member)
+		return r.deletePod(ctx, p, a.Member, client.GracePeriodSeconds(fencedMasterGraceSeconds))
 	case failover.ActMarkFenced:
 		if !containsString(p.rg.Status.FencedMembers, a.Member) {
 			p.rg.Status.FencedMembers = append(p.rg.Status.FencedMembers, a.Member)
@@ -383,6 +388,18 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }
+
+// fencedMasterGraceSeconds is the grace period of the deletion that fences
+// an unreachable old master (failover.ActDeletePod): the plan deletes it only
+// once it is contained (its guard expired), so its shutdown has nothing to
+// hand over, and its data is replaced or resynced when it rejoins. A frozen
+// (SIGSTOP) process ignores the SIGTERM, so with the pod's 30s its clients
+// would stay connected to a master that answers nothing until their own
+// timeouts; the kubelet's SIGKILL after 1s resets their connections, and
+// they reconnect through the master Service. Not 0: that is a force
+// delete, which removes the object without the kubelet confirming
+// anything, and the member is recreated only once the kubelet has ended it.
+const fencedMasterGraceSeconds int64 = 1
 
 // masterEndpointWait bounds each wait of moveMasterLabel for the master
 // Service's EndpointSlice to show a change.

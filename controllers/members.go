@@ -83,6 +83,7 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 		}
 		p.views = append(p.views, r.observePod(ctx, p, pod, ord, false))
 	}
+	p.reportsReadAt = r.now()
 	if master != nil {
 		quick := masterLooksSilent(p.views, master.Status.PodIP, failoverSettings(p.rg))
 		p.views = append(p.views, r.observePod(ctx, p, master, masterOrd, quick))

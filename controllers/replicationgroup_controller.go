@@ -398,6 +398,9 @@ type pass struct {
 	pods    map[string]*corev1.Pod
 	views   []memberView
 	members []observedMember
+	// reportsReadAt is when the members other than the recorded master
+	// had been read (observeMembers asks the master last).
+	reportsReadAt time.Time
 	// promotedOffset is the offset a new master reported when verified.
 	promotedOffset int64
 	// progressing is set by steps that changed something this pass.

@@ -36,7 +36,8 @@ type Detection struct {
 	// DownFor is how long the master has not answered as master (or, for a
 	// master cut off from its replicas, how long they have not heard it).
 	DownFor time.Duration
-	// RequeueAfter is when the verdict can next change (Suspect only).
+	// RequeueAfter is when the verdict can next change (Suspect and
+	// Isolated; Healthy while its replicas are Quieting).
 	RequeueAfter time.Duration
 	// Contained is true when the failed master provably cannot accept a
 	// write (R3): its process is gone, it answers and will be paused before
@@ -118,6 +119,13 @@ func Detect(obs Observation) Detection {
 		}
 		d.Health, d.Reason = HealthHealthy, "MasterHealthy"
 		d.Message = fmt.Sprintf("master %s answers as master at offset %d", name, master.Repl.Offset)
+		if ev.Quieting {
+			// Its replicas stopped hearing it (cut off from them): the
+			// pass that sees their votes mature is the one that fails it
+			// over, not the next periodic one (up to a resync period
+			// later, part of a cut-off master's RTO).
+			d.RequeueAfter = suspectPoll(ev)
+		}
 		return d
 	}
 
