@@ -71,7 +71,9 @@ func printRound(path string) error {
 	faultWall := ev.StartWall.Add(ev.FaultAt)
 	rel := func(d time.Duration) time.Duration { return d - ev.FaultAt }
 	var out []line
-	add := func(at time.Duration, format string, a ...any) { out = append(out, line{at, fmt.Sprintf(format, a...)}) }
+	add := func(at time.Duration, format string, a ...any) {
+		out = append(out, line{at, fmt.Sprintf(format, a...)})
+	}
 
 	// The old master: who answered the last ok writes before the fault.
 	oldMaster := ""
