@@ -212,6 +212,14 @@ func (r *ReplicationGroupReconciler) runFailoverPlan(ctx context.Context, p *pas
 		setPolicyCondition(p.rg, *plan.SwitchoverCondition)
 	}
 	res = ctrl.Result{RequeueAfter: plan.RequeueAfter}
+	if plan.RequeueAfter > 0 && len(plan.Actions) == 0 {
+		p.lookAgainAt = obs.Now.Add(plan.RequeueAfter)
+		if ev := plan.Decision; ev != nil && ev.Detection.Evidence.VotesDueIn > 0 && (ev.Detection.Health != failover.HealthHealthy || ev.Detection.Evidence.Quieting) {
+			logf.FromContext(ctx).Info("failover waits for votes", "reason", plan.Condition.Reason,
+				"votes", ev.Detection.ReplicasLinkDown, "votesDueInMs", ev.Detection.Evidence.VotesDueIn.Milliseconds(),
+				"reportsAgeMs", obs.ReportsAge.Milliseconds(), "requeueMs", plan.RequeueAfter.Milliseconds(), "passMs", msSince(p.started))
+		}
+	}
 	if len(plan.Actions) == 0 {
 		p.rg.Status.Switchover = switchoverStatus(plan.Switchover)
 		if plan.Switchover.Active() {

@@ -60,9 +60,10 @@ type Detection struct {
 // not only when MasterDownAfter runs out.
 const pollWhileSuspect = 250 * time.Millisecond
 
-// minSuspectPoll is the shortest wait before the next look at a suspect
-// master (suspectPoll).
-const minSuspectPoll = 20 * time.Millisecond
+// MinSuspectPoll is the shortest wait before the next look at a suspect
+// master (suspectPoll, and the reconciler when it times that look from the
+// observation rather than from the end of its pass).
+const MinSuspectPoll = 20 * time.Millisecond
 
 // suspectPoll is when to look again at a master that is not failed yet
 // only because the replicas' votes are missing: after pollWhileSuspect, or
@@ -75,7 +76,7 @@ func suspectPoll(ev Evidence) time.Duration {
 	if ev.VotesDueIn <= 0 {
 		return pollWhileSuspect
 	}
-	return min(pollWhileSuspect, max(minSuspectPoll, ev.VotesDueIn))
+	return min(pollWhileSuspect, max(MinSuspectPoll, ev.VotesDueIn))
 }
 
 // reasonMasterRestarted is the verdict on a master that answers as a replica.

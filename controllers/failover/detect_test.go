@@ -304,7 +304,7 @@ func TestDetectLooksAgainWhenVotesMature(t *testing.T) {
 		{"the second vote decides: the later one counts",
 			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3490), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3380)}, 120 * time.Millisecond},
 		{"a millisecond away: not a busy loop",
-			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3499), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3499)}, minSuspectPoll},
+			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3499), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3499)}, MinSuspectPoll},
 		{"far from the threshold: the usual poll",
 			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 1000), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3400)}, pollWhileSuspect},
 		{"one replica does not say: no vote can be foreseen",
