@@ -384,7 +384,7 @@ func (c *clients) do(conn *resp.Conn, in Op) (op Op) {
 		s, _ := arr[0].(string)
 		op.Value, _ = strconv.ParseInt(s, 10, 64) // nil reads as 0: absent
 	}
-	op.Outcome = OK
+	op.Outcome, op.OKAt = OK, c.h.Now()
 	// Every write is followed by WAIT: replication is asynchronous, so only
 	// a write some replica has acknowledged is promised to survive a
 	// failover (the linearizability check holds the others as unknown).

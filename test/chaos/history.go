@@ -44,6 +44,17 @@ type Op struct {
 	Acked    bool   // writes: WAIT answered >= 1 replica
 	Err      string // fail/unknown: what happened
 	Addr     string // the master Service endpoint the client's connection was dialed to
+	// OKAt is when the client had a write's OK (EXEC's reply), before the
+	// WAIT that follows it; zero when the op has none (Complete then).
+	OKAt time.Duration `json:",omitempty"`
+}
+
+// OKTime is when the client learnt the op succeeded: OKAt when set.
+func (o Op) OKTime() time.Duration {
+	if o.OKAt > 0 {
+		return o.OKAt
+	}
+	return o.Complete
 }
 
 // IsWrite reports whether the op changes its key when it is applied.

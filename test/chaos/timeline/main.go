@@ -84,8 +84,8 @@ func printRound(path string) error {
 		}
 	}
 	for _, o := range ev.Ops {
-		if o.IsWrite() && o.Outcome == chaos.OK && o.Member == oldMaster && o.Complete > lastOld {
-			lastOld = o.Complete
+		if o.IsWrite() && o.Outcome == chaos.OK && o.Member == oldMaster && o.OKTime() > lastOld {
+			lastOld = o.OKTime()
 		}
 	}
 	add(0, "fault injected (master %s)", oldMaster)
@@ -177,7 +177,7 @@ func printRound(path string) error {
 				continue
 			}
 			if o.IsWrite() && o.Member != oldMaster {
-				add(rel(o.Complete), "client %d: first ok write after the fault, on %s (invoked at %+dms)", c, o.Member, rel(o.Invoke).Milliseconds())
+				add(rel(o.OKTime()), "client %d: first ok write after the fault, on %s (invoked at %+dms)", c, o.Member, rel(o.Invoke).Milliseconds())
 				break
 			}
 		}
