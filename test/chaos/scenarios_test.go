@@ -690,7 +690,8 @@ Checks, after healing and settling (test/chaos/checkers.go):
 - per-key linearizability (porcupine): register and counter models, unknown
   writes as possibly applied, final reads included.
 - rto: the longest span from the fault to the end of the round with no ok
-  write from any client.
+  write from any client (a write counts when its OK arrived, not when the
+  WAIT after it ended).
 - keepsMaster scenarios (operator-cut-off)
   also fail when the master moved.
 - one active operator (from the operators' logs): no operator acts on the
