@@ -191,12 +191,13 @@ func (r *ReplicationGroupReconciler) createMember(ctx context.Context, p *pass, 
 	return nil
 }
 
-// deletePod deletes a member's pod (its PVC is kept for reuse). A pod
+// deletePod deletes a member's pod (its PVC is kept for reuse); extra
+// options (a grace period) come after the pass's own. A pod
 // labelled master loses the label first: it is no longer the master, and
 // while it terminates the master Service must not select it (kube-proxy
 // sends traffic to a terminating endpoint that still serves when no ready
 // one is left, as during a failover; review finding 5).
-func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string) error {
+func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string, extra ...client.DeleteOption) error {
 	if err := r.unlabelLeavingMaster(ctx, p, name, ""); err != nil {
 		return err
 	}
@@ -213,6 +214,7 @@ func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, nam
 		// (by another operator, or by this one's previous pass).
 		opts = append(opts, client.Preconditions{UID: &seen.UID})
 	}
+	opts = append(opts, extra...)
 	if err := r.Delete(ctx, pod, opts...); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting pod %s: %w", name, err)
 	}

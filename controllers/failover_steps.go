@@ -103,6 +103,11 @@ func (r *ReplicationGroupReconciler) observation(p *pass) failover.Observation {
 	if p.rg.Status.MasterLastSeen != nil {
 		obs.MasterLastSeen = p.rg.Status.MasterLastSeen.Time
 	}
+	if !p.reportsReadAt.IsZero() {
+		// The look at a silent master after the replicas (up to
+		// silentMemberTimeout): the next look is timed from their reports.
+		obs.ReportsAge = max(0, obs.Now.Sub(p.reportsReadAt))
+	}
 	for _, v := range p.views {
 		obs.Members = append(obs.Members, v.failover)
 	}
@@ -208,6 +213,14 @@ func (r *ReplicationGroupReconciler) runFailoverPlan(ctx context.Context, p *pas
 		setPolicyCondition(p.rg, *plan.SwitchoverCondition)
 	}
 	res = ctrl.Result{RequeueAfter: plan.RequeueAfter}
+	if plan.RequeueAfter > 0 && len(plan.Actions) == 0 {
+		p.lookAgainAt = obs.Now.Add(plan.RequeueAfter)
+		if ev := plan.Decision; ev != nil && ev.Detection.Evidence.VotesDueIn > 0 && (ev.Detection.Health != failover.HealthHealthy || ev.Detection.Evidence.Quieting) {
+			logf.FromContext(ctx).Info("failover waits for votes", "reason", plan.Condition.Reason,
+				"votes", ev.Detection.ReplicasLinkDown, "votesDueInMs", ev.Detection.Evidence.VotesDueIn.Milliseconds(),
+				"reportsAgeMs", obs.ReportsAge.Milliseconds(), "requeueMs", plan.RequeueAfter.Milliseconds(), "passMs", msSince(p.started))
+		}
+	}
 	if len(plan.Actions) == 0 {
 		p.rg.Status.Switchover = switchoverStatus(plan.Switchover)
 		if plan.Switchover.Active() {
@@ -347,7 +360,7 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		failover.ActKillClients:
 		return r.nodeAction(ctx, p, a)
 	case failover.ActDeletePod:
-		return r.deletePod(ctx, p, a.Member)
+		return r.deletePod(ctx, p, a.Member, client.GracePeriodSeconds(fencedMasterGraceSeconds))
 	case failover.ActMarkFenced:
 		if !containsString(p.rg.Status.FencedMembers, a.Member) {
 			p.rg.Status.FencedMembers = append(p.rg.Status.FencedMembers, a.Member)
@@ -391,6 +404,18 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 	}
 	return fmt.Errorf("unknown action kind %q", a.Kind)
 }
+
+// fencedMasterGraceSeconds is the grace period of the deletion that fences
+// an unreachable old master (failover.ActDeletePod): the plan deletes it only
+// once it is contained (its guard expired), so its shutdown has nothing to
+// hand over, and its data is replaced or resynced when it rejoins. A frozen
+// (SIGSTOP) process ignores the SIGTERM, so with the pod's 30s its clients
+// would stay connected to a master that answers nothing until their own
+// timeouts; the kubelet's SIGKILL after 1s resets their connections, and
+// they reconnect through the master Service. Not 0: that is a force
+// delete, which removes the object without the kubelet confirming
+// anything, and the member is recreated only once the kubelet has ended it.
+const fencedMasterGraceSeconds int64 = 1
 
 // masterEndpointWait bounds each wait of moveMasterLabel for the master
 // Service's EndpointSlice to show a change.

@@ -83,9 +83,24 @@ func (r *ReplicationGroupReconciler) observeMembers(ctx context.Context, p *pass
 		}
 		p.views = append(p.views, r.observePod(ctx, p, pod, ord, false))
 	}
+	p.reportsReadAt = r.now()
 	if master != nil {
 		quick := masterLooksSilent(p.views, master.Status.PodIP, failoverSettings(p.rg))
-		p.views = append(p.views, r.observePod(ctx, p, master, masterOrd, quick))
+		mv := r.observePod(ctx, p, master, masterOrd, quick)
+		if !mv.failover.Reachable && mv.observed.PodIP != "" && !mv.observed.Deleting {
+			// The look at a master that did not answer took up to its
+			// timeout, and its replicas' no-contact grew meanwhile: the
+			// pass decides on their reports read again, so votes that
+			// matured during the look count now instead of a pass (and
+			// another look) later. Only those that answered are asked.
+			for i, v := range p.views {
+				if v.failover.Reachable {
+					p.views[i] = r.observePod(ctx, p, p.pods[v.observed.Name], v.observed.Ordinal, false)
+				}
+			}
+			p.reportsReadAt = r.now()
+		}
+		p.views = append(p.views, mv)
 	}
 	sort.Slice(p.views, func(i, j int) bool { return p.views[i].observed.Ordinal < p.views[j].observed.Ordinal })
 	p.members = nil

@@ -133,3 +133,78 @@ func TestObserveMasterItsReplicasNoLongerHear(t *testing.T) {
 		})
 	}
 }
+
+// agingReplicasNodes never answers for the master at masterIP (a frozen
+// process, each look lasting until its context ends) and answers for the
+// replicas with a no-contact that grows by the time since start, as a
+// replica's own clock does while its master is silent.
+type agingReplicasNodes struct {
+	nodeclient.Client
+	masterIP string
+	startMs  int64
+	start    time.Time
+	mu       sync.Mutex
+	reads    int
+}
+
+// InfoReplication implements nodeclient.Client.
+func (f *agingReplicasNodes) InfoReplication(ctx context.Context, n nodeclient.Node) (string, error) {
+	if n.Addr == f.masterIP+":6379" {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second) // the node timeout
+		defer cancel()
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	f.mu.Lock()
+	f.reads++
+	f.mu.Unlock()
+	quiet := f.startMs + time.Since(f.start).Milliseconds()
+	return fmt.Sprintf("# Replication\r\nrole:slave\r\nmaster_host:%s\r\nmaster_port:6379\r\nmaster_link_status:up\r\n"+
+		"master_last_io_seconds_ago:%d\r\nmaster_no_contact_ms:%d\r\nmaster_sync_in_progress:0\r\nslave_repl_offset:100\r\n"+
+		"master_replid:%040d\r\nmaster_replid2:%040d\r\nmaster_repl_offset:100\r\nsecond_repl_offset:-1\r\n",
+		f.masterIP, quiet/1000, quiet, 1, 0), nil
+}
+
+// TestObserveRereadsReplicasAfterASilentMaster: the look at a master that
+// does not answer lasts up to silentMemberTimeout, and its replicas' votes
+// may mature meanwhile; the replicas that answered are read again after it,
+// so the pass decides on what they say then (a pass, and another look,
+// sooner: part of a frozen master's RTO), and the reports' age the policy
+// times its next look from starts after the look.
+func TestObserveRereadsReplicasAfterASilentMaster(t *testing.T) {
+	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
+	rg.Spec.Replicas = ptr.To[int32](2)
+	rg.Status.CurrentMaster = "g-0"
+	pod := func(name, ip string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: "uid-" + types.UID(name),
+			Labels: selectorLabels(rg),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "replnode.io/v1alpha1", Kind: "ReplicationGroup", Name: "g",
+				UID: rg.UID, Controller: ptr.To(true)}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
+	}
+	// 3.3s quiet at the first read: the look at the master (bounded, the
+	// replicas say it is silent) passes the 3.5s vote threshold.
+	nodes := &agingReplicasNodes{masterIP: "10.0.0.1", startMs: 3300, start: time.Now()}
+	r := &ReplicationGroupReconciler{Nodes: nodes, Client: fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).
+		WithObjects(pod("g-0", "10.0.0.1"), pod("g-1", "10.0.0.2"), pod("g-2", "10.0.0.3")).Build()}
+	p := newPass(rg.DeepCopy())
+	began := time.Now()
+	if _, err := r.observeMembers(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	lookEnded := began.Add(silentMemberTimeout)
+	if nodes.reads != 4 {
+		t.Fatalf("the replicas were read %d times, want twice each", nodes.reads)
+	}
+	if p.reportsReadAt.Before(lookEnded) {
+		t.Fatalf("reports read at +%s, before the look at the master ended (+%s)", p.reportsReadAt.Sub(began), silentMemberTimeout)
+	}
+	for _, v := range p.views {
+		if v.failover.Name == "g-0" {
+			continue
+		}
+		if got := v.failover.Repl.NoContactMs; got < 3300+silentMemberTimeout.Milliseconds() {
+			t.Fatalf("%s reports %dms: the read before the look, not after it", v.failover.Name, got)
+		}
+	}
+}

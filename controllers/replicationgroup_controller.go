@@ -252,6 +252,12 @@ func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if rg.Status.CurrentMaster != "" && !meta.IsStatusConditionTrue(rg.Status.Conditions, replnodev1alpha1.ConditionReady) {
 		res.RequeueAfter = min(res.RequeueAfter, notReadyPollPeriod)
 	}
+	if !p.lookAgainAt.IsZero() {
+		// The policy's wait counts from what it observed (a master's
+		// votes maturing), not from the end of a pass whose status write
+		// and other steps took a while on a loaded API server.
+		res.RequeueAfter = min(res.RequeueAfter, max(failover.MinSuspectPoll, p.lookAgainAt.Sub(r.now())))
+	}
 	return res, nil
 }
 
@@ -398,6 +404,12 @@ type pass struct {
 	pods    map[string]*corev1.Pod
 	views   []memberView
 	members []observedMember
+	// reportsReadAt is when the members other than the recorded master
+	// had been read (observeMembers asks the master last).
+	reportsReadAt time.Time
+	// lookAgainAt is when the failover policy asked to look again,
+	// counted from its observation (zero: no such request).
+	lookAgainAt time.Time
 	// promotedOffset is the offset a new master reported when verified.
 	promotedOffset int64
 	// progressing is set by steps that changed something this pass.

@@ -114,7 +114,7 @@ func Decide(obs Observation, switchover SwitchoverState) Decision {
 	d := Decision{Detection: det, Reason: det.Reason, Message: det.Message, From: obs.Status.CurrentMaster}
 	switch det.Health {
 	case HealthHealthy:
-		d.To = obs.Status.CurrentMaster
+		d.To, d.RequeueAfter = obs.Status.CurrentMaster, det.RequeueAfter
 		return decideRejoin(obs, d)
 	case HealthSuspect:
 		d.Kind, d.RequeueAfter = KindWait, det.RequeueAfter

@@ -36,7 +36,8 @@ type Detection struct {
 	// DownFor is how long the master has not answered as master (or, for a
 	// master cut off from its replicas, how long they have not heard it).
 	DownFor time.Duration
-	// RequeueAfter is when the verdict can next change (Suspect only).
+	// RequeueAfter is when the verdict can next change (Suspect and
+	// Isolated; Healthy while its replicas are Quieting).
 	RequeueAfter time.Duration
 	// Contained is true when the failed master provably cannot accept a
 	// write (R3): its process is gone, it answers and will be paused before
@@ -59,9 +60,10 @@ type Detection struct {
 // not only when MasterDownAfter runs out.
 const pollWhileSuspect = 250 * time.Millisecond
 
-// minSuspectPoll is the shortest wait before the next look at a suspect
-// master (suspectPoll).
-const minSuspectPoll = 20 * time.Millisecond
+// MinSuspectPoll is the shortest wait before the next look at a suspect
+// master (suspectPoll, and the reconciler when it times that look from the
+// observation rather than from the end of its pass).
+const MinSuspectPoll = 20 * time.Millisecond
 
 // suspectPoll is when to look again at a master that is not failed yet
 // only because the replicas' votes are missing: after pollWhileSuspect, or
@@ -74,7 +76,7 @@ func suspectPoll(ev Evidence) time.Duration {
 	if ev.VotesDueIn <= 0 {
 		return pollWhileSuspect
 	}
-	return min(pollWhileSuspect, max(minSuspectPoll, ev.VotesDueIn))
+	return min(pollWhileSuspect, max(MinSuspectPoll, ev.VotesDueIn))
 }
 
 // reasonMasterRestarted is the verdict on a master that answers as a replica.
@@ -118,6 +120,13 @@ func Detect(obs Observation) Detection {
 		}
 		d.Health, d.Reason = HealthHealthy, "MasterHealthy"
 		d.Message = fmt.Sprintf("master %s answers as master at offset %d", name, master.Repl.Offset)
+		if ev.Quieting {
+			// Its replicas stopped hearing it (cut off from them): the
+			// pass that sees their votes mature is the one that fails it
+			// over, not the next periodic one (up to a resync period
+			// later, part of a cut-off master's RTO).
+			d.RequeueAfter = suspectPoll(ev)
+		}
 		return d
 	}
 

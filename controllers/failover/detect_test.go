@@ -304,7 +304,7 @@ func TestDetectLooksAgainWhenVotesMature(t *testing.T) {
 		{"the second vote decides: the later one counts",
 			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3490), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3380)}, 120 * time.Millisecond},
 		{"a millisecond away: not a busy loop",
-			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3499), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3499)}, minSuspectPoll},
+			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3499), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3499)}, MinSuspectPoll},
 		{"far from the threshold: the usual poll",
 			guarded, []Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 1000), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3400)}, pollWhileSuspect},
 		{"one replica does not say: no vote can be foreseen",
@@ -324,6 +324,97 @@ func TestDetectLooksAgainWhenVotesMature(t *testing.T) {
 			// Decide waits with the same delay.
 			if dec := Decide(obs, SwitchoverState{}); dec.RequeueAfter != c.want || len(dec.Actions) != 0 {
 				t.Fatalf("Decide: %s after %s with %d actions, want a wait of %s", dec.Reason, dec.RequeueAfter, len(dec.Actions), c.want)
+			}
+		})
+	}
+}
+
+// TestDetectWatchesAMasterItsReplicasStoppedHearing: a master that still
+// answers the operator but that N-w+1 replicas have not heard for longer
+// than a running master stays silent (cut off from them) is looked at
+// again as their votes mature, not at the next resync (issue 12, a cut-off
+// master's RTO); a master its replicas hear, or only one of them does not,
+// keeps the normal period; and looking sooner fails nothing.
+func TestDetectWatchesAMasterItsReplicasStoppedHearing(t *testing.T) {
+	quietMs := func(m Member, ms int64) Member {
+		m.Repl.NoContactMs = ms
+		return m
+	}
+	answering := master("g-0", 0, histA, 1000)
+	answering.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: 1, MaxLag: 2 * time.Second}
+	cases := []struct {
+		name     string
+		replicas []Member
+		want     time.Duration
+	}{
+		// PreciseGuardMargin is 1.5s (ping period 1s + CronSlack); the
+		// vote threshold 3.5s.
+		{"both quiet 3.4s: look as the votes mature",
+			[]Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3400), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3450)}, 100 * time.Millisecond},
+		{"both quiet 2s: the suspect poll",
+			[]Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 2000), quietMs(replica("g-2", 2, histA, 980, LinkUp), 2000)}, pollWhileSuspect},
+		{"an idle master between pings: the normal period",
+			[]Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 1000), quietMs(replica("g-2", 2, histA, 980, LinkUp), 1400)}, 0},
+		{"only one replica lost it: its votes cannot mature, the normal period",
+			[]Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3400), quietMs(replica("g-2", 2, histA, 980, LinkUp), 100)}, 0},
+		{"the other replica does not answer: nothing foreseen",
+			[]Member{quietMs(replica("g-1", 1, histA, 990, LinkUp), 3400), unreachable(replica("g-2", 2, histA, 980, LinkUp))}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", 0, append([]Member{answering}, c.replicas...)...)
+			obs.Status.LastMasterReplID = histA
+			d := Detect(obs)
+			if d.Health != HealthHealthy {
+				t.Fatalf("health %s (%s), want Healthy: no vote is there yet: %s", d.Health, d.Reason, d.Message)
+			}
+			if d.RequeueAfter != c.want {
+				t.Fatalf("RequeueAfter = %s, want %s", d.RequeueAfter, c.want)
+			}
+			if dec := Decide(obs, SwitchoverState{}); dec.RequeueAfter != c.want || len(dec.Actions) != 0 {
+				t.Fatalf("Decide: %s after %s with %d actions, want no action and a wait of %s", dec.Reason, dec.RequeueAfter, len(dec.Actions), c.want)
+			}
+		})
+	}
+}
+
+// TestReportsAgeMovesOnlyTheNextLook: replicas' reports read a while before
+// the decision (the look at a silent master came after them) bring the next
+// look forward by that age, down to MinSuspectPoll, but never turn into a
+// vote: however old the reports, a no-contact short of the threshold does
+// not fail the master.
+func TestReportsAgeMovesOnlyTheNextLook(t *testing.T) {
+	quietMs := func(m Member, ms int64) Member {
+		m.Repl.NoContactMs = ms
+		return m
+	}
+	frozen := unreachable(master("g-0", 0, histA, 1000))
+	frozen.Guard = NodeGuard{Reported: true, Ms: true, ToWrite: 1, MaxLag: 2 * time.Second}
+	cases := []struct {
+		name string
+		age  time.Duration
+		want time.Duration
+	}{
+		{"fresh reports: due in 200ms", 0, 200 * time.Millisecond},
+		{"read 150ms ago: due in 50ms", 150 * time.Millisecond, 50 * time.Millisecond},
+		{"read 300ms ago, past due: the shortest wait, no vote", 300 * time.Millisecond, MinSuspectPoll},
+		{"read an hour ago: still no vote", time.Hour, MinSuspectPoll},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obs := observe("g-0", time.Minute, frozen,
+				quietMs(replica("g-1", 1, histA, 990, LinkUp), 3300), quietMs(replica("g-2", 2, histA, 980, LinkUp), 3300))
+			obs.Status.LastMasterReplID = histA
+			obs.ReportsAge = c.age
+			d := Detect(obs)
+			if d.Health == HealthFailed || d.ReplicasLinkDown != 0 {
+				t.Fatalf("health %s with %d votes from reports short of the threshold: %s", d.Health, d.ReplicasLinkDown, d.Message)
+			}
+			if d.RequeueAfter != c.want {
+				t.Fatalf("RequeueAfter = %s, want %s", d.RequeueAfter, c.want)
+			}
+			if dec := Decide(obs, SwitchoverState{}); len(dec.Actions) != 0 {
+				t.Fatalf("Decide acted on aged reports: %s", actionLines(dec.Actions))
 			}
 		})
 	}

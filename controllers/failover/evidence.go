@@ -68,10 +68,19 @@ type Evidence struct {
 	// votes: how long the guard has provably been expired; 0 when it has not.
 	VotedDownFor time.Duration
 	// VotesDueIn is how much longer the replicas must hear nothing before
-	// NeedVotes of them vote, counted from their reports: 0 when the guard
-	// has expired, or when fewer than NeedVotes report a no-contact (no
-	// vote can be foreseen). Only when to look again depends on it.
+	// NeedVotes of them vote, counted from Now (their reports, read
+	// Observation.ReportsAge earlier, less that age; at least 1ns): 0 when
+	// the guard has expired, or when fewer than NeedVotes report a
+	// no-contact (no vote can be foreseen). Only when to look again
+	// depends on it.
 	VotesDueIn time.Duration
+	// Quieting is true when NeedVotes replicas have heard nothing from the
+	// master for longer than a running master stays silent (a
+	// repl-ping-replica-period plus CronSlack): it is frozen, stopped or
+	// cut off from them, even while it still answers the operator, so
+	// their votes may mature any moment. Only when to look again depends
+	// on it.
+	Quieting bool
 	// MostAdvanced is the largest position reported (-1 when none).
 	MostAdvanced int64
 }
@@ -145,6 +154,7 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 		ev.NeedVotes = n - w + 1
 	}
 	var voted, due []time.Duration
+	quieting := 0
 	for _, r := range sortedMembers(obs.Members) {
 		if r.Name == master || !r.Reachable || r.Repl.Role != RoleReplica || r.Repl.SyncInProgress || r.Repl.Loading {
 			continue
@@ -172,6 +182,9 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 			}
 			rep.Voted = ev.NeedVotes > 0 && quiet >= threshold
 			due = append(due, max(0, threshold-quiet))
+			if quiet > PreciseGuardMargin(s) {
+				quieting++
+			}
 		}
 		if rep.Voted {
 			ev.Votes++
@@ -185,7 +198,8 @@ func GatherEvidence(obs Observation, master string, ref Reference) Evidence {
 		ev.VotedDownFor = voted[ev.NeedVotes-1]
 	} else if ev.NeedVotes > 0 && len(due) >= ev.NeedVotes {
 		slices.Sort(due)
-		ev.VotesDueIn = due[ev.NeedVotes-1]
+		ev.VotesDueIn = max(time.Nanosecond, due[ev.NeedVotes-1]-obs.ReportsAge)
+		ev.Quieting = quieting >= ev.NeedVotes
 	}
 	return ev
 }

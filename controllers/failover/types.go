@@ -236,6 +236,12 @@ type Observation struct {
 	// zero time means "not since the operator started"; the caller should
 	// then set it to the time it first found the master unreachable.
 	MasterLastSeen time.Time
+	// ReportsAge is how long before Now the replicas' replication state
+	// was read (the caller asks the master after them, and a look at a
+	// silent master takes a while). It only moves when to look again
+	// (Evidence.VotesDueIn counts from Now): a vote always comes from a
+	// report as read, never from one aged by the clock.
+	ReportsAge time.Duration
 }
 
 // member returns the member with the given name, or nil.

@@ -217,12 +217,15 @@ func syncFullRose(samples []Sample, from, to time.Duration) bool {
 
 // WriteGap returns the longest span within [from, end] in which no write
 // was acknowledged (ok) by any member: the write unavailability a fault at
-// from caused, the suite's RTO.
+// from caused, the suite's RTO. A write counts when its OK arrived (OKAt),
+// not when the WAIT after it ended: a write answered just before the fault
+// whose WAIT then timed out (its replicas frozen or cut off with the
+// master) completed 2s into the outage and hid those 2s.
 func WriteGap(ops []Op, from, end time.Duration) time.Duration {
 	var completes []time.Duration
 	for _, o := range ops {
-		if o.IsWrite() && o.Outcome == OK && o.Complete >= from && o.Complete <= end {
-			completes = append(completes, o.Complete)
+		if at := o.OKTime(); o.IsWrite() && o.Outcome == OK && at >= from && at <= end {
+			completes = append(completes, at)
 		}
 	}
 	sort.Slice(completes, func(i, j int) bool { return completes[i] < completes[j] })

@@ -142,6 +142,13 @@ func TestWriteGap(t *testing.T) {
 	if got := WriteGap(nil, ms(0), ms(300)); got != ms(300) {
 		t.Errorf("no writes at all: gap = %v, want the whole span", got)
 	}
+	// A write answered OK at 20, before the fault at 25, whose WAIT ended
+	// at 2020: the outage runs from the fault to the next OK at 2900.
+	waited := w("A", 15, 2020)
+	waited.OKAt = ms(20)
+	if got := WriteGap([]Op{w("A", 0, 10), waited, w("B", 2800, 2900)}, ms(25), ms(3000)); got != ms(2875) {
+		t.Errorf("gap = %v, want 2875ms: a WAIT that ended after the fault is not a write then", got)
+	}
 }
 
 func TestLinearizable(t *testing.T) {

@@ -290,6 +290,7 @@ func (c *clients) worker(i, round int) {
 		}
 	}()
 	seq := int64(0)
+	addr := "" // the endpoint conn was dialed to
 	for n := 0; ; n++ {
 		select {
 		case <-c.stop:
@@ -297,7 +298,7 @@ func (c *clients) worker(i, round int) {
 		default:
 		}
 		if conn == nil {
-			addr := masterEndpoint()
+			addr = masterEndpoint()
 			if addr == "" {
 				time.Sleep(100 * time.Millisecond)
 				continue
@@ -321,7 +322,7 @@ func (c *clients) worker(i, round int) {
 		default:
 			op = Op{Kind: Get, Key: regKey(round, i)}
 		}
-		op.Client = i
+		op.Client, op.Addr = i, addr
 		op = c.do(conn, op)
 		c.h.Add(op)
 		if op.Outcome != OK {
@@ -383,7 +384,7 @@ func (c *clients) do(conn *resp.Conn, in Op) (op Op) {
 		s, _ := arr[0].(string)
 		op.Value, _ = strconv.ParseInt(s, 10, 64) // nil reads as 0: absent
 	}
-	op.Outcome = OK
+	op.Outcome, op.OKAt = OK, c.h.Now()
 	// Every write is followed by WAIT: replication is asynchronous, so only
 	// a write some replica has acknowledged is promised to survive a
 	// failover (the linearizability check holds the others as unknown).
@@ -405,19 +406,43 @@ func (c *clients) do(conn *resp.Conn, in Op) (op Op) {
 
 // sampler polls every member (from the client pod's network) every 100ms.
 type sampler struct {
-	h       *History
-	names   *memberNames
-	mu      sync.Mutex
-	samples []Sample
-	stop    chan struct{}
-	done    chan struct{}
+	h         *History
+	names     *memberNames
+	mu        sync.Mutex
+	samples   []Sample
+	endpoints []EndpointChange
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // startSampler starts polling.
 func startSampler(h *History, names *memberNames) *sampler {
 	s := &sampler{h: h, names: names, stop: make(chan struct{}), done: make(chan struct{})}
 	go s.loop()
+	go s.watchEndpoint()
 	return s
+}
+
+// watchEndpoint records every change of the master Service's ready
+// endpoint, read as the clients read it (masterEndpoint) every 50ms, for
+// the failover timeline; apart from the members' so that a frozen member
+// does not slow it.
+func (s *sampler) watchEndpoint() {
+	last := "unset"
+	for {
+		addr := masterEndpoint()
+		if addr != last {
+			s.mu.Lock()
+			s.endpoints = append(s.endpoints, EndpointChange{At: s.h.Now(), Addr: addr})
+			s.mu.Unlock()
+			last = addr
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // loop samples until stop.
@@ -478,16 +503,24 @@ func sampleMember(ip string) (Sample, bool) {
 	}
 	keys, _ := n.(int64)
 	sf, _ := strconv.ParseInt(resp.InfoField(info, "sync_full"), 10, 64)
-	return Sample{RunID: resp.InfoField(info, "run_id"), Role: resp.InfoField(info, "role"), Keys: keys, SyncFull: sf}, true
+	smp := Sample{RunID: resp.InfoField(info, "run_id"), Role: resp.InfoField(info, "role"), Keys: keys, SyncFull: sf,
+		Link: resp.InfoField(info, "master_link_status"), NoContactMs: -1}
+	if ms, err := strconv.ParseInt(resp.InfoField(info, "master_no_contact_ms"), 10, 64); err == nil {
+		smp.NoContactMs = ms
+	} else if secs, err := strconv.ParseInt(resp.InfoField(info, "master_last_io_seconds_ago"), 10, 64); err == nil && secs >= 0 {
+		smp.NoContactMs = secs * 1000
+	}
+	return smp, true
 }
 
-// finish stops the sampler and returns the samples.
-func (s *sampler) finish() []Sample {
+// finish stops the sampler and returns the samples and the master
+// endpoint's changes.
+func (s *sampler) finish() ([]Sample, []EndpointChange) {
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Sample(nil), s.samples...)
+	return append([]Sample(nil), s.samples...), append([]EndpointChange(nil), s.endpoints...)
 }
 
 // ------ READING BACK ------

@@ -8,7 +8,9 @@
 //
 // It owns: the operation history (history.go), the checkers, pure functions
 // over histories and samples with their own table tests (checkers.go), and
-// the scenarios and their cluster plumbing (*_test.go, Ginkgo). It must not
+// the scenarios and their cluster plumbing (*_test.go, Ginkgo), and the
+// timeline command (timeline/: go run ./test/chaos/timeline <evidence>.json
+// prints a round's failover timeline, judging nothing). It must not
 // judge from the group's status: a checker reads only what the clients and
 // the sampler observed, and the operators' own logs (which operator acted
 // when).

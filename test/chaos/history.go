@@ -43,6 +43,18 @@ type Op struct {
 	Member   string // the member that answered (ok only): from CLIENT INFO laddr
 	Acked    bool   // writes: WAIT answered >= 1 replica
 	Err      string // fail/unknown: what happened
+	Addr     string // the master Service endpoint the client's connection was dialed to
+	// OKAt is when the client had a write's OK (EXEC's reply), before the
+	// WAIT that follows it; zero when the op has none (Complete then).
+	OKAt time.Duration `json:",omitempty"`
+}
+
+// OKTime is when the client learnt the op succeeded: OKAt when set.
+func (o Op) OKTime() time.Duration {
+	if o.OKAt > 0 {
+		return o.OKAt
+	}
+	return o.Complete
 }
 
 // IsWrite reports whether the op changes its key when it is applied.
@@ -57,6 +69,10 @@ type History struct {
 
 // NewHistory starts a history whose clock reads zero now.
 func NewHistory() *History { return &History{start: time.Now()} }
+
+// Wall returns the wall-clock time of offset d on the history's clock: it
+// places the history against the operators' logs.
+func (h *History) Wall(d time.Duration) time.Time { return h.start.Add(d) }
 
 // Now reads the history's monotonic clock (time.Since uses the monotonic
 // reading, so wall-clock steps do not move it).
@@ -86,4 +102,18 @@ type Sample struct {
 	Role     string // master or slave
 	Keys     int64  // DBSIZE
 	SyncFull int64  // INFO stats sync_full: full syncs this member served
+	// A replica's view of its master link (INFO replication), for the
+	// failover timeline (cmd timeline): master_link_status, and how long
+	// it has heard nothing from its master in milliseconds
+	// (master_no_contact_ms; master_last_io_seconds_ago*1000 from a
+	// member that only reports seconds; -1 when it says neither).
+	Link        string `json:",omitempty"`
+	NoContactMs int64  `json:",omitempty"`
+}
+
+// EndpointChange is the master Service's ready endpoint as the sampler saw
+// it change ("" while it has none or several).
+type EndpointChange struct {
+	At   time.Duration
+	Addr string
 }

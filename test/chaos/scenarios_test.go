@@ -389,7 +389,7 @@ func runRound(sc scenario, n int) result {
 	hold(3 * time.Second)
 	cl.finish()
 	end := h.Now()
-	samples := smp.finish()
+	samples, endpoints := smp.finish()
 	ops := h.Ops()
 	if sc.keepsMaster && final != "" && final != master {
 		problems = append(problems, fmt.Sprintf("the master moved %s -> %s, which this fault must not cause", master, final))
@@ -440,7 +440,7 @@ func runRound(sc scenario, n int) result {
 	}
 	rto := WriteGap(ops, faultAt, end)
 	res := report(sc, n, ops, fmt.Sprintf("master %s -> %s", master, final), problems, ackedLost, okLost, dual, rto)
-	saveEvidence(sc, n, ops, samples, fin, problems, string(lin))
+	saveEvidence(sc, n, timing{start: h.Wall(0), fault: faultAt, end: end, rto: rto}, ops, samples, endpoints, fin, problems, string(lin))
 	return res
 }
 
@@ -553,16 +553,28 @@ func report(sc scenario, n int, ops []Op, masters string, problems []string, ack
 	return result{ok: len(problems) == 0, line: line + " — " + detail}
 }
 
-// saveEvidence writes the round's history, samples and final read to
-// CHAOS_EVIDENCE_DIR (default /tmp/replnode-chaos-evidence) for a look after the run.
-func saveEvidence(sc scenario, n int, ops []Op, samples []Sample, fin Final, problems []string, lin string) {
+// timing places a round on the clock: the wall time of the history's zero
+// (to read the operators' logs against), the fault's and the round end's
+// offsets, and the rto measured.
+type timing struct {
+	start      time.Time
+	fault, end time.Duration
+	rto        time.Duration
+}
+
+// saveEvidence writes the round's history, samples, master endpoint changes
+// and final read to CHAOS_EVIDENCE_DIR (default /tmp/replnode-chaos-evidence)
+// for a look after the run (go run ./test/chaos/timeline prints a round's
+// failover timeline from it).
+func saveEvidence(sc scenario, n int, t timing, ops []Op, samples []Sample, endpoints []EndpointChange, fin Final, problems []string, lin string) {
 	dir := envOr("CHAOS_EVIDENCE_DIR", filepath.Join(os.TempDir(), "replnode-chaos-evidence"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return
 	}
 	b, _ := json.MarshalIndent(map[string]any{
 		"scenario": sc.name, "round": n, "problems": problems, "linearizability": lin,
-		"ops": ops, "samples": samples, "finalMaster": fin.Master, "operatorLogs": operators.allLogs,
+		"ops": ops, "samples": samples, "endpoints": endpoints, "finalMaster": fin.Master, "operatorLogs": operators.allLogs,
+		"startWall": t.start.UTC().Format(time.RFC3339Nano), "faultAt": t.fault, "endAt": t.end, "rto": t.rto,
 	}, "", " ")
 	_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.json", sc.name, n)), b, 0o644)
 	// The operators' logs so far: the cluster's state directory goes with
@@ -678,7 +690,8 @@ Checks, after healing and settling (test/chaos/checkers.go):
 - per-key linearizability (porcupine): register and counter models, unknown
   writes as possibly applied, final reads included.
 - rto: the longest span from the fault to the end of the round with no ok
-  write from any client.
+  write from any client (a write counts when its OK arrived, not when the
+  WAIT after it ended).
 - keepsMaster scenarios (operator-cut-off)
   also fail when the master moved.
 - one active operator (from the operators' logs): no operator acts on the
