@@ -137,13 +137,32 @@ func (r *ReplicationGroupReconciler) setTargetMaster(ctx context.Context, p *pas
 	if p.rg.Status.TargetMaster == target {
 		return nil
 	}
+	announce := r.recordTargetMaster(p, target, reason)
+	if err := r.patchStatus(ctx, p); err != nil {
+		return err
+	}
+	announce()
+	return nil
+}
+
+// recordTargetMaster sets status.targetMaster (and the failover record when
+// the master changes) in the pass's copy without writing it; the returned
+// function emits the MasterChanging event, to be called once the write that
+// carries the record succeeded.
+func (r *ReplicationGroupReconciler) recordTargetMaster(p *pass, target, reason string) (announce func()) {
+	announce = func() {}
+	if p.rg.Status.TargetMaster == target {
+		return announce
+	}
 	p.rg.Status.TargetMaster = target
 	if from := p.rg.Status.CurrentMaster; from != "" && from != target {
 		now := metav1.NewTime(r.now())
 		p.rg.Status.LastFailover = &replnodev1alpha1.FailoverRecord{From: from, To: target, Reason: reason, DetectedAt: &now}
-		r.event(p.rg, corev1.EventTypeWarning, "MasterChanging", fmt.Sprintf("moving the master from %s to %s (%s)", from, target, reason))
+		announce = func() {
+			r.event(p.rg, corev1.EventTypeWarning, "MasterChanging", fmt.Sprintf("moving the master from %s to %s (%s)", from, target, reason))
+		}
 	}
-	return r.patchStatus(ctx, p)
+	return announce
 }
 
 // createMember creates a member's PVC (if storage is set and it does not

@@ -229,15 +229,6 @@ func (r *ReplicationGroupReconciler) runFailoverPlan(ctx context.Context, p *pas
 		return res, plan, true, nil
 	}
 	p.failoverBusy = true
-	if touchesNodes(plan.Actions) && !p.epochTaken {
-		// Fence any other operator before touching a node (epoch.go).
-		// Once per pass: the steps a pass chains run under the epoch it
-		// took (members that learnt a newer one refuse them), and the
-		// pass's status write carries its optimistic check.
-		if err := r.beginFailoverEpoch(ctx, p); err != nil {
-			return res, plan, false, err
-		}
-	}
 	reason := plan.Condition.Reason
 	if plan.Decision != nil && plan.Decision.Reason != "" {
 		reason = plan.Decision.Reason
@@ -246,6 +237,32 @@ func (r *ReplicationGroupReconciler) runFailoverPlan(ctx context.Context, p *pas
 		// What happened to the master (MasterRestarted, MasterPodGone, ...)
 		// says more in the record and the conditions than "FailingOver".
 		reason = plan.Decision.Detection.Reason
+	}
+	if touchesNodes(plan.Actions) && !p.epochTaken {
+		// Fence any other operator before touching a node (epoch.go).
+		// Once per pass: the steps a pass chains run under the epoch it
+		// took (members that learnt a newer one refuse them), and the
+		// pass's status write carries its optimistic check. A plan that
+		// starts by recording its target master (targetMaster before
+		// acting) records it in that same write: one API round trip
+		// less between the decision and the first node command, which
+		// under load was a large part of a failover's write outage
+		// (docs/chaos.md, "Failover timeline"). The action then finds the
+		// target recorded and writes nothing.
+		var announce func()
+		target, record := p.rg.Status.TargetMaster, p.rg.Status.LastFailover
+		if a := plan.Actions[0]; a.Kind == failover.ActSetTargetMaster {
+			announce = r.recordTargetMaster(p, a.Target, reason)
+		}
+		if err := r.beginFailoverEpoch(ctx, p); err != nil {
+			// Nothing acted: the pass's closing status write must not
+			// record a target that no epoch covers.
+			p.rg.Status.TargetMaster, p.rg.Status.LastFailover = target, record
+			return res, plan, false, err
+		}
+		if announce != nil {
+			announce()
+		}
 	}
 	p.progress(replnodev1alpha1.PhaseFailingOver, reason, plan.Condition.Message)
 	completed, err := r.executeFailoverActions(ctx, p, plan.Actions, reason)
