@@ -20,9 +20,9 @@ import (
 //   - ents holds one pointer-free entry per key, densely: positions
 //     0..n-1 are the keys, which is what SCAN's cursor and RANDOMKEY index.
 //     Deleting moves the last entry into the hole.
-//   - slots is an open-addressing (linear probing) hash table of entry
-//     positions + 1 (0 is empty); the entry keeps its key's hash, so
-//     probing and resizing never read the key.
+//   - index is an open-addressing hash table of entry positions, in
+//     segments that grow one at a time (keyindex.go); the entry keeps its
+//     key's hash, so probing and resizing never read the key.
 //   - the key's bytes live in a record in the arena (size-class slabs in
 //     big pointer-free chunks). A string value set through SetString or
 //     Adopt is stored in the same record, after the key: Peek hands out a
@@ -32,7 +32,7 @@ import (
 //   - expires maps entry positions to expiry times, only for keys with one.
 type DB struct {
 	seed  maphash.Seed
-	slots []uint32
+	index keyIndex
 	ents  [][]entry // pages of entPage entries
 	n     int
 
@@ -89,7 +89,6 @@ type objSlot struct {
 const (
 	entPageShift = 12
 	entPage      = 1 << entPageShift
-	minSlots     = 8
 )
 
 // NewDB returns an empty database.
@@ -167,23 +166,25 @@ func (db *DB) recordSize(e *entry) int {
 	return recordLen(len(k), len(recordValue(rest)), true)
 }
 
-// find returns the slot and entry position of key, or -1, -1.
-func find[K ~string | ~[]byte](db *DB, key K) (int, int) {
+// find returns the slot and entry position of key, or -1 as position.
+func find[K ~string | ~[]byte](db *DB, key K) (slotRef, int) {
 	if db.n == 0 {
-		return -1, -1
+		return slotRef{}, -1
 	}
 	h := hashOf(db.seed, key)
-	mask := len(db.slots) - 1
-	for s := int(h) & mask; ; s = (s + 1) & mask {
-		p := db.slots[s]
-		if p == 0 {
-			return -1, -1
-		}
-		e := db.ent(int(p - 1))
+	pos := -1
+	r, ok := db.index.probe(h, func(p int) bool {
+		e := db.ent(p)
 		if e.hash == h && string(db.keyOf(e)) == string(key) {
-			return s, int(p - 1)
+			pos = p
+			return true
 		}
+		return false
+	})
+	if !ok {
+		return slotRef{}, -1
 	}
+	return r, pos
 }
 
 // lookup returns the entry of key, nil if missing.
@@ -195,44 +196,11 @@ func lookup[K ~string | ~[]byte](db *DB, key K) *entry {
 	return db.ent(i)
 }
 
-// insertSlot records position i (whose entry holds hash h) in slots.
-func (db *DB) insertSlot(h uint32, i int) {
-	mask := len(db.slots) - 1
-	s := int(h) & mask
-	for db.slots[s] != 0 {
-		s = (s + 1) & mask
-	}
-	db.slots[s] = uint32(i + 1)
-}
-
-// resize rebuilds slots with size buckets (a power of two).
-func (db *DB) resize(size int) {
-	db.slots = make([]uint32, size)
-	for i := range db.n {
-		db.insertSlot(db.ent(i).hash, i)
-	}
-}
-
-// removeSlot empties slot s, shifting back the entries after it in its
-// probe run (no tombstones: lookups stay short after many deletes).
-func (db *DB) removeSlot(s int) {
-	mask := len(db.slots) - 1
-	for j := (s + 1) & mask; db.slots[j] != 0; j = (j + 1) & mask {
-		home := int(db.ent(int(db.slots[j]-1)).hash) & mask
-		// The entry at j may move to s if its home is not in (s, j].
-		if (j > s && (home <= s || home > j)) || (j < s && home <= s && home > j) {
-			db.slots[s] = db.slots[j]
-			s = j
-		}
-	}
-	db.slots[s] = 0
-}
+// hashAt is the hash of the key at position i (keyIndex reads it).
+func (db *DB) hashAt(i int) uint32 { return db.ent(i).hash }
 
 // insertNew appends an entry for key (known to be missing) and returns it.
 func insertNew[K ~string | ~[]byte](db *DB, key K) *entry {
-	if (db.n+1)*4 > len(db.slots)*3 {
-		db.resize(max(minSlots, len(db.slots)*2))
-	}
 	i := db.n
 	if i>>entPageShift == len(db.ents) {
 		db.ents = append(db.ents, make([]entry, entPage))
@@ -240,13 +208,13 @@ func insertNew[K ~string | ~[]byte](db *DB, key K) *entry {
 	db.n++
 	e := db.ent(i)
 	*e = entry{hash: hashOf(db.seed, key)}
-	db.insertSlot(e.hash, i)
+	db.index.insert(e.hash, i, db.hashAt)
 	return e
 }
 
 // removeAt deletes the entry at position i, found in slot s: the last
 // entry moves into its place (see Scan for why).
-func (db *DB) removeAt(s, i int) {
+func (db *DB) removeAt(s slotRef, i int) {
 	e := db.ent(i)
 	size := db.recordSize(e)
 	db.dropObj(e) // reads the key: before the record goes
@@ -254,17 +222,11 @@ func (db *DB) removeAt(s, i int) {
 	if e.flags&flagExpire != 0 {
 		delete(db.expires, uint32(i))
 	}
-	db.removeSlot(s)
+	db.index.remove(s, db.hashAt)
 	last := db.n - 1
 	if i != last {
 		le := db.ent(last)
-		mask := len(db.slots) - 1
-		for t := int(le.hash) & mask; ; t = (t + 1) & mask {
-			if db.slots[t] == uint32(last+1) {
-				db.slots[t] = uint32(i + 1)
-				break
-			}
-		}
+		db.index.renumber(le.hash, last, i)
 		if le.flags&flagExpire != 0 {
 			db.expires[uint32(i)] = db.expires[uint32(last)]
 			delete(db.expires, uint32(last))
@@ -276,9 +238,6 @@ func (db *DB) removeAt(s, i int) {
 	if db.n&(entPage-1) == 0 && db.n>>entPageShift < len(db.ents) {
 		db.ents[len(db.ents)-1] = nil
 		db.ents = db.ents[:len(db.ents)-1]
-	}
-	if len(db.slots) > minSlots && db.n*8 < len(db.slots) {
-		db.resize(len(db.slots) / 2)
 	}
 }
 
@@ -582,7 +541,7 @@ func (db *DB) Persist(key string) bool {
 // Flush removes every key. Live snapshots keep their own view (they hold
 // the old arena's chunks).
 func (db *DB) Flush() {
-	db.slots, db.ents, db.n = nil, nil, 0
+	db.index, db.ents, db.n = keyIndex{}, nil, 0
 	db.objs, db.objFree = nil, nil
 	db.expires = make(map[uint32]int64)
 	db.arena = arena{}

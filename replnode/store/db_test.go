@@ -359,8 +359,8 @@ func TestArenaReusesFreedRecords(t *testing.T) {
 	for i := range 5000 {
 		db.Delete(fmt.Sprint("k", i))
 	}
-	if db.Len() != 0 || len(db.slots) > minSlots*2 || len(db.ents) != 0 {
-		t.Errorf("after deleting every key: %d keys, %d slots, %d entry pages", db.Len(), len(db.slots), len(db.ents))
+	if db.Len() != 0 || db.index.slotCount() > len(db.index.segs)*segMinSlots*2 || len(db.ents) != 0 {
+		t.Errorf("after deleting every key: %d keys, %d slots, %d entry pages", db.Len(), db.index.slotCount(), len(db.ents))
 	}
 }
 
@@ -436,4 +436,55 @@ func TestSnapshotReadWhileWriting(t *testing.T) {
 	if !sameModel(content, want) {
 		t.Fatal("the snapshot read on another goroutine differs from the frozen content")
 	}
+}
+
+// TestKeyIndexSplitsAndShrinks grows the index through many segment
+// splits and directory doublings, deletes most keys (segments shrink) and
+// grows it again, checking every key is found at each stage, and that no
+// segment ever exceeds its maximum (the bound on a SET's rehash pause).
+func TestKeyIndexSplitsAndShrinks(t *testing.T) {
+	db := NewDB()
+	const n = 120_000
+	key := func(i int) []byte { return []byte(fmt.Sprint("key:", i)) }
+	check := func(stage string, present func(i int) bool) {
+		t.Helper()
+		for i := range n {
+			if got := db.Contains(key(i)); got != present(i) {
+				t.Fatalf("%s: key %d present %v, want %v", stage, i, got, present(i))
+			}
+		}
+		count := 0
+		for _, s := range db.index.segs {
+			if len(s.slots) > segMaxSlots {
+				t.Fatalf("%s: a segment of %d slots", stage, len(s.slots))
+			}
+			count += s.count
+		}
+		if count != db.Len() {
+			t.Fatalf("%s: segments count %d positions, DB has %d keys", stage, count, db.Len())
+		}
+	}
+	for i := range n {
+		db.SetString(key(i), []byte("v"), EncTried, false, 0)
+	}
+	if len(db.index.segs) < 8 || db.index.depth < 3 {
+		t.Fatalf("%d segments, depth %d: the index did not split", len(db.index.segs), db.index.depth)
+	}
+	check("filled", func(int) bool { return true })
+	full := db.index.slotCount()
+	for i := range n {
+		if i%10 != 0 {
+			db.Delete(string(key(i)))
+		}
+	}
+	check("thinned", func(i int) bool { return i%10 == 0 })
+	if got := db.index.slotCount(); got > full/4 {
+		t.Errorf("%d slots after deleting 90%% of the keys, %d before", got, full)
+	}
+	for i := range n {
+		if i%10 != 0 && i%3 == 0 {
+			db.SetString(key(i), []byte("w"), EncTried, false, 0)
+		}
+	}
+	check("refilled", func(i int) bool { return i%10 == 0 || i%3 == 0 })
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkKeyspaceFill1M loads 1,000,000 keys `key:N` = `value:N` the way
@@ -22,16 +24,22 @@ func BenchmarkKeyspaceFill1M(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		db := NewDB()
 		var kb, vb []byte
-		var worstSet time.Duration
+		var worstSet, worstSetCPU time.Duration
+		runtime.LockOSThread()
 		for i := range keys {
 			kb = strconv.AppendInt(append(kb[:0], "key:"...), int64(i), 10)
 			vb = strconv.AppendInt(append(vb[:0], "value:"...), int64(i), 10)
-			start := time.Now()
+			start, startCPU := time.Now(), threadCPU()
 			db.SetString(kb, vb, EncTried, false, 0)
+			worstSetCPU = max(worstSetCPU, threadCPU()-startCPU)
 			worstSet = max(worstSet, time.Since(start))
 		}
-		// The longest SET is the one that doubled the hash table.
+		runtime.UnlockOSThread()
+		// The longest SET in CPU time is the one that grew the index the
+		// most; in wall time it also counts the scheduler (a loaded
+		// machine) and the collector.
 		b.ReportMetric(float64(worstSet.Microseconds()), "max-set-µs")
+		b.ReportMetric(float64(worstSetCPU.Microseconds()), "max-set-cpu-µs")
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
@@ -43,6 +51,15 @@ func BenchmarkKeyspaceFill1M(b *testing.B) {
 		b.ReportMetric(float64(worstPause.Microseconds()), "max-stw-µs")
 		runtime.KeepAlive(db)
 	}
+}
+
+// threadCPU is the CPU time of the calling thread.
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		panic(err)
+	}
+	return time.Duration(ts.Nano())
 }
 
 // gcWhileReading runs a full collection of the heap holding db while this
