@@ -38,9 +38,9 @@ func (x *keyIndex) segOf(h uint32) int {
 	return int(x.dir[h>>(32-x.depth)])
 }
 
-// find returns where position p (with hash h) could be: the caller
-// compares. probe calls match for each occupied slot from h's home until
-// it returns true (found) or an empty slot ends the run.
+// probe calls match with each position in h's probe run until it returns
+// true (found: its slot is returned) or an empty slot ends the run; the
+// caller compares hashes and keys.
 func (x *keyIndex) probe(h uint32, match func(pos int) bool) (slotRef, bool) {
 	if len(x.dir) == 0 {
 		return slotRef{}, false
