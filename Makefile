@@ -251,12 +251,13 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10m) in turn; summary with e
 
 # ------ BENCHMARKS ------
 
-# Extra flags for hack/bench, e.g. BENCH_FLAGS="-requests 100000 -repeats 5"
+# Extra flags for hack/bench, e.g. BENCH_FLAGS="-requests 100000 -repeats 5" or
+# BENCH_FLAGS="-parts throughput -scenarios default,pipeline-16"
 # (go run ./hack/bench -help lists them). Results go to bin/bench/.
 BENCH_FLAGS ?=
 
 .PHONY: bench
-bench: test-deps ## Benchmark bin/replnode against redis-server 7.0 with redis-benchmark, memory and Go micro-benchmarks (~5-10 min); results in bin/bench/.
+bench: test-deps ## Benchmark bin/replnode against redis-server 7.0: redis-benchmark scenarios with p99 and CPU per request, memory, full sync and GC at 1M keys, Go micro-benchmarks (~10-16 min; BENCH_FLAGS="-parts ..." selects); results in bin/bench/.
 	go build -o $(BIN)/replnode ./cmd/replnode
 	go run ./hack/bench -replnode $(BIN)/replnode -out $(BIN)/bench $(BENCH_FLAGS)
 

@@ -191,9 +191,19 @@ func (r *ReplicationGroupReconciler) createMember(ctx context.Context, p *pass, 
 	return nil
 }
 
-// deletePod deletes a member's pod (its PVC is kept for reuse).
+// deletePod deletes a member's pod (its PVC is kept for reuse). A pod
+// labelled master loses the label first: it is no longer the master, and
+// while it terminates the master Service must not select it (kube-proxy
+// sends traffic to a terminating endpoint that still serves when no ready
+// one is left, as during a failover; review finding 5).
 func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, name string) error {
-	if err := r.mayAct(p); err != nil {
+	if err := r.unlabelLeavingMaster(ctx, p, name, ""); err != nil {
+		return err
+	}
+	// Bounded by the lease like a node command (leadership.go).
+	ctx, cancel, err := r.leaseBound(ctx, p)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.rg.Namespace}}
@@ -209,13 +219,26 @@ func (r *ReplicationGroupReconciler) deletePod(ctx context.Context, p *pass, nam
 	return nil
 }
 
+// unlabelLeavingMaster gives name, a pod that is leaving (deleted or about
+// to be) while labelled master, the role label it has under master (""
+// while none is chosen yet): the master Service stops selecting it.
+func (r *ReplicationGroupReconciler) unlabelLeavingMaster(ctx context.Context, p *pass, name, master string) error {
+	pod := p.pods[name]
+	if pod == nil || pod.Labels[labelRole] != roleMaster || name == master {
+		return nil
+	}
+	return r.setRoleLabel(ctx, p, name, roleLabelFor(name, master, p.fenced[name]))
+}
+
 // setRoleLabel sets a member pod's role label when it differs.
 func (r *ReplicationGroupReconciler) setRoleLabel(ctx context.Context, p *pass, name, role string) error {
 	pod := p.pods[name]
 	if pod == nil || pod.Labels[labelRole] == role {
 		return nil
 	}
-	if err := r.mayAct(p); err != nil {
+	ctx, cancel, err := r.leaseBound(ctx, p)
+	defer cancel()
+	if err != nil {
 		return err
 	}
 	before := pod.DeepCopy()

@@ -17,10 +17,14 @@
 // resourceVersion a pass read, the failover policy's node commands are
 // fenced by status.failoverEpoch (epoch.go), and nothing touches a node
 // unless this process provably holds the leader lease and acts on a copy of
-// the group no older than the newest epoch it saw (leadership.go).
+// the group no older than the newest epoch it saw, and no such command (nor
+// a pod deletion or role label change) is sent after the lease stops
+// counting as held (leadership.go).
 //
 // A switchover is driven step by step within one pass while its steps only
-// wait on the members (failover_steps.go), and a master change reads the
+// wait on the members (failover_steps.go); its hand-over demotes the old
+// master only if the target holds every byte of it, read while a fresh
+// pause holds, and before that pause can end. A master change reads the
 // master Service's EndpointSlices (never writes them) so each role label
 // change follows the slice's previous one: kube-controller-manager backs
 // off a second when pod changes outrun its own writes.

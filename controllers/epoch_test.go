@@ -30,31 +30,8 @@ import (
 // These specs run two extra reconcilers — "operators" — by hand against one
 // group, each through a groupView client: either frozen at a snapshot (an
 // operator that read the group, then was paused past its lease) or live.
-// The suite's own manager is kept out of the group by a finalizer and a
-// deletion (it skips groups being deleted); the views hide the deletion.
-
-// groupView is a client whose Get of one group returns a snapshot (frozen)
-// or the live object, in both cases without its deletion mark.
-type groupView struct {
-	client.Client
-	key    types.NamespacedName
-	frozen *replnodev1alpha1.ReplicationGroup
-}
-
-// Get implements client.Client.
-func (c groupView) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	rg, ok := obj.(*replnodev1alpha1.ReplicationGroup)
-	if !ok || key != c.key {
-		return c.Client.Get(ctx, key, obj, opts...)
-	}
-	if c.frozen != nil {
-		c.frozen.DeepCopyInto(rg)
-	} else if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
-		return err
-	}
-	rg.DeletionTimestamp, rg.Finalizers = nil, nil
-	return nil
-}
+// The suite's own manager is kept out (keepSuiteManagerOut,
+// handdriven_helpers_test.go).
 
 // operatorNodes is one operator's node client over the shared fake nodes: it
 // records the mutating calls it sent and their results, and can run a hook
@@ -142,40 +119,17 @@ var _ = Describe("Two operators", func() {
 		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
 		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
 		expectRunning(ns, "two", 2)
-		key = types.NamespacedName{Namespace: ns, Name: "two"}
-		rg = updateGroup(ns, "two", func(rg *replnodev1alpha1.ReplicationGroup) {
-			rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
-		})
-		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
-		// Let a pass of the suite's manager that started before the
-		// deletion finish: the group stays unchanged for a second.
-		Eventually(func() bool {
-			before := getGroup(ns, "two").ResourceVersion
-			time.Sleep(time.Second)
-			return getGroup(ns, "two").ResourceVersion == before
-		}, eventually, poll).Should(BeTrue())
+		key = keepSuiteManagerOut(ns, "two")
 		snapshot = getGroup(ns, "two")
 		Expect(snapshot.DeletionTimestamp).NotTo(BeNil())
 		Expect(snapshot.Status.CurrentMaster).To(Equal("two-0"))
-		var err error
-		masterAddr, err = kubelet.addrOf(suiteCtx, ns, "two-0")
-		Expect(err).NotTo(HaveOccurred())
+		masterAddr = memberAddr(ns, "two-0")
 		fakeNodes.SetReachable(masterAddr, false)
 		// The replicas have not heard from the master for long enough
 		// that its min-replicas guard has expired: the failover policy
 		// needs that evidence before it promotes anyone.
 		for _, replica := range []string{"two-1", "two-2"} {
-			addr, err := kubelet.addrOf(suiteCtx, ns, replica)
-			Expect(err).NotTo(HaveOccurred())
-			fakeNodes.SetMasterSilence(addr, time.Minute)
-		}
-	})
-
-	AfterEach(func() {
-		rg := &replnodev1alpha1.ReplicationGroup{}
-		if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
-			rg.Finalizers = nil
-			Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
+			fakeNodes.SetMasterSilence(memberAddr(ns, replica), time.Minute)
 		}
 	})
 
@@ -226,9 +180,7 @@ var _ = Describe("Two operators", func() {
 		Expect(rg.Status.FailoverEpoch).To(Equal(snapshot.Status.FailoverEpoch+2), "B took one epoch, A the next")
 		Expect(rg.Status.TargetMaster).To(BeElementOf("two-1", "two-2"))
 		for _, name := range []string{"two-1", "two-2"} {
-			addr, err := kubelet.addrOf(suiteCtx, ns, name)
-			Expect(err).NotTo(HaveOccurred())
-			n, _ := fakeNodes.Node(addr)
+			n, _ := fakeNodes.Node(memberAddr(ns, name))
 			Expect(n.Epoch).To(Equal(rg.Status.FailoverEpoch), "%s knows A's epoch", name)
 		}
 		// B, still holding its copy, is refused at its next attempt too.
@@ -251,30 +203,10 @@ var _ = Describe("An ex-leader paused past its lease", func() {
 		rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
 		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
 		expectRunning(ns, "ex", 2)
-		key := types.NamespacedName{Namespace: ns, Name: "ex"}
-		rg = updateGroup(ns, "ex", func(rg *replnodev1alpha1.ReplicationGroup) {
-			rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
-		})
-		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
-		DeferCleanup(func() {
-			rg := &replnodev1alpha1.ReplicationGroup{}
-			if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
-				rg.Finalizers = nil
-				Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
-			}
-		})
-		Eventually(func() bool {
-			before := getGroup(ns, "ex").ResourceVersion
-			time.Sleep(time.Second)
-			return getGroup(ns, "ex").ResourceVersion == before
-		}, eventually, poll).Should(BeTrue())
-		masterAddr, err := kubelet.addrOf(suiteCtx, ns, "ex-0")
-		Expect(err).NotTo(HaveOccurred())
-		fakeNodes.SetReachable(masterAddr, false)
+		key := keepSuiteManagerOut(ns, "ex")
+		fakeNodes.SetReachable(memberAddr(ns, "ex-0"), false)
 		for _, replica := range []string{"ex-1", "ex-2"} {
-			addr, err := kubelet.addrOf(suiteCtx, ns, replica)
-			Expect(err).NotTo(HaveOccurred())
-			fakeNodes.SetMasterSilence(addr, time.Minute)
+			fakeNodes.SetMasterSilence(memberAddr(ns, replica), time.Minute)
 		}
 
 		// B renewed its lease, then was frozen for 20s: another manager (A)
@@ -312,9 +244,7 @@ var _ = Describe("An ex-leader paused past its lease", func() {
 		Expect(rg.Status.FailoverEpoch).To(BeNumerically(">", before.Status.FailoverEpoch))
 		masters := 0
 		for _, name := range []string{"ex-1", "ex-2"} {
-			addr, err := kubelet.addrOf(suiteCtx, ns, name)
-			Expect(err).NotTo(HaveOccurred())
-			n, _ := fakeNodes.Node(addr)
+			n, _ := fakeNodes.Node(memberAddr(ns, name))
 			if n.Role == "master" {
 				masters++
 				Expect(name).To(Equal(rg.Status.CurrentMaster))
@@ -336,14 +266,10 @@ var _ = Describe("A group whose status is behind its members' failover epoch", f
 		// The members remember epoch 40 from before the group's status was
 		// lost (a restore from a backup without status).
 		for _, name := range []string{"bh-0", "bh-1", "bh-2"} {
-			addr, err := kubelet.addrOf(suiteCtx, ns, name)
-			Expect(err).NotTo(HaveOccurred())
-			fakeNodes.SetEpoch(addr, 40)
+			fakeNodes.SetEpoch(memberAddr(ns, name), 40)
 		}
 		Expect(getGroup(ns, "bh").Status.FailoverEpoch).To(BeNumerically("<", 40))
-		addr, err := kubelet.addrOf(suiteCtx, ns, "bh-0")
-		Expect(err).NotTo(HaveOccurred())
-		fakeNodes.SetReachable(addr, false)
+		fakeNodes.SetReachable(memberAddr(ns, "bh-0"), false)
 		Eventually(func(g Gomega) {
 			rg := getGroup(ns, "bh")
 			g.Expect(rg.Status.CurrentMaster).To(BeElementOf("bh-1", "bh-2"))
@@ -352,9 +278,7 @@ var _ = Describe("A group whose status is behind its members' failover epoch", f
 		}, eventually, poll).Should(Succeed())
 		rg = getGroup(ns, "bh")
 		for _, name := range []string{"bh-1", "bh-2"} {
-			addr, err := kubelet.addrOf(suiteCtx, ns, name)
-			Expect(err).NotTo(HaveOccurred())
-			n, _ := fakeNodes.Node(addr)
+			n, _ := fakeNodes.Node(memberAddr(ns, name))
 			Expect(n.Epoch).To(Equal(rg.Status.FailoverEpoch), name)
 		}
 	})
@@ -400,23 +324,7 @@ var _ = Describe("A stale operator's topology", func() {
 		rg.Spec.Replicas = ptr.To[int32](1)
 		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
 		expectRunning(ns, "topo", 1)
-		key := types.NamespacedName{Namespace: ns, Name: "topo"}
-		rg = getGroup(ns, "topo")
-		rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
-		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
-		DeferCleanup(func() {
-			rg := &replnodev1alpha1.ReplicationGroup{}
-			if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
-				rg.Finalizers = nil
-				Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
-			}
-		})
-		Eventually(func() bool {
-			before := getGroup(ns, "topo").ResourceVersion
-			time.Sleep(time.Second)
-			return getGroup(ns, "topo").ResourceVersion == before
-		}, eventually, poll).Should(BeTrue())
+		key := keepSuiteManagerOut(ns, "topo")
 		// B read the group when its spec asked for another image: its
 		// topology wants to roll the replica.
 		stale := getGroup(ns, "topo")

@@ -351,6 +351,13 @@ func (r *ReplicationGroupReconciler) executeFailoverAction(ctx context.Context, 
 		if !containsString(p.rg.Status.FencedMembers, a.Member) {
 			p.rg.Status.FencedMembers = append(p.rg.Status.FencedMembers, a.Member)
 		}
+		if pod := p.pods[a.Member]; pod != nil && !pod.DeletionTimestamp.IsZero() {
+			// An old master whose pod is terminating (deleted by someone
+			// else) is no longer the master: the master Service stops
+			// selecting it now, not once the new master is labelled
+			// (review finding 5).
+			return r.unlabelLeavingMaster(ctx, p, a.Member, a.Target)
+		}
 		return nil
 	case failover.ActClearFenced:
 		var kept []string
@@ -400,54 +407,34 @@ const masterEndpointPoll = 10 * time.Millisecond
 // deletion) hit that almost every time on a loaded host: the slice lost
 // the old master at once and listed the new one a second later, the
 // largest part of a switchover's write pause (docs/benchmarks-failover.md).
-// So each change waits until the slice shows the previous one: the old
-// master's label goes first (a pod being deleted keeps its label until
-// later: its deletion is the change), the new master's once the slice
-// shows those (oldEndpointsOut), the leaving pods' once the new master is
-// listed. The old master is a replica or contained by then, so nothing is
-// written anywhere before the new label anyway.
+// So the new master's label waits until the slice shows the other pods'
+// changes (oldEndpointsOut). Every other pod is relabelled first, one being
+// deleted too: a terminating old master labelled master would stay
+// selected by the master Service, and kube-proxy sends traffic to a
+// terminating endpoint that still serves when no ready one is left (review
+// finding 5). The old master is a replica or contained by then, so nothing
+// is written anywhere before the new label anyway.
 func (r *ReplicationGroupReconciler) moveMasterLabel(ctx context.Context, p *pass, target string) error {
 	targetIP := ""
 	if pod := p.pods[target]; pod != nil {
 		targetIP = pod.Status.PodIP
 	}
-	var leaving []string
+	deleting := map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(p.pods)) {
 		if name == target {
 			continue
 		}
-		if !p.pods[name].DeletionTimestamp.IsZero() {
-			leaving = append(leaving, name)
-			continue
+		if ip := p.pods[name].Status.PodIP; ip != "" && !p.pods[name].DeletionTimestamp.IsZero() {
+			deleting[ip] = true
 		}
 		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
 			return err
-		}
-	}
-	deleting := map[string]bool{}
-	for _, name := range leaving {
-		if ip := p.pods[name].Status.PodIP; ip != "" {
-			deleting[ip] = true
 		}
 	}
 	r.waitMasterEndpoints(ctx, p, "old endpoints out", func(s []discoveryv1.EndpointSlice) bool {
 		return oldEndpointsOut(s, targetIP, deleting)
 	})
-	if err := r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target])); err != nil {
-		return err
-	}
-	if len(leaving) == 0 {
-		return nil
-	}
-	r.waitMasterEndpoints(ctx, p, "target listed", func(s []discoveryv1.EndpointSlice) bool {
-		return lists(s, targetIP)
-	})
-	for _, name := range leaving {
-		if err := r.setRoleLabel(ctx, p, name, roleLabelFor(name, target, p.fenced[name])); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.setRoleLabel(ctx, p, target, roleLabelFor(target, target, p.fenced[target]))
 }
 
 // waitMasterEndpoints waits, at most masterEndpointWait, until done holds
@@ -506,18 +493,6 @@ func oldEndpointsOut(eps []discoveryv1.EndpointSlice, targetIP string, deleting 
 	return true
 }
 
-// lists reports whether the slices hold ip.
-func lists(eps []discoveryv1.EndpointSlice, ip string) bool {
-	for _, s := range eps {
-		for _, e := range s.Endpoints {
-			if slices.Contains(e.Addresses, ip) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // nodeAction sends the node command an action stands for. It is the one
 // place a failover or switchover touches a node, so anything every such
 // command needs (the failover epoch) belongs here.
@@ -532,8 +507,19 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 	ctx = epochContext(ctx, p.rg)
 	switch a.Kind {
 	case failover.ActPauseWrites:
-		return r.nodesFor(p).ClientPause(ctx, n, a.Timeout)
+		// The node starts the pause when the command arrives, after this
+		// instant: the pause holds at least until sent+Timeout.
+		sent := time.Now()
+		if err := r.nodesFor(p).ClientPause(ctx, n, a.Timeout); err != nil {
+			return err
+		}
+		if p.pausedUntil == nil {
+			p.pausedUntil = map[string]time.Time{}
+		}
+		p.pausedUntil[a.Member] = sent.Add(a.Timeout)
+		return nil
 	case failover.ActUnpause:
+		delete(p.pausedUntil, a.Member)
 		return r.nodesFor(p).ClientUnpause(ctx, n)
 	case failover.ActKillClients:
 		return r.nodesFor(p).ClientKillNormal(ctx, n)
@@ -546,6 +532,15 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		}
 		if a.DiscardData {
 			ctx = nodeclient.WithDataLossAccepted(ctx)
+		} else if until, paused := p.pausedUntil[a.Member]; paused {
+			targetNode, _ := p.nodeOf(a.Target)
+			var cancel context.CancelFunc
+			var err error
+			ctx, cancel, err = r.handOverWithinPause(ctx, n, a, targetNode, until)
+			defer cancel()
+			if err != nil {
+				return err
+			}
 		}
 		return r.nodesFor(p).ReplicaOf(ctx, n, target.Status.PodIP, serverPort)
 	case failover.ActVerifyRole:
@@ -559,6 +554,84 @@ func (r *ReplicationGroupReconciler) nodeAction(ctx context.Context, p *pass, a 
 		return nil
 	}
 	return nil
+}
+
+// ------ THE HAND-OVER HAPPENS WITHIN THE PAUSE ------
+//
+// A switchover hands over by pausing the old master again and making it a
+// replica of the target, which the policy planned from an observation in
+// which the target had caught up. The pass may stall between that
+// observation and the REPLICAOF (a loaded API server, a GC, a paused
+// process) past the end of the previous pause: the old master then took
+// writes the target never saw, and REPLICAOF would discard them (review
+// finding 3). So a REPLICAOF of a member this pass paused (and that may
+// not lose data) is conditional on the member's position, checked while
+// the fresh pause provably holds: the member's offset is read after the
+// pause was sent and the target's position in the member's history after
+// that, and the target must hold every byte (a paused master still sends
+// replication PINGs; the target, read later, has those too). Client writes
+// cannot land on the member between that read and the end of the pause,
+// and the REPLICAOF is bounded so that it is sent at least
+// handOverMargin before the pause can end (Go refuses a write past the
+// connection's deadline, also after a pause of this process). Otherwise
+// the action fails as a verification (errVerifyFailed): the switchover
+// keeps its state and the next pass looks again.
+
+// handOverMargin is the time left for the REPLICAOF's bytes to reach the
+// old master before its pause can end.
+const handOverMargin = time.Second
+
+// errHandOverBehind means the target of a hand-over lacks some of the old
+// master's bytes, or the pause that froze them is about to end.
+var errHandOverBehind = fmt.Errorf("%w: hand-over not within the old master's pause", errVerifyFailed)
+
+// handOverWithinPause checks a REPLICAOF of n (a.Member, paused until at
+// least until) onto target and returns the context to send it with. It is
+// a hand-over when the member answers as master and the target as a
+// replica (not yet promoted): then the target must hold every byte of the
+// member, and the context is bounded by the pause (see above). Anything
+// else is not a hand-over (a failover demotes an old master after its
+// replacement was promoted, and must demote it however late): ctx as is.
+// The caller must call cancel.
+func (r *ReplicationGroupReconciler) handOverWithinPause(ctx context.Context, n nodeclient.Node, a failover.Action, target nodeclient.Node, until time.Time) (context.Context, context.CancelFunc, error) {
+	unbounded := func() {}
+	fail := func(why string, args ...any) (context.Context, context.CancelFunc, error) {
+		return ctx, unbounded, fmt.Errorf("%w: REPLICAOF %s %s: %s", errHandOverBehind, a.Member, a.Target, fmt.Sprintf(why, args...))
+	}
+	read := func(node nodeclient.Node) (failover.Replication, error) {
+		text, err := r.Nodes.InfoReplication(ctx, node)
+		if err != nil {
+			return failover.Replication{}, err
+		}
+		return failover.ParseInfoReplication(text)
+	}
+	member, err := read(n)
+	if err != nil {
+		return fail("reading %s: %v", a.Member, err)
+	}
+	if member.Role != failover.RoleMaster {
+		// Already a replica (a resumed hand-over): it takes no writes.
+		return ctx, unbounded, nil
+	}
+	if target.Addr == "" {
+		return fail("%s has no address", a.Target)
+	}
+	held, err := read(target)
+	if err != nil {
+		return fail("reading %s: %v", a.Target, err)
+	}
+	if held.Role != failover.RoleReplica {
+		return ctx, unbounded, nil
+	}
+	if pos, ok := held.PositionIn(member.ReplID); !ok || pos < member.Offset {
+		return fail("%s holds %d bytes of %s's %d (same history: %v)", a.Target, pos, a.Member, member.Offset, ok)
+	}
+	bounded, cancel := context.WithDeadline(ctx, until.Add(-handOverMargin))
+	if bounded.Err() != nil {
+		cancel()
+		return fail("its pause may end within %s", handOverMargin)
+	}
+	return bounded, cancel, nil
 }
 
 // msSince is the time since t in milliseconds, for timing logs.

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/failover"
 )
 
 // endpointController stands in for kube-controller-manager's EndpointSlice
@@ -111,10 +112,11 @@ func (e *endpointController) funcs() interceptor.Funcs {
 // until the master Service's EndpointSlice shows the previous pod change,
 // so the EndpointSlice controller never syncs on a cache behind its own
 // write (it then backs off a second, which was most of a switchover's write
-// pause). The old master is relabelled first; the new master only once no
-// other endpoint is ready and a pod being deleted (a fenced old master) is
-// listed terminating; that pod is relabelled only once the new master is
-// listed.
+// pause). The old master is relabelled first, also when its pod is being
+// deleted (review finding 5: a terminating pod labelled master stays
+// selected by the master Service); the new master only once no other
+// endpoint is ready and a pod being deleted is listed terminating or not
+// at all.
 func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
 	pod := func(name, ip, role string, deleting bool) *corev1.Pod {
@@ -140,10 +142,10 @@ func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 			false, []string{"g-0 replica", "g-2 master"}},
 		{"failover: the old master's pod is being deleted",
 			[]*corev1.Pod{pod("g-0", "10.0.0.1", roleMaster, true), pod("g-1", "10.0.0.2", roleReplica, false), pod("g-2", "10.0.0.3", roleReplica, false)},
-			false, []string{"g-2 master", "g-0 replica"}},
+			false, []string{"g-0 replica", "g-2 master"}},
 		{"failover: the killed old master was not ready before its pod was deleted",
 			[]*corev1.Pod{pod("g-0", "10.0.0.1", roleMaster, true), pod("g-1", "10.0.0.2", roleReplica, false), pod("g-2", "10.0.0.3", roleReplica, false)},
-			true, []string{"g-2 master", "g-0 replica"}},
+			true, []string{"g-0 replica", "g-2 master"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -196,18 +198,68 @@ func TestMoveMasterLabelWaitsForTheEndpointSlice(t *testing.T) {
 					if c.pods[0].DeletionTimestamp != nil && lp.listed["10.0.0.1"] && !lp.terminating["10.0.0.1"] {
 						t.Errorf("the new master was labelled before the slice showed the old master's deletion")
 					}
-				case c.pods[0].DeletionTimestamp != nil && lp.pod == "g-0":
-					if !lp.listed["10.0.0.3"] {
-						t.Errorf("the leaving pod was relabelled before the slice listed the new master: %v", slices.Sorted(maps.Keys(lp.listed)))
-					}
 				}
 			}
 			if fmt.Sprint(got) != fmt.Sprint(c.want) {
 				t.Fatalf("label patches %v, want %v", got, c.want)
 			}
-			ready, _, _ := ec.slice(context.Background())
+			ready, _, listed := ec.slice(context.Background())
 			if len(ready) != 1 || !ready["10.0.0.3"] {
 				t.Fatalf("the slice ends with ready endpoints %v, want only the new master", slices.Sorted(maps.Keys(ready)))
+			}
+			if len(listed) != 1 {
+				t.Fatalf("the slice ends listing %v, want only the new master (no terminating old master)", slices.Sorted(maps.Keys(listed)))
+			}
+		})
+	}
+}
+
+// TestLeavingMasterLosesItsLabel pins review finding 5 (LOW): during a
+// failover the old master's terminating pod kept role=master until the new
+// master was labelled (after the promotion), so the master Service still
+// selected it, and kube-proxy sends traffic to a terminating endpoint that
+// still serves when no ready one is left. Now the pod loses the label
+// before the failover deletes it, and a pod deleted by someone else loses
+// it when the failover fences it. On main both keep role=master.
+func TestLeavingMasterLosesItsLabel(t *testing.T) {
+	ctx := context.Background()
+	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
+	for _, c := range []struct {
+		name      string
+		deletedBy string
+		action    failover.Action
+	}{
+		{"the failover deletes the old master's pod", "", failover.Action{Kind: failover.ActDeletePod, Member: "g-0"}},
+		{"the old master's pod was deleted by someone else", "kubelet", failover.Action{Kind: failover.ActMarkFenced, Member: "g-0", Target: "g-2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "g-0", Namespace: "ns", UID: "pod-uid",
+				Labels: map[string]string{labelRole: roleMaster}, Finalizers: []string{"test.replnode.io/hold"}},
+				Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"}}
+			c2 := fake.NewClientBuilder().WithScheme(clientgoscheme.Scheme).WithObjects(pod).Build()
+			if c.deletedBy != "" {
+				if err := c2.Delete(ctx, pod.DeepCopy()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := &ReplicationGroupReconciler{Client: c2}
+			p := newPass(rg.DeepCopy())
+			var cur corev1.Pod
+			if err := c2.Get(ctx, client.ObjectKeyFromObject(pod), &cur); err != nil {
+				t.Fatal(err)
+			}
+			p.pods["g-0"] = &cur
+			if err := r.executeFailoverAction(ctx, p, c.action, "test"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c2.Get(ctx, client.ObjectKeyFromObject(pod), &cur); err != nil {
+				t.Fatal(err)
+			}
+			if cur.DeletionTimestamp.IsZero() {
+				t.Fatal("the old master's pod is not being deleted")
+			}
+			if cur.Labels[labelRole] == roleMaster {
+				t.Fatalf("the terminating old master still has role=%s: the master Service selects it", roleMaster)
 			}
 		})
 	}

@@ -28,17 +28,19 @@ var _ = Describe("Fencing by hand", func() {
 		g.Expect(k8sClient.Get(suiteCtx, types.NamespacedName{Namespace: ns, Name: name}, pod)).To(Succeed())
 		return pod.Labels[labelRole]
 	}
+	// The operator's own writes race a plain read-modify-write of the
+	// group: updateGroup retries on a conflict.
 	annotate := func(value string) {
-		rg := getGroup(ns, "fe")
-		if rg.Annotations == nil {
-			rg.Annotations = map[string]string{}
-		}
-		if value == "" {
-			delete(rg.Annotations, replnodev1alpha1.AnnotationFencedInstances)
-		} else {
-			rg.Annotations[replnodev1alpha1.AnnotationFencedInstances] = value
-		}
-		Expect(k8sClient.Update(suiteCtx, rg)).To(Succeed())
+		updateGroup(ns, "fe", func(rg *replnodev1alpha1.ReplicationGroup) {
+			if rg.Annotations == nil {
+				rg.Annotations = map[string]string{}
+			}
+			if value == "" {
+				delete(rg.Annotations, replnodev1alpha1.AnnotationFencedInstances)
+			} else {
+				rg.Annotations[replnodev1alpha1.AnnotationFencedInstances] = value
+			}
+		})
 	}
 
 	It("takes a fenced replica out of service, never makes it master, refuses the master and unfences", func() {

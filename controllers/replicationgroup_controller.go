@@ -186,7 +186,7 @@ func (r *ReplicationGroupReconciler) rememberGuard(uid types.UID, answered bool,
 // one pass in order, then patches the status once.
 func (r *ReplicationGroupReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	if r.Leader != nil {
-		if err := r.Leader.Held(); err != nil {
+		if _, err := r.Leader.HeldFor(); err != nil {
 			// Woken up past its lease: not even a read it could act on.
 			logf.FromContext(ctx).Info("not acting: " + err.Error())
 			return ctrl.Result{RequeueAfter: conflictRequeue}, nil
@@ -411,6 +411,9 @@ type pass struct {
 	// epochTaken is true once this pass raised and stored the failover
 	// epoch (beginFailoverEpoch): it holds the group's latest version.
 	epochTaken bool
+	// pausedUntil is, for each member this pass paused (CLIENT PAUSE),
+	// the earliest instant its pause may end (failover_steps.go).
+	pausedUntil map[string]time.Time
 	// started is when the pass began (wall clock), so the failover log
 	// says how much of a write pause each pass spent before acting.
 	started time.Time

@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -168,32 +167,12 @@ var _ = Describe("An operator replaced mid-failover", func() {
 			rg.Spec.Failover.MasterDownAfter = &metav1.Duration{Duration: time.Second}
 			Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
 			expectRunning(ns, "rs", 2)
-			key := types.NamespacedName{Namespace: ns, Name: "rs"}
-			// Keep the suite's manager out (it skips groups being deleted;
-			// the operators' view hides the deletion).
-			rg = updateGroup(ns, "rs", func(rg *replnodev1alpha1.ReplicationGroup) {
-				rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
-			})
-			Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
-			DeferCleanup(func() {
-				rg := &replnodev1alpha1.ReplicationGroup{}
-				if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
-					rg.Finalizers = nil
-					Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
-				}
-			})
-			Eventually(func() bool {
-				before := getGroup(ns, "rs").ResourceVersion
-				time.Sleep(time.Second)
-				return getGroup(ns, "rs").ResourceVersion == before
-			}, eventually, poll).Should(BeTrue())
+			key := keepSuiteManagerOut(ns, "rs")
 			Expect(getGroup(ns, "rs").Status.CurrentMaster).To(Equal("rs-0"))
 
 			addrs := map[string]string{}
 			for _, name := range []string{"rs-0", "rs-1", "rs-2"} {
-				addr, err := kubelet.addrOf(suiteCtx, ns, name)
-				Expect(err).NotTo(HaveOccurred())
-				addrs[addr] = name
+				addrs[memberAddr(ns, name)] = name
 			}
 			want := ""
 			if switchover {
@@ -254,8 +233,7 @@ var _ = Describe("An operator replaced mid-failover", func() {
 			Expect(addrs[promotions[0]]).To(Equal(target))
 
 			By("the nodes agree: one master, the target, followed by the other replicas")
-			targetAddr, err := kubelet.addrOf(suiteCtx, ns, target)
-			Expect(err).NotTo(HaveOccurred())
+			targetAddr := memberAddr(ns, target)
 			for addr, name := range addrs {
 				n, _ := fakeNodes.Node(addr)
 				if name == target {

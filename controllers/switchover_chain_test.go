@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -15,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/controllers/failover"
@@ -25,10 +25,10 @@ import (
 // ------ A SWITCHOVER DRIVEN IN ONE PASS (envtest, fake nodes) ------
 //
 // runFailoverPass drives a switchover from step to step in one pass. These
-// specs run a reconciler by hand (the suite's manager is kept out, as in
-// epoch_test.go) over a node client whose target lags behind the paused
-// master for a while, and check that the pass hands over only once the
-// target reports every byte of the master, never while it lags.
+// specs run a reconciler by hand (the suite's manager kept out by
+// keepSuiteManagerOut) over a node client whose target lags behind the
+// paused master for a while, and check that the pass hands over only once
+// the target reports every byte of the master, never while it lags.
 
 // laggingNodes is a node client over the shared fake nodes that makes the
 // target report lag bytes fewer than it holds, for its next lagReads INFO
@@ -133,32 +133,12 @@ var _ = Describe("A switchover driven in one pass", func() {
 		rg.Spec.Replicas = ptr.To[int32](2)
 		Expect(k8sClient.Create(suiteCtx, rg)).To(Succeed())
 		expectRunning(ns, "chain", 2)
-		key = types.NamespacedName{Namespace: ns, Name: "chain"}
-		var err error
-		masterAddr, err = kubelet.addrOf(suiteCtx, ns, "chain-0")
-		Expect(err).NotTo(HaveOccurred())
-		targetAddr, err = kubelet.addrOf(suiteCtx, ns, "chain-2")
-		Expect(err).NotTo(HaveOccurred())
+		masterAddr = memberAddr(ns, "chain-0")
+		targetAddr = memberAddr(ns, "chain-2")
 		fakeNodes.AddWrites(masterAddr, 5000)
-		rg = updateGroup(ns, "chain", func(rg *replnodev1alpha1.ReplicationGroup) {
-			rg.Finalizers = append(rg.Finalizers, "test.replnode.io/hold")
-		})
-		Expect(k8sClient.Delete(suiteCtx, rg)).To(Succeed())
-		Eventually(func() bool {
-			before := getGroup(ns, "chain").ResourceVersion
-			time.Sleep(time.Second)
-			return getGroup(ns, "chain").ResourceVersion == before
-		}, eventually, poll).Should(BeTrue())
+		key = keepSuiteManagerOut(ns, "chain")
 		Expect(getGroup(ns, "chain").Status.CurrentMaster).To(Equal("chain-0"))
 		updateGroup(ns, "chain", func(rg *replnodev1alpha1.ReplicationGroup) { rg.Spec.Master = "chain-2" })
-	})
-
-	AfterEach(func() {
-		rg := &replnodev1alpha1.ReplicationGroup{}
-		if err := k8sClient.Get(suiteCtx, key, rg); err == nil {
-			rg.Finalizers = nil
-			Expect(client.IgnoreNotFound(k8sClient.Update(suiteCtx, rg))).To(Succeed())
-		}
 	})
 
 	reconciler := func(nodes nodeclient.Client) *ReplicationGroupReconciler {
@@ -189,8 +169,8 @@ var _ = Describe("A switchover driven in one pass", func() {
 		// The pause came first, and the old master followed the target
 		// before the target was promoted (Redis's FAILOVER order).
 		Expect(nodes.calls[0]).To(Equal("CLIENT PAUSE "+masterAddr), "%v", nodes.calls)
-		demote := indexOf(nodes.calls, fmt.Sprintf("REPLICAOF %s %s", masterAddr, hostOf(targetAddr)))
-		promote := indexOf(nodes.calls, "REPLICAOF NO ONE "+targetAddr)
+		demote := slices.Index(nodes.calls, fmt.Sprintf("REPLICAOF %s %s", masterAddr, hostOf(targetAddr)))
+		promote := slices.Index(nodes.calls, "REPLICAOF NO ONE "+targetAddr)
 		Expect(demote).To(BeNumerically(">=", 0), "%v", nodes.calls)
 		Expect(promote).To(BeNumerically(">", demote), "%v", nodes.calls)
 	})
@@ -220,16 +200,6 @@ var _ = Describe("A switchover driven in one pass", func() {
 		Expect(getGroup(ns, "chain").Status.CurrentMaster).To(Equal("chain-2"))
 	})
 })
-
-// indexOf is the index of s in list, -1 when absent.
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
-}
 
 // hostOf is the host of a host:port address.
 func hostOf(addr string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/controllers/nodeclient"
 	"github.com/replnode/replnode/replnode/acl"
 	"github.com/replnode/replnode/replnode/server"
 )
@@ -97,7 +99,9 @@ func (r *ReplicationGroupReconciler) setMasterUser(ctx context.Context, p *pass)
 			continue
 		}
 		n, _ := p.nodeOf(v.observed.Name)
-		if err := r.Nodes.ConfigSet(ctx, n, "masteruser", replicationUser); err != nil {
+		// Like every mutating command: only as the leader, in the
+		// group's epoch (leadership.go, epoch.go).
+		if err := r.nodesFor(p).ConfigSet(epochContext(ctx, p.rg), n, "masteruser", replicationUser); err != nil {
 			logf.FromContext(ctx).Info("could not set masteruser", "member", v.observed.Name, "error", err.Error())
 			continue
 		}
@@ -352,6 +356,15 @@ func redactPasswords(msg string, wanted []wantedUser) string {
 	return msg
 }
 
+// usersRefused ends the users step on a refusal of the fence (this
+// operator may not act, or a member knows a newer epoch) without recording
+// anything: the members did not refuse the users, this operator was
+// refused, and the rest of the pass meets the same refusal on its own.
+func (r *ReplicationGroupReconciler) usersRefused(ctx context.Context, err error, wanted []wantedUser) (ctrl.Result, error) {
+	logf.FromContext(ctx).Info("not applying users: " + redactPasswords(err.Error(), wanted))
+	return ctrl.Result{RequeueAfter: r.resyncPeriod()}, nil
+}
+
 // reconcileUsers applies spec.users to every running member (see the top
 // of this file) and reports it in status.users and the UsersApplied
 // condition. It never stops the pass: users do not hold up replication
@@ -410,10 +423,27 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 	}
 	touched := map[string]bool{}
 	var changedMembers []string
+	// ACL changes are fenced like every mutating command: only as the
+	// leader, in the group's epoch (leadership.go, epoch.go). A refusal
+	// ends the step: another operator acts, or this one may not.
+	nodes, actx := r.nodesFor(p), epochContext(ctx, p.rg)
+	var refused error
+	refusal := func(err error) bool {
+		if refused == nil && (actingRefused(err) || errors.Is(err, nodeclient.ErrStaleEpoch)) {
+			refused = err
+		}
+		return refused != nil
+	}
 	apply := func(member string, steps []userStep) bool {
 		n, _ := p.nodeOf(member)
 		for _, s := range steps {
-			if err := r.Nodes.ACLSetUser(ctx, n, s.user, s.args); err != nil {
+			if refused != nil {
+				return false
+			}
+			if err := nodes.ACLSetUser(actx, n, s.user, s.args); err != nil {
+				if refusal(err) {
+					return false
+				}
 				failures = append(failures, fmt.Sprintf("%s: user %q: %s", member, s.user, redactPasswords(err.Error(), wanted)))
 				return false
 			}
@@ -432,10 +462,16 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 		}
 		n, _ := p.nodeOf(m.name)
 		for _, name := range m.plan.deletes {
-			if err := r.Nodes.ACLDelUser(ctx, n, name); err != nil {
+			if err := nodes.ACLDelUser(actx, n, name); err != nil {
+				if refusal(err) {
+					break
+				}
 				failures = append(failures, fmt.Sprintf("%s: deleting user %q: %s", m.name, name, redactPasswords(err.Error(), wanted)))
 			}
 		}
+	}
+	if refused != nil {
+		return r.usersRefused(ctx, refused, wanted)
 	}
 	if len(failures) > 0 {
 		r.setUsersCondition(p, metav1.ConditionFalse, "ApplyFailed", "members refused users: "+strings.Join(failures, "; "), corev1.EventTypeWarning)
@@ -451,6 +487,9 @@ func (r *ReplicationGroupReconciler) reconcileUsers(ctx context.Context, p *pass
 	// Then, every member accepting the new passwords, the old ones go.
 	for _, m := range work {
 		apply(m.name, m.plan.finishes)
+	}
+	if refused != nil {
+		return r.usersRefused(ctx, refused, wanted)
 	}
 	if len(failures) > 0 {
 		r.setUsersCondition(p, metav1.ConditionFalse, "ApplyFailed", "members refused users: "+strings.Join(failures, "; "), corev1.EventTypeWarning)

@@ -90,9 +90,12 @@ func parseFlags(args []string, out io.Writer) (*options, error) {
 // leaseDuration-leaseRenewDeadline to exit before a new one can start. A
 // leader paused longer than that (SIGSTOP, a frozen VM) can still wake up
 // mid-reconcile: the reconciler then checks, right before each node command,
-// that the lease was renewed less than leaseRenewDeadline ago (leaderLock,
-// controllers/leadership.go), and status.failoverEpoch with the optimistic
-// status lock fence a command that gets through anyway.
+// that the lease was renewed less than leaseRenewDeadline ago, and runs the
+// command bounded by that instant so nothing is sent after it however long
+// the call or a pause takes (leaderLock, controllers/leadership.go): the
+// leaseDuration-leaseRenewDeadline left is the bytes' time to reach the node.
+// status.failoverEpoch with the optimistic status lock fence a command that
+// gets through anyway.
 const (
 	leaseDuration      = 15 * time.Second
 	leaseRenewDeadline = 10 * time.Second

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/replnode/replnode/replnode/replication"
 )
 
 // ------ REFERENCE HISTORY ------
@@ -76,14 +78,33 @@ func (ref Reference) Contains(r Replication, upTo int64) bool {
 // SourceContains reports whether source's data provably holds all of r's,
 // so that a full sync from source replacing r's data loses nothing (R1): r
 // is on source's history, or on the one source moved on from up to the
-// switch, with nothing past what source holds. The topology applies it
-// before pointing a member at the master, and bootstrap before choosing one.
+// switch, with nothing past what source holds — the rule the nodes' guard
+// (replica-keep-newer-data) applies, replication.Identity.ContainsDataOf. A
+// member without data (Empty) is always contained; one at offset 0 that
+// holds data is contained only on source's own history. The topology
+// applies it before pointing a member at the master, the failover plans
+// before a member may lose data without a grant, and bootstrap before
+// choosing a source.
 func SourceContains(source, r Replication) bool {
-	ref := Reference{ReplID: source.ReplID}
-	if hasReplID(source.ReplID2) && source.SecondReplOffset > 0 && source.ReplID2 != source.ReplID {
-		ref.Lineage = map[string]Fork{source.ReplID: {Parent: source.ReplID2, Shared: source.SecondReplOffset - 1}}
+	if r.Offset == 0 && r.Empty {
+		return true
 	}
-	return ref.Contains(r, source.Offset)
+	return source.identity().ContainsDataOf(r.identity())
+}
+
+// refusesFullSyncFrom predicts a replnode node's guard
+// (replica-keep-newer-data, replication.Link): a member holding replicated
+// data (offset above 0) refuses a full sync from source unless source's
+// history provably contains it (SourceContains), or the operator granted
+// the loss in the node's epoch (Action.DiscardData).
+func refusesFullSyncFrom(source, r Replication) bool {
+	return r.Offset > 0 && !SourceContains(source, r)
+}
+
+// identity is the node's replication identity, as package replication
+// (and the node's own guard) sees it.
+func (r Replication) identity() replication.Identity {
+	return replication.Identity{ReplID: r.ReplID, ReplID2: r.ReplID2, SecondOffset: r.SecondReplOffset, Offset: r.Offset}
 }
 
 // lineage collects the history switches the answering members report.

@@ -763,9 +763,10 @@ func decideRejoin(obs Observation, d Decision) Decision {
 			// full sync runs aggregate into one event.
 			if m.Repl.ReplID != master.Repl.ReplID {
 				d.Resyncs[m.Name] = p
-				if m.Repl.LinkStatus != LinkUp && !m.Repl.SyncInProgress && m.Repl.Offset > master.Repl.Offset {
-					// Its node refuses the full sync from a master behind
-					// it (replica-keep-newer-data) unless told, in this
+				if m.Repl.LinkStatus != LinkUp && !m.Repl.SyncInProgress && refusesFullSyncFrom(master.Repl, m.Repl) {
+					// Its node refuses the full sync from a master whose
+					// history does not contain its data
+					// (replica-keep-newer-data) unless told, in this
 					// epoch, that its newer bytes may go: they are an old
 					// master's, which no WAIT acknowledged. Repeating
 					// REPLICAOF to the master it already follows changes

@@ -8,7 +8,11 @@
 // run, never against those that happen to answer, and a replica is promoted
 // only once the old master provably cannot write and the replica provably
 // holds every WAIT-acknowledged write; otherwise the decision waits and says
-// why. A member fenced by hand (Member.FencedByHand) is never promoted but
+// why. Whether a member's data is contained in a source's (so a full sync
+// from it loses nothing, and the member's node will not refuse it) is
+// decided by one rule shared with the node's guard:
+// replication.Identity.ContainsDataOf, through SourceContains and
+// refusesFullSyncFrom. A member fenced by hand (Member.FencedByHand) is never promoted but
 // otherwise counts like any replica: a running one reports its position and
 // votes, and plans repoint it; a stopped one gives neither and is still
 // counted in N.

@@ -29,8 +29,10 @@ import (
 //
 // The members are replnode nodes run as the operator runs them, with
 // replica-keep-newer-data: a replica refuses a full sync from a source whose
-// offset is below its own unless the operator granted the loss in its
-// epoch (Action.DiscardData; the grant ends with the next epoch, a restart
+// history (replid, and replid2 up to the switch, which a replnode master
+// shows on REPLCONF history) does not contain its position
+// (refusesFullSyncFrom, the node's own rule) unless the operator granted the
+// loss in its epoch (Action.DiscardData; the grant ends with the next epoch, a restart
 // or the first sync it allows). With redis-server members that guard does
 // not exist (docs/failover.md, known limitations).
 //
@@ -359,14 +361,17 @@ func (g *faultGroup) tick(faults bool) {
 			// source's replid, or its replid2 up to the switch, and not
 			// past the source's offset; otherwise a full sync.
 			full := PredictResync(r.repl, src.repl).Mode == ResyncFull
-			if full && r.repl.Offset > src.repl.Offset && !r.discardAllowed {
+			if full && refusesFullSyncFrom(src.repl, r.repl) && !r.discardAllowed {
 				// The replnode replica's guard (replica-keep-newer-data,
-				// which the operator's pods run with): a +FULLRESYNC at an
-				// offset below its own cannot contain its data, so it
-				// drops the link and tries again later, keeping its data,
-				// unless the operator allowed the loss in this epoch.
+				// which the operator's pods run with): a +FULLRESYNC from a
+				// master whose history (replid, and replid2 up to the
+				// switch, which a replnode master shows on REPLCONF
+				// history) does not contain its position would lose data,
+				// so it drops the link and tries again later, keeping its
+				// data, unless the operator allowed the loss in this epoch.
+				// The node skips the guard at offset 0 (no history).
 				if !r.refusing {
-					g.logf("%s (%s/%d) refuses a full sync from %s (%s/%d)", r.name, shortID(r.repl.ReplID), r.repl.Offset, src.name, shortID(src.repl.ReplID), src.repl.Offset)
+					g.logf("%s (%s/%d) refuses a full sync from %s (%s/%d, %s/%d)", r.name, shortID(r.repl.ReplID), r.repl.Offset, src.name, shortID(src.repl.ReplID), src.repl.Offset, shortID(src.repl.ReplID2), src.repl.SecondReplOffset)
 				}
 				r.refusing = true
 				continue
@@ -760,15 +765,18 @@ func joinLines(lines []string) string {
 // was promoted over it (decideInFlight now drops the attempt,
 // FailoverTargetBehindOldMaster, and decideRestarted weighs the old master).
 //
-// Open (not listed, it still fails): 166728, found in 150001-180000. The
-// replicas report two branches of one history — a new master's that status
-// never saw answer, and a fenced old master's — and the tally picks the
-// fenced one's on its larger offset; its member is promoted and a write WAIT
-// confirmed on the other branch is wiped. Leaving fenced members out of the
-// tally fixed it but broke 150564, 165292 and 29239, so it needs a better
-// rule for choosing between branches.
+// 166728 (found in 150001-180000): the replicas reported two branches of
+// one history — a new master's that status never saw answer, and a fenced
+// old master's that kept writing past the fork — and the old master's
+// branch, further in offset, was the one a replica held a write WAIT
+// confirmed on. The node's guard compared offsets only, so a replica on one
+// branch took a full sync from a master on the other because the master was
+// ahead in offset, and the write was wiped. The guard now asks whether the
+// master's history contains the replica's position
+// (replication.Identity.ContainsDataOf, refusesFullSyncFrom), and the policy
+// predicts refusals by the same rule.
 var regressionSeeds = []int64{4172, 7988, 14416, 25649, 10508, 13176, 1384, 5663, 6067, 7230, 15612, 27766, 23907, 29750,
-	60761, 63784, 79487, 2314, 11330, 67512}
+	60761, 63784, 79487, 2314, 11330, 67512, 166728}
 
 // TestRandomFaultsKeepTheRules runs many seeded fault schedules and checks
 // R1-R3 after every tick; then it heals everything and checks the group
@@ -833,6 +841,13 @@ func TestRandomFaultsKeepTheRules(t *testing.T) {
 					t.Fatalf("seed %d: not settled (status %+v, label %s), yet %s %s: %s\n%s", seed, g.status, g.label, p.Condition.Status, p.Condition.Reason, p.Condition.Message, joinLines(g.log))
 				}
 				stuck[p.Condition.Reason]++
+				var refusing []string
+				for _, m := range g.members {
+					if m.refusing {
+						refusing = append(refusing, m.name)
+					}
+				}
+				t.Logf("seed %d waits (%s; refusing a full sync: %v): %s", seed, p.Condition.Reason, refusing, p.Condition.Message)
 				g.acceptDataLoss = true
 				for i := 0; i < 30; i++ {
 					g.tick(false)

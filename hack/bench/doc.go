@@ -11,12 +11,21 @@
 //     number of times so that the median per command is reported (the aof-*
 //     scenarios turn appendonly on with CONFIG SET for their run only, the
 //     files going to the servers' temporary directories);
-//   - measuring memory after loading the same keys into fresh servers
-//     (INFO memory used_memory after MEMORY PURGE, and /proc/<pid>/status VmRSS);
+//   - reading each server's CPU time (/proc/<pid>/stat) around every run
+//     for the CPU cost per request (and hardware cycles with perf stat
+//     where the machine counts them), written to cpu-<stamp>.csv;
+//   - the loaded-dataset phase (dataset.go): one fresh server of each kind
+//     loaded with the same keys once, then memory (INFO memory used_memory
+//     after MEMORY PURGE, /proc/<pid>/status VmRSS), full synchronisation
+//     of fresh replicas from it (REPLICAOF to master_link_status:up, the
+//     master's peak VmRSS and PSS with its fork child), and latency
+//     percentiles and replnode's GC pause histogram (its /metrics) under
+//     random writes over those keys;
 //   - running the Go micro-benchmarks of ./replnode/... once;
-//   - writing the raw rows (results-<stamp>.csv), the Go benchmark output
-//     (gobench-<stamp>.txt) and a Markdown summary (summary-<stamp>.md) into
-//     the output directory (bin/bench by default).
+//   - writing the raw rows (results-<stamp>.csv, cpu-<stamp>.csv), the Go
+//     benchmark output (gobench-<stamp>.txt) and a Markdown summary
+//     (summary-<stamp>.md) into the output directory (bin/bench by
+//     default). -parts and -scenarios select what runs.
 //
 // It must not: listen on anything but 127.0.0.1, persist anything outside
 // its output and temporary directories, run unbounded (every external
@@ -24,6 +33,8 @@
 // reports; docs/benchmarks.md interprets.
 //
 // Files: main.go (flags and the run order), servers.go (processes, ports,
-// the small RESP client, key loading, memory probes), results.go (pure:
-// parsing redis-benchmark CSV, medians, the summary tables).
+// the small RESP client, key loading, /proc probes), results.go (pure:
+// parsing redis-benchmark CSV, medians, the summary tables), cpu.go (CPU
+// time and cycles per request), dataset.go (the loaded-dataset phase and
+// its parsers: redis-benchmark's percentile text, Prometheus histograms).
 package main

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,11 +27,20 @@ type options struct {
 	replnode, redisServer, redisBenchmark string
 	outDir                                string
 	repeats, requests, pipelineRequests   int
-	clients, keys                         int
+	clients, keys, loadedRequests         int
 	goBenchPkgs, goBenchTime              string
 	runTimeout, maxDuration               time.Duration
 	perf                                  bool
+	// parts are the selected parts (allParts); scenarioFilter the
+	// selected throughput scenarios, nil for all.
+	parts          map[string]bool
+	scenarioFilter map[string]bool
 }
+
+// allParts are what -parts may select: the redis-benchmark scenarios (with
+// CPU per request), then one loaded master of each kind for memory, full
+// sync and latency/GC at that size, then the Go micro-benchmarks.
+var allParts = []string{"throughput", "memory", "sync", "gc", "gobench"}
 
 // scenario is one redis-benchmark invocation, run against both servers.
 type scenario struct {
@@ -44,16 +54,36 @@ type scenario struct {
 // allTests are the commands of the default and pipelined scenarios.
 const allTests = "set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100,mset"
 
-// scenarios builds the fixed scenario list from the options: every command
-// with 3-byte values, the same pipelined 16 deep, and the string and list
-// commands with 1 KiB values.
+// clientTests are the commands of the 10- and 200-client scenarios: the
+// string, list and hash writes and the read, fewer than allTests to keep
+// `make bench` within its time budget.
+const clientTests = "set,get,incr,lpush,hset,mset"
+
+// scenarios builds the scenario list from the options (the ones -scenarios
+// selects): every command with 3-byte values, the same pipelined 16 deep,
+// the string and list commands with 1 KiB values, fewer commands with 10
+// and with 200 clients (the latency tail with few and many connections),
+// and SET with the append-only file.
 func scenarios(o options) []scenario {
+	var out []scenario
+	for _, sc := range allScenarios(o) {
+		if o.scenarioFilter == nil || o.scenarioFilter[sc.name] {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// allScenarios is every scenario scenarios may select.
+func allScenarios(o options) []scenario {
 	n := strconv.Itoa(o.requests)
 	c := strconv.Itoa(o.clients)
 	return []scenario{
 		{"default", []string{"-t", allTests, "-n", n, "-c", c}, nil},
 		{"pipeline-16", []string{"-t", allTests, "-n", strconv.Itoa(o.pipelineRequests), "-c", c, "-P", "16"}, nil},
 		{"value-1KiB", []string{"-t", "set,get,lpush,rpop,hset,mset", "-n", n, "-c", c, "-d", "1024"}, nil},
+		{"clients-10", []string{"-t", clientTests, "-n", n, "-c", "10"}, nil},
+		{"clients-200", []string{"-t", clientTests, "-n", n, "-c", "200"}, nil},
 		// SET with the append-only file on (issue 16): everysec writes
 		// before each reply, always also fsyncs.
 		{"aof-everysec", []string{"-t", "set", "-n", n, "-c", c}, [][2]string{{"appendfsync", "everysec"}, {"appendonly", "yes"}}},
@@ -113,18 +143,55 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.goBenchPkgs, "gobench", "./replnode/...", "packages for the Go micro-benchmarks (empty skips them)")
 	fs.StringVar(&o.goBenchTime, "gobench-time", "500ms", "go test -benchtime for the micro-benchmarks")
 	fs.DurationVar(&o.runTimeout, "run-timeout", 3*time.Minute, "limit for one redis-benchmark run")
-	fs.DurationVar(&o.maxDuration, "max-duration", 15*time.Minute, "limit for the whole benchmark; what finished is still written")
+	// A run took 15.5 minutes at load average 20-28 on 2 cores; the bound
+	// leaves room for such a machine before parts are cut.
+	fs.DurationVar(&o.maxDuration, "max-duration", 25*time.Minute, "limit for the whole benchmark; what finished is still written")
 	fs.BoolVar(&o.perf, "perf", false, "also record a perf CPU profile of replnode during its first default-scenario run (needs perf)")
+	fs.IntVar(&o.loadedRequests, "loaded-requests", 200000, "redis-benchmark -n per command of the latency/GC run over the loaded keys")
+	parts := fs.String("parts", strings.Join(allParts, ","), "comma-separated parts to run: "+strings.Join(allParts, ","))
+	scens := fs.String("scenarios", "", "comma-separated throughput scenarios to run (default all): "+strings.Join(scenarioNames(o), ","))
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	o.parts = map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !slices.Contains(allParts, p) {
+			return o, fmt.Errorf("-parts: unknown part %q (have %s)", p, strings.Join(allParts, ","))
+		}
+		o.parts[p] = true
+	}
+	if *scens != "" {
+		o.scenarioFilter = map[string]bool{}
+		for _, name := range strings.Split(*scens, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.Contains(scenarioNames(o), name) {
+				return o, fmt.Errorf("-scenarios: unknown scenario %q (have %s)", name, strings.Join(scenarioNames(o), ","))
+			}
+			o.scenarioFilter[name] = true
+		}
+	}
+	if (o.parts["memory"] || o.parts["sync"] || o.parts["gc"]) && o.keys < 1 {
+		return o, fmt.Errorf("-parts memory, sync and gc need -keys > 0")
 	}
 	if fs.NArg() != 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if o.repeats < 1 || o.requests < 1 || o.pipelineRequests < 1 || o.clients < 1 || o.keys < 0 {
-		return o, fmt.Errorf("-repeats, -requests, -pipeline-requests and -clients must be positive, -keys not negative")
+	if o.repeats < 1 || o.requests < 1 || o.pipelineRequests < 1 || o.clients < 1 || o.keys < 0 || o.loadedRequests < 1 {
+		return o, fmt.Errorf("-repeats, -requests, -pipeline-requests, -loaded-requests and -clients must be positive, -keys not negative")
 	}
 	return o, nil
+}
+
+// scenarioNames lists every scenario's name.
+func scenarioNames(o options) []string {
+	var names []string
+	for _, sc := range allScenarios(o) {
+		names = append(names, sc.name)
+	}
+	return names
 }
 
 // ------ MAIN ------
@@ -188,23 +255,23 @@ func run(ctx context.Context, o options) error {
 	}
 
 	rawPath := filepath.Join(o.outDir, "results-"+stamp+".csv")
-	rows, err := runThroughput(ctx, o, scratch, rawPath, stamp, fail)
-	if err != nil {
-		fail("throughput: %v", err)
-	}
-	var mem []MemoryResult
-	if o.keys > 0 {
-		for _, s := range []struct{ name, bin string }{{serverRedis, o.redisServer}, {serverReplnode, o.replnode}} {
-			m, err := measureMemory(ctx, s.name, s.bin, scratch, o.keys)
-			if err != nil {
-				fail("memory %s: %v", s.name, err)
-				continue
-			}
-			mem = append(mem, m)
+	var rows []Row
+	var cpu []CPURun
+	if o.parts["throughput"] {
+		rows, cpu, err = runThroughput(ctx, o, scratch, rawPath, stamp, fail)
+		if err != nil {
+			fail("throughput: %v", err)
+		}
+		if err := writeCPUCSV(filepath.Join(o.outDir, "cpu-"+stamp+".csv"), cpu); err != nil {
+			fail("cpu csv: %v", err)
 		}
 	}
+	var ds datasetResults
+	if o.parts["memory"] || o.parts["sync"] || o.parts["gc"] {
+		ds = runDataset(ctx, o, scratch, fail)
+	}
 	goBenchPath := ""
-	if o.goBenchPkgs != "" {
+	if o.parts["gobench"] && o.goBenchPkgs != "" {
 		goBenchPath = filepath.Join(o.outDir, "gobench-"+stamp+".txt")
 		if err := runGoBench(ctx, o, goBenchPath); err != nil {
 			fail("go micro-benchmarks: %v", err)
@@ -214,12 +281,12 @@ func run(ctx context.Context, o options) error {
 
 	summaryPath := filepath.Join(o.outDir, "summary-"+stamp+".md")
 	var sum bytes.Buffer
-	writeSummary(&sum, o, facts, rows, mem, goBenchPath, failures)
+	writeSummary(&sum, o, facts, rows, cpu, ds, goBenchPath, failures)
 	if err := os.WriteFile(summaryPath, sum.Bytes(), 0o644); err != nil {
 		return err
 	}
 	os.Stdout.Write(sum.Bytes())
-	fmt.Printf("\nbench: raw rows %s, summary %s", rawPath, summaryPath)
+	fmt.Printf("\nbench: raw rows %s (CPU per run in cpu-%s.csv), summary %s", rawPath, stamp, summaryPath)
 	if goBenchPath != "" {
 		fmt.Printf(", go benchmarks %s", goBenchPath)
 	}
@@ -236,37 +303,42 @@ func run(ctx context.Context, o options) error {
 // each, repeats times. Servers alternate which goes first in each repeat so
 // a change in the machine's background load does not favour one side. Each
 // row is appended to rawPath as soon as its run ends.
-func runThroughput(ctx context.Context, o options, scratch, rawPath, stamp string, fail func(string, ...any)) ([]Row, error) {
+//
+// Around every run the server's CPU time (/proc/<pid>/stat) is read, and
+// with -perf-cycles its cycles counted, for the CPU cost per request.
+func runThroughput(ctx context.Context, o options, scratch, rawPath, stamp string, fail func(string, ...any)) ([]Row, []CPURun, error) {
 	redis, err := startServer(ctx, serverRedis, o.redisServer, scratch)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer redis.Stop()
 	node, err := startServer(ctx, serverReplnode, o.replnode, scratch)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer node.Stop()
 
 	f, err := os.Create(rawPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	cw := csv.NewWriter(f)
 	if err := cw.Write(rawHeader); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cw.Flush()
 
+	cycles := perfCyclesSupported(ctx)
 	var rows []Row
+	var cpuRuns []CPURun
 	servers := []*Server{redis, node}
 	for rep := 1; rep <= o.repeats; rep++ {
 		for _, sc := range scenarios(o) {
 			for i := range servers {
 				s := servers[(i+rep+1)%2] // redis first in odd repeats, replnode first in even ones
 				if ctx.Err() != nil {
-					return rows, ctx.Err()
+					return rows, cpuRuns, ctx.Err()
 				}
 				// Each run starts from an empty keyspace, as on a fresh server.
 				if err := flushAll(s.Port); err != nil {
@@ -282,7 +354,24 @@ func runThroughput(ctx context.Context, o options, scratch, rawPath, stamp strin
 					continue
 				}
 				started := time.Now()
-				samples, err := runBenchmark(ctx, o, s.Port, sc.args)
+				cpu0, cpuErr := processCPUSeconds(s.Pid())
+				var stopCycles func() (float64, error)
+				if cycles {
+					stopCycles = startCycleCount(ctx, s.Pid())
+				}
+				samples, requests, err := runBenchmarkCounted(ctx, o, s.Port, sc.args)
+				cpu1, cpuErr1 := processCPUSeconds(s.Pid())
+				run := CPURun{Scenario: sc.name, Server: s.Name, Rep: rep, Requests: requests, CPUSeconds: cpu1 - cpu0}
+				if stopCycles != nil {
+					if c, cerr := stopCycles(); cerr == nil {
+						run.Cycles = c
+					} else {
+						fail("%s %s rep %d: perf stat cycles: %v", sc.name, s.Name, rep, cerr)
+					}
+				}
+				if cpuErr == nil && cpuErr1 == nil && err == nil {
+					cpuRuns = append(cpuRuns, run)
+				}
 				if stopPerf != nil {
 					stopPerf()
 				}
@@ -299,17 +388,17 @@ func runThroughput(ctx context.Context, o options, scratch, rawPath, stamp strin
 					r := Row{Scenario: sc.name, Server: s.Name, Rep: rep, Sample: smp}
 					rows = append(rows, r)
 					if err := cw.Write(r.record()); err != nil {
-						return rows, err
+						return rows, cpuRuns, err
 					}
 				}
 				cw.Flush()
 				if err := cw.Error(); err != nil {
-					return rows, err
+					return rows, cpuRuns, err
 				}
 			}
 		}
 	}
-	return rows, nil
+	return rows, cpuRuns, nil
 }
 
 // flushAll empties the server's keyspace.
@@ -326,6 +415,14 @@ func flushAll(port int) error {
 // runBenchmark runs redis-benchmark --csv with args against 127.0.0.1:port
 // under o.runTimeout and parses its output.
 func runBenchmark(ctx context.Context, o options, port int, args []string) ([]Sample, error) {
+	samples, _, err := runBenchmarkCounted(ctx, o, port, args)
+	return samples, err
+}
+
+// runBenchmarkCounted is runBenchmark that also returns how many requests
+// the run sent in all: -n for every CSV row, the rows that only prepare
+// data (LPUSH for LRANGE) included, since the server's CPU time covers them.
+func runBenchmarkCounted(ctx context.Context, o options, port int, args []string) ([]Sample, int64, error) {
 	rctx, cancel := context.WithTimeout(ctx, o.runTimeout)
 	defer cancel()
 	full := append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(port), "--csv"}, args...)
@@ -333,13 +430,27 @@ func runBenchmark(ctx context.Context, o options, port int, args []string) ([]Sa
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("redis-benchmark %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
+		return nil, 0, fmt.Errorf("redis-benchmark %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
 	}
+	rowCount := int64(strings.Count(strings.TrimSpace(out.String()), "\n")) // lines after the header
 	samples, err := parseBenchmarkCSV(&out)
 	if err != nil {
-		return nil, fmt.Errorf("%w (stderr: %s)", err, strings.TrimSpace(errOut.String()))
+		return nil, 0, fmt.Errorf("%w (stderr: %s)", err, strings.TrimSpace(errOut.String()))
 	}
-	return samples, nil
+	return samples, rowCount * int64(argInt(args, "-n", 100000)), nil
+}
+
+// argInt is the integer after flag in args, def when absent (redis-benchmark's
+// own default for -n is 100000).
+func argInt(args []string, flag string, def int) int {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			if v, err := strconv.Atoi(args[i+1]); err == nil {
+				return v
+			}
+		}
+	}
+	return def
 }
 
 // startPerf records a call-graph CPU profile of pid with perf until the
@@ -375,12 +486,20 @@ func startPerf(ctx context.Context, pid int, out string, fail func(string, ...an
 // measureMemory starts a fresh server, reads its empty footprint, loads
 // keys small string keys and reads it again.
 func measureMemory(ctx context.Context, name, bin, scratch string, keys int) (MemoryResult, error) {
-	m := MemoryResult{Server: name, Keys: keys}
 	s, err := startServer(ctx, name, bin, scratch)
 	if err != nil {
-		return m, err
+		return MemoryResult{Server: name, Keys: keys}, err
 	}
 	defer s.Stop()
+	return measureMemoryOn(ctx, s, keys)
+}
+
+// measureMemoryOn is measureMemory on a fresh server already started; the
+// keys stay loaded for the caller's further measurements.
+func measureMemoryOn(ctx context.Context, s *Server, keys int) (MemoryResult, error) {
+	name := s.Name
+	m := MemoryResult{Server: name, Keys: keys}
+	var err error
 	probe := func() (used, infoRSS, rss int64, dbsize int64, err error) {
 		// MEMORY PURGE first: replnode's used_memory is the Go heap, which
 		// holds garbage until a collection (PURGE runs one), so without it
@@ -572,10 +691,21 @@ func busiestProcesses(ctx context.Context) string {
 
 // ------ SUMMARY ------
 
+// selectedParts lists the selected parts in allParts order.
+func selectedParts(o options) []string {
+	var out []string
+	for _, p := range allParts {
+		if o.parts[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // writeSummary writes the Markdown summary: machine facts, one throughput
 // table per scenario, the commands below the slow ratio, memory, and the Go
 // micro-benchmark lines.
-func writeSummary(w io.Writer, o options, facts []string, rows []Row, mem []MemoryResult, goBenchPath string, failures []string) {
+func writeSummary(w io.Writer, o options, facts []string, rows []Row, cpu []CPURun, ds datasetResults, goBenchPath string, failures []string) {
 	fmt.Fprintln(w, "## Benchmark run")
 	fmt.Fprintln(w)
 	for _, f := range facts {
@@ -583,27 +713,63 @@ func writeSummary(w io.Writer, o options, facts []string, rows []Row, mem []Memo
 	}
 	fmt.Fprintf(w, "- each run repeated %d times per server, median reported; servers alternate which goes first\n", o.repeats)
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "### Throughput (redis-benchmark, median requests/s; ratio = replnode / redis-server)")
+	fmt.Fprintf(w, "- parts: %s\n", strings.Join(selectedParts(o), ","))
 	fmt.Fprintln(w)
-	info := map[string]string{}
-	for _, sc := range scenarios(o) {
-		info[sc.name] = "redis-benchmark " + strings.Join(sc.args, " ")
-	}
-	cmps := compare(rows)
-	renderThroughput(w, cmps, info)
-	fmt.Fprintln(w)
-	if slow := slowCommands(cmps); len(slow) > 0 {
-		fmt.Fprintf(w, "Below %.1f of redis-server: ", slowRatio)
-		var parts []string
-		for _, c := range slow {
-			parts = append(parts, fmt.Sprintf("%s %s %.2f", c.Scenario, c.Test, c.Ratio))
+	if len(rows) > 0 {
+		fmt.Fprintln(w, "### Throughput (redis-benchmark, median requests/s; ratio = replnode / redis-server; p99 ratio = replnode p99 / redis-server p99)")
+		fmt.Fprintln(w)
+		info := map[string]string{}
+		for _, sc := range scenarios(o) {
+			info[sc.name] = "redis-benchmark " + strings.Join(sc.args, " ")
 		}
-		fmt.Fprintln(w, strings.Join(parts, ", "))
+		cmps := compare(rows)
+		renderThroughput(w, cmps, info)
+		fmt.Fprintln(w)
+		if slow := slowCommands(cmps); len(slow) > 0 {
+			fmt.Fprintf(w, "Below %.1f of redis-server: ", slowRatio)
+			var parts []string
+			for _, c := range slow {
+				parts = append(parts, fmt.Sprintf("%s %s %.2f", c.Scenario, c.Test, c.Ratio))
+			}
+			fmt.Fprintln(w, strings.Join(parts, ", "))
+			fmt.Fprintln(w)
+		}
+		if long := longTails(cmps); len(long) > 0 {
+			fmt.Fprintf(w, "p99 above %.1fx redis-server's: ", tailRatio)
+			var parts []string
+			for _, c := range long {
+				parts = append(parts, fmt.Sprintf("%s %s %.2f", c.Scenario, c.Test, c.P99Ratio))
+			}
+			fmt.Fprintln(w, strings.Join(parts, ", "))
+			fmt.Fprintln(w)
+		}
+	}
+	if len(cpu) > 0 {
+		fmt.Fprintln(w, "### CPU per request (server user+system CPU time over each run / requests sent, median of the repeats)")
+		fmt.Fprintln(w)
+		mhz := cpuMHz()
+		if cpu[0].Cycles == 0 {
+			fmt.Fprintf(w, "perf stat -e cycles counts nothing on this machine (no hardware counter): cycles are estimated as CPU time x %.0f MHz (\"~\").\n\n", mhz)
+		}
+		renderCPU(w, compareCPU(cpu), mhz)
 		fmt.Fprintln(w)
 	}
-	if len(mem) > 0 {
-		fmt.Fprintf(w, "### Memory (%d keys \"key:N\" = \"value:N\" loaded with pipelined SET into a fresh server)\n\n", mem[0].Keys)
-		renderMemory(w, mem)
+	if len(ds.mem) > 0 {
+		fmt.Fprintf(w, "### Memory (%d keys \"key:N\" = \"value:N\" loaded with pipelined SET into a fresh server)\n\n", ds.mem[0].Keys)
+		renderMemory(w, ds.mem)
+		fmt.Fprintln(w)
+	}
+	if len(ds.syncs) > 0 {
+		fmt.Fprintln(w, "### Full synchronisation (fresh replica, REPLICAOF to master_link_status:up; master repl-diskless-sync-delay 0, other settings default)")
+		fmt.Fprintln(w)
+		renderSync(w, ds.syncs)
+		fmt.Fprintln(w)
+	}
+	if len(ds.loaded) > 0 {
+		fmt.Fprintf(w, "### Latency and GC over the loaded keys (`redis-benchmark %s`, after the full syncs)\n\n", strings.Join(loadedArgs(o), " "))
+		fmt.Fprintln(w, "p99.9 is redis-benchmark's first percentile line at or above 99.9% (an upper bound); GC pauses are replnode's runtime/metrics /sched/pauses/total/gc:seconds histogram over the run (bucket upper bounds).")
+		fmt.Fprintln(w)
+		renderLoaded(w, ds.loaded)
 		fmt.Fprintln(w)
 	}
 	if goBenchPath != "" {

@@ -148,8 +148,12 @@ type Comparison struct {
 	Scenario, Test        string
 	RedisRPS, ReplnodeRPS float64
 	RedisP50, ReplnodeP50 float64
+	RedisP99, ReplnodeP99 float64
 	RedisRuns, NodeRuns   int
 	Ratio                 float64
+	// P99Ratio is replnode's median p99 latency / redis-server's (below
+	// 1 means replnode's tail is shorter); 0 when either side has none.
+	P99Ratio float64
 	// Lowest and highest rps of the repeats: how noisy the machine was.
 	RedisMin, RedisMax       float64
 	ReplnodeMin, ReplnodeMax float64
@@ -165,19 +169,20 @@ const (
 // returns the median comparison for each.
 func compare(rows []Row) []Comparison {
 	type key struct{ scenario, test string }
-	type acc struct{ rps, p50 map[string][]float64 }
+	type acc struct{ rps, p50, p99 map[string][]float64 }
 	var order []key
 	byKey := map[key]*acc{}
 	for _, r := range rows {
 		k := key{r.Scenario, r.Test}
 		a := byKey[k]
 		if a == nil {
-			a = &acc{rps: map[string][]float64{}, p50: map[string][]float64{}}
+			a = &acc{rps: map[string][]float64{}, p50: map[string][]float64{}, p99: map[string][]float64{}}
 			byKey[k] = a
 			order = append(order, k)
 		}
 		a.rps[r.Server] = append(a.rps[r.Server], r.RPS)
 		a.p50[r.Server] = append(a.p50[r.Server], r.P50Ms)
+		a.p99[r.Server] = append(a.p99[r.Server], r.P99Ms)
 	}
 	out := make([]Comparison, 0, len(order))
 	for _, k := range order {
@@ -186,12 +191,16 @@ func compare(rows []Row) []Comparison {
 			Scenario: k.scenario, Test: k.test,
 			RedisRPS: median(a.rps[serverRedis]), ReplnodeRPS: median(a.rps[serverReplnode]),
 			RedisP50: median(a.p50[serverRedis]), ReplnodeP50: median(a.p50[serverReplnode]),
+			RedisP99: median(a.p99[serverRedis]), ReplnodeP99: median(a.p99[serverReplnode]),
 			RedisRuns: len(a.rps[serverRedis]), NodeRuns: len(a.rps[serverReplnode]),
 		}
 		c.RedisMin, c.RedisMax = minMax(a.rps[serverRedis])
 		c.ReplnodeMin, c.ReplnodeMax = minMax(a.rps[serverReplnode])
 		if c.RedisRPS > 0 && c.ReplnodeRPS > 0 {
 			c.Ratio = c.ReplnodeRPS / c.RedisRPS
+		}
+		if c.RedisP99 > 0 && c.ReplnodeP99 > 0 && c.RedisRuns > 0 && c.NodeRuns > 0 {
+			c.P99Ratio = c.ReplnodeP99 / c.RedisP99
 		}
 		out = append(out, c)
 	}
@@ -234,12 +243,17 @@ func (m MemoryResult) rssPerKey() float64 {
 // redis-server's throughput.
 const slowRatio = 0.8
 
+// tailRatio is where the summary flags a command's latency tail: replnode's
+// p99 above 1.5 times redis-server's (issue 17's goal).
+const tailRatio = 1.5
+
 // mib renders a byte count in MiB with one decimal.
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // renderThroughput writes one Markdown table per scenario, in the order the
-// comparisons come. Ratios below slowRatio are bold so they stand out; the
-// range columns show the lowest and highest rps of the repeats.
+// comparisons come. Throughput ratios below slowRatio and p99 ratios above
+// tailRatio are bold so they stand out; the range columns show the lowest
+// and highest rps of the repeats.
 func renderThroughput(w io.Writer, cmps []Comparison, scenarioInfo map[string]string) {
 	last := ""
 	for _, c := range cmps {
@@ -252,8 +266,8 @@ func renderThroughput(w io.Writer, cmps []Comparison, scenarioInfo map[string]st
 			if info := scenarioInfo[c.Scenario]; info != "" {
 				fmt.Fprintf(w, "`%s`\n\n", info)
 			}
-			fmt.Fprintln(w, "| command | redis-server rps | replnode rps | ratio | redis-server p50 ms | replnode p50 ms | redis-server rps range | replnode rps range |")
-			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+			fmt.Fprintln(w, "| command | redis-server rps | replnode rps | ratio | redis-server p50 ms | replnode p50 ms | redis-server p99 ms | replnode p99 ms | p99 ratio | redis-server rps range | replnode rps range |")
+			fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		}
 		ratio := "n/a"
 		if c.Ratio > 0 {
@@ -262,8 +276,15 @@ func renderThroughput(w io.Writer, cmps []Comparison, scenarioInfo map[string]st
 				ratio = "**" + ratio + "**"
 			}
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.3f | %.3f | %.0f-%.0f | %.0f-%.0f |\n",
-			c.Test, c.RedisRPS, c.ReplnodeRPS, ratio, c.RedisP50, c.ReplnodeP50,
+		p99 := "n/a"
+		if c.P99Ratio > 0 {
+			p99 = fmt.Sprintf("%.2f", c.P99Ratio)
+			if c.P99Ratio > tailRatio {
+				p99 = "**" + p99 + "**"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.3f | %.3f | %.3f | %.3f | %s | %.0f-%.0f | %.0f-%.0f |\n",
+			c.Test, c.RedisRPS, c.ReplnodeRPS, ratio, c.RedisP50, c.ReplnodeP50, c.RedisP99, c.ReplnodeP99, p99,
 			c.RedisMin, c.RedisMax, c.ReplnodeMin, c.ReplnodeMax)
 	}
 }
@@ -290,4 +311,71 @@ func slowCommands(cmps []Comparison) []Comparison {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Ratio < out[j].Ratio })
 	return out
+}
+
+// longTails lists the comparisons whose p99 ratio is above tailRatio,
+// worst first.
+func longTails(cmps []Comparison) []Comparison {
+	var out []Comparison
+	for _, c := range cmps {
+		if c.P99Ratio > tailRatio {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].P99Ratio > out[j].P99Ratio })
+	return out
+}
+
+// renderCPU writes the CPU cost per request per scenario. Cycles are perf's
+// count when it had one, else CPU time times the nominal clock (mhz),
+// marked "~".
+func renderCPU(w io.Writer, cmps []CPUComparison, mhz float64) {
+	fmt.Fprintln(w, "| scenario | redis-server CPU µs/request | replnode CPU µs/request | replnode / redis-server | redis-server cycles/request | replnode cycles/request |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	cyc := func(perf, us float64) string {
+		switch {
+		case perf > 0:
+			return fmt.Sprintf("%.0f", perf)
+		case mhz > 0 && us > 0:
+			return fmt.Sprintf("~%.0f", us*mhz)
+		}
+		return "n/a"
+	}
+	for _, c := range cmps {
+		ratio := "n/a"
+		if c.RedisUs > 0 && c.ReplnodeUs > 0 {
+			ratio = fmt.Sprintf("%.2f", c.ReplnodeUs/c.RedisUs)
+		}
+		fmt.Fprintf(w, "| %s | %.2f | %.2f | %s | %s | %s |\n", c.Scenario, c.RedisUs, c.ReplnodeUs, ratio,
+			cyc(c.RedisCycles, c.RedisUs), cyc(c.NodeCycles, c.ReplnodeUs))
+	}
+}
+
+// renderSync writes the full synchronisation table.
+func renderSync(w io.Writer, rs []SyncResult) {
+	fmt.Fprintln(w, "| master -> replica | keys | REPLICAOF to link up, s | master VmRSS before | master peak VmRSS | peak PSS master + fork child |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+	for _, r := range rs {
+		fmt.Fprintf(w, "| %s -> %s | %d | %.2f | %s | %s | %s |\n", r.Master, r.Replica, r.Keys, r.Seconds,
+			mib(r.RSSBefore), mib(r.PeakRSS), mib(r.PeakPSS))
+	}
+}
+
+// renderLoaded writes the latency and GC table of the runs over the loaded
+// keyspace.
+func renderLoaded(w io.Writer, rs []LoadedResult) {
+	fmt.Fprintln(w, "| server | command | rps | p50 ms | p99 ms | p99.9 ms (<=) | max ms | CPU µs/request | GCs | GC pause p99.9 (<=) | GC pause max (<=) |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rs {
+		gcs, p999, pmax := "n/a (no GC)", "n/a", "n/a"
+		if r.HasGC {
+			gcs = strconv.FormatUint(r.GCs, 10)
+			p999 = fmt.Sprintf("%.3f ms", r.PauseP999*1e3)
+			pmax = fmt.Sprintf("%.3f ms", r.PauseMax*1e3)
+		}
+		for _, t := range r.Tests {
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.2f | %s | %s | %s |\n",
+				r.Server, t.Test, t.RPS, t.P50, t.P99, t.P999, t.Max, r.CPUPerOp*1e6, gcs, p999, pmax)
+		}
+	}
 }

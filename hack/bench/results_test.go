@@ -122,10 +122,10 @@ func TestCompareTakesMediansPerScenarioAndCommand(t *testing.T) {
 	for _, wantLine := range []string{
 		"#### default",
 		"`redis-benchmark -t set,get`",
-		"| SET | 200 | 70 | **0.35** | 0.700 | 1.500 | 100-300 | 50-90 |",
-		"| GET | 100 | 120 | 1.20 | 1.000 | 1.000 | 100-100 | 120-120 |",
+		"| SET | 200 | 70 | **0.35** | 0.700 | 1.500 | 0.000 | 0.000 | n/a | 100-300 | 50-90 |",
+		"| GET | 100 | 120 | 1.20 | 1.000 | 1.000 | 0.000 | 0.000 | n/a | 100-100 | 120-120 |",
 		"#### pipeline-16",
-		"| SET | 1000 | 0 | n/a | 1.000 | 0.000 | 1000-1000 | 0-0 |",
+		"| SET | 1000 | 0 | n/a | 1.000 | 0.000 | 0.000 | 0.000 | n/a | 1000-1000 | 0-0 |",
 	} {
 		if !strings.Contains(out, wantLine+"\n") {
 			t.Errorf("summary lacks line %q:\n%s", wantLine, out)

@@ -33,8 +33,9 @@ type Server struct {
 // benchmark configuration shared by both servers (no RDB saves, no AOF, own
 // directory and log file) and waits until it answers PING. A port taken
 // between choosing and binding is retried with a new port, up to three
-// times. The caller must call Stop.
-func startServer(ctx context.Context, name, binary, scratch string) (*Server, error) {
+// times. extra arguments follow the shared ones (replnode's metrics
+// listener for the GC figures). The caller must call Stop.
+func startServer(ctx context.Context, name, binary, scratch string, extra ...string) (*Server, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
@@ -51,6 +52,7 @@ func startServer(ctx context.Context, name, binary, scratch string) (*Server, er
 			"--dir", dir, "--logfile", filepath.Join(dir, "server.log"),
 			"--daemonize", "no",
 		}
+		args = append(args, extra...)
 		cmd := exec.Command(binary, args...)
 		// Own process group: a Ctrl-C at the terminal reaches us, and we stop
 		// the server ourselves in order instead of racing its signal handler.
@@ -315,20 +317,61 @@ func vmRSS(pid int) (int64, error) {
 // parseVmRSS extracts "VmRSS:   1234 kB" from a /proc/<pid>/status file, in
 // bytes.
 func parseVmRSS(status []byte) (int64, error) {
+	return statusKB(status, "VmRSS:")
+}
+
+// statusKB extracts a "Name:   1234 kB" line of a /proc status-style file
+// (status, smaps_rollup), in bytes.
+func statusKB(status []byte, name string) (int64, error) {
 	for _, line := range bytes.Split(status, []byte("\n")) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
+		rest, ok := bytes.CutPrefix(line, []byte(name))
 		if !ok {
 			continue
 		}
 		f := strings.Fields(string(rest))
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmRSS line %q", line)
+			return 0, fmt.Errorf("unexpected %s line %q", name, line)
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("VmRSS %q: %w", line, err)
+			return 0, fmt.Errorf("%s %q: %w", name, line, err)
 		}
 		return kb * 1024, nil
 	}
-	return 0, errors.New("no VmRSS line")
+	return 0, fmt.Errorf("no %s line", strings.TrimSuffix(name, ":"))
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// processCPUSeconds is the CPU time (user + system, all threads) pid has
+// used so far, from /proc/<pid>/stat.
+func processCPUSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcStatCPU(b)
+}
+
+// parseProcStatCPU reads utime and stime (fields 14 and 15) from a
+// /proc/<pid>/stat line, in seconds. The command name (field 2) may hold
+// spaces and parentheses, so fields are counted after its last ')'.
+func parseProcStatCPU(stat []byte) (float64, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name in /proc stat")
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	// f[0] is field 3 (state): utime is field 14, stime field 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc stat line %q", stat)
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad utime/stime in %q", stat)
+	}
+	return float64(ut+st) / clockTicks, nil
 }

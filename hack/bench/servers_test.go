@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -68,5 +69,45 @@ func TestServerLifecycleAndMemoryProbe(t *testing.T) {
 			}
 			s.Stop() // a second Stop is harmless
 		})
+	}
+}
+
+// TestDatasetPhase runs the loaded-dataset phase on a small keyspace with
+// both servers: every full sync must copy every key (measureFullSync checks
+// the replica's DBSIZE), and the loaded run must report latencies for both
+// commands, with GC figures for replnode only.
+func TestDatasetPhase(t *testing.T) {
+	bins := serverBinaries(t)
+	bench, err := exec.LookPath("redis-benchmark")
+	if bins[serverRedis] == "" || bins[serverReplnode] == "" || err != nil {
+		t.Skip("needs redis-server, redis-benchmark and REPLNODE_BIN")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	o, err := parseOptions([]string{"-keys", "3000", "-loaded-requests", "2000", "-clients", "4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.redisServer, o.replnode, o.redisBenchmark, o.runTimeout = bins[serverRedis], bins[serverReplnode], bench, 2*time.Minute
+	var failures []string
+	ds := runDataset(ctx, o, t.TempDir(), func(f string, a ...any) { failures = append(failures, fmt.Sprintf(f, a...)) })
+	if len(failures) > 0 {
+		t.Fatalf("failures: %v", failures)
+	}
+	if len(ds.mem) != 2 || len(ds.syncs) != len(syncPairs) || len(ds.loaded) != 2 {
+		t.Fatalf("results: %+v", ds)
+	}
+	for _, s := range ds.syncs {
+		if s.Keys != 3000 || s.Seconds <= 0 || s.PeakRSS <= 0 {
+			t.Errorf("implausible sync %+v", s)
+		}
+	}
+	for _, l := range ds.loaded {
+		if len(l.Tests) != 2 || l.Tests[0].Test != "SET" || l.Tests[1].Test != "GET" || l.CPUPerOp <= 0 {
+			t.Errorf("implausible loaded run %+v", l)
+		}
+		if l.HasGC != (l.Server == serverReplnode) {
+			t.Errorf("%s: HasGC %v", l.Server, l.HasGC)
+		}
 	}
 }

@@ -37,10 +37,14 @@
 //
 // A replica run with replica-keep-newer-data yes (a replnode directive,
 // off by default, so a node behaves as redis-server unless asked) refuses
-// a full resync that would replace the data it holds with a master's that
-// cannot contain it: a +FULLRESYNC at an offset below its own, or the old
-// SYNC, which gives none. It keeps its data, drops the link and tries again
-// later (package replication's Link does this). This is the node's half of
+// a full resync that would replace the data it holds with a master's whose
+// history does not provably contain it (replication.Identity.ContainsDataOf,
+// the rule the operator applies too): it asks the master REPLCONF history
+// before PSYNC and judges the +FULLRESYNC by the answer; a master that
+// cannot show its history (redis-server) is judged by offset alone. The
+// old SYNC, which gives no offset, is refused whenever it holds data. It
+// keeps its data, drops the link and tries again later (package
+// replication's Link does this). This is the node's half of
 // the operator's rule R1 (docs/failover.md): a replica the operator cannot
 // reach still follows an old master's address, and when a member behind it
 // answers there, Redis's replication alone would wipe it.

@@ -11,12 +11,15 @@
 //
 //   - backlog.go:  Backlog, Redis's repl_backlog (first byte offset, histlen).
 //   - identity.go: Identity (replid, replid2, offsets), ShiftReplicationID.
+//   - history.go:  Identity.Contains / ContainsDataOf, the one rule of
+//     whether a history provably contains a position (replid and offset),
+//     shared by the node's guard and the operator's failover policy.
 //   - psync.go:    DecidePSync, masterTryPartialResynchronization's rules.
 //   - link.go:     Link, the replica's repl_state machine: handshake, PSYNC
 //     reply parsing, timeouts, reconnection, ACKs, and, with KeepNewerData
 //     (replica-keep-newer-data), the refusal of a full resync from a master
-//     behind this replica; it returns Output (actions and Redis's log
-//     lines).
+//     whose history (asked with REPLCONF history) does not contain this
+//     replica's data; it returns Output (actions and Redis's log lines).
 //   - replicas.go: the master's table of replicas, INFO slaveN lines,
 //     min-replicas counting and WAIT.
 //   - master_policy.go: when a snapshot starts for waiting replicas, and

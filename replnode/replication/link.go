@@ -23,6 +23,9 @@ const (
 	StateReceivePortReply
 	StateReceiveIPReply
 	StateReceiveCapaReply
+	// StateReceiveHistoryReply is replnode's: the reply to REPLCONF
+	// history, sent only with KeepNewerData (Link.refuseFullSync).
+	StateReceiveHistoryReply
 	StateSendPSync
 	StateReceivePSyncReply
 	StateTransfer
@@ -30,7 +33,7 @@ const (
 )
 
 var linkStateNames = [...]string{"none", "connect", "connecting", "receive_ping_reply", "send_handshake",
-	"receive_auth_reply", "receive_port_reply", "receive_ip_reply", "receive_capa_reply", "send_psync",
+	"receive_auth_reply", "receive_port_reply", "receive_ip_reply", "receive_capa_reply", "receive_history_reply", "send_psync",
 	"receive_psync_reply", "transfer", "connected"}
 
 // String returns the state's name in lower case, as in Redis's source.
@@ -143,12 +146,15 @@ type LinkConfig struct {
 	RetryMs       int64  // delay before reconnecting; Redis's cron period (1000)
 	AckPeriodMs   int64  // REPLCONF ACK period; Redis sends one every second (1000)
 	// KeepNewerData refuses a full resync that would replace data this
-	// node holds with a master's that cannot contain it: a +FULLRESYNC at
-	// an offset below our own (offsets only grow along a history, so such
-	// a master lacks some of our bytes), or the old protocol's SYNC, which
-	// says no offset at all, while we hold any. The link drops and tries
-	// again after RefusedFullSyncRetryMs, keeping our data. Off, the link
-	// behaves as Redis's: any full resync replaces the data.
+	// node holds with a master's whose history does not provably contain
+	// it (Identity.ContainsDataOf): the handshake asks the master for its
+	// history (REPLCONF history), and the +FULLRESYNC's replid and offset
+	// complete it. A master that cannot show its history (redis-server, an
+	// older replnode) is judged by offset alone: refused when its offset
+	// is below ours. The old protocol's SYNC, which says no offset at all,
+	// is refused while we hold any. The link drops and tries again after
+	// RefusedFullSyncRetryMs, keeping our data. Off, the link behaves as
+	// Redis's: no REPLCONF history, any full resync replaces the data.
 	KeepNewerData bool
 }
 
@@ -173,6 +179,11 @@ type Link struct {
 	cachedValid  bool // a cached master exists: PSYNC cachedReplID cachedOffset+1
 	cachedReplID string
 	cachedOffset int64
+
+	// masterHistory is what the master answered to REPLCONF history on
+	// this connection (Identity without an offset: +FULLRESYNC gives it).
+	masterHistory      Identity
+	masterHistoryShown historyAnswer
 
 	fullReplID    string // from +FULLRESYNC, applied when the transfer ends
 	fullOffset    int64
@@ -350,20 +361,90 @@ func (l *Link) RetryNow(nowMs int64) {
 }
 
 // refuseFullSync drops the attempt when KeepNewerData forbids replacing our
-// data with a master's at offset (-1: not said, SYNC); it reports whether it
-// did.
-func (l *Link) refuseFullSync(nowMs, offset int64, o *Output) bool {
-	if !l.cfg.KeepNewerData || l.id.Offset <= 0 || offset >= l.id.Offset {
+// data with a master's at replid and offset (-1: not said, SYNC); it
+// reports whether it did. A replica at offset 0 holds no history to keep.
+func (l *Link) refuseFullSync(nowMs int64, replid string, offset int64, o *Output) bool {
+	if !l.cfg.KeepNewerData || l.id.Offset <= 0 {
 		return false
 	}
-	if offset < 0 {
+	if offset < 0 || replid == "" {
 		o.log(LevelWarning, "Refusing a full resync that does not say its offset: this replica holds %d bytes of history %s, which it keeps (replica-keep-newer-data yes).", l.id.Offset, l.id.ReplID)
 	} else {
-		o.log(LevelWarning, "Refusing a full resync from master at offset %d: this replica holds %d bytes of history %s, so the master's data cannot contain its own; keeping it (replica-keep-newer-data yes). Retrying in %d ms.", offset, l.id.Offset, l.id.ReplID, RefusedFullSyncRetryMs)
+		contained, how := l.masterContainsUs(replid, offset)
+		if contained {
+			return false
+		}
+		o.log(LevelWarning, "Refusing a full resync from master at offset %d: this replica holds %d bytes of history %s, which the master's data does not provably contain (%s); keeping it (replica-keep-newer-data yes). Retrying in %d ms.",
+			offset, l.id.Offset, l.id.ReplID, how, RefusedFullSyncRetryMs)
 	}
 	l.fail(nowMs, o)
 	l.nextConnectMs = nowMs + RefusedFullSyncRetryMs
 	return true
+}
+
+// historyAnswer is what became of REPLCONF history on a connection.
+type historyAnswer int
+
+const (
+	// historyNotAsked: not sent (KeepNewerData was off or we held no
+	// history when the handshake began), or the connection is new.
+	historyNotAsked historyAnswer = iota
+	// historyShown: the master answered +HISTORY.
+	historyShown
+	// historyNotShown: the master answered an error (redis-server, an
+	// older replnode): it cannot show its history.
+	historyNotShown
+)
+
+// historyReplyPrefix starts a master's answer to REPLCONF history:
+// +HISTORY <replid> <replid2> <second_repl_offset>.
+const historyReplyPrefix = "+HISTORY "
+
+// HistoryReply is a master's answer to REPLCONF history: its replid, and
+// the history it moved on from with the offset up to which it is valid
+// (second_repl_offset, -1 and the zero id when none), as INFO replication
+// shows them.
+func HistoryReply(id Identity) string {
+	replid2, second := id.ReplID2, id.SecondOffset
+	if !IsReplID(replid2) || second <= 0 {
+		replid2, second = ZeroReplID, -1
+	}
+	return fmt.Sprintf("HISTORY %s %s %d", id.ReplID, replid2, second)
+}
+
+// parseHistoryReply reads HistoryReply's line (with its '+').
+func parseHistoryReply(line string) (Identity, bool) {
+	f := strings.Fields(strings.TrimPrefix(line, historyReplyPrefix))
+	if !strings.HasPrefix(line, historyReplyPrefix) || len(f) != 3 || !ValidReplID(f[0]) || !ValidReplID(f[1]) {
+		return Identity{}, false
+	}
+	second, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return Identity{}, false
+	}
+	return Identity{ReplID: f[0], ReplID2: f[1], SecondOffset: second}, true
+}
+
+// masterContainsUs applies the guard's rule to a +FULLRESYNC at replid and
+// offset: the master's history must contain our position. It returns the
+// answer and how the master's history was known, for the log.
+func (l *Link) masterContainsUs(replid string, offset int64) (bool, string) {
+	switch {
+	case l.masterHistoryShown == historyNotShown:
+		// The master cannot show its history: offsets only grow along a
+		// history, so one below ours lacks some of our bytes. One ahead
+		// may still be another branch; this is all that can be checked.
+		return offset >= l.id.Offset, "by offset only: the master does not show its history"
+	case l.masterHistoryShown == historyShown && l.masterHistory.ReplID == replid:
+		master := l.masterHistory
+		master.Offset = offset
+		return master.ContainsDataOf(*l.id), fmt.Sprintf("history %s, secondary %s valid up to offset %d", replid, master.ReplID2, master.SecondOffset)
+	default:
+		// Not asked on this connection, or the master's replid changed
+		// since it answered: only its current history is known.
+		master := Identity{ReplID: replid, ReplID2: ZeroReplID, SecondOffset: -1, Offset: offset}
+		return master.ContainsDataOf(*l.id), fmt.Sprintf("history %s; nothing known of an earlier one", replid)
+	}
 }
 
 // fail drops the current attempt: close, go back to connect, retry later.
@@ -418,7 +499,7 @@ func (l *Link) Reply(nowMs int64, line string) Output {
 		}
 		o.log(LevelNotice, "Master replied to PING, replication can continue...")
 		l.sendHandshake(&o)
-	case StateReceiveAuthReply, StateReceivePortReply, StateReceiveIPReply, StateReceiveCapaReply:
+	case StateReceiveAuthReply, StateReceivePortReply, StateReceiveIPReply, StateReceiveCapaReply, StateReceiveHistoryReply:
 		if line == "" {
 			return o
 		}
@@ -441,6 +522,13 @@ func (l *Link) Reply(nowMs int64, line string) Output {
 			if isErr {
 				o.log(LevelNotice, "(Non critical) Master does not understand REPLCONF capa: %s", line)
 			}
+		case StateReceiveHistoryReply:
+			if h, ok := parseHistoryReply(line); ok {
+				l.masterHistory, l.masterHistoryShown = h, historyShown
+			} else {
+				l.masterHistoryShown = historyNotShown
+				o.log(LevelNotice, "Master does not show its replication history (%s): replica-keep-newer-data compares offsets only with it.", line)
+			}
 		}
 		l.pendingSends = l.pendingSends[1:]
 		if len(l.pendingSends) > 0 {
@@ -455,7 +543,8 @@ func (l *Link) Reply(nowMs int64, line string) Output {
 }
 
 // sendHandshake pipelines AUTH, REPLCONF listening-port, ip-address and capa
-// as Redis 7.0 does, then waits for their replies in order.
+// as Redis 7.0 does (and, with KeepNewerData, REPLCONF history), then waits
+// for their replies in order.
 func (l *Link) sendHandshake(o *Output) {
 	l.pendingSends = l.pendingSends[:0]
 	if l.cfg.MasterAuth != "" {
@@ -474,6 +563,14 @@ func (l *Link) sendHandshake(o *Output) {
 	}
 	o.act(Action{Kind: ActSend, Argv: []string{"REPLCONF", "capa", "eof", "capa", "psync2"}})
 	l.pendingSends = append(l.pendingSends, StateReceiveCapaReply)
+	l.masterHistory, l.masterHistoryShown = Identity{}, historyNotAsked
+	if l.cfg.KeepNewerData && l.id.Offset > 0 {
+		// What the guard needs beyond +FULLRESYNC: the history the master
+		// moved on from, and where (refuseFullSync). redis-server never
+		// sends it; a master that does not know it answers an error.
+		o.act(Action{Kind: ActSend, Argv: []string{"REPLCONF", "history", "*"}})
+		l.pendingSends = append(l.pendingSends, StateReceiveHistoryReply)
+	}
 	l.state = l.pendingSends[0]
 }
 
@@ -511,7 +608,7 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 		} else {
 			o.log(LevelNotice, "Full resync from master: %s:%d", l.fullReplID, l.fullOffset)
 		}
-		if l.refuseFullSync(nowMs, l.fullOffset, o) {
+		if l.refuseFullSync(nowMs, l.fullReplID, l.fullOffset, o) {
 			// The cached master stays: a later PSYNC may still continue.
 			return
 		}
@@ -574,7 +671,7 @@ func (l *Link) psyncReply(nowMs int64, line string, o *Output) {
 		} else {
 			o.log(LevelWarning, "Unexpected reply to PSYNC from master: %s", line)
 		}
-		if l.refuseFullSync(nowMs, -1, o) {
+		if l.refuseFullSync(nowMs, "", -1, o) {
 			return
 		}
 		o.log(LevelNotice, "Retrying with SYNC...")

@@ -125,6 +125,11 @@ type bioWorker struct {
 	jobs    chan bioJob
 	pending atomic.Int64
 	failed  atomic.Bool
+	// syncFile replaces fdatasync for the background jobs and for the
+	// sync of the old incr file at a switch (nil: fdatasync), so tests can
+	// see the order of syncs and writes and make a sync fail. Set before
+	// the first job.
+	syncFile func(*os.File) error
 }
 
 type bioJob struct {
@@ -137,7 +142,7 @@ func (b *bioWorker) submit(f *os.File, closeAfter bool) {
 		b.jobs = make(chan bioJob, 1024)
 		go func() {
 			for j := range b.jobs {
-				if err := fdatasync(j.f); err != nil {
+				if err := b.sync(j.f); err != nil {
 					b.failed.Store(true)
 				} else {
 					b.failed.Store(false)
@@ -151,6 +156,14 @@ func (b *bioWorker) submit(f *os.File, closeAfter bool) {
 	})
 	b.pending.Add(1)
 	b.jobs <- bioJob{f, closeAfter}
+}
+
+// sync is fdatasync, or the syncFile a test set.
+func (b *bioWorker) sync(f *os.File) error {
+	if b.syncFile != nil {
+		return b.syncFile(f)
+	}
+	return fdatasync(f)
 }
 
 // fdatasync is redis_fsync on Linux.
@@ -753,7 +766,7 @@ func (a *aofState) openNewIncr() error {
 		// background sync of the old file, queued next, succeeds: later
 		// positions in the new file then vouch only for synced bytes.
 		if a.lastIncrFsynced < a.lastIncrSize {
-			if err := fdatasync(a.file); err != nil {
+			if err := a.bio.sync(a.file); err != nil {
 				a.s.Log.Warningf("Can't fsync the append-only file before switching to %s: %v", name, err)
 				a.bio.failed.Store(true)
 				vouched = false

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"bufio"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,13 +19,7 @@ import (
 // replField reads one field of INFO replication.
 func (p *persistProc) replField(name string) string {
 	p.t.Helper()
-	r := p.must("INFO", "replication")
-	for _, line := range strings.Split(r.(string), "\r\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return v
-		}
-	}
-	return ""
+	return p.infoSection("replication", name)
 }
 
 func (p *persistProc) replOffset() int64 {
@@ -208,39 +200,34 @@ func TestAOFReplicationPositionSurvivesKillOfBoth(t *testing.T) {
 // 7.0): it waits until INFO answers.
 func (p *persistProc) connectStale() {
 	p.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port)); err == nil {
-			p.conn, p.rd = c, bufio.NewReader(c)
-			if r, err := p.do("INFO", "server"); err == nil {
-				if _, ok := r.(string); ok {
-					return
-				}
-			}
-			c.Close()
-		}
-		select {
-		case <-p.done:
-			p.t.Fatalf("replnode exited during startup:\n%s", p.logText())
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("replnode did not start:\n%s", p.logText())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p.connectWhen(func() bool {
+		r, err := p.do("INFO", "server")
+		_, ok := r.(string)
+		return err == nil && ok
+	})
 }
 
-// infoSection reads one field of an INFO section.
-func (p *persistProc) infoSection(section, name string) string {
-	p.t.Helper()
-	r := p.must("INFO", section)
-	for _, line := range strings.Split(r.(string), "\r\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return v
-		}
+// startAOFMasterWithReplica starts a master with args on dir and a replica
+// of it (no AOF), and returns both once the replica's link is up: a
+// replica makes the master keep a backlog, hence a position to record.
+func startAOFMasterWithReplica(t *testing.T, dir string, args []string) (master, replica *persistProc) {
+	t.Helper()
+	m := startProc(t, dir, args...)
+	m.connect()
+	r := startProc(t, t.TempDir(), "--save", "", "--replicaof", "127.0.0.1", strconv.Itoa(m.port))
+	r.connect()
+	r.waitFor("the replica's link", func() bool { return r.replField("master_link_status") == "up" })
+	return m, r
+}
+
+// onlyIncrFile is the path of the one incr file in dir's appendonlydir.
+func onlyIncrFile(t *testing.T, dir string) string {
+	t.Helper()
+	incr, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "*.incr.aof"))
+	if len(incr) != 1 {
+		t.Fatalf("incr files %v, want one", incr)
 	}
-	return ""
+	return incr[0]
 }
 
 // TestAOFReplicationPositionTornTail: a master's last incr file cut in the
@@ -252,13 +239,8 @@ func TestAOFReplicationPositionTornTail(t *testing.T) {
 		t.Skip("runs processes")
 	}
 	dir := t.TempDir()
-	// A replica makes the master keep a backlog, hence a position.
 	args := []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--repl-ping-replica-period", "3600"}
-	m := startProc(t, dir, args...)
-	m.connect()
-	r := startProc(t, t.TempDir(), "--save", "", "--replicaof", "127.0.0.1", strconv.Itoa(m.port))
-	r.connect()
-	r.waitFor("the replica's link", func() bool { return r.replField("master_link_status") == "up" })
+	m, r := startAOFMasterWithReplica(t, dir, args)
 	for i := 0; i < 50; i++ {
 		m.must("INCR", "n")
 	}
@@ -270,15 +252,12 @@ func TestAOFReplicationPositionTornTail(t *testing.T) {
 	m.must("SET", "torn", strings.Repeat("x", 100))
 	m.kill9()
 	r.kill9()
-	incr, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "*.incr.aof"))
-	if len(incr) != 1 {
-		t.Fatalf("incr files %v", incr)
-	}
-	st, err := os.Stat(incr[0])
+	incr := onlyIncrFile(t, dir)
+	st, err := os.Stat(incr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(incr[0], st.Size()-40); err != nil {
+	if err := os.Truncate(incr, st.Size()-40); err != nil {
 		t.Fatal(err)
 	}
 	m2 := startProc(t, dir, append(args, "--aof-load-truncated", "yes")...)
@@ -336,20 +315,13 @@ func TestAOFReplicationPositionNotTakenWhenReplayRefuses(t *testing.T) {
 	}
 	dir := t.TempDir()
 	args := []string{"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--repl-ping-replica-period", "3600"}
-	m := startProc(t, dir, args...)
-	m.connect()
-	r := startProc(t, t.TempDir(), "--save", "", "--replicaof", "127.0.0.1", strconv.Itoa(m.port))
-	r.connect()
-	r.waitFor("the replica's link", func() bool { return r.replField("master_link_status") == "up" })
+	m, r := startAOFMasterWithReplica(t, dir, args)
 	m.must("SET", "k", "v")
 	replID := m.replField("master_replid")
 	m.kill9()
 	r.kill9()
-	incr, _ := filepath.Glob(filepath.Join(dir, "appendonlydir", "*.incr.aof"))
-	if len(incr) != 1 {
-		t.Fatalf("incr files %v", incr)
-	}
-	f, err := os.OpenFile(incr[0], os.O_APPEND|os.O_WRONLY, 0)
+	incr := onlyIncrFile(t, dir)
+	f, err := os.OpenFile(incr, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,23 +31,10 @@ func startRedisProc(t *testing.T, dir string, extra ...string) *persistProc {
 	if err != nil {
 		t.Skip("redis-server not installed")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freePort(t)
 	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir, "--save", "",
 		"--enable-debug-command", "yes"}, extra...)
-	p := &persistProc{t: t, cmd: exec.Command(bin, args...), port: port, log: &bytes.Buffer{}, logM: &sync.Mutex{}, done: make(chan struct{})}
-	p.cmd.Stdout = lockedWriter{p.logM, p.log}
-	p.cmd.Stderr = p.cmd.Stdout
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
-	return p
+	return startServerProc(t, bin, port, args)
 }
 
 // kill9 kills the process at once and waits for it.
@@ -60,7 +47,13 @@ func (p *persistProc) kill9() {
 // infoField reads one field of INFO persistence.
 func (p *persistProc) infoField(name string) string {
 	p.t.Helper()
-	r := p.must("INFO", "persistence")
+	return p.infoSection("persistence", name)
+}
+
+// infoSection reads one field of an INFO section.
+func (p *persistProc) infoSection(section, name string) string {
+	p.t.Helper()
+	r := p.must("INFO", section)
 	for _, line := range strings.Split(r.(string), "\r\n") {
 		if v, ok := strings.CutPrefix(line, name+":"); ok {
 			return v

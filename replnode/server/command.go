@@ -168,11 +168,10 @@ func register(cmds ...*Command) {
 }
 
 // lookupCommandName finds a command by name without allocating for names
-// up to 64 bytes.
+// up to 64 bytes. The name is lower-cased first and looked up once: most
+// clients (redis-benchmark, redis-cli, the common libraries) send upper
+// case, so trying the name as sent first cost them a second map lookup.
 func lookupCommandName(name []byte) *Command {
-	if c, ok := commandTable[string(name)]; ok {
-		return c
-	}
 	var tmp [64]byte
 	if len(name) > len(tmp) {
 		return commandTable[strings.ToLower(string(name))]

@@ -348,11 +348,18 @@ func (ctx *Ctx) LookupWrite(key []byte) store.Value {
 
 // LookupWriteKind is LookupWrite with a type check (WRONGTYPE, ok false).
 func (ctx *Ctx) LookupWriteKind(key []byte, kind store.Kind) (v store.Value, ok bool) {
-	if cur, found := ctx.lookup(key); found && cur.Kind() != kind {
+	// One lookup (expiry, touch) serves the type check and the write, as
+	// LookupWrite would repeat it.
+	cur, found := ctx.lookup(key)
+	if !found {
+		return nil, true
+	}
+	if cur.Kind() != kind {
 		ctx.Error(ErrWrongType)
 		return nil, false
 	}
-	return ctx.LookupWrite(key), true
+	v, _ = ctx.DB.Mutable(string(key))
+	return v, true
 }
 
 // lookupAs is LookupKind with the value as its concrete type V: nil for a

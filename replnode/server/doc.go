@@ -42,16 +42,19 @@
 // epoch (REPLNODE EPOCH, fencing.go; protocol in package fencing) refuses
 // fenced commands from an operator connection acting for an older
 // failover; with replica-keep-newer-data a replica refuses a full resync
-// from a master behind it unless REPLNODE EPOCH <n> ACCEPT-DATA-LOSS
-// granted the loss in the node's epoch (the grant is fenceState's, the
-// refusal the Link's). REPLNODE is a hidden command (Command.Hidden): COMMAND and its
+// from a master whose history does not contain its data unless REPLNODE
+// EPOCH <n> ACCEPT-DATA-LOSS granted the loss in the node's epoch (the
+// grant is fenceState's, the refusal the Link's). A master answers the
+// replica's REPLCONF history with its replid, replid2 and
+// second_repl_offset (repl_master.go), which the Link needs for that. REPLNODE is a hidden command (Command.Hidden): COMMAND and its
 // subcommands do not show it, so the table clients see is Redis's.
 //
 // # Execution model
 //
-// Each connection has a reader goroutine that reads from the socket and
-// parses every complete request in what it read (package resp), then takes
-// the executor lock (Server.mu) once for the whole batch, runs the commands
+// Each connection has a reader goroutine that reads from the socket, takes
+// the executor lock (Server.mu) once per read, parses every complete
+// request in what it read (package resp, without copying: arguments point
+// into the read buffer until the batch ends), runs the commands
 // one after another (Server.processCommand → Server.call → Handler), moves
 // the encoded replies to the client's pending buffer, releases the lock and
 // writes them with one syscall. Everything reachable from the Server — the
@@ -193,7 +196,10 @@
 // leave through aofBeforeReply (flushOutLocked), with the replication
 // position after each change that replPositionAfter (repl_rdbinfo.go)
 // gives it; it hands the position it loads to RestoreReplicationInfo, as
-// the RDB loader does. INFO calls PersistenceInfo, ReplicationInfo and
+// the RDB loader does. Its background fsyncs and the sync of the old incr
+// file at a switch go through bioWorker.sync, whose syncFile tests set to
+// see the order of syncs and writes, or to make a sync fail
+// (aof_switch_sync_test.go). INFO calls PersistenceInfo, ReplicationInfo and
 // ReplicationSyncStats from those areas. Client.Block/Unblock park a client's reader
 // while a blocking command waits. NewInternalClient plus Call replay
 // commands without a socket (the link from our master).

@@ -11,9 +11,10 @@ import (
 )
 
 // Tests of replica-keep-newer-data (package fencing, "Keeping newer data"):
-// a replica holding data refuses a full resync from a master whose offset
-// is below its own, unless the operator granted the loss in the node's
-// epoch (REPLNODE EPOCH <n> ACCEPT-DATA-LOSS).
+// a replica holding data refuses a full resync from a master whose history
+// does not contain its own (by offset alone when the master cannot show
+// its history), unless the operator granted the loss in the node's epoch
+// (REPLNODE EPOCH <n> ACCEPT-DATA-LOSS).
 
 const refusalLog = "Refusing a full resync from master at offset "
 
@@ -158,16 +159,121 @@ func TestReplicaKeepsNewerDataFromBehindMaster(t *testing.T) {
 	expectDBSize(t, gc, 70)
 	expect(t, op, "(integer) 3", "REPLNODE", "EPOCH")
 
-	// A master ahead of the replica is not refused: C grows past it.
+	// Being ahead is not enough: C grows past the replica, but its history
+	// (a fresh one) still does not contain B's, so C is refused again.
 	fill(t, cc, "c2", 200)
-	waitSynced(t, cc, gc)
-	expectDBSize(t, gc, 205)
+	if oc, og := replOffset(t, cc), replOffset(t, gc); oc <= og {
+		t.Fatalf("C's offset %d is not above the replica's %d: the test proves nothing", oc, og)
+	}
+	before = strings.Count(guarded.Log(), refusalLog)
+	waitRefusals(t, guarded, before+1)
+	expectDBSize(t, gc, 70)
+}
+
+// TestReplicaKeepNewerDataRefusesADivergedBranchAheadOfIt is the hole an
+// offset-only guard leaves (fault-model seed 166728): master A and its
+// replicas B and G share a history; B is promoted, A keeps writing (an old
+// master not yet fenced) and G, still A's replica, holds those writes. B
+// writes far more, so its offset runs ahead of G's. Pointed at B, G's
+// PSYNC on A's history is past B's switch point, B offers a full resync
+// at an offset above G's, and G refuses it: B's history (REPLCONF history:
+// moved on from A's at the switch) does not contain G's branch. The
+// operator's grant lets it through.
+func TestReplicaKeepNewerDataRefusesADivergedBranchAheadOfIt(t *testing.T) {
+	a := redistest.StartInProcess(t, "repl-diskless-sync-delay 0")
+	ac := a.Dial(t)
+	aPort := strconv.Itoa(a.Port)
+	b := redistest.StartInProcess(t, "repl-diskless-sync-delay 0", "replicaof 127.0.0.1 "+aPort)
+	guarded := redistest.StartBinary(t, "replica-keep-newer-data yes", "replicaof 127.0.0.1 "+aPort)
+	bc, gc := b.Dial(t), guarded.Dial(t)
+	waitSynced(t, ac, bc)
+	waitSynced(t, ac, gc)
+	fill(t, ac, "a", 100)
+	waitSynced(t, ac, bc)
+	waitSynced(t, ac, gc)
+
+	// B is promoted: its new history moves on from A's here.
+	expect(t, bc, "OK", "REPLICAOF", "NO", "ONE")
+	// What G will ask B before PSYNC: B's history, as INFO shows it.
+	info := infoFields(t, bc, "replication")
+	want := "HISTORY " + info["master_replid"] + " " + info["master_replid2"] + " " + info["second_repl_offset"]
+	if r := bc.MustDo(t, "REPLCONF", "history", "*"); r.Str != want {
+		t.Fatalf("REPLCONF history = %s, want %s", r.String(), want)
+	}
+	expect(t, bc, "(error) ERR syntax error", "REPLCONF", "history", "*", "capa", "eof")
+	// The operator's replication user (controllers/users.go) needs no new
+	// permission: REPLCONF is one command, already allowed for it.
+	expect(t, bc, "OK", "ACL", "SETUSER", "replnode-replication", "on", ">pw", "+psync", "+replconf", "+ping")
+	asRepl := b.Dial(t)
+	expect(t, asRepl, "OK", "AUTH", "replnode-replication", "pw")
+	if r := asRepl.MustDo(t, "REPLCONF", "history", "*"); r.Str != want {
+		t.Fatalf("REPLCONF history as the replication user = %s, want %s", r.String(), want)
+	}
+	// A keeps writing: a branch only A and G hold.
+	fill(t, ac, "a2", 50)
+	waitSynced(t, ac, gc)
+	expectDBSize(t, gc, 150)
+	// B writes far more: its offset runs ahead of G's.
+	fill(t, bc, "b", 400)
+	if ob, og := replOffset(t, bc), replOffset(t, gc); ob <= og {
+		t.Fatalf("B's offset %d is not above G's %d: the test proves nothing", ob, og)
+	}
+
+	expect(t, gc, "OK", "REPLICAOF", "127.0.0.1", strconv.Itoa(b.Port))
+	waitRefusals(t, guarded, 2)
+	expectDBSize(t, gc, 150)
+	if r := gc.MustDo(t, "GET", "a2:49"); r.Str != strings.Repeat("v", 100) {
+		t.Fatalf("a2:49, the diverged branch's last write, after the refusals: %s", r.String())
+	}
+	if log := guarded.Log(); !strings.Contains(log, "secondary "+info["master_replid2"]+" valid up to offset "+info["second_repl_offset"]) {
+		t.Fatalf("the refusal does not name B's history, so it was not judged by it:\n%s", log)
+	}
+
+	// The operator's grant: the branch is given up for B's data.
+	op := guarded.Dial(t)
+	expect(t, op, "OK", "REPLNODE", "EPOCH", "1", "ACCEPT-DATA-LOSS")
+	waitSynced(t, bc, gc)
+	expectDBSize(t, gc, 500)
+}
+
+// TestReplicaKeepNewerDataAcceptsAMasterWhoseHistoryContainsIt: G and B
+// replicate A; A stops; B is promoted and writes more than its backlog
+// holds, so G's PSYNC on A's history cannot continue and B offers a full
+// resync. B's history moved on from A's past G's position: it contains
+// G's data, and G takes the sync without any grant — the history B shows
+// (REPLCONF history), not the +FULLRESYNC line alone, proves it.
+func TestReplicaKeepNewerDataAcceptsAMasterWhoseHistoryContainsIt(t *testing.T) {
+	a := redistest.StartInProcess(t, "repl-diskless-sync-delay 0")
+	ac := a.Dial(t)
+	aPort := strconv.Itoa(a.Port)
+	b := redistest.StartInProcess(t, "repl-diskless-sync-delay 0", "repl-backlog-size 16384", "replicaof 127.0.0.1 "+aPort)
+	guarded := redistest.StartBinary(t, "replica-keep-newer-data yes", "replicaof 127.0.0.1 "+aPort)
+	bc, gc := b.Dial(t), guarded.Dial(t)
+	waitSynced(t, ac, bc)
+	waitSynced(t, ac, gc)
+	fill(t, ac, "a", 100)
+	waitSynced(t, ac, bc)
+	waitSynced(t, ac, gc)
+	a.Stop()
+
+	expect(t, bc, "OK", "REPLICAOF", "NO", "ONE")
+	fill(t, bc, "b", 400) // about 60 KB of stream: past the 16 KB backlog
+	expect(t, gc, "OK", "REPLICAOF", "127.0.0.1", strconv.Itoa(b.Port))
+	waitSynced(t, bc, gc)
+	expectDBSize(t, gc, 500)
+	if info := bc.MustDo(t, "INFO", "stats").Str; !strings.Contains(info, "sync_full:1\r\n") {
+		t.Fatalf("G did not take a full resync from B, so the test proves nothing:\n%s", info)
+	}
+	if log := guarded.Log(); strings.Contains(log, "Refusing") {
+		t.Fatalf("refused a master whose history contains its data:\n%s", log)
+	}
 }
 
 // TestReplicaKeepNewerDataWithRedisServerMaster: the guard leaves ordinary
 // replication from a real redis-server 7.0 master alone — an empty replica
-// full-syncs, the stream flows, a dropped link continues partially — and
-// refuses a redis-server master behind it just the same.
+// full-syncs, the stream flows, a dropped link continues partially — and,
+// since redis-server cannot show its history, judges its full syncs by
+// offset: a redis-server master behind it is refused just the same.
 func TestReplicaKeepNewerDataWithRedisServerMaster(t *testing.T) {
 	m := redistest.StartRedis(t, "repl-diskless-sync-delay 0")
 	mc := m.Dial(t)
@@ -194,6 +300,11 @@ func TestReplicaKeepNewerDataWithRedisServerMaster(t *testing.T) {
 	}
 	if strings.Contains(replica.Log(), "Refusing") {
 		t.Fatalf("refused a sync from a master ahead of it:\n%s", replica.Log())
+	}
+	// redis-server cannot show its history (it answers REPLCONF history
+	// with an error): the guard falls back to offsets, and says so.
+	if !strings.Contains(replica.Log(), "Master does not show its replication history (-ERR Unrecognized REPLCONF option: history)") {
+		t.Fatalf("no offset-only fallback logged for the redis-server master:\n%s", replica.Log())
 	}
 
 	behind := redistest.StartRedis(t, "repl-diskless-sync-delay 0")

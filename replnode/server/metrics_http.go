@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,10 @@ var metricsSections = map[string]func(*Server, *strings.Builder){
 }
 
 var errShuttingDown = errors.New("server is shutting down")
+
+// schedPausesMetrics selects the runtime/metrics pause histograms the Go
+// collector exports besides its defaults.
+var schedPausesMetrics = regexp.MustCompile(`^/sched/pauses/.*`)
 
 // ListenMetrics opens the metrics listener when metrics-port is set.
 func (s *Server) ListenMetrics() error {
@@ -63,12 +68,17 @@ func (s *Server) MetricsAddr() net.Addr {
 
 // MetricsHandler is the /metrics handler: redis_exporter's metrics from a
 // snapshot of INFO (package metrics), plus the Go runtime's and the
-// process's own collectors.
+// process's own collectors. The Go collector adds the runtime's
+// stop-the-world pause histograms (go_sched_pauses_*_seconds, from
+// runtime/metrics /sched/pauses/...): go_gc_duration_seconds only keeps
+// quantiles of the last pauses, while the GC pause tail over a whole run
+// (make bench's p99.9 figure) needs the histogram.
 func (s *Server) MetricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		nodemetrics.NewCollector(s.MetricsSnapshot),
-		collectors.NewGoCollector(),
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.GoRuntimeMetricsRule{Matcher: schedPausesMetrics})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	// A metric that fails to collect must not cost the whole scrape.

@@ -79,22 +79,23 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // not wait for the port (a refused start never opens it).
 func startProc(t *testing.T, dir string, extra ...string) *persistProc {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return startProcOnPort(t, dir, port, extra...)
+	return startProcOnPort(t, dir, freePort(t), extra...)
 }
 
 // startProcOnPort is startProc on a given port: a node restarted where
 // its replicas (or its master) expect it.
 func startProcOnPort(t *testing.T, dir string, port int, extra ...string) *persistProc {
 	t.Helper()
-	bin := buildReplnode(t)
 	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir,
 		"--enable-debug-command", "yes"}, extra...)
+	return startServerProc(t, buildReplnode(t), port, args)
+}
+
+// startServerProc runs bin (replnode or redis-server) with args, which
+// must make it listen on port, collects its output for logText and kills
+// it when the test ends.
+func startServerProc(t *testing.T, bin string, port int, args []string) *persistProc {
+	t.Helper()
 	p := &persistProc{t: t, cmd: exec.Command(bin, args...), port: port, log: &bytes.Buffer{}, logM: &sync.Mutex{}, done: make(chan struct{})}
 	p.cmd.Stdout = lockedWriter{p.logM, p.log}
 	p.cmd.Stderr = p.cmd.Stdout
@@ -121,12 +122,22 @@ func (p *persistProc) logText() string {
 // connect waits until the server answers PING.
 func (p *persistProc) connect() {
 	p.t.Helper()
+	p.connectWhen(func() bool {
+		r, err := p.do("PING")
+		return err == nil && r == "PONG"
+	})
+}
+
+// connectWhen connects until a fresh connection passes ready, which may
+// send commands on it.
+func (p *persistProc) connectWhen(ready func() bool) {
+	p.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.port))
 		if err == nil {
 			p.conn, p.rd = c, bufio.NewReader(c)
-			if r, err := p.do("PING"); err == nil && r == "PONG" {
+			if ready() {
 				return
 			}
 			c.Close()

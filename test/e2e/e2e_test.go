@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
+	"github.com/replnode/replnode/test/internal/ackwriter"
 	"github.com/replnode/replnode/test/internal/resp"
 )
 
@@ -175,23 +176,6 @@ func info(addr, section string) string {
 
 // ------ LOAD WRITER ------
 
-// writer writes unique keys to whatever the master Service points at (or
-// wherever its connect function leads) and logs each key acknowledged by
-// WAIT 1 (at least one replica has it).
-type writer struct {
-	mu       sync.Mutex
-	acked    []string
-	ackTimes []time.Time
-	// oked are the keys whose SET answered OK, acknowledged by WAIT or not.
-	oked []string
-	// trace records the writer's connects and errors, for timelines.
-	trace    []writerEvent
-	attempts int
-	connect  func() (*resp.Conn, error)
-	stop     chan struct{}
-	done     chan struct{}
-}
-
 // errNoMasterEndpoint: the master Service has no single ready endpoint.
 var errNoMasterEndpoint = errors.New("the master Service has no single ready endpoint")
 
@@ -204,152 +188,19 @@ func dialMasterService() (*resp.Conn, error) {
 	return resp.Dial(addr, password, 3*time.Second)
 }
 
-// startWriter starts the load loop against the master Service from the
-// host; stop it with finish.
-func startWriter() *writer {
+// startWriter starts the WAIT-acknowledged load writer (e2e:<n> = <n>)
+// against the master Service from the host; stop it with Finish.
+func startWriter() *ackwriter.Writer {
 	return startWriterVia(dialMasterService)
 }
 
-// startWriterVia starts the load loop over connections from connect.
-func startWriterVia(connect func() (*resp.Conn, error)) *writer {
-	w := &writer{connect: connect, stop: make(chan struct{}), done: make(chan struct{})}
-	go w.loop()
-	return w
+// startWriterVia starts the load writer over connections from connect.
+func startWriterVia(connect func() (*resp.Conn, error)) *ackwriter.Writer {
+	return ackwriter.Start("e2e:", connect)
 }
 
-// loop writes e2e:<n> = <n>, one at a time, each followed by WAIT 1 2000,
-// reconnecting (to the current master endpoint, by default) after any error.
-func (w *writer) loop() {
-	defer close(w.done)
-	seq := 0
-	for {
-		select {
-		case <-w.stop:
-			return
-		default:
-		}
-		c, err := w.connect()
-		if err != nil {
-			w.note("connect: " + err.Error())
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		w.note("connected")
-		for {
-			select {
-			case <-w.stop:
-				c.Close()
-				return
-			default:
-			}
-			seq++
-			key := "e2e:" + strconv.Itoa(seq)
-			w.mu.Lock()
-			w.attempts++
-			w.mu.Unlock()
-			if _, err := c.Do("SET", key, strconv.Itoa(seq)); err != nil {
-				w.note("SET: " + err.Error())
-				break
-			}
-			w.mu.Lock()
-			w.oked = append(w.oked, key)
-			w.mu.Unlock()
-			n, err := c.Do("WAIT", "1", "2000")
-			if err != nil {
-				w.note("WAIT: " + err.Error())
-				break
-			}
-			if got, _ := n.(int64); got >= 1 {
-				w.mu.Lock()
-				w.acked = append(w.acked, key)
-				w.ackTimes = append(w.ackTimes, time.Now())
-				w.mu.Unlock()
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		c.Close()
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// writerEvent is one entry of the writer's trace.
-type writerEvent struct {
-	at   time.Time
-	what string
-}
-
-// note adds an entry to the writer's trace.
-func (w *writer) note(what string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.trace = append(w.trace, writerEvent{at: time.Now(), what: what})
-}
-
-// traceBetween returns the trace entries in [from, to].
-func (w *writer) traceBetween(from, to time.Time) []writerEvent {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var out []writerEvent
-	for _, e := range w.trace {
-		if !e.at.Before(from) && !e.at.After(to) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// finish stops the writer and waits for it.
-func (w *writer) finish() {
-	close(w.stop)
-	<-w.done
-}
-
-// snapshot returns the acknowledged keys so far.
-func (w *writer) snapshot() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.acked)
-}
-
-// okSnapshot returns the keys whose SET answered OK so far.
-func (w *writer) okSnapshot() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.oked)
-}
-
-// outage returns the longest gap between consecutive acknowledgements that
-// overlaps [from, to] — the write-unavailability window of a fault at from.
-func (w *writer) outage(from, to time.Time) time.Duration {
-	start, end := w.outageSpan(from, to)
-	return end.Sub(start)
-}
-
-// outageSpan returns the two acknowledgements that bound outage's gap.
-func (w *writer) outageSpan(from, to time.Time) (time.Time, time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var start, end time.Time
-	prev := time.Time{}
-	for _, at := range w.ackTimes {
-		if !prev.IsZero() && at.After(from) && prev.Before(to) {
-			if gap := at.Sub(prev); gap > end.Sub(start) {
-				start, end = prev, at
-			}
-		}
-		prev = at
-	}
-	return start, end
-}
-
-// ackedAfter reports whether a write was acknowledged after t.
-func (w *writer) ackedAfter(t time.Time) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.ackTimes) > 0 && w.ackTimes[len(w.ackTimes)-1].After(t)
-}
-
-// missing returns how many of keys the master at addr does not have.
+// missing returns how many of keys the master at addr does not have,
+// logging the first few.
 func missing(t *testing.T, addr string, keys []string) int {
 	t.Helper()
 	c, err := resp.Dial(addr, password, 10*time.Second)
@@ -357,23 +208,14 @@ func missing(t *testing.T, addr string, keys []string) int {
 		t.Fatalf("dial master %s: %v", addr, err)
 	}
 	defer c.Close()
-	lost := 0
-	for start := 0; start < len(keys); start += 500 {
-		end := min(start+500, len(keys))
-		v, err := c.Do(append([]string{"MGET"}, keys[start:end]...)...)
-		if err != nil {
-			t.Fatalf("MGET on %s: %v", addr, err)
-		}
-		for i, x := range v.([]any) {
-			if x == nil {
-				if lost < 5 {
-					t.Logf("acknowledged key %s is missing on the master %s", keys[start+i], addr)
-				}
-				lost++
-			}
-		}
+	lost, err := ackwriter.Missing(c, keys)
+	if err != nil {
+		t.Fatalf("MGET on %s: %v", addr, err)
 	}
-	return lost
+	for _, key := range lost[:min(5, len(lost))] {
+		t.Logf("acknowledged key %s is missing on the master %s", key, addr)
+	}
+	return len(lost)
 }
 
 // ------ DUAL-MASTER WATCH ------
@@ -602,14 +444,14 @@ func testFailovers(t *testing.T) {
 	// The summary is recorded even when a round fails the test.
 	defer func() {
 		if done < rounds {
-			w.finish()
+			w.Finish()
 			record(fmt.Sprintf("failover: %d/%d ok (stopped after round %d of %d: it did not recover), rto p50=%s p99=%s, acked lost %d, dual-master %d, full resyncs %d",
 				ok, rounds, done+1, rounds, percentile(rtos, 50).Round(100*time.Millisecond), percentile(rtos, 99).Round(100*time.Millisecond), lostTotal, dual.finish(), fullTotal))
 		}
 	}()
 	for i := 0; i < rounds; i++ {
 		old := waitSettled(t, "", 3*time.Minute)
-		waitFor(t, time.Minute, "acknowledged writes before the fault", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+		waitFor(t, time.Minute, "acknowledged writes before the fault", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 		pods := members(t)
 		syncBefore := map[string]int{}
 		for name, p := range pods {
@@ -631,11 +473,11 @@ func testFailovers(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		master := waitSettled(t, "", 3*time.Minute)
 		settledAt := time.Now()
-		waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.ackedAfter(settledAt) })
+		waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.AckedAfter(settledAt) })
 		recovered := time.Now()
-		rto := w.outage(at, recovered)
+		rto := w.Outage(at, recovered)
 		rtos = append(rtos, rto)
-		lost := missing(t, masterEndpoint(), w.snapshot())
+		lost := missing(t, masterEndpoint(), w.Acked())
 		// Full resyncs served by the (new) master to members other than
 		// the one that was just faulted.
 		full := 0
@@ -657,7 +499,7 @@ func testFailovers(t *testing.T) {
 		results.detail = append(results.detail, line)
 		done++
 	}
-	w.finish()
+	w.Finish()
 	dualEpisodes := dual.finish()
 	record(fmt.Sprintf("failover: %d/%d ok, rto p50=%s p99=%s, acked lost %d, dual-master %d, full resyncs %d",
 		ok, rounds, percentile(rtos, 50).Round(100*time.Millisecond), percentile(rtos, 99).Round(100*time.Millisecond), lostTotal, dualEpisodes, fullTotal))
@@ -677,8 +519,8 @@ func testFailovers(t *testing.T) {
 func testNodeStop(t *testing.T) {
 	old := waitSettled(t, "", 3*time.Minute)
 	w := startWriter()
-	defer w.finish()
-	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+	defer w.Finish()
+	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 	node := members(t)[old].Spec.NodeName
 	at := time.Now()
 	if _, err := faults.StopNode(context.Background(), node); err != nil {
@@ -697,8 +539,8 @@ func testNodeStop(t *testing.T) {
 		return master != "" && master != old && masterEndpoint() != ""
 	})
 	promotedAt := time.Now()
-	waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.ackedAfter(promotedAt) })
-	rto := w.outage(at, time.Now())
+	waitFor(t, time.Minute, "an acknowledged write after the failover", func() bool { return w.AckedAfter(promotedAt) })
+	rto := w.Outage(at, time.Now())
 	if _, err := faults.ResumeNode(context.Background(), node); err != nil {
 		t.Fatalf("resume node %s: %v", node, err)
 	}
@@ -725,7 +567,7 @@ func testNodeStop(t *testing.T) {
 		}
 		return false
 	})
-	lost := missing(t, masterEndpoint(), w.snapshot())
+	lost := missing(t, masterEndpoint(), w.Acked())
 	record(fmt.Sprintf("node-stop: master %s on %s -> %s, rto %s, %s, acked lost %d", old, node, master, rto.Round(100*time.Millisecond), outcome, lost))
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost", lost)

@@ -94,8 +94,8 @@ func nodeNames(t *testing.T) []string {
 // nothing acknowledged is lost and the group is Ready again after each.
 func testDrains(t *testing.T) {
 	w := startWriter()
-	defer w.finish()
-	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+	defer w.Finish()
+	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 	for _, node := range nodeNames(t) {
 		master := waitSettled(t, "", 4*time.Minute)
 		var here []string
@@ -122,10 +122,10 @@ func testDrains(t *testing.T) {
 		}
 		newMaster := waitSettled(t, "", 4*time.Minute)
 		settledAt := time.Now()
-		waitFor(t, time.Minute, "an acknowledged write after the drain", func() bool { return w.ackedAfter(settledAt) })
-		lost := missing(t, masterEndpoint(), w.snapshot())
+		waitFor(t, time.Minute, "an acknowledged write after the drain", func() bool { return w.AckedAfter(settledAt) })
+		lost := missing(t, masterEndpoint(), w.Acked())
 		record(fmt.Sprintf("drain: %s (members %v, master %s -> %s) in %s, write pause %s, acked lost %d",
-			node, here, master, newMaster, took.Round(100*time.Millisecond), w.outage(at, settledAt).Round(10*time.Millisecond), lost))
+			node, here, master, newMaster, took.Round(100*time.Millisecond), w.Outage(at, settledAt).Round(10*time.Millisecond), lost))
 		if lost > 0 {
 			t.Errorf("%d acknowledged writes lost by the drain of %s", lost, node)
 		}
@@ -151,8 +151,8 @@ func contains(list []string, s string) bool {
 func testRollingUpgrade(t *testing.T) {
 	old := waitSettled(t, "", 4*time.Minute)
 	w := startWriter()
-	defer w.finish()
-	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+	defer w.Finish()
+	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 	rg := getGroup(t)
 	image := "replnode:e2e-upgrade"
 	if rg.Spec.Image == image {
@@ -179,10 +179,10 @@ func testRollingUpgrade(t *testing.T) {
 	})
 	took := time.Since(at)
 	doneAt := time.Now()
-	waitFor(t, time.Minute, "an acknowledged write after the upgrade", func() bool { return w.ackedAfter(doneAt) })
-	lost := missing(t, masterEndpoint(), w.snapshot())
+	waitFor(t, time.Minute, "an acknowledged write after the upgrade", func() bool { return w.AckedAfter(doneAt) })
+	lost := missing(t, masterEndpoint(), w.Acked())
 	record(fmt.Sprintf("rolling-upgrade: image -> %s in %s (master %s -> %s), write pause %s, acked lost %d",
-		image, took.Round(100*time.Millisecond), old, getGroup(t).Status.CurrentMaster, w.outage(at, doneAt).Round(10*time.Millisecond), lost))
+		image, took.Round(100*time.Millisecond), old, getGroup(t).Status.CurrentMaster, w.Outage(at, doneAt).Round(10*time.Millisecond), lost))
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost by the rolling upgrade", lost)
 	}

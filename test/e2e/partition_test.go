@@ -121,8 +121,8 @@ func testOperatorPartition(t *testing.T) {
 	// network: the host cannot reach the master during the partition.
 	via := podNetns(t, pods[replicas[0]])
 	w := startWriterVia(func() (*resp.Conn, error) { return dialIn(via, maddr, 3*time.Second) })
-	defer w.finish()
-	waitFor(t, time.Minute, "acknowledged writes through "+replicas[0]+"'s network", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+	defer w.Finish()
+	waitFor(t, time.Minute, "acknowledged writes through "+replicas[0]+"'s network", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 	eventsBefore := failoverEvents(t)
 	lastFailoverBefore := rg.Status.LastFailover
 	restartsBefore := restarts(masterPod)
@@ -203,15 +203,8 @@ func testOperatorPartition(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	partitionEnd := time.Now()
-	ackedDuring := 0
-	w.mu.Lock()
-	for _, ts := range w.ackTimes {
-		if ts.After(at) && ts.Before(partitionEnd) {
-			ackedDuring++
-		}
-	}
-	w.mu.Unlock()
-	pause := w.outage(at, partitionEnd)
+	ackedDuring := w.AckedWithin(at, partitionEnd)
+	pause := w.Outage(at, partitionEnd)
 
 	if _, err := faults.HealAll(context.Background()); err != nil {
 		t.Fatalf("heal: %v", err)

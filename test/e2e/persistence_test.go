@@ -47,7 +47,7 @@ func testRestartAll(t *testing.T) {
 		return true
 	})
 	w := startWriter()
-	waitFor(t, time.Minute, "acknowledged writes before the restart", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+	waitFor(t, time.Minute, "acknowledged writes before the restart", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 	time.Sleep(3 * time.Second)
 	pods := members(t)
 	at := time.Now()
@@ -92,12 +92,12 @@ func testRestartAll(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	settledAt := time.Now()
-	waitFor(t, 2*time.Minute, "an acknowledged write after the restart", func() bool { return w.ackedAfter(settledAt) })
-	w.finish()
-	keys := w.snapshot()
+	waitFor(t, 2*time.Minute, "an acknowledged write after the restart", func() bool { return w.AckedAfter(settledAt) })
+	w.Finish()
+	keys := w.Acked()
 	lost := missing(t, masterEndpoint(), keys)
 	line := fmt.Sprintf("restart-all (aof, appendfsync always): every member killed at once, master %s after %s, %d acked writes, %d lost",
-		master, w.outage(at, time.Now()).Round(100*time.Millisecond), len(keys), lost)
+		master, w.Outage(at, time.Now()).Round(100*time.Millisecond), len(keys), lost)
 	t.Log(line)
 	record(line)
 	if lost > 0 {

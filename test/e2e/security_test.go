@@ -27,6 +27,7 @@ import (
 
 	replnodev1alpha1 "github.com/replnode/replnode/api/v1alpha1"
 	"github.com/replnode/replnode/replnode/tlsconf/testpki"
+	"github.com/replnode/replnode/test/internal/ackwriter"
 	"github.com/replnode/replnode/test/internal/resp"
 )
 
@@ -309,7 +310,7 @@ func testSecurity(t *testing.T) {
 		return sc.dial(addr, "writer", rwPW)
 	}
 	w := startWriterVia(connect)
-	waitFor(t, time.Minute, "writes acknowledged under TLS", func() bool { return len(w.snapshot()) >= 50 })
+	waitFor(t, time.Minute, "writes acknowledged under TLS", func() bool { return len(w.Acked()) >= 50 })
 	for i := 1; i <= 20; i++ {
 		if _, err := sc.do(maddr, "writer", rwPW, "SET", fmt.Sprintf("secure:marker:%d", i), fmt.Sprintf("PLAINTEXT-MARKER-%d", i)); err != nil {
 			t.Fatalf("marker write: %v", err)
@@ -344,28 +345,25 @@ func testSecurity(t *testing.T) {
 	waitFor(t, 3*time.Minute, "a new master under TLS", func() bool {
 		m, ok := settledGroup(t, secGroup, "")
 		master = m
-		return ok && m != oldMaster && w.ackedAfter(kill)
+		return ok && m != oldMaster && w.AckedAfter(kill)
 	})
 	time.Sleep(2 * time.Second) // a few more acknowledged writes on the new master
-	w.finish()
-	acked := w.snapshot()
+	w.Finish()
+	acked := w.Acked()
 	pods = membersOf(t, secGroup)
 	maddr = podAddr(pods[master])
-	lost := 0
-	for start := 0; start < len(acked); start += 500 {
-		end := min(start+500, len(acked))
-		v, err := sc.do(maddr, "writer", rwPW, append([]string{"MGET"}, acked[start:end]...)...)
-		if err != nil {
-			t.Fatalf("MGET on %s: %v", master, err)
-		}
-		for _, x := range v.([]any) {
-			if x == nil {
-				lost++
-			}
-		}
+	mc, err := sc.dial(maddr, "writer", rwPW)
+	if err != nil {
+		t.Fatalf("dial the new master %s under TLS: %v", master, err)
 	}
+	missed, err := ackwriter.Missing(mc, acked)
+	mc.Close()
+	if err != nil {
+		t.Fatalf("MGET on %s: %v", master, err)
+	}
+	lost := len(missed)
 	record(fmt.Sprintf("security: failover under TLS %s -> %s, %d writes acknowledged, %d lost, outage %s",
-		oldMaster, master, len(acked), lost, w.outage(kill, time.Now()).Round(time.Millisecond)))
+		oldMaster, master, len(acked), lost, w.Outage(kill, time.Now()).Round(time.Millisecond)))
 	if lost > 0 {
 		t.Fatalf("%d of %d acknowledged writes lost in the failover under TLS", lost, len(acked))
 	}

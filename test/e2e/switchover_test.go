@@ -63,17 +63,17 @@ func testSwitchover(t *testing.T) {
 	finished := false
 	defer func() {
 		if !finished {
-			w.finish()
+			w.Finish()
 		}
 	}()
-	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+	waitFor(t, time.Minute, "acknowledged writes", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 	fullStart, _ := totalSyncFull(t)
 	var pauses []time.Duration
 	var phases []switchoverPhases
 	fullTotal := 0
 	for i := 0; i < rounds; i++ {
 		old := waitSettled(t, "", 3*time.Minute)
-		waitFor(t, time.Minute, "acknowledged writes before the switchover", func() bool { return w.ackedAfter(time.Now().Add(-time.Second)) })
+		waitFor(t, time.Minute, "acknowledged writes before the switchover", func() bool { return w.AckedAfter(time.Now().Add(-time.Second)) })
 		names := slices.Sorted(maps.Keys(members(t)))
 		target := names[(slices.Index(names, old)+1)%len(names)]
 		fullBefore, _ := totalSyncFull(t)
@@ -88,9 +88,9 @@ func testSwitchover(t *testing.T) {
 		waitSettled(t, target, 3*time.Minute)
 		took := time.Since(at)
 		switchedAt := time.Now()
-		waitFor(t, time.Minute, "an acknowledged write after the switchover", func() bool { return w.ackedAfter(switchedAt) })
+		waitFor(t, time.Minute, "an acknowledged write after the switchover", func() bool { return w.AckedAfter(switchedAt) })
 		endpointChanges := ep.finish()
-		gapFrom, gapTo := w.outageSpan(at, time.Now())
+		gapFrom, gapTo := w.OutageSpan(at, time.Now())
 		pause := gapTo.Sub(gapFrom)
 		pauses = append(pauses, pause)
 		fullAfter, per := totalSyncFull(t)
@@ -104,8 +104,8 @@ func testSwitchover(t *testing.T) {
 		for _, c := range endpointChanges {
 			extra = append(extra, timelineEntry{c.at, fmt.Sprintf("master Service endpoint %q", c.what)})
 		}
-		for _, e := range w.traceBetween(at, gapTo) {
-			extra = append(extra, timelineEntry{e.at, "writer " + e.what})
+		for _, e := range w.TraceBetween(at, gapTo) {
+			extra = append(extra, timelineEntry{e.At, "writer " + e.What})
 		}
 		ph, timeline := switchoverTimeline(gapFrom, gapTo, at, extra)
 		phases = append(phases, ph)
@@ -116,17 +116,17 @@ func testSwitchover(t *testing.T) {
 	}
 	// Everything every SET answered OK for, WAIT-acknowledged or not,
 	// is on the final master: a switchover loses no write at all.
-	w.finish()
+	w.Finish()
 	finished = true
 	master := waitSettled(t, "", 3*time.Minute)
-	lost := missing(t, masterEndpoint(), w.okSnapshot())
-	acked := len(w.snapshot())
+	lost := missing(t, masterEndpoint(), w.OKed())
+	acked := len(w.Acked())
 	// A full sync started late (an old master's PSYNC retried) shows
 	// here even if no round saw it.
 	fullEnd, per := totalSyncFull(t)
 	record(fmt.Sprintf("switchover: %d rounds, write pause p50=%s p99=%s max=%s, ok-acknowledged lost %d (of %d OK, %d WAIT-acked), full syncs %d (rounds %d), master %s",
 		rounds, percentile(pauses, 50).Round(time.Millisecond), percentile(pauses, 99).Round(time.Millisecond),
-		percentile(pauses, 100).Round(time.Millisecond), lost, len(w.okSnapshot()), acked, fullEnd-fullStart, fullTotal, master))
+		percentile(pauses, 100).Round(time.Millisecond), lost, len(w.OKed()), acked, fullEnd-fullStart, fullTotal, master))
 	record("switchover phases (median ms from the last acknowledged write): " + medianPhases(phases))
 	if p99 := percentile(pauses, 99); p99 > switchoverPauseGoal {
 		// A timing goal, not a safety rule: `make e2e` (E2E_TIMING_GOALS=1)

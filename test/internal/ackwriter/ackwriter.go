@@ -11,15 +11,27 @@ import (
 
 // Writer writes <prefix><n> = <n> in a loop and logs each key acknowledged
 // by WAIT 1 (at least one replica has it), with the time of the
-// acknowledgement.
+// acknowledgement; it also keeps the keys whose SET answered OK, and a
+// trace of its connects and errors for timelines.
 type Writer struct {
 	mu       sync.Mutex
 	acked    []string
 	ackTimes []time.Time
-	prefix   string
-	connect  func() (*resp.Conn, error)
-	stop     chan struct{}
-	done     chan struct{}
+	// oked are the keys whose SET answered OK, acknowledged by WAIT or not.
+	oked []string
+	// trace records the writer's connects and errors, for timelines.
+	trace   []Event
+	prefix  string
+	connect func() (*resp.Conn, error)
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// Event is one entry of the writer's trace: a connect, or an error and the
+// command that met it.
+type Event struct {
+	At   time.Time
+	What string
 }
 
 // Start starts the load loop over connections from connect, writing keys
@@ -43,9 +55,11 @@ func (w *Writer) loop() {
 		}
 		c, err := w.connect()
 		if err != nil {
+			w.note("connect: " + err.Error())
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
+		w.note("connected")
 		for {
 			select {
 			case <-w.stop:
@@ -56,10 +70,15 @@ func (w *Writer) loop() {
 			seq++
 			key := w.prefix + strconv.Itoa(seq)
 			if _, err := c.Do("SET", key, strconv.Itoa(seq)); err != nil {
+				w.note("SET: " + err.Error())
 				break
 			}
+			w.mu.Lock()
+			w.oked = append(w.oked, key)
+			w.mu.Unlock()
 			n, err := c.Do("WAIT", "1", "2000")
 			if err != nil {
+				w.note("WAIT: " + err.Error())
 				break
 			}
 			if got, _ := n.(int64); got >= 1 {
@@ -75,35 +94,83 @@ func (w *Writer) loop() {
 	}
 }
 
+// note adds an entry to the trace.
+func (w *Writer) note(what string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.trace = append(w.trace, Event{At: time.Now(), What: what})
+}
+
 // Finish stops the writer and waits for it.
 func (w *Writer) Finish() {
 	close(w.stop)
 	<-w.done
 }
 
-// Acked returns the keys acknowledged so far, in order.
+// Acked returns the keys acknowledged by WAIT so far, in order.
 func (w *Writer) Acked() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.acked)
 }
 
+// OKed returns the keys whose SET answered OK so far, in order, whether
+// WAIT acknowledged them or not.
+func (w *Writer) OKed() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.oked)
+}
+
+// TraceBetween returns the trace entries in [from, to].
+func (w *Writer) TraceBetween(from, to time.Time) []Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Event
+	for _, e := range w.trace {
+		if !e.At.Before(from) && !e.At.After(to) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Outage returns the longest gap between consecutive acknowledgements that
 // overlaps [from, to] — the write-unavailability window of a fault at from.
 func (w *Writer) Outage(from, to time.Time) time.Duration {
+	start, end := w.OutageSpan(from, to)
+	return end.Sub(start)
+}
+
+// OutageSpan returns the two acknowledgements that bound Outage's gap (both
+// zero when no gap overlaps [from, to]).
+func (w *Writer) OutageSpan(from, to time.Time) (time.Time, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var longest time.Duration
+	var start, end time.Time
 	prev := time.Time{}
 	for _, at := range w.ackTimes {
 		if !prev.IsZero() && at.After(from) && prev.Before(to) {
-			if gap := at.Sub(prev); gap > longest {
-				longest = gap
+			if gap := at.Sub(prev); gap > end.Sub(start) {
+				start, end = prev, at
 			}
 		}
 		prev = at
 	}
-	return longest
+	return start, end
+}
+
+// AckedWithin counts the acknowledgements strictly between from and to.
+func (w *Writer) AckedWithin(from, to time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, at := range w.ackTimes {
+		if at.After(from) && at.Before(to) {
+			n++
+		}
+	}
+	return n
 }
 
 // AckedAfter reports whether a write was acknowledged after t.
