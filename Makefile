@@ -260,3 +260,11 @@ BENCH_FLAGS ?=
 bench: test-deps ## Benchmark bin/replnode against redis-server 7.0: redis-benchmark scenarios with p99 and CPU per request, memory, full sync and GC at 1M keys, Go micro-benchmarks (~10-16 min; BENCH_FLAGS="-parts ..." selects); results in bin/bench/.
 	go build -o $(BIN)/replnode ./cmd/replnode
 	go run ./hack/bench -replnode $(BIN)/replnode -out $(BIN)/bench $(BENCH_FLAGS)
+
+# Extra flags for hack/membench, e.g. MEMBENCH_FLAGS="-only strings".
+MEMBENCH_FLAGS ?=
+
+.PHONY: membench
+membench: test-deps ## Bytes per key (used_memory, VmRSS) of bin/replnode vs redis-server 7.0 for 1M strings, 100k hashes/lists/sorted sets (~2-4 min, not load-sensitive).
+	go build -o $(BIN)/replnode ./cmd/replnode
+	go run ./hack/membench -replnode $(BIN)/replnode $(MEMBENCH_FLAGS)

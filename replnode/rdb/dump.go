@@ -123,7 +123,7 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 			if _, dup := db.Peek(e.Key); dup {
 				return fmt.Errorf("duplicate key %q found in database %d", e.Key, e.DB)
 			}
-			db.Set(e.Key, e.Value, false)
+			db.Adopt(e.Key, e.Value, false)
 			if e.HasExpire {
 				db.SetExpireAt(e.Key, e.ExpireAt)
 			}

@@ -311,6 +311,31 @@ func (ctx *Ctx) LookupKind(key []byte, kind store.Kind) (v store.Value, ok bool)
 	return v, true
 }
 
+// LookupStringBytes is LookupKind(key, KindString) for a reader that only
+// copies the string out (GET): no value object is built. b aliases the
+// keyspace's storage and is valid until the keyspace next changes. found
+// is false for a missing key; ok is false after a WRONGTYPE reply.
+func (ctx *Ctx) LookupStringBytes(key []byte) (b []byte, found, ok bool) {
+	if ctx.DB.IsExpired(string(key), ctx.NowMs) && ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
+		b, found = nil, false
+	} else {
+		var kind store.Kind
+		b, kind, found = ctx.DB.PeekStringTouch(key, ctx.NowMs)
+		if found && kind != store.KindString {
+			ctx.S.stats.KeyspaceHits++
+			ctx.Error(ErrWrongType)
+			return nil, false, false
+		}
+	}
+	if !found {
+		ctx.S.stats.KeyspaceMisses++
+		ctx.S.notifyKeyspaceEvent(notifyKeyMiss, "keymiss", key, ctx.DBNum)
+		return nil, false, true
+	}
+	ctx.S.stats.KeyspaceHits++
+	return b, true, true
+}
+
 // LookupWrite returns the live value under key in a form that may be
 // modified in place (copy-on-write against snapshots), nil if missing.
 func (ctx *Ctx) LookupWrite(key []byte) store.Value {
@@ -375,22 +400,45 @@ func replyLength[V store.Value](ctx *Ctx, kind store.Kind, length func(V) int64)
 
 // Exists reports whether key is live (no hit/miss accounting).
 func (ctx *Ctx) Exists(key []byte) bool {
-	_, ok := ctx.lookup(key)
-	return ok
+	if ctx.DB.IsExpired(string(key), ctx.NowMs) && ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
+		return false
+	}
+	// As lookup, without building the value.
+	return ctx.DB.Touch(key, ctx.NowMs)
 }
 
 // SetKey stores v under key (v must not alias Args), as Redis's setKey:
 // the expiry is dropped unless keepTTL, WATCH is signalled, and clients
 // blocked on key are signalled when v is a list or sorted set.
 func (ctx *Ctx) SetKey(key []byte, v store.Value, keepTTL bool) {
-	if ctx.S.notifyFlags()&notifyNew != 0 {
-		if _, exists := ctx.DB.Peek(string(key)); !exists {
-			defer ctx.S.notifyNewKey(key, ctx.DBNum)
-		}
-	}
+	isNew := ctx.isNewKeyToNotify(key)
 	ctx.DB.SetAt(key, v, keepTTL, ctx.NowMs)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.S.signalIfBlockable(ctx.DBNum, key, v)
+	if isNew {
+		ctx.S.notifyNewKey(key, ctx.DBNum)
+	}
+}
+
+// SetStringKey is SetKey for a string value given as bytes (SET, MSET,
+// GETSET): the keyspace copies val into its compact storage, so no value
+// object is built and val may alias Args.
+func (ctx *Ctx) SetStringKey(key, val []byte, keepTTL bool) {
+	isNew := ctx.isNewKeyToNotify(key)
+	ctx.DB.SetString(key, val, store.EncTried, keepTTL, ctx.NowMs)
+	ctx.S.signalModifiedKey(ctx.DBNum, key)
+	if isNew {
+		ctx.S.notifyNewKey(key, ctx.DBNum)
+	}
+}
+
+// isNewKeyToNotify reports whether a `new` keyspace event is due for
+// storing key: the class is enabled and the key does not exist yet.
+func (ctx *Ctx) isNewKeyToNotify(key []byte) bool {
+	if ctx.S.notifyFlags()&notifyNew == 0 {
+		return false
+	}
+	return !ctx.DB.Contains(key)
 }
 
 // DeleteKey removes key and signals WATCH; it reports whether it existed

@@ -49,7 +49,7 @@ func debugPopulateCommand(ctx *Ctx) {
 			copy(sized, val)
 			val = sized
 		}
-		ctx.DB.Set(string(keyBuf), store.NewString(val), false)
+		ctx.DB.SetString(keyBuf, val, store.EncTried, false, 0)
 		ctx.S.notifyNewKey(keyBuf, ctx.DBNum)
 	}
 	ctx.W.SimpleString("OK")

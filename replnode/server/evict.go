@@ -144,7 +144,7 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 		gc = s.heapLive()
 	}
 	s.evictHeld.noteNotCounted(gc, s.notCountedMemory())
-	used := max(gc.live-s.evictHeld.heldBy(gc.cycles), 0)
+	used := max(gc.live-s.evictHeld.heldBy(gc.cycles)-s.keyspaceIdleMemory(), 0)
 	if used <= maxmem {
 		// The excess is garbage: no eviction until cron samples again.
 		s.usedMemory.Store(used)
@@ -161,13 +161,18 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 		s.evictPoolPolicy = policyName
 	}
 	need := used - maxmem
-	var freed int64
+	// Evicted keys free memory two ways: their records' slab slots become
+	// idle at once (keyspaceIdleMemory, already left out of used), and
+	// their Go objects are freed by a later collection (held).
+	idleStart := s.keyspaceIdleMemory()
+	var held, freed int64
 	for freed < need {
 		dbNum, key, found := s.nextEvictionVictim(policy, nowMs)
 		if !found {
 			break
 		}
-		freed += s.evictKey(dbNum, key)
+		held += s.evictKey(dbNum, key)
+		freed = held + s.keyspaceIdleMemory() - idleStart
 	}
 	// The heap holds the evicted values until a collection that starts
 	// after this loop, and what the loop allocated (deletion, propagation,
@@ -175,7 +180,7 @@ func (s *Server) evictForCommand(nowMs int64) bool {
 	// live: both are remembered by the collection count (heldBy), and the
 	// next commands are spared this check until cron samples the heap.
 	after := s.heapLive()
-	s.evictHeld.noteEvicted(gc, after, freed)
+	s.evictHeld.noteEvicted(gc, after, held)
 	s.usedMemory.Store(used - freed)
 	return freed >= need
 }
@@ -194,6 +199,19 @@ func (s *Server) notCountedMemory() int64 {
 	}
 	if s.NotCountedMemory != nil {
 		n += s.NotCountedMemory()
+	}
+	return n
+}
+
+// keyspaceIdleMemory is what the keyspace holds from the Go heap with no
+// data in it (store.DB.IdleBytes: slab slots freed by deletes, evictions
+// included, and kept for reuse). The live heap counts it, used_memory and
+// maxmemory must not: evicting a key frees its slot to the keyspace, not
+// to the heap.
+func (s *Server) keyspaceIdleMemory() int64 {
+	var n int64
+	for _, db := range s.Keyspace.DBs {
+		n += db.IdleBytes()
 	}
 	return n
 }
@@ -464,18 +482,23 @@ func randomEvictionKey(db *store.DB, volatile bool, intN func(int) int) (string,
 }
 
 // evictKey deletes key as an eviction and returns the bytes its deletion is
-// estimated to free. Like deleteExpiredKey it propagates a DEL (to replicas
-// and the backlog), signals the key as modified (WATCH, client tracking)
-// and fires the keyspace event, here `evicted` of class e.
+// estimated to free to the Go heap at the next collection: none for a
+// value kept in the keyspace's slabs, whose slot becomes idle at once
+// (keyspaceIdleMemory). Like deleteExpiredKey it propagates a DEL (to
+// replicas and the backlog), signals the key as modified (WATCH, client
+// tracking) and fires the keyspace event, here `evicted` of class e.
 func (s *Server) evictKey(dbNum int, key string) int64 {
 	db := s.Keyspace.DBs[dbNum]
-	v, ok := db.Peek(key)
-	if !ok {
-		return 0
-	}
-	size := store.MemoryUsage(key, v, evictionSizeSamples)
-	if _, has := db.ExpireAt(key); has {
-		size += expireEntrySize
+	var size int64
+	if !db.IsCompact(key) {
+		v, ok := db.Peek(key)
+		if !ok {
+			return 0
+		}
+		size = store.MemoryUsage(key, v, evictionSizeSamples)
+		if _, has := db.ExpireAt(key); has {
+			size += expireEntrySize
+		}
 	}
 	kb := []byte(key)
 	db.Delete(key)

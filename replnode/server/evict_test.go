@@ -21,16 +21,18 @@ const evictTestMaxmemory = "maxmemory 4gb"
 func (n *coreNode) overMemory(excess int64) { n.collectionFound(2, excess, 0) }
 
 // collectionFound makes the collection ahead of the current count the last
-// one, having found maxmemory+excess bytes live; from then on every reading
-// of the collector's counters sees allocsPerRead more bytes allocated (the
-// garbage an eviction run makes between its readings).
+// one, having found maxmemory+excess bytes live besides the keyspace's idle
+// slab memory (which a real collection finds live too, and used_memory
+// leaves out); from then on every reading of the collector's counters sees
+// allocsPerRead more bytes allocated (the garbage an eviction run makes
+// between its readings).
 func (n *coreNode) collectionFound(ahead uint64, excess int64, allocsPerRead uint64) {
 	n.s.mu.Lock()
 	used := n.s.hot.maxmemory + excess
 	n.s.usedMemory.Store(used)
 	reading := n.s.heapLive()
 	reading.cycles += ahead
-	reading.live = used
+	reading.live = used + n.s.keyspaceIdleMemory()
 	n.s.heapLive = func() heapReading {
 		reading.allocs += allocsPerRead
 		return reading
@@ -277,10 +279,14 @@ func TestEvictionIgnoresNotCountedMemory(t *testing.T) {
 // nearly all the time, and this brought the same excess back command after
 // command (TestEvictionFullSyncEvictsNothing lost thousands of keys with no
 // write in between). The collection after that one is trusted again.
+//
+// The values are Go objects (strings too big for the keyspace's slabs):
+// evicting a value kept in the slabs frees its slot at once
+// (keyspaceIdleMemory), with nothing left for a collection to find.
 func TestEvictionCountsAnExcessOnce(t *testing.T) {
 	n := newCoreNode(t, evictTestMaxmemory, "maxmemory-policy allkeys-lru")
 	for i := 0; i < 1000; i++ {
-		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 100))
+		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 600))
 	}
 	const excess, garbagePerRun = 20 << 10, 8 << 10
 	n.collectionFound(2, excess, garbagePerRun)

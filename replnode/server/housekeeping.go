@@ -74,11 +74,12 @@ var memSamples = []metrics.Sample{
 }
 
 // sampleMemory refreshes the used-memory figure maxmemory is checked
-// against (live heap objects: what the dataset and buffers hold).
+// against: live heap objects (what the dataset and buffers hold), less
+// the keyspace's idle slab memory (keyspaceIdleMemory).
 func (s *Server) sampleMemory() {
 	metrics.Read(memSamples)
 	if v := memSamples[0].Value; v.Kind() == metrics.KindUint64 {
-		s.usedMemory.Store(int64(v.Uint64()))
+		s.usedMemory.Store(max(int64(v.Uint64())-s.keyspaceIdleMemory(), 0))
 	}
 }
 

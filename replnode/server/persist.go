@@ -569,7 +569,7 @@ func (p *persistState) mergeFrom(path string, allowDup bool) error {
 	for i, db := range ks.DBs {
 		target := s.Keyspace.DBs[i]
 		db.ForEach(func(k string, v store.Value, exp int64, has bool) bool {
-			target.Set(k, v, false)
+			target.Adopt(k, v, false)
 			if has {
 				target.SetExpireAt(k, exp)
 			}

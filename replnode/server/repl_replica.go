@@ -387,7 +387,7 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 			if e.DB < 0 || e.DB >= ndb {
 				return fmt.Errorf("database %d out of range", e.DB)
 			}
-			ks.DBs[e.DB].Set(e.Key, e.Value, false)
+			ks.DBs[e.DB].Adopt(e.Key, e.Value, false)
 			if e.HasExpire {
 				// Kept even if already expired: a replica waits for its
 				// master's DEL, so it reports none expired, as rdbLoad.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"math"
 	"math/big"
 	"strconv"
@@ -71,15 +70,15 @@ func checkStringLength(ctx *Ctx, size, add int64) bool {
 }
 
 func getCommand(ctx *Ctx) {
-	sv, ok := getStringValue(ctx, ctx.Args[1])
+	b, found, ok := ctx.LookupStringBytes(ctx.Args[1])
 	if !ok {
 		return
 	}
-	if sv == nil {
+	if !found {
 		ctx.W.Null()
 		return
 	}
-	ctx.W.Bulk(sv.B)
+	ctx.W.Bulk(b)
 }
 
 // ---------------------------------------------------------------- SET and friends
@@ -200,7 +199,7 @@ func setGeneric(ctx *Ctx, flags int, key, val []byte, expireArg []byte, okReply 
 		}
 		return
 	}
-	ctx.SetKey(key, store.NewString(bytes.Clone(val)), flags&setKeepTTL != 0)
+	ctx.SetStringKey(key, val, flags&setKeepTTL != 0)
 	ctx.Modified(1)
 	ctx.Notify(NotifyString, "set", key)
 	if expireArg != nil {
@@ -261,7 +260,7 @@ func getsetCommand(ctx *Ctx) {
 	} else {
 		ctx.W.Bulk(sv.B)
 	}
-	ctx.SetKey(ctx.Args[1], store.NewString(bytes.Clone(ctx.Args[2])), false)
+	ctx.SetStringKey(ctx.Args[1], ctx.Args[2], false)
 	ctx.Notify(NotifyString, "set", ctx.Args[1])
 	ctx.Modified(1)
 	ctx.Rewrite([]byte("SET"), ctx.Args[1], ctx.Args[2])
@@ -339,7 +338,7 @@ func appendCommand(ctx *Ctx) {
 	}
 	var total int
 	if v == nil {
-		ctx.SetKey(key, store.NewString(bytes.Clone(add)), false)
+		ctx.SetStringKey(key, add, false)
 		total = len(add)
 	} else {
 		sv := v.(*store.String)
@@ -641,7 +640,7 @@ func msetGeneric(ctx *Ctx, nx bool) {
 		}
 	}
 	for j := 1; j < len(ctx.Args); j += 2 {
-		ctx.SetKey(ctx.Args[j], store.NewString(bytes.Clone(ctx.Args[j+1])), false)
+		ctx.SetStringKey(ctx.Args[j], ctx.Args[j+1], false)
 		ctx.Notify(NotifyString, "set", ctx.Args[j])
 	}
 	ctx.Modified(int64(len(ctx.Args)-1) / 2)

@@ -27,8 +27,8 @@ func TestSetAtOverwritesInPlace(t *testing.T) {
 	if v, _ := db.Peek("a"); string(v.(*String).B) != "y" {
 		t.Errorf("value %q", v.(*String).B)
 	}
-	if db.Len() != 2 || len(db.order) != 2 || db.order[db.dict["a"].pos] != "a" {
-		t.Errorf("order broken: %v", db.order)
+	if db.Len() != 2 || db.KeyAt(0) != "a" || db.KeyAt(1) != "b" {
+		t.Errorf("scan order broken: %d keys, %q %q", db.Len(), db.KeyAt(0), db.KeyAt(1))
 	}
 	seen := map[string]string{}
 	if err := snap.ForEach(func(k string, v Value, _ int64, _ bool) error {

@@ -1,0 +1,490 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// modelValue is what a key should hold in the model the DB is checked
+// against: a string's bytes or a list's length, and the expiry.
+type modelValue struct {
+	str    string
+	isList bool
+	list   int
+	exp    int64
+}
+
+// checkDB compares every key, value and expiry of db with want, through
+// Peek, PeekStringTouch, ExpireAt, ForEach and a full Scan.
+func checkDB(t *testing.T, db *DB, want map[string]modelValue) {
+	t.Helper()
+	if db.Len() != len(want) {
+		t.Fatalf("Len %d, want %d", db.Len(), len(want))
+	}
+	nexp := 0
+	for k, w := range want {
+		v, ok := db.Peek(k)
+		if !ok {
+			t.Fatalf("key %q missing", k)
+		}
+		if w.isList {
+			if l, isList := v.(*List); !isList || l.Len() != w.list {
+				t.Fatalf("key %q: got %#v, want a list of %d", k, v, w.list)
+			}
+		} else {
+			s, isString := v.(*String)
+			if !isString || string(s.B) != w.str {
+				t.Fatalf("key %q: got %#v, want %q", k, v, w.str)
+			}
+			b, kind, ok := db.PeekStringTouch([]byte(k), 0)
+			if !ok || kind != KindString || string(b) != w.str {
+				t.Fatalf("PeekStringTouch %q: %q %v %v", k, b, kind, ok)
+			}
+		}
+		at, has := db.ExpireAt(k)
+		if has != (w.exp != 0) || at != w.exp {
+			t.Fatalf("key %q: expiry %d %v, want %d", k, at, has, w.exp)
+		}
+		if has {
+			nexp++
+		}
+	}
+	if db.ExpiresLen() != nexp {
+		t.Fatalf("ExpiresLen %d, want %d", db.ExpiresLen(), nexp)
+	}
+	seen := map[string]bool{}
+	db.ForEach(func(k string, _ Value, at int64, has bool) bool {
+		if seen[k] {
+			t.Fatalf("ForEach returned %q twice", k)
+		}
+		seen[k] = true
+		if w, ok := want[k]; !ok || has != (w.exp != 0) || at != w.exp {
+			t.Fatalf("ForEach: %q expiry %d %v, model %+v %v", k, at, has, w, ok)
+		}
+		return true
+	})
+	scanned := map[string]bool{}
+	for c := db.Scan(0, 7, func(k string) { scanned[k] = true }); c != 0; {
+		c = db.Scan(c, 7, func(k string) { scanned[k] = true })
+	}
+	if len(scanned) != len(want) {
+		t.Fatalf("Scan saw %d keys, want %d", len(scanned), len(want))
+	}
+}
+
+// snapContent reads a snapshot into the model's form.
+func snapContent(t *testing.T, s *Snapshot) map[string]modelValue {
+	t.Helper()
+	got, err := readSnapshot(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// readSnapshot is snapContent for any goroutine.
+func readSnapshot(s *Snapshot) (map[string]modelValue, error) {
+	got := map[string]modelValue{}
+	if err := s.ForEach(func(k string, v Value, at int64, has bool) error {
+		if _, dup := got[k]; dup {
+			return fmt.Errorf("snapshot returned %q twice", k)
+		}
+		m := modelValue{}
+		if has {
+			m.exp = at
+		}
+		switch x := v.(type) {
+		case *String:
+			m.str = string(x.B)
+		case *List:
+			m.isList, m.list = true, x.Len()
+		}
+		got[strings.Clone(k)] = m // k is valid only during the call
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(got) != s.Len() {
+		return nil, fmt.Errorf("snapshot Len %d, ForEach saw %d", s.Len(), len(got))
+	}
+	return got, nil
+}
+
+func sameModel(a, b map[string]modelValue) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDBMatchesModelUnderSnapshots drives a DB with random sets (inline
+// strings of every size class, big strings, objects), overwrites, deletes,
+// expiries, in-place mutations and flushes while snapshots come and go, and
+// checks after every step batch that the DB holds what a plain map holds
+// and that every live snapshot still holds what the DB held when it was
+// taken: records a snapshot can read are never reused under it.
+func TestDBMatchesModelUnderSnapshots(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 17))
+			db := NewDB()
+			want := map[string]modelValue{}
+			type liveSnap struct {
+				s    *Snapshot
+				want map[string]modelValue
+			}
+			var snaps []liveSnap
+			keyOf := func() string {
+				n := r.IntN(300)
+				if n%50 == 0 {
+					return strings.Repeat("long-key-", 70) + fmt.Sprint(n) // beyond a slab
+				}
+				return fmt.Sprint("k", n)
+			}
+			for step := range 6000 {
+				k := keyOf()
+				switch op := r.IntN(100); {
+				case op < 40:
+					v := strings.Repeat("v", r.IntN(700)) + fmt.Sprint(step)
+					db.SetString([]byte(k), []byte(v), EncTried, false, int64(step))
+					want[k] = modelValue{str: v}
+				case op < 48:
+					keep := r.IntN(2) == 0
+					v := fmt.Sprint("kept", step)
+					db.SetString([]byte(k), []byte(v), EncTried, keep, 0)
+					m := want[k]
+					if !keep {
+						m.exp = 0
+					}
+					m.str, m.isList, m.list = v, false, 0
+					want[k] = m
+				case op < 55:
+					l := NewList()
+					l.PushBack([]byte("x"))
+					db.Set(k, l, false)
+					want[k] = modelValue{isList: true, list: 1}
+				case op < 65:
+					if v, ok := db.Mutable(k); ok {
+						m := want[k]
+						switch x := v.(type) {
+						case *List:
+							x.PushBack([]byte("y"))
+							m.list++
+						case *String:
+							x.B = append(x.B, 'z')
+							m.str += "z"
+						}
+						want[k] = m
+					}
+				case op < 80:
+					_, had := want[k]
+					if db.Delete(k) != had {
+						t.Fatalf("step %d: Delete(%q) disagrees with the model", step, k)
+					}
+					delete(want, k)
+				case op < 90:
+					at := int64(1000 + step)
+					_, had := want[k]
+					if db.SetExpireAt(k, at) != had {
+						t.Fatalf("step %d: SetExpireAt(%q) disagrees with the model", step, k)
+					}
+					if had {
+						m := want[k]
+						m.exp = at
+						want[k] = m
+					}
+				case op < 93:
+					_, had := want[k]
+					hadExp := had && want[k].exp != 0
+					if db.Persist(k) != hadExp {
+						t.Fatalf("step %d: Persist(%q) disagrees with the model", step, k)
+					}
+					if hadExp {
+						m := want[k]
+						m.exp = 0
+						want[k] = m
+					}
+				case op < 96:
+					if len(snaps) < 3 {
+						snaps = append(snaps, liveSnap{db.Snapshot(), copyModel(want)})
+					}
+				case op < 99:
+					if len(snaps) > 0 {
+						i := r.IntN(len(snaps))
+						snaps[i].s.Release()
+						snaps = append(snaps[:i], snaps[i+1:]...)
+					}
+				default:
+					if r.IntN(10) == 0 {
+						db.Flush()
+						want = map[string]modelValue{}
+					}
+				}
+				if step%500 == 0 || step == 5999 {
+					checkDB(t, db, want)
+					for _, s := range snaps {
+						if got := snapContent(t, s.s); !sameModel(got, s.want) {
+							t.Fatalf("step %d: a snapshot changed under the DB's writes", step)
+						}
+					}
+				}
+			}
+			for _, s := range snaps {
+				s.s.Release()
+			}
+			if db.SnapshotBytes() != 0 {
+				t.Errorf("SnapshotBytes %d with no live snapshot", db.SnapshotBytes())
+			}
+			checkDB(t, db, want)
+		})
+	}
+}
+
+func copyModel(m map[string]modelValue) map[string]modelValue {
+	c := make(map[string]modelValue, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// TestScanReturnsEveryStableKey: keys present for a whole SCAN walk are
+// returned at least once while other keys are added and deleted between
+// the calls (Redis's SCAN guarantee), including across table resizes.
+func TestScanReturnsEveryStableKey(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	db := NewDB()
+	for i := range 2000 {
+		db.SetString([]byte(fmt.Sprint("stable", i)), []byte("v"), EncTried, false, 0)
+	}
+	churn := 0
+	seen := map[string]bool{}
+	cursor := uint64(0)
+	for first := true; first || cursor != 0; first = false {
+		cursor = db.Scan(cursor, 10, func(k string) { seen[k] = true })
+		for range 20 {
+			if r.IntN(2) == 0 {
+				db.SetString([]byte(fmt.Sprint("churn", churn)), []byte("v"), EncTried, false, 0)
+				churn++
+			} else if churn > 0 {
+				db.Delete(fmt.Sprint("churn", r.IntN(churn)))
+			}
+		}
+	}
+	for i := range 2000 {
+		if !seen[fmt.Sprint("stable", i)] {
+			t.Fatalf("stable%d never returned by SCAN", i)
+		}
+	}
+}
+
+// TestStringPathsAllocateNothing: SET over an existing small string and
+// GET's PeekStringTouch allocate nothing, whatever the key count.
+func TestStringPathsAllocateNothing(t *testing.T) {
+	db := NewDB()
+	for i := range 10000 {
+		db.SetString([]byte(fmt.Sprint("key:", i)), []byte(fmt.Sprint("value:", i)), EncTried, false, 0)
+	}
+	key, val := []byte("key:1234"), []byte("value:4321")
+	if n := testing.AllocsPerRun(1000, func() { db.SetString(key, val, EncTried, false, 5) }); n != 0 {
+		t.Errorf("SetString overwrite: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() {
+		if b, _, _ := db.PeekStringTouch(key, 6); !bytes.Equal(b, val) {
+			t.Fatalf("got %q", b)
+		}
+	}); n != 0 {
+		t.Errorf("PeekStringTouch: %v allocations", n)
+	}
+}
+
+// TestArenaReusesFreedRecords: overwriting and deleting keys with values of
+// changing sizes over and over keeps the arena at its peak, not growing
+// with the number of writes.
+func TestArenaReusesFreedRecords(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	db := NewDB()
+	round := func() {
+		for range 50000 {
+			k := []byte(fmt.Sprint("k", r.IntN(5000)))
+			if r.IntN(4) == 0 {
+				db.Delete(string(k))
+				continue
+			}
+			db.SetString(k, bytes.Repeat([]byte("x"), r.IntN(400)), EncTried, false, 0)
+		}
+	}
+	round()
+	peak := db.arena.footprint()
+	for range 5 {
+		round()
+	}
+	if got := db.arena.footprint(); got > peak*5/4 {
+		t.Errorf("arena grew from %d to %d bytes over rounds of the same load", peak, got)
+	}
+	// Freed records went back: what is in use is what the keys need.
+	var need int64
+	for i := range db.n {
+		need += int64(slotSize(db.recordSize(db.ent(i))))
+	}
+	if db.arena.bytes != need {
+		t.Errorf("arena counts %d bytes in use, the keys' records take %d", db.arena.bytes, need)
+	}
+	// What the chunks hold beyond the records is idle, and deleting a key
+	// makes its record's slot idle at once (used_memory drops by it).
+	if idle := db.arena.idle(); idle != int64(len(db.arena.chunks))*arenaChunkBytes-need {
+		t.Errorf("idle %d bytes, want %d", idle, int64(len(db.arena.chunks))*arenaChunkBytes-need)
+	}
+	idleBefore := db.IdleBytes()
+	var victim string
+	for i := range 5000 {
+		if victim = fmt.Sprint("k", i); db.Contains([]byte(victim)) {
+			break
+		}
+	}
+	size := slotSize(db.recordSize(lookup(db, victim)))
+	db.Delete(victim)
+	if got := db.IdleBytes() - idleBefore; got < int64(size) {
+		t.Errorf("deleting a key made %d bytes idle, its record took %d", got, size)
+	}
+	// Deleting everything shrinks the hash table back.
+	for i := range 5000 {
+		db.Delete(fmt.Sprint("k", i))
+	}
+	if db.Len() != 0 || db.index.slotCount() > len(db.index.segs)*segMinSlots*2 || len(db.ents) != 0 {
+		t.Errorf("after deleting every key: %d keys, %d slots, %d entry pages", db.Len(), db.index.slotCount(), len(db.ents))
+	}
+}
+
+// TestInlineStringKeepsEncoding: OBJECT ENCODING and the COPY flag survive
+// the compact storage, and Mutable turns the string into an object the
+// caller's changes reach.
+func TestInlineStringKeepsEncoding(t *testing.T) {
+	db := NewDB()
+	db.SetString([]byte("i"), []byte("12345"), EncTried, false, 0)
+	db.SetString([]byte("f"), []byte("1.5"), EncNoInt, false, 0)
+	db.Adopt("c", &String{B: []byte("777"), Copied: true}, false)
+	db.Adopt("r", NewRawString([]byte("abc")), false)
+	for k, enc := range map[string]string{"i": "int", "f": "embstr", "c": "int", "r": "raw"} {
+		v, _ := db.Peek(k)
+		if got := v.Encoding(); got != enc {
+			t.Errorf("%s: encoding %s, want %s", k, got, enc)
+		}
+	}
+	if v, _ := db.Peek("c"); !v.(*String).Copied {
+		t.Error("Copied lost")
+	}
+	m, _ := db.Mutable("i")
+	m.(*String).B = append(m.(*String).B, '6')
+	if v, _ := db.Peek("i"); string(v.(*String).B) != "123456" {
+		t.Errorf("mutation lost: %q", v.(*String).B)
+	}
+}
+
+// TestSnapshotReadWhileWriting reads a snapshot on another goroutine while
+// this one overwrites, deletes and adds keys (BGSAVE during traffic): under
+// -race this checks that no record the snapshot reads is written, and the
+// snapshot must see exactly the content it froze.
+func TestSnapshotReadWhileWriting(t *testing.T) {
+	db := NewDB()
+	want := map[string]modelValue{}
+	for i := range 20000 {
+		k, v := fmt.Sprint("k", i), fmt.Sprint("v", i)
+		db.SetString([]byte(k), []byte(v), EncTried, false, 0)
+		want[k] = modelValue{str: v}
+	}
+	snap := db.Snapshot()
+	got := make(chan map[string]modelValue)
+	errs := make(chan error, 1)
+	go func() {
+		m, err := readSnapshot(snap)
+		if err != nil {
+			errs <- err
+			m = map[string]modelValue{}
+		}
+		got <- m
+	}()
+	r := rand.New(rand.NewPCG(5, 6))
+	var content map[string]modelValue
+	for step := 0; content == nil; step++ {
+		k := []byte(fmt.Sprint("k", r.IntN(40000)))
+		switch r.IntN(3) {
+		case 0:
+			db.Delete(string(k))
+		default:
+			db.SetString(k, bytes.Repeat([]byte{'x'}, r.IntN(100)), EncTried, false, 0)
+		}
+		select {
+		case content = <-got:
+		default:
+		}
+	}
+	snap.Release()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	if !sameModel(content, want) {
+		t.Fatal("the snapshot read on another goroutine differs from the frozen content")
+	}
+}
+
+// TestKeyIndexSplitsAndShrinks grows the index through many segment
+// splits and directory doublings, deletes most keys (segments shrink) and
+// grows it again, checking every key is found at each stage, and that no
+// segment ever exceeds its maximum (the bound on a SET's rehash pause).
+func TestKeyIndexSplitsAndShrinks(t *testing.T) {
+	db := NewDB()
+	const n = 120_000
+	key := func(i int) []byte { return []byte(fmt.Sprint("key:", i)) }
+	check := func(stage string, present func(i int) bool) {
+		t.Helper()
+		for i := range n {
+			if got := db.Contains(key(i)); got != present(i) {
+				t.Fatalf("%s: key %d present %v, want %v", stage, i, got, present(i))
+			}
+		}
+		count := 0
+		for _, s := range db.index.segs {
+			if len(s.slots) > segMaxSlots {
+				t.Fatalf("%s: a segment of %d slots", stage, len(s.slots))
+			}
+			count += s.count
+		}
+		if count != db.Len() {
+			t.Fatalf("%s: segments count %d positions, DB has %d keys", stage, count, db.Len())
+		}
+	}
+	for i := range n {
+		db.SetString(key(i), []byte("v"), EncTried, false, 0)
+	}
+	if len(db.index.segs) < 8 || db.index.depth < 3 {
+		t.Fatalf("%d segments, depth %d: the index did not split", len(db.index.segs), db.index.depth)
+	}
+	check("filled", func(int) bool { return true })
+	full := db.index.slotCount()
+	for i := range n {
+		if i%10 != 0 {
+			db.Delete(string(key(i)))
+		}
+	}
+	check("thinned", func(i int) bool { return i%10 == 0 })
+	if got := db.index.slotCount(); got > full/4 {
+		t.Errorf("%d slots after deleting 90%% of the keys, %d before", got, full)
+	}
+	for i := range n {
+		if i%10 != 0 && i%3 == 0 {
+			db.SetString(key(i), []byte("w"), EncTried, false, 0)
+		}
+	}
+	check("refilled", func(i int) bool { return i%10 == 0 || i%3 == 0 })
+}
