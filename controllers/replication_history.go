@@ -12,7 +12,7 @@ import (
 func historyChain(rg *replnodev1alpha1.ReplicationGroup) []failover.HistoryLink {
 	var out []failover.HistoryLink
 	for _, e := range rg.Status.ReplicationHistory {
-		out = append(out, failover.HistoryLink{ReplID: e.ReplID, EndOffset: e.EndOffset, PromotedMember: e.PromotedMember, Epoch: e.Epoch})
+		out = append(out, failover.HistoryLink{ReplID: e.ReplID, EndOffset: e.EndOffset, Parent: e.Parent, StartOffset: e.StartOffset, PromotedMember: e.PromotedMember, Epoch: e.Epoch})
 	}
 	return out
 }
@@ -27,7 +27,7 @@ func recordMasterHistory(p *pass, member string, r failover.Replication) {
 	chain := failover.ExtendHistory(historyChain(p.rg), r, member, p.rg.Status.FailoverEpoch)
 	var out []replnodev1alpha1.ReplicationHistoryEntry
 	for _, l := range chain {
-		out = append(out, replnodev1alpha1.ReplicationHistoryEntry{ReplID: l.ReplID, EndOffset: l.EndOffset, PromotedMember: l.PromotedMember, Epoch: l.Epoch})
+		out = append(out, replnodev1alpha1.ReplicationHistoryEntry{ReplID: l.ReplID, EndOffset: l.EndOffset, Parent: l.Parent, StartOffset: l.StartOffset, PromotedMember: l.PromotedMember, Epoch: l.Epoch})
 	}
 	p.rg.Status.ReplicationHistory = out
 }

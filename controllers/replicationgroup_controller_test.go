@@ -336,8 +336,12 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 		oldHistory := oldNode.ReplID
 		before := getGroup(ns, "fo").Status.ReplicationHistory
 		Expect(before).NotTo(BeEmpty())
-		Expect(before[len(before)-1]).To(Equal(replnodev1alpha1.ReplicationHistoryEntry{ReplID: oldHistory, PromotedMember: "fo-0"}),
+		first := before[len(before)-1]
+		Expect(first).To(Equal(replnodev1alpha1.ReplicationHistoryEntry{ReplID: oldHistory, Parent: first.Parent, StartOffset: first.StartOffset, PromotedMember: "fo-0"}),
 			"the first master's history is recorded")
+		if oldNode.SecondReplOffset > 0 {
+			Expect([]any{first.Parent, first.StartOffset}).To(Equal([]any{oldNode.ReplID2, oldNode.SecondReplOffset}), "with the fork its master reported")
+		}
 
 		fakeNodes.SetReachable(addr, false)
 		Eventually(func(g Gomega) {
@@ -351,8 +355,8 @@ var _ = Describe("ReplicationGroup reconciler", func() {
 			after := rg.Status.ReplicationHistory
 			Expect(len(after)).To(Equal(len(before)+1), "one link per promotion")
 			Expect(after[len(after)-2:]).To(Equal([]replnodev1alpha1.ReplicationHistoryEntry{
-				{ReplID: oldHistory, EndOffset: promoted.SecondReplOffset, PromotedMember: "fo-0"},
-				{ReplID: promoted.ReplID, PromotedMember: rg.Status.CurrentMaster, Epoch: rg.Status.FailoverEpoch}}))
+				{ReplID: oldHistory, EndOffset: promoted.SecondReplOffset, Parent: first.Parent, StartOffset: first.StartOffset, PromotedMember: "fo-0"},
+				{ReplID: promoted.ReplID, Parent: oldHistory, StartOffset: promoted.SecondReplOffset, PromotedMember: rg.Status.CurrentMaster, Epoch: rg.Status.FailoverEpoch}}))
 			Expect(promoted.ReplID2).To(Equal(oldHistory))
 			Expect(promoted.SecondReplOffset).To(BeNumerically(">", 1000))
 			g.Expect(rg.Status.TargetMaster).To(Equal(rg.Status.CurrentMaster))

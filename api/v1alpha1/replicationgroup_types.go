@@ -678,6 +678,16 @@ type ReplicationHistoryEntry struct {
 	// the last entry, which is still being written.
 	// +optional
 	EndOffset int64 `json:"endOffset,omitempty"`
+	// Parent is the history this one moved on from (its master's
+	// master_replid2 when the operator first saw it), and StartOffset the
+	// first offset it does not share with Parent (second_repl_offset).
+	// Each entry keeps its own fork, so a branch the group later
+	// abandoned still places members left on it.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Parent string `json:"parent,omitempty"`
+	// +optional
+	StartOffset int64 `json:"startOffset,omitempty"`
 	// PromotedMember is the member that was master when the operator first
 	// saw this history; absent when it learnt the history only as a later
 	// master's previous one.

@@ -22,6 +22,10 @@ type Reference struct {
 	// replid2 and second_repl_offset show (the largest such point: every
 	// node that moved on reports at most the promotion point).
 	Lineage map[string]Fork
+	// Branches are the forks the group's recorded chain proves
+	// (historyForks), abandoned branches included: a member on one of
+	// them is placed through its fork (Position).
+	Branches map[string]Fork
 }
 
 // Fork says which history another one moved on from, and where.
@@ -38,7 +42,32 @@ type Fork struct {
 // promotion point), so a member on an older history is placed only when it
 // holds no more than that bound; beyond it, it may hold more of the
 // reference than can be shown, or a diverged tail, and stays unknown.
+//
+// A member on a branch the reference does not descend from (a history the
+// group abandoned, e.g. a master that came back on an older history and
+// was promoted from it) is placed through that branch's own fork: holding
+// no more of it than the branch shares with its parent, it holds that much
+// of the parent (fault-model seed 165934).
 func (ref Reference) Position(r Replication) (int64, bool) {
+	best, known := ref.positionOnLine(r)
+	for i := 0; i < MaxHistoryLinks; i++ {
+		f, ok := ref.Branches[r.ReplID]
+		if !ok || !hasReplID(f.Parent) || f.Parent == r.ReplID || r.Offset > f.Shared {
+			break
+		}
+		// All of r's data is on the parent: placed there, r holds its
+		// whole offset, which no replid2 bound can beat.
+		r = Replication{ReplID: f.Parent, Offset: r.Offset}
+		if pos, ok := ref.positionOnLine(r); ok && (!known || pos > best) {
+			best, known = pos, true
+		}
+	}
+	return best, known
+}
+
+// positionOnLine is Position for a member on the reference's own line of
+// descent (its history, or one it descends from).
+func (ref Reference) positionOnLine(r Replication) (int64, bool) {
 	cur, limit := ref.ReplID, int64(-1)
 	within := func(v int64) (int64, bool) { return v, limit < 0 || v <= limit }
 	for i := 0; i < 16 && hasReplID(cur); i++ {
@@ -174,7 +203,7 @@ func switches(obs Observation) map[string]map[string]int64 {
 func ReferenceHistory(obs Observation) Reference {
 	lin := lineage(obs)
 	if m := obs.member(obs.Status.CurrentMaster); m != nil && m.Reachable && m.Repl.Role == RoleMaster && hasReplID(m.Repl.ReplID) {
-		return Reference{ReplID: m.Repl.ReplID, Source: "master", Lineage: lin}
+		return Reference{ReplID: m.Repl.ReplID, Source: "master", Lineage: lin, Branches: historyForks(obs.Status.History)}
 	}
 	type tally struct {
 		count int
@@ -234,16 +263,16 @@ func ReferenceHistory(obs Observation) Reference {
 			}
 		}
 		if len(tallies) == 0 {
-			return Reference{ReplID: id, Source: "status", Lineage: lin}
+			return Reference{ReplID: id, Source: "status", Lineage: lin, Branches: historyForks(obs.Status.History)}
 		}
 	}
-	ref := Reference{Lineage: lin}
+	ref := Reference{Lineage: lin, Branches: historyForks(obs.Status.History)}
 	var bestTally *tally
 	for id, t := range tallies {
 		if bestTally == nil || t.count > bestTally.count ||
 			(t.count == bestTally.count && (t.best > bestTally.best ||
 				(t.best == bestTally.best && id < ref.ReplID))) {
-			ref, bestTally = Reference{ReplID: id, Source: "replicas", Lineage: lin}, t
+			ref, bestTally = Reference{ReplID: id, Source: "replicas", Lineage: lin, Branches: ref.Branches}, t
 		}
 	}
 	return ref

@@ -803,8 +803,18 @@ func joinLines(lines []string) string {
 // master's history contains the replica's position
 // (replication.Identity.ContainsDataOf, refusesFullSyncFrom), and the policy
 // predicts refusals by the same rule.
+//
+// 165934 (found in 160001-170000 once the recorded chain came in): a master
+// promoted (A -> B), a replica went on to B, the master came back from its
+// dump on A and, placed through the chain, was promoted again (A -> C). The
+// chain dropped B as an abandoned branch, so the replica on B was placed at
+// its own replid2 bound (3100) instead of its 3250 bytes, all of them A's,
+// and a replica at 3168 was promoted over a write WAIT confirmed at 3250.
+// Links now keep their own fork (Parent, StartOffset) and are never dropped
+// for being on an abandoned branch; Reference.Position places a member on
+// such a branch through its fork.
 var regressionSeeds = []int64{4172, 7988, 14416, 25649, 10508, 13176, 1384, 5663, 6067, 7230, 15612, 27766, 23907, 29750,
-	60761, 63784, 79487, 2314, 11330, 67512, 166728}
+	60761, 63784, 79487, 2314, 11330, 67512, 166728, 165934}
 
 // TestRandomFaultsKeepTheRules runs many seeded fault schedules and checks
 // R1-R3 after every tick; then it heals everything and checks the group

@@ -21,10 +21,19 @@ package failover
 type HistoryLink struct {
 	// ReplID names the history.
 	ReplID string
-	// EndOffset is the first offset of ReplID that the next link does not
-	// contain: the next history's second_repl_offset. 0 on the newest
-	// link, which is still open.
+	// EndOffset is the first offset of ReplID that the newest history
+	// forked from it does not contain (that history's second_repl_offset).
+	// 0 on the newest link, which is still open.
 	EndOffset int64
+	// Parent is the history ReplID moved on from (its master's replid2
+	// when the operator first saw it), and StartOffset the first offset
+	// not shared with Parent (that master's second_repl_offset). Both are
+	// empty when the master reported no previous history. Each link keeps
+	// its own fork, so a branch the group abandoned later (a master back
+	// on an older history) still places the members left on it up to the
+	// point where it forked (fault-model seed 165934).
+	Parent      string
+	StartOffset int64
 	// PromotedMember is the member that was master when the operator
 	// first saw this history ("" when it learnt the history only as a
 	// later master's replid2).
@@ -41,14 +50,12 @@ const MaxHistoryLinks = 16
 // master with replication state r at the failover epoch epoch (after a
 // promotion, or on any pass that reached the master). A master still on
 // the newest link changes nothing. A master on a history that moved on from
-// a recorded one (its replid2) closes that link at its second_repl_offset
-// and appends its own; the links recorded after that one (a branch that
-// was abandoned, e.g. a repaired second master's) are dropped, since the
-// master's history does not contain them. A master back on an older
-// recorded history reopens it and drops the later links. Anything else
-// (the recorded chain was lost, or the master started a history without a
-// replid2) starts a new chain from what the master reports. The input is
-// not modified.
+// another (its replid2) closes that link at its second_repl_offset and is
+// appended with that fork. A master back on an older recorded history
+// reopens that link as the newest. Links are never dropped for being on an
+// abandoned branch: every fork a link records is a fact a master reported
+// and stays true; only the bound drops the oldest. The input is not
+// modified.
 func ExtendHistory(chain []HistoryLink, r Replication, member string, epoch int64) []HistoryLink {
 	if r.Role != RoleMaster || !hasReplID(r.ReplID) {
 		return chain
@@ -56,25 +63,50 @@ func ExtendHistory(chain []HistoryLink, r Replication, member string, epoch int6
 	if n := len(chain); n > 0 && chain[n-1].ReplID == r.ReplID {
 		return chain
 	}
+	out := withExplicitForks(chain)
+	if i := lastLink(out, r.ReplID); i >= 0 {
+		reopened := out[i]
+		reopened.EndOffset = 0
+		out = append(append(out[:i:i], out[i+1:]...), reopened)
+		return boundHistory(out)
+	}
 	own := HistoryLink{ReplID: r.ReplID, PromotedMember: member, Epoch: epoch}
-	if i := lastLink(chain, r.ReplID); i >= 0 {
-		out := append([]HistoryLink(nil), chain[:i+1]...)
-		out[i].EndOffset = 0
-		return out
+	if hasReplID(r.ReplID2) && r.ReplID2 != r.ReplID && r.SecondReplOffset > 0 {
+		own.Parent, own.StartOffset = r.ReplID2, r.SecondReplOffset
+		if i := lastLink(out, r.ReplID2); i >= 0 {
+			out[i].EndOffset = r.SecondReplOffset
+		} else {
+			out = append(out, HistoryLink{ReplID: r.ReplID2, EndOffset: r.SecondReplOffset})
+		}
 	}
-	if !hasReplID(r.ReplID2) || r.ReplID2 == r.ReplID || r.SecondReplOffset <= 0 {
-		return []HistoryLink{own}
+	return boundHistory(append(out, own))
+}
+
+// boundHistory keeps the newest MaxHistoryLinks links.
+func boundHistory(chain []HistoryLink) []HistoryLink {
+	if len(chain) > MaxHistoryLinks {
+		return append([]HistoryLink(nil), chain[len(chain)-MaxHistoryLinks:]...)
 	}
-	var out []HistoryLink
-	if i := lastLink(chain, r.ReplID2); i >= 0 {
-		out = append(out, chain[:i+1]...)
-	} else {
-		out = []HistoryLink{{ReplID: r.ReplID2}}
+	return chain
+}
+
+// withExplicitForks returns a copy of chain in which every link names its
+// own fork. A chain written before links carried their fork (no link has a
+// Parent) was linear: each link forked from the one before it at that
+// one's EndOffset. A chain with any explicit fork is read as written:
+// adjacency means nothing there, since reopened links move.
+func withExplicitForks(chain []HistoryLink) []HistoryLink {
+	out := append([]HistoryLink(nil), chain...)
+	for _, l := range out {
+		if l.Parent != "" {
+			return out
+		}
 	}
-	out[len(out)-1].EndOffset = r.SecondReplOffset
-	out = append(out, own)
-	if len(out) > MaxHistoryLinks {
-		out = append([]HistoryLink(nil), out[len(out)-MaxHistoryLinks:]...)
+	for i := 1; i < len(out); i++ {
+		prev, cur := out[i-1], &out[i]
+		if hasReplID(prev.ReplID) && hasReplID(cur.ReplID) && prev.ReplID != cur.ReplID && prev.EndOffset > 0 {
+			cur.Parent, cur.StartOffset = prev.ReplID, prev.EndOffset
+		}
 	}
 	return out
 }
@@ -90,16 +122,17 @@ func lastLink(chain []HistoryLink, replid string) int {
 }
 
 // historyForks returns the switches the recorded chain proves, as lineage
-// reports them: each history after the first moved on from the one before
-// it, sharing its bytes below that one's end offset.
+// reports them: each link that moved on from a parent shares the parent's
+// bytes below its start offset.
 func historyForks(chain []HistoryLink) map[string]Fork {
 	out := map[string]Fork{}
-	for i := 1; i < len(chain); i++ {
-		prev, cur := chain[i-1], chain[i]
-		if !hasReplID(prev.ReplID) || !hasReplID(cur.ReplID) || prev.ReplID == cur.ReplID || prev.EndOffset <= 0 {
+	for _, l := range withExplicitForks(chain) {
+		if !hasReplID(l.Parent) || !hasReplID(l.ReplID) || l.Parent == l.ReplID || l.StartOffset <= 0 {
 			continue
 		}
-		out[cur.ReplID] = Fork{Parent: prev.ReplID, Shared: prev.EndOffset - 1}
+		if f, ok := out[l.ReplID]; !ok || (f.Parent == l.Parent && f.Shared < l.StartOffset-1) {
+			out[l.ReplID] = Fork{Parent: l.Parent, Shared: l.StartOffset - 1}
+		}
 	}
 	return out
 }

@@ -158,7 +158,7 @@ func TestExtendHistory(t *testing.T) {
 	t.Run("a promotion appends a link and closes the previous one", func(t *testing.T) {
 		chain := []HistoryLink{{ReplID: histA, PromotedMember: "g-0", Epoch: 1}}
 		got := ExtendHistory(chain, masterOn(histB, histA, 1001, 1500), "g-1", 2)
-		want := []HistoryLink{{ReplID: histA, EndOffset: 1001, PromotedMember: "g-0", Epoch: 1}, {ReplID: histB, PromotedMember: "g-1", Epoch: 2}}
+		want := []HistoryLink{{ReplID: histA, EndOffset: 1001, PromotedMember: "g-0", Epoch: 1}, {ReplID: histB, Parent: histA, StartOffset: 1001, PromotedMember: "g-1", Epoch: 2}}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v\nwant %+v", got, want)
 		}
@@ -172,7 +172,7 @@ func TestExtendHistory(t *testing.T) {
 	})
 	t.Run("from no chain: the master's replid2 and its own", func(t *testing.T) {
 		got := ExtendHistory(nil, masterOn(histB, histA, 1001, 1500), "g-1", 2)
-		want := []HistoryLink{{ReplID: histA, EndOffset: 1001}, {ReplID: histB, PromotedMember: "g-1", Epoch: 2}}
+		want := []HistoryLink{{ReplID: histA, EndOffset: 1001}, {ReplID: histB, Parent: histA, StartOffset: 1001, PromotedMember: "g-1", Epoch: 2}}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v", got)
 		}
@@ -180,22 +180,46 @@ func TestExtendHistory(t *testing.T) {
 			t.Fatalf("fresh master: %+v", got)
 		}
 	})
-	t.Run("a master unrelated to the chain starts a new one", func(t *testing.T) {
+	t.Run("a master unrelated to the chain is appended; the recorded forks stay", func(t *testing.T) {
 		chain := []HistoryLink{{ReplID: histA, EndOffset: 1001}, {ReplID: histB}}
-		if got := ExtendHistory(chain, masterOn(histC, zeros, -1, 5), "g-2", 4); !reflect.DeepEqual(got, []HistoryLink{{ReplID: histC, PromotedMember: "g-2", Epoch: 4}}) {
+		want := []HistoryLink{{ReplID: histA, EndOffset: 1001}, {ReplID: histB, Parent: histA, StartOffset: 1001}, {ReplID: histC, PromotedMember: "g-2", Epoch: 4}}
+		if got := ExtendHistory(chain, masterOn(histC, zeros, -1, 5), "g-2", 4); !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v", got)
 		}
 	})
-	t.Run("a master that forked from an older link drops the abandoned branch", func(t *testing.T) {
+	t.Run("a master that forked from an older link keeps the abandoned branch's own fork", func(t *testing.T) {
 		chain := []HistoryLink{{ReplID: histA, EndOffset: 1001}, {ReplID: histB}}
 		got := ExtendHistory(chain, masterOn(histC, histA, 900, 950), "g-0", 5)
-		want := []HistoryLink{{ReplID: histA, EndOffset: 900}, {ReplID: histC, PromotedMember: "g-0", Epoch: 5}}
+		want := []HistoryLink{{ReplID: histA, EndOffset: 900}, {ReplID: histB, Parent: histA, StartOffset: 1001}, {ReplID: histC, Parent: histA, StartOffset: 900, PromotedMember: "g-0", Epoch: 5}}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v", got)
 		}
-		// Back on an older history: reopened, the later links dropped.
-		if got := ExtendHistory(chain, masterOn(histA, zeros, -1, 1200), "g-0", 5); !reflect.DeepEqual(got, []HistoryLink{{ReplID: histA}}) {
+		forks := historyForks(got)
+		if forks[histB] != (Fork{Parent: histA, Shared: 1000}) || forks[histC] != (Fork{Parent: histA, Shared: 899}) {
+			t.Fatalf("forks %+v", forks)
+		}
+		// Back on an older history: reopened as the newest link, the
+		// abandoned branch still named with its fork.
+		want = []HistoryLink{{ReplID: histB, Parent: histA, StartOffset: 1001}, {ReplID: histA}}
+		if got := ExtendHistory(chain, masterOn(histA, zeros, -1, 1200), "g-0", 5); !reflect.DeepEqual(got, want) {
 			t.Fatalf("reopened: %+v", got)
+		}
+	})
+	t.Run("a member left on an abandoned branch is placed through its fork", func(t *testing.T) {
+		// Seed 165934: A -> B (promotion at 3991, a replica went on to
+		// 3250 on B), then the old master came back on A at 3990 and was
+		// promoted again (C). The replica on B holds 3250 bytes of A,
+		// hence of C; its own replid2 says only 3100.
+		chain := ExtendHistory(nil, masterOn(histB, histA, 3991, 4000), "g-0", 1)
+		chain = ExtendHistory(chain, masterOn(histC, histA, 3991, 4046), "g-0", 2)
+		ref := Reference{ReplID: histC, Lineage: map[string]Fork{histC: {Parent: histA, Shared: 3990}}, Branches: historyForks(chain)}
+		pos, ok := ref.Position(Replication{ReplID: histB, Offset: 3250, ReplID2: histA, SecondReplOffset: 3101})
+		if !ok || pos != 3250 {
+			t.Fatalf("placed at %d, %v; want 3250", pos, ok)
+		}
+		// Past the branch's fork it holds bytes the reference lacks.
+		if pos, ok := ref.Position(Replication{ReplID: histB, Offset: 4100, ReplID2: histA, SecondReplOffset: 3101}); ok && pos > 3100 {
+			t.Fatalf("a diverged tail placed at %d", pos)
 		}
 	})
 	t.Run("replicas and unset ids change nothing", func(t *testing.T) {
