@@ -140,15 +140,7 @@ func startCycleCount(ctx context.Context, pid int) func() (float64, error) {
 		return func() (float64, error) { return 0, err }
 	}
 	return func() (float64, error) {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopPerf(cmd)
 		return parsePerfCycles(errOut.Bytes())
 	}
 }
@@ -168,4 +160,18 @@ func parsePerfCycles(out []byte) (float64, error) {
 		return v, nil
 	}
 	return 0, fmt.Errorf("no cycles line in perf output %q", strings.TrimSpace(string(out)))
+}
+
+// stopPerf ends a perf run the way perf expects (SIGINT: it writes its
+// report or data file and exits), killing it if it has not within 30 s.
+func stopPerf(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }

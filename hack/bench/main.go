@@ -468,15 +468,7 @@ func startPerf(ctx context.Context, pid int, out string, fail func(string, ...an
 		return nil
 	}
 	return func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopPerf(cmd)
 		fmt.Fprintf(os.Stderr, "bench: perf profile of replnode in %s (perf report -i %s)\n", out, out)
 	}
 }
