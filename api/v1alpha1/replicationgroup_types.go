@@ -765,8 +765,8 @@ type ReplicationGroupStatus struct {
 	// remembers only one previous history; the chain lets the operator
 	// place data further back, e.g. a master that restarted from a dump
 	// taken two promotions ago, and resync it from the replicas instead of
-	// waiting. At most 16 entries: older ones are dropped.
-	// +kubebuilder:validation:MaxItems=16
+	// waiting. At most 128 entries: older ones are dropped.
+	// +kubebuilder:validation:MaxItems=128
 	// +listType=atomic
 	// +optional
 	ReplicationHistory []ReplicationHistoryEntry `json:"replicationHistory,omitempty"`

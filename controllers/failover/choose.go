@@ -70,7 +70,7 @@ func (ref Reference) Position(r Replication) (int64, bool) {
 func (ref Reference) positionOnLine(r Replication) (int64, bool) {
 	cur, limit := ref.ReplID, int64(-1)
 	within := func(v int64) (int64, bool) { return v, limit < 0 || v <= limit }
-	for i := 0; i < 16 && hasReplID(cur); i++ {
+	for i := 0; i <= MaxHistoryLinks && hasReplID(cur); i++ {
 		if r.ReplID == cur {
 			return within(r.Offset)
 		}
@@ -231,7 +231,7 @@ func ReferenceHistory(obs Observation) Reference {
 		var walk func(id string, depth int)
 		walk = func(id string, depth int) {
 			for p := range parents[id] {
-				if depth < 16 && !out[p] {
+				if depth <= MaxHistoryLinks && !out[p] {
 					out[p] = true
 					walk(p, depth+1)
 				}

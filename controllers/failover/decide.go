@@ -657,7 +657,7 @@ func mayDiscard(obs Observation, r Replication) bool {
 	parents := switches(obs)
 	seen := map[string]bool{}
 	next := []string{ReferenceHistory(obs).ReplID}
-	for depth := 0; depth < 16 && len(next) > 0; depth++ {
+	for depth := 0; depth <= MaxHistoryLinks && len(next) > 0; depth++ {
 		var up []string
 		for _, h := range next {
 			if !hasReplID(h) || seen[h] {

@@ -44,7 +44,7 @@ type HistoryLink struct {
 
 // MaxHistoryLinks bounds the recorded chain. A position on a history older
 // than the oldest kept link cannot be placed and waits, as without a chain.
-const MaxHistoryLinks = 16
+const MaxHistoryLinks = 128
 
 // ExtendHistory returns the chain after the operator saw member answer as
 // master with replication state r at the failover epoch epoch (after a

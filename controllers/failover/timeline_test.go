@@ -250,8 +250,12 @@ func TestExtendHistory(t *testing.T) {
 		if pos, ok := ref.Position(Replication{ReplID: ids[3], Offset: 350}); !ok || pos != 350 {
 			t.Fatalf("oldest kept link: %d, %v", pos, ok)
 		}
-		if _, ok := ref.Position(Replication{ReplID: ids[2], Offset: 250}); ok {
-			t.Fatal("a link older than the kept ones was placed")
+		// The oldest kept link still names the history it forked from.
+		if pos, ok := ref.Position(Replication{ReplID: ids[2], Offset: 250}); !ok || pos != 250 {
+			t.Fatalf("the oldest kept link's parent: %d, %v", pos, ok)
+		}
+		if _, ok := ref.Position(Replication{ReplID: ids[1], Offset: 150}); ok {
+			t.Fatal("a history older than the kept links name was placed")
 		}
 	})
 }
