@@ -98,16 +98,7 @@ func (f *silentMasterNodes) InfoReplication(ctx context.Context, n nodeclient.No
 // node timeout, often in the pass that could have seen the replicas'
 // votes. Replicas that still hear it leave the look at the node timeout.
 func TestObserveMasterItsReplicasNoLongerHear(t *testing.T) {
-	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
-	rg.Spec.Replicas = ptr.To[int32](2)
-	rg.Status.CurrentMaster = "g-0"
-	pod := func(name, ip string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: "uid-" + types.UID(name),
-			Labels: selectorLabels(rg),
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "replnode.io/v1alpha1", Kind: "ReplicationGroup", Name: "g",
-				UID: rg.UID, Controller: ptr.To(true)}}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
-	}
+	rg, pod := observeFixture()
 	for _, c := range []struct {
 		noContactMs int64
 		quick       bool
@@ -172,16 +163,7 @@ func (f *agingReplicasNodes) InfoReplication(ctx context.Context, n nodeclient.N
 // sooner: part of a frozen master's RTO), and the reports' age the policy
 // times its next look from starts after the look.
 func TestObserveRereadsReplicasAfterASilentMaster(t *testing.T) {
-	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
-	rg.Spec.Replicas = ptr.To[int32](2)
-	rg.Status.CurrentMaster = "g-0"
-	pod := func(name, ip string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: "uid-" + types.UID(name),
-			Labels: selectorLabels(rg),
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "replnode.io/v1alpha1", Kind: "ReplicationGroup", Name: "g",
-				UID: rg.UID, Controller: ptr.To(true)}}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
-	}
+	rg, pod := observeFixture()
 	// 3.3s quiet at the first read: the look at the master (bounded, the
 	// replicas say it is silent) passes the 3.5s vote threshold.
 	nodes := &agingReplicasNodes{masterIP: "10.0.0.1", startMs: 3300, start: time.Now()}
@@ -207,4 +189,20 @@ func TestObserveRereadsReplicasAfterASilentMaster(t *testing.T) {
 			t.Fatalf("%s reports %dms: the read before the look, not after it", v.failover.Name, got)
 		}
 	}
+}
+
+// observeFixture is a group g of a master g-0 and two replicas, and a
+// builder of its running member pods, for the observation tests.
+func observeFixture() (*replnodev1alpha1.ReplicationGroup, func(name, ip string) *corev1.Pod) {
+	rg := &replnodev1alpha1.ReplicationGroup{ObjectMeta: metav1.ObjectMeta{Name: "g", Namespace: "ns", UID: "rg-uid"}}
+	rg.Spec.Replicas = ptr.To[int32](2)
+	rg.Status.CurrentMaster = "g-0"
+	pod := func(name, ip string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: "uid-" + types.UID(name),
+			Labels: selectorLabels(rg),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "replnode.io/v1alpha1", Kind: "ReplicationGroup", Name: "g",
+				UID: rg.UID, Controller: ptr.To(true)}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
+	}
+	return rg, pod
 }

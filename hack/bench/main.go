@@ -717,24 +717,8 @@ func writeSummary(w io.Writer, o options, facts []string, rows []Row, cpu []CPUR
 		cmps := compare(rows)
 		renderThroughput(w, cmps, info)
 		fmt.Fprintln(w)
-		if slow := slowCommands(cmps); len(slow) > 0 {
-			fmt.Fprintf(w, "Below %.1f of redis-server: ", slowRatio)
-			var parts []string
-			for _, c := range slow {
-				parts = append(parts, fmt.Sprintf("%s %s %.2f", c.Scenario, c.Test, c.Ratio))
-			}
-			fmt.Fprintln(w, strings.Join(parts, ", "))
-			fmt.Fprintln(w)
-		}
-		if long := longTails(cmps); len(long) > 0 {
-			fmt.Fprintf(w, "p99 above %.1fx redis-server's: ", tailRatio)
-			var parts []string
-			for _, c := range long {
-				parts = append(parts, fmt.Sprintf("%s %s %.2f", c.Scenario, c.Test, c.P99Ratio))
-			}
-			fmt.Fprintln(w, strings.Join(parts, ", "))
-			fmt.Fprintln(w)
-		}
+		listOutliers(w, fmt.Sprintf("Below %.1f of redis-server: ", slowRatio), slowCommands(cmps), func(c Comparison) float64 { return c.Ratio })
+		listOutliers(w, fmt.Sprintf("p99 above %.1fx redis-server's: ", tailRatio), longTails(cmps), func(c Comparison) float64 { return c.P99Ratio })
 	}
 	if len(cpu) > 0 {
 		fmt.Fprintln(w, "### CPU per request (server user+system CPU time over each run / requests sent, median of the repeats)")

@@ -379,3 +379,18 @@ func renderLoaded(w io.Writer, rs []LoadedResult) {
 		}
 	}
 }
+
+// listOutliers writes one line naming each command of cmps with the ratio
+// value picks (below target throughput, above target p99), after title;
+// nothing when cmps is empty.
+func listOutliers(w io.Writer, title string, cmps []Comparison, value func(Comparison) float64) {
+	if len(cmps) == 0 {
+		return
+	}
+	parts := make([]string, 0, len(cmps))
+	for _, c := range cmps {
+		parts = append(parts, fmt.Sprintf("%s %s %.2f", c.Scenario, c.Test, value(c)))
+	}
+	fmt.Fprintln(w, title+strings.Join(parts, ", "))
+	fmt.Fprintln(w)
+}
