@@ -620,6 +620,14 @@ func failoverPlan(obs Observation, from, to string, resume bool, reason string) 
 		acts = append(acts, verifyMaster(to))
 		acts = append(acts, repoint...)
 	}
+	if target.Fenced {
+		// A mark left from an earlier failover away from to (it was an old
+		// master, fenced, then came back and is promoted now) must not
+		// outlive its promotion: the next failover away from it would
+		// believe it fenced already, skip deleting its pod, and wait for
+		// a containment that never comes (fault-model seed 172430).
+		acts = append(acts, Action{Kind: ActClearFenced, Member: to})
+	}
 	if oldMaster != nil {
 		resyncs[from] = PredictResync(oldMaster.Repl, after)
 		acts = append(acts, markFencedUnlessFenced(*oldMaster, to)...)

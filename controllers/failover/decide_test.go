@@ -85,6 +85,25 @@ func TestDecideFencing(t *testing.T) {
 	}
 }
 
+// TestPromotionClearsTheTargetsFencedMark: a member fenced by an earlier
+// failover away from it, now the best replica, loses the mark when it is
+// promoted. Kept, the mark would make the next failover away from it skip
+// its fencing (fenceActions: already fenced) and wait for a containment
+// that never comes (fault-model seed 172430).
+func TestPromotionClearsTheTargetsFencedMark(t *testing.T) {
+	target := replica("g-1", 1, histA, 1000, LinkDown)
+	target.Fenced = true
+	obs := observe("g-0", time.Minute, gone(master("g-0", 0, histA, 1000)), target)
+	obs.Status.LastMasterReplID = histA
+	d := Decide(obs, SwitchoverState{})
+	if d.Kind != KindFailover || d.To != "g-1" {
+		t.Fatalf("decision %s %s: %s", d.Kind, d.Reason, d.Message)
+	}
+	wantActions(t, d.Actions,
+		"SetTargetMaster g-1", "MarkFenced g-0 g-1", "Promote g-1", "VerifyRole g-1 master",
+		"ClearFenced g-1", "MoveMasterLabel g-1", "SetCurrentMaster g-1", "Event Warning FailedOver")
+}
+
 // TestDecideNoFailover checks the decisions that must not act: healthy, suspect, isolated, disabled, no candidate.
 func TestDecideNoFailover(t *testing.T) {
 	m0 := master("g-0", 0, histA, 1000)

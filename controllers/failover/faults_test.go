@@ -813,8 +813,16 @@ func joinLines(lines []string) string {
 // Links now keep their own fork (Parent, StartOffset) and are never dropped
 // for being on an abandoned branch; Reference.Position places a member on
 // such a branch through its fork.
+//
+// 172430 (a liveness stall found in 170001-180000): g-1, fenced by a
+// failover away from it, came back and was promoted in turn, keeping its
+// fenced mark; cut off from the operator seconds later, the next failover
+// away from it took the mark for a fence already done, did not delete its
+// pod, and waited for a containment that could never come — and, the mark
+// still set, the attempt was not abandoned when g-1 answered again. A
+// promotion now clears the promoted member's mark (failoverPlan).
 var regressionSeeds = []int64{4172, 7988, 14416, 25649, 10508, 13176, 1384, 5663, 6067, 7230, 15612, 27766, 23907, 29750,
-	60761, 63784, 79487, 2314, 11330, 67512, 166728, 165934}
+	60761, 63784, 79487, 2314, 11330, 67512, 166728, 165934, 172430}
 
 // TestRandomFaultsKeepTheRules runs many seeded fault schedules and checks
 // R1-R3 after every tick; then it heals everything and checks the group
