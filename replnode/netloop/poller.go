@@ -1,0 +1,123 @@
+package netloop
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Event is one ready descriptor: the token it was registered with and
+// whether it can be read (or has hung up or failed, which a read then
+// reports).
+type Event struct {
+	Token    uint64
+	Readable bool
+}
+
+// wakeToken is the token of the wake-up descriptor; Add refuses it.
+const wakeToken = ^uint64(0)
+
+// ErrReservedToken is returned by Add for the token the poller keeps for
+// its own wake-up descriptor.
+var ErrReservedToken = errors.New("netloop: token reserved for the wake-up descriptor")
+
+// Poller is an epoll instance. Add, Remove and Wake may be called from any
+// goroutine; Wait from one goroutine at a time.
+type Poller struct {
+	epfd   int
+	wakefd int
+	// woken is set by Wake until Wait drains the eventfd, so a burst of
+	// Wakes costs one write.
+	woken  atomic.Bool
+	closed atomic.Bool
+	raw    []unix.EpollEvent
+}
+
+// New returns a poller with room to report up to batch events per Wait.
+func New(batch int) (*Poller, error) {
+	if batch < 1 {
+		batch = 1
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	p := &Poller{epfd: epfd, wakefd: wakefd, raw: make([]unix.EpollEvent, batch)}
+	if err := p.ctl(unix.EPOLL_CTL_ADD, wakefd, wakeToken); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Poller) ctl(op, fd int, token uint64) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP}
+	// EpollEvent's Fd and Pad hold the 64-bit user data.
+	ev.Fd = int32(uint32(token))
+	ev.Pad = int32(uint32(token >> 32))
+	return unix.EpollCtl(p.epfd, op, fd, &ev)
+}
+
+// Add watches fd for input (level-triggered: a descriptor with unread
+// input is reported by every Wait).
+func (p *Poller) Add(fd int, token uint64) error {
+	if token == wakeToken {
+		return ErrReservedToken
+	}
+	return p.ctl(unix.EPOLL_CTL_ADD, fd, token)
+}
+
+// Remove stops watching fd. The caller must hold fd open while it runs.
+func (p *Poller) Remove(fd int) error {
+	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+}
+
+// Wake makes a Wait in progress (or the next one) return at once.
+func (p *Poller) Wake() {
+	if p.woken.Swap(true) {
+		return
+	}
+	var one = [8]byte{1}
+	_, _ = unix.Write(p.wakefd, one[:])
+}
+
+// Wait blocks until a watched descriptor is ready, Wake is called, or
+// timeoutMs passes (-1: no limit; 0: do not block). It appends the ready
+// descriptors to out and reports whether it was woken.
+func (p *Poller) Wait(out []Event, timeoutMs int) (events []Event, woken bool, err error) {
+	n, err := unix.EpollWait(p.epfd, p.raw, timeoutMs)
+	if err != nil {
+		if err == unix.EINTR {
+			return out, false, nil
+		}
+		return out, false, err
+	}
+	for _, ev := range p.raw[:n] {
+		token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+		if token == wakeToken {
+			var buf [8]byte
+			_, _ = unix.Read(p.wakefd, buf[:])
+			p.woken.Store(false)
+			woken = true
+			continue
+		}
+		out = append(out, Event{Token: token, Readable: ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0})
+	}
+	return out, woken, nil
+}
+
+// Close releases the epoll instance. The watched descriptors stay open.
+func (p *Poller) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	unix.Close(p.wakefd)
+	return unix.Close(p.epfd)
+}
