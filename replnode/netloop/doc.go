@@ -4,7 +4,9 @@
 //
 // It owns the epoll instance and nothing else: it registers and
 // unregisters descriptors under a caller-chosen 64-bit token, waits for
-// readiness and reports (token, events) pairs. It knows nothing of Redis,
+// readiness and reports (token, events) pairs. WaitParked waits by parking
+// the goroutine in the Go runtime's own poller (the epoll instance is
+// itself pollable), so the loop never blocks a thread in a system call. It knows nothing of Redis,
 // of clients or of net.Conn; it never reads, writes or closes the
 // descriptors it watches. The caller must unregister a descriptor while it
 // is still open (inside syscall.RawConn.Control, which holds it open), so

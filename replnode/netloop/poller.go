@@ -2,7 +2,9 @@ package netloop
 
 import (
 	"errors"
+	"os"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,6 +34,11 @@ type Poller struct {
 	woken  atomic.Bool
 	closed atomic.Bool
 	raw    []unix.EpollEvent
+	// file holds epfd in the Go runtime's own poller (an epoll instance
+	// is readable while it has ready descriptors), so WaitParked can park
+	// the goroutine instead of blocking its thread in epoll_wait.
+	file *os.File
+	conn syscall.RawConn
 }
 
 // New returns a poller with room to report up to batch events per Wait.
@@ -54,6 +61,21 @@ func New(batch int) (*Poller, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
+	// Non-blocking, os.NewFile registers it with the runtime's poller;
+	// from here file owns (and closes) epfd.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(wakefd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	p.file = os.NewFile(uintptr(epfd), "netloop-epoll")
+	conn, err := p.file.SyscallConn()
+	if err != nil {
+		unix.Close(wakefd)
+		p.file.Close()
+		return nil, err
+	}
+	p.conn = conn
 	return p, nil
 }
 
@@ -99,6 +121,12 @@ func (p *Poller) Wait(out []Event, timeoutMs int) (events []Event, woken bool, e
 		}
 		return out, false, err
 	}
+	events, woken = p.decode(out, n)
+	return events, woken, nil
+}
+
+// decode appends the first n raw events to out, consuming a wake-up.
+func (p *Poller) decode(out []Event, n int) (events []Event, woken bool) {
 	for _, ev := range p.raw[:n] {
 		token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 		if token == wakeToken {
@@ -110,7 +138,32 @@ func (p *Poller) Wait(out []Event, timeoutMs int) (events []Event, woken bool, e
 		}
 		out = append(out, Event{Token: token, Readable: ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0})
 	}
-	return out, woken, nil
+	return out, woken
+}
+
+// WaitParked is Wait without a time limit that parks the calling
+// goroutine in the Go scheduler (its netpoller) rather than blocking its
+// thread in epoll_wait: a thread blocked in a system call costs the
+// scheduler a P hand-off and keeps sysmon polling, which showed as more
+// than two thread switches per request in a busy loop.
+func (p *Poller) WaitParked(out []Event) (events []Event, woken bool, err error) {
+	var n int
+	var werr error
+	err = p.conn.Read(func(fd uintptr) bool {
+		n, werr = unix.EpollWait(int(fd), p.raw, 0)
+		if werr == unix.EINTR {
+			n, werr = 0, nil
+		}
+		return n > 0 || werr != nil
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return out, false, err
+	}
+	events, woken = p.decode(out, n)
+	return events, woken, nil
 }
 
 // Close releases the epoll instance. The watched descriptors stay open.
@@ -119,5 +172,5 @@ func (p *Poller) Close() error {
 		return nil
 	}
 	unix.Close(p.wakefd)
-	return unix.Close(p.epfd)
+	return p.file.Close()
 }

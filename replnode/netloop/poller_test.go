@@ -162,3 +162,50 @@ func TestReservedTokenRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestWaitParkedReturnsReadyDescriptorsAndWakes(t *testing.T) {
+	p := newPoller(t)
+	a, b := socketPair(t)
+	if err := p.Add(a, 5); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		evs   []Event
+		woken bool
+		err   error
+	}
+	wait := func() chan result {
+		ch := make(chan result, 1)
+		go func() {
+			evs, woken, err := p.WaitParked(nil)
+			ch <- result{evs, woken, err}
+		}()
+		return ch
+	}
+	// Input written before or while it is parked is reported.
+	ch := wait()
+	write(t, b, "x")
+	select {
+	case r := <-ch:
+		if r.err != nil || len(r.evs) != 1 || r.evs[0].Token != 5 {
+			t.Fatalf("got %+v", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("WaitParked missed ready input")
+	}
+	buf := make([]byte, 8)
+	if _, err := unix.Read(a, buf); err != nil {
+		t.Fatal(err)
+	}
+	// With nothing ready it parks until Wake.
+	ch = wait()
+	p.Wake()
+	select {
+	case r := <-ch:
+		if r.err != nil || !r.woken || len(r.evs) != 0 {
+			t.Fatalf("got %+v, want only the wake", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Wake did not end WaitParked")
+	}
+}

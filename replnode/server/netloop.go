@@ -150,7 +150,7 @@ func (l *eventLoop) run() {
 	defer s.wg.Done()
 	defer l.poller.Close()
 	for {
-		evs, _, err := l.poller.Wait(l.events[:0], -1)
+		evs, _, err := l.poller.WaitParked(l.events[:0])
 		l.events = evs
 		if s.shuttingDown.Load() {
 			l.stop()
@@ -225,7 +225,7 @@ func (l *eventLoop) runProtected(lc *loopClient) {
 			return
 		}
 		s := l.s
-		s.recovered(fmt.Sprintf("the event loop serving client id=%d addr=%s", lc.c.ID, lc.c.addr), r)
+		s.recovered(fmt.Sprintf("the reader of client id=%d addr=%s (event loop)", lc.c.ID, lc.c.addr), r)
 		if s.batch.active {
 			s.endBatch()
 		}
