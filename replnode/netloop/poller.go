@@ -39,6 +39,11 @@ type Poller struct {
 	// the goroutine instead of blocking its thread in epoll_wait.
 	file *os.File
 	conn syscall.RawConn
+	// pollFn is WaitParked's non-blocking epoll_wait, made once so a wait
+	// allocates no closure; it leaves pollN and pollErr.
+	pollFn  func(fd uintptr) bool
+	pollN   int
+	pollErr error
 }
 
 // New returns a poller with room to report up to batch events per Wait.
@@ -76,6 +81,13 @@ func New(batch int) (*Poller, error) {
 		return nil, err
 	}
 	p.conn = conn
+	p.pollFn = func(fd uintptr) bool {
+		p.pollN, p.pollErr = unix.EpollWait(int(fd), p.raw, 0)
+		if p.pollErr == unix.EINTR {
+			p.pollN, p.pollErr = 0, nil
+		}
+		return p.pollN > 0 || p.pollErr != nil
+	}
 	return p, nil
 }
 
@@ -147,15 +159,8 @@ func (p *Poller) decode(out []Event, n int) (events []Event, woken bool) {
 // scheduler a P hand-off and keeps sysmon polling, which showed as more
 // than two thread switches per request in a busy loop.
 func (p *Poller) WaitParked(out []Event) (events []Event, woken bool, err error) {
-	var n int
-	var werr error
-	err = p.conn.Read(func(fd uintptr) bool {
-		n, werr = unix.EpollWait(int(fd), p.raw, 0)
-		if werr == unix.EINTR {
-			n, werr = 0, nil
-		}
-		return n > 0 || werr != nil
-	})
+	err = p.conn.Read(p.pollFn)
+	n, werr := p.pollN, p.pollErr
 	if err == nil {
 		err = werr
 	}

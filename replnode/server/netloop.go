@@ -70,6 +70,25 @@ type loopClient struct {
 	readErr error
 	got     int
 	ran     bool
+	// readFn and writeFn are the raw read and write, made once so a
+	// request allocates no closure; they take ioBuf and leave ioN, ioErr.
+	readFn, writeFn func(fd uintptr) bool
+	ioBuf           []byte
+	ioN             int
+	ioErr           error
+}
+
+func newLoopClient(c *Client) *loopClient {
+	lc := &loopClient{c: c, in: newClientInput()}
+	lc.readFn = func(fd uintptr) bool {
+		lc.ioN, lc.ioErr = syscall.Read(int(fd), lc.ioBuf)
+		return true
+	}
+	lc.writeFn = func(fd uintptr) bool {
+		lc.ioN, lc.ioErr = syscall.Write(int(fd), lc.ioBuf)
+		return true
+	}
+	return lc
 }
 
 // loopEventsPerWait bounds the clients one round serves; more ready ones
@@ -91,7 +110,7 @@ func (l *eventLoop) add(c *Client) error {
 	if c.raw == nil {
 		return errors.New("not a plain socket")
 	}
-	lc := &loopClient{c: c, in: newClientInput()}
+	lc := newLoopClient(c)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
@@ -189,13 +208,10 @@ func (l *eventLoop) run() {
 // read reads what lc's socket holds, without waiting.
 func (lc *loopClient) read(s *Server) {
 	lc.readErr, lc.got, lc.ran = nil, 0, false
-	room := lc.in.room()
-	var n int
-	var rerr error
-	err := lc.c.raw.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), room)
-		return true
-	})
+	lc.ioBuf = lc.in.room()
+	err := lc.c.raw.Read(lc.readFn)
+	n, rerr := lc.ioN, lc.ioErr
+	lc.ioBuf = nil
 	s.stats.ReadsProcessed.Add(1)
 	switch {
 	case err != nil:
@@ -283,12 +299,10 @@ func (l *eventLoop) write(lc *loopClient) {
 		c.writeMu.Unlock()
 		return
 	}
-	var n int
-	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), out)
-		return true
-	})
+	lc.ioBuf = out
+	err := c.raw.Write(lc.writeFn)
+	n, werr := lc.ioN, lc.ioErr
+	lc.ioBuf = nil
 	if n < 0 {
 		n = 0
 	}
