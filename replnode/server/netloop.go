@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/replnode/replnode/replnode/netloop"
 )
@@ -81,11 +82,11 @@ type loopClient struct {
 func newLoopClient(c *Client) *loopClient {
 	lc := &loopClient{c: c, in: newClientInput()}
 	lc.readFn = func(fd uintptr) bool {
-		lc.ioN, lc.ioErr = syscall.Read(int(fd), lc.ioBuf)
+		lc.ioN, lc.ioErr = rawIO(syscall.SYS_READ, fd, lc.ioBuf)
 		return true
 	}
 	lc.writeFn = func(fd uintptr) bool {
-		lc.ioN, lc.ioErr = syscall.Write(int(fd), lc.ioBuf)
+		lc.ioN, lc.ioErr = rawIO(syscall.SYS_WRITE, fd, lc.ioBuf)
 		return true
 	}
 	return lc
@@ -226,6 +227,21 @@ func (lc *loopClient) read(s *Server) {
 		lc.in.buf = lc.in.buf[:len(lc.in.buf)+n]
 		lc.got = n
 	}
+}
+
+// rawIO is read(2) or write(2) on a non-blocking socket without telling
+// the scheduler it enters a system call (RawSyscall): it cannot block, so
+// the P hand-off bookkeeping of syscall.Read would be pure cost, paid
+// twice per request.
+func rawIO(trap uintptr, fd uintptr, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, errno := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(n), nil
 }
 
 // errEOF is a loop client's end of input.
