@@ -37,9 +37,14 @@ func clientID(t *testing.T, c *tcpClient) uint64 {
 
 // inLoop reports whether the event loop serves client id.
 func inLoop(s *Server, id uint64) bool {
-	s.loop.mu.Lock()
-	defer s.loop.mu.Unlock()
-	return s.loop.clients[id] != nil
+	// Serve sets s.loop under listenMu; the test goroutine's only order
+	// with it is through the kernel, which the race detector cannot see.
+	s.listenMu.Lock()
+	l := s.loop
+	s.listenMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.clients[id] != nil
 }
 
 // eventually polls cond for up to 30 s.
