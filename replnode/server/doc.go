@@ -57,7 +57,7 @@
 // one hold of the executor and writes the replies without blocking, as
 // redis-server's thread does. A client the loop cannot serve without
 // waiting (a blocked command, CLIENT PAUSE, a script, a replica link,
-// MONITOR, a subscriber, a closing client, a reply the socket does not
+// MONITOR, a closing client, a reply the socket does not
 // take whole) is handed over for good to a reader goroutine, with its
 // input and output intact; TLS clients start there. Both paths run a batch
 // with Client.runBatch.

@@ -29,10 +29,17 @@ import (
 // blocks (after it has blocked), a command while CLIENT PAUSE is in force
 // (waitPause waits inside processCommand), a script (a busy script lends
 // the executor so others get -BUSY, which needs the script off the loop),
-// the replication commands, MONITOR and the subscribe family (after they
-// ran), a closing client (QUIT, a protocol error: its reply is sent
-// blocking) and a reply the socket does not take whole. TLS connections
-// never enter the loop.
+// the replication commands, MONITOR (after it ran), a closing client
+// (QUIT, a protocol error: its reply is sent blocking) and a reply the
+// socket does not take whole. TLS connections never enter the loop.
+//
+// Subscribers stay: what they receive is pushed through Flush and the
+// flusher like any loop client's pushes, and in the loop a command a
+// subscriber sent before another client's PUBLISH runs first, as in
+// redis-server (the Redis suite's "PUBLISH/PSUBSCRIBE after PUNSUBSCRIBE
+// without arguments" publishes right after sending PUNSUBSCRIBE, with no
+// reply to wait for; handed over to a goroutine, the subscriber lost that
+// race every time).
 //
 // Ownership: the loop alone reads a loop client's socket and its
 // clientInput; a hand-over removes the socket from epoll before the reader
@@ -409,10 +416,10 @@ func loopRefusedName(name []byte) bool {
 }
 
 // loopKeeps reports whether c, after its last command, needs its reader
-// goroutine: it became a replica, a monitor or a subscriber, whose
-// connections other code writes to or waits on.
+// goroutine: it became a replica (the replication code writes to its
+// connection itself) or a monitor.
 func loopKeeps(c *Client) bool {
-	return c.flags&(ClientReplica|ClientMaster|ClientMonitor|ClientPubSub) != 0
+	return c.flags&(ClientReplica|ClientMaster|ClientMonitor) != 0
 }
 
 // plainSocket returns the raw descriptor access of a plain TCP or unix

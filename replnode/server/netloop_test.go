@@ -240,7 +240,7 @@ func TestLoopClientGetsPushesFromOthers(t *testing.T) {
 	expectReply(t, "invalidate", reader.read(20*time.Second), `>["invalidate", ["k"]]`)
 }
 
-func TestLoopHandsOverScriptsAndSubscribers(t *testing.T) {
+func TestLoopHandsOverScriptsAndMonitorsNotSubscribers(t *testing.T) {
 	s, addr := startTCP(t)
 	sc, sub, pub := loopTestClient(t, addr), loopTestClient(t, addr), loopTestClient(t, addr)
 	scID, subID := clientID(t, sc), clientID(t, sub)
@@ -248,11 +248,28 @@ func TestLoopHandsOverScriptsAndSubscribers(t *testing.T) {
 	if inLoop(s, scID) {
 		t.Fatal("a script ran on the event loop")
 	}
+	// A subscriber stays in the loop; messages reach it through its
+	// flusher, and an UNSUBSCRIBE it sent before another client's PUBLISH
+	// runs first (no reply is awaited in between).
 	sub.send([]string{"SUBSCRIBE", "ch"})
 	expectReply(t, "subscribe", sub.read(20*time.Second), `["subscribe", "ch", (integer) 1]`)
-	if inLoop(s, subID) {
-		t.Fatal("a subscriber stayed in the event loop")
+	if !inLoop(s, subID) {
+		t.Fatal("a subscriber left the event loop")
 	}
 	expectReply(t, "publish", pub.do("PUBLISH", "ch", "hi"), "(integer) 1")
 	expectReply(t, "message", sub.read(20*time.Second), `["message", "ch", "hi"]`)
+	sub.send([]string{"UNSUBSCRIBE"})
+	eventually(t, "the unsubscribe ran", func() bool { return strings.Contains(pub.do("CLIENT", "LIST"), "sub=0") })
+	expectReply(t, "publish after", pub.do("PUBLISH", "ch", "hi"), "(integer) 0")
+	// MONITOR hands the client over.
+	mon := loopTestClient(t, addr)
+	monID := clientID(t, mon)
+	expectReply(t, "monitor", mon.do("MONITOR"), "OK")
+	if inLoop(s, monID) {
+		t.Fatal("a monitor stayed in the event loop")
+	}
+	pub.do("SET", "watched", "1")
+	if got := mon.read(20 * time.Second); !strings.Contains(got, `"SET" "watched" "1"`) {
+		t.Fatalf("monitor got %q", got)
+	}
 }
