@@ -2,10 +2,14 @@ package server
 
 import (
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/replnode/replnode/replnode/config"
+	"github.com/replnode/replnode/replnode/tlsconf/testpki"
 )
 
 // The event loop's hand-overs (netloop.go): each case drives a client
@@ -271,5 +275,57 @@ func TestLoopHandsOverScriptsAndMonitorsNotSubscribers(t *testing.T) {
 	pub.do("SET", "watched", "1")
 	if got := mon.read(20 * time.Second); !strings.Contains(got, `"SET" "watched" "1"`) {
 		t.Fatalf("monitor got %q", got)
+	}
+}
+
+// loopSize is how many clients the event loop serves.
+func loopSize(s *Server) int {
+	s.listenMu.Lock()
+	l := s.loop
+	s.listenMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
+}
+
+func TestLoopServesUnixSocketsButNeverTLS(t *testing.T) {
+	// A unix socket client is a plain socket: the loop serves it.
+	path := filepath.Join(t.TempDir(), "replnode.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	if err := cfg.LoadString(`save ""`); err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg)
+	s.ListenOn(l)
+	go func() { _ = s.Serve() }()
+	t.Cleanup(s.Close)
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	uc := &tcpClient{t: t, conn: conn}
+	if id := clientID(t, uc); !inLoop(s, id) {
+		t.Fatal("a unix socket client is not served by the event loop")
+	}
+	expectReply(t, "unix set", uc.do("SET", "k", "v"), "OK")
+
+	// A TLS client keeps its reader goroutine.
+	ca := testpki.NewCA(t, "ca")
+	n := startTLSNode(t, ca)
+	app := ca.Issue(t, "app")
+	c, err := dialTLS(t, n.port, ca, &app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.do(t, "SET", "k", "v"); got != "+OK" {
+		t.Fatalf("TLS SET: %q", got)
+	}
+	if k := loopSize(n.s); k != 0 {
+		t.Fatalf("the event loop serves %d clients of a TLS-only node", k)
 	}
 }
