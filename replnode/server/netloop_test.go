@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/replnode/replnode/replnode/config"
+	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/tlsconf/testpki"
 )
 
@@ -327,5 +329,129 @@ func TestLoopServesUnixSocketsButNeverTLS(t *testing.T) {
 	}
 	if k := loopSize(n.s); k != 0 {
 		t.Fatalf("the event loop serves %d clients of a TLS-only node", k)
+	}
+}
+
+// TestLoopUnderMixedLoadLosesNothing drives many clients at once through
+// the loop and its hand-overs — pipelined and single commands, blocking
+// pops that time out or are served, scripts, and CLIENT PAUSE cycling
+// underneath — and checks that every client gets every reply, in order.
+func TestLoopUnderMixedLoadLosesNothing(t *testing.T) {
+	_, addr := startTCP(t)
+	const clients, rounds = 16, 150
+	stopPausing := make(chan struct{})
+	pauserDone := make(chan struct{})
+	go func() {
+		defer close(pauserDone)
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		p := &tcpClient{t: t, conn: conn}
+		for {
+			select {
+			case <-stopPausing:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			p.send([]string{"CLIENT", "PAUSE", "5", "WRITE"})
+			if p.read(20*time.Second) != "OK" {
+				return
+			}
+		}
+	}()
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			errs <- mixedClient(addr, i, rounds)
+		}(i)
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	close(stopPausing)
+	<-pauserDone
+}
+
+// mixedClient runs one client of TestLoopUnderMixedLoadLosesNothing: its
+// own counter must count every INCR it sent, and each reply must be the
+// one its command asked for.
+func mixedClient(addr string, i, rounds int) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c := &tcpClient{t: nil, conn: conn}
+	key := "counter:" + strconv.Itoa(i)
+	list := "list:" + strconv.Itoa(i)
+	n := 0
+	expect := func(what, want string) error {
+		got, err := readReply(c, 30*time.Second)
+		if err != nil {
+			return fmt.Errorf("client %d %s: %v", i, what, err)
+		}
+		if got != want {
+			return fmt.Errorf("client %d %s: got %q want %q", i, what, got, want)
+		}
+		return nil
+	}
+	for r := 0; r < rounds; r++ {
+		var cmds [][]string
+		var wants []string
+		pipe := 1 + (r*7+i)%5
+		for k := 0; k < pipe; k++ {
+			n++
+			cmds = append(cmds, []string{"INCR", key})
+			wants = append(wants, "(integer) "+strconv.Itoa(n))
+		}
+		switch (r + i) % 4 {
+		case 0: // blocks, then times out: a hand-over mid-pipeline
+			cmds = append(cmds, []string{"BLPOP", list, "0.01"}, []string{"GET", key})
+			wants = append(wants, "(nil)", `"`+strconv.Itoa(n)+`"`)
+		case 1: // served at once
+			cmds = append(cmds, []string{"RPUSH", list, "x"}, []string{"BLPOP", list, "0"})
+			wants = append(wants, "(integer) 1", `["`+list+`", "x"]`)
+		case 2:
+			cmds = append(cmds, []string{"EVAL", "return redis.call('GET', KEYS[1])", "1", key})
+			wants = append(wants, `"`+strconv.Itoa(n)+`"`)
+		}
+		var out []byte
+		for _, a := range cmds {
+			out = resp.AppendCommandStrings(out, a...)
+		}
+		if _, err := conn.Write(out); err != nil {
+			return err
+		}
+		for k, want := range wants {
+			if err := expect(strings.Join(cmds[k], " "), want); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readReply is tcpClient.read without a testing.T (for goroutines).
+func readReply(c *tcpClient, d time.Duration) (string, error) {
+	deadline := time.Now().Add(d)
+	for {
+		if len(c.buf) > 0 {
+			r, n, err := resp.ReadReply(c.buf)
+			if err == nil {
+				c.buf = c.buf[n:]
+				return r.String(), nil
+			}
+		}
+		_ = c.conn.SetReadDeadline(deadline)
+		chunk := make([]byte, 4096)
+		n, err := c.conn.Read(chunk)
+		c.buf = append(c.buf, chunk[:n]...)
+		if err != nil {
+			return "", err
+		}
 	}
 }
