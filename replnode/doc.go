@@ -16,8 +16,10 @@
 //   - acl:         ACL users, their rule language and the permission check.
 //   - metrics:     INFO as Prometheus metrics with redis_exporter's names.
 //   - tlsconf:     the tls-* directives as crypto/tls configurations.
+//   - netloop:     an epoll readiness poller for the client event loop.
 //   - server:      sockets, goroutines, timers, the command table and handlers.
 //
-// Only server does I/O or starts goroutines. The others are pure and tested
+// Only server (and netloop, the epoll system calls it makes for server)
+// does I/O or starts goroutines. The others are pure and tested
 // with tables, without a network.
 package replnode

@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/replnode/replnode/replnode/acl"
@@ -74,8 +76,17 @@ type Client struct {
 	spare   []byte
 	// writeMu serialises socket writes so pending is sent in order.
 	writeMu sync.Mutex
-	kick    chan struct{}
-	closed  bool
+	// kick wakes the flusher; kickClosed (guarded by outMu) is set when
+	// freeClient closes it.
+	kick       chan struct{}
+	kickClosed bool
+	closed     bool
+
+	// raw is the descriptor access of a plain TCP or unix socket (nil for
+	// TLS and internal clients); inLoop is set while the event loop serves
+	// the client (netloop.go).
+	raw    syscall.RawConn
+	inLoop atomic.Bool
 
 	ctx Ctx
 
@@ -133,6 +144,7 @@ func (s *Server) newClient(conn net.Conn) *Client {
 		if conn.RemoteAddr().Network() == "unix" {
 			c.addr = conn.LocalAddr().String() + ":0"
 		}
+		c.raw = plainSocket(conn)
 	}
 	c.ctx.init(s, c)
 	s.clients[c.ID] = c
@@ -184,34 +196,83 @@ func (c *Client) Proto() int { return c.w.Proto() }
 // Addr is the peer address as CLIENT LIST shows it.
 func (c *Client) Addr() string { return c.addr }
 
+// clientInput is a connection's input side: what was read and not yet
+// run, and the parsed batch. It belongs to whoever reads the connection:
+// the event loop (netloop.go) and then, after a hand-over and for good,
+// the reader goroutine (serve).
+type clientInput struct {
+	parser resp.Parser
+	buf    []byte
+	// Parsed arguments of a batch, flattened to avoid an allocation per
+	// command: command i is flat[bounds[i-1]:bounds[i]] and its input ends
+	// at buf offset ends[i].
+	flat   [][]byte
+	bounds []int
+	ends   []int
+	// parseFirst is set when buf may hold whole commands to run before
+	// reading again: an unauthenticated batch stopped after one command
+	// (a replica pipelines AUTH and REPLCONF in one write and then waits),
+	// input read while blocked, or commands the event loop left to the
+	// reader goroutine.
+	parseFirst bool
+}
+
+func newClientInput() *clientInput {
+	return &clientInput{
+		buf:    make([]byte, 0, 16*1024),
+		flat:   make([][]byte, 0, 256),
+		bounds: make([]int, 0, 64),
+		ends:   make([]int, 0, 64),
+	}
+}
+
+// room returns the free part of the buffer to read into, doubling it when
+// full.
+func (in *clientInput) room() []byte {
+	if len(in.buf) == cap(in.buf) {
+		nb := make([]byte, len(in.buf), 2*cap(in.buf))
+		copy(nb, in.buf)
+		in.buf = nb
+	}
+	return in.buf[len(in.buf):cap(in.buf)]
+}
+
+// batchOutcome is how runBatch left the client.
+type batchOutcome uint8
+
+const (
+	// batchRan: every parsed command ran; read more input.
+	batchRan batchOutcome = iota
+	// batchClose: send the replies, then free the client.
+	batchClose
+	// batchGone: the client was freed (query buffer limit, gone while
+	// blocked).
+	batchGone
+	// batchHandOver (event loop only): the client needs its reader
+	// goroutine from here on, starting with the input left in buf.
+	batchHandOver
+)
+
 // serve is the reader goroutine: read, parse a batch and execute it under
-// the executor lock, flush the replies, repeat.
-func (c *Client) serve() {
+// the executor lock, flush the replies, repeat. in is a new client's empty
+// input, or with resumed the input of a client the event loop handed over
+// (handOver): its replies are sent first, a command it blocked on is
+// waited for, and the commands left in in.buf run before reading again.
+func (c *Client) serve(in *clientInput, resumed bool) {
 	defer c.s.wg.Done()
 	defer c.recoverReader()
-	go c.flusher()
-	var parser resp.Parser
-	buf := make([]byte, 0, 16*1024)
-	// Parsed arguments of a batch, flattened to avoid an allocation per
-	// command: command i is flat[bounds[i-1]:bounds[i]].
-	flat := make([][]byte, 0, 256)
-	bounds := make([]int, 0, 64)
-	// parseFirst is set when an unauthenticated batch stopped after one
-	// command with more bytes buffered: parse those before reading again
-	// (a replica pipelines AUTH and REPLCONF in one write and then waits).
-	parseFirst := false
+	if !resumed {
+		go c.flusher()
+	} else if !c.resume(in) {
+		return
+	}
 	for {
-		if !parseFirst {
-			if len(buf) == cap(buf) {
-				nb := make([]byte, len(buf), 2*cap(buf))
-				copy(nb, buf)
-				buf = nb
-			}
-			n, err := c.conn.Read(buf[len(buf):cap(buf)])
+		if !in.parseFirst {
+			n, err := c.conn.Read(in.room())
 			c.s.stats.ReadsProcessed.Add(1)
 			if n > 0 {
 				c.s.stats.NetInputBytes.Add(int64(n))
-				buf = buf[:len(buf)+n]
+				in.buf = in.buf[:len(in.buf)+n]
 			}
 			if err != nil {
 				c.lockExec()
@@ -220,105 +281,168 @@ func (c *Client) serve() {
 				return
 			}
 		}
-		// Parse every complete command in the buffer, then run them, in
-		// one hold of the executor: the limits the parser applies are the
-		// current ones, and a batch costs one lock, not two (taking it
-		// twice per request showed as contention with 50 unpipelined
-		// clients). Parsing copies nothing, so holding the executor for
-		// it is cheap. Unauthenticated clients are parsed one command at
-		// a time since AUTH changes the limits.
-		off := 0
-		s := c.s
 		c.lockExec()
-		lim := s.protoLimits(c)
-		if s.overQueryBufLimit(c, buf) {
-			s.freeClient(c)
+		switch c.runBatch(in, false) {
+		case batchGone:
 			c.unlockExec()
 			return
-		}
-		var protoErr error
-		flat, bounds = flat[:0], bounds[:0]
-		for off < len(buf) {
-			args, used, err := parser.ReadCommand(buf[off:], lim)
-			if err != nil {
-				protoErr = err
-				break
-			}
-			if used == 0 {
-				break
-			}
-			off += used
-			if len(args) == 0 {
-				continue
-			}
-			// The parser reuses its slice: keep a copy of the headers.
-			flat = append(flat, args...)
-			bounds = append(bounds, len(flat))
-			if lim.Unauthenticated {
-				break
-			}
-		}
-		c.queryBufLen = len(buf) - off
-		start := 0
-		readWhileBlocked := false
-		s.beginBatch()
-		for _, end := range bounds {
-			if c.closed || c.flags&ClientCloseAfterReply != 0 {
-				break
-			}
-			s.processCommand(c, flat[start:end:end])
-			start = end
-			if len(c.heldInput) > 0 {
-				// Read while CLIENT PAUSE held the command.
-				buf = append(buf, c.heldInput...)
-				c.queryBufLen += len(c.heldInput)
-				readWhileBlocked = true
-				c.heldInput = nil
-			}
-			if c.blocked {
-				// Ends the batch: it releases the executor.
-				arrived, gone := c.waitUnblocked()
-				if gone {
-					s.freeClient(c)
-					c.unlockExec()
-					return
-				}
-				// Appending never moves bytes the batch's arguments
-				// point into (they stay in the old array, or before
-				// len(buf)).
-				buf = append(buf, arrived...)
-				c.queryBufLen += len(arrived)
-				readWhileBlocked = readWhileBlocked || len(arrived) > 0
-				s.beginBatch()
-			}
-		}
-		s.endBatch()
-		if protoErr != nil && !c.closed {
-			c.w.Error("ERR " + protoErr.Error())
-			c.flags |= ClientCloseAfterReply
-			s.Log.Verbosef("Protocol error (%s) from client: id=%d addr=%s", protoErr.Error(), c.ID, c.addr)
-		}
-		c.flushOutLocked()
-		s.overOutputLimits(c)
-		closing := c.closed || c.flags&ClientCloseAfterReply != 0
-		c.unlockExec()
-		c.writePending()
-		if closing {
+		case batchClose:
+			c.unlockExec()
+			c.writePending()
 			c.lockExec()
 			c.s.freeClient(c)
 			c.unlockExec()
 			return
 		}
-		// Keep the unparsed tail at the front of the buffer.
-		rest := copy(buf, buf[off:])
-		buf = buf[:rest]
-		// Input read while blocked may hold whole commands: parse it
-		// before waiting for more.
-		parseFirst = (lim.Unauthenticated && len(bounds) > 0 || readWhileBlocked) && rest > 0
-		if cap(buf) > 1<<20 && rest < 16*1024 {
-			buf = append(make([]byte, 0, 16*1024), buf...)
+		c.unlockExec()
+		c.writePending()
+	}
+}
+
+// resume takes over a client from the event loop: it sends the replies
+// the loop could not, closes the client if it was closing, and waits out
+// the command it blocked on. It reports whether to go on serving.
+func (c *Client) resume(in *clientInput) bool {
+	c.writePending()
+	c.lockExec()
+	defer c.unlockExec()
+	if c.closed || c.flags&ClientCloseAfterReply != 0 {
+		c.s.freeClient(c)
+		return false
+	}
+	if c.blocked {
+		arrived, gone := c.waitUnblocked()
+		if gone {
+			c.s.freeClient(c)
+			return false
+		}
+		in.buf = append(in.buf, arrived...)
+		c.queryBufLen += len(arrived)
+	}
+	in.parseFirst = len(in.buf) > 0
+	return true
+}
+
+// runBatch parses every complete command in in.buf, then runs them, in
+// one hold of the executor (held by the caller): the limits the parser
+// applies are the current ones, and a batch costs one lock, not two
+// (taking it twice per request showed as contention with 50 unpipelined
+// clients). Parsing copies nothing, so holding the executor for it is
+// cheap. Unauthenticated clients are parsed one command at a time since
+// AUTH changes the limits. The run input is dropped from in.buf.
+//
+// The reader goroutine (inLoop false) waits here for a command that
+// blocks. The event loop (inLoop true) never waits: it stops before a
+// command it must not run (loopRefuses) or after one that leaves the
+// client needing its goroutine (loopKeeps), and reports batchHandOver
+// with the rest of the input still in in.buf.
+func (c *Client) runBatch(in *clientInput, inLoop bool) batchOutcome {
+	s := c.s
+	lim := s.protoLimits(c)
+	if s.overQueryBufLimit(c, in.buf) {
+		s.freeClient(c)
+		return batchGone
+	}
+	var protoErr error
+	in.flat, in.bounds, in.ends = in.flat[:0], in.bounds[:0], in.ends[:0]
+	off := 0
+	for off < len(in.buf) {
+		args, used, err := in.parser.ReadCommand(in.buf[off:], lim)
+		if err != nil {
+			protoErr = err
+			break
+		}
+		if used == 0 {
+			break
+		}
+		off += used
+		if len(args) == 0 {
+			continue
+		}
+		// The parser reuses its slice: keep a copy of the headers.
+		in.flat = append(in.flat, args...)
+		in.bounds = append(in.bounds, len(in.flat))
+		in.ends = append(in.ends, off)
+		if lim.Unauthenticated {
+			break
 		}
 	}
+	c.queryBufLen = len(in.buf) - off
+	start := 0
+	readWhileBlocked := false
+	handOver := false
+	// stopAt ends the batch for a hand-over with the input from at on
+	// left unrun (a protocol error past it is found again by the reader).
+	stopAt := func(at int) {
+		off, protoErr, handOver = at, nil, true
+		c.queryBufLen = len(in.buf) - at
+	}
+	s.beginBatch()
+	for i, end := range in.bounds {
+		if c.closed || c.flags&ClientCloseAfterReply != 0 {
+			break
+		}
+		if inLoop && s.loopRefuses(c, in.flat[start]) {
+			at := 0
+			if i > 0 {
+				at = in.ends[i-1]
+			}
+			stopAt(at)
+			break
+		}
+		s.processCommand(c, in.flat[start:end:end])
+		start = end
+		if len(c.heldInput) > 0 {
+			// Read while CLIENT PAUSE held the command.
+			in.buf = append(in.buf, c.heldInput...)
+			c.queryBufLen += len(c.heldInput)
+			readWhileBlocked = true
+			c.heldInput = nil
+		}
+		if inLoop && (c.blocked || loopKeeps(c)) {
+			stopAt(in.ends[i])
+			break
+		}
+		if c.blocked {
+			// Ends the batch: it releases the executor.
+			arrived, gone := c.waitUnblocked()
+			if gone {
+				s.freeClient(c)
+				return batchGone
+			}
+			// Appending never moves bytes the batch's arguments
+			// point into (they stay in the old array, or before
+			// len(buf)).
+			in.buf = append(in.buf, arrived...)
+			c.queryBufLen += len(arrived)
+			readWhileBlocked = readWhileBlocked || len(arrived) > 0
+			s.beginBatch()
+		}
+	}
+	s.endBatch()
+	if protoErr != nil && !c.closed {
+		c.w.Error("ERR " + protoErr.Error())
+		c.flags |= ClientCloseAfterReply
+		s.Log.Verbosef("Protocol error (%s) from client: id=%d addr=%s", protoErr.Error(), c.ID, c.addr)
+	}
+	c.flushOutLocked()
+	s.overOutputLimits(c)
+	// Keep the unparsed tail at the front of the buffer.
+	rest := copy(in.buf, in.buf[off:])
+	in.buf = in.buf[:rest]
+	// Input read while blocked may hold whole commands: parse it
+	// before waiting for more.
+	in.parseFirst = (lim.Unauthenticated && len(in.bounds) > 0 || readWhileBlocked) && rest > 0
+	if cap(in.buf) > 1<<20 && rest < 16*1024 {
+		in.buf = append(make([]byte, 0, 16*1024), in.buf...)
+	}
+	switch {
+	case c.closed || c.flags&ClientCloseAfterReply != 0:
+		return batchClose
+	case handOver:
+		return batchHandOver
+	}
+	return batchRan
 }
 
 // waitUnblocked parks the reader while the client is blocked, releasing
@@ -503,6 +627,17 @@ func (c *Client) Flush() {
 	if c.s.overOutputLimits(c) {
 		return
 	}
+	c.kickFlusher()
+}
+
+// kickFlusher has the flusher send the pending output, unless the client
+// is freed. Safe from any goroutine.
+func (c *Client) kickFlusher() {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.kickClosed {
+		return
+	}
 	select {
 	case c.kick <- struct{}{}:
 	default:
@@ -590,11 +725,21 @@ func (c *Client) flusher() {
 	}
 }
 
-// closeConn closes the socket; the reader then frees the client.
+// closeConn closes the socket; the reader then frees the client. A
+// socket the event loop serves is shut down instead: the loop reads its
+// end of file and frees the client, and the descriptor is only closed
+// there, never under the loop. Safe from any goroutine.
 func (c *Client) closeConn() {
-	if c.conn != nil {
-		_ = c.conn.Close()
+	if c.conn == nil {
+		return
 	}
+	if c.inLoop.Load() {
+		err := c.raw.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+		if err == nil {
+			return
+		}
+	}
+	_ = c.conn.Close()
 }
 
 // Kill closes the client as CLIENT KILL does: pending replies are dropped.
@@ -629,8 +774,14 @@ func (s *Server) freeClient(c *Client) {
 		c.unblockCh = nil
 	}
 	if c.conn != nil {
+		if c.inLoop.Load() {
+			s.loop.forget(c)
+		}
 		_ = c.conn.Close()
+		c.outMu.Lock()
+		c.kickClosed = true
 		close(c.kick)
+		c.outMu.Unlock()
 	}
 }
 

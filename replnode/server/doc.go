@@ -51,7 +51,18 @@
 //
 // # Execution model
 //
-// Each connection has a reader goroutine that reads from the socket, takes
+// Plain TCP and unix socket clients start on the event loop (netloop.go):
+// one goroutine waits on all their sockets (package netloop's epoll),
+// reads every ready client without blocking, runs all their batches in
+// one hold of the executor and writes the replies without blocking, as
+// redis-server's thread does. A client the loop cannot serve without
+// waiting (a blocked command, CLIENT PAUSE, a script, a replica link,
+// MONITOR, a closing client, a reply the socket does not
+// take whole) is handed over for good to a reader goroutine, with its
+// input and output intact; TLS clients start there. Both paths run a batch
+// with Client.runBatch.
+//
+// A reader goroutine reads from the socket, takes
 // the executor lock (Server.mu) once per read, parses every complete
 // request in what it read (package resp, without copying: arguments point
 // into the read buffer until the batch ends), runs the commands

@@ -49,6 +49,10 @@ type Server struct {
 	listenMu     sync.Mutex
 	tlsListeners []net.Listener
 	serving      bool
+	// loop serves the plain socket clients (netloop.go); nil before Serve
+	// or where epoll is unavailable (clients then get reader goroutines).
+	// Set under listenMu before the accept loops start.
+	loop *eventLoop
 
 	// Dirty counts keyspace changes since the last successful save; the
 	// persistence code resets it. DirtyBeforeCommand is for INFO.
@@ -521,6 +525,20 @@ func (s *Server) Addrs() []net.Addr {
 // Serve accepts connections on every listener and runs the cron until
 // Shutdown. It returns when the server has stopped.
 func (s *Server) Serve() error {
+	loop, err := newEventLoop(s)
+	if err != nil {
+		s.Log.Warningf("No event loop (%v): every client gets its own goroutine", err)
+	}
+	s.listenMu.Lock()
+	if loop != nil {
+		s.loop = loop
+		s.wg.Add(1)
+		go loop.run()
+		if s.shuttingDown.Load() {
+			loop.wake() // Close ran before the loop existed
+		}
+	}
+	s.listenMu.Unlock()
 	for _, l := range s.listeners {
 		s.wg.Add(1)
 		go s.acceptLoop(l)
@@ -552,6 +570,9 @@ func (s *Server) Close() {
 		s.listenMu.Lock()
 		for _, l := range s.tlsListeners {
 			_ = l.Close()
+		}
+		if s.loop != nil {
+			s.loop.wake()
 		}
 		s.listenMu.Unlock()
 		s.mu.Lock()
@@ -609,8 +630,11 @@ func (s *Server) accept(conn net.Conn) {
 		refuse(conn, refusal)
 		return
 	}
+	if s.loop != nil && s.loop.add(c) == nil {
+		return
+	}
 	s.wg.Add(1)
-	go c.serve()
+	go c.serve(newClientInput(), false)
 }
 
 // admit registers a new client for conn, or returns the error line that
