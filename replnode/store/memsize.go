@@ -197,7 +197,7 @@ func valueMemory(v Value, samples int) int64 {
 		})
 		return sampledTotal(base, sampled, n, x.Len())
 	case *Hash:
-		if !x.t.indexed() {
+		if x.ht == nil {
 			lp := int64(listpackHeader + listpackEnd)
 			x.Range(func(f, val []byte) bool {
 				lp += int64(listpackEntrySize(f) + listpackEntrySize(val))
