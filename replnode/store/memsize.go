@@ -215,7 +215,7 @@ func valueMemory(v Value, samples int) int64 {
 		})
 		return sampledTotal(base, sampled, n, x.Len())
 	case *ZSet:
-		if !x.big {
+		if x.sk == nil {
 			lp := int64(listpackHeader + listpackEnd)
 			x.Range(func(m []byte, score float64) bool {
 				lp += int64(listpackEntrySize(m) + listpackEntrySize(scoreBytes(score)))
@@ -227,7 +227,7 @@ func valueMemory(v Value, samples int) int64 {
 			jemallocSize(zslNodeBase+16*zslMaxLevel)
 		var sampled int64
 		n := 0
-		for node := x.zsl.header.level[0].forward; node != nil && n < samples; node = node.level[0].forward {
+		for node := x.sk.zsl.header.level[0].forward; node != nil && n < samples; node = node.level[0].forward {
 			sampled += sdsAllocSize(len(node.member)) + dictEntrySize +
 				jemallocSize(int64(zslNodeBase+16*len(node.level)))
 			n++

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -112,5 +113,139 @@ func TestHashConvertsWhereRedisDoes(t *testing.T) {
 	h2.Set([]byte("a"), []byte("123456789"))
 	if h2.Encoding() != "hashtable" || h2.Len() != 1 {
 		t.Fatalf("9-byte value: %s len %d", h2.Encoding(), h2.Len())
+	}
+}
+
+// TestZSetListpackMatchesSkiplist drives a listpack sorted set with random
+// adds (integral, fractional, huge and infinite scores, -0) and removes, and
+// after each step compares every read against the same set converted to the
+// skiplist encoding, whose implementation is independent: order, scores,
+// ranks both ways, rank ranges, score ranges with offsets and limits both
+// ways, counts, and (all scores equal, where the two walks must agree) lex
+// ranges.
+func TestZSetListpackMatchesSkiplist(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	scores := []float64{0, math.Copysign(0, -1), 1, -1, 2.5, -7.25, 1 << 53, -(1 << 53), 1<<53 + 2, 1e300, math.Inf(1), math.Inf(-1), 123456789, 0.1}
+	for _, sameScore := range []bool{false, true} {
+		z := NewZSet()
+		for step := 0; step < 4000; step++ {
+			m := []byte("m" + strconv.Itoa(r.IntN(40)))
+			if r.IntN(4) == 0 {
+				z.Remove(m)
+			} else {
+				s := scores[r.IntN(len(scores))]
+				if sameScore {
+					s = 5
+				}
+				z.Add(m, s)
+			}
+			if z.Encoding() != "listpack" {
+				t.Fatalf("step %d: %s", step, z.Encoding())
+			}
+			sk := z.Clone().(*ZSet)
+			sk.ToSkiplist()
+			compareZSets(t, step, z, sk, r, sameScore)
+		}
+	}
+}
+
+func zsetDump(fn func(func([]byte, float64) bool)) string {
+	var b []byte
+	fn(func(m []byte, s float64) bool {
+		b = append(b, m...)
+		b = append(b, ':')
+		b = strconv.AppendFloat(b, s, 'g', -1, 64)
+		if s == 0 && math.Signbit(s) {
+			b = append(b, '!')
+		}
+		b = append(b, ' ')
+		return true
+	})
+	return string(b)
+}
+
+func compareZSets(t *testing.T, step int, lp, sk *ZSet, r *rand.Rand, lex bool) {
+	t.Helper()
+	fail := func(what, a, b string) {
+		t.Helper()
+		t.Fatalf("step %d: %s: listpack %q, skiplist %q", step, what, a, b)
+	}
+	if a, b := zsetDump(lp.Range), zsetDump(sk.Range); a != b || lp.Len() != sk.Len() {
+		fail("Range", a, b)
+	}
+	for i := 0; i < 40; i++ {
+		m := []byte("m" + strconv.Itoa(i))
+		s1, ok1 := lp.Score(m)
+		s2, ok2 := sk.Score(m)
+		r1, _ := lp.Rank(m, i%2 == 0)
+		r2, _ := sk.Rank(m, i%2 == 0)
+		if ok1 != ok2 || s1 != s2 || r1 != r2 {
+			fail("Score/Rank "+string(m), strconv.Itoa(r1), strconv.Itoa(r2))
+		}
+	}
+	n := lp.Len()
+	if n == 0 {
+		return
+	}
+	start, stop, rev := r.IntN(n), r.IntN(n), r.IntN(2) == 0
+	a := zsetDump(func(f func([]byte, float64) bool) { lp.RangeByRank(start, stop, rev, f) })
+	b := zsetDump(func(f func([]byte, float64) bool) { sk.RangeByRank(start, stop, rev, f) })
+	if a != b {
+		fail("RangeByRank", a, b)
+	}
+	bounds := []float64{math.Inf(-1), -7.25, -1, 0, 1, 2.5, 1 << 53, math.Inf(1)}
+	sr := ScoreRange{Min: bounds[r.IntN(len(bounds))], Max: bounds[r.IntN(len(bounds))], MinEx: r.IntN(2) == 0, MaxEx: r.IntN(2) == 0}
+	off, limit := r.IntN(3), r.IntN(5)-1
+	a = zsetDump(func(f func([]byte, float64) bool) { lp.RangeByScore(sr, rev, off, limit, f) })
+	b = zsetDump(func(f func([]byte, float64) bool) { sk.RangeByScore(sr, rev, off, limit, f) })
+	if a != b || lp.CountByScore(sr) != sk.CountByScore(sr) {
+		fail("RangeByScore/CountByScore", a, b)
+	}
+	if lex {
+		bound := func() LexBound {
+			switch r.IntN(6) {
+			case 0:
+				return LexBound{NegInf: true}
+			case 1:
+				return LexBound{PosInf: true}
+			}
+			return LexBound{Exclusive: r.IntN(2) == 0, Value: []byte("m" + strconv.Itoa(r.IntN(40)))}
+		}
+		lr := LexRange{Min: bound(), Max: bound()}
+		a = zsetDump(func(f func([]byte, float64) bool) { lp.RangeByLex(lr, rev, off, limit, f) })
+		b = zsetDump(func(f func([]byte, float64) bool) { sk.RangeByLex(lr, rev, off, limit, f) })
+		if a != b || lp.CountByLex(lr) != sk.CountByLex(lr) {
+			fail("RangeByLex/CountByLex", a, b)
+		}
+	}
+}
+
+// TestZSetShrinkAndConvert checks the conversions at both limits and back
+// (ShrinkIfSmall), with -0 normalised as zzlInsertAt does.
+func TestZSetShrinkAndConvert(t *testing.T) {
+	lim := NewLimits(EncodingLimits{ZSetMaxListpackEntries: 3, ZSetMaxListpackValue: 4})
+	z := lim.NewZSet()
+	z.Add([]byte("a"), math.Copysign(0, -1))
+	z.Add([]byte("b"), 1.5)
+	z.Add([]byte("c"), -3)
+	if z.Encoding() != "listpack" {
+		t.Fatal(z.Encoding())
+	}
+	if s, _ := z.Score([]byte("a")); math.Signbit(s) {
+		t.Fatal("listpack kept -0")
+	}
+	z.Add([]byte("d"), 2)
+	if z.Encoding() != "skiplist" || zsetDump(z.Range) != "c:-3 a:0 b:1.5 d:2 " {
+		t.Fatalf("%s %q", z.Encoding(), zsetDump(z.Range))
+	}
+	z.Remove([]byte("d"))
+	z.Add([]byte("a"), math.Copysign(0, -1))
+	z.ShrinkIfSmall()
+	if z.Encoding() != "listpack" || zsetDump(z.Range) != "c:-3 a:0 b:1.5 " {
+		t.Fatalf("%s %q", z.Encoding(), zsetDump(z.Range))
+	}
+	z.Add([]byte("long!"), 1)
+	if z.Encoding() != "skiplist" || z.Len() != 4 {
+		t.Fatalf("5-byte member: %s", z.Encoding())
 	}
 }

@@ -84,12 +84,7 @@ func (l *Limits) NewHash() *Hash { return &Hash{lim: l} }
 func (l *Limits) NewSet() *Set { return &Set{lim: l} }
 
 // NewZSet returns an empty, listpack-encoded sorted set converting at l.
-func (l *Limits) NewZSet() *ZSet {
-	z := &ZSet{lim: l}
-	z.zsl.init()
-	z.scores.buildIndex()
-	return z
-}
+func (l *Limits) NewZSet() *ZSet { return &ZSet{lim: l} }
 
 // NewZSetSized is NewZSet encoded as Redis's zsetTypeCreate(sizeHint,
 // valLenHint) would: skiplist from the start when the hints exceed l.
