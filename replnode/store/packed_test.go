@@ -249,3 +249,150 @@ func TestZSetShrinkAndConvert(t *testing.T) {
 		t.Fatalf("5-byte member: %s", z.Encoding())
 	}
 }
+
+// TestListPackedAgainstModel drives lists with random pushes, pops, inserts,
+// sets, removals, LREMs and LTRIMs, with elements from empty to 300 bytes
+// (one- and two-byte length prefixes and back-lengths), and checks every
+// read against a slice model after each step. The element sizes let a list
+// cross listPackedMax and continue as a deque; a clone taken midway must
+// not change. Popped elements must stay intact when the list is modified
+// afterwards (LMOVE pushes a popped element back into the same list).
+func TestListPackedAgainstModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 6; round++ {
+		l := NewList()
+		var model [][]byte
+		maxElem := []int{3, 20, 300}[round%3]
+		var clone *List
+		var cloneModel [][]byte
+		sawDeque := false
+		for step := 0; step < 3000; step++ {
+			elem := bytes.Repeat([]byte{byte('a' + r.IntN(3))}, r.IntN(maxElem+1))
+			n := len(model)
+			switch op := r.IntN(10); {
+			case op < 3 || n == 0 || step%1000 < 300 && op < 8: // growth phases
+				if r.IntN(2) == 0 {
+					l.PushFront(elem)
+					model = append([][]byte{bytes.Clone(elem)}, model...)
+				} else {
+					l.PushBack(elem)
+					model = append(model, bytes.Clone(elem))
+				}
+				for i := range elem {
+					elem[i] = '!' // the list copied it
+				}
+			case op == 3:
+				e, _ := l.PopFront()
+				l.PushBack(e) // LMOVE l l LEFT RIGHT
+				model = append(model[1:], model[0])
+			case op == 4:
+				e, _ := l.PopBack()
+				want := model[n-1]
+				model = model[:n-1]
+				l.PushFront(e)
+				model = append([][]byte{want}, model...)
+			case op == 5:
+				i := r.IntN(n + 1)
+				l.Insert(i, elem)
+				model = append(model[:i], append([][]byte{bytes.Clone(elem)}, model[i:]...)...)
+			case op == 6:
+				i := r.IntN(n)
+				l.Set(i, elem)
+				model[i] = bytes.Clone(elem)
+			case op == 7:
+				i := r.IntN(n)
+				l.RemoveAt(i)
+				model = append(model[:i], model[i+1:]...)
+			case op == 8:
+				count := int64(r.IntN(5) - 2)
+				target := model[r.IntN(n)]
+				got := l.Remove(bytes.Clone(target), count)
+				var want int64
+				if count < 0 {
+					for i := n - 1; i >= 0 && want < -count; i-- {
+						if bytes.Equal(model[i], target) {
+							model = append(model[:i], model[i+1:]...)
+							want++
+						}
+					}
+				} else {
+					kept := model[:0:0]
+					for _, e := range model {
+						if bytes.Equal(e, target) && (count == 0 || want < count) {
+							want++
+							continue
+						}
+						kept = append(kept, e)
+					}
+					model = kept
+				}
+				if got != want {
+					t.Fatalf("round %d step %d: LREM %d removed %d, model %d", round, step, count, got, want)
+				}
+			default:
+				if r.IntN(4) == 0 {
+					start, stop := r.IntN(n), r.IntN(n)
+					l.Trim(start, stop)
+					if start > stop {
+						model = nil
+					} else {
+						model = model[start : stop+1]
+					}
+				} else {
+					e, _ := l.PopBack()
+					if !bytes.Equal(e, model[n-1]) {
+						t.Fatalf("round %d step %d: PopBack %q, model %q", round, step, e, model[n-1])
+					}
+					model = model[:n-1]
+				}
+			}
+			if step == 1500 {
+				clone = l.Clone().(*List)
+				cloneModel = append([][]byte(nil), model...)
+			}
+			checkList(t, l, model)
+			if clone != nil && step%500 == 0 {
+				checkList(t, clone, cloneModel)
+			}
+			sawDeque = sawDeque || l.dq != nil
+		}
+		if sawDeque != (maxElem == 300) {
+			t.Fatalf("round %d (elements up to %d bytes): deque form used %v", round, maxElem, sawDeque)
+		}
+	}
+}
+
+func checkList(t *testing.T, l *List, model [][]byte) {
+	t.Helper()
+	if l.Len() != len(model) {
+		t.Fatalf("Len %d, model %d", l.Len(), len(model))
+	}
+	i := 0
+	l.Range(func(e []byte) bool {
+		if !bytes.Equal(e, model[i]) {
+			t.Fatalf("Range[%d] = %q, model %q", i, e, model[i])
+		}
+		i++
+		return true
+	})
+	for i := range model {
+		if !bytes.Equal(l.Index(i), model[i]) {
+			t.Fatalf("Index(%d) = %q, model %q", i, l.Index(i), model[i])
+		}
+	}
+	if n := len(model); n > 0 {
+		from, to := n/3, n-1-n/4
+		if got := l.Elements(from, to); len(got) != to-from+1 || (len(got) > 0 && !bytes.Equal(got[len(got)-1], model[to])) {
+			t.Fatalf("Elements(%d, %d) has %d", from, to, len(got))
+		}
+		want := 0
+		for _, e := range model {
+			if bytes.Equal(e, model[0]) {
+				want++
+			}
+		}
+		if got := l.Positions(model[0], -1, 0, 0); len(got) != want || got[len(got)-1] != 0 {
+			t.Fatalf("LPOS of the head from the tail: %v, %d matches", got, want)
+		}
+	}
+}
