@@ -260,7 +260,9 @@ func lrangeCommand(ctx *Ctx) {
 		return
 	}
 	ctx.W.ArrayLen(to - from + 1)
-	l.RangeFrom(from, to, func(e []byte) bool { ctx.W.Bulk(e); return true })
+	for c, i := l.CursorAt(from), from; i <= to; i++ {
+		ctx.W.Bulk(c.Next())
+	}
 }
 
 func lposCommand(ctx *Ctx) {

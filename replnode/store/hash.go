@@ -82,10 +82,11 @@ func (h *Hash) Set(field, value []byte) bool {
 // find returns where field's entry starts and where its value's entry starts
 // and ends in lp, or -1s.
 func (h *Hash) find(field []byte) (fOff, vOff, vEnd int) {
-	for off := 0; off < len(h.lp); {
-		f, next := packedEntry(h.lp, off)
-		_, end := packedEntry(h.lp, next)
-		if bytes.Equal(f, field) {
+	p := h.lp
+	for off := 0; off < len(p); {
+		f, next := packedEntry(p, off)
+		_, end := packedEntry(p, next)
+		if string(f) == string(field) {
 			return off, next, end
 		}
 		off = end

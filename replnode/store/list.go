@@ -105,8 +105,8 @@ func listEntryBefore(p []byte, end int) (elem []byte, start int) {
 }
 
 // listEntryAt returns the element at off and the offset past its entry.
-func listEntryAt(p []byte, off int) (elem []byte, next int) {
-	elem, next = packedEntry(p, off)
+func listEntryAt(p []byte, off int) ([]byte, int) {
+	elem, next := packedEntry(p, off)
 	return elem, next + uvarintLen(next-off)
 }
 
@@ -284,35 +284,47 @@ func (l *List) Range(fn func(elem []byte) bool) {
 		l.dq.Range(fn)
 		return
 	}
-	for off := 0; off < len(l.lp); {
-		var e []byte
-		e, off = listEntryAt(l.lp, off)
-		if !fn(e) {
+	l.RangeFrom(0, l.n-1, fn)
+}
+
+// RangeFrom calls fn for positions [from, to] (0 ≤ from ≤ to < Len) in
+// order until fn returns false.
+func (l *List) RangeFrom(from, to int, fn func(elem []byte) bool) {
+	c := l.CursorAt(from)
+	for i := from; i <= to; i++ {
+		if !fn(c.Next()) {
 			return
 		}
 	}
 }
 
-// RangeFrom calls fn for positions [from, to] (0 ≤ from ≤ to < Len) in
-// order until fn returns false, as LRANGE walks them: one pass, not a
-// lookup per position.
-func (l *List) RangeFrom(from, to int, fn func(elem []byte) bool) {
+// ListCursor walks a list forward, one element per Next, as LRANGE does: one
+// pass, not a lookup per position, and no callback per element.
+type ListCursor struct {
+	l   *List
+	off int // packed form: offset of the next entry
+	i   int // deque form: next position
+}
+
+// CursorAt returns a cursor whose first Next is position i (0 ≤ i ≤ Len).
+func (l *List) CursorAt(i int) ListCursor {
 	if l.dq != nil {
-		for i := from; i <= to; i++ {
-			if !fn(l.dq.at(i)) {
-				return
-			}
-		}
-		return
+		return ListCursor{l: l, i: i}
 	}
-	off := l.offsetOf(from)
-	for i := from; i <= to; i++ {
-		var e []byte
-		e, off = listEntryAt(l.lp, off)
-		if !fn(e) {
-			return
-		}
+	return ListCursor{l: l, off: l.offsetOf(i)}
+}
+
+// Next returns the element under the cursor and moves past it; the caller
+// must not call it past the last element. The element shares the list's
+// memory: valid until the list is next modified.
+func (c *ListCursor) Next() []byte {
+	if c.l.dq != nil {
+		c.i++
+		return c.l.dq.at(c.i - 1)
 	}
+	e, next := packedEntry(c.l.lp, c.off)
+	c.off = next + uvarintLen(next-c.off) // past the back-length
+	return e
 }
 
 // Elements returns positions [start, stop] (clamped to the list) as a new

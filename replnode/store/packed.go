@@ -20,12 +20,20 @@ import (
 // the types' Range methods, never these bytes.
 
 // packedEntry returns the byte string at off and the offset just past it.
-// The result shares p's memory.
+// The result shares p's memory. It is small enough to be inlined into the
+// scans: it is their whole cost.
 func packedEntry(p []byte, off int) (b []byte, next int) {
-	n, w := binary.Uvarint(p[off:])
-	start := off + w
-	end := start + int(n)
-	return p[start:end:end], end
+	n := 0
+	for shift := 0; ; shift += 7 {
+		c := p[off]
+		off++
+		n |= int(c&0x7f) << shift
+		if c < 0x80 {
+			break
+		}
+	}
+	next = off + n
+	return p[off:next:next], next
 }
 
 // appendPacked appends b as one entry.

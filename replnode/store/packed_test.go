@@ -244,9 +244,9 @@ func TestZSetShrinkAndConvert(t *testing.T) {
 	if z.Encoding() != "listpack" || zsetDump(z.Range) != "c:-3 a:0 b:1.5 " {
 		t.Fatalf("%s %q", z.Encoding(), zsetDump(z.Range))
 	}
-	z.Add([]byte("long!"), 1)
-	if z.Encoding() != "skiplist" || z.Len() != 4 {
-		t.Fatalf("5-byte member: %s", z.Encoding())
+	z.Add([]byte("long!"), math.Copysign(0, -1))
+	if s, _ := z.Score([]byte("long!")); z.Encoding() != "skiplist" || z.Len() != 4 || !math.Signbit(s) {
+		t.Fatalf("5-byte member with score -0: %s, score %v", z.Encoding(), s)
 	}
 }
 

@@ -111,14 +111,29 @@ func (z *ZSet) entries(dst []zEntry) []zEntry {
 	return dst
 }
 
+// skipZSetScore returns the offset past the score at off, without
+// decoding it.
+func skipZSetScore(p []byte, off int) int {
+	if p[off]&1 == 1 {
+		return off + 9
+	}
+	for p[off] >= 0x80 {
+		off++
+	}
+	return off + 1
+}
+
 // lpFind returns where member's entry starts and ends in lp, and its score.
+// Like zzlFind it is a linear scan; only the match's score is decoded.
 func (z *ZSet) lpFind(member []byte) (off, end int, score float64, ok bool) {
-	for off < len(z.lp) {
-		m, s, next := zsetEntryAt(z.lp, off)
-		if bytes.Equal(m, member) {
-			return off, next, s, true
+	p := z.lp
+	for off < len(p) {
+		m, next := packedEntry(p, off)
+		if string(m) == string(member) {
+			score, end = zsetScoreAt(p, next)
+			return off, end, score, true
 		}
-		off = next
+		off = skipZSetScore(p, next)
 	}
 	return 0, 0, 0, false
 }
@@ -267,20 +282,20 @@ func (z *ZSet) Len() int {
 // must not be NaN (the caller rejects it with Redis's error).
 func (z *ZSet) Add(member []byte, score float64) bool {
 	if z.sk == nil {
-		score = listpackScore(score)
+		lpScore := listpackScore(score)
 		if off, end, old, ok := z.lpFind(member); ok {
-			if old != score {
+			if old != lpScore {
 				// zsetAdd: delete and re-insert at the new place.
 				z.lpRemoveAt(off, end)
-				z.lpInsert(member, score)
+				z.lpInsert(member, lpScore)
 			}
 			return false
 		}
 		if lim := z.lim.get(); z.n+1 <= lim.ZSetMaxListpackEntries && len(member) <= lim.ZSetMaxListpackValue {
-			z.lpInsert(member, score)
+			z.lpInsert(member, lpScore)
 			return true
 		}
-		z.toSkiplist()
+		z.toSkiplist() // the new member keeps its -0: it goes to the skiplist
 	}
 	return z.sk.add(string(member), score)
 }
@@ -334,15 +349,18 @@ func (z *ZSet) Rank(member []byte, reverse bool) (int, bool) {
 	if z.sk == nil {
 		i := 0
 		for off := 0; off < len(z.lp); i++ {
-			m, _, next := zsetEntryAt(z.lp, off)
-			if bytes.Equal(m, member) {
+			m, next := packedEntry(z.lp, off)
+			if string(m) == string(member) {
 				r = i
 				break
 			}
-			off = next
+			off = skipZSetScore(z.lp, next)
 		}
-	} else if score, ok := z.sk.scores.get(string(member)); ok {
-		r = z.sk.zsl.rank(score, string(member)) - 1
+	} else {
+		m := string(member) // one conversion for both lookups
+		if score, ok := z.sk.scores.get(m); ok {
+			r = z.sk.zsl.rank(score, m) - 1
+		}
 	}
 	if r < 0 {
 		return 0, false
