@@ -7,8 +7,9 @@ import (
 
 // Benchmarks of the hot commands on small collections, the shape that keeps
 // Redis's compact encodings (listpack hashes and sorted sets, one-node
-// quicklists): a 10-field hash, a 20-member sorted set, a 20-element list, a
-// 20-member set, as hack/membench loads them. They measure the executor's
+// quicklists, intsets): a 10-field hash, a 20-member sorted set and a
+// 20-element list as hack/membench loads them, a 20-member set and a
+// 20-integer set. They measure the executor's
 // share (lookup, handler, reply encoding) per command, without sockets.
 
 // benchSmall loads the small collections, then runs cmds in order once per
@@ -25,6 +26,7 @@ func benchSmall(b *testing.B, cmds ...[]string) {
 	zadd := [][]byte{[]byte("ZADD"), []byte("z")}
 	rpush := [][]byte{[]byte("RPUSH"), []byte("l")}
 	sadd := [][]byte{[]byte("SADD"), []byte("s")}
+	saddInts := [][]byte{[]byte("SADD"), []byte("si")}
 	for i := 0; i < 20; i++ {
 		if i < 10 {
 			hset = append(hset, []byte("field:"+strconv.Itoa(i)), []byte("value:"+strconv.Itoa(1000+i)))
@@ -32,8 +34,9 @@ func benchSmall(b *testing.B, cmds ...[]string) {
 		zadd = append(zadd, []byte(strconv.Itoa(1000+i)), []byte("member:"+strconv.Itoa(i)))
 		rpush = append(rpush, []byte("element:"+strconv.Itoa(1000+i)))
 		sadd = append(sadd, []byte("member:"+strconv.Itoa(i)))
+		saddInts = append(saddInts, []byte(strconv.Itoa(1000+i)))
 	}
-	for _, setup := range [][][]byte{hset, zadd, rpush, sadd} {
+	for _, setup := range [][][]byte{hset, zadd, rpush, sadd, saddInts} {
 		run(setup)
 	}
 	bcmds := make([][][]byte, len(cmds))
@@ -74,3 +77,9 @@ func BenchmarkSmallLPUSHRPOP(b *testing.B) {
 }
 func BenchmarkSmallLRANGE(b *testing.B) { benchSmall(b, []string{"LRANGE", "l", "0", "-1"}) }
 func BenchmarkSmallSADD(b *testing.B)   { benchSmall(b, []string{"SADD", "s", "member:7"}) }
+
+// BenchmarkSmallSADDInt adds and removes one member of an intset.
+func BenchmarkSmallSADDInt(b *testing.B) {
+	benchSmall(b, []string{"SADD", "si", "1010"}, []string{"SREM", "si", "1010"})
+}
+func BenchmarkSmallSMEMBERSInt(b *testing.B) { benchSmall(b, []string{"SMEMBERS", "si"}) }

@@ -174,18 +174,8 @@ func valueMemory(v Value, samples int) int64 {
 	case *Stream:
 		return x.memory(samples)
 	case *Set:
-		if !x.ht {
-			width := int64(2)
-			for _, m := range x.ints {
-				if m < math.MinInt32 || m > math.MaxInt32 {
-					width = 8
-					break
-				}
-				if m < math.MinInt16 || m > math.MaxInt16 {
-					width = 4
-				}
-			}
-			return robjSize + jemallocSize(8+width*int64(len(x.ints)))
+		if x.ht == nil {
+			return robjSize + jemallocSize(8+int64(len(x.is)))
 		}
 		base := robjSize + dictSize + 8*dictSlots(x.Len())
 		var sampled int64

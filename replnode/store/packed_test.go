@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -394,5 +395,66 @@ func checkList(t *testing.T, l *List, model [][]byte) {
 		if got := l.Positions(model[0], -1, 0, 0); len(got) != want || got[len(got)-1] != 0 {
 			t.Fatalf("LPOS of the head from the tail: %v, %d matches", got, want)
 		}
+	}
+}
+
+// TestIntsetAgainstModel adds and removes integers of every width (and the
+// int64 extremes) at random and checks the intset against a sorted model:
+// members in ascending order, membership, and a width that grows with the
+// widest member ever added and never shrinks (so MEMORY USAGE matches
+// Redis's intset after removals).
+func TestIntsetAgainstModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	pool := []int64{0, 1, -1, 32767, -32768, 32768, -32769, 1 << 31, -(1 << 31), -(1 << 31) - 1, math.MaxInt64, math.MinInt64, 12345678901}
+	for i := 0; i < 40; i++ {
+		pool = append(pool, int64(r.IntN(200)-100))
+	}
+	lim := NewLimits(EncodingLimits{SetMaxIntsetEntries: 1000})
+	for round := 0; round < 20; round++ {
+		s := lim.NewSet()
+		model := map[int64]bool{}
+		widest := 2
+		for step := 0; step < 300; step++ {
+			n := pool[r.IntN(len(pool))]
+			if round < 5 {
+				n = pool[13+r.IntN(40)] // small members only: width 2
+			}
+			m := []byte(strconv.FormatInt(n, 10))
+			if r.IntN(3) == 0 {
+				if s.Remove(m) != model[n] {
+					t.Fatalf("Remove(%d) disagrees", n)
+				}
+				delete(model, n)
+			} else {
+				if s.Add(m) == model[n] {
+					t.Fatalf("Add(%d) disagrees", n)
+				}
+				model[n] = true
+				widest = max(widest, intsetWidth(n))
+			}
+			want := make([]int64, 0, len(model))
+			for k := range model {
+				want = append(want, k)
+			}
+			slices.Sort(want)
+			var got []int64
+			s.Range(func(b []byte) bool {
+				v, _ := ParseCanonicalInt(b)
+				got = append(got, v)
+				return true
+			})
+			if s.Encoding() != "intset" || !slices.Equal(got, want) || s.width() != widest {
+				t.Fatalf("round %d step %d: %s width %d (want %d)\n got %v\nwant %v", round, step, s.Encoding(), s.width(), widest, got, want)
+			}
+			if !s.Contains(m) != !model[n] {
+				t.Fatalf("Contains(%d) disagrees", n)
+			}
+		}
+	}
+	s := lim.NewSet()
+	s.Add([]byte("5"))
+	s.Add([]byte("05"))
+	if s.Encoding() != "hashtable" || s.Len() != 2 || !s.Contains([]byte("5")) {
+		t.Fatalf("non-canonical member: %s len %d", s.Encoding(), s.Len())
 	}
 }
