@@ -97,13 +97,12 @@ func (h *Hash) find(field []byte) (fOff, vOff, vEnd int) {
 // convert switches to the hashtable encoding for good, as Redis's
 // hashTypeConvert does.
 func (h *Hash) convert() {
-	t := &table[[]byte]{entries: make([]tableEntry[[]byte], 0, h.n)}
+	t := newTable[[]byte](h.n)
 	h.Range(func(f, v []byte) bool {
-		t.entries = append(t.entries, tableEntry[[]byte]{key: string(f), val: bytes.Clone(v)})
+		t.set(string(f), bytes.Clone(v))
 		return true
 	})
-	t.buildIndex()
-	h.ht, h.lp, h.n = t, nil, 0
+	h.ht, h.lp, h.n = &t, nil, 0
 }
 
 // ConvertIfNeeded converts to hashtable ahead of adding fields, as Redis's

@@ -149,12 +149,11 @@ func (s *Set) convert() {
 	if s.ht != nil {
 		return
 	}
-	t := &table[struct{}]{entries: make([]tableEntry[struct{}], 0, s.Len())}
-	t.buildIndex()
+	t := newTable[struct{}](s.Len())
 	for i := 0; i < s.Len(); i++ {
 		t.set(strconv.FormatInt(s.intAt(i), 10), struct{}{})
 	}
-	s.ht, s.is, s.w = t, nil, 0
+	s.ht, s.is, s.w = &t, nil, 0
 }
 
 // Add adds member and reports whether it was new.

@@ -174,8 +174,7 @@ func (z *ZSet) toSkiplist() {
 	}
 	sk := &zsetSkiplist{}
 	sk.zsl.init()
-	sk.scores.entries = make([]tableEntry[float64], 0, z.n)
-	sk.scores.buildIndex()
+	sk.scores = newTable[float64](z.n)
 	z.Range(func(m []byte, s float64) bool {
 		sk.add(string(m), s)
 		return true
