@@ -86,7 +86,7 @@ func (h *Hash) find(field []byte) (fOff, vOff, vEnd int) {
 	for off := 0; off < len(p); {
 		f, next := packedEntry(p, off)
 		_, end := packedEntry(p, next)
-		if string(f) == string(field) {
+		if sameBytes(f, field) {
 			return off, next, end
 		}
 		off = end

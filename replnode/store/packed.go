@@ -36,6 +36,13 @@ func packedEntry(p []byte, off int) (b []byte, next int) {
 	return p[off:next:next], next
 }
 
+// sameBytes is a == b for the scans: it compares the last bytes before
+// calling memequal, since keys that share a prefix ("field:1", "field:2")
+// usually differ at the end and most entries a scan visits are not a match.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || a[len(a)-1] == b[len(b)-1]) && string(a) == string(b)
+}
+
 // appendPacked appends b as one entry.
 func appendPacked(p, b []byte) []byte {
 	p = binary.AppendUvarint(p, uint64(len(b)))

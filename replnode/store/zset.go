@@ -129,7 +129,7 @@ func (z *ZSet) lpFind(member []byte) (off, end int, score float64, ok bool) {
 	p := z.lp
 	for off < len(p) {
 		m, next := packedEntry(p, off)
-		if string(m) == string(member) {
+		if sameBytes(m, member) {
 			score, end = zsetScoreAt(p, next)
 			return off, end, score, true
 		}
@@ -349,7 +349,7 @@ func (z *ZSet) Rank(member []byte, reverse bool) (int, bool) {
 		i := 0
 		for off := 0; off < len(z.lp); i++ {
 			m, next := packedEntry(z.lp, off)
-			if string(m) == string(member) {
+			if sameBytes(m, member) {
 				r = i
 				break
 			}
