@@ -813,8 +813,17 @@ func (z *ZSet) Scan(cursor uint64, count int, fn func(member []byte, score float
 }
 
 // Random returns members for ZRANDMEMBER with count (see RandomPositions for
-// the meaning of its sign). Members of a listpack set share its memory.
+// the meaning of its sign). A count covering the whole set returns it from
+// the highest score down, as Redis's reply walks it with zuiNext (whose
+// iterators start at the tail); members of a listpack set share its memory.
 func (z *ZSet) Random(r *rand.Rand, count int64) (members [][]byte, scores []float64) {
+	if n := z.Len(); count >= int64(n) && n > 0 {
+		z.RangeByRank(0, n-1, true, func(m []byte, s float64) bool {
+			members, scores = append(members, m), append(scores, s)
+			return true
+		})
+		return members, scores
+	}
 	picks := RandomPositions(r, z.Len(), count)
 	if z.sk == nil {
 		es := z.entries(nil)
