@@ -349,6 +349,9 @@ func TestDifferentialMemoryUsage(t *testing.T) {
 	d.Do("HSET", "hash", "a", "1", "b", "2.5", "c", long)
 	d.Do("SADD", "ints", "1", "2", "100000")
 	d.Do("SADD", "wide", "1", "10000000000")
+	// an intset keeps the width of its widest member ever added
+	d.Do("SADD", "shrunk", "1", "2", "3", "10000000000")
+	d.Do("SREM", "shrunk", "10000000000")
 	d.Do("SADD", "strs", "a", "b", "c")
 	d.Do("ZADD", "zset", "1", "a", "2.5", "b", "-3", "c", "1e300", "d")
 	args := []string{"RPUSH", "long"}
@@ -356,7 +359,7 @@ func TestDifferentialMemoryUsage(t *testing.T) {
 		args = append(args, long)
 	}
 	d.Do(args...)
-	for _, k := range []string{"a", "int", "raw", "big", strings.Repeat("k", 40), "list", "hash", "ints", "wide", "strs", "zset", "long", "nokey"} {
+	for _, k := range []string{"a", "int", "raw", "big", strings.Repeat("k", 40), "list", "hash", "ints", "wide", "shrunk", "strs", "zset", "long", "nokey"} {
 		d.Do("MEMORY", "USAGE", k)
 		d.Do("MEMORY", "USAGE", k, "SAMPLES", "0")
 	}

@@ -109,7 +109,7 @@ func hsetCommand(ctx *Ctx) {
 	h.ConvertIfNeeded(ctx.Args[2:])
 	created := 0
 	for i := 2; i < len(ctx.Args); i += 2 {
-		if h.Set(bytes.Clone(ctx.Args[i]), bytes.Clone(ctx.Args[i+1])) {
+		if h.Set(ctx.Args[i], ctx.Args[i+1]) {
 			created++
 		}
 	}
@@ -139,7 +139,7 @@ func hsetnxCommand(ctx *Ctx) {
 		h, _ = hashForWrite(ctx, key, true)
 	}
 	h.ConvertIfNeeded(ctx.Args[2:4])
-	h.Set(bytes.Clone(ctx.Args[2]), bytes.Clone(ctx.Args[3]))
+	h.Set(ctx.Args[2], ctx.Args[3])
 	ctx.W.Int(1)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.Notify(NotifyHash, "hset", key)
@@ -309,7 +309,8 @@ func hincrbyCommand(ctx *Ctx) {
 	}
 	cur += incr
 	h.ConvertIfNeeded(ctx.Args[2:3])
-	h.Set(bytes.Clone(ctx.Args[2]), strconv.AppendInt(nil, cur, 10))
+	var digits [20]byte // Set copies the value
+	h.Set(ctx.Args[2], strconv.AppendInt(digits[:0], cur, 10))
 	ctx.W.Int(cur)
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
 	ctx.Notify(NotifyHash, "hincrby", key)

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"bytes"
-
 	"github.com/replnode/replnode/replnode/resp"
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -95,7 +93,7 @@ func createList(ctx *Ctx, key []byte) *store.List {
 	return l
 }
 
-// push adds elem at one end.
+// push adds a copy of elem at one end.
 func push(l *store.List, end listEnd, elem []byte) {
 	if end == listHead {
 		l.PushFront(elem)
@@ -129,7 +127,7 @@ func pushGeneric(ctx *Ctx, end listEnd, onlyIfExists bool) {
 		l = createList(ctx, key)
 	}
 	for _, e := range ctx.Args[2:] {
-		push(l, end, bytes.Clone(e))
+		push(l, end, e) // the list copies it
 	}
 	ctx.W.Int(int64(l.Len()))
 	ctx.S.signalModifiedKey(ctx.DBNum, key)
@@ -262,8 +260,8 @@ func lrangeCommand(ctx *Ctx) {
 		return
 	}
 	ctx.W.ArrayLen(to - from + 1)
-	for i := from; i <= to; i++ {
-		ctx.W.Bulk(l.Index(i))
+	for c, i := l.CursorAt(from), from; i <= to; i++ {
+		ctx.W.Bulk(c.Next())
 	}
 }
 
@@ -370,7 +368,7 @@ func linsertCommand(ctx *Ctx) {
 	if after {
 		i++
 	}
-	l.Insert(i, bytes.Clone(ctx.Args[4]))
+	l.Insert(i, ctx.Args[4])
 	ctx.Notify(NotifyList, "linsert", key)
 	ctx.Touched(key)
 	ctx.W.Int(int64(l.Len()))
@@ -395,7 +393,7 @@ func lsetCommand(ctx *Ctx) {
 		ctx.Error(ErrOutOfRange)
 		return
 	}
-	l.Set(i, bytes.Clone(ctx.Args[3]))
+	l.Set(i, ctx.Args[3])
 	ctx.W.OK()
 	ctx.Notify(NotifyList, "lset", key)
 	ctx.Touched(key)

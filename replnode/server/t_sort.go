@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/replnode/replnode/replnode/store"
@@ -238,12 +239,19 @@ func loadSortItems(v store.Value, dontSort, desc bool, limitStart, limitCount in
 	case *store.List:
 		if dontSort {
 			start, end := sortWindow(val.Len(), limitStart, limitCount)
-			for i := start; i <= end; i++ {
-				idx := i
-				if desc {
-					idx = val.Len() - 1 - i
-				}
-				items = append(items, sortItem{elem: val.Index(idx)})
+			if start > end {
+				return items
+			}
+			if desc {
+				start, end = val.Len()-1-end, val.Len()-1-start
+			}
+			// One walk over the window: positional lookups in a packed
+			// list would each scan from an end.
+			for c, i := val.CursorAt(start), start; i <= end; i++ {
+				items = append(items, sortItem{elem: c.Next()})
+			}
+			if desc {
+				slices.Reverse(items)
 			}
 			return items
 		}

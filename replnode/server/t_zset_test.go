@@ -10,6 +10,9 @@ func TestZSetCommandsDiff(t *testing.T) {
 	script := diffScript{
 		c("ZADD", "z", "1", "a", "2", "b", "3", "c", "1.1", "d", "-inf", "lo", "+inf", "hi"),
 		c("ZRANGE", "z", "0", "-1", "WITHSCORES"), c("ZCARD", "z"), c("ZCARD", "nokey"),
+		// a count covering the set replies with all of it, highest score first
+		c("ZADD", "zr", "3", "c", "1", "a", "2", "b"), c("ZRANDMEMBER", "zr", "3", "WITHSCORES"), c("ZRANDMEMBER", "zr", "10"),
+		c("ZADD", "zr", "0", strings.Repeat("m", 65)), c("OBJECT", "ENCODING", "zr"), c("ZRANDMEMBER", "zr", "10", "WITHSCORES"),
 		c("ZADD", "z", "NX", "XX", "1", "a"), c("ZADD", "z", "GT", "LT", "1", "a"), c("ZADD", "z", "GT", "NX", "1", "a"),
 		c("ZADD", "z", "INCR", "1", "a", "2", "b"), c("ZADD", "z", "1", "a", "2"), c("ZADD", "z", "x", "a"),
 		c("ZADD", "z", "1", "a", "INCR"), c("ZADD", "z", "XX", "INCR", "1", "nokey"), c("ZADD", "nokey", "XX", "1", "a"),

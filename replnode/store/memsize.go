@@ -174,18 +174,8 @@ func valueMemory(v Value, samples int) int64 {
 	case *Stream:
 		return x.memory(samples)
 	case *Set:
-		if !x.ht {
-			width := int64(2)
-			for _, m := range x.ints {
-				if m < math.MinInt32 || m > math.MaxInt32 {
-					width = 8
-					break
-				}
-				if m < math.MinInt16 || m > math.MaxInt16 {
-					width = 4
-				}
-			}
-			return robjSize + jemallocSize(8+width*int64(len(x.ints)))
+		if x.ht == nil {
+			return robjSize + jemallocSize(8+int64(len(x.is)))
 		}
 		base := robjSize + dictSize + 8*dictSlots(x.Len())
 		var sampled int64
@@ -197,7 +187,7 @@ func valueMemory(v Value, samples int) int64 {
 		})
 		return sampledTotal(base, sampled, n, x.Len())
 	case *Hash:
-		if !x.t.indexed() {
+		if x.ht == nil {
 			lp := int64(listpackHeader + listpackEnd)
 			x.Range(func(f, val []byte) bool {
 				lp += int64(listpackEntrySize(f) + listpackEntrySize(val))
@@ -215,7 +205,7 @@ func valueMemory(v Value, samples int) int64 {
 		})
 		return sampledTotal(base, sampled, n, x.Len())
 	case *ZSet:
-		if !x.big {
+		if x.sk == nil {
 			lp := int64(listpackHeader + listpackEnd)
 			x.Range(func(m []byte, score float64) bool {
 				lp += int64(listpackEntrySize(m) + listpackEntrySize(scoreBytes(score)))
@@ -227,7 +217,7 @@ func valueMemory(v Value, samples int) int64 {
 			jemallocSize(zslNodeBase+16*zslMaxLevel)
 		var sampled int64
 		n := 0
-		for node := x.zsl.header.level[0].forward; node != nil && n < samples; node = node.level[0].forward {
+		for node := x.sk.zsl.header.level[0].forward; node != nil && n < samples; node = node.level[0].forward {
 			sampled += sdsAllocSize(len(node.member)) + dictEntrySize +
 				jemallocSize(int64(zslNodeBase+16*len(node.level)))
 			n++

@@ -8,10 +8,10 @@ import (
 
 // This file holds the string value type and the pieces the aggregate types
 // (list.go, hash.go, set.go, zset.go) share: the encoding limits, the
-// scannable table behind hashes, sets and sorted sets, and the random pickers
-// behind HRANDFIELD, SRANDMEMBER, SPOP and ZRANDMEMBER.
+// scannable table behind large hashes, sets and sorted sets, and the random
+// pickers behind HRANDFIELD, SRANDMEMBER, SPOP and ZRANDMEMBER.
 //
-// The internals of the value types (deques, ordered small tables, intsets,
+// The internals of the value types (packed forms, deques, tables,
 // skiplists) may change freely as long as their exported API and its
 // ordering guarantees hold: package rdb and the command handlers build on
 // them.
@@ -84,12 +84,7 @@ func (l *Limits) NewHash() *Hash { return &Hash{lim: l} }
 func (l *Limits) NewSet() *Set { return &Set{lim: l} }
 
 // NewZSet returns an empty, listpack-encoded sorted set converting at l.
-func (l *Limits) NewZSet() *ZSet {
-	z := &ZSet{lim: l}
-	z.zsl.init()
-	z.scores.buildIndex()
-	return z
-}
+func (l *Limits) NewZSet() *ZSet { return &ZSet{lim: l} }
 
 // NewZSetSized is NewZSet encoded as Redis's zsetTypeCreate(sizeHint,
 // valLenHint) would: skiplist from the start when the hints exceed l.
@@ -197,14 +192,11 @@ func canonicalLen(n int64) int {
 
 // ---------------------------------------------------------------- table
 
-// table is the dictionary behind hashes, sets and sorted sets: entries in a
-// slice, plus (once indexed) a map from key to slice position.
-//
-// Unindexed, it behaves like Redis's listpack: lookups are linear, entries
-// keep insertion order and removal closes the gap, so iteration order is the
-// order Redis replies in. Indexed, lookups are O(1) and removal moves the last
-// entry into the hole, which keeps it O(1) and is what makes scan correct
-// (see scan).
+// table is the dictionary behind the "hashtable" and "skiplist" encodings of
+// hashes, sets and sorted sets (their small encodings are packed, see
+// packed.go): entries in a slice plus a map from key to slice position, so
+// lookups are O(1) and removal moves the last entry into the hole, which
+// keeps it O(1) and is what makes scan correct (see scan).
 type table[V any] struct {
 	entries []tableEntry[V]
 	index   map[string]int
@@ -215,35 +207,18 @@ type tableEntry[V any] struct {
 	val V
 }
 
+// newTable returns an empty table with room for capacity entries.
+func newTable[V any](capacity int) table[V] {
+	return table[V]{entries: make([]tableEntry[V], 0, capacity), index: make(map[string]int, capacity)}
+}
+
 // len is the number of entries.
 func (t *table[V]) len() int { return len(t.entries) }
 
-// indexed reports whether the table has switched to hashed lookups.
-func (t *table[V]) indexed() bool { return t.index != nil }
-
-// buildIndex switches the table to hashed lookups for good.
-func (t *table[V]) buildIndex() {
-	if t.index != nil {
-		return
-	}
-	t.index = make(map[string]int, len(t.entries))
-	for i, e := range t.entries {
-		t.index[e.key] = i
-	}
-}
-
 // find returns the position of key, or -1.
 func (t *table[V]) find(key string) int {
-	if t.index != nil {
-		if i, ok := t.index[key]; ok {
-			return i
-		}
-		return -1
-	}
-	for i := range t.entries {
-		if t.entries[i].key == key {
-			return i
-		}
+	if i, ok := t.index[key]; ok {
+		return i
 	}
 	return -1
 }
@@ -265,9 +240,7 @@ func (t *table[V]) set(key string, val V) bool {
 		return false
 	}
 	t.entries = append(t.entries, tableEntry[V]{key: key, val: val})
-	if t.index != nil {
-		t.index[key] = len(t.entries) - 1
-	}
+	t.index[key] = len(t.entries) - 1
 	return true
 }
 
@@ -281,18 +254,13 @@ func (t *table[V]) remove(key string) bool {
 	return true
 }
 
-// removeAt deletes the entry at position i: closing the gap while
-// unindexed, moving the last entry into it once indexed.
+// removeAt deletes the entry at position i, moving the last entry into it.
 func (t *table[V]) removeAt(i int) {
 	last := len(t.entries) - 1
-	if t.index == nil {
-		copy(t.entries[i:], t.entries[i+1:])
-	} else {
-		delete(t.index, t.entries[i].key)
-		if i != last {
-			t.entries[i] = t.entries[last]
-			t.index[t.entries[i].key] = i
-		}
+	delete(t.index, t.entries[i].key)
+	if i != last {
+		t.entries[i] = t.entries[last]
+		t.index[t.entries[i].key] = i
 	}
 	var zero tableEntry[V]
 	t.entries[last] = zero // drop references for the GC
@@ -304,12 +272,9 @@ func (t *table[V]) removeAt(i int) {
 
 // clone returns a copy whose values are copied with cp.
 func (t *table[V]) clone(cp func(V) V) table[V] {
-	c := table[V]{entries: make([]tableEntry[V], len(t.entries))}
-	for i, e := range t.entries {
-		c.entries[i] = tableEntry[V]{key: e.key, val: cp(e.val)}
-	}
-	if t.index != nil {
-		c.buildIndex()
+	c := newTable[V](len(t.entries))
+	for _, e := range t.entries {
+		c.set(e.key, cp(e.val))
 	}
 	return c
 }
