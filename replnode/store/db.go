@@ -434,7 +434,8 @@ func (db *DB) Mutable(key string) (Value, bool) {
 func set[K ~string | ~[]byte](db *DB, key K, v Value, val []byte, sflags uint8, keepTTL bool, gen uint64, atime int64) {
 	inline := v == nil
 	if inline && recordLen(len(key), len(val), true) > maxSlabRecord {
-		// Big strings stay Go objects: Peek then copies nothing.
+		// Strings too big for a slab stay Go objects: Peek then copies
+		// nothing (an inline string is copied out).
 		v = &String{B: append([]byte(nil), val...), Enc: StringEnc(sflags >> flagEncShift), Copied: sflags&flagCopied != 0}
 		inline = false
 	}
