@@ -89,11 +89,14 @@ func BenchmarkDispatchMSET(b *testing.B) {
 	benchCommand(b, args...)
 }
 
-// BenchmarkDispatchSETPipelined runs SET in batches of 16 as the reader
-// does for redis-benchmark -P 16: the batch shares its clock readings.
-func BenchmarkDispatchSETPipelined(b *testing.B) {
+// benchPipelined runs a command in batches of 16 as the reader does for
+// redis-benchmark -P 16: the batch shares its clock readings.
+func benchPipelined(b *testing.B, args ...string) {
 	n := newCoreNode(&testing.T{})
-	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("xxx")}
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
 	n.s.mu.Lock()
 	defer n.s.mu.Unlock()
 	b.ReportAllocs()
@@ -101,9 +104,23 @@ func BenchmarkDispatchSETPipelined(b *testing.B) {
 	for i := 0; i < b.N; i += 16 {
 		n.s.beginBatch()
 		for j := 0; j < 16; j++ {
-			n.s.processCommand(n.c, args)
+			n.s.processCommand(n.c, bargs)
 		}
 		n.s.endBatch()
 		n.c.w.Reset()
 	}
+}
+
+func BenchmarkDispatchSETPipelined(b *testing.B) { benchPipelined(b, "SET", "key:000001", "xxx") }
+func BenchmarkDispatchGETPipelined(b *testing.B) { benchPipelined(b, "GET", "key:000001") }
+func BenchmarkDispatchINCRPipelined(b *testing.B) {
+	benchPipelined(b, "INCR", "counter:__rand_int__")
+}
+
+func BenchmarkDispatchMSETPipelined(b *testing.B) {
+	args := []string{"MSET"}
+	for i := 0; i < 10; i++ {
+		args = append(args, "key:__rand_int__", "xxx")
+	}
+	benchPipelined(b, args...)
 }

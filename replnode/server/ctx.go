@@ -252,6 +252,12 @@ func (ctx *Ctx) lookupNoTouch(key []byte) (store.Value, bool) {
 // Redis's lookupKey; a write that replaces the value without reading it
 // (SET, MSET) calls it alone, as setKey's lookupKeyWrite does.
 func (ctx *Ctx) expired(key []byte) bool {
+	// Inlined: most databases have no key with a TTL, and MSET asks for
+	// each of its keys.
+	return ctx.DB.ExpiresLen() > 0 && ctx.expiredSlow(key)
+}
+
+func (ctx *Ctx) expiredSlow(key []byte) bool {
 	return ctx.DB.IsExpired(string(key), ctx.NowMs) && ctx.S.expireIfNeeded(ctx, ctx.DBNum, key)
 }
 
