@@ -47,6 +47,7 @@ func (ctx *Ctx) reset(cmd *Command, args [][]byte, now int64) {
 	ctx.Cmd, ctx.Args, ctx.NowMs = cmd, args, now
 	ctx.DBNum = ctx.C.DBNum
 	ctx.DB = ctx.S.Keyspace.DBs[ctx.DBNum]
+	ctx.DB.ResetLookupHint()
 	ctx.W = ctx.C.w
 	ctx.changes, ctx.rewritten, ctx.noPropagate, ctx.forceReply, ctx.errors = 0, nil, false, false, 0
 	ctx.redacted = ctx.redacted[:0]
