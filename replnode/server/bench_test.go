@@ -127,3 +127,27 @@ func BenchmarkDispatchMSETPipelined(b *testing.B) {
 	}
 	benchPipelined(b, args...)
 }
+
+// BenchmarkDispatchSETPipelinedStream is SETPipelined on a master with a
+// replication stream: each write is encoded as the backlog does.
+func BenchmarkDispatchSETPipelinedStream(b *testing.B) {
+	n := newCoreNode(&testing.T{})
+	var stream []byte
+	n.s.Propagating = nil
+	n.s.Propagator = func(db int, args [][]byte) {
+		stream = resp.AppendCommand(stream[:0], args...)
+	}
+	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("xxx")}
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 16 {
+		n.s.beginBatch()
+		for j := 0; j < 16; j++ {
+			n.s.processCommand(n.c, args)
+		}
+		n.s.endBatch()
+		n.c.w.Reset()
+	}
+}

@@ -556,6 +556,13 @@ func (s *Server) propagate(db int, args [][]byte) {
 		// as Redis's shouldPropagate does.
 		return
 	}
+	if !s.inCall && len(s.pendingProp) == 0 {
+		// Alone and at top level (a command's own propagation, an
+		// expired key's DEL outside a command): it goes out now, and the
+		// consumers encode it before returning, so no copy is needed.
+		s.emitPropagated(db, args)
+		return
+	}
 	s.pendingProp = append(s.pendingProp, propOp{db, cloneArgs(args)})
 	if !s.inCall {
 		s.flushPropagation()
