@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/replnode/replnode/replnode/resp"
@@ -9,7 +10,10 @@ import (
 // benchCommand runs one command repeatedly through dispatch on an internal
 // client: the executor's share of a request (lookup, checks, handler,
 // reply encoding), without sockets.
-func benchCommand(b *testing.B, args ...string) {
+func benchCommand(b *testing.B, args ...string) { benchCommandOver(b, "xxx", args...) }
+
+// benchCommandOver is benchCommand with key:000001 holding value first.
+func benchCommandOver(b *testing.B, value string, args ...string) {
 	n := newCoreNode(&testing.T{})
 	bargs := make([][]byte, len(args))
 	for i, a := range args {
@@ -17,7 +21,7 @@ func benchCommand(b *testing.B, args ...string) {
 	}
 	n.s.mu.Lock()
 	defer n.s.mu.Unlock()
-	n.s.processCommand(n.c, [][]byte{[]byte("SET"), []byte("key:000001"), []byte("xxx")})
+	n.s.processCommand(n.c, [][]byte{[]byte("SET"), []byte("key:000001"), []byte(value)})
 	n.c.w.Reset()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -31,6 +35,24 @@ func BenchmarkDispatchGET(b *testing.B) { benchCommand(b, "GET", "key:000001") }
 func BenchmarkDispatchSET(b *testing.B) { benchCommand(b, "SET", "key:000001", "xxx") }
 func BenchmarkDispatchINCR(b *testing.B) {
 	benchCommand(b, "INCR", "counter")
+}
+
+// The value-1KiB scenario's string commands (redis-benchmark -d 1024: one
+// key, values of 1024 bytes).
+func BenchmarkDispatchSET1KiB(b *testing.B) {
+	benchCommand(b, "SET", "key:__rand_int__", strings.Repeat("x", 1024))
+}
+
+func BenchmarkDispatchGET1KiB(b *testing.B) {
+	benchCommandOver(b, strings.Repeat("x", 1024), "GET", "key:000001")
+}
+
+func BenchmarkDispatchMSET1KiB(b *testing.B) {
+	args := []string{"MSET"}
+	for i := 0; i < 10; i++ {
+		args = append(args, "key:__rand_int__", strings.Repeat("x", 1024))
+	}
+	benchCommand(b, args...)
 }
 
 // BenchmarkPipelineParse measures parsing a pipelined batch as the reader
@@ -67,10 +89,54 @@ func BenchmarkDispatchMSET(b *testing.B) {
 	benchCommand(b, args...)
 }
 
-// BenchmarkDispatchSETPipelined runs SET in batches of 16 as the reader
-// does for redis-benchmark -P 16: the batch shares its clock readings.
-func BenchmarkDispatchSETPipelined(b *testing.B) {
+// benchPipelined runs a command in batches of 16 as the reader does for
+// redis-benchmark -P 16 (the batch shares its clock readings), with
+// key:000001 holding "xxx" first.
+func benchPipelined(b *testing.B, args ...string) {
 	n := newCoreNode(&testing.T{})
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
+	n.s.mu.Lock()
+	defer n.s.mu.Unlock()
+	n.s.processCommand(n.c, [][]byte{[]byte("SET"), []byte("key:000001"), []byte("xxx")})
+	n.c.w.Reset()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 16 {
+		n.s.beginBatch()
+		for j := 0; j < 16; j++ {
+			n.s.processCommand(n.c, bargs)
+		}
+		n.s.endBatch()
+		n.c.w.Reset()
+	}
+}
+
+func BenchmarkDispatchSETPipelined(b *testing.B) { benchPipelined(b, "SET", "key:000001", "xxx") }
+func BenchmarkDispatchGETPipelined(b *testing.B) { benchPipelined(b, "GET", "key:000001") }
+func BenchmarkDispatchINCRPipelined(b *testing.B) {
+	benchPipelined(b, "INCR", "counter:__rand_int__")
+}
+
+func BenchmarkDispatchMSETPipelined(b *testing.B) {
+	args := []string{"MSET"}
+	for i := 0; i < 10; i++ {
+		args = append(args, "key:__rand_int__", "xxx")
+	}
+	benchPipelined(b, args...)
+}
+
+// BenchmarkDispatchSETPipelinedStream is SETPipelined on a master with a
+// replication stream: each write is encoded as the backlog does.
+func BenchmarkDispatchSETPipelinedStream(b *testing.B) {
+	n := newCoreNode(&testing.T{})
+	var stream []byte
+	n.s.Propagating = nil
+	n.s.Propagator = func(db int, args [][]byte) {
+		stream = resp.AppendCommand(stream[:0], args...)
+	}
 	args := [][]byte{[]byte("SET"), []byte("key:000001"), []byte("xxx")}
 	n.s.mu.Lock()
 	defer n.s.mu.Unlock()

@@ -154,6 +154,11 @@ const sweepLimit = 128
 // Redis. It is skipped
 // for many keys to keep commands O(1).
 func (b *blockingState) serveReady() {
+	if b.q.keyCount() == 0 && len(b.present) == 0 && len(b.goneKeys) == 0 && !b.q.hasReady() {
+		// Nobody waits: what every command pays when no client is
+		// blocked (ranging over an empty map still costs an iterator).
+		return
+	}
 	if n := b.q.keyCount(); n > 0 && n <= sweepLimit {
 		for ref := range b.q.byKey {
 			kind := b.kindOf(ref.db, ref.key)

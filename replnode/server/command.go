@@ -163,26 +163,74 @@ func register(cmds ...*Command) {
 				c.subs[s.Name] = s
 			}
 		}
+		indexCommand(c)
 		commandTable[c.Name] = c
 	}
 }
 
-// lookupCommandName finds a command by name without allocating for names
-// up to 64 bytes. The name is lower-cased first and looked up once: most
-// clients (redis-benchmark, redis-cli, the common libraries) send upper
-// case, so trying the name as sent first cost them a second map lookup.
+// commandIndex holds the commands of commandTable again, in an
+// open-addressing table keyed by a hash that ignores ASCII case, so that
+// dispatch finds a command without lower-casing the name into a buffer,
+// hashing it for a map and comparing strings: a few multiplications and
+// one case-insensitive compare. register fills it (at init, like the
+// map), keeping it at most half full.
+var commandIndex []*Command
+
+// commandNameHash is FNV-1a over the name with ASCII letters folded to
+// lower case (other bytes may fold together too; the compare decides).
+func commandNameHash(name []byte) uint32 {
+	h := uint32(2166136261)
+	for _, ch := range name {
+		h = (h ^ uint32(ch|0x20)) * 16777619
+	}
+	return h
+}
+
+func indexCommand(c *Command) {
+	if (len(commandTable)+1)*2 > len(commandIndex) {
+		rebuildCommandIndex(2 * (len(commandTable) + 1))
+	}
+	placeCommand(c)
+}
+
+// rebuildCommandIndex indexes commandTable anew in at least size slots
+// (a test that removes the commands it registered calls it).
+func rebuildCommandIndex(size int) {
+	n := 256
+	for n < size {
+		n *= 2
+	}
+	commandIndex = make([]*Command, n)
+	for _, c := range commandTable {
+		placeCommand(c)
+	}
+}
+
+func placeCommand(c *Command) {
+	mask := uint32(len(commandIndex) - 1)
+	i := commandNameHash([]byte(c.Name)) & mask
+	for commandIndex[i] != nil {
+		i = (i + 1) & mask
+	}
+	commandIndex[i] = c
+}
+
+// lookupCommandName finds a command by name, in any case, without
+// allocating.
 func lookupCommandName(name []byte) *Command {
-	var tmp [64]byte
-	if len(name) > len(tmp) {
-		return commandTable[strings.ToLower(string(name))]
+	if len(commandIndex) == 0 {
+		return nil
 	}
-	for i, ch := range name {
-		if ch >= 'A' && ch <= 'Z' {
-			ch += 'a' - 'A'
+	mask := uint32(len(commandIndex) - 1)
+	for i := commandNameHash(name) & mask; ; i = (i + 1) & mask {
+		c := commandIndex[i]
+		if c == nil {
+			return nil
 		}
-		tmp[i] = ch
+		if equalFold(name, c.Name) {
+			return c
+		}
 	}
-	return commandTable[string(tmp[:len(name)])]
 }
 
 // subcommand finds a container's subcommand by name.

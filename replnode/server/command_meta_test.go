@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/replnode/replnode/replnode/resp"
@@ -195,3 +196,38 @@ func sortSubcommands(r *resp.Reply, sub string) {
 		}
 	}
 }
+
+// TestLookupCommandNameFindsEveryCommand: the case-insensitive index finds
+// every registered command under its name in any case, and nothing for a
+// name one byte away from a command's unless that name is a command too
+// (the hash folds more than letters together; the compare must not).
+func TestLookupCommandNameFindsEveryCommand(t *testing.T) {
+	for name, c := range commandTable {
+		for _, variant := range []string{name, strings.ToUpper(name), strings.ToUpper(name[:1]) + name[1:]} {
+			if got := lookupCommandName([]byte(variant)); got != c {
+				t.Errorf("lookupCommandName(%q) = %v, want %s", variant, got, name)
+			}
+		}
+		for i := range len(name) {
+			for _, b := range []byte{name[i] ^ 0x20, name[i] + 1, '@', '`', 0} {
+				v := []byte(name)
+				v[i] = b
+				want := commandTable[strings.ToLower(string(v))]
+				if !isASCIILetter(name[i]) || !isASCIILetter(b) {
+					want = commandTable[string(v)]
+				}
+				if got := lookupCommandName(v); got != want {
+					t.Errorf("lookupCommandName(%q) = %v, want %v", v, got, want)
+				}
+			}
+		}
+		if got := lookupCommandName([]byte(name + "x")); got != commandTable[name+"x"] {
+			t.Errorf("lookupCommandName(%q) = %v", name+"x", got)
+		}
+	}
+	if lookupCommandName(nil) != nil || lookupCommandName([]byte("no-such-command")) != nil {
+		t.Error("found a command that does not exist")
+	}
+}
+
+func isASCIILetter(b byte) bool { return b|0x20 >= 'a' && b|0x20 <= 'z' }

@@ -47,6 +47,7 @@ func (ctx *Ctx) reset(cmd *Command, args [][]byte, now int64) {
 	ctx.Cmd, ctx.Args, ctx.NowMs = cmd, args, now
 	ctx.DBNum = ctx.C.DBNum
 	ctx.DB = ctx.S.Keyspace.DBs[ctx.DBNum]
+	ctx.DB.ResetLookupHint()
 	ctx.W = ctx.C.w
 	ctx.changes, ctx.rewritten, ctx.noPropagate, ctx.forceReply, ctx.errors = 0, nil, false, false, 0
 	ctx.redacted = ctx.redacted[:0]
@@ -233,24 +234,32 @@ func isSpaceByte(c byte) bool {
 // expired key is deleted (and a DEL propagated); on a replica it is hidden
 // but kept, except from the master link, which sees every key.
 func (ctx *Ctx) lookup(key []byte) (store.Value, bool) {
-	db := ctx.DB
-	if db.IsExpired(string(key), ctx.NowMs) {
-		if ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
-			return nil, false
-		}
+	if ctx.expired(key) {
+		return nil, false
 	}
-	return db.PeekTouch(string(key), ctx.NowMs)
+	return ctx.DB.PeekTouch(string(key), ctx.NowMs)
 }
 
 // lookupNoTouch is lookup without updating the access time (OBJECT).
 func (ctx *Ctx) lookupNoTouch(key []byte) (store.Value, bool) {
-	db := ctx.DB
-	if db.IsExpired(string(key), ctx.NowMs) {
-		if ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
-			return nil, false
-		}
+	if ctx.expired(key) {
+		return nil, false
 	}
-	return db.Peek(string(key))
+	return ctx.DB.Peek(string(key))
+}
+
+// expired applies lazy expiry to key (expireIfNeeded) and reports whether
+// the key must be treated as missing. Every lookup starts with it, as
+// Redis's lookupKey; a write that replaces the value without reading it
+// (SET, MSET) calls it alone, as setKey's lookupKeyWrite does.
+func (ctx *Ctx) expired(key []byte) bool {
+	// Inlined: most databases have no key with a TTL, and MSET asks for
+	// each of its keys.
+	return ctx.DB.ExpiresLen() > 0 && ctx.expiredSlow(key)
+}
+
+func (ctx *Ctx) expiredSlow(key []byte) bool {
+	return ctx.DB.IsExpired(string(key), ctx.NowMs) && ctx.S.expireIfNeeded(ctx, ctx.DBNum, key)
 }
 
 // expireIfNeeded acts on a key known to be logically expired and reports
@@ -316,16 +325,32 @@ func (ctx *Ctx) LookupKind(key []byte, kind store.Kind) (v store.Value, ok bool)
 // keyspace's storage and is valid until the keyspace next changes. found
 // is false for a missing key; ok is false after a WRONGTYPE reply.
 func (ctx *Ctx) LookupStringBytes(key []byte) (b []byte, found, ok bool) {
-	if ctx.DB.IsExpired(string(key), ctx.NowMs) && ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
-		b, found = nil, false
-	} else {
+	return ctx.lookupStringBytes(key, true)
+}
+
+// lookupWriteStringBytes is LookupStringBytes for a command that replaces
+// the string it read (INCR): like LookupWrite it counts no keyspace hit or
+// miss and fires no keymiss event (Redis's lookupKeyWrite).
+func (ctx *Ctx) lookupWriteStringBytes(key []byte) (b []byte, found, ok bool) {
+	return ctx.lookupStringBytes(key, false)
+}
+
+// lookupStringBytes is LookupStringBytes, counting hits and misses only for
+// a read.
+func (ctx *Ctx) lookupStringBytes(key []byte, read bool) (b []byte, found, ok bool) {
+	if !ctx.expired(key) {
 		var kind store.Kind
 		b, kind, found = ctx.DB.PeekStringTouch(key, ctx.NowMs)
 		if found && kind != store.KindString {
-			ctx.S.stats.KeyspaceHits++
+			if read {
+				ctx.S.stats.KeyspaceHits++
+			}
 			ctx.Error(ErrWrongType)
 			return nil, false, false
 		}
+	}
+	if !read {
+		return b, found, true
 	}
 	if !found {
 		ctx.S.stats.KeyspaceMisses++
@@ -400,7 +425,7 @@ func replyLength[V store.Value](ctx *Ctx, kind store.Kind, length func(V) int64)
 
 // Exists reports whether key is live (no hit/miss accounting).
 func (ctx *Ctx) Exists(key []byte) bool {
-	if ctx.DB.IsExpired(string(key), ctx.NowMs) && ctx.S.expireIfNeeded(ctx, ctx.DBNum, key) {
+	if ctx.expired(key) {
 		return false
 	}
 	// As lookup, without building the value.
@@ -529,6 +554,13 @@ func (s *Server) propagate(db int, args [][]byte) {
 	if (!replicated && s.aofFeed == nil) || s.replaying {
 		// Nowhere to go (no replica, no backlog, no AOF): skip the copy,
 		// as Redis's shouldPropagate does.
+		return
+	}
+	if !s.inCall && len(s.pendingProp) == 0 {
+		// Alone and at top level (a command's own propagation, an
+		// expired key's DEL outside a command): it goes out now, and the
+		// consumers encode it before returning, so no copy is needed.
+		s.emitPropagated(db, args)
 		return
 	}
 	s.pendingProp = append(s.pendingProp, propOp{db, cloneArgs(args)})

@@ -286,7 +286,7 @@ func TestEvictionIgnoresNotCountedMemory(t *testing.T) {
 func TestEvictionCountsAnExcessOnce(t *testing.T) {
 	n := newCoreNode(t, evictTestMaxmemory, "maxmemory-policy allkeys-lru")
 	for i := 0; i < 1000; i++ {
-		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 600))
+		n.do("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 5000))
 	}
 	const excess, garbagePerRun = 20 << 10, 8 << 10
 	n.collectionFound(2, excess, garbagePerRun)

@@ -15,6 +15,7 @@ func registerForTest(t *testing.T, cmds ...*Command) {
 		for _, c := range cmds {
 			delete(commandTable, c.Name)
 		}
+		rebuildCommandIndex(len(commandIndex))
 	})
 }
 

@@ -33,6 +33,8 @@ type replState struct {
 	replicas *replication.Replicas
 	conns    map[uint64]*replicaConn
 	waits    replication.Waits
+	// encoded is propagate's buffer, reused: feed copies what it is given.
+	encoded []byte
 	// slaveSelDB is the database the stream last SELECTed; -1 forces a
 	// SELECT before the next command (after a full sync starts, after a
 	// promotion), as Redis's server.slaveseldb.
@@ -201,13 +203,17 @@ func (r *replState) propagate(dbID int, args [][]byte) {
 	if r.backlog == nil && r.replicas.Len() == 0 {
 		return
 	}
-	var b []byte
+	b := r.encoded[:0]
 	if dbID != r.slaveSelDB {
 		b = resp.AppendCommandStrings(b, "SELECT", strconv.Itoa(dbID))
 		r.slaveSelDB = dbID
 	}
 	b = resp.AppendCommand(b, args...)
 	r.feed(b)
+	if cap(b) <= 64<<10 {
+		// A big command's buffer is not kept.
+		r.encoded = b[:0]
+	}
 }
 
 // propagating is the core's Propagating: a master with no backlog and no

@@ -290,6 +290,8 @@ var streamScripts = []struct {
 		sleepThen(20*time.Millisecond, "SET", "e2", "w"),
 		step("SET", "e3", "1", "PX", "1"),
 		sleepThen(20*time.Millisecond, "INCR", "e3"),
+		step("SET", "e6", "v", "PX", "1"),
+		sleepThen(20*time.Millisecond, "MSET", "e7", "x", "e6", "w"),
 		step("SET", "e4", "v", "PX", "1"),
 		sleepThen(20*time.Millisecond, "MULTI"), step("GET", "e4"), step("SET", "e5", "1"), step("EXEC"),
 		step("DEBUG", "SET-ACTIVE-EXPIRE", "1"),

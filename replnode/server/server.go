@@ -74,7 +74,9 @@ type Server struct {
 	// Propagator receives every change to the dataset, in execution
 	// order, with the database it applies to: the command as rewritten
 	// for determinism (SET EX -> SET PXAT, expired keys -> DEL, EXEC
-	// blocks wrapped in MULTI/EXEC). Nil: nothing is propagated.
+	// blocks wrapped in MULTI/EXEC). Nil: nothing is propagated. args
+	// are valid only during the call (they may alias a client's read
+	// buffer): encode or copy them, never keep them.
 	Propagator func(dbID int, args [][]byte)
 	// Propagating reports whether propagated commands have anywhere to go
 	// (a replica or a backlog); when it says no, writes skip copying their

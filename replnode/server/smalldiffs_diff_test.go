@@ -479,3 +479,44 @@ func TestDifferentialConfigOtherValues(t *testing.T) {
 		}
 	}
 }
+
+// TestDifferentialIncrReplacesValue: INCR and friends replace the value
+// with a new int-encoded string (raw and embstr inputs included), keep the
+// key's expiry, refuse what is not a 64-bit integer, and count no keyspace
+// hit or miss (lookupKeyWrite); values of a few KiB, stored in the
+// keyspace's biggest slab classes or past them, read and edit as Redis's.
+func TestDifferentialIncrReplacesValue(t *testing.T) {
+	real := redistest.StartRedis(t, "enable-debug-command yes")
+	ours := redistest.StartInProcess(t, "enable-debug-command yes")
+	d := redistest.NewDiff(t, real, ours)
+	kib := strings.Repeat("k", 1024)
+	for _, s := range [][]string{
+		{"INCR", "n"}, {"OBJECT", "ENCODING", "n"}, {"GET", "n"},
+		{"SET", "t", "41", "EX", "1000"}, {"INCR", "t"}, {"TTL", "t"}, {"DECRBY", "t", "50"}, {"GET", "t"}, {"TTL", "t"},
+		{"SET", "r", "1"}, {"APPEND", "r", "2"}, {"OBJECT", "ENCODING", "r"}, {"INCR", "r"}, {"OBJECT", "ENCODING", "r"}, {"GET", "r"},
+		{"SET", "big", "9223372036854775806"}, {"INCR", "big"}, {"INCR", "big"}, {"GET", "big"}, {"DECR", "big"},
+		{"SET", "neg", "-9223372036854775807"}, {"DECR", "neg"}, {"DECR", "neg"}, {"INCRBY", "neg", "10"},
+		{"SET", "s", " 1"}, {"INCR", "s"}, {"SET", "s", "01"}, {"INCR", "s"}, {"SET", "s", "1.5"}, {"INCR", "s"},
+		{"RPUSH", "l", "1"}, {"INCR", "l"}, {"DECRBY", "l", "2"},
+		{"SET", "kib", kib}, {"INCR", "kib"}, {"STRLEN", "kib"}, {"OBJECT", "ENCODING", "kib"}, {"GETRANGE", "kib", "1000", "1030"},
+		{"APPEND", "kib", "tail"}, {"STRLEN", "kib"}, {"OBJECT", "ENCODING", "kib"},
+		{"SET", "k4", strings.Repeat("4", 4080)}, {"SETRANGE", "k4", "4078", "xyz"}, {"STRLEN", "k4"}, {"GETRANGE", "k4", "4070", "-1"},
+		{"SET", "k5", strings.Repeat("5", 4100)}, {"GETRANGE", "k5", "4090", "-1"}, {"GETDEL", "k5"}, {"EXISTS", "k5"},
+		{"MSET", "m1", kib, "m2", strings.Repeat("m", 3000)}, {"MGET", "m1", "m2", "nosuch"}, {"STRLEN", "m2"},
+		{"DEBUG", "RELOAD"}, {"GET", "n"}, {"GET", "t"}, {"STRLEN", "kib"}, {"STRLEN", "k4"}, {"OBJECT", "ENCODING", "t"},
+	} {
+		d.Do(s...)
+	}
+	// The counters after the INCR family alone.
+	d.Do("CONFIG", "RESETSTAT")
+	for _, s := range [][]string{
+		{"INCR", "n"}, {"INCR", "fresh"}, {"INCRBY", "l", "1"}, {"DECR", "s"}, {"SET", "x", "1", "PX", "1"},
+	} {
+		d.Do(s...)
+	}
+	for _, field := range []string{"keyspace_hits", "keyspace_misses"} {
+		if a, b := infoField(t, d.Real, "stats", field), infoField(t, d.Ours, "stats", field); a != b {
+			t.Errorf("%s: redis-server %s, ours %s", field, a, b)
+		}
+	}
+}

@@ -192,12 +192,18 @@ func setGeneric(ctx *Ctx, flags int, key, val []byte, expireArg []byte, okReply 
 			ctx.W.Bulk(sv.B)
 		}
 	}
-	found := ctx.Exists(key)
-	if (flags&setNX != 0 && found) || (flags&setXX != 0 && !found) {
-		if flags&setGet == 0 {
-			abortReply()
+	if flags&(setNX|setXX) != 0 {
+		found := ctx.Exists(key)
+		if (flags&setNX != 0 && found) || (flags&setXX != 0 && !found) {
+			if flags&setGet == 0 {
+				abortReply()
+			}
+			return
 		}
-		return
+	} else {
+		// Only lazy expiry matters here (Redis's lookupKeyWrite): the
+		// store finds the key itself, once.
+		ctx.expired(key)
 	}
 	ctx.SetStringKey(key, val, flags&setKeepTTL != 0)
 	ctx.Modified(1)
@@ -462,16 +468,19 @@ func getrangeCommand(ctx *Ctx) {
 
 // ---------------------------------------------------------------- counters
 
-// incrDecr adds by to the integer under key, as incrDecrCommand.
+// incrDecr adds by to the integer under key, as incrDecrCommand. The
+// result replaces the value as a new int-encoded string (the key keeps its
+// expiry, as dbOverwrite), written into the keyspace's compact storage:
+// nothing is allocated.
 func incrDecr(ctx *Ctx, by int64) {
 	key := ctx.Args[1]
-	v, ok := ctx.LookupWriteKind(key, store.KindString)
+	b, found, ok := ctx.lookupWriteStringBytes(key)
 	if !ok {
 		return
 	}
 	var cur int64
-	if v != nil {
-		n, ok := resp.ParseInt(v.(*store.String).B)
+	if found {
+		n, ok := resp.ParseInt(b)
 		if !ok {
 			ctx.Error(ErrNotInteger)
 			return
@@ -483,12 +492,13 @@ func incrDecr(ctx *Ctx, by int64) {
 		return
 	}
 	cur += by
-	nb := strconv.AppendInt(nil, cur, 10)
-	if v != nil {
-		*v.(*store.String) = store.String{B: nb} // a new int-encoded object
+	var digits [20]byte
+	nb := strconv.AppendInt(digits[:0], cur, 10)
+	if found {
+		ctx.DB.SetString(key, nb, store.EncTried, true, ctx.NowMs)
 		ctx.S.signalModifiedKey(ctx.DBNum, key)
 	} else {
-		ctx.SetKey(key, store.NewString(nb), false)
+		ctx.SetStringKey(key, nb, false)
 	}
 	ctx.Notify(NotifyString, "incrby", key)
 	ctx.Modified(1)
@@ -640,6 +650,12 @@ func msetGeneric(ctx *Ctx, nx bool) {
 		}
 	}
 	for j := 1; j < len(ctx.Args); j += 2 {
+		if !nx {
+			// Lazy expiry first, as setKey's lookupKeyWrite: an expired
+			// key is deleted (DEL propagated, `expired` event) before the
+			// new value goes in. MSETNX's Exists did it already.
+			ctx.expired(ctx.Args[j])
+		}
 		ctx.SetStringKey(ctx.Args[j], ctx.Args[j+1], false)
 		ctx.Notify(NotifyString, "set", ctx.Args[j])
 	}

@@ -42,6 +42,13 @@ type DB struct {
 	expires map[uint32]int64
 	arena   arena
 
+	// hint is the position + 1 of the key the last search found (0:
+	// none). A command usually looks its key up more than once (the
+	// read or type check, then the write), and comparing the key at the
+	// hinted position is cheaper than hashing it again. It is a guess,
+	// checked against the key every time; ResetLookupHint drops it.
+	hint uint32
+
 	// gen counts snapshots taken. An object whose gen is older than
 	// frozenGen may be shared with a live snapshot and is cloned on its
 	// first mutation.
@@ -187,9 +194,27 @@ func find[K ~string | ~[]byte](db *DB, key K) (slotRef, int) {
 	return r, pos
 }
 
+// position returns the entry position of key, -1 if missing, trying the
+// hinted position first (see DB.hint).
+func position[K ~string | ~[]byte](db *DB, key K) int {
+	if p := int(db.hint) - 1; p >= 0 && p < db.n && string(db.keyOf(db.ent(p))) == string(key) {
+		return p
+	}
+	_, i := find(db, key)
+	db.hint = uint32(i + 1)
+	return i
+}
+
+// ResetLookupHint forgets which key was found last. The server calls it
+// before each command, so that a command's first lookup always searches:
+// the hint only spares the repeated lookups of one command, never a
+// command the lookup of the previous one (a benchmark hitting one key
+// over and over would otherwise look cheaper than real traffic).
+func (db *DB) ResetLookupHint() { db.hint = 0 }
+
 // lookup returns the entry of key, nil if missing.
 func lookup[K ~string | ~[]byte](db *DB, key K) *entry {
-	_, i := find(db, key)
+	i := position(db, key)
 	if i < 0 {
 		return nil
 	}
@@ -389,7 +414,7 @@ func (db *DB) ExpireAt(key string) (int64, bool) {
 	if len(db.expires) == 0 {
 		return 0, false
 	}
-	_, i := find(db, key)
+	i := position(db, key)
 	if i < 0 || db.ent(i).flags&flagExpire == 0 {
 		return 0, false
 	}
@@ -434,11 +459,12 @@ func (db *DB) Mutable(key string) (Value, bool) {
 func set[K ~string | ~[]byte](db *DB, key K, v Value, val []byte, sflags uint8, keepTTL bool, gen uint64, atime int64) {
 	inline := v == nil
 	if inline && recordLen(len(key), len(val), true) > maxSlabRecord {
-		// Big strings stay Go objects: Peek then copies nothing.
+		// Strings too big for a slab stay Go objects: Peek then copies
+		// nothing (an inline string is copied out).
 		v = &String{B: append([]byte(nil), val...), Enc: StringEnc(sflags >> flagEncShift), Copied: sflags&flagCopied != 0}
 		inline = false
 	}
-	_, i := find(db, key)
+	i := position(db, key)
 	var e *entry
 	oldSize := -1
 	if i >= 0 {
@@ -451,6 +477,7 @@ func set[K ~string | ~[]byte](db *DB, key K, v Value, val []byte, sflags uint8, 
 		}
 	} else {
 		e = insertNew(db, key)
+		db.hint = uint32(db.n) // its position + 1
 	}
 	writeRecord(db, e, key, val, inline, oldSize)
 	e.flags = e.flags&(flagExpire|flagFresh) | sflags
@@ -518,7 +545,7 @@ func (db *DB) Delete(key string) bool {
 // SetExpireAt sets the absolute expiry time of an existing key. It reports
 // false, and does nothing, if the key does not exist.
 func (db *DB) SetExpireAt(key string, unixMs int64) bool {
-	_, i := find(db, key)
+	i := position(db, key)
 	if i < 0 {
 		return false
 	}
@@ -529,7 +556,7 @@ func (db *DB) SetExpireAt(key string, unixMs int64) bool {
 
 // Persist removes the key's expiry time and reports whether it had one.
 func (db *DB) Persist(key string) bool {
-	_, i := find(db, key)
+	i := position(db, key)
 	if i < 0 || db.ent(i).flags&flagExpire == 0 {
 		return false
 	}

@@ -145,7 +145,7 @@ func TestDBMatchesModelUnderSnapshots(t *testing.T) {
 			keyOf := func() string {
 				n := r.IntN(300)
 				if n%50 == 0 {
-					return strings.Repeat("long-key-", 70) + fmt.Sprint(n) // beyond a slab
+					return strings.Repeat("long-key-", 460) + fmt.Sprint(n) // beyond a slab
 				}
 				return fmt.Sprint("k", n)
 			}
@@ -153,7 +153,12 @@ func TestDBMatchesModelUnderSnapshots(t *testing.T) {
 				k := keyOf()
 				switch op := r.IntN(100); {
 				case op < 40:
-					v := strings.Repeat("v", r.IntN(700)) + fmt.Sprint(step)
+					size := r.IntN(700)
+					if r.IntN(4) == 0 {
+						// The classes of a few KiB and past the last one.
+						size = r.IntN(maxSlabRecord + 300)
+					}
+					v := strings.Repeat("v", size) + fmt.Sprint(step)
 					db.SetString([]byte(k), []byte(v), EncTried, false, int64(step))
 					want[k] = modelValue{str: v}
 				case op < 48:
@@ -286,23 +291,46 @@ func TestScanReturnsEveryStableKey(t *testing.T) {
 	}
 }
 
-// TestStringPathsAllocateNothing: SET over an existing small string and
-// GET's PeekStringTouch allocate nothing, whatever the key count.
+// TestStringPathsAllocateNothing: SET over an existing string of up to a
+// few KiB (a 1 KiB value is redis-benchmark -d 1024's) and GET's
+// PeekStringTouch allocate nothing, whatever the key count; a new key with
+// such a value allocates nothing either once the slab has room.
 func TestStringPathsAllocateNothing(t *testing.T) {
 	db := NewDB()
 	for i := range 10000 {
 		db.SetString([]byte(fmt.Sprint("key:", i)), []byte(fmt.Sprint("value:", i)), EncTried, false, 0)
 	}
-	key, val := []byte("key:1234"), []byte("value:4321")
-	if n := testing.AllocsPerRun(1000, func() { db.SetString(key, val, EncTried, false, 5) }); n != 0 {
-		t.Errorf("SetString overwrite: %v allocations", n)
-	}
-	if n := testing.AllocsPerRun(1000, func() {
-		if b, _, _ := db.PeekStringTouch(key, 6); !bytes.Equal(b, val) {
-			t.Fatalf("got %q", b)
+	for _, size := range []int{10, 1024, maxSlabRecord - 20} {
+		key, val := []byte("key:1234"), bytes.Repeat([]byte("v"), size)
+		db.SetString(key, val, EncTried, false, 5)
+		if n := testing.AllocsPerRun(1000, func() { db.SetString(key, val, EncTried, false, 5) }); n != 0 {
+			t.Errorf("SetString overwrite with %d bytes: %v allocations", size, n)
 		}
-	}); n != 0 {
-		t.Errorf("PeekStringTouch: %v allocations", n)
+		if n := testing.AllocsPerRun(1000, func() {
+			if b, _, _ := db.PeekStringTouch(key, 6); !bytes.Equal(b, val) {
+				t.Fatalf("got %q", b)
+			}
+		}); n != 0 {
+			t.Errorf("PeekStringTouch of %d bytes: %v allocations", size, n)
+		}
+		if !db.IsCompact(string(key)) {
+			t.Errorf("a %d-byte value is not in the slabs", size)
+		}
+	}
+	// New keys with 1 KiB values: after the first few fill a chunk's worth
+	// of the class, the rest share the chunks (no allocation per key but
+	// the chunks and the table's growth).
+	val := bytes.Repeat([]byte("w"), 1024)
+	keys := make([][]byte, 2000)
+	for i := range keys {
+		keys[i] = []byte(fmt.Sprint("new:", i))
+	}
+	i := 0
+	if n := testing.AllocsPerRun(len(keys)-1, func() {
+		db.SetString(keys[i], val, EncTried, false, 7)
+		i++
+	}); n > 0.1 {
+		t.Errorf("SetString of new keys with 1 KiB values: %v allocations per key", n)
 	}
 }
 

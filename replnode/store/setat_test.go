@@ -71,3 +71,49 @@ func TestSetMovedKeepsSnapshotsFrozen(t *testing.T) {
 		t.Errorf("dst has %d elements, want 2", got.(*List).Len())
 	}
 }
+
+// TestLookupHintNeverMisleads: the position the last search found is only
+// a guess. After the key there is deleted (the last entry moves into its
+// place), after the DB shrinks below it, and after a flush, lookups still
+// find exactly the keys present, with their own values.
+func TestLookupHintNeverMisleads(t *testing.T) {
+	db := NewDB()
+	for _, k := range []string{"a", "b", "c", "d"} {
+		db.SetString([]byte(k), []byte("v"+k), EncTried, false, 0)
+	}
+	get := func(k string) string {
+		b, _, ok := db.PeekStringTouch([]byte(k), 0)
+		if !ok {
+			return "<missing>"
+		}
+		return string(b)
+	}
+	if get("b") != "vb" { // hint: b's position (1)
+		t.Fatal("b not found")
+	}
+	db.Delete("b") // d moves to position 1
+	if got := get("b"); got != "<missing>" {
+		t.Errorf("deleted b found as %q", got)
+	}
+	if get("d") != "vd" || get("a") != "va" || get("c") != "vc" {
+		t.Errorf("after the move: a=%q c=%q d=%q", get("a"), get("c"), get("d"))
+	}
+	get("d") // hint at the last position
+	db.Delete("a")
+	db.Delete("c") // the hint is now beyond the last entry
+	if got := get("c"); got != "<missing>" {
+		t.Errorf("deleted c found as %q", got)
+	}
+	if !db.SetExpireAt("d", 100) || db.SetExpireAt("c", 100) {
+		t.Error("SetExpireAt disagrees with the keys present")
+	}
+	db.Flush()
+	if got := get("d"); got != "<missing>" || db.Persist("d") {
+		t.Errorf("key found after Flush: %q", got)
+	}
+	db.SetString([]byte("e"), []byte("ve"), EncTried, false, 0)
+	db.ResetLookupHint()
+	if get("e") != "ve" || get("d") != "<missing>" {
+		t.Error("lookups wrong after ResetLookupHint")
+	}
+}
