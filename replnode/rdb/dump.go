@@ -150,7 +150,7 @@ func FunctionsDumpPayload(codes [][]byte) []byte {
 	for _, code := range codes {
 		e.Function(code)
 	}
-	_ = e.w.Flush() // a sliceWriter never fails
+	e.flush() // a sliceWriter never fails
 	out := binary.LittleEndian.AppendUint16(buf.b, Version)
 	return binary.LittleEndian.AppendUint64(out, CRC64(0, out))
 }

@@ -1,12 +1,12 @@
 package rdb
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -36,29 +36,71 @@ const quicklistNodeBytes = 8192
 // Header, Aux fields, Function libraries, then per database SelectDB,
 // ResizeDB and its entries, and finally Finish. The first write error is
 // kept: later calls do nothing and Finish (or Err) returns it.
+//
+// Everything is appended to one buffer that goes to the writer (and
+// through the checksum) encoderFlushBytes at a time: a full sync writes the
+// socket in large pieces, and encoding a key costs no call per field and
+// no allocation.
 type Encoder struct {
-	w   *bufio.Writer
+	w   io.Writer
+	buf []byte
 	opt Options
 	crc uint64
-	n   int64
+	n   int64 // bytes handed to w
 	err error
 	lzf lzfCompressor
 }
 
-// NewEncoder returns an encoder writing to w with the given options.
+// encoderFlushBytes is the size of the writes an Encoder makes.
+const encoderFlushBytes = 256 << 10
+
+// NewEncoder returns an encoder writing to w with the given options. The
+// buffer grows as needed up to encoderFlushBytes, so a small payload
+// (DUMP) does not pay for a large one.
 func NewEncoder(w io.Writer, opt Options) *Encoder {
-	return &Encoder{w: bufio.NewWriterSize(w, 64<<10), opt: opt}
+	return &Encoder{w: w, opt: opt}
 }
 
 // Err returns the first error met, if any.
 func (e *Encoder) Err() error { return e.err }
 
 // Written is the number of bytes produced so far (buffered or not).
-func (e *Encoder) Written() int64 { return e.n }
+func (e *Encoder) Written() int64 { return e.n + int64(len(e.buf)) }
 
-// write appends p to the stream and to the running checksum.
+// write appends p to the stream. A piece larger than the buffer goes to
+// the writer directly after what is buffered.
 func (e *Encoder) write(p []byte) {
-	if e.err != nil {
+	if len(p) >= encoderFlushBytes {
+		e.flush()
+		e.emit(p)
+		return
+	}
+	e.buf = append(e.buf, p...)
+	e.maybeFlush()
+}
+
+// writeByte appends one byte.
+func (e *Encoder) writeByte(b byte) {
+	e.buf = append(e.buf, b)
+	e.maybeFlush()
+}
+
+// maybeFlush writes the buffer out once it is full.
+func (e *Encoder) maybeFlush() {
+	if len(e.buf) >= encoderFlushBytes {
+		e.flush()
+	}
+}
+
+// flush writes the buffered bytes out.
+func (e *Encoder) flush() {
+	e.emit(e.buf)
+	e.buf = e.buf[:0]
+}
+
+// emit checksums p and writes it; after an error it does nothing.
+func (e *Encoder) emit(p []byte) {
+	if e.err != nil || len(p) == 0 {
 		return
 	}
 	if e.opt.Checksum {
@@ -68,12 +110,9 @@ func (e *Encoder) write(p []byte) {
 	e.n += int64(len(p))
 }
 
-// writeByte appends one byte.
-func (e *Encoder) writeByte(b byte) { e.write([]byte{b}) }
-
 // Header writes the magic string and the RDB version.
 func (e *Encoder) Header() {
-	e.write(fmt.Appendf(nil, "%s%04d", magic, Version))
+	e.buf = fmt.Appendf(e.buf, "%s%04d", magic, Version)
 }
 
 // Aux writes one AUX field.
@@ -106,27 +145,25 @@ func (e *Encoder) ResizeDB(keys, expires int) {
 // expiry time in unix ms.
 func (e *Encoder) Entry(key string, v store.Value, expireAt int64, hasExpire bool) {
 	if hasExpire {
-		e.writeByte(opExpireTimeMs)
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(expireAt))
-		e.write(b[:])
+		e.buf = append(e.buf, opExpireTimeMs)
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, uint64(expireAt))
 	}
-	e.writeByte(valueType(v))
-	e.writeString([]byte(key))
+	e.buf = append(e.buf, valueType(v))
+	// The key is only read: no copy of it is made.
+	e.writeString(unsafe.Slice(unsafe.StringData(key), len(key)))
 	e.writeValue(v)
 }
 
 // Finish writes the EOF opcode and the checksum trailer and flushes.
 func (e *Encoder) Finish() error {
 	e.writeByte(opEOF)
+	e.flush() // the checksum covers everything up to here
 	var b [8]byte
 	if e.opt.Checksum {
 		binary.LittleEndian.PutUint64(b[:], e.crc)
 	}
 	e.write(b[:])
-	if e.err == nil {
-		e.err = e.w.Flush()
-	}
+	e.flush()
 	return e.err
 }
 
@@ -207,7 +244,7 @@ func DumpPayload(v store.Value, opt Options) []byte {
 	e := NewEncoder(&buf, Options{Compress: opt.Compress})
 	e.writeByte(valueType(v))
 	e.writeValue(v)
-	_ = e.w.Flush() // a sliceWriter never fails
+	e.flush() // a sliceWriter never fails
 	out := binary.LittleEndian.AppendUint16(buf.b, Version)
 	return binary.LittleEndian.AppendUint64(out, CRC64(0, out))
 }
@@ -225,22 +262,21 @@ func (s *sliceWriter) Write(p []byte) (int, error) {
 
 // writeLen writes n in the RDB length encoding.
 func (e *Encoder) writeLen(n uint64) {
+	e.buf = appendLen(e.buf, n)
+	e.maybeFlush()
+}
+
+// appendLen appends n in the RDB length encoding.
+func appendLen(b []byte, n uint64) []byte {
 	switch {
 	case n < 1<<6:
-		e.writeByte(byte(n))
+		return append(b, byte(n))
 	case n < 1<<14:
-		e.write([]byte{byte(len14Bit<<6 | n>>8), byte(n)})
+		return append(b, byte(len14Bit<<6|n>>8), byte(n))
 	case n <= math.MaxUint32:
-		var b [5]byte
-		b[0] = len32Bit
-		binary.BigEndian.PutUint32(b[1:], uint32(n))
-		e.write(b[:])
-	default:
-		var b [9]byte
-		b[0] = len64Bit
-		binary.BigEndian.PutUint64(b[1:], n)
-		e.write(b[:])
+		return binary.BigEndian.AppendUint32(append(b, len32Bit), uint32(n))
 	}
+	return binary.BigEndian.AppendUint64(append(b, len64Bit), n)
 }
 
 // writeString writes s as Redis's rdbSaveRawString does: short canonical
@@ -254,14 +290,14 @@ func (e *Encoder) writeString(s []byte) {
 	}
 	if e.opt.Compress && len(s) > lzfMinLength {
 		if c := e.lzf.compress(s, len(s)-4); c != nil {
-			e.writeByte(lenEncVal<<6 | encLZF)
-			e.writeLen(uint64(len(c)))
-			e.writeLen(uint64(len(s)))
+			e.buf = append(e.buf, lenEncVal<<6|encLZF)
+			e.buf = appendLen(e.buf, uint64(len(c)))
+			e.buf = appendLen(e.buf, uint64(len(s)))
 			e.write(c)
 			return
 		}
 	}
-	e.writeLen(uint64(len(s)))
+	e.buf = appendLen(e.buf, uint64(len(s)))
 	e.write(s)
 }
 
@@ -270,14 +306,15 @@ func (e *Encoder) writeString(s []byte) {
 func (e *Encoder) writeIntEncoded(n int64) bool {
 	switch {
 	case n >= math.MinInt8 && n <= math.MaxInt8:
-		e.write([]byte{lenEncVal<<6 | encInt8, byte(n)})
+		e.buf = append(e.buf, lenEncVal<<6|encInt8, byte(n))
 	case n >= math.MinInt16 && n <= math.MaxInt16:
-		e.write([]byte{lenEncVal<<6 | encInt16, byte(n), byte(n >> 8)})
+		e.buf = append(e.buf, lenEncVal<<6|encInt16, byte(n), byte(n>>8))
 	case n >= math.MinInt32 && n <= math.MaxInt32:
-		e.write([]byte{lenEncVal<<6 | encInt32, byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})
+		e.buf = append(e.buf, lenEncVal<<6|encInt32, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	default:
 		return false
 	}
+	e.maybeFlush()
 	return true
 }
 
