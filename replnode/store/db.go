@@ -30,11 +30,19 @@ import (
 //   - any other value (and a string the caller keeps, or one Mutable
 //     handed out) is a Go object in objs, referenced by index.
 //   - expires maps entry positions to expiry times, only for keys with one.
+//
+// A snapshot shares the entry pages (copy-on-write, as a fork shares
+// memory pages): ent, the accessor for any change to an entry, copies a
+// page the first time it is written after a snapshot that is still live.
 type DB struct {
 	seed  maphash.Seed
 	index keyIndex
 	ents  [][]entry // pages of entPage entries
-	n     int
+	// pageGen[p] is the gen when page p was last made the DB's own (see
+	// ent): a page with an older gen may be shared with a live snapshot,
+	// and the flagFresh bits of its entries are stale.
+	pageGen []uint64
+	n       int
 
 	objs    []objSlot
 	objFree []uint32
@@ -76,6 +84,8 @@ const (
 	flagExpire = 1 << iota
 	// flagFresh marks a record allocated after the newest snapshot: no
 	// snapshot can read it, so it may be overwritten or freed at once.
+	// It is only meaningful in a page whose pageGen is the current gen
+	// (ent clears the bits of a page when it takes the page over).
 	flagFresh
 	flagCopied
 	flagEncShift = 3 // String.Enc, in the bits from here
@@ -89,6 +99,7 @@ type objSlot struct {
 const (
 	entPageShift = 12
 	entPage      = 1 << entPageShift
+	entPageBytes = entPage * int64(unsafe.Sizeof(entry{}))
 )
 
 // NewDB returns an empty database.
@@ -105,7 +116,35 @@ func (db *DB) ExpiresLen() int { return len(db.expires) }
 
 // ---------------------------------------------------------------- table
 
-func (db *DB) ent(i int) *entry { return &db.ents[i>>entPageShift][i&(entPage-1)] }
+// ent returns entry i for reading or writing: a page a live snapshot may
+// share is copied first. Paths that only read use readEnt.
+func (db *DB) ent(i int) *entry {
+	p := i >> entPageShift
+	if db.pageGen[p] != db.gen {
+		db.ownPage(p)
+	}
+	return &db.ents[p][i&(entPage-1)]
+}
+
+// readEnt returns entry i for reading only (it may be shared with a
+// snapshot).
+func (db *DB) readEnt(i int) *entry { return &db.ents[i>>entPageShift][i&(entPage-1)] }
+
+// ownPage makes entry page p the DB's own for the current gen: copied when
+// a live snapshot may read it, and with its flagFresh bits cleared, since
+// every record it points at predates the newest snapshot.
+func (db *DB) ownPage(p int) {
+	page := db.ents[p]
+	if db.liveSnaps > 0 {
+		page = slices.Clone(page)
+		db.ents[p] = page
+		db.snapRetained += entPageBytes
+	}
+	for i := range page {
+		page[i].flags &^= flagFresh
+	}
+	db.pageGen[p] = db.gen
+}
 
 func hashOf[K ~string | ~[]byte](seed maphash.Seed, key K) uint32 {
 	h := maphash.String(seed, string(key))
@@ -174,7 +213,7 @@ func find[K ~string | ~[]byte](db *DB, key K) (slotRef, int) {
 	h := hashOf(db.seed, key)
 	pos := -1
 	r, ok := db.index.probe(h, func(p int) bool {
-		e := db.ent(p)
+		e := db.readEnt(p)
 		if e.hash == h && string(db.keyOf(e)) == string(key) {
 			pos = p
 			return true
@@ -187,7 +226,7 @@ func find[K ~string | ~[]byte](db *DB, key K) (slotRef, int) {
 	return r, pos
 }
 
-// lookup returns the entry of key, nil if missing.
+// lookup returns the entry of key to read or write, nil if missing.
 func lookup[K ~string | ~[]byte](db *DB, key K) *entry {
 	_, i := find(db, key)
 	if i < 0 {
@@ -196,14 +235,24 @@ func lookup[K ~string | ~[]byte](db *DB, key K) *entry {
 	return db.ent(i)
 }
 
+// lookupRead is lookup for reading only.
+func lookupRead[K ~string | ~[]byte](db *DB, key K) *entry {
+	_, i := find(db, key)
+	if i < 0 {
+		return nil
+	}
+	return db.readEnt(i)
+}
+
 // hashAt is the hash of the key at position i (keyIndex reads it).
-func (db *DB) hashAt(i int) uint32 { return db.ent(i).hash }
+func (db *DB) hashAt(i int) uint32 { return db.readEnt(i).hash }
 
 // insertNew appends an entry for key (known to be missing) and returns it.
 func insertNew[K ~string | ~[]byte](db *DB, key K) *entry {
 	i := db.n
 	if i>>entPageShift == len(db.ents) {
 		db.ents = append(db.ents, make([]entry, entPage))
+		db.pageGen = append(db.pageGen, db.gen)
 	}
 	db.n++
 	e := db.ent(i)
@@ -238,6 +287,7 @@ func (db *DB) removeAt(s slotRef, i int) {
 	if db.n&(entPage-1) == 0 && db.n>>entPageShift < len(db.ents) {
 		db.ents[len(db.ents)-1] = nil
 		db.ents = db.ents[:len(db.ents)-1]
+		db.pageGen = db.pageGen[:len(db.ents)]
 	}
 }
 
@@ -340,7 +390,7 @@ func stringFromRecord(b []byte, flags uint8) *String {
 // The value must not be mutated; use Mutable for that. A string stored
 // inline is returned as a fresh copy.
 func (db *DB) Peek(key string) (Value, bool) {
-	e := lookup(db, key)
+	e := lookupRead(db, key)
 	if e == nil {
 		return nil, false
 	}
@@ -348,7 +398,7 @@ func (db *DB) Peek(key string) (Value, bool) {
 }
 
 // Contains reports whether key exists, without looking at its expiry time.
-func (db *DB) Contains(key []byte) bool { return lookup(db, key) != nil }
+func (db *DB) Contains(key []byte) bool { return lookupRead(db, key) != nil }
 
 // Touch is Contains that also records nowMs as the key's access time, as
 // PeekTouch does, without building the value.
@@ -390,7 +440,7 @@ func (db *DB) ExpireAt(key string) (int64, bool) {
 		return 0, false
 	}
 	_, i := find(db, key)
-	if i < 0 || db.ent(i).flags&flagExpire == 0 {
+	if i < 0 || db.readEnt(i).flags&flagExpire == 0 {
 		return 0, false
 	}
 	return db.expires[uint32(i)], true
@@ -530,7 +580,7 @@ func (db *DB) SetExpireAt(key string, unixMs int64) bool {
 // Persist removes the key's expiry time and reports whether it had one.
 func (db *DB) Persist(key string) bool {
 	_, i := find(db, key)
-	if i < 0 || db.ent(i).flags&flagExpire == 0 {
+	if i < 0 || db.readEnt(i).flags&flagExpire == 0 {
 		return false
 	}
 	db.ent(i).flags &^= flagExpire
@@ -541,7 +591,7 @@ func (db *DB) Persist(key string) bool {
 // Flush removes every key. Live snapshots keep their own view (they hold
 // the old arena's chunks).
 func (db *DB) Flush() {
-	db.index, db.ents, db.n = keyIndex{}, nil, 0
+	db.index, db.ents, db.pageGen, db.n = keyIndex{}, nil, nil, 0
 	db.objs, db.objFree = nil, nil
 	db.expires = make(map[uint32]int64)
 	db.arena = arena{}
@@ -551,7 +601,7 @@ func (db *DB) Flush() {
 // false. It must not be used to mutate the DB.
 func (db *DB) ForEach(fn func(key string, v Value, expireAt int64, hasExpire bool) bool) {
 	for i := range db.n {
-		e := db.ent(i)
+		e := db.readEnt(i)
 		t, ok := db.expiryOf(i, e)
 		if !fn(string(db.keyOf(e)), db.valueOf(e), t, ok) {
 			return
@@ -585,33 +635,30 @@ type Snapshot struct {
 	overhead int64
 }
 
-// Snapshot freezes the DB's current content. It costs one copy of the
-// entry pages (no pointers: a memory copy) and of the object list; the
-// records are then kept from reuse and the objects shared copy-on-write.
+// Snapshot freezes the DB's current content. It shares the entry pages,
+// which the DB copies one at a time when it first writes them (ent), and
+// copies the object list; the records are then kept from reuse and the
+// objects shared copy-on-write. So taking it costs the executor a copy of
+// the lists, not of the keyspace, and memory grows only with the pages
+// written while it is live.
 func (db *DB) Snapshot() *Snapshot {
 	s := &Snapshot{
 		db:      db,
 		n:       db.n,
-		ents:    make([][]entry, len(db.ents)),
+		ents:    slices.Clone(db.ents),
 		objs:    make([]Value, len(db.objs)),
 		chunks:  slices.Clone(db.arena.chunks),
 		big:     slices.Clone(db.arena.big),
 		expires: maps.Clone(db.expires),
 	}
-	for p, page := range db.ents {
-		s.ents[p] = slices.Clone(page)
-		for i := range page {
-			// Every record is now visible to a snapshot.
-			page[i].flags &^= flagFresh
-		}
-	}
 	for i, o := range db.objs {
 		s.objs[i] = o.v
 	}
+	// Every page now has an older gen: shared, and its fresh bits stale.
 	db.gen++
 	db.frozenGen = db.gen
 	db.liveSnaps++
-	s.overhead = int64(len(s.ents))*entPage*24 + int64(len(s.objs))*16 +
+	s.overhead = int64(len(s.ents))*24 + int64(len(s.objs))*16 +
 		int64(len(s.chunks)+len(s.big))*24 + int64(len(s.expires))*16
 	db.snapBytes += s.overhead
 	return s
@@ -629,7 +676,7 @@ func (db *DB) IdleBytes() int64 { return db.arena.idle() }
 // small string set as bytes): deleting the key then frees nothing to the Go
 // heap, only slab slots (IdleBytes).
 func (db *DB) IsCompact(key string) bool {
-	e := lookup(db, key)
+	e := lookupRead(db, key)
 	return e != nil && e.obj == 0
 }
 
@@ -705,7 +752,7 @@ func (db *DB) SampleExpires(n int, fn func(key string, expireAt int64)) {
 		if int(i) >= db.n {
 			continue // moved by a deletion fn made during this walk
 		}
-		fn(string(db.keyOf(db.ent(int(i)))), t)
+		fn(string(db.keyOf(db.readEnt(int(i)))), t)
 		n--
 		if n == 0 {
 			return
@@ -742,7 +789,7 @@ func (db *DB) Scan(cursor uint64, count int, fn func(key string)) uint64 {
 
 // KeyAt returns the key at position i (0 <= i < Len) of the scan order;
 // with a random i it picks a random key (RANDOMKEY).
-func (db *DB) KeyAt(i int) string { return string(db.keyOf(db.ent(i))) }
+func (db *DB) KeyAt(i int) string { return string(db.keyOf(db.readEnt(i))) }
 
 // PeekTouch is Peek that also records nowMs as the key's access time, as
 // Redis's lookupKey updates the LRU clock.
@@ -758,7 +805,7 @@ func (db *DB) PeekTouch(key string, nowMs int64) (Value, bool) {
 // AccessTime returns the unix ms of the key's last access through
 // PeekTouch (0 if never), for OBJECT IDLETIME.
 func (db *DB) AccessTime(key string) (int64, bool) {
-	e := lookup(db, key)
+	e := lookupRead(db, key)
 	if e == nil {
 		return 0, false
 	}

@@ -488,3 +488,97 @@ func TestKeyIndexSplitsAndShrinks(t *testing.T) {
 	}
 	check("refilled", func(i int) bool { return i%10 == 0 || i%3 == 0 })
 }
+
+// TestSnapshotSharesEntryPages: a snapshot copies no entry page when it
+// is taken, reads copy none, and the first write to a page copies that
+// page alone (as a fork's copy-on-write); the snapshot keeps its content
+// through writes to every page. A record rewritten after one snapshot is
+// not reused in place under a newer one (the page's fresh bits are stale
+// once another snapshot is taken).
+func TestSnapshotSharesEntryPages(t *testing.T) {
+	db := NewDB()
+	want := map[string]modelValue{}
+	const keys = 5 * entPage
+	for i := range keys {
+		k, v := fmt.Sprint("k", i), fmt.Sprint("v", i)
+		db.SetString([]byte(k), []byte(v), EncTried, false, 0)
+		want[k] = modelValue{str: v}
+	}
+	older := db.Snapshot()
+	taken := db.SnapshotBytes()
+	if taken >= entPageBytes {
+		t.Fatalf("taking a snapshot of %d pages costs %d bytes, more than one page", len(db.ents), taken)
+	}
+	for i := range keys {
+		k := fmt.Sprint("k", i)
+		db.Peek(k)
+		db.Contains([]byte(k))
+		db.ExpireAt(k)
+		db.AccessTime(k)
+		db.IsCompact(k)
+		db.KeyAt(i)
+	}
+	if got := db.SnapshotBytes(); got != taken {
+		t.Fatalf("reads changed SnapshotBytes from %d to %d: a page was copied", taken, got)
+	}
+	// Touching keys of one page copies that page once.
+	pos := func(k string) int { _, i := find(db, k); return i }
+	var samePage []string
+	for i := range keys {
+		if k := fmt.Sprint("k", i); pos(k)>>entPageShift == 2 {
+			samePage = append(samePage, k)
+		}
+	}
+	db.PeekStringTouch([]byte(samePage[0]), 42)
+	db.PeekStringTouch([]byte(samePage[1]), 43)
+	if got := db.SnapshotBytes(); got != taken+entPageBytes {
+		t.Fatalf("touching two keys of one page: SnapshotBytes %d, want %d", got, taken+entPageBytes)
+	}
+	if at, _ := db.AccessTime(samePage[0]); at != 42 {
+		t.Fatalf("access time %d after the page copy, want 42", at)
+	}
+
+	// Rewrite a key after the older snapshot (its new record is fresh),
+	// take a newer one, rewrite it again with a value of the same size.
+	k := samePage[2]
+	db.SetString([]byte(k), []byte("second"), EncTried, false, 0)
+	newer := db.Snapshot()
+	db.SetString([]byte(k), []byte("third!"), EncTried, false, 0)
+	newerWant := copyModel(want)
+	newerWant[k] = modelValue{str: "second"}
+
+	// Writes over every page: overwrites, deletes, new keys, expiries.
+	r := rand.New(rand.NewPCG(3, 4))
+	cur := copyModel(want)
+	cur[k] = modelValue{str: "third!"}
+	for step := range 3 * keys {
+		k := fmt.Sprint("k", r.IntN(keys+2000))
+		switch r.IntN(4) {
+		case 0:
+			db.Delete(k)
+			delete(cur, k)
+		case 1:
+			if db.SetExpireAt(k, int64(step+1)) {
+				m := cur[k]
+				m.exp = int64(step + 1)
+				cur[k] = m
+			}
+		default:
+			v := fmt.Sprint("w", step)
+			db.SetString([]byte(k), []byte(v), EncTried, false, int64(step))
+			cur[k] = modelValue{str: v}
+		}
+	}
+	if got := snapContent(t, older); !sameModel(got, want) {
+		t.Fatal("the older snapshot changed under writes to its shared pages")
+	}
+	if got := snapContent(t, newer); !sameModel(got, newerWant) {
+		t.Fatal("the newer snapshot changed: a record rewritten before it was reused in place")
+	}
+	older.Release()
+	newer.Release()
+	if db.SnapshotBytes() != 0 {
+		t.Errorf("SnapshotBytes %d with no live snapshot", db.SnapshotBytes())
+	}
+	checkDB(t, db, cur)
+}
