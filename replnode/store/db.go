@@ -482,13 +482,18 @@ func (db *DB) Mutable(key string) (Value, bool) {
 // set is every store of a value: v as an object, or with v nil the string
 // val inline with flags.
 func set[K ~string | ~[]byte](db *DB, key K, v Value, val []byte, sflags uint8, keepTTL bool, gen uint64, atime int64) {
+	_, i := find(db, key)
+	setFound(db, i, key, v, val, sflags, keepTTL, gen, atime)
+}
+
+// setFound is set for a key find placed at position i (-1: missing).
+func setFound[K ~string | ~[]byte](db *DB, i int, key K, v Value, val []byte, sflags uint8, keepTTL bool, gen uint64, atime int64) {
 	inline := v == nil
 	if inline && recordLen(len(key), len(val), true) > maxSlabRecord {
 		// Big strings stay Go objects: Peek then copies nothing.
 		v = &String{B: append([]byte(nil), val...), Enc: StringEnc(sflags >> flagEncShift), Copied: sflags&flagCopied != 0}
 		inline = false
 	}
-	_, i := find(db, key)
 	var e *entry
 	oldSize := -1
 	if i >= 0 {
@@ -553,6 +558,32 @@ func (db *DB) SetMoved(key string, v Value, atime int64) {
 // in unix ms: overwriting an existing key allocates nothing.
 func (db *DB) SetAt(key []byte, v Value, keepTTL bool, atime int64) {
 	set(db, key, v, nil, 0, keepTTL, db.gen, atime)
+}
+
+// Reserve prepares an empty DB for about n keys (an RDB's RESIZEDB hint):
+// the index is sized so that loading them never rehashes. On a DB holding
+// keys it does nothing.
+func (db *DB) Reserve(n int) {
+	if db.n == 0 {
+		db.index.reserve(n)
+		db.ents = slices.Grow(db.ents, (min(n, maxReserveKeys)+entPage-1)/entPage)
+	}
+}
+
+// AdoptNew is Adopt for a key that must not exist yet (loading a dump,
+// where a key present twice means a corrupt file): it reports false and
+// changes nothing when key exists.
+func (db *DB) AdoptNew(key string, v Value) bool {
+	_, i := find(db, key)
+	if i >= 0 {
+		return false
+	}
+	if s, ok := v.(*String); ok {
+		setFound(db, -1, key, nil, s.B, inlineFlags(s.Enc, s.Copied), false, db.gen, 0)
+	} else {
+		setFound(db, -1, key, v, nil, 0, false, db.gen, 0)
+	}
+	return true
 }
 
 // Delete removes key and its expiry. It reports whether the key existed.

@@ -582,3 +582,43 @@ func TestSnapshotSharesEntryPages(t *testing.T) {
 	}
 	checkDB(t, db, cur)
 }
+
+// TestReserveAvoidsRehash: a DB reserved for n keys takes them without
+// splitting or growing a segment, finds every one, and keeps working
+// past the reservation; Reserve on a DB with keys changes nothing.
+func TestReserveAvoidsRehash(t *testing.T) {
+	const n = 50000
+	db := NewDB()
+	db.Reserve(n)
+	segs := len(db.index.segs)
+	if segs < 2 {
+		t.Fatalf("Reserve(%d) made %d segments", n, segs)
+	}
+	for i := range n {
+		db.SetString([]byte(fmt.Sprint("k", i)), []byte("v"), EncTried, false, 0)
+	}
+	if len(db.index.segs) != segs || db.index.slotCount() != segs*segMaxSlots {
+		t.Fatalf("loading the reserved %d keys changed the index from %d to %d segments (%d slots)", n, segs, len(db.index.segs), db.index.slotCount())
+	}
+	db.Reserve(10 * n) // has keys: ignored
+	if len(db.index.segs) != segs {
+		t.Fatalf("Reserve on a DB with keys rebuilt its index")
+	}
+	for i := range 2 * n {
+		db.SetString([]byte(fmt.Sprint("x", i)), []byte("v"), EncTried, false, 0)
+	}
+	for i := range n {
+		if !db.Contains([]byte(fmt.Sprint("k", i))) || !db.Contains([]byte(fmt.Sprint("x", i))) {
+			t.Fatalf("key %d missing after growing past the reservation", i)
+		}
+	}
+	if db.Len() != 3*n {
+		t.Fatalf("Len %d, want %d", db.Len(), 3*n)
+	}
+	if !db.AdoptNew("new", NewString([]byte("1"))) || db.AdoptNew("k7", NewString([]byte("2"))) {
+		t.Fatal("AdoptNew must add a missing key and refuse an existing one")
+	}
+	if v, _ := db.Peek("k7"); string(v.(*String).B) != "v" {
+		t.Fatal("a refused AdoptNew changed the existing key")
+	}
+}
