@@ -1,6 +1,7 @@
 package rdb
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -538,6 +539,67 @@ func TestParseScoreAsStrtod(t *testing.T) {
 	for _, in := range []string{"nan", "-NaN(1)"} {
 		if _, err := parseScore([]byte(in)); err == nil {
 			t.Errorf("parseScore(%q) accepted", in)
+		}
+	}
+}
+
+// TestQuicklistNodesFillGreedily: a list is written as quicklist nodes of
+// at most quicklistNodeBytes (a bigger element alone in its node), each
+// node as full as the next element allows, and the elements read back in
+// order, for element sizes that put the node boundaries everywhere.
+func TestQuicklistNodesFillGreedily(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 40 {
+		l := store.NewList()
+		var want []string
+		for range 1 + rng.IntN(400) {
+			n := rng.IntN(300)
+			if rng.IntN(30) == 0 {
+				n = quicklistNodeBytes + rng.IntN(3000) // alone in its node
+			}
+			el := strings.Repeat(string(rune('a'+rng.IntN(26))), n)
+			if rng.IntN(5) == 0 {
+				el = strconv.Itoa(rng.IntN(100000)) // stored as an integer
+			}
+			l.PushBack([]byte(el))
+			want = append(want, el)
+		}
+		payload := DumpPayload(l, DefaultOptions)
+		d := &decoder{r: bufio.NewReader(bytes.NewReader(payload)), h: &Handler{}, version: Version}
+		if op, err := d.byte(); err != nil || op != typeListQuicklist2 {
+			t.Fatalf("round %d: type %d %v", round, op, err)
+		}
+		nodes, err := d.plainLength()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		var prevSize int
+		for i := range nodes {
+			if c, err := d.plainLength(); err != nil || c != quicklistNodePacked {
+				t.Fatalf("round %d node %d: container %d %v", round, i, c, err)
+			}
+			blob, err := d.string()
+			if err != nil {
+				t.Fatal(err)
+			}
+			elems, err := parseListpack(blob)
+			if err != nil {
+				t.Fatalf("round %d node %d: %v", round, i, err)
+			}
+			if len(blob) > quicklistNodeBytes && len(elems) > 1 {
+				t.Fatalf("round %d node %d: %d bytes with %d elements", round, i, len(blob), len(elems))
+			}
+			if i > 0 && prevSize+len(appendListpackEntry(nil, elems[0])) <= quicklistNodeBytes {
+				t.Fatalf("round %d node %d: its first element fitted in the previous node (%d bytes)", round, i, prevSize)
+			}
+			prevSize = len(blob)
+			for _, e := range elems {
+				got = append(got, string(e))
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("round %d: elements differ after the round trip", round)
 		}
 	}
 }

@@ -49,6 +49,10 @@ type Encoder struct {
 	n   int64 // bytes handed to w
 	err error
 	lzf lzfCompressor
+	// lp, blob and num are scratch memory for building listpacks, reused
+	// from one value to the next.
+	lp        listpackBuilder
+	blob, num []byte
 }
 
 // encoderFlushBytes is the size of the writes an Encoder makes.
@@ -387,13 +391,14 @@ func (e *Encoder) writeValue(v store.Value) {
 		v.Range(func(m []byte) bool { e.writeString(m); return e.err == nil })
 	case *store.ZSet:
 		if v.Encoding() == "listpack" {
-			var lp listpackBuilder
+			lp := e.listpack()
 			v.Range(func(m []byte, score float64) bool {
 				lp.append(m)
-				lp.append(formatScore(score))
+				e.num = appendScore(e.num[:0], score)
+				lp.append(e.num)
 				return true
 			})
-			e.writeString(lp.finish())
+			e.writeListpack(lp)
 			return
 		}
 		e.writeLen(uint64(v.Len()))
@@ -406,13 +411,13 @@ func (e *Encoder) writeValue(v store.Value) {
 		})
 	case *store.Hash:
 		if v.Encoding() == "listpack" {
-			var lp listpackBuilder
+			lp := e.listpack()
 			v.Range(func(f, val []byte) bool {
 				lp.append(f)
 				lp.append(val)
 				return true
 			})
-			e.writeString(lp.finish())
+			e.writeListpack(lp)
 			return
 		}
 		e.writeLen(uint64(v.Len()))
@@ -486,39 +491,66 @@ func (e *Encoder) writeStream(s *store.Stream) {
 // up to quicklistNodeBytes each. An element that alone exceeds the node
 // size gets a node of its own.
 func (e *Encoder) writeQuicklist(l *store.List) {
-	var nodes [][]byte
-	var lp listpackBuilder
+	// Every node but the last is kept until the count is known; a list of
+	// one node (the common short list) is built in scratch memory only.
+	var full [][]byte
+	lp := e.listpack()
 	l.Range(func(elem []byte) bool {
-		if lp.count > 0 && lp.size()+listpackEntrySize(elem) > quicklistNodeBytes {
-			nodes = append(nodes, lp.finish())
-			lp = listpackBuilder{}
-		}
+		before := len(lp.body)
 		lp.append(elem)
+		if lp.count > 1 && lp.size() > quicklistNodeBytes {
+			// elem overflows the node: the node ends before it.
+			entry := append(e.num[:0], lp.body[before:]...)
+			e.num = entry
+			lp.body, lp.count = lp.body[:before], lp.count-1
+			full = append(full, lp.finishTo(nil))
+			lp.body, lp.count = append(lp.body[:0], entry...), 1
+		}
 		return true
 	})
+	nodes := len(full)
 	if lp.count > 0 {
-		nodes = append(nodes, lp.finish())
+		nodes++
 	}
-	e.writeLen(uint64(len(nodes)))
-	for _, n := range nodes {
+	e.writeLen(uint64(nodes))
+	for _, n := range full {
 		e.writeLen(quicklistNodePacked)
 		e.writeString(n)
 	}
+	if lp.count > 0 {
+		e.writeLen(quicklistNodePacked)
+		e.writeListpack(lp)
+	}
+}
+
+// listpack returns the encoder's listpack builder, emptied.
+func (e *Encoder) listpack() *listpackBuilder {
+	e.lp.body, e.lp.count = e.lp.body[:0], 0
+	return &e.lp
+}
+
+// writeListpack writes the finished listpack of lp as a string.
+func (e *Encoder) writeListpack(lp *listpackBuilder) {
+	e.blob = lp.finishTo(e.blob[:0])
+	e.writeString(e.blob)
 }
 
 // formatScore spells a sorted-set score the way it is stored in a listpack:
 // integral values as integers (which the listpack then stores as numbers),
 // others in the shortest form that reads back exactly.
-func formatScore(f float64) []byte {
+func formatScore(f float64) []byte { return appendScore(nil, f) }
+
+// appendScore appends formatScore(f) to b.
+func appendScore(b []byte, f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
-		return []byte("inf")
+		return append(b, "inf"...)
 	case math.IsInf(f, -1):
-		return []byte("-inf")
+		return append(b, "-inf"...)
 	case f == math.Trunc(f) && math.Abs(f) < 1<<53 && !(f == 0 && math.Signbit(f)):
-		return strconv.AppendInt(nil, int64(f), 10)
+		return strconv.AppendInt(b, int64(f), 10)
 	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64)
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
 // ---------------------------------------------------------------- intset and listpack builders
@@ -574,21 +606,20 @@ func (lp *listpackBuilder) appendInt(n int64) {
 }
 
 // finish returns the complete listpack.
-func (lp *listpackBuilder) finish() []byte {
+func (lp *listpackBuilder) finish() []byte { return lp.finishTo(make([]byte, 0, lp.size())) }
+
+// finishTo appends the complete listpack to b.
+func (lp *listpackBuilder) finishTo(b []byte) []byte {
 	total := lp.size()
-	b := make([]byte, lpHdrSize, total)
-	binary.LittleEndian.PutUint32(b[0:], uint32(total))
 	n := lp.count
 	if n > lpNumElemsUnknown {
 		n = lpNumElemsUnknown
 	}
-	binary.LittleEndian.PutUint16(b[4:], uint16(n))
+	b = binary.LittleEndian.AppendUint32(b, uint32(total))
+	b = binary.LittleEndian.AppendUint16(b, uint16(n))
 	b = append(b, lp.body...)
 	return append(b, lpEOF)
 }
-
-// listpackEntrySize is the number of bytes s takes as a listpack entry.
-func listpackEntrySize(s []byte) int { return len(appendListpackEntry(nil, s)) }
 
 // appendListpackEntry appends the encoding of s and its back length.
 func appendListpackEntry(b []byte, s []byte) []byte {
