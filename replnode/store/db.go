@@ -29,11 +29,14 @@ import (
 //     copy as a *String, PeekString the bytes themselves.
 //   - any other value (and a string the caller keeps, or one Mutable
 //     handed out) is a Go object in objs, referenced by index.
-//   - expires maps entry positions to expiry times, only for keys with one.
+//   - expires maps entry positions to expiry times, only for keys with one,
+//     one map per entry page (nil for a page without one).
 //
-// A snapshot shares the entry pages (copy-on-write, as a fork shares
-// memory pages): ent, the accessor for any change to an entry, copies a
-// page the first time it is written after a snapshot that is still live.
+// A snapshot shares the entry pages and their expiry maps (copy-on-write,
+// as a fork shares memory pages): ent, the accessor for any change to an
+// entry, copies a page and its map the first time it is written after a
+// snapshot that is still live. Every change to an expiry goes through ent
+// for that position first.
 type DB struct {
 	seed  maphash.Seed
 	index keyIndex
@@ -47,8 +50,13 @@ type DB struct {
 	objs    []objSlot
 	objFree []uint32
 
-	expires map[uint32]int64
-	arena   arena
+	expires  []map[uint32]int64
+	nExpires int
+	// expiresFrom is the page SampleExpires starts at, moving on each
+	// call; sampleBuf is its scratch memory.
+	expiresFrom int
+	sampleBuf   []uint32
+	arena       arena
 
 	// gen counts snapshots taken. An object whose gen is older than
 	// frozenGen may be shared with a live snapshot and is cloned on its
@@ -104,7 +112,7 @@ const (
 
 // NewDB returns an empty database.
 func NewDB() *DB {
-	return &DB{seed: maphash.MakeSeed(), expires: make(map[uint32]int64)}
+	return &DB{seed: maphash.MakeSeed()}
 }
 
 // Len is the number of keys, including keys that are logically expired but
@@ -112,7 +120,46 @@ func NewDB() *DB {
 func (db *DB) Len() int { return db.n }
 
 // ExpiresLen is the number of keys with an expiry time.
-func (db *DB) ExpiresLen() int { return len(db.expires) }
+func (db *DB) ExpiresLen() int { return db.nExpires }
+
+// expiryIn is the expiry time of position i in a page-split expiry table.
+func expiryIn(expires []map[uint32]int64, i int) int64 {
+	return expires[i>>entPageShift][uint32(i)]
+}
+
+// setExpiry records t as the expiry of position i (its page owned: ent(i)
+// was called).
+func (db *DB) setExpiry(i int, t int64) {
+	p := i >> entPageShift
+	for len(db.expires) <= p {
+		db.expires = append(db.expires, nil)
+	}
+	m := db.expires[p]
+	if m == nil {
+		m = make(map[uint32]int64)
+		db.expires[p] = m
+	}
+	if _, had := m[uint32(i)]; !had {
+		db.nExpires++
+	}
+	m[uint32(i)] = t
+}
+
+// clearExpiry removes the expiry of position i, if any (its page owned).
+func (db *DB) clearExpiry(i int) {
+	p := i >> entPageShift
+	if p >= len(db.expires) || db.expires[p] == nil {
+		return
+	}
+	m := db.expires[p]
+	if _, had := m[uint32(i)]; had {
+		delete(m, uint32(i))
+		db.nExpires--
+	}
+	if len(m) == 0 {
+		db.expires[p] = nil
+	}
+}
 
 // ---------------------------------------------------------------- table
 
@@ -139,6 +186,10 @@ func (db *DB) ownPage(p int) {
 		page = slices.Clone(page)
 		db.ents[p] = page
 		db.snapRetained += entPageBytes
+		if p < len(db.expires) && db.expires[p] != nil {
+			db.expires[p] = maps.Clone(db.expires[p])
+			db.snapRetained += int64(len(db.expires[p])) * 16
+		}
 	}
 	for i := range page {
 		page[i].flags &^= flagFresh
@@ -269,7 +320,7 @@ func (db *DB) removeAt(s slotRef, i int) {
 	db.dropObj(e) // reads the key: before the record goes
 	db.freeRecord(e, size)
 	if e.flags&flagExpire != 0 {
-		delete(db.expires, uint32(i))
+		db.clearExpiry(i)
 	}
 	db.index.remove(s, db.hashAt)
 	last := db.n - 1
@@ -277,8 +328,8 @@ func (db *DB) removeAt(s slotRef, i int) {
 		le := db.ent(last)
 		db.index.renumber(le.hash, last, i)
 		if le.flags&flagExpire != 0 {
-			db.expires[uint32(i)] = db.expires[uint32(last)]
-			delete(db.expires, uint32(last))
+			db.setExpiry(i, expiryIn(db.expires, last))
+			db.clearExpiry(last)
 		}
 		*e = *le
 	}
@@ -288,6 +339,9 @@ func (db *DB) removeAt(s slotRef, i int) {
 		db.ents[len(db.ents)-1] = nil
 		db.ents = db.ents[:len(db.ents)-1]
 		db.pageGen = db.pageGen[:len(db.ents)]
+		if len(db.expires) > len(db.ents) {
+			db.expires = db.expires[:len(db.ents)] // their maps are empty (nil)
+		}
 	}
 }
 
@@ -436,14 +490,14 @@ func (db *DB) PeekStringTouch(key []byte, nowMs int64) (b []byte, kind Kind, ok 
 // ExpireAt returns the key's absolute expiry time in unix ms, and whether it
 // has one.
 func (db *DB) ExpireAt(key string) (int64, bool) {
-	if len(db.expires) == 0 {
+	if db.nExpires == 0 {
 		return 0, false
 	}
 	_, i := find(db, key)
 	if i < 0 || db.readEnt(i).flags&flagExpire == 0 {
 		return 0, false
 	}
-	return db.expires[uint32(i)], true
+	return expiryIn(db.expires, i), true
 }
 
 // IsExpired reports whether key exists and its expiry time is at or before
@@ -501,7 +555,7 @@ func setFound[K ~string | ~[]byte](db *DB, i int, key K, v Value, val []byte, sf
 		oldSize = db.recordSize(e)
 		db.dropObj(e)
 		if !keepTTL && e.flags&flagExpire != 0 {
-			delete(db.expires, uint32(i))
+			db.clearExpiry(i)
 			e.flags &^= flagExpire
 		}
 	} else {
@@ -604,7 +658,7 @@ func (db *DB) SetExpireAt(key string, unixMs int64) bool {
 		return false
 	}
 	db.ent(i).flags |= flagExpire
-	db.expires[uint32(i)] = unixMs
+	db.setExpiry(i, unixMs)
 	return true
 }
 
@@ -615,7 +669,7 @@ func (db *DB) Persist(key string) bool {
 		return false
 	}
 	db.ent(i).flags &^= flagExpire
-	delete(db.expires, uint32(i))
+	db.clearExpiry(i)
 	return true
 }
 
@@ -624,7 +678,7 @@ func (db *DB) Persist(key string) bool {
 func (db *DB) Flush() {
 	db.index, db.ents, db.pageGen, db.n = keyIndex{}, nil, nil, 0
 	db.objs, db.objFree = nil, nil
-	db.expires = make(map[uint32]int64)
+	db.expires, db.nExpires = nil, 0
 	db.arena = arena{}
 }
 
@@ -644,7 +698,7 @@ func (db *DB) expiryOf(i int, e *entry) (int64, bool) {
 	if e.flags&flagExpire == 0 {
 		return 0, false
 	}
-	return db.expires[uint32(i)], true
+	return expiryIn(db.expires, i), true
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -660,7 +714,8 @@ type Snapshot struct {
 	objs    []Value
 	chunks  [][]byte
 	big     [][]byte
-	expires map[uint32]int64
+	expires []map[uint32]int64
+	nExp    int
 	done    bool
 	// overhead is what the snapshot's own lists cost (DB.snapBytes).
 	overhead int64
@@ -680,7 +735,8 @@ func (db *DB) Snapshot() *Snapshot {
 		objs:    make([]Value, len(db.objs)),
 		chunks:  slices.Clone(db.arena.chunks),
 		big:     slices.Clone(db.arena.big),
-		expires: maps.Clone(db.expires),
+		expires: slices.Clone(db.expires),
+		nExp:    db.nExpires,
 	}
 	for i, o := range db.objs {
 		s.objs[i] = o.v
@@ -690,7 +746,7 @@ func (db *DB) Snapshot() *Snapshot {
 	db.frozenGen = db.gen
 	db.liveSnaps++
 	s.overhead = int64(len(s.ents))*24 + int64(len(s.objs))*16 +
-		int64(len(s.chunks)+len(s.big))*24 + int64(len(s.expires))*16
+		int64(len(s.chunks)+len(s.big)+len(s.expires))*24
 	db.snapBytes += s.overhead
 	return s
 }
@@ -720,7 +776,7 @@ func (db *DB) SnapshotBytes() int64 { return db.snapBytes + db.snapRetained }
 func (s *Snapshot) Len() int { return s.n }
 
 // ExpiresLen is the number of keys with an expiry time in the snapshot.
-func (s *Snapshot) ExpiresLen() int { return len(s.expires) }
+func (s *Snapshot) ExpiresLen() int { return s.nExp }
 
 // ForEach calls fn for every key of the snapshot, stopping at the first error,
 // which it returns. key and v are valid only until fn returns, and fn must
@@ -743,7 +799,7 @@ func (s *Snapshot) ForEach(fn func(key string, v Value, expireAt int64, hasExpir
 		var t int64
 		ok := e.flags&flagExpire != 0
 		if ok {
-			t = s.expires[uint32(i)]
+			t = expiryIn(s.expires, i)
 		}
 		// The record cannot change while the snapshot is live (its frees
 		// wait for Release), so the key needs no copy.
@@ -771,22 +827,47 @@ func (s *Snapshot) Release() {
 
 // ---------------------------------------------------------------- sampling for active expiry
 
-// SampleExpires calls fn for up to n keys that have an expiry time, starting
-// at a random point of the expires table (Go randomises map iteration), the
-// way Redis's activeExpireCycle samples its expires dictionary. fn may
+// SampleExpires calls fn for up to n keys that have an expiry time, the
+// way Redis's activeExpireCycle walks its expires dictionary with a
+// cursor: each call starts at the entry page after the one the previous
+// call started at, and takes each page's keys in random order (Go
+// randomises map iteration); n = ExpiresLen visits every one. fn may
 // delete the key it is given.
 func (db *DB) SampleExpires(n int, fn func(key string, expireAt int64)) {
-	if n <= 0 {
+	pages := len(db.expires)
+	if n <= 0 || db.nExpires == 0 || pages == 0 {
 		return
 	}
-	for i, t := range db.expires {
-		if int(i) >= db.n {
-			continue // moved by a deletion fn made during this walk
+	db.expiresFrom = (db.expiresFrom + 1) % pages
+	batch := db.sampleBuf
+	defer func() { db.sampleBuf = batch[:0] }()
+	for k := range pages {
+		p := (db.expiresFrom + k) % pages
+		if p >= len(db.expires) || db.expires[p] == nil {
+			continue
 		}
-		fn(string(db.keyOf(db.readEnt(int(i)))), t)
-		n--
-		if n == 0 {
-			return
+		// The page's positions first: fn may delete keys, which changes
+		// (or, under a snapshot, replaces) the map.
+		batch = batch[:0]
+		for i := range db.expires[p] {
+			batch = append(batch, i)
+			if len(batch) == n {
+				break
+			}
+		}
+		for _, i := range batch {
+			if int(i) >= db.n || p >= len(db.expires) || db.readEnt(int(i)).flags&flagExpire == 0 {
+				continue // moved or removed by a deletion fn made
+			}
+			t, ok := db.expires[p][i]
+			if !ok {
+				continue
+			}
+			fn(string(db.keyOf(db.readEnt(int(i)))), t)
+			n--
+			if n == 0 {
+				return
+			}
 		}
 	}
 }

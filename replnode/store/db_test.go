@@ -622,3 +622,85 @@ func TestReserveAvoidsRehash(t *testing.T) {
 		t.Fatal("a refused AdoptNew changed the existing key")
 	}
 }
+
+// TestSampleExpiresWalksEveryPage: sampling ExpiresLen keys visits each key
+// with an expiry once, with its time; small samples move on from page to
+// page; samples whose fn deletes the keys it is given (active expiry)
+// remove exactly the keys with an expiry, under a live snapshot that
+// keeps them and their expiry times.
+func TestSampleExpiresWalksEveryPage(t *testing.T) {
+	db := NewDB()
+	want := map[string]modelValue{}
+	const keys = 3*entPage + 100
+	for i := range keys {
+		k := fmt.Sprint("k", i)
+		db.SetString([]byte(k), []byte("v"), EncTried, false, 0)
+		m := modelValue{str: "v"}
+		if i%2 == 0 {
+			m.exp = int64(1000 + i)
+			db.SetExpireAt(k, m.exp)
+		}
+		want[k] = m
+	}
+	seen := map[string]int{}
+	db.SampleExpires(db.ExpiresLen(), func(k string, at int64) {
+		seen[k]++
+		if want[k].exp != at {
+			t.Fatalf("%s sampled with expiry %d, want %d", k, at, want[k].exp)
+		}
+	})
+	if len(seen) != db.ExpiresLen() || db.ExpiresLen() != (keys+1)/2 {
+		t.Fatalf("sampled %d distinct keys of %d with an expiry", len(seen), db.ExpiresLen())
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s sampled %d times", k, n)
+		}
+	}
+	pages := map[int]bool{}
+	for range 8 {
+		db.SampleExpires(3, func(k string, _ int64) {
+			_, i := find(db, k)
+			pages[i>>entPageShift] = true
+		})
+	}
+	if len(pages) != 4 {
+		t.Fatalf("small samples reached %d of the 4 pages", len(pages))
+	}
+
+	// Deleting moves the last key into the hole, possibly into a page
+	// already walked: as with Redis's cursor, what one walk misses the
+	// next ones take.
+	snap := db.Snapshot()
+	deleted := 0
+	for walk := 0; db.ExpiresLen() > 0; walk++ {
+		if walk == 100 {
+			t.Fatalf("%d keys with an expiry left after 100 walks", db.ExpiresLen())
+		}
+		db.SampleExpires(db.ExpiresLen(), func(k string, _ int64) {
+			if want[k].exp == 0 {
+				t.Fatalf("sampled %s, which has no expiry", k)
+			}
+			if !db.Delete(k) {
+				t.Fatalf("sampled key %s not found", k)
+			}
+			deleted++
+		})
+	}
+	if deleted != (keys+1)/2 || db.ExpiresLen() != 0 || db.Len() != keys/2 {
+		t.Fatalf("deleted %d, %d expiries and %d keys left", deleted, db.ExpiresLen(), db.Len())
+	}
+	if got := snapContent(t, snap); !sameModel(got, want) {
+		t.Fatal("the snapshot lost keys or expiry times deleted after it")
+	}
+	if snap.ExpiresLen() != (keys+1)/2 {
+		t.Fatalf("snapshot ExpiresLen %d", snap.ExpiresLen())
+	}
+	snap.Release()
+	for k, m := range want {
+		if m.exp != 0 {
+			delete(want, k)
+		}
+	}
+	checkDB(t, db, want)
+}
