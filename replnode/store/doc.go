@@ -8,6 +8,9 @@
 // strings live in pointer-free slabs and entry pages the garbage collector
 // never walks, other values are Go objects referenced by index. Code outside
 // sees only keys, Values and string bytes, never positions or records.
+// A snapshot shares the entry pages and their expiry maps, which the DB
+// copies one page at a time when it first writes them (a fork's
+// copy-on-write): taking one costs no copy of the keyspace.
 //
 // It must not do I/O, start goroutines, read the wall clock or know about the
 // wire protocol: time comes in as unix milliseconds from the caller, and
