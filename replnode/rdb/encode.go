@@ -218,6 +218,13 @@ func (e *Encoder) WriteAuxFields(info AuxInfo) {
 // info, every non-empty database of dbs (index = database number; nil
 // entries are skipped), EOF and checksum.
 func WriteSnapshot(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options) error {
+	return WriteSnapshotFunc(w, dbs, info, opt, nil)
+}
+
+// WriteSnapshotFunc is WriteSnapshot calling beforeKey, when not nil,
+// before each key: its error (a cancelled save) stops the writing and is
+// returned.
+func WriteSnapshotFunc(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options, beforeKey func() error) error {
 	e := NewEncoder(w, opt)
 	e.Header()
 	e.WriteAuxFields(info)
@@ -228,6 +235,11 @@ func WriteSnapshot(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options
 		e.SelectDB(i)
 		e.ResizeDB(s.Len(), s.ExpiresLen())
 		err := s.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
+			if beforeKey != nil {
+				if err := beforeKey(); err != nil {
+					return err
+				}
+			}
 			e.Entry(key, v, expireAt, hasExpire)
 			return e.err
 		})
