@@ -457,12 +457,22 @@ func (db *DB) Contains(key []byte) bool { return lookupRead(db, key) != nil }
 // Touch is Contains that also records nowMs as the key's access time, as
 // PeekTouch does, without building the value.
 func (db *DB) Touch(key []byte, nowMs int64) bool {
-	e := lookup(db, key)
-	if e == nil {
-		return false
+	return lookupTouch(db, key, nowMs) != nil
+}
+
+// lookupTouch is lookup for reading that records nowMs as the key's
+// access time, except while a snapshot is live: Redis does not update the
+// LRU clock while a child saves ("copy on write madness", lookupKey), and
+// neither do we, so that reads copy no entry page.
+func lookupTouch[K ~string | ~[]byte](db *DB, key K, nowMs int64) *entry {
+	if db.liveSnaps > 0 {
+		return lookupRead(db, key)
 	}
-	e.atime = nowMs
-	return true
+	e := lookup(db, key)
+	if e != nil {
+		e.atime = nowMs
+	}
+	return e
 }
 
 // PeekStringTouch is GET's path: it returns the bytes of the string under
@@ -471,11 +481,10 @@ func (db *DB) Touch(key []byte, nowMs int64) bool {
 // the access time, and reports the key's kind. For a key of another kind
 // b is nil; ok is false for a missing key.
 func (db *DB) PeekStringTouch(key []byte, nowMs int64) (b []byte, kind Kind, ok bool) {
-	e := lookup(db, key)
+	e := lookupTouch(db, key, nowMs)
 	if e == nil {
 		return nil, 0, false
 	}
-	e.atime = nowMs
 	if e.obj == 0 {
 		_, rest := recordKey(db.arena.at(e.rec))
 		return recordValue(rest), KindString, true
@@ -906,11 +915,10 @@ func (db *DB) KeyAt(i int) string { return string(db.keyOf(db.readEnt(i))) }
 // PeekTouch is Peek that also records nowMs as the key's access time, as
 // Redis's lookupKey updates the LRU clock.
 func (db *DB) PeekTouch(key string, nowMs int64) (Value, bool) {
-	e := lookup(db, key)
+	e := lookupTouch(db, key, nowMs)
 	if e == nil {
 		return nil, false
 	}
-	e.atime = nowMs
 	return db.valueOf(e), true
 }
 

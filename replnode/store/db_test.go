@@ -521,7 +521,8 @@ func TestSnapshotSharesEntryPages(t *testing.T) {
 	if got := db.SnapshotBytes(); got != taken {
 		t.Fatalf("reads changed SnapshotBytes from %d to %d: a page was copied", taken, got)
 	}
-	// Touching keys of one page copies that page once.
+	// Reads that touch do not record the access time while a snapshot
+	// is live (Redis's lookupKey with a saving child): no page copied.
 	pos := func(k string) int { _, i := find(db, k); return i }
 	var samePage []string
 	for i := range keys {
@@ -529,10 +530,22 @@ func TestSnapshotSharesEntryPages(t *testing.T) {
 			samePage = append(samePage, k)
 		}
 	}
-	db.PeekStringTouch([]byte(samePage[0]), 42)
-	db.PeekStringTouch([]byte(samePage[1]), 43)
+	for _, k := range samePage {
+		db.PeekStringTouch([]byte(k), 42)
+		db.PeekTouch(k, 42)
+		db.Touch([]byte(k), 42)
+	}
+	if got := db.SnapshotBytes(); got != taken {
+		t.Fatalf("touching reads under a snapshot: SnapshotBytes %d, want %d", got, taken)
+	}
+	if at, _ := db.AccessTime(samePage[0]); at != 0 {
+		t.Fatalf("access time %d recorded under a snapshot, want 0", at)
+	}
+	// Changing keys of one page copies that page once.
+	db.SetAccessTime(samePage[0], 42)
+	db.SetAccessTime(samePage[1], 43)
 	if got := db.SnapshotBytes(); got != taken+entPageBytes {
-		t.Fatalf("touching two keys of one page: SnapshotBytes %d, want %d", got, taken+entPageBytes)
+		t.Fatalf("writing two keys of one page: SnapshotBytes %d, want %d", got, taken+entPageBytes)
 	}
 	if at, _ := db.AccessTime(samePage[0]); at != 42 {
 		t.Fatalf("access time %d after the page copy, want 42", at)
@@ -581,6 +594,11 @@ func TestSnapshotSharesEntryPages(t *testing.T) {
 		t.Errorf("SnapshotBytes %d with no live snapshot", db.SnapshotBytes())
 	}
 	checkDB(t, db, cur)
+	db.SetString([]byte("touched"), []byte("v"), EncTried, false, 0)
+	db.PeekStringTouch([]byte("touched"), 77)
+	if at, _ := db.AccessTime("touched"); at != 77 {
+		t.Fatalf("access time %d with no snapshot live, want 77", at)
+	}
 }
 
 // TestReserveAvoidsRehash: a DB reserved for n keys takes them without
