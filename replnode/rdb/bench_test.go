@@ -100,3 +100,48 @@ func BenchmarkShortStrings(b *testing.B) {
 		snap.Release()
 	}
 }
+
+// stringKeyspace is n `key:N`=`value:N` strings stored as SET stores them
+// (inline in the keyspace's slabs): make bench's full-sync dataset.
+func stringKeyspace(n int) *store.Keyspace {
+	ks := store.NewKeyspace(1)
+	for i := range n {
+		k := "key:" + strconv.Itoa(i)
+		ks.DBs[0].SetString([]byte(k), []byte("value:"+strconv.Itoa(i)), store.EncTried, false, 0)
+	}
+	return ks
+}
+
+// BenchmarkWriteSnapshotStrings is BenchmarkWriteSnapshot over 1M inline
+// strings: a full sync's encoding, snapshot taken and released included.
+func BenchmarkWriteSnapshotStrings(b *testing.B) {
+	ks := stringKeyspace(1_000_000)
+	var size int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		snap := ks.DBs[0].Snapshot()
+		cw := &countingWriter{}
+		if err := WriteSnapshot(cw, []*store.Snapshot{snap}, AuxInfo{RedisVer: "7.0.15"}, DefaultOptions); err != nil {
+			b.Fatal(err)
+		}
+		snap.Release()
+		size = cw.n
+	}
+	b.SetBytes(size)
+}
+
+// BenchmarkLoadStrings is the replica's side of BenchmarkWriteSnapshotStrings.
+func BenchmarkLoadStrings(b *testing.B) {
+	ks := stringKeyspace(1_000_000)
+	var buf bytes.Buffer
+	if err := WriteSnapshot(&buf, []*store.Snapshot{ks.DBs[0].Snapshot()}, AuxInfo{}, DefaultOptions); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := LoadKeyspace(bytes.NewReader(buf.Bytes()), store.NewKeyspace(1), LoadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

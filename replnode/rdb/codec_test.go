@@ -1,6 +1,7 @@
 package rdb
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -26,6 +27,66 @@ func TestCRC64CheckValue(t *testing.T) {
 	if CRC64(CRC64(0, []byte("1234")), []byte("56789")) != 0xe9c6d914c4b8d9ca {
 		t.Fatal("incremental crc64 differs")
 	}
+}
+
+// TestCRC64SlicingMatchesBitwise checks the slicing-by-8 loop against
+// Redis's bit-at-a-time definition (crc64.c's _crc64) on Redis's long
+// check value and on random data cut at random points, so every
+// alignment and tail length of the 8-byte loop is crossed.
+func TestCRC64SlicingMatchesBitwise(t *testing.T) {
+	lorem := "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed " +
+		"do eiusmod tempor incididunt ut labore et dolore magna " +
+		"aliqua. Ut enim ad minim veniam, quis nostrud exercitation " +
+		"ullamco laboris nisi ut aliquip ex ea commodo consequat. Duis " +
+		"aute irure dolor in reprehenderit in voluptate velit esse " +
+		"cillum dolore eu fugiat nulla pariatur. Excepteur sint " +
+		"occaecat cupidatat non proident, sunt in culpa qui officia " +
+		"deserunt mollit anim id est laborum.\x00" // sizeof(li) counts the NUL
+	if got := CRC64(0, []byte(lorem)); got != 0xc7794709e69683b3 {
+		t.Fatalf("crc64(lorem) = %016x", got)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 300 {
+		p := make([]byte, rng.IntN(3000))
+		for i := range p {
+			p[i] = byte(rng.Uint32())
+		}
+		want := bitwiseCRC64(0, p)
+		cut := 0
+		if len(p) > 0 {
+			cut = rng.IntN(len(p) + 1)
+		}
+		if got := CRC64(CRC64(0, p[:cut]), p[cut:]); got != want {
+			t.Fatalf("len %d cut %d: crc64 %016x, bitwise %016x", len(p), cut, got, want)
+		}
+	}
+}
+
+// bitwiseCRC64 is crc64.c's _crc64: reflected input, one bit at a time.
+func bitwiseCRC64(crc uint64, p []byte) uint64 {
+	const poly = 0xad93d23594c935a9
+	reflect := func(x uint64, bits int) uint64 {
+		var r uint64
+		for range bits {
+			r = r<<1 | x&1
+			x >>= 1
+		}
+		return r
+	}
+	crc = reflect(crc, 64) // _crc64 keeps the register unreflected
+	for _, c := range p {
+		for i := 0; i < 8; i++ {
+			bit := crc&(1<<63) != 0
+			if c&(1<<i) != 0 {
+				bit = !bit
+			}
+			crc <<= 1
+			if bit {
+				crc ^= poly
+			}
+		}
+	}
+	return reflect(crc, 64)
 }
 
 // TestLZFRoundTrip compresses and expands inputs of many shapes.
@@ -83,7 +144,7 @@ func TestStringEncodings(t *testing.T) {
 		var buf bytes.Buffer
 		e := NewEncoder(&buf, c.opt)
 		e.writeString([]byte(c.in))
-		e.w.Flush()
+		e.flush()
 		if !bytes.Equal(buf.Bytes(), c.want) {
 			t.Errorf("%q: wrote %x, want %x", c.in, buf.Bytes(), c.want)
 		}
@@ -92,7 +153,7 @@ func TestStringEncodings(t *testing.T) {
 	var buf bytes.Buffer
 	e := NewEncoder(&buf, DefaultOptions)
 	e.writeString([]byte(long))
-	e.w.Flush()
+	e.flush()
 	if buf.Bytes()[0] != 0xc3 {
 		t.Errorf("long repetitive string not LZF-compressed: %x", buf.Bytes()[:4])
 	}
@@ -101,7 +162,7 @@ func TestStringEncodings(t *testing.T) {
 		var buf bytes.Buffer
 		e := NewEncoder(&buf, Options{})
 		e.writeLen(n)
-		e.w.Flush()
+		e.flush()
 		d := &decoder{r: bufioReader(buf.Bytes()), h: &Handler{}}
 		got, err := d.plainLength()
 		if err != nil || got != n {
@@ -300,7 +361,7 @@ func blobString(b []byte) []byte {
 	var buf bytes.Buffer
 	e := NewEncoder(&buf, Options{})
 	e.writeLen(uint64(len(b)))
-	e.w.Flush()
+	e.flush()
 	return append(buf.Bytes(), b...)
 }
 
@@ -478,6 +539,67 @@ func TestParseScoreAsStrtod(t *testing.T) {
 	for _, in := range []string{"nan", "-NaN(1)"} {
 		if _, err := parseScore([]byte(in)); err == nil {
 			t.Errorf("parseScore(%q) accepted", in)
+		}
+	}
+}
+
+// TestQuicklistNodesFillGreedily: a list is written as quicklist nodes of
+// at most quicklistNodeBytes (a bigger element alone in its node), each
+// node as full as the next element allows, and the elements read back in
+// order, for element sizes that put the node boundaries everywhere.
+func TestQuicklistNodesFillGreedily(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 40 {
+		l := store.NewList()
+		var want []string
+		for range 1 + rng.IntN(400) {
+			n := rng.IntN(300)
+			if rng.IntN(30) == 0 {
+				n = quicklistNodeBytes + rng.IntN(3000) // alone in its node
+			}
+			el := strings.Repeat(string(rune('a'+rng.IntN(26))), n)
+			if rng.IntN(5) == 0 {
+				el = strconv.Itoa(rng.IntN(100000)) // stored as an integer
+			}
+			l.PushBack([]byte(el))
+			want = append(want, el)
+		}
+		payload := DumpPayload(l, DefaultOptions)
+		d := &decoder{r: bufio.NewReader(bytes.NewReader(payload)), h: &Handler{}, version: Version}
+		if op, err := d.byte(); err != nil || op != typeListQuicklist2 {
+			t.Fatalf("round %d: type %d %v", round, op, err)
+		}
+		nodes, err := d.plainLength()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		var prevSize int
+		for i := range nodes {
+			if c, err := d.plainLength(); err != nil || c != quicklistNodePacked {
+				t.Fatalf("round %d node %d: container %d %v", round, i, c, err)
+			}
+			blob, err := d.string()
+			if err != nil {
+				t.Fatal(err)
+			}
+			elems, err := parseListpack(blob)
+			if err != nil {
+				t.Fatalf("round %d node %d: %v", round, i, err)
+			}
+			if len(blob) > quicklistNodeBytes && len(elems) > 1 {
+				t.Fatalf("round %d node %d: %d bytes with %d elements", round, i, len(blob), len(elems))
+			}
+			if i > 0 && prevSize+len(appendListpackEntry(nil, elems[0])) <= quicklistNodeBytes {
+				t.Fatalf("round %d node %d: its first element fitted in the previous node (%d bytes)", round, i, prevSize)
+			}
+			prevSize = len(blob)
+			for _, e := range elems {
+				got = append(got, string(e))
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("round %d: elements differ after the round trip", round)
 		}
 	}
 }

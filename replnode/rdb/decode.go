@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -60,6 +62,10 @@ var ErrStop = errors.New("rdb: stop")
 // Redis (512 MB).
 const maxStringLength = 512 << 20
 
+// scratchMax is the longest string read into Handler.Transient's scratch
+// memory; longer ones get their own.
+const scratchMax = 1 << 20
+
 // LoadBufferSize is the read buffer Load uses.
 const LoadBufferSize = 64 << 10
 
@@ -97,6 +103,11 @@ type Handler struct {
 	// sets get, as Redis converts by its own config while loading (nil:
 	// store.DefaultLimits).
 	Limits *store.Limits
+	// Transient says Entry copies what it keeps of e.Key and of a string
+	// e.Value (as store.DB.Adopt does): both may then alias the decoder's
+	// scratch memory, reused for the next key, so that loading a string
+	// key allocates nothing.
+	Transient bool
 }
 
 // Result describes a completed load.
@@ -118,8 +129,11 @@ type decoder struct {
 	off     int64
 	crc     uint64
 	version int
-	key     string // key being loaded, for errors
+	key     []byte // key being loaded, for errors
 	h       *Handler
+	// keyBuf, valBuf and str are the scratch memory of Handler.Transient.
+	keyBuf, valBuf []byte
+	str            store.String
 }
 
 // Load decodes a complete RDB stream from r (header through checksum),
@@ -166,7 +180,7 @@ func ReadAux(r io.Reader) (map[string]string, error) {
 
 // fail builds a FormatError at offset off.
 func (d *decoder) fail(off int64, format string, args ...any) error {
-	return &FormatError{Offset: off, Key: d.key, Msg: fmt.Sprintf(format, args...)}
+	return &FormatError{Offset: off, Key: string(d.key), Msg: fmt.Sprintf(format, args...)}
 }
 
 // handlerErr places a Handler callback's refusal at offset off. ErrStop
@@ -187,17 +201,25 @@ func (d *decoder) notice(format string, args ...any) {
 
 // read fills p from the stream, hashing it.
 func (d *decoder) read(p []byte) error {
-	n, err := io.ReadFull(d.r, p)
-	d.crc = CRC64(d.crc, p[:n])
-	d.off += int64(n)
-	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			// Built here rather than by fail so that errors.Is(err,
-			// ErrTruncated) holds: callers tell a short file from a bad one.
-			return &FormatError{Offset: d.off, Key: d.key, Err: ErrTruncated,
-				Msg: fmt.Sprintf("unexpected end of file (truncated: %d more bytes needed)", len(p)-n)}
+	// Copied out of the buffer (Peek, Discard) rather than through
+	// io.ReadFull: p never reaches an interface, so the callers' small
+	// arrays stay on the stack.
+	for len(p) > 0 {
+		buf, err := d.r.Peek(min(len(p), d.r.Size()))
+		n := copy(p, buf)
+		_, _ = d.r.Discard(n)
+		d.crc = CRC64(d.crc, p[:n])
+		d.off += int64(n)
+		p = p[n:]
+		if len(p) > 0 && err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				// Built here rather than by fail so that errors.Is(err,
+				// ErrTruncated) holds: callers tell a short file from a bad one.
+				return &FormatError{Offset: d.off, Key: string(d.key), Err: ErrTruncated,
+					Msg: fmt.Sprintf("unexpected end of file (truncated: %d more bytes needed)", len(p))}
+			}
+			return d.fail(d.off, "read error: %v", err)
 		}
-		return d.fail(d.off, "read error: %v", err)
 	}
 	return nil
 }
@@ -302,13 +324,23 @@ func (d *decoder) count() (int, error) {
 }
 
 // string reads a string in any of its encodings.
-func (d *decoder) string() ([]byte, error) {
+func (d *decoder) string() ([]byte, error) { return d.stringInto(nil) }
+
+// stringInto is string that, with scratch not nil, reads a plain string of
+// up to scratchMax bytes into *scratch (grown as needed) rather than new
+// memory: the result is then valid until the next use of scratch.
+func (d *decoder) stringInto(scratch *[]byte) ([]byte, error) {
 	start := d.off
 	n, enc, err := d.length()
 	if err != nil {
 		return nil, err
 	}
 	if !enc {
+		if scratch != nil && n <= scratchMax {
+			b := slices.Grow((*scratch)[:0], int(n))[:n]
+			*scratch = b
+			return b, d.read(b)
+		}
 		return d.bytes(n)
 	}
 	switch n {
@@ -476,17 +508,28 @@ func (d *decoder) entry(start int64, op byte, db int, e *Entry) error {
 	if !isValueType(op) {
 		return d.fail(start, "unknown opcode or value type %d", op)
 	}
-	key, err := d.string()
+	var key []byte
+	var err error
+	if d.h.Transient {
+		key, err = d.stringInto(&d.keyBuf)
+	} else {
+		key, err = d.string()
+	}
 	if err != nil {
 		return err
 	}
-	d.key = string(key)
-	defer func() { d.key = "" }()
+	d.key = key
 	v, err := d.value(start, op)
+	d.key = nil
 	if err != nil {
 		return err
 	}
-	e.DB, e.Key, e.Value = db, string(key), v
+	e.DB, e.Value = db, v
+	if d.h.Transient {
+		e.Key = unsafe.String(unsafe.SliceData(key), len(key))
+	} else {
+		e.Key = string(key)
+	}
 	if v == nil {
 		d.notice("skipped empty key %q at offset %d", key, start)
 	}

@@ -7,7 +7,8 @@
 // fields, and the CRC64 trailer.
 //
 // One encoder writes to any io.Writer (a file, a replica socket, a DUMP
-// payload); one decoder reads from any io.Reader. The on-disk codes live in
+// payload) in large buffered writes, without allocating per key; one
+// decoder reads from any io.Reader. The on-disk codes live in
 // format.go and are never mixed with the in-memory types of package store.
 // It must not open files, touch sockets or decide when to save.
 //
@@ -18,7 +19,10 @@
 //     Finish) for callers that need to interleave work.
 //   - Load decodes a stream and reports AUX fields, keys, functions and
 //     skipped items to a Handler; LoadKeyspace loads into a fresh
-//     store.Keyspace; ReadAux reads only the AUX fields (repl-id, ...).
+//     store.Keyspace (the one path of dump files, AOF preambles and a
+//     replica's full sync: sized from RESIZEDB, a duplicate key refused, no
+//     allocation per string key); ReadAux reads only the AUX fields
+//     (repl-id, ...).
 //   - DumpPayload and ParseDumpPayload are DUMP and RESTORE's format.
 //
 // Files: format.go (codes), encode.go, decode.go (stream and errors),

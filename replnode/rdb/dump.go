@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -111,6 +112,12 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 			}
 			return nil
 		},
+		ResizeDB: func(db int, keys, _ uint64) error {
+			if db < len(ks.DBs) {
+				ks.DBs[db].Reserve(int(min(keys, math.MaxInt32)))
+			}
+			return nil
+		},
 		Entry: func(e *Entry) error {
 			if e.DB >= len(ks.DBs) {
 				return fmt.Errorf("key %q is in database %d but this server has %d databases", e.Key, e.DB, len(ks.DBs))
@@ -120,10 +127,9 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 				return nil
 			}
 			db := ks.DBs[e.DB]
-			if _, dup := db.Peek(e.Key); dup {
+			if !db.AdoptNew(e.Key, e.Value) {
 				return fmt.Errorf("duplicate key %q found in database %d", e.Key, e.DB)
 			}
-			db.Adopt(e.Key, e.Value, false)
 			if e.HasExpire {
 				db.SetExpireAt(e.Key, e.ExpireAt)
 			}
@@ -131,6 +137,8 @@ func LoadKeyspace(r io.Reader, ks *store.Keyspace, opt LoadOptions) (KeyspaceRes
 		},
 		Notice: opt.Notice,
 		Limits: opt.Limits,
+		// Adopt copies keys and strings into the keyspace.
+		Transient: true,
 	}
 	res, err := Load(r, h)
 	out.Result = res
@@ -150,7 +158,7 @@ func FunctionsDumpPayload(codes [][]byte) []byte {
 	for _, code := range codes {
 		e.Function(code)
 	}
-	_ = e.w.Flush() // a sliceWriter never fails
+	e.flush() // a sliceWriter never fails
 	out := binary.LittleEndian.AppendUint16(buf.b, Version)
 	return binary.LittleEndian.AppendUint64(out, CRC64(0, out))
 }

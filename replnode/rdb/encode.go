@@ -1,12 +1,12 @@
 package rdb
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"github.com/replnode/replnode/replnode/store"
 )
@@ -36,29 +36,75 @@ const quicklistNodeBytes = 8192
 // Header, Aux fields, Function libraries, then per database SelectDB,
 // ResizeDB and its entries, and finally Finish. The first write error is
 // kept: later calls do nothing and Finish (or Err) returns it.
+//
+// Everything is appended to one buffer that goes to the writer (and
+// through the checksum) encoderFlushBytes at a time: a full sync writes the
+// socket in large pieces, and encoding a key costs no call per field and
+// no allocation.
 type Encoder struct {
-	w   *bufio.Writer
+	w   io.Writer
+	buf []byte
 	opt Options
 	crc uint64
-	n   int64
+	n   int64 // bytes handed to w
 	err error
 	lzf lzfCompressor
+	// lp, blob and num are scratch memory for building listpacks, reused
+	// from one value to the next.
+	lp        listpackBuilder
+	blob, num []byte
 }
 
-// NewEncoder returns an encoder writing to w with the given options.
+// encoderFlushBytes is the size of the writes an Encoder makes.
+const encoderFlushBytes = 256 << 10
+
+// NewEncoder returns an encoder writing to w with the given options. The
+// buffer grows as needed up to encoderFlushBytes, so a small payload
+// (DUMP) does not pay for a large one.
 func NewEncoder(w io.Writer, opt Options) *Encoder {
-	return &Encoder{w: bufio.NewWriterSize(w, 64<<10), opt: opt}
+	return &Encoder{w: w, opt: opt}
 }
 
 // Err returns the first error met, if any.
 func (e *Encoder) Err() error { return e.err }
 
 // Written is the number of bytes produced so far (buffered or not).
-func (e *Encoder) Written() int64 { return e.n }
+func (e *Encoder) Written() int64 { return e.n + int64(len(e.buf)) }
 
-// write appends p to the stream and to the running checksum.
+// write appends p to the stream. A piece larger than the buffer goes to
+// the writer directly after what is buffered.
 func (e *Encoder) write(p []byte) {
-	if e.err != nil {
+	if len(p) >= encoderFlushBytes {
+		e.flush()
+		e.emit(p)
+		return
+	}
+	e.buf = append(e.buf, p...)
+	e.maybeFlush()
+}
+
+// writeByte appends one byte.
+func (e *Encoder) writeByte(b byte) {
+	e.buf = append(e.buf, b)
+	e.maybeFlush()
+}
+
+// maybeFlush writes the buffer out once it is full.
+func (e *Encoder) maybeFlush() {
+	if len(e.buf) >= encoderFlushBytes {
+		e.flush()
+	}
+}
+
+// flush writes the buffered bytes out.
+func (e *Encoder) flush() {
+	e.emit(e.buf)
+	e.buf = e.buf[:0]
+}
+
+// emit checksums p and writes it; after an error it does nothing.
+func (e *Encoder) emit(p []byte) {
+	if e.err != nil || len(p) == 0 {
 		return
 	}
 	if e.opt.Checksum {
@@ -68,12 +114,9 @@ func (e *Encoder) write(p []byte) {
 	e.n += int64(len(p))
 }
 
-// writeByte appends one byte.
-func (e *Encoder) writeByte(b byte) { e.write([]byte{b}) }
-
 // Header writes the magic string and the RDB version.
 func (e *Encoder) Header() {
-	e.write(fmt.Appendf(nil, "%s%04d", magic, Version))
+	e.buf = fmt.Appendf(e.buf, "%s%04d", magic, Version)
 }
 
 // Aux writes one AUX field.
@@ -106,27 +149,25 @@ func (e *Encoder) ResizeDB(keys, expires int) {
 // expiry time in unix ms.
 func (e *Encoder) Entry(key string, v store.Value, expireAt int64, hasExpire bool) {
 	if hasExpire {
-		e.writeByte(opExpireTimeMs)
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(expireAt))
-		e.write(b[:])
+		e.buf = append(e.buf, opExpireTimeMs)
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, uint64(expireAt))
 	}
-	e.writeByte(valueType(v))
-	e.writeString([]byte(key))
+	e.buf = append(e.buf, valueType(v))
+	// The key is only read: no copy of it is made.
+	e.writeString(unsafe.Slice(unsafe.StringData(key), len(key)))
 	e.writeValue(v)
 }
 
 // Finish writes the EOF opcode and the checksum trailer and flushes.
 func (e *Encoder) Finish() error {
 	e.writeByte(opEOF)
+	e.flush() // the checksum covers everything up to here
 	var b [8]byte
 	if e.opt.Checksum {
 		binary.LittleEndian.PutUint64(b[:], e.crc)
 	}
 	e.write(b[:])
-	if e.err == nil {
-		e.err = e.w.Flush()
-	}
+	e.flush()
 	return e.err
 }
 
@@ -177,6 +218,13 @@ func (e *Encoder) WriteAuxFields(info AuxInfo) {
 // info, every non-empty database of dbs (index = database number; nil
 // entries are skipped), EOF and checksum.
 func WriteSnapshot(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options) error {
+	return WriteSnapshotFunc(w, dbs, info, opt, nil)
+}
+
+// WriteSnapshotFunc is WriteSnapshot calling beforeKey, when not nil,
+// before each key: its error (a cancelled save) stops the writing and is
+// returned.
+func WriteSnapshotFunc(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options, beforeKey func() error) error {
 	e := NewEncoder(w, opt)
 	e.Header()
 	e.WriteAuxFields(info)
@@ -187,6 +235,11 @@ func WriteSnapshot(w io.Writer, dbs []*store.Snapshot, info AuxInfo, opt Options
 		e.SelectDB(i)
 		e.ResizeDB(s.Len(), s.ExpiresLen())
 		err := s.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
+			if beforeKey != nil {
+				if err := beforeKey(); err != nil {
+					return err
+				}
+			}
 			e.Entry(key, v, expireAt, hasExpire)
 			return e.err
 		})
@@ -207,7 +260,7 @@ func DumpPayload(v store.Value, opt Options) []byte {
 	e := NewEncoder(&buf, Options{Compress: opt.Compress})
 	e.writeByte(valueType(v))
 	e.writeValue(v)
-	_ = e.w.Flush() // a sliceWriter never fails
+	e.flush() // a sliceWriter never fails
 	out := binary.LittleEndian.AppendUint16(buf.b, Version)
 	return binary.LittleEndian.AppendUint64(out, CRC64(0, out))
 }
@@ -225,22 +278,21 @@ func (s *sliceWriter) Write(p []byte) (int, error) {
 
 // writeLen writes n in the RDB length encoding.
 func (e *Encoder) writeLen(n uint64) {
+	e.buf = appendLen(e.buf, n)
+	e.maybeFlush()
+}
+
+// appendLen appends n in the RDB length encoding.
+func appendLen(b []byte, n uint64) []byte {
 	switch {
 	case n < 1<<6:
-		e.writeByte(byte(n))
+		return append(b, byte(n))
 	case n < 1<<14:
-		e.write([]byte{byte(len14Bit<<6 | n>>8), byte(n)})
+		return append(b, byte(len14Bit<<6|n>>8), byte(n))
 	case n <= math.MaxUint32:
-		var b [5]byte
-		b[0] = len32Bit
-		binary.BigEndian.PutUint32(b[1:], uint32(n))
-		e.write(b[:])
-	default:
-		var b [9]byte
-		b[0] = len64Bit
-		binary.BigEndian.PutUint64(b[1:], n)
-		e.write(b[:])
+		return binary.BigEndian.AppendUint32(append(b, len32Bit), uint32(n))
 	}
+	return binary.BigEndian.AppendUint64(append(b, len64Bit), n)
 }
 
 // writeString writes s as Redis's rdbSaveRawString does: short canonical
@@ -254,14 +306,14 @@ func (e *Encoder) writeString(s []byte) {
 	}
 	if e.opt.Compress && len(s) > lzfMinLength {
 		if c := e.lzf.compress(s, len(s)-4); c != nil {
-			e.writeByte(lenEncVal<<6 | encLZF)
-			e.writeLen(uint64(len(c)))
-			e.writeLen(uint64(len(s)))
+			e.buf = append(e.buf, lenEncVal<<6|encLZF)
+			e.buf = appendLen(e.buf, uint64(len(c)))
+			e.buf = appendLen(e.buf, uint64(len(s)))
 			e.write(c)
 			return
 		}
 	}
-	e.writeLen(uint64(len(s)))
+	e.buf = appendLen(e.buf, uint64(len(s)))
 	e.write(s)
 }
 
@@ -270,14 +322,15 @@ func (e *Encoder) writeString(s []byte) {
 func (e *Encoder) writeIntEncoded(n int64) bool {
 	switch {
 	case n >= math.MinInt8 && n <= math.MaxInt8:
-		e.write([]byte{lenEncVal<<6 | encInt8, byte(n)})
+		e.buf = append(e.buf, lenEncVal<<6|encInt8, byte(n))
 	case n >= math.MinInt16 && n <= math.MaxInt16:
-		e.write([]byte{lenEncVal<<6 | encInt16, byte(n), byte(n >> 8)})
+		e.buf = append(e.buf, lenEncVal<<6|encInt16, byte(n), byte(n>>8))
 	case n >= math.MinInt32 && n <= math.MaxInt32:
-		e.write([]byte{lenEncVal<<6 | encInt32, byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)})
+		e.buf = append(e.buf, lenEncVal<<6|encInt32, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	default:
 		return false
 	}
+	e.maybeFlush()
 	return true
 }
 
@@ -350,13 +403,14 @@ func (e *Encoder) writeValue(v store.Value) {
 		v.Range(func(m []byte) bool { e.writeString(m); return e.err == nil })
 	case *store.ZSet:
 		if v.Encoding() == "listpack" {
-			var lp listpackBuilder
+			lp := e.listpack()
 			v.Range(func(m []byte, score float64) bool {
 				lp.append(m)
-				lp.append(formatScore(score))
+				e.num = appendScore(e.num[:0], score)
+				lp.append(e.num)
 				return true
 			})
-			e.writeString(lp.finish())
+			e.writeListpack(lp)
 			return
 		}
 		e.writeLen(uint64(v.Len()))
@@ -369,13 +423,13 @@ func (e *Encoder) writeValue(v store.Value) {
 		})
 	case *store.Hash:
 		if v.Encoding() == "listpack" {
-			var lp listpackBuilder
+			lp := e.listpack()
 			v.Range(func(f, val []byte) bool {
 				lp.append(f)
 				lp.append(val)
 				return true
 			})
-			e.writeString(lp.finish())
+			e.writeListpack(lp)
 			return
 		}
 		e.writeLen(uint64(v.Len()))
@@ -449,39 +503,66 @@ func (e *Encoder) writeStream(s *store.Stream) {
 // up to quicklistNodeBytes each. An element that alone exceeds the node
 // size gets a node of its own.
 func (e *Encoder) writeQuicklist(l *store.List) {
-	var nodes [][]byte
-	var lp listpackBuilder
+	// Every node but the last is kept until the count is known; a list of
+	// one node (the common short list) is built in scratch memory only.
+	var full [][]byte
+	lp := e.listpack()
 	l.Range(func(elem []byte) bool {
-		if lp.count > 0 && lp.size()+listpackEntrySize(elem) > quicklistNodeBytes {
-			nodes = append(nodes, lp.finish())
-			lp = listpackBuilder{}
-		}
+		before := len(lp.body)
 		lp.append(elem)
+		if lp.count > 1 && lp.size() > quicklistNodeBytes {
+			// elem overflows the node: the node ends before it.
+			entry := append(e.num[:0], lp.body[before:]...)
+			e.num = entry
+			lp.body, lp.count = lp.body[:before], lp.count-1
+			full = append(full, lp.finishTo(nil))
+			lp.body, lp.count = append(lp.body[:0], entry...), 1
+		}
 		return true
 	})
+	nodes := len(full)
 	if lp.count > 0 {
-		nodes = append(nodes, lp.finish())
+		nodes++
 	}
-	e.writeLen(uint64(len(nodes)))
-	for _, n := range nodes {
+	e.writeLen(uint64(nodes))
+	for _, n := range full {
 		e.writeLen(quicklistNodePacked)
 		e.writeString(n)
 	}
+	if lp.count > 0 {
+		e.writeLen(quicklistNodePacked)
+		e.writeListpack(lp)
+	}
+}
+
+// listpack returns the encoder's listpack builder, emptied.
+func (e *Encoder) listpack() *listpackBuilder {
+	e.lp.body, e.lp.count = e.lp.body[:0], 0
+	return &e.lp
+}
+
+// writeListpack writes the finished listpack of lp as a string.
+func (e *Encoder) writeListpack(lp *listpackBuilder) {
+	e.blob = lp.finishTo(e.blob[:0])
+	e.writeString(e.blob)
 }
 
 // formatScore spells a sorted-set score the way it is stored in a listpack:
 // integral values as integers (which the listpack then stores as numbers),
 // others in the shortest form that reads back exactly.
-func formatScore(f float64) []byte {
+func formatScore(f float64) []byte { return appendScore(nil, f) }
+
+// appendScore appends formatScore(f) to b.
+func appendScore(b []byte, f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
-		return []byte("inf")
+		return append(b, "inf"...)
 	case math.IsInf(f, -1):
-		return []byte("-inf")
+		return append(b, "-inf"...)
 	case f == math.Trunc(f) && math.Abs(f) < 1<<53 && !(f == 0 && math.Signbit(f)):
-		return strconv.AppendInt(nil, int64(f), 10)
+		return strconv.AppendInt(b, int64(f), 10)
 	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64)
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }
 
 // ---------------------------------------------------------------- intset and listpack builders
@@ -537,21 +618,20 @@ func (lp *listpackBuilder) appendInt(n int64) {
 }
 
 // finish returns the complete listpack.
-func (lp *listpackBuilder) finish() []byte {
+func (lp *listpackBuilder) finish() []byte { return lp.finishTo(make([]byte, 0, lp.size())) }
+
+// finishTo appends the complete listpack to b.
+func (lp *listpackBuilder) finishTo(b []byte) []byte {
 	total := lp.size()
-	b := make([]byte, lpHdrSize, total)
-	binary.LittleEndian.PutUint32(b[0:], uint32(total))
 	n := lp.count
 	if n > lpNumElemsUnknown {
 		n = lpNumElemsUnknown
 	}
-	binary.LittleEndian.PutUint16(b[4:], uint16(n))
+	b = binary.LittleEndian.AppendUint32(b, uint32(total))
+	b = binary.LittleEndian.AppendUint16(b, uint16(n))
 	b = append(b, lp.body...)
 	return append(b, lpEOF)
 }
-
-// listpackEntrySize is the number of bytes s takes as a listpack entry.
-func listpackEntrySize(s []byte) int { return len(appendListpackEntry(nil, s)) }
 
 // appendListpackEntry appends the encoding of s and its back length.
 func appendListpackEntry(b []byte, s []byte) []byte {

@@ -156,7 +156,7 @@ func streamV1Payload(s *store.Stream) []byte {
 		e.writeLen(0) // empty PEL
 		e.writeLen(0) // no consumers
 	}
-	_ = e.w.Flush()
+	e.flush()
 	out := append(buf.b, byte(Version), 0)
 	return appendCRC(out)
 }

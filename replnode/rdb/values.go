@@ -20,6 +20,14 @@ import (
 func (d *decoder) value(start int64, t byte) (store.Value, error) {
 	switch t {
 	case typeString:
+		if d.h.Transient {
+			b, err := d.stringInto(&d.valBuf)
+			if err != nil {
+				return nil, err
+			}
+			d.str = store.String{B: b}
+			return &d.str, nil
+		}
 		b, err := d.string()
 		if err != nil {
 			return nil, err

@@ -631,27 +631,7 @@ func (b *baseWrite) content(w io.Writer, cancel *atomic.Bool) error {
 	if b.rdbPreamble {
 		info := b.info
 		info.Functions = b.functions
-		e := rdb.NewEncoder(w, b.opt)
-		e.Header()
-		e.WriteAuxFields(info)
-		for i, sn := range b.snaps {
-			if sn == nil || sn.Len() == 0 {
-				continue
-			}
-			e.SelectDB(i)
-			e.ResizeDB(sn.Len(), sn.ExpiresLen())
-			err := sn.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
-				if err := eachKey(); err != nil {
-					return err
-				}
-				e.Entry(key, v, expireAt, hasExpire)
-				return e.Err()
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return e.Finish()
+		return rdb.WriteSnapshotFunc(w, b.snaps, info, b.opt, eachKey)
 	}
 	if b.timestamp != 0 {
 		if _, err := w.Write(aof.AppendTimestamp(nil, b.timestamp)); err != nil {

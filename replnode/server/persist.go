@@ -179,33 +179,18 @@ func (p *persistState) keySaveDelay() time.Duration {
 
 // writeSnapshots encodes snaps to w, honouring cancel and the per-key delay.
 func writeSnapshots(w io.Writer, snaps []*store.Snapshot, info rdb.AuxInfo, opt rdb.Options, delay time.Duration, job *bgsaveJob) error {
-	e := rdb.NewEncoder(w, opt)
-	e.Header()
-	e.WriteAuxFields(info)
-	for i, s := range snaps {
-		if s == nil || s.Len() == 0 {
-			continue
-		}
-		e.SelectDB(i)
-		e.ResizeDB(s.Len(), s.ExpiresLen())
-		err := s.ForEach(func(key string, v store.Value, expireAt int64, hasExpire bool) error {
-			if job != nil {
-				if job.cancel.Load() {
-					return errSaveCanceled
-				}
-				job.keysDone.Add(1)
+	return rdb.WriteSnapshotFunc(w, snaps, info, opt, func() error {
+		if job != nil {
+			if job.cancel.Load() {
+				return errSaveCanceled
 			}
-			if delay > 0 {
-				time.Sleep(delay)
-			}
-			e.Entry(key, v, expireAt, hasExpire)
-			return e.Err()
-		})
-		if err != nil {
-			return err
+			job.keysDone.Add(1)
 		}
-	}
-	return e.Finish()
+		if delay > 0 {
+			time.Sleep(delay)
+		}
+		return nil
+	})
 }
 
 // ---------------------------------------------------------------- foreground save

@@ -335,8 +335,12 @@ func (r *replState) syncCommand(ctx *Ctx, psync bool) {
 	if r.backlog == nil {
 		r.createBacklog()
 	}
-	// A snapshot job starts from the cron, after repl-diskless-sync-delay
-	// when diskless, so that replicas arriving together share it.
+	// The snapshot job starts now unless something delays it (Redis's
+	// syncCommand, CASE 3): a job already running, or a diskless sync's
+	// repl-diskless-sync-delay, so that replicas arriving together share
+	// one; the cron starts it then. Waiting for the cron's next tick cost
+	// a full sync up to 1/hz seconds.
+	r.maybeStartFullSync(now)
 }
 
 // attach turns a client into a replica connection.

@@ -2,9 +2,7 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -368,35 +366,11 @@ func (r *replState) linkFullSync(mc *masterConn, br *bufio.Reader) error {
 	var ndb int
 	r.s.Exec(func() { ndb = len(r.s.Keyspace.DBs) })
 	ks := store.NewKeyspace(ndb)
-	streamDB := 0
-	var loaded int64
-	var functions [][]byte
-	_, err = rdb.Load(bufio.NewReaderSize(pr, rdb.LoadBufferSize), rdb.Handler{
-		Limits: r.s.limits,
-		Function: func(code []byte) error {
-			functions = append(functions, bytes.Clone(code))
-			return nil
-		},
-		Aux: func(k, v string) error {
-			if k == "repl-stream-db" {
-				streamDB, _ = strconv.Atoi(v)
-			}
-			return nil
-		},
-		Entry: func(e *rdb.Entry) error {
-			if e.DB < 0 || e.DB >= ndb {
-				return fmt.Errorf("database %d out of range", e.DB)
-			}
-			ks.DBs[e.DB].Adopt(e.Key, e.Value, false)
-			if e.HasExpire {
-				// Kept even if already expired: a replica waits for its
-				// master's DEL, so it reports none expired, as rdbLoad.
-				ks.DBs[e.DB].SetExpireAt(e.Key, e.ExpireAt)
-			}
-			loaded++
-			return nil
-		},
-	})
+	// Kept even if already expired (no DropExpiredAt): a replica waits for
+	// its master's DEL, so it reports none expired, as rdbLoad.
+	res, err := rdb.LoadKeyspace(bufio.NewReaderSize(pr, rdb.LoadBufferSize), ks, rdb.LoadOptions{Limits: r.s.limits})
+	streamDB, _ := strconv.Atoi(res.Aux["repl-stream-db"])
+	loaded, functions := res.Keys, res.Functions
 	if err == nil {
 		// The diskless reader must have consumed the mark; the disk one
 		// its exact length.

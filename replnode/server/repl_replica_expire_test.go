@@ -41,6 +41,13 @@ func startReplicaOfScriptedMaster(t *testing.T) (*testNode, net.Conn) {
 
 func startScriptedMaster(t *testing.T) *scriptedMaster {
 	t.Helper()
+	return startScriptedMasterWith(t, nil)
+}
+
+// startScriptedMasterWith is startScriptedMaster sending payload as its
+// RDB (nil: one key already expired).
+func startScriptedMasterWith(t *testing.T, payload []byte) *scriptedMaster {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -76,18 +83,11 @@ func startScriptedMaster(t *testing.T) *scriptedMaster {
 			case "PING":
 				_, _ = c.Write([]byte("+PONG\r\n"))
 			case "PSYNC", "SYNC":
-				// The snapshot holds one key already expired by any clock.
-				ks := store.NewKeyspace(1)
-				ks.DBs[0].Set("old", store.NewString([]byte("v")), false)
-				ks.DBs[0].SetExpireAt("old", 1000)
-				snap := ks.DBs[0].Snapshot()
-				var payload bytes.Buffer
-				if err := rdb.WriteSnapshot(&payload, []*store.Snapshot{snap}, rdb.AuxInfo{RedisVer: Version}, rdb.DefaultOptions); err != nil {
-					panic(err)
+				if payload == nil {
+					payload = expiredKeyPayload()
 				}
-				snap.Release()
-				_, _ = c.Write([]byte("+FULLRESYNC " + strings.Repeat("a", 40) + " 0\r\n$" + strconv.Itoa(payload.Len()) + "\r\n"))
-				_, _ = c.Write(payload.Bytes())
+				_, _ = c.Write([]byte("+FULLRESYNC " + strings.Repeat("a", 40) + " 0\r\n$" + strconv.Itoa(len(payload)) + "\r\n"))
+				_, _ = c.Write(payload)
 				m.conn <- c
 				go func() { _, _ = bufio.NewReader(c).WriteTo(discard{}) }()
 				return
@@ -97,6 +97,50 @@ func startScriptedMaster(t *testing.T) *scriptedMaster {
 		}
 	}()
 	return m
+}
+
+// expiredKeyPayload is an RDB holding one key already expired by any
+// clock.
+func expiredKeyPayload() []byte {
+	ks := store.NewKeyspace(1)
+	ks.DBs[0].Set("old", store.NewString([]byte("v")), false)
+	ks.DBs[0].SetExpireAt("old", 1000)
+	snap := ks.DBs[0].Snapshot()
+	defer snap.Release()
+	var payload bytes.Buffer
+	if err := rdb.WriteSnapshot(&payload, []*store.Snapshot{snap}, rdb.AuxInfo{RedisVer: Version}, rdb.DefaultOptions); err != nil {
+		panic(err)
+	}
+	return payload.Bytes()
+}
+
+// A payload holding a key twice is corrupt: the replica fails the
+// transfer and serves none of it (Redis stops on a duplicate key too),
+// rather than loading what came before or keeping the second value.
+func TestReplicaRefusesPayloadWithDuplicateKey(t *testing.T) {
+	var payload bytes.Buffer
+	e := rdb.NewEncoder(&payload, rdb.DefaultOptions)
+	e.Header()
+	e.WriteAuxFields(rdb.AuxInfo{RedisVer: Version})
+	e.SelectDB(0)
+	e.ResizeDB(3, 0)
+	e.Entry("first", store.NewString([]byte("1")), 0, false)
+	e.Entry("dup", store.NewString([]byte("a")), 0, false)
+	e.Entry("dup", store.NewString([]byte("b")), 0, false)
+	if err := e.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	m := startScriptedMasterWith(t, payload.Bytes())
+	rep := startNode(t, "replicaof", "127.0.0.1 "+strconv.Itoa(m.port))
+	waitFor(t, 30*time.Second, "the transfer refused", func() bool {
+		return strings.Contains(rep.log.String(), "duplicate key")
+	})
+	if st := rep.info()["master_link_status"]; st == "up" {
+		t.Fatalf("master_link_status %s after a corrupt payload", st)
+	}
+	if rep.keys(0) != 0 {
+		t.Fatalf("the replica serves %d keys of a corrupt payload", rep.keys(0))
+	}
 }
 
 type discard struct{}

@@ -29,18 +29,34 @@ import (
 //     copy as a *String, PeekString the bytes themselves.
 //   - any other value (and a string the caller keeps, or one Mutable
 //     handed out) is a Go object in objs, referenced by index.
-//   - expires maps entry positions to expiry times, only for keys with one.
+//   - expires maps entry positions to expiry times, only for keys with one,
+//     one map per entry page (nil for a page without one).
+//
+// A snapshot shares the entry pages and their expiry maps (copy-on-write,
+// as a fork shares memory pages): ent, the accessor for any change to an
+// entry, copies a page and its map the first time it is written after a
+// snapshot that is still live. Every change to an expiry goes through ent
+// for that position first.
 type DB struct {
 	seed  maphash.Seed
 	index keyIndex
 	ents  [][]entry // pages of entPage entries
-	n     int
+	// pageGen[p] is the gen when page p was last made the DB's own (see
+	// ent): a page with an older gen may be shared with a live snapshot,
+	// and the flagFresh bits of its entries are stale.
+	pageGen []uint64
+	n       int
 
 	objs    []objSlot
 	objFree []uint32
 
-	expires map[uint32]int64
-	arena   arena
+	expires  []map[uint32]int64
+	nExpires int
+	// expiresFrom is the page SampleExpires starts at, moving on each
+	// call; sampleBuf is its scratch memory.
+	expiresFrom int
+	sampleBuf   []uint32
+	arena       arena
 
 	// hint is the position + 1 of the key the last search found (0:
 	// none). A command usually looks its key up more than once (the
@@ -83,6 +99,8 @@ const (
 	flagExpire = 1 << iota
 	// flagFresh marks a record allocated after the newest snapshot: no
 	// snapshot can read it, so it may be overwritten or freed at once.
+	// It is only meaningful in a page whose pageGen is the current gen
+	// (ent clears the bits of a page when it takes the page over).
 	flagFresh
 	flagCopied
 	flagEncShift = 3 // String.Enc, in the bits from here
@@ -96,11 +114,12 @@ type objSlot struct {
 const (
 	entPageShift = 12
 	entPage      = 1 << entPageShift
+	entPageBytes = entPage * int64(unsafe.Sizeof(entry{}))
 )
 
 // NewDB returns an empty database.
 func NewDB() *DB {
-	return &DB{seed: maphash.MakeSeed(), expires: make(map[uint32]int64)}
+	return &DB{seed: maphash.MakeSeed()}
 }
 
 // Len is the number of keys, including keys that are logically expired but
@@ -108,11 +127,82 @@ func NewDB() *DB {
 func (db *DB) Len() int { return db.n }
 
 // ExpiresLen is the number of keys with an expiry time.
-func (db *DB) ExpiresLen() int { return len(db.expires) }
+func (db *DB) ExpiresLen() int { return db.nExpires }
+
+// expiryIn is the expiry time of position i in a page-split expiry table.
+func expiryIn(expires []map[uint32]int64, i int) int64 {
+	return expires[i>>entPageShift][uint32(i)]
+}
+
+// setExpiry records t as the expiry of position i (its page owned: ent(i)
+// was called).
+func (db *DB) setExpiry(i int, t int64) {
+	p := i >> entPageShift
+	for len(db.expires) <= p {
+		db.expires = append(db.expires, nil)
+	}
+	m := db.expires[p]
+	if m == nil {
+		m = make(map[uint32]int64)
+		db.expires[p] = m
+	}
+	if _, had := m[uint32(i)]; !had {
+		db.nExpires++
+	}
+	m[uint32(i)] = t
+}
+
+// clearExpiry removes the expiry of position i, if any (its page owned).
+func (db *DB) clearExpiry(i int) {
+	p := i >> entPageShift
+	if p >= len(db.expires) || db.expires[p] == nil {
+		return
+	}
+	m := db.expires[p]
+	if _, had := m[uint32(i)]; had {
+		delete(m, uint32(i))
+		db.nExpires--
+	}
+	if len(m) == 0 {
+		db.expires[p] = nil
+	}
+}
 
 // ---------------------------------------------------------------- table
 
-func (db *DB) ent(i int) *entry { return &db.ents[i>>entPageShift][i&(entPage-1)] }
+// ent returns entry i for reading or writing: a page a live snapshot may
+// share is copied first. Paths that only read use readEnt.
+func (db *DB) ent(i int) *entry {
+	p := i >> entPageShift
+	if db.pageGen[p] != db.gen {
+		db.ownPage(p)
+	}
+	return &db.ents[p][i&(entPage-1)]
+}
+
+// readEnt returns entry i for reading only (it may be shared with a
+// snapshot).
+func (db *DB) readEnt(i int) *entry { return &db.ents[i>>entPageShift][i&(entPage-1)] }
+
+// ownPage makes entry page p the DB's own for the current gen: copied when
+// a live snapshot may read it, and with its flagFresh bits cleared, since
+// every record it points at predates the newest snapshot.
+func (db *DB) ownPage(p int) {
+	page := db.ents[p]
+	if db.liveSnaps > 0 {
+		page = slices.Clone(page)
+		db.ents[p] = page
+		db.snapRetained += entPageBytes
+		if p < len(db.expires) && db.expires[p] != nil {
+			db.expires[p] = maps.Clone(db.expires[p])
+			db.snapRetained += int64(len(db.expires[p])) * 16
+		}
+	}
+	for i := range page {
+		page[i].flags &^= flagFresh
+	}
+	db.pageGen[p] = db.gen
+}
 
 func hashOf[K ~string | ~[]byte](seed maphash.Seed, key K) uint32 {
 	h := maphash.String(seed, string(key))
@@ -181,7 +271,7 @@ func find[K ~string | ~[]byte](db *DB, key K) (slotRef, int) {
 	h := hashOf(db.seed, key)
 	pos := -1
 	r, ok := db.index.probe(h, func(p int) bool {
-		e := db.ent(p)
+		e := db.readEnt(p)
 		if e.hash == h && string(db.keyOf(e)) == string(key) {
 			pos = p
 			return true
@@ -197,7 +287,7 @@ func find[K ~string | ~[]byte](db *DB, key K) (slotRef, int) {
 // position returns the entry position of key, -1 if missing, trying the
 // hinted position first (see DB.hint).
 func position[K ~string | ~[]byte](db *DB, key K) int {
-	if p := int(db.hint) - 1; p >= 0 && p < db.n && string(db.keyOf(db.ent(p))) == string(key) {
+	if p := int(db.hint) - 1; p >= 0 && p < db.n && string(db.keyOf(db.readEnt(p))) == string(key) {
 		return p
 	}
 	_, i := find(db, key)
@@ -212,7 +302,7 @@ func position[K ~string | ~[]byte](db *DB, key K) int {
 // over and over would otherwise look cheaper than real traffic).
 func (db *DB) ResetLookupHint() { db.hint = 0 }
 
-// lookup returns the entry of key, nil if missing.
+// lookup returns the entry of key to read or write, nil if missing.
 func lookup[K ~string | ~[]byte](db *DB, key K) *entry {
 	i := position(db, key)
 	if i < 0 {
@@ -221,14 +311,24 @@ func lookup[K ~string | ~[]byte](db *DB, key K) *entry {
 	return db.ent(i)
 }
 
+// lookupRead is lookup for reading only.
+func lookupRead[K ~string | ~[]byte](db *DB, key K) *entry {
+	i := position(db, key)
+	if i < 0 {
+		return nil
+	}
+	return db.readEnt(i)
+}
+
 // hashAt is the hash of the key at position i (keyIndex reads it).
-func (db *DB) hashAt(i int) uint32 { return db.ent(i).hash }
+func (db *DB) hashAt(i int) uint32 { return db.readEnt(i).hash }
 
 // insertNew appends an entry for key (known to be missing) and returns it.
 func insertNew[K ~string | ~[]byte](db *DB, key K) *entry {
 	i := db.n
 	if i>>entPageShift == len(db.ents) {
 		db.ents = append(db.ents, make([]entry, entPage))
+		db.pageGen = append(db.pageGen, db.gen)
 	}
 	db.n++
 	e := db.ent(i)
@@ -245,7 +345,7 @@ func (db *DB) removeAt(s slotRef, i int) {
 	db.dropObj(e) // reads the key: before the record goes
 	db.freeRecord(e, size)
 	if e.flags&flagExpire != 0 {
-		delete(db.expires, uint32(i))
+		db.clearExpiry(i)
 	}
 	db.index.remove(s, db.hashAt)
 	last := db.n - 1
@@ -253,8 +353,8 @@ func (db *DB) removeAt(s slotRef, i int) {
 		le := db.ent(last)
 		db.index.renumber(le.hash, last, i)
 		if le.flags&flagExpire != 0 {
-			db.expires[uint32(i)] = db.expires[uint32(last)]
-			delete(db.expires, uint32(last))
+			db.setExpiry(i, expiryIn(db.expires, last))
+			db.clearExpiry(last)
 		}
 		*e = *le
 	}
@@ -263,6 +363,10 @@ func (db *DB) removeAt(s slotRef, i int) {
 	if db.n&(entPage-1) == 0 && db.n>>entPageShift < len(db.ents) {
 		db.ents[len(db.ents)-1] = nil
 		db.ents = db.ents[:len(db.ents)-1]
+		db.pageGen = db.pageGen[:len(db.ents)]
+		if len(db.expires) > len(db.ents) {
+			db.expires = db.expires[:len(db.ents)] // their maps are empty (nil)
+		}
 	}
 }
 
@@ -365,7 +469,7 @@ func stringFromRecord(b []byte, flags uint8) *String {
 // The value must not be mutated; use Mutable for that. A string stored
 // inline is returned as a fresh copy.
 func (db *DB) Peek(key string) (Value, bool) {
-	e := lookup(db, key)
+	e := lookupRead(db, key)
 	if e == nil {
 		return nil, false
 	}
@@ -373,17 +477,27 @@ func (db *DB) Peek(key string) (Value, bool) {
 }
 
 // Contains reports whether key exists, without looking at its expiry time.
-func (db *DB) Contains(key []byte) bool { return lookup(db, key) != nil }
+func (db *DB) Contains(key []byte) bool { return lookupRead(db, key) != nil }
 
 // Touch is Contains that also records nowMs as the key's access time, as
 // PeekTouch does, without building the value.
 func (db *DB) Touch(key []byte, nowMs int64) bool {
-	e := lookup(db, key)
-	if e == nil {
-		return false
+	return lookupTouch(db, key, nowMs) != nil
+}
+
+// lookupTouch is lookup for reading that records nowMs as the key's
+// access time, except while a snapshot is live: Redis does not update the
+// LRU clock while a child saves ("copy on write madness", lookupKey), and
+// neither do we, so that reads copy no entry page.
+func lookupTouch[K ~string | ~[]byte](db *DB, key K, nowMs int64) *entry {
+	if db.liveSnaps > 0 {
+		return lookupRead(db, key)
 	}
-	e.atime = nowMs
-	return true
+	e := lookup(db, key)
+	if e != nil {
+		e.atime = nowMs
+	}
+	return e
 }
 
 // PeekStringTouch is GET's path: it returns the bytes of the string under
@@ -392,11 +506,10 @@ func (db *DB) Touch(key []byte, nowMs int64) bool {
 // the access time, and reports the key's kind. For a key of another kind
 // b is nil; ok is false for a missing key.
 func (db *DB) PeekStringTouch(key []byte, nowMs int64) (b []byte, kind Kind, ok bool) {
-	e := lookup(db, key)
+	e := lookupTouch(db, key, nowMs)
 	if e == nil {
 		return nil, 0, false
 	}
-	e.atime = nowMs
 	if e.obj == 0 {
 		_, rest := recordKey(db.arena.at(e.rec))
 		return recordValue(rest), KindString, true
@@ -411,14 +524,14 @@ func (db *DB) PeekStringTouch(key []byte, nowMs int64) (b []byte, kind Kind, ok 
 // ExpireAt returns the key's absolute expiry time in unix ms, and whether it
 // has one.
 func (db *DB) ExpireAt(key string) (int64, bool) {
-	if len(db.expires) == 0 {
+	if db.nExpires == 0 {
 		return 0, false
 	}
 	i := position(db, key)
-	if i < 0 || db.ent(i).flags&flagExpire == 0 {
+	if i < 0 || db.readEnt(i).flags&flagExpire == 0 {
 		return 0, false
 	}
-	return db.expires[uint32(i)], true
+	return expiryIn(db.expires, i), true
 }
 
 // IsExpired reports whether key exists and its expiry time is at or before
@@ -457,6 +570,12 @@ func (db *DB) Mutable(key string) (Value, bool) {
 // set is every store of a value: v as an object, or with v nil the string
 // val inline with flags.
 func set[K ~string | ~[]byte](db *DB, key K, v Value, val []byte, sflags uint8, keepTTL bool, gen uint64, atime int64) {
+	i := position(db, key)
+	setFound(db, i, key, v, val, sflags, keepTTL, gen, atime)
+}
+
+// setFound is set for a key find placed at position i (-1: missing).
+func setFound[K ~string | ~[]byte](db *DB, i int, key K, v Value, val []byte, sflags uint8, keepTTL bool, gen uint64, atime int64) {
 	inline := v == nil
 	if inline && recordLen(len(key), len(val), true) > maxSlabRecord {
 		// Strings too big for a slab stay Go objects: Peek then copies
@@ -464,7 +583,6 @@ func set[K ~string | ~[]byte](db *DB, key K, v Value, val []byte, sflags uint8, 
 		v = &String{B: append([]byte(nil), val...), Enc: StringEnc(sflags >> flagEncShift), Copied: sflags&flagCopied != 0}
 		inline = false
 	}
-	i := position(db, key)
 	var e *entry
 	oldSize := -1
 	if i >= 0 {
@@ -472,7 +590,7 @@ func set[K ~string | ~[]byte](db *DB, key K, v Value, val []byte, sflags uint8, 
 		oldSize = db.recordSize(e)
 		db.dropObj(e)
 		if !keepTTL && e.flags&flagExpire != 0 {
-			delete(db.expires, uint32(i))
+			db.clearExpiry(i)
 			e.flags &^= flagExpire
 		}
 	} else {
@@ -532,6 +650,32 @@ func (db *DB) SetAt(key []byte, v Value, keepTTL bool, atime int64) {
 	set(db, key, v, nil, 0, keepTTL, db.gen, atime)
 }
 
+// Reserve prepares an empty DB for about n keys (an RDB's RESIZEDB hint):
+// the index is sized so that loading them never rehashes. On a DB holding
+// keys it does nothing.
+func (db *DB) Reserve(n int) {
+	if db.n == 0 {
+		db.index.reserve(n)
+		db.ents = slices.Grow(db.ents, (min(n, maxReserveKeys)+entPage-1)/entPage)
+	}
+}
+
+// AdoptNew is Adopt for a key that must not exist yet (loading a dump,
+// where a key present twice means a corrupt file): it reports false and
+// changes nothing when key exists.
+func (db *DB) AdoptNew(key string, v Value) bool {
+	_, i := find(db, key)
+	if i >= 0 {
+		return false
+	}
+	if s, ok := v.(*String); ok {
+		setFound(db, -1, key, nil, s.B, inlineFlags(s.Enc, s.Copied), false, db.gen, 0)
+	} else {
+		setFound(db, -1, key, v, nil, 0, false, db.gen, 0)
+	}
+	return true
+}
+
 // Delete removes key and its expiry. It reports whether the key existed.
 func (db *DB) Delete(key string) bool {
 	s, i := find(db, key)
@@ -550,27 +694,27 @@ func (db *DB) SetExpireAt(key string, unixMs int64) bool {
 		return false
 	}
 	db.ent(i).flags |= flagExpire
-	db.expires[uint32(i)] = unixMs
+	db.setExpiry(i, unixMs)
 	return true
 }
 
 // Persist removes the key's expiry time and reports whether it had one.
 func (db *DB) Persist(key string) bool {
 	i := position(db, key)
-	if i < 0 || db.ent(i).flags&flagExpire == 0 {
+	if i < 0 || db.readEnt(i).flags&flagExpire == 0 {
 		return false
 	}
 	db.ent(i).flags &^= flagExpire
-	delete(db.expires, uint32(i))
+	db.clearExpiry(i)
 	return true
 }
 
 // Flush removes every key. Live snapshots keep their own view (they hold
 // the old arena's chunks).
 func (db *DB) Flush() {
-	db.index, db.ents, db.n = keyIndex{}, nil, 0
+	db.index, db.ents, db.pageGen, db.n = keyIndex{}, nil, nil, 0
 	db.objs, db.objFree = nil, nil
-	db.expires = make(map[uint32]int64)
+	db.expires, db.nExpires = nil, 0
 	db.arena = arena{}
 }
 
@@ -578,7 +722,7 @@ func (db *DB) Flush() {
 // false. It must not be used to mutate the DB.
 func (db *DB) ForEach(fn func(key string, v Value, expireAt int64, hasExpire bool) bool) {
 	for i := range db.n {
-		e := db.ent(i)
+		e := db.readEnt(i)
 		t, ok := db.expiryOf(i, e)
 		if !fn(string(db.keyOf(e)), db.valueOf(e), t, ok) {
 			return
@@ -590,7 +734,7 @@ func (db *DB) expiryOf(i int, e *entry) (int64, bool) {
 	if e.flags&flagExpire == 0 {
 		return 0, false
 	}
-	return db.expires[uint32(i)], true
+	return expiryIn(db.expires, i), true
 }
 
 // ---------------------------------------------------------------- snapshots
@@ -606,40 +750,39 @@ type Snapshot struct {
 	objs    []Value
 	chunks  [][]byte
 	big     [][]byte
-	expires map[uint32]int64
+	expires []map[uint32]int64
+	nExp    int
 	done    bool
 	// overhead is what the snapshot's own lists cost (DB.snapBytes).
 	overhead int64
 }
 
-// Snapshot freezes the DB's current content. It costs one copy of the
-// entry pages (no pointers: a memory copy) and of the object list; the
-// records are then kept from reuse and the objects shared copy-on-write.
+// Snapshot freezes the DB's current content. It shares the entry pages,
+// which the DB copies one at a time when it first writes them (ent), and
+// copies the object list; the records are then kept from reuse and the
+// objects shared copy-on-write. So taking it costs the executor a copy of
+// the lists, not of the keyspace, and memory grows only with the pages
+// written while it is live.
 func (db *DB) Snapshot() *Snapshot {
 	s := &Snapshot{
 		db:      db,
 		n:       db.n,
-		ents:    make([][]entry, len(db.ents)),
+		ents:    slices.Clone(db.ents),
 		objs:    make([]Value, len(db.objs)),
 		chunks:  slices.Clone(db.arena.chunks),
 		big:     slices.Clone(db.arena.big),
-		expires: maps.Clone(db.expires),
-	}
-	for p, page := range db.ents {
-		s.ents[p] = slices.Clone(page)
-		for i := range page {
-			// Every record is now visible to a snapshot.
-			page[i].flags &^= flagFresh
-		}
+		expires: slices.Clone(db.expires),
+		nExp:    db.nExpires,
 	}
 	for i, o := range db.objs {
 		s.objs[i] = o.v
 	}
+	// Every page now has an older gen: shared, and its fresh bits stale.
 	db.gen++
 	db.frozenGen = db.gen
 	db.liveSnaps++
-	s.overhead = int64(len(s.ents))*entPage*24 + int64(len(s.objs))*16 +
-		int64(len(s.chunks)+len(s.big))*24 + int64(len(s.expires))*16
+	s.overhead = int64(len(s.ents))*24 + int64(len(s.objs))*16 +
+		int64(len(s.chunks)+len(s.big)+len(s.expires))*24
 	db.snapBytes += s.overhead
 	return s
 }
@@ -656,7 +799,7 @@ func (db *DB) IdleBytes() int64 { return db.arena.idle() }
 // small string set as bytes): deleting the key then frees nothing to the Go
 // heap, only slab slots (IdleBytes).
 func (db *DB) IsCompact(key string) bool {
-	e := lookup(db, key)
+	e := lookupRead(db, key)
 	return e != nil && e.obj == 0
 }
 
@@ -669,7 +812,7 @@ func (db *DB) SnapshotBytes() int64 { return db.snapBytes + db.snapRetained }
 func (s *Snapshot) Len() int { return s.n }
 
 // ExpiresLen is the number of keys with an expiry time in the snapshot.
-func (s *Snapshot) ExpiresLen() int { return len(s.expires) }
+func (s *Snapshot) ExpiresLen() int { return s.nExp }
 
 // ForEach calls fn for every key of the snapshot, stopping at the first error,
 // which it returns. key and v are valid only until fn returns, and fn must
@@ -692,7 +835,7 @@ func (s *Snapshot) ForEach(fn func(key string, v Value, expireAt int64, hasExpir
 		var t int64
 		ok := e.flags&flagExpire != 0
 		if ok {
-			t = s.expires[uint32(i)]
+			t = expiryIn(s.expires, i)
 		}
 		// The record cannot change while the snapshot is live (its frees
 		// wait for Release), so the key needs no copy.
@@ -720,22 +863,47 @@ func (s *Snapshot) Release() {
 
 // ---------------------------------------------------------------- sampling for active expiry
 
-// SampleExpires calls fn for up to n keys that have an expiry time, starting
-// at a random point of the expires table (Go randomises map iteration), the
-// way Redis's activeExpireCycle samples its expires dictionary. fn may
+// SampleExpires calls fn for up to n keys that have an expiry time, the
+// way Redis's activeExpireCycle walks its expires dictionary with a
+// cursor: each call starts at the entry page after the one the previous
+// call started at, and takes each page's keys in random order (Go
+// randomises map iteration); n = ExpiresLen visits every one. fn may
 // delete the key it is given.
 func (db *DB) SampleExpires(n int, fn func(key string, expireAt int64)) {
-	if n <= 0 {
+	pages := len(db.expires)
+	if n <= 0 || db.nExpires == 0 || pages == 0 {
 		return
 	}
-	for i, t := range db.expires {
-		if int(i) >= db.n {
-			continue // moved by a deletion fn made during this walk
+	db.expiresFrom = (db.expiresFrom + 1) % pages
+	batch := db.sampleBuf
+	defer func() { db.sampleBuf = batch[:0] }()
+	for k := range pages {
+		p := (db.expiresFrom + k) % pages
+		if p >= len(db.expires) || db.expires[p] == nil {
+			continue
 		}
-		fn(string(db.keyOf(db.ent(int(i)))), t)
-		n--
-		if n == 0 {
-			return
+		// The page's positions first: fn may delete keys, which changes
+		// (or, under a snapshot, replaces) the map.
+		batch = batch[:0]
+		for i := range db.expires[p] {
+			batch = append(batch, i)
+			if len(batch) == n {
+				break
+			}
+		}
+		for _, i := range batch {
+			if int(i) >= db.n || p >= len(db.expires) || db.readEnt(int(i)).flags&flagExpire == 0 {
+				continue // moved or removed by a deletion fn made
+			}
+			t, ok := db.expires[p][i]
+			if !ok {
+				continue
+			}
+			fn(string(db.keyOf(db.readEnt(int(i)))), t)
+			n--
+			if n == 0 {
+				return
+			}
 		}
 	}
 }
@@ -769,23 +937,22 @@ func (db *DB) Scan(cursor uint64, count int, fn func(key string)) uint64 {
 
 // KeyAt returns the key at position i (0 <= i < Len) of the scan order;
 // with a random i it picks a random key (RANDOMKEY).
-func (db *DB) KeyAt(i int) string { return string(db.keyOf(db.ent(i))) }
+func (db *DB) KeyAt(i int) string { return string(db.keyOf(db.readEnt(i))) }
 
 // PeekTouch is Peek that also records nowMs as the key's access time, as
 // Redis's lookupKey updates the LRU clock.
 func (db *DB) PeekTouch(key string, nowMs int64) (Value, bool) {
-	e := lookup(db, key)
+	e := lookupTouch(db, key, nowMs)
 	if e == nil {
 		return nil, false
 	}
-	e.atime = nowMs
 	return db.valueOf(e), true
 }
 
 // AccessTime returns the unix ms of the key's last access through
 // PeekTouch (0 if never), for OBJECT IDLETIME.
 func (db *DB) AccessTime(key string) (int64, bool) {
-	e := lookup(db, key)
+	e := lookupRead(db, key)
 	if e == nil {
 		return 0, false
 	}

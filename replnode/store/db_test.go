@@ -516,3 +516,237 @@ func TestKeyIndexSplitsAndShrinks(t *testing.T) {
 	}
 	check("refilled", func(i int) bool { return i%10 == 0 || i%3 == 0 })
 }
+
+// TestSnapshotSharesEntryPages: a snapshot copies no entry page when it
+// is taken, reads copy none, and the first write to a page copies that
+// page alone (as a fork's copy-on-write); the snapshot keeps its content
+// through writes to every page. A record rewritten after one snapshot is
+// not reused in place under a newer one (the page's fresh bits are stale
+// once another snapshot is taken).
+func TestSnapshotSharesEntryPages(t *testing.T) {
+	db := NewDB()
+	want := map[string]modelValue{}
+	const keys = 5 * entPage
+	for i := range keys {
+		k, v := fmt.Sprint("k", i), fmt.Sprint("v", i)
+		db.SetString([]byte(k), []byte(v), EncTried, false, 0)
+		want[k] = modelValue{str: v}
+	}
+	older := db.Snapshot()
+	taken := db.SnapshotBytes()
+	if taken >= entPageBytes {
+		t.Fatalf("taking a snapshot of %d pages costs %d bytes, more than one page", len(db.ents), taken)
+	}
+	for i := range keys {
+		k := fmt.Sprint("k", i)
+		db.Peek(k)
+		db.Contains([]byte(k))
+		db.ExpireAt(k)
+		db.AccessTime(k)
+		db.IsCompact(k)
+		db.KeyAt(i)
+	}
+	if got := db.SnapshotBytes(); got != taken {
+		t.Fatalf("reads changed SnapshotBytes from %d to %d: a page was copied", taken, got)
+	}
+	// Reads that touch do not record the access time while a snapshot
+	// is live (Redis's lookupKey with a saving child): no page copied.
+	pos := func(k string) int { _, i := find(db, k); return i }
+	var samePage []string
+	for i := range keys {
+		if k := fmt.Sprint("k", i); pos(k)>>entPageShift == 2 {
+			samePage = append(samePage, k)
+		}
+	}
+	for _, k := range samePage {
+		db.PeekStringTouch([]byte(k), 42)
+		db.PeekTouch(k, 42)
+		db.Touch([]byte(k), 42)
+	}
+	if got := db.SnapshotBytes(); got != taken {
+		t.Fatalf("touching reads under a snapshot: SnapshotBytes %d, want %d", got, taken)
+	}
+	if at, _ := db.AccessTime(samePage[0]); at != 0 {
+		t.Fatalf("access time %d recorded under a snapshot, want 0", at)
+	}
+	// Changing keys of one page copies that page once.
+	db.SetAccessTime(samePage[0], 42)
+	db.SetAccessTime(samePage[1], 43)
+	if got := db.SnapshotBytes(); got != taken+entPageBytes {
+		t.Fatalf("writing two keys of one page: SnapshotBytes %d, want %d", got, taken+entPageBytes)
+	}
+	if at, _ := db.AccessTime(samePage[0]); at != 42 {
+		t.Fatalf("access time %d after the page copy, want 42", at)
+	}
+
+	// Rewrite a key after the older snapshot (its new record is fresh),
+	// take a newer one, rewrite it again with a value of the same size.
+	k := samePage[2]
+	db.SetString([]byte(k), []byte("second"), EncTried, false, 0)
+	newer := db.Snapshot()
+	db.SetString([]byte(k), []byte("third!"), EncTried, false, 0)
+	newerWant := copyModel(want)
+	newerWant[k] = modelValue{str: "second"}
+
+	// Writes over every page: overwrites, deletes, new keys, expiries.
+	r := rand.New(rand.NewPCG(3, 4))
+	cur := copyModel(want)
+	cur[k] = modelValue{str: "third!"}
+	for step := range 3 * keys {
+		k := fmt.Sprint("k", r.IntN(keys+2000))
+		switch r.IntN(4) {
+		case 0:
+			db.Delete(k)
+			delete(cur, k)
+		case 1:
+			if db.SetExpireAt(k, int64(step+1)) {
+				m := cur[k]
+				m.exp = int64(step + 1)
+				cur[k] = m
+			}
+		default:
+			v := fmt.Sprint("w", step)
+			db.SetString([]byte(k), []byte(v), EncTried, false, int64(step))
+			cur[k] = modelValue{str: v}
+		}
+	}
+	if got := snapContent(t, older); !sameModel(got, want) {
+		t.Fatal("the older snapshot changed under writes to its shared pages")
+	}
+	if got := snapContent(t, newer); !sameModel(got, newerWant) {
+		t.Fatal("the newer snapshot changed: a record rewritten before it was reused in place")
+	}
+	older.Release()
+	newer.Release()
+	if db.SnapshotBytes() != 0 {
+		t.Errorf("SnapshotBytes %d with no live snapshot", db.SnapshotBytes())
+	}
+	checkDB(t, db, cur)
+	db.SetString([]byte("touched"), []byte("v"), EncTried, false, 0)
+	db.PeekStringTouch([]byte("touched"), 77)
+	if at, _ := db.AccessTime("touched"); at != 77 {
+		t.Fatalf("access time %d with no snapshot live, want 77", at)
+	}
+}
+
+// TestReserveAvoidsRehash: a DB reserved for n keys takes them without
+// splitting or growing a segment, finds every one, and keeps working
+// past the reservation; Reserve on a DB with keys changes nothing.
+func TestReserveAvoidsRehash(t *testing.T) {
+	const n = 50000
+	db := NewDB()
+	db.Reserve(n)
+	segs := len(db.index.segs)
+	if segs < 2 {
+		t.Fatalf("Reserve(%d) made %d segments", n, segs)
+	}
+	for i := range n {
+		db.SetString([]byte(fmt.Sprint("k", i)), []byte("v"), EncTried, false, 0)
+	}
+	if len(db.index.segs) != segs || db.index.slotCount() != segs*segMaxSlots {
+		t.Fatalf("loading the reserved %d keys changed the index from %d to %d segments (%d slots)", n, segs, len(db.index.segs), db.index.slotCount())
+	}
+	db.Reserve(10 * n) // has keys: ignored
+	if len(db.index.segs) != segs {
+		t.Fatalf("Reserve on a DB with keys rebuilt its index")
+	}
+	for i := range 2 * n {
+		db.SetString([]byte(fmt.Sprint("x", i)), []byte("v"), EncTried, false, 0)
+	}
+	for i := range n {
+		if !db.Contains([]byte(fmt.Sprint("k", i))) || !db.Contains([]byte(fmt.Sprint("x", i))) {
+			t.Fatalf("key %d missing after growing past the reservation", i)
+		}
+	}
+	if db.Len() != 3*n {
+		t.Fatalf("Len %d, want %d", db.Len(), 3*n)
+	}
+	if !db.AdoptNew("new", NewString([]byte("1"))) || db.AdoptNew("k7", NewString([]byte("2"))) {
+		t.Fatal("AdoptNew must add a missing key and refuse an existing one")
+	}
+	if v, _ := db.Peek("k7"); string(v.(*String).B) != "v" {
+		t.Fatal("a refused AdoptNew changed the existing key")
+	}
+}
+
+// TestSampleExpiresWalksEveryPage: sampling ExpiresLen keys visits each key
+// with an expiry once, with its time; small samples move on from page to
+// page; samples whose fn deletes the keys it is given (active expiry)
+// remove exactly the keys with an expiry, under a live snapshot that
+// keeps them and their expiry times.
+func TestSampleExpiresWalksEveryPage(t *testing.T) {
+	db := NewDB()
+	want := map[string]modelValue{}
+	const keys = 3*entPage + 100
+	for i := range keys {
+		k := fmt.Sprint("k", i)
+		db.SetString([]byte(k), []byte("v"), EncTried, false, 0)
+		m := modelValue{str: "v"}
+		if i%2 == 0 {
+			m.exp = int64(1000 + i)
+			db.SetExpireAt(k, m.exp)
+		}
+		want[k] = m
+	}
+	seen := map[string]int{}
+	db.SampleExpires(db.ExpiresLen(), func(k string, at int64) {
+		seen[k]++
+		if want[k].exp != at {
+			t.Fatalf("%s sampled with expiry %d, want %d", k, at, want[k].exp)
+		}
+	})
+	if len(seen) != db.ExpiresLen() || db.ExpiresLen() != (keys+1)/2 {
+		t.Fatalf("sampled %d distinct keys of %d with an expiry", len(seen), db.ExpiresLen())
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s sampled %d times", k, n)
+		}
+	}
+	pages := map[int]bool{}
+	for range 8 {
+		db.SampleExpires(3, func(k string, _ int64) {
+			_, i := find(db, k)
+			pages[i>>entPageShift] = true
+		})
+	}
+	if len(pages) != 4 {
+		t.Fatalf("small samples reached %d of the 4 pages", len(pages))
+	}
+
+	// Deleting moves the last key into the hole, possibly into a page
+	// already walked: as with Redis's cursor, what one walk misses the
+	// next ones take.
+	snap := db.Snapshot()
+	deleted := 0
+	for walk := 0; db.ExpiresLen() > 0; walk++ {
+		if walk == 100 {
+			t.Fatalf("%d keys with an expiry left after 100 walks", db.ExpiresLen())
+		}
+		db.SampleExpires(db.ExpiresLen(), func(k string, _ int64) {
+			if want[k].exp == 0 {
+				t.Fatalf("sampled %s, which has no expiry", k)
+			}
+			if !db.Delete(k) {
+				t.Fatalf("sampled key %s not found", k)
+			}
+			deleted++
+		})
+	}
+	if deleted != (keys+1)/2 || db.ExpiresLen() != 0 || db.Len() != keys/2 {
+		t.Fatalf("deleted %d, %d expiries and %d keys left", deleted, db.ExpiresLen(), db.Len())
+	}
+	if got := snapContent(t, snap); !sameModel(got, want) {
+		t.Fatal("the snapshot lost keys or expiry times deleted after it")
+	}
+	if snap.ExpiresLen() != (keys+1)/2 {
+		t.Fatalf("snapshot ExpiresLen %d", snap.ExpiresLen())
+	}
+	snap.Release()
+	for k, m := range want {
+		if m.exp != 0 {
+			delete(want, k)
+		}
+	}
+	checkDB(t, db, want)
+}

@@ -11,7 +11,9 @@
 // their elements packed in one pointer-free byte slice each (packed.go, as
 // Redis's listpack and intset), converting where Redis converts. Code
 // outside sees only keys, Values and element bytes, never positions,
-// records or packed layouts.
+// records or packed layouts. A snapshot shares the entry pages and their
+// expiry maps, which the DB copies one page at a time when it first writes
+// them (a fork's copy-on-write): taking one costs no copy of the keyspace.
 //
 // It must not do I/O, start goroutines, read the wall clock or know about the
 // wire protocol: time comes in as unix milliseconds from the caller, and

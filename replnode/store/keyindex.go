@@ -59,6 +59,32 @@ func (x *keyIndex) probe(h uint32, match func(pos int) bool) (slotRef, bool) {
 	}
 }
 
+// maxReserveKeys bounds what reserve allocates for a size hint, which
+// comes from a file or a master and may be wrong: beyond it the index
+// grows as keys arrive (4M keys: 2048 segments, 32 MiB).
+const maxReserveKeys = 1 << 22
+
+// reserve replaces an index holding no positions by one with enough
+// full-size segments for n keys to fit without a split, as Redis sizes its
+// dict from an RDB's RESIZEDB hint: a bulk load (RDB file, full sync)
+// then never rebuilds a segment, and its probe runs stay those of a table
+// between 3/8 and 3/4 full.
+func (x *keyIndex) reserve(n int) {
+	n = min(n, maxReserveKeys)
+	depth := uint8(0)
+	for (1<<depth)*segMaxSlots*3/4 < n {
+		depth++
+	}
+	if depth == 0 {
+		return // one segment: growing it is cheap
+	}
+	*x = keyIndex{dir: make([]uint32, 1<<depth), depth: depth, segs: make([]indexSegment, 1<<depth)}
+	for i := range x.segs {
+		x.dir[i] = uint32(i)
+		x.segs[i] = indexSegment{slots: make([]uint32, segMaxSlots), depth: depth}
+	}
+}
+
 // insert records position pos with hash h, growing or splitting its
 // segment first if it is full. hashAt gives the hash of any position.
 func (x *keyIndex) insert(h uint32, pos int, hashAt func(int) uint32) {
