@@ -135,7 +135,6 @@ func TestWakeInterruptsABlockedWait(t *testing.T) {
 	// The waiter may or may not have entered epoll_wait yet: a Wake before
 	// it counts too (the eventfd stays readable).
 	p.Wake()
-	p.Wake() // coalesced
 	select {
 	case woken := <-done:
 		if !woken {
@@ -145,13 +144,28 @@ func TestWakeInterruptsABlockedWait(t *testing.T) {
 		t.Fatal("Wake did not interrupt Wait")
 	}
 	// The wake was consumed: the next Wait does not report it again, and a
-	// later Wake is not lost to the coalescing.
+	// later Wake is not lost.
 	if _, woken, _ := p.Wait(nil, 0); woken {
 		t.Fatal("a consumed wake reported twice")
 	}
 	p.Wake()
 	if _, woken, _ := p.Wait(nil, 10_000); !woken {
 		t.Fatal("a wake after a consumed one was lost")
+	}
+}
+
+// TestWakesBeforeAWaitCoalesce: wakes that no Wait consumed in between are
+// one wake. (A Wake after a Wait consumed the previous one is a new one:
+// with a waiter on another thread, a second Wake may land on either side.)
+func TestWakesBeforeAWaitCoalesce(t *testing.T) {
+	p := newPoller(t)
+	p.Wake()
+	p.Wake()
+	if _, woken, _ := p.Wait(nil, 0); !woken {
+		t.Fatal("the wakes were lost")
+	}
+	if _, woken, _ := p.Wait(nil, 0); woken {
+		t.Fatal("two wakes before one Wait were reported twice")
 	}
 }
 
