@@ -57,7 +57,7 @@ func TestRvLoopNoWriteAckedAfterShutdownSave(t *testing.T) {
 	if r == "OK" || after.Load() > 1 {
 		t.Fatalf("SET acknowledged (%q) after SHUTDOWN's final save: an acknowledged write is lost", r)
 	}
-	
+
 }
 
 // Same, one client: commands pipelined after SHUTDOWN run and are
