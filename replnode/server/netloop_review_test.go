@@ -2,10 +2,14 @@ package server
 
 import (
 	"fmt"
+	"net"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/replnode/replnode/replnode/config"
 )
 
 // Adversarial review of the event loop (p17e).
@@ -130,5 +134,144 @@ func TestRvLoopSubscriberPushesAndRepliesInOrder(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Clients through every kind of hand-over, then gone: no goroutine stays
+// behind (flushers, readers, held reads); Close then ends Serve.
+func TestRvLoopNoGoroutineLeft(t *testing.T) {
+	cfg := config.Default()
+	if err := cfg.LoadString(`save ""`); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg)
+	s.ListenOn(l)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	addr := l.Addr().String()
+	warm := loopTestClient(t, addr)
+	expectReply(t, "ping", warm.do("PING"), "PONG")
+	time.Sleep(100 * time.Millisecond)
+	base := runtime.NumGoroutine()
+	big := strings.Repeat("v", 1<<20)
+	expectReply(t, "big", warm.do("SET", "big", big), "OK")
+	for round := 0; round < 3; round++ {
+		var cs []*tcpClient
+		for i := 0; i < 10; i++ {
+			c := loopTestClient(t, addr)
+			cs = append(cs, c)
+			switch i % 5 {
+			case 0:
+				expectReply(t, "ping", c.do("PING"), "PONG")
+			case 1:
+				c.send([]string{"BLPOP", "nolist", "0.01"}, []string{"PING"})
+				expectReply(t, "blpop", c.read(5*time.Second), "(nil)")
+				expectReply(t, "ping", c.read(5*time.Second), "PONG")
+			case 2:
+				expectReply(t, "sub", c.do("SUBSCRIBE", "x"), `["subscribe", "x", (integer) 1]`)
+			case 3:
+				expectReply(t, "eval", c.do("EVAL", "return 1", "0"), "(integer) 1")
+			case 4:
+				// Replies it never reads: a partial write.
+				for j := 0; j < 8; j++ {
+					c.send([]string{"GET", "big"})
+				}
+			}
+		}
+		for _, c := range cs {
+			c.conn.Close()
+		}
+	}
+	eventually(t, "clients freed", func() bool {
+		return strings.Count(warm.do("CLIENT", "LIST"), "id=") == 1
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base+2 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines, %d before the clients\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+	// A client stuck on a partial write and one blocked stay at Close.
+	stuck, blocked := loopTestClient(t, addr), loopTestClient(t, addr)
+	for j := 0; j < 8; j++ {
+		stuck.send([]string{"GET", "big"})
+	}
+	blocked.send([]string{"BLPOP", "nolist", "0"})
+	time.Sleep(100 * time.Millisecond)
+	s.Close()
+	select {
+	case <-served:
+	case <-time.After(10 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Fatalf("Serve did not return after Close\n%s", buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// An idle loop client is closed by timeout (Kill shuts the socket down;
+// the loop must notice without input from the peer).
+func TestRvLoopIdleTimeoutClosesLoopClient(t *testing.T) {
+	s, addr := startTCP(t, "timeout 1")
+	c := loopTestClient(t, addr)
+	id := clientID(t, c)
+	_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if n, err := c.conn.Read(make([]byte, 16)); err == nil {
+		t.Fatalf("read %d bytes", n)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("idle client not closed by timeout")
+	}
+	eventually(t, "freed", func() bool { return !inLoop(s, id) })
+	t.Logf("closed after %v", time.Since(start))
+}
+
+// One client pipelining without pause does not starve another: the
+// other's round trips stay short.
+func TestRvLoopPipeliningClientDoesNotStarveOthers(t *testing.T) {
+	_, addr := startTCP(t)
+	hog, other := loopTestClient(t, addr), loopTestClient(t, addr)
+	stop := make(chan struct{})
+	defer close(stop)
+	var chunk []byte
+	for i := 0; i < 2000; i++ {
+		chunk = append(chunk, "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"...)
+	}
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := hog.conn.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		b := make([]byte, 1<<16)
+		for {
+			if _, err := hog.conn.Read(b); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	var worst time.Duration
+	for i := 0; i < 100; i++ {
+		t0 := time.Now()
+		expectReply(t, "ping", other.do("PING"), "PONG")
+		if d := time.Since(t0); d > worst {
+			worst = d
+		}
+	}
+	t.Logf("worst PING round trip under a pipelining client: %v", worst)
+	if worst > 200*time.Millisecond {
+		t.Fatalf("worst PING round trip %v", worst)
 	}
 }
