@@ -275,3 +275,89 @@ func TestRvLoopPipeliningClientDoesNotStarveOthers(t *testing.T) {
 		t.Fatalf("worst PING round trip %v", worst)
 	}
 }
+
+// A RESP3 subscriber reading a key that a publisher sets and publishes in
+// one transaction: a GET reply with value v must come after message v
+// (pushes and replies on one connection stay in executor order).
+func TestRvLoopPushesNeverOvertakeReplies(t *testing.T) {
+	t.Run("small", func(t *testing.T) { pushesNeverOvertakeReplies(t, 2000, 0) })
+	// The subscriber stops reading a while: partial writes, hand-over.
+	t.Run("stalled", func(t *testing.T) { pushesNeverOvertakeReplies(t, 32*1024, 300*time.Millisecond) })
+}
+
+func pushesNeverOvertakeReplies(t *testing.T, padLen int, stall time.Duration) {
+	s, addr := startTCP(t, "client-output-buffer-limit pubsub 0 0 0")
+	x, y := loopTestClient(t, addr), loopTestClient(t, addr)
+	xid := clientID(t, x)
+	if r := x.do("HELLO", "3"); !strings.Contains(r, "proto") {
+		t.Fatalf("hello: %s", r)
+	}
+	x.send([]string{"SUBSCRIBE", "ch"})
+	if r := x.read(5 * time.Second); !strings.Contains(r, "subscribe") {
+		t.Fatalf("subscribe: %s", r)
+	}
+	const n = 3000
+	pad := strings.Repeat("p", padLen)
+	go func() {
+		for i := 1; i <= n; i++ {
+			y.send([]string{"MULTI"}, []string{"SET", "k", fmt.Sprint(i)}, []string{"PUBLISH", "ch", fmt.Sprintf("%d:%s", i, pad)}, []string{"EXEC"})
+			for j := 0; j < 4; j++ {
+				if _, err := readReply(y, 10*time.Second); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	stopGets := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stopGets:
+				return
+			default:
+			}
+			var out []byte
+			for j := 0; j < 20; j++ {
+				out = append(out, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"...)
+			}
+			if _, err := x.conn.Write(out); err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	defer close(stopGets)
+	lastMsg, gets := 0, 0
+	defer func() { t.Logf("%d messages, %d GET replies checked", lastMsg, gets) }()
+	for lastMsg < n {
+		if lastMsg == 100 && stall > 0 {
+			time.Sleep(stall)
+			stall = 0
+			t.Logf("in the loop after the stall: %v", inLoop(s, xid))
+		}
+		r, err := readReply(x, 10*time.Second)
+		if err != nil {
+			t.Fatalf("after message %d: %v", lastMsg, err)
+		}
+		switch {
+		case strings.Contains(r, `"message"`):
+			i := strings.Index(r, `"ch", "`)
+			var v int
+			fmt.Sscanf(r[i+7:], "%d:", &v)
+			if v != lastMsg+1 {
+				t.Fatalf("message %d after %d", v, lastMsg)
+			}
+			lastMsg = v
+		case r == "(nil)":
+		default:
+			var v int
+			if _, err := fmt.Sscanf(strings.Trim(r, `"`), "%d", &v); err != nil {
+				t.Fatalf("unexpected %.80s", r)
+			}
+			gets++
+			if v > lastMsg {
+				t.Fatalf("GET replied %d before message %d arrived (last message %d)", v, v, lastMsg)
+			}
+		}
+	}
+}
