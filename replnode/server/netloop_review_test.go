@@ -361,3 +361,117 @@ func pushesNeverOvertakeReplies(t *testing.T, padLen int, stall time.Duration) {
 		}
 	}
 }
+
+// Clients pipelining while an admin kills them at random, with CLIENT
+// PAUSE and blocking pops mixed in: no panic, the survivors get every
+// reply in order, and Close then ends Serve with no goroutine left.
+func TestRvLoopKillStorm(t *testing.T) {
+	cfg := config.Default()
+	if err := cfg.LoadString(`save ""`); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(cfg)
+	s.ListenOn(l)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	addr := l.Addr().String()
+	admin := loopTestClient(t, addr)
+	expectReply(t, "ping", admin.do("PING"), "PONG")
+	base := runtime.NumGoroutine()
+	const workers = 12
+	errs := make(chan error, workers)
+	stop := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			for round := 0; ; round++ {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					errs <- err
+					return
+				}
+				c := &tcpClient{t: t, conn: conn}
+				key := fmt.Sprintf("w%d", w)
+				var out []byte
+				var want []string
+				for i := 0; i < 50; i++ {
+					switch i % 10 {
+					case 3:
+						out = append(out, fmt.Sprintf("*3\r\n$5\r\nBLPOP\r\n$%d\r\nl%s\r\n$4\r\n0.01\r\n", len(key)+1, key)...)
+						want = append(want, "(nil)")
+					case 7:
+						out = append(out, "*4\r\n$6\r\nCLIENT\r\n$5\r\nPAUSE\r\n$1\r\n5\r\n$5\r\nWRITE\r\n"...)
+						want = append(want, "OK")
+					default:
+						out = append(out, fmt.Sprintf("*2\r\n$4\r\nINCR\r\n$%d\r\n%s\r\n", len(key), key)...)
+						want = append(want, "int")
+					}
+				}
+				if _, err := conn.Write(out); err != nil {
+					conn.Close()
+					continue
+				}
+				last := int64(-1)
+				for _, wt := range want {
+					r, err := readReply(c, 10*time.Second)
+					if err != nil {
+						break // killed
+					}
+					if wt == "int" {
+						var v int64
+						if _, err := fmt.Sscanf(r, "(integer) %d", &v); err != nil || v <= last {
+							errs <- fmt.Errorf("worker %d: INCR reply %q after %d", w, r, last)
+							return
+						}
+						last = v
+					} else if r != wt {
+						errs <- fmt.Errorf("worker %d: want %s got %q", w, wt, r)
+						return
+					}
+				}
+				conn.Close()
+			}
+		}(w)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		list := admin.do("CLIENT", "LIST")
+		for _, line := range strings.Split(list, "\n") {
+			if i := strings.Index(line, "id="); i >= 0 && !strings.Contains(line, "cmd=client|list") && time.Now().UnixNano()%3 == 0 {
+				id := strings.Fields(line[i+3:])[0]
+				admin.do("CLIENT", "KILL", "ID", id)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	for w := 0; w < workers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectReply(t, "alive", admin.do("PING"), "PONG")
+	eventually(t, "clients freed", func() bool {
+		return strings.Count(admin.do("CLIENT", "LIST"), "id=") == 1
+	})
+	time.Sleep(200 * time.Millisecond)
+	if n := runtime.NumGoroutine(); n > base+2 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines, %d before\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
+	s.Close()
+	select {
+	case <-served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
