@@ -3,6 +3,7 @@ package netloop
 import (
 	"errors"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -33,7 +34,11 @@ type Poller struct {
 	// Wakes costs one write.
 	woken  atomic.Bool
 	closed atomic.Bool
-	raw    []unix.EpollEvent
+	// closeMu keeps Close from freeing epfd and wakefd while Add, Remove
+	// or Wake use them (any goroutine): once closed, their numbers may
+	// belong to another file.
+	closeMu sync.RWMutex
+	raw     []unix.EpollEvent
 	// file holds epfd in the Go runtime's own poller (an epoll instance
 	// is readable while it has ready descriptors), so WaitParked can park
 	// the goroutine instead of blocking its thread in epoll_wait.
@@ -105,17 +110,32 @@ func (p *Poller) Add(fd int, token uint64) error {
 	if token == wakeToken {
 		return ErrReservedToken
 	}
+	p.closeMu.RLock()
+	defer p.closeMu.RUnlock()
+	if p.closed.Load() {
+		return os.ErrClosed
+	}
 	return p.ctl(unix.EPOLL_CTL_ADD, fd, token)
 }
 
 // Remove stops watching fd. The caller must hold fd open while it runs.
 func (p *Poller) Remove(fd int) error {
+	p.closeMu.RLock()
+	defer p.closeMu.RUnlock()
+	if p.closed.Load() {
+		return os.ErrClosed
+	}
 	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 }
 
 // Wake makes a Wait in progress (or the next one) return at once.
 func (p *Poller) Wake() {
 	if p.woken.Swap(true) {
+		return
+	}
+	p.closeMu.RLock()
+	defer p.closeMu.RUnlock()
+	if p.closed.Load() {
 		return
 	}
 	var one = [8]byte{1}
@@ -173,6 +193,8 @@ func (p *Poller) WaitParked(out []Event) (events []Event, woken bool, err error)
 
 // Close releases the epoll instance. The watched descriptors stay open.
 func (p *Poller) Close() error {
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
 	if p.closed.Swap(true) {
 		return nil
 	}

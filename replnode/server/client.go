@@ -382,6 +382,13 @@ func (c *Client) runBatch(in *clientInput, inLoop bool) batchOutcome {
 		if c.closed || c.flags&ClientCloseAfterReply != 0 {
 			break
 		}
+		if s.shuttingDown.Load() {
+			// SHUTDOWN ran (its final save is done): as redis-server
+			// exits inside the command, nothing runs after it, here or
+			// in another client's batch, so no write is acknowledged
+			// that the save does not hold.
+			break
+		}
 		if inLoop && s.loopRefuses(c, in.flat[start]) {
 			at := 0
 			if i > 0 {

@@ -287,6 +287,11 @@ func (s *Server) ShutdownFromSignal(sigint bool) {
 	// script, as Redis's serverCron does not run meanwhile.
 	s.waitScriptEnd()
 	err := s.prepareShutdown(flags)
+	if err == nil {
+		// Nothing runs after the final save (runBatch), though Close
+		// comes after the executor is released.
+		s.shuttingDown.Store(true)
+	}
 	s.mu.Unlock()
 	if err != nil {
 		s.Log.Warningf("%v", err)

@@ -537,7 +537,10 @@ func shutdownCommand(ctx *Ctx) {
 			ctx.S.scripts.functions.Kill()
 		}
 	}
-	// Redis exits without replying; the connection just closes.
+	// Redis exits without replying; the connection just closes. No
+	// command runs from here on (runBatch), though Close waits for the
+	// executor.
+	ctx.S.shuttingDown.Store(true)
 	go ctx.S.Close()
 }
 
