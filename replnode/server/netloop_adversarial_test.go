@@ -17,7 +17,7 @@ import (
 // Finding check: an unauthenticated client pipelining AUTH and commands in
 // one write must get every reply (one command per batch, no new readable
 // event for the rest).
-func TestRvLoopAuthPipelinedInOneWrite(t *testing.T) {
+func TestLoopAuthPipelinedInOneWrite(t *testing.T) {
 	s, addr := startTCP(t, "requirepass pw")
 	c := loopTestClient(t, addr)
 	c.send([]string{"AUTH", "pw"}, []string{"PING"}, []string{"SET", "k", "v"}, []string{"GET", "k"})
@@ -34,7 +34,7 @@ func TestRvLoopAuthPipelinedInOneWrite(t *testing.T) {
 // event loop, the commands of the other clients of the same round still
 // run and are acknowledged, though they are not in the save. redis-server
 // exits inside the SHUTDOWN call: nothing after it runs.
-func TestRvLoopNoWriteAckedAfterShutdownSave(t *testing.T) {
+func TestLoopNoWriteAckedAfterShutdownSave(t *testing.T) {
 	s, addr := startTCP(t, "enable-debug-command yes")
 	var saved atomic.Bool
 	var after atomic.Int32 // commands ended after the save, SHUTDOWN's own included
@@ -66,7 +66,7 @@ func TestRvLoopNoWriteAckedAfterShutdownSave(t *testing.T) {
 
 // Same, one client: commands pipelined after SHUTDOWN run and are
 // acknowledged after the save (pre-existing on the goroutine path too).
-func TestRvLoopNoPipelinedWriteAfterShutdownSave(t *testing.T) {
+func TestLoopNoPipelinedWriteAfterShutdownSave(t *testing.T) {
 	s, addr := startTCP(t)
 	var saved atomic.Bool
 	var after atomic.Int32 // commands ended after the save, SHUTDOWN's own included
@@ -88,7 +88,7 @@ func TestRvLoopNoPipelinedWriteAfterShutdownSave(t *testing.T) {
 
 // A subscriber that stops reading while big messages are published keeps
 // getting them all, in order, with its own PINGs answered in between.
-func TestRvLoopSubscriberPushesAndRepliesInOrder(t *testing.T) {
+func TestLoopSubscriberPushesAndRepliesInOrder(t *testing.T) {
 	_, addr := startTCP(t)
 	sub, pub := loopTestClient(t, addr), loopTestClient(t, addr)
 	expectReply(t, "sub", sub.do("SUBSCRIBE", "ch"), `["subscribe", "ch", (integer) 1]`)
@@ -139,7 +139,7 @@ func TestRvLoopSubscriberPushesAndRepliesInOrder(t *testing.T) {
 
 // Clients through every kind of hand-over, then gone: no goroutine stays
 // behind (flushers, readers, held reads); Close then ends Serve.
-func TestRvLoopNoGoroutineLeft(t *testing.T) {
+func TestLoopNoGoroutineLeft(t *testing.T) {
 	cfg := config.Default()
 	if err := cfg.LoadString(`save ""`); err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestRvLoopNoGoroutineLeft(t *testing.T) {
 
 // An idle loop client is closed by timeout (Kill shuts the socket down;
 // the loop must notice without input from the peer).
-func TestRvLoopIdleTimeoutClosesLoopClient(t *testing.T) {
+func TestLoopIdleTimeoutClosesLoopClient(t *testing.T) {
 	s, addr := startTCP(t, "timeout 1")
 	c := loopTestClient(t, addr)
 	id := clientID(t, c)
@@ -232,7 +232,7 @@ func TestRvLoopIdleTimeoutClosesLoopClient(t *testing.T) {
 
 // One client pipelining without pause does not starve another: the
 // other's round trips stay short.
-func TestRvLoopPipeliningClientDoesNotStarveOthers(t *testing.T) {
+func TestLoopPipeliningClientDoesNotStarveOthers(t *testing.T) {
 	_, addr := startTCP(t)
 	hog, other := loopTestClient(t, addr), loopTestClient(t, addr)
 	stop := make(chan struct{})
@@ -279,7 +279,7 @@ func TestRvLoopPipeliningClientDoesNotStarveOthers(t *testing.T) {
 // A RESP3 subscriber reading a key that a publisher sets and publishes in
 // one transaction: a GET reply with value v must come after message v
 // (pushes and replies on one connection stay in executor order).
-func TestRvLoopPushesNeverOvertakeReplies(t *testing.T) {
+func TestLoopPushesNeverOvertakeReplies(t *testing.T) {
 	t.Run("small", func(t *testing.T) { pushesNeverOvertakeReplies(t, 2000, 0) })
 	// The subscriber stops reading a while: partial writes, hand-over.
 	t.Run("stalled", func(t *testing.T) { pushesNeverOvertakeReplies(t, 32*1024, 300*time.Millisecond) })
@@ -365,7 +365,7 @@ func pushesNeverOvertakeReplies(t *testing.T, padLen int, stall time.Duration) {
 // Clients pipelining while an admin kills them at random, with CLIENT
 // PAUSE and blocking pops mixed in: no panic, the survivors get every
 // reply in order, and Close then ends Serve with no goroutine left.
-func TestRvLoopKillStorm(t *testing.T) {
+func TestLoopKillStorm(t *testing.T) {
 	cfg := config.Default()
 	if err := cfg.LoadString(`save ""`); err != nil {
 		t.Fatal(err)
