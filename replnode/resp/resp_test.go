@@ -1,6 +1,8 @@
 package resp
 
 import (
+	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -193,5 +195,25 @@ func TestAppendRepr(t *testing.T) {
 	args, _, ok := SplitArgs(AppendRepr(nil, all), nil, nil)
 	if !ok || len(args) != 1 || string(args[0]) != string(all) {
 		t.Fatalf("SplitArgs(AppendRepr(all bytes)) = %q, %v", args, ok)
+	}
+}
+
+// TestBulkHeaderLengths checks the bulk header on both sides of the short
+// paths (one digit, two digits, strconv) for Bulk and BulkString.
+func TestBulkHeaderLengths(t *testing.T) {
+	w := NewWriter(2)
+	for n := 0; n <= 1200; n++ {
+		b := bytes.Repeat([]byte{'x'}, n)
+		want := "$" + strconv.Itoa(n) + "\r\n" + string(b) + "\r\n"
+		w.Reset()
+		w.Bulk(b)
+		if got := string(w.Bytes()); got != want {
+			t.Fatalf("Bulk of %d bytes wrote %q", n, got)
+		}
+		w.Reset()
+		w.BulkString(string(b))
+		if got := string(w.Bytes()); got != want {
+			t.Fatalf("BulkString of %d bytes wrote %q", n, got)
+		}
 	}
 }

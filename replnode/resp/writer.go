@@ -90,14 +90,29 @@ func (w *Writer) Int(n int64) { w.header(':', n) }
 
 // Bulk writes "$len\r\nb\r\n".
 func (w *Writer) Bulk(b []byte) {
-	w.header('$', int64(len(b)))
+	w.bulkHeader(len(b))
 	w.buf = append(w.buf, b...)
 	w.buf = append(w.buf, '\r', '\n')
 }
 
+// bulkHeader writes "$n\r\n". Lengths under 100 (list elements, members,
+// fields: LRANGE writes one per element) are written digit by digit
+// instead of through strconv, as Redis keeps shared headers for short
+// bulks (OBJ_SHARED_BULKHDR_LEN).
+func (w *Writer) bulkHeader(n int) {
+	switch {
+	case n < 10:
+		w.buf = append(w.buf, '$', byte('0'+n), '\r', '\n')
+	case n < 100:
+		w.buf = append(w.buf, '$', byte('0'+n/10), byte('0'+n%10), '\r', '\n')
+	default:
+		w.header('$', int64(n))
+	}
+}
+
 // BulkString is Bulk for a string.
 func (w *Writer) BulkString(s string) {
-	w.header('$', int64(len(s)))
+	w.bulkHeader(len(s))
 	w.buf = append(w.buf, s...)
 	w.buf = append(w.buf, '\r', '\n')
 }
