@@ -199,9 +199,25 @@ func TestAppendRepr(t *testing.T) {
 }
 
 // TestBulkHeaderLengths checks the bulk header on both sides of the short
-// paths (one digit, two digits, strconv) for Bulk and BulkString.
+// paths (one digit, two digits, strconv) for Bulk and BulkString, and
+// integers and array lengths around them, negative ones included.
 func TestBulkHeaderLengths(t *testing.T) {
 	w := NewWriter(2)
+	for n := int64(-1200); n <= 1200; n++ {
+		w.Reset()
+		w.Int(n)
+		if got, want := string(w.Bytes()), ":"+strconv.FormatInt(n, 10)+"\r\n"; got != want {
+			t.Fatalf("Int(%d) wrote %q", n, got)
+		}
+		if n < 0 {
+			continue
+		}
+		w.Reset()
+		w.ArrayLen(int(n))
+		if got, want := string(w.Bytes()), "*"+strconv.FormatInt(n, 10)+"\r\n"; got != want {
+			t.Fatalf("ArrayLen(%d) wrote %q", n, got)
+		}
+	}
 	for n := 0; n <= 1200; n++ {
 		b := bytes.Repeat([]byte{'x'}, n)
 		want := "$" + strconv.Itoa(n) + "\r\n" + string(b) + "\r\n"
