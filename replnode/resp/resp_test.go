@@ -1,6 +1,8 @@
 package resp
 
 import (
+	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -193,5 +195,41 @@ func TestAppendRepr(t *testing.T) {
 	args, _, ok := SplitArgs(AppendRepr(nil, all), nil, nil)
 	if !ok || len(args) != 1 || string(args[0]) != string(all) {
 		t.Fatalf("SplitArgs(AppendRepr(all bytes)) = %q, %v", args, ok)
+	}
+}
+
+// TestBulkHeaderLengths checks the bulk header on both sides of the short
+// paths (one digit, two digits, strconv) for Bulk and BulkString, and
+// integers and array lengths around them, negative ones included.
+func TestBulkHeaderLengths(t *testing.T) {
+	w := NewWriter(2)
+	for n := int64(-1200); n <= 1200; n++ {
+		w.Reset()
+		w.Int(n)
+		if got, want := string(w.Bytes()), ":"+strconv.FormatInt(n, 10)+"\r\n"; got != want {
+			t.Fatalf("Int(%d) wrote %q", n, got)
+		}
+		if n < 0 {
+			continue
+		}
+		w.Reset()
+		w.ArrayLen(int(n))
+		if got, want := string(w.Bytes()), "*"+strconv.FormatInt(n, 10)+"\r\n"; got != want {
+			t.Fatalf("ArrayLen(%d) wrote %q", n, got)
+		}
+	}
+	for n := 0; n <= 1200; n++ {
+		b := bytes.Repeat([]byte{'x'}, n)
+		want := "$" + strconv.Itoa(n) + "\r\n" + string(b) + "\r\n"
+		w.Reset()
+		w.Bulk(b)
+		if got := string(w.Bytes()); got != want {
+			t.Fatalf("Bulk of %d bytes wrote %q", n, got)
+		}
+		w.Reset()
+		w.BulkString(string(b))
+		if got := string(w.Bytes()); got != want {
+			t.Fatalf("BulkString of %d bytes wrote %q", n, got)
+		}
 	}
 }

@@ -151,3 +151,61 @@ func BenchmarkDispatchSETPipelinedStream(b *testing.B) {
 		n.c.w.Reset()
 	}
 }
+
+// The collection commands exactly as redis-benchmark -P 16 sends them
+// (no -r: "__rand_int__" stays literal, so SADD, HSET and ZADD rewrite one
+// member of a one-member set, hash and sorted set, while LPUSH grows one
+// list that RPOP drains and LRANGE_100 reads the head of).
+
+func BenchmarkDispatchLPUSHPipelined(b *testing.B) { benchPipelined(b, "LPUSH", "mylist", "xxx") }
+
+func BenchmarkDispatchRPOPPipelined(b *testing.B) {
+	benchPipelinedFilled(b, b.N+16, "RPOP", "mylist")
+}
+
+func BenchmarkDispatchSADDPipelined(b *testing.B) {
+	benchPipelined(b, "SADD", "myset", "element:__rand_int__")
+}
+
+func BenchmarkDispatchHSETPipelined(b *testing.B) {
+	benchPipelined(b, "HSET", "myhash", "element:__rand_int__", "xxx")
+}
+
+func BenchmarkDispatchZADDPipelined(b *testing.B) {
+	benchPipelined(b, "ZADD", "myzset", "0", "element:__rand_int__")
+}
+
+// LRANGE_100 reads the first 100 of the list redis-benchmark's preceding
+// LPUSH run filled (as many elements as requests; 100000 here).
+func BenchmarkDispatchLRANGE100Pipelined(b *testing.B) {
+	benchPipelinedFilled(b, 100000, "LRANGE", "mylist", "0", "99")
+}
+
+// benchPipelinedFilled is benchPipelined with mylist holding n elements
+// "xxx" first, pushed as redis-benchmark's LPUSH run does.
+func benchPipelinedFilled(b *testing.B, n int, args ...string) {
+	node := newCoreNode(&testing.T{})
+	push := [][]byte{[]byte("LPUSH"), []byte("mylist"), []byte("xxx")}
+	node.s.mu.Lock()
+	for i := 0; i < n; i++ {
+		node.s.processCommand(node.c, push)
+		node.c.w.Reset()
+	}
+	node.s.mu.Unlock()
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
+	node.s.mu.Lock()
+	defer node.s.mu.Unlock()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 16 {
+		node.s.beginBatch()
+		for j := 0; j < 16; j++ {
+			node.s.processCommand(node.c, bargs)
+		}
+		node.s.endBatch()
+		node.c.w.Reset()
+	}
+}

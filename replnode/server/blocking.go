@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sync"
 	"syscall"
 	"time"
 
@@ -35,16 +34,12 @@ type blockingState struct {
 	goneKeys map[blockedKeyRef]struct{}
 }
 
-// blockingStates maps each Server to its blockingState. (A field on Server
-// would do; this keeps the core files untouched.)
-var blockingStates sync.Map
-
 func init() { onNewServer(initBlocking) }
 
 // initBlocking installs the hooks for a new server.
 func initBlocking(s *Server) {
 	b := &blockingState{s: s, q: newBlockQueues(), present: make(map[blockedKeyRef]blockKind), goneKeys: make(map[blockedKeyRef]struct{})}
-	blockingStates.Store(s, b)
+	s.blocking = b
 	s.OnAfterCommand(b.serveReady)
 	s.OnCron(b.expire)
 	s.OnClientClose(func(c *Client) { b.q.remove(c) })
@@ -52,17 +47,20 @@ func initBlocking(s *Server) {
 }
 
 // blockingOf returns the server's blocking state.
-func blockingOf(s *Server) *blockingState {
-	v, _ := blockingStates.Load(s)
-	return v.(*blockingState)
-}
+func blockingOf(s *Server) *blockingState { return s.blocking }
 
 // SignalKeyAsReady tells clients blocked on key (a list or sorted set that
 // was just created or grew) that it may serve them after the current
 // command, as Redis's signalKeyAsReady. Code that creates keys by other
 // paths (RENAME, MOVE, RESTORE, SWAPDB, COPY, SORT STORE) calls it.
 func (s *Server) SignalKeyAsReady(db int, key []byte) {
-	blockingOf(s).q.signal(db, string(key))
+	q := blockingOf(s).q
+	if q.keyCount() == 0 {
+		// Nobody waits: return before the key becomes a string (an
+		// allocation on every LPUSH and ZADD otherwise).
+		return
+	}
+	q.signal(db, string(key))
 }
 
 // BlockedClients is the number of clients blocked on keys (INFO

@@ -21,10 +21,9 @@ func nullArrayReply(ctx *Ctx) { ctx.W.NullArray() }
 // popOneWithKey pops one element of key's list and replies [key, element],
 // propagating LPOP/RPOP key.
 func popOneWithKey(ctx *Ctx, key []byte, l *store.List, end listEnd) {
-	e, _ := pop(l, end)
 	ctx.W.ArrayLen(2)
 	ctx.W.Bulk(key)
-	ctx.W.Bulk(e)
+	popReply(ctx, l, end)
 	listPopped(ctx, key, l, end)
 	ctx.Rewrite([]byte(end.popCmd()), key)
 }

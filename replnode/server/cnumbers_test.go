@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"strconv"
 	"testing"
 )
 
@@ -50,6 +51,29 @@ func TestStrtod(t *testing.T) {
 		want := map[string]int{"nan": 3, "-nan": 4, "nan(x_1)": 8, "NaN(": 3}[in]
 		if !math.IsNaN(f) || n != want {
 			t.Errorf("strtod(%q) = %v, %d; want NaN, %d", in, f, n, want)
+		}
+	}
+}
+
+// TestParseFloatShortIntegerMatchesStrtod checks ParseFloat's integer fast
+// path against the strtod path it bypasses: same value, same sign of zero,
+// and the same refusals for what is not a plain integer.
+func TestParseFloatShortIntegerMatchesStrtod(t *testing.T) {
+	inputs := []string{"0", "-0", "+0", "1", "-1", "+7", "00", "007", "-007",
+		"123456789012345", "-999999999999999", "1234567890123456", "9007199254740993",
+		"-", "+", "--1", "1-", "1 ", "1.", "1e3", "0x10", "12a", "+-0", "١"}
+	for i := 0; i < 2000; i++ {
+		inputs = append(inputs, strconv.FormatInt(int64(i*i*7919)-1000000, 10))
+	}
+	for _, in := range inputs {
+		got, gotOK := ParseFloat([]byte(in))
+		f, n, erange := strtod([]byte(in))
+		wantOK := n == len(in) && !math.IsNaN(f) && !(erange && (math.IsInf(f, 0) || f == 0))
+		if !wantOK {
+			f = 0
+		}
+		if gotOK != wantOK || math.Float64bits(got) != math.Float64bits(f) {
+			t.Errorf("ParseFloat(%q) = %v, %v; strtod gives %v, %v", in, got, gotOK, f, wantOK)
 		}
 	}
 }

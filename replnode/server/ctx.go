@@ -217,9 +217,41 @@ func ParseFloat(b []byte) (float64, bool) {
 	if len(b) == 0 || isSpaceByte(b[0]) {
 		return 0, false
 	}
+	if f, ok := parseShortInteger(b); ok {
+		return f, true
+	}
 	f, n, erange := strtod(b)
 	if n != len(b) || math.IsNaN(f) || (erange && (math.IsInf(f, 0) || f == 0)) {
 		return 0, false
+	}
+	return f, true
+}
+
+// parseShortInteger converts a decimal integer of at most 15 digits with an
+// optional sign, the usual score ("0" in redis-benchmark's ZADD), without
+// strtod: every such value is below 2^53, so the conversion is exact and
+// equal to strtod's. "-0" is -0, as strtod reads it. Anything else reports
+// false and goes through strtod.
+func parseShortInteger(b []byte) (float64, bool) {
+	neg := false
+	digits := b
+	if b[0] == '-' || b[0] == '+' {
+		neg = b[0] == '-'
+		digits = b[1:]
+	}
+	if len(digits) == 0 || len(digits) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	f := float64(n)
+	if neg {
+		f = -f
 	}
 	return f, true
 }

@@ -107,7 +107,10 @@ type Server struct {
 	closeHooks   []func(c *Client)
 
 	// ------ state owned by the command groups in this area
-	watched       map[watchKey][]*Client
+	watched map[watchKey][]*Client
+	// blocking is the blocked clients' state (blocking.go). A field, not a
+	// side table keyed by server: every LPUSH, ZADD and XADD reaches it.
+	blocking      *blockingState
 	pubsub        pubsubState
 	monitors      []*Client
 	slowlog       slowlog

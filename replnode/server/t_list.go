@@ -110,6 +110,18 @@ func pop(l *store.List, end listEnd) ([]byte, bool) {
 	return l.PopBack()
 }
 
+// popReply replies with the element at end and removes it. The reply takes
+// the bytes where they lie, before they move: popping a packed list copies
+// nothing (pop returns a copy the caller owns).
+func popReply(ctx *Ctx, l *store.List, end listEnd) {
+	i := 0
+	if end == listTail {
+		i = l.Len() - 1
+	}
+	ctx.W.Bulk(l.Index(i))
+	l.RemoveAt(i)
+}
+
 // ---------------------------------------------------------------- PUSH
 
 // pushGeneric implements LPUSH, RPUSH, LPUSHX and RPUSHX.
@@ -181,14 +193,12 @@ func popGeneric(ctx *Ctx, end listEnd) {
 		return
 	}
 	if !hasCount {
-		e, _ := pop(l, end)
-		ctx.W.Bulk(e)
+		popReply(ctx, l, end)
 	} else {
 		n := int(min(count, int64(l.Len())))
 		ctx.W.ArrayLen(n)
 		for i := 0; i < n; i++ {
-			e, _ := pop(l, end)
-			ctx.W.Bulk(e)
+			popReply(ctx, l, end)
 		}
 	}
 	listPopped(ctx, key, l, end)
@@ -571,8 +581,7 @@ func popRangeWithKey(ctx *Ctx, key []byte, l *store.List, end listEnd, count int
 	ctx.W.Bulk(key)
 	ctx.W.ArrayLen(n)
 	for i := 0; i < n; i++ {
-		e, _ := pop(l, end)
-		ctx.W.Bulk(e)
+		popReply(ctx, l, end)
 	}
 	listPopped(ctx, key, l, end)
 	ctx.Rewrite([]byte(end.popCmd()), key, []byte(itoa(int64(n))))

@@ -81,7 +81,7 @@ func saddCommand(ctx *Ctx) {
 	}
 	added := 0
 	for _, m := range ctx.Args[2:] {
-		if s.Add(bytes.Clone(m)) {
+		if s.Add(m) {
 			added++
 		}
 	}
@@ -164,7 +164,7 @@ func smoveCommand(ctx *Ctx) {
 	ctx.Modified(1)
 	// The destination changed (WATCH, tracking, dirty) only when the
 	// member was added to it, as in smoveCommand.
-	if dstSet.Add(bytes.Clone(member)) {
+	if dstSet.Add(member) {
 		ctx.Modified(1)
 		ctx.S.signalModifiedKey(ctx.DBNum, dst)
 		ctx.Notify(NotifySet, "sadd", dst)

@@ -156,7 +156,7 @@ func (s *Set) convert() {
 	s.ht, s.is, s.w = &t, nil, 0
 }
 
-// Add adds member and reports whether it was new.
+// Add adds a copy of member and reports whether it was new.
 func (s *Set) Add(member []byte) bool {
 	if s.ht == nil {
 		if n, ok := ParseCanonicalInt(member); ok {
@@ -172,7 +172,13 @@ func (s *Set) Add(member []byte) bool {
 		}
 		s.convert()
 	}
-	return s.ht.set(string(member), struct{}{})
+	// Look up before copying: re-adding a member (SADD of one that is
+	// there) allocates nothing.
+	if s.ht.findBytes(member) >= 0 {
+		return false
+	}
+	s.ht.insert(string(member), struct{}{})
+	return true
 }
 
 // Remove deletes member and reports whether it existed.
@@ -201,7 +207,7 @@ func (s *Set) Contains(member []byte) bool {
 		_, found := s.intSearch(n)
 		return found
 	}
-	return s.ht.find(string(member)) >= 0
+	return s.ht.findBytes(member) >= 0
 }
 
 // memberAt returns the member at position i of the encoding's order.

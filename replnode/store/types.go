@@ -223,6 +223,15 @@ func (t *table[V]) find(key string) int {
 	return -1
 }
 
+// findBytes is find for a key held as bytes: the map lookup converts
+// without allocating.
+func (t *table[V]) findBytes(key []byte) int {
+	if i, ok := t.index[string(key)]; ok {
+		return i
+	}
+	return -1
+}
+
 // get returns the value under key.
 func (t *table[V]) get(key string) (V, bool) {
 	if i := t.find(key); i >= 0 {
@@ -239,9 +248,14 @@ func (t *table[V]) set(key string, val V) bool {
 		t.entries[i].val = val
 		return false
 	}
+	t.insert(key, val)
+	return true
+}
+
+// insert appends key, which must not be in the table yet.
+func (t *table[V]) insert(key string, val V) {
 	t.entries = append(t.entries, tableEntry[V]{key: key, val: val})
 	t.index[key] = len(t.entries) - 1
-	return true
 }
 
 // remove deletes key and reports whether it existed.
