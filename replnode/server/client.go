@@ -608,9 +608,12 @@ func (c *Client) flushOutLocked() {
 	if c.flags&ClientInternal != 0 {
 		return
 	}
-	if c.s.aofBeforeReply != nil {
+	if c.s.aofBeforeReply != nil && c != c.s.aofRoundClient {
 		// The AOF is written (and with appendfsync always synced) before
-		// any reply may leave, as Redis's beforeSleep does.
+		// any reply may leave, as Redis's beforeSleep does. The event
+		// loop's client of the moment is the exception: the loop flushes
+		// the AOF once for the whole round before it writes any reply,
+		// so the round's writes share one fsync, as in Redis.
 		c.s.aofBeforeReply()
 	}
 	c.outMu.Lock()
@@ -632,6 +635,11 @@ func (c *Client) Flush() {
 	}
 	c.flushOutLocked()
 	if c.s.overOutputLimits(c) {
+		return
+	}
+	if c == c.s.aofRoundClient {
+		// The event loop sends it after the round, once the AOF holds
+		// the round's writes; the flusher must not send it before.
 		return
 	}
 	c.kickFlusher()

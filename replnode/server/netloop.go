@@ -164,6 +164,11 @@ func (l *eventLoop) handOver(lc *loopClient) {
 	if !l.forget(lc.c) {
 		return // freed meanwhile
 	}
+	if l.s.aofBeforeReply != nil && l.s.aofRoundClient == lc.c {
+		// Its reader goroutine sends the pending replies at once, before
+		// the round's AOF flush: flush it now.
+		l.s.aofBeforeReply()
+	}
 	l.s.wg.Add(1)
 	go lc.c.serve(lc.in, true)
 }
@@ -202,6 +207,13 @@ func (l *eventLoop) run() {
 		s.mu.Lock()
 		for _, lc := range l.ready {
 			l.runProtected(lc)
+		}
+		if s.aofBeforeReply != nil {
+			// One AOF write (and with appendfsync always one fsync) for
+			// every write of the round, before any of its replies leave:
+			// Redis's beforeSleep. Per client, a round of 50 clients
+			// paid 50 fsyncs (aof-always SET at 0.09x redis-server).
+			s.aofBeforeReply()
 		}
 		s.mu.Unlock()
 		for _, lc := range l.ready {
@@ -279,6 +291,8 @@ func (l *eventLoop) runClient(lc *loopClient) {
 	if lc.dropped.Load() {
 		return
 	}
+	l.s.aofRoundClient = c
+	defer func() { l.s.aofRoundClient = nil }()
 	if lc.readErr != nil || c.closed {
 		l.s.freeClient(c)
 		return

@@ -140,6 +140,10 @@ type Server struct {
 	// replaying is set while the AOF is replayed: nothing propagates.
 	aofFeed        func(dbID int, args [][]byte)
 	aofBeforeReply func()
+	// aofRoundClient is the event loop's client whose batch is running:
+	// its replies wait for the AOF flush at the end of the loop's round
+	// (flushOutLocked, Flush). Executor-owned.
+	aofRoundClient *Client
 	replaying      bool
 	// tracking is client side caching's tables (tracking.go).
 	tracking     *trackingState
