@@ -407,9 +407,9 @@ func (l *List) Positions(elem []byte, rank, count, maxlen int64) []int {
 // Insertion and removal in the middle move the shorter side.
 type deque struct {
 	blocks []*dequeBlock // ring of blocks; length is 0 or a power of two
-	first  int             // index in blocks of the block holding element 0
-	used   int             // blocks in use, from first on
-	head   int             // slot of element 0 in its block
+	first  int           // index in blocks of the block holding element 0
+	used   int           // blocks in use, from first on
+	head   int           // slot of element 0 in its block
 	n      int
 }
 
