@@ -209,3 +209,15 @@ func benchPipelinedFilled(b *testing.B, n int, args ...string) {
 		node.c.w.Reset()
 	}
 }
+
+// The value-1KiB scenario's HSET: one field of myhash overwritten again and
+// again with a 1024-byte value (over hash-max-listpack-value, so the hash is
+// a hashtable).
+func BenchmarkDispatchHSET1KiB(b *testing.B) {
+	benchCommand(b, "HSET", "myhash", "element:__rand_int__", strings.Repeat("x", 1024))
+}
+
+// The value-1KiB scenario's LPUSH: 1024-byte elements onto one list.
+func BenchmarkDispatchLPUSH1KiB(b *testing.B) {
+	benchCommand(b, "LPUSH", "mylist", strings.Repeat("x", 1024))
+}

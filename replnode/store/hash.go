@@ -76,7 +76,26 @@ func (h *Hash) Set(field, value []byte) bool {
 			return true
 		}
 	}
-	return h.ht.set(string(field), bytes.Clone(value))
+	if i := h.ht.findBytes(field); i >= 0 {
+		e := &h.ht.entries[i]
+		e.val = overwriteValue(e.val, value)
+		return false
+	}
+	h.ht.insert(string(field), bytes.Clone(value))
+	return true
+}
+
+// overwriteValue returns value's bytes in old's buffer when they fit without
+// wasting more than a quarter of it (HSET overwriting a field with a value
+// of the same size, as redis-benchmark's HSET does, then allocates nothing),
+// else in a fresh copy. It is safe because every value in a table owns its
+// buffer (Set, convert and Clone all copy), and readers only hold a value
+// until the hash is next modified (see Get).
+func overwriteValue(old, value []byte) []byte {
+	if len(value) <= cap(old) && cap(old)-len(value) <= cap(old)/4 {
+		return append(old[:0], value...)
+	}
+	return bytes.Clone(value)
 }
 
 // find returns where field's entry starts and where its value's entry starts

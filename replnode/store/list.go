@@ -45,11 +45,10 @@ func (l *List) Clone() Value {
 	c := &List{n: l.n}
 	if l.dq != nil {
 		c.dq = &deque{}
-		c.dq.grow(l.dq.n)
-		for i := 0; i < l.dq.n; i++ {
-			c.dq.buf[i] = append([]byte(nil), l.dq.at(i)...)
-		}
-		c.dq.n = l.dq.n
+		l.dq.Range(func(e []byte) bool {
+			c.dq.PushBack(bytes.Clone(e))
+			return true
+		})
 	} else if len(l.lp) > 0 {
 		c.lp = append(make([]byte, 0, len(l.lp)), l.lp...)
 	}
@@ -161,10 +160,8 @@ func (l *List) removeRange(from, to, k int) {
 // toDeque switches to the deque form for good.
 func (l *List) toDeque() {
 	dq := &deque{}
-	dq.grow(l.n + 1)
 	l.Range(func(e []byte) bool {
-		dq.buf[dq.n] = bytes.Clone(e)
-		dq.n++
+		dq.PushBack(bytes.Clone(e))
 		return true
 	})
 	l.dq, l.lp, l.n = dq, nil, 0
@@ -401,61 +398,130 @@ func (l *List) Positions(elem []byte, rank, count, maxlen int64) []int {
 	return positions(len(es), func(i int) []byte { return es[i] }, elem, rank, count, maxlen)
 }
 
-// deque is the form of a list too big to pack: a ring buffer of elements,
-// so pushes and pops at both ends are O(1) (amortised) and access by index
-// is O(1). Insertion and removal in the middle move the shorter side.
+// deque is the form of a list too big to pack: a ring of fixed-size blocks
+// of element slots, so pushes and pops at both ends are O(1) and access by
+// index is O(1). Growing adds one block and, now and then, doubles the
+// ring of block pointers: it never copies the elements themselves, so no
+// single push stalls on a big list (a flat ring buffer copying every slot
+// at each doubling stalled several milliseconds at 500k elements).
+// Insertion and removal in the middle move the shorter side.
 type deque struct {
-	buf  [][]byte // capacity is 0 or a power of two
-	head int      // position of element 0 in buf
-	n    int
+	blocks []*dequeBlock // ring of blocks; length is 0 or a power of two
+	first  int           // index in blocks of the block holding element 0
+	used   int           // blocks in use, from first on
+	head   int           // slot of element 0 in its block
+	n      int
 }
 
-// slot maps logical position i to its index in buf.
-func (l *deque) slot(i int) int { return (l.head + i) & (len(l.buf) - 1) }
+const (
+	dequeBlockShift = 10
+	dequeBlockSize  = 1 << dequeBlockShift // element slots per block
+)
 
-func (l *deque) at(i int) []byte { return l.buf[l.slot(i)] }
+type dequeBlock [dequeBlockSize][]byte
 
-// grow makes room for at least need elements, unrolling the ring.
-func (l *deque) grow(need int) {
-	if need <= len(l.buf) {
+// ref returns the slot of logical position i.
+func (l *deque) ref(i int) *[]byte {
+	j := l.head + i
+	b := l.blocks[(l.first+j>>dequeBlockShift)&(len(l.blocks)-1)]
+	return &b[j&(dequeBlockSize-1)]
+}
+
+func (l *deque) at(i int) []byte { return *l.ref(i) }
+
+// setAt stores elem at logical position i.
+func (l *deque) setAt(i int, elem []byte) { *l.ref(i) = elem }
+
+// growRing doubles the ring of block pointers (pointers only), keeping
+// the blocks in use in order from index 0.
+func (l *deque) growRing() {
+	nb := make([]*dequeBlock, max(8, 2*len(l.blocks)))
+	for k := 0; k < l.used; k++ {
+		nb[k] = l.blocks[(l.first+k)&(len(l.blocks)-1)]
+	}
+	l.blocks, l.first = nb, 0
+}
+
+// shrinkRing halves the ring of block pointers once it is mostly empty.
+func (l *deque) shrinkRing() {
+	if len(l.blocks) <= 8 || l.used >= len(l.blocks)/4 {
 		return
 	}
-	size := 8
-	for size < need {
-		size <<= 1
+	nb := make([]*dequeBlock, len(l.blocks)/2)
+	for k := 0; k < l.used; k++ {
+		nb[k] = l.blocks[(l.first+k)&(len(l.blocks)-1)]
 	}
-	l.resize(size)
-}
-
-// resize moves the elements into a fresh buffer of size slots.
-func (l *deque) resize(size int) {
-	nb := make([][]byte, size)
-	for i := 0; i < l.n; i++ {
-		nb[i] = l.at(i)
-	}
-	l.buf, l.head = nb, 0
-}
-
-// shrink releases memory after a list got much smaller.
-func (l *deque) shrink() {
-	if len(l.buf) > 64 && l.n < len(l.buf)/4 {
-		l.resize(len(l.buf) / 2)
-	}
+	l.blocks, l.first = nb, 0
 }
 
 // PushBack appends elem at the tail.
 func (l *deque) PushBack(elem []byte) {
-	l.grow(l.n + 1)
-	l.buf[l.slot(l.n)] = elem
+	if l.head+l.n == l.used*dequeBlockSize {
+		if l.used == len(l.blocks) {
+			l.growRing()
+		}
+		l.blocks[(l.first+l.used)&(len(l.blocks)-1)] = new(dequeBlock)
+		l.used++
+	}
 	l.n++
+	l.setAt(l.n-1, elem)
 }
 
 // PushFront inserts elem at the head.
 func (l *deque) PushFront(elem []byte) {
-	l.grow(l.n + 1)
-	l.head = (l.head - 1) & (len(l.buf) - 1)
-	l.buf[l.head] = elem
+	if l.head == 0 {
+		if l.used == len(l.blocks) {
+			l.growRing()
+		}
+		l.first = (l.first - 1) & (len(l.blocks) - 1)
+		l.blocks[l.first] = new(dequeBlock)
+		l.used++
+		l.head = dequeBlockSize
+	}
+	l.head--
 	l.n++
+	l.setAt(0, elem)
+}
+
+// dropFront removes element 0 (whose slot the caller has read), freeing
+// its block once the block is empty.
+func (l *deque) dropFront() {
+	l.setAt(0, nil)
+	l.head++
+	l.n--
+	if l.head == dequeBlockSize || l.n == 0 {
+		l.blocks[l.first] = nil
+		l.first = (l.first + 1) & (len(l.blocks) - 1)
+		l.used--
+		l.head = 0
+	}
+	l.releaseTail()
+}
+
+// dropBack removes the last element (whose slot the caller has read).
+func (l *deque) dropBack() {
+	l.setAt(l.n-1, nil)
+	l.n--
+	l.releaseTail()
+}
+
+// releaseTail frees the blocks past the last element, and resets an empty
+// deque to no blocks at all.
+func (l *deque) releaseTail() {
+	if l.n == 0 {
+		for k := 0; k < l.used; k++ {
+			l.blocks[(l.first+k)&(len(l.blocks)-1)] = nil
+		}
+		l.used, l.head, l.first = 0, 0, 0
+		l.shrinkRing()
+		return
+	}
+	need := (l.head + l.n + dequeBlockSize - 1) >> dequeBlockShift
+	for l.used > need {
+		l.used--
+		l.blocks[(l.first+l.used)&(len(l.blocks)-1)] = nil
+	}
+	l.shrinkRing()
 }
 
 // PopFront removes and returns the head element; ok is false on an empty
@@ -464,11 +530,8 @@ func (l *deque) PopFront() (elem []byte, ok bool) {
 	if l.n == 0 {
 		return nil, false
 	}
-	elem = l.buf[l.head]
-	l.buf[l.head] = nil
-	l.head = (l.head + 1) & (len(l.buf) - 1)
-	l.n--
-	l.shrink()
+	elem = l.at(0)
+	l.dropFront()
 	return elem, true
 }
 
@@ -478,11 +541,8 @@ func (l *deque) PopBack() (elem []byte, ok bool) {
 	if l.n == 0 {
 		return nil, false
 	}
-	s := l.slot(l.n - 1)
-	elem = l.buf[s]
-	l.buf[s] = nil
-	l.n--
-	l.shrink()
+	elem = l.at(l.n - 1)
+	l.dropBack()
 	return elem, true
 }
 
@@ -490,79 +550,54 @@ func (l *deque) PopBack() (elem []byte, ok bool) {
 func (l *deque) Index(i int) []byte { return l.at(i) }
 
 // Set replaces the element at position i (0 ≤ i < Len).
-func (l *deque) Set(i int, elem []byte) { l.buf[l.slot(i)] = elem }
+func (l *deque) Set(i int, elem []byte) { l.setAt(i, elem) }
 
 // Insert puts elem at position i (0 ≤ i ≤ Len), shifting the shorter side.
 func (l *deque) Insert(i int, elem []byte) {
-	if i == 0 {
-		l.PushFront(elem)
-		return
-	}
-	if i == l.n {
-		l.PushBack(elem)
-		return
-	}
-	l.grow(l.n + 1)
 	if i < l.n/2 {
-		// Move elements [0, i) one step towards the head.
-		l.head = (l.head - 1) & (len(l.buf) - 1)
+		// Open a slot at the head, then move [0, i) one step towards it.
+		l.PushFront(nil)
 		for j := 0; j < i; j++ {
-			l.buf[l.slot(j)] = l.buf[l.slot(j+1)]
+			l.setAt(j, l.at(j+1))
 		}
 	} else {
-		// Move elements [i, n) one step towards the tail.
-		for j := l.n; j > i; j-- {
-			l.buf[l.slot(j)] = l.buf[l.slot(j-1)]
+		// Open a slot at the tail, then move [i, n) one step towards it.
+		l.PushBack(nil)
+		for j := l.n - 1; j > i; j-- {
+			l.setAt(j, l.at(j-1))
 		}
 	}
-	l.buf[l.slot(i)] = elem
-	l.n++
+	l.setAt(i, elem)
 }
 
 // RemoveAt deletes the element at position i (0 ≤ i < Len).
 func (l *deque) RemoveAt(i int) {
 	if i < l.n/2 {
 		for j := i; j > 0; j-- {
-			l.buf[l.slot(j)] = l.buf[l.slot(j-1)]
+			l.setAt(j, l.at(j-1))
 		}
-		l.buf[l.head] = nil
-		l.head = (l.head + 1) & (len(l.buf) - 1)
+		l.dropFront()
 	} else {
 		for j := i; j < l.n-1; j++ {
-			l.buf[l.slot(j)] = l.buf[l.slot(j+1)]
+			l.setAt(j, l.at(j+1))
 		}
-		l.buf[l.slot(l.n-1)] = nil
+		l.dropBack()
 	}
-	l.n--
-	l.shrink()
 }
 
 // Trim keeps only positions [start, stop] (already normalised and clamped
 // by the caller, as LTRIM does); start > stop empties the list.
 func (l *deque) Trim(start, stop int) {
-	if start < 0 {
-		start = 0
-	}
-	if stop >= l.n {
-		stop = l.n - 1
-	}
+	start, stop = max(start, 0), min(stop, l.n-1)
 	if start > stop {
-		for i := 0; i < l.n; i++ {
-			l.buf[l.slot(i)] = nil
-		}
-		l.head, l.n = 0, 0
-		l.shrink()
-		return
+		start, stop = l.n, l.n-1 // drop everything from the tail
 	}
-	for i := 0; i < start; i++ {
-		l.buf[l.slot(i)] = nil
+	for l.n > stop+1 {
+		l.dropBack()
 	}
-	for i := stop + 1; i < l.n; i++ {
-		l.buf[l.slot(i)] = nil
+	for ; start > 0; start-- {
+		l.dropFront()
 	}
-	l.head = l.slot(start)
-	l.n = stop - start + 1
-	l.shrink()
 }
 
 // Range calls fn for each element from head to tail until fn returns false.
@@ -644,15 +679,13 @@ func (l *deque) compact(keep []bool) {
 	w := 0
 	for i := 0; i < l.n; i++ {
 		if keep[i] {
-			l.buf[l.slot(w)] = l.at(i)
+			l.setAt(w, l.at(i))
 			w++
 		}
 	}
-	for i := w; i < l.n; i++ {
-		l.buf[l.slot(i)] = nil
+	for l.n > w {
+		l.dropBack()
 	}
-	l.n = w
-	l.shrink()
 }
 
 // Positions implements LPOS: the positions of elements equal to elem,
