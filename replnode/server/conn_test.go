@@ -23,6 +23,15 @@ func init() {
 // startTCP runs a server on a loopback port for connection-level tests.
 func startTCP(t *testing.T, directives ...string) (*Server, string) {
 	t.Helper()
+	s, addr, _ := startTCPServing(t, directives...)
+	t.Cleanup(s.Close)
+	return s, addr
+}
+
+// startTCPServing is startTCP for tests that close the server themselves
+// and check how Serve ends: its result arrives on the channel.
+func startTCPServing(t *testing.T, directives ...string) (*Server, string, <-chan error) {
+	t.Helper()
 	cfg := config.Default()
 	if err := cfg.LoadString(strings.Join(append([]string{`save ""`}, directives...), "\n")); err != nil {
 		t.Fatal(err)
@@ -33,9 +42,9 @@ func startTCP(t *testing.T, directives ...string) (*Server, string) {
 	}
 	s := New(cfg)
 	s.ListenOn(l)
-	go func() { _ = s.Serve() }()
-	t.Cleanup(s.Close)
-	return s, l.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve() }()
+	return s, l.Addr().String(), served
 }
 
 func dialRaw(t *testing.T, addr string) (net.Conn, *bufio.Reader) {

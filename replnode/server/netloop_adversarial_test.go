@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/replnode/replnode/replnode/config"
 )
 
 // Adversarial review of the event loop (p17e).
@@ -140,19 +138,7 @@ func TestLoopSubscriberPushesAndRepliesInOrder(t *testing.T) {
 // Clients through every kind of hand-over, then gone: no goroutine stays
 // behind (flushers, readers, held reads); Close then ends Serve.
 func TestLoopNoGoroutineLeft(t *testing.T) {
-	cfg := config.Default()
-	if err := cfg.LoadString(`save ""`); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(cfg)
-	s.ListenOn(l)
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
-	addr := l.Addr().String()
+	s, addr, served := startTCPServing(t)
 	warm := loopTestClient(t, addr)
 	expectReply(t, "ping", warm.do("PING"), "PONG")
 	time.Sleep(100 * time.Millisecond)
@@ -366,19 +352,7 @@ func pushesNeverOvertakeReplies(t *testing.T, padLen int, stall time.Duration) {
 // PAUSE and blocking pops mixed in: no panic, the survivors get every
 // reply in order, and Close then ends Serve with no goroutine left.
 func TestLoopKillStorm(t *testing.T) {
-	cfg := config.Default()
-	if err := cfg.LoadString(`save ""`); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(cfg)
-	s.ListenOn(l)
-	served := make(chan error, 1)
-	go func() { served <- s.Serve() }()
-	addr := l.Addr().String()
+	s, addr, served := startTCPServing(t)
 	admin := loopTestClient(t, addr)
 	expectReply(t, "ping", admin.do("PING"), "PONG")
 	base := runtime.NumGoroutine()
