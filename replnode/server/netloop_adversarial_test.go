@@ -34,16 +34,7 @@ func TestLoopAuthPipelinedInOneWrite(t *testing.T) {
 // exits inside the SHUTDOWN call: nothing after it runs.
 func TestLoopNoWriteAckedAfterShutdownSave(t *testing.T) {
 	s, addr := startTCP(t, "enable-debug-command yes")
-	var saved atomic.Bool
-	var after atomic.Int32 // commands ended after the save, SHUTDOWN's own included
-	s.Exec(func() {
-		s.ShutdownHook = func(save bool) error { saved.Store(true); return nil }
-		s.OnAfterCommand(func() {
-			if saved.Load() {
-				after.Add(1)
-			}
-		})
-	})
+	after := countCommandsAfterShutdownSave(s)
 	busy, a, b := loopTestClient(t, addr), loopTestClient(t, addr), loopTestClient(t, addr)
 	for _, c := range []*tcpClient{busy, a, b} {
 		expectReply(t, "ping", c.do("PING"), "PONG")
@@ -59,15 +50,14 @@ func TestLoopNoWriteAckedAfterShutdownSave(t *testing.T) {
 	if r == "OK" || after.Load() > 1 {
 		t.Fatalf("SET acknowledged (%q) after SHUTDOWN's final save: an acknowledged write is lost", r)
 	}
-
 }
 
-// Same, one client: commands pipelined after SHUTDOWN run and are
-// acknowledged after the save (pre-existing on the goroutine path too).
-func TestLoopNoPipelinedWriteAfterShutdownSave(t *testing.T) {
-	s, addr := startTCP(t)
+// countCommandsAfterShutdownSave counts the commands that end after
+// SHUTDOWN's final save (SHUTDOWN's own included); the save itself is
+// stubbed out.
+func countCommandsAfterShutdownSave(s *Server) *atomic.Int32 {
 	var saved atomic.Bool
-	var after atomic.Int32 // commands ended after the save, SHUTDOWN's own included
+	after := new(atomic.Int32)
 	s.Exec(func() {
 		s.ShutdownHook = func(save bool) error { saved.Store(true); return nil }
 		s.OnAfterCommand(func() {
@@ -76,6 +66,14 @@ func TestLoopNoPipelinedWriteAfterShutdownSave(t *testing.T) {
 			}
 		})
 	})
+	return after
+}
+
+// Same, one client: commands pipelined after SHUTDOWN run and are
+// acknowledged after the save (pre-existing on the goroutine path too).
+func TestLoopNoPipelinedWriteAfterShutdownSave(t *testing.T) {
+	s, addr := startTCP(t)
+	after := countCommandsAfterShutdownSave(s)
 	a := loopTestClient(t, addr)
 	a.send([]string{"SHUTDOWN", "SAVE"}, []string{"SET", "after", "1"})
 	r, _ := readReply(a, 5*time.Second)
